@@ -1,0 +1,77 @@
+/*
+ * The only crypto in the tree: a thin wrapper over OpenSSL 3 EVP.
+ *
+ * Functions return KMS_EOK or a KMS_E* code and write their output only on
+ * success (on failure the output buffer is wiped).  Integrity failures
+ * (GCM tag, AES-KW check value) return KMS_EAUTH.
+ */
+#ifndef KMS_COMMON_CRYPTO_H
+#define KMS_COMMON_CRYPTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+	CRYPTO_MD_SHA1 = 0,
+	CRYPTO_MD_SHA256 = 1,
+} crypto_md_t;
+
+#define CRYPTO_SHA1_LEN 20
+#define CRYPTO_SHA256_LEN 32
+#define CRYPTO_MD_MAX 32
+#define CRYPTO_AES_BLOCK 16
+#define CRYPTO_GCM_KEY 32
+#define CRYPTO_GCM_IV 12
+#define CRYPTO_GCM_TAG 16
+#define CRYPTO_KW_IV 8
+
+/* One piece of a scattered input. */
+typedef struct {
+	const uint8_t *data;
+	size_t len;
+} crypto_iov_t;
+
+/* Output size of md in bytes. */
+size_t crypto_md_len(crypto_md_t md);
+
+/* Load the algorithms once; called implicitly, safe from many threads. */
+int crypto_init(void);
+
+/* HMAC over the concatenation of iov[0..n); out gets crypto_md_len(md). */
+int crypto_hmac(crypto_md_t md, const uint8_t *key, size_t key_len,
+		const crypto_iov_t *iov, size_t n, uint8_t *out);
+
+/* Digest over the concatenation of iov[0..n). */
+int crypto_hash(crypto_md_t md, const crypto_iov_t *iov, size_t n, uint8_t *out);
+
+/*
+ * AES in counter mode (RFC 3711 AES-CM): out = in XOR AES-CTR(key, iv),
+ * where iv is the full 128-bit initial counter block; key_len 16 or 32.
+ * in and out may be the same buffer.
+ */
+int crypto_aes_cm(const uint8_t *key, size_t key_len, const uint8_t iv[16],
+		  const uint8_t *in, uint8_t *out, size_t len);
+
+/*
+ * RFC 3394 key wrap with a 64-bit IV (NULL: the default A6A6A6A6A6A6A6A6).
+ * len is a multiple of 8 and at least 16; wrap writes len + 8 bytes,
+ * unwrap writes len - 8 bytes and returns KMS_EAUTH on a bad check value.
+ */
+int crypto_aes_kw_wrap(const uint8_t *kek, size_t kek_len, const uint8_t iv[CRYPTO_KW_IV],
+		       const uint8_t *in, size_t len, uint8_t *out);
+int crypto_aes_kw_unwrap(const uint8_t *kek, size_t kek_len,
+			 const uint8_t iv[CRYPTO_KW_IV], const uint8_t *in, size_t len,
+			 uint8_t *out);
+
+/* AES-256-GCM with a 96-bit IV and a 128-bit tag. */
+int crypto_gcm_seal(const uint8_t key[CRYPTO_GCM_KEY], const uint8_t iv[CRYPTO_GCM_IV],
+		    const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t len,
+		    uint8_t *out, uint8_t tag[CRYPTO_GCM_TAG]);
+int crypto_gcm_open(const uint8_t key[CRYPTO_GCM_KEY], const uint8_t iv[CRYPTO_GCM_IV],
+		    const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t len,
+		    const uint8_t tag[CRYPTO_GCM_TAG], uint8_t *out);
+
+/* CSPRNG bytes (OpenSSL's DRBG seeded from the OS). */
+int crypto_random(uint8_t *buf, size_t len);
+
+#endif

@@ -1,0 +1,52 @@
+/*
+ * Logging: syslog levels, a stderr or syslog target, printf-checked macros.
+ *
+ * Every request-scoped line names its subject (request id, peer, B-TID
+ * prefix) through the log_req_* macros.  Key material never reaches a log:
+ * print key ids, lengths and algorithm names only.
+ */
+#ifndef KMS_COMMON_LOG_H
+#define KMS_COMMON_LOG_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <syslog.h>
+
+typedef enum {
+	LOG_TARGET_STDERR = 0,
+	LOG_TARGET_SYSLOG = 1,
+} log_target_t;
+
+/* Open the log: ident names the program; safe to call again to retarget. */
+void log_open(const char *ident, log_target_t target);
+void log_close(void);
+
+/* Lines above level (LOG_ERR .. LOG_DEBUG) are dropped; thread safe. */
+void log_level_set(int level);
+int log_level_get(void);
+/* Parse "err", "warning", "notice", "info", "debug"; -1 if unknown. */
+int log_level_parse(const char *name);
+
+/* subject may be NULL (daemon-wide line). */
+void log_msg(int level, const char *subject, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void log_vmsg(int level, const char *subject, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+#define log_error(...) log_msg(LOG_ERR, NULL, __VA_ARGS__)
+#define log_warning(...) log_msg(LOG_WARNING, NULL, __VA_ARGS__)
+#define log_notice(...) log_msg(LOG_NOTICE, NULL, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_INFO, NULL, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_DEBUG, NULL, __VA_ARGS__)
+
+#define log_req_error(subj, ...) log_msg(LOG_ERR, (subj), __VA_ARGS__)
+#define log_req_warning(subj, ...) log_msg(LOG_WARNING, (subj), __VA_ARGS__)
+#define log_req_notice(subj, ...) log_msg(LOG_NOTICE, (subj), __VA_ARGS__)
+#define log_req_info(subj, ...) log_msg(LOG_INFO, (subj), __VA_ARGS__)
+#define log_req_debug(subj, ...) log_msg(LOG_DEBUG, (subj), __VA_ARGS__)
+
+/* Format a log line into buf without emitting it (used by tests). */
+int log_format(char *buf, size_t size, int level, const char *subject, const char *fmt,
+	       ...) __attribute__((format(printf, 5, 6)));
+
+#endif
