@@ -1,0 +1,1070 @@
+#include "mikey/payload.h"
+
+#include <string.h>
+
+#include "common/errcode.h"
+
+/* Read a length-prefixed byte string, capped; sets the cursor error on truncation. */
+static mikey_bytes_t rd_bytes(wire_rd_t *c, size_t len)
+{
+	mikey_bytes_t b = { wire_rd_ptr(c, len), len };
+	if (b.data == NULL) {
+		b.len = 0;
+	}
+	return b;
+}
+
+int mikey_mac_len(uint8_t alg)
+{
+	switch (alg) {
+	case MIKEY_MAC_NULL:
+		return 0;
+	case MIKEY_MAC_HMAC_SHA1_160:
+		return 20;
+	case MIKEY_MAC_HMAC_SHA256_256:
+		return 32;
+	default:
+		return -1;
+	}
+}
+
+int mikey_ts_len(uint8_t ts_type)
+{
+	switch (ts_type) {
+	case MIKEY_TS_NTP_UTC:
+	case MIKEY_TS_NTP:
+		return 8;
+	case MIKEY_TS_COUNTER:
+	case MIKEY_TS_NTP_UTC_32:
+		return 4;
+	default:
+		return -1;
+	}
+}
+
+uint64_t mikey_ts_to64(const mikey_ts_t *ts)
+{
+	if (ts->ts_type == MIKEY_TS_NTP_UTC_32) {
+		return (uint64_t)(uint32_t)ts->value << 32;
+	}
+	if (ts->ts_type == MIKEY_TS_COUNTER) {
+		return (uint32_t)ts->value;
+	}
+	return ts->value;
+}
+
+/* --- HDR ----------------------------------------------------------------- */
+
+static int generic_cs_parse(wire_rd_t *c, mikey_generic_cs_t *e)
+{
+	e->cs_id = wire_rd_u8(c);
+	e->prot_type = wire_rd_u8(c);
+	uint8_t b = wire_rd_u8(c);
+	e->s = (b & 0x80) != 0;
+	e->np = b & 0x7f;
+	if (e->np > MIKEY_POLICY_NO_MAX) {
+		return KMS_ELIMIT;
+	}
+	wire_rd_bytes(c, e->policy_no, e->np);
+	uint16_t sdl = wire_rd_u16(c);
+	if (sdl > MIKEY_SESSION_DATA_MAX) {
+		return KMS_ELIMIT;
+	}
+	e->session_data = rd_bytes(c, sdl);
+	uint8_t spil = wire_rd_u8(c);
+	if (spil > MIKEY_SPI_MAX) {
+		return KMS_ELIMIT;
+	}
+	e->spi = rd_bytes(c, spil);
+	return wire_rd_error(c);
+}
+
+int mikey_hdr_parse(wire_rd_t *c, mikey_hdr_t *out)
+{
+	mikey_hdr_t h;
+	memset(&h, 0, sizeof(h));
+	h.version = wire_rd_u8(c);
+	h.data_type = wire_rd_u8(c);
+	h.next = wire_rd_u8(c);
+	uint8_t vp = wire_rd_u8(c);
+	h.v = (vp & 0x80) != 0;
+	h.prf = vp & 0x7f;
+	h.csb_id = wire_rd_u32(c);
+	h.ncs = wire_rd_u8(c);
+	h.map_type = wire_rd_u8(c);
+	int ret = wire_rd_error(c);
+	if (ret != KMS_EOK) {
+		return ret;
+	}
+	if (h.version != MIKEY_VERSION) {
+		return KMS_EVERSION;
+	}
+	if (h.prf != MIKEY_PRF_MIKEY1 && h.prf != MIKEY_PRF_HMAC_SHA256) {
+		return KMS_EPRF;
+	}
+	if (h.ncs > MIKEY_CS_MAX) {
+		return KMS_ELIMIT;
+	}
+	switch (h.map_type) {
+	case MIKEY_MAP_SRTP_ID:
+		for (size_t i = 0; i < h.ncs; i++) {
+			h.map.srtp[i].policy_no = wire_rd_u8(c);
+			h.map.srtp[i].ssrc = wire_rd_u32(c);
+			h.map.srtp[i].roc = wire_rd_u32(c);
+		}
+		break;
+	case MIKEY_MAP_EMPTY:
+		break;
+	case MIKEY_MAP_GENERIC_ID:
+		for (size_t i = 0; i < h.ncs; i++) {
+			ret = generic_cs_parse(c, &h.map.generic[i]);
+			if (ret != KMS_EOK) {
+				return ret;
+			}
+		}
+		break;
+	default:
+		return KMS_EMALFORMED;
+	}
+	ret = wire_rd_error(c);
+	if (ret == KMS_EOK) {
+		*out = h;
+	}
+	return ret;
+}
+
+/* --- T / TR -------------------------------------------------------------- */
+
+int mikey_ts_parse(wire_rd_t *c, bool with_role, uint8_t *next, mikey_ts_t *out)
+{
+	mikey_ts_t t = { 0 };
+	uint8_t nx = wire_rd_u8(c);
+	if (with_role) {
+		t.role = wire_rd_u8(c);
+	}
+	t.ts_type = wire_rd_u8(c);
+	if (wire_rd_error(c) != KMS_EOK) {
+		return wire_rd_error(c);
+	}
+	int len = mikey_ts_len(t.ts_type);
+	if (len < 0) {
+		return KMS_ETS;
+	}
+	t.value = len == 8 ? wire_rd_u64(c) : wire_rd_u32(c);
+	if (wire_rd_error(c) != KMS_EOK) {
+		return wire_rd_error(c);
+	}
+	/* Roles 1-4 are defined, 240-254 are private use; 0 and 255 reserved. */
+	if (with_role && !((t.role >= MIKEY_TR_ISSUE && t.role <= MIKEY_TR_REKEY) ||
+			   (t.role >= 240 && t.role <= 254))) {
+		return KMS_ETS;
+	}
+	*next = nx;
+	*out = t;
+	return KMS_EOK;
+}
+
+/* --- ID / IDR ------------------------------------------------------------ */
+
+int mikey_id_parse(wire_rd_t *c, bool with_role, uint8_t *next, mikey_id_t *out)
+{
+	mikey_id_t id = { 0 };
+	uint8_t nx = wire_rd_u8(c);
+	if (with_role) {
+		id.role = wire_rd_u8(c);
+	}
+	id.id_type = wire_rd_u8(c);
+	uint16_t len = wire_rd_u16(c);
+	if (wire_rd_error(c) != KMS_EOK) {
+		return wire_rd_error(c);
+	}
+	if (len > MIKEY_ID_MAX) {
+		return KMS_ELIMIT;
+	}
+	id.id = rd_bytes(c, len);
+	if (wire_rd_error(c) != KMS_EOK) {
+		return wire_rd_error(c);
+	}
+	if (len == 0 || id.id_type > MIKEY_ID_BYTES) {
+		return KMS_EID;
+	}
+	if (with_role && (id.role < MIKEY_ROLE_I || id.role > MIKEY_ROLE_APP)) {
+		return KMS_EID;
+	}
+	*next = nx;
+	*out = id;
+	return KMS_EOK;
+}
+
+/* --- RAND / RANDR -------------------------------------------------------- */
+
+int mikey_rand_parse(wire_rd_t *c, bool with_role, uint8_t *next, mikey_rand_t *out)
+{
+	mikey_rand_t r = { 0 };
+	uint8_t nx = wire_rd_u8(c);
+	if (with_role) {
+		r.role = wire_rd_u8(c);
+	}
+	uint8_t len = wire_rd_u8(c);
+	r.rand = rd_bytes(c, len);
+	if (wire_rd_error(c) != KMS_EOK) {
+		return wire_rd_error(c);
+	}
+	if (len < MIKEY_RAND_MIN) {
+		return KMS_EMALFORMED;
+	}
+	if (len > MIKEY_RAND_MAX) {
+		return KMS_ELIMIT;
+	}
+	if (with_role && (r.role < MIKEY_RAND_I || r.role > MIKEY_RAND_KMS)) {
+		return KMS_EMALFORMED;
+	}
+	*next = nx;
+	*out = r;
+	return KMS_EOK;
+}
+
+/* --- KEMAC --------------------------------------------------------------- */
+
+int mikey_kemac_parse(wire_rd_t *c, uint8_t *next, mikey_kemac_t *out)
+{
+	mikey_kemac_t k = { 0 };
+	uint8_t nx = wire_rd_u8(c);
+	k.encr_alg = wire_rd_u8(c);
+	uint16_t len = wire_rd_u16(c);
+	k.encr_data = rd_bytes(c, len);
+	k.mac_alg = wire_rd_u8(c);
+	if (wire_rd_error(c) != KMS_EOK) {
+		return wire_rd_error(c);
+	}
+	if (k.encr_alg > MIKEY_ENCR_AES_CM_256) {
+		return KMS_EEA;
+	}
+	int ml = mikey_mac_len(k.mac_alg);
+	if (ml < 0) {
+		return KMS_EHA;
+	}
+	k.mac = rd_bytes(c, (size_t)ml);
+	if (wire_rd_error(c) != KMS_EOK) {
+		return wire_rd_error(c);
+	}
+	*next = nx;
+	*out = k;
+	return KMS_EOK;
+}
+
+/* --- key data sub-payloads ----------------------------------------------- */
+
+static bool key_has_salt(uint8_t type)
+{
+	return type == MIKEY_KEY_TGK_SALT || type == MIKEY_KEY_TEK_SALT ||
+	       type == MIKEY_KEY_GTGK_SALT;
+}
+
+static int keydata_parse(wire_rd_t *c, uint8_t *next, mikey_keydata_t *out)
+{
+	mikey_keydata_t k;
+	memset(&k, 0, sizeof(k));
+	uint8_t nx = wire_rd_u8(c);
+	uint8_t tk = wire_rd_u8(c);
+	k.type = tk >> 4;
+	k.kv = tk & 0x0f;
+	uint16_t kl = wire_rd_u16(c);
+	if (wire_rd_error(c) != KMS_EOK) {
+		return wire_rd_error(c);
+	}
+	if (k.type > MIKEY_KEY_MPK || k.kv > MIKEY_KV_INTERVAL) {
+		return KMS_EMALFORMED;
+	}
+	if (kl < MIKEY_KEY_MIN || kl > MIKEY_KEY_MAX) {
+		return KMS_ELIMIT;
+	}
+	k.key = rd_bytes(c, kl);
+	if (key_has_salt(k.type)) {
+		uint16_t sl = wire_rd_u16(c);
+		if (sl > MIKEY_SALT_MAX) {
+			return KMS_ELIMIT;
+		}
+		k.salt = rd_bytes(c, sl);
+	}
+	if (k.kv == MIKEY_KV_SPI) {
+		uint8_t sl = wire_rd_u8(c);
+		if (sl > MIKEY_SPI_MAX) {
+			return KMS_ELIMIT;
+		}
+		k.spi = rd_bytes(c, sl);
+	} else if (k.kv == MIKEY_KV_INTERVAL) {
+		uint8_t fl = wire_rd_u8(c);
+		if (fl > MIKEY_KV_MAX) {
+			return KMS_ELIMIT;
+		}
+		k.vf = rd_bytes(c, fl);
+		uint8_t tl = wire_rd_u8(c);
+		if (tl > MIKEY_KV_MAX) {
+			return KMS_ELIMIT;
+		}
+		k.vt = rd_bytes(c, tl);
+	}
+	if (wire_rd_error(c) != KMS_EOK) {
+		return wire_rd_error(c);
+	}
+	*next = nx;
+	*out = k;
+	return KMS_EOK;
+}
+
+int mikey_keys_parse(const uint8_t *data, size_t len, mikey_keys_t *out)
+{
+	wire_rd_t c;
+	mikey_keys_t keys;
+	uint8_t next = MIKEY_PT_KEYDATA;
+	keys.n = 0;
+	wire_rd_init(&c, data, len);
+	while (next != MIKEY_PT_LAST) {
+		if (next != MIKEY_PT_KEYDATA) {
+			return KMS_EPAYLOAD;
+		}
+		if (keys.n == MIKEY_KEYS_MAX) {
+			return KMS_ELIMIT;
+		}
+		int ret = keydata_parse(&c, &next, &keys.k[keys.n]);
+		if (ret != KMS_EOK) {
+			return ret;
+		}
+		keys.n++;
+	}
+	int ret = wire_rd_finish(&c);
+	if (ret == KMS_EOK) {
+		*out = keys;
+	}
+	return ret;
+}
+
+/* --- V, ERR, SP, General Extension ---------------------------------------- */
+
+int mikey_v_parse(wire_rd_t *c, uint8_t *next, mikey_v_t *out)
+{
+	mikey_v_t v = { 0 };
+	uint8_t nx = wire_rd_u8(c);
+	v.alg = wire_rd_u8(c);
+	if (wire_rd_error(c) != KMS_EOK) {
+		return wire_rd_error(c);
+	}
+	int ml = mikey_mac_len(v.alg);
+	if (ml < 0) {
+		return KMS_EHA;
+	}
+	v.mac = rd_bytes(c, (size_t)ml);
+	if (wire_rd_error(c) != KMS_EOK) {
+		return wire_rd_error(c);
+	}
+	*next = nx;
+	*out = v;
+	return KMS_EOK;
+}
+
+int mikey_err_parse(wire_rd_t *c, uint8_t *next, mikey_err_t *out)
+{
+	uint8_t nx = wire_rd_u8(c);
+	uint8_t no = wire_rd_u8(c);
+	(void)wire_rd_u16(c); /* reserved */
+	if (wire_rd_error(c) != KMS_EOK) {
+		return wire_rd_error(c);
+	}
+	*next = nx;
+	out->errno_ = no;
+	return KMS_EOK;
+}
+
+int mikey_sp_parse(wire_rd_t *c, uint8_t *next, mikey_sp_t *out)
+{
+	mikey_sp_t sp;
+	memset(&sp, 0, sizeof(sp));
+	uint8_t nx = wire_rd_u8(c);
+	sp.policy_no = wire_rd_u8(c);
+	sp.prot_type = wire_rd_u8(c);
+	uint16_t plen = wire_rd_u16(c);
+	wire_rd_t pc = wire_rd_sub(c, plen);
+	while (wire_rd_available(&pc) > 0) {
+		if (sp.nparams == MIKEY_SP_PARAMS_MAX) {
+			return KMS_ELIMIT;
+		}
+		mikey_sp_param_t *p = &sp.params[sp.nparams++];
+		p->type = wire_rd_u8(&pc);
+		uint8_t vl = wire_rd_u8(&pc);
+		p->value = rd_bytes(&pc, vl);
+	}
+	if (wire_rd_error(c) != KMS_EOK) {
+		return wire_rd_error(c);
+	}
+	if (wire_rd_error(&pc) != KMS_EOK) {
+		return KMS_ESPPAR;
+	}
+	*next = nx;
+	*out = sp;
+	return KMS_EOK;
+}
+
+int mikey_genext_parse(wire_rd_t *c, uint8_t *next, mikey_genext_t *out)
+{
+	mikey_genext_t e = { 0 };
+	uint8_t nx = wire_rd_u8(c);
+	e.type = wire_rd_u8(c);
+	uint16_t len = wire_rd_u16(c);
+	e.data = rd_bytes(c, len);
+	if (wire_rd_error(c) != KMS_EOK) {
+		return wire_rd_error(c);
+	}
+	*next = nx;
+	*out = e;
+	return KMS_EOK;
+}
+
+/* --- public-key payloads: recognised so that PK messages fail precisely --- */
+
+int mikey_pke_parse(wire_rd_t *c, uint8_t *next, mikey_pke_t *out)
+{
+	uint8_t nx = wire_rd_u8(c);
+	uint16_t cl = wire_rd_u16(c);
+	mikey_pke_t p = { (uint8_t)(cl >> 14), rd_bytes(c, cl & 0x3fff) };
+	if (wire_rd_error(c) != KMS_EOK) {
+		return wire_rd_error(c);
+	}
+	*next = nx;
+	*out = p;
+	return KMS_EOK;
+}
+
+int mikey_cert_parse(wire_rd_t *c, uint8_t *next, mikey_cert_t *out)
+{
+	uint8_t nx = wire_rd_u8(c);
+	uint8_t type = wire_rd_u8(c);
+	uint16_t len = wire_rd_u16(c);
+	mikey_cert_t ct = { type, rd_bytes(c, len) };
+	if (wire_rd_error(c) != KMS_EOK) {
+		return wire_rd_error(c);
+	}
+	*next = nx;
+	*out = ct;
+	return KMS_EOK;
+}
+
+static int chash_len(uint8_t func)
+{
+	switch (func) {
+	case MIKEY_HASH_SHA1:
+		return 20;
+	case MIKEY_HASH_MD5:
+		return 16;
+	case MIKEY_HASH_SHA256:
+		return 32;
+	default:
+		return -1;
+	}
+}
+
+int mikey_chash_parse(wire_rd_t *c, uint8_t *next, mikey_chash_t *out)
+{
+	uint8_t nx = wire_rd_u8(c);
+	uint8_t func = wire_rd_u8(c);
+	if (wire_rd_error(c) != KMS_EOK) {
+		return wire_rd_error(c);
+	}
+	int hl = chash_len(func);
+	if (hl < 0) {
+		return KMS_EHA;
+	}
+	mikey_chash_t h = { func, rd_bytes(c, (size_t)hl) };
+	if (wire_rd_error(c) != KMS_EOK) {
+		return wire_rd_error(c);
+	}
+	*next = nx;
+	*out = h;
+	return KMS_EOK;
+}
+
+int mikey_sign_parse(wire_rd_t *c, mikey_sign_t *out)
+{
+	uint16_t tl = wire_rd_u16(c);
+	mikey_sign_t s = { (uint8_t)(tl >> 12), rd_bytes(c, tl & 0x0fff) };
+	if (wire_rd_error(c) != KMS_EOK) {
+		return wire_rd_error(c);
+	}
+	*out = s;
+	return KMS_EOK;
+}
+
+/* --- TP / TICKET --------------------------------------------------------- */
+
+/* Order of payloads in TP Data (RFC 6043 6.10); equal ranks may repeat only for app/r. */
+enum tp_rank {
+	RANK_KMS = 1,
+	RANK_I,
+	RANK_TRS,
+	RANK_TRE,
+	RANK_TRR,
+	RANK_KEMAC,
+	RANK_APP,
+	RANK_R,
+};
+
+static int tp_data_parse(const mikey_bytes_t *raw, mikey_tp_t *tp)
+{
+	wire_rd_t c;
+	wire_rd_init(&c, raw->data, raw->len);
+	uint8_t next = wire_rd_u8(&c);
+	int last_rank = 0;
+	while (wire_rd_error(&c) == KMS_EOK && next != MIKEY_PT_LAST) {
+		int rank = 0;
+		int ret = KMS_EOK;
+		if (next == MIKEY_PT_IDR) {
+			mikey_id_t id;
+			ret = mikey_id_parse(&c, true, &next, &id);
+			if (ret != KMS_EOK) {
+				return ret;
+			}
+			switch (id.role) {
+			case MIKEY_ROLE_KMS:
+				rank = RANK_KMS;
+				tp->idrkms = id;
+				tp->has_idrkms = true;
+				break;
+			case MIKEY_ROLE_I:
+				rank = RANK_I;
+				tp->idri = id;
+				tp->has_idri = true;
+				break;
+			case MIKEY_ROLE_APP:
+				rank = RANK_APP;
+				if (tp->napp == MIKEY_IDRAPP_MAX) {
+					return KMS_ELIMIT;
+				}
+				tp->app[tp->napp++] = id;
+				break;
+			case MIKEY_ROLE_R:
+				rank = RANK_R;
+				if (tp->nidrr == MIKEY_IDRR_MAX) {
+					return KMS_ELIMIT;
+				}
+				tp->idrr[tp->nidrr++] = id;
+				break;
+			default:
+				return KMS_ETPPAR;
+			}
+		} else if (next == MIKEY_PT_TR) {
+			mikey_ts_t ts;
+			ret = mikey_ts_parse(&c, true, &next, &ts);
+			if (ret != KMS_EOK) {
+				return ret;
+			}
+			switch (ts.role) {
+			case MIKEY_TR_START:
+				rank = RANK_TRS;
+				tp->trs = ts;
+				tp->has_trs = true;
+				break;
+			case MIKEY_TR_END:
+				rank = RANK_TRE;
+				tp->tre = ts;
+				tp->has_tre = true;
+				break;
+			case MIKEY_TR_REKEY:
+				if (ts.ts_type != MIKEY_TS_NTP_UTC_32) {
+					return KMS_ETPPAR;
+				}
+				rank = RANK_TRR;
+				tp->trr = ts;
+				tp->has_trr = true;
+				break;
+			default:
+				return KMS_ETPPAR;
+			}
+		} else if (next == MIKEY_PT_KEMAC) {
+			rank = RANK_KEMAC;
+			ret = mikey_kemac_parse(&c, &next, &tp->kemac);
+			if (ret != KMS_EOK) {
+				return ret;
+			}
+			/* A template: NULL encryption and MAC, key bytes ignored. */
+			if (tp->kemac.encr_alg != MIKEY_ENCR_NULL ||
+			    tp->kemac.mac_alg != MIKEY_MAC_NULL) {
+				return KMS_ETPPAR;
+			}
+			ret = mikey_keys_parse(tp->kemac.encr_data.data,
+					       tp->kemac.encr_data.len, &tp->kemac_keys);
+			if (ret != KMS_EOK) {
+				return ret;
+			}
+			tp->has_kemac = true;
+		} else {
+			return KMS_EPAYLOAD;
+		}
+		/* Order, and singletons appear once. */
+		if (rank < last_rank ||
+		    (rank == last_rank && rank != RANK_APP && rank != RANK_R)) {
+			return KMS_ETPPAR;
+		}
+		last_rank = rank;
+	}
+	int ret = wire_rd_finish(&c);
+	if (ret != KMS_EOK) {
+		return ret;
+	}
+	if (tp->nidrr == 0) {
+		return KMS_ETPPAR; /* at least one authorised responder */
+	}
+	return KMS_EOK;
+}
+
+static int init_data_parse(const mikey_bytes_t *raw, mikey_v_t *vi, mikey_v_t *vr)
+{
+	wire_rd_t c;
+	uint8_t next;
+	wire_rd_init(&c, raw->data, raw->len);
+	if (wire_rd_u8(&c) != MIKEY_PT_V) {
+		return wire_rd_error(&c) != KMS_EOK ? wire_rd_error(&c) : KMS_EPAYLOAD;
+	}
+	int ret = mikey_v_parse(&c, &next, vi);
+	if (ret != KMS_EOK) {
+		return ret;
+	}
+	if (next != MIKEY_PT_V) {
+		return KMS_EPAYLOAD;
+	}
+	ret = mikey_v_parse(&c, &next, vr);
+	if (ret != KMS_EOK) {
+		return ret;
+	}
+	if (next != MIKEY_PT_LAST) {
+		return KMS_EPAYLOAD;
+	}
+	if (vi->alg == MIKEY_MAC_NULL || vr->alg != vi->alg) {
+		return KMS_EHA;
+	}
+	return wire_rd_finish(&c);
+}
+
+int mikey_ticket_parse(wire_rd_t *c, bool is_ticket, uint8_t *next, mikey_ticket_t *out)
+{
+	mikey_ticket_t t;
+	memset(&t, 0, sizeof(t));
+	size_t start = wire_rd_offset(c);
+	uint8_t nx = wire_rd_u8(c);
+	t.policy.ticket_type = wire_rd_u16(c);
+	t.policy.subtype = wire_rd_u8(c);
+	t.policy.version = wire_rd_u8(c);
+	uint8_t b5 = wire_rd_u8(c);
+	uint8_t b6 = wire_rd_u8(c);
+	uint8_t b7 = wire_rd_u8(c);
+	t.policy.prf = b5 >> 1;
+	t.policy.flags = (uint16_t)(((b5 & 1u) << 15) | ((unsigned)b6 << 7) |
+				    (((unsigned)b7 >> 5) << 4));
+	uint16_t tpl = wire_rd_u16(c);
+	t.policy.tp_data = rd_bytes(c, tpl);
+	if (is_ticket) {
+		uint16_t tdl = wire_rd_u16(c);
+		if (wire_rd_error(c) == KMS_EOK && tdl > MIKEY_TICKET_DATA_MAX) {
+			return KMS_ELIMIT;
+		}
+		t.ticket_data = rd_bytes(c, tdl);
+		t.init_len_off = wire_rd_offset(c) - start;
+		uint16_t idl = wire_rd_u16(c);
+		t.init_data = rd_bytes(c, idl);
+	}
+	if (wire_rd_error(c) != KMS_EOK) {
+		return wire_rd_error(c);
+	}
+	if (t.policy.prf != MIKEY_PRF_MIKEY1 && t.policy.prf != MIKEY_PRF_HMAC_SHA256) {
+		return KMS_EPRF;
+	}
+	int ret = tp_data_parse(&t.policy.tp_data, &t.policy);
+	if (ret != KMS_EOK) {
+		return ret;
+	}
+	if (is_ticket) {
+		/* Initiator Data only with forking (I = 1); the Initiator adds it in
+		 * TRANSFER_INIT, so a KMS's REQUEST_RESP carries none (msg.c). */
+		bool forking = (t.policy.flags & MIKEY_TPF_I) != 0;
+		if (!forking && t.init_data.len > 0) {
+			return KMS_EMALFORMED;
+		}
+		if (t.init_data.len > 0) {
+			ret = init_data_parse(&t.init_data, &t.vi, &t.vr);
+			if (ret != KMS_EOK) {
+				return ret;
+			}
+			t.has_init = true;
+		}
+	}
+	*next = nx;
+	*out = t;
+	return KMS_EOK;
+}
+
+/* --- builder ------------------------------------------------------------- */
+
+#define NO_NEXT SIZE_MAX
+
+void mikey_builder_init(mikey_builder_t *b, uint8_t *buf, size_t cap)
+{
+	memset(b, 0, sizeof(*b));
+	wire_wr_init(&b->w, buf, cap);
+	b->next_off = NO_NEXT;
+}
+
+int mikey_builder_error(const mikey_builder_t *b)
+{
+	return wire_wr_error(&b->w);
+}
+
+size_t mikey_builder_len(const mikey_builder_t *b)
+{
+	return wire_wr_offset(&b->w);
+}
+
+static void bset_err(mikey_builder_t *b, int code)
+{
+	if (b->w.error == KMS_EOK) {
+		b->w.error = code;
+	}
+}
+
+/* Start a payload of type: chain it from the previous one and write its Next payload. */
+static void begin(mikey_builder_t *b, uint8_t type)
+{
+	if (b->w.error != KMS_EOK) {
+		return;
+	}
+	if (b->next_off != NO_NEXT) {
+		b->w.base[b->next_off] = type;
+	}
+	b->next_off = wire_wr_offset(&b->w);
+	wire_wr_u8(&b->w, MIKEY_PT_LAST);
+}
+
+static void wr_bytes16(mikey_builder_t *b, const mikey_bytes_t *v)
+{
+	if (v->len > UINT16_MAX) {
+		bset_err(b, KMS_ERANGE);
+		return;
+	}
+	wire_wr_u16(&b->w, (uint16_t)v->len);
+	wire_wr_bytes(&b->w, v->data, v->len);
+}
+
+static void wr_bytes8(mikey_builder_t *b, const mikey_bytes_t *v)
+{
+	if (v->len > UINT8_MAX) {
+		bset_err(b, KMS_ERANGE);
+		return;
+	}
+	wire_wr_u8(&b->w, (uint8_t)v->len);
+	wire_wr_bytes(&b->w, v->data, v->len);
+}
+
+void mikey_hdr_build(mikey_builder_t *b, const mikey_hdr_t *h)
+{
+	if (h->ncs > MIKEY_CS_MAX || h->prf > 0x7f) {
+		bset_err(b, KMS_ERANGE);
+		return;
+	}
+	wire_wr_u8(&b->w, h->version);
+	wire_wr_u8(&b->w, h->data_type);
+	b->next_off = wire_wr_offset(&b->w);
+	wire_wr_u8(&b->w, MIKEY_PT_LAST);
+	wire_wr_u8(&b->w, (uint8_t)((h->v ? 0x80 : 0) | h->prf));
+	wire_wr_u32(&b->w, h->csb_id);
+	wire_wr_u8(&b->w, h->ncs);
+	wire_wr_u8(&b->w, h->map_type);
+	for (size_t i = 0; i < h->ncs; i++) {
+		if (h->map_type == MIKEY_MAP_SRTP_ID) {
+			wire_wr_u8(&b->w, h->map.srtp[i].policy_no);
+			wire_wr_u32(&b->w, h->map.srtp[i].ssrc);
+			wire_wr_u32(&b->w, h->map.srtp[i].roc);
+		} else if (h->map_type == MIKEY_MAP_GENERIC_ID) {
+			const mikey_generic_cs_t *e = &h->map.generic[i];
+			if (e->np > MIKEY_POLICY_NO_MAX) {
+				bset_err(b, KMS_ERANGE);
+				return;
+			}
+			wire_wr_u8(&b->w, e->cs_id);
+			wire_wr_u8(&b->w, e->prot_type);
+			wire_wr_u8(&b->w, (uint8_t)((e->s ? 0x80 : 0) | e->np));
+			wire_wr_bytes(&b->w, e->policy_no, e->np);
+			wr_bytes16(b, &e->session_data);
+			wr_bytes8(b, &e->spi);
+		}
+	}
+}
+
+void mikey_ts_build(mikey_builder_t *b, const mikey_ts_t *ts)
+{
+	int len = mikey_ts_len(ts->ts_type);
+	if (len < 0) {
+		bset_err(b, KMS_ETS);
+		return;
+	}
+	begin(b, ts->role ? MIKEY_PT_TR : MIKEY_PT_T);
+	if (ts->role) {
+		wire_wr_u8(&b->w, ts->role);
+	}
+	wire_wr_u8(&b->w, ts->ts_type);
+	if (len == 8) {
+		wire_wr_u64(&b->w, ts->value);
+	} else {
+		wire_wr_u32(&b->w, (uint32_t)ts->value);
+	}
+}
+
+void mikey_id_build(mikey_builder_t *b, const mikey_id_t *id)
+{
+	begin(b, id->role ? MIKEY_PT_IDR : MIKEY_PT_ID);
+	if (id->role) {
+		wire_wr_u8(&b->w, id->role);
+	}
+	wire_wr_u8(&b->w, id->id_type);
+	wr_bytes16(b, &id->id);
+}
+
+void mikey_rand_build(mikey_builder_t *b, const mikey_rand_t *r)
+{
+	begin(b, r->role ? MIKEY_PT_RANDR : MIKEY_PT_RAND);
+	if (r->role) {
+		wire_wr_u8(&b->w, r->role);
+	}
+	wr_bytes8(b, &r->rand);
+}
+
+void mikey_kemac_build(mikey_builder_t *b, const mikey_kemac_t *k)
+{
+	int ml = mikey_mac_len(k->mac_alg);
+	if (ml < 0 || (size_t)ml != k->mac.len) {
+		bset_err(b, KMS_EHA);
+		return;
+	}
+	begin(b, MIKEY_PT_KEMAC);
+	wire_wr_u8(&b->w, k->encr_alg);
+	wr_bytes16(b, &k->encr_data);
+	wire_wr_u8(&b->w, k->mac_alg);
+	wire_wr_bytes(&b->w, k->mac.data, k->mac.len);
+}
+
+void mikey_err_build(mikey_builder_t *b, const mikey_err_t *e)
+{
+	begin(b, MIKEY_PT_ERR);
+	wire_wr_u8(&b->w, e->errno_);
+	wire_wr_u16(&b->w, 0);
+}
+
+void mikey_sp_build(mikey_builder_t *b, const mikey_sp_t *sp)
+{
+	if (sp->nparams > MIKEY_SP_PARAMS_MAX) {
+		bset_err(b, KMS_ERANGE);
+		return;
+	}
+	begin(b, MIKEY_PT_SP);
+	wire_wr_u8(&b->w, sp->policy_no);
+	wire_wr_u8(&b->w, sp->prot_type);
+	size_t len_off = wire_wr_offset(&b->w);
+	wire_wr_u16(&b->w, 0);
+	for (size_t i = 0; i < sp->nparams; i++) {
+		wire_wr_u8(&b->w, sp->params[i].type);
+		wr_bytes8(b, &sp->params[i].value);
+	}
+	size_t plen = wire_wr_offset(&b->w) - len_off - 2;
+	if (plen > UINT16_MAX) {
+		bset_err(b, KMS_ERANGE);
+		return;
+	}
+	wire_wr_patch_u16(&b->w, len_off, (uint16_t)plen);
+}
+
+void mikey_genext_build(mikey_builder_t *b, const mikey_genext_t *e)
+{
+	begin(b, MIKEY_PT_GENEXT);
+	wire_wr_u8(&b->w, e->type);
+	wr_bytes16(b, &e->data);
+}
+
+void mikey_pke_build(mikey_builder_t *b, const mikey_pke_t *p)
+{
+	if (p->data.len > 0x3fff || p->c > 3) {
+		bset_err(b, KMS_ERANGE);
+		return;
+	}
+	begin(b, MIKEY_PT_PKE);
+	wire_wr_u16(&b->w, (uint16_t)((p->c << 14) | p->data.len));
+	wire_wr_bytes(&b->w, p->data.data, p->data.len);
+}
+
+void mikey_cert_build(mikey_builder_t *b, const mikey_cert_t *c)
+{
+	begin(b, MIKEY_PT_CERT);
+	wire_wr_u8(&b->w, c->type);
+	wr_bytes16(b, &c->data);
+}
+
+void mikey_chash_build(mikey_builder_t *b, const mikey_chash_t *h)
+{
+	int hl = chash_len(h->func);
+	if (hl < 0 || (size_t)hl != h->hash.len) {
+		bset_err(b, KMS_EHA);
+		return;
+	}
+	begin(b, MIKEY_PT_CHASH);
+	wire_wr_u8(&b->w, h->func);
+	wire_wr_bytes(&b->w, h->hash.data, h->hash.len);
+}
+
+void mikey_sign_build(mikey_builder_t *b, const mikey_sign_t *s)
+{
+	if (s->sig.len > 0x0fff || s->s_type > 0x0f) {
+		bset_err(b, KMS_ERANGE);
+		return;
+	}
+	if (b->w.error == KMS_EOK && b->next_off != NO_NEXT) {
+		b->w.base[b->next_off] = MIKEY_PT_SIGN;
+	}
+	b->next_off = NO_NEXT; /* SIGN is always last */
+	wire_wr_u16(&b->w, (uint16_t)((s->s_type << 12) | s->sig.len));
+	wire_wr_bytes(&b->w, s->sig.data, s->sig.len);
+}
+
+void mikey_v_build(mikey_builder_t *b, const mikey_v_t *v, size_t *mac_off)
+{
+	int ml = mikey_mac_len(v->alg);
+	if (ml < 0 || (v->mac.data != NULL && v->mac.len != (size_t)ml)) {
+		bset_err(b, KMS_EHA);
+		return;
+	}
+	begin(b, MIKEY_PT_V);
+	wire_wr_u8(&b->w, v->alg);
+	size_t off = wire_wr_offset(&b->w);
+	if (v->mac.data != NULL) {
+		wire_wr_bytes(&b->w, v->mac.data, (size_t)ml);
+	} else {
+		wire_wr_zero(&b->w, (size_t)ml);
+	}
+	if (mac_off != NULL && b->w.error == KMS_EOK) {
+		*mac_off = off;
+	}
+}
+
+static void tp_data_build(mikey_builder_t *b, const mikey_tp_t *tp)
+{
+	if (tp->napp > MIKEY_IDRAPP_MAX || tp->nidrr > MIKEY_IDRR_MAX) {
+		bset_err(b, KMS_ERANGE);
+		return;
+	}
+	if (tp->has_idrkms) {
+		mikey_id_build(b, &tp->idrkms);
+	}
+	if (tp->has_idri) {
+		mikey_id_build(b, &tp->idri);
+	}
+	if (tp->has_trs) {
+		mikey_ts_build(b, &tp->trs);
+	}
+	if (tp->has_tre) {
+		mikey_ts_build(b, &tp->tre);
+	}
+	if (tp->has_trr) {
+		mikey_ts_build(b, &tp->trr);
+	}
+	if (tp->has_kemac) {
+		mikey_kemac_build(b, &tp->kemac);
+	}
+	for (size_t i = 0; i < tp->napp; i++) {
+		mikey_id_build(b, &tp->app[i]);
+	}
+	for (size_t i = 0; i < tp->nidrr; i++) {
+		mikey_id_build(b, &tp->idrr[i]);
+	}
+}
+
+void mikey_ticket_build(mikey_builder_t *b, const mikey_ticket_t *t, bool is_ticket)
+{
+	const mikey_tp_t *tp = &t->policy;
+	if (tp->prf > 0x7f || (tp->flags & ~MIKEY_TPF_ALL) != 0) {
+		bset_err(b, KMS_ERANGE);
+		return;
+	}
+	begin(b, is_ticket ? MIKEY_PT_TICKET : MIKEY_PT_TP);
+	wire_wr_u16(&b->w, tp->ticket_type);
+	wire_wr_u8(&b->w, tp->subtype);
+	wire_wr_u8(&b->w, tp->version);
+	wire_wr_u8(&b->w, (uint8_t)((tp->prf << 1) | ((tp->flags >> 15) & 1u)));
+	wire_wr_u8(&b->w, (uint8_t)(tp->flags >> 7));
+	wire_wr_u8(&b->w, (uint8_t)(((tp->flags >> 4) & 0x07u) << 5));
+	size_t len_off = wire_wr_offset(&b->w);
+	wire_wr_u16(&b->w, 0);
+
+	/* TP Data: First Payload byte, then its own payload chain. */
+	size_t outer = b->next_off;
+	b->next_off = wire_wr_offset(&b->w);
+	wire_wr_u8(&b->w, MIKEY_PT_LAST);
+	tp_data_build(b, tp);
+	b->next_off = outer;
+	size_t tpl = wire_wr_offset(&b->w) - len_off - 2;
+	if (tpl > UINT16_MAX) {
+		bset_err(b, KMS_ERANGE);
+		return;
+	}
+	wire_wr_patch_u16(&b->w, len_off, (uint16_t)tpl);
+	if (is_ticket) {
+		wr_bytes16(b, &t->ticket_data);
+		wr_bytes16(b, &t->init_data);
+	}
+}
+
+int mikey_keys_build(const mikey_keys_t *keys, uint8_t *buf, size_t cap, size_t *len)
+{
+	mikey_builder_t b;
+	mikey_builder_init(&b, buf, cap);
+	if (keys->n == 0 || keys->n > MIKEY_KEYS_MAX) {
+		return KMS_ERANGE;
+	}
+	for (size_t i = 0; i < keys->n; i++) {
+		const mikey_keydata_t *k = &keys->k[i];
+		if (k->type > MIKEY_KEY_MPK || k->kv > MIKEY_KV_INTERVAL) {
+			return KMS_EINVAL;
+		}
+		begin(&b, MIKEY_PT_KEYDATA);
+		wire_wr_u8(&b.w, (uint8_t)(k->type << 4 | k->kv));
+		wr_bytes16(&b, &k->key);
+		if (key_has_salt(k->type)) {
+			wr_bytes16(&b, &k->salt);
+		}
+		if (k->kv == MIKEY_KV_SPI) {
+			wr_bytes8(&b, &k->spi);
+		} else if (k->kv == MIKEY_KV_INTERVAL) {
+			wr_bytes8(&b, &k->vf);
+			wr_bytes8(&b, &k->vt);
+		}
+	}
+	int ret = mikey_builder_error(&b);
+	if (ret == KMS_EOK) {
+		*len = mikey_builder_len(&b);
+	}
+	return ret;
+}
+
+int mikey_init_data_build(const mikey_v_t *vi, const mikey_v_t *vr, uint8_t *buf,
+			  size_t cap, size_t *len, size_t *vr_mac_off)
+{
+	mikey_builder_t b;
+	size_t off = 0;
+	mikey_builder_init(&b, buf, cap);
+	b.next_off = 0; /* the First Payload byte */
+	wire_wr_u8(&b.w, MIKEY_PT_LAST);
+	mikey_v_build(&b, vi, NULL);
+	mikey_v_build(&b, vr, &off);
+	int ret = mikey_builder_error(&b);
+	if (ret == KMS_EOK) {
+		*len = mikey_builder_len(&b);
+		if (vr_mac_off != NULL) {
+			*vr_mac_off = off;
+		}
+	}
+	return ret;
+}
