@@ -206,15 +206,15 @@ int mikey_rand_parse(wire_rd_t *c, bool with_role, uint8_t *next, mikey_rand_t *
 		r.role = wire_rd_u8(c);
 	}
 	uint8_t len = wire_rd_u8(c);
+	if (wire_rd_error(c) == KMS_EOK && len > MIKEY_RAND_MAX) {
+		return KMS_ELIMIT;
+	}
 	r.rand = rd_bytes(c, len);
 	if (wire_rd_error(c) != KMS_EOK) {
 		return wire_rd_error(c);
 	}
 	if (len < MIKEY_RAND_MIN) {
 		return KMS_EMALFORMED;
-	}
-	if (len > MIKEY_RAND_MAX) {
-		return KMS_ELIMIT;
 	}
 	if (with_role && (r.role < MIKEY_RAND_I || r.role > MIKEY_RAND_KMS)) {
 		return KMS_EMALFORMED;
