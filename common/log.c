@@ -82,8 +82,9 @@ static void sanitise(char *s)
 	}
 }
 
-static int vformat(char *buf, size_t size, int level, const char *subject,
-		   const char *fmt, va_list ap)
+__attribute__((format(printf, 5, 0))) static int vformat(char *buf, size_t size,
+							 int level, const char *subject,
+							 const char *fmt, va_list ap)
 {
 	int n = 0;
 	if (level < LOG_EMERG || level > LOG_DEBUG) {

@@ -122,24 +122,24 @@
 /* ERR: next | error no | reserved */
 #define ERR(nx, no) nx no "0000"
 
-    static const char *const golden[] = {
-	    /* REQUEST_INIT_PSK = HDR, T, RANDRi, IDRi, IDRkms, TP, IDRpsk, V */
-	    HDR("0b", "05") T("0f") RANDRI("0e") IDRI("0e") IDRKMS("10") TP("0e")
-		IDRPSK("09") V,
-	    /* REQUEST_RESP = HDR, T, IDRkms, TICKET, KEMAC, V */
-	    HDR("0d", "05") T("0e") IDRKMS("11") TICKET("01") KEMAC("09") V,
-	    /* TRANSFER_INIT = HDR(GENERIC-ID), T, RANDRi, IDRi, IDRr, TICKET(I), V */
-	    HDR_G("0e", "05") T("0f") RANDRI("0e") IDRI("0e") IDRR("11") TICKET_I("09") V,
-	    /* TRANSFER_RESP = HDR, T, RANDRr, IDRr, RANDRkms, V */
-	    HDR_G("0f", "05") T("0f") RANDRR("0e") IDRR("0f") RANDRKMS("09") V,
-	    /* RESOLVE_INIT_PSK = HDR, T, RANDRr, IDRr, IDRkms, TICKET(I), IDRpsk, V */
-	    HDR("10", "05") T("0f") RANDRR("0e") IDRR("0e") IDRKMS("11") TICKET_I("0e")
-		IDRPSK("09") V,
-	    /* RESOLVE_RESP = HDR, T, IDRkms, KEMAC, IDRr, RANDRkms, V */
-	    HDR("12", "05") T("0e") IDRKMS("01") KEMAC("0e") IDRR("0f") RANDRKMS("09") V,
-	    /* Error = HDR, T, ERR (Invalid MAC), V */
-	    HDR("06", "05") T("0c") ERR("09", "03") V,
-    };
+static const char *const golden[] = {
+	/* REQUEST_INIT_PSK = HDR, T, RANDRi, IDRi, IDRkms, TP, IDRpsk, V */
+	HDR("0b", "05") T("0f") RANDRI("0e") IDRI("0e") IDRKMS("10") TP("0e") IDRPSK("09")
+	    V,
+	/* REQUEST_RESP = HDR, T, IDRkms, TICKET, KEMAC, V */
+	HDR("0d", "05") T("0e") IDRKMS("11") TICKET("01") KEMAC("09") V,
+	/* TRANSFER_INIT = HDR(GENERIC-ID), T, RANDRi, IDRi, IDRr, TICKET(I), V */
+	HDR_G("0e", "05") T("0f") RANDRI("0e") IDRI("0e") IDRR("11") TICKET_I("09") V,
+	/* TRANSFER_RESP = HDR, T, RANDRr, IDRr, RANDRkms, V */
+	HDR_G("0f", "05") T("0f") RANDRR("0e") IDRR("0f") RANDRKMS("09") V,
+	/* RESOLVE_INIT_PSK = HDR, T, RANDRr, IDRr, IDRkms, TICKET(I), IDRpsk, V */
+	HDR("10", "05") T("0f") RANDRR("0e") IDRR("0e") IDRKMS("11") TICKET_I("0e")
+	    IDRPSK("09") V,
+	/* RESOLVE_RESP = HDR, T, IDRkms, KEMAC, IDRr, RANDRkms, V */
+	HDR("12", "05") T("0e") IDRKMS("01") KEMAC("0e") IDRR("0f") RANDRKMS("09") V,
+	/* Error = HDR, T, ERR (Invalid MAC), V */
+	HDR("06", "05") T("0c") ERR("09", "03") V,
+};
 static const uint8_t golden_dt[] = { 11, 13, 14, 15, 16, 18, 6 };
 #define NGOLDEN (sizeof(golden) / sizeof(golden[0]))
 

@@ -1,0 +1,105 @@
+/*
+ * The MIKEY PRF (RFC 3830 4.1.2) and PRF-HMAC-SHA-256 (RFC 6043 6.1).
+ *
+ * Both run the TLS-style P function over 256-bit chunks of the in-key and
+ * XOR the chunk outputs; they differ only in the HMAC (SHA-1, 160-bit
+ * blocks, or SHA-256, 256-bit blocks).
+ */
+#include "mikey/prf.h"
+
+#include <string.h>
+
+#include "common/crypto.h"
+#include "common/errcode.h"
+#include "common/secmem.h"
+#include "mikey/payload.h"
+
+#define PRF_CHUNK 32 /* in-key chunk: 256 bits for both PRFs */
+/* Cap on the in-key (32 chunks); real in-keys (PSK, MPK, TGK) are <= 64 bytes. */
+#define PRF_INKEY_MAX 1024
+
+/*
+ * acc ^= first out_len bytes of P(s, label), where
+ * P = HMAC(s, A_1 || label) || HMAC(s, A_2 || label) || ...,
+ * A_0 = label, A_i = HMAC(s, A_{i-1}).
+ */
+static int p_hash_xor(crypto_md_t md, const uint8_t *s, size_t s_len,
+		      const uint8_t *label, size_t label_len, uint8_t *acc,
+		      size_t out_len)
+{
+	uint8_t a[CRYPTO_MD_MAX];
+	uint8_t block[CRYPTO_MD_MAX];
+	size_t md_len = crypto_md_len(md);
+	size_t done = 0;
+	int ret = KMS_EOK;
+
+	/* A_1 = HMAC(s, A_0) = HMAC(s, label). */
+	crypto_iov_t a0 = { label, label_len };
+	ret = crypto_hmac(md, s, s_len, &a0, 1, a);
+	if (ret != KMS_EOK) {
+		goto cleanup;
+	}
+	while (done < out_len) {
+		crypto_iov_t iov[2] = { { a, md_len }, { label, label_len } };
+		ret = crypto_hmac(md, s, s_len, iov, 2, block);
+		if (ret != KMS_EOK) {
+			goto cleanup;
+		}
+		size_t n = out_len - done < md_len ? out_len - done : md_len;
+		for (size_t i = 0; i < n; i++) {
+			acc[done + i] ^= block[i];
+		}
+		done += n;
+		if (done < out_len) {
+			/* A_{i+1} = HMAC(s, A_i) */
+			crypto_iov_t ai = { a, md_len };
+			ret = crypto_hmac(md, s, s_len, &ai, 1, a);
+			if (ret != KMS_EOK) {
+				goto cleanup;
+			}
+		}
+	}
+cleanup:
+	secmem_wipe(a, sizeof(a));
+	secmem_wipe(block, sizeof(block));
+	return ret;
+}
+
+int mikey_prf(uint8_t prf, const uint8_t *inkey, size_t inkey_len, const uint8_t *label,
+	      size_t label_len, uint8_t *out, size_t out_len)
+{
+	uint8_t acc[MIKEY_PRF_OUT_MAX] = { 0 };
+	crypto_md_t md = CRYPTO_MD_SHA1;
+	int ret = KMS_EOK;
+
+	if (prf == MIKEY_PRF_MIKEY1) {
+		md = CRYPTO_MD_SHA1;
+	} else if (prf == MIKEY_PRF_HMAC_SHA256) {
+		md = CRYPTO_MD_SHA256;
+	} else {
+		ret = KMS_EPRF;
+		goto cleanup;
+	}
+	if (inkey == NULL || inkey_len == 0 || out == NULL || out_len == 0 ||
+	    (label == NULL && label_len > 0)) {
+		ret = KMS_EINVAL;
+		goto cleanup;
+	}
+	if (out_len > MIKEY_PRF_OUT_MAX || label_len > MIKEY_LABEL_MAX ||
+	    inkey_len > PRF_INKEY_MAX) {
+		ret = KMS_ERANGE;
+		goto cleanup;
+	}
+
+	for (size_t off = 0; off < inkey_len; off += PRF_CHUNK) {
+		size_t s_len = inkey_len - off < PRF_CHUNK ? inkey_len - off : PRF_CHUNK;
+		ret = p_hash_xor(md, inkey + off, s_len, label, label_len, acc, out_len);
+		if (ret != KMS_EOK) {
+			goto cleanup;
+		}
+	}
+	memcpy(out, acc, out_len);
+cleanup:
+	secmem_wipe(acc, sizeof(acc));
+	return ret;
+}

@@ -1,0 +1,229 @@
+#!/bin/sh
+# kms-ue command line: prf against independent implementations, decode of the
+# golden REQUEST_INIT in binary / base64 / SDP form, verify exit codes.
+# Needs python3; uses the openssl CLI's TLS1-PRF when it has one.  No network.
+set -eu
+
+top_builddir=${top_builddir:-.}
+top_srcdir=${top_srcdir:-.}
+UE="$top_builddir/tools/kms-ue"
+VEC="$top_srcdir/tests/vectors"
+GOLD="$VEC/request_init.bin"
+PSK=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
+
+if ! command -v python3 >/dev/null 2>&1; then
+	echo "SKIP: python3 not found"
+	exit 77
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/kms_ue_cli.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' INT TERM
+
+n=0
+ok() {
+	n=$((n + 1))
+	echo "ok $n - $*"
+}
+fail() {
+	echo "FAIL: $*" >&2
+	for f in "$tmp/out" "$tmp/err"; do
+		[ -f "$f" ] && { echo "--- $f" >&2; head -c 4000 "$f" >&2; }
+	done
+	exit 1
+}
+# run WANT CMD...: run CMD with stdout/stderr in $tmp/out, $tmp/err; check the exit status.
+run() {
+	want=$1
+	shift
+	set +e
+	"$@" >"$tmp/out" 2>"$tmp/err"
+	got=$?
+	set -e
+	[ "$got" = "$want" ] || fail "exit $got, expected $want: $*"
+}
+# json_check EXPR: a python expression over d (the JSON in $tmp/out) must be true.
+json_check() {
+	python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+sys.exit(0 if eval(sys.argv[2]) else 1)' "$tmp/out" "$1" || fail "JSON check: $1"
+}
+# Reference MIKEY PRF (RFC 3830 4.1.2 / RFC 6043 6.1), written from the RFC text.
+py_prf() {
+	python3 - "$@" <<'EOF'
+import hashlib, hmac, sys
+name, key, label, n = sys.argv[1], bytes.fromhex(sys.argv[2]), bytes.fromhex(sys.argv[3]), int(sys.argv[4])
+h = hashlib.sha1 if name == "mikey1" else hashlib.sha256
+def p(s):
+    out, a = b"", label
+    while len(out) < n:
+        a = hmac.new(s, a, h).digest()
+        out += hmac.new(s, a + label, h).digest()
+    return out[:n]
+res = bytes(n)
+for i in range(0, len(key), 32):
+    res = bytes(x ^ y for x, y in zip(res, p(key[i:i + 32])))
+print(res.hex())
+EOF
+}
+
+# --- help -----------------------------------------------------------------
+for c in decode prf verify; do
+	run 0 "$UE" "$c" --help
+	grep -q "usage: kms-ue $c" "$tmp/out" || fail "$c --help text"
+done
+run 0 "$UE" --help
+run 2 "$UE"
+run 2 "$UE" frobnicate
+ok "help and usage"
+
+# --- prf --------------------------------------------------------------------
+KEY32=0f0e0d0c0b0a09080706050403020100f0e0d0c0b0a090807060504030201000
+LABEL=2d22ac75ff123456780110000102030405060708090a0b0c0d0e0f00
+have_openssl_prf=no
+if command -v openssl >/dev/null 2>&1 &&
+	openssl kdf -keylen 4 -kdfopt digest:SHA1 -kdfopt hexsecret:00 -kdfopt hexseed:00 \
+		TLS1-PRF >/dev/null 2>&1; then
+	have_openssl_prf=yes
+fi
+for prf in mikey1 sha256; do
+	for len in 1 20 32 45 100; do
+		run 0 "$UE" prf --prf "$prf" --inkey "$KEY32" --label "$LABEL" --len "$len"
+		mine=$(cat "$tmp/out")
+		ref=$(py_prf "$prf" "$KEY32" "$LABEL" "$len")
+		[ "$mine" = "$ref" ] || fail "prf $prf len $len: $mine != python $ref"
+		if [ "$have_openssl_prf" = yes ]; then
+			# One 256-bit in-key chunk: MIKEY PRF = TLS 1.2 P_hash(key, label).
+			md=SHA1
+			[ "$prf" = sha256 ] && md=SHA256
+			ossl=$(openssl kdf -keylen "$len" -kdfopt "digest:$md" \
+				-kdfopt "hexsecret:$KEY32" -kdfopt "hexseed:$LABEL" TLS1-PRF |
+				tr -d ':\n' | tr 'A-F' 'a-f')
+			[ "$mine" = "$ossl" ] || fail "prf $prf len $len: $mine != openssl $ossl"
+		fi
+	done
+done
+# Two in-key chunks (48 bytes): outputs XORed.
+KEY48=${KEY32}a1a2a3a4a5a6a7a8a9aaabacadaeafb0
+run 0 "$UE" prf --prf mikey1 --inkey "$KEY48" --label "$LABEL" --len 64
+[ "$(cat "$tmp/out")" = "$(py_prf mikey1 "$KEY48" "$LABEL" 64)" ] || fail "prf 2 chunks"
+ok "prf matches python (and openssl TLS1-PRF: $have_openssl_prf)"
+
+run 2 "$UE" prf --prf md5 --inkey 00 --label 00 --len 4
+run 2 "$UE" prf --prf mikey1 --inkey 0g --label 00 --len 4
+run 2 "$UE" prf --prf mikey1 --inkey 000 --label 00 --len 4
+run 2 "$UE" prf --prf mikey1 --inkey 00 --label 00 --len 0
+run 2 "$UE" prf --prf mikey1 --inkey 00 --label 00 --len 257
+run 2 "$UE" prf --prf mikey1 --inkey 00 --label 00 --len 4x
+run 2 "$UE" prf --prf mikey1 --inkey 00 --label 00
+run 2 "$UE" prf --bogus
+ok "prf argument errors exit 2"
+
+# --- golden vector ------------------------------------------------------------
+sh "$VEC/make_request_init.sh" "$tmp/regen.bin"
+cmp -s "$tmp/regen.bin" "$GOLD" || fail "make_request_init.sh does not reproduce $GOLD"
+ok "golden vector reproducible"
+
+# --- decode -------------------------------------------------------------------
+run 0 "$UE" decode "$GOLD"
+cp "$tmp/out" "$tmp/bin.json"
+json_check 'd["valid"] is True and d["input_form"] == "binary"'
+json_check 'd["data_type"] == 11 and d["data_type_name"] == "REQUEST_INIT_PSK" and d["length"] == 187'
+json_check 'd["hdr"]["csb_id"] == "12345678" and d["hdr"]["map_type"] == 1 and d["hdr"]["ncs"] == 0'
+json_check '[p["name"] for p in d["payloads"]] == ["T", "RANDR", "IDR", "IDR", "TP", "IDR", "V"]'
+json_check '[p["offset"] for p in d["payloads"]] == [10, 20, 39, 65, 85, 120, 165]'
+json_check 'd["payloads"][0]["time"] == "2024-01-01T00:00:00.500Z"'
+json_check 'd["payloads"][1]["rand"] == bytes(range(16)).hex()'
+json_check 'd["payloads"][2]["id_text"] == "sip:alice@example.org" and d["payloads"][2]["role_name"] == "IDRi"'
+json_check 'd["payloads"][4]["ticket_type"] == 0xf000 and d["payloads"][4]["flags_raw"] == 0xe800'
+json_check 'd["payloads"][4]["tp_payloads"]["idrr"][0]["id_text"] == "sip:bob@example.org"'
+json_check 'd["payloads"][6]["mac"] == "e379a4965df7b38021e4d468d4f4dbad206b394f"'
+ok "decode binary"
+
+strip_form='import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+for d in (a, b):
+    d.pop("input_form")
+sys.exit(0 if a == b else 1)'
+
+python3 -c 'import base64, sys
+sys.stdout.write(base64.encodebytes(open(sys.argv[1], "rb").read()).decode())' "$GOLD" >"$tmp/b64.txt"
+[ "$(wc -l <"$tmp/b64.txt")" -gt 1 ] || fail "expected wrapped base64"
+run 0 "$UE" decode "$tmp/b64.txt"
+json_check 'd["input_form"] == "base64"'
+python3 -c "$strip_form" "$tmp/bin.json" "$tmp/out" || fail "base64 JSON differs"
+ok "decode base64 (wrapped lines)"
+
+b64=$(python3 -c 'import base64, sys
+print(base64.b64encode(open(sys.argv[1], "rb").read()).decode())' "$GOLD")
+printf '  a=key-mgmt:mikey %s\r\n' "$b64" >"$tmp/sdp.txt"
+run 0 "$UE" decode "$tmp/sdp.txt"
+json_check 'd["input_form"] == "sdp"'
+python3 -c "$strip_form" "$tmp/bin.json" "$tmp/out" || fail "SDP JSON differs"
+printf 'a=key-mgmt: mikey %s' "$b64" | run 0 "$UE" decode -
+run 0 "$UE" decode --compact - <"$GOLD"
+[ "$(wc -l <"$tmp/out")" -eq 1 ] || fail "--compact is one line"
+run 0 "$UE" decode --show-keys "$GOLD"
+ok "decode SDP line, stdin, --compact, --show-keys"
+
+# Decodes, but the composition is wrong: data type 13 (REQUEST_RESP).
+python3 -c 'import sys
+b = bytearray(open(sys.argv[1], "rb").read()); b[1] = 13
+open(sys.argv[2], "wb").write(b)' "$GOLD" "$tmp/dt13.bin"
+run 1 "$UE" decode "$tmp/dt13.bin"
+json_check 'd["valid"] is False and d["error"]["code"] == "KMS_EPAYLOAD" and d["error"]["message"]'
+ok "decode of an invalid composition prints JSON with valid=false, exit 1"
+
+printf 'hello, this is not MIKEY\n' >"$tmp/garbage.txt"
+run 1 "$UE" decode "$tmp/garbage.txt"
+if [ ! -s "$tmp/err" ] || [ -s "$tmp/out" ]; then
+	fail "garbage: message on stderr only"
+fi
+head -c 50 "$GOLD" >"$tmp/trunc.bin"
+run 1 "$UE" decode "$tmp/trunc.bin"
+grep -q "offset 39" "$tmp/err" || fail "truncated: offset of the failing payload"
+grep -q "KMS_EFEWDATA" "$tmp/err" || fail "truncated: error name"
+printf 'a=key-mgmt:sdes AAAA\n' >"$tmp/sdes.txt"
+run 1 "$UE" decode "$tmp/sdes.txt"
+python3 -c 'import sys; open(sys.argv[1], "wb").write(b"A" * 40000)' "$tmp/big.txt"
+run 1 "$UE" decode "$tmp/big.txt"
+grep -q "over" "$tmp/err" || fail "oversized input message"
+run 2 "$UE" decode "$tmp/does-not-exist"
+run 2 "$UE" decode a b
+ok "decode errors: garbage, truncated (offset), other protocol, oversized, missing file"
+
+# --- verify -------------------------------------------------------------------
+run 0 "$UE" verify --psk "$PSK" "$GOLD"
+[ "$(cat "$tmp/out")" = valid ] || fail "verify prints valid"
+run 0 "$UE" verify --psk "$PSK" --kms-id other.kms "$tmp/sdp.txt"
+run 0 "$UE" verify --psk "$PSK" "$tmp/b64.txt"
+ok "verify: valid (binary, SDP, base64)"
+
+BAD=${PSK%?}0
+run 1 "$UE" verify --psk "$BAD" "$GOLD"
+[ "$(cat "$tmp/out")" = invalid ] || fail "verify prints invalid"
+python3 -c 'import sys
+b = bytearray(open(sys.argv[1], "rb").read()); b[50] ^= 1
+open(sys.argv[2], "wb").write(b)' "$GOLD" "$tmp/flip.bin"
+run 1 "$UE" verify --psk "$PSK" "$tmp/flip.bin"
+ok "verify: wrong PSK and a flipped identity bit exit 1"
+
+run 2 "$UE" verify --psk "$PSK" "$tmp/garbage.txt"
+run 2 "$UE" verify --psk "$PSK" "$tmp/trunc.bin"
+run 2 "$UE" verify --psk "$PSK" "$tmp/dt13.bin"
+run 2 "$UE" verify --psk zz "$GOLD"
+run 2 "$UE" verify "$GOLD"
+run 2 "$UE" verify --psk "$PSK"
+run 2 "$UE" verify --psk "$PSK" "$tmp/does-not-exist"
+ok "verify: malformed, wrong type, bad arguments exit 2"
+
+# Nothing the verifier printed contains the PSK.
+for c in "$PSK" "$BAD"; do
+	"$UE" verify --psk "$c" "$GOLD" >"$tmp/out" 2>"$tmp/err" || true
+	if grep -qi "$c" "$tmp/out" "$tmp/err"; then
+		fail "verify printed the PSK"
+	fi
+done
+ok "verify never prints the PSK"
+
+echo "kms_ue_cli: $n groups passed"

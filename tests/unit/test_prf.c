@@ -1,0 +1,209 @@
+/*
+ * MIKEY PRF: checked against an independent oracle, OpenSSL's TLS1-PRF
+ * KDF, which with a single digest computes P_hash(secret, seed) -- the
+ * same P function (A_0 = seed, blocks HMAC(s, A_i || seed)).  A single
+ * in-key chunk (<= 32 bytes) is then exactly P(inkey, label); longer
+ * in-keys are the XOR of P over the 256-bit chunks.
+ */
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
+
+#include "common/crypto.h"
+#include "common/errcode.h"
+#include "mikey/payload.h"
+#include "mikey/prf.h"
+#include "tests/unit/unit.h"
+
+/* P_hash(key, label) truncated to out_len, by OpenSSL; 1 on success. */
+static int oracle_p(uint8_t prf, const uint8_t *key, size_t key_len, const uint8_t *label,
+		    size_t label_len, uint8_t *out, size_t out_len)
+{
+	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "TLS1-PRF", NULL);
+	EVP_KDF_CTX *ctx = kdf != NULL ? EVP_KDF_CTX_new(kdf) : NULL;
+	char *md = prf == MIKEY_PRF_MIKEY1 ? "SHA1" : "SHA256";
+	OSSL_PARAM params[4] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, md, 0),
+		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SECRET, (void *)key,
+						  key_len),
+		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SEED, (void *)label,
+						  label_len),
+		OSSL_PARAM_construct_end(),
+	};
+	int ok = ctx != NULL && EVP_KDF_derive(ctx, out, out_len, params) == 1;
+	EVP_KDF_CTX_free(ctx);
+	EVP_KDF_free(kdf);
+	return ok;
+}
+
+static void fill(uint8_t *p, size_t len, uint8_t seed)
+{
+	for (size_t i = 0; i < len; i++) {
+		p[i] = (uint8_t)(seed + 7 * i + (i >> 3));
+	}
+}
+
+static const uint8_t prfs[2] = { MIKEY_PRF_MIKEY1, MIKEY_PRF_HMAC_SHA256 };
+
+static void given_single_chunk_key_when_prf_then_equals_openssl_p_hash(void)
+{
+	static const size_t key_lens[] = { 1, 16, 20, 31, 32 };
+	static const size_t label_lens[] = { 1, 10, 20, 32, 41, 77, 200 };
+	uint8_t key[32], label[200], out[MIKEY_PRF_OUT_MAX], exp[MIKEY_PRF_OUT_MAX];
+	size_t checked = 0, mismatched = 0;
+	for (size_t p = 0; p < 2; p++) {
+		for (size_t k = 0; k < sizeof(key_lens) / sizeof(key_lens[0]); k++) {
+			for (size_t l = 0; l < sizeof(label_lens) / sizeof(label_lens[0]);
+			     l++) {
+				fill(key, key_lens[k], (uint8_t)(0x10 * k + 1));
+				fill(label, label_lens[l], (uint8_t)(0x31 + l));
+				/* One oracle run; shorter outputs are its prefixes. */
+				CU_ASSERT_FATAL(oracle_p(prfs[p], key, key_lens[k], label,
+							 label_lens[l], exp, 200));
+				for (size_t n = 1; n <= 200; n++) {
+					memset(out, 0xEE, sizeof(out));
+					int r = mikey_prf(prfs[p], key, key_lens[k],
+							  label, label_lens[l], out, n);
+					CU_ASSERT_EQUAL(r, KMS_EOK);
+					mismatched += memcmp(out, exp, n) != 0;
+					/* Nothing past out_len is written. */
+					mismatched += out[n] != 0xEE;
+					checked++;
+				}
+			}
+		}
+	}
+	CU_ASSERT_EQUAL(mismatched, 0);
+	printf("\n  %zu PRF outputs match OpenSSL TLS1-PRF P_hash\n", checked);
+}
+
+static void given_full_output_and_long_label_when_prf_then_equals_oracle(void)
+{
+	uint8_t key[32], label[MIKEY_LABEL_MAX], out[MIKEY_PRF_OUT_MAX],
+	    exp[MIKEY_PRF_OUT_MAX];
+	fill(key, sizeof(key), 0x5A);
+	fill(label, sizeof(label), 0x03);
+	for (size_t p = 0; p < 2; p++) {
+		/* Independent runs at each length, including the caps. */
+		static const size_t outs[] = { 19, 20, 21, 31, 32, 33, 64, 255, 256 };
+		for (size_t i = 0; i < sizeof(outs) / sizeof(outs[0]); i++) {
+			CU_ASSERT_FATAL(oracle_p(prfs[p], key, 32, label, MIKEY_LABEL_MAX,
+						 exp, outs[i]));
+			CU_ASSERT_EQUAL(mikey_prf(prfs[p], key, 32, label,
+						  MIKEY_LABEL_MAX, out, outs[i]),
+					KMS_EOK);
+			CU_ASSERT_EQUAL(memcmp(out, exp, outs[i]), 0);
+		}
+	}
+}
+
+static void given_multi_chunk_key_when_prf_then_xor_of_chunk_outputs(void)
+{
+	static const size_t key_lens[] = { 33, 48, 63, 64, 65, 96, 100 };
+	uint8_t key[100], label[14], out[100], exp[100], part[100];
+	fill(label, sizeof(label), 0x77);
+	for (size_t p = 0; p < 2; p++) {
+		for (size_t k = 0; k < sizeof(key_lens) / sizeof(key_lens[0]); k++) {
+			size_t klen = key_lens[k];
+			fill(key, klen, (uint8_t)(0x21 + k));
+			memset(exp, 0, sizeof(exp));
+			for (size_t off = 0; off < klen; off += 32) {
+				size_t clen = klen - off < 32 ? klen - off : 32;
+				CU_ASSERT_FATAL(oracle_p(prfs[p], key + off, clen, label,
+							 sizeof(label), part,
+							 sizeof(part)));
+				for (size_t i = 0; i < sizeof(exp); i++) {
+					exp[i] ^= part[i];
+				}
+			}
+			CU_ASSERT_EQUAL(mikey_prf(prfs[p], key, klen, label,
+						  sizeof(label), out, sizeof(out)),
+					KMS_EOK);
+			CU_ASSERT_EQUAL(memcmp(out, exp, sizeof(out)), 0);
+		}
+	}
+}
+
+static void given_two_equal_chunks_when_prf_then_output_is_zero(void)
+{
+	/* P(k) XOR P(k) = 0: a sanity check of the chunk XOR on its own. */
+	uint8_t key[64], out[40], zero[40] = { 0 };
+	fill(key, 32, 0x42);
+	memcpy(key + 32, key, 32);
+	CU_ASSERT_EQUAL(mikey_prf(MIKEY_PRF_HMAC_SHA256, key, 64, (const uint8_t *)"L", 1,
+				  out, sizeof(out)),
+			KMS_EOK);
+	CU_ASSERT_EQUAL(memcmp(out, zero, sizeof(out)), 0);
+}
+
+static void given_same_inputs_when_prf_variants_differ_then_outputs_differ(void)
+{
+	uint8_t key[16], a[32], b[32];
+	fill(key, sizeof(key), 9);
+	CU_ASSERT_EQUAL(mikey_prf(MIKEY_PRF_MIKEY1, key, 16, key, 16, a, 32), KMS_EOK);
+	CU_ASSERT_EQUAL(mikey_prf(MIKEY_PRF_HMAC_SHA256, key, 16, key, 16, b, 32),
+			KMS_EOK);
+	CU_ASSERT_NOT_EQUAL(memcmp(a, b, 32), 0);
+}
+
+static void given_empty_label_when_prf_then_blocks_are_hmac_chain(void)
+{
+	/* OpenSSL's TLS1-PRF refuses an empty seed, so build P by hand from
+	 * the (KAT-tested) HMAC: A_1 = HMAC(k, ""), block_i = HMAC(k, A_i). */
+	uint8_t key[20], out[50], exp[60], a[20];
+	fill(key, sizeof(key), 1);
+	crypto_iov_t none = { NULL, 0 };
+	CU_ASSERT_EQUAL_FATAL(crypto_hmac(CRYPTO_MD_SHA1, key, 20, &none, 1, a), KMS_EOK);
+	for (int i = 0; i < 3; i++) {
+		crypto_iov_t ai = { a, 20 };
+		CU_ASSERT_EQUAL(
+		    crypto_hmac(CRYPTO_MD_SHA1, key, 20, &ai, 1, exp + 20 * i), KMS_EOK);
+		CU_ASSERT_EQUAL(crypto_hmac(CRYPTO_MD_SHA1, key, 20, &ai, 1, a), KMS_EOK);
+	}
+	CU_ASSERT_EQUAL(mikey_prf(MIKEY_PRF_MIKEY1, key, 20, NULL, 0, out, 50), KMS_EOK);
+	CU_ASSERT_EQUAL(memcmp(out, exp, 50), 0);
+}
+
+static void given_bad_arguments_when_prf_then_error_and_output_untouched(void)
+{
+	uint8_t key[16] = { 1 }, label[MIKEY_LABEL_MAX + 1] = { 2 };
+	uint8_t out[MIKEY_PRF_OUT_MAX + 1], keep[sizeof(out)];
+	memset(out, 0xCC, sizeof(out));
+	memcpy(keep, out, sizeof(out));
+	CU_ASSERT_EQUAL(mikey_prf(2, key, 16, label, 4, out, 16), KMS_EPRF);
+	CU_ASSERT_EQUAL(mikey_prf(0xFF, key, 16, label, 4, out, 16), KMS_EPRF);
+	CU_ASSERT_EQUAL(mikey_prf(MIKEY_PRF_MIKEY1, key, 0, label, 4, out, 16),
+			KMS_EINVAL);
+	CU_ASSERT_EQUAL(mikey_prf(MIKEY_PRF_MIKEY1, NULL, 16, label, 4, out, 16),
+			KMS_EINVAL);
+	CU_ASSERT_EQUAL(mikey_prf(MIKEY_PRF_MIKEY1, key, 16, NULL, 4, out, 16),
+			KMS_EINVAL);
+	CU_ASSERT_EQUAL(mikey_prf(MIKEY_PRF_MIKEY1, key, 16, label, 4, out, 0),
+			KMS_EINVAL);
+	CU_ASSERT_EQUAL(mikey_prf(MIKEY_PRF_MIKEY1, key, 16, label, 4, NULL, 16),
+			KMS_EINVAL);
+	CU_ASSERT_EQUAL(mikey_prf(MIKEY_PRF_HMAC_SHA256, key, 16, label, 4, out,
+				  MIKEY_PRF_OUT_MAX + 1),
+			KMS_ERANGE);
+	CU_ASSERT_EQUAL(mikey_prf(MIKEY_PRF_HMAC_SHA256, key, 16, label,
+				  MIKEY_LABEL_MAX + 1, out, 16),
+			KMS_ERANGE);
+	CU_ASSERT_EQUAL(memcmp(out, keep, sizeof(out)), 0);
+}
+
+int main(void)
+{
+	static const unit_test_t tests[] = {
+		UNIT_TEST(given_single_chunk_key_when_prf_then_equals_openssl_p_hash),
+		UNIT_TEST(given_full_output_and_long_label_when_prf_then_equals_oracle),
+		UNIT_TEST(given_multi_chunk_key_when_prf_then_xor_of_chunk_outputs),
+		UNIT_TEST(given_two_equal_chunks_when_prf_then_output_is_zero),
+		UNIT_TEST(given_same_inputs_when_prf_variants_differ_then_outputs_differ),
+		UNIT_TEST(given_empty_label_when_prf_then_blocks_are_hmac_chain),
+		UNIT_TEST(given_bad_arguments_when_prf_then_error_and_output_untouched),
+		UNIT_END,
+	};
+	return unit_run("prf", tests);
+}
