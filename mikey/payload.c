@@ -53,6 +53,40 @@ uint64_t mikey_ts_to64(const mikey_ts_t *ts)
 	return ts->value;
 }
 
+#define NTP_UNIX_OFFSET 2208988800LL /* 1900-01-01 to 1970-01-01 */
+
+uint64_t mikey_ntp_from_unix(int64_t sec, uint32_t nsec)
+{
+	uint64_t s = (uint64_t)(sec + NTP_UNIX_OFFSET) & 0xffffffffu;
+	uint64_t frac = ((uint64_t)nsec << 32) / 1000000000u;
+	return s << 32 | (frac & 0xffffffffu);
+}
+
+int64_t mikey_ntp_to_unix(uint64_t ntp)
+{
+	int64_t s = (int64_t)(ntp >> 32);
+	/* MSB clear: era 1 (2036-02-07 onward), per RFC 4330 section 3. */
+	if ((s & 0x80000000LL) == 0) {
+		s += 0x100000000LL;
+	}
+	return s - NTP_UNIX_OFFSET;
+}
+
+int mikey_ts_to_unix(const mikey_ts_t *ts, int64_t *sec)
+{
+	switch (ts->ts_type) {
+	case MIKEY_TS_NTP_UTC:
+	case MIKEY_TS_NTP:
+		*sec = mikey_ntp_to_unix(ts->value);
+		return KMS_EOK;
+	case MIKEY_TS_NTP_UTC_32:
+		*sec = mikey_ntp_to_unix((uint64_t)(uint32_t)ts->value << 32);
+		return KMS_EOK;
+	default:
+		return KMS_ETS;
+	}
+}
+
 /* --- HDR ----------------------------------------------------------------- */
 
 static int generic_cs_parse(wire_rd_t *c, mikey_generic_cs_t *e)

@@ -405,6 +405,13 @@ int mikey_ts_len(uint8_t ts_type);
 /* The 64-bit form of a timestamp (COUNTER zero-extended, NTP-UTC-32 seconds << 32). */
 uint64_t mikey_ts_to64(const mikey_ts_t *ts);
 
+/* NTP-UTC (RFC 5905 64-bit) <-> Unix time; NTP values are read in the
+ * 1968-2104 window (RFC 4330 rule: MSB 0 means the era after 2036). */
+uint64_t mikey_ntp_from_unix(int64_t sec, uint32_t nsec);
+int64_t mikey_ntp_to_unix(uint64_t ntp);
+/* Unix seconds of a T/TR timestamp (NTP types only; KMS_ETS otherwise). */
+int mikey_ts_to_unix(const mikey_ts_t *ts, int64_t *sec);
+
 /* --- builder ----------------------------------------------------------- */
 
 typedef struct {

@@ -1,0 +1,50 @@
+/*
+ * kmsd configuration: one schema table (kms/config.c) describes every
+ * setting of the libconfig file with its type, default and range; unknown
+ * keys and out-of-range values are errors with file:line.  Every setting
+ * has an embedded default, so kmsd runs without a file.
+ */
+#ifndef KMS_KMS_CONFIG_H
+#define KMS_KMS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+	/* [ua] */
+	char listen[64];       /* address, default "127.0.0.1" */
+	uint16_t port;	       /* default 8080 */
+	char base_path[64];    /* default "/kms" */
+	unsigned threads;      /* default: number of cores */
+	size_t max_body;       /* bytes, default 16384 (MIKEY_MSG_MAX) */
+	unsigned max_conns;    /* default 1024 */
+	unsigned conn_timeout; /* seconds, default 10 */
+	/* [kms] */
+	char kms_id[256];    /* IDRkms, default "kms.example.org" */
+	char state_dir[256]; /* default "./var" */
+	char kek_file[256];  /* default "<state_dir>/kek" */
+	char keys_db[256];   /* default "<state_dir>/kms.db" (keyring + PSK users) */
+	char audit_db[256];  /* default "<state_dir>/audit.db" */
+	/* [policy] */
+	uint32_t clock_skew;	      /* seconds, default 300 */
+	uint32_t ticket_lifetime;     /* default granted lifetime, seconds, 3600 */
+	uint32_t max_ticket_lifetime; /* cap, seconds, default 86400 */
+	bool allow_reuse;	      /* grant J when requested, default true */
+	size_t replay_entries;	      /* replay cache capacity, default 1048576 */
+	size_t audit_queue;	      /* default 65536 */
+	/* [log] */
+	char log_level[16];  /* default "info" */
+	char log_target[16]; /* "stderr" or "syslog", default "stderr" */
+} kms_config_t;
+
+/* Fill cfg with the embedded defaults. */
+void kms_config_defaults(kms_config_t *cfg);
+
+/*
+ * Load path over the defaults.  On error returns KMS_ECONFIG and writes a
+ * message naming file:line and the setting into err (err_len bytes).
+ */
+int kms_config_load(const char *path, kms_config_t *cfg, char *err, size_t err_len);
+
+#endif

@@ -1,0 +1,52 @@
+/*
+ * The KMS's protocol service: REQUEST_INIT_PSK -> REQUEST_RESP and
+ * RESOLVE_INIT_PSK -> RESOLVE_RESP (RFC 6043 sections 4-5, TS 33.328 6.2.3).
+ * No HTTP here: the front end hands over the body and gets back a body
+ * (a response, or a MIKEY Error message) and the HTTP status for it.
+ */
+#ifndef KMS_KMS_SERVICE_H
+#define KMS_KMS_SERVICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kms/audit.h"
+#include "kms/config.h"
+#include "kms/keyring.h"
+#include "kms/psk.h"
+#include "kms/replay.h"
+
+typedef enum {
+	KMS_REQ_TICKET = 0,  /* requesttype=ticketrequest */
+	KMS_REQ_RESOLVE = 1, /* requesttype=ticketresolve */
+} kms_reqtype_t;
+
+typedef struct {
+	const kms_config_t *cfg; /* kms_id, clock_skew, lifetimes, allow_reuse */
+	const keyring_t *keyring;
+	kms_psk_source_t *psk;
+	replay_t *replay;
+	audit_t *audit; /* may be NULL */
+} kms_service_t;
+
+typedef struct {
+	int http_status; /* 200 for a response, else from kms_err_http() */
+	int error;	 /* KMS_EOK or the failure */
+	size_t len;	 /* bytes written to out (response or Error message) */
+} kms_answer_t;
+
+/*
+ * Handle one request body.  Always fills *ans; out receives either the
+ * MIKEY response or a MIKEY Error message (MACed when the auth key is
+ * known), or nothing (len 0) when even that cannot be built.  rid names the
+ * request in logs and audit.  Thread safe.
+ */
+void kms_service_handle(const kms_service_t *svc, kms_reqtype_t type, const char *rid,
+			const uint8_t *in, size_t len, uint8_t *out, size_t cap,
+			kms_answer_t *ans);
+
+/* Current time (Unix seconds); tests override it with kms_service_clock_set. */
+int64_t kms_service_now(void);
+void kms_service_clock_set(int64_t (*clock_fn)(void));
+
+#endif

@@ -1,0 +1,48 @@
+/*
+ * Stateless tickets (Ticket Data of a TICKET payload), see docs/ticket-format.md.
+ *
+ * Ticket Data = format (1) | key id (4) | nonce (12) | AES-256-GCM ciphertext |
+ * tag (16); the associated data is the clear ticket policy (TICKET payload
+ * header fields and TP Data, which includes IDRkms and the allowed
+ * responders), so nothing in the policy can change without the tag failing.
+ * The plaintext holds the validity window and the key chain (MPKi, MPKr,
+ * TGKs) as MIKEY key data sub-payloads.
+ */
+#ifndef KMS_KMS_TICKET_H
+#define KMS_KMS_TICKET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kms/keyring.h"
+#include "mikey/payload.h"
+
+/* Ticket Type / Subtype / Version of this KMS's tickets (private range). */
+#define KMS_TICKET_TYPE 0xF000u
+#define KMS_TICKET_SUBTYPE 0x01u
+#define KMS_TICKET_VERSION 0x01u
+#define KMS_TICKET_FORMAT 0x01u
+
+typedef struct {
+	int64_t not_before; /* Unix seconds */
+	int64_t not_after;
+	mikey_keys_t keys; /* points into the caller's plaintext buffer after open */
+} kms_ticket_content_t;
+
+/* Seal content under the keyring's active key; writes Ticket Data into out. */
+int kms_ticket_seal(const keyring_t *kr, const mikey_tp_t *policy,
+		    const kms_ticket_content_t *content, uint8_t *out, size_t cap,
+		    size_t *len, uint32_t *key_id);
+
+/*
+ * Open Ticket Data against policy (the policy as carried in the TICKET).
+ * plain (plain_cap bytes) receives the decrypted content, to which
+ * content->keys point; the caller wipes plain.  KMS_ETICKET when the data
+ * is not ours or fails authentication, KMS_EEXPIRED for an unknown or
+ * retired key.
+ */
+int kms_ticket_open(const keyring_t *kr, const mikey_tp_t *policy, const uint8_t *data,
+		    size_t len, uint8_t *plain, size_t plain_cap,
+		    kms_ticket_content_t *content, uint32_t *key_id);
+
+#endif
