@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "kms/keyring.h"
-#include "mikey/payload.h"
+#include "mikey/msg.h"
 
 /* Ticket Type / Subtype / Version of this KMS's tickets (private range). */
 #define KMS_TICKET_TYPE 0xF000u
@@ -29,20 +29,33 @@ typedef struct {
 	mikey_keys_t keys; /* points into the caller's plaintext buffer after open */
 } kms_ticket_content_t;
 
+/*
+ * The associated data of a ticket: the TICKET payload from its Ticket Type
+ * field to the end of TP Data, exactly as on the wire.
+ * kms_ticket_aad_build() encodes a granted policy into buf the way the
+ * TICKET will carry it; kms_ticket_aad_msg() points into a parsed message.
+ */
+int kms_ticket_aad_build(const mikey_tp_t *policy, uint8_t *buf, size_t cap,
+			 mikey_bytes_t *aad);
+int kms_ticket_aad_msg(const mikey_msg_t *m, mikey_bytes_t *aad);
+
 /* Seal content under the keyring's active key; writes Ticket Data into out. */
-int kms_ticket_seal(const keyring_t *kr, const mikey_tp_t *policy,
+int kms_ticket_seal(const keyring_t *kr, const mikey_bytes_t *aad,
 		    const kms_ticket_content_t *content, uint8_t *out, size_t cap,
 		    size_t *len, uint32_t *key_id);
 
 /*
- * Open Ticket Data against policy (the policy as carried in the TICKET).
- * plain (plain_cap bytes) receives the decrypted content, to which
- * content->keys point; the caller wipes plain.  KMS_ETICKET when the data
- * is not ours or fails authentication, KMS_EEXPIRED for an unknown or
- * retired key.
+ * Open Ticket Data.  plain (plain_cap bytes) receives the decrypted
+ * content, to which content->keys point; the caller wipes plain.
+ * KMS_ETICKET when the data is not ours or fails authentication,
+ * KMS_EEXPIRED for an unknown or retired key.  *key_id is written as soon
+ * as it is read (for the audit log), even on failure.
  */
-int kms_ticket_open(const keyring_t *kr, const mikey_tp_t *policy, const uint8_t *data,
+int kms_ticket_open(const keyring_t *kr, const mikey_bytes_t *aad, const uint8_t *data,
 		    size_t len, uint8_t *plain, size_t plain_cap,
 		    kms_ticket_content_t *content, uint32_t *key_id);
+
+/* Bytes of Ticket Data for a key chain of keys_len bytes. */
+size_t kms_ticket_data_len(size_t keys_len);
 
 #endif

@@ -390,6 +390,26 @@ static void given_bad_hdr_values_when_parsed_then_precise_errors(void)
 	CU_ASSERT_EQUAL(mikey_hdr_parse(&c, &out), KMS_EFEWDATA);
 }
 
+static void given_unix_times_when_converted_to_ntp_then_both_eras_round_trip(void)
+{
+	/* 1970-01-01 is NTP second 2208988800 (0x83AA7E80). */
+	CU_ASSERT_EQUAL(mikey_ntp_from_unix(0, 0), 0x83aa7e8000000000ULL);
+	CU_ASSERT_EQUAL(mikey_ntp_to_unix(0x83aa7e8000000000ULL), 0);
+	/* Half a second is fraction 0x80000000. */
+	CU_ASSERT_EQUAL(mikey_ntp_from_unix(0, 500000000) & 0xffffffffu, 0x80000000u);
+	/* 2026 and 2040 (era 1: the seconds field wraps, MSB clear). */
+	int64_t t2026 = 1795910400, t2040 = 2217369600;
+	CU_ASSERT_EQUAL(mikey_ntp_to_unix(mikey_ntp_from_unix(t2026, 0)), t2026);
+	CU_ASSERT_EQUAL(mikey_ntp_from_unix(t2040, 0) >> 63, 0);
+	CU_ASSERT_EQUAL(mikey_ntp_to_unix(mikey_ntp_from_unix(t2040, 0)), t2040);
+	mikey_ts_t ts = { 0, MIKEY_TS_NTP_UTC_32, mikey_ntp_from_unix(t2026, 0) >> 32 };
+	int64_t sec = 0;
+	CU_ASSERT_EQUAL(mikey_ts_to_unix(&ts, &sec), KMS_EOK);
+	CU_ASSERT_EQUAL(sec, t2026);
+	ts.ts_type = MIKEY_TS_COUNTER;
+	CU_ASSERT_EQUAL(mikey_ts_to_unix(&ts, &sec), KMS_ETS);
+}
+
 int main(void)
 {
 	static const unit_test_t tests[] = {
@@ -406,6 +426,8 @@ int main(void)
 		UNIT_TEST(given_pk_payloads_when_round_trip_then_recognised),
 		UNIT_TEST(given_hdr_maps_when_round_trip_then_equal),
 		UNIT_TEST(given_bad_hdr_values_when_parsed_then_precise_errors),
+		UNIT_TEST(
+		    given_unix_times_when_converted_to_ntp_then_both_eras_round_trip),
 		UNIT_END,
 	};
 	return unit_run("payload", tests);

@@ -1,0 +1,595 @@
+/*
+ * Ticket Request and Ticket Resolve (RFC 6043 sections 4-5) as the KMS
+ * answers them.  Order of checks for an initial message (RFC 3830 5.3):
+ * parse, timestamp window, key lookup, MAC (constant time), identity
+ * authorisation, replay cache (authenticated messages only), then policy and
+ * the response.  Nothing is remembered for a message that fails a check.
+ */
+#include "kms/service.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/crypto.h"
+#include "common/errcode.h"
+#include "common/log.h"
+#include "common/secmem.h"
+#include "kms/ticket.h"
+#include "mikey/kdf.h"
+#include "mikey/kemac.h"
+#include "mikey/mac.h"
+#include "mikey/msg.h"
+#include "mikey/profile.h"
+#include "mikey/tp.h"
+#include "policy/identity.h"
+
+#define SPI_LEN 4
+#define RANDRKMS_LEN 32 /* >= the longest MPKr / TGK (RFC 6043 12.1) */
+#define KEMAC_MAX 1024
+
+static int64_t clock_default(void)
+{
+	return (int64_t)time(NULL);
+}
+
+static _Atomic(int64_t (*)(void)) clock_fn = clock_default;
+
+int64_t kms_service_now(void)
+{
+	return atomic_load(&clock_fn)();
+}
+
+void kms_service_clock_set(int64_t (*fn)(void))
+{
+	atomic_store(&clock_fn, fn != NULL ? fn : clock_default);
+}
+
+/* Everything one request holds; lives on the heap, wiped at the end. */
+typedef struct {
+	const kms_service_t *svc;
+	const char *rid;
+	kms_reqtype_t type;
+	int64_t now;
+	mikey_msg_t in;
+	mikey_msg_t out;
+	kms_psk_t psk;
+	bool have_psk;
+	bool authenticated; /* the V MAC verified: Error messages get a MAC */
+	uint8_t auth_alg;
+	size_t key_len; /* session key length of the suite: 16 or 32 */
+	mikey_bytes_t requester;
+	mikey_bytes_t randri, randrr;
+	uint8_t keybuf[3][MIKEY_KEY_MAX];
+	uint8_t spi[3][SPI_LEN];
+	uint8_t randrkms[RANDRKMS_LEN];
+	uint8_t kemac[KEMAC_MAX];
+	uint8_t ticket_data[MIKEY_TICKET_DATA_MAX];
+	uint8_t aad[MIKEY_TICKET_DATA_MAX];
+	uint8_t plain[MIKEY_TICKET_DATA_MAX];
+	uint32_t ticket_key_id;
+} req_t;
+
+static const char *type_name(kms_reqtype_t t)
+{
+	return t == KMS_REQ_TICKET ? "ticketrequest" : "ticketresolve";
+}
+
+/* --- authentication ------------------------------------------------------ */
+
+static int auth_key(req_t *r, uint8_t dir, uint8_t *key, size_t key_len)
+{
+	bool request = r->type == KMS_REQ_TICKET;
+	return mikey_kdf_msg_key(r->in.hdr.prf, r->psk.key, r->psk.key_len, MIKEY_DK_AUTH,
+				 r->in.hdr.csb_id, dir, request ? &r->randri : NULL,
+				 request ? NULL : &r->randrr, key, key_len);
+}
+
+static int authenticate(req_t *r)
+{
+	const kms_service_t *svc = r->svc;
+	uint8_t expected_dt = r->type == KMS_REQ_TICKET ? MIKEY_DT_REQUEST_INIT_PSK
+							: MIKEY_DT_RESOLVE_INIT_PSK;
+	uint8_t pk_dt = r->type == KMS_REQ_TICKET ? MIKEY_DT_REQUEST_INIT_PK
+						  : MIKEY_DT_RESOLVE_INIT_PK;
+	if (r->in.hdr.data_type == pk_dt) {
+		return KMS_ENOTSUP;
+	}
+	if (r->in.hdr.data_type != expected_dt) {
+		return KMS_EDT;
+	}
+	/* 1. Timestamp inside the skew window (and after restart - skew). */
+	int64_t t = 0;
+	const mikey_ts_t *ts = mikey_msg_ts(&r->in);
+	int ret = mikey_ts_to_unix(ts, &t);
+	if (ret == KMS_EOK) {
+		ret = replay_check_time(svc->replay, t, r->now);
+	}
+	if (ret != KMS_EOK) {
+		return KMS_ETS;
+	}
+	/* 2. Who asks, and with which key. */
+	uint8_t role = r->type == KMS_REQ_TICKET ? MIKEY_ROLE_I : MIKEY_ROLE_R;
+	const mikey_id_t *who = mikey_msg_idr(&r->in, role);
+	if (who == NULL || who->id.len > KMS_IDENTITY_MAX) {
+		return KMS_EID; /* this KMS requires IDRi / IDRr */
+	}
+	r->requester = who->id;
+	const mikey_id_t *kms = mikey_msg_idr(&r->in, MIKEY_ROLE_KMS);
+	if (kms != NULL && (kms->id.len != strlen(svc->cfg->kms_id) ||
+			    memcmp(kms->id.data, svc->cfg->kms_id, kms->id.len) != 0)) {
+		return KMS_EID; /* addressed to another KMS */
+	}
+	const mikey_rand_t *ri = mikey_msg_randr(&r->in, MIKEY_RAND_I);
+	const mikey_rand_t *rr = mikey_msg_randr(&r->in, MIKEY_RAND_R);
+	r->randri = ri != NULL ? ri->rand : (mikey_bytes_t){ NULL, 0 };
+	r->randrr = rr != NULL ? rr->rand : (mikey_bytes_t){ NULL, 0 };
+	const mikey_id_t *pskid = mikey_msg_idr(&r->in, MIKEY_ROLE_PSK);
+	const mikey_bytes_t *name = pskid != NULL ? &pskid->id : &who->id;
+	ret = svc->psk->lookup(svc->psk, name->data, name->len, &r->psk);
+	if (ret != KMS_EOK) {
+		return ret;
+	}
+	r->have_psk = true;
+	if (r->psk.expires != 0 && r->psk.expires <= r->now) {
+		return KMS_EAUTH;
+	}
+	/* 3. The MAC, with the algorithm set that matches the PRF. */
+	const mikey_v_t *v = mikey_msg_v(&r->in);
+	r->auth_alg = v->alg;
+	ret = mikey_alg_check(r->in.hdr.prf, 0, v->alg, r->psk.key_len);
+	if (ret != KMS_EOK) {
+		return ret;
+	}
+	uint8_t key[MIKEY_MAC_MAX];
+	size_t klen = mikey_v_key_len(v->alg);
+	mikey_bytes_t ids[2];
+	mikey_bytes_t kms_id = { (const uint8_t *)svc->cfg->kms_id,
+				 strlen(svc->cfg->kms_id) };
+	ret = auth_key(r, MIKEY_DIR_INIT, key, klen);
+	if (ret == KMS_EOK) {
+		ret = mikey_profile_init_identities(&r->in, &kms_id, ids);
+	}
+	if (ret == KMS_EOK) {
+		ret = mikey_mac_verify(&r->in, key, klen, ids, 2);
+	}
+	secmem_wipe(key, sizeof(key));
+	if (ret != KMS_EOK) {
+		return ret;
+	}
+	r->authenticated = true;
+	/* 4. TS 33.328 6.2.3.5: the identity in the request is the key owner's. */
+	if (!kms_psk_has_identity(&r->psk, who->id.data, who->id.len)) {
+		return KMS_EPOLICY;
+	}
+	/* 5. Replay: only authenticated messages enter the cache. */
+	uint8_t digest[32];
+	crypto_iov_t iov = { r->in.buf, r->in.len };
+	ret = crypto_hash(CRYPTO_MD_SHA256, &iov, 1, digest);
+	if (ret == KMS_EOK) {
+		ret = replay_check_and_add(svc->replay, digest, t, r->now);
+	}
+	return ret;
+}
+
+/* --- response building --------------------------------------------------- */
+
+static int suite(req_t *r, uint8_t prf, uint8_t *encr_alg)
+{
+	r->key_len = prf == MIKEY_PRF_HMAC_SHA256 ? 32 : 16;
+	*encr_alg =
+	    prf == MIKEY_PRF_HMAC_SHA256 ? MIKEY_ENCR_AES_CM_256 : MIKEY_ENCR_AES_CM_128;
+	return mikey_alg_check(prf, *encr_alg, r->auth_alg, r->key_len);
+}
+
+/* Encode out, then MAC it over RESP || the complete INIT (RFC 6043 5.5). */
+static int finish(req_t *r, uint8_t *buf, size_t cap, size_t *len)
+{
+	uint8_t key[MIKEY_MAC_MAX];
+	size_t klen = mikey_v_key_len(r->auth_alg);
+	int ret = mikey_msg_add_v(&r->out, r->auth_alg);
+	if (ret == KMS_EOK) {
+		ret = mikey_msg_build(&r->out, buf, cap, len);
+	}
+	if (ret == KMS_EOK) {
+		ret = auth_key(r, MIKEY_DIR_RESP, key, klen);
+	}
+	mikey_bytes_t init = { r->in.buf, r->in.len };
+	if (ret == KMS_EOK) {
+		ret = mikey_mac_sign(buf, *len, key, klen, &init, 1);
+	}
+	secmem_wipe(key, sizeof(key));
+	return ret;
+}
+
+static void begin_response(req_t *r, uint8_t dt, uint64_t *t64)
+{
+	*t64 = mikey_ntp_from_unix(r->now, 0);
+	mikey_msg_init(&r->out, dt, r->in.hdr.csb_id, r->in.hdr.prf);
+	mikey_msg_add_ts(&r->out, 0, MIKEY_TS_NTP_UTC, *t64);
+	mikey_msg_add_id(&r->out, MIKEY_ROLE_KMS, MIKEY_ID_NAI,
+			 (const uint8_t *)r->svc->cfg->kms_id,
+			 strlen(r->svc->cfg->kms_id));
+}
+
+/* The policy this KMS grants for a requested one (RFC 6043 5.2.2). */
+static int grant(req_t *r, mikey_tp_t *g, int64_t *not_before, int64_t *not_after)
+{
+	const kms_config_t *cfg = r->svc->cfg;
+	const mikey_tp_t *req = &r->in.ticket.policy;
+	bool changed = false;
+	if (req->ticket_type != KMS_TICKET_TYPE) {
+		return KMS_ETICKET;
+	}
+	*g = *req;
+	g->subtype = KMS_TICKET_SUBTYPE;
+	g->version = KMS_TICKET_VERSION;
+	/* Identities: IDRkms is this KMS, IDRi the authenticated requester. */
+	if (req->has_idri &&
+	    (req->idri.id.len != r->requester.len ||
+	     memcmp(req->idri.id.data, r->requester.data, r->requester.len) != 0)) {
+		return KMS_EPOLICY;
+	}
+	g->has_idrkms = true;
+	g->idrkms = (mikey_id_t){ MIKEY_ROLE_KMS,
+				  MIKEY_ID_NAI,
+				  { (const uint8_t *)cfg->kms_id, strlen(cfg->kms_id) } };
+	g->has_idri = true;
+	g->idri = (mikey_id_t){ MIKEY_ROLE_I, MIKEY_ID_NAI, r->requester };
+	/* Validity: from now (or the requested later start) to the capped end. */
+	int64_t start = r->now, end = r->now + cfg->ticket_lifetime;
+	if (req->has_trs && mikey_ts_to_unix(&req->trs, &start) != KMS_EOK) {
+		return KMS_ETPPAR;
+	}
+	if (start < r->now) {
+		start = r->now;
+		changed = true;
+	}
+	if (req->has_tre && mikey_ts_to_unix(&req->tre, &end) != KMS_EOK) {
+		return KMS_ETPPAR;
+	}
+	if (end > r->now + (int64_t)cfg->max_ticket_lifetime) {
+		end = r->now + cfg->max_ticket_lifetime;
+		changed = true;
+	}
+	if (end <= start) {
+		return KMS_ETPPAR;
+	}
+	g->has_trs = true;
+	g->trs = (mikey_ts_t){ MIKEY_TR_START, MIKEY_TS_NTP_UTC,
+			       mikey_ntp_from_unix(start, 0) };
+	g->has_tre = true;
+	g->tre =
+	    (mikey_ts_t){ MIKEY_TR_END, MIKEY_TS_NTP_UTC, mikey_ntp_from_unix(end, 0) };
+	/* No rekeying interval; the KEMAC template never stays in a granted policy,
+	 * and this KMS always issues one TGK. */
+	changed |= req->has_trr;
+	g->has_trr = false;
+	if (req->has_kemac &&
+	    !(req->kemac_keys.n == 1 && req->kemac_keys.k[0].type == MIKEY_KEY_TGK)) {
+		changed = true;
+	}
+	g->has_kemac = false;
+	/* Flags: KMS-generated, resolve mandatory, forking always (TS 33.328
+	 * 6.2.3.6) with TRANSFER_RESP, RANDRi in the TGK derivation; no
+	 * UE-supplied keys; reuse only where allowed. */
+	uint16_t on = MIKEY_TPF_D | MIKEY_TPF_E | MIKEY_TPF_F | MIKEY_TPF_H | MIKEY_TPF_I;
+	uint16_t off = MIKEY_TPF_L | MIKEY_TPF_M | MIKEY_TPF_G;
+	if (!cfg->allow_reuse) {
+		off |= MIKEY_TPF_J;
+	}
+	g->flags = mikey_tp_normalise(req->flags, true, on, off);
+	if (changed) {
+		g->flags |= MIKEY_TPF_K;
+	}
+	int ret = mikey_tp_check_flags(g->flags, true);
+	if (ret != KMS_EOK) {
+		return ret;
+	}
+	*not_before = start;
+	*not_after = end;
+	return KMS_EOK;
+}
+
+static int fresh_keys(req_t *r, mikey_keys_t *keys)
+{
+	static const uint8_t types[3] = { MIKEY_KEY_MPK, MIKEY_KEY_MPK, MIKEY_KEY_TGK };
+	keys->n = 3;
+	for (size_t i = 0; i < 3; i++) {
+		int ret = crypto_random(r->keybuf[i], r->key_len);
+		if (ret == KMS_EOK) {
+			ret = crypto_random(r->spi[i], SPI_LEN);
+		}
+		if (ret != KMS_EOK) {
+			return ret;
+		}
+		keys->k[i] = (mikey_keydata_t){ .type = types[i],
+						.kv = MIKEY_KV_SPI,
+						.key = { r->keybuf[i], r->key_len },
+						.spi = { r->spi[i], SPI_LEN } };
+	}
+	return KMS_EOK;
+}
+
+static int add_kemac(req_t *r, uint8_t encr_alg, uint64_t t64, const mikey_keys_t *keys)
+{
+	size_t len = 0;
+	bool request = r->type == KMS_REQ_TICKET;
+	int ret = mikey_kemac_seal(
+	    r->in.hdr.prf, encr_alg, r->psk.key, r->psk.key_len, r->in.hdr.csb_id,
+	    MIKEY_DIR_RESP, request ? &r->randri : NULL, request ? NULL : &r->randrr, t64,
+	    keys, r->kemac, sizeof(r->kemac), &len);
+	if (ret != KMS_EOK) {
+		return ret;
+	}
+	mikey_kemac_t k = { encr_alg, { r->kemac, len }, MIKEY_MAC_NULL, { NULL, 0 } };
+	return mikey_msg_add_kemac(&r->out, &k);
+}
+
+static int ticket_request(req_t *r, uint8_t *buf, size_t cap, size_t *len)
+{
+	mikey_ticket_t t;
+	kms_ticket_content_t content;
+	mikey_bytes_t aad;
+	uint8_t encr_alg;
+	uint64_t t64;
+	memset(&t, 0, sizeof(t));
+	int ret = grant(r, &t.policy, &content.not_before, &content.not_after);
+	if (ret == KMS_EOK) {
+		ret = suite(r, t.policy.prf, &encr_alg);
+	}
+	if (ret == KMS_EOK) {
+		ret = fresh_keys(r, &content.keys);
+	}
+	if (ret == KMS_EOK) {
+		ret = kms_ticket_aad_build(&t.policy, r->aad, sizeof(r->aad), &aad);
+	}
+	size_t tdl = 0;
+	if (ret == KMS_EOK) {
+		ret = kms_ticket_seal(r->svc->keyring, &aad, &content, r->ticket_data,
+				      sizeof(r->ticket_data), &tdl, &r->ticket_key_id);
+	}
+	if (ret != KMS_EOK) {
+		return ret;
+	}
+	t.ticket_data = (mikey_bytes_t){ r->ticket_data, tdl };
+	begin_response(r, MIKEY_DT_REQUEST_RESP, &t64);
+	ret = mikey_msg_add_ticket(&r->out, &t, true);
+	if (ret == KMS_EOK) {
+		ret = add_kemac(r, encr_alg, t64, &content.keys);
+	}
+	if (ret == KMS_EOK) {
+		ret = finish(r, buf, cap, len);
+	}
+	return ret;
+}
+
+/* Is one of the requester's identities allowed by the ticket's IDRr list? */
+static bool responder_allowed(const req_t *r, const mikey_tp_t *tp)
+{
+	for (size_t i = 0; i < tp->nidrr; i++) {
+		const mikey_bytes_t *pat = &tp->idrr[i].id;
+		for (size_t k = 0; k < r->psk.nids; k++) {
+			if (identity_match((const char *)pat->data, pat->len,
+					   r->psk.ids[k], strlen(r->psk.ids[k]))) {
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/* The Vr MAC of the Initiator Data, keyed from the unforked MPKr (6.10). */
+static int check_vr(req_t *r, const mikey_keydata_t *mpkr)
+{
+	const mikey_ticket_t *t = &r->in.ticket;
+	uint8_t key[MIKEY_MAC_MAX], mac[MIKEY_MAC_MAX];
+	size_t klen = mikey_v_key_len(t->vr.alg);
+	/* Vr's MAC bytes are the last ones of the Initiator Data. */
+	size_t vr_mac_off = t->init_data.len - t->vr.mac.len;
+	int ret =
+	    mikey_kdf_vr_key(t->policy.prf, mpkr->key.data, mpkr->key.len, key, klen);
+	if (ret == KMS_EOK) {
+		ret = mikey_init_data_mac(t->init_data.data, t->init_data.len, vr_mac_off,
+					  t->vr.alg, key, klen, mac);
+	}
+	if (ret == KMS_EOK && !secmem_eq(mac, t->vr.mac.data, t->vr.mac.len)) {
+		ret = KMS_EMAC;
+	}
+	secmem_wipe(key, sizeof(key));
+	return ret;
+}
+
+static int ticket_resolve(req_t *r, uint8_t *buf, size_t cap, size_t *len)
+{
+	const mikey_ticket_t *t = &r->in.ticket;
+	const mikey_tp_t *tp = &t->policy;
+	kms_ticket_content_t content;
+	mikey_bytes_t aad;
+	uint8_t encr_alg;
+	uint64_t t64;
+	if (tp->ticket_type != KMS_TICKET_TYPE || tp->subtype != KMS_TICKET_SUBTYPE ||
+	    tp->version != KMS_TICKET_VERSION) {
+		return KMS_ETICKET;
+	}
+	/* Tickets of other KMSs go over Zk (not here yet). */
+	if (!tp->has_idrkms || tp->idrkms.id.len != strlen(r->svc->cfg->kms_id) ||
+	    memcmp(tp->idrkms.id.data, r->svc->cfg->kms_id, tp->idrkms.id.len) != 0) {
+		return KMS_ETICKET;
+	}
+	int ret = kms_ticket_aad_msg(&r->in, &aad);
+	if (ret == KMS_EOK) {
+		ret = kms_ticket_open(r->svc->keyring, &aad, t->ticket_data.data,
+				      t->ticket_data.len, r->plain, sizeof(r->plain),
+				      &content, &r->ticket_key_id);
+	}
+	if (ret != KMS_EOK) {
+		return ret;
+	}
+	if (r->now < content.not_before - (int64_t)r->svc->cfg->clock_skew ||
+	    r->now > content.not_after) {
+		return KMS_EEXPIRED;
+	}
+	if (!responder_allowed(r, tp)) {
+		return KMS_EPOLICY;
+	}
+	ret = suite(r, tp->prf, &encr_alg);
+	if (ret != KMS_EOK) {
+		return ret;
+	}
+	/* Our own layout: MPKi, MPKr, then TGKs, all of the suite's length. */
+	mikey_keys_t keys = content.keys;
+	if (keys.n < 3 || keys.k[0].type != MIKEY_KEY_MPK ||
+	    keys.k[1].type != MIKEY_KEY_MPK) {
+		return KMS_ETICKET;
+	}
+	bool forking = (tp->flags & MIKEY_TPF_I) != 0;
+	if (forking) {
+		if (!t->has_init) {
+			return KMS_EMALFORMED;
+		}
+		ret = check_vr(r, &keys.k[1]);
+		if (ret != KMS_EOK) {
+			return ret;
+		}
+		/* Fork MPKr and every TGK for this responder (RFC 6043 5.1.1). */
+		ret = crypto_random(r->randrkms, sizeof(r->randrkms));
+		for (size_t i = 1; ret == KMS_EOK && i < keys.n; i++) {
+			mikey_keydata_t *k = &keys.k[i];
+			if (k->type != MIKEY_KEY_MPK && k->type != MIKEY_KEY_TGK) {
+				continue; /* TEKs and GTGKs are never forked */
+			}
+			if (k->key.len > MIKEY_KEY_MAX || i >= 3) {
+				return KMS_ETICKET;
+			}
+			mikey_bytes_t rk = { r->randrkms, sizeof(r->randrkms) };
+			ret = mikey_kdf_fork(
+			    tp->prf,
+			    k->type == MIKEY_KEY_MPK ? MIKEY_FORK_MPKR : MIKEY_FORK_TGK,
+			    k->key.data, k->key.len, &r->requester, &rk, r->keybuf[i]);
+			k->key.data = r->keybuf[i];
+		}
+		if (ret != KMS_EOK) {
+			return ret;
+		}
+	}
+	begin_response(r, MIKEY_DT_RESOLVE_RESP, &t64);
+	ret = add_kemac(r, encr_alg, t64, &keys);
+	if (ret == KMS_EOK && forking) {
+		ret = mikey_msg_add_id(&r->out, MIKEY_ROLE_R, MIKEY_ID_NAI,
+				       r->requester.data, r->requester.len);
+		if (ret == KMS_EOK) {
+			ret = mikey_msg_add_rand(&r->out, MIKEY_RAND_KMS, r->randrkms,
+						 sizeof(r->randrkms));
+		}
+	}
+	if (ret == KMS_EOK) {
+		ret = finish(r, buf, cap, len);
+	}
+	return ret;
+}
+
+/* --- errors -------------------------------------------------------------- */
+
+/*
+ * Error = HDR, T, ERR, [V] (RFC 6043 5.4): version, PRF and CSB ID copied
+ * when known; V only after the requester authenticated (an unauthenticated
+ * error is a hint, and MACing it would be a DoS lever), with the response
+ * direction's auth key, over the error message alone.
+ */
+static size_t error_message(req_t *r, int code, uint8_t *buf, size_t cap)
+{
+	bool have_hdr = r->in.hdr.version == MIKEY_VERSION;
+	size_t len = 0;
+	mikey_msg_init(&r->out, MIKEY_DT_ERROR, have_hdr ? r->in.hdr.csb_id : 0,
+		       have_hdr ? r->in.hdr.prf : MIKEY_PRF_MIKEY1);
+	mikey_msg_add_ts(&r->out, 0, MIKEY_TS_NTP_UTC, mikey_ntp_from_unix(r->now, 0));
+	mikey_msg_add_err(&r->out, (uint8_t)kms_err_mikey(code));
+	if (r->authenticated) {
+		uint8_t key[MIKEY_MAC_MAX];
+		size_t klen = mikey_v_key_len(r->auth_alg);
+		int ret = mikey_msg_add_v(&r->out, r->auth_alg);
+		if (ret == KMS_EOK) {
+			ret = mikey_msg_build(&r->out, buf, cap, &len);
+		}
+		if (ret == KMS_EOK) {
+			ret = auth_key(r, MIKEY_DIR_RESP, key, klen);
+		}
+		if (ret == KMS_EOK) {
+			ret = mikey_mac_sign(buf, len, key, klen, NULL, 0);
+		}
+		secmem_wipe(key, sizeof(key));
+		return ret == KMS_EOK ? len : 0;
+	}
+	return mikey_msg_build(&r->out, buf, cap, &len) == KMS_EOK ? len : 0;
+}
+
+/* --- entry point --------------------------------------------------------- */
+
+static void audit_and_log(req_t *r, int code)
+{
+	audit_rec_t rec;
+	memset(&rec, 0, sizeof(rec));
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	rec.time_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	snprintf(rec.rid, sizeof(rec.rid), "%s", r->rid != NULL ? r->rid : "-");
+	size_t n = r->requester.len < AUDIT_ID_MAX ? r->requester.len : AUDIT_ID_MAX;
+	if (n > 0) {
+		memcpy(rec.requester, r->requester.data, n);
+	}
+	rec.msg_type = r->in.hdr.data_type;
+	rec.decision = code == KMS_EOK;
+	rec.error = code;
+	rec.ticket_key_id = r->ticket_key_id;
+	audit_log(r->svc->audit, &rec);
+	if (code == KMS_EOK) {
+		log_req_info(r->rid, "%s from '%s' granted (ticket key %u)",
+			     type_name(r->type), rec.requester, rec.ticket_key_id);
+	} else {
+		log_req_notice(r->rid, "%s from '%s' refused: %s (%s)",
+			       type_name(r->type), rec.requester[0] ? rec.requester : "?",
+			       kms_strerror(code), kms_err_name(code));
+	}
+}
+
+void kms_service_handle(const kms_service_t *svc, kms_reqtype_t type, const char *rid,
+			const uint8_t *in, size_t len, uint8_t *out, size_t cap,
+			kms_answer_t *ans)
+{
+	req_t *r = calloc(1, sizeof(*r));
+	ans->len = 0;
+	if (r == NULL) {
+		ans->error = KMS_ENOMEM;
+		ans->http_status = kms_err_http(KMS_ENOMEM);
+		return;
+	}
+	r->svc = svc;
+	r->rid = rid;
+	r->type = type;
+	r->now = kms_service_now();
+	size_t out_len = 0;
+	/* On failure the HDR is kept only if it parsed (for the Error message). */
+	int ret = mikey_msg_parse(in, len, &r->in);
+	if (ret == KMS_EOK) {
+		ret = authenticate(r);
+	}
+	if (ret == KMS_EOK) {
+		ret = type == KMS_REQ_TICKET ? ticket_request(r, out, cap, &out_len)
+					     : ticket_resolve(r, out, cap, &out_len);
+	}
+	if (ret != KMS_EOK) {
+		out_len = error_message(r, ret, out, cap);
+	}
+	audit_and_log(r, ret);
+	ans->error = ret;
+	ans->http_status = kms_err_http(ret);
+	ans->len = out_len;
+	if (r->have_psk) {
+		kms_psk_wipe(&r->psk);
+	}
+	secmem_wipe(r, sizeof(*r));
+	free(r);
+}
