@@ -68,12 +68,16 @@ int mikey_msg_decode(const uint8_t *buf, size_t len, mikey_msg_t *out)
 	out->has_ticket = false;
 	out->buf = buf;
 	out->len = len;
+	out->err_off = 0;
+	out->err_type = MIKEY_PT_LAST;
 	int ret = mikey_hdr_parse(&c, &out->hdr);
 	if (ret != KMS_EOK) {
 		return ret;
 	}
 	uint8_t next = out->hdr.next;
 	while (next != MIKEY_PT_LAST) {
+		out->err_off = wire_rd_offset(&c);
+		out->err_type = next;
 		if (out->n == MIKEY_PAYLOADS_MAX) {
 			return KMS_ELIMIT;
 		}
@@ -88,6 +92,8 @@ int mikey_msg_decode(const uint8_t *buf, size_t len, mikey_msg_t *out)
 		p->len = wire_rd_offset(&c) - p->off;
 		out->n++;
 	}
+	out->err_off = wire_rd_offset(&c);
+	out->err_type = MIKEY_PT_LAST;
 	return wire_rd_finish(&c);
 }
 

@@ -21,6 +21,11 @@ typedef struct {
 	bool has_ticket;       /* a TP or TICKET payload is present */
 	size_t ticket_index;   /* its index in p[] */
 	mikey_ticket_t ticket; /* TP (policy only) or TICKET */
+	/* Where mikey_msg_decode() failed: the offset of the payload it was
+	 * reading (0 for HDR) and that payload's type (MIKEY_PT_LAST for HDR or
+	 * trailing bytes); for diagnostics only. */
+	size_t err_off;
+	uint8_t err_type;
 } mikey_msg_t;
 
 /* Structural decode of any MIKEY message: HDR, payload chain, caps, no

@@ -303,7 +303,13 @@ static void given_bad_enum_values_when_parsed_then_precise_errors(void)
 	CU_ASSERT_EQUAL(parse_patched(OFF_RANDRI + 1, 9), KMS_EMALFORMED); /* RAND role */
 	CU_ASSERT_EQUAL(parse_patched(OFF_IDRI + 1, 9), KMS_EID);	   /* ID role */
 	CU_ASSERT_EQUAL(parse_patched(OFF_IDRI + 2, 9), KMS_EID);	   /* ID type */
-	CU_ASSERT_EQUAL(parse_patched(OFF_TP + 5, 0x04), KMS_EPRF);	   /* TP PRF 2 */
+	mikey_msg_t where;
+	size_t wlen = load(0);
+	msgbuf[OFF_IDRI + 2] = 9;
+	CU_ASSERT_EQUAL(mikey_msg_decode(msgbuf, wlen, &where), KMS_EID);
+	CU_ASSERT_EQUAL(where.err_off, OFF_IDRI);
+	CU_ASSERT_EQUAL(where.err_type, MIKEY_PT_IDR);
+	CU_ASSERT_EQUAL(parse_patched(OFF_TP + 5, 0x04), KMS_EPRF); /* TP PRF 2 */
 	size_t len = load(0);
 	CU_ASSERT_EQUAL(parse_patched(len - 21, 7), KMS_EHA); /* V auth alg */
 	/* V alg NULL leaves 20 trailing bytes. */
