@@ -139,7 +139,7 @@ static int authenticate(req_t *r)
 	/* 3. The MAC, with the algorithm set that matches the PRF. */
 	const mikey_v_t *v = mikey_msg_v(&r->in);
 	r->auth_alg = v->alg;
-	ret = mikey_alg_check(r->in.hdr.prf, 0, v->alg, r->psk.key_len);
+	ret = mikey_alg_check(r->in.hdr.prf, 0, v->alg, 0); /* set rule: session keys */
 	if (ret != KMS_EOK) {
 		return ret;
 	}
@@ -280,7 +280,8 @@ static int grant(req_t *r, mikey_tp_t *g, int64_t *not_before, int64_t *not_afte
 	if (!cfg->allow_reuse) {
 		off |= MIKEY_TPF_J;
 	}
-	g->flags = mikey_tp_normalise(req->flags, true, on, off);
+	/* D is ours to set (the KMS generates the ticket): not a change. */
+	g->flags = mikey_tp_normalise(req->flags | MIKEY_TPF_D, true, on, off);
 	if (changed) {
 		g->flags |= MIKEY_TPF_K;
 	}

@@ -1,475 +1,79 @@
 /*
- * kms-ue: a MIKEY-TICKET user equipment on the command line.
+ * kms-ue: a MIKEY-TICKET user equipment on the command line.  This file
+ * only dispatches; each command lives in its own tools/ue_*.c.
  *
- *   kms-ue decode [--show-keys] [--compact] [FILE|-]
- *   kms-ue prf --prf mikey1|sha256 --inkey HEX --label HEX --len N
- *   kms-ue verify --psk HEX [--kms-id TEXT] FILE
- *
- * Exit status: 0 success, 1 the input is not valid (malformed or invalid
- * message, MAC mismatch), 2 usage error, unreadable input, or (verify) a
- * message that cannot be checked.  Key material is never printed except
- * by decode --show-keys and the prf command, whose output is the point.
+ * Exit status of every command: 0 success, 1 invalid input (malformed,
+ * unverifiable, refused, or a MIKEY Error answer), 2 usage error or a file
+ * that cannot be read or written, 3 (resolve) keys already cached.
  */
-#include <errno.h>
-#include <getopt.h>
-#include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
+#include "tools/ue_common.h"
+#include "tools/ue_inspect.h"
+#include "tools/ue_keys.h"
+#include "tools/ue_request.h"
+#include "tools/ue_resolve.h"
+#include "tools/ue_transfer.h"
+#include "tools/ue_transfer_resp.h"
 
-#include "common/encode.h"
-#include "common/errcode.h"
-#include "common/secmem.h"
-#include "mikey/json.h"
-#include "mikey/kdf.h"
-#include "mikey/mac.h"
-#include "mikey/msg.h"
-#include "mikey/prf.h"
-#include "mikey/profile.h"
-#include "tools/ue_input.h"
+struct command {
+	const char *name;
+	const char *prog; /* prefix of its diagnostics */
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
 
-#define EXIT_INVALID 1
-#define EXIT_USAGE 2
-#define PSK_MAX 128   /* bytes of --psk */
-#define INKEY_MAX 256 /* bytes of prf --inkey */
-#define KMS_ID_MAX MIKEY_ID_MAX
+static const struct command commands[] = {
+	{ "request", "kms-ue request", ue_request_cmd,
+	  "Initiator: build a REQUEST_INIT_PSK for the KMS" },
+	{ "transfer-init", "kms-ue transfer-init", ue_transfer_init_cmd,
+	  "Initiator: check the REQUEST_RESP, build the TRANSFER_INIT" },
+	{ "resolve", "kms-ue resolve", ue_resolve_cmd,
+	  "Responder: build a RESOLVE_INIT_PSK for a TRANSFER_INIT" },
+	{ "transfer-resp", "kms-ue transfer-resp", ue_transfer_resp_cmd,
+	  "Responder: check the RESOLVE_RESP, build the TRANSFER_RESP" },
+	{ "keys", "kms-ue keys", ue_keys_cmd,
+	  "both: print the SRTP master key and salt (testing only)" },
+	{ "decode", "kms-ue decode", ue_decode_cmd,
+	  "print a MIKEY message (binary, base64 or SDP) as JSON" },
+	{ "prf", "kms-ue prf", ue_prf_cmd,
+	  "compute the MIKEY PRF (RFC 3830 / RFC 6043)" },
+	{ "verify", "kms-ue verify", ue_verify_cmd,
+	  "check the V MAC of a REQUEST_INIT_PSK or RESOLVE_INIT_PSK" },
+};
 
-static const char *prog = "kms-ue";
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 static void usage_main(FILE *f)
 {
-	fprintf(f,
-		"usage: kms-ue COMMAND [OPTIONS] [ARGS]\n"
-		"\n"
-		"commands:\n"
-		"  decode   print a MIKEY message (binary, base64 or SDP) as JSON\n"
-		"  prf      compute the MIKEY PRF (RFC 3830 / RFC 6043)\n"
-		"  verify   check the V MAC of a REQUEST_INIT_PSK or RESOLVE_INIT_PSK\n"
-		"\n"
-		"kms-ue COMMAND --help shows the options of a command.\n");
-}
-
-static void usage_decode(FILE *f)
-{
-	fprintf(f,
-		"usage: kms-ue decode [--show-keys] [--compact] [FILE|-]\n"
-		"\n"
-		"Decode one MIKEY message and print it as JSON.  The input (FILE, or\n"
-		"stdin when absent or -) is the binary message, its base64 text, or an\n"
-		"SDP line a=key-mgmt:mikey <base64>.\n"
-		"\n"
-		"  -k, --show-keys  print key data bytes instead of {\"redacted\": N}\n"
-		"  -c, --compact    one line of JSON instead of indented output\n"
-		"  -h, --help       this text\n"
-		"\n"
-		"Exit: 0 valid message, 1 malformed or invalid (JSON says why when the\n"
-		"message decodes), 2 usage or read error.\n");
-}
-
-static void usage_prf(FILE *f)
-{
-	fprintf(f,
-		"usage: kms-ue prf --prf mikey1|sha256 --inkey HEX --label HEX --len N\n"
-		"\n"
-		"Print N bytes of PRF(inkey, label) as lower-case hex.\n"
-		"\n"
-		"  -p, --prf NAME    mikey1 (HMAC-SHA-1, RFC 3830) or sha256\n"
-		"                    (PRF-HMAC-SHA-256, RFC 6043)\n"
-		"  -i, --inkey HEX   the in-key (1 to %d bytes)\n"
-		"  -l, --label HEX   the label (0 to %d bytes)\n"
-		"  -n, --len N       output bytes (1 to %d)\n"
-		"  -h, --help        this text\n"
-		"\n"
-		"Exit: 0 success, 2 bad arguments.\n",
-		INKEY_MAX, MIKEY_LABEL_MAX, MIKEY_PRF_OUT_MAX);
-}
-
-static void usage_verify(FILE *f)
-{
-	fprintf(f,
-		"usage: kms-ue verify --psk HEX [--kms-id TEXT] FILE\n"
-		"\n"
-		"Check the V MAC of a REQUEST_INIT_PSK or RESOLVE_INIT_PSK (binary,\n"
-		"base64 or SDP form) with the auth_key derived from the PSK\n"
-		"(RFC 6043 5.1.2, 5.5).  Prints \"valid\" or \"invalid\".\n"
-		"\n"
-		"  -P, --psk HEX      the pre-shared key (1 to %d bytes); never printed\n"
-		"  -K, --kms-id TEXT  KMS identity appended to the MAC input when the\n"
-		"                     message has no IDRkms\n"
-		"  -h, --help         this text\n"
-		"\n"
-		"Exit: 0 valid, 1 MAC mismatch, 2 malformed or unsupported message,\n"
-		"missing identity, or bad arguments.\n",
-		PSK_MAX);
-}
-
-/* Decode hex argument text into buf; 0 on success (1..cap bytes unless allow_empty). */
-static int hex_arg(const char *what, const char *text, uint8_t *buf, size_t cap,
-		   bool allow_empty, size_t *len)
-{
-	size_t tl = strlen(text);
-	int rc = hex_decode(text, tl, buf, cap, len);
-	if (rc == KMS_ESPACE) {
-		fprintf(stderr, "%s: %s: more than %zu bytes\n", prog, what, cap);
-		return -1;
+	fprintf(f, "usage: kms-ue COMMAND [OPTIONS] [ARGS]\n\ncommands:\n");
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		fprintf(f, "  %-14s %s\n", commands[i].name, commands[i].summary);
 	}
-	if (rc != KMS_EOK) {
-		fprintf(stderr, "%s: %s: not an even-length hex string\n", prog, what);
-		return -1;
-	}
-	if (*len == 0 && !allow_empty) {
-		fprintf(stderr, "%s: %s: empty\n", prog, what);
-		return -1;
-	}
-	return 0;
-}
-
-/* --- decode ------------------------------------------------------------ */
-
-static int cmd_decode(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "show-keys", no_argument, NULL, 'k' },
-		{ "compact", no_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	unsigned flags = 0;
-	size_t indent = JSON_INDENT(2);
-	int c;
-	while ((c = getopt_long(argc, argv, "kch", opts, NULL)) != -1) {
-		switch (c) {
-		case 'k':
-			flags |= MIKEY_JSON_SHOW_KEYS;
-			break;
-		case 'c':
-			indent = JSON_COMPACT;
-			break;
-		case 'h':
-			usage_decode(stdout);
-			return 0;
-		default:
-			usage_decode(stderr);
-			return EXIT_USAGE;
-		}
-	}
-	if (argc - optind > 1) {
-		usage_decode(stderr);
-		return EXIT_USAGE;
-	}
-	const char *path = optind < argc ? argv[optind] : "-";
-
-	int ret = EXIT_USAGE;
-	json_t *j = NULL;
-	uint8_t *msg = malloc(UE_INPUT_MAX);
-	mikey_msg_t *m = malloc(sizeof(*m));
-	size_t len = 0;
-	ue_form_t form;
-	if (msg == NULL || m == NULL) {
-		fprintf(stderr, "%s: out of memory\n", prog);
-		goto cleanup;
-	}
-	int rc = ue_input_load(prog, path, msg, UE_INPUT_MAX, &len, &form);
-	if (rc != KMS_EOK) {
-		/* Unreadable: usage-level; oversized or not MIKEY: invalid input. */
-		ret = rc == KMS_EIO || rc == KMS_ENOMEM ? EXIT_USAGE : EXIT_INVALID;
-		goto cleanup;
-	}
-	rc = mikey_msg_decode(msg, len, m);
-	if (rc != KMS_EOK) {
-		char why[256];
-		ue_diagnose(msg, len, rc, why, sizeof(why));
-		fprintf(stderr, "%s: malformed MIKEY message (%s input, %zu bytes): %s\n",
-			prog, ue_form_name(form), len, why);
-		ret = EXIT_INVALID;
-		goto cleanup;
-	}
-	int check = mikey_msg_check(m);
-	j = mikey_msg_to_json(m, flags);
-	int err = j == NULL;
-	if (!err) {
-		err |=
-		    json_object_set_new(j, "input_form", json_string(ue_form_name(form)));
-		err |= json_object_set_new(j, "valid", json_boolean(check == KMS_EOK));
-		if (check != KMS_EOK) {
-			err |= json_object_set_new(
-			    j, "error",
-			    json_pack("{s:s, s:s}", "code", kms_err_name(check),
-				      "message", kms_strerror(check)));
-		}
-	}
-	if (err || json_dumpf(j, stdout, indent | JSON_PRESERVE_ORDER) != 0 ||
-	    fputc('\n', stdout) == EOF || fflush(stdout) != 0) {
-		fprintf(stderr, "%s: cannot write the JSON output\n", prog);
-		ret = EXIT_USAGE;
-		goto cleanup;
-	}
-	ret = check == KMS_EOK ? 0 : EXIT_INVALID;
-cleanup:
-	json_decref(j);
-	if (msg != NULL) {
-		/* --show-keys or not, a NULL-encrypted KEMAC may hold keys. */
-		secmem_wipe(msg, UE_INPUT_MAX);
-	}
-	free(msg);
-	free(m);
-	return ret;
-}
-
-/* --- prf --------------------------------------------------------------- */
-
-static int cmd_prf(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "prf", required_argument, NULL, 'p' },
-		{ "inkey", required_argument, NULL, 'i' },
-		{ "label", required_argument, NULL, 'l' },
-		{ "len", required_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *prf_s = NULL, *inkey_s = NULL, *label_s = NULL, *len_s = NULL;
-	int c;
-	while ((c = getopt_long(argc, argv, "p:i:l:n:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			prf_s = optarg;
-			break;
-		case 'i':
-			inkey_s = optarg;
-			break;
-		case 'l':
-			label_s = optarg;
-			break;
-		case 'n':
-			len_s = optarg;
-			break;
-		case 'h':
-			usage_prf(stdout);
-			return 0;
-		default:
-			usage_prf(stderr);
-			return EXIT_USAGE;
-		}
-	}
-	if (optind != argc || prf_s == NULL || inkey_s == NULL || label_s == NULL ||
-	    len_s == NULL) {
-		usage_prf(stderr);
-		return EXIT_USAGE;
-	}
-
-	uint8_t inkey[INKEY_MAX], out[MIKEY_PRF_OUT_MAX];
-	char hex[2 * MIKEY_PRF_OUT_MAX + 1];
-	uint8_t *label = malloc(MIKEY_LABEL_MAX);
-	size_t inkey_len = 0, label_len = 0;
-	int ret = EXIT_USAGE;
-	uint8_t prf;
-
-	if (label == NULL) {
-		fprintf(stderr, "%s: out of memory\n", prog);
-		goto cleanup;
-	}
-	if (strcmp(prf_s, "mikey1") == 0) {
-		prf = MIKEY_PRF_MIKEY1;
-	} else if (strcmp(prf_s, "sha256") == 0) {
-		prf = MIKEY_PRF_HMAC_SHA256;
-	} else {
-		fprintf(stderr, "%s: --prf: expected mikey1 or sha256\n", prog);
-		goto cleanup;
-	}
-	char *end = NULL;
-	errno = 0;
-	unsigned long n = strtoul(len_s, &end, 10);
-	if (errno != 0 || end == len_s || *end != '\0' || len_s[0] == '-' || n == 0 ||
-	    n > MIKEY_PRF_OUT_MAX) {
-		fprintf(stderr, "%s: --len: expected 1 to %d\n", prog, MIKEY_PRF_OUT_MAX);
-		goto cleanup;
-	}
-	if (hex_arg("--inkey", inkey_s, inkey, sizeof(inkey), false, &inkey_len) != 0 ||
-	    hex_arg("--label", label_s, label, MIKEY_LABEL_MAX, true, &label_len) != 0) {
-		goto cleanup;
-	}
-	int rc = mikey_prf(prf, inkey, inkey_len, label, label_len, out, (size_t)n);
-	if (rc != KMS_EOK) {
-		fprintf(stderr, "%s: prf: %s\n", prog, kms_strerror(rc));
-		goto cleanup;
-	}
-	hex_encode(out, (size_t)n, hex, sizeof(hex));
-	printf("%s\n", hex);
-	ret = fflush(stdout) == 0 ? 0 : EXIT_USAGE;
-cleanup:
-	secmem_wipe(inkey, sizeof(inkey));
-	secmem_wipe(out, sizeof(out));
-	secmem_wipe(hex, sizeof(hex));
-	free(label);
-	return ret;
-}
-
-/* --- verify ------------------------------------------------------------ */
-
-static int cmd_verify(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "psk", required_argument, NULL, 'P' },
-		{ "kms-id", required_argument, NULL, 'K' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *psk_s = NULL, *kms_s = NULL;
-	int c;
-	while ((c = getopt_long(argc, argv, "P:K:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'P':
-			psk_s = optarg;
-			break;
-		case 'K':
-			kms_s = optarg;
-			break;
-		case 'h':
-			usage_verify(stdout);
-			return 0;
-		default:
-			usage_verify(stderr);
-			return EXIT_USAGE;
-		}
-	}
-	if (psk_s == NULL || argc - optind != 1) {
-		usage_verify(stderr);
-		return EXIT_USAGE;
-	}
-	if (kms_s != NULL && (kms_s[0] == '\0' || strlen(kms_s) > KMS_ID_MAX)) {
-		fprintf(stderr, "%s: --kms-id: 1 to %d bytes\n", prog, KMS_ID_MAX);
-		return EXIT_USAGE;
-	}
-
-	uint8_t psk[PSK_MAX], auth_key[MIKEY_KEY_MAX];
-	size_t psk_len = 0, len = 0;
-	int ret = EXIT_USAGE;
-	uint8_t *msg = malloc(UE_INPUT_MAX);
-	mikey_msg_t *m = malloc(sizeof(*m));
-	ue_form_t form;
-	int rc;
-
-	if (msg == NULL || m == NULL) {
-		fprintf(stderr, "%s: out of memory\n", prog);
-		goto cleanup;
-	}
-	if (hex_arg("--psk", psk_s, psk, sizeof(psk), false, &psk_len) != 0) {
-		goto cleanup;
-	}
-	if (ue_input_load(prog, argv[optind], msg, UE_INPUT_MAX, &len, &form) !=
-	    KMS_EOK) {
-		goto cleanup;
-	}
-	rc = mikey_msg_decode(msg, len, m);
-	if (rc != KMS_EOK) {
-		char why[256];
-		ue_diagnose(msg, len, rc, why, sizeof(why));
-		fprintf(stderr, "%s: malformed MIKEY message: %s\n", prog, why);
-		goto cleanup;
-	}
-	rc = mikey_msg_check(m);
-	if (rc != KMS_EOK) {
-		fprintf(stderr, "%s: invalid %s: %s (%s)\n", prog,
-			mikey_dt_name(m->hdr.data_type), kms_strerror(rc),
-			kms_err_name(rc));
-		goto cleanup;
-	}
-	const mikey_bytes_t *randri = NULL, *randrr = NULL;
-	const mikey_rand_t *r;
-	if (m->hdr.data_type == MIKEY_DT_REQUEST_INIT_PSK) {
-		r = mikey_msg_randr(m, MIKEY_RAND_I);
-		randri = r != NULL ? &r->rand : NULL;
-	} else if (m->hdr.data_type == MIKEY_DT_RESOLVE_INIT_PSK) {
-		r = mikey_msg_randr(m, MIKEY_RAND_R);
-		randrr = r != NULL ? &r->rand : NULL;
-	} else {
-		fprintf(stderr,
-			"%s: %s: verify handles REQUEST_INIT_PSK and RESOLVE_INIT_PSK\n",
-			prog, mikey_dt_name(m->hdr.data_type));
-		goto cleanup;
-	}
-	if (r == NULL) {
-		fprintf(stderr, "%s: the message has no RANDR\n", prog);
-		goto cleanup;
-	}
-	const mikey_v_t *v = mikey_msg_v(m);
-	size_t key_len = v != NULL ? mikey_v_key_len(v->alg) : 0;
-	if (key_len == 0) {
-		fprintf(stderr, "%s: unsupported V Auth alg\n", prog);
-		goto cleanup;
-	}
-	mikey_bytes_t kms_id = { (const uint8_t *)kms_s,
-				 kms_s != NULL ? strlen(kms_s) : 0 };
-	mikey_bytes_t ids[2];
-	rc = mikey_profile_init_identities(m, kms_s != NULL ? &kms_id : NULL, ids);
-	if (rc != KMS_EOK) {
-		fprintf(stderr, "%s: %s (%s); an omitted IDRkms needs --kms-id\n", prog,
-			kms_strerror(rc), kms_err_name(rc));
-		goto cleanup;
-	}
-	rc = mikey_kdf_msg_key(m->hdr.prf, psk, psk_len, MIKEY_DK_AUTH, m->hdr.csb_id,
-			       MIKEY_DIR_INIT, randri, randrr, auth_key, key_len);
-	if (rc != KMS_EOK) {
-		fprintf(stderr, "%s: key derivation: %s (%s)\n", prog, kms_strerror(rc),
-			kms_err_name(rc));
-		goto cleanup;
-	}
-	rc = mikey_mac_verify(m, auth_key, key_len, ids, 2);
-	if (rc == KMS_EOK) {
-		printf("valid\n");
-		ret = 0;
-	} else if (rc == KMS_EMAC) {
-		printf("invalid\n");
-		fprintf(stderr, "%s: %s (%s)\n", prog, kms_strerror(rc),
-			kms_err_name(rc));
-		ret = EXIT_INVALID;
-	} else {
-		fprintf(stderr, "%s: MAC: %s (%s)\n", prog, kms_strerror(rc),
-			kms_err_name(rc));
-	}
-	if (fflush(stdout) != 0) {
-		ret = EXIT_USAGE;
-	}
-cleanup:
-	secmem_wipe(psk, sizeof(psk));
-	secmem_wipe(auth_key, sizeof(auth_key));
-	if (msg != NULL) {
-		secmem_wipe(msg, UE_INPUT_MAX);
-	}
-	free(msg);
-	free(m);
-	return ret;
+	fprintf(f, "\nkms-ue COMMAND --help shows the options of a command.\n");
 }
 
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
 		usage_main(stderr);
-		return EXIT_USAGE;
+		return UE_EXIT_USAGE;
 	}
 	const char *cmd = argv[1];
 	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
 	    strcmp(cmd, "help") == 0) {
 		usage_main(stdout);
-		return 0;
+		return UE_EXIT_OK;
 	}
-	/* Sub-command options start at argv[1]; getopt skips argv[0]. */
-	if (strcmp(cmd, "decode") == 0) {
-		prog = "kms-ue decode";
-		return cmd_decode(argc - 1, argv + 1);
-	}
-	if (strcmp(cmd, "prf") == 0) {
-		prog = "kms-ue prf";
-		return cmd_prf(argc - 1, argv + 1);
-	}
-	if (strcmp(cmd, "verify") == 0) {
-		prog = "kms-ue verify";
-		return cmd_verify(argc - 1, argv + 1);
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		if (strcmp(cmd, commands[i].name) == 0) {
+			ue_prog = commands[i].prog;
+			/* Sub-command options start at argv[1]; getopt skips argv[0]. */
+			return commands[i].run(argc - 1, argv + 1);
+		}
 	}
 	fprintf(stderr, "kms-ue: unknown command '%s'\n", cmd);
 	usage_main(stderr);
-	return EXIT_USAGE;
+	return UE_EXIT_USAGE;
 }

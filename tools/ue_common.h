@@ -1,0 +1,144 @@
+/*
+ * kms-ue: what the MIKEY-TICKET commands share — exit codes, the common
+ * options (PSK, identities, state file), the algorithm suites, reading and
+ * writing message files, and reporting errors without key bytes.
+ */
+#ifndef KMS_TOOLS_UE_COMMON_H
+#define KMS_TOOLS_UE_COMMON_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "mikey/kdf.h"
+#include "mikey/msg.h"
+#include "tools/ue_state.h"
+
+/* Exit statuses of every kms-ue command. */
+#define UE_EXIT_OK 0
+#define UE_EXIT_INVALID 1 /* what was received (or sent back) is not acceptable */
+#define UE_EXIT_USAGE 2	  /* bad arguments, unreadable or unwritable files */
+#define UE_EXIT_CACHED 3  /* resolve: keys for this reusable ticket are cached */
+
+#define UE_PSK_MAX 128
+#define UE_KMS_ID_DEFAULT "kms.example.org"
+#define UE_CS_ID 1	    /* the one crypto session of a Ticket Transfer */
+#define UE_SRTP_SALT_LEN 14 /* SRTP master salt (RFC 3711) */
+
+/* "kms-ue COMMAND", the prefix of every diagnostic. */
+extern const char *ue_prog;
+
+/* Long-only options shared by the commands (values above any short option). */
+enum {
+	UE_OPT_PSK = 256,
+	UE_OPT_PSK_FILE,
+	UE_OPT_ID,
+	UE_OPT_KMS_ID,
+	UE_OPT_PSK_ID,
+	UE_OPT_STATE,
+	UE_OPT_OUT,
+	UE_OPT_IN,
+	UE_OPT_RESP,
+	UE_OPT_TO,
+	UE_OPT_REUSE,
+	UE_OPT_LIFETIME,
+	UE_OPT_SUITE,
+	UE_OPT_TR,
+};
+
+/* The common options after parsing; psk holds the key once loaded. */
+typedef struct {
+	const char *psk_hex;
+	const char *psk_file;
+	const char *id;
+	const char *kms_id;
+	const char *psk_id;
+	const char *state;
+	uint8_t psk[UE_PSK_MAX];
+	size_t psk_len;
+} ue_opts_t;
+
+/* Start with kms_id = UE_KMS_ID_DEFAULT and nothing else set. */
+void ue_opts_init(ue_opts_t *o);
+/* Handle one of the common UE_OPT_* options; false when c is not one. */
+bool ue_opts_take(ue_opts_t *o, int c, const char *arg);
+/* Load --psk / --psk-file (exactly one); prints why and returns -1 on error. */
+int ue_opts_load_psk(ue_opts_t *o);
+/* Check an identity argument: 1 to MIKEY_ID_MAX bytes; -1 with a message. */
+int ue_check_id(const char *what, const char *value);
+/* Wipe the PSK. */
+void ue_opts_wipe(ue_opts_t *o);
+
+/* One algorithm set (RFC 6043 12.1: never mixed). */
+typedef struct {
+	uint8_t prf;
+	uint8_t encr_alg;
+	uint8_t mac_alg;
+	size_t key_len;	 /* MPK / TGK / TEK bytes */
+	size_t rand_len; /* RANDRi / RANDRr bytes */
+} ue_suite_t;
+
+/* The suite of a PRF (MIKEY-1: the 128-bit set, PRF-HMAC-SHA-256: 256). */
+int ue_suite_of_prf(uint8_t prf, ue_suite_t *out);
+
+/* RFC 6043 12.1 entropy rule for PSK-keyed messages: the RAND is at least
+ * as long as the PSK (up to MIKEY_RAND_MAX). */
+void ue_suite_fit_psk(ue_suite_t *su, size_t psk_len);
+
+/* Current time as a 64-bit NTP-UTC timestamp. */
+uint64_t ue_ntp_now(void);
+/* Unix seconds now. */
+int64_t ue_unix_now(void);
+
+/* Diagnostics: "prog: what: error text (KMS_ENAME)". */
+void ue_fail(const char *what, int rc);
+
+/* Read a MIKEY message file (binary, base64 or SDP) into buf and decode
+ * and check it into *m.  Returns UE_EXIT_OK, UE_EXIT_USAGE (unreadable) or
+ * UE_EXIT_INVALID (not a valid MIKEY message), having printed why. */
+int ue_load_msg(const char *path, uint8_t *buf, size_t cap, size_t *len, mikey_msg_t *m);
+/*
+ * Load the --state file and check its role ("initiator" / "responder";
+ * NULL: any).  Returns UE_EXIT_OK or UE_EXIT_USAGE, having printed why.
+ */
+int ue_state_open(const char *path, const char *role, ue_state_t **st);
+/* Save it; UE_EXIT_OK or UE_EXIT_USAGE with a message. */
+int ue_state_write(const ue_state_t *st, const char *path);
+
+/* Decode and check a message kept in the state file. */
+int ue_state_msg(const ue_state_t *st, const char *name, mikey_msg_t *m);
+
+/* Write len bytes to path (created or truncated, mode 0644 before umask). */
+int ue_write_file(const char *path, const uint8_t *buf, size_t len);
+
+/*
+ * A response that is a MIKEY Error message: print each error number and
+ * name, and whether its MAC (over the Error message alone, key = the
+ * exchange's response auth_key, if key != NULL) verifies.
+ */
+void ue_report_error_msg(const mikey_msg_t *m, const uint8_t *key, size_t key_len);
+
+/* Auth key of a message (RFC 6043 5.1.2) for the V alg into key (MIKEY_MAC_MAX). */
+int ue_auth_key(uint8_t prf, const uint8_t *inkey, size_t inkey_len, uint32_t csb_id,
+		uint8_t dir, const mikey_bytes_t *randri, const mikey_bytes_t *randrr,
+		uint8_t mac_alg, uint8_t *key, size_t *key_len);
+
+/*
+ * The TICKET payload of built[0..len) must carry the same bytes as the one
+ * of src (from Ticket Type to the end of Ticket Data, plus the Initiator
+ * Data when with_init), so that re-encoding a received ticket can never
+ * change it.  KMS_EINTERNAL otherwise.
+ */
+int ue_ticket_same(const mikey_msg_t *src, const uint8_t *built, size_t len,
+		   bool with_init);
+
+/* SHA-256 over the TICKET from Ticket Type to the end of Ticket Data. */
+int ue_ticket_hash(const mikey_msg_t *m, uint8_t out[32]);
+
+/* The key data sub-payloads of a KEMAC of this KMS: MPKi, MPKr, TGK (each
+ * with an SPI, of the suite's key length).  KMS_ETICKET otherwise. */
+int ue_keys_expect(const mikey_keys_t *keys, size_t key_len);
+
+#endif

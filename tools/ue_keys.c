@@ -1,0 +1,272 @@
+/*
+ * kms-ue keys: the end of a Ticket Transfer.
+ *   Initiator: the TRANSFER_RESP (--tr) gives the forking modifier (IDRr
+ *   ID Data, RANDRkms); MPKr -> MPKr' and TGK -> TGK' (RFC 6043 5.1.1);
+ *   its V verifies with MPKr' (direction 0x02, the INIT's RANDRi) over
+ *   TRANSFER_RESP || TRANSFER_INIT.
+ *   Both: SRTP master key = TEK from TGK' and master salt (5.1.3, CS ID of
+ *   the crypto session, RANDRi as H = 1, no RANDRr as G = 0), printed as
+ *   JSON.  This is the one command that prints key material, for testing.
+ */
+#include "tools/ue_keys.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/encode.h"
+#include "common/errcode.h"
+#include "common/secmem.h"
+#include "mikey/kdf.h"
+#include "mikey/mac.h"
+#include "tools/ue_common.h"
+#include "tools/ue_input.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: kms-ue keys --state FILE [--tr FILE]\n"
+		"\n"
+		"Print the SRTP master key and master salt of the crypto session as\n"
+		"JSON: {\"srtp_master_key\": HEX, \"srtp_master_salt\": HEX,\n"
+		"\"cs_id\": N, \"spi\": HEX}.  THIS PRINTS SECRET KEY MATERIAL; it\n"
+		"exists so that tests can compare both ends.\n"
+		"\n"
+		"The Initiator gives the peer's TRANSFER_RESP with --tr once: it is\n"
+		"verified with the forked MPKr' and the forked TGK' is kept in the\n"
+		"state.  The Responder needs only its state after transfer-resp.\n"
+		"\n"
+		"  --state FILE  the state of either side (the Initiator's is updated)\n"
+		"  --tr FILE     Initiator: the TRANSFER_RESP (binary, base64 or SDP)\n"
+		"  -h, --help    this text\n"
+		"\n"
+		"Exit: 0 printed, 1 the TRANSFER_RESP does not verify or is an Error,\n"
+		"2 usage or file error, or a state without the keys yet.\n");
+}
+
+typedef struct {
+	const char *state;
+	const char *tr;
+	ue_state_t *st;
+	ue_suite_t su;
+	mikey_msg_t ti, tr_msg;
+	uint8_t tr_buf[MIKEY_MSG_MAX];
+} run_t;
+
+static int parse_args(int argc, char **argv, run_t *r)
+{
+	static const struct option opts[] = {
+		{ "state", required_argument, NULL, UE_OPT_STATE },
+		{ "tr", required_argument, NULL, UE_OPT_TR },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case UE_OPT_STATE:
+			r->state = optarg;
+			break;
+		case UE_OPT_TR:
+			r->tr = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind != argc || r->state == NULL) {
+		usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+/* Check the TRANSFER_RESP and keep MPKr', TGK' (Initiator). */
+static int take_transfer_resp(run_t *r)
+{
+	uint8_t mpkr_f[MIKEY_KEY_MAX], tgk_f[MIKEY_KEY_MAX], key[MIKEY_MAC_MAX];
+	size_t len = 0, klen = 0;
+	int ret = ue_load_msg(r->tr, r->tr_buf, sizeof(r->tr_buf), &len, &r->tr_msg);
+	if (ret != UE_EXIT_OK) {
+		return ret;
+	}
+	ret = UE_EXIT_INVALID;
+	const mikey_msg_t *m = &r->tr_msg;
+	const mikey_bytes_t *mpkr = ue_state_get(r->st, "mpkr");
+	const mikey_bytes_t *tgk = ue_state_get(r->st, "tgk");
+	const mikey_bytes_t *spi = ue_state_get(r->st, "tgk_spi");
+	const mikey_rand_t *ri = mikey_msg_randr(&r->ti, MIKEY_RAND_I);
+	const mikey_v_t *v = mikey_msg_v(&r->ti);
+	if (mpkr == NULL || tgk == NULL || spi == NULL) {
+		fprintf(stderr, "%s: --state: no keys (run kms-ue transfer-init)\n",
+			ue_prog);
+		return UE_EXIT_USAGE;
+	}
+	if (m->hdr.data_type == MIKEY_DT_ERROR) {
+		ue_report_error_msg(m, NULL, 0);
+		return ret;
+	}
+	if (m->hdr.data_type != MIKEY_DT_TRANSFER_RESP ||
+	    m->hdr.csb_id != r->ti.hdr.csb_id || m->hdr.prf != r->ti.hdr.prf ||
+	    mikey_msg_v(m)->alg != v->alg) {
+		fprintf(stderr,
+			"%s: --tr: a %s with CSB ID %08x, expected the TRANSFER_RESP to "
+			"our TRANSFER_INIT (CSB ID %08x, same PRF and Auth alg)\n",
+			ue_prog, mikey_dt_name(m->hdr.data_type), m->hdr.csb_id,
+			r->ti.hdr.csb_id);
+		return ret;
+	}
+	const mikey_id_t *idrr = mikey_msg_idr(m, MIKEY_ROLE_R);
+	const mikey_rand_t *rk = mikey_msg_randr(m, MIKEY_RAND_KMS);
+	if (idrr == NULL || rk == NULL) {
+		fprintf(stderr,
+			"%s: --tr: no IDRr or RANDRkms, needed with key forking\n",
+			ue_prog);
+		return ret;
+	}
+	/* The ticket's PRF drives forking (= the HDR's; checked by transfer-init). */
+	int rc = mikey_kdf_fork(r->su.prf, MIKEY_FORK_MPKR, mpkr->data, mpkr->len,
+				&idrr->id, &rk->rand, mpkr_f);
+	if (rc == KMS_EOK) {
+		rc = mikey_kdf_fork(r->su.prf, MIKEY_FORK_TGK, tgk->data, tgk->len,
+				    &idrr->id, &rk->rand, tgk_f);
+	}
+	if (rc == KMS_EOK) {
+		rc = ue_auth_key(r->ti.hdr.prf, mpkr_f, mpkr->len, r->ti.hdr.csb_id,
+				 MIKEY_DIR_RESP, &ri->rand, NULL, v->alg, key, &klen);
+	}
+	mikey_bytes_t init = { r->ti.buf, r->ti.len };
+	if (rc == KMS_EOK) {
+		rc = mikey_mac_verify(m, key, klen, &init, 1);
+	}
+	if (rc != KMS_EOK) {
+		ue_fail("--tr: V with MPKr' (not from a responder the KMS resolved for, "
+			"or altered)",
+			rc);
+		goto cleanup;
+	}
+	/* The crypto session answered is ours, with our TGK's SPI if filled in. */
+	const mikey_generic_cs_t *a = &m->hdr.map.generic[0],
+				 *b = &r->ti.hdr.map.generic[0];
+	if (m->hdr.ncs != 1 || m->hdr.map_type != MIKEY_MAP_GENERIC_ID ||
+	    a->cs_id != b->cs_id ||
+	    (a->spi.len != 0 &&
+	     (a->spi.len != spi->len || memcmp(a->spi.data, spi->data, spi->len) != 0))) {
+		fprintf(stderr, "%s: --tr: crypto session or SPI differ from ours\n",
+			ue_prog);
+		goto cleanup;
+	}
+	rc = ue_state_set(r->st, "mpkr_fork", mpkr_f, mpkr->len);
+	if (rc == KMS_EOK) {
+		rc = ue_state_set(r->st, "tgk_fork", tgk_f, tgk->len);
+	}
+	if (rc != KMS_EOK) {
+		ue_fail("state", rc);
+		ret = UE_EXIT_USAGE;
+		goto cleanup;
+	}
+	ret = ue_state_write(r->st, r->state);
+cleanup:
+	secmem_wipe(mpkr_f, sizeof(mpkr_f));
+	secmem_wipe(tgk_f, sizeof(tgk_f));
+	secmem_wipe(key, sizeof(key));
+	return ret;
+}
+
+/* TEK and salt from TGK', printed as JSON. */
+static int print_keys(run_t *r)
+{
+	uint8_t tek[MIKEY_KEY_MAX], salt[UE_SRTP_SALT_LEN];
+	char tek_hex[2 * MIKEY_KEY_MAX + 1], salt_hex[2 * UE_SRTP_SALT_LEN + 1];
+	char spi_hex[2 * MIKEY_SPI_MAX + 1];
+	const mikey_bytes_t *tgk = ue_state_get(r->st, "tgk_fork");
+	const mikey_bytes_t *spi = ue_state_get(r->st, "tgk_spi");
+	const mikey_rand_t *ri = mikey_msg_randr(&r->ti, MIKEY_RAND_I);
+	uint8_t cs_id = r->ti.hdr.map.generic[0].cs_id;
+	int ret = UE_EXIT_INVALID;
+	if (spi == NULL || spi->len > MIKEY_SPI_MAX) {
+		fprintf(stderr, "%s: --state: no TGK SPI\n", ue_prog);
+		return UE_EXIT_USAGE;
+	}
+	/* H = 1: RANDRi in the label; G = 0: no RANDRr (RFC 6043 5.1.3). */
+	int rc = mikey_kdf_tgk_key(r->su.prf, tgk->data, tgk->len, MIKEY_DK_TEK, cs_id,
+				   &ri->rand, NULL, tek, r->su.key_len);
+	if (rc == KMS_EOK) {
+		rc = mikey_kdf_tgk_key(r->su.prf, tgk->data, tgk->len, MIKEY_DK_SALT,
+				       cs_id, &ri->rand, NULL, salt, sizeof(salt));
+	}
+	if (rc != KMS_EOK) {
+		ue_fail("TEK derivation", rc);
+		goto cleanup;
+	}
+	hex_encode(tek, r->su.key_len, tek_hex, sizeof(tek_hex));
+	hex_encode(salt, sizeof(salt), salt_hex, sizeof(salt_hex));
+	hex_encode(spi->data, spi->len, spi_hex, sizeof(spi_hex));
+	ret = UE_EXIT_USAGE;
+	if (printf("{\"srtp_master_key\": \"%s\", \"srtp_master_salt\": \"%s\", "
+		   "\"cs_id\": %u, \"spi\": \"%s\"}\n",
+		   tek_hex, salt_hex, (unsigned)cs_id, spi_hex) > 0 &&
+	    fflush(stdout) == 0) {
+		ret = UE_EXIT_OK;
+	}
+cleanup:
+	secmem_wipe(tek, sizeof(tek));
+	secmem_wipe(salt, sizeof(salt));
+	secmem_wipe(tek_hex, sizeof(tek_hex));
+	secmem_wipe(salt_hex, sizeof(salt_hex));
+	return ret;
+}
+
+int ue_keys_cmd(int argc, char **argv)
+{
+	run_t *r = calloc(1, sizeof(*r));
+	int ret = UE_EXIT_USAGE;
+	if (r == NULL) {
+		fprintf(stderr, "%s: out of memory\n", ue_prog);
+		return UE_EXIT_USAGE;
+	}
+	int pa = parse_args(argc, argv, r);
+	if (pa != 0) {
+		ret = pa > 0 ? UE_EXIT_OK : UE_EXIT_USAGE;
+		goto cleanup;
+	}
+	ret = ue_state_open(r->state, NULL, &r->st);
+	if (ret != UE_EXIT_OK) {
+		goto cleanup;
+	}
+	ret = UE_EXIT_USAGE;
+	bool initiator = ue_state_is(r->st, "role", "initiator");
+	const mikey_bytes_t *prf = ue_state_get(r->st, "prf");
+	if (prf == NULL || prf->len != 1 || ue_suite_of_prf(prf->data[0], &r->su) != 0 ||
+	    ue_state_msg(r->st, "transfer_init", &r->ti) != KMS_EOK ||
+	    r->ti.hdr.ncs != 1 || r->ti.hdr.map_type != MIKEY_MAP_GENERIC_ID) {
+		fprintf(stderr, "%s: --state: no usable TRANSFER_INIT yet\n", ue_prog);
+		goto cleanup;
+	}
+	if (r->tr != NULL && !initiator) {
+		fprintf(stderr, "%s: --tr is for the Initiator's state\n", ue_prog);
+		goto cleanup;
+	}
+	if (r->tr != NULL) {
+		ret = take_transfer_resp(r);
+		if (ret != UE_EXIT_OK) {
+			goto cleanup;
+		}
+		ret = UE_EXIT_USAGE;
+	}
+	if (ue_state_get(r->st, "tgk_fork") == NULL) {
+		fprintf(stderr, "%s: --state: no TGK' yet (%s)\n", ue_prog,
+			initiator ? "give the TRANSFER_RESP with --tr"
+				  : "run kms-ue transfer-resp");
+		goto cleanup;
+	}
+	ret = print_keys(r);
+cleanup:
+	ue_state_free(r->st);
+	secmem_wipe(r, sizeof(*r));
+	free(r);
+	return ret;
+}

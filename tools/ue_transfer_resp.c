@@ -1,0 +1,322 @@
+/*
+ * kms-ue transfer-resp (the Responder, RFC 6043 4.2.2-4.2.3):
+ *   1. RESOLVE_RESP: checked and opened like a REQUEST_RESP (ue_answer.h):
+ *      MPKi, MPKr', TGK', and the forking modifier IDRr + RANDRkms.
+ *   2. The stored TRANSFER_INIT: its V verifies with MPKi (direction 0x01,
+ *      its RANDRi) over TRANSFER_INIT || IDi || IDr, and equals Vi.
+ *   3. TRANSFER_RESP = HDR (the INIT's CSB ID and crypto session, the TGK's
+ *      SPI filled in), T, IDRr, RANDRkms, V; auth_key from MPKr'
+ *      (direction 0x02, the INIT's RANDRi; G = 0), MAC over TRANSFER_RESP ||
+ *      TRANSFER_INIT.
+ * Without --resp the keys cached for a reusable ticket (kms-ue resolve
+ * exit 3) answer the new TRANSFER_INIT.
+ */
+#include "tools/ue_transfer_resp.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/errcode.h"
+#include "common/secmem.h"
+#include "mikey/mac.h"
+#include "mikey/profile.h"
+#include "tools/ue_answer.h"
+#include "tools/ue_common.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: kms-ue transfer-resp (--psk HEX | --psk-file FILE) --state FILE\n"
+		"                            --resp FILE --out FILE\n"
+		"       kms-ue transfer-resp --state FILE --out FILE   (cached keys)\n"
+		"\n"
+		"Check the KMS's RESOLVE_RESP (--resp, the body returned for kms-ue\n"
+		"resolve's message) and take MPKi, MPKr', TGK' out of its KEMAC; check\n"
+		"the TRANSFER_INIT kept by resolve with MPKi (its V, and that Vi in the\n"
+		"ticket equals it); write the TRANSFER_RESP for the Initiator to --out.\n"
+		"When --resp is a MIKEY Error message its error number and name are\n"
+		"printed (exit 1).  Without --resp, the keys cached for a reusable\n"
+		"ticket (after resolve exited 3) are used.  The keys stay cacheable\n"
+		"only when the ticket is reusable (flag J).\n"
+		"\n"
+		"  --psk HEX        the PSK used for the resolve (never printed)\n"
+		"  --psk-file FILE  the same, as hex text in FILE\n"
+		"  --state FILE     the Responder's state from kms-ue resolve (updated)\n"
+		"  --resp FILE      the KMS's answer (binary, base64 or SDP form)\n"
+		"  --out FILE       where the binary TRANSFER_RESP goes\n"
+		"  -h, --help       this text\n"
+		"\n"
+		"Exit: 0 written, 1 the answer or the TRANSFER_INIT does not verify or\n"
+		"is an Error, 2 usage or file error.\n");
+}
+
+typedef struct {
+	ue_opts_t o;
+	const char *resp;
+	const char *out;
+} args_t;
+
+static int parse_args(int argc, char **argv, args_t *a)
+{
+	static const struct option opts[] = {
+		{ "psk", required_argument, NULL, UE_OPT_PSK },
+		{ "psk-file", required_argument, NULL, UE_OPT_PSK_FILE },
+		{ "state", required_argument, NULL, UE_OPT_STATE },
+		{ "resp", required_argument, NULL, UE_OPT_RESP },
+		{ "out", required_argument, NULL, UE_OPT_OUT },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		if (ue_opts_take(&a->o, c, optarg)) {
+			continue;
+		}
+		switch (c) {
+		case UE_OPT_RESP:
+			a->resp = optarg;
+			break;
+		case UE_OPT_OUT:
+			a->out = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind != argc || a->o.state == NULL || a->out == NULL) {
+		usage(stderr);
+		return -1;
+	}
+	return a->resp == NULL || ue_opts_load_psk(&a->o) == 0 ? 0 : -1;
+}
+
+typedef struct {
+	args_t a;
+	ue_state_t *st;
+	ue_suite_t su;
+	mikey_msg_t ri, ti, rr, tr;
+	uint8_t rr_buf[MIKEY_MSG_MAX];
+	uint8_t plain[MIKEY_MSG_MAX];
+	uint8_t out[MIKEY_MSG_MAX];
+} run_t;
+
+/* Step 1: keys and forking modifier from the RESOLVE_RESP into the state. */
+static int take_response(run_t *r)
+{
+	mikey_keys_t keys;
+	size_t len = 0;
+	const mikey_bytes_t *kms_id = ue_state_get(r->st, "kms_id");
+	if (kms_id == NULL) {
+		fprintf(stderr, "%s: --state: no kms_id\n", ue_prog);
+		return UE_EXIT_USAGE;
+	}
+	ue_answer_ctx_t ctx = { &r->ri, r->a.o.psk, r->a.o.psk_len, kms_id,
+				r->su.key_len };
+	int ret = ue_answer_open(&ctx, r->a.resp, r->rr_buf, sizeof(r->rr_buf), &len,
+				 &r->rr, r->plain, sizeof(r->plain), &keys);
+	if (ret != UE_EXIT_OK) {
+		return ret;
+	}
+	/* Key forking (I = 1): the modifier travels in clear (RFC 6043 5.1.1). */
+	const mikey_id_t *idrr = mikey_msg_idr(&r->rr, MIKEY_ROLE_R);
+	const mikey_rand_t *rk = mikey_msg_randr(&r->rr, MIKEY_RAND_KMS);
+	int rc = KMS_EOK;
+	if (idrr == NULL || rk == NULL || idrr->id.len == 0) {
+		fprintf(stderr,
+			"%s: --resp: RESOLVE_RESP lacks IDRr or RANDRkms, needed "
+			"with key forking\n",
+			ue_prog);
+		ret = UE_EXIT_INVALID;
+		goto cleanup;
+	}
+	uint8_t cacheable = (r->ti.ticket.policy.flags & MIKEY_TPF_J) != 0;
+	static const char *const names[3] = { "mpki", "mpkr_fork", "tgk_fork" };
+	for (size_t i = 0; rc == KMS_EOK && i < 3; i++) {
+		rc = ue_state_set(r->st, names[i], keys.k[i].key.data, keys.k[i].key.len);
+	}
+	if (rc == KMS_EOK) {
+		rc =
+		    ue_state_set(r->st, "tgk_spi", keys.k[2].spi.data, keys.k[2].spi.len);
+	}
+	if (rc == KMS_EOK) {
+		rc = ue_state_set(r->st, "idrr", idrr->id.data, idrr->id.len);
+	}
+	if (rc == KMS_EOK) {
+		rc = ue_state_set(r->st, "idrr_type", &idrr->id_type, 1);
+	}
+	if (rc == KMS_EOK) {
+		rc = ue_state_set(r->st, "randrkms", rk->rand.data, rk->rand.len);
+	}
+	if (rc == KMS_EOK) {
+		rc = ue_state_set(r->st, "cacheable", &cacheable, 1);
+	}
+	if (rc != KMS_EOK) {
+		ue_fail("state", rc);
+		ret = UE_EXIT_USAGE;
+	}
+cleanup:
+	secmem_wipe(&keys, sizeof(keys));
+	secmem_wipe(r->plain, sizeof(r->plain));
+	return ret;
+}
+
+/* Step 2: the TRANSFER_INIT verifies with MPKi, and Vi is its V. */
+static int check_transfer_init(run_t *r)
+{
+	uint8_t key[MIKEY_MAC_MAX];
+	size_t klen = 0;
+	mikey_bytes_t ids[2];
+	const mikey_bytes_t *mpki = ue_state_get(r->st, "mpki");
+	const mikey_rand_t *ri = mikey_msg_randr(&r->ti, MIKEY_RAND_I);
+	const mikey_v_t *v = mikey_msg_v(&r->ti);
+	int rc = mikey_profile_init_identities(&r->ti, NULL, ids);
+	if (rc == KMS_EOK) {
+		rc = ue_auth_key(r->ti.hdr.prf, mpki->data, mpki->len, r->ti.hdr.csb_id,
+				 MIKEY_DIR_INIT, &ri->rand, NULL, v->alg, key, &klen);
+	}
+	if (rc == KMS_EOK) {
+		rc = mikey_mac_verify(&r->ti, key, klen, ids, 2);
+	}
+	secmem_wipe(key, sizeof(key));
+	if (rc != KMS_EOK) {
+		ue_fail("TRANSFER_INIT V with MPKi (not from the ticket's Initiator, or "
+			"altered)",
+			rc);
+		return -1;
+	}
+	const mikey_ticket_t *t = &r->ti.ticket;
+	if (!t->has_init || t->vi.alg != v->alg || t->vi.mac.len != v->mac.len ||
+	    !secmem_eq(t->vi.mac.data, v->mac.data, v->mac.len)) {
+		fprintf(stderr,
+			"%s: TRANSFER_INIT: Vi in the Initiator Data differs from its V "
+			"(RFC 6043 5.2.3)\n",
+			ue_prog);
+		return -1;
+	}
+	return 0;
+}
+
+/* Step 3: TRANSFER_RESP into r->out. */
+static int build(run_t *r, size_t *len)
+{
+	uint8_t key[MIKEY_MAC_MAX];
+	size_t klen = 0;
+	mikey_msg_t *m = &r->tr;
+	const mikey_bytes_t *mpkr = ue_state_get(r->st, "mpkr_fork");
+	const mikey_bytes_t *spi = ue_state_get(r->st, "tgk_spi");
+	const mikey_bytes_t *idrr = ue_state_get(r->st, "idrr");
+	const mikey_bytes_t *idt = ue_state_get(r->st, "idrr_type");
+	const mikey_bytes_t *rk = ue_state_get(r->st, "randrkms");
+	const mikey_v_t *v = mikey_msg_v(&r->ti);
+	const mikey_rand_t *ri = mikey_msg_randr(&r->ti, MIKEY_RAND_I);
+	if (mpkr == NULL || spi == NULL || idrr == NULL || idt == NULL || rk == NULL) {
+		return KMS_ENOENT;
+	}
+	mikey_msg_init(m, MIKEY_DT_TRANSFER_RESP, r->ti.hdr.csb_id, r->ti.hdr.prf);
+	/* The INIT's crypto session; a response fills in the SPI (6043 6.1.1). */
+	m->hdr.ncs = 1;
+	m->hdr.map_type = MIKEY_MAP_GENERIC_ID;
+	m->hdr.map.generic[0] = r->ti.hdr.map.generic[0];
+	m->hdr.map.generic[0].spi = *spi;
+	int rc = mikey_msg_add_ts(m, 0, MIKEY_TS_NTP_UTC, ue_ntp_now());
+	if (rc == KMS_EOK) {
+		rc = mikey_msg_add_id(m, MIKEY_ROLE_R, idt->data[0], idrr->data,
+				      idrr->len);
+	}
+	if (rc == KMS_EOK) {
+		rc = mikey_msg_add_rand(m, MIKEY_RAND_KMS, rk->data, rk->len);
+	}
+	if (rc == KMS_EOK) {
+		rc = mikey_msg_add_v(m, v->alg);
+	}
+	if (rc == KMS_EOK) {
+		rc = mikey_msg_build(m, r->out, sizeof(r->out), len);
+	}
+	if (rc == KMS_EOK) {
+		rc = ue_auth_key(r->ti.hdr.prf, mpkr->data, mpkr->len, r->ti.hdr.csb_id,
+				 MIKEY_DIR_RESP, &ri->rand, NULL, v->alg, key, &klen);
+	}
+	mikey_bytes_t init = { r->ti.buf, r->ti.len };
+	if (rc == KMS_EOK) {
+		rc = mikey_mac_sign(r->out, *len, key, klen, &init, 1);
+	}
+	secmem_wipe(key, sizeof(key));
+	return rc;
+}
+
+static int load(run_t *r)
+{
+	int ret = ue_state_open(r->a.o.state, "responder", &r->st);
+	if (ret != UE_EXIT_OK) {
+		return ret;
+	}
+	const mikey_bytes_t *prf = ue_state_get(r->st, "prf");
+	if (prf == NULL || prf->len != 1 || ue_suite_of_prf(prf->data[0], &r->su) != 0 ||
+	    ue_state_msg(r->st, "transfer_init", &r->ti) != KMS_EOK ||
+	    r->ti.hdr.ncs != 1 || r->ti.hdr.map_type != MIKEY_MAP_GENERIC_ID) {
+		fprintf(stderr,
+			"%s: --state: no usable TRANSFER_INIT (run kms-ue resolve)\n",
+			ue_prog);
+		return UE_EXIT_USAGE;
+	}
+	if (r->a.resp != NULL) {
+		if (ue_state_msg(r->st, "resolve_init", &r->ri) != KMS_EOK) {
+			return UE_EXIT_USAGE;
+		}
+		return take_response(r);
+	}
+	const mikey_bytes_t *c = ue_state_get(r->st, "cacheable");
+	if (c == NULL || c->len != 1 || c->data[0] != 1 ||
+	    ue_state_get(r->st, "mpki") == NULL) {
+		fprintf(stderr,
+			"%s: no cached keys for a reusable ticket in the state: give "
+			"--resp\n",
+			ue_prog);
+		return UE_EXIT_USAGE;
+	}
+	return UE_EXIT_OK;
+}
+
+int ue_transfer_resp_cmd(int argc, char **argv)
+{
+	run_t *r = calloc(1, sizeof(*r));
+	int ret = UE_EXIT_USAGE;
+	size_t len = 0;
+	if (r == NULL) {
+		fprintf(stderr, "%s: out of memory\n", ue_prog);
+		return UE_EXIT_USAGE;
+	}
+	ue_opts_init(&r->a.o);
+	int pa = parse_args(argc, argv, &r->a);
+	if (pa != 0) {
+		ret = pa > 0 ? UE_EXIT_OK : UE_EXIT_USAGE;
+		goto cleanup;
+	}
+	ret = load(r);
+	if (ret != UE_EXIT_OK) {
+		goto cleanup;
+	}
+	ret = UE_EXIT_INVALID;
+	if (check_transfer_init(r) != 0) {
+		goto cleanup;
+	}
+	int rc = build(r, &len);
+	if (rc != KMS_EOK) {
+		ue_fail("building TRANSFER_RESP", rc);
+		goto cleanup;
+	}
+	ret = UE_EXIT_USAGE;
+	if (ue_write_file(r->a.out, r->out, len) == 0) {
+		ret = ue_state_write(r->st, r->a.o.state);
+	}
+cleanup:
+	ue_opts_wipe(&r->a.o);
+	ue_state_free(r->st);
+	secmem_wipe(r, sizeof(*r));
+	free(r);
+	return ret;
+}
