@@ -13,13 +13,15 @@
 
 typedef struct {
 	/* [ua] */
-	char listen[64];       /* address, default "127.0.0.1" */
-	uint16_t port;	       /* default 8080 */
-	char base_path[64];    /* default "/kms" */
-	unsigned threads;      /* default: number of cores */
-	size_t max_body;       /* bytes, default 16384 (MIKEY_MSG_MAX) */
-	unsigned max_conns;    /* default 1024 */
-	unsigned conn_timeout; /* seconds, default 10 */
+	char listen[64];	   /* address, default "127.0.0.1" */
+	uint16_t port;		   /* default 8080 */
+	char base_path[64];	   /* default "/kms" */
+	unsigned threads;	   /* default (and 0 in the file): number of cores */
+	size_t max_body;	   /* bytes, default 16384 (MIKEY_MSG_MAX) */
+	unsigned max_conns;	   /* default 1024 */
+	unsigned conn_timeout;	   /* seconds, default 10 */
+	unsigned max_conns_per_ip; /* default 256; 0 = no per-address limit */
+	size_t conn_memory;	   /* bytes per connection (headers), default 32768 */
 	/* [kms] */
 	char kms_id[256];    /* IDRkms, default "kms.example.org" */
 	char state_dir[256]; /* default "./var" */
@@ -42,8 +44,10 @@ typedef struct {
 void kms_config_defaults(kms_config_t *cfg);
 
 /*
- * Load path over the defaults.  On error returns KMS_ECONFIG and writes a
- * message naming file:line and the setting into err (err_len bytes).
+ * Load path over the defaults (cfg need not be initialised).  On error
+ * returns KMS_ECONFIG, leaves cfg untouched and writes a message naming
+ * file:line and the setting into err (err_len bytes).  kek_file, keys_db
+ * and audit_db that the file does not set are derived from state_dir.
  */
 int kms_config_load(const char *path, kms_config_t *cfg, char *err, size_t err_len);
 

@@ -4,9 +4,12 @@
  *
  * Memory bound: max_entries * sizeof(entry) plus the shard headers, fixed at
  * creation (replay_memory()).  Entries older than the skew window are
- * evicted; when a shard is full of live entries, new messages are refused
- * with KMS_EUNAVAIL (fail closed) rather than evicting live ones.  After a
- * restart, messages timestamped before start_time - skew are refused.
+ * evicted (their slots reused); when the REPLAY_PROBE slots a message may
+ * use in its shard are all live, it is refused with KMS_EUNAVAIL (fail
+ * closed) rather than evicting live ones.  Slots are chosen with a keyed
+ * hash (random key per process), so clients cannot aim at one shard.
+ * After a restart, messages timestamped before start_time - skew are
+ * refused.
  */
 #ifndef KMS_KMS_REPLAY_H
 #define KMS_KMS_REPLAY_H
@@ -15,6 +18,9 @@
 #include <stdint.h>
 
 #define REPLAY_DIGEST_LEN 32
+#define REPLAY_SHARDS 64      /* at most; fewer when max_entries is small */
+#define REPLAY_ENTRY_BYTES 24 /* 16-byte digest prefix + 8-byte expiry */
+#define REPLAY_PROBE 64	      /* slots searched per message */
 
 typedef struct replay replay_t;
 
@@ -30,7 +36,11 @@ int replay_check_time(const replay_t *r, int64_t msg_time, int64_t now);
 int replay_check_and_add(replay_t *r, const uint8_t digest[REPLAY_DIGEST_LEN],
 			 int64_t msg_time, int64_t now);
 
+/* Bytes held by r; equals replay_memory_for(max_entries) for its creation. */
 size_t replay_memory(const replay_t *r);
+/* The bound: REPLAY_ENTRY_BYTES * entries + the fixed shard headers. */
+size_t replay_memory_for(size_t max_entries);
+/* Slots in use (live, or expired and not yet reused); <= max_entries. */
 size_t replay_count(const replay_t *r);
 
 #endif

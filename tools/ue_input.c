@@ -206,110 +206,29 @@ int ue_input_load(const char *prog, const char *path, uint8_t *out, size_t out_c
 	return rc;
 }
 
-/* Scratch space for any one payload's parsed form. */
-union parsed {
-	mikey_hdr_t hdr;
-	mikey_ts_t ts;
-	mikey_id_t id;
-	mikey_rand_t rand;
-	mikey_kemac_t kemac;
-	mikey_v_t v;
-	mikey_err_t err;
-	mikey_sp_t sp;
-	mikey_genext_t ext;
-	mikey_pke_t pke;
-	mikey_cert_t cert;
-	mikey_chash_t chash;
-	mikey_sign_t sign;
-	mikey_ticket_t ticket;
-};
-
-static int parse_one(wire_rd_t *c, uint8_t type, union parsed *s, uint8_t *next)
-{
-	switch (type) {
-	case MIKEY_PT_T:
-	case MIKEY_PT_TR:
-		return mikey_ts_parse(c, type == MIKEY_PT_TR, next, &s->ts);
-	case MIKEY_PT_ID:
-	case MIKEY_PT_IDR:
-		return mikey_id_parse(c, type == MIKEY_PT_IDR, next, &s->id);
-	case MIKEY_PT_RAND:
-	case MIKEY_PT_RANDR:
-		return mikey_rand_parse(c, type == MIKEY_PT_RANDR, next, &s->rand);
-	case MIKEY_PT_KEMAC:
-		return mikey_kemac_parse(c, next, &s->kemac);
-	case MIKEY_PT_V:
-		return mikey_v_parse(c, next, &s->v);
-	case MIKEY_PT_ERR:
-		return mikey_err_parse(c, next, &s->err);
-	case MIKEY_PT_SP:
-		return mikey_sp_parse(c, next, &s->sp);
-	case MIKEY_PT_GENEXT:
-		return mikey_genext_parse(c, next, &s->ext);
-	case MIKEY_PT_PKE:
-		return mikey_pke_parse(c, next, &s->pke);
-	case MIKEY_PT_CERT:
-		return mikey_cert_parse(c, next, &s->cert);
-	case MIKEY_PT_CHASH:
-		return mikey_chash_parse(c, next, &s->chash);
-	case MIKEY_PT_SIGN:
-		*next = MIKEY_PT_LAST;
-		return mikey_sign_parse(c, &s->sign);
-	case MIKEY_PT_TP:
-	case MIKEY_PT_TICKET:
-		return mikey_ticket_parse(c, type == MIKEY_PT_TICKET, next, &s->ticket);
-	case MIKEY_PT_DH:
-		return KMS_ENOTSUP;
-	default:
-		return KMS_EPAYLOAD;
-	}
-}
-
 void ue_diagnose(const uint8_t *msg, size_t len, int rc, char *buf, size_t cap)
 {
-	union parsed *s = malloc(sizeof(*s));
-	wire_rd_t c;
-	int r;
-
-	if (s == NULL || len > MIKEY_MSG_MAX) {
+	mikey_msg_t *m = malloc(sizeof(*m));
+	if (m == NULL || len > MIKEY_MSG_MAX) {
 		snprintf(buf, cap, "%zu-byte message: %s (%s)", len, kms_strerror(rc),
 			 kms_err_name(rc));
-		goto out;
+		free(m);
+		return;
 	}
-	wire_rd_init(&c, msg, len);
-	r = mikey_hdr_parse(&c, &s->hdr);
-	if (r != KMS_EOK) {
+	int r = mikey_msg_decode(msg, len, m);
+	if (r == KMS_EOK) {
+		snprintf(buf, cap, "%s (%s)", kms_strerror(rc), kms_err_name(rc));
+	} else if (m->err_type != MIKEY_PT_LAST) {
+		snprintf(buf, cap, "payload %zu (%s, type %u) at offset %zu: %s (%s)",
+			 m->n + 1, mikey_pt_name(m->err_type), (unsigned)m->err_type,
+			 m->err_off, kms_strerror(r), kms_err_name(r));
+	} else if (m->err_off == 0) {
 		snprintf(buf, cap, "HDR at offset 0: %s (%s)", kms_strerror(r),
 			 kms_err_name(r));
-		goto out;
-	}
-	uint8_t next = s->hdr.next;
-	for (size_t idx = 1; next != MIKEY_PT_LAST; idx++) {
-		size_t off = wire_rd_offset(&c);
-		uint8_t type = next;
-		if (idx > MIKEY_PAYLOADS_MAX) {
-			snprintf(buf, cap,
-				 "payload %zu at offset %zu: more than %d payloads (%s)",
-				 idx, off, MIKEY_PAYLOADS_MAX, kms_err_name(KMS_ELIMIT));
-			goto out;
-		}
-		r = parse_one(&c, type, s, &next);
-		if (r != KMS_EOK) {
-			snprintf(buf, cap,
-				 "payload %zu (%s, type %u) at offset %zu: %s (%s)", idx,
-				 mikey_pt_name(type), (unsigned)type, off,
-				 kms_strerror(r), kms_err_name(r));
-			goto out;
-		}
-	}
-	if (wire_rd_available(&c) > 0) {
+	} else {
 		snprintf(buf, cap,
 			 "%zu trailing bytes at offset %zu after the last payload (%s)",
-			 wire_rd_available(&c), wire_rd_offset(&c),
-			 kms_err_name(KMS_EMALFORMED));
-		goto out;
+			 len - m->err_off, m->err_off, kms_err_name(r));
 	}
-	snprintf(buf, cap, "%s (%s)", kms_strerror(rc), kms_err_name(rc));
-out:
-	free(s);
+	free(m);
 }

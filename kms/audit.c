@@ -1,0 +1,276 @@
+/*
+ * Audit writer: a bounded ring of records under one mutex, drained by one
+ * thread that owns the SQLite connection.  audit_log() only copies a record
+ * into the ring (or counts it as dropped) and wakes the writer when a
+ * batch is ready; the writer otherwise flushes every AUDIT_FLUSH_MS.  Each
+ * batch of up to AUDIT_BATCH records is one transaction.  The mutex is
+ * never held across disk I/O.
+ */
+#include "kms/audit.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/errcode.h"
+#include "common/log.h"
+#include "sql/db.h"
+#include "sql/schema.h"
+
+#define AUDIT_BATCH 256
+#define AUDIT_FLUSH_MS 200
+#define AUDIT_QUEUE_MAX (1u << 20)
+
+struct audit {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	audit_rec_t *ring; /* cap slots; count used from head */
+	size_t cap;
+	size_t head;
+	size_t count;
+	size_t signal_at; /* wake the writer when count reaches this */
+	int stop;
+	atomic_uint_least64_t dropped;
+	/* Writer thread only. */
+	sqlite3 *db;
+	sqlite3_stmt *ins;
+	uint64_t lost; /* records whose batch failed to commit */
+	pthread_t thread;
+	audit_rec_t batch[AUDIT_BATCH];
+};
+
+static int bind_rec(sqlite3_stmt *st, const audit_rec_t *r)
+{
+	int rc = sqlite3_bind_int64(st, 1, r->time_ms);
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_bind_text(st, 2, r->rid, (int)strnlen(r->rid, AUDIT_RID_MAX),
+				       SQLITE_STATIC);
+	}
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_bind_text(st, 3, r->requester,
+				       (int)strnlen(r->requester, AUDIT_ID_MAX),
+				       SQLITE_STATIC);
+	}
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_bind_int(st, 4, r->msg_type);
+	}
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_bind_int(st, 5, r->decision ? 1 : 0);
+	}
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_bind_text(st, 6, kms_err_name(r->error), -1, SQLITE_STATIC);
+	}
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_bind_int64(st, 7, r->ticket_key_id);
+	}
+	return sqldb_rc(rc);
+}
+
+/* Write n records of a->batch in one transaction. */
+static void write_batch(audit_t *a, size_t n)
+{
+	int ret = sqldb_begin(a->db);
+	for (size_t i = 0; i < n && ret == KMS_EOK; i++) {
+		sqlite3_reset(a->ins);
+		ret = bind_rec(a->ins, &a->batch[i]);
+		if (ret == KMS_EOK) {
+			ret = sqldb_step_done(a->ins);
+		}
+	}
+	sqlite3_reset(a->ins);
+	sqlite3_clear_bindings(a->ins);
+	if (ret == KMS_EOK) {
+		ret = sqldb_commit(a->db);
+	}
+	if (ret != KMS_EOK) {
+		sqldb_rollback(a->db);
+		a->lost += n;
+		log_error("audit: %zu records not written: %s", n, kms_strerror(ret));
+	}
+}
+
+static void deadline_in(struct timespec *ts, long ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+static void *writer_main(void *arg)
+{
+	audit_t *a = arg;
+	pthread_mutex_lock(&a->lock);
+	for (;;) {
+		if (a->count < a->signal_at && !a->stop) {
+			struct timespec ts;
+			deadline_in(&ts, AUDIT_FLUSH_MS);
+			/* A timeout or a spurious wake-up both just flush early. */
+			(void)pthread_cond_timedwait(&a->wake, &a->lock, &ts);
+		}
+		if (a->count == 0) {
+			if (a->stop) {
+				break;
+			}
+			continue;
+		}
+		size_t n = a->count < AUDIT_BATCH ? a->count : AUDIT_BATCH;
+		for (size_t i = 0; i < n; i++) {
+			a->batch[i] = a->ring[(a->head + i) % a->cap];
+		}
+		a->head = (a->head + n) % a->cap;
+		a->count -= n;
+		pthread_mutex_unlock(&a->lock);
+		write_batch(a, n);
+		pthread_mutex_lock(&a->lock);
+	}
+	pthread_mutex_unlock(&a->lock);
+	return NULL;
+}
+
+/* Start the writer with every signal blocked (signals belong to main). */
+static int start_writer(audit_t *a)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int rc = pthread_create(&a->thread, NULL, writer_main, a);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc == 0 ? KMS_EOK : -rc;
+}
+
+static int init_sync(audit_t *a)
+{
+	pthread_condattr_t ca;
+	if (pthread_condattr_init(&ca) != 0) {
+		return KMS_ENOMEM;
+	}
+	int rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	if (rc == 0) {
+		rc = pthread_cond_init(&a->wake, &ca);
+	}
+	pthread_condattr_destroy(&ca);
+	if (rc != 0) {
+		return -rc;
+	}
+	rc = pthread_mutex_init(&a->lock, NULL);
+	if (rc != 0) {
+		pthread_cond_destroy(&a->wake);
+		return -rc;
+	}
+	return KMS_EOK;
+}
+
+int audit_open(const char *db_path, size_t queue_max, audit_t **out)
+{
+	if (db_path == NULL || out == NULL || queue_max == 0 ||
+	    queue_max > AUDIT_QUEUE_MAX) {
+		return KMS_EINVAL;
+	}
+	int sync_ok = 0;
+	audit_t *a = calloc(1, sizeof(*a));
+	if (a == NULL) {
+		return KMS_ENOMEM;
+	}
+	int ret = KMS_ENOMEM;
+	a->cap = queue_max;
+	a->signal_at = queue_max < AUDIT_BATCH ? queue_max : AUDIT_BATCH;
+	atomic_init(&a->dropped, 0);
+	a->ring = calloc(queue_max, sizeof(audit_rec_t));
+	if (a->ring == NULL) {
+		goto cleanup;
+	}
+	ret = init_sync(a);
+	if (ret != KMS_EOK) {
+		goto cleanup;
+	}
+	sync_ok = 1;
+	ret = schema_open(db_path, SCHEMA_AUDIT, 1, &a->db);
+	if (ret == KMS_EOK) {
+		ret =
+		    sqldb_prepare(a->db,
+				  "INSERT INTO audit (time_ms, rid, requester, msg_type, "
+				  "decision, error, ticket_key_id) "
+				  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+				  &a->ins);
+	}
+	if (ret == KMS_EOK) {
+		ret = start_writer(a);
+	}
+	if (ret == KMS_EOK) {
+		*out = a;
+		a = NULL;
+	}
+cleanup:
+	if (a != NULL) {
+		sqlite3_finalize(a->ins);
+		sqldb_close(a->db);
+		if (sync_ok) {
+			pthread_cond_destroy(&a->wake);
+			pthread_mutex_destroy(&a->lock);
+		}
+		free(a->ring);
+		free(a);
+	}
+	return ret;
+}
+
+void audit_log(audit_t *a, const audit_rec_t *rec)
+{
+	if (a == NULL || rec == NULL) {
+		return;
+	}
+	pthread_mutex_lock(&a->lock);
+	if (a->count >= a->cap || a->stop) {
+		pthread_mutex_unlock(&a->lock);
+		atomic_fetch_add(&a->dropped, 1);
+		return;
+	}
+	audit_rec_t *slot = &a->ring[(a->head + a->count) % a->cap];
+	*slot = *rec;
+	slot->rid[AUDIT_RID_MAX] = '\0';
+	slot->requester[AUDIT_ID_MAX] = '\0';
+	a->count++;
+	int wake = a->count == a->signal_at;
+	pthread_mutex_unlock(&a->lock);
+	if (wake) {
+		pthread_cond_signal(&a->wake);
+	}
+}
+
+uint64_t audit_dropped(const audit_t *a)
+{
+	/* Reading an atomic does not modify the logger. */
+	return a != NULL ? atomic_load((atomic_uint_least64_t *)&a->dropped) : 0;
+}
+
+void audit_close(audit_t *a)
+{
+	if (a == NULL) {
+		return;
+	}
+	pthread_mutex_lock(&a->lock);
+	a->stop = 1;
+	pthread_cond_signal(&a->wake);
+	pthread_mutex_unlock(&a->lock);
+	pthread_join(a->thread, NULL);
+	uint64_t dropped = atomic_load(&a->dropped);
+	if (dropped > 0 || a->lost > 0) {
+		log_warning("audit: %llu records dropped (queue full), %llu lost (write "
+			    "errors)",
+			    (unsigned long long)dropped, (unsigned long long)a->lost);
+	}
+	sqlite3_finalize(a->ins);
+	sqldb_close(a->db);
+	pthread_cond_destroy(&a->wake);
+	pthread_mutex_destroy(&a->lock);
+	free(a->ring);
+	free(a);
+}

@@ -1,0 +1,424 @@
+/*
+ * kmsd configuration.  The schema table below is the only description of
+ * the settings: it fills the defaults, drives loading (types, ranges and
+ * extra checks) and rejects every key it does not name.
+ */
+#include "kms/config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <libconfig.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/errcode.h"
+#include "common/log.h"
+#include "mikey/payload.h"
+
+#define THREADS_MAX 256
+
+typedef enum {
+	T_STR = 0,
+	T_UINT = 1,
+	T_BOOL = 2,
+} item_type_t;
+
+typedef int (*str_check_fn)(const char *v);
+
+typedef struct {
+	const char *path; /* "group.name" */
+	item_type_t type;
+	size_t offset;
+	size_t size; /* string buffer size, or integer width */
+	const char *def_str;
+	uint64_t def_num;
+	uint64_t min, max;
+	str_check_fn check; /* strings: KMS_EOK or the reason is in check_why */
+	const char *what;   /* what check() wants, for the error message */
+} item_t;
+
+static int check_listen(const char *v)
+{
+	uint8_t a[16];
+	return inet_pton(AF_INET, v, a) == 1 || inet_pton(AF_INET6, v, a) == 1
+		   ? KMS_EOK
+		   : KMS_EINVAL;
+}
+
+static int check_printable(const char *v)
+{
+	if (*v == '\0') {
+		return KMS_EINVAL;
+	}
+	for (; *v != '\0'; v++) {
+		if ((unsigned char)*v <= 0x20 || *v == 0x7f) {
+			return KMS_EINVAL;
+		}
+	}
+	return KMS_EOK;
+}
+
+static int check_base_path(const char *v)
+{
+	if (v[0] != '/' || check_printable(v) != KMS_EOK || strpbrk(v, "?#%") != NULL ||
+	    strcmp(v, "/healthz") == 0 || strcmp(v, "/readyz") == 0) {
+		return KMS_EINVAL;
+	}
+	return KMS_EOK;
+}
+
+static int check_level(const char *v)
+{
+	return log_level_parse(v) >= 0 ? KMS_EOK : KMS_EINVAL;
+}
+
+static int check_target(const char *v)
+{
+	return strcmp(v, "stderr") == 0 || strcmp(v, "syslog") == 0 ? KMS_EOK
+								    : KMS_EINVAL;
+}
+
+static int check_path(const char *v)
+{
+	/* Empty means "derive from state_dir" for the derived paths. */
+	for (; *v != '\0'; v++) {
+		if ((unsigned char)*v < 0x20 || *v == 0x7f) {
+			return KMS_EINVAL;
+		}
+	}
+	return KMS_EOK;
+}
+
+static int check_nonempty_path(const char *v)
+{
+	return *v != '\0' ? check_path(v) : KMS_EINVAL;
+}
+
+#define FIELD(f) offsetof(kms_config_t, f), sizeof(((kms_config_t *)0)->f)
+#define STR(p, f, d, chk, w)                                                             \
+	{                                                                                \
+		p, T_STR, FIELD(f), d, 0, 0, 0, chk, w                                   \
+	}
+#define UINT(p, f, d, lo, hi)                                                            \
+	{                                                                                \
+		p, T_UINT, FIELD(f), NULL, d, lo, hi, NULL, NULL                         \
+	}
+#define BOOL(p, f, d)                                                                    \
+	{                                                                                \
+		p, T_BOOL, FIELD(f), NULL, d, 0, 1, NULL, NULL                           \
+	}
+
+static const item_t schema[] = {
+	STR("ua.listen", listen, "127.0.0.1", check_listen, "an IPv4 or IPv6 address"),
+	UINT("ua.port", port, 8080, 1, 65535),
+	STR("ua.base_path", base_path, "/kms", check_base_path,
+	    "a path starting with '/', no spaces, '?', '#' or '%'"),
+	UINT("ua.threads", threads, 0, 0, THREADS_MAX),
+	UINT("ua.max_body", max_body, MIKEY_MSG_MAX, 256, MIKEY_MSG_MAX),
+	UINT("ua.max_conns", max_conns, 1024, 1, 65536),
+	UINT("ua.conn_timeout", conn_timeout, 10, 1, 3600),
+	UINT("ua.max_conns_per_ip", max_conns_per_ip, 256, 0, 65536),
+	UINT("ua.conn_memory", conn_memory, 32768, 8192, 1048576),
+	STR("kms.kms_id", kms_id, "kms.example.org", check_printable,
+	    "a non-empty identity without spaces or control characters"),
+	STR("kms.state_dir", state_dir, "./var", check_nonempty_path, "a directory"),
+	STR("kms.kek_file", kek_file, "", check_path, "a file name"),
+	STR("kms.keys_db", keys_db, "", check_path, "a file name"),
+	STR("kms.audit_db", audit_db, "", check_path, "a file name"),
+	UINT("policy.clock_skew", clock_skew, 300, 1, 86400),
+	UINT("policy.ticket_lifetime", ticket_lifetime, 3600, 1, 31536000),
+	UINT("policy.max_ticket_lifetime", max_ticket_lifetime, 86400, 1, 31536000),
+	BOOL("policy.allow_reuse", allow_reuse, 1),
+	UINT("policy.replay_entries", replay_entries, 1048576, 64, 67108864),
+	UINT("policy.audit_queue", audit_queue, 65536, 16, 16777216),
+	STR("log.level", log_level, "info", check_level,
+	    "one of err, warning, notice, info, debug"),
+	STR("log.target", log_target, "stderr", check_target, "stderr or syslog"),
+};
+#define NITEMS (sizeof(schema) / sizeof(schema[0]))
+
+static void set_uint(kms_config_t *cfg, const item_t *it, uint64_t v)
+{
+	char *p = (char *)cfg + it->offset;
+	switch (it->size) {
+	case sizeof(uint16_t): {
+		uint16_t x = (uint16_t)v;
+		memcpy(p, &x, sizeof(x));
+		break;
+	}
+	case sizeof(uint32_t): {
+		uint32_t x = (uint32_t)v;
+		memcpy(p, &x, sizeof(x));
+		break;
+	}
+	default: {
+		uint64_t x = v;
+		memcpy(p, &x, sizeof(x));
+		break;
+	}
+	}
+}
+
+static void set_item_default(kms_config_t *cfg, const item_t *it)
+{
+	char *p = (char *)cfg + it->offset;
+	switch (it->type) {
+	case T_STR:
+		snprintf(p, it->size, "%s", it->def_str);
+		break;
+	case T_BOOL:
+		*(bool *)(void *)p = it->def_num != 0;
+		break;
+	case T_UINT:
+		set_uint(cfg, it, it->def_num);
+		break;
+	}
+}
+
+static unsigned cores(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < 1) {
+		return 1;
+	}
+	return n > THREADS_MAX ? THREADS_MAX : (unsigned)n;
+}
+
+/* Fill in what is derived: thread count and the paths under state_dir. */
+static int derive(kms_config_t *cfg, const char **bad)
+{
+	struct {
+		char *dst;
+		size_t size;
+		const char *name;
+		const char *path;
+	} d[] = {
+		{ cfg->kek_file, sizeof(cfg->kek_file), "kek", "kms.kek_file" },
+		{ cfg->keys_db, sizeof(cfg->keys_db), "kms.db", "kms.keys_db" },
+		{ cfg->audit_db, sizeof(cfg->audit_db), "audit.db", "kms.audit_db" },
+	};
+	if (cfg->threads == 0) {
+		cfg->threads = cores();
+	}
+	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++) {
+		if (d[i].dst[0] != '\0') {
+			continue;
+		}
+		int n = snprintf(d[i].dst, d[i].size, "%s/%s", cfg->state_dir, d[i].name);
+		if (n < 0 || (size_t)n >= d[i].size) {
+			d[i].dst[0] = '\0';
+			*bad = d[i].path;
+			return KMS_ERANGE;
+		}
+	}
+	return KMS_EOK;
+}
+
+static void defaults_raw(kms_config_t *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	for (size_t i = 0; i < NITEMS; i++) {
+		set_item_default(cfg, &schema[i]);
+	}
+}
+
+void kms_config_defaults(kms_config_t *cfg)
+{
+	const char *bad = NULL;
+	defaults_raw(cfg);
+	(void)derive(cfg, &bad); /* the defaults always fit */
+}
+
+/* --- loading ------------------------------------------------------------- */
+
+typedef struct {
+	const char *path; /* file being loaded */
+	char *err;
+	size_t err_len;
+} loader_t;
+
+__attribute__((format(printf, 3, 4))) static int fail(loader_t *l,
+						      const config_setting_t *s,
+						      const char *fmt, ...)
+{
+	char what[384];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	const char *file = s != NULL ? config_setting_source_file(s) : NULL;
+	if (file == NULL) {
+		file = l->path;
+	}
+	if (l->err != NULL && l->err_len > 0) {
+		if (s != NULL) {
+			snprintf(l->err, l->err_len, "%s:%u: %s", file,
+				 (unsigned)config_setting_source_line(s), what);
+		} else {
+			snprintf(l->err, l->err_len, "%s: %s", file, what);
+		}
+	}
+	return KMS_ECONFIG;
+}
+
+static const item_t *find_item(const char *group, const char *name)
+{
+	size_t glen = strlen(group);
+	for (size_t i = 0; i < NITEMS; i++) {
+		const char *p = schema[i].path;
+		if (strncmp(p, group, glen) == 0 && p[glen] == '.' &&
+		    strcmp(p + glen + 1, name) == 0) {
+			return &schema[i];
+		}
+	}
+	return NULL;
+}
+
+static bool known_group(const char *name)
+{
+	size_t len = strlen(name);
+	for (size_t i = 0; i < NITEMS; i++) {
+		if (strncmp(schema[i].path, name, len) == 0 &&
+		    schema[i].path[len] == '.') {
+			return true;
+		}
+	}
+	return false;
+}
+
+static int load_item(loader_t *l, const config_setting_t *s, const item_t *it,
+		     kms_config_t *cfg)
+{
+	int type = config_setting_type(s);
+	switch (it->type) {
+	case T_STR: {
+		if (type != CONFIG_TYPE_STRING) {
+			return fail(l, s, "'%s' must be a string", it->path);
+		}
+		const char *v = config_setting_get_string(s);
+		if (strlen(v) >= it->size) {
+			return fail(l, s, "'%s' is too long (at most %zu bytes)",
+				    it->path, it->size - 1);
+		}
+		if (it->check != NULL && it->check(v) != KMS_EOK) {
+			return fail(l, s, "'%s' = \"%.64s\" is invalid: expected %s",
+				    it->path, v, it->what);
+		}
+		snprintf((char *)cfg + it->offset, it->size, "%s", v);
+		return KMS_EOK;
+	}
+	case T_BOOL:
+		if (type != CONFIG_TYPE_BOOL) {
+			return fail(l, s, "'%s' must be true or false", it->path);
+		}
+		*(bool *)(void *)((char *)cfg + it->offset) =
+		    config_setting_get_bool(s) != 0;
+		return KMS_EOK;
+	case T_UINT: {
+		if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64) {
+			return fail(l, s, "'%s' must be an integer", it->path);
+		}
+		long long v = config_setting_get_int64(s);
+		if (v < 0 || (uint64_t)v < it->min || (uint64_t)v > it->max) {
+			return fail(l, s,
+				    "'%s' = %lld is out of range (%" PRIu64 "..%" PRIu64
+				    ")",
+				    it->path, v, it->min, it->max);
+		}
+		set_uint(cfg, it, (uint64_t)v);
+		return KMS_EOK;
+	}
+	}
+	return fail(l, s, "'%s': internal schema error", it->path);
+}
+
+/* Walk one top-level group; every member must be in the schema. */
+static int load_group(loader_t *l, const config_setting_t *g, kms_config_t *cfg,
+		      const config_setting_t **seen)
+{
+	const char *gname = config_setting_name(g);
+	if (!known_group(gname)) {
+		return fail(l, g, "unknown setting '%s'", gname);
+	}
+	if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+		return fail(l, g, "'%s' must be a group: %s = { ... };", gname, gname);
+	}
+	int n = config_setting_length(g);
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+		const char *name = config_setting_name(s);
+		const item_t *it = find_item(gname, name);
+		if (it == NULL) {
+			return fail(l, s, "unknown setting '%s.%s'", gname, name);
+		}
+		int ret = load_item(l, s, it, cfg);
+		if (ret != KMS_EOK) {
+			return ret;
+		}
+		seen[it - schema] = s;
+	}
+	return KMS_EOK;
+}
+
+int kms_config_load(const char *path, kms_config_t *cfg, char *err, size_t err_len)
+{
+	loader_t l = { path, err, err_len };
+	const config_setting_t *seen[NITEMS] = { NULL };
+	kms_config_t tmp;
+	config_t lc;
+	int ret = KMS_EOK;
+
+	if (err != NULL && err_len > 0) {
+		err[0] = '\0';
+	}
+	if (path == NULL || cfg == NULL) {
+		return KMS_EINVAL;
+	}
+	defaults_raw(&tmp);
+	config_init(&lc);
+	if (config_read_file(&lc, path) != CONFIG_TRUE) {
+		if (config_error_type(&lc) == CONFIG_ERR_FILE_IO) {
+			ret = fail(&l, NULL, "cannot read the file: %s", strerror(errno));
+		} else {
+			const char *f = config_error_file(&lc);
+			if (err != NULL && err_len > 0) {
+				snprintf(err, err_len, "%s:%d: %s", f != NULL ? f : path,
+					 config_error_line(&lc), config_error_text(&lc));
+			}
+			ret = KMS_ECONFIG;
+		}
+		goto cleanup;
+	}
+	const config_setting_t *root = config_root_setting(&lc);
+	int n = config_setting_length(root);
+	for (int i = 0; i < n && ret == KMS_EOK; i++) {
+		ret = load_group(&l, config_setting_get_elem(root, (unsigned)i), &tmp,
+				 seen);
+	}
+	if (ret != KMS_EOK) {
+		goto cleanup;
+	}
+	if (tmp.ticket_lifetime > tmp.max_ticket_lifetime) {
+		const item_t *it = find_item("policy", "ticket_lifetime");
+		ret = fail(&l, seen[it - schema],
+			   "'policy.ticket_lifetime' (%" PRIu32
+			   ") exceeds 'policy.max_ticket_lifetime' (%" PRIu32 ")",
+			   tmp.ticket_lifetime, tmp.max_ticket_lifetime);
+		goto cleanup;
+	}
+	const char *bad = NULL;
+	if (derive(&tmp, &bad) != KMS_EOK) {
+		const item_t *it = find_item("kms", "state_dir");
+		ret = fail(&l, seen[it - schema],
+			   "'kms.state_dir' is too long to derive '%s'", bad);
+		goto cleanup;
+	}
+	*cfg = tmp;
+cleanup:
+	config_destroy(&lc);
+	return ret;
+}

@@ -1,0 +1,484 @@
+/*
+ * Ua front end on libmicrohttpd (docs/http-binding.md).
+ *
+ * Every byte from the network is bounded before it reaches us: MHD caps
+ * connections (total and per address), per-connection memory (headers) and
+ * idle time; this file caps the body at max_body (413 from the declared
+ * Content-Length, or as soon as more arrives) and never buffers more.
+ */
+#define _GNU_SOURCE /* pthread_rwlockattr_setkind_np */
+#include "kms/http.h"
+
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/crypto.h"
+#include "common/errcode.h"
+#include "common/log.h"
+#include "kms/audit.h"
+#include "mikey/payload.h"
+
+#define CT_MIKEY "application/mikey"
+#define CT_TEXT "text/plain; charset=utf-8"
+#define RID_LEN 24
+#define LOG_PATH_MAX 96
+
+struct kms_http {
+	struct MHD_Daemon *mhd;
+	pthread_rwlock_t lock;		    /* read: one request; write: swap */
+	_Atomic(const kms_service_t *) svc; /* NULL: not ready */
+	atomic_uint inflight;
+	atomic_uint_fast64_t next_id;
+	char rid_prefix[8];
+	kms_config_t cfg; /* listener settings as started */
+};
+
+typedef struct {
+	char rid[RID_LEN];
+	struct timespec start;
+	char method[16];
+	char path[LOG_PATH_MAX];
+	unsigned status; /* 0 until a response is queued */
+	size_t bytes;
+	bool post; /* a Ua request whose body we collect */
+	kms_reqtype_t type;
+	uint8_t *body;
+	size_t len, cap;
+} req_t;
+
+/* --- responses ------------------------------------------------------------- */
+
+static enum MHD_Result reply(struct MHD_Connection *c, req_t *q, unsigned status,
+			     const char *ctype, void *body, size_t len,
+			     enum MHD_ResponseMemoryMode mode, const char *allow)
+{
+	struct MHD_Response *rsp = MHD_create_response_from_buffer(len, body, mode);
+	if (rsp == NULL) {
+		if (mode == MHD_RESPMEM_MUST_FREE) {
+			free(body);
+		}
+		return MHD_NO;
+	}
+	enum MHD_Result ok = MHD_add_response_header(rsp, "Content-Type", ctype);
+	if (ok == MHD_YES) {
+		ok = MHD_add_response_header(rsp, "X-Request-Id", q->rid);
+	}
+	if (ok == MHD_YES) {
+		ok = MHD_add_response_header(rsp, "Cache-Control", "no-store");
+	}
+	if (ok == MHD_YES && allow != NULL) {
+		ok = MHD_add_response_header(rsp, "Allow", allow);
+	}
+	if (ok == MHD_YES) {
+		ok = MHD_queue_response(c, status, rsp);
+	}
+	MHD_destroy_response(rsp);
+	if (ok == MHD_YES) {
+		q->status = status;
+		q->bytes = len;
+	}
+	return ok;
+}
+
+/* A framing error or a health answer: a short constant text body. */
+static enum MHD_Result reply_text(struct MHD_Connection *c, req_t *q, unsigned status,
+				  const char *text, const char *allow)
+{
+	return reply(c, q, status, CT_TEXT, (void *)(uintptr_t)text, strlen(text),
+		     MHD_RESPMEM_PERSISTENT, allow);
+}
+
+/* --- routing ---------------------------------------------------------------- */
+
+static bool is_get(const char *method)
+{
+	return strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
+	       strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+}
+
+static bool content_type_ok(struct MHD_Connection *c)
+{
+	const char *v =
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	if (v == NULL) {
+		return false;
+	}
+	while (*v == ' ' || *v == '\t') {
+		v++;
+	}
+	size_t n = strlen(CT_MIKEY);
+	if (strncasecmp(v, CT_MIKEY, n) != 0) {
+		return false;
+	}
+	v += n;
+	return *v == '\0' || *v == ';' || *v == ' ' || *v == '\t';
+}
+
+/* The declared body length: -1 when absent (chunked), -2 when unreadable. */
+static long long declared_length(struct MHD_Connection *c)
+{
+	const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						    MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (v == NULL) {
+		return -1;
+	}
+	char *end = NULL;
+	unsigned long long n = strtoull(v, &end, 10);
+	if (end == v || *end != '\0' || v[0] == '-' || n > (1ULL << 62)) {
+		return -2;
+	}
+	return (long long)n;
+}
+
+static bool ready(kms_http_t *h)
+{
+	pthread_rwlock_rdlock(&h->lock);
+	const kms_service_t *svc = atomic_load(&h->svc);
+	bool ok = svc != NULL && svc->keyring != NULL && svc->psk != NULL;
+	pthread_rwlock_unlock(&h->lock);
+	return ok;
+}
+
+/* First call for a request: answer at once, or get ready for its body. */
+static enum MHD_Result route(kms_http_t *h, struct MHD_Connection *c, req_t *q,
+			     const char *url, const char *method)
+{
+	if (strcmp(url, "/healthz") == 0) {
+		if (!is_get(method)) {
+			return reply_text(c, q, 405, "method not allowed\n", "GET, HEAD");
+		}
+		return reply_text(c, q, 200, "ok\n", NULL);
+	}
+	if (strcmp(url, "/readyz") == 0) {
+		if (!is_get(method)) {
+			return reply_text(c, q, 405, "method not allowed\n", "GET, HEAD");
+		}
+		return ready(h) ? reply_text(c, q, 200, "ready\n", NULL)
+				: reply_text(c, q, 503, "not ready\n", NULL);
+	}
+	if (strcmp(url, h->cfg.base_path) != 0) {
+		return reply_text(c, q, 404, "not found\n", NULL);
+	}
+	if (strcmp(method, MHD_HTTP_METHOD_POST) != 0) {
+		return reply_text(c, q, 405, "method not allowed: use POST\n", "POST");
+	}
+	const char *rt =
+	    MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "requesttype");
+	if (rt == NULL) {
+		return reply_text(c, q, 400, "missing requesttype\n", NULL);
+	}
+	if (strcmp(rt, "ticketrequest") == 0) {
+		q->type = KMS_REQ_TICKET;
+	} else if (strcmp(rt, "ticketresolve") == 0) {
+		q->type = KMS_REQ_RESOLVE;
+	} else {
+		return reply_text(
+		    c, q, 400, "unknown requesttype (ticketrequest or ticketresolve)\n",
+		    NULL);
+	}
+	if (!content_type_ok(c)) {
+		return reply_text(c, q, 415, "content type must be " CT_MIKEY "\n", NULL);
+	}
+	long long n = declared_length(c);
+	if (n == -2) {
+		return reply_text(c, q, 400, "bad Content-Length\n", NULL);
+	}
+	if (n > (long long)h->cfg.max_body) {
+		return reply_text(c, q, 413, "body too large\n", NULL);
+	}
+	q->cap = n >= 0 ? (size_t)n : h->cfg.max_body;
+	q->body = malloc(q->cap > 0 ? q->cap : 1);
+	if (q->body == NULL) {
+		return reply_text(c, q, 503, "out of memory\n", NULL);
+	}
+	q->post = true;
+	return MHD_YES;
+}
+
+/* The whole body is in: hand it to the service. */
+static enum MHD_Result serve(kms_http_t *h, struct MHD_Connection *c, req_t *q)
+{
+	uint8_t *out = malloc(MIKEY_MSG_MAX);
+	if (out == NULL) {
+		return reply_text(c, q, 503, "out of memory\n", NULL);
+	}
+	kms_answer_t ans = { 500, KMS_EINTERNAL, 0 };
+	pthread_rwlock_rdlock(&h->lock);
+	const kms_service_t *svc = atomic_load(&h->svc);
+	if (svc != NULL) {
+		kms_service_handle(svc, q->type, q->rid, q->body, q->len, out,
+				   MIKEY_MSG_MAX, &ans);
+	}
+	pthread_rwlock_unlock(&h->lock);
+	if (svc == NULL) {
+		free(out);
+		return reply_text(c, q, 503, "not ready\n", NULL);
+	}
+	if (ans.len == 0 || ans.len > MIKEY_MSG_MAX) {
+		free(out);
+		log_req_warning(q->rid, "no MIKEY answer: %s", kms_err_name(ans.error));
+		return reply_text(c, q, (unsigned)ans.http_status, "request failed\n",
+				  NULL);
+	}
+	return reply(c, q, (unsigned)ans.http_status, CT_MIKEY, out, ans.len,
+		     MHD_RESPMEM_MUST_FREE, NULL);
+}
+
+static void req_init(kms_http_t *h, req_t *q, const char *url, const char *method)
+{
+	uint64_t id = atomic_fetch_add(&h->next_id, 1) + 1;
+	snprintf(q->rid, sizeof(q->rid), "r-%s-%" PRIu64, h->rid_prefix, id);
+	clock_gettime(CLOCK_MONOTONIC, &q->start);
+	snprintf(q->method, sizeof(q->method), "%s", method);
+	snprintf(q->path, sizeof(q->path), "%s", url);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version,
+				  const char *upload, size_t *upload_size, void **con_cls)
+{
+	kms_http_t *h = cls;
+	req_t *q = *con_cls;
+	(void)version;
+
+	if (q == NULL) {
+		q = calloc(1, sizeof(*q));
+		if (q == NULL) {
+			return MHD_NO;
+		}
+		req_init(h, q, url, method);
+		atomic_fetch_add(&h->inflight, 1);
+		*con_cls = q;
+		return route(h, c, q, url, method);
+	}
+	if (!q->post || q->status != 0) {
+		/* Answered already (or no body expected): refuse to read on. */
+		return *upload_size == 0 ? MHD_YES : MHD_NO;
+	}
+	if (*upload_size != 0) {
+		size_t n = *upload_size;
+		if (n > q->cap - q->len) {
+			/* More than max_body (chunked) or than declared: stop here. */
+			free(q->body);
+			q->body = NULL;
+			q->post = false;
+			if (reply_text(c, q, 413, "body too large\n", NULL) != MHD_YES) {
+				q->status = 413;
+				return MHD_NO; /* MHD cannot answer mid-body: close */
+			}
+			*upload_size = 0;
+			return MHD_YES;
+		}
+		memcpy(q->body + q->len, upload, n);
+		q->len += n;
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	enum MHD_Result ret = serve(h, c, q);
+	free(q->body);
+	q->body = NULL;
+	q->post = false;
+	return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	kms_http_t *h = cls;
+	req_t *q = *con_cls;
+	(void)c;
+	if (q == NULL) {
+		return;
+	}
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	double ms = (double)(now.tv_sec - q->start.tv_sec) * 1e3 +
+		    (double)(now.tv_nsec - q->start.tv_nsec) / 1e6;
+	const char *how = "";
+	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) {
+		how = toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? " (timed out)"
+		      : toe == MHD_REQUEST_TERMINATED_CLIENT_ABORT  ? " (client closed)"
+								    : " (aborted)";
+	}
+	log_req_info(q->rid, "%s %s %u %zu bytes %.1f ms%s", q->method, q->path,
+		     q->status, q->bytes, ms, how);
+	free(q->body);
+	free(q);
+	*con_cls = NULL;
+	atomic_fetch_sub(&h->inflight, 1);
+}
+
+__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt,
+							     va_list ap)
+{
+	char line[512];
+	(void)cls;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	size_t n = strlen(line);
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) {
+		line[--n] = '\0';
+	}
+	log_msg(LOG_WARNING, "http", "%s", line);
+}
+
+/* --- lifecycle -------------------------------------------------------------- */
+
+static int bind_addr(const kms_config_t *cfg, struct sockaddr_storage *ss, bool *v6)
+{
+	memset(ss, 0, sizeof(*ss));
+	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+	if (inet_pton(AF_INET, cfg->listen, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons(cfg->port);
+		*v6 = false;
+		return KMS_EOK;
+	}
+	if (inet_pton(AF_INET6, cfg->listen, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons(cfg->port);
+		*v6 = true;
+		return KMS_EOK;
+	}
+	return KMS_ECONFIG;
+}
+
+int kms_http_start(const kms_config_t *cfg, const kms_service_t *svc, kms_http_t **out)
+{
+	struct sockaddr_storage ss;
+	bool v6 = false;
+	uint8_t rnd[2];
+
+	if (cfg == NULL || out == NULL || bind_addr(cfg, &ss, &v6) != KMS_EOK) {
+		return KMS_EINVAL;
+	}
+	if (crypto_random(rnd, sizeof(rnd)) != KMS_EOK) {
+		return KMS_ECRYPTO;
+	}
+	kms_http_t *h = calloc(1, sizeof(*h));
+	if (h == NULL) {
+		return KMS_ENOMEM;
+	}
+	h->cfg = *cfg;
+	snprintf(h->rid_prefix, sizeof(h->rid_prefix), "%02x%02x", rnd[0], rnd[1]);
+	atomic_init(&h->svc, svc);
+	atomic_init(&h->inflight, 0);
+	atomic_init(&h->next_id, 0);
+	pthread_rwlockattr_t attr;
+	pthread_rwlockattr_init(&attr);
+	/* A pending swap must not starve behind a stream of requests. */
+	pthread_rwlockattr_setkind_np(&attr,
+				      PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&h->lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
+
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+			 MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
+	unsigned pool = cfg->threads > 1 ? cfg->threads : 0;
+	/* The logger goes first so that MHD never prints on its own. */
+	h->mhd = MHD_start_daemon(
+	    flags, cfg->port, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER,
+	    on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_THREAD_POOL_SIZE, pool, MHD_OPTION_CONNECTION_LIMIT,
+	    cfg->max_conns, MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_conns_per_ip,
+	    MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->conn_memory,
+	    MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+	    MHD_OPTION_END);
+	if (h->mhd == NULL) {
+		log_error("cannot serve Ua on %s port %u (address in use or not local?)",
+			  cfg->listen, (unsigned)cfg->port);
+		pthread_rwlock_destroy(&h->lock);
+		free(h);
+		return KMS_EIO;
+	}
+	log_notice("Ua listening on %s%s%s:%u%s, %u threads, max body %zu bytes",
+		   v6 ? "[" : "", cfg->listen, v6 ? "]" : "", (unsigned)cfg->port,
+		   cfg->base_path, cfg->threads, cfg->max_body);
+	*out = h;
+	return KMS_EOK;
+}
+
+const kms_service_t *kms_http_swap(kms_http_t *h, const kms_service_t *svc)
+{
+	pthread_rwlock_wrlock(&h->lock);
+	const kms_service_t *old = atomic_exchange(&h->svc, svc);
+	pthread_rwlock_unlock(&h->lock);
+	return old;
+}
+
+bool kms_http_needs_restart(const kms_http_t *h, const kms_config_t *cfg, char *what,
+			    size_t what_len)
+{
+	const kms_config_t *a = &h->cfg;
+	struct {
+		bool diff;
+		const char *name;
+	} d[] = {
+		{ strcmp(a->listen, cfg->listen) != 0, "ua.listen" },
+		{ a->port != cfg->port, "ua.port" },
+		{ strcmp(a->base_path, cfg->base_path) != 0, "ua.base_path" },
+		{ a->threads != cfg->threads, "ua.threads" },
+		{ a->max_body != cfg->max_body, "ua.max_body" },
+		{ a->max_conns != cfg->max_conns, "ua.max_conns" },
+		{ a->conn_timeout != cfg->conn_timeout, "ua.conn_timeout" },
+		{ a->max_conns_per_ip != cfg->max_conns_per_ip, "ua.max_conns_per_ip" },
+		{ a->conn_memory != cfg->conn_memory, "ua.conn_memory" },
+	};
+	bool any = false;
+	size_t off = 0;
+	if (what_len > 0) {
+		what[0] = '\0';
+	}
+	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++) {
+		if (!d[i].diff) {
+			continue;
+		}
+		if (off < what_len) {
+			int n = snprintf(what + off, what_len - off, "%s%s",
+					 any ? ", " : "", d[i].name);
+			off += n > 0 ? (size_t)n : 0;
+		}
+		any = true;
+	}
+	return any;
+}
+
+unsigned kms_http_inflight(const kms_http_t *h)
+{
+	return atomic_load(&((kms_http_t *)(uintptr_t)h)->inflight);
+}
+
+void kms_http_stop(kms_http_t *h, unsigned timeout_ms)
+{
+	if (h == NULL) {
+		return;
+	}
+	MHD_socket ls = MHD_quiesce_daemon(h->mhd);
+	if (ls != MHD_INVALID_SOCKET) {
+		close(ls);
+	}
+	struct timespec tick = { 0, 10 * 1000 * 1000 };
+	for (unsigned waited = 0; atomic_load(&h->inflight) > 0 && waited < timeout_ms;
+	     waited += 10) {
+		nanosleep(&tick, NULL);
+	}
+	unsigned left = atomic_load(&h->inflight);
+	if (left > 0) {
+		log_warning("stopping with %u request(s) still in progress", left);
+	}
+	MHD_stop_daemon(h->mhd);
+	pthread_rwlock_destroy(&h->lock);
+	free(h);
+}

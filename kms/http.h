@@ -1,0 +1,46 @@
+/*
+ * The Ua front end (docs/http-binding.md) on libmicrohttpd: a thread pool
+ * with epoll, caps on connections, memory, time and body size, framing
+ * checks, then kms_service_handle() for each valid MIKEY body.
+ *
+ * The service is read under a read lock for the length of one request, so
+ * kms_http_swap() (SIGHUP) returns only when no request still uses the old
+ * service, which the caller may then free.
+ */
+#ifndef KMS_KMS_HTTP_H
+#define KMS_KMS_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "kms/config.h"
+#include "kms/service.h"
+
+typedef struct kms_http kms_http_t;
+
+/*
+ * Bind cfg->listen:port and start serving with svc (NULL: not ready, Ua
+ * requests get 503).  The listener settings of cfg are copied; svc must
+ * stay valid until it is swapped out or kms_http_stop() returns.
+ */
+int kms_http_start(const kms_config_t *cfg, const kms_service_t *svc, kms_http_t **out);
+
+/* Put svc in service; returns the previous one, no longer in use. */
+const kms_service_t *kms_http_swap(kms_http_t *h, const kms_service_t *svc);
+
+/* True when a listener setting of cfg differs from the running one (it needs
+ * a restart to apply); what gets the setting names, comma separated. */
+bool kms_http_needs_restart(const kms_http_t *h, const kms_config_t *cfg, char *what,
+			    size_t what_len);
+
+/*
+ * Stop accepting connections, wait up to timeout_ms for requests in
+ * progress to be answered, then stop the threads and free h.  NULL is a
+ * no-op.
+ */
+void kms_http_stop(kms_http_t *h, unsigned timeout_ms);
+
+/* Requests received and not yet completed (for shutdown and tests). */
+unsigned kms_http_inflight(const kms_http_t *h);
+
+#endif

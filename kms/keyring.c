@@ -1,0 +1,590 @@
+/*
+ * Keyring store and snapshot.
+ *
+ * Each master key is stored as AES-256-KW(KEK, key) with the RFC 3394 IV
+ * set to "KMK1" || id (big-endian 32 bits): the check value binds the
+ * wrapped bytes to their row, so a store writer cannot move a key to
+ * another id without the unwrap failing.  A retired key's wrapped bytes are
+ * deleted (NULL); secure_delete zeroes the freed page.
+ */
+#include "kms/keyring.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/crypto.h"
+#include "common/encode.h"
+#include "common/errcode.h"
+#include "common/log.h"
+#include "common/secmem.h"
+#include "sql/db.h"
+#include "sql/schema.h"
+
+#define WRAPPED_LEN (KEYRING_KEY_LEN + CRYPTO_KW_IV)
+#define KEK_FILE_MAX (2 * KEYRING_KEK_LEN + 2) /* hex + CRLF */
+#define LIST_MAX 100000
+
+typedef struct {
+	uint32_t id;
+	uint8_t key[KEYRING_KEY_LEN];
+} kr_key_t;
+
+struct keyring {
+	size_t n;
+	size_t active; /* index into keys */
+	kr_key_t keys[KEYRING_MAX];
+};
+
+static void wrap_iv(uint32_t id, uint8_t iv[CRYPTO_KW_IV])
+{
+	iv[0] = 'K';
+	iv[1] = 'M';
+	iv[2] = 'K';
+	iv[3] = '1';
+	iv[4] = (uint8_t)(id >> 24);
+	iv[5] = (uint8_t)(id >> 16);
+	iv[6] = (uint8_t)(id >> 8);
+	iv[7] = (uint8_t)id;
+}
+
+/* --- KEK file ------------------------------------------------------------ */
+
+static int errno_code(int e)
+{
+	switch (e) {
+	case ENOENT:
+		return KMS_ENOENT;
+	case EACCES:
+	case EPERM:
+		return KMS_EACCES;
+	default:
+		return e > 0 ? -e : KMS_EIO;
+	}
+}
+
+/* Parse the file contents: 32 raw bytes, or 64 hex digits and a newline. */
+static int kek_parse(const uint8_t *buf, size_t len, uint8_t kek[KEYRING_KEK_LEN])
+{
+	if (len == KEYRING_KEK_LEN) {
+		memcpy(kek, buf, KEYRING_KEK_LEN);
+		return KMS_EOK;
+	}
+	size_t hl = len;
+	if (hl > 0 && buf[hl - 1] == '\n') {
+		hl--;
+	}
+	if (hl > 0 && buf[hl - 1] == '\r') {
+		hl--;
+	}
+	size_t got = 0;
+	if (hl != 2 * KEYRING_KEK_LEN ||
+	    hex_decode((const char *)buf, hl, kek, KEYRING_KEK_LEN, &got) != KMS_EOK ||
+	    got != KEYRING_KEK_LEN) {
+		secmem_wipe(kek, KEYRING_KEK_LEN);
+		return KMS_ECONFIG;
+	}
+	return KMS_EOK;
+}
+
+static int kek_read_fd(int fd, const char *path, uint8_t kek[KEYRING_KEK_LEN])
+{
+	uint8_t buf[KEK_FILE_MAX + 1];
+	size_t len = 0;
+	int ret = KMS_EOK;
+	struct stat sb;
+	if (fstat(fd, &sb) != 0) {
+		ret = errno_code(errno);
+		goto cleanup;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		log_error("keyring: KEK %s is not a regular file", path);
+		ret = KMS_EACCES;
+		goto cleanup;
+	}
+	if ((sb.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+		log_error("keyring: KEK %s is accessible by group or others (mode %04o); "
+			  "chmod 600 it",
+			  path, (unsigned)(sb.st_mode & 07777));
+		ret = KMS_EACCES;
+		goto cleanup;
+	}
+	while (len < sizeof(buf)) {
+		ssize_t r = read(fd, buf + len, sizeof(buf) - len);
+		if (r < 0 && errno == EINTR) {
+			continue;
+		}
+		if (r < 0) {
+			ret = errno_code(errno);
+			goto cleanup;
+		}
+		if (r == 0) {
+			break;
+		}
+		len += (size_t)r;
+	}
+	ret = len > KEK_FILE_MAX ? KMS_ECONFIG : kek_parse(buf, len, kek);
+	if (ret != KMS_EOK) {
+		log_error("keyring: KEK %s is not 32 raw bytes or 64 hex digits", path);
+	}
+cleanup:
+	secmem_wipe(buf, sizeof(buf));
+	return ret;
+}
+
+/* Write a fresh random KEK as hex; KMS_EEXIST if the file appeared. */
+static int kek_create(const char *path, uint8_t kek[KEYRING_KEK_LEN])
+{
+	uint8_t key[KEYRING_KEK_LEN];
+	char hex[2 * KEYRING_KEK_LEN + 2];
+	int fd = -1;
+	int ret = crypto_random(key, sizeof(key));
+	if (ret == KMS_EOK) {
+		ret = hex_encode(key, sizeof(key), hex, sizeof(hex));
+	}
+	if (ret != KMS_EOK) {
+		goto cleanup;
+	}
+	hex[2 * KEYRING_KEK_LEN] = '\n';
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		ret = errno == EEXIST ? KMS_EEXIST : errno_code(errno);
+		goto cleanup;
+	}
+	size_t off = 0, total = 2 * KEYRING_KEK_LEN + 1;
+	while (off < total && ret == KMS_EOK) {
+		ssize_t w = write(fd, hex + off, total - off);
+		if (w < 0 && errno == EINTR) {
+			continue;
+		}
+		ret = w < 0 ? errno_code(errno) : KMS_EOK;
+		off += w > 0 ? (size_t)w : 0;
+	}
+	if (ret == KMS_EOK && (fchmod(fd, 0600) != 0 || fsync(fd) != 0)) {
+		ret = errno_code(errno);
+	}
+	if (close(fd) != 0 && ret == KMS_EOK) {
+		ret = errno_code(errno);
+	}
+	if (ret != KMS_EOK) {
+		(void)unlink(path);
+		goto cleanup;
+	}
+	memcpy(kek, key, KEYRING_KEK_LEN);
+	log_notice("keyring: created a new KEK in %s", path);
+cleanup:
+	secmem_wipe(key, sizeof(key));
+	secmem_wipe(hex, sizeof(hex));
+	return ret;
+}
+
+int keyring_kek_load(const char *path, int create, uint8_t kek[KEYRING_KEK_LEN])
+{
+	if (path == NULL || kek == NULL) {
+		return KMS_EINVAL;
+	}
+	for (int attempt = 0; attempt < 2; attempt++) {
+		/* A symbolic link is followed (secret mounts use them); the mode
+		 * check applies to the file it names. */
+		int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (fd >= 0) {
+			int ret = kek_read_fd(fd, path, kek);
+			close(fd);
+			return ret;
+		}
+		if (errno != ENOENT || !create) {
+			int ret = errno_code(errno);
+			log_error("keyring: cannot open KEK %s: %s", path,
+				  kms_strerror(ret));
+			return ret;
+		}
+		int ret = kek_create(path, kek);
+		if (ret != KMS_EEXIST) {
+			return ret;
+		}
+		/* Created concurrently by someone else: read theirs. */
+	}
+	return KMS_EIO;
+}
+
+/* --- snapshot ------------------------------------------------------------ */
+
+void keyring_free(keyring_t *kr)
+{
+	secmem_free(kr, sizeof(*kr));
+}
+
+/* Add one row (id, state, wrapped) of the SELECT to kr. */
+static int load_row(keyring_t *kr, sqlite3_stmt *st, const uint8_t kek[KEYRING_KEK_LEN])
+{
+	sqlite3_int64 id = sqlite3_column_int64(st, 0);
+	int state = sqlite3_column_int(st, 1);
+	const void *wrapped = sqlite3_column_blob(st, 2);
+	int wlen = sqlite3_column_bytes(st, 2);
+	if (id < 1 || id > UINT32_MAX || wrapped == NULL || wlen != WRAPPED_LEN) {
+		log_error("keyring: master key row %lld is malformed", (long long)id);
+		return KMS_EIO;
+	}
+	if (kr->n >= KEYRING_MAX) {
+		log_error("keyring: more than %d usable keys; retire old ones",
+			  KEYRING_MAX);
+		return KMS_ELIMIT;
+	}
+	kr_key_t *k = &kr->keys[kr->n];
+	uint8_t iv[CRYPTO_KW_IV];
+	k->id = (uint32_t)id;
+	wrap_iv(k->id, iv);
+	int ret =
+	    crypto_aes_kw_unwrap(kek, KEYRING_KEK_LEN, iv, wrapped, WRAPPED_LEN, k->key);
+	if (ret != KMS_EOK) {
+		log_error("keyring: master key %u does not unwrap (wrong KEK?)", k->id);
+		return ret;
+	}
+	if (state == KEYRING_ACTIVE) {
+		kr->active = kr->n;
+	}
+	kr->n++;
+	return KMS_EOK;
+}
+
+int keyring_load(const char *db_path, const uint8_t kek[KEYRING_KEK_LEN], keyring_t **out)
+{
+	if (db_path == NULL || kek == NULL || out == NULL) {
+		return KMS_EINVAL;
+	}
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	keyring_t *kr = secmem_alloc(sizeof(*kr));
+	if (kr == NULL) {
+		return KMS_ENOMEM;
+	}
+	kr->active = SIZE_MAX;
+	int ret = schema_open(db_path, SCHEMA_KMS, 0, &db);
+	if (ret == KMS_EOK) {
+		ret = sqldb_prepare(db,
+				    "SELECT id, state, wrapped FROM master_keys "
+				    "WHERE state IN (0, 1) ORDER BY id DESC LIMIT ?1",
+				    &st);
+	}
+	if (ret != KMS_EOK) {
+		goto cleanup;
+	}
+	sqlite3_bind_int(st, 1, KEYRING_MAX + 1);
+	int rc = SQLITE_DONE;
+	int actives = 0; /* the store's unique index allows one */
+	while (ret == KMS_EOK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		actives += sqlite3_column_int(st, 1) == KEYRING_ACTIVE;
+		ret = actives > 1 ? KMS_EINTERNAL : load_row(kr, st, kek);
+	}
+	if (ret == KMS_EOK && rc != SQLITE_DONE) {
+		ret = sqldb_rc(rc);
+	}
+	if (ret == KMS_EOK && actives != 1) {
+		ret = KMS_ENOENT;
+	}
+	if (ret == KMS_EOK) {
+		log_info("keyring: %zu master keys loaded, active key %u", kr->n,
+			 kr->keys[kr->active].id);
+		*out = kr;
+		kr = NULL;
+	}
+cleanup:
+	sqlite3_finalize(st);
+	sqldb_close(db);
+	keyring_free(kr);
+	return ret;
+}
+
+int keyring_active(const keyring_t *kr, uint32_t *id, const uint8_t **key)
+{
+	if (kr == NULL || kr->active >= kr->n || id == NULL || key == NULL) {
+		return KMS_ENOENT;
+	}
+	*id = kr->keys[kr->active].id;
+	*key = kr->keys[kr->active].key;
+	return KMS_EOK;
+}
+
+int keyring_find(const keyring_t *kr, uint32_t id, const uint8_t **key)
+{
+	if (kr == NULL || key == NULL || id == 0) {
+		return KMS_ENOENT;
+	}
+	for (size_t i = 0; i < kr->n; i++) {
+		if (kr->keys[i].id == id) {
+			*key = kr->keys[i].key;
+			return KMS_EOK;
+		}
+	}
+	return KMS_ENOENT;
+}
+
+/* --- store operations ---------------------------------------------------- */
+
+/* One integer from a constant query without parameters. */
+static int query_int64(sqlite3 *db, const char *sql, int64_t *v)
+{
+	sqlite3_stmt *st = NULL;
+	int ret = sqldb_prepare(db, sql, &st);
+	if (ret != KMS_EOK) {
+		return ret;
+	}
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*v = sqlite3_column_int64(st, 0);
+	} else {
+		ret = rc == SQLITE_DONE ? KMS_EINTERNAL : sqldb_rc(rc);
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* The active key (if any) must unwrap under kek: a rotation with the wrong
+ * KEK would leave a store that no longer loads. */
+static int check_kek_locked(sqlite3 *db, const uint8_t kek[KEYRING_KEK_LEN])
+{
+	uint8_t key[KEYRING_KEY_LEN];
+	uint8_t iv[CRYPTO_KW_IV];
+	sqlite3_stmt *st = NULL;
+	int ret =
+	    sqldb_prepare(db, "SELECT id, wrapped FROM master_keys WHERE state = 0", &st);
+	if (ret != KMS_EOK) {
+		return ret;
+	}
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		sqlite3_int64 id = sqlite3_column_int64(st, 0);
+		const void *wrapped = sqlite3_column_blob(st, 1);
+		if (id < 1 || id > UINT32_MAX || wrapped == NULL ||
+		    sqlite3_column_bytes(st, 1) != WRAPPED_LEN) {
+			ret = KMS_EIO;
+		} else {
+			wrap_iv((uint32_t)id, iv);
+			ret = crypto_aes_kw_unwrap(kek, KEYRING_KEK_LEN, iv, wrapped,
+						   WRAPPED_LEN, key);
+		}
+		if (ret != KMS_EOK) {
+			log_error("keyring: the active key does not unwrap (wrong KEK?)");
+		}
+	} else if (rc != SQLITE_DONE) {
+		ret = sqldb_rc(rc);
+	}
+	sqlite3_finalize(st);
+	secmem_wipe(key, sizeof(key));
+	return ret;
+}
+
+/* Inside the write transaction: demote the active key, insert the new one. */
+static int rotate_locked(sqlite3 *db, const uint8_t kek[KEYRING_KEK_LEN], uint32_t *id)
+{
+	uint8_t key[KEYRING_KEY_LEN];
+	uint8_t wrapped[WRAPPED_LEN];
+	uint8_t iv[CRYPTO_KW_IV];
+	sqlite3_stmt *st = NULL;
+	int64_t usable = 0, max_id = 0;
+	int64_t now = (int64_t)time(NULL);
+	int ret = check_kek_locked(db, kek);
+	if (ret == KMS_EOK) {
+		ret = query_int64(
+		    db, "SELECT count(*) FROM master_keys WHERE state IN (0, 1)",
+		    &usable);
+	}
+	if (ret == KMS_EOK) {
+		ret = query_int64(db, "SELECT coalesce(max(id), 0) FROM master_keys",
+				  &max_id);
+	}
+	if (ret != KMS_EOK) {
+		goto cleanup;
+	}
+	if (usable >= KEYRING_MAX || max_id < 0 || max_id >= UINT32_MAX) {
+		log_error("keyring: %lld usable keys (max %d); retire old keys first",
+			  (long long)usable, KEYRING_MAX);
+		ret = KMS_ELIMIT;
+		goto cleanup;
+	}
+	uint32_t new_id = (uint32_t)max_id + 1;
+	wrap_iv(new_id, iv);
+	ret = crypto_random(key, sizeof(key));
+	if (ret == KMS_EOK) {
+		ret = crypto_aes_kw_wrap(kek, KEYRING_KEK_LEN, iv, key, sizeof(key),
+					 wrapped);
+	}
+	if (ret == KMS_EOK) {
+		ret = sqldb_prepare(db,
+				    "UPDATE master_keys SET state = 1, rotated = ?1 "
+				    "WHERE state = 0",
+				    &st);
+	}
+	if (ret != KMS_EOK) {
+		goto cleanup;
+	}
+	sqlite3_bind_int64(st, 1, now);
+	ret = sqldb_step_done(st);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (ret == KMS_EOK) {
+		ret = sqldb_prepare(db,
+				    "INSERT INTO master_keys "
+				    "(id, state, wrapped, created, rotated, retired) "
+				    "VALUES (?1, 0, ?2, ?3, 0, 0)",
+				    &st);
+	}
+	if (ret != KMS_EOK) {
+		goto cleanup;
+	}
+	sqlite3_bind_int64(st, 1, new_id);
+	sqlite3_bind_blob(st, 2, wrapped, sizeof(wrapped), SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 3, now);
+	ret = sqldb_step_done(st);
+	if (ret == KMS_EOK) {
+		*id = new_id;
+	}
+cleanup:
+	sqlite3_finalize(st);
+	secmem_wipe(key, sizeof(key));
+	secmem_wipe(wrapped, sizeof(wrapped));
+	return ret;
+}
+
+int keyring_rotate(const char *db_path, const uint8_t kek[KEYRING_KEK_LEN],
+		   uint32_t *new_id)
+{
+	if (db_path == NULL || kek == NULL) {
+		return KMS_EINVAL;
+	}
+	sqlite3 *db = NULL;
+	uint32_t id = 0;
+	int ret = schema_open(db_path, SCHEMA_KMS, 1, &db);
+	if (ret != KMS_EOK) {
+		goto cleanup;
+	}
+	ret = sqldb_begin(db);
+	if (ret == KMS_EOK) {
+		ret = rotate_locked(db, kek, &id);
+	}
+	if (ret == KMS_EOK) {
+		ret = sqldb_commit(db);
+	}
+	if (ret != KMS_EOK) {
+		sqldb_rollback(db);
+		goto cleanup;
+	}
+	log_notice("keyring: master key %u is now active", id);
+	if (new_id != NULL) {
+		*new_id = id;
+	}
+cleanup:
+	sqldb_close(db);
+	return ret;
+}
+
+static int retire_locked(sqlite3 *db, uint32_t id)
+{
+	sqlite3_stmt *st = NULL;
+	int ret = sqldb_prepare(db, "SELECT state FROM master_keys WHERE id = ?1", &st);
+	if (ret != KMS_EOK) {
+		return ret;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	int rc = sqlite3_step(st);
+	int state = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc != SQLITE_ROW) {
+		return rc == SQLITE_DONE ? KMS_ENOENT : sqldb_rc(rc);
+	}
+	if (state == KEYRING_ACTIVE) {
+		return KMS_EINVAL;
+	}
+	if (state == KEYRING_RETIRED) {
+		return KMS_EOK; /* already done */
+	}
+	ret = sqldb_prepare(
+	    db,
+	    "UPDATE master_keys SET state = 2, wrapped = NULL, retired = ?2 "
+	    "WHERE id = ?1 AND state = 1",
+	    &st);
+	if (ret == KMS_EOK) {
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int64(st, 2, (int64_t)time(NULL));
+		ret = sqldb_step_done(st);
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int keyring_retire(const char *db_path, uint32_t id)
+{
+	if (db_path == NULL) {
+		return KMS_EINVAL;
+	}
+	if (id == 0) {
+		return KMS_ENOENT;
+	}
+	sqlite3 *db = NULL;
+	int ret = schema_open(db_path, SCHEMA_KMS, 0, &db);
+	if (ret != KMS_EOK) {
+		goto cleanup;
+	}
+	ret = sqldb_begin(db);
+	if (ret == KMS_EOK) {
+		ret = retire_locked(db, id);
+	}
+	if (ret == KMS_EOK) {
+		ret = sqldb_commit(db);
+	}
+	if (ret != KMS_EOK) {
+		sqldb_rollback(db);
+		goto cleanup;
+	}
+	log_notice("keyring: master key %u retired", id);
+cleanup:
+	sqldb_close(db);
+	return ret;
+}
+
+int keyring_list(const char *db_path, keyring_info_t *out, size_t max, size_t *n)
+{
+	if (db_path == NULL || n == NULL || (out == NULL && max > 0)) {
+		return KMS_EINVAL;
+	}
+	if (max > LIST_MAX) {
+		max = LIST_MAX;
+	}
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	size_t count = 0;
+	int ret = schema_open(db_path, SCHEMA_KMS, 0, &db);
+	if (ret == KMS_EOK) {
+		ret = sqldb_prepare(db,
+				    "SELECT id, state, created, rotated, retired "
+				    "FROM master_keys ORDER BY id DESC LIMIT ?1",
+				    &st);
+	}
+	if (ret != KMS_EOK) {
+		goto cleanup;
+	}
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)max);
+	int rc = SQLITE_DONE;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && count < max) {
+		keyring_info_t *i = &out[count++];
+		i->id = (uint32_t)sqlite3_column_int64(st, 0);
+		i->state = (keyring_state_t)sqlite3_column_int(st, 1);
+		i->created = sqlite3_column_int64(st, 2);
+		i->rotated = sqlite3_column_int64(st, 3);
+		i->retired = sqlite3_column_int64(st, 4);
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		ret = sqldb_rc(rc);
+	}
+	if (ret == KMS_EOK) {
+		*n = count;
+	}
+cleanup:
+	sqlite3_finalize(st);
+	sqldb_close(db);
+	return ret;
+}

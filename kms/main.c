@@ -1,0 +1,308 @@
+/*
+ * kmsd: the KMS daemon.  Start-up: config, log, crypto self-test, keys
+ * (KEK, keyring, PSK users), audit log, replay cache, bind, serve.  Signals are
+ * blocked in every thread and taken by sigwait() here: SIGHUP reloads
+ * (transactionally), SIGTERM/SIGINT stop gracefully.
+ */
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/crypto_selftest.h"
+#include "common/errcode.h"
+#include "common/log.h"
+#include "common/secmem.h"
+#include "kms/audit.h"
+#include "kms/config.h"
+#include "kms/http.h"
+#include "kms/keyring.h"
+#include "kms/psk_static.h"
+#include "kms/replay.h"
+#include "kms/service.h"
+
+#define STOP_WAIT_MAX_MS 30000u
+
+/* What a reload replaces as one unit. */
+typedef struct {
+	kms_config_t cfg;
+	keyring_t *kr;
+	kms_psk_source_t *psk;
+	kms_service_t svc;
+} state_t;
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: kmsd [-c FILE] [-t] [-f] [-h]\n"
+		   "  -c, --config FILE    configuration file (default: embedded "
+		   "defaults)\n"
+		   "  -t, --check-config   check the configuration, then exit 0 "
+		   "(valid) or 1\n"
+		   "  -f, --foreground     run in the foreground (the default)\n"
+		   "  -h, --help           this text\n"
+		   "Signals: HUP reloads the configuration, keyring and PSK users;\n"
+		   "TERM and INT stop after the requests in progress.\n");
+}
+
+static int load_config(const char *path, kms_config_t *cfg, char *err, size_t len)
+{
+	if (path == NULL) {
+		kms_config_defaults(cfg);
+		return KMS_EOK;
+	}
+	return kms_config_load(path, cfg, err, len);
+}
+
+static void state_free(state_t *st)
+{
+	if (st == NULL) {
+		return;
+	}
+	keyring_free(st->kr);
+	if (st->psk != NULL && st->psk->free != NULL) {
+		st->psk->free(st->psk);
+	}
+	free(st);
+}
+
+/* Read the KEK, the keyring and the PSK users named by cfg; log why not. */
+static int state_new(const kms_config_t *cfg, replay_t *rp, audit_t *audit, state_t **out)
+{
+	uint8_t kek[KEYRING_KEK_LEN];
+	state_t *st = calloc(1, sizeof(*st));
+	int ret = KMS_ENOMEM;
+
+	if (st == NULL) {
+		log_error("out of memory");
+		goto cleanup;
+	}
+	st->cfg = *cfg;
+	ret = keyring_kek_load(cfg->kek_file, 0, kek);
+	if (ret == KMS_ENOENT) {
+		log_error("no KEK file %s: run kmsctl -d %s init", cfg->kek_file,
+			  cfg->state_dir);
+		goto cleanup;
+	}
+	if (ret == KMS_EACCES) {
+		log_error("KEK file %s is accessible to group or others: chmod 600 it",
+			  cfg->kek_file);
+		goto cleanup;
+	}
+	if (ret != KMS_EOK) {
+		log_error("cannot read the KEK file %s: %s", cfg->kek_file,
+			  kms_strerror(ret));
+		goto cleanup;
+	}
+	ret = keyring_load(cfg->keys_db, kek, &st->kr);
+	if (ret == KMS_ENOENT) {
+		log_error("no active master key in %s: run kmsctl -d %s init",
+			  cfg->keys_db, cfg->state_dir);
+		goto cleanup;
+	}
+	if (ret != KMS_EOK) {
+		log_error("cannot load the keyring from %s: %s (wrong KEK?)",
+			  cfg->keys_db, kms_strerror(ret));
+		goto cleanup;
+	}
+	ret = psk_static_open(cfg->keys_db, kek, &st->psk);
+	if (ret != KMS_EOK) {
+		log_error("cannot load the PSK users from %s: %s", cfg->keys_db,
+			  kms_strerror(ret));
+		goto cleanup;
+	}
+	st->svc = (kms_service_t){ &st->cfg, st->kr, st->psk, rp, audit };
+	log_info("keyring and %zu PSK user(s) loaded from %s", psk_static_size(st->psk),
+		 cfg->keys_db);
+	*out = st;
+	st = NULL;
+cleanup:
+	secmem_wipe(kek, sizeof(kek));
+	state_free(st);
+	return ret;
+}
+
+static void apply_log(const kms_config_t *cfg)
+{
+	log_target_t t = strcmp(cfg->log_target, "syslog") == 0 ? LOG_TARGET_SYSLOG
+								: LOG_TARGET_STDERR;
+	log_open("kmsd", t);
+	log_level_set(log_level_parse(cfg->log_level));
+}
+
+/* SIGHUP: build a whole new state; swap it in only when all of it loaded. */
+static void reload(const char *path, state_t **cur, kms_http_t *http, replay_t *rp,
+		   audit_t *audit)
+{
+	char err[512];
+	kms_config_t cfg;
+	state_t *st = NULL;
+	const kms_config_t *old = &(*cur)->cfg;
+
+	log_notice("SIGHUP: reloading%s%s", path != NULL ? " " : "",
+		   path != NULL ? path : "");
+	if (load_config(path, &cfg, err, sizeof(err)) != KMS_EOK) {
+		log_error("reload failed, keeping the running state: %s", err);
+		return;
+	}
+	char what[256];
+	if (kms_http_needs_restart(http, &cfg, what, sizeof(what))) {
+		log_warning("restart required to apply: %s", what);
+	}
+	if (cfg.replay_entries != old->replay_entries ||
+	    cfg.clock_skew != old->clock_skew ||
+	    strcmp(cfg.audit_db, old->audit_db) != 0 ||
+	    cfg.audit_queue != old->audit_queue) {
+		log_warning("restart required to apply: policy.replay_entries, "
+			    "policy.clock_skew, kms.audit_db, policy.audit_queue; the "
+			    "running values stay in force");
+		/* The replay cache keeps its window; the service must agree. */
+		cfg.clock_skew = old->clock_skew;
+	}
+	if (state_new(&cfg, rp, audit, &st) != KMS_EOK) {
+		log_error("reload failed, keeping the running state");
+		return;
+	}
+	/* The swap waits for requests using the old state; then it is ours. */
+	kms_http_swap(http, &st->svc);
+	state_free(*cur);
+	*cur = st;
+	apply_log(&st->cfg);
+	log_notice("reload done (log level %s)", st->cfg.log_level);
+}
+
+static int serve(const char *path, const kms_config_t *cfg)
+{
+	sigset_t set;
+	state_t *st = NULL;
+	audit_t *audit = NULL;
+	replay_t *rp = NULL;
+	kms_http_t *http = NULL;
+	int ret = KMS_EOK;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	/* Before any thread exists, so that they all inherit the mask. */
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	ret = crypto_selftest();
+	if (ret != KMS_EOK) {
+		log_error("crypto self-test failed: refusing to start");
+		goto cleanup;
+	}
+	ret = state_new(cfg, NULL, NULL, &st);
+	if (ret != KMS_EOK) {
+		goto cleanup;
+	}
+	ret = audit_open(cfg->audit_db, cfg->audit_queue, &audit);
+	if (ret != KMS_EOK) {
+		log_error("cannot open the audit log %s: %s", cfg->audit_db,
+			  kms_strerror(ret));
+		goto cleanup;
+	}
+	rp = replay_new(cfg->replay_entries, cfg->clock_skew, kms_service_now());
+	if (rp == NULL) {
+		log_error("cannot allocate the replay cache (%zu entries)",
+			  cfg->replay_entries);
+		ret = KMS_ENOMEM;
+		goto cleanup;
+	}
+	st->svc.replay = rp;
+	st->svc.audit = audit;
+	log_info("replay cache: %zu entries, %zu bytes", cfg->replay_entries,
+		 replay_memory(rp));
+	ret = kms_http_start(cfg, &st->svc, &http);
+	if (ret != KMS_EOK) {
+		goto cleanup;
+	}
+	log_notice("kmsd ready (KMS %s)", cfg->kms_id);
+
+	for (;;) {
+		int sig = 0;
+		if (sigwait(&set, &sig) != 0) {
+			log_error("sigwait failed: stopping");
+			break;
+		}
+		if (sig == SIGHUP) {
+			reload(path, &st, http, rp, audit);
+			continue;
+		}
+		log_notice("%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+		break;
+	}
+	unsigned wait_ms = st->cfg.conn_timeout * 1000u;
+	kms_http_stop(http, wait_ms < STOP_WAIT_MAX_MS ? wait_ms : STOP_WAIT_MAX_MS);
+	http = NULL;
+cleanup:
+	kms_http_stop(http, 0);
+	if (audit != NULL && audit_dropped(audit) > 0) {
+		log_warning("%llu audit record(s) dropped: queue full",
+			    (unsigned long long)audit_dropped(audit));
+	}
+	audit_close(audit); /* flushes the queue */
+	state_free(st);
+	replay_free(rp);
+	if (ret == KMS_EOK) {
+		log_notice("kmsd stopped");
+	}
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 't' },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = NULL;
+	bool check = false;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "c:tfh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			path = optarg;
+			break;
+		case 't':
+			check = true;
+			break;
+		case 'f':
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "kmsd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+
+	kms_config_t cfg;
+	char err[512];
+	if (load_config(path, &cfg, err, sizeof(err)) != KMS_EOK) {
+		fprintf(stderr, "kmsd: %s\n", err);
+		return 1;
+	}
+	if (check) {
+		printf("kmsd: %s: configuration is valid\n",
+		       path != NULL ? path : "(embedded defaults)");
+		return 0;
+	}
+	apply_log(&cfg);
+	int ret = serve(path, &cfg);
+	log_close();
+	return ret == KMS_EOK ? 0 : 1;
+}

@@ -1,0 +1,595 @@
+/*
+ * Static PSK users.
+ *
+ * A key is stored as AES-256-KW(KEK, key) with the RFC 3394 IV set to the
+ * first 8 bytes of SHA-256("kms psk wrap" || psk_id): the check value binds
+ * the wrapped bytes to their psk_id, so a row copied onto another user does
+ * not unwrap.  The loaded table is a sorted array (psk_id bytes, shorter
+ * first on a common prefix) searched with bsearch; it never changes after
+ * psk_static_open(), so lookups take no lock.  Its keys are wiped on free.
+ */
+#include "kms/psk_static.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/crypto.h"
+#include "common/errcode.h"
+#include "common/log.h"
+#include "common/secmem.h"
+#include "sql/db.h"
+#include "sql/schema.h"
+
+#define WRAP_LABEL "kms psk wrap"
+
+typedef struct {
+	char *strs;	 /* psk_id NUL identity NUL identity NUL ... */
+	size_t id_len;	 /* bytes of psk_id */
+	size_t nids;	 /* identities following psk_id in strs */
+	int64_t expires; /* 0 = never */
+	size_t key_len;	 /* 16 or 32 */
+	uint8_t key[KMS_PSK_MAX];
+} entry_t;
+
+typedef struct {
+	kms_psk_source_t base; /* first: the source pointer is the table */
+	size_t n;	       /* loaded entries */
+	size_t cap;	       /* allocated entries (all wiped on free) */
+	entry_t *e;
+} table_t;
+
+/* --- validation ------------------------------------------------------------ */
+
+static int has_control(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c == 0x7f) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int psk_static_check_id(const char *s)
+{
+	if (s == NULL) {
+		return KMS_EINVAL;
+	}
+	size_t len = strnlen(s, PSK_STATIC_ID_MAX + 1);
+	if (len == 0 || len > PSK_STATIC_ID_MAX || has_control(s, len)) {
+		return KMS_EINVAL;
+	}
+	return KMS_EOK;
+}
+
+int psk_static_check_identity(const char *s)
+{
+	if (s == NULL) {
+		return KMS_EINVAL;
+	}
+	size_t len = strnlen(s, KMS_IDENTITY_MAX + 1);
+	if (len == 0 || len > KMS_IDENTITY_MAX || has_control(s, len) ||
+	    strpbrk(s, " *") != NULL) {
+		return KMS_EINVAL;
+	}
+	const char *at = strchr(s, '@');
+	if (at == NULL || at == s || at[1] == '\0' || strchr(at + 1, '@') != NULL) {
+		return KMS_EINVAL;
+	}
+	return KMS_EOK;
+}
+
+static int wrap_iv(const char *psk_id, size_t len, uint8_t iv[CRYPTO_KW_IV])
+{
+	uint8_t digest[CRYPTO_SHA256_LEN];
+	crypto_iov_t iov[2] = { { (const uint8_t *)WRAP_LABEL, sizeof(WRAP_LABEL) - 1 },
+				{ (const uint8_t *)psk_id, len } };
+	int ret = crypto_hash(CRYPTO_MD_SHA256, iov, 2, digest);
+	if (ret == KMS_EOK) {
+		memcpy(iv, digest, CRYPTO_KW_IV);
+	}
+	return ret;
+}
+
+/* --- the loaded table ------------------------------------------------------ */
+
+static int cmp_bytes(const char *a, size_t alen, const char *b, size_t blen)
+{
+	int c = memcmp(a, b, alen < blen ? alen : blen);
+	if (c != 0) {
+		return c;
+	}
+	return alen < blen ? -1 : alen > blen;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	const entry_t *x = a, *y = b;
+	return cmp_bytes(x->strs, x->id_len, y->strs, y->id_len);
+}
+
+typedef struct {
+	const char *id;
+	size_t len;
+} key_ref_t;
+
+static int cmp_key(const void *k, const void *e)
+{
+	const key_ref_t *r = k;
+	const entry_t *y = e;
+	return cmp_bytes(r->id, r->len, y->strs, y->id_len);
+}
+
+static void table_free(table_t *t)
+{
+	if (t == NULL) {
+		return;
+	}
+	for (size_t i = 0; i < t->n; i++) {
+		free(t->e[i].strs);
+	}
+	secmem_free(t->e, t->cap * sizeof(entry_t));
+	free(t);
+}
+
+static void source_free(kms_psk_source_t *src)
+{
+	table_free((table_t *)src);
+}
+
+static int source_lookup(kms_psk_source_t *src, const uint8_t *psk_id, size_t len,
+			 kms_psk_t *out)
+{
+	const table_t *t = (const table_t *)src;
+	if (t == NULL || psk_id == NULL || out == NULL || len == 0 ||
+	    len > PSK_STATIC_ID_MAX) {
+		return KMS_EAUTH;
+	}
+	key_ref_t k = { (const char *)psk_id, len };
+	const entry_t *e = bsearch(&k, t->e, t->n, sizeof(entry_t), cmp_key);
+	if (e == NULL) {
+		return KMS_EAUTH;
+	}
+	if (e->expires != 0 && (int64_t)time(NULL) >= e->expires) {
+		return KMS_EAUTH;
+	}
+	memset(out, 0, sizeof(*out));
+	memcpy(out->key, e->key, e->key_len);
+	out->key_len = e->key_len;
+	out->expires = e->expires;
+	const char *p = e->strs + e->id_len + 1;
+	for (size_t i = 0; i < e->nids; i++) {
+		size_t l = strlen(p);
+		memcpy(out->ids[i], p, l + 1);
+		p += l + 1;
+	}
+	out->nids = e->nids;
+	return KMS_EOK;
+}
+
+size_t psk_static_size(const kms_psk_source_t *src)
+{
+	return src != NULL ? ((const table_t *)src)->n : 0;
+}
+
+/* Append the identities of e's psk_id (statement prepared by the caller). */
+static int load_ids(sqlite3_stmt *ids, entry_t *e)
+{
+	size_t used = e->id_len + 1;
+	int ret = KMS_EOK;
+	int rc;
+	sqlite3_reset(ids);
+	/* TRANSIENT: e->strs moves when it grows below. */
+	sqlite3_bind_text(ids, 1, e->strs, (int)e->id_len, SQLITE_TRANSIENT);
+	while ((rc = sqlite3_step(ids)) == SQLITE_ROW) {
+		const char *s = (const char *)sqlite3_column_text(ids, 0);
+		size_t l = (size_t)sqlite3_column_bytes(ids, 0);
+		if (e->nids >= KMS_PSK_IDS_MAX) {
+			ret = KMS_ELIMIT;
+			break;
+		}
+		if (s == NULL || l == 0 || l > KMS_IDENTITY_MAX || strlen(s) != l) {
+			ret = KMS_EIO;
+			break;
+		}
+		char *p = realloc(e->strs, used + l + 1);
+		if (p == NULL) {
+			ret = KMS_ENOMEM;
+			break;
+		}
+		e->strs = p;
+		memcpy(p + used, s, l + 1);
+		used += l + 1;
+		e->nids++;
+	}
+	if (ret == KMS_EOK && rc != SQLITE_DONE) {
+		ret = sqldb_rc(rc);
+	}
+	sqlite3_reset(ids);
+	if (ret != KMS_EOK) {
+		log_error("psk: the identities of a user do not load: %s",
+			  kms_strerror(ret));
+	}
+	return ret;
+}
+
+/* One psk_users row (psk_id, wrapped, key_len, expires) into e. */
+static int load_user(sqlite3_stmt *st, const uint8_t kek[PSK_STATIC_KEK_LEN], entry_t *e)
+{
+	const char *id = (const char *)sqlite3_column_text(st, 0);
+	size_t id_len = (size_t)sqlite3_column_bytes(st, 0);
+	const uint8_t *wrapped = sqlite3_column_blob(st, 1);
+	size_t wlen = (size_t)sqlite3_column_bytes(st, 1);
+	sqlite3_int64 key_len = sqlite3_column_int64(st, 2);
+	if (id == NULL || id_len == 0 || id_len > PSK_STATIC_ID_MAX || wrapped == NULL ||
+	    (key_len != 16 && key_len != 32) || wlen != (size_t)key_len + CRYPTO_KW_IV) {
+		log_error("psk: a psk_users row is malformed");
+		return KMS_EIO;
+	}
+	uint8_t iv[CRYPTO_KW_IV];
+	int ret = wrap_iv(id, id_len, iv);
+	if (ret == KMS_EOK) {
+		ret = crypto_aes_kw_unwrap(kek, PSK_STATIC_KEK_LEN, iv, wrapped, wlen,
+					   e->key);
+	}
+	if (ret != KMS_EOK) {
+		log_error("psk: a key does not unwrap (wrong KEK or tampered row)");
+		return ret;
+	}
+	e->key_len = (size_t)key_len;
+	e->expires = sqlite3_column_int64(st, 3);
+	e->strs = malloc(id_len + 1);
+	if (e->strs == NULL) {
+		return KMS_ENOMEM;
+	}
+	memcpy(e->strs, id, id_len);
+	e->strs[id_len] = '\0';
+	e->id_len = id_len;
+	return KMS_EOK;
+}
+
+static int load_all(sqlite3 *db, const uint8_t kek[PSK_STATIC_KEK_LEN], table_t *t)
+{
+	sqlite3_stmt *users = NULL, *ids = NULL;
+	int64_t count = 0;
+	int ret = sqldb_prepare(db, "SELECT count(*) FROM psk_users", &users);
+	if (ret != KMS_EOK) {
+		return ret;
+	}
+	int rc = sqlite3_step(users);
+	if (rc == SQLITE_ROW) {
+		count = sqlite3_column_int64(users, 0);
+	} else {
+		ret = rc == SQLITE_DONE ? KMS_EINTERNAL : sqldb_rc(rc);
+	}
+	sqlite3_finalize(users);
+	users = NULL;
+	if (ret != KMS_EOK) {
+		return ret;
+	}
+	if (count < 0 || count > PSK_STATIC_USERS_MAX) {
+		log_error("psk: %lld users in the store (max %d)", (long long)count,
+			  PSK_STATIC_USERS_MAX);
+		return KMS_ELIMIT;
+	}
+	t->e = secmem_alloc((size_t)count * sizeof(entry_t));
+	if (t->e == NULL) {
+		return KMS_ENOMEM;
+	}
+	t->cap = (size_t)count;
+	size_t cap = t->cap;
+	ret = sqldb_prepare(db,
+			    "SELECT psk_id, wrapped, key_len, expires FROM psk_users "
+			    "ORDER BY psk_id LIMIT ?1",
+			    &users);
+	if (ret == KMS_EOK) {
+		ret =
+		    sqldb_prepare(db,
+				  "SELECT identity FROM psk_identities WHERE psk_id = ?1 "
+				  "ORDER BY identity",
+				  &ids);
+	}
+	if (ret != KMS_EOK) {
+		goto cleanup;
+	}
+	sqlite3_bind_int64(users, 1, (sqlite3_int64)cap);
+	rc = SQLITE_DONE;
+	while (ret == KMS_EOK && t->n < cap && (rc = sqlite3_step(users)) == SQLITE_ROW) {
+		entry_t *e = &t->e[t->n];
+		ret = load_user(users, kek, e);
+		if (ret == KMS_EOK) {
+			t->n++; /* owned by the table from here on */
+			ret = load_ids(ids, e);
+		}
+	}
+	if (ret == KMS_EOK && rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		ret = sqldb_rc(rc);
+	}
+cleanup:
+	sqlite3_finalize(users);
+	sqlite3_finalize(ids);
+	return ret;
+}
+
+int psk_static_open(const char *db_path, const uint8_t kek[PSK_STATIC_KEK_LEN],
+		    kms_psk_source_t **out)
+{
+	if (db_path == NULL || kek == NULL || out == NULL) {
+		return KMS_EINVAL;
+	}
+	sqlite3 *db = NULL;
+	table_t *t = calloc(1, sizeof(*t));
+	if (t == NULL) {
+		return KMS_ENOMEM;
+	}
+	t->base.lookup = source_lookup;
+	t->base.free = source_free;
+	int ret = schema_open(db_path, SCHEMA_KMS, 0, &db);
+	/* One read transaction: both queries see the same snapshot. */
+	if (ret == KMS_EOK) {
+		ret = sqldb_exec(db, "BEGIN");
+	}
+	if (ret == KMS_EOK) {
+		ret = load_all(db, kek, t);
+		sqldb_rollback(db);
+	}
+	if (ret != KMS_EOK) {
+		goto cleanup;
+	}
+	qsort(t->e, t->n, sizeof(entry_t), cmp_entry);
+	log_info("psk: %zu static PSK users loaded", t->n);
+	*out = &t->base;
+	t = NULL;
+cleanup:
+	sqldb_close(db);
+	table_free(t);
+	return ret;
+}
+
+/* --- store operations (kmsctl) --------------------------------------------- */
+
+static int check_add_args(const char *psk_id, const uint8_t *key, size_t key_len,
+			  const char *const *ids, size_t nids, int64_t expires)
+{
+	if (psk_static_check_id(psk_id) != KMS_EOK || key == NULL ||
+	    (key_len != 16 && key_len != 32) || ids == NULL || nids == 0 ||
+	    nids > KMS_PSK_IDS_MAX || expires < 0) {
+		return KMS_EINVAL;
+	}
+	for (size_t i = 0; i < nids; i++) {
+		if (psk_static_check_identity(ids[i]) != KMS_EOK) {
+			return KMS_EINVAL;
+		}
+		for (size_t j = 0; j < i; j++) {
+			if (strcmp(ids[i], ids[j]) == 0) {
+				return KMS_EINVAL;
+			}
+		}
+	}
+	return KMS_EOK;
+}
+
+/* An existing user's key must unwrap under kek: never mix KEKs in a store. */
+static int check_kek_locked(sqlite3 *db, const uint8_t kek[PSK_STATIC_KEK_LEN])
+{
+	sqlite3_stmt *st = NULL;
+	entry_t e;
+	memset(&e, 0, sizeof(e));
+	int ret = sqldb_prepare(db,
+				"SELECT psk_id, wrapped, key_len, expires FROM psk_users "
+				"LIMIT 1",
+				&st);
+	if (ret != KMS_EOK) {
+		return ret;
+	}
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		ret = load_user(st, kek, &e);
+	} else if (rc != SQLITE_DONE) {
+		ret = sqldb_rc(rc);
+	}
+	sqlite3_finalize(st);
+	free(e.strs);
+	secmem_wipe(&e, sizeof(e));
+	return ret;
+}
+
+static int add_locked(sqlite3 *db, const uint8_t kek[PSK_STATIC_KEK_LEN],
+		      const char *psk_id, const uint8_t *wrapped, size_t wlen,
+		      size_t key_len, const char *const *ids, size_t nids,
+		      int64_t expires)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t count = 0;
+	int ret = sqldb_prepare(db, "SELECT count(*) FROM psk_users", &st);
+	if (ret != KMS_EOK) {
+		return ret;
+	}
+	int rc = sqlite3_step(st);
+	count = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (count < 0) {
+		return sqldb_rc(rc);
+	}
+	if (count >= PSK_STATIC_USERS_MAX) {
+		return KMS_ELIMIT;
+	}
+	ret = check_kek_locked(db, kek);
+	if (ret != KMS_EOK) {
+		return ret;
+	}
+	ret = sqldb_prepare(db,
+			    "INSERT INTO psk_users (psk_id, wrapped, key_len, expires, "
+			    "created) VALUES (?1, ?2, ?3, ?4, ?5)",
+			    &st);
+	if (ret != KMS_EOK) {
+		return ret;
+	}
+	sqlite3_bind_text(st, 1, psk_id, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, wrapped, (int)wlen, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)key_len);
+	sqlite3_bind_int64(st, 4, expires);
+	sqlite3_bind_int64(st, 5, (int64_t)time(NULL));
+	ret = sqldb_step_done(st); /* KMS_EEXIST on a taken psk_id */
+	sqlite3_finalize(st);
+	st = NULL;
+	if (ret == KMS_EOK) {
+		ret = sqldb_prepare(db,
+				    "INSERT INTO psk_identities (psk_id, identity) "
+				    "VALUES (?1, ?2)",
+				    &st);
+	}
+	for (size_t i = 0; i < nids && ret == KMS_EOK; i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, psk_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, ids[i], -1, SQLITE_STATIC);
+		ret = sqldb_step_done(st);
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int psk_static_add(const char *db_path, const uint8_t kek[PSK_STATIC_KEK_LEN],
+		   const char *psk_id, const uint8_t *key, size_t key_len,
+		   const char *const *ids, size_t nids, int64_t expires)
+{
+	if (db_path == NULL || kek == NULL ||
+	    check_add_args(psk_id, key, key_len, ids, nids, expires) != KMS_EOK) {
+		return KMS_EINVAL;
+	}
+	uint8_t wrapped[KMS_PSK_MAX + CRYPTO_KW_IV];
+	uint8_t iv[CRYPTO_KW_IV];
+	sqlite3 *db = NULL;
+	size_t wlen = key_len + CRYPTO_KW_IV;
+	int ret = wrap_iv(psk_id, strlen(psk_id), iv);
+	if (ret == KMS_EOK) {
+		ret = crypto_aes_kw_wrap(kek, PSK_STATIC_KEK_LEN, iv, key, key_len,
+					 wrapped);
+	}
+	if (ret == KMS_EOK) {
+		ret = schema_open(db_path, SCHEMA_KMS, 1, &db);
+	}
+	if (ret == KMS_EOK) {
+		ret = sqldb_begin(db);
+	}
+	if (ret != KMS_EOK) {
+		goto cleanup;
+	}
+	ret = add_locked(db, kek, psk_id, wrapped, wlen, key_len, ids, nids, expires);
+	if (ret == KMS_EOK) {
+		ret = sqldb_commit(db);
+	}
+	if (ret != KMS_EOK) {
+		sqldb_rollback(db);
+	} else {
+		log_notice("psk: user added (%zu identities, %zu-byte key)", nids,
+			   key_len);
+	}
+cleanup:
+	sqldb_close(db);
+	secmem_wipe(wrapped, sizeof(wrapped));
+	return ret;
+}
+
+int psk_static_remove(const char *db_path, const char *psk_id)
+{
+	if (db_path == NULL || psk_static_check_id(psk_id) != KMS_EOK) {
+		return KMS_EINVAL;
+	}
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int ret = schema_open(db_path, SCHEMA_KMS, 0, &db);
+	if (ret == KMS_EOK) {
+		ret = sqldb_prepare(db, "DELETE FROM psk_users WHERE psk_id = ?1", &st);
+	}
+	if (ret == KMS_EOK) {
+		sqlite3_bind_text(st, 1, psk_id, -1, SQLITE_STATIC);
+		ret = sqldb_step_done(st);
+	}
+	if (ret == KMS_EOK && sqlite3_changes(db) == 0) {
+		ret = KMS_ENOENT;
+	}
+	sqlite3_finalize(st);
+	sqldb_close(db);
+	return ret;
+}
+
+/* Fill info's identities from the prepared ids statement. */
+static int list_ids(sqlite3_stmt *ids, psk_static_info_t *info)
+{
+	sqlite3_reset(ids);
+	sqlite3_bind_text(ids, 1, info->psk_id, -1, SQLITE_STATIC);
+	int rc;
+	while ((rc = sqlite3_step(ids)) == SQLITE_ROW && info->nids < KMS_PSK_IDS_MAX) {
+		const unsigned char *s = sqlite3_column_text(ids, 0);
+		size_t l = (size_t)sqlite3_column_bytes(ids, 0);
+		if (s == NULL || l > KMS_IDENTITY_MAX) {
+			return KMS_EIO;
+		}
+		memcpy(info->ids[info->nids++], s, l + 1);
+	}
+	sqlite3_reset(ids);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? KMS_EOK : sqldb_rc(rc);
+}
+
+int psk_static_list(const char *db_path, psk_static_list_fn fn, void *ctx)
+{
+	if (db_path == NULL || fn == NULL) {
+		return KMS_EINVAL;
+	}
+	sqlite3 *db = NULL;
+	sqlite3_stmt *users = NULL, *ids = NULL;
+	psk_static_info_t *info = calloc(1, sizeof(*info));
+	if (info == NULL) {
+		return KMS_ENOMEM;
+	}
+	int ret = schema_open(db_path, SCHEMA_KMS, 0, &db);
+	if (ret == KMS_EOK) {
+		ret = sqldb_prepare(
+		    db,
+		    "SELECT psk_id, key_len, expires, created FROM psk_users "
+		    "ORDER BY psk_id LIMIT ?1",
+		    &users);
+	}
+	if (ret == KMS_EOK) {
+		ret =
+		    sqldb_prepare(db,
+				  "SELECT identity FROM psk_identities WHERE psk_id = ?1 "
+				  "ORDER BY identity",
+				  &ids);
+	}
+	if (ret != KMS_EOK) {
+		goto cleanup;
+	}
+	sqlite3_bind_int(users, 1, PSK_STATIC_USERS_MAX);
+	int rc = SQLITE_DONE;
+	while (ret == KMS_EOK && (rc = sqlite3_step(users)) == SQLITE_ROW) {
+		memset(info, 0, sizeof(*info));
+		const unsigned char *id = sqlite3_column_text(users, 0);
+		size_t l = (size_t)sqlite3_column_bytes(users, 0);
+		if (id == NULL || l > PSK_STATIC_ID_MAX) {
+			ret = KMS_EIO;
+			break;
+		}
+		memcpy(info->psk_id, id, l + 1);
+		info->key_len = (size_t)sqlite3_column_int64(users, 1);
+		info->expires = sqlite3_column_int64(users, 2);
+		info->created = sqlite3_column_int64(users, 3);
+		ret = list_ids(ids, info);
+		if (ret == KMS_EOK) {
+			ret = fn(ctx, info);
+		}
+	}
+	if (ret == KMS_EOK && rc != SQLITE_DONE) {
+		ret = sqldb_rc(rc);
+	}
+cleanup:
+	sqlite3_finalize(users);
+	sqlite3_finalize(ids);
+	sqldb_close(db);
+	free(info);
+	return ret;
+}

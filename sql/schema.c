@@ -1,0 +1,76 @@
+#include "sql/schema.h"
+
+#include <stddef.h>
+
+#include "common/errcode.h"
+#include "sql/db.h"
+/* Generated from the .sql files listed in sql/Makefile.inc. */
+#include "sql/schema_sql.h"
+
+static const sqldb_migration_t kms_migrations[] = {
+	{ 1, sql_kms_001 },
+};
+
+static const sqldb_migration_t audit_migrations[] = {
+	{ 1, sql_audit_001 },
+};
+
+typedef struct {
+	const char *name;
+	const sqldb_migration_t *m;
+	size_t n;
+} store_def_t;
+
+static const store_def_t stores[] = {
+	[SCHEMA_KMS] = { "kms", kms_migrations,
+			 sizeof(kms_migrations) / sizeof(kms_migrations[0]) },
+	[SCHEMA_AUDIT] = { "audit", audit_migrations,
+			   sizeof(audit_migrations) / sizeof(audit_migrations[0]) },
+};
+
+static const store_def_t *store_def(schema_store_t store)
+{
+	if ((size_t)store >= sizeof(stores) / sizeof(stores[0])) {
+		return NULL;
+	}
+	return &stores[store];
+}
+
+const char *schema_name(schema_store_t store)
+{
+	const store_def_t *d = store_def(store);
+	return d != NULL ? d->name : NULL;
+}
+
+int schema_latest(schema_store_t store)
+{
+	const store_def_t *d = store_def(store);
+	return d != NULL ? d->m[d->n - 1].version : 0;
+}
+
+int schema_apply(sqlite3 *db, schema_store_t store)
+{
+	const store_def_t *d = store_def(store);
+	if (d == NULL) {
+		return KMS_EINVAL;
+	}
+	return sqldb_migrate(db, d->name, d->m, d->n);
+}
+
+int schema_open(const char *path, schema_store_t store, int create, sqlite3 **out)
+{
+	if (store_def(store) == NULL || out == NULL) {
+		return KMS_EINVAL;
+	}
+	sqlite3 *db = NULL;
+	int ret = sqldb_open(path, create, &db);
+	if (ret == KMS_EOK) {
+		ret = schema_apply(db, store);
+	}
+	if (ret == KMS_EOK) {
+		*out = db;
+		db = NULL;
+	}
+	sqldb_close(db);
+	return ret;
+}

@@ -1,0 +1,30 @@
+/*
+ * The stores' schemas: numbered migrations compiled in from sql/NAME_NNN.sql
+ * (the source of truth; sql/Makefile.inc turns them into sql/schema_sql.h).
+ *
+ *   kms    kms.db: master_keys, psk_users, psk_identities
+ *   audit  audit.db: audit
+ */
+#ifndef KMS_SQL_SCHEMA_H
+#define KMS_SQL_SCHEMA_H
+
+#include <sqlite3.h>
+
+typedef enum {
+	SCHEMA_KMS = 0,
+	SCHEMA_AUDIT = 1,
+} schema_store_t;
+
+/* Open a store (sqldb_open) and bring its schema up to date. */
+int schema_open(const char *path, schema_store_t store, int create, sqlite3 **out);
+
+/* Apply the missing migrations of store to an open connection. */
+int schema_apply(sqlite3 *db, schema_store_t store);
+
+/* The latest version this program knows for store (0: unknown store). */
+int schema_latest(schema_store_t store);
+
+/* The store's name in schema_version ("kms", "audit"); NULL if unknown. */
+const char *schema_name(schema_store_t store);
+
+#endif

@@ -1,0 +1,150 @@
+#!/bin/sh
+# kmsctl end to end in a scratch state directory: init (--demo), key
+# rotate/list/retire, psk add/list/remove; exit codes, file modes, and no
+# key bytes where none belong.
+set -eu
+
+top_builddir=${top_builddir:-.}
+CTL="$top_builddir/tools/kmsctl"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/kmsctl.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' INT TERM
+S="$tmp/state"
+
+n=0
+ok() {
+	n=$((n + 1))
+	echo "ok $n - $*"
+}
+fail() {
+	echo "FAIL: $*" >&2
+	for f in "$tmp/out" "$tmp/err"; do
+		[ -f "$f" ] && { echo "--- $f" >&2; head -c 4000 "$f" >&2; }
+	done
+	exit 1
+}
+# run WANT ARGS...: kmsctl -d $S ARGS with output in $tmp/out, $tmp/err.
+run() {
+	want=$1
+	shift
+	set +e
+	"$CTL" -d "$S" "$@" >"$tmp/out" 2>"$tmp/err"
+	got=$?
+	set -e
+	[ "$got" = "$want" ] || fail "exit $got, expected $want: kmsctl $*"
+}
+mode() {
+	stat -c %a "$1"
+}
+# no_key_hex FILE: no run of 32 or more hex digits (a 16-byte key or longer).
+no_key_hex() {
+	if grep -Eq '[0-9a-fA-F]{32,}' "$1"; then
+		fail "key-like hex in $1"
+	fi
+}
+
+# --- usage -------------------------------------------------------------------
+run 2
+run 0 --help
+grep -q 'usage: kmsctl' "$tmp/out" || fail "--help text"
+for c in "init --help" "key --help" "psk --help" "psk add --help"; do
+	# shellcheck disable=SC2086
+	run 0 $c
+	grep -q 'usage:' "$tmp/out" || fail "$c text"
+done
+run 2 frobnicate
+run 2 key
+run 2 key retire
+run 2 key retire notanumber
+run 2 psk add x@y --identity x@y # no key source
+run 2 psk add x@y --identity x@y --key 0011 # wrong length
+run 2 psk add x@y --identity 'not an identity' --generate
+ok "usage errors exit 2, --help exits 0"
+
+# --- before init -------------------------------------------------------------
+run 1 key list
+grep -q 'run kmsctl init' "$tmp/err" || fail "hint to run init"
+run 1 key rotate
+ok "commands on a missing state dir fail with a reason"
+
+# --- init --demo -------------------------------------------------------------
+run 0 init --demo
+[ "$(mode "$S")" = 700 ] || fail "state dir mode $(mode "$S")"
+[ "$(mode "$S/kek")" = 600 ] || fail "kek mode $(mode "$S/kek")"
+[ "$(mode "$S/kms.db")" = 600 ] || fail "kms.db mode $(mode "$S/kms.db")"
+for u in alice bob; do
+	f="$S/demo-$u.psk"
+	[ -f "$f" ] || fail "$f missing"
+	[ "$(mode "$f")" = 600 ] || fail "$f mode"
+	key=$(cat "$f")
+	echo "$key" | grep -Eq '^[0-9a-f]{32}$' || fail "$f is not 16 bytes of hex"
+	grep -q "^psk $u@example.org $key\$" "$tmp/out" || fail "demo key of $u not printed"
+done
+[ "$(cat "$S/demo-alice.psk")" != "$(cat "$S/demo-bob.psk")" ] || fail "same demo keys"
+ok "init --demo: 0700 dir, 0600 kek/store/demo files, each demo key printed"
+
+alice_key=$(cat "$S/demo-alice.psk")
+run 0 init --demo
+no_key_hex "$tmp/out"
+[ "$(cat "$S/demo-alice.psk")" = "$alice_key" ] || fail "second init changed a key"
+grep -q 'master key 1 is active' "$tmp/out" || fail "second init output"
+ok "init is idempotent and does not print keys again"
+
+# --- keys --------------------------------------------------------------------
+run 0 key rotate
+grep -q 'master key 2 is active' "$tmp/out" || fail "rotate output"
+run 0 key list
+no_key_hex "$tmp/out"
+grep -Eq '^2 +active' "$tmp/out" || fail "key 2 not active"
+grep -Eq '^1 +rotated' "$tmp/out" || fail "key 1 not rotated"
+run 1 key retire 2
+grep -q 'active key' "$tmp/err" || fail "retire active: reason"
+run 1 key retire 99
+run 0 key retire 1
+run 0 key list
+no_key_hex "$tmp/out"
+grep -Eq '^1 +retired' "$tmp/out" || fail "key 1 not retired"
+ok "key rotate / list / retire"
+
+# --- psk users ---------------------------------------------------------------
+run 0 psk list
+no_key_hex "$tmp/out"
+grep -q 'alice@example.org' "$tmp/out" || fail "alice not listed"
+run 0 psk add carol@example.org --identity carol@example.org \
+	--identity carol.work@example.org --generate --key-len 32
+grep -Eq '^psk carol@example.org [0-9a-f]{64}$' "$tmp/out" || fail "generated key"
+printf '000102030405060708090a0b0c0d0e0f\n' >"$tmp/key.hex"
+run 0 psk add dave --identity dave@example.org --key-file "$tmp/key.hex" \
+	--expires 4102444800
+no_key_hex "$tmp/out"
+run 0 psk add "x'); DROP TABLE psk_users;--" --identity x@example.org \
+	--key 00112233445566778899aabbccddeeff
+run 1 psk add dave --identity dave@example.org --generate
+grep -q exists "$tmp/err" || fail "duplicate add: reason"
+run 0 psk list
+no_key_hex "$tmp/out"
+grep -q 'carol.work@example.org' "$tmp/out" || fail "carol identities"
+grep -q '2100-01-01T00:00:00Z' "$tmp/out" || fail "dave expiry"
+grep -qF "x'); DROP TABLE psk_users;--" "$tmp/out" || fail "literal psk_id"
+run 0 psk remove dave
+run 1 psk remove dave
+run 0 psk list
+grep -q '^dave ' "$tmp/out" && fail "dave still listed"
+ok "psk add (generate, key file, key) / list / remove"
+
+# --- KEK protection ----------------------------------------------------------
+chmod 644 "$S/kek"
+run 1 key rotate
+grep -q 'group or others' "$tmp/err" || fail "loose KEK: reason"
+chmod 600 "$S/kek"
+cp "$S/kek" "$tmp/kek.good"
+head -c 32 /dev/urandom >"$S/kek"
+run 1 key rotate
+grep -q 'does not open the store' "$tmp/err" || fail "wrong KEK: reason"
+cp "$tmp/kek.good" "$S/kek"
+chmod 600 "$S/kek"
+run 0 key rotate
+ok "a loose or wrong KEK is refused"
+
+echo "kmsctl: $n checks passed"

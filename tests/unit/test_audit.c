@@ -1,0 +1,224 @@
+/* Audit writer: every record lands, a full queue drops instead of blocking. */
+#include <pthread.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/errcode.h"
+#include "kms/audit.h"
+#include "sql/db.h"
+#include "tests/unit/tmpdir.h"
+#include "tests/unit/unit.h"
+
+static char dir[UNIT_PATH_MAX];
+static char db_path[UNIT_PATH_MAX];
+
+static void setup(void)
+{
+	unit_tmpdir(dir);
+	unit_path(db_path, dir, "audit.db");
+}
+
+static void make_rec(audit_rec_t *r, int i)
+{
+	memset(r, 0, sizeof(*r));
+	r->time_ms = 1700000000000LL + i;
+	snprintf(r->rid, sizeof(r->rid), "rid-%d", i);
+	snprintf(r->requester, sizeof(r->requester), "user%d@example.org", i);
+	r->msg_type = (uint8_t)(i % 2 ? 13 : 16);
+	r->decision = i % 3 != 0;
+	r->error = r->decision ? KMS_EOK : KMS_EPOLICY;
+	r->ticket_key_id = r->decision ? 7 : 0;
+}
+
+static long long sql_count(const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	long long v = -1;
+	if (sqldb_open(db_path, 0, &db) == KMS_EOK &&
+	    sqldb_prepare(db, sql, &st) == KMS_EOK && sqlite3_step(st) == SQLITE_ROW) {
+		v = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	sqldb_close(db);
+	return v;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+static void given_10000_records_when_logged_then_close_leaves_10000_rows(void)
+{
+	setup();
+	audit_t *a = NULL;
+	CU_ASSERT_EQUAL_FATAL(audit_open(db_path, 65536, &a), KMS_EOK);
+	audit_rec_t r;
+	for (int i = 0; i < 10000; i++) {
+		make_rec(&r, i);
+		audit_log(a, &r);
+	}
+	CU_ASSERT_EQUAL(audit_dropped(a), 0);
+	audit_close(a);
+	CU_ASSERT_EQUAL(sql_count("SELECT count(*) FROM audit"), 10000);
+	CU_ASSERT_EQUAL(
+	    sql_count("SELECT count(*) FROM audit WHERE rid = 'rid-3' AND "
+		      "requester = 'user3@example.org' AND error = 'KMS_EPOLICY' "
+		      "AND decision = 0 AND msg_type = 13 AND ticket_key_id = 0 "
+		      "AND time_ms = 1700000000003"),
+	    1);
+	CU_ASSERT_EQUAL(
+	    sql_count("SELECT count(*) FROM audit WHERE error = 'KMS_EOK' AND "
+		      "decision = 1 AND ticket_key_id = 7"),
+	    6666);
+	/* Queue order is kept. */
+	CU_ASSERT_EQUAL(sql_count("SELECT count(*) FROM audit a JOIN audit b "
+				  "ON b.id = a.id + 1 WHERE b.time_ms != a.time_ms + 1"),
+			0);
+	unit_rmdir(dir);
+}
+
+static void given_few_records_when_idle_then_flushed_within_the_interval(void)
+{
+	setup();
+	audit_t *a = NULL;
+	CU_ASSERT_EQUAL_FATAL(audit_open(db_path, 1000, &a), KMS_EOK);
+	audit_rec_t r;
+	make_rec(&r, 1);
+	audit_log(a, &r);
+	long long n = 0;
+	for (int i = 0; i < 50 && n != 1; i++) { /* up to 2.5 s; expected 0.2 s */
+		sleep_ms(50);
+		n = sql_count("SELECT count(*) FROM audit");
+	}
+	CU_ASSERT_EQUAL(n, 1);
+	audit_close(a);
+	unit_rmdir(dir);
+}
+
+static void given_writer_blocked_by_other_writer_when_queue_fills_then_drops(void)
+{
+	setup();
+	audit_t *a = NULL;
+	CU_ASSERT_EQUAL_FATAL(audit_open(db_path, 10, &a), KMS_EOK);
+	/* A second connection holds the write lock. */
+	sqlite3 *blocker = NULL;
+	CU_ASSERT_EQUAL_FATAL(sqldb_open(db_path, 0, &blocker), KMS_EOK);
+	CU_ASSERT_EQUAL_FATAL(sqldb_begin(blocker), KMS_EOK);
+	audit_rec_t r;
+	for (int i = 0; i < 100; i++) {
+		make_rec(&r, i);
+		audit_log(a, &r); /* never blocks */
+		if (i == 20) {
+			sleep_ms(100); /* let the writer take a batch and block */
+		}
+	}
+	uint64_t dropped = audit_dropped(a);
+	CU_ASSERT(dropped >= 80); /* at most one batch in the writer + 10 queued */
+	sleep_ms(300);
+	sqldb_rollback(blocker);
+	sqldb_close(blocker);
+	audit_close(a); /* returns: no deadlock */
+	CU_ASSERT_EQUAL(sql_count("SELECT count(*) FROM audit"),
+			100 - (long long)dropped);
+	unit_rmdir(dir);
+}
+
+static void given_unterminated_strings_when_logged_then_stored_truncated(void)
+{
+	setup();
+	audit_t *a = NULL;
+	CU_ASSERT_EQUAL_FATAL(audit_open(db_path, 16, &a), KMS_EOK);
+	audit_rec_t r;
+	memset(&r, 'A', sizeof(r));
+	r.error = KMS_EMAC;
+	audit_log(a, &r);
+	audit_close(a);
+	CU_ASSERT_EQUAL(sql_count("SELECT length(rid) FROM audit"), AUDIT_RID_MAX);
+	CU_ASSERT_EQUAL(sql_count("SELECT length(requester) FROM audit"), AUDIT_ID_MAX);
+	CU_ASSERT_EQUAL(sql_count("SELECT count(*) FROM audit WHERE error = 'KMS_EMAC'"),
+			1);
+	unit_rmdir(dir);
+}
+
+typedef struct {
+	audit_t *a;
+	int base;
+} producer_t;
+
+static void *produce(void *arg)
+{
+	producer_t *p = arg;
+	audit_rec_t r;
+	for (int i = 0; i < 2500; i++) {
+		make_rec(&r, p->base + i);
+		audit_log(p->a, &r);
+	}
+	return NULL;
+}
+
+static void given_four_threads_when_logging_then_every_record_lands(void)
+{
+	setup();
+	audit_t *a = NULL;
+	CU_ASSERT_EQUAL_FATAL(audit_open(db_path, 20000, &a), KMS_EOK);
+	pthread_t th[4];
+	producer_t p[4];
+	for (int i = 0; i < 4; i++) {
+		p[i].a = a;
+		p[i].base = i * 2500;
+		CU_ASSERT_EQUAL_FATAL(pthread_create(&th[i], NULL, produce, &p[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+	}
+	CU_ASSERT_EQUAL(audit_dropped(a), 0);
+	audit_close(a);
+	CU_ASSERT_EQUAL(sql_count("SELECT count(DISTINCT rid) FROM audit"), 10000);
+	unit_rmdir(dir);
+}
+
+static void given_bad_arguments_when_open_then_einval_and_null_is_noop(void)
+{
+	setup();
+	audit_t *a = NULL;
+	audit_rec_t r;
+	make_rec(&r, 0);
+	CU_ASSERT_EQUAL(audit_open(db_path, 0, &a), KMS_EINVAL);
+	CU_ASSERT_EQUAL(audit_open(db_path, (size_t)1 << 30, &a), KMS_EINVAL);
+	CU_ASSERT_EQUAL(audit_open(NULL, 10, &a), KMS_EINVAL);
+	CU_ASSERT_PTR_NULL(a);
+	audit_log(NULL, &r);
+	CU_ASSERT_EQUAL(audit_dropped(NULL), 0);
+	audit_close(NULL);
+	/* A store of another kind is refused. */
+	char other[UNIT_PATH_MAX];
+	unit_path(other, dir, "kms.db");
+	sqlite3 *db = NULL;
+	CU_ASSERT_EQUAL_FATAL(sqldb_open(other, 1, &db), KMS_EOK);
+	CU_ASSERT_EQUAL(
+	    sqldb_exec(db, "CREATE TABLE schema_version (store TEXT PRIMARY KEY, "
+			   "version INTEGER NOT NULL); INSERT INTO schema_version "
+			   "VALUES ('kms', 1);"),
+	    KMS_EOK);
+	sqldb_close(db);
+	CU_ASSERT_EQUAL(audit_open(other, 10, &a), KMS_ECONFIG);
+	unit_rmdir(dir);
+}
+
+int main(void)
+{
+	static const unit_test_t tests[] = {
+		UNIT_TEST(given_10000_records_when_logged_then_close_leaves_10000_rows),
+		UNIT_TEST(given_few_records_when_idle_then_flushed_within_the_interval),
+		UNIT_TEST(
+		    given_writer_blocked_by_other_writer_when_queue_fills_then_drops),
+		UNIT_TEST(given_unterminated_strings_when_logged_then_stored_truncated),
+		UNIT_TEST(given_four_threads_when_logging_then_every_record_lands),
+		UNIT_TEST(given_bad_arguments_when_open_then_einval_and_null_is_noop),
+		UNIT_END,
+	};
+	return unit_run("audit", tests);
+}

@@ -1,0 +1,569 @@
+/*
+ * The KMS service end to end in process: a UE side written here with the
+ * mikey library drives kms_service_handle() for Ticket Request and Ticket
+ * Resolve, and checks keys, forking, and every refusal path.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/crypto.h"
+#include "common/errcode.h"
+#include "common/secmem.h"
+#include "kms/keyring.h"
+#include "kms/service.h"
+#include "kms/ticket.h"
+#include "mikey/kdf.h"
+#include "mikey/kemac.h"
+#include "mikey/mac.h"
+#include "mikey/msg.h"
+#include "mikey/profile.h"
+#include "tests/unit/unit.h"
+
+#define KMS_ID "kms.example.org"
+
+/* --- fixture: a PSK table, a keyring in a temp dir, a settable clock ---- */
+
+struct user {
+	const char *psk_id;
+	const char *ids[2];
+	uint8_t key[16];
+};
+static struct user users[] = {
+	{ "alice@example.org", { "alice@example.org", NULL }, { 0xa1 } },
+	{ "bob@example.org", { "bob@example.org", NULL }, { 0xb0 } },
+	{ "carol@example.org", { "carol@example.org", "c.dept@example.org" }, { 0xc0 } },
+};
+
+static int test_lookup(kms_psk_source_t *src, const uint8_t *id, size_t len,
+		       kms_psk_t *out)
+{
+	(void)src;
+	for (size_t i = 0; i < sizeof(users) / sizeof(users[0]); i++) {
+		if (strlen(users[i].psk_id) == len &&
+		    memcmp(users[i].psk_id, id, len) == 0) {
+			memset(out, 0, sizeof(*out));
+			memcpy(out->key, users[i].key, 16);
+			out->key_len = 16;
+			for (size_t k = 0; k < 2 && users[i].ids[k] != NULL; k++) {
+				snprintf(out->ids[k], sizeof(out->ids[k]), "%s",
+					 users[i].ids[k]);
+				out->nids++;
+			}
+			return KMS_EOK;
+		}
+	}
+	return KMS_EAUTH;
+}
+
+static kms_psk_source_t psk_src = { test_lookup, NULL };
+static kms_config_t cfg;
+static keyring_t *kr;
+static replay_t *rp;
+static kms_service_t svc;
+static char dir[64], db[96];
+static uint8_t kek[32];
+static int64_t fake_now = 1795910400; /* 2026-11-29 */
+
+static int64_t fake_clock(void)
+{
+	return fake_now;
+}
+
+static int suite_init(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/kms-test-svc-XXXXXX");
+	if (mkdtemp(dir) == NULL) {
+		return 1;
+	}
+	snprintf(db, sizeof(db), "%s/kms.db", dir);
+	crypto_random(kek, sizeof(kek));
+	for (size_t i = 0; i < sizeof(users) / sizeof(users[0]); i++) {
+		crypto_random(users[i].key + 1, 15);
+	}
+	if (keyring_rotate(db, kek, NULL) != KMS_EOK ||
+	    keyring_load(db, kek, &kr) != KMS_EOK) {
+		return 1;
+	}
+	memset(&cfg, 0, sizeof(cfg));
+	snprintf(cfg.kms_id, sizeof(cfg.kms_id), "%s", KMS_ID);
+	cfg.clock_skew = 300;
+	cfg.ticket_lifetime = 3600;
+	cfg.max_ticket_lifetime = 86400;
+	cfg.allow_reuse = true;
+	rp = replay_new(1u << 16, cfg.clock_skew, fake_now - 3600);
+	kms_service_clock_set(fake_clock);
+	svc = (kms_service_t){ &cfg, kr, &psk_src, rp, NULL };
+	return rp == NULL;
+}
+
+static int suite_clean(void)
+{
+	keyring_free(kr);
+	replay_free(rp);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) != 0;
+}
+
+/* --- the UE side ----------------------------------------------------------- */
+
+typedef struct {
+	const struct user *u;
+	uint32_t csb;
+	uint8_t rand[16];
+	uint8_t msg[MIKEY_MSG_MAX];
+	size_t len;
+} ue_t;
+
+static int ue_sign_init(ue_t *ue, const mikey_bytes_t *ri, const mikey_bytes_t *rr)
+{
+	mikey_msg_t *m = malloc(sizeof(*m));
+	uint8_t key[20];
+	mikey_bytes_t ids[2], kms = { (const uint8_t *)KMS_ID, strlen(KMS_ID) };
+	int ret = mikey_kdf_msg_key(MIKEY_PRF_MIKEY1, ue->u->key, 16, MIKEY_DK_AUTH,
+				    ue->csb, MIKEY_DIR_INIT, ri, rr, key, 20);
+	if (ret == KMS_EOK) {
+		ret = mikey_msg_decode(ue->msg, ue->len, m);
+	}
+	if (ret == KMS_EOK) {
+		ret = mikey_profile_init_identities(m, &kms, ids);
+	}
+	if (ret == KMS_EOK) {
+		ret = mikey_mac_sign(ue->msg, ue->len, key, 20, ids, 2);
+	}
+	free(m);
+	return ret;
+}
+
+static int ue_request(ue_t *ue, const char *const *to, size_t nto, uint16_t flags)
+{
+	mikey_msg_t *m = malloc(sizeof(*m));
+	mikey_ticket_t tp;
+	memset(&tp, 0, sizeof(tp));
+	tp.policy.ticket_type = KMS_TICKET_TYPE;
+	tp.policy.subtype = 1;
+	tp.policy.version = 1;
+	tp.policy.flags = flags;
+	tp.policy.nidrr = nto;
+	for (size_t i = 0; i < nto; i++) {
+		tp.policy.idrr[i] =
+		    (mikey_id_t){ MIKEY_ROLE_R,
+				  MIKEY_ID_NAI,
+				  { (const uint8_t *)to[i], strlen(to[i]) } };
+	}
+	crypto_random((uint8_t *)&ue->csb, 4);
+	crypto_random(ue->rand, 16);
+	mikey_msg_init(m, MIKEY_DT_REQUEST_INIT_PSK, ue->csb, MIKEY_PRF_MIKEY1);
+	mikey_msg_add_ts(m, 0, MIKEY_TS_NTP_UTC, mikey_ntp_from_unix(fake_now, 0));
+	mikey_msg_add_rand(m, MIKEY_RAND_I, ue->rand, 16);
+	mikey_msg_add_id(m, MIKEY_ROLE_I, MIKEY_ID_NAI, (const uint8_t *)ue->u->ids[0],
+			 strlen(ue->u->ids[0]));
+	mikey_msg_add_id(m, MIKEY_ROLE_KMS, MIKEY_ID_NAI, (const uint8_t *)KMS_ID,
+			 strlen(KMS_ID));
+	mikey_msg_add_ticket(m, &tp, false);
+	mikey_msg_add_v(m, MIKEY_MAC_HMAC_SHA1_160);
+	int ret = mikey_msg_build(m, ue->msg, sizeof(ue->msg), &ue->len);
+	free(m);
+	mikey_bytes_t ri = { ue->rand, 16 };
+	return ret == KMS_EOK ? ue_sign_init(ue, &ri, NULL) : ret;
+}
+
+/* RESOLVE_INIT carrying ticket (a TICKET payload's bytes) with Initiator Data
+ * whose Vr is keyed from mpkr. */
+static int ue_resolve(ue_t *ue, const mikey_ticket_t *ticket, const uint8_t *mpkr)
+{
+	mikey_msg_t *m = malloc(sizeof(*m));
+	mikey_ticket_t t = *ticket;
+	uint8_t init[64], vi_mac[20], vr_key[20];
+	size_t init_len = 0, vr_off = 0;
+	memset(vi_mac, 0x5a, sizeof(vi_mac));
+	mikey_v_t vi = { MIKEY_MAC_HMAC_SHA1_160, { vi_mac, 20 } };
+	mikey_v_t vr = { MIKEY_MAC_HMAC_SHA1_160, { NULL, 0 } };
+	int ret = mikey_init_data_build(&vi, &vr, init, sizeof(init), &init_len, &vr_off);
+	if (ret == KMS_EOK) {
+		ret = mikey_kdf_vr_key(MIKEY_PRF_MIKEY1, mpkr, 16, vr_key, 20);
+	}
+	if (ret == KMS_EOK) {
+		ret = mikey_init_data_mac(init, init_len, vr_off, MIKEY_MAC_HMAC_SHA1_160,
+					  vr_key, 20, init + vr_off);
+	}
+	t.init_data = (mikey_bytes_t){ init, init_len };
+	t.has_init = true;
+	crypto_random((uint8_t *)&ue->csb, 4);
+	crypto_random(ue->rand, 16);
+	mikey_msg_init(m, MIKEY_DT_RESOLVE_INIT_PSK, ue->csb, MIKEY_PRF_MIKEY1);
+	mikey_msg_add_ts(m, 0, MIKEY_TS_NTP_UTC, mikey_ntp_from_unix(fake_now, 0));
+	mikey_msg_add_rand(m, MIKEY_RAND_R, ue->rand, 16);
+	mikey_msg_add_id(m, MIKEY_ROLE_R, MIKEY_ID_NAI, (const uint8_t *)ue->u->ids[0],
+			 strlen(ue->u->ids[0]));
+	mikey_msg_add_id(m, MIKEY_ROLE_KMS, MIKEY_ID_NAI, (const uint8_t *)KMS_ID,
+			 strlen(KMS_ID));
+	mikey_msg_add_ticket(m, &t, true);
+	mikey_msg_add_v(m, MIKEY_MAC_HMAC_SHA1_160);
+	if (ret == KMS_EOK) {
+		ret = mikey_msg_build(m, ue->msg, sizeof(ue->msg), &ue->len);
+	}
+	free(m);
+	mikey_bytes_t rr = { ue->rand, 16 };
+	return ret == KMS_EOK ? ue_sign_init(ue, NULL, &rr) : ret;
+}
+
+typedef struct {
+	uint8_t buf[MIKEY_MSG_MAX];
+	kms_answer_t ans;
+	mikey_msg_t m;
+	uint8_t plain[512];
+	mikey_keys_t keys;
+} resp_t;
+
+/* Send ue's message; on 200 verify the response MAC and open its KEMAC. */
+static int ue_exchange(ue_t *ue, kms_reqtype_t type, resp_t *r)
+{
+	kms_service_handle(&svc, type, "test", ue->msg, ue->len, r->buf, sizeof(r->buf),
+			   &r->ans);
+	if (r->ans.http_status != 200) {
+		return r->ans.error;
+	}
+	int ret = mikey_msg_parse(r->buf, r->ans.len, &r->m);
+	if (ret != KMS_EOK) {
+		return ret;
+	}
+	bool req = type == KMS_REQ_TICKET;
+	mikey_bytes_t rnd = { ue->rand, 16 }, init = { ue->msg, ue->len };
+	uint8_t key[20];
+	uint64_t t64 = 0;
+	ret = mikey_kdf_msg_key(MIKEY_PRF_MIKEY1, ue->u->key, 16, MIKEY_DK_AUTH, ue->csb,
+				MIKEY_DIR_RESP, req ? &rnd : NULL, req ? NULL : &rnd, key,
+				20);
+	if (ret == KMS_EOK) {
+		ret = mikey_mac_verify(&r->m, key, 20, &init, 1);
+	}
+	if (ret == KMS_EOK) {
+		ret = mikey_profile_kemac_ts(&r->m, &t64);
+	}
+	size_t plen = 0;
+	if (ret == KMS_EOK) {
+		ret = mikey_kemac_open(MIKEY_PRF_MIKEY1, mikey_msg_kemac(&r->m),
+				       ue->u->key, 16, ue->csb, MIKEY_DIR_RESP,
+				       req ? &rnd : NULL, req ? NULL : &rnd, t64,
+				       r->plain, sizeof(r->plain), &plen, &r->keys);
+	}
+	return ret;
+}
+
+static const char *const to_bob[] = { "bob@example.org" };
+#define FLAGS_REQ (MIKEY_TPF_E | MIKEY_TPF_F | MIKEY_TPF_H | MIKEY_TPF_I)
+
+static resp_t *issue(ue_t *alice, const char *const *to, size_t nto, uint16_t flags)
+{
+	resp_t *r = calloc(1, sizeof(*r));
+	alice->u = &users[0];
+	CU_ASSERT_EQUAL_FATAL(ue_request(alice, to, nto, flags), KMS_EOK);
+	CU_ASSERT_EQUAL_FATAL(ue_exchange(alice, KMS_REQ_TICKET, r), KMS_EOK);
+	return r;
+}
+
+/* --- tests ------------------------------------------------------------------ */
+
+static void given_request_and_resolve_when_served_then_responder_gets_forked_keys(void)
+{
+	ue_t alice = { 0 }, bob = { .u = &users[1] };
+	resp_t *rq = issue(&alice, to_bob, 1, FLAGS_REQ);
+	CU_ASSERT_EQUAL(rq->keys.n, 3);
+	CU_ASSERT_EQUAL(rq->keys.k[0].type, MIKEY_KEY_MPK);
+	CU_ASSERT_EQUAL(rq->keys.k[2].type, MIKEY_KEY_TGK);
+	CU_ASSERT_EQUAL(rq->keys.k[2].spi.len, 4);
+	const mikey_tp_t *g = &rq->m.ticket.policy;
+	CU_ASSERT_TRUE(
+	    (g->flags & (MIKEY_TPF_D | MIKEY_TPF_I | MIKEY_TPF_E | MIKEY_TPF_F)) ==
+	    (MIKEY_TPF_D | MIKEY_TPF_I | MIKEY_TPF_E | MIKEY_TPF_F));
+	CU_ASSERT_TRUE(g->has_idri && g->has_idrkms && g->has_tre);
+	CU_ASSERT_FALSE(rq->m.ticket.has_init);
+
+	resp_t *rs = calloc(1, sizeof(*rs));
+	CU_ASSERT_EQUAL_FATAL(ue_resolve(&bob, &rq->m.ticket, rq->keys.k[1].key.data),
+			      KMS_EOK);
+	CU_ASSERT_EQUAL_FATAL(ue_exchange(&bob, KMS_REQ_RESOLVE, rs), KMS_EOK);
+	CU_ASSERT_EQUAL(rs->keys.n, 3);
+	/* MPKi as issued; MPKr' and TGK' forked for bob with RANDRkms. */
+	CU_ASSERT_EQUAL(memcmp(rs->keys.k[0].key.data, rq->keys.k[0].key.data, 16), 0);
+	const mikey_id_t *idr = mikey_msg_idr(&rs->m, MIKEY_ROLE_R);
+	const mikey_rand_t *rk = mikey_msg_randr(&rs->m, MIKEY_RAND_KMS);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(idr);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(rk);
+	CU_ASSERT_EQUAL(idr->id.len, 15);
+	uint8_t mpkr_f[16], tgk_f[16];
+	CU_ASSERT_EQUAL(mikey_kdf_fork(MIKEY_PRF_MIKEY1, MIKEY_FORK_MPKR,
+				       rq->keys.k[1].key.data, 16, &idr->id, &rk->rand,
+				       mpkr_f),
+			KMS_EOK);
+	CU_ASSERT_EQUAL(mikey_kdf_fork(MIKEY_PRF_MIKEY1, MIKEY_FORK_TGK,
+				       rq->keys.k[2].key.data, 16, &idr->id, &rk->rand,
+				       tgk_f),
+			KMS_EOK);
+	CU_ASSERT_EQUAL(memcmp(rs->keys.k[1].key.data, mpkr_f, 16), 0);
+	CU_ASSERT_EQUAL(memcmp(rs->keys.k[2].key.data, tgk_f, 16), 0);
+	CU_ASSERT_NOT_EQUAL(memcmp(rs->keys.k[2].key.data, rq->keys.k[2].key.data, 16),
+			    0);
+	CU_ASSERT_EQUAL(memcmp(rs->keys.k[2].spi.data, rq->keys.k[2].spi.data, 4), 0);
+	free(rq);
+	free(rs);
+}
+
+static void given_two_responders_when_resolving_then_each_gets_different_keys(void)
+{
+	static const char *const to[] = { "bob@example.org", "*.dept@example.org" };
+	ue_t alice = { 0 }, bob = { .u = &users[1] }, carol = { .u = &users[2] };
+	resp_t *rq = issue(&alice, to, 2, FLAGS_REQ);
+	resp_t *rb = calloc(1, sizeof(*rb)), *rc = calloc(1, sizeof(*rc));
+	CU_ASSERT_EQUAL_FATAL(ue_resolve(&bob, &rq->m.ticket, rq->keys.k[1].key.data),
+			      KMS_EOK);
+	CU_ASSERT_EQUAL_FATAL(ue_exchange(&bob, KMS_REQ_RESOLVE, rb), KMS_EOK);
+	/* Carol is allowed through the group identity of her second identity. */
+	CU_ASSERT_EQUAL_FATAL(ue_resolve(&carol, &rq->m.ticket, rq->keys.k[1].key.data),
+			      KMS_EOK);
+	CU_ASSERT_EQUAL_FATAL(ue_exchange(&carol, KMS_REQ_RESOLVE, rc), KMS_EOK);
+	CU_ASSERT_NOT_EQUAL(memcmp(rb->keys.k[2].key.data, rc->keys.k[2].key.data, 16),
+			    0);
+	CU_ASSERT_NOT_EQUAL(memcmp(rb->keys.k[1].key.data, rc->keys.k[1].key.data, 16),
+			    0);
+	free(rq);
+	free(rb);
+	free(rc);
+}
+
+static void given_responder_not_named_when_resolving_then_policy_refusal(void)
+{
+	ue_t alice = { 0 }, carol = { .u = &users[2] };
+	resp_t *rq = issue(&alice, to_bob, 1, FLAGS_REQ);
+	resp_t *r = calloc(1, sizeof(*r));
+	CU_ASSERT_EQUAL_FATAL(ue_resolve(&carol, &rq->m.ticket, rq->keys.k[1].key.data),
+			      KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&carol, KMS_REQ_RESOLVE, r), KMS_EPOLICY);
+	CU_ASSERT_EQUAL(r->ans.http_status, 403);
+	/* Refused after authentication: a MACed Error message. */
+	mikey_msg_t *e = malloc(sizeof(*e));
+	CU_ASSERT_EQUAL_FATAL(mikey_msg_parse(r->buf, r->ans.len, e), KMS_EOK);
+	CU_ASSERT_EQUAL(e->hdr.data_type, MIKEY_DT_ERROR);
+	CU_ASSERT_EQUAL(e->hdr.csb_id, carol.csb);
+	CU_ASSERT_PTR_NOT_NULL(mikey_msg_v(e));
+	CU_ASSERT_EQUAL(mikey_msg_find(e, MIKEY_PT_ERR, 0)->u.err.errno_, MIKEY_ERR_AUTH);
+	free(e);
+	free(rq);
+	free(r);
+}
+
+/* Every single-bit flip of the TICKET payload (re-signed by Bob) is refused. */
+static void given_any_ticket_bit_flipped_when_resolving_then_refused(void)
+{
+	ue_t alice = { 0 }, bob = { .u = &users[1] };
+	resp_t *rq = issue(&alice, to_bob, 1, FLAGS_REQ);
+	resp_t *r = calloc(1, sizeof(*r));
+	mikey_msg_t *m = malloc(sizeof(*m));
+	CU_ASSERT_EQUAL_FATAL(ue_resolve(&bob, &rq->m.ticket, rq->keys.k[1].key.data),
+			      KMS_EOK);
+	CU_ASSERT_EQUAL_FATAL(mikey_msg_parse(bob.msg, bob.len, m), KMS_EOK);
+	const mikey_payload_t *tk = &m->p[m->ticket_index];
+	size_t start = tk->off, end = tk->off + tk->len, accepted = 0, tried = 0;
+	uint8_t orig[MIKEY_MSG_MAX];
+	memcpy(orig, bob.msg, bob.len);
+	mikey_bytes_t rr = { bob.rand, 16 };
+	for (size_t bit = start * 8; bit < end * 8; bit++) {
+		memcpy(bob.msg, orig, bob.len);
+		bob.msg[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		if (ue_sign_init(&bob, NULL, &rr) != KMS_EOK) {
+			tried++; /* no longer parses: the KMS would refuse it too */
+			continue;
+		}
+		kms_service_handle(&svc, KMS_REQ_RESOLVE, "flip", bob.msg, bob.len,
+				   r->buf, sizeof(r->buf), &r->ans);
+		accepted += r->ans.http_status == 200;
+		tried++;
+	}
+	CU_ASSERT_EQUAL(accepted, 0);
+	CU_ASSERT_EQUAL(tried, (end - start) * 8);
+	printf("\n  %zu ticket bit flips, %zu accepted\n", tried, accepted);
+	/* The unflipped message, re-signed, still resolves. */
+	memcpy(bob.msg, orig, bob.len);
+	CU_ASSERT_EQUAL(ue_sign_init(&bob, NULL, &rr), KMS_EOK);
+	kms_service_handle(&svc, KMS_REQ_RESOLVE, "ok", bob.msg, bob.len, r->buf,
+			   sizeof(r->buf), &r->ans);
+	CU_ASSERT_EQUAL(r->ans.http_status, 200);
+	free(m);
+	free(rq);
+	free(r);
+}
+
+/* Every single-bit flip of the V MAC of a REQUEST_INIT is refused with 401. */
+static void given_any_mac_bit_flipped_when_requesting_then_401(void)
+{
+	ue_t alice = { .u = &users[0] };
+	resp_t *r = calloc(1, sizeof(*r));
+	CU_ASSERT_EQUAL_FATAL(ue_request(&alice, to_bob, 1, FLAGS_REQ), KMS_EOK);
+	for (size_t bit = (alice.len - 20) * 8; bit < alice.len * 8; bit++) {
+		alice.msg[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		CU_ASSERT_EQUAL(ue_exchange(&alice, KMS_REQ_TICKET, r), KMS_EMAC);
+		CU_ASSERT_EQUAL(r->ans.http_status, 401);
+		alice.msg[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+	}
+	/* Unauthenticated refusal: an Error message without V. */
+	mikey_msg_t *e = malloc(sizeof(*e));
+	CU_ASSERT_EQUAL_FATAL(mikey_msg_decode(r->buf, r->ans.len, e), KMS_EOK);
+	CU_ASSERT_EQUAL(e->hdr.data_type, MIKEY_DT_ERROR);
+	CU_ASSERT_PTR_NULL(mikey_msg_v(e));
+	CU_ASSERT_EQUAL(mikey_msg_find(e, MIKEY_PT_ERR, 0)->u.err.errno_, MIKEY_ERR_MAC);
+	free(e);
+	free(r);
+}
+
+static void given_same_request_twice_when_served_then_replay_refused(void)
+{
+	ue_t alice = { .u = &users[0] };
+	resp_t *r = calloc(1, sizeof(*r));
+	CU_ASSERT_EQUAL_FATAL(ue_request(&alice, to_bob, 1, FLAGS_REQ), KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&alice, KMS_REQ_TICKET, r), KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&alice, KMS_REQ_TICKET, r), KMS_EREPLAY);
+	CU_ASSERT_EQUAL(r->ans.http_status, 401);
+	free(r);
+}
+
+static void given_wrong_or_unknown_psk_when_requesting_then_401(void)
+{
+	struct user mallory = users[0];
+	mallory.key[5] ^= 1;
+	ue_t ue = { .u = &mallory };
+	resp_t *r = calloc(1, sizeof(*r));
+	CU_ASSERT_EQUAL_FATAL(ue_request(&ue, to_bob, 1, FLAGS_REQ), KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&ue, KMS_REQ_TICKET, r), KMS_EMAC);
+	struct user nobody = { "eve@example.org", { "eve@example.org", NULL }, { 1 } };
+	ue.u = &nobody;
+	CU_ASSERT_EQUAL_FATAL(ue_request(&ue, to_bob, 1, FLAGS_REQ), KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&ue, KMS_REQ_TICKET, r), KMS_EAUTH);
+	CU_ASSERT_EQUAL(r->ans.http_status, 401);
+	free(r);
+}
+
+static void given_old_timestamp_when_requesting_then_invalid_ts(void)
+{
+	ue_t alice = { .u = &users[0] };
+	resp_t *r = calloc(1, sizeof(*r));
+	fake_now -= 1000;
+	CU_ASSERT_EQUAL_FATAL(ue_request(&alice, to_bob, 1, FLAGS_REQ), KMS_EOK);
+	fake_now += 1000;
+	CU_ASSERT_EQUAL(ue_exchange(&alice, KMS_REQ_TICKET, r), KMS_ETS);
+	CU_ASSERT_EQUAL(r->ans.http_status, 400);
+	free(r);
+}
+
+static void given_expired_ticket_when_resolving_then_403(void)
+{
+	ue_t alice = { 0 }, bob = { .u = &users[1] };
+	resp_t *rq = issue(&alice, to_bob, 1, FLAGS_REQ);
+	resp_t *r = calloc(1, sizeof(*r));
+	fake_now += 3600 + 1; /* default lifetime */
+	CU_ASSERT_EQUAL_FATAL(ue_resolve(&bob, &rq->m.ticket, rq->keys.k[1].key.data),
+			      KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&bob, KMS_REQ_RESOLVE, r), KMS_EEXPIRED);
+	CU_ASSERT_EQUAL(r->ans.http_status, 403);
+	fake_now -= 3600 + 1;
+	free(rq);
+	free(r);
+}
+
+static void given_reuse_requested_when_allowed_or_not_then_j_follows_policy(void)
+{
+	ue_t alice = { 0 };
+	resp_t *rq = issue(&alice, to_bob, 1, FLAGS_REQ | MIKEY_TPF_J);
+	CU_ASSERT_TRUE(rq->m.ticket.policy.flags & MIKEY_TPF_J);
+	free(rq);
+	cfg.allow_reuse = false;
+	rq = issue(&alice, to_bob, 1, FLAGS_REQ | MIKEY_TPF_J);
+	CU_ASSERT_FALSE(rq->m.ticket.policy.flags & MIKEY_TPF_J);
+	CU_ASSERT_TRUE(rq->m.ticket.policy.flags & MIKEY_TPF_K); /* changed by the KMS */
+	cfg.allow_reuse = true;
+	free(rq);
+	rq = issue(&alice, to_bob, 1, FLAGS_REQ);
+	CU_ASSERT_FALSE(rq->m.ticket.policy.flags & MIKEY_TPF_J);
+	free(rq);
+}
+
+static void given_rotated_then_retired_key_when_resolving_then_ok_then_refused(void)
+{
+	ue_t alice = { 0 }, bob = { .u = &users[1] };
+	resp_t *rq = issue(&alice, to_bob, 1, FLAGS_REQ);
+	resp_t *r = calloc(1, sizeof(*r));
+	uint32_t old_id = 0, new_id = 0;
+	const uint8_t *k;
+	CU_ASSERT_EQUAL(keyring_active(kr, &old_id, &k), KMS_EOK);
+	CU_ASSERT_EQUAL_FATAL(keyring_rotate(db, kek, &new_id), KMS_EOK);
+	keyring_t *next = NULL;
+	CU_ASSERT_EQUAL_FATAL(keyring_load(db, kek, &next), KMS_EOK);
+	keyring_free(kr);
+	svc.keyring = next;
+	kr = next;
+	CU_ASSERT_EQUAL_FATAL(ue_resolve(&bob, &rq->m.ticket, rq->keys.k[1].key.data),
+			      KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&bob, KMS_REQ_RESOLVE, r), KMS_EOK);
+	CU_ASSERT_EQUAL_FATAL(keyring_retire(db, old_id), KMS_EOK);
+	CU_ASSERT_EQUAL_FATAL(keyring_load(db, kek, &next), KMS_EOK);
+	keyring_free(kr);
+	svc.keyring = next;
+	kr = next;
+	CU_ASSERT_EQUAL_FATAL(ue_resolve(&bob, &rq->m.ticket, rq->keys.k[1].key.data),
+			      KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&bob, KMS_REQ_RESOLVE, r), KMS_EEXPIRED);
+	free(rq);
+	free(r);
+}
+
+static void given_garbage_or_wrong_type_when_served_then_error_message(void)
+{
+	resp_t *r = calloc(1, sizeof(*r));
+	static const uint8_t junk[] = { 0x01, 0x0b, 0x05, 0x00, 0, 0, 0, 1, 0, 1, 0xff };
+	kms_service_handle(&svc, KMS_REQ_TICKET, "junk", junk, sizeof(junk), r->buf,
+			   sizeof(r->buf), &r->ans);
+	CU_ASSERT_EQUAL(r->ans.http_status, 400);
+	mikey_msg_t *e = malloc(sizeof(*e));
+	CU_ASSERT_EQUAL_FATAL(mikey_msg_parse(r->buf, r->ans.len, e), KMS_EOK);
+	CU_ASSERT_EQUAL(e->hdr.csb_id, 1);
+	/* A REQUEST_INIT sent as ticketresolve: invalid data type. */
+	ue_t alice = { .u = &users[0] };
+	CU_ASSERT_EQUAL_FATAL(ue_request(&alice, to_bob, 1, FLAGS_REQ), KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&alice, KMS_REQ_RESOLVE, r), KMS_EDT);
+	kms_service_handle(&svc, KMS_REQ_TICKET, "empty", NULL, 0, r->buf, sizeof(r->buf),
+			   &r->ans);
+	CU_ASSERT_EQUAL(r->ans.http_status, 400);
+	free(e);
+	free(r);
+}
+
+int main(void)
+{
+	static const unit_test_t tests[] = {
+		UNIT_TEST(
+		    given_request_and_resolve_when_served_then_responder_gets_forked_keys),
+		UNIT_TEST(
+		    given_two_responders_when_resolving_then_each_gets_different_keys),
+		UNIT_TEST(given_responder_not_named_when_resolving_then_policy_refusal),
+		UNIT_TEST(given_any_ticket_bit_flipped_when_resolving_then_refused),
+		UNIT_TEST(given_any_mac_bit_flipped_when_requesting_then_401),
+		UNIT_TEST(given_same_request_twice_when_served_then_replay_refused),
+		UNIT_TEST(given_wrong_or_unknown_psk_when_requesting_then_401),
+		UNIT_TEST(given_old_timestamp_when_requesting_then_invalid_ts),
+		UNIT_TEST(given_expired_ticket_when_resolving_then_403),
+		UNIT_TEST(
+		    given_reuse_requested_when_allowed_or_not_then_j_follows_policy),
+		UNIT_TEST(
+		    given_rotated_then_retired_key_when_resolving_then_ok_then_refused),
+		UNIT_TEST(given_garbage_or_wrong_type_when_served_then_error_message),
+		UNIT_END,
+	};
+	if (suite_init() != 0) {
+		fprintf(stderr, "test_service: fixture set-up failed\n");
+		return 99;
+	}
+	int ret = unit_run("service", tests);
+	suite_clean();
+	return ret;
+}
