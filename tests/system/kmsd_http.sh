@@ -5,80 +5,11 @@
 # Needs curl and python3.  Every wait is bounded.
 set -eu
 
-top_builddir=${top_builddir:-.}
-top_srcdir=${top_srcdir:-.}
-KMSD="$top_builddir/kms/kmsd"
-KMSCTL="$top_builddir/tools/kmsctl"
-UE="$top_builddir/tools/kms-ue"
+. "${top_srcdir:-.}/tests/system/lib.sh"
 
-for c in curl python3; do
-	if ! command -v "$c" >/dev/null 2>&1; then
-		echo "SKIP: $c not found"
-		exit 77
-	fi
-done
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/kmsd_http.XXXXXX")
-pid=""
-cleanup() {
-	rc=$?
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		kill -KILL "$pid" 2>/dev/null || true
-	fi
-	if [ "$rc" -ne 0 ] && [ -f "$tmp/kmsd.log" ]; then
-		echo "--- kmsd log (last 60 lines)" >&2
-		tail -n 60 "$tmp/kmsd.log" >&2
-	fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-n=0
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $*"
-}
-fail() {
-	echo "FAIL: $*" >&2
-	for f in "$tmp/hdr" "$tmp/body.txt" "$tmp/err"; do
-		[ -s "$f" ] && { echo "--- $f" >&2; head -c 2000 "$f" >&2; }
-	done
-	exit 1
-}
-
-port=$(python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])')
+port=$(free_port)
 B="http://127.0.0.1:$port"
 U="$B/kms"
-
-# call URL [curl options]: prints the status; headers in $tmp/hdr, body in $tmp/body.
-call() {
-	url=$1
-	shift
-	rm -f "$tmp/hdr" "$tmp/body"
-	curl -s -m 5 -D "$tmp/hdr" -o "$tmp/body" -w '%{http_code}' "$@" "$url" || true
-}
-# expect WANT URL [curl options]
-expect() {
-	want=$1
-	shift
-	got=$(call "$@")
-	[ "$got" = "$want" ] || fail "status $got, expected $want: $*"
-}
-header() {
-	grep -i "^$1:" "$tmp/hdr" | head -n 1 | cut -d: -f2- | tr -d ' \r'
-}
-wait_log() { # wait_log TEXT: up to 5 s for TEXT in the kmsd log
-	i=0
-	while ! grep -q "$1" "$tmp/kmsd.log"; do
-		i=$((i + 1))
-		[ $i -le 50 ] || fail "no '$1' in the kmsd log"
-		sleep 0.1
-	done
-}
 
 write_conf() { # write_conf FILE PORT LEVEL
 	cat >"$1" <<EOF
@@ -118,15 +49,7 @@ grep -q "range.conf:1: 'policy.clock_skew' = 0 is out of range" "$tmp/err" ||
 ok "kmsd -t: valid file 0; unknown key and out-of-range value 1, naming file:line"
 
 # --- start -----------------------------------------------------------------------
-"$KMSD" -c "$tmp/kmsd.conf" >"$tmp/kmsd.log" 2>&1 &
-pid=$!
-i=0
-while [ "$(call "$B/healthz")" != 200 ]; do
-	kill -0 "$pid" 2>/dev/null || fail "kmsd exited during start-up"
-	i=$((i + 1))
-	[ $i -le 100 ] || fail "kmsd not healthy within 10 s"
-	sleep 0.1
-done
+kmsd_start "$tmp/kmsd.conf" "$B"
 [ "$(cat "$tmp/body")" = ok ] || fail "healthz body"
 rid=$(header X-Request-Id)
 case $rid in r-*-*) ;; *) fail "X-Request-Id '$rid'" ;; esac
@@ -138,7 +61,6 @@ expect 200 "$B/readyz"
 ok "healthz 200 ok, readyz 200, X-Request-Id logged"
 
 # --- framing errors ----------------------------------------------------------------
-MIKEY="Content-Type: application/mikey"
 expect 405 "$U?requesttype=ticketrequest"
 [ "$(header Allow)" = POST ] || fail "405 without Allow: POST"
 expect 405 "$U" -X PUT -H "$MIKEY" --data-binary x
@@ -238,19 +160,7 @@ done
 ok "no PSK or KEK bytes in the log"
 
 # --- SIGTERM -----------------------------------------------------------------------
-kill -TERM "$pid"
-i=0
-while kill -0 "$pid" 2>/dev/null; do
-	i=$((i + 1))
-	[ $i -le 100 ] || fail "kmsd still running 10 s after SIGTERM"
-	sleep 0.1
-done
-set +e
-wait "$pid"
-rc=$?
-set -e
-pid=""
-[ $rc -eq 0 ] || fail "kmsd exit status $rc after SIGTERM"
+kmsd_stop
 grep -q "kmsd stopped" "$tmp/kmsd.log" || fail "no 'kmsd stopped'"
 ok "SIGTERM: exit 0"
 
