@@ -56,6 +56,14 @@ enum kms_err {
 	KMS_EPOLICY, /* authenticated but not allowed */
 	KMS_EBTID,   /* unknown or expired B-TID: the UE must bootstrap again */
 
+	/* Ua/Zk framing (answered by the HTTP front end with a text body). */
+	KMS_EHTTP_METHOD,  /* wrong method: 405 */
+	KMS_EHTTP_REQTYPE, /* missing or unknown requesttype: 400 */
+	KMS_EHTTP_MEDIA,   /* wrong content type: 415 */
+	KMS_EHTTP_SIZE,	   /* body over the cap: 413 */
+	KMS_EHTTP_FRAME,   /* bad Content-Length, client gone mid-request: 400 */
+	KMS_EHTTP_TIMEOUT, /* connection timed out before the body was in: 408 */
+
 	/* Environment. */
 	KMS_EUNAVAIL,  /* upstream (BSF, peer KMS, store) unavailable */
 	KMS_ECRYPTO,   /* crypto library failure */

@@ -55,6 +55,7 @@ typedef struct {
 	kms_reqtype_t type;
 	uint8_t *body;
 	size_t len, cap;
+	int frame_err; /* KMS_EHTTP_* when the front end refused a Ua request */
 } req_t;
 
 /* --- responses ------------------------------------------------------------- */
@@ -97,6 +98,14 @@ static enum MHD_Result reply_text(struct MHD_Connection *c, req_t *q, unsigned s
 {
 	return reply(c, q, status, CT_TEXT, (void *)(uintptr_t)text, strlen(text),
 		     MHD_RESPMEM_PERSISTENT, allow);
+}
+
+/* A refused Ua request: status from the error table, audited at completion. */
+static enum MHD_Result refuse(struct MHD_Connection *c, req_t *q, int code,
+			      const char *text, const char *allow)
+{
+	q->frame_err = code;
+	return reply_text(c, q, (unsigned)kms_err_http(code), text, allow);
 }
 
 /* --- routing ---------------------------------------------------------------- */
@@ -171,31 +180,33 @@ static enum MHD_Result route(kms_http_t *h, struct MHD_Connection *c, req_t *q,
 		return reply_text(c, q, 404, "not found\n", NULL);
 	}
 	if (strcmp(method, MHD_HTTP_METHOD_POST) != 0) {
-		return reply_text(c, q, 405, "method not allowed: use POST\n", "POST");
+		return refuse(c, q, KMS_EHTTP_METHOD, "method not allowed: use POST\n",
+			      "POST");
 	}
 	const char *rt =
 	    MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "requesttype");
 	if (rt == NULL) {
-		return reply_text(c, q, 400, "missing requesttype\n", NULL);
+		return refuse(c, q, KMS_EHTTP_REQTYPE, "missing requesttype\n", NULL);
 	}
 	if (strcmp(rt, "ticketrequest") == 0) {
 		q->type = KMS_REQ_TICKET;
 	} else if (strcmp(rt, "ticketresolve") == 0) {
 		q->type = KMS_REQ_RESOLVE;
 	} else {
-		return reply_text(
-		    c, q, 400, "unknown requesttype (ticketrequest or ticketresolve)\n",
-		    NULL);
+		return refuse(c, q, KMS_EHTTP_REQTYPE,
+			      "unknown requesttype (ticketrequest or ticketresolve)\n",
+			      NULL);
 	}
 	if (!content_type_ok(c)) {
-		return reply_text(c, q, 415, "content type must be " CT_MIKEY "\n", NULL);
+		return refuse(c, q, KMS_EHTTP_MEDIA,
+			      "content type must be " CT_MIKEY "\n", NULL);
 	}
 	long long n = declared_length(c);
 	if (n == -2) {
-		return reply_text(c, q, 400, "bad Content-Length\n", NULL);
+		return refuse(c, q, KMS_EHTTP_FRAME, "bad Content-Length\n", NULL);
 	}
 	if (n > (long long)h->cfg.max_body) {
-		return reply_text(c, q, 413, "body too large\n", NULL);
+		return refuse(c, q, KMS_EHTTP_SIZE, "body too large\n", NULL);
 	}
 	q->cap = n >= 0 ? (size_t)n : h->cfg.max_body;
 	q->body = malloc(q->cap > 0 ? q->cap : 1);
@@ -273,7 +284,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			free(q->body);
 			q->body = NULL;
 			q->post = false;
-			if (reply_text(c, q, 413, "body too large\n", NULL) != MHD_YES) {
+			if (refuse(c, q, KMS_EHTTP_SIZE, "body too large\n", NULL) !=
+			    MHD_YES) {
 				q->status = 413;
 				return MHD_NO; /* MHD cannot answer mid-body: close */
 			}
@@ -290,6 +302,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	q->body = NULL;
 	q->post = false;
 	return ret;
+}
+
+static void audit_frame(kms_http_t *h, const req_t *q)
+{
+	audit_rec_t rec;
+	struct timespec ts;
+	memset(&rec, 0, sizeof(rec));
+	clock_gettime(CLOCK_REALTIME, &ts);
+	rec.time_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	snprintf(rec.rid, sizeof(rec.rid), "%s", q->rid);
+	rec.error = q->frame_err;
+	pthread_rwlock_rdlock(&h->lock);
+	const kms_service_t *svc = atomic_load(&h->svc);
+	if (svc != NULL) {
+		audit_log(svc->audit, &rec);
+	}
+	pthread_rwlock_unlock(&h->lock);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -313,6 +342,15 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	}
 	log_req_info(q->rid, "%s %s %u %zu bytes %.1f ms%s", q->method, q->path,
 		     q->status, q->bytes, ms, how);
+	/* A Ua request that never reached the service still gets its audit row. */
+	if (q->post && q->status == 0) {
+		q->frame_err = toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED
+				   ? KMS_EHTTP_TIMEOUT
+				   : KMS_EHTTP_FRAME;
+	}
+	if (q->frame_err != 0) {
+		audit_frame(h, q);
+	}
 	free(q->body);
 	free(q);
 	*con_cls = NULL;

@@ -119,6 +119,10 @@ port = int(sys.argv[1])
 url = "http://127.0.0.1:%d/healthz" % port
 s = socket.create_connection(("127.0.0.1", port), timeout=10)
 s.sendall(b"POST /kms?requesttype=ticketrequest HTTP/1.1\r\nHost: x\r\nContent-Ty")
+# A second one sends whole headers but only part of its body.
+s2 = socket.create_connection(("127.0.0.1", port), timeout=10)
+s2.sendall(b"POST /kms?requesttype=ticketrequest HTTP/1.1\r\nHost: x\r\n"
+           b"Content-Type: application/mikey\r\nContent-Length: 100\r\n\r\n0123456789")
 start = time.time()
 for _ in range(3):  # served while the stalled connection is open
     with urllib.request.urlopen(url, timeout=3) as r:
@@ -126,6 +130,8 @@ for _ in range(3):  # served while the stalled connection is open
     time.sleep(0.4)
 s.settimeout(6)
 data = s.recv(4096)  # conn_timeout is 2 s: the server closes the connection
+s2.settimeout(6)
+s2.recv(4096)
 took = time.time() - start
 assert took < 6, "server kept the stalled connection %.1f s" % took
 with urllib.request.urlopen(url, timeout=3) as r:
@@ -163,5 +169,19 @@ ok "no PSK or KEK bytes in the log"
 kmsd_stop
 grep -q "kmsd stopped" "$tmp/kmsd.log" || fail "no 'kmsd stopped'"
 ok "SIGTERM: exit 0"
+
+# --- audit rows for refused frames, no key bytes --------------------------------
+if command -v sqlite3 >/dev/null 2>&1; then
+	sqlite3 "$tmp/state/audit.db" 'SELECT DISTINCT error FROM audit;' | sort >"$tmp/codes"
+	for code in KMS_EHTTP_METHOD KMS_EHTTP_REQTYPE KMS_EHTTP_MEDIA KMS_EHTTP_SIZE \
+		KMS_EHTTP_TIMEOUT KMS_EOK KMS_EREPLAY; do
+		grep -qx "$code" "$tmp/codes" || fail "no audit row with $code: $(tr '\n' ' ' <"$tmp/codes")"
+	done
+	sqlite3 "$tmp/state/audit.db" .dump >"$tmp/audit.dump"
+	for f in "$tmp/state/demo-alice.psk" "$tmp/state/demo-bob.psk" "$tmp/state/kek"; do
+		grep -qi "$(tr -d '\n' <"$f")" "$tmp/audit.dump" && fail "key bytes of $f in the audit"
+	done
+	ok "audit rows for every refused frame (405, 400, 415, 413, 408), granted and replayed requests; no key bytes"
+fi
 
 echo "kmsd_http: $n groups passed"
