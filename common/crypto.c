@@ -16,6 +16,8 @@ static struct {
 	EVP_MAC *hmac;
 	EVP_MD *sha1;
 	EVP_MD *sha256;
+	EVP_MD *md5; /* HTTP Digest only */
+	EVP_CIPHER *ecb128;
 	EVP_CIPHER *ctr128;
 	EVP_CIPHER *ctr256;
 	EVP_CIPHER *wrap128;
@@ -31,13 +33,16 @@ static void algs_load(void)
 	algs.hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
 	algs.sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
 	algs.sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+	algs.md5 = EVP_MD_fetch(NULL, "MD5", NULL);
+	algs.ecb128 = EVP_CIPHER_fetch(NULL, "AES-128-ECB", NULL);
 	algs.ctr128 = EVP_CIPHER_fetch(NULL, "AES-128-CTR", NULL);
 	algs.ctr256 = EVP_CIPHER_fetch(NULL, "AES-256-CTR", NULL);
 	algs.wrap128 = EVP_CIPHER_fetch(NULL, "AES-128-WRAP", NULL);
 	algs.wrap256 = EVP_CIPHER_fetch(NULL, "AES-256-WRAP", NULL);
 	algs.gcm256 = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
-	algs.ok = algs.hmac && algs.sha1 && algs.sha256 && algs.ctr128 && algs.ctr256 &&
-		  algs.wrap128 && algs.wrap256 && algs.gcm256;
+	algs.ok = algs.hmac && algs.sha1 && algs.sha256 && algs.md5 && algs.ecb128 &&
+		  algs.ctr128 && algs.ctr256 && algs.wrap128 && algs.wrap256 &&
+		  algs.gcm256;
 }
 
 int crypto_init(void)
@@ -48,7 +53,15 @@ int crypto_init(void)
 
 size_t crypto_md_len(crypto_md_t md)
 {
-	return md == CRYPTO_MD_SHA256 ? CRYPTO_SHA256_LEN : CRYPTO_SHA1_LEN;
+	switch (md) {
+	case CRYPTO_MD_SHA256:
+		return CRYPTO_SHA256_LEN;
+	case CRYPTO_MD_MD5:
+		return CRYPTO_MD5_LEN;
+	case CRYPTO_MD_SHA1:
+	default:
+		return CRYPTO_SHA1_LEN;
+	}
 }
 
 static const char *md_name(crypto_md_t md)
@@ -98,19 +111,21 @@ cleanup:
 
 int crypto_hash(crypto_md_t md, const crypto_iov_t *iov, size_t n, uint8_t *out)
 {
-	if ((md != CRYPTO_MD_SHA1 && md != CRYPTO_MD_SHA256) || out == NULL) {
+	if ((md != CRYPTO_MD_SHA1 && md != CRYPTO_MD_SHA256 && md != CRYPTO_MD_MD5) ||
+	    out == NULL || (iov == NULL && n > 0)) {
 		return KMS_EINVAL;
 	}
 	int ret = crypto_init();
 	if (ret != KMS_EOK) {
 		return ret;
 	}
+	const EVP_MD *alg = md == CRYPTO_MD_SHA256 ? algs.sha256
+			    : md == CRYPTO_MD_MD5  ? algs.md5
+						   : algs.sha1;
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	unsigned int out_len = 0;
 	ret = KMS_ECRYPTO;
-	if (ctx == NULL ||
-	    !EVP_DigestInit_ex2(ctx, md == CRYPTO_MD_SHA256 ? algs.sha256 : algs.sha1,
-				NULL)) {
+	if (ctx == NULL || !EVP_DigestInit_ex2(ctx, alg, NULL)) {
 		goto cleanup;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -118,7 +133,7 @@ int crypto_hash(crypto_md_t md, const crypto_iov_t *iov, size_t n, uint8_t *out)
 			goto cleanup;
 		}
 	}
-	if (!EVP_DigestFinal_ex(ctx, out, &out_len)) {
+	if (!EVP_DigestFinal_ex(ctx, out, &out_len) || out_len != crypto_md_len(md)) {
 		goto cleanup;
 	}
 	ret = KMS_EOK;
@@ -176,6 +191,20 @@ int crypto_aes_cm(const uint8_t *key, size_t key_len, const uint8_t iv[16],
 	}
 	return cipher_run(key_len == 16 ? algs.ctr128 : algs.ctr256, 1, key, iv, in, len,
 			  out, len);
+}
+
+int crypto_aes_block(const uint8_t key[16], const uint8_t in[16], uint8_t out[16])
+{
+	if (key == NULL || in == NULL || out == NULL) {
+		return KMS_EINVAL;
+	}
+	int ret = crypto_init();
+	if (ret != KMS_EOK) {
+		return ret;
+	}
+	/* EVP allows in == out for ECB; on failure out is wiped. */
+	return cipher_run(algs.ecb128, 1, key, NULL, in, CRYPTO_AES_BLOCK, out,
+			  CRYPTO_AES_BLOCK);
 }
 
 static const uint8_t kw_default_iv[CRYPTO_KW_IV] = { 0xa6, 0xa6, 0xa6, 0xa6,

@@ -14,10 +14,12 @@
 typedef enum {
 	CRYPTO_MD_SHA1 = 0,
 	CRYPTO_MD_SHA256 = 1,
+	CRYPTO_MD_MD5 = 2, /* HTTP Digest (RFC 2617 / RFC 3310) only: crypto_hash */
 } crypto_md_t;
 
 #define CRYPTO_SHA1_LEN 20
 #define CRYPTO_SHA256_LEN 32
+#define CRYPTO_MD5_LEN 16
 #define CRYPTO_MD_MAX 32
 #define CRYPTO_AES_BLOCK 16
 #define CRYPTO_GCM_KEY 32
@@ -37,12 +39,18 @@ size_t crypto_md_len(crypto_md_t md);
 /* Load the algorithms once; called implicitly, safe from many threads. */
 int crypto_init(void);
 
-/* HMAC over the concatenation of iov[0..n); out gets crypto_md_len(md). */
+/*
+ * HMAC over the concatenation of iov[0..n); out gets crypto_md_len(md).
+ * SHA-1 and SHA-256 only: CRYPTO_MD_MD5 is refused with KMS_EINVAL.
+ */
 int crypto_hmac(crypto_md_t md, const uint8_t *key, size_t key_len,
 		const crypto_iov_t *iov, size_t n, uint8_t *out);
 
 /* Digest over the concatenation of iov[0..n). */
 int crypto_hash(crypto_md_t md, const crypto_iov_t *iov, size_t n, uint8_t *out);
+
+/* AES-128 encryption of one block (MILENAGE); in and out may be the same. */
+int crypto_aes_block(const uint8_t key[16], const uint8_t in[16], uint8_t out[16]);
 
 /*
  * AES in counter mode (RFC 3711 AES-CM): out = in XOR AES-CTR(key, iv),

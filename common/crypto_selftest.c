@@ -64,6 +64,25 @@ static int run_aes_cm(const struct kat *k, uint8_t *out)
 	return ret != KMS_EOK ? ret : (int)n;
 }
 
+static int run_aes_block(const struct kat *k, uint8_t *out)
+{
+	uint8_t key[KAT_MAX];
+	uint8_t in[KAT_MAX];
+	if (unhex(k->key, key) != 16 || unhex(k->in, in) != CRYPTO_AES_BLOCK) {
+		return KMS_EINTERNAL;
+	}
+	int ret = crypto_aes_block(key, in, out);
+	return ret != KMS_EOK ? ret : CRYPTO_AES_BLOCK;
+}
+
+static int run_md5(const struct kat *k, uint8_t *out)
+{
+	uint8_t in[KAT_MAX];
+	crypto_iov_t iov = { in, unhex(k->in, in) };
+	int ret = crypto_hash(CRYPTO_MD_MD5, &iov, 1, out);
+	return ret != KMS_EOK ? ret : CRYPTO_MD5_LEN;
+}
+
 static int run_kw_wrap(const struct kat *k, uint8_t *out)
 {
 	uint8_t key[KAT_MAX];
@@ -160,6 +179,10 @@ static const struct kat kats[] = {
 	  "000000000000000000000000000000000000000000000000",
 	  "e03ead0935c95e80e166b16dd92b4eb4d23513162b02d0f72a43a2fe4a5f97ab"
 	  "41e95b3bb0a2e8dd477901e4fca894c0" },
+	{ "AES-128 FIPS-197 C.1", run_aes_block, "000102030405060708090a0b0c0d0e0f", NULL,
+	  NULL, "00112233445566778899aabbccddeeff", "69c4e0d86a7b0430d8cdb78070b4c55a" },
+	{ "MD5 RFC 1321 \"abc\"", run_md5, NULL, NULL, NULL, "616263",
+	  "900150983cd24fb0d6963f7d28e17f72" },
 	{ "AES-KW-128 wrap RFC 3394 4.1", run_kw_wrap, "000102030405060708090a0b0c0d0e0f",
 	  NULL, NULL, "00112233445566778899aabbccddeeff",
 	  "1fa68b0a8112b447aef34bd8fb5a7b829d3e862371d2cfe5" },

@@ -1,6 +1,6 @@
 /*
- * Crypto known-answer tests (RFC 2202, RFC 4231, RFC 3711 B.2, RFC 3394,
- * the GCM specification's test case 16).  Every daemon runs
+ * Crypto known-answer tests (RFC 2202, RFC 4231, RFC 3711 B.2, FIPS-197
+ * C.1, RFC 1321, RFC 3394, the GCM specification's test case 16).  Every daemon runs
  * crypto_selftest() at start-up and refuses to serve when it fails;
  * make check runs it too.
  */

@@ -18,13 +18,13 @@ typedef struct {
 	char realm[DIGEST_FIELD_MAX];
 	char nonce[DIGEST_FIELD_MAX];
 	char uri[DIGEST_FIELD_MAX];
-	char qop[32];      /* "auth" or "auth-int" or "" */
+	char qop[32]; /* "auth" or "auth-int" or "" */
 	char nc[16];
 	char cnonce[DIGEST_FIELD_MAX];
 	char response[64]; /* 32 hex */
 	char opaque[DIGEST_FIELD_MAX];
 	char algorithm[32]; /* "AKAv1-MD5" */
-	char auts[64];      /* base64(AUTS) or "" */
+	char auts[64];	    /* base64(AUTS) or "" */
 } digest_params_t;
 
 /* Parse the value of an Authorization / WWW-Authenticate header ("Digest k=v, ..."). */
@@ -41,7 +41,8 @@ int digest_response(const digest_params_t *p, const char *method, const uint8_t 
 		    size_t res_len, const uint8_t *body, size_t body_len, char out[33]);
 
 /* nonce = base64(RAND || AUTN) and back (extra server data after AUTN ignored). */
-int digest_nonce_make(const uint8_t rand[16], const uint8_t autn[16], char *out, size_t cap);
+int digest_nonce_make(const uint8_t rand[16], const uint8_t autn[16], char *out,
+		      size_t cap);
 int digest_nonce_split(const char *nonce, uint8_t rand[16], uint8_t autn[16]);
 
 #endif

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define GBA_KEY_LEN 32    /* Ks, Ks_NAF */
+#define GBA_KEY_LEN 32 /* Ks, Ks_NAF */
 #define GBA_RAND_LEN 16
 #define GBA_UA_ID_LEN 5
 #define GBA_NAF_ID_MAX 260 /* FQDN (255) + Ua security protocol id */
@@ -18,9 +18,9 @@
 #define GBA_KDF_PARAMS_MAX 8
 
 /* Ua security protocol id of IMS UE <-> KMS (TS 33.220 Annex H). */
-#define GBA_UA_ID_KMS                                                                  \
-	{                                                                              \
-		0x01, 0x00, 0x00, 0x00, 0x06                                           \
+#define GBA_UA_ID_KMS                                                                    \
+	{                                                                                \
+		0x01, 0x00, 0x00, 0x00, 0x06                                             \
 	}
 
 typedef struct {
@@ -50,9 +50,9 @@ int gba_naf_id(const char *fqdn, const uint8_t ua_id[GBA_UA_ID_LEN], uint8_t *ou
  * Ks_NAF (or Ks_ext_NAF) = KDF(Ks = CK || IK, 0x01, "gba-me", RAND, IMPI,
  * NAF_Id); with gba_u true the P0 is "gba-u" (Ks_int_NAF).
  */
-int gba_ks_naf(const uint8_t ck[16], const uint8_t ik[16], const uint8_t rand[GBA_RAND_LEN],
-	       const char *impi, const uint8_t *naf_id, size_t naf_id_len, bool gba_u,
-	       uint8_t out[GBA_KEY_LEN]);
+int gba_ks_naf(const uint8_t ck[16], const uint8_t ik[16],
+	       const uint8_t rand[GBA_RAND_LEN], const char *impi, const uint8_t *naf_id,
+	       size_t naf_id_len, bool gba_u, uint8_t out[GBA_KEY_LEN]);
 
 /* B-TID = base64(RAND) "@" BSF server domain name (NUL-terminated). */
 int gba_btid(const uint8_t rand[GBA_RAND_LEN], const char *bsf_domain, char *out,

@@ -27,24 +27,27 @@ int milenage_f2345(const uint8_t k[16], const uint8_t opc[16], const uint8_t ran
 
 /* AUTN = (SQN XOR AK) || AMF || MAC-A (network side). */
 int milenage_autn(const uint8_t k[16], const uint8_t opc[16], const uint8_t rand[16],
-		  const uint8_t sqn[MILENAGE_SQN_LEN], const uint8_t amf[MILENAGE_AMF_LEN],
-		  uint8_t autn[MILENAGE_AUTN_LEN]);
+		  const uint8_t sqn[MILENAGE_SQN_LEN],
+		  const uint8_t amf[MILENAGE_AMF_LEN], uint8_t autn[MILENAGE_AUTN_LEN]);
 
 /*
  * USIM side: check AUTN (MAC-A, constant time) and recover SQN.
  * KMS_EOK with res/ck/ik filled; KMS_EMAC when MAC-A fails.  The caller
  * checks SQN freshness and builds AUTS with milenage_auts() when stale.
  */
-int milenage_check_autn(const uint8_t k[16], const uint8_t opc[16], const uint8_t rand[16],
-			const uint8_t autn[MILENAGE_AUTN_LEN], uint8_t sqn[MILENAGE_SQN_LEN],
-			uint8_t res[8], uint8_t ck[16], uint8_t ik[16]);
+int milenage_check_autn(const uint8_t k[16], const uint8_t opc[16],
+			const uint8_t rand[16], const uint8_t autn[MILENAGE_AUTN_LEN],
+			uint8_t sqn[MILENAGE_SQN_LEN], uint8_t res[8], uint8_t ck[16],
+			uint8_t ik[16]);
 
 /* AUTS = (SQN_MS XOR AK*) || MAC-S, with AMF 0x0000 in f1* (TS 33.102 6.3.3). */
 int milenage_auts(const uint8_t k[16], const uint8_t opc[16], const uint8_t rand[16],
-		  const uint8_t sqn_ms[MILENAGE_SQN_LEN], uint8_t auts[MILENAGE_AUTS_LEN]);
+		  const uint8_t sqn_ms[MILENAGE_SQN_LEN],
+		  uint8_t auts[MILENAGE_AUTS_LEN]);
 
 /* Network side of resync: check MAC-S of AUTS and recover SQN_MS (KMS_EMAC if bad). */
 int milenage_resync(const uint8_t k[16], const uint8_t opc[16], const uint8_t rand[16],
-		    const uint8_t auts[MILENAGE_AUTS_LEN], uint8_t sqn_ms[MILENAGE_SQN_LEN]);
+		    const uint8_t auts[MILENAGE_AUTS_LEN],
+		    uint8_t sqn_ms[MILENAGE_SQN_LEN]);
 
 #endif

@@ -98,6 +98,44 @@ static int check_nonempty_path(const char *v)
 	return *v != '\0' ? check_path(v) : KMS_EINVAL;
 }
 
+static int check_psk_source(const char *v)
+{
+	return strcmp(v, "static") == 0 || strcmp(v, "gba") == 0 || strcmp(v, "both") == 0
+		   ? KMS_EOK
+		   : KMS_EINVAL;
+}
+
+static int check_url(const char *v)
+{
+	if (check_printable(v) != KMS_EOK) {
+		return KMS_EINVAL;
+	}
+	const char *host = NULL;
+	if (strncmp(v, "http://", 7) == 0) {
+		host = v + 7;
+	} else if (strncmp(v, "https://", 8) == 0) {
+		host = v + 8;
+	}
+	return host != NULL && *host != '\0' && *host != '/' ? KMS_EOK : KMS_EINVAL;
+}
+
+/* A DNS name: letters, digits, '-' and '.', no empty label at the ends. */
+static int check_fqdn(const char *v)
+{
+	size_t n = strlen(v);
+	if (n == 0 || v[0] == '.' || v[0] == '-' || v[n - 1] == '.') {
+		return KMS_EINVAL;
+	}
+	for (; *v != '\0'; v++) {
+		char c = *v;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '-' || c == '.')) {
+			return KMS_EINVAL;
+		}
+	}
+	return KMS_EOK;
+}
+
 #define FIELD(f) offsetof(kms_config_t, f), sizeof(((kms_config_t *)0)->f)
 #define STR(p, f, d, chk, w)                                                             \
 	{                                                                                \
@@ -129,12 +167,24 @@ static const item_t schema[] = {
 	STR("kms.kek_file", kek_file, "", check_path, "a file name"),
 	STR("kms.keys_db", keys_db, "", check_path, "a file name"),
 	STR("kms.audit_db", audit_db, "", check_path, "a file name"),
+	STR("kms.psk_source", psk_source, "static", check_psk_source,
+	    "static, gba or both"),
 	UINT("policy.clock_skew", clock_skew, 300, 1, 86400),
 	UINT("policy.ticket_lifetime", ticket_lifetime, 3600, 1, 31536000),
 	UINT("policy.max_ticket_lifetime", max_ticket_lifetime, 86400, 1, 31536000),
 	BOOL("policy.allow_reuse", allow_reuse, 1),
 	UINT("policy.replay_entries", replay_entries, 1048576, 64, 67108864),
 	UINT("policy.audit_queue", audit_queue, 65536, 16, 16777216),
+	BOOL("naf.enabled", naf_enabled, 0),
+	STR("naf.bsf_url", naf_bsf_url, "http://127.0.0.1:8081/zn", check_url,
+	    "an http:// or https:// URL without spaces"),
+	STR("naf.fqdn", naf_fqdn, "kms.example.org", check_fqdn,
+	    "a host name (letters, digits, '-', '.')"),
+	UINT("naf.timeout_ms", naf_timeout_ms, 2000, 50, 60000),
+	UINT("naf.connect_timeout_ms", naf_connect_timeout_ms, 500, 10, 60000),
+	UINT("naf.retries", naf_retries, 1, 0, 5),
+	UINT("naf.cache_entries", naf_cache_entries, 65536, 16, 16777216),
+	UINT("naf.negative_ttl", naf_negative_ttl, 30, 0, 86400),
 	STR("log.level", log_level, "info", check_level,
 	    "one of err, warning, notice, info, debug"),
 	STR("log.target", log_target, "stderr", check_target, "stderr or syslog"),
@@ -408,6 +458,13 @@ int kms_config_load(const char *path, kms_config_t *cfg, char *err, size_t err_l
 			   "'policy.ticket_lifetime' (%" PRIu32
 			   ") exceeds 'policy.max_ticket_lifetime' (%" PRIu32 ")",
 			   tmp.ticket_lifetime, tmp.max_ticket_lifetime);
+		goto cleanup;
+	}
+	if (strcmp(tmp.psk_source, "static") != 0 && !tmp.naf_enabled) {
+		const item_t *it = find_item("kms", "psk_source");
+		ret = fail(&l, seen[it - schema],
+			   "'kms.psk_source' = \"%s\" needs 'naf.enabled = true'",
+			   tmp.psk_source);
 		goto cleanup;
 	}
 	const char *bad = NULL;

@@ -28,6 +28,7 @@ typedef struct {
 	char kek_file[256];  /* default "<state_dir>/kek" */
 	char keys_db[256];   /* default "<state_dir>/kms.db" (keyring + PSK users) */
 	char audit_db[256];  /* default "<state_dir>/audit.db" */
+	char psk_source[16]; /* "static" (default), "gba" or "both" */
 	/* [policy] */
 	uint32_t clock_skew;	      /* seconds, default 300 */
 	uint32_t ticket_lifetime;     /* default granted lifetime, seconds, 3600 */
@@ -35,6 +36,15 @@ typedef struct {
 	bool allow_reuse;	      /* grant J when requested, default true */
 	size_t replay_entries;	      /* replay cache capacity, default 1048576 */
 	size_t audit_queue;	      /* default 65536 */
+	/* [naf]: the GBA PSK source (Zn client and key cache, kms/naf.c) */
+	bool naf_enabled;	 /* default false; needed by psk_source gba/both */
+	char naf_bsf_url[256];	 /* Zn URL, default "http://127.0.0.1:8081/zn" */
+	char naf_fqdn[256];	 /* NAF_Id FQDN, default "kms.example.org" */
+	uint32_t naf_timeout_ms; /* whole Zn request, default 2000 */
+	uint32_t naf_connect_timeout_ms; /* default 500 */
+	uint32_t naf_retries;		 /* after connection errors / 5xx, default 1 */
+	size_t naf_cache_entries;	 /* default 65536 */
+	uint32_t naf_negative_ttl;	 /* seconds a refusal is remembered, default 30 */
 	/* [log] */
 	char log_level[16];  /* default "info" */
 	char log_target[16]; /* "stderr" or "syslog", default "stderr" */

@@ -33,6 +33,7 @@
 #define CT_TEXT "text/plain; charset=utf-8"
 #define RID_LEN 24
 #define LOG_PATH_MAX 96
+#define BOOTSTRAP_HDR_MAX 320 /* 3GPP-bootstrapping realm="<naf.fqdn>" */
 
 struct kms_http {
 	struct MHD_Daemon *mhd;
@@ -62,7 +63,8 @@ typedef struct {
 
 static enum MHD_Result reply(struct MHD_Connection *c, req_t *q, unsigned status,
 			     const char *ctype, void *body, size_t len,
-			     enum MHD_ResponseMemoryMode mode, const char *allow)
+			     enum MHD_ResponseMemoryMode mode, const char *allow,
+			     const char *www_auth)
 {
 	struct MHD_Response *rsp = MHD_create_response_from_buffer(len, body, mode);
 	if (rsp == NULL) {
@@ -81,6 +83,9 @@ static enum MHD_Result reply(struct MHD_Connection *c, req_t *q, unsigned status
 	if (ok == MHD_YES && allow != NULL) {
 		ok = MHD_add_response_header(rsp, "Allow", allow);
 	}
+	if (ok == MHD_YES && www_auth != NULL) {
+		ok = MHD_add_response_header(rsp, "WWW-Authenticate", www_auth);
+	}
 	if (ok == MHD_YES) {
 		ok = MHD_queue_response(c, status, rsp);
 	}
@@ -97,7 +102,7 @@ static enum MHD_Result reply_text(struct MHD_Connection *c, req_t *q, unsigned s
 				  const char *text, const char *allow)
 {
 	return reply(c, q, status, CT_TEXT, (void *)(uintptr_t)text, strlen(text),
-		     MHD_RESPMEM_PERSISTENT, allow);
+		     MHD_RESPMEM_PERSISTENT, allow, NULL);
 }
 
 /* A refused Ua request: status from the error table, audited at completion. */
@@ -225,11 +230,17 @@ static enum MHD_Result serve(kms_http_t *h, struct MHD_Connection *c, req_t *q)
 		return reply_text(c, q, 503, "out of memory\n", NULL);
 	}
 	kms_answer_t ans = { 500, KMS_EINTERNAL, 0 };
+	char www_auth[BOOTSTRAP_HDR_MAX];
 	pthread_rwlock_rdlock(&h->lock);
 	const kms_service_t *svc = atomic_load(&h->svc);
 	if (svc != NULL) {
 		kms_service_handle(svc, q->type, q->rid, q->body, q->len, out,
 				   MIKEY_MSG_MAX, &ans);
+		if (ans.error == KMS_EBTID) {
+			/* TS 24.109: tell the UE to bootstrap again (new B-TID). */
+			snprintf(www_auth, sizeof(www_auth),
+				 "3GPP-bootstrapping realm=\"%s\"", svc->cfg->naf_fqdn);
+		}
 	}
 	pthread_rwlock_unlock(&h->lock);
 	if (svc == NULL) {
@@ -243,7 +254,8 @@ static enum MHD_Result serve(kms_http_t *h, struct MHD_Connection *c, req_t *q)
 				  NULL);
 	}
 	return reply(c, q, (unsigned)ans.http_status, CT_MIKEY, out, ans.len,
-		     MHD_RESPMEM_MUST_FREE, NULL);
+		     MHD_RESPMEM_MUST_FREE, NULL,
+		     ans.error == KMS_EBTID ? www_auth : NULL);
 }
 
 static void req_init(kms_http_t *h, req_t *q, const char *url, const char *method)

@@ -20,6 +20,7 @@
 #include "kms/config.h"
 #include "kms/http.h"
 #include "kms/keyring.h"
+#include "kms/naf.h"
 #include "kms/psk_static.h"
 #include "kms/replay.h"
 #include "kms/service.h"
@@ -43,7 +44,8 @@ static void usage(FILE *f)
 		   "(valid) or 1\n"
 		   "  -f, --foreground     run in the foreground (the default)\n"
 		   "  -h, --help           this text\n"
-		   "Signals: HUP reloads the configuration, keyring and PSK users;\n"
+		   "Signals: HUP reloads the configuration, keyring and PSK users\n"
+		   "(and logs the NAF counters);\n"
 		   "TERM and INT stop after the requests in progress.\n");
 }
 
@@ -68,8 +70,58 @@ static void state_free(state_t *st)
 	free(st);
 }
 
+/* The NAF counters, for the logs (nothing when there is no GBA source). */
+static void log_naf_stats(const kms_psk_source_t *psk)
+{
+	naf_stats_t s;
+	if (naf_stats(psk, &s) == KMS_EOK) {
+		log_notice("naf: stats hits=%llu misses=%llu zn_requests=%llu "
+			   "zn_errors=%llu zn_busy=%llu entries=%zu capacity=%zu",
+			   (unsigned long long)s.hits, (unsigned long long)s.misses,
+			   (unsigned long long)s.zn_requests,
+			   (unsigned long long)s.zn_errors, (unsigned long long)s.zn_busy,
+			   s.entries, s.capacity);
+	}
+}
+
+/*
+ * The PSK source kms.psk_source names: the static users, the NAF (GBA), or
+ * both.  A NAF source keeps prev's cache when it can (reload).
+ */
+static int psk_open(const kms_config_t *cfg, const uint8_t *kek,
+		    const kms_psk_source_t *prev, kms_psk_source_t **out)
+{
+	kms_psk_source_t *stat = NULL, *gba = NULL;
+	bool want_static = strcmp(cfg->psk_source, "gba") != 0;
+	bool want_gba = strcmp(cfg->psk_source, "static") != 0;
+	int ret = KMS_EOK;
+	if (want_static) {
+		ret = psk_static_open(cfg->keys_db, kek, &stat);
+		if (ret != KMS_EOK) {
+			log_error("cannot load the PSK users from %s: %s", cfg->keys_db,
+				  kms_strerror(ret));
+			return ret;
+		}
+	}
+	if (want_gba) {
+		ret = naf_reopen(cfg, prev, &gba);
+		if (ret != KMS_EOK) {
+			if (stat != NULL) {
+				stat->free(stat);
+			}
+			return ret;
+		}
+	}
+	if (stat != NULL && gba != NULL) {
+		return naf_both(stat, gba, out); /* frees both on failure */
+	}
+	*out = stat != NULL ? stat : gba;
+	return KMS_EOK;
+}
+
 /* Read the KEK, the keyring and the PSK users named by cfg; log why not. */
-static int state_new(const kms_config_t *cfg, replay_t *rp, audit_t *audit, state_t **out)
+static int state_new(const kms_config_t *cfg, const kms_psk_source_t *prev, replay_t *rp,
+		     audit_t *audit, state_t **out)
 {
 	uint8_t kek[KEYRING_KEK_LEN];
 	state_t *st = calloc(1, sizeof(*st));
@@ -107,15 +159,20 @@ static int state_new(const kms_config_t *cfg, replay_t *rp, audit_t *audit, stat
 			  cfg->keys_db, kms_strerror(ret));
 		goto cleanup;
 	}
-	ret = psk_static_open(cfg->keys_db, kek, &st->psk);
+	ret = psk_open(cfg, kek, prev, &st->psk);
 	if (ret != KMS_EOK) {
-		log_error("cannot load the PSK users from %s: %s", cfg->keys_db,
-			  kms_strerror(ret));
 		goto cleanup;
 	}
 	st->svc = (kms_service_t){ &st->cfg, st->kr, st->psk, rp, audit };
-	log_info("keyring and %zu PSK user(s) loaded from %s", psk_static_size(st->psk),
-		 cfg->keys_db);
+	const kms_psk_source_t *stat = naf_static_part(st->psk);
+	if (stat != NULL) {
+		log_info("keyring and %zu static PSK user(s) loaded from %s (PSK source "
+			 "%s)",
+			 psk_static_size(stat), cfg->keys_db, cfg->psk_source);
+	} else {
+		log_info("keyring loaded from %s (PSK source %s)", cfg->keys_db,
+			 cfg->psk_source);
+	}
 	*out = st;
 	st = NULL;
 cleanup:
@@ -161,7 +218,8 @@ static void reload(const char *path, state_t **cur, kms_http_t *http, replay_t *
 		/* The replay cache keeps its window; the service must agree. */
 		cfg.clock_skew = old->clock_skew;
 	}
-	if (state_new(&cfg, rp, audit, &st) != KMS_EOK) {
+	log_naf_stats((*cur)->psk);
+	if (state_new(&cfg, (*cur)->psk, rp, audit, &st) != KMS_EOK) {
 		log_error("reload failed, keeping the running state");
 		return;
 	}
@@ -195,7 +253,7 @@ static int serve(const char *path, const kms_config_t *cfg)
 		log_error("crypto self-test failed: refusing to start");
 		goto cleanup;
 	}
-	ret = state_new(cfg, NULL, NULL, &st);
+	ret = state_new(cfg, NULL, NULL, NULL, &st);
 	if (ret != KMS_EOK) {
 		goto cleanup;
 	}
@@ -238,6 +296,7 @@ static int serve(const char *path, const kms_config_t *cfg)
 	unsigned wait_ms = st->cfg.conn_timeout * 1000u;
 	kms_http_stop(http, wait_ms < STOP_WAIT_MAX_MS ? wait_ms : STOP_WAIT_MAX_MS);
 	http = NULL;
+	log_naf_stats(st->psk);
 cleanup:
 	kms_http_stop(http, 0);
 	if (audit != NULL && audit_dropped(audit) > 0) {

@@ -127,6 +127,10 @@ static int authenticate(req_t *r)
 	r->randri = ri != NULL ? ri->rand : (mikey_bytes_t){ NULL, 0 };
 	r->randrr = rr != NULL ? rr->rand : (mikey_bytes_t){ NULL, 0 };
 	const mikey_id_t *pskid = mikey_msg_idr(&r->in, MIKEY_ROLE_PSK);
+	if (pskid != NULL && pskid->id_type != MIKEY_ID_NAI &&
+	    pskid->id_type != MIKEY_ID_BYTES) {
+		return KMS_EID; /* docs/mikey-profile.md row 4: NAI or byte string */
+	}
 	const mikey_bytes_t *name = pskid != NULL ? &pskid->id : &who->id;
 	ret = svc->psk->lookup(svc->psk, name->data, name->len, &r->psk);
 	if (ret != KMS_EOK) {

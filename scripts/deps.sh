@@ -3,7 +3,7 @@
 # missing (apt-get update runs only then).  Sourced by run.sh and test.sh.
 kms_deps_install() {
 	pkgs="build-essential autoconf automake libtool pkg-config
-	      libssl-dev libmicrohttpd-dev libsqlite3-dev libjansson-dev
+	      libssl-dev libmicrohttpd-dev libgnutls28-dev libsqlite3-dev libjansson-dev
 	      libconfig-dev libcurl4-openssl-dev libcunit1-dev libsrtp2-dev
 	      sqlite3 curl clang-format ${KMS_EXTRA_PKGS:-}"
 	missing=""

@@ -15,6 +15,10 @@ static const sqldb_migration_t audit_migrations[] = {
 	{ 1, sql_audit_001 },
 };
 
+static const sqldb_migration_t bsf_migrations[] = {
+	{ 1, sql_bsf_001 },
+};
+
 typedef struct {
 	const char *name;
 	const sqldb_migration_t *m;
@@ -26,6 +30,8 @@ static const store_def_t stores[] = {
 			 sizeof(kms_migrations) / sizeof(kms_migrations[0]) },
 	[SCHEMA_AUDIT] = { "audit", audit_migrations,
 			   sizeof(audit_migrations) / sizeof(audit_migrations[0]) },
+	[SCHEMA_BSF] = { "bsf", bsf_migrations,
+			 sizeof(bsf_migrations) / sizeof(bsf_migrations[0]) },
 };
 
 static const store_def_t *store_def(schema_store_t store)

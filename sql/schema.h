@@ -4,6 +4,7 @@
  *
  *   kms    kms.db: master_keys, psk_users, psk_identities
  *   audit  audit.db: audit
+ *   bsf    bsf.db (bsf-stubd): subscribers, impus, nafs, sessions
  */
 #ifndef KMS_SQL_SCHEMA_H
 #define KMS_SQL_SCHEMA_H
@@ -13,6 +14,7 @@
 typedef enum {
 	SCHEMA_KMS = 0,
 	SCHEMA_AUDIT = 1,
+	SCHEMA_BSF = 2,
 } schema_store_t;
 
 /* Open a store (sqldb_open) and bring its schema up to date. */

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tools/ue_bootstrap.h"
 #include "tools/ue_common.h"
+#include "tools/ue_gba_calc.h"
 #include "tools/ue_inspect.h"
 #include "tools/ue_keys.h"
 #include "tools/ue_request.h"
@@ -25,6 +27,8 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{ "bootstrap", "kms-ue bootstrap", ue_bootstrap_cmd,
+	  "GBA: bootstrap over Ub with a simulated USIM, derive Ks_NAF" },
 	{ "request", "kms-ue request", ue_request_cmd,
 	  "Initiator: build a REQUEST_INIT_PSK for the KMS" },
 	{ "transfer-init", "kms-ue transfer-init", ue_transfer_init_cmd,
@@ -41,6 +45,10 @@ static const struct command commands[] = {
 	  "compute the MIKEY PRF (RFC 3830 / RFC 6043)" },
 	{ "verify", "kms-ue verify", ue_verify_cmd,
 	  "check the V MAC of a REQUEST_INIT_PSK or RESOLVE_INIT_PSK" },
+	{ "milenage", "kms-ue milenage", ue_milenage_cmd,
+	  "GBA test tool: MILENAGE f1..f5* and AUTN (prints keys)" },
+	{ "ks-naf", "kms-ue ks-naf", ue_ks_naf_cmd,
+	  "GBA test tool: Ks_NAF, NAF_Id and B-TID (prints the key)" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -12,6 +12,7 @@
 #include "common/secmem.h"
 #include "mikey/kdf.h"
 #include "mikey/mac.h"
+#include "tools/ue_gba.h"
 #include "tools/ue_input.h"
 
 const char *ue_prog = "kms-ue";
@@ -20,6 +21,7 @@ void ue_opts_init(ue_opts_t *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->kms_id = UE_KMS_ID_DEFAULT;
+	o->psk_id_type = MIKEY_ID_BYTES;
 }
 
 bool ue_opts_take(ue_opts_t *o, int c, const char *arg)
@@ -30,6 +32,9 @@ bool ue_opts_take(ue_opts_t *o, int c, const char *arg)
 		return true;
 	case UE_OPT_PSK_FILE:
 		o->psk_file = arg;
+		return true;
+	case UE_OPT_GBA:
+		o->gba = arg;
 		return true;
 	case UE_OPT_ID:
 		o->id = arg;
@@ -95,12 +100,47 @@ static int psk_from_text(ue_opts_t *o, const char *what, const char *text, size_
 	return 0;
 }
 
+/* --gba FILE: Ks_NAF is the PSK, the B-TID goes into IDRpsk as an NAI. */
+static int psk_from_gba(ue_opts_t *o)
+{
+	ue_gba_t *g = secmem_alloc(sizeof(*g));
+	int ret = -1;
+	if (g == NULL) {
+		fprintf(stderr, "%s: out of memory\n", ue_prog);
+		return -1;
+	}
+	if (o->psk_id != NULL) {
+		fprintf(stderr, "%s: --gba sends the B-TID as IDRpsk: drop --psk-id\n",
+			ue_prog);
+	} else if (ue_gba_load(o->gba, g) == 0 && strlen(g->btid) < sizeof(o->btid) &&
+		   sizeof(g->ks_naf) <= sizeof(o->psk)) {
+		memcpy(o->psk, g->ks_naf, sizeof(g->ks_naf));
+		o->psk_len = sizeof(g->ks_naf);
+		memcpy(o->btid, g->btid, strlen(g->btid) + 1);
+		o->psk_id = o->btid;
+		o->psk_id_type = MIKEY_ID_NAI;
+		if (g->expires <= ue_unix_now()) {
+			fprintf(stderr,
+				"%s: note: the bootstrapping in %s expired; the KMS will "
+				"ask for a new one (kms-ue bootstrap)\n",
+				ue_prog, o->gba);
+		}
+		ret = 0;
+	}
+	secmem_free(g, sizeof(*g));
+	return ret;
+}
+
 int ue_opts_load_psk(ue_opts_t *o)
 {
-	if ((o->psk_hex == NULL) == (o->psk_file == NULL)) {
-		fprintf(stderr, "%s: give exactly one of --psk and --psk-file\n",
+	int given = (o->psk_hex != NULL) + (o->psk_file != NULL) + (o->gba != NULL);
+	if (given != 1) {
+		fprintf(stderr, "%s: give exactly one of --psk, --psk-file and --gba\n",
 			ue_prog);
 		return -1;
+	}
+	if (o->gba != NULL) {
+		return psk_from_gba(o);
 	}
 	if (o->psk_hex != NULL) {
 		return psk_from_text(o, "--psk", o->psk_hex, strlen(o->psk_hex));

@@ -46,25 +46,36 @@ enum {
 	UE_OPT_LIFETIME,
 	UE_OPT_SUITE,
 	UE_OPT_TR,
+	UE_OPT_GBA,
 };
+
+#define UE_BTID_MAX 320 /* gba/kdf.h GBA_BTID_MAX */
 
 /* The common options after parsing; psk holds the key once loaded. */
 typedef struct {
 	const char *psk_hex;
 	const char *psk_file;
+	const char *gba; /* --gba FILE: kms-ue bootstrap's result */
 	const char *id;
 	const char *kms_id;
 	const char *psk_id;
+	uint8_t psk_id_type; /* IDRpsk ID Type: byte string, NAI with --gba */
 	const char *state;
 	uint8_t psk[UE_PSK_MAX];
 	size_t psk_len;
+	char btid[UE_BTID_MAX + 1]; /* from --gba */
 } ue_opts_t;
 
 /* Start with kms_id = UE_KMS_ID_DEFAULT and nothing else set. */
 void ue_opts_init(ue_opts_t *o);
 /* Handle one of the common UE_OPT_* options; false when c is not one. */
 bool ue_opts_take(ue_opts_t *o, int c, const char *arg);
-/* Load --psk / --psk-file (exactly one); prints why and returns -1 on error. */
+/*
+ * Load --psk / --psk-file / --gba (exactly one); prints why and returns -1
+ * on error.  --gba sets the PSK to Ks_NAF and psk_id to the B-TID (ID Type
+ * NAI); it cannot be combined with --psk-id.  An expired bootstrapping is
+ * only a note: the KMS answers it with 401 (bootstrap again).
+ */
 int ue_opts_load_psk(ue_opts_t *o);
 /* Check an identity argument: 1 to MIKEY_ID_MAX bytes; -1 with a message. */
 int ue_check_id(const char *what, const char *value);

@@ -27,9 +27,9 @@ static void usage(FILE *f)
 {
 	fprintf(
 	    f,
-	    "usage: kms-ue request (--psk HEX | --psk-file FILE) --id NAI --to NAI\n"
-	    "                      [--to NAI ...] --out FILE --state FILE\n"
-	    "                      [--kms-id ID] [--psk-id ID] [--reuse]\n"
+	    "usage: kms-ue request (--psk HEX | --psk-file FILE | --gba FILE)\n"
+	    "                      --id NAI --to NAI [--to NAI ...] --out FILE\n"
+	    "                      --state FILE [--kms-id ID] [--psk-id ID] [--reuse]\n"
 	    "                      [--lifetime SECONDS] [--suite 128|256]\n"
 	    "\n"
 	    "Build a REQUEST_INIT_PSK asking the KMS for a ticket that lets the\n"
@@ -40,6 +40,8 @@ static void usage(FILE *f)
 	    "\n"
 	    "  --psk HEX          pre-shared key shared with the KMS (never printed)\n"
 	    "  --psk-file FILE    the same, as hex text in FILE\n"
+	    "  --gba FILE         GBA: PSK = Ks_NAF from kms-ue bootstrap, IDRpsk =\n"
+	    "                     its B-TID (ID Type NAI)\n"
 	    "  --id NAI           your identity (IDRi), e.g. alice@example.org\n"
 	    "  --to NAI           a responder allowed to resolve the ticket (IDRr);\n"
 	    "                     repeat for several; the first is the peer\n"
@@ -76,6 +78,7 @@ static int parse_args(int argc, char **argv, args_t *a)
 	static const struct option opts[] = {
 		{ "psk", required_argument, NULL, UE_OPT_PSK },
 		{ "psk-file", required_argument, NULL, UE_OPT_PSK_FILE },
+		{ "gba", required_argument, NULL, UE_OPT_GBA },
 		{ "id", required_argument, NULL, UE_OPT_ID },
 		{ "kms-id", required_argument, NULL, UE_OPT_KMS_ID },
 		{ "psk-id", required_argument, NULL, UE_OPT_PSK_ID },
@@ -215,7 +218,7 @@ static int build(const args_t *a, const ue_suite_t *su, uint32_t csb,
 		rc = mikey_msg_add_ticket(m, tp, false);
 	}
 	if (rc == KMS_EOK && a->o.psk_id != NULL) {
-		rc = mikey_msg_add_id(m, MIKEY_ROLE_PSK, MIKEY_ID_BYTES,
+		rc = mikey_msg_add_id(m, MIKEY_ROLE_PSK, a->o.psk_id_type,
 				      (const uint8_t *)a->o.psk_id, strlen(a->o.psk_id));
 	}
 	if (rc == KMS_EOK) {

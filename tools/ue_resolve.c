@@ -22,9 +22,9 @@ static void usage(FILE *f)
 {
 	fprintf(
 	    f,
-	    "usage: kms-ue resolve (--psk HEX | --psk-file FILE) --id NAI --in FILE\n"
-	    "                      --out FILE --state FILE [--kms-id ID]\n"
-	    "                      [--psk-id ID]\n"
+	    "usage: kms-ue resolve (--psk HEX | --psk-file FILE | --gba FILE)\n"
+	    "                      --id NAI --in FILE --out FILE --state FILE\n"
+	    "                      [--kms-id ID] [--psk-id ID]\n"
 	    "\n"
 	    "Take a TRANSFER_INIT received from an Initiator (--in) and build the\n"
 	    "RESOLVE_INIT_PSK that asks the KMS for the keys in its ticket.  POST\n"
@@ -40,6 +40,8 @@ static void usage(FILE *f)
 	    "\n"
 	    "  --psk HEX        pre-shared key shared with the KMS (never printed)\n"
 	    "  --psk-file FILE  the same, as hex text in FILE\n"
+	    "  --gba FILE       GBA: PSK = Ks_NAF from kms-ue bootstrap, IDRpsk =\n"
+	    "                   its B-TID (ID Type NAI)\n"
 	    "  --id NAI         your identity (IDRr), e.g. bob@example.org\n"
 	    "  --kms-id ID      the KMS identity (IDRkms), default %s\n"
 	    "  --psk-id ID      send IDRpsk (byte string) naming the PSK\n"
@@ -64,6 +66,7 @@ static int parse_args(int argc, char **argv, args_t *a)
 	static const struct option opts[] = {
 		{ "psk", required_argument, NULL, UE_OPT_PSK },
 		{ "psk-file", required_argument, NULL, UE_OPT_PSK_FILE },
+		{ "gba", required_argument, NULL, UE_OPT_GBA },
 		{ "id", required_argument, NULL, UE_OPT_ID },
 		{ "kms-id", required_argument, NULL, UE_OPT_KMS_ID },
 		{ "psk-id", required_argument, NULL, UE_OPT_PSK_ID },
@@ -243,7 +246,7 @@ static int build(run_t *r, size_t *len)
 		rc = mikey_msg_add_ticket(m, &r->ti.ticket, true);
 	}
 	if (rc == KMS_EOK && pskid != NULL) {
-		rc = mikey_msg_add_id(m, MIKEY_ROLE_PSK, MIKEY_ID_BYTES,
+		rc = mikey_msg_add_id(m, MIKEY_ROLE_PSK, r->a.o.psk_id_type,
 				      (const uint8_t *)pskid, strlen(pskid));
 	}
 	if (rc == KMS_EOK) {

@@ -26,8 +26,8 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: kms-ue transfer-resp (--psk HEX | --psk-file FILE) --state FILE\n"
-		"                            --resp FILE --out FILE\n"
+		"usage: kms-ue transfer-resp (--psk HEX | --psk-file FILE | --gba FILE)\n"
+		"                            --state FILE --resp FILE --out FILE\n"
 		"       kms-ue transfer-resp --state FILE --out FILE   (cached keys)\n"
 		"\n"
 		"Check the KMS's RESOLVE_RESP (--resp, the body returned for kms-ue\n"
@@ -41,6 +41,7 @@ static void usage(FILE *f)
 		"\n"
 		"  --psk HEX        the PSK used for the resolve (never printed)\n"
 		"  --psk-file FILE  the same, as hex text in FILE\n"
+		"  --gba FILE       the same from kms-ue bootstrap (Ks_NAF)\n"
 		"  --state FILE     the Responder's state from kms-ue resolve (updated)\n"
 		"  --resp FILE      the KMS's answer (binary, base64 or SDP form)\n"
 		"  --out FILE       where the binary TRANSFER_RESP goes\n"
@@ -61,6 +62,7 @@ static int parse_args(int argc, char **argv, args_t *a)
 	static const struct option opts[] = {
 		{ "psk", required_argument, NULL, UE_OPT_PSK },
 		{ "psk-file", required_argument, NULL, UE_OPT_PSK_FILE },
+		{ "gba", required_argument, NULL, UE_OPT_GBA },
 		{ "state", required_argument, NULL, UE_OPT_STATE },
 		{ "resp", required_argument, NULL, UE_OPT_RESP },
 		{ "out", required_argument, NULL, UE_OPT_OUT },

@@ -69,6 +69,15 @@ static void given_no_file_when_defaults_then_documented_values(void)
 	CU_ASSERT_EQUAL(c.audit_queue, 65536);
 	CU_ASSERT_STRING_EQUAL(c.log_level, "info");
 	CU_ASSERT_STRING_EQUAL(c.log_target, "stderr");
+	CU_ASSERT_STRING_EQUAL(c.psk_source, "static");
+	CU_ASSERT(!c.naf_enabled);
+	CU_ASSERT_STRING_EQUAL(c.naf_bsf_url, "http://127.0.0.1:8081/zn");
+	CU_ASSERT_STRING_EQUAL(c.naf_fqdn, "kms.example.org");
+	CU_ASSERT_EQUAL(c.naf_timeout_ms, 2000);
+	CU_ASSERT_EQUAL(c.naf_connect_timeout_ms, 500);
+	CU_ASSERT_EQUAL(c.naf_retries, 1);
+	CU_ASSERT_EQUAL(c.naf_cache_entries, 65536);
+	CU_ASSERT_EQUAL(c.naf_negative_ttl, 30);
 }
 
 static void given_empty_file_when_loaded_then_defaults(void)
@@ -82,24 +91,29 @@ static void given_empty_file_when_loaded_then_defaults(void)
 static void given_good_file_when_loaded_then_every_value_set(void)
 {
 	kms_config_t c;
-	int ret = load("ua = {\n"
-		       "  listen = \"::1\";\n"
-		       "  port = 18080;\n"
-		       "  base_path = \"/mikey/ua\";\n"
-		       "  threads = 3;\n"
-		       "  max_body = 4096;\n"
-		       "  max_conns = 10;\n"
-		       "  conn_timeout = 2;\n"
-		       "  max_conns_per_ip = 0;\n"
-		       "  conn_memory = 65536;\n"
-		       "};\n"
-		       "kms = { kms_id = \"kms.b.example\"; state_dir = \"/srv/kms\";\n"
-		       "        audit_db = \"/var/log/kms-audit.db\"; };\n"
-		       "policy = { clock_skew = 60; ticket_lifetime = 600;\n"
-		       "  max_ticket_lifetime = 7200; allow_reuse = false;\n"
-		       "  replay_entries = 5000000; audit_queue = 100; };\n"
-		       "log = { level = \"debug\"; target = \"syslog\"; };\n",
-		       &c);
+	int ret = load(
+	    "ua = {\n"
+	    "  listen = \"::1\";\n"
+	    "  port = 18080;\n"
+	    "  base_path = \"/mikey/ua\";\n"
+	    "  threads = 3;\n"
+	    "  max_body = 4096;\n"
+	    "  max_conns = 10;\n"
+	    "  conn_timeout = 2;\n"
+	    "  max_conns_per_ip = 0;\n"
+	    "  conn_memory = 65536;\n"
+	    "};\n"
+	    "kms = { kms_id = \"kms.b.example\"; state_dir = \"/srv/kms\";\n"
+	    "        audit_db = \"/var/log/kms-audit.db\"; psk_source = \"both\"; };\n"
+	    "policy = { clock_skew = 60; ticket_lifetime = 600;\n"
+	    "  max_ticket_lifetime = 7200; allow_reuse = false;\n"
+	    "  replay_entries = 5000000; audit_queue = 100; };\n"
+	    "log = { level = \"debug\"; target = \"syslog\"; };\n"
+	    "naf = { enabled = true; bsf_url = \"https://bsf.example:8443/zn\";\n"
+	    "  fqdn = \"kms-1.example.org\"; timeout_ms = 750;\n"
+	    "  connect_timeout_ms = 100; retries = 0; cache_entries = 1000;\n"
+	    "  negative_ttl = 5; };\n",
+	    &c);
 	CU_ASSERT_EQUAL_FATAL(ret, KMS_EOK);
 	CU_ASSERT_STRING_EQUAL(c.listen, "::1");
 	CU_ASSERT_EQUAL(c.port, 18080);
@@ -123,6 +137,37 @@ static void given_good_file_when_loaded_then_every_value_set(void)
 	CU_ASSERT_EQUAL(c.audit_queue, 100);
 	CU_ASSERT_STRING_EQUAL(c.log_level, "debug");
 	CU_ASSERT_STRING_EQUAL(c.log_target, "syslog");
+	CU_ASSERT_STRING_EQUAL(c.psk_source, "both");
+	CU_ASSERT(c.naf_enabled);
+	CU_ASSERT_STRING_EQUAL(c.naf_bsf_url, "https://bsf.example:8443/zn");
+	CU_ASSERT_STRING_EQUAL(c.naf_fqdn, "kms-1.example.org");
+	CU_ASSERT_EQUAL(c.naf_timeout_ms, 750);
+	CU_ASSERT_EQUAL(c.naf_connect_timeout_ms, 100);
+	CU_ASSERT_EQUAL(c.naf_retries, 0);
+	CU_ASSERT_EQUAL(c.naf_cache_entries, 1000);
+	CU_ASSERT_EQUAL(c.naf_negative_ttl, 5);
+}
+
+static void given_gba_source_when_naf_settings_bad_then_error(void)
+{
+	kms_config_t c;
+	CU_ASSERT_EQUAL(load("kms = {\n psk_source = \"gba\"; };\n", &c), KMS_ECONFIG);
+	assert_err(2, "needs 'naf.enabled = true'");
+	CU_ASSERT_EQUAL(load("kms = { psk_source = \"ldap\"; };\n", &c), KMS_ECONFIG);
+	assert_err(1, "static, gba or both");
+	CU_ASSERT_EQUAL(load("naf = { bsf_url = \"ftp://bsf/zn\"; };\n", &c),
+			KMS_ECONFIG);
+	assert_err(1, "'naf.bsf_url'");
+	CU_ASSERT_EQUAL(load("naf = { fqdn = \"kms example\"; };\n", &c), KMS_ECONFIG);
+	assert_err(1, "'naf.fqdn'");
+	CU_ASSERT_EQUAL(load("naf = { retries = 6; };\n", &c), KMS_ECONFIG);
+	assert_err(1, "'naf.retries' = 6 is out of range (0..5)");
+	CU_ASSERT_EQUAL(load("naf = { cache_entries = 15; };\n", &c), KMS_ECONFIG);
+	assert_err(1, "out of range");
+	CU_ASSERT_EQUAL(load("naf = { enabled = true; };\n"
+			     "kms = { psk_source = \"gba\"; };\n",
+			     &c),
+			KMS_EOK);
 }
 
 static void given_threads_zero_when_loaded_then_number_of_cores(void)
@@ -263,6 +308,7 @@ int main(void)
 		UNIT_TEST(
 		    given_syntax_error_or_missing_file_when_loaded_then_clear_error),
 		UNIT_TEST(given_example_config_when_loaded_then_equals_defaults),
+		UNIT_TEST(given_gba_source_when_naf_settings_bad_then_error),
 		UNIT_END,
 	};
 	return unit_run("config", tests);

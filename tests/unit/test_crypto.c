@@ -52,6 +52,35 @@ static void given_sha256_when_hashing_abc_then_fips_answer(void)
 	CU_ASSERT_EQUAL(memcmp(out, exp, 32), 0);
 }
 
+/* MD5 exists for HTTP Digest only: hashing works, HMAC-MD5 is refused. */
+static void given_md5_when_hashing_and_hmac_then_digest_only(void)
+{
+	uint8_t out[32], exp[16];
+	/* RFC 1321 A.5: MD5("message digest"), in two pieces. */
+	unit_hex("f96b697d7cb7938d525a2f31aaf161d0", exp, sizeof(exp));
+	crypto_iov_t iov[2] = { { (const uint8_t *)"message ", 8 },
+				{ (const uint8_t *)"digest", 6 } };
+	CU_ASSERT_EQUAL(crypto_md_len(CRYPTO_MD_MD5), 16);
+	CU_ASSERT_EQUAL(crypto_hash(CRYPTO_MD_MD5, iov, 2, out), KMS_EOK);
+	CU_ASSERT_EQUAL(memcmp(out, exp, 16), 0);
+	CU_ASSERT_EQUAL(crypto_hmac(CRYPTO_MD_MD5, (const uint8_t *)"k", 1, iov, 2, out),
+			KMS_EINVAL);
+	CU_ASSERT_EQUAL(crypto_hash((crypto_md_t)7, iov, 2, out), KMS_EINVAL);
+}
+
+/* FIPS-197 C.1, in place; AES-128 only. */
+static void given_fips197_c1_when_aes_block_in_place_then_known_answer(void)
+{
+	uint8_t key[16], buf[16], exp[16];
+	unit_hex("000102030405060708090a0b0c0d0e0f", key, sizeof(key));
+	unit_hex("00112233445566778899aabbccddeeff", buf, sizeof(buf));
+	unit_hex("69c4e0d86a7b0430d8cdb78070b4c55a", exp, sizeof(exp));
+	CU_ASSERT_EQUAL(crypto_aes_block(key, buf, buf), KMS_EOK);
+	CU_ASSERT_EQUAL(memcmp(buf, exp, 16), 0);
+	CU_ASSERT_EQUAL(crypto_aes_block(NULL, buf, buf), KMS_EINVAL);
+	CU_ASSERT_EQUAL(crypto_aes_block(key, NULL, buf), KMS_EINVAL);
+}
+
 /* RFC 3711 B.2: the counter wraps through the low 16 bits (FEFF -> FF00). */
 static void given_rfc3711_b2_when_counter_crosses_byte_then_keystream_matches(void)
 {
@@ -207,6 +236,8 @@ int main(void)
 		    given_rfc4231_case6_when_hmac_sha256_long_key_then_known_answer),
 		UNIT_TEST(given_bad_md_when_hmac_then_einval),
 		UNIT_TEST(given_sha256_when_hashing_abc_then_fips_answer),
+		UNIT_TEST(given_md5_when_hashing_and_hmac_then_digest_only),
+		UNIT_TEST(given_fips197_c1_when_aes_block_in_place_then_known_answer),
 		UNIT_TEST(
 		    given_rfc3711_b2_when_counter_crosses_byte_then_keystream_matches),
 		UNIT_TEST(given_bad_key_length_when_aes_cm_then_einval),

@@ -1,0 +1,297 @@
+/*
+ * Zn answers.  Ks_ext_NAF is derived per request from the stored Ks; it
+ * and its base64 form are wiped (jansson's allocations too: bsf_new() sets
+ * a wiping allocator).  Logs carry the request id, the NAF and a B-TID
+ * prefix, never a key.
+ */
+#include "bsf-stub/zn.h"
+
+#include <jansson.h>
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/encode.h"
+#include "common/errcode.h"
+#include "common/log.h"
+#include "common/secmem.h"
+#include "gba/kdf.h"
+
+void bsf_zn_body_free(void *body)
+{
+	if (body != NULL) {
+		secmem_wipe(body, malloc_usable_size(body));
+		free(body);
+	}
+}
+
+void bsf_zn_answer_free(bsf_zn_answer_t *ans)
+{
+	if (ans == NULL) {
+		return;
+	}
+	bsf_zn_body_free(ans->body);
+	ans->body = NULL;
+	ans->body_len = 0;
+}
+
+/* Serialise obj (consumed) as the answer body. */
+static int answer(unsigned status, json_t *obj, bsf_zn_answer_t *ans)
+{
+	if (obj == NULL) {
+		return KMS_ENOMEM;
+	}
+	char *s = json_dumps(obj, JSON_COMPACT);
+	json_decref(obj);
+	if (s == NULL) {
+		return KMS_ENOMEM;
+	}
+	ans->status = status;
+	ans->body = s;
+	ans->body_len = strlen(s);
+	return KMS_EOK;
+}
+
+int bsf_zn_error(unsigned status, const char *error, int result_code, const char *reason,
+		 bsf_zn_answer_t *ans)
+{
+	memset(ans, 0, sizeof(*ans));
+	if (result_code != 0) {
+		return answer(status,
+			      json_pack("{s:s, s:i, s:s}", "error", error, "result_code",
+					result_code, "reason", reason),
+			      ans);
+	}
+	return answer(status, json_pack("{s:s, s:s}", "error", error, "reason", reason),
+		      ans);
+}
+
+static int user_unknown(const char *reason, bsf_zn_answer_t *ans)
+{
+	return answer(404,
+		      json_pack("{s:s, s:i, s:s}", "error", "USER_UNKNOWN", "result_code",
+				BSF_ZN_RC_USER_UNKNOWN, "reason", reason),
+		      ans);
+}
+
+/* A B-TID: printable ASCII without spaces, with an inner '@'. */
+static int btid_check(const char *s, size_t len)
+{
+	if (len == 0 || len > GBA_BTID_MAX) {
+		return KMS_EMALFORMED;
+	}
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] <= 0x20 || s[i] >= 0x7f) {
+			return KMS_EMALFORMED;
+		}
+	}
+	const char *at = memchr(s, '@', len);
+	return at != NULL && at != s && at != s + len - 1 ? KMS_EOK : KMS_EMALFORMED;
+}
+
+/* NAF_Id: FQDN (printable ASCII, no NUL) || 5-octet Ua security protocol id. */
+static int naf_id_split(const uint8_t *id, size_t len, char *fqdn)
+{
+	if (len <= GBA_UA_ID_LEN || len > GBA_NAF_ID_MAX) {
+		return KMS_EMALFORMED;
+	}
+	size_t n = len - GBA_UA_ID_LEN;
+	if (n > BSF_FQDN_MAX || memchr(id, '\0', n) != NULL ||
+	    gba_string_check((const char *)id, n) != KMS_EOK) {
+		return KMS_EMALFORMED;
+	}
+	memcpy(fqdn, id, n);
+	fqdn[n] = '\0';
+	return KMS_EOK;
+}
+
+int bsf_zn_parse(const uint8_t *body, size_t len, bsf_zn_req_t *out, const char **why)
+{
+	bsf_zn_req_t req;
+	json_error_t jerr;
+	const char *w = NULL;
+	memset(&req, 0, sizeof(req));
+
+	if (body == NULL || len == 0 || len > BSF_ZN_BODY_MAX) {
+		w = "body empty or over the cap";
+		goto done;
+	}
+	json_t *root = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL || !json_is_object(root)) {
+		w = "not a JSON object";
+		json_decref(root);
+		goto done;
+	}
+	const char *key;
+	json_t *v;
+	bool have_btid = false, have_naf = false;
+	json_object_foreach(root, key, v)
+	{
+		if (strcmp(key, "transaction_identifier") == 0) {
+			size_t n = json_string_length(v);
+			if (!json_is_string(v) ||
+			    btid_check(json_string_value(v), n) != KMS_EOK) {
+				w = "transaction_identifier is not a B-TID string";
+				break;
+			}
+			memcpy(req.btid, json_string_value(v), n);
+			req.btid[n] = '\0';
+			have_btid = true;
+		} else if (strcmp(key, "naf_id") == 0) {
+			if (!json_is_string(v) ||
+			    base64_decode(json_string_value(v), json_string_length(v),
+					  req.naf_id, sizeof(req.naf_id),
+					  &req.naf_id_len) != KMS_EOK ||
+			    naf_id_split(req.naf_id, req.naf_id_len, req.fqdn) !=
+				KMS_EOK) {
+				w = "naf_id is not base64 of FQDN || 5-octet Ua id";
+				break;
+			}
+			have_naf = true;
+		} else if (strcmp(key, "gba_u_awareness") == 0) {
+			if (!json_is_boolean(v)) {
+				w = "gba_u_awareness is not a boolean";
+				break;
+			}
+			req.gba_u = json_is_true(v);
+		} else {
+			w = "unknown field";
+			break;
+		}
+	}
+	json_decref(root);
+	if (w == NULL && (!have_btid || !have_naf)) {
+		w = "transaction_identifier and naf_id are required";
+	}
+done:
+	if (w != NULL) {
+		if (why != NULL) {
+			*why = w;
+		}
+		return KMS_EMALFORMED;
+	}
+	*out = req;
+	return KMS_EOK;
+}
+
+typedef struct {
+	json_t *arr;
+	int err;
+} impus_t;
+
+static int add_impu(const char *impu, void *arg)
+{
+	impus_t *u = arg;
+	if (json_array_append_new(u->arr, json_string(impu)) != 0) {
+		u->err = KMS_ENOMEM;
+		return KMS_ENOMEM;
+	}
+	return 0;
+}
+
+/* The 200 answer for session s of req (NAF group group). */
+static int success(bsf_store_t *st, const bsf_zn_req_t *req, const bsf_session_t *s,
+		   const char *group, bsf_zn_answer_t *ans)
+{
+	uint8_t ks_naf[GBA_KEY_LEN];
+	char b64[64];
+	impus_t u = { json_array(), KMS_EOK };
+	json_t *obj = NULL;
+
+	/* GBA_ME subscribers only: ME-Key-Material is Ks_(ext)_NAF either way. */
+	int ret = gba_ks_naf(s->ks, s->ks + 16, s->rand, s->impi, req->naf_id,
+			     req->naf_id_len, false, ks_naf);
+	if (ret == KMS_EOK) {
+		ret = base64_encode(ks_naf, sizeof(ks_naf), b64, sizeof(b64));
+	}
+	if (ret == KMS_EOK && u.arr == NULL) {
+		ret = KMS_ENOMEM;
+	}
+	if (ret == KMS_EOK) {
+		ret = bsf_store_impus(st, s->impi, group, add_impu, &u);
+	}
+	if (ret != KMS_EOK) {
+		json_decref(u.arr);
+		goto cleanup;
+	}
+	/* The USS of the NAF's group only (none when no IMPU is in it). */
+	json_t *uss = json_array();
+	if (uss == NULL) {
+		json_decref(u.arr);
+		ret = KMS_ENOMEM;
+		goto cleanup;
+	}
+	if (json_array_size(u.arr) > 0) {
+		if (json_array_append_new(uss, json_pack("{s:s, s:o}", "naf_group", group,
+							 "impus", u.arr)) != 0) {
+			json_decref(uss);
+			ret = KMS_ENOMEM;
+			goto cleanup;
+		}
+	} else {
+		json_decref(u.arr);
+	}
+	obj = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:{s:o}}",
+			"transaction_identifier", req->btid, "user_name", s->impi,
+			"me_key_material", b64, "key_expiry_time", (json_int_t)s->expires,
+			"bootstrap_info_creation_time", (json_int_t)s->created,
+			"gba_type", "3G", "guss", "uss", uss);
+	ret = answer(200, obj, ans);
+cleanup:
+	secmem_wipe(ks_naf, sizeof(ks_naf));
+	secmem_wipe(b64, sizeof(b64));
+	return ret;
+}
+
+int bsf_zn_handle(bsf_t *b, const char *rid, const bsf_zn_req_t *req, int64_t now,
+		  bsf_zn_answer_t *ans)
+{
+	bsf_session_t s;
+	char group[BSF_GROUP_MAX + 1];
+	memset(ans, 0, sizeof(*ans));
+	memset(&s, 0, sizeof(s));
+
+	bsf_store_t *st = bsf_store(b);
+	if (st == NULL) {
+		return bsf_zn_error(503, "UNAVAILABLE", 0, "store unavailable", ans);
+	}
+	int ret = bsf_store_naf_group(st, req->fqdn, group, sizeof(group));
+	if (ret == KMS_ENOENT) {
+		log_req_warning(rid, "Zn: NAF %s is not allowed: 403 (B-TID %.8s...)",
+				req->fqdn, req->btid);
+		return answer(403,
+			      json_pack("{s:s, s:i}", "error", "NOT_AUTHORIZED",
+					"result_code", BSF_ZN_RC_NOT_AUTHORIZED),
+			      ans);
+	}
+	if (ret != KMS_EOK) {
+		log_req_error(rid, "Zn: NAF lookup failed: %s", kms_strerror(ret));
+		return bsf_zn_error(503, "UNAVAILABLE", 0, "store unavailable", ans);
+	}
+	ret = bsf_store_session_get(st, req->btid, &s);
+	if (ret == KMS_ENOENT) {
+		log_req_notice(rid, "Zn: NAF %s: unknown B-TID %.8s...: 404", req->fqdn,
+			       req->btid);
+		return user_unknown("unknown_btid", ans);
+	}
+	if (ret != KMS_EOK) {
+		log_req_error(rid, "Zn: session lookup failed: %s", kms_strerror(ret));
+		return bsf_zn_error(503, "UNAVAILABLE", 0, "store unavailable", ans);
+	}
+	if (s.expires <= now) {
+		log_req_notice(rid, "Zn: NAF %s: B-TID %.8s... expired: 404", req->fqdn,
+			       req->btid);
+		ret = user_unknown("expired", ans);
+		goto cleanup;
+	}
+	ret = success(st, req, &s, group, ans);
+	if (ret == KMS_EOK) {
+		log_req_info(rid, "Zn: NAF %s (group %s): key for %s, B-TID %.8s...",
+			     req->fqdn, group, s.impi, req->btid);
+	} else {
+		log_req_error(rid, "Zn: cannot build the answer: %s", kms_strerror(ret));
+	}
+cleanup:
+	secmem_wipe(&s, sizeof(s));
+	return ret;
+}

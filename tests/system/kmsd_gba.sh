@@ -1,0 +1,261 @@
+#!/bin/sh
+# GBA end to end: bsf-stubd (Ub + Zn) and kmsd as a NAF on 127.0.0.1.
+# Alice and Bob bootstrap over Ub with kms-ue, request and resolve through
+# kmsd's NAF and derive the same SRTP keys.  Then: an IDRi that is not the
+# user's (403), an unknown B-TID and an expired bootstrapping (401 with
+# WWW-Authenticate: bootstrap again), the BSF stopped (503 with a MIKEY
+# Error for new B-TIDs, cached ones still served, recovery without touching
+# kmsd), a BSF that never answers (503 within the timeout, /healthz fast,
+# busy Zn slots refused at once), and one Zn request per B-TID.
+set -eu
+. "${top_srcdir:-.}/tests/system/lib.sh"
+BSFD="$top_builddir/bsf-stub/bsf-stubd"
+[ -x "$BSFD" ] || { echo "SKIP: bsf-stubd not built"; exit 77; }
+
+bpid=""
+spid=""
+gba_cleanup() {
+	for p in $bpid $spid; do
+		kill -KILL "$p" 2>/dev/null || true
+	done
+}
+gba_exit() {
+	rc=$?
+	gba_cleanup
+	if [ "$rc" -ne 0 ] && [ -f "$tmp/bsf.log" ]; then
+		echo "--- bsf-stubd log (last 40 lines)" >&2
+		tail -n 40 "$tmp/bsf.log" >&2
+	fi
+	(exit "$rc")
+	lib_cleanup
+}
+trap gba_exit EXIT
+
+port=$(free_port)
+bp=$(free_port)
+B="http://127.0.0.1:$port"
+U="$B/kms"
+BSF="http://127.0.0.1:$bp"
+S="$tmp/state"
+BD="$tmp/bsf"
+
+# bsf_start [LIFETIME]: bsf-stubd on $bp, wait until it answers.
+bsf_start() {
+	"$BSFD" -d "$BD" -p "$bp" --lifetime "${1:-3600}" >>"$tmp/bsf.log" 2>&1 &
+	bpid=$!
+	i=0
+	while [ "$(call "$BSF/ub")" = 000 ]; do
+		kill -0 "$bpid" 2>/dev/null || fail "bsf-stubd exited during start-up"
+		i=$((i + 1))
+		[ $i -le 100 ] || fail "bsf-stubd not up within 10 s"
+		sleep 0.1
+	done
+}
+bsf_stop() {
+	kill -TERM "$bpid"
+	i=0
+	while kill -0 "$bpid" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -le 100 ] || fail "bsf-stubd still running 10 s after SIGTERM"
+		sleep 0.1
+	done
+	wait "$bpid" 2>/dev/null || true
+	bpid=""
+}
+# boot WHO OUT: kms-ue bootstrap with the demo USIM of WHO.
+boot() {
+	"$UE" bootstrap --usim "$BD/demo-$1.usim" --bsf "$BSF/ub" --out "$2" \
+		>"$tmp/boot.out" 2>"$tmp/err" || fail "bootstrap $1"
+}
+btid_of() { sed -n 's/^btid=//p' "$1"; }
+post() { # post TYPE IN OUT: prints the HTTP status (headers in $tmp/hdr)
+	curl -s -m 10 -D "$tmp/hdr" -o "$3" -w '%{http_code}' -H "$MIKEY" \
+		--data-binary @"$2" "$U?requesttype=$1" || true
+}
+# req GBAFILE ID OUT: a REQUEST_INIT from ID to bob, posted; prints the status.
+req() {
+	"$UE" request --gba "$1" --id "$2" --to bob@example.org --out "$tmp/q.bin" \
+		--state "$tmp/q.st" 2>"$tmp/err" || fail "request ($2)"
+	post ticketrequest "$tmp/q.bin" "$3"
+}
+is_mikey_error() {
+	"$UE" decode "$1" >"$tmp/dec.json" 2>/dev/null || return 1
+	grep -q '"data_type": *6' "$tmp/dec.json"
+}
+zn_count() { # Zn answers kmsd logged for the B-TID in gba file $1
+	grep -cF "[btid:$(btid_of "$1" | cut -c1-10)...] Zn:" "$tmp/kmsd.log" || true
+}
+
+"$BSFD" -d "$BD" --init --demo >"$tmp/bsf-init.out" 2>&1 || fail "bsf-stubd --init --demo"
+bsf_start
+"$KMSCTL" -d "$S" init >"$tmp/init.out" 2>&1 || fail "kmsctl init"
+write_conf() { # write_conf ZN_URL
+	cat >"$tmp/kmsd.conf" <<CONF
+ua = { port = $port; threads = 4; };
+kms = { state_dir = "$S"; psk_source = "gba"; };
+naf = { enabled = true; bsf_url = "$1"; fqdn = "kms.example.org";
+        timeout_ms = 1000; connect_timeout_ms = 300; retries = 1;
+        cache_entries = 1024; negative_ttl = 2; };
+CONF
+}
+write_conf "$BSF/zn"
+kmsd_start "$tmp/kmsd.conf" "$B"
+
+# --- Alice and Bob bootstrap, request, resolve, same SRTP keys -----------------------
+boot alice "$tmp/alice.gba"
+boot bob "$tmp/bob.gba"
+[ "$(stat -c %a "$tmp/alice.gba")" = 600 ] || fail "the --gba file is not 0600"
+grep -qi "$(sed -n 's/^ks_naf=//p' "$tmp/alice.gba")" "$tmp/boot.out" "$tmp/kmsd.log" \
+	"$tmp/bsf.log" && fail "Ks_NAF printed or logged"
+"$UE" request --gba "$tmp/alice.gba" --id alice@example.org --to bob@example.org \
+	--out "$tmp/req.bin" --state "$tmp/alice.st" 2>"$tmp/err" || fail "request"
+"$UE" decode "$tmp/req.bin" >"$tmp/req.json" || fail "decode request"
+grep -q "$(btid_of "$tmp/alice.gba")" "$tmp/req.json" || fail "no B-TID in IDRpsk"
+[ "$(post ticketrequest "$tmp/req.bin" "$tmp/resp.bin")" = 200 ] || fail "ticketrequest"
+"$UE" transfer-init --gba "$tmp/alice.gba" --state "$tmp/alice.st" --resp "$tmp/resp.bin" \
+	--out "$tmp/ti.bin" >/dev/null 2>"$tmp/err" || fail "transfer-init"
+"$UE" resolve --gba "$tmp/bob.gba" --id bob@example.org --in "$tmp/ti.bin" \
+	--out "$tmp/res.bin" --state "$tmp/bob.st" 2>"$tmp/err" || fail "resolve"
+[ "$(post ticketresolve "$tmp/res.bin" "$tmp/rr.bin")" = 200 ] || fail "ticketresolve"
+"$UE" transfer-resp --gba "$tmp/bob.gba" --state "$tmp/bob.st" --resp "$tmp/rr.bin" \
+	--out "$tmp/tr.bin" >/dev/null 2>"$tmp/err" || fail "transfer-resp"
+"$UE" keys --state "$tmp/bob.st" >"$tmp/keys-bob.json" || fail "keys (bob)"
+"$UE" keys --state "$tmp/alice.st" --tr "$tmp/tr.bin" >"$tmp/keys-alice.json" ||
+	fail "keys (alice)"
+cmp -s "$tmp/keys-alice.json" "$tmp/keys-bob.json" || fail "different SRTP keys"
+grep -q '"srtp_master_key": *"[0-9a-f]\{32\}"' "$tmp/keys-bob.json" || fail "key format"
+ok "Alice and Bob bootstrap over Ub, request and resolve through the NAF: same SRTP keys"
+
+# --- steady state: no Zn request per ticket -------------------------------------------
+[ "$(zn_count "$tmp/alice.gba")" = 1 ] || fail "$(zn_count "$tmp/alice.gba") Zn for Alice"
+k=0
+while [ $k -lt 10 ]; do
+	[ "$(req "$tmp/alice.gba" alice@example.org "$tmp/r.bin")" = 200 ] ||
+		fail "request $k with a cached B-TID"
+	k=$((k + 1))
+done
+[ "$(zn_count "$tmp/alice.gba")" = 1 ] || fail "Zn requests per ticket"
+ok "11 requests with one B-TID: exactly 1 Zn request"
+
+# --- IDRi not among the user's identities: denied (403, no bootstrap hint) -------------
+[ "$(req "$tmp/alice.gba" carol@example.org "$tmp/r.bin")" = 403 ] ||
+	fail "an IDRi that is not Alice's is not refused with 403"
+is_mikey_error "$tmp/r.bin" || fail "no MIKEY Error message for 403"
+[ -z "$(header WWW-Authenticate)" ] || fail "WWW-Authenticate on a policy refusal"
+ok "IDRi carol@example.org with Alice's B-TID: 403, MIKEY Error, no WWW-Authenticate"
+
+# --- unknown B-TID: 401 + WWW-Authenticate (bootstrap again), negative cached ---------
+fake="$(head -c 16 /dev/urandom | base64)@bsf.example.org"
+sed "s|^btid=.*|btid=$fake|" "$tmp/alice.gba" >"$tmp/fake.gba"
+chmod 600 "$tmp/fake.gba"
+[ "$(req "$tmp/fake.gba" alice@example.org "$tmp/r.bin")" = 401 ] ||
+	fail "an unknown B-TID is not refused with 401"
+is_mikey_error "$tmp/r.bin" || fail "no MIKEY Error message for an unknown B-TID"
+header WWW-Authenticate | grep -q '^3GPP-bootstrapping' ||
+	fail "no WWW-Authenticate: 3GPP-bootstrapping on an unknown B-TID"
+[ "$(req "$tmp/fake.gba" alice@example.org "$tmp/r.bin")" = 401 ] || fail "401 again"
+[ "$(zn_count "$tmp/fake.gba")" = 1 ] || fail "the unknown B-TID is not negative-cached"
+ok "unknown B-TID: 401 with WWW-Authenticate: 3GPP-bootstrapping, asked once"
+
+# --- BSF stopped: new B-TIDs 503 with a MIKEY Error, cached ones served -------------
+boot alice "$tmp/alice2.gba"
+bsf_stop
+[ "$(req "$tmp/alice2.gba" alice@example.org "$tmp/r.bin")" = 503 ] ||
+	fail "a new B-TID with the BSF down is not 503"
+is_mikey_error "$tmp/r.bin" || fail "no MIKEY Error message for 503"
+[ -z "$(header WWW-Authenticate)" ] || fail "WWW-Authenticate on 503"
+[ "$(req "$tmp/alice.gba" alice@example.org "$tmp/r.bin")" = 200 ] ||
+	fail "a cached B-TID is not served with the BSF down"
+ok "BSF down: new B-TID 503 with a MIKEY Error; cached B-TID 200"
+
+# --- BSF back (short sessions now): recovery without touching kmsd; expiry ----------
+bsf_start 3
+[ "$(req "$tmp/alice2.gba" alice@example.org "$tmp/r.bin")" = 200 ] ||
+	fail "no recovery after the BSF came back"
+ok "BSF back: the same B-TID is served, kmsd untouched"
+boot bob "$tmp/bob3.gba"
+boot alice "$tmp/alice3.gba"
+[ "$(req "$tmp/alice3.gba" alice@example.org "$tmp/r.bin")" = 200 ] ||
+	fail "a 3-second bootstrapping is not served"
+sleep 4
+[ "$(req "$tmp/alice3.gba" alice@example.org "$tmp/r.bin")" = 401 ] ||
+	fail "an expired cached bootstrapping is not 401"
+header WWW-Authenticate | grep -q '^3GPP-bootstrapping' || fail "no bootstrap hint (cached)"
+[ "$(zn_count "$tmp/alice3.gba")" = 1 ] || fail "an expired cache entry went to Zn"
+[ "$(req "$tmp/bob3.gba" bob@example.org "$tmp/r.bin")" = 401 ] ||
+	fail "an expired bootstrapping (BSF: expired) is not 401"
+header WWW-Authenticate | grep -q '^3GPP-bootstrapping' || fail "no bootstrap hint (Zn)"
+grep -q "Zn: 404 in [0-9.]* ms (expired)" "$tmp/kmsd.log" || fail "the BSF did not say expired"
+ok "expired bootstrapping (cached or from the BSF): 401 bootstrap again"
+
+# --- a BSF that never answers: 503 within the timeout, the pool stays free ----------
+python3 -c 'import socket, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 0))
+s.listen(64)
+print(s.getsockname()[1], flush=True)
+held = []
+end = time.time() + 120
+while time.time() < end:
+    s.settimeout(1)
+    try:
+        held.append(s.accept()[0])
+    except socket.timeout:
+        pass' >"$tmp/slow.port" 2>/dev/null &
+spid=$!
+i=0
+while [ ! -s "$tmp/slow.port" ]; do
+	i=$((i + 1))
+	[ $i -le 50 ] || fail "slow server not up"
+	sleep 0.1
+done
+write_conf "http://127.0.0.1:$(cat "$tmp/slow.port")/zn"
+kill -HUP "$pid"
+wait_log "reload done"
+for k in 1 2 3 4; do
+	b="$(head -c 16 /dev/urandom | base64)@bsf.example.org"
+	sed "s|^btid=.*|btid=$b|" "$tmp/alice.gba" >"$tmp/slow$k.gba"
+	chmod 600 "$tmp/slow$k.gba"
+	"$UE" request --gba "$tmp/slow$k.gba" --id alice@example.org --to bob@example.org \
+		--out "$tmp/slow$k.bin" --state "$tmp/slow$k.st" 2>"$tmp/err" || fail "request"
+done
+for k in 1 2 3 4; do
+	curl -s -m 10 -o "$tmp/slow$k.out" -w '%{http_code} %{time_total}\n' -H "$MIKEY" \
+		--data-binary @"$tmp/slow$k.bin" "$U?requesttype=ticketrequest" \
+		>"$tmp/slow$k.res" &
+	sleep 0.05 # one per Ua thread: a thread blocked on Zn accepts nothing
+done
+sleep 0.3
+h=$(curl -s -m 5 -o /dev/null -w '%{http_code} %{time_total}' "$B/healthz")
+wait_jobs=0
+while [ "$(cat "$tmp"/slow?.res 2>/dev/null | wc -l)" -lt 4 ]; do
+	wait_jobs=$((wait_jobs + 1))
+	[ $wait_jobs -le 100 ] || fail "slow requests still running after 10 s"
+	sleep 0.1
+done
+[ "${h%% *}" = 200 ] || fail "/healthz during a slow BSF: $h"
+awk -v t="${h#* }" 'BEGIN { exit !(t < 0.5) }' || fail "/healthz slow: $h"
+for k in 1 2 3 4; do
+	r=$(cat "$tmp/slow$k.res")
+	[ "${r%% *}" = 503 ] || fail "slow BSF: status $r, expected 503"
+	awk -v t="${r#* }" 'BEGIN { exit !(t < 2.5) }' || fail "slow BSF: 503 after ${r#* } s"
+	is_mikey_error "$tmp/slow$k.out" || fail "no MIKEY Error for a slow BSF"
+done
+grep -q "every connection to the BSF is busy" "$tmp/kmsd.log" ||
+	fail "4 misses on 4 threads: no request was refused at once (Zn slots busy)"
+[ "$(req "$tmp/alice.gba" alice@example.org "$tmp/r.bin")" = 200 ] ||
+	fail "the reload lost the cached keys"
+ok "BSF never answers: 503 within 1 s + margin, /healthz fast (${h#* } s), cache kept"
+
+# --- counters in the log, no key bytes anywhere -----------------------------------------
+kill -HUP "$pid"
+wait_log "naf: stats"
+kmsd_stop
+grep "naf: stats" "$tmp/kmsd.log" | tail -n 1 | grep -q "zn_requests=" || fail "no stats line"
+for f in "$tmp"/*.gba; do
+	grep -qi "$(sed -n 's/^ks_naf=//p' "$f")" "$tmp/kmsd.log" "$tmp/bsf.log" &&
+		fail "key bytes of $f in a log"
+done
+ok "kmsd logs the NAF counters; no Ks_NAF in any log"
+echo "kmsd_gba: $n groups passed"

@@ -1,0 +1,615 @@
+/* bsf-stubd without HTTP: the store, the challenge table, Ub and Zn logic. */
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "bsf-stub/admin.h"
+#include "bsf-stub/bsf.h"
+#include "bsf-stub/challenge.h"
+#include "bsf-stub/store.h"
+#include "bsf-stub/ub.h"
+#include "bsf-stub/zn.h"
+#include "common/encode.h"
+#include "common/errcode.h"
+#include "gba/digest.h"
+#include "gba/kdf.h"
+#include "gba/milenage.h"
+#include "tests/unit/tmpdir.h"
+#include "tests/unit/unit.h"
+
+#define IMPI "alice@ims.example.org"
+#define K_HEX "465b5ce8b199b49faa5f0a2ee238a6bc"
+#define OPC_HEX "cd63cb71954a9f4e48a5994e37a02baf"
+#define NAF "kms.example.org"
+#define T0 1700000000
+
+static char dir[UNIT_PATH_MAX];
+static char db_path[UNIT_PATH_MAX];
+static uint8_t k[16], opc[16];
+static const uint8_t amf[2] = { 0x80, 0x00 };
+
+/* A fresh store with alice (two IMPUs in "kms", one in "other") and the NAF. */
+static bsf_t *setup(unsigned lifetime)
+{
+	unit_tmpdir(dir);
+	unit_path(db_path, dir, BSF_DB_NAME);
+	unit_hex(K_HEX, k, sizeof(k));
+	unit_hex(OPC_HEX, opc, sizeof(opc));
+	FILE *null = fopen("/dev/null", "w");
+	CU_ASSERT_EQUAL_FATAL(bsf_admin_init(dir, false, null, null), KMS_EOK);
+	const char *impus[] = { "sip:alice@example.org", "tel:+15550001" };
+	const char *other[] = { "sip:alice-other@example.org" };
+	CU_ASSERT_EQUAL_FATAL(bsf_admin_add_subscriber(dir, IMPI, K_HEX, OPC_HEX, NULL,
+						       impus, 2, "kms", null, null),
+			      KMS_EOK);
+	bsf_store_t *st = NULL;
+	CU_ASSERT_EQUAL_FATAL(bsf_store_open(db_path, 0, &st), KMS_EOK);
+	CU_ASSERT_EQUAL(bsf_store_impu_add(st, IMPI, other[0], "other"), KMS_EOK);
+	bsf_store_close(st);
+	CU_ASSERT_EQUAL_FATAL(bsf_admin_add_naf(dir, NAF, "kms", null, null), KMS_EOK);
+	fclose(null);
+	bsf_config_t cfg;
+	bsf_config_defaults(&cfg);
+	snprintf(cfg.db_path, sizeof(cfg.db_path), "%s", db_path);
+	cfg.lifetime = lifetime;
+	cfg.max_challenges = 4;
+	bsf_t *b = NULL;
+	CU_ASSERT_EQUAL_FATAL(bsf_new(&cfg, &b), KMS_EOK);
+	return b;
+}
+
+static void teardown(bsf_t *b)
+{
+	bsf_free(b);
+	unit_rmdir(dir);
+}
+
+/* --- store ------------------------------------------------------------------ */
+
+static void given_new_store_when_subscriber_added_then_0600_and_sqn_steps_persist(void)
+{
+	bsf_t *b = setup(3600);
+	struct stat sb;
+	CU_ASSERT_EQUAL(stat(db_path, &sb), 0);
+	CU_ASSERT_EQUAL(sb.st_mode & 0777, 0600);
+	bsf_store_t *st = bsf_store(b);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+	bsf_sub_t sub;
+	CU_ASSERT_EQUAL(bsf_store_sub_get(st, IMPI, &sub), KMS_EOK);
+	CU_ASSERT_EQUAL(memcmp(sub.k, k, 16), 0);
+	CU_ASSERT_EQUAL(memcmp(sub.opc, opc, 16), 0);
+	CU_ASSERT_EQUAL(memcmp(sub.amf, amf, 2), 0);
+	CU_ASSERT_EQUAL(sub.sqn, 0);
+	CU_ASSERT_EQUAL(bsf_store_sqn_next(st, IMPI, &sub), KMS_EOK);
+	CU_ASSERT_EQUAL(sub.sqn, 1);
+	CU_ASSERT_EQUAL(bsf_store_sqn_next(st, IMPI, &sub), KMS_EOK);
+	CU_ASSERT_EQUAL(sub.sqn, 2);
+	CU_ASSERT_EQUAL(bsf_store_sqn_set(st, IMPI, BSF_SQN_MAX), KMS_EOK);
+	CU_ASSERT_EQUAL(bsf_store_sqn_next(st, IMPI, &sub), KMS_ERANGE);
+	CU_ASSERT_EQUAL(bsf_store_sqn_set(st, IMPI, 7), KMS_EOK);
+	/* Another connection sees what was stored. */
+	bsf_store_t *st2 = NULL;
+	CU_ASSERT_EQUAL_FATAL(bsf_store_open(db_path, 0, &st2), KMS_EOK);
+	CU_ASSERT_EQUAL(bsf_store_sub_get(st2, IMPI, &sub), KMS_EOK);
+	CU_ASSERT_EQUAL(sub.sqn, 7);
+	CU_ASSERT_EQUAL(bsf_store_sub_get(st2, "nobody@x", &sub), KMS_ENOENT);
+	CU_ASSERT_EQUAL(bsf_store_sqn_next(st2, "nobody@x", &sub), KMS_ENOENT);
+	CU_ASSERT_EQUAL(bsf_store_sqn_set(st2, "nobody@x", 1), KMS_ENOENT);
+	CU_ASSERT_EQUAL(bsf_store_sub_add(st2, IMPI, k, opc, amf, 0), KMS_EEXIST);
+	CU_ASSERT_EQUAL(bsf_store_impu_add(st2, "nobody@x", "sip:x@y", "kms"),
+			KMS_ENOENT);
+	bsf_store_close(st2);
+	teardown(b);
+}
+
+static int collect(const char *impu, void *arg)
+{
+	char *buf = arg;
+	strcat(buf, impu);
+	strcat(buf, ";");
+	return 0;
+}
+
+static void given_nafs_and_impus_when_looked_up_then_by_group(void)
+{
+	bsf_t *b = setup(3600);
+	bsf_store_t *st = bsf_store(b);
+	char g[BSF_GROUP_MAX + 1];
+	CU_ASSERT_EQUAL(bsf_store_naf_group(st, NAF, g, sizeof(g)), KMS_EOK);
+	CU_ASSERT_STRING_EQUAL(g, "kms");
+	CU_ASSERT_EQUAL(bsf_store_naf_group(st, "evil.example.org", g, sizeof(g)),
+			KMS_ENOENT);
+	CU_ASSERT_EQUAL(bsf_store_naf_add(st, NAF, "other"), KMS_EOK); /* replaces */
+	CU_ASSERT_EQUAL(bsf_store_naf_group(st, NAF, g, sizeof(g)), KMS_EOK);
+	CU_ASSERT_STRING_EQUAL(g, "other");
+	char buf[256] = "";
+	CU_ASSERT_EQUAL(bsf_store_impus(st, IMPI, "kms", collect, buf), KMS_EOK);
+	CU_ASSERT_STRING_EQUAL(buf, "sip:alice@example.org;tel:+15550001;");
+	buf[0] = '\0';
+	CU_ASSERT_EQUAL(bsf_store_impus(st, IMPI, "other", collect, buf), KMS_EOK);
+	CU_ASSERT_STRING_EQUAL(buf, "sip:alice-other@example.org;");
+	teardown(b);
+}
+
+static void given_sessions_when_put_then_get_and_old_ones_purged(void)
+{
+	bsf_t *b = setup(3600);
+	bsf_store_t *st = bsf_store(b);
+	bsf_session_t s, got;
+	memset(&s, 0, sizeof(s));
+	snprintf(s.impi, sizeof(s.impi), "%s", IMPI);
+	memset(s.rand, 0x11, sizeof(s.rand));
+	memset(s.ks, 0x22, sizeof(s.ks));
+	s.created = 100;
+	s.expires = 200;
+	CU_ASSERT_EQUAL(bsf_store_session_put(st, "old@bsf", &s, 0), KMS_EOK);
+	CU_ASSERT_EQUAL(bsf_store_session_put(st, "old@bsf", &s, 0), KMS_EEXIST);
+	CU_ASSERT_EQUAL(bsf_store_session_get(st, "old@bsf", &got), KMS_EOK);
+	CU_ASSERT_STRING_EQUAL(got.impi, IMPI);
+	CU_ASSERT_EQUAL(memcmp(got.rand, s.rand, 16), 0);
+	CU_ASSERT_EQUAL(memcmp(got.ks, s.ks, 32), 0);
+	CU_ASSERT_EQUAL(got.created, 100);
+	CU_ASSERT_EQUAL(got.expires, 200);
+	s.expires = 1000;
+	CU_ASSERT_EQUAL(bsf_store_session_put(st, "new@bsf", &s, 500), KMS_EOK);
+	CU_ASSERT_EQUAL(bsf_store_session_get(st, "old@bsf", &got), KMS_ENOENT);
+	CU_ASSERT_EQUAL(bsf_store_session_get(st, "new@bsf", &got), KMS_EOK);
+	snprintf(s.impi, sizeof(s.impi), "nobody@x"); /* foreign key */
+	CU_ASSERT_NOT_EQUAL(bsf_store_session_put(st, "x@bsf", &s, 0), KMS_EOK);
+	teardown(b);
+}
+
+/* --- challenge table --------------------------------------------------------- */
+
+static void given_full_table_when_put_then_expired_then_oldest_evicted(void)
+{
+	bsf_chal_table_t *t = bsf_chal_new(2);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	bsf_chal_t c, out;
+	memset(&c, 0, sizeof(c));
+	snprintf(c.nonce, sizeof(c.nonce), "n1");
+	c.expires = 110;
+	CU_ASSERT_EQUAL(bsf_chal_put(t, &c, 100), KMS_EOK);
+	CU_ASSERT_EQUAL(bsf_chal_put(t, &c, 100), KMS_EEXIST);
+	snprintf(c.nonce, sizeof(c.nonce), "n2");
+	c.expires = 200;
+	CU_ASSERT_EQUAL(bsf_chal_put(t, &c, 100), KMS_EOK);
+	/* Full: n1 has expired at 150 and goes first. */
+	snprintf(c.nonce, sizeof(c.nonce), "n3");
+	CU_ASSERT_EQUAL(bsf_chal_put(t, &c, 150), KMS_EOK);
+	CU_ASSERT_EQUAL(bsf_chal_count(t), 2);
+	CU_ASSERT_EQUAL(bsf_chal_take(t, "n1", 150, &out), KMS_ENOENT);
+	/* Full of live ones: the oldest (n2) goes. */
+	snprintf(c.nonce, sizeof(c.nonce), "n4");
+	CU_ASSERT_EQUAL(bsf_chal_put(t, &c, 150), KMS_EOK);
+	CU_ASSERT_EQUAL(bsf_chal_take(t, "n2", 150, &out), KMS_ENOENT);
+	CU_ASSERT_EQUAL(bsf_chal_take(t, "n3", 150, &out), KMS_EOK);
+	CU_ASSERT_STRING_EQUAL(out.nonce, "n3");
+	CU_ASSERT_EQUAL(bsf_chal_take(t, "n3", 150, &out), KMS_ENOENT); /* once */
+	/* Expired at take time: gone, not returned. */
+	CU_ASSERT_EQUAL(bsf_chal_take(t, "n4", 200, &out), KMS_ENOENT);
+	CU_ASSERT_EQUAL(bsf_chal_count(t), 0);
+	bsf_chal_free(t);
+	bsf_chal_free(NULL);
+}
+
+/* --- Ub ------------------------------------------------------------------------ */
+
+typedef struct {
+	digest_params_t ch; /* the parsed challenge */
+	uint8_t rand[16], autn[16];
+} chal_view_t;
+
+static void view(const bsf_ub_answer_t *a, chal_view_t *v)
+{
+	CU_ASSERT_EQUAL_FATAL(a->status, 401);
+	CU_ASSERT_EQUAL_FATAL(
+	    digest_parse(a->www_authenticate, strlen(a->www_authenticate), &v->ch),
+	    KMS_EOK);
+	CU_ASSERT_STRING_EQUAL(v->ch.realm, "3GPP-bootstrapping@bsf.example.org");
+	CU_ASSERT_STRING_EQUAL(v->ch.algorithm, "AKAv1-MD5");
+	CU_ASSERT_STRING_EQUAL(v->ch.qop, "auth-int");
+	CU_ASSERT_EQUAL_FATAL(digest_nonce_split(v->ch.nonce, v->rand, v->autn), KMS_EOK);
+}
+
+/* The UE's Authorization for challenge v with password res. */
+static void answer(const chal_view_t *v, const uint8_t *res, char *out, size_t cap)
+{
+	digest_params_t p = v->ch;
+	snprintf(p.username, sizeof(p.username), "%s", IMPI);
+	snprintf(p.uri, sizeof(p.uri), "/ub");
+	snprintf(p.nc, sizeof(p.nc), "00000001");
+	snprintf(p.cnonce, sizeof(p.cnonce), "0a4f113b");
+	char resp[33];
+	CU_ASSERT_EQUAL_FATAL(digest_response(&p, "GET", res, 8, NULL, 0, resp), KMS_EOK);
+	snprintf(out, cap,
+		 "Digest username=\"%s\", realm=\"%s\", nonce=\"%s\", uri=\"/ub\", "
+		 "qop=auth-int, nc=00000001, cnonce=\"0a4f113b\", response=\"%s\", "
+		 "opaque=\"%s\", algorithm=AKAv1-MD5",
+		 IMPI, p.realm, p.nonce, resp, p.opaque);
+}
+
+static const char *first = "Digest username=\"" IMPI "\", realm=\"ims.example.org\", "
+			   "nonce=\"\", uri=\"/ub\", response=\"\"";
+
+static void given_right_res_when_answered_then_200_btid_and_session(void)
+{
+	bsf_t *b = setup(3600);
+	bsf_ub_answer_t a;
+	chal_view_t v;
+	uint8_t sqn[6], res[8], ck[16], ik[16];
+	char authz[1024];
+
+	CU_ASSERT_EQUAL(bsf_ub_handle(b, "t", "GET", first, NULL, 0, T0, &a), KMS_EAUTH);
+	view(&a, &v);
+	CU_ASSERT_EQUAL_FATAL(
+	    milenage_check_autn(k, opc, v.rand, v.autn, sqn, res, ck, ik), KMS_EOK);
+	CU_ASSERT_EQUAL(sqn[5], 1); /* the first SQN after 0 */
+	answer(&v, res, authz, sizeof(authz));
+	CU_ASSERT_EQUAL(bsf_ub_handle(b, "t", "GET", authz, NULL, 0, T0 + 1, &a),
+			KMS_EOK);
+	CU_ASSERT_EQUAL_FATAL(a.status, 200);
+	CU_ASSERT_STRING_EQUAL(a.content_type, BSF_UB_CT_XML);
+	char btid[GBA_BTID_MAX + 1], want[512];
+	CU_ASSERT_EQUAL(gba_btid(v.rand, "bsf.example.org", btid, sizeof(btid)), KMS_EOK);
+	CU_ASSERT_STRING_EQUAL(a.btid, btid);
+	snprintf(want, sizeof(want),
+		 "<?xml version=\"1.0\" encoding=\"UTF-8\"?><BootstrappingInfo "
+		 "xmlns=\"uri:3gpp-gba\"><btid>%s</btid><lifetime>2023-11-14T23:13:21Z"
+		 "</lifetime></BootstrappingInfo>",
+		 btid);
+	CU_ASSERT_STRING_EQUAL(a.body, want);
+	CU_ASSERT_EQUAL(a.body_len, strlen(want));
+	bsf_session_t s;
+	CU_ASSERT_EQUAL_FATAL(bsf_store_session_get(bsf_store(b), btid, &s), KMS_EOK);
+	CU_ASSERT_EQUAL(memcmp(s.ks, ck, 16), 0);
+	CU_ASSERT_EQUAL(memcmp(s.ks + 16, ik, 16), 0);
+	CU_ASSERT_EQUAL(memcmp(s.rand, v.rand, 16), 0);
+	CU_ASSERT_EQUAL(s.created, T0 + 1);
+	CU_ASSERT_EQUAL(s.expires, T0 + 1 + 3600);
+	/* The nonce was good once. */
+	CU_ASSERT_EQUAL(bsf_ub_handle(b, "t", "GET", authz, NULL, 0, T0 + 2, &a),
+			KMS_EAUTH);
+	CU_ASSERT_EQUAL(a.status, 401);
+	teardown(b);
+}
+
+static void given_wrong_res_or_late_answer_when_answered_then_401_new_challenge(void)
+{
+	bsf_t *b = setup(3600);
+	bsf_ub_answer_t a;
+	chal_view_t v, v2;
+	uint8_t res[8] = { 0 };
+	char authz[1024];
+
+	bsf_ub_handle(b, "t", "GET", first, NULL, 0, T0, &a);
+	view(&a, &v);
+	answer(&v, res, authz, sizeof(authz)); /* RES all zero: wrong */
+	CU_ASSERT_EQUAL(bsf_ub_handle(b, "t", "GET", authz, NULL, 0, T0, &a), KMS_EAUTH);
+	view(&a, &v2);
+	CU_ASSERT_STRING_NOT_EQUAL(v.ch.nonce, v2.ch.nonce);
+	/* A right answer after the challenge TTL (120 s) is a new challenge. */
+	uint8_t sqn[6], ck[16], ik[16];
+	CU_ASSERT_EQUAL_FATAL(
+	    milenage_check_autn(k, opc, v2.rand, v2.autn, sqn, res, ck, ik), KMS_EOK);
+	CU_ASSERT_EQUAL(sqn[5], 2);
+	answer(&v2, res, authz, sizeof(authz));
+	CU_ASSERT_EQUAL(bsf_ub_handle(b, "t", "GET", authz, NULL, 0, T0 + 121, &a),
+			KMS_EAUTH);
+	CU_ASSERT_EQUAL(a.status, 401);
+	/* A method other than the one hashed does not verify. */
+	view(&a, &v);
+	CU_ASSERT_EQUAL_FATAL(
+	    milenage_check_autn(k, opc, v.rand, v.autn, sqn, res, ck, ik), KMS_EOK);
+	answer(&v, res, authz, sizeof(authz));
+	CU_ASSERT_EQUAL(bsf_ub_handle(b, "t", "POST", authz, NULL, 0, T0 + 121, &a),
+			KMS_EAUTH);
+	teardown(b);
+}
+
+static void given_bad_requests_when_handled_then_400_or_403(void)
+{
+	bsf_t *b = setup(3600);
+	bsf_ub_answer_t a;
+	CU_ASSERT_EQUAL(bsf_ub_handle(b, "t", "GET", NULL, NULL, 0, T0, &a),
+			KMS_EMALFORMED);
+	CU_ASSERT_EQUAL(a.status, 400);
+	CU_ASSERT_EQUAL(
+	    bsf_ub_handle(b, "t", "GET", "Basic YWxpY2U6eA==", NULL, 0, T0, &a),
+	    KMS_EMALFORMED);
+	CU_ASSERT_EQUAL(a.status, 400);
+	CU_ASSERT_EQUAL(bsf_ub_handle(b, "t", "GET", "Digest realm=\"x\", nonce=\"\"",
+				      NULL, 0, T0, &a),
+			KMS_EMALFORMED);
+	CU_ASSERT_EQUAL(a.status, 400);
+	CU_ASSERT_EQUAL(
+	    bsf_ub_handle(b, "t", "GET",
+			  "Digest username=\"eve@ims.example.org\", nonce=\"\"", NULL, 0,
+			  T0, &a),
+	    KMS_EID);
+	CU_ASSERT_EQUAL(a.status, 403);
+	CU_ASSERT_STRING_EQUAL(a.www_authenticate, "");
+	teardown(b);
+}
+
+/* The UE (USIM at sqn_ms) rejects AUTN as stale and sends AUTS. */
+static void given_stale_sqn_when_auts_then_resync_and_next_challenge_succeeds(void)
+{
+	bsf_t *b = setup(3600);
+	bsf_ub_answer_t a;
+	chal_view_t v;
+	uint8_t sqn[6], res[8], ck[16], ik[16], auts[14];
+	const uint8_t sqn_ms[6] = { 0, 0, 0, 0, 0x01, 0x00 }; /* 256 */
+	char authz[1024], b64[32];
+
+	bsf_ub_handle(b, "t", "GET", first, NULL, 0, T0, &a);
+	view(&a, &v);
+	CU_ASSERT_EQUAL_FATAL(
+	    milenage_check_autn(k, opc, v.rand, v.autn, sqn, res, ck, ik), KMS_EOK);
+	CU_ASSERT_EQUAL(sqn[5], 1); /* <= 256: stale for this USIM */
+	/* A forged AUTS (MAC-S wrong): new challenge, SQN not moved. */
+	CU_ASSERT_EQUAL_FATAL(milenage_auts(k, opc, v.rand, sqn_ms, auts), KMS_EOK);
+	auts[13] ^= 1;
+	CU_ASSERT_EQUAL(base64_encode(auts, sizeof(auts), b64, sizeof(b64)), KMS_EOK);
+	snprintf(authz, sizeof(authz),
+		 "Digest username=\"%s\", realm=\"%s\", nonce=\"%s\", uri=\"/ub\", "
+		 "response=\"\", auts=\"%s\"",
+		 IMPI, v.ch.realm, v.ch.nonce, b64);
+	CU_ASSERT_EQUAL(bsf_ub_handle(b, "t", "GET", authz, NULL, 0, T0, &a), KMS_EAUTH);
+	view(&a, &v);
+	CU_ASSERT_EQUAL_FATAL(
+	    milenage_check_autn(k, opc, v.rand, v.autn, sqn, res, ck, ik), KMS_EOK);
+	CU_ASSERT_EQUAL(sqn[4], 0);
+	CU_ASSERT_EQUAL(sqn[5], 2);
+	/* The real AUTS: the network goes on from SQN_MS + 1. */
+	CU_ASSERT_EQUAL_FATAL(milenage_auts(k, opc, v.rand, sqn_ms, auts), KMS_EOK);
+	CU_ASSERT_EQUAL(base64_encode(auts, sizeof(auts), b64, sizeof(b64)), KMS_EOK);
+	snprintf(authz, sizeof(authz),
+		 "Digest username=\"%s\", realm=\"%s\", nonce=\"%s\", uri=\"/ub\", "
+		 "response=\"\", auts=\"%s\"",
+		 IMPI, v.ch.realm, v.ch.nonce, b64);
+	CU_ASSERT_EQUAL(bsf_ub_handle(b, "t", "GET", authz, NULL, 0, T0, &a), KMS_EAUTH);
+	view(&a, &v);
+	CU_ASSERT_EQUAL_FATAL(
+	    milenage_check_autn(k, opc, v.rand, v.autn, sqn, res, ck, ik), KMS_EOK);
+	CU_ASSERT_EQUAL(sqn[4], 0x01);
+	CU_ASSERT_EQUAL(sqn[5], 0x01); /* 257 */
+	answer(&v, res, authz, sizeof(authz));
+	CU_ASSERT_EQUAL(bsf_ub_handle(b, "t", "GET", authz, NULL, 0, T0, &a), KMS_EOK);
+	CU_ASSERT_EQUAL(a.status, 200);
+	teardown(b);
+}
+
+/* --- Zn ------------------------------------------------------------------------ */
+
+/* Bootstrap alice through Ub; btid gets the B-TID, ks the CK || IK, rand RAND. */
+static void bootstrap(bsf_t *b, int64_t now, char *btid, uint8_t ks[32], uint8_t rand[16])
+{
+	bsf_ub_answer_t a;
+	chal_view_t v;
+	uint8_t sqn[6], res[8];
+	char authz[1024];
+	bsf_ub_handle(b, "t", "GET", first, NULL, 0, now, &a);
+	view(&a, &v);
+	CU_ASSERT_EQUAL_FATAL(
+	    milenage_check_autn(k, opc, v.rand, v.autn, sqn, res, ks, ks + 16), KMS_EOK);
+	answer(&v, res, authz, sizeof(authz));
+	CU_ASSERT_EQUAL_FATAL(bsf_ub_handle(b, "t", "GET", authz, NULL, 0, now, &a),
+			      KMS_EOK);
+	snprintf(btid, GBA_BTID_MAX + 1, "%s", a.btid);
+	memcpy(rand, v.rand, 16);
+}
+
+static void zn_body(const char *btid, const char *fqdn, char *out, size_t cap)
+{
+	static const uint8_t ua[GBA_UA_ID_LEN] = GBA_UA_ID_KMS;
+	uint8_t id[GBA_NAF_ID_MAX];
+	size_t n = 0;
+	char b64[400];
+	CU_ASSERT_EQUAL_FATAL(gba_naf_id(fqdn, ua, id, sizeof(id), &n), KMS_EOK);
+	CU_ASSERT_EQUAL_FATAL(base64_encode(id, n, b64, sizeof(b64)), KMS_EOK);
+	snprintf(out, cap,
+		 "{\"transaction_identifier\":\"%s\",\"naf_id\":\"%s\","
+		 "\"gba_u_awareness\":false}",
+		 btid, b64);
+}
+
+static unsigned zn(bsf_t *b, const char *body, int64_t now, json_t **out)
+{
+	bsf_zn_req_t req;
+	bsf_zn_answer_t ans;
+	const char *why = NULL;
+	CU_ASSERT_EQUAL_FATAL(
+	    bsf_zn_parse((const uint8_t *)body, strlen(body), &req, &why), KMS_EOK);
+	CU_ASSERT_EQUAL(bsf_zn_handle(b, "t", &req, now, &ans), KMS_EOK);
+	*out = json_loadb(ans.body, ans.body_len, JSON_REJECT_DUPLICATES, NULL);
+	CU_ASSERT_PTR_NOT_NULL(*out);
+	unsigned status = ans.status;
+	bsf_zn_answer_free(&ans);
+	return status;
+}
+
+static void given_bootstrapped_btid_when_zn_then_ks_ext_naf_and_uss_of_group(void)
+{
+	bsf_t *b = setup(3600);
+	char btid[GBA_BTID_MAX + 1], body[1024];
+	uint8_t ks[32], rand[16], want[32], got[40];
+	bootstrap(b, T0, btid, ks, rand);
+	zn_body(btid, NAF, body, sizeof(body));
+	json_t *j = NULL;
+	CU_ASSERT_EQUAL_FATAL(zn(b, body, T0 + 10, &j), 200);
+	const char *ukm = json_string_value(json_object_get(j, "me_key_material"));
+	size_t n = 0;
+	CU_ASSERT_EQUAL_FATAL(base64_decode(ukm, strlen(ukm), got, sizeof(got), &n),
+			      KMS_EOK);
+	CU_ASSERT_EQUAL(n, 32);
+	static const uint8_t ua[GBA_UA_ID_LEN] = GBA_UA_ID_KMS;
+	uint8_t id[GBA_NAF_ID_MAX];
+	size_t idn = 0;
+	gba_naf_id(NAF, ua, id, sizeof(id), &idn);
+	CU_ASSERT_EQUAL(gba_ks_naf(ks, ks + 16, rand, IMPI, id, idn, false, want),
+			KMS_EOK);
+	CU_ASSERT_EQUAL(memcmp(got, want, 32), 0);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(j, "user_name")), IMPI);
+	CU_ASSERT_STRING_EQUAL(
+	    json_string_value(json_object_get(j, "transaction_identifier")), btid);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(j, "gba_type")), "3G");
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(j, "key_expiry_time")),
+			T0 + 3600);
+	CU_ASSERT_EQUAL(
+	    json_integer_value(json_object_get(j, "bootstrap_info_creation_time")), T0);
+	json_t *uss = json_object_get(json_object_get(j, "guss"), "uss");
+	CU_ASSERT_EQUAL_FATAL(json_array_size(uss), 1);
+	json_t *u0 = json_array_get(uss, 0);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(u0, "naf_group")),
+			       "kms");
+	json_t *impus = json_object_get(u0, "impus");
+	CU_ASSERT_EQUAL_FATAL(json_array_size(impus), 2);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(impus, 0)),
+			       "sip:alice@example.org");
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_array_get(impus, 1)),
+			       "tel:+15550001");
+	json_decref(j);
+	teardown(b);
+}
+
+static void given_refusals_when_zn_then_403_404_unknown_and_expired(void)
+{
+	bsf_t *b = setup(60);
+	char btid[GBA_BTID_MAX + 1], body[1024];
+	uint8_t ks[32], rand[16];
+	json_t *j = NULL;
+	bootstrap(b, T0, btid, ks, rand);
+
+	zn_body(btid, "evil.example.org", body, sizeof(body));
+	CU_ASSERT_EQUAL(zn(b, body, T0, &j), 403);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(j, "error")),
+			       "NOT_AUTHORIZED");
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(j, "result_code")), 5402);
+	json_decref(j);
+
+	zn_body("AAAAAAAAAAAAAAAAAAAAAA==@bsf.example.org", NAF, body, sizeof(body));
+	CU_ASSERT_EQUAL(zn(b, body, T0, &j), 404);
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(j, "result_code")), 5401);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(j, "reason")),
+			       "unknown_btid");
+	json_decref(j);
+
+	zn_body(btid, NAF, body, sizeof(body));
+	CU_ASSERT_EQUAL(zn(b, body, T0 + 59, &j), 200);
+	json_decref(j);
+	CU_ASSERT_EQUAL(zn(b, body, T0 + 60, &j), 404);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(j, "error")),
+			       "USER_UNKNOWN");
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(j, "reason")),
+			       "expired");
+	json_decref(j);
+	teardown(b);
+}
+
+static void given_malformed_zn_bodies_when_parsed_then_refused(void)
+{
+	static const char *bad[] = {
+		"",
+		"[]",
+		"{",
+		"{\"transaction_identifier\":\"a@b\"}",
+		"{\"naf_id\":\"a21zLmV4YW1wbGUub3JnAQAAAAY=\"}",
+		"{\"transaction_identifier\":\"a@b\",\"transaction_identifier\":\"a@b\","
+		"\"naf_id\":\"a21zLmV4YW1wbGUub3JnAQAAAAY=\"}",
+		"{\"transaction_identifier\":5,\"naf_id\":\"a21zLmV4YW1wbGUub3JnAQAAAAY="
+		"\"}",
+		"{\"transaction_identifier\":\"nobody\","
+		"\"naf_id\":\"a21zLmV4YW1wbGUub3JnAQAAAAY=\"}",
+		"{\"transaction_identifier\":\"a b@c\","
+		"\"naf_id\":\"a21zLmV4YW1wbGUub3JnAQAAAAY=\"}",
+		"{\"transaction_identifier\":\"a@b\",\"naf_id\":\"!!!\"}",
+		"{\"transaction_identifier\":\"a@b\",\"naf_id\":\"AQAAAAY=\"}",
+		"{\"transaction_identifier\":\"a@b\","
+		"\"naf_id\":\"a21zLmV4YW1wbGUub3JnAQAAAAY=\",\"gba_u_awareness\":0}",
+		"{\"transaction_identifier\":\"a@b\","
+		"\"naf_id\":\"a21zLmV4YW1wbGUub3JnAQAAAAY=\",\"extra\":1}",
+		NULL,
+	};
+	bsf_zn_req_t req;
+	const char *why = NULL;
+	for (size_t i = 0; bad[i] != NULL; i++) {
+		why = NULL;
+		int ret =
+		    bsf_zn_parse((const uint8_t *)bad[i], strlen(bad[i]), &req, &why);
+		if (ret != KMS_EMALFORMED) {
+			printf("\naccepted: %s\n", bad[i]);
+		}
+		CU_ASSERT_EQUAL(ret, KMS_EMALFORMED);
+		CU_ASSERT_PTR_NOT_NULL(why);
+	}
+	const char *good = "{\"naf_id\":\"a21zLmV4YW1wbGUub3JnAQAAAAY=\","
+			   "\"transaction_identifier\":\"a@b\",\"gba_u_awareness\":true}";
+	CU_ASSERT_EQUAL_FATAL(
+	    bsf_zn_parse((const uint8_t *)good, strlen(good), &req, &why), KMS_EOK);
+	CU_ASSERT_STRING_EQUAL(req.fqdn, NAF);
+	CU_ASSERT_STRING_EQUAL(req.btid, "a@b");
+	CU_ASSERT_EQUAL(req.naf_id_len, strlen(NAF) + 5);
+	CU_ASSERT_TRUE(req.gba_u);
+}
+
+static void given_demo_init_when_run_twice_then_usim_files_kept(void)
+{
+	char d[UNIT_PATH_MAX], p[UNIT_PATH_MAX], line[256];
+	unit_tmpdir(d);
+	FILE *null = fopen("/dev/null", "w");
+	CU_ASSERT_EQUAL_FATAL(bsf_admin_init(d, true, null, null), KMS_EOK);
+	unit_path(p, d, "demo-alice.usim");
+	struct stat sb;
+	CU_ASSERT_EQUAL_FATAL(stat(p, &sb), 0);
+	CU_ASSERT_EQUAL(sb.st_mode & 0777, 0600);
+	FILE *f = fopen(p, "r");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_PTR_NOT_NULL(fgets(line, sizeof(line), f));
+	CU_ASSERT_STRING_EQUAL(line, "impi=alice@ims.example.org\n");
+	CU_ASSERT_PTR_NOT_NULL(fgets(line, sizeof(line), f));
+	CU_ASSERT_EQUAL(strncmp(line, "k=", 2), 0);
+	CU_ASSERT_EQUAL(strlen(line), 2 + 32 + 1);
+	char first_k[64];
+	snprintf(first_k, sizeof(first_k), "%s", line);
+	fclose(f);
+	CU_ASSERT_EQUAL(bsf_admin_init(d, true, null, null), KMS_EOK);
+	f = fopen(p, "r");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_PTR_NOT_NULL(fgets(line, sizeof(line), f));
+	CU_ASSERT_PTR_NOT_NULL(fgets(line, sizeof(line), f));
+	CU_ASSERT_STRING_EQUAL(line, first_k);
+	fclose(f);
+	CU_ASSERT_NOT_EQUAL(bsf_admin_add_subscriber(d, "x@y", "00", OPC_HEX, NULL, NULL,
+						     0, "kms", null, null),
+			    KMS_EOK);
+	CU_ASSERT_NOT_EQUAL(bsf_admin_add_naf(d, "bad..name", "kms", null, null),
+			    KMS_EOK);
+	fclose(null);
+	unit_rmdir(d);
+}
+
+int main(void)
+{
+	static const unit_test_t tests[] = {
+		UNIT_TEST(
+		    given_new_store_when_subscriber_added_then_0600_and_sqn_steps_persist),
+		UNIT_TEST(given_nafs_and_impus_when_looked_up_then_by_group),
+		UNIT_TEST(given_sessions_when_put_then_get_and_old_ones_purged),
+		UNIT_TEST(given_full_table_when_put_then_expired_then_oldest_evicted),
+		UNIT_TEST(given_right_res_when_answered_then_200_btid_and_session),
+		UNIT_TEST(
+		    given_wrong_res_or_late_answer_when_answered_then_401_new_challenge),
+		UNIT_TEST(given_bad_requests_when_handled_then_400_or_403),
+		UNIT_TEST(
+		    given_stale_sqn_when_auts_then_resync_and_next_challenge_succeeds),
+		UNIT_TEST(
+		    given_bootstrapped_btid_when_zn_then_ks_ext_naf_and_uss_of_group),
+		UNIT_TEST(given_refusals_when_zn_then_403_404_unknown_and_expired),
+		UNIT_TEST(given_malformed_zn_bodies_when_parsed_then_refused),
+		UNIT_TEST(given_demo_init_when_run_twice_then_usim_files_kept),
+		UNIT_END,
+	};
+	return unit_run("bsf", tests);
+}
