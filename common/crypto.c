@@ -23,6 +23,9 @@ static struct {
 	EVP_CIPHER *wrap128;
 	EVP_CIPHER *wrap256;
 	EVP_CIPHER *gcm256;
+	/* HMAC contexts with their digest set and no key: read-only templates
+	 * that each call duplicates (saves the digest lookup by name). */
+	EVP_MAC_CTX *hmac_tpl[2];
 	int ok;
 } algs;
 
@@ -40,9 +43,23 @@ static void algs_load(void)
 	algs.wrap128 = EVP_CIPHER_fetch(NULL, "AES-128-WRAP", NULL);
 	algs.wrap256 = EVP_CIPHER_fetch(NULL, "AES-256-WRAP", NULL);
 	algs.gcm256 = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
-	algs.ok = algs.hmac && algs.sha1 && algs.sha256 && algs.md5 && algs.ecb128 &&
-		  algs.ctr128 && algs.ctr256 && algs.wrap128 && algs.wrap256 &&
-		  algs.gcm256;
+	static const char *const digests[2] = { "SHA1", "SHA256" };
+	for (int i = 0; i < 2 && algs.hmac != NULL; i++) {
+		OSSL_PARAM params[2] = {
+			OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+							 (char *)digests[i], 0),
+			OSSL_PARAM_construct_end(),
+		};
+		algs.hmac_tpl[i] = EVP_MAC_CTX_new(algs.hmac);
+		if (algs.hmac_tpl[i] != NULL &&
+		    !EVP_MAC_CTX_set_params(algs.hmac_tpl[i], params)) {
+			EVP_MAC_CTX_free(algs.hmac_tpl[i]);
+			algs.hmac_tpl[i] = NULL;
+		}
+	}
+	algs.ok = algs.hmac_tpl[0] && algs.hmac_tpl[1] && algs.hmac && algs.sha1 &&
+		  algs.sha256 && algs.md5 && algs.ecb128 && algs.ctr128 && algs.ctr256 &&
+		  algs.wrap128 && algs.wrap256 && algs.gcm256;
 }
 
 int crypto_init(void)
@@ -64,11 +81,6 @@ size_t crypto_md_len(crypto_md_t md)
 	}
 }
 
-static const char *md_name(crypto_md_t md)
-{
-	return md == CRYPTO_MD_SHA256 ? "SHA256" : "SHA1";
-}
-
 int crypto_hmac(crypto_md_t md, const uint8_t *key, size_t key_len,
 		const crypto_iov_t *iov, size_t n, uint8_t *out)
 {
@@ -81,16 +93,12 @@ int crypto_hmac(crypto_md_t md, const uint8_t *key, size_t key_len,
 		return ret;
 	}
 	static const uint8_t empty_key[1];
-	OSSL_PARAM params[2] = {
-		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-						 (char *)md_name(md), 0),
-		OSSL_PARAM_construct_end(),
-	};
-	EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(algs.hmac);
+	/* The copy is freed (and cleansed by OpenSSL) before returning. */
+	EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(algs.hmac_tpl[md == CRYPTO_MD_SHA256]);
 	size_t out_len = 0;
 	ret = KMS_ECRYPTO;
 	if (ctx == NULL ||
-	    !EVP_MAC_init(ctx, key_len > 0 ? key : empty_key, key_len, params)) {
+	    !EVP_MAC_init(ctx, key_len > 0 ? key : empty_key, key_len, NULL)) {
 		goto cleanup;
 	}
 	for (size_t i = 0; i < n; i++) {

@@ -47,21 +47,28 @@ void kms_service_clock_set(int64_t (*fn)(void))
 	atomic_store(&clock_fn, fn != NULL ? fn : clock_default);
 }
 
-/* Everything one request holds; lives on the heap, wiped at the end. */
+/*
+ * Everything one request holds.  One per thread, reused: the fields before
+ * `in` are reset per request; the message structs are reset by
+ * decode/init; the buffers are written before they are read; secrets
+ * (psk, keybuf, plain) are wiped at the end of every request.
+ */
 typedef struct {
 	const kms_service_t *svc;
 	const char *rid;
 	kms_reqtype_t type;
 	int64_t now;
-	mikey_msg_t in;
-	mikey_msg_t out;
-	kms_psk_t psk;
 	bool have_psk;
 	bool authenticated; /* the V MAC verified: Error messages get a MAC */
 	uint8_t auth_alg;
 	size_t key_len; /* session key length of the suite: 16 or 32 */
 	mikey_bytes_t requester;
 	mikey_bytes_t randri, randrr;
+	uint32_t ticket_key_id;
+	/* -- not reset -- */
+	mikey_msg_t in;
+	mikey_msg_t out;
+	kms_psk_t psk;
 	uint8_t keybuf[3][MIKEY_KEY_MAX];
 	uint8_t spi[3][SPI_LEN];
 	uint8_t randrkms[RANDRKMS_LEN];
@@ -69,7 +76,6 @@ typedef struct {
 	uint8_t ticket_data[MIKEY_TICKET_DATA_MAX];
 	uint8_t aad[MIKEY_TICKET_DATA_MAX];
 	uint8_t plain[MIKEY_TICKET_DATA_MAX];
-	uint32_t ticket_key_id;
 } req_t;
 
 static const char *type_name(kms_reqtype_t t)
@@ -564,13 +570,12 @@ void kms_service_handle(const kms_service_t *svc, kms_reqtype_t type, const char
 			const uint8_t *in, size_t len, uint8_t *out, size_t cap,
 			kms_answer_t *ans)
 {
-	req_t *r = calloc(1, sizeof(*r));
+	/* One request state per thread, reused: the head is reset, the message
+	 * structs are reset by decode/init, and the secrets are wiped below. */
+	static __thread req_t state;
+	req_t *r = &state;
+	memset(r, 0, offsetof(req_t, in));
 	ans->len = 0;
-	if (r == NULL) {
-		ans->error = KMS_ENOMEM;
-		ans->http_status = kms_err_http(KMS_ENOMEM);
-		return;
-	}
 	r->svc = svc;
 	r->rid = rid;
 	r->type = type;
@@ -595,6 +600,6 @@ void kms_service_handle(const kms_service_t *svc, kms_reqtype_t type, const char
 	if (r->have_psk) {
 		kms_psk_wipe(&r->psk);
 	}
-	secmem_wipe(r, sizeof(*r));
-	free(r);
+	secmem_wipe(r->keybuf, sizeof(r->keybuf));
+	secmem_wipe(r->plain, sizeof(r->plain));
 }

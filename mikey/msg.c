@@ -58,18 +58,17 @@ static int payload_parse(wire_rd_t *c, uint8_t type, mikey_msg_t *m, mikey_paylo
 
 int mikey_msg_decode(const uint8_t *buf, size_t len, mikey_msg_t *out)
 {
+	wire_rd_t c;
+	memset(out, 0, offsetof(mikey_msg_t, p));
+	out->has_ticket = false;
+	out->err_off = 0;
+	out->err_type = MIKEY_PT_LAST;
 	if (len > MIKEY_MSG_MAX) {
 		return KMS_ELIMIT;
 	}
-	wire_rd_t c;
 	wire_rd_init(&c, buf, len);
-	memset(out, 0, offsetof(mikey_msg_t, p));
-	out->n = 0;
-	out->has_ticket = false;
 	out->buf = buf;
 	out->len = len;
-	out->err_off = 0;
-	out->err_type = MIKEY_PT_LAST;
 	int ret = mikey_hdr_parse(&c, &out->hdr);
 	if (ret != KMS_EOK) {
 		return ret;

@@ -61,6 +61,13 @@ uint16_t mikey_tp_normalise(uint16_t requested, bool has_tgk, uint16_t force_on,
 	uint16_t best = 0;
 	unsigned best_cost[3] = { ~0u, ~0u, ~0u };
 
+	/* Fast path: when the request with local policy applied is already
+	 * consistent it costs (0, 0, 0), so the search below would pick it. */
+	uint16_t direct = want != req ? (uint16_t)(want | TPF(K)) : want;
+	if (mikey_tp_check_flags(direct, has_tgk) == KMS_EOK) {
+		return direct;
+	}
+
 	for (uint32_t v = 0; v <= TPF_DEFINED; v += 1u << 4) {
 		uint16_t cand = (uint16_t)v & TPF_FREE;
 		if (cand != (uint16_t)v) {

@@ -1,0 +1,517 @@
+/*
+ * Load generator for the Ua interface: pre-builds unique, correctly MACed
+ * MIKEY requests, then sends them over C keep-alive connections (one thread
+ * each, raw HTTP/1.1 over 127.0.0.1) and reports throughput and latency.
+ *
+ *   loadgen -p PORT -m request|resolve|raw -s STATE_DIR [-c CONNS] [-n N]
+ *           [-d MAX_SECONDS] [-r TOTAL_RATE]
+ *
+ * request: REQUEST_INIT_PSK as the demo user alice (STATE_DIR/demo-alice.psk).
+ * resolve: one ticket is obtained first (untimed), then N RESOLVE_INIT_PSK
+ *          as bob (STATE_DIR/demo-bob.psk), each with its own CSB ID and RAND.
+ * raw:     the request bodies, posted to the baseline server.
+ * With -r, sends are paced open-loop at TOTAL_RATE/s and latency is
+ * measured from the scheduled send time (no coordinated omission).
+ * Every loop is bounded by N and by MAX_SECONDS.
+ */
+#define _GNU_SOURCE 1 /* strcasestr */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/crypto.h"
+#include "common/encode.h"
+#include "common/errcode.h"
+#include "common/secmem.h"
+#include "mikey/kdf.h"
+#include "mikey/kemac.h"
+#include "mikey/mac.h"
+#include "mikey/msg.h"
+#include "mikey/profile.h"
+
+#define KMS_ID "kms.example.org"
+#define TICKET_TYPE 0xF000u
+#define RESP_MAX 65536
+
+typedef struct {
+	const char *id;
+	uint8_t psk[32];
+	size_t psk_len;
+} user_t;
+
+typedef struct {
+	uint8_t *data;
+	size_t len;
+} msg_t;
+
+static int load_psk(const char *dir, const char *name, user_t *u)
+{
+	char path[512], hex[130];
+	snprintf(path, sizeof(path), "%s/demo-%s.psk", dir, name);
+	FILE *f = fopen(path, "r");
+	if (f == NULL || fgets(hex, sizeof(hex), f) == NULL) {
+		if (f != NULL) {
+			fclose(f);
+		}
+		fprintf(stderr, "loadgen: cannot read %s\n", path);
+		return -1;
+	}
+	fclose(f);
+	hex[strcspn(hex, "\r\n")] = '\0';
+	int ret = hex_decode(hex, strlen(hex), u->psk, sizeof(u->psk), &u->psk_len);
+	secmem_wipe(hex, sizeof(hex));
+	return ret == KMS_EOK ? 0 : -1;
+}
+
+static uint64_t ntp_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return mikey_ntp_from_unix(ts.tv_sec, (uint32_t)ts.tv_nsec);
+}
+
+/* Sign an initial message in place (RFC 6043 5.5 coverage). */
+static int sign_init(const user_t *u, uint8_t *buf, size_t len, uint32_t csb,
+		     const mikey_bytes_t *ri, const mikey_bytes_t *rr)
+{
+	static __thread mikey_msg_t m;
+	uint8_t key[20];
+	mikey_bytes_t ids[2], kms = { (const uint8_t *)KMS_ID, strlen(KMS_ID) };
+	int ret = mikey_kdf_msg_key(MIKEY_PRF_MIKEY1, u->psk, u->psk_len, MIKEY_DK_AUTH,
+				    csb, MIKEY_DIR_INIT, ri, rr, key, sizeof(key));
+	if (ret == KMS_EOK) {
+		ret = mikey_msg_decode(buf, len, &m);
+	}
+	if (ret == KMS_EOK) {
+		ret = mikey_profile_init_identities(&m, &kms, ids);
+	}
+	if (ret == KMS_EOK) {
+		ret = mikey_mac_sign(buf, len, key, sizeof(key), ids, 2);
+	}
+	secmem_wipe(key, sizeof(key));
+	return ret;
+}
+
+/* One REQUEST_INIT_PSK from alice for bob; the RAND goes to rand_out. */
+static int build_request(const user_t *u, msg_t *out, uint8_t rand_out[16],
+			 uint32_t *csb_out)
+{
+	static mikey_msg_t m;
+	uint8_t buf[1024], rnd[16];
+	uint32_t csb;
+	size_t len = 0;
+	mikey_ticket_t tp;
+	memset(&tp, 0, sizeof(tp));
+	tp.policy.ticket_type = TICKET_TYPE;
+	tp.policy.subtype = 1;
+	tp.policy.version = 1;
+	tp.policy.flags =
+	    MIKEY_TPF_D | MIKEY_TPF_E | MIKEY_TPF_F | MIKEY_TPF_H | MIKEY_TPF_I;
+	tp.policy.nidrr = 1;
+	tp.policy.idrr[0] = (mikey_id_t){ MIKEY_ROLE_R,
+					  MIKEY_ID_NAI,
+					  { (const uint8_t *)"bob@example.org", 15 } };
+	crypto_random((uint8_t *)&csb, sizeof(csb));
+	crypto_random(rnd, sizeof(rnd));
+	mikey_msg_init(&m, MIKEY_DT_REQUEST_INIT_PSK, csb, MIKEY_PRF_MIKEY1);
+	mikey_msg_add_ts(&m, 0, MIKEY_TS_NTP_UTC, ntp_now());
+	mikey_msg_add_rand(&m, MIKEY_RAND_I, rnd, sizeof(rnd));
+	mikey_msg_add_id(&m, MIKEY_ROLE_I, MIKEY_ID_NAI, (const uint8_t *)u->id,
+			 strlen(u->id));
+	mikey_msg_add_id(&m, MIKEY_ROLE_KMS, MIKEY_ID_NAI, (const uint8_t *)KMS_ID,
+			 strlen(KMS_ID));
+	mikey_msg_add_ticket(&m, &tp, false);
+	mikey_msg_add_v(&m, MIKEY_MAC_HMAC_SHA1_160);
+	mikey_bytes_t ri = { rnd, sizeof(rnd) };
+	int ret = mikey_msg_build(&m, buf, sizeof(buf), &len);
+	if (ret == KMS_EOK) {
+		ret = sign_init(u, buf, len, csb, &ri, NULL);
+	}
+	if (ret != KMS_EOK || (out->data = malloc(len)) == NULL) {
+		return -1;
+	}
+	memcpy(out->data, buf, len);
+	out->len = len;
+	if (rand_out != NULL) {
+		memcpy(rand_out, rnd, sizeof(rnd));
+		*csb_out = csb;
+	}
+	return 0;
+}
+
+/* One RESOLVE_INIT_PSK from bob carrying ticket with Initiator Data keyed from mpkr. */
+static int build_resolve(const user_t *u, const mikey_ticket_t *ticket,
+			 const uint8_t *mpkr, msg_t *out)
+{
+	static mikey_msg_t m;
+	mikey_ticket_t t = *ticket;
+	uint8_t init[64], vi_mac[20], vr_key[20], rnd[16], buf[2048];
+	size_t init_len = 0, vr_off = 0, len = 0;
+	uint32_t csb;
+	memset(vi_mac, 0x5a, sizeof(vi_mac));
+	mikey_v_t vi = { MIKEY_MAC_HMAC_SHA1_160, { vi_mac, 20 } };
+	mikey_v_t vr = { MIKEY_MAC_HMAC_SHA1_160, { NULL, 0 } };
+	int ret = mikey_init_data_build(&vi, &vr, init, sizeof(init), &init_len, &vr_off);
+	if (ret == KMS_EOK) {
+		ret =
+		    mikey_kdf_vr_key(MIKEY_PRF_MIKEY1, mpkr, 16, vr_key, sizeof(vr_key));
+	}
+	if (ret == KMS_EOK) {
+		ret = mikey_init_data_mac(init, init_len, vr_off, MIKEY_MAC_HMAC_SHA1_160,
+					  vr_key, sizeof(vr_key), init + vr_off);
+	}
+	secmem_wipe(vr_key, sizeof(vr_key));
+	t.init_data = (mikey_bytes_t){ init, init_len };
+	t.has_init = true;
+	crypto_random((uint8_t *)&csb, sizeof(csb));
+	crypto_random(rnd, sizeof(rnd));
+	mikey_msg_init(&m, MIKEY_DT_RESOLVE_INIT_PSK, csb, MIKEY_PRF_MIKEY1);
+	mikey_msg_add_ts(&m, 0, MIKEY_TS_NTP_UTC, ntp_now());
+	mikey_msg_add_rand(&m, MIKEY_RAND_R, rnd, sizeof(rnd));
+	mikey_msg_add_id(&m, MIKEY_ROLE_R, MIKEY_ID_NAI, (const uint8_t *)u->id,
+			 strlen(u->id));
+	mikey_msg_add_id(&m, MIKEY_ROLE_KMS, MIKEY_ID_NAI, (const uint8_t *)KMS_ID,
+			 strlen(KMS_ID));
+	mikey_msg_add_ticket(&m, &t, true);
+	mikey_msg_add_v(&m, MIKEY_MAC_HMAC_SHA1_160);
+	mikey_bytes_t rr = { rnd, sizeof(rnd) };
+	if (ret == KMS_EOK) {
+		ret = mikey_msg_build(&m, buf, sizeof(buf), &len);
+	}
+	if (ret == KMS_EOK) {
+		ret = sign_init(u, buf, len, csb, NULL, &rr);
+	}
+	if (ret != KMS_EOK || (out->data = malloc(len)) == NULL) {
+		return -1;
+	}
+	memcpy(out->data, buf, len);
+	out->len = len;
+	return 0;
+}
+
+/* --- HTTP over a keep-alive socket ------------------------------------------- */
+
+static int connect_local(unsigned port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons((uint16_t)port) };
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int one = 1;
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		if (fd >= 0) {
+			close(fd);
+		}
+		return -1;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	struct timeval tv = { 10, 0 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		if (w <= 0) {
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* POST one body; returns the status (or -1) and the body in resp (capped). */
+static int post(int fd, const char *type, const msg_t *m, uint8_t *resp, size_t *resp_len)
+{
+	char head[256];
+	int hl =
+	    snprintf(head, sizeof(head),
+		     "POST /kms?requesttype=%s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+		     "Content-Type: application/mikey\r\nContent-Length: %zu\r\n\r\n",
+		     type, m->len);
+	if (write_all(fd, (const uint8_t *)head, (size_t)hl) != 0 ||
+	    write_all(fd, m->data, m->len) != 0) {
+		return -1;
+	}
+	char buf[RESP_MAX];
+	size_t got = 0;
+	char *end = NULL;
+	while (end == NULL) {
+		if (got == sizeof(buf) - 1) {
+			return -1;
+		}
+		ssize_t r = recv(fd, buf + got, sizeof(buf) - 1 - got, 0);
+		if (r <= 0) {
+			return -1;
+		}
+		got += (size_t)r;
+		buf[got] = '\0';
+		end = strstr(buf, "\r\n\r\n");
+	}
+	int status = 0;
+	if (sscanf(buf, "HTTP/1.1 %d", &status) != 1) {
+		return -1;
+	}
+	const char *cl = strcasestr(buf, "\r\nContent-Length:");
+	size_t body = cl != NULL && cl < end ? strtoul(cl + 17, NULL, 10) : 0;
+	size_t have = got - (size_t)(end + 4 - buf);
+	if (body > sizeof(buf) - (size_t)(end + 4 - buf)) {
+		return -1;
+	}
+	while (have < body) {
+		ssize_t r = recv(fd, end + 4 + have, body - have, 0);
+		if (r <= 0) {
+			return -1;
+		}
+		have += (size_t)r;
+	}
+	if (resp != NULL) {
+		memcpy(resp, end + 4, body);
+		*resp_len = body;
+	}
+	return status;
+}
+
+/* --- the run ------------------------------------------------------------------ */
+
+typedef struct {
+	unsigned port;
+	const char *type;
+	msg_t *msgs;
+	size_t first, count;
+	double deadline; /* monotonic seconds */
+	double interval; /* seconds between sends on this connection, 0 = closed loop */
+	double *lat;	 /* latencies (us), one per sent message */
+	size_t sent, non200, failed;
+} worker_t;
+
+static double mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void *work(void *arg)
+{
+	worker_t *w = arg;
+	int fd = connect_local(w->port);
+	double start = mono();
+	for (size_t i = 0; fd >= 0 && i < w->count; i++) {
+		double sched = start + (double)i * w->interval;
+		double now = mono();
+		if (now > w->deadline) {
+			break;
+		}
+		if (w->interval > 0 && sched > now) {
+			struct timespec ts = { (time_t)(sched - now),
+					       (long)((sched - now -
+						       (double)(time_t)(sched - now)) *
+						      1e9) };
+			nanosleep(&ts, NULL);
+		}
+		double t0 = w->interval > 0 ? sched : mono();
+		int st = post(fd, w->type, &w->msgs[w->first + i], NULL, NULL);
+		double t1 = mono();
+		if (st < 0) {
+			w->failed++;
+			close(fd);
+			fd = connect_local(w->port);
+			continue;
+		}
+		w->lat[w->sent++] = (t1 - t0) * 1e6;
+		w->non200 += st != 200;
+	}
+	if (fd >= 0) {
+		close(fd);
+	}
+	return NULL;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Get one ticket as alice and return (in *t / mpkr) what bob needs. */
+static int fetch_ticket(unsigned port, const user_t *alice, uint8_t *resp, mikey_msg_t *m,
+			uint8_t mpkr[16])
+{
+	msg_t req;
+	uint8_t rnd[16], plain[512];
+	uint32_t csb;
+	size_t len = 0, plen = 0;
+	uint64_t t64 = 0;
+	mikey_keys_t keys;
+	if (build_request(alice, &req, rnd, &csb) != 0) {
+		return -1;
+	}
+	int fd = connect_local(port);
+	int st = fd >= 0 ? post(fd, "ticketrequest", &req, resp, &len) : -1;
+	if (fd >= 0) {
+		close(fd);
+	}
+	free(req.data);
+	mikey_bytes_t ri = { rnd, sizeof(rnd) };
+	int ret = st == 200 ? mikey_msg_parse(resp, len, m) : KMS_EUNAVAIL;
+	if (ret == KMS_EOK) {
+		ret = mikey_profile_kemac_ts(m, &t64);
+	}
+	if (ret == KMS_EOK) {
+		ret = mikey_kemac_open(MIKEY_PRF_MIKEY1, mikey_msg_kemac(m), alice->psk,
+				       alice->psk_len, csb, MIKEY_DIR_RESP, &ri, NULL,
+				       t64, plain, sizeof(plain), &plen, &keys);
+	}
+	if (ret == KMS_EOK && (keys.n < 2 || keys.k[1].key.len != 16)) {
+		ret = KMS_EMALFORMED;
+	}
+	if (ret == KMS_EOK) {
+		memcpy(mpkr, keys.k[1].key.data, 16);
+	}
+	secmem_wipe(plain, sizeof(plain));
+	if (ret != KMS_EOK) {
+		fprintf(stderr, "loadgen: ticket request failed (HTTP %d, %s)\n", st,
+			kms_err_name(ret));
+	}
+	return ret == KMS_EOK ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+	unsigned port = 0, conns = 4;
+	long n = 10000;
+	double max_s = 30, rate = 0;
+	const char *mode = "request", *dir = "./var";
+	int opt;
+	while ((opt = getopt(argc, argv, "p:m:s:c:n:d:r:")) != -1) {
+		switch (opt) {
+		case 'p':
+			port = (unsigned)atoi(optarg);
+			break;
+		case 'm':
+			mode = optarg;
+			break;
+		case 's':
+			dir = optarg;
+			break;
+		case 'c':
+			conns = (unsigned)atoi(optarg);
+			break;
+		case 'n':
+			n = atol(optarg);
+			break;
+		case 'd':
+			max_s = atof(optarg);
+			break;
+		case 'r':
+			rate = atof(optarg);
+			break;
+		default:
+			fprintf(stderr,
+				"usage: loadgen -p PORT -m request|resolve|raw -s DIR "
+				"[-c CONNS] [-n N] [-d SECONDS] [-r RATE]\n");
+			return 2;
+		}
+	}
+	bool resolve = strcmp(mode, "resolve") == 0;
+	if (port == 0 || port > 65535 || conns == 0 || conns > 256 || n <= 0 ||
+	    n > 5000000 || max_s <= 0 || max_s > 3600 || rate < 0 ||
+	    (!resolve && strcmp(mode, "request") != 0 && strcmp(mode, "raw") != 0)) {
+		fprintf(stderr, "loadgen: bad arguments\n");
+		return 2;
+	}
+	user_t alice = { "alice@example.org", { 0 }, 0 },
+	       bob = { "bob@example.org", { 0 }, 0 };
+	if (load_psk(dir, "alice", &alice) != 0 || load_psk(dir, "bob", &bob) != 0) {
+		return 1;
+	}
+	msg_t *msgs = calloc((size_t)n, sizeof(*msgs));
+	static uint8_t resp[RESP_MAX];
+	static mikey_msg_t tm;
+	uint8_t mpkr[16];
+	if (msgs == NULL ||
+	    (resolve && fetch_ticket(port, &alice, resp, &tm, mpkr) != 0)) {
+		return 1;
+	}
+	double b0 = mono();
+	for (long i = 0; i < n; i++) {
+		int r = resolve ? build_resolve(&bob, &tm.ticket, mpkr, &msgs[i])
+				: build_request(&alice, &msgs[i], NULL, NULL);
+		if (r != 0) {
+			fprintf(stderr, "loadgen: cannot build message %ld\n", i);
+			return 1;
+		}
+	}
+	secmem_wipe(mpkr, sizeof(mpkr));
+	double built = mono() - b0;
+	worker_t *w = calloc(conns, sizeof(*w));
+	pthread_t *th = calloc(conns, sizeof(*th));
+	if (w == NULL || th == NULL) {
+		return 1;
+	}
+	double t0 = mono();
+	size_t per = (size_t)n / conns;
+	for (unsigned i = 0; i < conns; i++) {
+		w[i] = (worker_t){ .port = port,
+				   .type = resolve ? "ticketresolve" : "ticketrequest",
+				   .msgs = msgs,
+				   .first = i * per,
+				   .count = i + 1 == conns ? (size_t)n - i * per : per,
+				   .deadline = t0 + max_s,
+				   .interval = rate > 0 ? (double)conns / rate : 0 };
+		w[i].lat = malloc(w[i].count * sizeof(double) + 1);
+		if (w[i].lat == NULL || pthread_create(&th[i], NULL, work, &w[i]) != 0) {
+			return 1;
+		}
+	}
+	size_t sent = 0, non200 = 0, failed = 0;
+	for (unsigned i = 0; i < conns; i++) {
+		pthread_join(th[i], NULL);
+		sent += w[i].sent;
+		non200 += w[i].non200;
+		failed += w[i].failed;
+	}
+	double dt = mono() - t0;
+	double *all = malloc(sent * sizeof(double) + 1);
+	size_t k = 0;
+	for (unsigned i = 0; i < conns; i++) {
+		memcpy(all + k, w[i].lat, w[i].sent * sizeof(double));
+		k += w[i].sent;
+		free(w[i].lat);
+	}
+	qsort(all, sent, sizeof(double), cmp_double);
+	double p50 = sent ? all[sent / 2] : 0,
+	       p99 = sent ? all[(size_t)((double)sent * 0.99)] : 0;
+	double mx = sent ? all[sent - 1] : 0;
+	printf("mode=%s conns=%u sent=%zu non200=%zu failed=%zu seconds=%.3f rps=%.0f "
+	       "p50_us=%.0f p99_us=%.0f max_us=%.0f build_s=%.2f\n",
+	       mode, conns, sent, non200, failed, dt, (double)sent / dt, p50, p99, mx,
+	       built);
+	printf("{\"mode\":\"%s\",\"conns\":%u,\"sent\":%zu,\"non200\":%zu,\"failed\":%zu,"
+	       "\"seconds\":%.3f,\"rps\":%.0f,\"p50_us\":%.0f,\"p99_us\":%.0f,\"max_us\":"
+	       "%.0f}\n",
+	       mode, conns, sent, non200, failed, dt, (double)sent / dt, p50, p99, mx);
+	for (long i = 0; i < n; i++) {
+		free(msgs[i].data);
+	}
+	free(msgs);
+	free(all);
+	free(w);
+	free(th);
+	secmem_wipe(&alice, sizeof(alice));
+	secmem_wipe(&bob, sizeof(bob));
+	return non200 == 0 && failed == 0 ? 0 : 1;
+}
