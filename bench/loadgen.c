@@ -4,12 +4,14 @@
  * each, raw HTTP/1.1 over 127.0.0.1) and reports throughput and latency.
  *
  *   loadgen -p PORT -m request|resolve|raw -s STATE_DIR [-c CONNS] [-n N]
- *           [-d MAX_SECONDS] [-r TOTAL_RATE]
+ *           [-d MAX_SECONDS] [-r TOTAL_RATE] [-g GBA_FILE]
  *
  * request: REQUEST_INIT_PSK as the demo user alice (STATE_DIR/demo-alice.psk).
  * resolve: one ticket is obtained first (untimed), then N RESOLVE_INIT_PSK
  *          as bob (STATE_DIR/demo-bob.psk), each with its own CSB ID and RAND.
  * raw:     the request bodies, posted to the baseline server.
+ * -g:      alice's key is Ks_NAF from a kms-ue bootstrap file, sent with
+ *          IDRpsk = B-TID (kmsd with kms.psk_source "gba" or "both").
  * With -r, sends are paced open-loop at TOTAL_RATE/s and latency is
  * measured from the scheduled send time (no coordinated omission).
  * Every loop is bounded by N and by MAX_SECONDS.
@@ -46,6 +48,7 @@ typedef struct {
 	const char *id;
 	uint8_t psk[32];
 	size_t psk_len;
+	char btid[256]; /* IDRpsk when the key comes from GBA (-g), else "" */
 } user_t;
 
 typedef struct {
@@ -70,6 +73,32 @@ static int load_psk(const char *dir, const char *name, user_t *u)
 	int ret = hex_decode(hex, strlen(hex), u->psk, sizeof(u->psk), &u->psk_len);
 	secmem_wipe(hex, sizeof(hex));
 	return ret == KMS_EOK ? 0 : -1;
+}
+
+/* A kms-ue bootstrap file: btid= and ks_naf= lines (the key is never printed). */
+static int load_gba(const char *path, user_t *u)
+{
+	char line[512];
+	int have = 0;
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		fprintf(stderr, "loadgen: cannot read %s\n", path);
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (strncmp(line, "btid=", 5) == 0 && strlen(line + 5) < sizeof(u->btid)) {
+			memcpy(u->btid, line + 5, strlen(line + 5) + 1);
+			have |= 1;
+		} else if (strncmp(line, "ks_naf=", 7) == 0 &&
+			   hex_decode(line + 7, strlen(line + 7), u->psk, sizeof(u->psk),
+				      &u->psk_len) == KMS_EOK) {
+			have |= 2;
+		}
+	}
+	secmem_wipe(line, sizeof(line));
+	fclose(f);
+	return have == 3 ? 0 : -1;
 }
 
 static uint64_t ntp_now(void)
@@ -130,6 +159,10 @@ static int build_request(const user_t *u, msg_t *out, uint8_t rand_out[16],
 	mikey_msg_add_id(&m, MIKEY_ROLE_KMS, MIKEY_ID_NAI, (const uint8_t *)KMS_ID,
 			 strlen(KMS_ID));
 	mikey_msg_add_ticket(&m, &tp, false);
+	if (u->btid[0] != '\0') {
+		mikey_msg_add_id(&m, MIKEY_ROLE_PSK, MIKEY_ID_NAI,
+				 (const uint8_t *)u->btid, strlen(u->btid));
+	}
 	mikey_msg_add_v(&m, MIKEY_MAC_HMAC_SHA1_160);
 	mikey_bytes_t ri = { rnd, sizeof(rnd) };
 	int ret = mikey_msg_build(&m, buf, sizeof(buf), &len);
@@ -394,9 +427,9 @@ int main(int argc, char **argv)
 	unsigned port = 0, conns = 4;
 	long n = 10000;
 	double max_s = 30, rate = 0;
-	const char *mode = "request", *dir = "./var";
+	const char *mode = "request", *dir = "./var", *gba = NULL;
 	int opt;
-	while ((opt = getopt(argc, argv, "p:m:s:c:n:d:r:")) != -1) {
+	while ((opt = getopt(argc, argv, "p:m:s:c:n:d:r:g:")) != -1) {
 		switch (opt) {
 		case 'p':
 			port = (unsigned)atoi(optarg);
@@ -419,6 +452,9 @@ int main(int argc, char **argv)
 		case 'r':
 			rate = atof(optarg);
 			break;
+		case 'g':
+			gba = optarg;
+			break;
 		default:
 			fprintf(stderr,
 				"usage: loadgen -p PORT -m request|resolve|raw -s DIR "
@@ -433,10 +469,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "loadgen: bad arguments\n");
 		return 2;
 	}
-	user_t alice = { "alice@example.org", { 0 }, 0 },
-	       bob = { "bob@example.org", { 0 }, 0 };
-	if (load_psk(dir, "alice", &alice) != 0 || load_psk(dir, "bob", &bob) != 0) {
+	user_t alice = { .id = "alice@example.org" };
+	user_t bob = { .id = "bob@example.org" };
+	if (gba != NULL ? load_gba(gba, &alice) != 0
+			: load_psk(dir, "alice", &alice) != 0 ||
+			      load_psk(dir, "bob", &bob) != 0) {
 		return 1;
+	}
+	if (gba != NULL && resolve) {
+		fprintf(stderr, "loadgen: -g is for request mode\n");
+		return 2;
 	}
 	msg_t *msgs = calloc((size_t)n, sizeof(*msgs));
 	static uint8_t resp[RESP_MAX];
