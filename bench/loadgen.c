@@ -87,7 +87,8 @@ static int load_gba(const char *path, user_t *u)
 	}
 	while (fgets(line, sizeof(line), f) != NULL) {
 		line[strcspn(line, "\r\n")] = '\0';
-		if (strncmp(line, "btid=", 5) == 0 && strlen(line + 5) < sizeof(u->btid)) {
+		if (strncmp(line, "btid=", 5) == 0 &&
+		    strlen(line + 5) < sizeof(u->btid)) {
 			memcpy(u->btid, line + 5, strlen(line + 5) + 1);
 			have |= 1;
 		} else if (strncmp(line, "ks_naf=", 7) == 0 &&

@@ -273,7 +273,7 @@ static int serve(const char *path, const kms_config_t *cfg)
 	st->svc.replay = rp;
 	st->svc.audit = audit;
 	log_notice("replay cache: %zu entries, %zu bytes", cfg->replay_entries,
-		 replay_memory(rp));
+		   replay_memory(rp));
 	ret = kms_http_start(cfg, &st->svc, &http);
 	if (ret != KMS_EOK) {
 		goto cleanup;
