@@ -193,6 +193,13 @@ int audit_open(const char *db_path, size_t queue_max, audit_t **out)
 	}
 	sync_ok = 1;
 	ret = schema_open(db_path, SCHEMA_AUDIT, 1, &a->db);
+	/* WAL with synchronous=NORMAL: a crash or power loss can lose the last
+	 * committed batches but never corrupts the store; the queue in memory
+	 * is already at that risk, and a full fsync per batch competes with
+	 * the request threads for the disk. */
+	if (ret == KMS_EOK) {
+		ret = sqldb_exec(a->db, "PRAGMA synchronous=NORMAL;");
+	}
 	if (ret == KMS_EOK) {
 		ret =
 		    sqldb_prepare(a->db,

@@ -87,6 +87,12 @@ replay_t *replay_new(size_t max_entries, uint32_t skew_s, int64_t start_time)
 		return NULL;
 	}
 	memset(r->shards, 0, r->nshards * sizeof(shard_t));
+	/* Touch every page now: the bound is paid at start-up, not as page
+	 * faults on the request path (and RSS shows the whole bound). */
+	volatile uint8_t *pages = (volatile uint8_t *)r->slots;
+	for (size_t off = 0; off < r->nshards * cap * sizeof(entry_t); off += 4096) {
+		pages[off] = 0;
+	}
 	for (size_t i = 0; i < r->nshards; i++) {
 		shard_t *s = &r->shards[i];
 		pthread_mutex_init(&s->lock, NULL);
