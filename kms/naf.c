@@ -4,9 +4,10 @@
  * Zn goes through a small pool of libcurl easy handles (one per request in
  * flight, kept between requests so their connections stay alive).  The
  * pool size is the limit on Zn requests in flight: a miss that finds every
- * handle busy is answered KMS_EUNAVAIL at once instead of waiting, so a
- * slow BSF ties up at most that many Ua threads, each for at most
- * naf.timeout_ms (timeouts are not retried).  Connection errors and 5xx
+ * handle busy waits at most 100 ms for one (then re-checks the cache) and is
+ * otherwise answered KMS_EUNAVAIL, so a slow BSF ties up at most that many
+ * Ua threads for naf.timeout_ms (timeouts are not retried) and the others
+ * for 100 ms.  Connection errors and 5xx
  * answers are retried naf.retries times after a short backoff.
  */
 #include "kms/naf.h"
@@ -49,6 +50,7 @@ typedef struct {
 	uint32_t negative_ttl;
 	struct curl_slist *headers; /* shared by the handles */
 	pthread_mutex_t lock;	    /* the pool */
+	pthread_cond_t freed;	    /* a handle went back to the pool */
 	CURL **idle;		    /* stack of idle handles */
 	size_t nidle;
 	size_t created; /* handles that exist (idle or in use) */
@@ -184,7 +186,36 @@ static void pool_give(naf_t *n, CURL *h)
 {
 	pthread_mutex_lock(&n->lock);
 	n->idle[n->nidle++] = h; /* nidle < created <= max: always fits */
+	pthread_cond_signal(&n->freed);
 	pthread_mutex_unlock(&n->lock);
+}
+
+/*
+ * pool_take(), waiting at most POOL_WAIT_MS for a handle to come back: a
+ * burst of first requests for one B-TID then finds the key in the cache
+ * instead of being refused, while a slow BSF still holds a Ua thread for
+ * at most that long beyond the Zn requests in flight.
+ */
+#define POOL_WAIT_MS 100
+static CURL *pool_take_wait(naf_t *n)
+{
+	CURL *h = pool_take(n);
+	if (h != NULL) {
+		return h;
+	}
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += POOL_WAIT_MS * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&n->lock);
+	while (n->nidle == 0 && n->created >= n->max &&
+	       pthread_cond_timedwait(&n->freed, &n->lock, &until) == 0) {
+	}
+	pthread_mutex_unlock(&n->lock);
+	return pool_take(n);
 }
 
 /* --- Zn -------------------------------------------------------------------------- */
@@ -314,11 +345,17 @@ static int naf_lookup(kms_psk_source_t *src, const uint8_t *psk_id, size_t len,
 	}
 	atomic_fetch_add(&sh->misses, 1);
 	subject_of(btid, subj, sizeof(subj));
-	CURL *h = pool_take(n);
+	CURL *h = pool_take_wait(n);
 	if (h == NULL) {
 		atomic_fetch_add(&sh->zn_busy, 1);
 		log_req_warning(subj, "Zn: every connection to the BSF is busy");
 		return KMS_EUNAVAIL;
+	}
+	/* Another thread may have fetched this B-TID while we waited. */
+	ret = naf_cache_get(sh->cache, psk_id, len, (int64_t)time(NULL), out, NULL, 0);
+	if (ret != KMS_ENOENT) {
+		pool_give(n, h);
+		return ret;
 	}
 	body_t *body = malloc(sizeof(*body));
 	naf_zn_answer_t *ans = secmem_alloc(sizeof(*ans));
@@ -354,6 +391,7 @@ static void naf_free(kms_psk_source_t *src)
 	free(n->idle);
 	curl_slist_free_all(n->headers);
 	pthread_mutex_destroy(&n->lock);
+	pthread_cond_destroy(&n->freed);
 	shared_put(n->sh);
 	free(n);
 }
@@ -376,6 +414,7 @@ int naf_reopen(const kms_config_t *cfg, const kms_psk_source_t *prev,
 		return KMS_ENOMEM;
 	}
 	pthread_mutex_init(&n->lock, NULL);
+	pthread_cond_init(&n->freed, NULL);
 	n->base.lookup = naf_lookup;
 	n->base.free = naf_free;
 	snprintf(n->url, sizeof(n->url), "%s", cfg->naf_bsf_url);
