@@ -8,80 +8,16 @@
 # Needs curl and python3.  Every wait is bounded.
 set -eu
 
-top_builddir=${top_builddir:-.}
-top_srcdir=${top_srcdir:-.}
+. "${top_srcdir:-.}/tests/system/lib.sh"
 BSF="$top_builddir/bsf-stub/bsf-stubd"
-UE="$top_builddir/tools/kms-ue"
 JSON='Content-Type: application/json'
 
-for c in curl python3; do
-	if ! command -v "$c" >/dev/null 2>&1; then
-		echo "SKIP: $c not found"
-		exit 77
-	fi
-done
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/bsf_systest.XXXXXX")
-pid=""
-n=0
-cleanup() {
-	rc=$?
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		kill -KILL "$pid" 2>/dev/null || true
-	fi
-	if [ "$rc" -ne 0 ] && [ -f "$tmp/bsf.log" ]; then
-		echo "--- bsf-stubd log (last 60 lines)" >&2
-		tail -n 60 "$tmp/bsf.log" >&2
-	fi
-	[ -n "${BSF_KEEP_TMP:-}" ] && { echo "# kept $tmp" >&2; return; }
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $*"
-}
-fail() {
-	echo "FAIL: $*" >&2
-	for f in "$tmp/hdr" "$tmp/body" "$tmp/err" "$tmp/ue.out"; do
-		[ -s "$f" ] && { echo "--- $f" >&2; head -c 2000 "$f" >&2; echo >&2; }
-	done
-	exit 1
-}
-free_port() {
-	python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
-}
-# call URL [curl options]: prints the status; headers in $tmp/hdr, body in $tmp/body.
-call() {
-	url=$1
-	shift
-	rm -f "$tmp/hdr" "$tmp/body"
-	curl -s -m 5 -D "$tmp/hdr" -o "$tmp/body" -w '%{http_code}' "$@" "$url" || true
-}
-expect() { # expect WANT URL [curl options]
-	want=$1
-	shift
-	got=$(call "$@")
-	[ "$got" = "$want" ] || fail "status $got, expected $want: $*"
-}
 jget() { # jget FILE EXPR: print a field of a JSON file (python expression on d)
 	python3 -c 'import base64, json, sys
 d = json.load(open(sys.argv[1]))
 print(eval(sys.argv[2]))' "$1" "$2"
 }
-wait_log() { # wait_log TEXT: up to 5 s for TEXT in the log
-	i=0
-	while ! grep -q "$1" "$tmp/bsf.log"; do
-		i=$((i + 1))
-		[ $i -le 50 ] || fail "no '$1' in the bsf-stubd log"
-		sleep 0.1
-	done
-}
+wait_log_bsf() { wait_log "$1" bsf.log; }
 # bsf_start ARGS...: start bsf-stubd -d $tmp/bsf -p $port ARGS, wait for /healthz.
 bsf_start() {
 	"$BSF" -d "$tmp/bsf" -p "$port" --threads 2 --conn-timeout 3 "$@" \
@@ -248,7 +184,7 @@ btid=$(jget "$tmp/ue.json" 'd["btid"]')
 case $btid in *=@bsf.example.org) ;; *) fail "B-TID '$btid'" ;; esac
 sqn1=$(jget "$tmp/ue.json" 'd["sqn"]')
 [ "$sqn1" = 1 ] || fail "first SQN $sqn1, expected 1"
-wait_log "bootstrapped, B-TID"
+wait_log_bsf "bootstrapped, B-TID"
 ok "Ub: 401 challenge, AKAv1-MD5 answer, 200 BootstrappingInfo with B-TID $btid"
 
 # --- Zn: the NAF key of that B-TID ---------------------------------------------------
@@ -302,7 +238,7 @@ ok "Zn: 404 5401 unknown_btid, 403 5402 NAF not allowed, empty USS, 400, 415, 41
 ue wrong
 [ "$(jget "$tmp/ue.json" '(d["status"], d["new_nonce"])')" = "(401, True)" ] ||
 	fail "wrong RES: $(cat "$tmp/ue.json")"
-wait_log "wrong digest response"
+wait_log_bsf "wrong digest response"
 expect 403 "$B/ub" -H 'Authorization: Digest username="eve@ims.example.org", realm="ims.example.org", nonce="", uri="/ub", response=""'
 expect 400 "$B/ub"
 expect 400 "$B/ub" -H 'Authorization: Digest username="alice@ims.example.org", realm='
@@ -312,7 +248,7 @@ ok "Ub: wrong RES 401 with a new nonce (logged), unknown IMPI 403, no/bad Author
 ue resync 000000001000
 [ "$(jget "$tmp/ue.json" 'd["sqn_after_resync"]')" = 4097 ] ||
 	fail "SQN after resync: $(cat "$tmp/ue.json")"
-wait_log "SQN resynchronised from AUTS"
+wait_log_bsf "SQN resynchronised from AUTS"
 ok "resync: stale SQN $(jget "$tmp/ue.json" 'd["sqn"]') -> AUTS -> new challenge with SQN_MS + 1, bootstrap 200"
 
 # --- stop, SQN persisted, short lifetime ---------------------------------------------

@@ -24,9 +24,12 @@ lib_cleanup() {
 	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
 		kill -KILL "$pid" 2>/dev/null || true
 	fi
-	if [ "$rc" -ne 0 ] && [ -f "$tmp/kmsd.log" ]; then
-		echo "--- kmsd log (last 60 lines)" >&2
-		tail -n 60 "$tmp/kmsd.log" >&2
+	if [ "$rc" -ne 0 ]; then
+		for f in "$tmp"/*.log; do
+			[ -f "$f" ] || continue
+			echo "--- $(basename "$f") (last 60 lines)" >&2
+			tail -n 60 "$f" >&2
+		done
 	fi
 	rm -rf "$tmp"
 }
@@ -39,7 +42,7 @@ ok() {
 }
 fail() {
 	echo "FAIL: $*" >&2
-	for f in "$tmp/hdr" "$tmp/body.txt" "$tmp/err"; do
+	for f in "$tmp/hdr" "$tmp/body" "$tmp/body.txt" "$tmp/err" "$tmp/ue.out"; do
 		[ -s "$f" ] && { echo "--- $f" >&2; head -c 2000 "$f" >&2; }
 	done
 	exit 1
@@ -67,11 +70,11 @@ expect() {
 header() {
 	grep -i "^$1:" "$tmp/hdr" | head -n 1 | cut -d: -f2- | tr -d ' \r'
 }
-wait_log() { # wait_log TEXT: up to 5 s for TEXT in the kmsd log
+wait_log() { # wait_log TEXT [LOG]: up to 5 s for TEXT in $tmp/LOG (kmsd.log)
 	i=0
-	while ! grep -q "$1" "$tmp/kmsd.log"; do
+	while ! grep -q "$1" "$tmp/${2:-kmsd.log}"; do
 		i=$((i + 1))
-		[ $i -le 50 ] || fail "no '$1' in the kmsd log"
+		[ $i -le 50 ] || fail "no '$1' in ${2:-kmsd.log}"
 		sleep 0.1
 	done
 }
