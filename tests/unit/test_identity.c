@@ -1,9 +1,13 @@
 /* KMS user and group identities (TS 33.328 6.2.3.2). */
+#include <stdio.h>
 #include <string.h>
 
 #include "common/errcode.h"
 #include "policy/identity.h"
 #include "tests/unit/unit.h"
+
+/* The bound on identity_match_ex steps: C * (pattern_len + subject_len). */
+#define STEP_FACTOR 2
 
 static bool m(const char *p, const char *s)
 {
@@ -37,19 +41,191 @@ static void given_group_identities_when_matched_then_star_is_one_or_more(void)
 	CU_ASSERT_FALSE(identity_is_group("a@x", 3));
 }
 
+static const struct {
+	const char *p, *s;
+	bool want;
+} match_rows[] = {
+	/* '*' at both ends */
+	{ "*alice*@x", "xalicex@x", true },
+	{ "*alice*@x", "alice@x", false },
+	{ "*alice*@x", "alicex@x", false },
+	{ "*alice*@x", "xalice@x", false },
+	{ "*@*", "alice@example.org", true },
+	/* several '*' */
+	{ "a*b*c@x", "aXbYc@x", true },
+	{ "a*b*c@x", "abc@x", false },
+	{ "a*b*c@x", "aXbc@x", false },
+	{ "a*b*c@x", "abbbYc@x", true },
+	{ "**@x", "ab@x", true },
+	{ "**@x", "a@x", false },
+	{ "*a*a*@x", "babab@x", true },
+	{ "*a*a*@x", "baab@x", false },
+	{ "*aab*@x", "aaaabx@x", true }, /* overlapping near-matches */
+	{ "*.*.dept@*.*", "a.b.dept@c.d", true },
+	{ "*.*.dept@*.*", "a.dept@c.d", false },
+	/* empty user or domain parts, no '@' */
+	{ "@x", "@x", false },
+	{ "*@x", "@x", false },
+	{ "a@", "a@", false },
+	{ "a@x", "a@", false },
+	{ "*", "a@b", false },
+	{ "*@x", "", false },
+	{ "a*", "ab", false },
+	/* case: user byte-exact, domain ASCII case-insensitive */
+	{ "alice@Example.ORG", "alice@example.org", true },
+	{ "Alice@example.org", "alice@example.org", false },
+	{ "*@EXAMPLE.org", "bob@example.ORG", true },
+	{ "*.Dept@x", "a.dept@x", false },
+	{ "*@*.ORG", "a@example.org", true },
+	/* unicode domains: UTF-8 bytes exact, only ASCII folded */
+	{ "*@b\xc3\xbc"
+	  "cher.example",
+	  "x@b\xc3\xbc"
+	  "cher.EXAMPLE",
+	  true },
+	{ "*@b\xc3\xbc"
+	  "cher.example",
+	  "x@b\xc3\x9c"
+	  "cher.example",
+	  false },
+	{ "*@*.b\xc3\xbc"
+	  "cher",
+	  "x@a.b\xc3\xbc"
+	  "cher",
+	  true },
+	/* the last '@' splits; '*' never spans it */
+	{ "*@x", "a@b@x", true },
+	{ "a@*", "a@b@c", false },
+	{ "*@x", "*@x", true },
+	{ "a@x", "*@x", false },
+};
+
+static void given_match_table_when_matched_then_expected(void)
+{
+	for (size_t i = 0; i < sizeof(match_rows) / sizeof(match_rows[0]); i++) {
+		bool got = m(match_rows[i].p, match_rows[i].s);
+		if (got != match_rows[i].want) {
+			fprintf(stderr, "match row %zu: %s vs %s\n", i, match_rows[i].p,
+				match_rows[i].s);
+		}
+		CU_ASSERT_EQUAL(got, match_rows[i].want);
+	}
+}
+
+/* Reference: O(pl * sl) dynamic programme over the same rules (no '@'). */
+static bool ref_glob(const char *p, size_t pl, const char *s, size_t sl)
+{
+	bool d[17][17]; /* d[i][j]: p[i..) matches s[j..) */
+	for (size_t i = pl + 1; i-- > 0;) {
+		for (size_t j = sl + 1; j-- > 0;) {
+			if (i == pl) {
+				d[i][j] = j == sl;
+			} else if (p[i] == '*') {
+				d[i][j] = j < sl && (d[i + 1][j + 1] || d[i][j + 1]);
+			} else {
+				d[i][j] = j < sl && p[i] == s[j] && d[i + 1][j + 1];
+			}
+		}
+	}
+	return d[0][0];
+}
+
+static void given_random_patterns_when_matched_then_same_as_reference(void)
+{
+	unsigned long r = 12345;
+	size_t bad = 0;
+	for (int n = 0; n < 20000; n++) {
+		char p[20], s[20];
+		r = r * 6364136223846793005UL + 1442695040888963407UL;
+		size_t pl = 1 + (r >> 33) % 8, sl = 1 + (r >> 40) % 12;
+		for (size_t i = 0; i < pl; i++) {
+			r = r * 6364136223846793005UL + 1442695040888963407UL;
+			p[i] = "ab*"[(r >> 33) % 3];
+		}
+		for (size_t i = 0; i < sl; i++) {
+			r = r * 6364136223846793005UL + 1442695040888963407UL;
+			s[i] = "ab"[(r >> 33) % 2];
+		}
+		bool want = ref_glob(p, pl, s, sl);
+		memcpy(p + pl, "@x", 3);
+		memcpy(s + sl, "@x", 3);
+		if (m(p, s) != want) {
+			fprintf(stderr, "random: %s vs %s want %d\n", p, s, want);
+			bad++;
+		}
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+}
+
+/* p[0..n) = unit repeated, then tail; returns the length. */
+static size_t fill(char *p, size_t n, const char *unit, const char *tail)
+{
+	size_t ul = strlen(unit), o = 0;
+	while (o + ul <= n) {
+		memcpy(p + o, unit, ul);
+		o += ul;
+	}
+	size_t tl = strlen(tail);
+	memcpy(p + o, tail, tl + 1);
+	return o + tl;
+}
+
+static bool bounded(const char *p, const char *s, bool want)
+{
+	size_t steps = 0, pl = strlen(p), sl = strlen(s);
+	bool got = identity_match_ex(p, pl, s, sl, &steps);
+	if (got != want || steps > STEP_FACTOR * (pl + sl)) {
+		fprintf(stderr, "bounded: got %d steps %zu for %zu + %zu\n", got, steps,
+			pl, sl);
+		return false;
+	}
+	return true;
+}
+
 static void given_pathological_pattern_when_matched_then_bounded(void)
 {
-	char p[257], s[257];
-	memset(p, '*', 256);
-	memset(s, 'a', 256);
-	p[256] = s[256] = '\0';
-	CU_ASSERT_TRUE(m(p, s));
-	p[255] = 'b';
-	CU_ASSERT_FALSE(m(p, s));
+	char p[IDENTITY_MAX + 1], s[IDENTITY_MAX + 1];
+	/* 254 stars against 254 bytes (was a pattern without '@'). */
+	fill(p, 254, "*", "@*");
+	fill(s, 254, "a", "@a");
+	CU_ASSERT_TRUE(bounded(p, s, true));
+	p[253] = 'b';
+	CU_ASSERT_TRUE(bounded(p, s, false));
+	/* "*a*a*a...*ab" against "aaa...a". */
+	fill(p, 252, "*a", "b@x");
+	fill(s, 253, "a", "@x");
+	CU_ASSERT_TRUE(bounded(p, s, false));
+	s[252] = 'b';
+	CU_ASSERT_TRUE(bounded(p, s, true)); /* 126 "*a" take all 252 bytes */
+	s[251] = 'b';
+	s[252] = 'a';
+	CU_ASSERT_TRUE(bounded(p, s, false));
+	s[251] = 'a';
+	s[252] = 'b';
+	fill(p, 100, "*a", "b@x");
+	CU_ASSERT_TRUE(bounded(p, s, true));
+	/* one long near-match segment: "*aaa...ab*" against "aaa...a". */
+	fill(p, 1, "*", "");
+	fill(p + 1, 120, "a", "b*@x");
+	fill(s, 253, "a", "@x");
+	CU_ASSERT_TRUE(bounded(p, s, false));
+	/* many short segments, periodic subject, and case-folded domains. */
+	fill(p, 252, "*ab", "@x");
+	fill(s, 253, "ab", "@x");
+	CU_ASSERT_TRUE(bounded(p, s, false));
+	fill(p, 2, "x@", "");
+	fill(p + 2, 252, "*A", "*B");
+	fill(s, 2, "x@", "");
+	fill(s + 2, 254, "a", "");
+	CU_ASSERT_TRUE(bounded(p, s, false));
 	char big[300];
 	memset(big, 'a', sizeof(big) - 1);
 	big[299] = '\0';
+	big[10] = '@';
 	CU_ASSERT_FALSE(m(big, big)); /* over IDENTITY_MAX */
+	size_t steps = 99;
+	CU_ASSERT_FALSE(identity_match_ex(big, 299, big, 299, &steps));
+	CU_ASSERT_EQUAL(steps, 0);
 }
 
 static void given_sip_uris_when_converted_then_nai(void)
@@ -73,13 +249,118 @@ static void given_sip_uris_when_converted_then_nai(void)
 	CU_ASSERT_EQUAL(identity_from_uri("alice@example.org", 17, out, 10, &n), KMS_EID);
 }
 
+/* out NULL: KMS_EID with a reason containing why. */
+static const struct {
+	const char *in, *out, *why;
+} uri_rows[] = {
+	{ "<sip:alice@example.org;transport=tcp>", "alice@example.org", NULL },
+	{ "sips:bob@x.test?subject=hi", "bob@x.test", NULL },
+	{ "carol@y", "carol@y", NULL },
+	{ "SIP:Alice@Example.ORG", "Alice@example.org", NULL },
+	{ "sip:alice@example.org:5060", "alice@example.org", NULL },
+	{ "<sips:alice@example.org:5061;transport=tls?x=y>", "alice@example.org", NULL },
+	{ "sip:alice@example.org;", "alice@example.org", NULL },
+	{ "sip:al%69ce@example.org", "alice@example.org", NULL },
+	{ "sip:a%2541@x", "a%41@x", NULL }, /* decoded once */
+	{ "sip:j%C3%B6rg@example.org", "j\xc3\xb6rg@example.org", NULL },
+	{ "sip:+15551234;phone-context=ims.test@ims.test;user=phone",
+	  "+15551234;phone-context=ims.test@ims.test", NULL },
+	{ "sip:alice@B\xc3\x9c"
+	  "CHER.Example",
+	  "alice@b\xc3\x9c"
+	  "cher.example",
+	  NULL },
+	{ "tel:+15551234", NULL, "unsupported URI scheme" },
+	{ "<tel:+15551234>", NULL, "unsupported URI scheme" },
+	{ "mailto:alice@example.org", NULL, "unsupported URI scheme" },
+	{ "http://alice@example.org", NULL, "unsupported URI scheme" },
+	{ "sip:nobody", NULL, "no '@'" },
+	{ "sip:@x", NULL, "empty user" },
+	{ "sip:a@", NULL, "empty domain" },
+	{ "sip:a@;user=phone", NULL, "empty domain" },
+	{ "sip:a@:5060", NULL, "empty domain" },
+	{ "", NULL, "empty URI" },
+	{ "sip:a%00b@x", NULL, "%00" },
+	{ "sip:a%4@x", NULL, "malformed percent" },
+	{ "sip:a%zz@x", NULL, "malformed percent" },
+	{ "sip:a%@x", NULL, "malformed percent" },
+	{ "sip:a b@x", NULL, "space" },
+	{ "sip:a\tb@x", NULL, "control" },
+	{ "sip:a%20b@x", NULL, "space" },
+	{ "sip:a%7Fb@x", NULL, "control" },
+	{ "sip:*@example.org", NULL, "'*'" },
+	{ "sip:a%2Ab@x", NULL, "'*'" },
+	{ "sip:a%40b@x", NULL, "'@'" },
+	{ "sip:alice:secret@x", NULL, "password" },
+	{ "sip:a@x:port", NULL, "port" },
+	{ "sip:a@x:123456", NULL, "port" },
+	{ "sip:a@[::1]", NULL, "IPv6" },
+	{ "sip:a@x%41", NULL, "domain" },
+	{ "sip:a@x_y", NULL, "domain" },
+	{ "<sip:a@x", NULL, "unbalanced" },
+	{ "sip:a@x>", NULL, "domain" },
+	{ "sip:a@\xc3x", NULL, "UTF-8" },
+	{ "sip:%FF@x", NULL, "UTF-8" },
+	{ "sip:a@\xed\xa0\x80", NULL, "UTF-8" }, /* a surrogate */
+};
+
+static void given_uri_table_when_converted_then_expected(void)
+{
+	for (size_t i = 0; i < sizeof(uri_rows) / sizeof(uri_rows[0]); i++) {
+		char out[IDENTITY_MAX + 1] = "unset";
+		size_t n = 999;
+		const char *why = NULL, *in = uri_rows[i].in;
+		int ret =
+		    identity_from_uri_ex(in, strlen(in), out, sizeof(out), &n, &why);
+		bool ok;
+		if (uri_rows[i].out != NULL) {
+			ok = ret == KMS_EOK && strcmp(out, uri_rows[i].out) == 0 &&
+			     n == strlen(uri_rows[i].out) && why == NULL;
+		} else {
+			ok = ret == KMS_EID && why != NULL &&
+			     strstr(why, uri_rows[i].why) != NULL &&
+			     strcmp(out, "unset") == 0 && n == 999;
+		}
+		if (!ok) {
+			fprintf(stderr, "uri row %zu: %s -> %d %s (%s)\n", i, in, ret,
+				out, why ? why : "-");
+		}
+		CU_ASSERT_TRUE(ok);
+	}
+}
+
+static void given_long_uris_when_converted_then_capped(void)
+{
+	char uri[IDENTITY_MAX + 16], out[IDENTITY_MAX + 1];
+	size_t n = 0;
+	const char *why = NULL;
+	size_t l = fill(uri, 4, "sip:", "");
+	l = fill(uri + l, 254, "a", "@x") + l; /* 256-byte identity */
+	CU_ASSERT_EQUAL(identity_from_uri(uri, l, out, sizeof(out), &n), KMS_EOK);
+	CU_ASSERT_EQUAL(n, IDENTITY_MAX);
+	CU_ASSERT_EQUAL(identity_from_uri_ex(uri, l, out, IDENTITY_MAX, &n, &why),
+			KMS_EID);
+	CU_ASSERT_PTR_NOT_NULL(why);
+	l = fill(uri, 4, "sip:", "");
+	l = fill(uri + l, 255, "a", "@x") + l;
+	CU_ASSERT_EQUAL(identity_from_uri(uri, l, out, sizeof(out), &n), KMS_EID);
+	l = fill(uri, 4, "sip:", "");
+	l = fill(uri + l, 253, "a", "@x:5060") + l; /* the port is not counted */
+	CU_ASSERT_EQUAL(identity_from_uri(uri, l, out, sizeof(out), &n), KMS_EOK);
+	CU_ASSERT_EQUAL(n, 255);
+}
+
 int main(void)
 {
 	static const unit_test_t tests[] = {
 		UNIT_TEST(given_plain_identities_when_matched_then_exact_only),
 		UNIT_TEST(given_group_identities_when_matched_then_star_is_one_or_more),
+		UNIT_TEST(given_match_table_when_matched_then_expected),
+		UNIT_TEST(given_random_patterns_when_matched_then_same_as_reference),
 		UNIT_TEST(given_pathological_pattern_when_matched_then_bounded),
 		UNIT_TEST(given_sip_uris_when_converted_then_nai),
+		UNIT_TEST(given_uri_table_when_converted_then_expected),
+		UNIT_TEST(given_long_uris_when_converted_then_capped),
 		UNIT_END,
 	};
 	return unit_run("identity", tests);
