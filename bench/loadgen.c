@@ -3,22 +3,29 @@
  * MIKEY requests, then sends them over C keep-alive connections (one thread
  * each, raw HTTP/1.1 over 127.0.0.1) and reports throughput and latency.
  *
- *   loadgen -p PORT -m request|resolve|raw -s STATE_DIR [-c CONNS] [-n N]
- *           [-d MAX_SECONDS] [-r TOTAL_RATE] [-g GBA_FILE]
+ *   loadgen -p PORT -m request|resolve|raw [-s|--state-dir DIR] [-c CONNS]
+ *           [-n N] [-d MAX_SECONDS] [-r TOTAL_RATE] [-T TICKETS] [-g GBA_FILE]
+ *           [--psk-file FILE --id NAI] [--peer-psk-file FILE --peer-id NAI]
  *
- * request: REQUEST_INIT_PSK as the demo user alice (STATE_DIR/demo-alice.psk).
- * resolve: one ticket is obtained first (untimed), then N RESOLVE_INIT_PSK
- *          as bob (STATE_DIR/demo-bob.psk), each with its own CSB ID and RAND.
+ * request: REQUEST_INIT_PSK from the initiator (default alice@example.org,
+ *          key DIR/demo-alice.psk) for the responder (default bob@example.org).
+ * resolve: TICKETS tickets (default min(N, 1000)) are obtained and opened
+ *          first (untimed), then N RESOLVE_INIT_PSK are built as the
+ *          responder (key DIR/demo-bob.psk), shared out over the tickets,
+ *          each with its own CSB ID and RAND and a Vr keyed from MPKr.
  * raw:     the request bodies, posted to the baseline server.
- * -g:      alice's key is Ks_NAF from a kms-ue bootstrap file, sent with
- *          IDRpsk = B-TID (kmsd with kms.psk_source "gba" or "both").
- * With -r, sends are paced open-loop at TOTAL_RATE/s and latency is
- * measured from the scheduled send time (no coordinated omission).
- * Every loop is bounded by N and by MAX_SECONDS.
+ * -g:      the initiator's key is Ks_NAF from a kms-ue bootstrap file, sent
+ *          with IDRpsk = B-TID (kmsd with kms.psk_source "gba" or "both").
+ * -r:      sends are paced open-loop at TOTAL_RATE/s in all (TOTAL_RATE/CONNS
+ *          per connection) and latency is measured from the scheduled send
+ *          time (no coordinated omission); 0 = as fast as possible.
+ * Every loop is bounded by N and by MAX_SECONDS.  Only 127.0.0.1.  Key files
+ * are read, never printed.
  */
 #define _GNU_SOURCE 1 /* strcasestr */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <getopt.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -44,8 +51,10 @@
 #define TICKET_TYPE 0xF000u
 #define RESP_MAX 65536
 
+#define ID_MAX 128
+
 typedef struct {
-	const char *id;
+	char id[ID_MAX];
 	uint8_t psk[32];
 	size_t psk_len;
 	char btid[256]; /* IDRpsk when the key comes from GBA (-g), else "" */
@@ -56,10 +65,10 @@ typedef struct {
 	size_t len;
 } msg_t;
 
-static int load_psk(const char *dir, const char *name, user_t *u)
+/* A key file: one line of hex (kmsctl's demo-*.psk format). */
+static int load_psk(const char *path, user_t *u)
 {
-	char path[512], hex[130];
-	snprintf(path, sizeof(path), "%s/demo-%s.psk", dir, name);
+	char hex[130];
 	FILE *f = fopen(path, "r");
 	if (f == NULL || fgets(hex, sizeof(hex), f) == NULL) {
 		if (f != NULL) {
@@ -72,7 +81,22 @@ static int load_psk(const char *dir, const char *name, user_t *u)
 	hex[strcspn(hex, "\r\n")] = '\0';
 	int ret = hex_decode(hex, strlen(hex), u->psk, sizeof(u->psk), &u->psk_len);
 	secmem_wipe(hex, sizeof(hex));
-	return ret == KMS_EOK ? 0 : -1;
+	if (ret != KMS_EOK || u->psk_len == 0) {
+		fprintf(stderr, "loadgen: %s: not a hex key of at most 32 bytes\n", path);
+		return -1;
+	}
+	return 0;
+}
+
+static int set_id(user_t *u, const char *id)
+{
+	size_t n = strlen(id);
+	if (n == 0 || n >= sizeof(u->id)) {
+		fprintf(stderr, "loadgen: bad identity length\n");
+		return -1;
+	}
+	memcpy(u->id, id, n + 1);
+	return 0;
 }
 
 /* A kms-ue bootstrap file: btid= and ks_naf= lines (the key is never printed). */
@@ -131,9 +155,9 @@ static int sign_init(const user_t *u, uint8_t *buf, size_t len, uint32_t csb,
 	return ret;
 }
 
-/* One REQUEST_INIT_PSK from alice for bob; the RAND goes to rand_out. */
-static int build_request(const user_t *u, msg_t *out, uint8_t rand_out[16],
-			 uint32_t *csb_out)
+/* One REQUEST_INIT_PSK from u for peer_id; the RAND goes to rand_out. */
+static int build_request(const user_t *u, const char *peer_id, msg_t *out,
+			 uint8_t rand_out[16], uint32_t *csb_out)
 {
 	static mikey_msg_t m;
 	uint8_t buf[1024], rnd[16];
@@ -149,7 +173,7 @@ static int build_request(const user_t *u, msg_t *out, uint8_t rand_out[16],
 	tp.policy.nidrr = 1;
 	tp.policy.idrr[0] = (mikey_id_t){ MIKEY_ROLE_R,
 					  MIKEY_ID_NAI,
-					  { (const uint8_t *)"bob@example.org", 15 } };
+					  { (const uint8_t *)peer_id, strlen(peer_id) } };
 	crypto_random((uint8_t *)&csb, sizeof(csb));
 	crypto_random(rnd, sizeof(rnd));
 	mikey_msg_init(&m, MIKEY_DT_REQUEST_INIT_PSK, csb, MIKEY_PRF_MIKEY1);
@@ -313,6 +337,8 @@ static int post(int fd, const char *type, const msg_t *m, uint8_t *resp, size_t 
 	}
 	if (resp != NULL) {
 		memcpy(resp, end + 4, body);
+	}
+	if (resp_len != NULL) {
 		*resp_len = body;
 	}
 	return status;
@@ -329,6 +355,7 @@ typedef struct {
 	double interval; /* seconds between sends on this connection, 0 = closed loop */
 	double *lat;	 /* latencies (us), one per sent message */
 	size_t sent, non200, failed;
+	uint64_t resp_bytes;
 } worker_t;
 
 static double mono(void)
@@ -357,7 +384,8 @@ static void *work(void *arg)
 			nanosleep(&ts, NULL);
 		}
 		double t0 = w->interval > 0 ? sched : mono();
-		int st = post(fd, w->type, &w->msgs[w->first + i], NULL, NULL);
+		size_t blen = 0;
+		int st = post(fd, w->type, &w->msgs[w->first + i], NULL, &blen);
 		double t1 = mono();
 		if (st < 0) {
 			w->failed++;
@@ -366,6 +394,7 @@ static void *work(void *arg)
 			continue;
 		}
 		w->lat[w->sent++] = (t1 - t0) * 1e6;
+		w->resp_bytes += blen;
 		w->non200 += st != 200;
 	}
 	if (fd >= 0) {
@@ -380,9 +409,12 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Get one ticket as alice and return (in *t / mpkr) what bob needs. */
-static int fetch_ticket(unsigned port, const user_t *alice, uint8_t *resp, mikey_msg_t *m,
-			uint8_t mpkr[16])
+/*
+ * Get one ticket as alice over the keep-alive connection *fd (reconnected if
+ * needed) and return in *m (the ticket) and mpkr what bob needs.
+ */
+static int fetch_ticket(unsigned port, int *fd, const user_t *alice, const char *peer_id,
+			uint8_t *resp, mikey_msg_t *m, uint8_t mpkr[16])
 {
 	msg_t req;
 	uint8_t rnd[16], plain[512];
@@ -390,13 +422,16 @@ static int fetch_ticket(unsigned port, const user_t *alice, uint8_t *resp, mikey
 	size_t len = 0, plen = 0;
 	uint64_t t64 = 0;
 	mikey_keys_t keys;
-	if (build_request(alice, &req, rnd, &csb) != 0) {
+	if (build_request(alice, peer_id, &req, rnd, &csb) != 0) {
 		return -1;
 	}
-	int fd = connect_local(port);
-	int st = fd >= 0 ? post(fd, "ticketrequest", &req, resp, &len) : -1;
-	if (fd >= 0) {
-		close(fd);
+	if (*fd < 0) {
+		*fd = connect_local(port);
+	}
+	int st = *fd >= 0 ? post(*fd, "ticketrequest", &req, resp, &len) : -1;
+	if (st < 0 && *fd >= 0) {
+		close(*fd);
+		*fd = -1;
 	}
 	free(req.data);
 	mikey_bytes_t ri = { rnd, sizeof(rnd) };
@@ -416,6 +451,7 @@ static int fetch_ticket(unsigned port, const user_t *alice, uint8_t *resp, mikey
 		memcpy(mpkr, keys.k[1].key.data, 16);
 	}
 	secmem_wipe(plain, sizeof(plain));
+	secmem_wipe(&keys, sizeof(keys));
 	if (ret != KMS_EOK) {
 		fprintf(stderr, "loadgen: ticket request failed (HTTP %d, %s)\n", st,
 			kms_err_name(ret));
@@ -423,14 +459,75 @@ static int fetch_ticket(unsigned port, const user_t *alice, uint8_t *resp, mikey
 	return ret == KMS_EOK ? 0 : -1;
 }
 
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: loadgen -p PORT -m request|resolve|raw [-s|--state-dir DIR]\n"
+		"               [-c CONNS] [-n N] [-d MAX_SECONDS] [-r TOTAL_RATE]\n"
+		"               [-T TICKETS] [-g GBA_FILE] [--psk-file FILE] [--id NAI]\n"
+		"               [--peer-psk-file FILE] [--peer-id NAI]\n");
+}
+
+enum { OPT_PSK = 256, OPT_ID, OPT_PEER_PSK, OPT_PEER_ID };
+
+static const struct option long_opts[] = {
+	{ "port", required_argument, NULL, 'p' },
+	{ "mode", required_argument, NULL, 'm' },
+	{ "state-dir", required_argument, NULL, 's' },
+	{ "conns", required_argument, NULL, 'c' },
+	{ "requests", required_argument, NULL, 'n' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "rate", required_argument, NULL, 'r' },
+	{ "tickets", required_argument, NULL, 'T' },
+	{ "gba", required_argument, NULL, 'g' },
+	{ "psk-file", required_argument, NULL, OPT_PSK },
+	{ "id", required_argument, NULL, OPT_ID },
+	{ "peer-psk-file", required_argument, NULL, OPT_PEER_PSK },
+	{ "peer-id", required_argument, NULL, OPT_PEER_ID },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Builds msgs[0..n) (fetching tickets first for resolve); 0 or -1. */
+static int prebuild(bool resolve, unsigned port, const user_t *alice, const user_t *bob,
+		    long n, long tickets, msg_t *msgs)
+{
+	static uint8_t resp[RESP_MAX];
+	static mikey_msg_t tm;
+	uint8_t mpkr[16];
+	long per = resolve ? (n + tickets - 1) / tickets : n;
+	int fd = -1, ret = 0;
+	for (long i = 0; ret == 0 && i < n; i++) {
+		if (resolve && i % per == 0) {
+			ret = fetch_ticket(port, &fd, alice, bob->id, resp, &tm, mpkr);
+		}
+		if (ret == 0) {
+			ret = resolve
+				  ? build_resolve(bob, &tm.ticket, mpkr, &msgs[i])
+				  : build_request(alice, bob->id, &msgs[i], NULL, NULL);
+		}
+		if (ret != 0) {
+			fprintf(stderr, "loadgen: cannot build message %ld\n", i);
+		}
+	}
+	if (fd >= 0) {
+		close(fd);
+	}
+	secmem_wipe(mpkr, sizeof(mpkr));
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned port = 0, conns = 4;
-	long n = 10000;
+	long n = 10000, tickets = 0;
 	double max_s = 30, rate = 0;
 	const char *mode = "request", *dir = "./var", *gba = NULL;
-	int opt;
-	while ((opt = getopt(argc, argv, "p:m:s:c:n:d:r:g:")) != -1) {
+	const char *alice_file = NULL, *bob_file = NULL;
+	user_t alice = { .id = "alice@example.org" };
+	user_t bob = { .id = "bob@example.org" };
+	int opt, bad = 0;
+	while ((opt = getopt_long(argc, argv, "p:m:s:c:n:d:r:T:g:", long_opts, NULL)) !=
+	       -1) {
 		switch (opt) {
 		case 'p':
 			port = (unsigned)atoi(optarg);
@@ -453,52 +550,61 @@ int main(int argc, char **argv)
 		case 'r':
 			rate = atof(optarg);
 			break;
+		case 'T':
+			tickets = atol(optarg);
+			break;
 		case 'g':
 			gba = optarg;
 			break;
+		case OPT_PSK:
+			alice_file = optarg;
+			break;
+		case OPT_ID:
+			bad |= set_id(&alice, optarg);
+			break;
+		case OPT_PEER_PSK:
+			bob_file = optarg;
+			break;
+		case OPT_PEER_ID:
+			bad |= set_id(&bob, optarg);
+			break;
 		default:
-			fprintf(stderr,
-				"usage: loadgen -p PORT -m request|resolve|raw -s DIR "
-				"[-c CONNS] [-n N] [-d SECONDS] [-r RATE]\n");
+			usage();
 			return 2;
 		}
 	}
 	bool resolve = strcmp(mode, "resolve") == 0;
-	if (port == 0 || port > 65535 || conns == 0 || conns > 256 || n <= 0 ||
-	    n > 5000000 || max_s <= 0 || max_s > 3600 || rate < 0 ||
-	    (!resolve && strcmp(mode, "request") != 0 && strcmp(mode, "raw") != 0)) {
-		fprintf(stderr, "loadgen: bad arguments\n");
-		return 2;
+	if (tickets == 0) {
+		tickets = n < 1000 ? n : 1000;
 	}
-	user_t alice = { .id = "alice@example.org" };
-	user_t bob = { .id = "bob@example.org" };
-	if (gba != NULL ? load_gba(gba, &alice) != 0
-			: load_psk(dir, "alice", &alice) != 0 ||
-			      load_psk(dir, "bob", &bob) != 0) {
-		return 1;
+	if (bad != 0 || optind != argc || port == 0 || port > 65535 || conns == 0 ||
+	    conns > 256 || n <= 0 || n > 5000000 || tickets <= 0 || tickets > n ||
+	    max_s <= 0 || max_s > 3600 || rate < 0 ||
+	    (!resolve && strcmp(mode, "request") != 0 && strcmp(mode, "raw") != 0)) {
+		usage();
+		return 2;
 	}
 	if (gba != NULL && resolve) {
 		fprintf(stderr, "loadgen: -g is for request mode\n");
 		return 2;
 	}
-	msg_t *msgs = calloc((size_t)n, sizeof(*msgs));
-	static uint8_t resp[RESP_MAX];
-	static mikey_msg_t tm;
-	uint8_t mpkr[16];
-	if (msgs == NULL ||
-	    (resolve && fetch_ticket(port, &alice, resp, &tm, mpkr) != 0)) {
+	char path[2][512];
+	snprintf(path[0], sizeof(path[0]), "%s/demo-alice.psk", dir);
+	snprintf(path[1], sizeof(path[1]), "%s/demo-bob.psk", dir);
+	if (gba != NULL
+		? load_gba(gba, &alice) != 0
+		: load_psk(alice_file != NULL ? alice_file : path[0], &alice) != 0) {
 		return 1;
 	}
-	double b0 = mono();
-	for (long i = 0; i < n; i++) {
-		int r = resolve ? build_resolve(&bob, &tm.ticket, mpkr, &msgs[i])
-				: build_request(&alice, &msgs[i], NULL, NULL);
-		if (r != 0) {
-			fprintf(stderr, "loadgen: cannot build message %ld\n", i);
-			return 1;
-		}
+	if (resolve && load_psk(bob_file != NULL ? bob_file : path[1], &bob) != 0) {
+		return 1;
 	}
-	secmem_wipe(mpkr, sizeof(mpkr));
+	msg_t *msgs = calloc((size_t)n, sizeof(*msgs));
+	double b0 = mono();
+	if (msgs == NULL ||
+	    prebuild(resolve, port, &alice, &bob, n, tickets, msgs) != 0) {
+		return 1;
+	}
 	double built = mono() - b0;
 	worker_t *w = calloc(conns, sizeof(*w));
 	pthread_t *th = calloc(conns, sizeof(*th));
@@ -521,11 +627,13 @@ int main(int argc, char **argv)
 		}
 	}
 	size_t sent = 0, non200 = 0, failed = 0;
+	uint64_t bytes = 0;
 	for (unsigned i = 0; i < conns; i++) {
 		pthread_join(th[i], NULL);
 		sent += w[i].sent;
 		non200 += w[i].non200;
 		failed += w[i].failed;
+		bytes += w[i].resp_bytes;
 	}
 	double dt = mono() - t0;
 	double *all = malloc(sent * sizeof(double) + 1);
@@ -539,14 +647,16 @@ int main(int argc, char **argv)
 	double p50 = sent ? all[sent / 2] : 0,
 	       p99 = sent ? all[(size_t)((double)sent * 0.99)] : 0;
 	double mx = sent ? all[sent - 1] : 0;
+	double avg = sent ? (double)bytes / (double)sent : 0;
 	printf("mode=%s conns=%u sent=%zu non200=%zu failed=%zu seconds=%.3f rps=%.0f "
-	       "p50_us=%.0f p99_us=%.0f max_us=%.0f build_s=%.2f\n",
+	       "p50_us=%.0f p99_us=%.0f max_us=%.0f resp_avg_b=%.0f build_s=%.2f\n",
 	       mode, conns, sent, non200, failed, dt, (double)sent / dt, p50, p99, mx,
-	       built);
+	       avg, built);
 	printf("{\"mode\":\"%s\",\"conns\":%u,\"sent\":%zu,\"non200\":%zu,\"failed\":%zu,"
 	       "\"seconds\":%.3f,\"rps\":%.0f,\"p50_us\":%.0f,\"p99_us\":%.0f,\"max_us\":"
-	       "%.0f}\n",
-	       mode, conns, sent, non200, failed, dt, (double)sent / dt, p50, p99, mx);
+	       "%.0f,\"resp_avg_b\":%.0f}\n",
+	       mode, conns, sent, non200, failed, dt, (double)sent / dt, p50, p99, mx,
+	       avg);
 	for (long i = 0; i < n; i++) {
 		free(msgs[i].data);
 	}
