@@ -1,0 +1,72 @@
+/*
+ * Ticket policy rules: which initiator may ask for a ticket naming which
+ * responder, and on what terms.  A rule pairs an initiator pattern with a
+ * responder pattern (user or group identities, policy/identity.h); among
+ * the rules that match, the highest priority wins and at equal priority
+ * deny overrides allow (then the lowest id).  No match: the defaults.
+ * A policy_set_t is an immutable snapshot, safe to share between threads.
+ */
+#ifndef KMS_POLICY_RULES_H
+#define KMS_POLICY_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy/identity.h"
+
+typedef enum {
+	POLICY_ALLOW = 0,
+	POLICY_DENY = 1,
+} policy_effect_t;
+
+typedef struct {
+	int64_t id;
+	int priority; /* higher first */
+	char initiator[IDENTITY_MAX + 1];
+	char responder[IDENTITY_MAX + 1];
+	policy_effect_t effect;
+	uint32_t max_validity; /* seconds; 0 = the configured default */
+	bool reuse;	       /* may the ticket be reused (flag J) */
+	bool group_ok;	       /* may the ticket name a group responder */
+} policy_rule_t;
+
+/* What applies when no rule matches. */
+typedef struct {
+	policy_effect_t effect;
+	uint32_t max_validity; /* 0 = the configured default */
+	bool reuse;
+	bool group_ok;
+} policy_defaults_t;
+
+typedef struct {
+	bool matched;	 /* false: the defaults applied */
+	int64_t rule_id; /* the deciding rule when matched */
+	policy_effect_t effect;
+	uint32_t max_validity;
+	bool reuse;
+	bool group_ok;
+} policy_decision_t;
+
+typedef struct policy_set policy_set_t;
+
+/* Build a snapshot of n rules (copied) over def. KMS_EOK or KMS_ENOMEM/EINVAL. */
+int policy_set_new(const policy_rule_t *rules, size_t n, const policy_defaults_t *def,
+		   policy_set_t **out);
+void policy_set_free(policy_set_t *set);
+size_t policy_set_count(const policy_set_t *set);
+const policy_rule_t *policy_set_rule(const policy_set_t *set, size_t i);
+
+/*
+ * Decide for initiator (a user identity) asking for responder (a user or
+ * group identity).  Looks only at the rules whose initiator pattern has the
+ * initiator's literal domain and at those with a '*' in the domain.
+ */
+void policy_decide(const policy_set_t *set, const char *initiator, size_t ilen,
+		   const char *responder, size_t rlen, policy_decision_t *out);
+
+/* The same by a linear scan of every rule; the reference for tests. */
+void policy_decide_linear(const policy_set_t *set, const char *initiator, size_t ilen,
+			  const char *responder, size_t rlen, policy_decision_t *out);
+
+#endif
