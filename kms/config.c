@@ -98,6 +98,11 @@ static int check_nonempty_path(const char *v)
 	return *v != '\0' ? check_path(v) : KMS_EINVAL;
 }
 
+static int check_effect(const char *v)
+{
+	return strcmp(v, "allow") == 0 || strcmp(v, "deny") == 0 ? KMS_EOK : KMS_EINVAL;
+}
+
 static int check_psk_source(const char *v)
 {
 	return strcmp(v, "static") == 0 || strcmp(v, "gba") == 0 || strcmp(v, "both") == 0
@@ -173,6 +178,11 @@ static const item_t schema[] = {
 	UINT("policy.ticket_lifetime", ticket_lifetime, 3600, 1, 31536000),
 	UINT("policy.max_ticket_lifetime", max_ticket_lifetime, 86400, 1, 31536000),
 	BOOL("policy.allow_reuse", allow_reuse, 1),
+	STR("policy.default_effect", default_effect, "allow", check_effect,
+	    "\"allow\" or \"deny\""),
+	BOOL("policy.default_group_tickets", default_group_tickets, 1),
+	BOOL("policy.default_initiator_keys", default_initiator_keys, 0),
+	UINT("policy.reload_interval", reload_interval, 2, 0, 3600),
 	UINT("policy.replay_entries", replay_entries, 1048576, 64, 67108864),
 	UINT("policy.audit_queue", audit_queue, 65536, 16, 16777216),
 	BOOL("naf.enabled", naf_enabled, 0),

@@ -34,8 +34,13 @@ typedef struct {
 	uint32_t ticket_lifetime;     /* default granted lifetime, seconds, 3600 */
 	uint32_t max_ticket_lifetime; /* cap, seconds, default 86400 */
 	bool allow_reuse;	      /* grant J when requested, default true */
-	size_t replay_entries;	      /* replay cache capacity, default 1048576 */
-	size_t audit_queue;	      /* default 65536 */
+	/* Defaults where no policy rule matches (docs/policy.md). */
+	char default_effect[8];	     /* "allow" (default) or "deny" */
+	bool default_group_tickets;  /* group responders allowed, default true */
+	bool default_initiator_keys; /* grant L when requested, default false */
+	uint32_t reload_interval;    /* seconds between rule-change checks, 2; 0 off */
+	size_t replay_entries;	     /* replay cache capacity, default 1048576 */
+	size_t audit_queue;	     /* default 65536 */
 	/* [naf]: the GBA PSK source (Zn client and key cache, kms/naf.c) */
 	bool naf_enabled;	 /* default false; needed by psk_source gba/both */
 	char naf_bsf_url[256];	 /* Zn URL, default "http://127.0.0.1:8081/zn" */

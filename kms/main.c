@@ -4,6 +4,7 @@
  * blocked in every thread and taken by sigwait() here: SIGHUP reloads
  * (transactionally), SIGTERM/SIGINT stop gracefully.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/crypto_selftest.h"
 #include "common/errcode.h"
@@ -21,6 +23,7 @@
 #include "kms/http.h"
 #include "kms/keyring.h"
 #include "kms/naf.h"
+#include "kms/policy_store.h"
 #include "kms/psk_static.h"
 #include "kms/replay.h"
 #include "kms/service.h"
@@ -32,6 +35,8 @@ typedef struct {
 	kms_config_t cfg;
 	keyring_t *kr;
 	kms_psk_source_t *psk;
+	policy_set_t *policy;
+	int64_t policy_version; /* of the store when the rules were read */
 	kms_service_t svc;
 } state_t;
 
@@ -44,8 +49,9 @@ static void usage(FILE *f)
 		   "(valid) or 1\n"
 		   "  -f, --foreground     run in the foreground (the default)\n"
 		   "  -h, --help           this text\n"
-		   "Signals: HUP reloads the configuration, keyring and PSK users\n"
-		   "(and logs the NAF counters);\n"
+		   "Signals: HUP reloads the configuration, keyring, PSK users and\n"
+		   "policy rules (and logs the NAF counters); a change of the policy\n"
+		   "rules in the store is picked up alone (policy.reload_interval);\n"
 		   "TERM and INT stop after the requests in progress.\n");
 }
 
@@ -64,6 +70,7 @@ static void state_free(state_t *st)
 		return;
 	}
 	keyring_free(st->kr);
+	policy_set_free(st->policy);
 	if (st->psk != NULL && st->psk->free != NULL) {
 		st->psk->free(st->psk);
 	}
@@ -119,6 +126,32 @@ static int psk_open(const kms_config_t *cfg, const uint8_t *kek,
 	return KMS_EOK;
 }
 
+/* The policy rules of the store over the configured defaults. */
+static int policy_open(const kms_config_t *cfg, state_t *st)
+{
+	policy_defaults_t def = {
+		.effect =
+		    strcmp(cfg->default_effect, "deny") == 0 ? POLICY_DENY : POLICY_ALLOW,
+		.max_validity = 0,
+		.reuse = cfg->allow_reuse,
+		.group_ok = cfg->default_group_tickets,
+		.init_keys = cfg->default_initiator_keys,
+	};
+	int ret = policy_store_version(cfg->keys_db, &st->policy_version);
+	if (ret == KMS_EOK) {
+		ret = policy_store_load(cfg->keys_db, &def, &st->policy);
+	}
+	if (ret != KMS_EOK) {
+		log_error("cannot load the policy rules from %s: %s", cfg->keys_db,
+			  kms_strerror(ret));
+		return ret;
+	}
+	log_info("%zu policy rule(s) loaded (store version %lld, default %s)",
+		 policy_set_count(st->policy), (long long)st->policy_version,
+		 cfg->default_effect);
+	return KMS_EOK;
+}
+
 /* Read the KEK, the keyring and the PSK users named by cfg; log why not. */
 static int state_new(const kms_config_t *cfg, const kms_psk_source_t *prev, replay_t *rp,
 		     audit_t *audit, state_t **out)
@@ -163,7 +196,11 @@ static int state_new(const kms_config_t *cfg, const kms_psk_source_t *prev, repl
 	if (ret != KMS_EOK) {
 		goto cleanup;
 	}
-	st->svc = (kms_service_t){ &st->cfg, st->kr, st->psk, rp, audit };
+	ret = policy_open(cfg, st);
+	if (ret != KMS_EOK) {
+		goto cleanup;
+	}
+	st->svc = (kms_service_t){ &st->cfg, st->kr, st->psk, rp, audit, st->policy };
 	const kms_psk_source_t *stat = naf_static_part(st->psk);
 	if (stat != NULL) {
 		log_info("keyring and %zu static PSK user(s) loaded from %s (PSK source "
@@ -189,16 +226,19 @@ static void apply_log(const kms_config_t *cfg)
 	log_level_set(log_level_parse(cfg->log_level));
 }
 
-/* SIGHUP: build a whole new state; swap it in only when all of it loaded. */
-static void reload(const char *path, state_t **cur, kms_http_t *http, replay_t *rp,
-		   audit_t *audit)
+/*
+ * SIGHUP (or a change of the policy rules): build a whole new state; swap
+ * it in only when all of it loaded.
+ */
+static void reload(const char *path, const char *why, state_t **cur, kms_http_t *http,
+		   replay_t *rp, audit_t *audit)
 {
 	char err[512];
 	kms_config_t cfg;
 	state_t *st = NULL;
 	const kms_config_t *old = &(*cur)->cfg;
 
-	log_notice("SIGHUP: reloading%s%s", path != NULL ? " " : "",
+	log_notice("%s: reloading%s%s", why, path != NULL ? " " : "",
 		   path != NULL ? path : "");
 	if (load_config(path, &cfg, err, sizeof(err)) != KMS_EOK) {
 		log_error("reload failed, keeping the running state: %s", err);
@@ -280,14 +320,35 @@ static int serve(const char *path, const kms_config_t *cfg)
 	}
 	log_notice("kmsd ready (KMS %s)", cfg->kms_id);
 
+	/* The last store version a reload was tried for: a failed reload is
+	 * not retried until the store changes again (or SIGHUP). */
+	int64_t seen = st->policy_version;
 	for (;;) {
 		int sig = 0;
-		if (sigwait(&set, &sig) != 0) {
-			log_error("sigwait failed: stopping");
+		if (st->cfg.reload_interval > 0) {
+			struct timespec tmo = { (time_t)st->cfg.reload_interval, 0 };
+			sig = sigtimedwait(&set, NULL, &tmo);
+			if (sig < 0 && (errno == EAGAIN || errno == EINTR)) {
+				int64_t v = 0;
+				if (policy_store_version(st->cfg.keys_db, &v) ==
+					KMS_EOK &&
+				    v != seen) {
+					seen = v;
+					reload(path, "policy rules changed", &st, http,
+					       rp, audit);
+				}
+				continue;
+			}
+		} else if (sigwait(&set, &sig) != 0) {
+			sig = -1;
+		}
+		if (sig < 0) {
+			log_error("waiting for signals failed: stopping");
 			break;
 		}
 		if (sig == SIGHUP) {
-			reload(path, &st, http, rp, audit);
+			reload(path, "SIGHUP", &st, http, rp, audit);
+			seen = st->policy_version;
 			continue;
 		}
 		log_notice("%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");

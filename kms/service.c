@@ -65,6 +65,7 @@ typedef struct {
 	mikey_bytes_t requester;
 	mikey_bytes_t randri, randrr;
 	uint32_t ticket_key_id;
+	int64_t rule_id; /* the policy rule that decided a refusal, or -1 */
 	/* -- not reset -- */
 	mikey_msg_t in;
 	mikey_msg_t out;
@@ -224,7 +225,34 @@ static void begin_response(req_t *r, uint8_t dt, uint64_t *t64)
 			 strlen(r->svc->cfg->kms_id));
 }
 
-/* The policy this KMS grants for a requested one (RFC 6043 5.2.2). */
+/* What the rules allow for one requested responder (user or group). */
+static bool responder_granted(req_t *r, const mikey_id_t *idrr, policy_decision_t *d)
+{
+	const char *resp = (const char *)idrr->id.data;
+	size_t rlen = idrr->id.len;
+	policy_decide(r->svc->policy, (const char *)r->requester.data, r->requester.len,
+		      resp, rlen, d);
+	if (r->svc->policy == NULL) {
+		/* No rule set: the configured behaviour of earlier releases. */
+		d->reuse = r->svc->cfg->allow_reuse;
+		d->init_keys = false;
+	}
+	if (!policy_allows(d, resp, rlen)) {
+		if (d->matched) {
+			r->rule_id = d->rule_id;
+		}
+		return false;
+	}
+	return true;
+}
+
+/*
+ * The policy this KMS grants for a requested one (RFC 6043 5.2.2): the
+ * rules (docs/policy.md) are asked for every requested responder; those
+ * refused are dropped, and the tightest terms of those kept apply to the
+ * whole ticket (validity, J, L).  Nothing left: refused.  Any narrowing
+ * sets K (RFC 6043 6.10).
+ */
 static int grant(req_t *r, mikey_tp_t *g, int64_t *not_before, int64_t *not_after)
 {
 	const kms_config_t *cfg = r->svc->cfg;
@@ -248,8 +276,32 @@ static int grant(req_t *r, mikey_tp_t *g, int64_t *not_before, int64_t *not_afte
 				  { (const uint8_t *)cfg->kms_id, strlen(cfg->kms_id) } };
 	g->has_idri = true;
 	g->idri = (mikey_id_t){ MIKEY_ROLE_I, MIKEY_ID_NAI, r->requester };
+	/* Responders: keep those the rules allow, under the tightest terms. */
+	uint32_t max_validity = cfg->max_ticket_lifetime;
+	bool reuse = true, init_keys = true;
+	g->nidrr = 0;
+	for (size_t i = 0; i < req->nidrr; i++) {
+		policy_decision_t d;
+		if (!responder_granted(r, &req->idrr[i], &d)) {
+			changed = true;
+			continue;
+		}
+		g->idrr[g->nidrr++] = req->idrr[i];
+		if (d.max_validity != 0 && d.max_validity < max_validity) {
+			max_validity = d.max_validity;
+		}
+		reuse = reuse && d.reuse;
+		init_keys = init_keys && d.init_keys;
+	}
+	if (g->nidrr == 0) {
+		return KMS_EPOLICY;
+	}
+	r->rule_id = -1;
 	/* Validity: from now (or the requested later start) to the capped end. */
-	int64_t start = r->now, end = r->now + cfg->ticket_lifetime;
+	/* Without TRe the default lifetime, within the rules' cap, is no change. */
+	uint32_t lifetime =
+	    cfg->ticket_lifetime < max_validity ? cfg->ticket_lifetime : max_validity;
+	int64_t start = r->now, end = r->now + lifetime;
 	if (req->has_trs && mikey_ts_to_unix(&req->trs, &start) != KMS_EOK) {
 		return KMS_ETPPAR;
 	}
@@ -260,8 +312,8 @@ static int grant(req_t *r, mikey_tp_t *g, int64_t *not_before, int64_t *not_afte
 	if (req->has_tre && mikey_ts_to_unix(&req->tre, &end) != KMS_EOK) {
 		return KMS_ETPPAR;
 	}
-	if (end > r->now + (int64_t)cfg->max_ticket_lifetime) {
-		end = r->now + cfg->max_ticket_lifetime;
+	if (end > r->now + (int64_t)max_validity) {
+		end = r->now + max_validity;
 		changed = true;
 	}
 	if (end <= start) {
@@ -284,11 +336,15 @@ static int grant(req_t *r, mikey_tp_t *g, int64_t *not_before, int64_t *not_afte
 	g->has_kemac = false;
 	/* Flags: KMS-generated, resolve mandatory, forking always (TS 33.328
 	 * 6.2.3.6) with TRANSFER_RESP, RANDRi in the TGK derivation; no
-	 * UE-supplied keys; reuse only where allowed. */
+	 * Responder-supplied keys; reuse (J) and Initiator-supplied keys (L)
+	 * only where the rules allow. */
 	uint16_t on = MIKEY_TPF_D | MIKEY_TPF_E | MIKEY_TPF_F | MIKEY_TPF_H | MIKEY_TPF_I;
-	uint16_t off = MIKEY_TPF_L | MIKEY_TPF_M | MIKEY_TPF_G;
-	if (!cfg->allow_reuse) {
+	uint16_t off = MIKEY_TPF_M | MIKEY_TPF_G;
+	if (!reuse) {
 		off |= MIKEY_TPF_J;
+	}
+	if (!init_keys) {
+		off |= MIKEY_TPF_L;
 	}
 	/* D is ours to set (the KMS generates the ticket): not a change. */
 	g->flags = mikey_tp_normalise(req->flags | MIKEY_TPF_D, true, on, off);
@@ -377,19 +433,38 @@ static int ticket_request(req_t *r, uint8_t *buf, size_t cap, size_t *len)
 	return ret;
 }
 
-/* Is one of the requester's identities allowed by the ticket's IDRr list? */
-static bool responder_allowed(const req_t *r, const mikey_tp_t *tp)
+/*
+ * May the requester resolve this ticket?  One of its KMS user identities
+ * must match one of the ticket's IDRr entries, exactly or as a member of a
+ * group (TS 33.328 6.2.3.7), and the rules must still allow the ticket's
+ * Initiator to reach that identity (rules change after tickets are issued).
+ */
+static int responder_allowed(req_t *r, const mikey_tp_t *tp)
 {
-	for (size_t i = 0; i < tp->nidrr; i++) {
-		const mikey_bytes_t *pat = &tp->idrr[i].id;
-		for (size_t k = 0; k < r->psk.nids; k++) {
-			if (identity_match((const char *)pat->data, pat->len,
-					   r->psk.ids[k], strlen(r->psk.ids[k]))) {
-				return true;
-			}
-		}
+	if (!tp->has_idri) {
+		return KMS_EPOLICY;
 	}
-	return false;
+	for (size_t k = 0; k < r->psk.nids; k++) {
+		const char *id = r->psk.ids[k];
+		size_t len = strlen(id);
+		bool named = false;
+		for (size_t i = 0; i < tp->nidrr && !named; i++) {
+			const mikey_bytes_t *pat = &tp->idrr[i].id;
+			named =
+			    identity_match((const char *)pat->data, pat->len, id, len);
+		}
+		if (!named) {
+			continue;
+		}
+		policy_decision_t d;
+		policy_decide(r->svc->policy, (const char *)tp->idri.id.data,
+			      tp->idri.id.len, id, len, &d);
+		if (d.effect == POLICY_ALLOW) {
+			return KMS_EOK;
+		}
+		r->rule_id = d.matched ? d.rule_id : -1;
+	}
+	return KMS_EPOLICY;
 }
 
 /* The Vr MAC of the Initiator Data, keyed from the unforked MPKr (6.10). */
@@ -443,8 +518,9 @@ static int ticket_resolve(req_t *r, uint8_t *buf, size_t cap, size_t *len)
 	    r->now > content.not_after) {
 		return KMS_EEXPIRED;
 	}
-	if (!responder_allowed(r, tp)) {
-		return KMS_EPOLICY;
+	ret = responder_allowed(r, tp);
+	if (ret != KMS_EOK) {
+		return ret;
 	}
 	ret = suite(r, tp->prf, &encr_alg);
 	if (ret != KMS_EOK) {
@@ -560,9 +636,14 @@ static void audit_and_log(req_t *r, int code)
 		log_req_info(r->rid, "%s from '%s' granted (ticket key %u)",
 			     type_name(r->type), rec.requester, rec.ticket_key_id);
 	} else {
-		log_req_notice(r->rid, "%s from '%s' refused: %s (%s)",
+		char rule[40] = "";
+		if (r->rule_id >= 0) {
+			snprintf(rule, sizeof(rule), " by policy rule %lld",
+				 (long long)r->rule_id);
+		}
+		log_req_notice(r->rid, "%s from '%s' refused%s: %s (%s)",
 			       type_name(r->type), rec.requester[0] ? rec.requester : "?",
-			       kms_strerror(code), kms_err_name(code));
+			       rule, kms_strerror(code), kms_err_name(code));
 	}
 }
 
@@ -579,6 +660,7 @@ void kms_service_handle(const kms_service_t *svc, kms_reqtype_t type, const char
 	r->svc = svc;
 	r->rid = rid;
 	r->type = type;
+	r->rule_id = -1;
 	r->now = kms_service_now();
 	size_t out_len = 0;
 	/* On failure the HDR is kept only if it parsed (for the Error message). */

@@ -15,6 +15,7 @@
 #include "kms/keyring.h"
 #include "kms/psk.h"
 #include "kms/replay.h"
+#include "policy/rules.h"
 
 typedef enum {
 	KMS_REQ_TICKET = 0,  /* requesttype=ticketrequest */
@@ -26,7 +27,8 @@ typedef struct {
 	const keyring_t *keyring;
 	kms_psk_source_t *psk;
 	replay_t *replay;
-	audit_t *audit; /* may be NULL */
+	audit_t *audit;		    /* may be NULL */
+	const policy_set_t *policy; /* NULL: allow all, reuse per cfg */
 } kms_service_t;
 
 typedef struct {

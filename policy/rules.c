@@ -162,13 +162,21 @@ static void fill(const policy_set_t *set, const policy_rule_t *best,
 	memset(out, 0, sizeof(*out));
 	if (best == NULL) {
 		const policy_defaults_t *d = &set->def;
-		*out = (policy_decision_t){ false,	     -1,       d->effect,
-					    d->max_validity, d->reuse, d->group_ok };
+		out->rule_id = -1;
+		out->effect = d->effect;
+		out->max_validity = d->max_validity;
+		out->reuse = d->reuse;
+		out->group_ok = d->group_ok;
+		out->init_keys = d->init_keys;
 		return;
 	}
-	*out = (policy_decision_t){ true,	  best->id,
-				    best->effect, best->max_validity,
-				    best->reuse,  best->group_ok };
+	out->matched = true;
+	out->rule_id = best->id;
+	out->effect = best->effect;
+	out->max_validity = best->max_validity;
+	out->reuse = best->reuse;
+	out->group_ok = best->group_ok;
+	out->init_keys = best->init_keys;
 }
 
 void policy_decide(const policy_set_t *set, const char *initiator, size_t ilen,
@@ -176,7 +184,10 @@ void policy_decide(const policy_set_t *set, const char *initiator, size_t ilen,
 {
 	const policy_rule_t *best = NULL;
 	if (set == NULL) {
-		*out = (policy_decision_t){ false, -1, POLICY_ALLOW, 0, true, true };
+		*out = (policy_decision_t){ .rule_id = -1,
+					    .effect = POLICY_ALLOW,
+					    .reuse = true,
+					    .group_ok = true };
 		return;
 	}
 	size_t dlen = 0;
@@ -207,6 +218,14 @@ void policy_decide(const policy_set_t *set, const char *initiator, size_t ilen,
 			 &best);
 	}
 	fill(set, best, out);
+}
+
+bool policy_allows(const policy_decision_t *d, const char *responder, size_t rlen)
+{
+	if (d->effect != POLICY_ALLOW) {
+		return false;
+	}
+	return d->group_ok || memchr(responder, '*', rlen) == NULL;
 }
 
 void policy_decide_linear(const policy_set_t *set, const char *initiator, size_t ilen,

@@ -29,6 +29,7 @@ typedef struct {
 	uint32_t max_validity; /* seconds; 0 = the configured default */
 	bool reuse;	       /* may the ticket be reused (flag J) */
 	bool group_ok;	       /* may the ticket name a group responder */
+	bool init_keys;	       /* may the Initiator supply session keys (flag L) */
 } policy_rule_t;
 
 /* What applies when no rule matches. */
@@ -37,6 +38,7 @@ typedef struct {
 	uint32_t max_validity; /* 0 = the configured default */
 	bool reuse;
 	bool group_ok;
+	bool init_keys;
 } policy_defaults_t;
 
 typedef struct {
@@ -46,6 +48,7 @@ typedef struct {
 	uint32_t max_validity;
 	bool reuse;
 	bool group_ok;
+	bool init_keys;
 } policy_decision_t;
 
 typedef struct policy_set policy_set_t;
@@ -64,6 +67,13 @@ const policy_rule_t *policy_set_rule(const policy_set_t *set, size_t i);
  */
 void policy_decide(const policy_set_t *set, const char *initiator, size_t ilen,
 		   const char *responder, size_t rlen, policy_decision_t *out);
+
+/*
+ * Does decision d (for responder, rlen bytes) allow naming that responder
+ * in a ticket?  Allow, and for a group responder (one with a '*') group
+ * tickets allowed.
+ */
+bool policy_allows(const policy_decision_t *d, const char *responder, size_t rlen);
 
 /* The same by a linear scan of every rule; the reference for tests. */
 void policy_decide_linear(const policy_set_t *set, const char *initiator, size_t ilen,

@@ -2,7 +2,8 @@
  * The stores' schemas: numbered migrations compiled in from sql/NAME_NNN.sql
  * (the source of truth; sql/Makefile.inc turns them into sql/schema_sql.h).
  *
- *   kms    kms.db: master_keys, psk_users, psk_identities
+ *   kms    kms.db: master_keys, psk_users, psk_identities, policy_rules,
+ *          policy_version
  *   audit  audit.db: audit
  *   bsf    bsf.db (bsf-stubd): subscribers, impus, nafs, sessions
  */

@@ -4,6 +4,7 @@
  *   kmsctl [-d STATE_DIR] init [--demo]
  *   kmsctl [-d STATE_DIR] key rotate|list|retire ID
  *   kmsctl [-d STATE_DIR] psk add|list|remove ...
+ *   kmsctl [-d STATE_DIR] policy add|list|remove|test ... (kmsctl_policy.c)
  *
  * STATE_DIR (default ./var) holds kms.db and the KEK file "kek".  Exit
  * status: 0 success, 1 failure (the reason on stderr), 2 usage error.
@@ -30,23 +31,15 @@
 #include "common/secmem.h"
 #include "kms/keyring.h"
 #include "kms/psk_static.h"
+#include "tools/kmsctl.h"
 
-#define EXIT_FAIL 1
-#define EXIT_USAGE 2
-#define PATH_CAP 4096
 #define LIST_KEYS_MAX 1024
 #define KEY_FILE_MAX 256 /* bytes read from --key-file */
 #define DEMO_KEY_LEN 16
 
 static const char *prog = "kmsctl";
 
-typedef struct {
-	char dir[PATH_CAP];
-	char db[PATH_CAP];
-	char kek[PATH_CAP];
-} paths_t;
-
-__attribute__((format(printf, 2, 3))) static int fail(int code, const char *fmt, ...)
+int fail(int code, const char *fmt, ...)
 {
 	va_list ap;
 	fprintf(stderr, "%s: ", prog);
@@ -60,7 +53,7 @@ __attribute__((format(printf, 2, 3))) static int fail(int code, const char *fmt,
 	return EXIT_FAIL;
 }
 
-__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
+int usage_error(const char *fmt, ...)
 {
 	va_list ap;
 	fprintf(stderr, "%s: ", prog);
@@ -82,6 +75,7 @@ static void usage_main(FILE *f)
 		"  init                     create the state directory, KEK and store\n"
 		"  key rotate|list|retire   manage the ticket master keys\n"
 		"  psk add|list|remove      manage static PSK users\n"
+		"  policy add|list|remove|test  manage the ticket policy rules\n"
 		"\n"
 		"  -d, --state-dir DIR  state directory (default ./var): kms.db, kek\n"
 		"  -h, --help           this text\n"
@@ -156,13 +150,13 @@ static int make_paths(const char *dir, paths_t *p)
 }
 
 /* Reset getopt for a sub-command's argv (glibc: optind 0 re-initialises). */
-static void getopt_reset(void)
+void getopt_reset(void)
 {
 	optind = 0;
 	opterr = 1;
 }
 
-static void format_time(int64_t t, char *buf, size_t cap)
+void format_time(int64_t t, char *buf, size_t cap)
 {
 	struct tm tm;
 	time_t tt = (time_t)t;
@@ -172,7 +166,7 @@ static void format_time(int64_t t, char *buf, size_t cap)
 	}
 }
 
-static int parse_u32(const char *s, uint32_t *out)
+int parse_u32(const char *s, uint32_t *out)
 {
 	if (s == NULL || *s < '0' || *s > '9') {
 		return KMS_EINVAL;
@@ -187,7 +181,7 @@ static int parse_u32(const char *s, uint32_t *out)
 	return KMS_EOK;
 }
 
-static int parse_i64(const char *s, int64_t *out)
+int parse_i64(const char *s, int64_t *out)
 {
 	if (s == NULL || *s < '0' || *s > '9') {
 		return KMS_EINVAL;
@@ -203,7 +197,7 @@ static int parse_i64(const char *s, int64_t *out)
 }
 
 /* Load the KEK and check it against the store (if there is one yet). */
-static int load_kek(const paths_t *p, int create, uint8_t kek[KEYRING_KEK_LEN])
+int load_kek(const paths_t *p, int create, uint8_t kek[KEYRING_KEK_LEN])
 {
 	int ret = keyring_kek_load(p->kek, create, kek);
 	if (ret == KMS_ENOENT) {
@@ -814,6 +808,8 @@ int main(int argc, char **argv)
 		rc = cmd_key(&p, sub_argc, sub_argv);
 	} else if (strcmp(cmd, "psk") == 0) {
 		rc = cmd_psk(&p, sub_argc, sub_argv);
+	} else if (strcmp(cmd, "policy") == 0) {
+		rc = cmd_policy(&p, sub_argc, sub_argv);
 	} else {
 		rc = usage_error("unknown command '%s'", cmd);
 	}

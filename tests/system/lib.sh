@@ -1,6 +1,6 @@
 # Shared helpers for the shell system tests (sourced, not run).
 # Sets: KMSD KMSCTL UE tmp n; defines ok fail free_port call expect header
-# wait_log kmsd_start kmsd_stop.  Every wait is bounded.
+# wait_log wait_count kmsd_start kmsd_stop.  Every wait is bounded.
 
 top_builddir=${top_builddir:-.}
 top_srcdir=${top_srcdir:-.}
@@ -75,6 +75,14 @@ wait_log() { # wait_log TEXT [LOG]: up to 5 s for TEXT in $tmp/LOG (kmsd.log)
 	while ! grep -q "$1" "$tmp/${2:-kmsd.log}"; do
 		i=$((i + 1))
 		[ $i -le 50 ] || fail "no '$1' in ${2:-kmsd.log}"
+		sleep 0.1
+	done
+}
+wait_count() { # wait_count TEXT N [LOG]: up to 5 s for N lines with TEXT
+	i=0
+	while [ "$(grep -c "$1" "$tmp/${3:-kmsd.log}" || true)" -lt "$2" ]; do
+		i=$((i + 1))
+		[ $i -le 50 ] || fail "fewer than $2 '$1' in ${3:-kmsd.log}"
 		sleep 0.1
 	done
 }

@@ -7,7 +7,7 @@
 #include "policy/rules.h"
 #include "tests/unit/unit.h"
 
-static const policy_defaults_t defaults_allow = { POLICY_ALLOW, 0, true, true };
+static const policy_defaults_t defaults_allow = { POLICY_ALLOW, 0, true, true, false };
 
 static policy_rule_t rule(int64_t id, int prio, const char *ini, const char *resp,
 			  policy_effect_t eff)
@@ -69,7 +69,7 @@ static void given_equal_priority_when_allow_and_deny_match_then_deny(void)
 static void given_no_match_when_decided_then_defaults(void)
 {
 	policy_rule_t rs[] = { rule(1, 1, "alice@a.org", "bob@b.org", POLICY_ALLOW) };
-	policy_defaults_t def = { POLICY_DENY, 60, false, false };
+	policy_defaults_t def = { POLICY_DENY, 60, false, false, true };
 	policy_set_t *s = NULL;
 	CU_ASSERT_EQUAL_FATAL(policy_set_new(rs, 1, &def, &s), KMS_EOK);
 	policy_decision_t d;
@@ -79,6 +79,14 @@ static void given_no_match_when_decided_then_defaults(void)
 	CU_ASSERT_EQUAL(d.max_validity, 60);
 	CU_ASSERT_FALSE(d.reuse);
 	CU_ASSERT_FALSE(d.group_ok);
+	CU_ASSERT_TRUE(d.init_keys);
+	/* policy_allows: deny never; a group responder only with group_ok. */
+	CU_ASSERT_FALSE(policy_allows(&d, "bob@b.org", 9));
+	d.effect = POLICY_ALLOW;
+	CU_ASSERT_TRUE(policy_allows(&d, "bob@b.org", 9));
+	CU_ASSERT_FALSE(policy_allows(&d, "*.x@b.org", 9));
+	d.group_ok = true;
+	CU_ASSERT_TRUE(policy_allows(&d, "*.x@b.org", 9));
 	policy_set_free(s);
 	/* An empty set and a NULL set. */
 	CU_ASSERT_EQUAL_FATAL(policy_set_new(NULL, 0, &defaults_allow, &s), KMS_EOK);

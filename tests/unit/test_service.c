@@ -18,6 +18,7 @@
 #include "mikey/mac.h"
 #include "mikey/msg.h"
 #include "mikey/profile.h"
+#include "policy/rules.h"
 #include "tests/unit/unit.h"
 
 #define KMS_ID "kms.example.org"
@@ -33,6 +34,7 @@ static struct user users[] = {
 	{ "alice@example.org", { "alice@example.org", NULL }, { 0xa1 } },
 	{ "bob@example.org", { "bob@example.org", NULL }, { 0xb0 } },
 	{ "carol@example.org", { "carol@example.org", "c.dept@example.org" }, { 0xc0 } },
+	{ "dave@example.org", { "dave@example.org", "d.dept@example.org" }, { 0xd0 } },
 };
 
 static int test_lookup(kms_psk_source_t *src, const uint8_t *id, size_t len,
@@ -93,7 +95,7 @@ static int suite_init(void)
 	cfg.allow_reuse = true;
 	rp = replay_new(1u << 16, cfg.clock_skew, fake_now - 3600);
 	kms_service_clock_set(fake_clock);
-	svc = (kms_service_t){ &cfg, kr, &psk_src, rp, NULL };
+	svc = (kms_service_t){ &cfg, kr, &psk_src, rp, NULL, NULL };
 	return rp == NULL;
 }
 
@@ -136,6 +138,8 @@ static int ue_sign_init(ue_t *ue, const mikey_bytes_t *ri, const mikey_bytes_t *
 	return ret;
 }
 
+static int64_t req_tre; /* a requested end of validity; 0: none */
+
 static int ue_request(ue_t *ue, const char *const *to, size_t nto, uint16_t flags)
 {
 	mikey_msg_t *m = malloc(sizeof(*m));
@@ -146,6 +150,11 @@ static int ue_request(ue_t *ue, const char *const *to, size_t nto, uint16_t flag
 	tp.policy.version = 1;
 	tp.policy.flags = flags;
 	tp.policy.nidrr = nto;
+	if (req_tre != 0) {
+		tp.policy.has_tre = true;
+		tp.policy.tre = (mikey_ts_t){ MIKEY_TR_END, MIKEY_TS_NTP_UTC,
+					      mikey_ntp_from_unix(req_tre, 0) };
+	}
 	for (size_t i = 0; i < nto; i++) {
 		tp.policy.idrr[i] =
 		    (mikey_id_t){ MIKEY_ROLE_R,
@@ -538,6 +547,168 @@ static void given_garbage_or_wrong_type_when_served_then_error_message(void)
 	free(r);
 }
 
+/* --- policy rules (policy/rules.h) at request and resolve ------------------ */
+
+static policy_set_t *policy_of(const policy_rule_t *rules, size_t n)
+{
+	static const policy_defaults_t def = { POLICY_ALLOW, 0, true, true, false };
+	policy_set_t *set = NULL;
+	CU_ASSERT_EQUAL_FATAL(policy_set_new(rules, n, &def, &set), KMS_EOK);
+	return set;
+}
+
+static policy_rule_t rule(int64_t id, int prio, const char *from, const char *to,
+			  policy_effect_t eff)
+{
+	policy_rule_t r;
+	memset(&r, 0, sizeof(r));
+	r.id = id;
+	r.priority = prio;
+	snprintf(r.initiator, sizeof(r.initiator), "%s", from);
+	snprintf(r.responder, sizeof(r.responder), "%s", to);
+	r.effect = eff;
+	return r;
+}
+
+static void given_deny_rule_when_requesting_or_resolving_then_policy_refusal(void)
+{
+	ue_t alice = { 0 }, bob = { .u = &users[1] };
+	resp_t *rq = issue(&alice, to_bob, 1, FLAGS_REQ); /* before the rule */
+	resp_t *r = calloc(1, sizeof(*r));
+	policy_rule_t rules[2] = {
+		rule(1, 0, "*@example.org", "*@example.org", POLICY_ALLOW),
+		rule(2, 0, "alice@example.org", "bob@example.org", POLICY_DENY),
+	};
+	policy_set_t *set = policy_of(rules, 2);
+	svc.policy = set;
+	CU_ASSERT_EQUAL_FATAL(ue_request(&alice, to_bob, 1, FLAGS_REQ), KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&alice, KMS_REQ_TICKET, r), KMS_EPOLICY);
+	CU_ASSERT_EQUAL(r->ans.http_status, 403);
+	/* The ticket issued before the rule no longer resolves either. */
+	CU_ASSERT_EQUAL_FATAL(ue_resolve(&bob, &rq->m.ticket, rq->keys.k[1].key.data),
+			      KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&bob, KMS_REQ_RESOLVE, r), KMS_EPOLICY);
+	/* Deny-overrides only at equal priority: a higher allow wins. */
+	rules[0].priority = 1;
+	policy_set_free(set);
+	set = policy_of(rules, 2);
+	svc.policy = set;
+	CU_ASSERT_EQUAL_FATAL(ue_resolve(&bob, &rq->m.ticket, rq->keys.k[1].key.data),
+			      KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&bob, KMS_REQ_RESOLVE, r), KMS_EOK);
+	svc.policy = NULL;
+	policy_set_free(set);
+	free(rq);
+	free(r);
+}
+
+static void given_rules_narrowing_when_requesting_then_k_and_tighter_terms(void)
+{
+	static const char *const to[] = { "bob@example.org", "*.dept@example.org",
+					  "dave@example.org" };
+	policy_rule_t rules[3] = {
+		rule(1, 0, "alice@example.org", "*@example.org", POLICY_ALLOW),
+		rule(2, 5, "alice@example.org", "*.dept@example.org", POLICY_DENY),
+		rule(3, 5, "alice@example.org", "dave@example.org", POLICY_ALLOW),
+	};
+	rules[0].max_validity = 600;
+	rules[0].reuse = true;
+	rules[2].max_validity = 7200; /* longer than rule 1: the tighter applies */
+	rules[2].reuse = false;
+	policy_set_t *set = policy_of(rules, 3);
+	svc.policy = set;
+	ue_t alice = { 0 };
+	req_tre = fake_now + 7200;
+	resp_t *rq = issue(&alice, to, 3, FLAGS_REQ | MIKEY_TPF_J);
+	req_tre = 0;
+	const mikey_tp_t *g = &rq->m.ticket.policy;
+	CU_ASSERT_EQUAL(g->nidrr, 2); /* the group was dropped */
+	CU_ASSERT_EQUAL(g->idrr[0].id.len, strlen("bob@example.org"));
+	CU_ASSERT_EQUAL(memcmp(g->idrr[1].id.data, "dave@example.org", 16), 0);
+	CU_ASSERT_TRUE(g->flags & MIKEY_TPF_K);
+	CU_ASSERT_FALSE(g->flags & MIKEY_TPF_J); /* rule 3 forbids reuse */
+	int64_t end = 0;
+	CU_ASSERT_EQUAL(mikey_ts_to_unix(&g->tre, &end), KMS_EOK);
+	CU_ASSERT_EQUAL(end, fake_now + 600);
+	/* Only what nobody forbids: bob alone gets reuse and 600 s. */
+	free(rq);
+	rq = issue(&alice, to_bob, 1, FLAGS_REQ | MIKEY_TPF_J);
+	CU_ASSERT_TRUE(rq->m.ticket.policy.flags & MIKEY_TPF_J);
+	CU_ASSERT_FALSE(rq->m.ticket.policy.flags & MIKEY_TPF_K);
+	/* Nothing left to grant: refused. */
+	static const char *const to_group[] = { "*.dept@example.org" };
+	resp_t *r = calloc(1, sizeof(*r));
+	CU_ASSERT_EQUAL_FATAL(ue_request(&alice, to_group, 1, FLAGS_REQ), KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&alice, KMS_REQ_TICKET, r), KMS_EPOLICY);
+	svc.policy = NULL;
+	policy_set_free(set);
+	free(rq);
+	free(r);
+}
+
+static void given_group_ticket_when_members_resolve_then_own_keys_others_refused(void)
+{
+	static const char *const to_group[] = { "*.dept@example.org" };
+	policy_rule_t rules[1] = {
+		rule(1, 0, "*@example.org", "*@example.org", POLICY_ALLOW),
+	};
+	policy_set_t *set = policy_of(rules, 1);
+	svc.policy = set;
+	ue_t alice = { 0 }, bob = { .u = &users[1] }, carol = { .u = &users[2] },
+	     dave = { .u = &users[3] };
+	resp_t *r = calloc(1, sizeof(*r));
+	/* Group tickets not allowed by the matching rule: refused. */
+	alice.u = &users[0];
+	CU_ASSERT_EQUAL_FATAL(ue_request(&alice, to_group, 1, FLAGS_REQ), KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&alice, KMS_REQ_TICKET, r), KMS_EPOLICY);
+	rules[0].group_ok = true;
+	policy_set_free(set);
+	set = policy_of(rules, 1);
+	svc.policy = set;
+	resp_t *rq = issue(&alice, to_group, 1, FLAGS_REQ);
+	resp_t *rc = calloc(1, sizeof(*rc)), *rd = calloc(1, sizeof(*rd));
+	CU_ASSERT_EQUAL_FATAL(ue_resolve(&carol, &rq->m.ticket, rq->keys.k[1].key.data),
+			      KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&carol, KMS_REQ_RESOLVE, rc), KMS_EOK);
+	CU_ASSERT_EQUAL_FATAL(ue_resolve(&dave, &rq->m.ticket, rq->keys.k[1].key.data),
+			      KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&dave, KMS_REQ_RESOLVE, rd), KMS_EOK);
+	CU_ASSERT_NOT_EQUAL(memcmp(rc->keys.k[2].key.data, rd->keys.k[2].key.data, 16),
+			    0);
+	CU_ASSERT_NOT_EQUAL(memcmp(rc->keys.k[1].key.data, rd->keys.k[1].key.data, 16),
+			    0);
+	CU_ASSERT_EQUAL_FATAL(ue_resolve(&bob, &rq->m.ticket, rq->keys.k[1].key.data),
+			      KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&bob, KMS_REQ_RESOLVE, r), KMS_EPOLICY);
+	svc.policy = NULL;
+	policy_set_free(set);
+	free(rq);
+	free(r);
+	free(rc);
+	free(rd);
+}
+
+static void given_initiator_keys_requested_when_rule_allows_then_l_granted(void)
+{
+	ue_t alice = { 0 };
+	resp_t *rq = issue(&alice, to_bob, 1, FLAGS_REQ | MIKEY_TPF_L);
+	CU_ASSERT_FALSE(rq->m.ticket.policy.flags & MIKEY_TPF_L); /* no rules: never */
+	CU_ASSERT_TRUE(rq->m.ticket.policy.flags & MIKEY_TPF_K);
+	free(rq);
+	policy_rule_t rules[1] = {
+		rule(1, 0, "alice@example.org", "bob@example.org", POLICY_ALLOW),
+	};
+	rules[0].init_keys = true;
+	policy_set_t *set = policy_of(rules, 1);
+	svc.policy = set;
+	rq = issue(&alice, to_bob, 1, FLAGS_REQ | MIKEY_TPF_L);
+	CU_ASSERT_TRUE(rq->m.ticket.policy.flags & MIKEY_TPF_L);
+	CU_ASSERT_FALSE(rq->m.ticket.policy.flags & MIKEY_TPF_K);
+	svc.policy = NULL;
+	policy_set_free(set);
+	free(rq);
+}
+
 int main(void)
 {
 	static const unit_test_t tests[] = {
@@ -557,6 +728,12 @@ int main(void)
 		UNIT_TEST(
 		    given_rotated_then_retired_key_when_resolving_then_ok_then_refused),
 		UNIT_TEST(given_garbage_or_wrong_type_when_served_then_error_message),
+		UNIT_TEST(
+		    given_deny_rule_when_requesting_or_resolving_then_policy_refusal),
+		UNIT_TEST(given_rules_narrowing_when_requesting_then_k_and_tighter_terms),
+		UNIT_TEST(
+		    given_group_ticket_when_members_resolve_then_own_keys_others_refused),
+		UNIT_TEST(given_initiator_keys_requested_when_rule_allows_then_l_granted),
 		UNIT_END,
 	};
 	if (suite_init() != 0) {

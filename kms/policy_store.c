@@ -1,0 +1,209 @@
+#include "kms/policy_store.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/errcode.h"
+#include "sql/db.h"
+#include "sql/schema.h"
+
+static const char sql_select[] =
+    "SELECT id, priority, initiator, responder, effect, max_validity, reuse, "
+    "group_ok, init_keys FROM policy_rules ORDER BY priority DESC, id";
+
+int policy_store_check_pattern(const char *s)
+{
+	size_t n = strlen(s);
+	if (n < 3 || n > IDENTITY_MAX) {
+		return KMS_EINVAL;
+	}
+	const char *at = strrchr(s, '@');
+	if (at == NULL || at == s || at[1] == '\0') {
+		return KMS_EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c <= 0x20 || c == 0x7f) {
+			return KMS_EINVAL;
+		}
+	}
+	return KMS_EOK;
+}
+
+static int row_to_rule(sqlite3_stmt *st, policy_rule_t *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->id = sqlite3_column_int64(st, 0);
+	sqlite3_int64 prio = sqlite3_column_int64(st, 1);
+	const char *ini = (const char *)sqlite3_column_text(st, 2);
+	const char *resp = (const char *)sqlite3_column_text(st, 3);
+	sqlite3_int64 eff = sqlite3_column_int64(st, 4);
+	sqlite3_int64 mv = sqlite3_column_int64(st, 5);
+	if (ini == NULL || resp == NULL || strlen(ini) > IDENTITY_MAX ||
+	    strlen(resp) > IDENTITY_MAX || prio < -2147483647 || prio > 2147483647 ||
+	    mv < 0 || mv > UINT32_MAX) {
+		return KMS_EIO;
+	}
+	r->priority = (int)prio;
+	snprintf(r->initiator, sizeof(r->initiator), "%s", ini);
+	snprintf(r->responder, sizeof(r->responder), "%s", resp);
+	r->effect = eff == 1 ? POLICY_DENY : POLICY_ALLOW;
+	r->max_validity = (uint32_t)mv;
+	r->reuse = sqlite3_column_int64(st, 6) != 0;
+	r->group_ok = sqlite3_column_int64(st, 7) != 0;
+	r->init_keys = sqlite3_column_int64(st, 8) != 0;
+	return KMS_EOK;
+}
+
+int policy_store_list(const char *db_path, int (*fn)(void *ctx, const policy_rule_t *r),
+		      void *ctx)
+{
+	if (db_path == NULL || fn == NULL) {
+		return KMS_EINVAL;
+	}
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int ret = schema_open(db_path, SCHEMA_KMS, 0, &db);
+	if (ret == KMS_EOK) {
+		ret = sqldb_prepare(db, sql_select, &st);
+	}
+	int rc;
+	while (ret == KMS_EOK && (rc = sqlite3_step(st)) != SQLITE_DONE) {
+		policy_rule_t r;
+		if (rc != SQLITE_ROW) {
+			ret = sqldb_rc(rc);
+			break;
+		}
+		ret = row_to_rule(st, &r);
+		if (ret == KMS_EOK) {
+			ret = fn(ctx, &r);
+		}
+	}
+	sqlite3_finalize(st);
+	sqldb_close(db);
+	return ret;
+}
+
+typedef struct {
+	policy_rule_t *v;
+	size_t n, cap;
+} rule_vec_t;
+
+static int collect(void *ctx, const policy_rule_t *r)
+{
+	rule_vec_t *vec = ctx;
+	if (vec->n == vec->cap) {
+		size_t cap = vec->cap ? vec->cap * 2 : 16;
+		policy_rule_t *nv = realloc(vec->v, cap * sizeof(*nv));
+		if (nv == NULL) {
+			return KMS_ENOMEM;
+		}
+		vec->v = nv;
+		vec->cap = cap;
+	}
+	vec->v[vec->n++] = *r;
+	return KMS_EOK;
+}
+
+int policy_store_load(const char *db_path, const policy_defaults_t *def,
+		      policy_set_t **out)
+{
+	if (def == NULL || out == NULL) {
+		return KMS_EINVAL;
+	}
+	rule_vec_t vec = { NULL, 0, 0 };
+	int ret = policy_store_list(db_path, collect, &vec);
+	if (ret == KMS_EOK) {
+		ret = policy_set_new(vec.v, vec.n, def, out);
+	}
+	free(vec.v);
+	return ret;
+}
+
+int policy_store_add(const char *db_path, const policy_rule_t *r, int64_t *id)
+{
+	if (db_path == NULL || r == NULL || id == NULL ||
+	    r->priority < POLICY_STORE_PRIORITY_MIN ||
+	    r->priority > POLICY_STORE_PRIORITY_MAX ||
+	    policy_store_check_pattern(r->initiator) != KMS_EOK ||
+	    policy_store_check_pattern(r->responder) != KMS_EOK) {
+		return KMS_EINVAL;
+	}
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int ret = schema_open(db_path, SCHEMA_KMS, 0, &db);
+	if (ret == KMS_EOK) {
+		ret = sqldb_prepare(db,
+				    "INSERT INTO policy_rules (priority, initiator, "
+				    "responder, effect, max_validity, reuse, group_ok, "
+				    "init_keys) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+				    &st);
+	}
+	if (ret == KMS_EOK) {
+		sqlite3_bind_int64(st, 1, r->priority);
+		sqlite3_bind_text(st, 2, r->initiator, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, r->responder, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, r->effect == POLICY_DENY ? 1 : 0);
+		sqlite3_bind_int64(st, 5, (sqlite3_int64)r->max_validity);
+		sqlite3_bind_int64(st, 6, r->reuse ? 1 : 0);
+		sqlite3_bind_int64(st, 7, r->group_ok ? 1 : 0);
+		sqlite3_bind_int64(st, 8, r->init_keys ? 1 : 0);
+		ret = sqldb_step_done(st);
+	}
+	if (ret == KMS_EOK) {
+		*id = sqlite3_last_insert_rowid(db);
+	}
+	sqlite3_finalize(st);
+	sqldb_close(db);
+	return ret;
+}
+
+int policy_store_remove(const char *db_path, int64_t id)
+{
+	if (db_path == NULL) {
+		return KMS_EINVAL;
+	}
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int ret = schema_open(db_path, SCHEMA_KMS, 0, &db);
+	if (ret == KMS_EOK) {
+		ret = sqldb_prepare(db, "DELETE FROM policy_rules WHERE id = ?", &st);
+	}
+	if (ret == KMS_EOK) {
+		sqlite3_bind_int64(st, 1, id);
+		ret = sqldb_step_done(st);
+	}
+	if (ret == KMS_EOK && sqlite3_changes(db) == 0) {
+		ret = KMS_ENOENT;
+	}
+	sqlite3_finalize(st);
+	sqldb_close(db);
+	return ret;
+}
+
+int policy_store_version(const char *db_path, int64_t *version)
+{
+	if (db_path == NULL || version == NULL) {
+		return KMS_EINVAL;
+	}
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int ret = schema_open(db_path, SCHEMA_KMS, 0, &db);
+	if (ret == KMS_EOK) {
+		ret = sqldb_prepare(
+		    db, "SELECT version FROM policy_version WHERE one = 1", &st);
+	}
+	if (ret == KMS_EOK) {
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			*version = sqlite3_column_int64(st, 0);
+		} else {
+			ret = rc == SQLITE_DONE ? KMS_EIO : sqldb_rc(rc);
+		}
+	}
+	sqlite3_finalize(st);
+	sqldb_close(db);
+	return ret;
+}

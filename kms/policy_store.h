@@ -1,0 +1,36 @@
+/*
+ * The ticket policy rules in kms.db (table policy_rules, sql/kms_002.sql):
+ * kmsd loads them into an immutable policy_set_t at start and on SIGHUP;
+ * kmsctl adds, lists and removes them.
+ */
+#ifndef KMS_KMS_POLICY_STORE_H
+#define KMS_KMS_POLICY_STORE_H
+
+#include <stdint.h>
+
+#include "policy/rules.h"
+
+#define POLICY_STORE_PRIORITY_MIN (-1000000)
+#define POLICY_STORE_PRIORITY_MAX 1000000
+
+/* Load every rule of db_path over def.  KMS_ENOENT when there is no store. */
+int policy_store_load(const char *db_path, const policy_defaults_t *def,
+		      policy_set_t **out);
+
+/* Check a rule pattern: user@domain, '*' allowed, no spaces or controls. */
+int policy_store_check_pattern(const char *s);
+
+/* Add r (its id is ignored); *id receives the new rule's id. */
+int policy_store_add(const char *db_path, const policy_rule_t *r, int64_t *id);
+
+/* Remove rule id; KMS_ENOENT when there is none. */
+int policy_store_remove(const char *db_path, int64_t id);
+
+/* Call fn for each rule, by descending priority then id; stops on non-EOK. */
+int policy_store_list(const char *db_path, int (*fn)(void *ctx, const policy_rule_t *r),
+		      void *ctx);
+
+/* The store's change counter: bumped by every add, remove or update. */
+int policy_store_version(const char *db_path, int64_t *version);
+
+#endif

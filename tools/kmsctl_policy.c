@@ -1,0 +1,373 @@
+/*
+ * kmsctl policy add|list|remove|test: the ticket policy rules in kms.db
+ * (kms/policy_store.h, docs/policy.md).  kmsd picks changes up by itself
+ * within policy.reload_interval seconds (or on SIGHUP).
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/errcode.h"
+#include "kms/config.h"
+#include "kms/policy_store.h"
+#include "policy/identity.h"
+#include "policy/rules.h"
+#include "tools/kmsctl.h"
+
+#define RULES_SHOWN_MAX 1000000 /* policy list stops here */
+
+static void usage_policy(FILE *f)
+{
+	fprintf(
+	    f,
+	    "usage: kmsctl [-d STATE_DIR] policy add --from PATTERN --to PATTERN\n"
+	    "                 (--allow | --deny) [--priority N] [--max-validity S]\n"
+	    "                 [--reuse] [--group] [--initiator-keys]\n"
+	    "       kmsctl [-d STATE_DIR] policy list\n"
+	    "       kmsctl [-d STATE_DIR] policy remove ID\n"
+	    "       kmsctl [-d STATE_DIR] policy test --from ID --to ID [-c KMSD_CONF]\n"
+	    "\n"
+	    "A rule lets (or forbids) initiators matching --from ask for tickets\n"
+	    "naming responders matching --to.  Patterns are KMS user identities\n"
+	    "(user@domain) where '*' stands for one or more characters.  Among\n"
+	    "the matching rules the highest priority wins, deny before allow at\n"
+	    "equal priority; no match: the defaults of kmsd's [policy] section.\n"
+	    "\n"
+	    "  -f, --from PATTERN     initiator pattern (test: identity or sip: URI)\n"
+	    "  -t, --to PATTERN       responder pattern (test: identity, group or URI)\n"
+	    "  -a, --allow            allow (add)\n"
+	    "  -D, --deny             deny (add)\n"
+	    "  -p, --priority N       -1000000..1000000, higher first (default 0)\n"
+	    "  -v, --max-validity S   ticket validity cap in seconds (default 0:\n"
+	    "                         kmsd's policy.max_ticket_lifetime)\n"
+	    "  -r, --reuse            tickets may be reused (flag J)\n"
+	    "  -g, --group            the responder may be a group identity\n"
+	    "  -k, --initiator-keys   the Initiator may supply session keys (flag L)\n"
+	    "  -c, --config FILE      test: take the defaults from kmsd's config\n"
+	    "  -h, --help             this text\n"
+	    "\n"
+	    "kmsd applies changes within policy.reload_interval seconds.\n");
+}
+
+typedef struct {
+	const char *from, *to, *config;
+	int allow, deny, reuse, group, init_keys;
+	int64_t priority;
+	uint32_t max_validity;
+} policy_args_t;
+
+static int parse_priority(const char *s, int64_t *out)
+{
+	int neg = s[0] == '-';
+	int64_t v = 0;
+	if (parse_i64(s + neg, &v) != KMS_EOK || v > POLICY_STORE_PRIORITY_MAX) {
+		return KMS_EINVAL;
+	}
+	*out = neg ? -v : v;
+	return KMS_EOK;
+}
+
+/* Returns EXIT_SUCCESS, EXIT_USAGE, or -1 after --help. */
+static int parse_args(int argc, char **argv, policy_args_t *a)
+{
+	static const struct option opts[] = {
+		{ "from", required_argument, NULL, 'f' },
+		{ "to", required_argument, NULL, 't' },
+		{ "allow", no_argument, NULL, 'a' },
+		{ "deny", no_argument, NULL, 'D' },
+		{ "priority", required_argument, NULL, 'p' },
+		{ "max-validity", required_argument, NULL, 'v' },
+		{ "reuse", no_argument, NULL, 'r' },
+		{ "group", no_argument, NULL, 'g' },
+		{ "initiator-keys", no_argument, NULL, 'k' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	getopt_reset();
+	while ((c = getopt_long(argc, argv, "f:t:aDp:v:rgkc:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			a->from = optarg;
+			break;
+		case 't':
+			a->to = optarg;
+			break;
+		case 'a':
+			a->allow = 1;
+			break;
+		case 'D':
+			a->deny = 1;
+			break;
+		case 'p':
+			if (parse_priority(optarg, &a->priority) != KMS_EOK) {
+				return usage_error(
+				    "policy: --priority must be an integer "
+				    "in -1000000..1000000");
+			}
+			break;
+		case 'v':
+			if (parse_u32(optarg, &a->max_validity) != KMS_EOK) {
+				return usage_error("policy: --max-validity needs seconds "
+						   "(0..4294967295)");
+			}
+			break;
+		case 'r':
+			a->reuse = 1;
+			break;
+		case 'g':
+			a->group = 1;
+			break;
+		case 'k':
+			a->init_keys = 1;
+			break;
+		case 'c':
+			a->config = optarg;
+			break;
+		case 'h':
+			usage_policy(stdout);
+			return -1;
+		default:
+			usage_policy(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		return usage_error("policy: unexpected argument '%s'", argv[optind]);
+	}
+	if (a->from == NULL || a->to == NULL) {
+		return usage_error("policy: --from and --to are needed");
+	}
+	return EXIT_SUCCESS;
+}
+
+static const char *yes_no(bool b)
+{
+	return b ? "yes" : "no";
+}
+
+static void print_validity(uint32_t v, char *buf, size_t cap)
+{
+	if (v == 0) {
+		snprintf(buf, cap, "default");
+	} else {
+		snprintf(buf, cap, "%" PRIu32 "s", v);
+	}
+}
+
+static int policy_add(const paths_t *p, int argc, char **argv)
+{
+	policy_args_t a = { 0 };
+	int rc = parse_args(argc, argv, &a);
+	if (rc != EXIT_SUCCESS) {
+		return rc < 0 ? EXIT_SUCCESS : rc;
+	}
+	if (a.allow + a.deny != 1) {
+		return usage_error("policy add: give exactly one of --allow, --deny");
+	}
+	if (a.config != NULL) {
+		return usage_error("policy add: --config goes with test");
+	}
+	policy_rule_t r;
+	memset(&r, 0, sizeof(r));
+	if (policy_store_check_pattern(a.from) != KMS_EOK ||
+	    policy_store_check_pattern(a.to) != KMS_EOK) {
+		return usage_error("policy add: patterns are user@domain (3 to %d bytes, "
+				   "'*' allowed, no spaces or controls)",
+				   IDENTITY_MAX);
+	}
+	snprintf(r.initiator, sizeof(r.initiator), "%s", a.from);
+	snprintf(r.responder, sizeof(r.responder), "%s", a.to);
+	r.priority = (int)a.priority;
+	r.effect = a.deny ? POLICY_DENY : POLICY_ALLOW;
+	r.max_validity = a.max_validity;
+	r.reuse = a.reuse;
+	r.group_ok = a.group;
+	r.init_keys = a.init_keys;
+	int64_t id = 0;
+	int ret = policy_store_add(p->db, &r, &id);
+	if (ret == KMS_ENOENT) {
+		return fail(ret, "no store %s (run kmsctl init first)", p->db);
+	}
+	if (ret != KMS_EOK) {
+		return fail(ret, "cannot add the rule to %s", p->db);
+	}
+	printf("added policy rule %" PRId64 "\n", id);
+	return EXIT_SUCCESS;
+}
+
+typedef struct {
+	size_t n;
+} list_ctx_t;
+
+static int print_rule(void *ctx, const policy_rule_t *r)
+{
+	list_ctx_t *lc = ctx;
+	char v[24];
+	if (lc->n++ >= RULES_SHOWN_MAX) {
+		return KMS_ELIMIT;
+	}
+	print_validity(r->max_validity, v, sizeof(v));
+	printf("%-6" PRId64 " %8d %-5s %-30s %-30s %-8s %-5s %-5s %s\n", r->id,
+	       r->priority, r->effect == POLICY_DENY ? "deny" : "allow", r->initiator,
+	       r->responder, v, yes_no(r->reuse), yes_no(r->group_ok),
+	       yes_no(r->init_keys));
+	return KMS_EOK;
+}
+
+static int policy_list(const paths_t *p)
+{
+	list_ctx_t lc = { 0 };
+	printf("%-6s %8s %-5s %-30s %-30s %-8s %-5s %-5s %s\n", "ID", "PRIORITY",
+	       "EFFECT", "FROM", "TO", "VALIDITY", "REUSE", "GROUP", "INIT-KEYS");
+	int ret = policy_store_list(p->db, print_rule, &lc);
+	if (ret == KMS_ENOENT) {
+		return fail(ret, "no store %s (run kmsctl init first)", p->db);
+	}
+	if (ret != KMS_EOK) {
+		return fail(ret, "cannot list the rules of %s", p->db);
+	}
+	return EXIT_SUCCESS;
+}
+
+static int policy_remove(const paths_t *p, const char *arg)
+{
+	int64_t id = 0;
+	if (parse_i64(arg, &id) != KMS_EOK) {
+		return usage_error("policy remove: ID must be a rule number");
+	}
+	int ret = policy_store_remove(p->db, id);
+	if (ret == KMS_ENOENT) {
+		return fail(ret, "no policy rule %" PRId64 " in %s", id, p->db);
+	}
+	if (ret != KMS_EOK) {
+		return fail(ret, "cannot remove rule %" PRId64, id);
+	}
+	printf("removed policy rule %" PRId64 "\n", id);
+	return EXIT_SUCCESS;
+}
+
+/* An identity argument of test: a group pattern as is, else via the URI rules. */
+static int test_identity(const char *arg, bool group_ok, char *out, size_t cap)
+{
+	size_t n = 0;
+	const char *why = NULL;
+	if (group_ok && identity_is_group(arg, strlen(arg))) {
+		if (policy_store_check_pattern(arg) != KMS_EOK) {
+			return usage_error("policy test: '%s' is not a group identity",
+					   arg);
+		}
+		snprintf(out, cap, "%s", arg);
+		return EXIT_SUCCESS;
+	}
+	if (identity_from_uri_ex(arg, strlen(arg), out, cap, &n, &why) != KMS_EOK) {
+		return usage_error("policy test: '%s': %s", arg,
+				   why != NULL ? why : "invalid");
+	}
+	return EXIT_SUCCESS;
+}
+
+static int policy_test(const paths_t *p, int argc, char **argv)
+{
+	policy_args_t a = { 0 };
+	int rc = parse_args(argc, argv, &a);
+	if (rc != EXIT_SUCCESS) {
+		return rc < 0 ? EXIT_SUCCESS : rc;
+	}
+	if (a.allow || a.deny || a.reuse || a.group || a.init_keys || a.priority != 0 ||
+	    a.max_validity != 0) {
+		return usage_error("policy test: only --from, --to and --config apply");
+	}
+	char from[IDENTITY_MAX + 1], to[IDENTITY_MAX + 1];
+	rc = test_identity(a.from, false, from, sizeof(from));
+	if (rc == EXIT_SUCCESS) {
+		rc = test_identity(a.to, true, to, sizeof(to));
+	}
+	if (rc != EXIT_SUCCESS) {
+		return rc;
+	}
+	kms_config_t cfg;
+	char err[512];
+	if (a.config == NULL) {
+		kms_config_defaults(&cfg);
+	} else if (kms_config_load(a.config, &cfg, err, sizeof(err)) != KMS_EOK) {
+		return fail(KMS_ECONFIG, "%s", err);
+	}
+	policy_defaults_t def = {
+		.effect =
+		    strcmp(cfg.default_effect, "deny") == 0 ? POLICY_DENY : POLICY_ALLOW,
+		.reuse = cfg.allow_reuse,
+		.group_ok = cfg.default_group_tickets,
+		.init_keys = cfg.default_initiator_keys,
+	};
+	policy_set_t *set = NULL;
+	int ret = policy_store_load(p->db, &def, &set);
+	if (ret == KMS_ENOENT) {
+		return fail(ret, "no store %s (run kmsctl init first)", p->db);
+	}
+	if (ret != KMS_EOK) {
+		return fail(ret, "cannot load the rules of %s", p->db);
+	}
+	policy_decision_t d;
+	policy_decide(set, from, strlen(from), to, strlen(to), &d);
+	bool allowed = policy_allows(&d, to, strlen(to));
+	if (d.matched) {
+		const policy_rule_t *r = NULL;
+		for (size_t i = 0; i < policy_set_count(set); i++) {
+			if (policy_set_rule(set, i)->id == d.rule_id) {
+				r = policy_set_rule(set, i);
+			}
+		}
+		printf("rule %" PRId64 " (priority %d): %s %s -> %s\n", d.rule_id,
+		       r != NULL ? r->priority : 0,
+		       d.effect == POLICY_DENY ? "deny" : "allow",
+		       r != NULL ? r->initiator : "?", r != NULL ? r->responder : "?");
+	} else {
+		printf("no rule matches (%zu rules): the defaults (policy.default_effect "
+		       "= %s)\n",
+		       policy_set_count(set), cfg.default_effect);
+	}
+	char v[24];
+	print_validity(d.max_validity, v, sizeof(v));
+	printf("decision: %s %s -> %s", allowed ? "allow" : "deny", from, to);
+	if (d.effect == POLICY_ALLOW && !allowed) {
+		printf(" (group responders not allowed)");
+	}
+	printf("\n");
+	if (allowed) {
+		printf("terms: max validity %s, reuse %s, initiator keys %s\n", v,
+		       yes_no(d.reuse), yes_no(d.init_keys));
+	}
+	policy_set_free(set);
+	return allowed ? EXIT_SUCCESS : EXIT_FAIL;
+}
+
+int cmd_policy(const paths_t *p, int argc, char **argv)
+{
+	if (argc < 2) {
+		usage_policy(stderr);
+		return EXIT_USAGE;
+	}
+	const char *sub = argv[1];
+	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
+		usage_policy(stdout);
+		return EXIT_SUCCESS;
+	}
+	if (strcmp(sub, "add") == 0) {
+		return policy_add(p, argc - 1, argv + 1);
+	}
+	if (strcmp(sub, "test") == 0) {
+		return policy_test(p, argc - 1, argv + 1);
+	}
+	if (strcmp(sub, "list") == 0 && argc == 2) {
+		return policy_list(p);
+	}
+	if (strcmp(sub, "remove") == 0 && argc == 3) {
+		return policy_remove(p, argv[2]);
+	}
+	return usage_error(
+	    "policy: expected 'add ...', 'list', 'remove ID' or 'test ...'");
+}
