@@ -6,6 +6,7 @@
  *   loadgen -p PORT -m request|resolve|raw [-s|--state-dir DIR] [-c CONNS]
  *           [-n N] [-d MAX_SECONDS] [-r TOTAL_RATE] [-T TICKETS] [-g GBA_FILE]
  *           [--psk-file FILE --id NAI] [--peer-psk-file FILE --peer-id NAI]
+ *           [--ticket-port PORT --ticket-kms-id ID --kms-id ID]
  *
  * request: REQUEST_INIT_PSK from the initiator (default alice@example.org,
  *          key DIR/demo-alice.psk) for the responder (default bob@example.org).
@@ -19,6 +20,9 @@
  * -r:      sends are paced open-loop at TOTAL_RATE/s in all (TOTAL_RATE/CONNS
  *          per connection) and latency is measured from the scheduled send
  *          time (no coordinated omission); 0 = as fast as possible.
+ * Federation (docs/federation.md): --ticket-port fetches the tickets from
+ *          another kmsd (its identity --ticket-kms-id) while the resolves go
+ *          to -p, addressed to --kms-id, which forwards them over Zk.
  * Every loop is bounded by N and by MAX_SECONDS.  Only 127.0.0.1.  Key files
  * are read, never printed.
  */
@@ -52,6 +56,10 @@
 #define RESP_MAX 65536
 
 #define ID_MAX 128
+
+/* IDRkms of the ticket requests, and of the timed messages. */
+static const char *ticket_kms = KMS_ID;
+static const char *target_kms = KMS_ID;
 
 typedef struct {
 	char id[ID_MAX];
@@ -139,7 +147,7 @@ static int sign_init(const user_t *u, uint8_t *buf, size_t len, uint32_t csb,
 {
 	static __thread mikey_msg_t m;
 	uint8_t key[20];
-	mikey_bytes_t ids[2], kms = { (const uint8_t *)KMS_ID, strlen(KMS_ID) };
+	mikey_bytes_t ids[2], kms = { (const uint8_t *)target_kms, strlen(target_kms) };
 	int ret = mikey_kdf_msg_key(MIKEY_PRF_MIKEY1, u->psk, u->psk_len, MIKEY_DK_AUTH,
 				    csb, MIKEY_DIR_INIT, ri, rr, key, sizeof(key));
 	if (ret == KMS_EOK) {
@@ -164,6 +172,8 @@ static int build_request(const user_t *u, const char *peer_id, msg_t *out,
 	uint32_t csb;
 	size_t len = 0;
 	mikey_ticket_t tp;
+	/* With rand_out: a ticket fetch (untimed), to the ticket KMS. */
+	const char *kms = rand_out != NULL ? ticket_kms : target_kms;
 	memset(&tp, 0, sizeof(tp));
 	tp.policy.ticket_type = TICKET_TYPE;
 	tp.policy.subtype = 1;
@@ -181,8 +191,8 @@ static int build_request(const user_t *u, const char *peer_id, msg_t *out,
 	mikey_msg_add_rand(&m, MIKEY_RAND_I, rnd, sizeof(rnd));
 	mikey_msg_add_id(&m, MIKEY_ROLE_I, MIKEY_ID_NAI, (const uint8_t *)u->id,
 			 strlen(u->id));
-	mikey_msg_add_id(&m, MIKEY_ROLE_KMS, MIKEY_ID_NAI, (const uint8_t *)KMS_ID,
-			 strlen(KMS_ID));
+	mikey_msg_add_id(&m, MIKEY_ROLE_KMS, MIKEY_ID_NAI, (const uint8_t *)kms,
+			 strlen(kms));
 	mikey_msg_add_ticket(&m, &tp, false);
 	if (u->btid[0] != '\0') {
 		mikey_msg_add_id(&m, MIKEY_ROLE_PSK, MIKEY_ID_NAI,
@@ -237,8 +247,8 @@ static int build_resolve(const user_t *u, const mikey_ticket_t *ticket,
 	mikey_msg_add_rand(&m, MIKEY_RAND_R, rnd, sizeof(rnd));
 	mikey_msg_add_id(&m, MIKEY_ROLE_R, MIKEY_ID_NAI, (const uint8_t *)u->id,
 			 strlen(u->id));
-	mikey_msg_add_id(&m, MIKEY_ROLE_KMS, MIKEY_ID_NAI, (const uint8_t *)KMS_ID,
-			 strlen(KMS_ID));
+	mikey_msg_add_id(&m, MIKEY_ROLE_KMS, MIKEY_ID_NAI, (const uint8_t *)target_kms,
+			 strlen(target_kms));
 	mikey_msg_add_ticket(&m, &t, true);
 	mikey_msg_add_v(&m, MIKEY_MAC_HMAC_SHA1_160);
 	mikey_bytes_t rr = { rnd, sizeof(rnd) };
@@ -461,14 +471,16 @@ static int fetch_ticket(unsigned port, int *fd, const user_t *alice, const char 
 
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: loadgen -p PORT -m request|resolve|raw [-s|--state-dir DIR]\n"
-		"               [-c CONNS] [-n N] [-d MAX_SECONDS] [-r TOTAL_RATE]\n"
-		"               [-T TICKETS] [-g GBA_FILE] [--psk-file FILE] [--id NAI]\n"
-		"               [--peer-psk-file FILE] [--peer-id NAI]\n");
+	fprintf(
+	    stderr,
+	    "usage: loadgen -p PORT -m request|resolve|raw [-s|--state-dir DIR]\n"
+	    "               [-c CONNS] [-n N] [-d MAX_SECONDS] [-r TOTAL_RATE]\n"
+	    "               [-T TICKETS] [-g GBA_FILE] [--psk-file FILE] [--id NAI]\n"
+	    "               [--peer-psk-file FILE] [--peer-id NAI]\n"
+	    "               [--ticket-port PORT] [--ticket-kms-id ID] [--kms-id ID]\n");
 }
 
-enum { OPT_PSK = 256, OPT_ID, OPT_PEER_PSK, OPT_PEER_ID };
+enum { OPT_PSK = 256, OPT_ID, OPT_PEER_PSK, OPT_PEER_ID, OPT_TPORT, OPT_TKMS, OPT_KMS };
 
 static const struct option long_opts[] = {
 	{ "port", required_argument, NULL, 'p' },
@@ -484,6 +496,9 @@ static const struct option long_opts[] = {
 	{ "id", required_argument, NULL, OPT_ID },
 	{ "peer-psk-file", required_argument, NULL, OPT_PEER_PSK },
 	{ "peer-id", required_argument, NULL, OPT_PEER_ID },
+	{ "ticket-port", required_argument, NULL, OPT_TPORT },
+	{ "ticket-kms-id", required_argument, NULL, OPT_TKMS },
+	{ "kms-id", required_argument, NULL, OPT_KMS },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -518,7 +533,7 @@ static int prebuild(bool resolve, unsigned port, const user_t *alice, const user
 
 int main(int argc, char **argv)
 {
-	unsigned port = 0, conns = 4;
+	unsigned port = 0, conns = 4, ticket_port = 0;
 	long n = 10000, tickets = 0;
 	double max_s = 30, rate = 0;
 	const char *mode = "request", *dir = "./var", *gba = NULL;
@@ -568,6 +583,16 @@ int main(int argc, char **argv)
 		case OPT_PEER_ID:
 			bad |= set_id(&bob, optarg);
 			break;
+		case OPT_TPORT:
+			ticket_port = (unsigned)atoi(optarg);
+			bad |= ticket_port == 0 || ticket_port > 65535;
+			break;
+		case OPT_TKMS:
+			ticket_kms = optarg;
+			break;
+		case OPT_KMS:
+			target_kms = optarg;
+			break;
 		default:
 			usage();
 			return 2;
@@ -601,8 +626,8 @@ int main(int argc, char **argv)
 	}
 	msg_t *msgs = calloc((size_t)n, sizeof(*msgs));
 	double b0 = mono();
-	if (msgs == NULL ||
-	    prebuild(resolve, port, &alice, &bob, n, tickets, msgs) != 0) {
+	if (msgs == NULL || prebuild(resolve, ticket_port != 0 ? ticket_port : port,
+				     &alice, &bob, n, tickets, msgs) != 0) {
 		return 1;
 	}
 	double built = mono() - b0;

@@ -13,7 +13,9 @@ struct err_row {
 /*
  * The one mapping table.  HTTP statuses follow the Ua binding in
  * docs/http-binding.md: malformed 400, authentication 401, policy 403,
- * upstream unavailable 503, our own failures 500.
+ * upstream unavailable 503, our own failures 500; federation (Zk,
+ * docs/federation.md): unknown issuing KMS 422, peer refusing 502, peer
+ * unreachable 504, a forwarded ticket not ours 421.
  */
 #define ROW(c, m, h, t)                                                                  \
 	{                                                                                \
@@ -58,6 +60,12 @@ static const struct err_row err_table[] = {
 	ROW(KMS_EHTTP_SIZE, MIKEY_ERR_UNSPEC, 413, "body too large"),
 	ROW(KMS_EHTTP_FRAME, MIKEY_ERR_UNSPEC, 400, "malformed HTTP request"),
 	ROW(KMS_EHTTP_TIMEOUT, MIKEY_ERR_UNSPEC, 408, "request timed out"),
+	ROW(KMS_EZK_PEER, MIKEY_ERR_AUTH, 403, "Zk client is not an authenticated peer"),
+	ROW(KMS_EZK_REQTYPE, MIKEY_ERR_UNSPEC, 403, "only ticketresolve is served on Zk"),
+	ROW(KMS_EZK_UNKNOWN, MIKEY_ERR_ID, 422, "ticket issued by an unknown KMS"),
+	ROW(KMS_EZK_DOWN, MIKEY_ERR_UNSPEC, 504, "issuing KMS unreachable"),
+	ROW(KMS_EZK_REFUSED, MIKEY_ERR_UNSPEC, 502, "issuing KMS refused the resolve"),
+	ROW(KMS_EZK_LOOP, MIKEY_ERR_TICKET, 421, "forwarded ticket not issued here"),
 	ROW(KMS_EUNAVAIL, MIKEY_ERR_UNSPEC, 503, "service unavailable"),
 	ROW(KMS_ECRYPTO, MIKEY_ERR_UNSPEC, 500, "crypto failure"),
 	ROW(KMS_ESELFTEST, MIKEY_ERR_UNSPEC, 500, "crypto self-test failed"),

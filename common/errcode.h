@@ -63,6 +63,14 @@ enum kms_err {
 	KMS_EHTTP_SIZE,	   /* body over the cap: 413 */
 	KMS_EHTTP_FRAME,   /* bad Content-Length, client gone mid-request: 400 */
 	KMS_EHTTP_TIMEOUT, /* connection timed out before the body was in: 408 */
+	KMS_EZK_PEER,	   /* Zk: client certificate missing, untrusted or not a peer */
+	KMS_EZK_REQTYPE,   /* Zk: a requesttype other than ticketresolve */
+
+	/* Federation over Zk (docs/federation.md). */
+	KMS_EZK_UNKNOWN, /* the ticket's IDRkms is neither this KMS nor a peer */
+	KMS_EZK_DOWN,	 /* the peer KMS cannot be reached (or circuit open) */
+	KMS_EZK_REFUSED, /* the peer KMS answered with a refusal */
+	KMS_EZK_LOOP,	 /* a forwarded resolve for a ticket not issued here */
 
 	/* Environment. */
 	KMS_EUNAVAIL,  /* upstream (BSF, peer KMS, store) unavailable */

@@ -195,6 +195,21 @@ static const item_t schema[] = {
 	UINT("naf.retries", naf_retries, 1, 0, 5),
 	UINT("naf.cache_entries", naf_cache_entries, 65536, 16, 16777216),
 	UINT("naf.negative_ttl", naf_negative_ttl, 30, 0, 86400),
+	BOOL("zk.enabled", zk_enabled, 0),
+	STR("zk.listen", zk_listen, "127.0.0.1", check_listen, "an IPv4 or IPv6 address"),
+	UINT("zk.port", zk_port, 8443, 1, 65535),
+	STR("zk.path", zk_path, "/kms", check_base_path,
+	    "a path starting with '/', no spaces, '?', '#' or '%'"),
+	STR("zk.cert_file", zk_cert_file, "", check_path, "a file name"),
+	STR("zk.key_file", zk_key_file, "", check_path, "a file name"),
+	STR("zk.ca_file", zk_ca_file, "", check_path, "a file name"),
+	UINT("zk.threads", zk_threads, 2, 1, THREADS_MAX),
+	UINT("zk.max_conns", zk_max_conns, 256, 1, 65536),
+	UINT("zk.timeout_ms", zk_timeout_ms, 2000, 50, 60000),
+	UINT("zk.connect_timeout_ms", zk_connect_timeout_ms, 500, 10, 60000),
+	UINT("zk.retries", zk_retries, 1, 0, 5),
+	UINT("zk.breaker_failures", zk_breaker_failures, 3, 1, 1000),
+	UINT("zk.breaker_open_ms", zk_breaker_open_ms, 5000, 10, 600000),
 	STR("log.level", log_level, "info", check_level,
 	    "one of err, warning, notice, info, debug"),
 	STR("log.target", log_target, "stderr", check_target, "stderr or syslog"),
@@ -475,6 +490,14 @@ int kms_config_load(const char *path, kms_config_t *cfg, char *err, size_t err_l
 		ret = fail(&l, seen[it - schema],
 			   "'kms.psk_source' = \"%s\" needs 'naf.enabled = true'",
 			   tmp.psk_source);
+		goto cleanup;
+	}
+	if (tmp.zk_enabled && (tmp.zk_cert_file[0] == '\0' ||
+			       tmp.zk_key_file[0] == '\0' || tmp.zk_ca_file[0] == '\0')) {
+		const item_t *it = find_item("zk", "enabled");
+		ret = fail(&l, seen[it - schema],
+			   "'zk.enabled = true' needs 'zk.cert_file', 'zk.key_file' and "
+			   "'zk.ca_file'");
 		goto cleanup;
 	}
 	const char *bad = NULL;

@@ -50,6 +50,21 @@ typedef struct {
 	uint32_t naf_retries;		 /* after connection errors / 5xx, default 1 */
 	size_t naf_cache_entries;	 /* default 65536 */
 	uint32_t naf_negative_ttl;	 /* seconds a refusal is remembered, default 30 */
+	/* [zk]: federation with peer KMSs (docs/federation.md) */
+	bool zk_enabled;	/* default false */
+	char zk_listen[64];	/* default "127.0.0.1" */
+	uint16_t zk_port;	/* default 8443 */
+	char zk_path[64];	/* default "/kms" */
+	char zk_cert_file[256]; /* this KMS's certificate (server and client), PEM */
+	char zk_key_file[256];	/* its private key, PEM */
+	char zk_ca_file[256];	/* CA bundle peers' client certificates chain to */
+	unsigned zk_threads;	/* Zk listener threads, default 2 */
+	unsigned zk_max_conns;	/* default 256 */
+	uint32_t zk_timeout_ms; /* one forwarded resolve, default 2000 */
+	uint32_t zk_connect_timeout_ms; /* default 500 */
+	uint32_t zk_retries;		/* after connection failures, default 1 */
+	uint32_t zk_breaker_failures;	/* failures in a row that open it, 3 */
+	uint32_t zk_breaker_open_ms;	/* how long it stays open, 5000 */
 	/* [log] */
 	char log_level[16];  /* default "info" */
 	char log_target[16]; /* "stderr" or "syslog", default "stderr" */

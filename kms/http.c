@@ -10,6 +10,7 @@
 #include "kms/http.h"
 
 #include <arpa/inet.h>
+#include <gnutls/gnutls.h>
 #include <inttypes.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -26,14 +27,18 @@
 #include "common/crypto.h"
 #include "common/errcode.h"
 #include "common/log.h"
+#include "common/secmem.h"
 #include "kms/audit.h"
 #include "mikey/payload.h"
+#include "zk/peer.h"
+#include "zk/tls_peer.h"
 
 #define CT_MIKEY "application/mikey"
 #define CT_TEXT "text/plain; charset=utf-8"
 #define RID_LEN 24
 #define LOG_PATH_MAX 96
-#define BOOTSTRAP_HDR_MAX 320 /* 3GPP-bootstrapping realm="<naf.fqdn>" */
+#define BOOTSTRAP_HDR_MAX 320	/* 3GPP-bootstrapping realm="<naf.fqdn>" */
+#define PEM_FILE_MAX (1u << 20) /* a certificate, key or CA bundle file */
 
 struct kms_http {
 	struct MHD_Daemon *mhd;
@@ -43,6 +48,10 @@ struct kms_http {
 	atomic_uint_fast64_t next_id;
 	char rid_prefix[8];
 	kms_config_t cfg; /* listener settings as started */
+	bool zk;	  /* the Zk listener (TLS, peers only, resolve only) */
+	const char *name; /* "Ua" or "Zk", for logs */
+	const char *path; /* the one request path */
+	char *tls_cert, *tls_key, *tls_trust; /* PEM, kept while MHD runs */
 };
 
 typedef struct {
@@ -57,6 +66,7 @@ typedef struct {
 	uint8_t *body;
 	size_t len, cap;
 	int frame_err; /* KMS_EHTTP_* when the front end refused a Ua request */
+	char peer[ZK_KMS_ID_MAX + 1]; /* Zk: the client's peer KMS */
 } req_t;
 
 /* --- responses ------------------------------------------------------------- */
@@ -164,10 +174,103 @@ static bool ready(kms_http_t *h)
 	return ok;
 }
 
+static enum MHD_Result route_post(kms_http_t *h, struct MHD_Connection *c, req_t *q,
+				  const char *method);
+
+/*
+ * What a Zk connection proved: the peer its client certificate names, for
+ * that certificate (SHA-256 of its DER) under that service state.  The
+ * full check (chain, names, the peer's CA bundle: ~0.8 ms) runs on the
+ * first request of a connection and again only when the certificate or
+ * the service (a reload) changed.
+ */
+typedef struct {
+	const kms_service_t *svc;
+	uint8_t fp[32];
+	char peer[ZK_KMS_ID_MAX + 1];
+} zk_conn_t;
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **ctx,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	(void)cls;
+	(void)c;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		*ctx = calloc(1, sizeof(zk_conn_t)); /* NULL: no cache, still safe */
+	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		free(*ctx);
+		*ctx = NULL;
+	}
+}
+
+/* SHA-256 of the client's leaf certificate; false when there is none. */
+static bool client_cert_fp(void *session, uint8_t fp[32])
+{
+	unsigned n = 0;
+	const gnutls_datum_t *certs =
+	    session != NULL ? gnutls_certificate_get_peers(session, &n) : NULL;
+	if (certs == NULL || n == 0) {
+		return false;
+	}
+	crypto_iov_t iov = { certs[0].data, certs[0].size };
+	return crypto_hash(CRYPTO_MD_SHA256, &iov, 1, fp) == KMS_EOK;
+}
+
+/*
+ * Zk: the client must be a peer KMS (its certificate chains to zk.ca_file
+ * and names a configured peer) before anything else is looked at.
+ */
+static enum MHD_Result route_zk(kms_http_t *h, struct MHD_Connection *c, req_t *q,
+				const char *url, const char *method)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	const union MHD_ConnectionInfo *sc =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	zk_conn_t *zc = sc != NULL ? sc->socket_context : NULL;
+	void *session = ci != NULL ? ci->tls_session : NULL;
+	const zk_peer_t *peer = NULL;
+	const char *why = "no peers configured";
+	uint8_t fp[32];
+	bool have_fp = client_cert_fp(session, fp);
+	int ret = KMS_EACCES;
+	pthread_rwlock_rdlock(&h->lock);
+	const kms_service_t *svc = atomic_load(&h->svc);
+	if (zc != NULL && have_fp && zc->svc == svc && svc != NULL &&
+	    secmem_eq(zc->fp, fp, sizeof(fp))) {
+		ret = KMS_EOK; /* proved on this connection, same certificate */
+		snprintf(q->peer, sizeof(q->peer), "%s", zc->peer);
+	} else if (svc != NULL && svc->peers != NULL) {
+		ret = zk_tls_peer(session, svc->peers, &peer, &why);
+		if (ret == KMS_EOK) {
+			snprintf(q->peer, sizeof(q->peer), "%s", peer->kms_id);
+			if (zc != NULL && have_fp) {
+				zc->svc = svc;
+				memcpy(zc->fp, fp, sizeof(fp));
+				snprintf(zc->peer, sizeof(zc->peer), "%s", peer->kms_id);
+			}
+		} else if (zc != NULL) {
+			zc->svc = NULL;
+		}
+	}
+	pthread_rwlock_unlock(&h->lock);
+	if (ret != KMS_EOK) {
+		log_req_notice(q->rid, "Zk: client refused: %s", why);
+		return refuse(c, q, KMS_EZK_PEER, "client certificate refused\n", NULL);
+	}
+	if (strcmp(url, h->path) != 0) {
+		return reply_text(c, q, 404, "not found\n", NULL);
+	}
+	return route_post(h, c, q, method);
+}
+
 /* First call for a request: answer at once, or get ready for its body. */
 static enum MHD_Result route(kms_http_t *h, struct MHD_Connection *c, req_t *q,
 			     const char *url, const char *method)
 {
+	if (h->zk) {
+		return route_zk(h, c, q, url, method);
+	}
 	if (strcmp(url, "/healthz") == 0) {
 		if (!is_get(method)) {
 			return reply_text(c, q, 405, "method not allowed\n", "GET, HEAD");
@@ -181,9 +284,16 @@ static enum MHD_Result route(kms_http_t *h, struct MHD_Connection *c, req_t *q,
 		return ready(h) ? reply_text(c, q, 200, "ready\n", NULL)
 				: reply_text(c, q, 503, "not ready\n", NULL);
 	}
-	if (strcmp(url, h->cfg.base_path) != 0) {
+	if (strcmp(url, h->path) != 0) {
 		return reply_text(c, q, 404, "not found\n", NULL);
 	}
+	return route_post(h, c, q, method);
+}
+
+/* A POST to the request path: method, requesttype, type, length. */
+static enum MHD_Result route_post(kms_http_t *h, struct MHD_Connection *c, req_t *q,
+				  const char *method)
+{
 	if (strcmp(method, MHD_HTTP_METHOD_POST) != 0) {
 		return refuse(c, q, KMS_EHTTP_METHOD, "method not allowed: use POST\n",
 			      "POST");
@@ -192,6 +302,14 @@ static enum MHD_Result route(kms_http_t *h, struct MHD_Connection *c, req_t *q,
 	    MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "requesttype");
 	if (rt == NULL) {
 		return refuse(c, q, KMS_EHTTP_REQTYPE, "missing requesttype\n", NULL);
+	}
+	if (h->zk && strcmp(rt, "ticketresolve") != 0) {
+		log_req_notice(q->rid,
+			       "Zk: requesttype '%.32s' from %s refused: only "
+			       "ticketresolve",
+			       rt, q->peer);
+		return refuse(c, q, KMS_EZK_REQTYPE,
+			      "only ticketresolve is served on Zk\n", NULL);
 	}
 	if (strcmp(rt, "ticketrequest") == 0) {
 		q->type = KMS_REQ_TICKET;
@@ -233,7 +351,18 @@ static enum MHD_Result serve(kms_http_t *h, struct MHD_Connection *c, req_t *q)
 	char www_auth[BOOTSTRAP_HDR_MAX];
 	pthread_rwlock_rdlock(&h->lock);
 	const kms_service_t *svc = atomic_load(&h->svc);
-	if (svc != NULL) {
+	const zk_peer_t *peer = NULL;
+	if (svc != NULL && h->zk) {
+		/* Looked up again: a reload may have removed the peer since. */
+		peer = svc->peers != NULL
+			   ? zk_peers_find_kms(svc->peers, (const uint8_t *)q->peer,
+					       strlen(q->peer))
+			   : NULL;
+		if (peer != NULL) {
+			kms_service_handle_zk(svc, peer, q->rid, q->body, q->len, out,
+					      MIKEY_MSG_MAX, &ans);
+		}
+	} else if (svc != NULL) {
 		kms_service_handle(svc, q->type, q->rid, q->body, q->len, out,
 				   MIKEY_MSG_MAX, &ans);
 		if (ans.error == KMS_EBTID) {
@@ -246,6 +375,11 @@ static enum MHD_Result serve(kms_http_t *h, struct MHD_Connection *c, req_t *q)
 	if (svc == NULL) {
 		free(out);
 		return reply_text(c, q, 503, "not ready\n", NULL);
+	}
+	if (h->zk && peer == NULL) {
+		free(out);
+		log_req_notice(q->rid, "Zk: %s is no longer a peer", q->peer);
+		return refuse(c, q, KMS_EZK_PEER, "client certificate refused\n", NULL);
 	}
 	if (ans.len == 0 || ans.len > MIKEY_MSG_MAX) {
 		free(out);
@@ -384,33 +518,74 @@ __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const ch
 
 /* --- lifecycle -------------------------------------------------------------- */
 
-static int bind_addr(const kms_config_t *cfg, struct sockaddr_storage *ss, bool *v6)
+static int bind_addr(const char *listen, uint16_t port, struct sockaddr_storage *ss,
+		     bool *v6)
 {
 	memset(ss, 0, sizeof(*ss));
 	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
-	if (inet_pton(AF_INET, cfg->listen, &a4->sin_addr) == 1) {
+	if (inet_pton(AF_INET, listen, &a4->sin_addr) == 1) {
 		a4->sin_family = AF_INET;
-		a4->sin_port = htons(cfg->port);
+		a4->sin_port = htons(port);
 		*v6 = false;
 		return KMS_EOK;
 	}
-	if (inet_pton(AF_INET6, cfg->listen, &a6->sin6_addr) == 1) {
+	if (inet_pton(AF_INET6, listen, &a6->sin6_addr) == 1) {
 		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons(cfg->port);
+		a6->sin6_port = htons(port);
 		*v6 = true;
 		return KMS_EOK;
 	}
 	return KMS_ECONFIG;
 }
 
-int kms_http_start(const kms_config_t *cfg, const kms_service_t *svc, kms_http_t **out)
+/* A whole PEM file, NUL-terminated, at most PEM_FILE_MAX bytes. */
+static int read_pem(const char *path, char **out)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL) {
+		log_error("Zk: cannot open %s", path);
+		return KMS_ECONFIG;
+	}
+	char *buf = malloc(PEM_FILE_MAX + 1);
+	size_t n = buf != NULL ? fread(buf, 1, PEM_FILE_MAX + 1, f) : 0;
+	int bad = ferror(f);
+	fclose(f);
+	if (buf == NULL || bad || n == 0 || n > PEM_FILE_MAX) {
+		log_error("Zk: cannot read %s (empty, unreadable or over %u bytes)", path,
+			  PEM_FILE_MAX);
+		free(buf);
+		return KMS_ECONFIG;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	return KMS_EOK;
+}
+
+static void http_free(kms_http_t *h)
+{
+	if (h->tls_key != NULL) {
+		secmem_wipe(h->tls_key, strlen(h->tls_key));
+	}
+	free(h->tls_key);
+	free(h->tls_cert);
+	free(h->tls_trust);
+	pthread_rwlock_destroy(&h->lock);
+	free(h);
+}
+
+static int start(const kms_config_t *cfg, const kms_service_t *svc, bool zk,
+		 kms_http_t **out)
 {
 	struct sockaddr_storage ss;
 	bool v6 = false;
 	uint8_t rnd[2];
-
-	if (cfg == NULL || out == NULL || bind_addr(cfg, &ss, &v6) != KMS_EOK) {
+	if (cfg == NULL || out == NULL) {
+		return KMS_EINVAL;
+	}
+	const char *listen = zk ? cfg->zk_listen : cfg->listen;
+	uint16_t port = zk ? cfg->zk_port : cfg->port;
+	if (bind_addr(listen, port, &ss, &v6) != KMS_EOK) {
 		return KMS_EINVAL;
 	}
 	if (crypto_random(rnd, sizeof(rnd)) != KMS_EOK) {
@@ -421,7 +596,11 @@ int kms_http_start(const kms_config_t *cfg, const kms_service_t *svc, kms_http_t
 		return KMS_ENOMEM;
 	}
 	h->cfg = *cfg;
-	snprintf(h->rid_prefix, sizeof(h->rid_prefix), "%02x%02x", rnd[0], rnd[1]);
+	h->zk = zk;
+	h->name = zk ? "Zk" : "Ua";
+	h->path = zk ? h->cfg.zk_path : h->cfg.base_path;
+	snprintf(h->rid_prefix, sizeof(h->rid_prefix), "%s%02x%02x", zk ? "z" : "",
+		 rnd[0], rnd[1]);
 	atomic_init(&h->svc, svc);
 	atomic_init(&h->inflight, 0);
 	atomic_init(&h->next_id, 0);
@@ -432,32 +611,55 @@ int kms_http_start(const kms_config_t *cfg, const kms_service_t *svc, kms_http_t
 				      PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 	pthread_rwlock_init(&h->lock, &attr);
 	pthread_rwlockattr_destroy(&attr);
+	if (zk && (read_pem(cfg->zk_cert_file, &h->tls_cert) != KMS_EOK ||
+		   read_pem(cfg->zk_key_file, &h->tls_key) != KMS_EOK ||
+		   read_pem(cfg->zk_ca_file, &h->tls_trust) != KMS_EOK)) {
+		http_free(h);
+		return KMS_ECONFIG;
+	}
 
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-			 MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
-	unsigned pool = cfg->threads > 1 ? cfg->threads : 0;
-	/* The logger goes first so that MHD never prints on its own. */
+			 MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0) |
+			 (zk ? MHD_USE_TLS : 0);
+	unsigned threads = zk ? cfg->zk_threads : cfg->threads;
+	unsigned pool = threads > 1 ? threads : 0;
+	unsigned max_conns = zk ? cfg->zk_max_conns : cfg->max_conns;
+	/* The logger goes first so that MHD never prints on its own.  Zk: the
+	 * TLS options (with a trust set MHD requests a client certificate; the
+	 * handler requires it, route_zk()). */
 	h->mhd = MHD_start_daemon(
-	    flags, cfg->port, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER,
+	    flags, port, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER,
 	    on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-	    MHD_OPTION_THREAD_POOL_SIZE, pool, MHD_OPTION_CONNECTION_LIMIT,
-	    cfg->max_conns, MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_conns_per_ip,
+	    MHD_OPTION_THREAD_POOL_SIZE, pool, MHD_OPTION_CONNECTION_LIMIT, max_conns,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, zk ? 0u : cfg->max_conns_per_ip,
 	    MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->conn_memory,
 	    MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-	    MHD_OPTION_END);
+	    zk ? MHD_OPTION_NOTIFY_CONNECTION : MHD_OPTION_END, on_connection, NULL,
+	    MHD_OPTION_HTTPS_MEM_KEY, h->tls_key, MHD_OPTION_HTTPS_MEM_CERT, h->tls_cert,
+	    MHD_OPTION_HTTPS_MEM_TRUST, h->tls_trust, MHD_OPTION_END);
 	if (h->mhd == NULL) {
-		log_error("cannot serve Ua on %s port %u (address in use or not local?)",
-			  cfg->listen, (unsigned)cfg->port);
-		pthread_rwlock_destroy(&h->lock);
-		free(h);
+		log_error("cannot serve %s on %s port %u (address in use, not local, or "
+			  "bad TLS files?)",
+			  h->name, listen, (unsigned)port);
+		http_free(h);
 		return KMS_EIO;
 	}
-	log_notice("Ua listening on %s%s%s:%u%s, %u threads, max body %zu bytes",
-		   v6 ? "[" : "", cfg->listen, v6 ? "]" : "", (unsigned)cfg->port,
-		   cfg->base_path, cfg->threads, cfg->max_body);
+	log_notice("%s listening on %s%s%s:%u%s, %u threads, max body %zu bytes%s",
+		   h->name, v6 ? "[" : "", listen, v6 ? "]" : "", (unsigned)port, h->path,
+		   threads, cfg->max_body, zk ? ", TLS with client certificates" : "");
 	*out = h;
 	return KMS_EOK;
+}
+
+int kms_http_start(const kms_config_t *cfg, const kms_service_t *svc, kms_http_t **out)
+{
+	return start(cfg, svc, false, out);
+}
+
+int kms_http_start_zk(const kms_config_t *cfg, const kms_service_t *svc, kms_http_t **out)
+{
+	return start(cfg, svc, true, out);
 }
 
 const kms_service_t *kms_http_swap(kms_http_t *h, const kms_service_t *svc)
@@ -485,6 +687,23 @@ bool kms_http_needs_restart(const kms_http_t *h, const kms_config_t *cfg, char *
 		{ a->conn_timeout != cfg->conn_timeout, "ua.conn_timeout" },
 		{ a->max_conns_per_ip != cfg->max_conns_per_ip, "ua.max_conns_per_ip" },
 		{ a->conn_memory != cfg->conn_memory, "ua.conn_memory" },
+		{ a->zk_enabled != cfg->zk_enabled, "zk.enabled" },
+		{ strcmp(a->zk_listen, cfg->zk_listen) != 0, "zk.listen" },
+		{ a->zk_port != cfg->zk_port, "zk.port" },
+		{ strcmp(a->zk_path, cfg->zk_path) != 0, "zk.path" },
+		{ strcmp(a->zk_cert_file, cfg->zk_cert_file) != 0, "zk.cert_file" },
+		{ strcmp(a->zk_key_file, cfg->zk_key_file) != 0, "zk.key_file" },
+		{ strcmp(a->zk_ca_file, cfg->zk_ca_file) != 0, "zk.ca_file" },
+		{ a->zk_threads != cfg->zk_threads, "zk.threads" },
+		{ a->zk_max_conns != cfg->zk_max_conns, "zk.max_conns" },
+		{ a->zk_timeout_ms != cfg->zk_timeout_ms, "zk.timeout_ms" },
+		{ a->zk_connect_timeout_ms != cfg->zk_connect_timeout_ms,
+		  "zk.connect_timeout_ms" },
+		{ a->zk_retries != cfg->zk_retries, "zk.retries" },
+		{ a->zk_breaker_failures != cfg->zk_breaker_failures,
+		  "zk.breaker_failures" },
+		{ a->zk_breaker_open_ms != cfg->zk_breaker_open_ms,
+		  "zk.breaker_open_ms" },
 	};
 	bool any = false;
 	size_t off = 0;
@@ -529,6 +748,5 @@ void kms_http_stop(kms_http_t *h, unsigned timeout_ms)
 		log_warning("stopping with %u request(s) still in progress", left);
 	}
 	MHD_stop_daemon(h->mhd);
-	pthread_rwlock_destroy(&h->lock);
-	free(h);
+	http_free(h);
 }

@@ -25,6 +25,16 @@ typedef struct kms_http kms_http_t;
  */
 int kms_http_start(const kms_config_t *cfg, const kms_service_t *svc, kms_http_t **out);
 
+/*
+ * The Zk listener (docs/federation.md): HTTPS on cfg->zk_listen:zk_port
+ * with cfg->zk_cert_file / zk_key_file, asking for client certificates that
+ * chain to cfg->zk_ca_file; a request is served only when the client's
+ * certificate names one of svc->peers, and only requesttype=ticketresolve
+ * at cfg->zk_path.  Swap and stop as for Ua.
+ */
+int kms_http_start_zk(const kms_config_t *cfg, const kms_service_t *svc,
+		      kms_http_t **out);
+
 /* Put svc in service; returns the previous one, no longer in use. */
 const kms_service_t *kms_http_swap(kms_http_t *h, const kms_service_t *svc);
 

@@ -27,6 +27,8 @@
 #include "kms/psk_static.h"
 #include "kms/replay.h"
 #include "kms/service.h"
+#include "zk/client.h"
+#include "zk/peer.h"
 
 #define STOP_WAIT_MAX_MS 30000u
 
@@ -37,6 +39,7 @@ typedef struct {
 	kms_psk_source_t *psk;
 	policy_set_t *policy;
 	int64_t policy_version; /* of the store when the rules were read */
+	zk_peers_t *peers;	/* NULL unless zk.enabled */
 	kms_service_t svc;
 } state_t;
 
@@ -71,6 +74,7 @@ static void state_free(state_t *st)
 	}
 	keyring_free(st->kr);
 	policy_set_free(st->policy);
+	zk_peers_free(st->peers);
 	if (st->psk != NULL && st->psk->free != NULL) {
 		st->psk->free(st->psk);
 	}
@@ -154,7 +158,7 @@ static int policy_open(const kms_config_t *cfg, state_t *st)
 
 /* Read the KEK, the keyring and the PSK users named by cfg; log why not. */
 static int state_new(const kms_config_t *cfg, const kms_psk_source_t *prev, replay_t *rp,
-		     audit_t *audit, state_t **out)
+		     audit_t *audit, zk_client_t *zk, state_t **out)
 {
 	uint8_t kek[KEYRING_KEK_LEN];
 	state_t *st = calloc(1, sizeof(*st));
@@ -200,7 +204,17 @@ static int state_new(const kms_config_t *cfg, const kms_psk_source_t *prev, repl
 	if (ret != KMS_EOK) {
 		goto cleanup;
 	}
-	st->svc = (kms_service_t){ &st->cfg, st->kr, st->psk, rp, audit, st->policy };
+	if (cfg->zk_enabled) {
+		ret = zk_peers_load(cfg->keys_db, kek, &st->peers);
+		if (ret != KMS_EOK) {
+			log_error("cannot load the Zk peers from %s: %s", cfg->keys_db,
+				  kms_strerror(ret));
+			goto cleanup;
+		}
+		log_info("%zu Zk peer(s) loaded", zk_peers_count(st->peers));
+	}
+	st->svc = (kms_service_t){ &st->cfg, st->kr,	 st->psk,   rp,
+				   audit,    st->policy, st->peers, zk };
 	const kms_psk_source_t *stat = naf_static_part(st->psk);
 	if (stat != NULL) {
 		log_info("keyring and %zu static PSK user(s) loaded from %s (PSK source "
@@ -230,8 +244,14 @@ static void apply_log(const kms_config_t *cfg)
  * SIGHUP (or a change of the policy rules): build a whole new state; swap
  * it in only when all of it loaded.
  */
-static void reload(const char *path, const char *why, state_t **cur, kms_http_t *http,
-		   replay_t *rp, audit_t *audit)
+typedef struct {
+	replay_t *rp;
+	audit_t *audit;
+	zk_client_t *zk;
+	kms_http_t *ua, *zkl; /* zkl: the Zk listener, or NULL */
+} shared_t;
+
+static void reload(const char *path, const char *why, state_t **cur, const shared_t *sh)
 {
 	char err[512];
 	kms_config_t cfg;
@@ -245,7 +265,7 @@ static void reload(const char *path, const char *why, state_t **cur, kms_http_t 
 		return;
 	}
 	char what[256];
-	if (kms_http_needs_restart(http, &cfg, what, sizeof(what))) {
+	if (kms_http_needs_restart(sh->ua, &cfg, what, sizeof(what))) {
 		log_warning("restart required to apply: %s", what);
 	}
 	if (cfg.replay_entries != old->replay_entries ||
@@ -259,25 +279,69 @@ static void reload(const char *path, const char *why, state_t **cur, kms_http_t 
 		cfg.clock_skew = old->clock_skew;
 	}
 	log_naf_stats((*cur)->psk);
-	if (state_new(&cfg, (*cur)->psk, rp, audit, &st) != KMS_EOK) {
+	/* Without a restart the Zk client and listener keep their settings. */
+	cfg.zk_enabled = old->zk_enabled;
+	if (state_new(&cfg, (*cur)->psk, sh->rp, sh->audit, sh->zk, &st) != KMS_EOK) {
 		log_error("reload failed, keeping the running state");
 		return;
 	}
 	/* The swap waits for requests using the old state; then it is ours. */
-	kms_http_swap(http, &st->svc);
+	kms_http_swap(sh->ua, &st->svc);
+	if (sh->zkl != NULL) {
+		kms_http_swap(sh->zkl, &st->svc);
+	}
+	if (sh->zk != NULL) {
+		zk_client_prune(sh->zk, st->peers);
+	}
 	state_free(*cur);
 	*cur = st;
 	apply_log(&st->cfg);
 	log_notice("reload done (log level %s)", st->cfg.log_level);
 }
 
+/* The Zk client of zk.* (only with zk.enabled). */
+static int zk_open(const kms_config_t *cfg, zk_client_t **out)
+{
+	zk_client_cfg_t zc = {
+		.cert_file = cfg->zk_cert_file,
+		.key_file = cfg->zk_key_file,
+		.timeout_ms = cfg->zk_timeout_ms,
+		.connect_timeout_ms = cfg->zk_connect_timeout_ms,
+		.retries = cfg->zk_retries,
+		.breaker_failures = cfg->zk_breaker_failures,
+		.breaker_open_ms = cfg->zk_breaker_open_ms,
+		.max_handles = cfg->zk_threads + cfg->threads,
+	};
+	if (zc.max_handles > ZK_CLIENT_HANDLES_MAX) {
+		zc.max_handles = ZK_CLIENT_HANDLES_MAX;
+	}
+	int ret = zk_client_new(&zc, out);
+	if (ret != KMS_EOK) {
+		log_error("cannot set up the Zk client (%s, %s): %s", cfg->zk_cert_file,
+			  cfg->zk_key_file, kms_strerror(ret));
+	}
+	return ret;
+}
+
+static void log_zk_stats(const zk_client_t *zk)
+{
+	zk_client_stats_t s;
+	if (zk == NULL) {
+		return;
+	}
+	zk_client_stats(zk, &s);
+	log_notice("zk: stats requests=%llu attempts=%llu connects=%llu failures=%llu "
+		   "fast_fails=%llu",
+		   (unsigned long long)s.requests, (unsigned long long)s.attempts,
+		   (unsigned long long)s.connects, (unsigned long long)s.failures,
+		   (unsigned long long)s.fast_fails);
+}
+
 static int serve(const char *path, const kms_config_t *cfg)
 {
 	sigset_t set;
 	state_t *st = NULL;
-	audit_t *audit = NULL;
-	replay_t *rp = NULL;
-	kms_http_t *http = NULL;
+	shared_t sh = { NULL, NULL, NULL, NULL, NULL };
 	int ret = KMS_EOK;
 
 	sigemptyset(&set);
@@ -293,28 +357,37 @@ static int serve(const char *path, const kms_config_t *cfg)
 		log_error("crypto self-test failed: refusing to start");
 		goto cleanup;
 	}
-	ret = state_new(cfg, NULL, NULL, NULL, &st);
+	if (cfg->zk_enabled) {
+		ret = zk_open(cfg, &sh.zk);
+		if (ret != KMS_EOK) {
+			goto cleanup;
+		}
+	}
+	ret = state_new(cfg, NULL, NULL, NULL, sh.zk, &st);
 	if (ret != KMS_EOK) {
 		goto cleanup;
 	}
-	ret = audit_open(cfg->audit_db, cfg->audit_queue, &audit);
+	ret = audit_open(cfg->audit_db, cfg->audit_queue, &sh.audit);
 	if (ret != KMS_EOK) {
 		log_error("cannot open the audit log %s: %s", cfg->audit_db,
 			  kms_strerror(ret));
 		goto cleanup;
 	}
-	rp = replay_new(cfg->replay_entries, cfg->clock_skew, kms_service_now());
-	if (rp == NULL) {
+	sh.rp = replay_new(cfg->replay_entries, cfg->clock_skew, kms_service_now());
+	if (sh.rp == NULL) {
 		log_error("cannot allocate the replay cache (%zu entries)",
 			  cfg->replay_entries);
 		ret = KMS_ENOMEM;
 		goto cleanup;
 	}
-	st->svc.replay = rp;
-	st->svc.audit = audit;
+	st->svc.replay = sh.rp;
+	st->svc.audit = sh.audit;
 	log_notice("replay cache: %zu entries, %zu bytes", cfg->replay_entries,
-		   replay_memory(rp));
-	ret = kms_http_start(cfg, &st->svc, &http);
+		   replay_memory(sh.rp));
+	ret = kms_http_start(cfg, &st->svc, &sh.ua);
+	if (ret == KMS_EOK && cfg->zk_enabled) {
+		ret = kms_http_start_zk(cfg, &st->svc, &sh.zkl);
+	}
 	if (ret != KMS_EOK) {
 		goto cleanup;
 	}
@@ -334,8 +407,7 @@ static int serve(const char *path, const kms_config_t *cfg)
 					KMS_EOK &&
 				    v != seen) {
 					seen = v;
-					reload(path, "policy rules changed", &st, http,
-					       rp, audit);
+					reload(path, "policy rules changed", &st, &sh);
 				}
 				continue;
 			}
@@ -347,7 +419,8 @@ static int serve(const char *path, const kms_config_t *cfg)
 			break;
 		}
 		if (sig == SIGHUP) {
-			reload(path, "SIGHUP", &st, http, rp, audit);
+			log_zk_stats(sh.zk);
+			reload(path, "SIGHUP", &st, &sh);
 			seen = st->policy_version;
 			continue;
 		}
@@ -355,18 +428,27 @@ static int serve(const char *path, const kms_config_t *cfg)
 		break;
 	}
 	unsigned wait_ms = st->cfg.conn_timeout * 1000u;
-	kms_http_stop(http, wait_ms < STOP_WAIT_MAX_MS ? wait_ms : STOP_WAIT_MAX_MS);
-	http = NULL;
-	log_naf_stats(st->psk);
-cleanup:
-	kms_http_stop(http, 0);
-	if (audit != NULL && audit_dropped(audit) > 0) {
-		log_warning("%llu audit record(s) dropped: queue full",
-			    (unsigned long long)audit_dropped(audit));
+	if (wait_ms > STOP_WAIT_MAX_MS) {
+		wait_ms = STOP_WAIT_MAX_MS;
 	}
-	audit_close(audit); /* flushes the queue */
+	/* Zk first: a forwarded resolve may be waiting for a peer's answer. */
+	kms_http_stop(sh.zkl, wait_ms);
+	kms_http_stop(sh.ua, wait_ms);
+	sh.zkl = NULL;
+	sh.ua = NULL;
+	log_naf_stats(st->psk);
+	log_zk_stats(sh.zk);
+cleanup:
+	kms_http_stop(sh.zkl, 0);
+	kms_http_stop(sh.ua, 0);
+	if (sh.audit != NULL && audit_dropped(sh.audit) > 0) {
+		log_warning("%llu audit record(s) dropped: queue full",
+			    (unsigned long long)audit_dropped(sh.audit));
+	}
+	audit_close(sh.audit); /* flushes the queue */
 	state_free(st);
-	replay_free(rp);
+	replay_free(sh.rp);
+	zk_client_free(sh.zk);
 	if (ret == KMS_EOK) {
 		log_notice("kmsd stopped");
 	}

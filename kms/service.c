@@ -25,10 +25,13 @@
 #include "mikey/profile.h"
 #include "mikey/tp.h"
 #include "policy/identity.h"
+#include "zk/client.h"
+#include "zk/peer.h"
 
 #define SPI_LEN 4
 #define RANDRKMS_LEN 32 /* >= the longest MPKr / TGK (RFC 6043 12.1) */
 #define KEMAC_MAX 1024
+#define HOP_RAND_LEN 32 /* RANDRr of a forwarded RESOLVE_INIT */
 
 static int64_t clock_default(void)
 {
@@ -65,7 +68,10 @@ typedef struct {
 	mikey_bytes_t requester;
 	mikey_bytes_t randri, randrr;
 	uint32_t ticket_key_id;
-	int64_t rule_id; /* the policy rule that decided a refusal, or -1 */
+	int64_t rule_id;      /* the policy rule that decided a refusal, or -1 */
+	const zk_peer_t *via; /* the peer KMS a Zk request came from */
+	const char *zk_to;    /* the peer KMS a resolve was forwarded to */
+	int peer_errno;	      /* its MIKEY error number when it refused, or -1 */
 	/* -- not reset -- */
 	mikey_msg_t in;
 	mikey_msg_t out;
@@ -77,6 +83,11 @@ typedef struct {
 	uint8_t ticket_data[MIKEY_TICKET_DATA_MAX];
 	uint8_t aad[MIKEY_TICKET_DATA_MAX];
 	uint8_t plain[MIKEY_TICKET_DATA_MAX];
+	/* Forwarding over Zk: our RESOLVE_INIT to the issuing KMS and its answer. */
+	uint8_t hop_rand[HOP_RAND_LEN];
+	uint8_t hop_req[MIKEY_MSG_MAX];
+	uint8_t hop_resp[MIKEY_MSG_MAX];
+	mikey_msg_t hop;
 } req_t;
 
 static const char *type_name(kms_reqtype_t t)
@@ -92,6 +103,31 @@ static int auth_key(req_t *r, uint8_t dir, uint8_t *key, size_t key_len)
 	return mikey_kdf_msg_key(r->in.hdr.prf, r->psk.key, r->psk.key_len, MIKEY_DK_AUTH,
 				 r->in.hdr.csb_id, dir, request ? &r->randri : NULL,
 				 request ? NULL : &r->randrr, key, key_len);
+}
+
+/*
+ * A request forwarded over Zk: the key is the per-peer key and the one
+ * identity it is good for is the responder the peer vouches for (the peer
+ * authenticated its UE).  An IDRpsk, when present, must name the peer.
+ */
+static int peer_psk(req_t *r, const mikey_id_t *pskid, const mikey_id_t *who)
+{
+	const zk_peer_t *p = r->via;
+	size_t n = strlen(p->kms_id);
+	if (pskid != NULL &&
+	    (pskid->id.len != n || memcmp(pskid->id.data, p->kms_id, n) != 0)) {
+		return KMS_EID;
+	}
+	if (who->id.len == 0 || memchr(who->id.data, '\0', who->id.len) != NULL ||
+	    p->key_len > sizeof(r->psk.key)) {
+		return KMS_EID;
+	}
+	memset(&r->psk, 0, sizeof(r->psk));
+	memcpy(r->psk.key, p->key, p->key_len);
+	r->psk.key_len = p->key_len;
+	memcpy(r->psk.ids[0], who->id.data, who->id.len);
+	r->psk.nids = 1;
+	return KMS_EOK;
 }
 
 static int authenticate(req_t *r)
@@ -138,8 +174,12 @@ static int authenticate(req_t *r)
 	    pskid->id_type != MIKEY_ID_BYTES) {
 		return KMS_EID; /* docs/mikey-profile.md row 4: NAI or byte string */
 	}
-	const mikey_bytes_t *name = pskid != NULL ? &pskid->id : &who->id;
-	ret = svc->psk->lookup(svc->psk, name->data, name->len, &r->psk);
+	if (r->via != NULL) {
+		ret = peer_psk(r, pskid, who);
+	} else {
+		const mikey_bytes_t *name = pskid != NULL ? &pskid->id : &who->id;
+		ret = svc->psk->lookup(svc->psk, name->data, name->len, &r->psk);
+	}
 	if (ret != KMS_EOK) {
 		return ret;
 	}
@@ -488,6 +528,172 @@ static int check_vr(req_t *r, const mikey_keydata_t *mpkr)
 	return ret;
 }
 
+/* --- forwarding over Zk (docs/federation.md) -------------------------------- */
+
+/* Our own RESOLVE_INIT to the issuing KMS: the UE's ticket (Initiator Data
+ * included) for the UE's identity, MACed with the per-peer key. */
+static int hop_request(req_t *r, const zk_peer_t *peer, size_t *len)
+{
+	const kms_config_t *cfg = r->svc->cfg;
+	uint32_t csb = r->in.hdr.csb_id;
+	uint8_t prf = r->in.hdr.prf;
+	uint8_t key[MIKEY_MAC_MAX];
+	size_t klen = mikey_v_key_len(r->auth_alg);
+	mikey_bytes_t rr = { r->hop_rand, sizeof(r->hop_rand) };
+	mikey_bytes_t peer_id = { (const uint8_t *)peer->kms_id, strlen(peer->kms_id) };
+	mikey_bytes_t ids[2];
+	int ret = crypto_random(r->hop_rand, sizeof(r->hop_rand));
+	mikey_msg_init(&r->out, MIKEY_DT_RESOLVE_INIT_PSK, csb, prf);
+	mikey_msg_add_ts(&r->out, 0, MIKEY_TS_NTP_UTC, mikey_ntp_from_unix(r->now, 0));
+	mikey_msg_add_rand(&r->out, MIKEY_RAND_R, r->hop_rand, sizeof(r->hop_rand));
+	mikey_msg_add_id(&r->out, MIKEY_ROLE_R, MIKEY_ID_NAI, r->requester.data,
+			 r->requester.len);
+	mikey_msg_add_id(&r->out, MIKEY_ROLE_KMS, MIKEY_ID_NAI, peer_id.data,
+			 peer_id.len);
+	mikey_msg_add_ticket(&r->out, &r->in.ticket, true);
+	mikey_msg_add_id(&r->out, MIKEY_ROLE_PSK, MIKEY_ID_BYTES,
+			 (const uint8_t *)cfg->kms_id, strlen(cfg->kms_id));
+	mikey_msg_add_v(&r->out, r->auth_alg);
+	if (ret == KMS_EOK) {
+		ret = mikey_msg_build(&r->out, r->hop_req, sizeof(r->hop_req), len);
+	}
+	if (ret == KMS_EOK) {
+		ret = mikey_kdf_msg_key(prf, peer->key, peer->key_len, MIKEY_DK_AUTH, csb,
+					MIKEY_DIR_INIT, NULL, &rr, key, klen);
+	}
+	if (ret == KMS_EOK) {
+		ret = mikey_msg_decode(r->hop_req, *len, &r->hop);
+	}
+	if (ret == KMS_EOK) {
+		ret = mikey_profile_init_identities(&r->hop, &peer_id, ids);
+	}
+	if (ret == KMS_EOK) {
+		ret = mikey_mac_sign(r->hop_req, *len, key, klen, ids, 2);
+	}
+	secmem_wipe(key, sizeof(key));
+	return ret;
+}
+
+/* The issuing KMS's RESOLVE_RESP: its MAC, then its KEMAC (per-peer key). */
+static int hop_answer(req_t *r, const zk_peer_t *peer, size_t req_len, size_t len,
+		      mikey_keys_t *keys, const mikey_rand_t **randrkms)
+{
+	uint32_t csb = r->in.hdr.csb_id;
+	uint8_t prf = r->in.hdr.prf;
+	uint8_t key[MIKEY_MAC_MAX];
+	size_t klen = mikey_v_key_len(r->auth_alg), plen = 0;
+	uint64_t t64 = 0;
+	mikey_bytes_t rr = { r->hop_rand, sizeof(r->hop_rand) };
+	mikey_bytes_t init = { r->hop_req, req_len };
+	int ret = mikey_msg_parse(r->hop_resp, len, &r->hop);
+	if (ret == KMS_EOK &&
+	    (r->hop.hdr.data_type != MIKEY_DT_RESOLVE_RESP || r->hop.hdr.csb_id != csb ||
+	     mikey_msg_v(&r->hop) == NULL || mikey_msg_v(&r->hop)->alg != r->auth_alg)) {
+		ret = KMS_EMALFORMED;
+	}
+	if (ret == KMS_EOK) {
+		ret = mikey_kdf_msg_key(prf, peer->key, peer->key_len, MIKEY_DK_AUTH, csb,
+					MIKEY_DIR_RESP, NULL, &rr, key, klen);
+	}
+	if (ret == KMS_EOK) {
+		ret = mikey_mac_verify(&r->hop, key, klen, &init, 1);
+	}
+	secmem_wipe(key, sizeof(key));
+	if (ret == KMS_EOK) {
+		ret = mikey_profile_kemac_ts(&r->hop, &t64);
+	}
+	if (ret == KMS_EOK) {
+		ret = mikey_kemac_open(prf, mikey_msg_kemac(&r->hop), peer->key,
+				       peer->key_len, csb, MIKEY_DIR_RESP, NULL, &rr, t64,
+				       r->plain, sizeof(r->plain), &plen, keys);
+	}
+	/* The keys were forked for the identity we named, with its RANDRkms. */
+	const mikey_id_t *idr = mikey_msg_idr(&r->hop, MIKEY_ROLE_R);
+	*randrkms = mikey_msg_randr(&r->hop, MIKEY_RAND_KMS);
+	if (ret == KMS_EOK &&
+	    (idr == NULL || *randrkms == NULL || idr->id.len != r->requester.len ||
+	     memcmp(idr->id.data, r->requester.data, r->requester.len) != 0)) {
+		ret = KMS_EID;
+	}
+	return ret;
+}
+
+/*
+ * A ticket issued by another KMS (RFC 6043 section 10, TS 33.328 Zk): the
+ * UE is authenticated here already; ask the issuing KMS over Zk, then wrap
+ * its answer for the UE under the UE's own key.
+ */
+static int forward(req_t *r, uint8_t *buf, size_t cap, size_t *len)
+{
+	const kms_service_t *svc = r->svc;
+	const mikey_id_t *kms = &r->in.ticket.policy.idrkms;
+	const zk_peer_t *peer =
+	    svc->peers != NULL && svc->zk != NULL
+		? zk_peers_find_kms(svc->peers, kms->id.data, kms->id.len)
+		: NULL;
+	if (peer == NULL) {
+		return KMS_EZK_UNKNOWN;
+	}
+	r->zk_to = peer->kms_id;
+	uint8_t encr_alg;
+	size_t req_len = 0, resp_len = 0;
+	long status = 0;
+	const char *why = NULL;
+	int ret = suite(r, r->in.ticket.policy.prf, &encr_alg);
+	if (ret == KMS_EOK) {
+		ret = hop_request(r, peer, &req_len);
+	}
+	if (ret != KMS_EOK) {
+		return ret;
+	}
+	ret = zk_client_post(svc->zk, peer, r->hop_req, req_len, r->hop_resp,
+			     sizeof(r->hop_resp), &resp_len, &status, &why);
+	if (ret == KMS_EUNAVAIL) {
+		log_req_warning(r->rid, "Zk: %s unreachable: %s", peer->kms_id, why);
+		return KMS_EZK_DOWN;
+	}
+	if (ret != KMS_EOK) {
+		log_req_warning(r->rid, "Zk: no usable answer from %s: %s", peer->kms_id,
+				why != NULL ? why : kms_strerror(ret));
+		return KMS_EZK_REFUSED;
+	}
+	if (status != 200) {
+		if (mikey_msg_parse(r->hop_resp, resp_len, &r->hop) == KMS_EOK &&
+		    r->hop.hdr.data_type == MIKEY_DT_ERROR) {
+			const mikey_payload_t *e =
+			    mikey_msg_find(&r->hop, MIKEY_PT_ERR, 0);
+			r->peer_errno = e != NULL ? e->u.err.errno_ : -1;
+		}
+		log_req_notice(r->rid,
+			       "Zk: %s refused the resolve: HTTP %ld, MIKEY error %d",
+			       peer->kms_id, status, r->peer_errno);
+		return KMS_EZK_REFUSED;
+	}
+	mikey_keys_t keys;
+	const mikey_rand_t *rk = NULL;
+	ret = hop_answer(r, peer, req_len, resp_len, &keys, &rk);
+	if (ret != KMS_EOK) {
+		log_req_warning(r->rid, "Zk: the answer of %s does not verify: %s",
+				peer->kms_id, kms_strerror(ret));
+		return KMS_EZK_REFUSED;
+	}
+	uint64_t t64;
+	begin_response(r, MIKEY_DT_RESOLVE_RESP, &t64);
+	ret = add_kemac(r, encr_alg, t64, &keys);
+	if (ret == KMS_EOK) {
+		ret = mikey_msg_add_id(&r->out, MIKEY_ROLE_R, MIKEY_ID_NAI,
+				       r->requester.data, r->requester.len);
+	}
+	if (ret == KMS_EOK) {
+		ret = mikey_msg_add_rand(&r->out, MIKEY_RAND_KMS, rk->rand.data,
+					 rk->rand.len);
+	}
+	if (ret == KMS_EOK) {
+		ret = finish(r, buf, cap, len);
+	}
+	return ret;
+}
+
 static int ticket_resolve(req_t *r, uint8_t *buf, size_t cap, size_t *len)
 {
 	const mikey_ticket_t *t = &r->in.ticket;
@@ -496,13 +702,16 @@ static int ticket_resolve(req_t *r, uint8_t *buf, size_t cap, size_t *len)
 	mikey_bytes_t aad;
 	uint8_t encr_alg;
 	uint64_t t64;
+	if (!tp->has_idrkms) {
+		return KMS_ETICKET; /* this KMS always names itself in its tickets */
+	}
+	/* Tickets of other KMSs go to them over Zk, once. */
+	if (tp->idrkms.id.len != strlen(r->svc->cfg->kms_id) ||
+	    memcmp(tp->idrkms.id.data, r->svc->cfg->kms_id, tp->idrkms.id.len) != 0) {
+		return r->via != NULL ? KMS_EZK_LOOP : forward(r, buf, cap, len);
+	}
 	if (tp->ticket_type != KMS_TICKET_TYPE || tp->subtype != KMS_TICKET_SUBTYPE ||
 	    tp->version != KMS_TICKET_VERSION) {
-		return KMS_ETICKET;
-	}
-	/* Tickets of other KMSs go over Zk (not here yet). */
-	if (!tp->has_idrkms || tp->idrkms.id.len != strlen(r->svc->cfg->kms_id) ||
-	    memcmp(tp->idrkms.id.data, r->svc->cfg->kms_id, tp->idrkms.id.len) != 0) {
 		return KMS_ETICKET;
 	}
 	int ret = kms_ticket_aad_msg(&r->in, &aad);
@@ -593,7 +802,10 @@ static size_t error_message(req_t *r, int code, uint8_t *buf, size_t cap)
 	mikey_msg_init(&r->out, MIKEY_DT_ERROR, have_hdr ? r->in.hdr.csb_id : 0,
 		       have_hdr ? r->in.hdr.prf : MIKEY_PRF_MIKEY1);
 	mikey_msg_add_ts(&r->out, 0, MIKEY_TS_NTP_UTC, mikey_ntp_from_unix(r->now, 0));
-	mikey_msg_add_err(&r->out, (uint8_t)kms_err_mikey(code));
+	/* A refusal of the issuing KMS: its error number, relayed. */
+	int err = code == KMS_EZK_REFUSED && r->peer_errno >= 0 ? r->peer_errno
+								: kms_err_mikey(code);
+	mikey_msg_add_err(&r->out, (uint8_t)err);
 	if (r->authenticated) {
 		uint8_t key[MIKEY_MAC_MAX];
 		size_t klen = mikey_v_key_len(r->auth_alg);
@@ -632,24 +844,30 @@ static void audit_and_log(req_t *r, int code)
 	rec.error = code;
 	rec.ticket_key_id = r->ticket_key_id;
 	audit_log(r->svc->audit, &rec);
+	char zk[300] = "";
+	if (r->via != NULL) {
+		snprintf(zk, sizeof(zk), " (over Zk from %s)", r->via->kms_id);
+	} else if (r->zk_to != NULL) {
+		snprintf(zk, sizeof(zk), " (forwarded to %s)", r->zk_to);
+	}
 	if (code == KMS_EOK) {
-		log_req_info(r->rid, "%s from '%s' granted (ticket key %u)",
-			     type_name(r->type), rec.requester, rec.ticket_key_id);
+		log_req_info(r->rid, "%s from '%s'%s granted (ticket key %u)",
+			     type_name(r->type), rec.requester, zk, rec.ticket_key_id);
 	} else {
 		char rule[40] = "";
 		if (r->rule_id >= 0) {
 			snprintf(rule, sizeof(rule), " by policy rule %lld",
 				 (long long)r->rule_id);
 		}
-		log_req_notice(r->rid, "%s from '%s' refused%s: %s (%s)",
+		log_req_notice(r->rid, "%s from '%s'%s refused%s: %s (%s)",
 			       type_name(r->type), rec.requester[0] ? rec.requester : "?",
-			       rule, kms_strerror(code), kms_err_name(code));
+			       zk, rule, kms_strerror(code), kms_err_name(code));
 	}
 }
 
-void kms_service_handle(const kms_service_t *svc, kms_reqtype_t type, const char *rid,
-			const uint8_t *in, size_t len, uint8_t *out, size_t cap,
-			kms_answer_t *ans)
+static void handle(const kms_service_t *svc, const zk_peer_t *via, kms_reqtype_t type,
+		   const char *rid, const uint8_t *in, size_t len, uint8_t *out,
+		   size_t cap, kms_answer_t *ans)
 {
 	/* One request state per thread, reused: the head is reset, the message
 	 * structs are reset by decode/init, and the secrets are wiped below. */
@@ -660,7 +878,9 @@ void kms_service_handle(const kms_service_t *svc, kms_reqtype_t type, const char
 	r->svc = svc;
 	r->rid = rid;
 	r->type = type;
+	r->via = via;
 	r->rule_id = -1;
+	r->peer_errno = -1;
 	r->now = kms_service_now();
 	size_t out_len = 0;
 	/* On failure the HDR is kept only if it parsed (for the Error message). */
@@ -684,4 +904,18 @@ void kms_service_handle(const kms_service_t *svc, kms_reqtype_t type, const char
 	}
 	secmem_wipe(r->keybuf, sizeof(r->keybuf));
 	secmem_wipe(r->plain, sizeof(r->plain));
+}
+
+void kms_service_handle(const kms_service_t *svc, kms_reqtype_t type, const char *rid,
+			const uint8_t *in, size_t len, uint8_t *out, size_t cap,
+			kms_answer_t *ans)
+{
+	handle(svc, NULL, type, rid, in, len, out, cap, ans);
+}
+
+void kms_service_handle_zk(const kms_service_t *svc, const zk_peer_t *peer,
+			   const char *rid, const uint8_t *in, size_t len, uint8_t *out,
+			   size_t cap, kms_answer_t *ans)
+{
+	handle(svc, peer, KMS_REQ_RESOLVE, rid, in, len, out, cap, ans);
 }

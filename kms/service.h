@@ -16,6 +16,8 @@
 #include "kms/psk.h"
 #include "kms/replay.h"
 #include "policy/rules.h"
+#include "zk/client.h"
+#include "zk/peer.h"
 
 typedef enum {
 	KMS_REQ_TICKET = 0,  /* requesttype=ticketrequest */
@@ -29,6 +31,8 @@ typedef struct {
 	replay_t *replay;
 	audit_t *audit;		    /* may be NULL */
 	const policy_set_t *policy; /* NULL: allow all, reuse per cfg */
+	const zk_peers_t *peers;    /* Zk peer KMSs; NULL: no federation */
+	zk_client_t *zk;	    /* forwards resolves to them; NULL: none */
 } kms_service_t;
 
 typedef struct {
@@ -46,6 +50,16 @@ typedef struct {
 void kms_service_handle(const kms_service_t *svc, kms_reqtype_t type, const char *rid,
 			const uint8_t *in, size_t len, uint8_t *out, size_t cap,
 			kms_answer_t *ans);
+
+/*
+ * The same for a RESOLVE_INIT that peer (a KMS authenticated by its TLS
+ * client certificate on Zk) forwarded: authenticated with the per-peer
+ * key, for the responder identity the peer vouches for; never forwarded
+ * again (docs/federation.md).
+ */
+void kms_service_handle_zk(const kms_service_t *svc, const zk_peer_t *peer,
+			   const char *rid, const uint8_t *in, size_t len, uint8_t *out,
+			   size_t cap, kms_answer_t *ans);
 
 /* Current time (Unix seconds); tests override it with kms_service_clock_set. */
 int64_t kms_service_now(void);

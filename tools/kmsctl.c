@@ -5,11 +5,13 @@
  *   kmsctl [-d STATE_DIR] key rotate|list|retire ID
  *   kmsctl [-d STATE_DIR] psk add|list|remove ...
  *   kmsctl [-d STATE_DIR] policy add|list|remove|test ... (kmsctl_policy.c)
+ *   kmsctl [-d STATE_DIR] peer add|list|remove ... (kmsctl_peer.c)
  *
  * STATE_DIR (default ./var) holds kms.db and the KEK file "kek".  Exit
  * status: 0 success, 1 failure (the reason on stderr), 2 usage error.
- * Key bytes are printed only where an operator provisions a UE: the demo
- * keys of init --demo and the key of psk add --generate, each once.
+ * Key bytes are printed only where an operator provisions a UE or a peer:
+ * the demo keys of init --demo and the keys of psk add --generate and
+ * peer add --generate, each once.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +34,7 @@
 #include "kms/keyring.h"
 #include "kms/psk_static.h"
 #include "tools/kmsctl.h"
+#include "tools/kmsctl_peer.h"
 
 #define LIST_KEYS_MAX 1024
 #define KEY_FILE_MAX 256 /* bytes read from --key-file */
@@ -76,6 +79,7 @@ static void usage_main(FILE *f)
 		"  key rotate|list|retire   manage the ticket master keys\n"
 		"  psk add|list|remove      manage static PSK users\n"
 		"  policy add|list|remove|test  manage the ticket policy rules\n"
+		"  peer add|list|remove     manage the Zk peer KMSs\n"
 		"\n"
 		"  -d, --state-dir DIR  state directory (default ./var): kms.db, kek\n"
 		"  -h, --help           this text\n"
@@ -810,6 +814,8 @@ int main(int argc, char **argv)
 		rc = cmd_psk(&p, sub_argc, sub_argv);
 	} else if (strcmp(cmd, "policy") == 0) {
 		rc = cmd_policy(&p, sub_argc, sub_argv);
+	} else if (strcmp(cmd, "peer") == 0) {
+		rc = cmd_peer(&p, sub_argc, sub_argv);
 	} else {
 		rc = usage_error("unknown command '%s'", cmd);
 	}

@@ -1,7 +1,7 @@
 #!/bin/sh
 # kmsctl end to end in a scratch state directory: init (--demo), key
-# rotate/list/retire, psk add/list/remove; exit codes, file modes, and no
-# key bytes where none belong.
+# rotate/list/retire, psk add/list/remove, peer add/list/remove; exit codes,
+# file modes, and no key bytes where none belong.
 set -eu
 
 top_builddir=${top_builddir:-.}
@@ -132,6 +132,38 @@ run 1 psk remove dave
 run 0 psk list
 grep -q '^dave ' "$tmp/out" && fail "dave still listed"
 ok "psk add (generate, key file, key) / list / remove"
+
+# --- peer --------------------------------------------------------------------
+printf 'not a real CA, kmsctl only stores its path\n' >"$tmp/peer-ca.pem"
+run 0 peer --help
+grep -q 'usage:' "$tmp/out" || fail "peer --help text"
+run 2 peer add --kms-id kms2 --url https://kms2.test/zk --ca "$tmp/peer-ca.pem" \
+	--cert-name kms2.test # no key source
+run 2 peer add --kms-id kms2 --url http://kms2.test/zk --ca "$tmp/peer-ca.pem" \
+	--cert-name kms2.test --generate
+run 2 peer add --kms-id kms2 --url https://kms2.test/zk --ca "$tmp/peer-ca.pem" \
+	--cert-name '*.test' --generate
+run 1 peer add --kms-id kms2 --url https://kms2.test/zk --ca "$tmp/missing.pem" \
+	--cert-name kms2.test --generate
+run 0 peer add --kms-id kms2.example.org --url https://127.0.0.1:8443/zk \
+	--ca "$tmp/peer-ca.pem" --cert-name kms2.test --generate
+grep -Eq '^peer kms2.example.org [0-9a-f]{64}$' "$tmp/out" || fail "generated peer key"
+run 0 peer add --kms-id kms3 --url https://kms3.test/zk --ca "$tmp/peer-ca.pem" \
+	--cert-name kms3.test --key-file "$tmp/key.hex"
+no_key_hex "$tmp/out"
+run 1 peer add --kms-id kms4 --url https://kms3.test/zk --ca "$tmp/peer-ca.pem" \
+	--cert-name KMS3.test --generate
+grep -q exists "$tmp/err" || fail "duplicate cert-name: reason"
+run 0 peer list
+no_key_hex "$tmp/out"
+grep -q "^kms2.example.org .*https://127.0.0.1:8443/zk .*$tmp/peer-ca.pem .*kms2.test .*32 " \
+	"$tmp/out" || fail "peer list line"
+grep -q '^kms3 .* 16 ' "$tmp/out" || fail "kms3 key length"
+run 0 peer remove kms3
+run 1 peer remove kms3
+run 0 peer list
+grep -q '^kms3 ' "$tmp/out" && fail "kms3 still listed"
+ok "peer add (generate, key file) / list / remove"
 
 # --- KEK protection ----------------------------------------------------------
 chmod 644 "$S/kek"

@@ -190,8 +190,13 @@ static void given_unknown_key_when_loaded_then_error_names_line_and_key(void)
 	CU_ASSERT_EQUAL(load("\n\nfrobnicate = true;\n", &c), KMS_ECONFIG);
 	assert_err(3, "unknown setting 'frobnicate'");
 
-	CU_ASSERT_EQUAL(load("zk = { port = 1; };\n", &c), KMS_ECONFIG);
-	assert_err(1, "unknown setting 'zk'");
+	CU_ASSERT_EQUAL(load("zq = { port = 1; };\n", &c), KMS_ECONFIG);
+	assert_err(1, "unknown setting 'zq'");
+
+	/* Zk on without its certificate files. */
+	CU_ASSERT_EQUAL(load("zk = { enabled = true; cert_file = \"a.pem\"; };\n", &c),
+			KMS_ECONFIG);
+	assert_err(1, "needs 'zk.cert_file', 'zk.key_file' and 'zk.ca_file'");
 
 	/* A setting at the top level instead of in its group. */
 	CU_ASSERT_EQUAL(load("port = 9000;\n", &c), KMS_ECONFIG);

@@ -95,7 +95,7 @@ static int suite_init(void)
 	cfg.allow_reuse = true;
 	rp = replay_new(1u << 16, cfg.clock_skew, fake_now - 3600);
 	kms_service_clock_set(fake_clock);
-	svc = (kms_service_t){ &cfg, kr, &psk_src, rp, NULL, NULL };
+	svc = (kms_service_t){ &cfg, kr, &psk_src, rp, NULL, NULL, NULL, NULL };
 	return rp == NULL;
 }
 
@@ -118,11 +118,17 @@ typedef struct {
 	size_t len;
 } ue_t;
 
+/* The KMS a UE message is addressed to, and (for Zk) the peer it comes
+ * from and the service that answers. */
+static const char *ue_kms = KMS_ID;
+static const zk_peer_t *zk_via;
+static const kms_service_t *target = &svc;
+
 static int ue_sign_init(ue_t *ue, const mikey_bytes_t *ri, const mikey_bytes_t *rr)
 {
 	mikey_msg_t *m = malloc(sizeof(*m));
 	uint8_t key[20];
-	mikey_bytes_t ids[2], kms = { (const uint8_t *)KMS_ID, strlen(KMS_ID) };
+	mikey_bytes_t ids[2], kms = { (const uint8_t *)ue_kms, strlen(ue_kms) };
 	int ret = mikey_kdf_msg_key(MIKEY_PRF_MIKEY1, ue->u->key, 16, MIKEY_DK_AUTH,
 				    ue->csb, MIKEY_DIR_INIT, ri, rr, key, 20);
 	if (ret == KMS_EOK) {
@@ -206,8 +212,8 @@ static int ue_resolve(ue_t *ue, const mikey_ticket_t *ticket, const uint8_t *mpk
 	mikey_msg_add_rand(m, MIKEY_RAND_R, ue->rand, 16);
 	mikey_msg_add_id(m, MIKEY_ROLE_R, MIKEY_ID_NAI, (const uint8_t *)ue->u->ids[0],
 			 strlen(ue->u->ids[0]));
-	mikey_msg_add_id(m, MIKEY_ROLE_KMS, MIKEY_ID_NAI, (const uint8_t *)KMS_ID,
-			 strlen(KMS_ID));
+	mikey_msg_add_id(m, MIKEY_ROLE_KMS, MIKEY_ID_NAI, (const uint8_t *)ue_kms,
+			 strlen(ue_kms));
 	mikey_msg_add_ticket(m, &t, true);
 	mikey_msg_add_v(m, MIKEY_MAC_HMAC_SHA1_160);
 	if (ret == KMS_EOK) {
@@ -229,8 +235,13 @@ typedef struct {
 /* Send ue's message; on 200 verify the response MAC and open its KEMAC. */
 static int ue_exchange(ue_t *ue, kms_reqtype_t type, resp_t *r)
 {
-	kms_service_handle(&svc, type, "test", ue->msg, ue->len, r->buf, sizeof(r->buf),
-			   &r->ans);
+	if (zk_via != NULL) {
+		kms_service_handle_zk(target, zk_via, "test", ue->msg, ue->len, r->buf,
+				      sizeof(r->buf), &r->ans);
+	} else {
+		kms_service_handle(target, type, "test", ue->msg, ue->len, r->buf,
+				   sizeof(r->buf), &r->ans);
+	}
 	if (r->ans.http_status != 200) {
 		return r->ans.error;
 	}
@@ -709,6 +720,121 @@ static void given_initiator_keys_requested_when_rule_allows_then_l_granted(void)
 	free(rq);
 }
 
+/* --- federation: the Zk side of a resolve (docs/federation.md) ------------- */
+
+#define PEER_ID "kms.b.example.org"
+
+static void given_foreign_ticket_and_no_peer_when_resolving_then_422(void)
+{
+	/* KMS B (same users, another identity, no peers) gets Bob's resolve of
+	 * a ticket KMS A issued. */
+	kms_config_t cfg_b = cfg;
+	snprintf(cfg_b.kms_id, sizeof(cfg_b.kms_id), "%s", PEER_ID);
+	kms_service_t svc_b = svc;
+	svc_b.cfg = &cfg_b;
+	ue_t alice = { 0 }, bob = { .u = &users[1] };
+	resp_t *rq = issue(&alice, to_bob, 1, FLAGS_REQ);
+	resp_t *r = calloc(1, sizeof(*r));
+	ue_kms = PEER_ID;
+	target = &svc_b;
+	CU_ASSERT_EQUAL_FATAL(ue_resolve(&bob, &rq->m.ticket, rq->keys.k[1].key.data),
+			      KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&bob, KMS_REQ_RESOLVE, r), KMS_EZK_UNKNOWN);
+	CU_ASSERT_EQUAL(r->ans.http_status, 422);
+	mikey_msg_t *e = malloc(sizeof(*e));
+	CU_ASSERT_EQUAL_FATAL(mikey_msg_parse(r->buf, r->ans.len, e), KMS_EOK);
+	CU_ASSERT_EQUAL(mikey_msg_find(e, MIKEY_PT_ERR, 0)->u.err.errno_, MIKEY_ERR_ID);
+	CU_ASSERT_PTR_NOT_NULL(mikey_msg_v(e)); /* Bob authenticated: MACed */
+	ue_kms = KMS_ID;
+	target = &svc;
+	free(e);
+	free(rq);
+	free(r);
+}
+
+static void given_resolve_over_zk_when_peer_key_right_then_keys_forked_for_responder(void)
+{
+	/* The issuing KMS gets the hop RESOLVE_INIT of peer B for Bob, MACed
+	 * with the per-peer key: its answer is under that key, for Bob. */
+	zk_peer_t peer;
+	memset(&peer, 0, sizeof(peer));
+	snprintf(peer.kms_id, sizeof(peer.kms_id), "%s", PEER_ID);
+	peer.key_len = 16;
+	crypto_random(peer.key, 16);
+	struct user hop = { PEER_ID, { "bob@example.org", NULL }, { 0 } };
+	memcpy(hop.key, peer.key, 16);
+	ue_t alice = { 0 }, kms_b = { .u = &hop };
+	resp_t *rq = issue(&alice, to_bob, 1, FLAGS_REQ);
+	resp_t *r = calloc(1, sizeof(*r));
+	zk_via = &peer;
+	CU_ASSERT_EQUAL_FATAL(ue_resolve(&kms_b, &rq->m.ticket, rq->keys.k[1].key.data),
+			      KMS_EOK);
+	CU_ASSERT_EQUAL_FATAL(ue_exchange(&kms_b, KMS_REQ_RESOLVE, r), KMS_EOK);
+	const mikey_id_t *idr = mikey_msg_idr(&r->m, MIKEY_ROLE_R);
+	const mikey_rand_t *rk = mikey_msg_randr(&r->m, MIKEY_RAND_KMS);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(idr);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(rk);
+	CU_ASSERT_EQUAL(idr->id.len, strlen("bob@example.org"));
+	uint8_t tgk_f[16];
+	CU_ASSERT_EQUAL(mikey_kdf_fork(MIKEY_PRF_MIKEY1, MIKEY_FORK_TGK,
+				       rq->keys.k[2].key.data, 16, &idr->id, &rk->rand,
+				       tgk_f),
+			KMS_EOK);
+	CU_ASSERT_EQUAL(memcmp(r->keys.k[2].key.data, tgk_f, 16), 0);
+	/* A peer vouching for someone the ticket does not name: refused. */
+	struct user hop_carol = { PEER_ID, { "carol@example.org", NULL }, { 0 } };
+	memcpy(hop_carol.key, peer.key, 16);
+	kms_b.u = &hop_carol;
+	CU_ASSERT_EQUAL_FATAL(ue_resolve(&kms_b, &rq->m.ticket, rq->keys.k[1].key.data),
+			      KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&kms_b, KMS_REQ_RESOLVE, r), KMS_EPOLICY);
+	/* The wrong per-peer key: 401. */
+	hop.key[0] ^= 1;
+	kms_b.u = &hop;
+	CU_ASSERT_EQUAL_FATAL(ue_resolve(&kms_b, &rq->m.ticket, rq->keys.k[1].key.data),
+			      KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&kms_b, KMS_REQ_RESOLVE, r), KMS_EMAC);
+	CU_ASSERT_EQUAL(r->ans.http_status, 401);
+	zk_via = NULL;
+	free(rq);
+	free(r);
+}
+
+static void given_foreign_ticket_over_zk_when_resolving_then_never_forwarded(void)
+{
+	/* A peer forwards a ticket this KMS did not issue: 421, no second hop. */
+	kms_config_t cfg_b = cfg;
+	snprintf(cfg_b.kms_id, sizeof(cfg_b.kms_id), "%s", PEER_ID);
+	kms_service_t svc_b = svc;
+	svc_b.cfg = &cfg_b;
+	zk_peer_t peer;
+	memset(&peer, 0, sizeof(peer));
+	snprintf(peer.kms_id, sizeof(peer.kms_id), "kms.c.example.org");
+	peer.key_len = 16;
+	crypto_random(peer.key, 16);
+	struct user hop = { "kms.c.example.org", { "bob@example.org", NULL }, { 0 } };
+	memcpy(hop.key, peer.key, 16);
+	ue_t alice = { 0 }, kms_c = { .u = &hop };
+	resp_t *rq = issue(&alice, to_bob, 1, FLAGS_REQ);
+	resp_t *r = calloc(1, sizeof(*r));
+	ue_kms = PEER_ID;
+	target = &svc_b;
+	zk_via = &peer;
+	CU_ASSERT_EQUAL_FATAL(ue_resolve(&kms_c, &rq->m.ticket, rq->keys.k[1].key.data),
+			      KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&kms_c, KMS_REQ_RESOLVE, r), KMS_EZK_LOOP);
+	CU_ASSERT_EQUAL(r->ans.http_status, 421);
+	/* A ticketrequest body over Zk: only RESOLVE_INIT is accepted. */
+	alice.u = &hop;
+	CU_ASSERT_EQUAL_FATAL(ue_request(&alice, to_bob, 1, FLAGS_REQ), KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&alice, KMS_REQ_RESOLVE, r), KMS_EDT);
+	zk_via = NULL;
+	ue_kms = KMS_ID;
+	target = &svc;
+	free(rq);
+	free(r);
+}
+
 int main(void)
 {
 	static const unit_test_t tests[] = {
@@ -734,6 +860,11 @@ int main(void)
 		UNIT_TEST(
 		    given_group_ticket_when_members_resolve_then_own_keys_others_refused),
 		UNIT_TEST(given_initiator_keys_requested_when_rule_allows_then_l_granted),
+		UNIT_TEST(given_foreign_ticket_and_no_peer_when_resolving_then_422),
+		UNIT_TEST(
+		    given_resolve_over_zk_when_peer_key_right_then_keys_forked_for_responder),
+		UNIT_TEST(
+		    given_foreign_ticket_over_zk_when_resolving_then_never_forwarded),
 		UNIT_END,
 	};
 	if (suite_init() != 0) {

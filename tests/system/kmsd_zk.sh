@@ -1,0 +1,271 @@
+#!/bin/sh
+# Federation over Zk (docs/federation.md) with two real kmsd on 127.0.0.1:
+# KMS1 serves d1.example (Alice), KMS2 serves d2.example (Bob, Carol).
+# Alice's ticket from KMS1 is resolved by Bob at KMS2, which forwards it to
+# KMS1 over mutual TLS; both derive the same SRTP keys.  Then: the Zk
+# listener refuses clients without a peer certificate and ticketrequest;
+# the same call with GBA keys from each domain's BSF stand-in (bsf-stubd);
+# a killed peer gives 504 within the timeout and a restarted one is used
+# again without restarting KMS2; 1,000 forwarded resolves use a handful of
+# TLS connections.  Certificates are made here (tests/zk-certs.sh).
+set -eu
+. "${top_srcdir:-.}/tests/system/lib.sh"
+command -v openssl >/dev/null 2>&1 || { echo "SKIP: openssl not found"; exit 77; }
+BSFD="$top_builddir/bsf-stub/bsf-stubd"
+[ -x "$BSFD" ] || { echo "SKIP: bsf-stubd not built"; exit 77; }
+
+P="$tmp/pki"
+sh "$top_srcdir/tests/zk-certs.sh" "$P" || fail "making the test certificates"
+ua1=$(free_port)
+ua2=$(free_port)
+zk1=$(free_port)
+zk2=$(free_port)
+S1="$tmp/s1"
+S2="$tmp/s2"
+for s in "$S1" "$S2"; do
+	"$KMSCTL" -d "$s" init >/dev/null 2>&1 || fail "kmsctl init $s"
+done
+# Each domain's BSF stand-in, with the demo subscribers alice and bob.
+bsf1=$(free_port)
+bsf2=$(free_port)
+bpids=""
+for d in 1 2; do
+	eval "bp=\$bsf$d"
+	"$BSFD" -d "$tmp/bsf$d" --init --demo >/dev/null 2>&1 || fail "bsf-stubd --init ($d)"
+	"$BSFD" -d "$tmp/bsf$d" -p "$bp" >>"$tmp/bsf$d.log" 2>&1 &
+	bpids="$bpids $!"
+	i=0
+	while [ "$(call "http://127.0.0.1:$bp/ub")" = 000 ]; do
+		i=$((i + 1))
+		[ $i -le 100 ] || fail "bsf-stubd $d not up within 10 s"
+		sleep 0.1
+	done
+done
+newkey() { head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$1"; }
+adduser() { # adduser STATE NAME DOMAIN
+	newkey "$tmp/$2.psk"
+	"$KMSCTL" -d "$1" psk add "$2@$3" --identity "$2@$3" --key-file "$tmp/$2.psk" \
+		>/dev/null || fail "psk add $2"
+}
+adduser "$S1" alice d1.example
+adduser "$S2" bob d2.example
+adduser "$S2" carol d2.example
+# One per-peer key, generated on KMS1 and given to KMS2.
+"$KMSCTL" -d "$S1" peer add --kms-id kms.d2.example --url "https://127.0.0.1:$zk2/kms" \
+	--ca "$P/ca1.crt" --cert-name kms2.test --generate >"$tmp/peer.out" ||
+	fail "peer add on KMS1"
+awk '$1 == "peer" { print $3 }' "$tmp/peer.out" >"$tmp/peer.key"
+[ -s "$tmp/peer.key" ] || fail "peer add --generate printed no key"
+"$KMSCTL" -d "$S2" peer add --kms-id kms.d1.example --url "https://127.0.0.1:$zk1/kms" \
+	--ca "$P/ca1.crt" --cert-name kms1.test --key-file "$tmp/peer.key" >/dev/null ||
+	fail "peer add on KMS2"
+"$KMSCTL" -d "$S1" peer list | grep -q "kms2.test" || fail "peer list"
+"$KMSCTL" -d "$S1" peer list | grep -qi "$(cat "$tmp/peer.key")" && fail "peer list shows the key"
+
+conf() { # conf N UA ZK STATE BSF_PORT
+	cat >"$tmp/kms$1.conf" <<CONF
+ua = { port = $2; threads = 2; };
+kms = { kms_id = "kms.d$1.example"; state_dir = "$4"; psk_source = "both"; };
+naf = { enabled = true; bsf_url = "http://127.0.0.1:$5/zn"; fqdn = "kms.example.org"; };
+zk = { enabled = true; port = $3; cert_file = "$P/kms$1.crt"; key_file = "$P/kms$1.key";
+       ca_file = "$P/ca1.crt"; timeout_ms = 1000; connect_timeout_ms = 300;
+       retries = 1; breaker_failures = 2; breaker_open_ms = 500; };
+CONF
+}
+conf 1 "$ua1" "$zk1" "$S1" "$bsf1"
+conf 2 "$ua2" "$zk2" "$S2" "$bsf2"
+# Two daemons: kmsd_start keeps one pid; the second one is tracked here.
+start1() {
+	"$KMSD" -c "$tmp/kms1.conf" >>"$tmp/kms1.log" 2>&1 &
+	pid1=$!
+	i=0
+	while [ "$(call "http://127.0.0.1:$ua1/healthz")" != 200 ]; do
+		kill -0 "$pid1" 2>/dev/null || fail "KMS1 exited during start-up"
+		i=$((i + 1))
+		[ $i -le 100 ] || fail "KMS1 not healthy within 10 s"
+		sleep 0.1
+	done
+}
+pid1=""
+zk_exit() {
+	rc=$?
+	for p in $pid1 $bpids; do
+		kill -KILL "$p" 2>/dev/null || true
+	done
+	(exit "$rc")
+	lib_cleanup
+}
+trap zk_exit EXIT
+start1
+kmsd_start "$tmp/kms2.conf" "http://127.0.0.1:$ua2" # logs to kmsd.log, pid in $pid
+
+post() { # post URL IN OUT: prints the HTTP status
+	curl -s -m 10 -o "$3" -w '%{http_code}' -H "$MIKEY" --data-binary @"$2" \
+		"$1?requesttype=ticketresolve" || true
+}
+resolve() { # resolve WHO N: Bob/Carol resolves at KMS2; prints the status
+	"$UE" resolve --psk-file "$tmp/$1.psk" --id "$1@d2.example" --kms-id kms.d2.example \
+		--in "$tmp/ti.bin" --out "$tmp/res-$1$2.bin" --state "$tmp/$1$2.st" \
+		2>/dev/null || fail "kms-ue resolve ($1)"
+	post "http://127.0.0.1:$ua2/kms" "$tmp/res-$1$2.bin" "$tmp/rr-$1$2.bin"
+}
+
+# --- Alice (KMS1) calls Bob (KMS2): request, transfer, resolve via Zk ------------------
+"$UE" request --psk-file "$tmp/alice.psk" --id alice@d1.example --to bob@d2.example \
+	--kms-id kms.d1.example --out "$tmp/req.bin" --state "$tmp/alice.st" || fail "request"
+st=$(curl -s -m 5 -o "$tmp/resp.bin" -w '%{http_code}' -H "$MIKEY" \
+	--data-binary @"$tmp/req.bin" "http://127.0.0.1:$ua1/kms?requesttype=ticketrequest")
+[ "$st" = 200 ] || fail "ticketrequest at KMS1: $st"
+"$UE" transfer-init --psk-file "$tmp/alice.psk" --state "$tmp/alice.st" --resp "$tmp/resp.bin" \
+	--out "$tmp/ti.bin" >/dev/null 2>"$tmp/err" || fail "transfer-init"
+[ "$(resolve bob 0)" = 200 ] || fail "Bob's resolve via Zk: $(cat "$tmp/kmsd.log" | tail -5)"
+"$UE" transfer-resp --psk-file "$tmp/bob.psk" --state "$tmp/bob0.st" --resp "$tmp/rr-bob0.bin" \
+	--out "$tmp/tr.bin" >/dev/null 2>"$tmp/err" || fail "transfer-resp"
+"$UE" keys --state "$tmp/bob0.st" >"$tmp/keys-bob.json" || fail "keys (bob)"
+"$UE" keys --state "$tmp/alice.st" --tr "$tmp/tr.bin" >"$tmp/keys-alice.json" ||
+	fail "keys (alice)"
+cmp -s "$tmp/keys-bob.json" "$tmp/keys-alice.json" || fail "Alice and Bob derive different keys"
+grep -q "forwarded to kms.d2.example\|forwarded to kms.d1.example" "$tmp/kmsd.log" ||
+	fail "KMS2 did not log the forwarding"
+grep -q "over Zk from kms.d2.example) granted" "$tmp/kms1.log" || fail "KMS1 log"
+ok "Alice@KMS1 -> Bob@KMS2: resolved via Zk, same SRTP master key and salt"
+
+# Carol is not named by the ticket: KMS1 refuses, KMS2 relays it (502, MIKEY Error).
+[ "$(resolve carol 0)" = 502 ] || fail "Carol's resolve not refused with 502"
+"$UE" decode "$tmp/rr-carol0.bin" >"$tmp/err.json" 2>/dev/null || fail "no MIKEY Error"
+grep -q '"data_type": *6' "$tmp/err.json" || fail "502 body is not a MIKEY Error"
+ok "a responder the ticket does not name: KMS1 refuses, KMS2 answers 502 + MIKEY Error"
+
+# --- the Zk listener refuses non-peers and ticketrequest --------------------------------
+zpost() { # zpost TYPE [curl TLS options]: to KMS1's Zk listener
+	type=$1
+	shift
+	curl -s -m 5 -o /dev/null -w '%{http_code}' --cacert "$P/ca1.crt" \
+		--resolve "kms1.test:$zk1:127.0.0.1" -H "$MIKEY" --data-binary @"$tmp/res-bob0.bin" \
+		"$@" "https://kms1.test:$zk1/kms?requesttype=$type" || true
+}
+for case in none ca2 rogue; do
+	case $case in
+	none) got=$(zpost ticketresolve) ;;
+	ca2) got=$(zpost ticketresolve --cert "$P/kms1-ca2.crt" --key "$P/kms1-ca2.key") ;;
+	rogue) got=$(zpost ticketresolve --cert "$P/rogue.crt" --key "$P/rogue.key") ;;
+	esac
+	# 403 from the handler, or 000 when the TLS handshake itself fails.
+	case $got in 403 | 000) ;; *) fail "Zk client '$case' not refused: $got" ;; esac
+	echo "$case:$got" >>"$tmp/zk-refusals"
+done
+wait_log "Zk: client refused: no client certificate" kms1.log
+wait_log "Zk: client refused: .*non-peer\|Zk: client refused: .*not a peer\|Zk: client refused: .*names no peer" kms1.log
+got=$(zpost ticketrequest --cert "$P/kms2.crt" --key "$P/kms2.key")
+[ "$got" = 403 ] || fail "ticketrequest on Zk: $got"
+wait_log "only ticketresolve" kms1.log
+ok "Zk refuses: $(tr '\n' ' ' <"$tmp/zk-refusals")and ticketrequest (403), reasons logged"
+
+# --- peer hanging, then killed: 504 within the timeout; restarted: used again ----------
+kill -STOP "$pid1"
+t0=$(date +%s%N)
+st=$(resolve bob h)
+t1=$(date +%s%N)
+kill -CONT "$pid1"
+hung=$(((t1 - t0) / 1000000))
+[ "$st" = 504 ] || fail "resolve with KMS1 hanging: $st, expected 504"
+[ "$hung" -lt 4000 ] || fail "504 for a hanging peer took $hung ms (timeout 1000 ms)"
+kill -KILL "$pid1"
+wait "$pid1" 2>/dev/null || true
+pid1=""
+t0=$(date +%s%N)
+[ "$(resolve bob 1)" = 504 ] || fail "resolve with KMS1 down not 504"
+t1=$(date +%s%N)
+ms=$(((t1 - t0) / 1000000))
+[ "$ms" -lt 3000 ] || fail "504 took $ms ms (timeout 1000 ms, 1 retry)"
+start1
+ok=0
+i=0
+while [ $i -lt 20 ]; do # the circuit may be open for 500 ms: bounded retries
+	i=$((i + 1))
+	if [ "$(resolve bob "r$i")" = 200 ]; then
+		ok=1
+		break
+	fi
+	sleep 0.2
+done
+[ $ok -eq 1 ] || fail "KMS2 did not use the restarted KMS1"
+ok "KMS1 hanging: 504 in $hung ms; killed: 504 in $ms ms; restarted: resolved again after $i attempt(s), KMS2 not restarted"
+
+# --- 1,000 forwarded resolves over a handful of TLS connections -------------------------
+kill -HUP "$pid"
+wait_count "zk: stats" 1
+before=$(grep "zk: stats" "$tmp/kmsd.log" | tail -n 1 | sed 's/.*connects=\([0-9]*\).*/\1/')
+mkdir "$tmp/many"
+i=0
+while [ $i -lt 1000 ]; do
+	i=$((i + 1))
+	"$UE" resolve --psk-file "$tmp/bob.psk" --id bob@d2.example --kms-id kms.d2.example \
+		--in "$tmp/ti.bin" --out "$tmp/many/$i.bin" --state "$tmp/many/$i.st" \
+		2>/dev/null || fail "kms-ue resolve $i"
+done
+python3 - "$ua2" "$tmp/many" >"$tmp/many.out" <<'PY' || fail "posting 1,000 resolves"
+import http.client, os, sys, time
+port, d = int(sys.argv[1]), sys.argv[2]
+c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+codes = {}
+deadline = time.time() + 120
+for i in range(1, 1001):
+    if time.time() > deadline:
+        break
+    body = open(os.path.join(d, "%d.bin" % i), "rb").read()
+    c.request("POST", "/kms?requesttype=ticketresolve", body,
+              {"Content-Type": "application/mikey"})
+    r = c.getresponse()
+    r.read()
+    codes[r.status] = codes.get(r.status, 0) + 1
+print(" ".join("%d:%d" % kv for kv in sorted(codes.items())))
+PY
+[ "$(cat "$tmp/many.out")" = "200:1000" ] || fail "1,000 resolves: $(cat "$tmp/many.out")"
+kill -HUP "$pid"
+wait_count "zk: stats" 2
+after=$(grep "zk: stats" "$tmp/kmsd.log" | tail -n 1 | sed 's/.*connects=\([0-9]*\).*/\1/')
+conns=$((after - before))
+[ "$conns" -le 4 ] || fail "1,000 forwarded resolves opened $conns connections"
+# The server side: TCP connections established to KMS1's Zk port now.
+est="?"
+if command -v ss >/dev/null 2>&1; then
+	est=$(ss -Htn state established "( sport = :$zk1 )" | wc -l)
+	[ "$est" -le 4 ] || fail "$est connections established to KMS1's Zk port"
+fi
+ok "1,000 forwarded resolves: all 200; $conns new TLS connection(s) (client count), $est open at KMS1's Zk port, $after since KMS2 started"
+
+# --- the same call with GBA: each UE bootstraps with its own domain's BSF ----------------
+for w in alice:1 bob:2; do
+	who=${w%:*}
+	d=${w#*:}
+	eval "bp=\$bsf$d"
+	"$UE" bootstrap --usim "$tmp/bsf$d/demo-$who.usim" --bsf "http://127.0.0.1:$bp/ub" \
+		--out "$tmp/$who.gba" >/dev/null 2>"$tmp/err" || fail "bootstrap $who at BSF $d"
+done
+"$UE" request --gba "$tmp/alice.gba" --id alice@example.org --to bob@example.org \
+	--kms-id kms.d1.example --out "$tmp/greq.bin" --state "$tmp/galice.st" 2>"$tmp/err" ||
+	fail "GBA request"
+st=$(curl -s -m 5 -o "$tmp/gresp.bin" -w '%{http_code}' -H "$MIKEY" \
+	--data-binary @"$tmp/greq.bin" "http://127.0.0.1:$ua1/kms?requesttype=ticketrequest")
+[ "$st" = 200 ] || fail "GBA ticketrequest at KMS1: $st"
+"$UE" transfer-init --gba "$tmp/alice.gba" --state "$tmp/galice.st" --resp "$tmp/gresp.bin" \
+	--out "$tmp/gti.bin" >/dev/null 2>"$tmp/err" || fail "GBA transfer-init"
+"$UE" resolve --gba "$tmp/bob.gba" --id bob@example.org --kms-id kms.d2.example \
+	--in "$tmp/gti.bin" --out "$tmp/gres.bin" --state "$tmp/gbob.st" 2>"$tmp/err" ||
+	fail "GBA resolve"
+[ "$(post "http://127.0.0.1:$ua2/kms" "$tmp/gres.bin" "$tmp/grr.bin")" = 200 ] ||
+	fail "GBA resolve via Zk"
+"$UE" transfer-resp --gba "$tmp/bob.gba" --state "$tmp/gbob.st" --resp "$tmp/grr.bin" \
+	--out "$tmp/gtr.bin" >/dev/null 2>"$tmp/err" || fail "GBA transfer-resp"
+"$UE" keys --state "$tmp/gbob.st" >"$tmp/gkeys-bob.json" || fail "keys (GBA bob)"
+"$UE" keys --state "$tmp/galice.st" --tr "$tmp/gtr.bin" >"$tmp/gkeys-alice.json" ||
+	fail "keys (GBA alice)"
+cmp -s "$tmp/gkeys-bob.json" "$tmp/gkeys-alice.json" || fail "GBA: different keys"
+ok "GBA: Alice (BSF 1, KMS1) and Bob (BSF 2, KMS2 -> Zk -> KMS1) derive the same keys"
+
+kmsd_stop
+kill -TERM "$pid1"
+wait "$pid1" || fail "KMS1 exit status"
+pid1=""
+echo "kmsd_zk: $n groups passed"

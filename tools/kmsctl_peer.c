@@ -1,0 +1,325 @@
+/*
+ * kmsctl peer add|list|remove: the Zk peers in kms.db (zk/peer.h).  The
+ * per-peer key is printed once, by add --generate: the operator configures
+ * the same key on the peer KMS.  kmsd picks changes up on SIGHUP.
+ */
+#include "tools/kmsctl_peer.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/crypto.h"
+#include "common/encode.h"
+#include "common/errcode.h"
+#include "common/secmem.h"
+#include "zk/peer.h"
+
+#define KEY_FILE_MAX 256 /* bytes read from --key-file */
+
+_Static_assert(ZK_KEK_LEN == KEYRING_KEK_LEN, "the peers use the store's KEK");
+
+static void usage_peer(FILE *f)
+{
+	fprintf(f,
+		"usage: kmsctl [-d STATE_DIR] peer add --kms-id ID --url URL --ca FILE\n"
+		"                 --cert-name NAME (--key-file FILE | --generate\n"
+		"                 [--key-len N])\n"
+		"       kmsctl [-d STATE_DIR] peer list\n"
+		"       kmsctl [-d STATE_DIR] peer remove ID\n"
+		"\n"
+		"A peer is another KMS: ticket resolves for tickets it issued are\n"
+		"forwarded to it over Zk (HTTPS, mutual TLS), and it may forward\n"
+		"resolves for this KMS's tickets here.\n"
+		"\n"
+		"  -i, --kms-id ID       its identity in IDRkms (1 to %d bytes, no\n"
+		"                        spaces or control characters)\n"
+		"  -u, --url URL         its Zk base URL, https://HOST[:PORT]/path\n"
+		"  -c, --ca FILE         the CA bundle (PEM) its certificates chain to\n"
+		"  -n, --cert-name NAME  the DNS name in its certificates (server and\n"
+		"                        client)\n"
+		"  -f, --key-file FILE   read the per-peer key (16 or 32 bytes, hex)\n"
+		"  -g, --generate        generate a random key and print it once: it\n"
+		"                        must be configured on the peer too\n"
+		"  -l, --key-len N       16 or 32 (default), with --generate\n"
+		"  -h, --help            this text\n"
+		"\n"
+		"kmsd picks changes up on SIGHUP.\n",
+		ZK_KMS_ID_MAX);
+}
+
+typedef struct {
+	const char *kms_id, *url, *ca, *cert_name, *key_file;
+	int generate;
+	size_t key_len;
+} peer_args_t;
+
+/* EXIT_SUCCESS, EXIT_USAGE (reported), or -1 after --help. */
+static int parse_add(int argc, char **argv, peer_args_t *a)
+{
+	static const struct option opts[] = {
+		{ "kms-id", required_argument, NULL, 'i' },
+		{ "url", required_argument, NULL, 'u' },
+		{ "ca", required_argument, NULL, 'c' },
+		{ "cert-name", required_argument, NULL, 'n' },
+		{ "key-file", required_argument, NULL, 'f' },
+		{ "generate", no_argument, NULL, 'g' },
+		{ "key-len", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, key_len_set = 0;
+	uint32_t v = 0;
+	getopt_reset();
+	while ((c = getopt_long(argc, argv, "i:u:c:n:f:gl:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'i':
+			a->kms_id = optarg;
+			break;
+		case 'u':
+			a->url = optarg;
+			break;
+		case 'c':
+			a->ca = optarg;
+			break;
+		case 'n':
+			a->cert_name = optarg;
+			break;
+		case 'f':
+			a->key_file = optarg;
+			break;
+		case 'g':
+			a->generate = 1;
+			break;
+		case 'l':
+			if (parse_u32(optarg, &v) != KMS_EOK || (v != 16 && v != 32)) {
+				return usage_error(
+				    "peer add: --key-len must be 16 or 32");
+			}
+			a->key_len = v;
+			key_len_set = 1;
+			break;
+		case 'h':
+			usage_peer(stdout);
+			return -1;
+		default:
+			usage_peer(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		return usage_error("peer add: unexpected argument '%s'", argv[optind]);
+	}
+	if (a->kms_id == NULL || a->url == NULL || a->ca == NULL ||
+	    a->cert_name == NULL) {
+		return usage_error("peer add: --kms-id, --url, --ca and --cert-name are "
+				   "needed");
+	}
+	if (zk_peer_check_kms_id(a->kms_id) != KMS_EOK) {
+		return usage_error("peer add: --kms-id must be 1 to %d bytes without "
+				   "spaces or control characters",
+				   ZK_KMS_ID_MAX);
+	}
+	if (zk_peer_check_url(a->url) != KMS_EOK) {
+		return usage_error("peer add: --url must be https://HOST[:PORT]/path "
+				   "(no user, query or fragment; at most %d bytes)",
+				   ZK_URL_MAX);
+	}
+	if (zk_peer_check_cert_name(a->cert_name) != KMS_EOK) {
+		return usage_error("peer add: --cert-name must be a DNS name");
+	}
+	if ((a->key_file != NULL) + a->generate != 1) {
+		return usage_error(
+		    "peer add: give exactly one of --key-file, --generate");
+	}
+	if (key_len_set && !a->generate) {
+		return usage_error("peer add: --key-len goes with --generate");
+	}
+	return EXIT_SUCCESS;
+}
+
+/* The hex key of a file: 16 or 32 bytes, surrounding whitespace ignored. */
+static int read_key(const char *path, uint8_t key[ZK_KEY_MAX], size_t *key_len)
+{
+	char buf[KEY_FILE_MAX + 1];
+	size_t len = 0, got = 0, start = 0;
+	int ret = KMS_EOK;
+	FILE *f = fopen(path, "re");
+	if (f == NULL) {
+		return fail(-errno, "cannot open %s", path);
+	}
+	len = fread(buf, 1, sizeof(buf), f);
+	ret = ferror(f) ? KMS_EIO : len > KEY_FILE_MAX ? KMS_ELIMIT : KMS_EOK;
+	fclose(f);
+	while (len > 0 && strchr(" \t\r\n", buf[len - 1]) != NULL) {
+		len--;
+	}
+	while (start < len && strchr(" \t\r\n", buf[start]) != NULL) {
+		start++;
+	}
+	if (ret == KMS_EOK) {
+		ret = hex_decode(buf + start, len - start, key, ZK_KEY_MAX, &got);
+	}
+	secmem_wipe(buf, sizeof(buf));
+	if (ret != KMS_EOK || (got != 16 && got != 32)) {
+		secmem_wipe(key, ZK_KEY_MAX);
+		return fail(KMS_EOK, "%s does not hold a 16- or 32-byte hex key", path);
+	}
+	*key_len = got;
+	return EXIT_SUCCESS;
+}
+
+/* Copy a string known to fit (truncated, never overflowing, if not). */
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+	size_t n = strnlen(src, cap - 1);
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+/* Fill everything of pe but the key from a; EXIT_SUCCESS or reported. */
+static int fill_peer(const peer_args_t *a, zk_peer_t *pe)
+{
+	char ca[PATH_MAX];
+	if (realpath(a->ca, ca) == NULL) {
+		return fail(-errno, "peer add: --ca %s", a->ca);
+	}
+	if (access(ca, R_OK) != 0) {
+		return fail(-errno, "peer add: cannot read %s", ca);
+	}
+	if (zk_peer_check_ca_file(ca) != KMS_EOK) {
+		return usage_error("peer add: the path of --ca is over %d bytes",
+				   ZK_CA_FILE_MAX);
+	}
+	/* Lengths were checked: these copies fit. */
+	copy_str(pe->kms_id, sizeof(pe->kms_id), a->kms_id);
+	copy_str(pe->url, sizeof(pe->url), a->url);
+	copy_str(pe->ca_file, sizeof(pe->ca_file), ca);
+	copy_str(pe->cert_name, sizeof(pe->cert_name), a->cert_name);
+	return EXIT_SUCCESS;
+}
+
+static int peer_add(const paths_t *p, int argc, char **argv)
+{
+	peer_args_t a;
+	memset(&a, 0, sizeof(a));
+	a.key_len = 32;
+	int rc = parse_add(argc, argv, &a);
+	if (rc != EXIT_SUCCESS) {
+		return rc < 0 ? EXIT_SUCCESS : rc; /* -1: --help */
+	}
+	uint8_t kek[KEYRING_KEK_LEN];
+	char hex[2 * ZK_KEY_MAX + 1];
+	hex[0] = '\0';
+	zk_peer_t *pe = secmem_alloc(sizeof(*pe));
+	if (pe == NULL) {
+		return fail(KMS_ENOMEM, "peer add");
+	}
+	rc = fill_peer(&a, pe);
+	if (rc == EXIT_SUCCESS && a.key_file != NULL) {
+		rc = read_key(a.key_file, pe->key, &pe->key_len);
+	} else if (rc == EXIT_SUCCESS) {
+		pe->key_len = a.key_len;
+		int ret = crypto_random(pe->key, pe->key_len);
+		if (ret == KMS_EOK) {
+			ret = hex_encode(pe->key, pe->key_len, hex, sizeof(hex));
+		}
+		if (ret != KMS_EOK) {
+			rc = fail(ret, "cannot generate a key");
+		}
+	}
+	if (rc == EXIT_SUCCESS) {
+		rc = load_kek(p, 0, kek);
+	}
+	if (rc != EXIT_SUCCESS) {
+		goto cleanup;
+	}
+	int ret = zk_peer_add(p->db, kek, pe);
+	if (ret == KMS_EEXIST) {
+		rc = fail(KMS_EOK,
+			  "a peer with kms-id '%s' or cert-name '%s' exists (remove it "
+			  "first)",
+			  pe->kms_id, pe->cert_name);
+	} else if (ret != KMS_EOK) {
+		rc = fail(ret, "cannot add peer '%s'", pe->kms_id);
+	} else if (a.generate) {
+		/* Shown once: the operator configures the peer KMS with it. */
+		printf("peer %s %s\n", pe->kms_id, hex);
+	} else {
+		printf("added peer %s\n", pe->kms_id);
+	}
+cleanup:
+	secmem_free(pe, sizeof(*pe));
+	secmem_wipe(kek, sizeof(kek));
+	secmem_wipe(hex, sizeof(hex));
+	return rc;
+}
+
+static int print_peer(void *ctx, const zk_peer_info_t *pe)
+{
+	(void)ctx;
+	char cr[32];
+	format_time(pe->created, cr, sizeof(cr));
+	printf("%-24s %-40s %-32s %-24s %-6zu %s\n", pe->kms_id, pe->url, pe->ca_file,
+	       pe->cert_name, pe->key_len, cr);
+	return KMS_EOK;
+}
+
+static int peer_list(const paths_t *p)
+{
+	printf("%-24s %-40s %-32s %-24s %-6s %s\n", "KMS_ID", "URL", "CA_FILE",
+	       "CERT_NAME", "KEYLEN", "CREATED");
+	int ret = zk_peer_list(p->db, print_peer, NULL);
+	if (ret == KMS_ENOENT) {
+		return fail(ret, "no store at %s (run kmsctl init first)", p->db);
+	}
+	if (ret != KMS_EOK) {
+		return fail(ret, "cannot list the peers in %s", p->db);
+	}
+	return EXIT_SUCCESS;
+}
+
+static int peer_remove(const paths_t *p, const char *kms_id)
+{
+	if (zk_peer_check_kms_id(kms_id) != KMS_EOK) {
+		return usage_error("peer remove: '%s' is not a valid kms-id", kms_id);
+	}
+	int ret = zk_peer_remove(p->db, kms_id);
+	if (ret == KMS_ENOENT) {
+		return fail(KMS_EOK, "no peer '%s' in %s", kms_id, p->db);
+	}
+	if (ret != KMS_EOK) {
+		return fail(ret, "cannot remove peer '%s'", kms_id);
+	}
+	printf("removed peer %s\n", kms_id);
+	return EXIT_SUCCESS;
+}
+
+int cmd_peer(const paths_t *p, int argc, char **argv)
+{
+	if (argc < 2) {
+		usage_peer(stderr);
+		return EXIT_USAGE;
+	}
+	const char *sub = argv[1];
+	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 ||
+	    (argc == 3 &&
+	     (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0))) {
+		usage_peer(stdout);
+		return EXIT_SUCCESS;
+	}
+	if (strcmp(sub, "add") == 0) {
+		return peer_add(p, argc - 1, argv + 1);
+	}
+	if (strcmp(sub, "list") == 0 && argc == 2) {
+		return peer_list(p);
+	}
+	if (strcmp(sub, "remove") == 0 && argc == 3) {
+		return peer_remove(p, argv[2]);
+	}
+	return usage_error("peer: expected 'add ...', 'list' or 'remove ID'");
+}

@@ -1,0 +1,604 @@
+/*
+ * Zk peers.
+ *
+ * A key is stored as AES-256-KW(KEK, key) with the RFC 3394 IV set to the
+ * first 8 bytes of SHA-256("kms zk peer wrap" || kms_id), the construction
+ * kms/psk_static.c uses for PSK users with a label of its own: a row copied
+ * onto another peer (or a PSK user's wrapped key copied here) does not
+ * unwrap.  The loaded table is an array sorted by kms_id bytes (searched
+ * with bsearch) plus an index sorted by cert_name ignoring ASCII case; it
+ * never changes after zk_peers_load().
+ */
+#include "zk/peer.h"
+
+#include <curl/curl.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/crypto.h"
+#include "common/errcode.h"
+#include "common/log.h"
+#include "common/secmem.h"
+#include "sql/db.h"
+#include "sql/schema.h"
+
+#define WRAP_LABEL "kms zk peer wrap"
+#define WRAPPED_MAX (ZK_KEY_MAX + CRYPTO_KW_IV)
+
+struct zk_peers {
+	size_t n;		   /* loaded peers */
+	size_t cap;		   /* allocated slots (all wiped on free) */
+	zk_peer_t *p;		   /* n peers sorted by kms_id (secmem: holds keys) */
+	const zk_peer_t **by_cert; /* n pointers sorted by cert_name, any case */
+};
+
+/* --- field checks ----------------------------------------------------------- */
+
+/* No byte below 0x20, no DEL; no space either when !space_ok. */
+static bool clean(const char *s, size_t len, bool space_ok)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c == 0x7f || (c == ' ' && !space_ok)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+int zk_peer_check_kms_id(const char *s)
+{
+	if (s == NULL) {
+		return KMS_EINVAL;
+	}
+	size_t len = strnlen(s, ZK_KMS_ID_MAX + 1);
+	return len > 0 && len <= ZK_KMS_ID_MAX && clean(s, len, false) ? KMS_EOK
+								       : KMS_EINVAL;
+}
+
+int zk_peer_check_ca_file(const char *s)
+{
+	if (s == NULL) {
+		return KMS_EINVAL;
+	}
+	size_t len = strnlen(s, ZK_CA_FILE_MAX + 1);
+	return len >= 2 && len <= ZK_CA_FILE_MAX && s[0] == '/' && clean(s, len, true)
+		   ? KMS_EOK
+		   : KMS_EINVAL;
+}
+
+static bool ldh(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '-';
+}
+
+int zk_peer_check_cert_name(const char *s)
+{
+	if (s == NULL) {
+		return KMS_EINVAL;
+	}
+	size_t len = strnlen(s, ZK_CERT_NAME_MAX + 1);
+	if (len == 0 || len > ZK_CERT_NAME_MAX) {
+		return KMS_EINVAL;
+	}
+	size_t label = 0;
+	bool digits = true; /* the current label is all digits */
+	for (size_t i = 0; i <= len; i++) {
+		if (i < len && s[i] != '.') {
+			if (!ldh(s[i])) {
+				return KMS_EINVAL;
+			}
+			digits &= s[i] >= '0' && s[i] <= '9';
+			label++;
+			continue;
+		}
+		/* A label ends: 1..63 bytes, no '-' at either end. */
+		if (label == 0 || label > 63 || s[i - label] == '-' || s[i - 1] == '-') {
+			return KMS_EINVAL;
+		}
+		if (i == len && digits) {
+			return KMS_EINVAL; /* an IPv4 address, not a DNS name */
+		}
+		label = 0;
+		digits = true;
+	}
+	return KMS_EOK;
+}
+
+/* CURLUE_OK when part is absent from u (the getter says "no such part"). */
+static bool url_part_absent(CURLU *u, CURLUPart part)
+{
+	char *v = NULL;
+	CURLUcode rc = curl_url_get(u, part, &v, 0);
+	curl_free(v);
+	return rc != CURLUE_OK;
+}
+
+int zk_peer_check_url(const char *s)
+{
+	static const char scheme[] = "https://";
+	if (s == NULL) {
+		return KMS_EINVAL;
+	}
+	size_t len = strnlen(s, ZK_URL_MAX + 1);
+	if (len <= sizeof(scheme) - 1 || len > ZK_URL_MAX ||
+	    strncmp(s, scheme, sizeof(scheme) - 1) != 0 || !clean(s, len, false)) {
+		return KMS_EINVAL;
+	}
+	/* The client parses the URL with libcurl: check it the same way. */
+	CURLU *u = curl_url();
+	if (u == NULL) {
+		return KMS_ENOMEM;
+	}
+	char *host = NULL;
+	int ret = KMS_EINVAL;
+	if (curl_url_set(u, CURLUPART_URL, s, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK && host != NULL &&
+	    host[0] != '\0' && url_part_absent(u, CURLUPART_USER) &&
+	    url_part_absent(u, CURLUPART_PASSWORD) &&
+	    url_part_absent(u, CURLUPART_OPTIONS) &&
+	    url_part_absent(u, CURLUPART_QUERY) &&
+	    url_part_absent(u, CURLUPART_FRAGMENT)) {
+		ret = KMS_EOK;
+	}
+	curl_free(host);
+	curl_url_cleanup(u);
+	return ret;
+}
+
+static int check_peer(const zk_peer_t *p)
+{
+	if (p == NULL || zk_peer_check_kms_id(p->kms_id) != KMS_EOK ||
+	    zk_peer_check_url(p->url) != KMS_EOK ||
+	    zk_peer_check_ca_file(p->ca_file) != KMS_EOK ||
+	    zk_peer_check_cert_name(p->cert_name) != KMS_EOK ||
+	    (p->key_len != 16 && p->key_len != 32)) {
+		return KMS_EINVAL;
+	}
+	return KMS_EOK;
+}
+
+/* --- key wrapping ----------------------------------------------------------- */
+
+static int wrap_iv(const char *kms_id, size_t len, uint8_t iv[CRYPTO_KW_IV])
+{
+	uint8_t digest[CRYPTO_SHA256_LEN];
+	crypto_iov_t iov[2] = { { (const uint8_t *)WRAP_LABEL, sizeof(WRAP_LABEL) - 1 },
+				{ (const uint8_t *)kms_id, len } };
+	int ret = crypto_hash(CRYPTO_MD_SHA256, iov, 2, digest);
+	if (ret == KMS_EOK) {
+		memcpy(iv, digest, CRYPTO_KW_IV);
+	}
+	return ret;
+}
+
+/* Copy a TEXT column of at most max bytes into out (max + 1 bytes). */
+static int column_text(sqlite3_stmt *st, int col, size_t max, char *out)
+{
+	const char *s = (const char *)sqlite3_column_text(st, col);
+	size_t len = (size_t)sqlite3_column_bytes(st, col);
+	if (s == NULL || len == 0 || len > max || strlen(s) != len) {
+		return KMS_EIO;
+	}
+	memcpy(out, s, len + 1);
+	return KMS_EOK;
+}
+
+/* Columns kms_id, url, ca_file, cert_name, key_len, created into info. */
+static int row_info(sqlite3_stmt *st, zk_peer_info_t *info)
+{
+	memset(info, 0, sizeof(*info));
+	int ret = column_text(st, 0, ZK_KMS_ID_MAX, info->kms_id);
+	if (ret == KMS_EOK) {
+		ret = column_text(st, 1, ZK_URL_MAX, info->url);
+	}
+	if (ret == KMS_EOK) {
+		ret = column_text(st, 2, ZK_CA_FILE_MAX, info->ca_file);
+	}
+	if (ret == KMS_EOK) {
+		ret = column_text(st, 3, ZK_CERT_NAME_MAX, info->cert_name);
+	}
+	sqlite3_int64 key_len = sqlite3_column_int64(st, 4);
+	if (ret == KMS_EOK && key_len != 16 && key_len != 32) {
+		ret = KMS_EIO;
+	}
+	if (ret != KMS_EOK) {
+		log_error("zk: a zk_peers row is malformed");
+		return KMS_EIO;
+	}
+	info->key_len = (size_t)key_len;
+	info->created = sqlite3_column_int64(st, 5);
+	return KMS_EOK;
+}
+
+#define SELECT_PEER                                                                      \
+	"SELECT kms_id, url, ca_file, cert_name, key_len, created, wrapped "             \
+	"FROM zk_peers "
+
+/* One row of SELECT_PEER into p, key unwrapped under kek. */
+static int row_peer(sqlite3_stmt *st, const uint8_t kek[ZK_KEK_LEN], zk_peer_t *p)
+{
+	zk_peer_info_t info;
+	int ret = row_info(st, &info);
+	if (ret != KMS_EOK) {
+		return ret;
+	}
+	const uint8_t *wrapped = sqlite3_column_blob(st, 6);
+	size_t wlen = (size_t)sqlite3_column_bytes(st, 6);
+	if (wrapped == NULL || wlen != info.key_len + CRYPTO_KW_IV) {
+		log_error("zk: a zk_peers row is malformed");
+		return KMS_EIO;
+	}
+	uint8_t iv[CRYPTO_KW_IV];
+	ret = wrap_iv(info.kms_id, strlen(info.kms_id), iv);
+	if (ret == KMS_EOK) {
+		ret = crypto_aes_kw_unwrap(kek, ZK_KEK_LEN, iv, wrapped, wlen, p->key);
+	}
+	if (ret != KMS_EOK) {
+		log_error("zk: the key of peer %s does not unwrap (wrong KEK or "
+			  "tampered row)",
+			  info.kms_id);
+		return ret;
+	}
+	memcpy(p->kms_id, info.kms_id, sizeof(p->kms_id));
+	memcpy(p->url, info.url, sizeof(p->url));
+	memcpy(p->ca_file, info.ca_file, sizeof(p->ca_file));
+	memcpy(p->cert_name, info.cert_name, sizeof(p->cert_name));
+	p->key_len = info.key_len;
+	return KMS_EOK;
+}
+
+/* --- store operations ------------------------------------------------------- */
+
+static int count_locked(sqlite3 *db, int64_t *out)
+{
+	sqlite3_stmt *st = NULL;
+	int ret = sqldb_prepare(db, "SELECT count(*) FROM zk_peers", &st);
+	if (ret != KMS_EOK) {
+		return ret;
+	}
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*out = sqlite3_column_int64(st, 0);
+	} else {
+		ret = rc == SQLITE_DONE ? KMS_EINTERNAL : sqldb_rc(rc);
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* An existing peer's key must unwrap under kek: never mix KEKs in a store. */
+static int check_kek_locked(sqlite3 *db, const uint8_t kek[ZK_KEK_LEN])
+{
+	sqlite3_stmt *st = NULL;
+	zk_peer_t *p = secmem_alloc(sizeof(*p));
+	if (p == NULL) {
+		return KMS_ENOMEM;
+	}
+	int ret = sqldb_prepare(db, SELECT_PEER "LIMIT 1", &st);
+	if (ret == KMS_EOK) {
+		int rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			ret = row_peer(st, kek, p);
+		} else if (rc != SQLITE_DONE) {
+			ret = sqldb_rc(rc);
+		}
+	}
+	sqlite3_finalize(st);
+	secmem_free(p, sizeof(*p));
+	return ret;
+}
+
+static int add_locked(sqlite3 *db, const uint8_t kek[ZK_KEK_LEN], const zk_peer_t *p,
+		      const uint8_t *wrapped, size_t wlen)
+{
+	int64_t count = 0;
+	int ret = count_locked(db, &count);
+	if (ret != KMS_EOK) {
+		return ret;
+	}
+	if (count >= ZK_PEERS_MAX) {
+		return KMS_ELIMIT;
+	}
+	ret = check_kek_locked(db, kek);
+	if (ret != KMS_EOK) {
+		return ret;
+	}
+	sqlite3_stmt *st = NULL;
+	ret = sqldb_prepare(
+	    db,
+	    "INSERT INTO zk_peers (kms_id, url, ca_file, cert_name, "
+	    "wrapped, key_len, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	    &st);
+	if (ret != KMS_EOK) {
+		return ret;
+	}
+	sqlite3_bind_text(st, 1, p->kms_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, p->url, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, p->ca_file, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, p->cert_name, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 5, wrapped, (int)wlen, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, (sqlite3_int64)p->key_len);
+	sqlite3_bind_int64(st, 7, (sqlite3_int64)time(NULL));
+	ret = sqldb_step_done(st); /* KMS_EEXIST: kms_id or cert_name taken */
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int zk_peer_add(const char *db_path, const uint8_t kek[ZK_KEK_LEN], const zk_peer_t *p)
+{
+	if (db_path == NULL || kek == NULL || check_peer(p) != KMS_EOK) {
+		return KMS_EINVAL;
+	}
+	uint8_t wrapped[WRAPPED_MAX];
+	uint8_t iv[CRYPTO_KW_IV];
+	sqlite3 *db = NULL;
+	size_t wlen = p->key_len + CRYPTO_KW_IV;
+	int ret = wrap_iv(p->kms_id, strlen(p->kms_id), iv);
+	if (ret == KMS_EOK) {
+		ret =
+		    crypto_aes_kw_wrap(kek, ZK_KEK_LEN, iv, p->key, p->key_len, wrapped);
+	}
+	if (ret == KMS_EOK) {
+		ret = schema_open(db_path, SCHEMA_KMS, 1, &db);
+	}
+	if (ret == KMS_EOK) {
+		ret = sqldb_begin(db);
+	}
+	if (ret != KMS_EOK) {
+		goto cleanup;
+	}
+	ret = add_locked(db, kek, p, wrapped, wlen);
+	if (ret == KMS_EOK) {
+		ret = sqldb_commit(db);
+	}
+	if (ret != KMS_EOK) {
+		sqldb_rollback(db);
+	} else {
+		log_notice("zk: peer %s added (%s, %zu-byte key)", p->kms_id, p->url,
+			   p->key_len);
+	}
+cleanup:
+	sqldb_close(db);
+	secmem_wipe(wrapped, sizeof(wrapped));
+	return ret;
+}
+
+int zk_peer_remove(const char *db_path, const char *kms_id)
+{
+	if (db_path == NULL || zk_peer_check_kms_id(kms_id) != KMS_EOK) {
+		return KMS_EINVAL;
+	}
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int ret = schema_open(db_path, SCHEMA_KMS, 0, &db);
+	if (ret == KMS_EOK) {
+		ret = sqldb_prepare(db, "DELETE FROM zk_peers WHERE kms_id = ?1", &st);
+	}
+	if (ret == KMS_EOK) {
+		sqlite3_bind_text(st, 1, kms_id, -1, SQLITE_STATIC);
+		ret = sqldb_step_done(st);
+	}
+	if (ret == KMS_EOK && sqlite3_changes(db) == 0) {
+		ret = KMS_ENOENT;
+	}
+	sqlite3_finalize(st);
+	sqldb_close(db);
+	return ret;
+}
+
+int zk_peer_list(const char *db_path, zk_peer_list_fn fn, void *ctx)
+{
+	if (db_path == NULL || fn == NULL) {
+		return KMS_EINVAL;
+	}
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	zk_peer_info_t info;
+	int ret = schema_open(db_path, SCHEMA_KMS, 0, &db);
+	if (ret == KMS_EOK) {
+		/* No wrapped column: the walk never touches key bytes. */
+		ret = sqldb_prepare(db,
+				    "SELECT kms_id, url, ca_file, cert_name, key_len, "
+				    "created FROM zk_peers ORDER BY kms_id LIMIT ?1",
+				    &st);
+	}
+	if (ret != KMS_EOK) {
+		goto cleanup;
+	}
+	sqlite3_bind_int(st, 1, ZK_PEERS_MAX);
+	int rc = SQLITE_DONE;
+	while (ret == KMS_EOK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ret = row_info(st, &info);
+		if (ret == KMS_EOK) {
+			ret = fn(ctx, &info);
+		}
+	}
+	if (ret == KMS_EOK && rc != SQLITE_DONE) {
+		ret = sqldb_rc(rc);
+	}
+cleanup:
+	sqlite3_finalize(st);
+	sqldb_close(db);
+	return ret;
+}
+
+/* --- the loaded table ------------------------------------------------------- */
+
+static int cmp_bytes(const char *a, size_t alen, const char *b, size_t blen)
+{
+	int c = memcmp(a, b, alen < blen ? alen : blen);
+	if (c != 0) {
+		return c;
+	}
+	return alen < blen ? -1 : alen > blen;
+}
+
+static int cmp_kms(const void *a, const void *b)
+{
+	const zk_peer_t *x = a, *y = b;
+	return cmp_bytes(x->kms_id, strlen(x->kms_id), y->kms_id, strlen(y->kms_id));
+}
+
+/* strcasecmp() in the C locale whatever the process locale: DNS names are ASCII. */
+static int ascii_casecmp(const char *a, const char *b)
+{
+	for (;; a++, b++) {
+		int x = (unsigned char)*a, y = (unsigned char)*b;
+		x += x >= 'A' && x <= 'Z' ? 'a' - 'A' : 0;
+		y += y >= 'A' && y <= 'Z' ? 'a' - 'A' : 0;
+		if (x != y || x == 0) {
+			return x - y;
+		}
+	}
+}
+
+static int cmp_cert(const void *a, const void *b)
+{
+	const zk_peer_t *const *x = a, *const *y = b;
+	return ascii_casecmp((*x)->cert_name, (*y)->cert_name);
+}
+
+typedef struct {
+	const char *s;
+	size_t len;
+} ref_t;
+
+static int cmp_kms_key(const void *k, const void *e)
+{
+	const ref_t *r = k;
+	const zk_peer_t *y = e;
+	return cmp_bytes(r->s, r->len, y->kms_id, strlen(y->kms_id));
+}
+
+static int cmp_cert_key(const void *k, const void *e)
+{
+	const zk_peer_t *const *y = e;
+	return ascii_casecmp(k, (*y)->cert_name);
+}
+
+void zk_peers_free(zk_peers_t *t)
+{
+	if (t == NULL) {
+		return;
+	}
+	secmem_free(t->p, t->cap * sizeof(zk_peer_t));
+	free(t->by_cert);
+	free(t);
+}
+
+static int load_all(sqlite3 *db, const uint8_t kek[ZK_KEK_LEN], zk_peers_t *t)
+{
+	int64_t count = 0;
+	int ret = count_locked(db, &count);
+	if (ret != KMS_EOK) {
+		return ret;
+	}
+	if (count < 0 || count > ZK_PEERS_MAX) {
+		log_error("zk: %lld peers in the store (max %d)", (long long)count,
+			  ZK_PEERS_MAX);
+		return KMS_ELIMIT;
+	}
+	size_t cap = (size_t)count;
+	/* secmem_alloc(0) may be NULL: keep one slot for an empty table. */
+	t->p = secmem_alloc((cap > 0 ? cap : 1) * sizeof(zk_peer_t));
+	t->by_cert = calloc(cap > 0 ? cap : 1, sizeof(*t->by_cert));
+	if (t->p == NULL || t->by_cert == NULL) {
+		return KMS_ENOMEM;
+	}
+	t->cap = cap > 0 ? cap : 1;
+	sqlite3_stmt *st = NULL;
+	ret = sqldb_prepare(db, SELECT_PEER "ORDER BY kms_id LIMIT ?1", &st);
+	if (ret != KMS_EOK) {
+		return ret;
+	}
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)cap);
+	int rc = SQLITE_DONE;
+	while (ret == KMS_EOK && t->n < cap && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ret = row_peer(st, kek, &t->p[t->n]);
+		if (ret == KMS_EOK) {
+			t->n++;
+		}
+	}
+	if (ret == KMS_EOK && rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		ret = sqldb_rc(rc);
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int zk_peers_load(const char *db_path, const uint8_t kek[ZK_KEK_LEN], zk_peers_t **out)
+{
+	if (db_path == NULL || kek == NULL || out == NULL) {
+		return KMS_EINVAL;
+	}
+	sqlite3 *db = NULL;
+	zk_peers_t *t = calloc(1, sizeof(*t));
+	if (t == NULL) {
+		return KMS_ENOMEM;
+	}
+	int ret = schema_open(db_path, SCHEMA_KMS, 0, &db);
+	if (ret == KMS_EOK) {
+		ret = sqldb_exec(db, "BEGIN"); /* one snapshot for count and rows */
+	}
+	if (ret == KMS_EOK) {
+		ret = load_all(db, kek, t);
+		sqldb_rollback(db);
+	}
+	if (ret != KMS_EOK) {
+		goto cleanup;
+	}
+	/* The table must hold what the store's constraints promise. */
+	for (size_t i = 0; i < t->n; i++) {
+		if (check_peer(&t->p[i]) != KMS_EOK) {
+			log_error("zk: peer %s has an invalid field", t->p[i].kms_id);
+			ret = KMS_EIO;
+			goto cleanup;
+		}
+	}
+	qsort(t->p, t->n, sizeof(zk_peer_t), cmp_kms);
+	for (size_t i = 0; i < t->n; i++) {
+		t->by_cert[i] = &t->p[i];
+	}
+	qsort(t->by_cert, t->n, sizeof(*t->by_cert), cmp_cert);
+	log_info("zk: %zu peers loaded", t->n);
+	*out = t;
+	t = NULL;
+cleanup:
+	sqldb_close(db);
+	zk_peers_free(t);
+	return ret;
+}
+
+const zk_peer_t *zk_peers_find_kms(const zk_peers_t *t, const uint8_t *id, size_t len)
+{
+	if (t == NULL || id == NULL || len == 0 || len > ZK_KMS_ID_MAX) {
+		return NULL;
+	}
+	ref_t k = { (const char *)id, len };
+	return bsearch(&k, t->p, t->n, sizeof(zk_peer_t), cmp_kms_key);
+}
+
+const zk_peer_t *zk_peers_find_cert(const zk_peers_t *t, const char *name)
+{
+	if (t == NULL || name == NULL ||
+	    strnlen(name, ZK_CERT_NAME_MAX + 1) > ZK_CERT_NAME_MAX) {
+		return NULL;
+	}
+	const zk_peer_t *const *e =
+	    bsearch(name, t->by_cert, t->n, sizeof(*t->by_cert), cmp_cert_key);
+	return e != NULL ? *e : NULL;
+}
+
+size_t zk_peers_count(const zk_peers_t *t)
+{
+	return t != NULL ? t->n : 0;
+}
+
+const zk_peer_t *zk_peers_at(const zk_peers_t *t, size_t i)
+{
+	return t != NULL && i < t->n ? &t->p[i] : NULL;
+}
