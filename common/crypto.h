@@ -36,7 +36,11 @@ typedef struct {
 /* Output size of md in bytes. */
 size_t crypto_md_len(crypto_md_t md);
 
-/* Load the algorithms once; called implicitly, safe from many threads. */
+/*
+ * Load the algorithms once; called implicitly, safe from many threads.
+ * Each thread lazily gets its own reusable OpenSSL contexts, freed when the
+ * thread exits (crypto.c says what they keep between calls).
+ */
 int crypto_init(void);
 
 /*
@@ -79,7 +83,11 @@ int crypto_gcm_open(const uint8_t key[CRYPTO_GCM_KEY], const uint8_t iv[CRYPTO_G
 		    const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t len,
 		    const uint8_t tag[CRYPTO_GCM_TAG], uint8_t *out);
 
-/* CSPRNG bytes (OpenSSL's DRBG seeded from the OS). */
+/*
+ * CSPRNG bytes (OpenSSL's DRBG seeded from the OS).  Small draws come from a
+ * per-thread buffer of DRBG output, wiped as it is used and discarded when
+ * 100 ms old or inherited by a forked child.
+ */
 int crypto_random(uint8_t *buf, size_t len);
 
 #endif

@@ -1,5 +1,11 @@
 /* Crypto wrapper: known answers straight from the RFCs, error paths, self-test. */
+#include <pthread.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "common/crypto.h"
 #include "common/crypto_selftest.h"
@@ -184,6 +190,241 @@ static void given_rng_when_drawing_twice_then_outputs_differ(void)
 	CU_ASSERT_EQUAL(crypto_random(NULL, 0), KMS_EOK);
 }
 
+/*
+ * Context reuse: several threads at once, each alternating keys, digests,
+ * ciphers and lengths (partial CTR blocks), with failures in between; every
+ * result is compared with a one-shot reference computed here on a fresh
+ * OpenSSL context, so state leaking between calls or threads shows.
+ * Threads only count; CUnit is not thread-safe, the main thread asserts.
+ */
+#define REUSE_THREADS 4
+#define REUSE_ROUNDS 300
+#define REUSE_DRAWS 200
+#define REUSE_CHECKS 13 /* per round */
+
+typedef struct {
+	uint64_t seed;
+	int checks;
+	int failures;
+	const char *first; /* first failing check */
+	uint8_t draws[REUSE_DRAWS][16];
+} reuse_job_t;
+
+static void rand_fill(uint64_t *x, uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		*x ^= *x << 13;
+		*x ^= *x >> 7;
+		*x ^= *x << 17;
+		p[i] = (uint8_t)*x;
+	}
+}
+
+static void check(reuse_job_t *j, int ok, const char *what)
+{
+	j->checks++;
+	if (!ok && j->failures++ == 0) {
+		j->first = what;
+	}
+}
+
+/* Fresh-context reference for an unpadded cipher; 0 on an OpenSSL error. */
+static int ref_cipher(const EVP_CIPHER *c, int enc, const uint8_t *key, const uint8_t *iv,
+		      const uint8_t *in, int len, uint8_t *out)
+{
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	int n1 = 0, n2 = 0;
+	int ok = ctx != NULL && EVP_CipherInit_ex2(ctx, c, key, iv, enc, NULL) &&
+		 EVP_CIPHER_CTX_set_padding(ctx, 0) &&
+		 EVP_CipherUpdate(ctx, out, &n1, in, len) &&
+		 EVP_CipherFinal_ex(ctx, out + n1, &n2);
+	EVP_CIPHER_CTX_free(ctx);
+	return ok ? n1 + n2 : -1;
+}
+
+static int ref_gcm_seal(const uint8_t *key, const uint8_t *iv, const uint8_t *aad,
+			int aad_len, const uint8_t *in, int len, uint8_t *out,
+			uint8_t *tag)
+{
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	int n = 0;
+	int ok = ctx != NULL &&
+		 EVP_EncryptInit_ex2(ctx, EVP_aes_256_gcm(), key, iv, NULL) &&
+		 (aad_len == 0 || EVP_EncryptUpdate(ctx, NULL, &n, aad, aad_len)) &&
+		 (len == 0 || EVP_EncryptUpdate(ctx, out, &n, in, len)) &&
+		 EVP_EncryptFinal_ex(ctx, out + len, &n) &&
+		 EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16, tag);
+	EVP_CIPHER_CTX_free(ctx);
+	return ok;
+}
+
+static void reuse_round(reuse_job_t *j, int r)
+{
+	uint8_t key[2][32], other[32], iv[16], msg[80], aad[24];
+	uint8_t got[96], exp[96], back[80], tag[16], exp_tag[16];
+	rand_fill(&j->seed, &key[0][0], sizeof(key));
+	rand_fill(&j->seed, other, sizeof(other));
+	rand_fill(&j->seed, iv, sizeof(iv));
+	rand_fill(&j->seed, msg, sizeof(msg));
+	rand_fill(&j->seed, aad, sizeof(aad));
+	size_t len = (size_t)(r * 7 + 1) % sizeof(msg); /* partial blocks, 0 too */
+	size_t alen = (size_t)r % sizeof(aad);
+	crypto_iov_t iov[2] = { { msg, len / 2 }, { msg + len / 2, len - len / 2 } };
+	unsigned int hl = 0;
+
+	/* HMAC: both digests, two keys, key lengths 1..32, interleaved. */
+	for (int k = 0; k < 2; k++) {
+		crypto_md_t md = (r + k) % 2 ? CRYPTO_MD_SHA256 : CRYPTO_MD_SHA1;
+		size_t kl = (size_t)(r + k) % 32 + 1;
+		check(j,
+		      crypto_hmac(md, key[k], kl, iov, 2, got) == KMS_EOK &&
+			  HMAC(md == CRYPTO_MD_SHA1 ? EVP_sha1() : EVP_sha256(), key[k],
+			       (int)kl, msg, len, exp, &hl) != NULL &&
+			  hl == crypto_md_len(md) && memcmp(got, exp, hl) == 0,
+		      "hmac");
+	}
+
+	/* AES-CM 128 and 256, then ECB, then CM again with the other key. */
+	for (int k = 0; k < 2; k++) {
+		size_t kl = (r + k) % 2 ? 32 : 16;
+		const EVP_CIPHER *c = kl == 16 ? EVP_aes_128_ctr() : EVP_aes_256_ctr();
+		check(j,
+		      crypto_aes_cm(key[k], kl, iv, msg, got, len) == KMS_EOK &&
+			  (len == 0 || ref_cipher(c, 1, key[k], iv, msg, (int)len, exp) ==
+					   (int)len) &&
+			  memcmp(got, exp, len) == 0,
+		      "aes-cm");
+		check(j,
+		      crypto_aes_block(key[1 - k], msg, got) == KMS_EOK &&
+			  ref_cipher(EVP_aes_128_ecb(), 1, key[1 - k], NULL, msg, 16,
+				     exp) == 16 &&
+			  memcmp(got, exp, 16) == 0,
+		      "aes-block");
+	}
+
+	/* Key wrap, then a wrong-KEK unwrap (fails), then a good unwrap. */
+	size_t wl = 16 + (size_t)(r % 3) * 8;
+	check(j, crypto_aes_kw_wrap(key[0], 16, NULL, msg, wl, got) == KMS_EOK,
+	      "kw wrap");
+	check(j, crypto_aes_kw_unwrap(other, 16, NULL, got, wl + 8, back) == KMS_EAUTH,
+	      "kw wrong kek");
+	check(j,
+	      crypto_aes_kw_unwrap(key[0], 16, NULL, got, wl + 8, back) == KMS_EOK &&
+		  memcmp(back, msg, wl) == 0,
+	      "kw unwrap");
+
+	/* GCM: seal, open, open with the wrong key (fails), open again. */
+	check(j,
+	      crypto_gcm_seal(key[r % 2], iv, aad, alen, msg, len, got, tag) == KMS_EOK &&
+		  ref_gcm_seal(key[r % 2], iv, aad, (int)alen, msg, (int)len, exp,
+			       exp_tag) &&
+		  memcmp(got, exp, len) == 0 && memcmp(tag, exp_tag, 16) == 0,
+	      "gcm seal");
+	check(j,
+	      crypto_gcm_open(key[r % 2], iv, aad, alen, got, len, tag, back) ==
+		      KMS_EOK &&
+		  memcmp(back, msg, len) == 0,
+	      "gcm open");
+	check(j, crypto_gcm_open(other, iv, aad, alen, got, len, tag, back) == KMS_EAUTH,
+	      "gcm wrong key");
+	check(j,
+	      crypto_gcm_open(key[r % 2], iv, aad, alen, got, len, tag, back) ==
+		      KMS_EOK &&
+		  memcmp(back, msg, len) == 0,
+	      "gcm open after failure");
+}
+
+static void *reuse_thread(void *arg)
+{
+	reuse_job_t *j = arg;
+	for (int r = 0; r < REUSE_ROUNDS; r++) {
+		reuse_round(j, r);
+		if (r < REUSE_DRAWS) {
+			check(j, crypto_random(j->draws[r], 16) == KMS_EOK, "random");
+		}
+	}
+	return NULL;
+}
+
+static int cmp16(const void *a, const void *b)
+{
+	return memcmp(a, b, 16);
+}
+
+static void
+given_threads_alternating_algorithms_when_reusing_contexts_then_match_reference(void)
+{
+	static reuse_job_t jobs[REUSE_THREADS];
+	pthread_t th[REUSE_THREADS];
+	for (int i = 0; i < REUSE_THREADS; i++) {
+		memset(&jobs[i], 0, sizeof(jobs[i]));
+		jobs[i].seed = 0x9e3779b97f4a7c15ULL * (uint64_t)(i + 1);
+		CU_ASSERT_EQUAL_FATAL(
+		    pthread_create(&th[i], NULL, reuse_thread, &jobs[i]), 0);
+	}
+	/* The main thread takes part too (its contexts outlive the test). */
+	reuse_job_t *mine = secmem_alloc(sizeof(*mine));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mine);
+	mine->seed = 42;
+	reuse_thread(mine);
+	static uint8_t all[(REUSE_THREADS + 1) * REUSE_DRAWS][16];
+	memcpy(all[REUSE_THREADS * REUSE_DRAWS], mine->draws, sizeof(mine->draws));
+	for (int i = 0; i < REUSE_THREADS; i++) {
+		CU_ASSERT_EQUAL(pthread_join(th[i], NULL), 0);
+		CU_ASSERT_EQUAL(jobs[i].checks,
+				REUSE_ROUNDS * REUSE_CHECKS + REUSE_DRAWS);
+		CU_ASSERT_EQUAL(jobs[i].failures, 0);
+		if (jobs[i].failures != 0) {
+			printf("thread %d: %d failures, first: %s\n", i, jobs[i].failures,
+			       jobs[i].first);
+		}
+		memcpy(all[i * REUSE_DRAWS], jobs[i].draws, sizeof(jobs[i].draws));
+	}
+	CU_ASSERT_EQUAL(mine->failures, 0);
+	if (mine->failures != 0) {
+		printf("main: %d failures, first: %s\n", mine->failures, mine->first);
+	}
+	secmem_free(mine, sizeof(*mine));
+	/* Random draws from buffered bytes: no 16-byte draw seen twice. */
+	size_t n = sizeof(all) / sizeof(all[0]);
+	qsort(all, n, 16, cmp16);
+	size_t dup = 0;
+	for (size_t i = 1; i < n; i++) {
+		dup += memcmp(all[i - 1], all[i], 16) == 0;
+	}
+	CU_ASSERT_EQUAL(dup, 0);
+}
+
+/* A forked child must not hand out the bytes its parent has buffered. */
+static void given_buffered_random_when_forking_then_child_draws_differ(void)
+{
+	uint8_t a[16], parent[16], child[16] = { 0 };
+	int fds[2];
+	CU_ASSERT_EQUAL(crypto_random(a, sizeof(a)), KMS_EOK); /* fills the buffer */
+	CU_ASSERT_EQUAL_FATAL(pipe(fds), 0);
+	pid_t pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		uint8_t c[16];
+		int ok = crypto_random(c, sizeof(c)) == KMS_EOK &&
+			 write(fds[1], c, sizeof(c)) == (ssize_t)sizeof(c);
+		_exit(ok ? 0 : 1);
+	}
+	close(fds[1]);
+	CU_ASSERT_EQUAL(read(fds[0], child, sizeof(child)), (ssize_t)sizeof(child));
+	close(fds[0]);
+	int status = 0;
+	CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
+	CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CU_ASSERT_EQUAL(crypto_random(parent, sizeof(parent)), KMS_EOK);
+	CU_ASSERT_NOT_EQUAL(memcmp(parent, child, 16), 0);
+	CU_ASSERT_NOT_EQUAL(memcmp(a, child, 16), 0);
+	/* Large draws bypass the buffer. */
+	uint8_t big[300] = { 0 }, zero[300] = { 0 };
+	CU_ASSERT_EQUAL(crypto_random(big, sizeof(big)), KMS_EOK);
+	CU_ASSERT_NOT_EQUAL(memcmp(big, zero, sizeof(big)), 0);
+}
+
 static void given_selftest_when_run_then_passes(void)
 {
 	CU_ASSERT_EQUAL(crypto_selftest(), KMS_EOK);
@@ -247,6 +488,9 @@ int main(void)
 		    given_gcm_spec_case14_when_sealing_zero_block_then_known_answer),
 		UNIT_TEST(given_tampered_gcm_when_opening_then_eauth_and_wiped),
 		UNIT_TEST(given_rng_when_drawing_twice_then_outputs_differ),
+		UNIT_TEST(
+		    given_threads_alternating_algorithms_when_reusing_contexts_then_match_reference),
+		UNIT_TEST(given_buffered_random_when_forking_then_child_draws_differ),
 		UNIT_TEST(given_selftest_when_run_then_passes),
 		UNIT_TEST(given_any_output_byte_flipped_when_selftest_then_fails),
 		UNIT_TEST(given_secrets_when_comparing_and_wiping_then_correct),
