@@ -343,10 +343,8 @@ static enum MHD_Result route_post(kms_http_t *h, struct MHD_Connection *c, req_t
 /* The whole body is in: hand it to the service. */
 static enum MHD_Result serve(kms_http_t *h, struct MHD_Connection *c, req_t *q)
 {
-	uint8_t *out = malloc(MIKEY_MSG_MAX);
-	if (out == NULL) {
-		return reply_text(c, q, 503, "out of memory\n", NULL);
-	}
+	/* Per thread; MHD copies the answer into the response (MUST_COPY). */
+	static __thread uint8_t out[MIKEY_MSG_MAX];
 	kms_answer_t ans = { 500, KMS_EINTERNAL, 0 };
 	char www_auth[BOOTSTRAP_HDR_MAX];
 	pthread_rwlock_rdlock(&h->lock);
@@ -373,22 +371,19 @@ static enum MHD_Result serve(kms_http_t *h, struct MHD_Connection *c, req_t *q)
 	}
 	pthread_rwlock_unlock(&h->lock);
 	if (svc == NULL) {
-		free(out);
 		return reply_text(c, q, 503, "not ready\n", NULL);
 	}
 	if (h->zk && peer == NULL) {
-		free(out);
 		log_req_notice(q->rid, "Zk: %s is no longer a peer", q->peer);
 		return refuse(c, q, KMS_EZK_PEER, "client certificate refused\n", NULL);
 	}
 	if (ans.len == 0 || ans.len > MIKEY_MSG_MAX) {
-		free(out);
 		log_req_warning(q->rid, "no MIKEY answer: %s", kms_err_name(ans.error));
 		return reply_text(c, q, (unsigned)ans.http_status, "request failed\n",
 				  NULL);
 	}
 	return reply(c, q, (unsigned)ans.http_status, CT_MIKEY, out, ans.len,
-		     MHD_RESPMEM_MUST_FREE, NULL,
+		     MHD_RESPMEM_MUST_COPY, NULL,
 		     ans.error == KMS_EBTID ? www_auth : NULL);
 }
 

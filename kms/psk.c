@@ -6,7 +6,11 @@
 
 void kms_psk_wipe(kms_psk_t *psk)
 {
-	secmem_wipe(psk, psk != NULL ? sizeof(*psk) : 0);
+	/* Only the key is secret; the identities are not worth the cycles. */
+	if (psk != NULL) {
+		secmem_wipe(psk->key, sizeof(psk->key));
+		psk->key_len = 0;
+	}
 }
 
 int kms_psk_has_identity(const kms_psk_t *psk, const uint8_t *id, size_t len)

@@ -39,7 +39,7 @@ struct kms_psk_source {
 };
 
 /* Wipe a looked-up key (every path that got one calls this). */
-void kms_psk_wipe(kms_psk_t *psk);
+void kms_psk_wipe(kms_psk_t *psk); /* the key bytes; identities stay */
 
 /* True when identity (len bytes) is one of psk's KMS user identities. */
 int kms_psk_has_identity(const kms_psk_t *psk, const uint8_t *id, size_t len);

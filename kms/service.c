@@ -69,6 +69,7 @@ typedef struct {
 	mikey_bytes_t randri, randrr;
 	uint32_t ticket_key_id;
 	int64_t rule_id;      /* the policy rule that decided a refusal, or -1 */
+	size_t plain_used;    /* bytes of plain that may hold key material */
 	const zk_peer_t *via; /* the peer KMS a Zk request came from */
 	const char *zk_to;    /* the peer KMS a resolve was forwarded to */
 	int peer_errno;	      /* its MIKEY error number when it refused, or -1 */
@@ -602,6 +603,7 @@ static int hop_answer(req_t *r, const zk_peer_t *peer, size_t req_len, size_t le
 	if (ret == KMS_EOK) {
 		ret = mikey_profile_kemac_ts(&r->hop, &t64);
 	}
+	r->plain_used = sizeof(r->plain);
 	if (ret == KMS_EOK) {
 		ret = mikey_kemac_open(prf, mikey_msg_kemac(&r->hop), peer->key,
 				       peer->key_len, csb, MIKEY_DIR_RESP, NULL, &rr, t64,
@@ -715,6 +717,9 @@ static int ticket_resolve(req_t *r, uint8_t *buf, size_t cap, size_t *len)
 		return KMS_ETICKET;
 	}
 	int ret = kms_ticket_aad_msg(&r->in, &aad);
+	/* The plaintext is never longer than the ticket data. */
+	r->plain_used =
+	    t->ticket_data.len < sizeof(r->plain) ? t->ticket_data.len : sizeof(r->plain);
 	if (ret == KMS_EOK) {
 		ret = kms_ticket_open(r->svc->keyring, &aad, t->ticket_data.data,
 				      t->ticket_data.len, r->plain, sizeof(r->plain),
@@ -903,7 +908,7 @@ static void handle(const kms_service_t *svc, const zk_peer_t *via, kms_reqtype_t
 		kms_psk_wipe(&r->psk);
 	}
 	secmem_wipe(r->keybuf, sizeof(r->keybuf));
-	secmem_wipe(r->plain, sizeof(r->plain));
+	secmem_wipe(r->plain, r->plain_used);
 }
 
 void kms_service_handle(const kms_service_t *svc, kms_reqtype_t type, const char *rid,
