@@ -485,12 +485,21 @@ static const char *reason(CURLcode rc)
 	}
 }
 
-/* Connection errors before any byte of the request went out. */
+/*
+ * Connection errors: the last connection attempt failed, so the request was
+ * not served on it.  (libcurl may first have written the request to a
+ * kept-alive connection the peer had closed, then failed to reconnect:
+ * REQUEST_SIZE is not 0 then, but nothing was answered; a resolve that the
+ * peer did see is refused as a replay, never served twice.)  A timeout is
+ * retried only when no byte of the request went out.
+ */
 static bool retryable(CURL *h, CURLcode rc)
 {
 	long sent = 0;
-	if (rc != CURLE_COULDNT_CONNECT && rc != CURLE_COULDNT_RESOLVE_HOST &&
-	    rc != CURLE_OPERATION_TIMEDOUT) {
+	if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST) {
+		return true;
+	}
+	if (rc != CURLE_OPERATION_TIMEDOUT) {
 		return false;
 	}
 	return curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &sent) == CURLE_OK &&
