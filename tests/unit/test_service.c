@@ -123,6 +123,7 @@ typedef struct {
 static const char *ue_kms = KMS_ID;
 static const zk_peer_t *zk_via;
 static const kms_service_t *target = &svc;
+static const char *ue_psk_id; /* IDRpsk of a RESOLVE_INIT, or none */
 
 static int ue_sign_init(ue_t *ue, const mikey_bytes_t *ri, const mikey_bytes_t *rr)
 {
@@ -215,6 +216,10 @@ static int ue_resolve(ue_t *ue, const mikey_ticket_t *ticket, const uint8_t *mpk
 	mikey_msg_add_id(m, MIKEY_ROLE_KMS, MIKEY_ID_NAI, (const uint8_t *)ue_kms,
 			 strlen(ue_kms));
 	mikey_msg_add_ticket(m, &t, true);
+	if (ue_psk_id != NULL) {
+		mikey_msg_add_id(m, MIKEY_ROLE_PSK, MIKEY_ID_BYTES,
+				 (const uint8_t *)ue_psk_id, strlen(ue_psk_id));
+	}
 	mikey_msg_add_v(m, MIKEY_MAC_HMAC_SHA1_160);
 	if (ret == KMS_EOK) {
 		ret = mikey_msg_build(m, ue->msg, sizeof(ue->msg), &ue->len);
@@ -788,6 +793,17 @@ static void given_resolve_over_zk_when_peer_key_right_then_keys_forked_for_respo
 	CU_ASSERT_EQUAL_FATAL(ue_resolve(&kms_b, &rq->m.ticket, rq->keys.k[1].key.data),
 			      KMS_EOK);
 	CU_ASSERT_EQUAL(ue_exchange(&kms_b, KMS_REQ_RESOLVE, r), KMS_EPOLICY);
+	/* A hop naming its sender in IDRpsk: that must be the TLS-proven peer. */
+	kms_b.u = &hop;
+	ue_psk_id = PEER_ID;
+	CU_ASSERT_EQUAL_FATAL(ue_resolve(&kms_b, &rq->m.ticket, rq->keys.k[1].key.data),
+			      KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&kms_b, KMS_REQ_RESOLVE, r), KMS_EOK);
+	ue_psk_id = "kms.c.example.org";
+	CU_ASSERT_EQUAL_FATAL(ue_resolve(&kms_b, &rq->m.ticket, rq->keys.k[1].key.data),
+			      KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&kms_b, KMS_REQ_RESOLVE, r), KMS_EID);
+	ue_psk_id = NULL;
 	/* The wrong per-peer key: 401. */
 	hop.key[0] ^= 1;
 	kms_b.u = &hop;
