@@ -48,6 +48,11 @@ static pthread_once_t algs_once = PTHREAD_ONCE_INIT;
  * call; after any failure it is freed and the next call starts afresh, so a
  * context in an unknown state is never reused.
  *
+ * A keyed HMAC object (crypto_hmac_key_t) borrows its digest's slot from
+ * init to wipe; a second live object, or a crypto_hmac() meanwhile, works on
+ * a copy of the template, and of two contexts returned to one slot the
+ * second is freed.
+ *
  * What stays in memory between calls (measured: scrubbing after each call
  * costs as much as the reuse saves, see crypto_hmac and cipher_take): an
  * idle thread's contexts hold the last key it used with that algorithm
@@ -182,6 +187,28 @@ size_t crypto_md_len(crypto_md_t md)
 	}
 }
 
+static const uint8_t empty_key[1]; /* a NULL key means "same key" to OpenSSL */
+
+/* The thread's HMAC context for digest slot i, else a copy of the template. */
+static EVP_MAC_CTX *mac_take(thread_ctx_t *t, int i)
+{
+	EVP_MAC_CTX *ctx = t != NULL ? t->mac[i] : NULL;
+	if (t != NULL) {
+		t->mac[i] = NULL;
+	}
+	return ctx != NULL ? ctx : EVP_MAC_CTX_dup(algs.hmac_tpl[i]);
+}
+
+/* Back into an empty slot after a successful call, else freed (cleansed). */
+static void mac_put(thread_ctx_t *t, int i, EVP_MAC_CTX *ctx, int ok)
+{
+	if (ok && t != NULL && ctx != NULL && t->mac[i] == NULL) {
+		t->mac[i] = ctx;
+	} else {
+		EVP_MAC_CTX_free(ctx);
+	}
+}
+
 int crypto_hmac(crypto_md_t md, const uint8_t *key, size_t key_len,
 		const crypto_iov_t *iov, size_t n, uint8_t *out)
 {
@@ -193,7 +220,6 @@ int crypto_hmac(crypto_md_t md, const uint8_t *key, size_t key_len,
 	if (ret != KMS_EOK) {
 		return ret;
 	}
-	static const uint8_t empty_key[1];
 	/*
 	 * The thread's context, or a copy of the template.  EVP_MAC_init() with
 	 * a key replaces the previous key and its states.  There is no cheap way
@@ -202,13 +228,7 @@ int crypto_hmac(crypto_md_t md, const uint8_t *key, size_t key_len,
 	 */
 	const int i = md == CRYPTO_MD_SHA256;
 	thread_ctx_t *t = thread_ctx();
-	EVP_MAC_CTX *ctx = t != NULL ? t->mac[i] : NULL;
-	if (t != NULL) {
-		t->mac[i] = NULL;
-	}
-	if (ctx == NULL) {
-		ctx = EVP_MAC_CTX_dup(algs.hmac_tpl[i]);
-	}
+	EVP_MAC_CTX *ctx = mac_take(t, i);
 	size_t out_len = 0;
 	ret = KMS_ECRYPTO;
 	if (ctx == NULL ||
@@ -227,12 +247,89 @@ int crypto_hmac(crypto_md_t md, const uint8_t *key, size_t key_len,
 	}
 	ret = KMS_EOK;
 cleanup:
-	if (ret == KMS_EOK && t != NULL) {
-		t->mac[i] = ctx;
-	} else {
+	mac_put(t, i, ctx, ret == KMS_EOK);
+	return ret;
+}
+
+int crypto_hmac_key_init(crypto_hmac_key_t *k, crypto_md_t md, const uint8_t *key,
+			 size_t key_len)
+{
+	if (k == NULL) {
+		return KMS_EINVAL;
+	}
+	memset(k, 0, sizeof(*k)); /* empty until keyed: wipe is then a no-op */
+	if ((md != CRYPTO_MD_SHA1 && md != CRYPTO_MD_SHA256) ||
+	    (key == NULL && key_len > 0)) {
+		return KMS_EINVAL;
+	}
+	int ret = crypto_init();
+	if (ret != KMS_EOK) {
+		return ret;
+	}
+	/* One keying: OpenSSL computes the inner and outer pad states here. */
+	const int i = md == CRYPTO_MD_SHA256;
+	EVP_MAC_CTX *ctx = mac_take(thread_ctx(), i);
+	if (ctx == NULL ||
+	    !EVP_MAC_init(ctx, key_len > 0 ? key : empty_key, key_len, NULL)) {
 		EVP_MAC_CTX_free(ctx); /* cleansed by OpenSSL */
+		return KMS_ECRYPTO;
+	}
+	k->ctx = ctx;
+	k->md = md;
+	k->fresh = 1;
+	return KMS_EOK;
+}
+
+int crypto_hmac_keyed(crypto_hmac_key_t *k, const crypto_iov_t *iov, size_t n,
+		      uint8_t *out)
+{
+	if (k == NULL || out == NULL || (iov == NULL && n > 0)) {
+		return KMS_EINVAL;
+	}
+	if (k->ctx == NULL) {
+		return KMS_ECRYPTO;
+	}
+	const size_t md_len = crypto_md_len(k->md);
+	size_t out_len = 0;
+	int ret = KMS_ECRYPTO;
+	/*
+	 * EVP_MAC_init() without a key restarts from the kept pad states
+	 * (OpenSSL 3's HMAC copies its inner state: no pad compressions), about
+	 * half the cost of a keyed init for a short message.  Right after
+	 * crypto_hmac_key_init() the context is already at that start.
+	 */
+	if (!k->fresh && !EVP_MAC_init(k->ctx, NULL, 0, NULL)) {
+		goto cleanup;
+	}
+	k->fresh = 0;
+	for (size_t j = 0; j < n; j++) {
+		if (iov[j].len > 0 && !EVP_MAC_update(k->ctx, iov[j].data, iov[j].len)) {
+			goto cleanup;
+		}
+	}
+	if (!EVP_MAC_final(k->ctx, out, &out_len, md_len) || out_len != md_len) {
+		goto cleanup;
+	}
+	ret = KMS_EOK;
+cleanup:
+	if (ret != KMS_EOK) {
+		/* A context in an unknown state is never reused. */
+		secmem_wipe(out, md_len);
+		EVP_MAC_CTX_free(k->ctx);
+		k->ctx = NULL;
 	}
 	return ret;
+}
+
+void crypto_hmac_key_wipe(crypto_hmac_key_t *k)
+{
+	if (k == NULL) {
+		return;
+	}
+	if (k->ctx != NULL) {
+		mac_put(thread_ctx(), k->md == CRYPTO_MD_SHA256, k->ctx, 1);
+	}
+	secmem_wipe(k, sizeof(*k));
 }
 
 int crypto_hash(crypto_md_t md, const crypto_iov_t *iov, size_t n, uint8_t *out)

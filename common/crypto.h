@@ -50,6 +50,44 @@ int crypto_init(void);
 int crypto_hmac(crypto_md_t md, const uint8_t *key, size_t key_len,
 		const crypto_iov_t *iov, size_t n, uint8_t *out);
 
+/*
+ * One HMAC key for several messages in a row (the MIKEY PRF's P_hash chain):
+ * the key's inner and outer pad states are computed once by
+ * crypto_hmac_key_init(), and each crypto_hmac_keyed() restarts from them.
+ * Outputs are exactly crypto_hmac()'s.
+ *
+ * An object belongs to one thread at a time.  init takes an empty object
+ * (zero-initialised or wiped: a live one would leak its context) and always
+ * leaves *k in a state crypto_hmac_key_wipe() accepts (empty on failure);
+ * every path must end with crypto_hmac_key_wipe().  A failed
+ * crypto_hmac_keyed() drops the key: later calls on the object return
+ * KMS_ECRYPTO.  Several objects may be live at once.
+ *
+ * Wipe hands a healthy context back to the thread's HMAC slot, where it
+ * keeps the key as crypto_hmac()'s context does (see crypto.c) until the
+ * thread's next HMAC with that digest or its exit; any other context is
+ * freed and cleansed by OpenSSL.  *k is zeroed.
+ */
+struct evp_mac_ctx_st; /* OpenSSL's EVP_MAC_CTX */
+
+typedef struct {
+	struct evp_mac_ctx_st *ctx; /* NULL: empty or failed */
+	crypto_md_t md;
+	int fresh; /* keyed and not yet used: no restart needed */
+} crypto_hmac_key_t;
+
+/* SHA-1 and SHA-256 only (else KMS_EINVAL); the key may be empty. */
+int crypto_hmac_key_init(crypto_hmac_key_t *k, crypto_md_t md, const uint8_t *key,
+			 size_t key_len);
+
+/* HMAC under k's key over the concatenation of iov[0..n); out gets
+ * crypto_md_len(k->md) bytes, wiped on failure. */
+int crypto_hmac_keyed(crypto_hmac_key_t *k, const crypto_iov_t *iov, size_t n,
+		      uint8_t *out);
+
+/* Ends the object's use; NULL is a no-op. */
+void crypto_hmac_key_wipe(crypto_hmac_key_t *k);
+
 /* Digest over the concatenation of iov[0..n). */
 int crypto_hash(crypto_md_t md, const crypto_iov_t *iov, size_t n, uint8_t *out);
 

@@ -21,27 +21,32 @@
 /*
  * acc ^= first out_len bytes of P(s, label), where
  * P = HMAC(s, A_1 || label) || HMAC(s, A_2 || label) || ...,
- * A_0 = label, A_i = HMAC(s, A_{i-1}).
+ * A_0 = label, A_i = HMAC(s, A_{i-1}).  Every HMAC of the chain has the key
+ * s: it is keyed once, and each HMAC restarts from its pad states.
  */
 static int p_hash_xor(crypto_md_t md, const uint8_t *s, size_t s_len,
 		      const uint8_t *label, size_t label_len, uint8_t *acc,
 		      size_t out_len)
 {
+	crypto_hmac_key_t k = { 0 };
 	uint8_t a[CRYPTO_MD_MAX];
 	uint8_t block[CRYPTO_MD_MAX];
 	size_t md_len = crypto_md_len(md);
 	size_t done = 0;
-	int ret = KMS_EOK;
 
+	int ret = crypto_hmac_key_init(&k, md, s, s_len);
+	if (ret != KMS_EOK) {
+		goto cleanup;
+	}
 	/* A_1 = HMAC(s, A_0) = HMAC(s, label). */
 	crypto_iov_t a0 = { label, label_len };
-	ret = crypto_hmac(md, s, s_len, &a0, 1, a);
+	ret = crypto_hmac_keyed(&k, &a0, 1, a);
 	if (ret != KMS_EOK) {
 		goto cleanup;
 	}
 	while (done < out_len) {
 		crypto_iov_t iov[2] = { { a, md_len }, { label, label_len } };
-		ret = crypto_hmac(md, s, s_len, iov, 2, block);
+		ret = crypto_hmac_keyed(&k, iov, 2, block);
 		if (ret != KMS_EOK) {
 			goto cleanup;
 		}
@@ -53,13 +58,14 @@ static int p_hash_xor(crypto_md_t md, const uint8_t *s, size_t s_len,
 		if (done < out_len) {
 			/* A_{i+1} = HMAC(s, A_i) */
 			crypto_iov_t ai = { a, md_len };
-			ret = crypto_hmac(md, s, s_len, &ai, 1, a);
+			ret = crypto_hmac_keyed(&k, &ai, 1, a);
 			if (ret != KMS_EOK) {
 				goto cleanup;
 			}
 		}
 	}
 cleanup:
+	crypto_hmac_key_wipe(&k);
 	secmem_wipe(a, sizeof(a));
 	secmem_wipe(block, sizeof(block));
 	return ret;

@@ -200,7 +200,7 @@ static void given_rng_when_drawing_twice_then_outputs_differ(void)
 #define REUSE_THREADS 4
 #define REUSE_ROUNDS 300
 #define REUSE_DRAWS 200
-#define REUSE_CHECKS 13 /* per round */
+#define REUSE_CHECKS 14 /* per round */
 
 typedef struct {
 	uint64_t seed;
@@ -210,13 +210,19 @@ typedef struct {
 	uint8_t draws[REUSE_DRAWS][16];
 } reuse_job_t;
 
+/* xorshift64: reproducible test data. */
+static uint64_t xs_next(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
 static void rand_fill(uint64_t *x, uint8_t *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		*x ^= *x << 13;
-		*x ^= *x >> 7;
-		*x ^= *x << 17;
-		p[i] = (uint8_t)*x;
+		p[i] = (uint8_t)xs_next(x);
 	}
 }
 
@@ -272,7 +278,14 @@ static void reuse_round(reuse_job_t *j, int r)
 	crypto_iov_t iov[2] = { { msg, len / 2 }, { msg + len / 2, len - len / 2 } };
 	unsigned int hl = 0;
 
-	/* HMAC: both digests, two keys, key lengths 1..32, interleaved. */
+	/* HMAC: both digests, two keys, key lengths 1..32, interleaved, inside
+	 * the life of a keyed object that MACs before and after them. */
+	crypto_md_t kmd = r % 3 ? CRYPTO_MD_SHA1 : CRYPTO_MD_SHA256;
+	size_t kkl = (size_t)r % 32 + 1;
+	uint8_t kgot[2][32];
+	crypto_hmac_key_t ko = { 0 };
+	int kok = crypto_hmac_key_init(&ko, kmd, other, kkl) == KMS_EOK &&
+		  crypto_hmac_keyed(&ko, iov, 2, kgot[0]) == KMS_EOK;
 	for (int k = 0; k < 2; k++) {
 		crypto_md_t md = (r + k) % 2 ? CRYPTO_MD_SHA256 : CRYPTO_MD_SHA1;
 		size_t kl = (size_t)(r + k) % 32 + 1;
@@ -283,6 +296,14 @@ static void reuse_round(reuse_job_t *j, int r)
 			  hl == crypto_md_len(md) && memcmp(got, exp, hl) == 0,
 		      "hmac");
 	}
+	kok = kok && crypto_hmac_keyed(&ko, iov, 2, kgot[1]) == KMS_EOK;
+	crypto_hmac_key_wipe(&ko);
+	check(j,
+	      kok &&
+		  HMAC(kmd == CRYPTO_MD_SHA1 ? EVP_sha1() : EVP_sha256(), other, (int)kkl,
+		       msg, len, exp, &hl) != NULL &&
+		  memcmp(kgot[0], exp, hl) == 0 && memcmp(kgot[1], exp, hl) == 0,
+	      "hmac keyed");
 
 	/* AES-CM 128 and 256, then ECB, then CM again with the other key. */
 	for (int k = 0; k < 2; k++) {
@@ -395,6 +416,152 @@ given_threads_alternating_algorithms_when_reusing_contexts_then_match_reference(
 	CU_ASSERT_EQUAL(dup, 0);
 }
 
+/* msg[0..len) whole, or cut into 3 pieces at random points (some empty). */
+static size_t xs_split(uint64_t *x, const uint8_t *msg, size_t len, crypto_iov_t *iov)
+{
+	if (xs_next(x) % 4 == 0) {
+		iov[0] = (crypto_iov_t){ msg, len };
+		return 1;
+	}
+	size_t a = (size_t)(xs_next(x) % (len + 1));
+	size_t b = a + (size_t)(xs_next(x) % (len - a + 1));
+	iov[0] = (crypto_iov_t){ msg, a };
+	iov[1] = (crypto_iov_t){ msg + a, b - a };
+	iov[2] = (crypto_iov_t){ msg + b, len - b };
+	return 3;
+}
+
+/*
+ * Keyed HMAC objects against crypto_hmac(): every key length 1..300 (and
+ * the empty key) with both digests; each object serves several random
+ * messages, interleaved with a second live object (same or other digest,
+ * other key) and with one-shot crypto_hmac() calls on other keys, which
+ * compete for the same per-thread context slot.
+ */
+static void given_random_keys_when_hmac_keyed_then_equals_crypto_hmac(void)
+{
+	uint64_t x = 0x243f6a8885a308d3ULL;
+	uint8_t key1[300], key2[300], key3[300], msg[400];
+	uint8_t got[CRYPTO_MD_MAX], exp[CRYPTO_MD_MAX];
+	size_t checked = 0, mismatched = 0, failed = 0;
+	for (size_t kl = 0; kl <= 300; kl++) {
+		for (int d = 0; d < 2; d++) {
+			crypto_md_t md1 = d ? CRYPTO_MD_SHA256 : CRYPTO_MD_SHA1;
+			crypto_md_t md2 =
+			    xs_next(&x) & 1 ? CRYPTO_MD_SHA256 : CRYPTO_MD_SHA1;
+			size_t kl2 = 1 + (size_t)(xs_next(&x) % 300);
+			size_t kl3 = 1 + (size_t)(xs_next(&x) % 300);
+			rand_fill(&x, key1, kl);
+			rand_fill(&x, key2, kl2);
+			rand_fill(&x, key3, kl3);
+			crypto_hmac_key_t k1 = { 0 }, k2 = { 0 };
+			failed += crypto_hmac_key_init(&k1, md1, kl > 0 ? key1 : NULL,
+						       kl) != KMS_EOK;
+			failed += crypto_hmac_key_init(&k2, md2, key2, kl2) != KMS_EOK;
+			size_t rounds = 1 + (size_t)(xs_next(&x) % 6);
+			for (size_t r = 0; r < rounds; r++) {
+				crypto_iov_t iov[3];
+				size_t len = (size_t)(xs_next(&x) % (sizeof(msg) + 1));
+				rand_fill(&x, msg, len);
+				size_t n = xs_split(&x, msg, len, iov);
+				/* Object 1, then the reference for it. */
+				memset(got, 0xEE, sizeof(got));
+				failed += crypto_hmac_keyed(&k1, iov, n, got) != KMS_EOK;
+				failed += crypto_hmac(md1, kl > 0 ? key1 : NULL, kl, iov,
+						      n, exp) != KMS_EOK;
+				mismatched += memcmp(got, exp, crypto_md_len(md1)) != 0;
+				/* Nothing written past the digest. */
+				mismatched += crypto_md_len(md1) < sizeof(got) &&
+					      got[crypto_md_len(md1)] != 0xEE;
+				/* An unrelated one-shot HMAC, then object 2. */
+				failed +=
+				    crypto_hmac(md2, key3, kl3, iov, n, exp) != KMS_EOK;
+				failed += crypto_hmac_keyed(&k2, iov, n, got) != KMS_EOK;
+				failed +=
+				    crypto_hmac(md2, key2, kl2, iov, n, exp) != KMS_EOK;
+				mismatched += memcmp(got, exp, crypto_md_len(md2)) != 0;
+				checked += 2;
+			}
+			/* Wipe in either order; the object is left zeroed. */
+			if (xs_next(&x) & 1) {
+				crypto_hmac_key_wipe(&k1);
+				crypto_hmac_key_wipe(&k2);
+			} else {
+				crypto_hmac_key_wipe(&k2);
+				crypto_hmac_key_wipe(&k1);
+			}
+			mismatched += k1.ctx != NULL || k2.ctx != NULL;
+		}
+	}
+	CU_ASSERT_EQUAL(failed, 0);
+	CU_ASSERT_EQUAL(mismatched, 0);
+	printf("\n  %zu keyed HMACs match crypto_hmac()\n", checked);
+}
+
+/* Known answers through the keyed path too, for the same object reused. */
+static void given_rfc_vectors_when_hmac_keyed_reused_then_known_answers(void)
+{
+	uint8_t key[131], msg[50], out[32], exp1[20], exp6[32];
+	memset(key, 0xaa, sizeof(key));
+	memset(msg, 0xdd, sizeof(msg));
+	unit_hex("125d7342b9ac11cd91a39af48aa17b4f63f175d3", exp1, sizeof(exp1));
+	unit_hex("60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54", exp6,
+		 sizeof(exp6));
+	const char *m6 = "Test Using Larger Than Block-Size Key - Hash Key First";
+	crypto_iov_t iov1[2] = { { msg, 20 }, { msg + 20, 30 } };
+	crypto_iov_t iov6 = { (const uint8_t *)m6, strlen(m6) };
+	crypto_hmac_key_t k1 = { 0 }, k6 = { 0 };
+	CU_ASSERT_EQUAL_FATAL(crypto_hmac_key_init(&k1, CRYPTO_MD_SHA1, key, 20),
+			      KMS_EOK);
+	CU_ASSERT_EQUAL_FATAL(crypto_hmac_key_init(&k6, CRYPTO_MD_SHA256, key, 131),
+			      KMS_EOK);
+	for (int i = 0; i < 3; i++) {
+		CU_ASSERT_EQUAL(crypto_hmac_keyed(&k1, iov1, 2, out), KMS_EOK);
+		CU_ASSERT_EQUAL(memcmp(out, exp1, 20), 0);
+		CU_ASSERT_EQUAL(crypto_hmac_keyed(&k6, &iov6, 1, out), KMS_EOK);
+		CU_ASSERT_EQUAL(memcmp(out, exp6, 32), 0);
+	}
+	crypto_hmac_key_wipe(&k1);
+	crypto_hmac_key_wipe(&k6);
+}
+
+static void given_bad_use_when_hmac_keyed_then_errors_and_wipe_is_safe(void)
+{
+	uint8_t key[20] = { 1 }, out[32];
+	crypto_iov_t iov = { key, sizeof(key) };
+	crypto_hmac_key_t k;
+	memset(&k, 0x5A, sizeof(k)); /* init empties the object even on failure */
+	CU_ASSERT_EQUAL(crypto_hmac_key_init(&k, CRYPTO_MD_MD5, key, 20), KMS_EINVAL);
+	CU_ASSERT_PTR_NULL(k.ctx);
+	CU_ASSERT_EQUAL(crypto_hmac_key_init(&k, (crypto_md_t)7, key, 20), KMS_EINVAL);
+	CU_ASSERT_EQUAL(crypto_hmac_key_init(&k, CRYPTO_MD_SHA1, NULL, 3), KMS_EINVAL);
+	CU_ASSERT_PTR_NULL(k.ctx);
+	CU_ASSERT_EQUAL(crypto_hmac_key_init(NULL, CRYPTO_MD_SHA1, key, 20), KMS_EINVAL);
+	/* An empty object refuses to MAC; wiping it (twice) is harmless. */
+	CU_ASSERT_EQUAL(crypto_hmac_keyed(&k, &iov, 1, out), KMS_ECRYPTO);
+	crypto_hmac_key_wipe(&k);
+	crypto_hmac_key_wipe(&k);
+	crypto_hmac_key_wipe(NULL);
+	crypto_hmac_key_t z = { 0 };
+	crypto_hmac_key_wipe(&z);
+	/* Argument errors leave a keyed object usable. */
+	CU_ASSERT_EQUAL_FATAL(crypto_hmac_key_init(&k, CRYPTO_MD_SHA1, key, 20), KMS_EOK);
+	CU_ASSERT_EQUAL(crypto_hmac_keyed(&k, &iov, 1, NULL), KMS_EINVAL);
+	CU_ASSERT_EQUAL(crypto_hmac_keyed(&k, NULL, 1, out), KMS_EINVAL);
+	CU_ASSERT_EQUAL(crypto_hmac_keyed(NULL, &iov, 1, out), KMS_EINVAL);
+	uint8_t exp[20];
+	CU_ASSERT_EQUAL(crypto_hmac_keyed(&k, &iov, 1, out), KMS_EOK);
+	CU_ASSERT_EQUAL(crypto_hmac(CRYPTO_MD_SHA1, key, 20, &iov, 1, exp), KMS_EOK);
+	CU_ASSERT_EQUAL(memcmp(out, exp, 20), 0);
+	/* No message at all: HMAC of the empty string. */
+	CU_ASSERT_EQUAL(crypto_hmac_keyed(&k, NULL, 0, out), KMS_EOK);
+	CU_ASSERT_EQUAL(crypto_hmac(CRYPTO_MD_SHA1, key, 20, NULL, 0, exp), KMS_EOK);
+	CU_ASSERT_EQUAL(memcmp(out, exp, 20), 0);
+	crypto_hmac_key_wipe(&k);
+	CU_ASSERT_PTR_NULL(k.ctx);
+	CU_ASSERT_EQUAL(crypto_hmac_keyed(&k, &iov, 1, out), KMS_ECRYPTO);
+}
+
 /* A forked child must not hand out the bytes its parent has buffered. */
 static void given_buffered_random_when_forking_then_child_draws_differ(void)
 {
@@ -490,6 +657,9 @@ int main(void)
 		UNIT_TEST(given_rng_when_drawing_twice_then_outputs_differ),
 		UNIT_TEST(
 		    given_threads_alternating_algorithms_when_reusing_contexts_then_match_reference),
+		UNIT_TEST(given_random_keys_when_hmac_keyed_then_equals_crypto_hmac),
+		UNIT_TEST(given_rfc_vectors_when_hmac_keyed_reused_then_known_answers),
+		UNIT_TEST(given_bad_use_when_hmac_keyed_then_errors_and_wipe_is_safe),
 		UNIT_TEST(given_buffered_random_when_forking_then_child_draws_differ),
 		UNIT_TEST(given_selftest_when_run_then_passes),
 		UNIT_TEST(given_any_output_byte_flipped_when_selftest_then_fails),

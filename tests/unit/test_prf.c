@@ -166,6 +166,55 @@ static void given_empty_label_when_prf_then_blocks_are_hmac_chain(void)
 	CU_ASSERT_EQUAL(memcmp(out, exp, 50), 0);
 }
 
+/*
+ * Random in-keys of 1..300 bytes (up to 10 chunks, each chained through one
+ * keyed HMAC), random labels and output lengths: the XOR of OpenSSL's
+ * P_hash over the chunks.  A keyed HMAC object of the caller stays live
+ * throughout, competing for the thread's HMAC context.
+ */
+static void given_random_inputs_when_prf_then_equals_oracle_chunk_xor(void)
+{
+	uint64_t x = 0x13198a2e03707344ULL;
+	uint8_t key[300], label[200], out[MIKEY_PRF_OUT_MAX + 1], exp[MIKEY_PRF_OUT_MAX],
+	    part[MIKEY_PRF_OUT_MAX], mac[2][CRYPTO_MD_MAX];
+	const uint8_t pk[16] = { 0x0b };
+	crypto_iov_t piov = { pk, sizeof(pk) };
+	size_t mismatched = 0, failed = 0;
+	for (int i = 0; i < 400; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		uint8_t prf = prfs[i % 2];
+		size_t klen = 1 + (size_t)(x % sizeof(key));
+		size_t llen = 1 + (size_t)((x >> 16) % sizeof(label));
+		size_t olen = 1 + (size_t)((x >> 32) % MIKEY_PRF_OUT_MAX);
+		fill(key, klen, (uint8_t)(x >> 40));
+		fill(label, llen, (uint8_t)(x >> 48));
+		crypto_md_t kmd = i % 3 ? CRYPTO_MD_SHA256 : CRYPTO_MD_SHA1;
+		crypto_hmac_key_t k = { 0 };
+		failed += crypto_hmac_key_init(&k, kmd, pk, sizeof(pk)) != KMS_EOK;
+		failed += crypto_hmac_keyed(&k, &piov, 1, mac[0]) != KMS_EOK;
+		memset(exp, 0, sizeof(exp));
+		for (size_t off = 0; off < klen; off += 32) {
+			size_t clen = klen - off < 32 ? klen - off : 32;
+			failed +=
+			    !oracle_p(prf, key + off, clen, label, llen, part, olen);
+			for (size_t b = 0; b < olen; b++) {
+				exp[b] ^= part[b];
+			}
+		}
+		memset(out, 0xEE, sizeof(out));
+		failed += mikey_prf(prf, key, klen, label, llen, out, olen) != KMS_EOK;
+		mismatched += memcmp(out, exp, olen) != 0 || out[olen] != 0xEE;
+		/* The caller's object is unaffected. */
+		failed += crypto_hmac_keyed(&k, &piov, 1, mac[1]) != KMS_EOK;
+		mismatched += memcmp(mac[0], mac[1], crypto_md_len(kmd)) != 0;
+		crypto_hmac_key_wipe(&k);
+	}
+	CU_ASSERT_EQUAL(failed, 0);
+	CU_ASSERT_EQUAL(mismatched, 0);
+}
+
 static void given_bad_arguments_when_prf_then_error_and_output_untouched(void)
 {
 	uint8_t key[16] = { 1 }, label[MIKEY_LABEL_MAX + 1] = { 2 };
@@ -202,6 +251,7 @@ int main(void)
 		UNIT_TEST(given_two_equal_chunks_when_prf_then_output_is_zero),
 		UNIT_TEST(given_same_inputs_when_prf_variants_differ_then_outputs_differ),
 		UNIT_TEST(given_empty_label_when_prf_then_blocks_are_hmac_chain),
+		UNIT_TEST(given_random_inputs_when_prf_then_equals_oracle_chunk_xor),
 		UNIT_TEST(given_bad_arguments_when_prf_then_error_and_output_untouched),
 		UNIT_END,
 	};
