@@ -325,23 +325,6 @@ int keyring_find(const keyring_t *kr, uint32_t id, const uint8_t **key)
 /* --- store operations ---------------------------------------------------- */
 
 /* One integer from a constant query without parameters. */
-static int query_int64(sqlite3 *db, const char *sql, int64_t *v)
-{
-	sqlite3_stmt *st = NULL;
-	int ret = sqldb_prepare(db, sql, &st);
-	if (ret != KMS_EOK) {
-		return ret;
-	}
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*v = sqlite3_column_int64(st, 0);
-	} else {
-		ret = rc == SQLITE_DONE ? KMS_EINTERNAL : sqldb_rc(rc);
-	}
-	sqlite3_finalize(st);
-	return ret;
-}
-
 /* The active key (if any) must unwrap under kek: a rotation with the wrong
  * KEK would leave a store that no longer loads. */
 static int check_kek_locked(sqlite3 *db, const uint8_t kek[KEYRING_KEK_LEN])
@@ -388,13 +371,13 @@ static int rotate_locked(sqlite3 *db, const uint8_t kek[KEYRING_KEK_LEN], uint32
 	int64_t now = (int64_t)time(NULL);
 	int ret = check_kek_locked(db, kek);
 	if (ret == KMS_EOK) {
-		ret = query_int64(
+		ret = sqldb_query_int64(
 		    db, "SELECT count(*) FROM master_keys WHERE state IN (0, 1)",
 		    &usable);
 	}
 	if (ret == KMS_EOK) {
-		ret = query_int64(db, "SELECT coalesce(max(id), 0) FROM master_keys",
-				  &max_id);
+		ret = sqldb_query_int64(
+		    db, "SELECT coalesce(max(id), 0) FROM master_keys", &max_id);
 	}
 	if (ret != KMS_EOK) {
 		goto cleanup;

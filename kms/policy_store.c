@@ -189,21 +189,11 @@ int policy_store_version(const char *db_path, int64_t *version)
 		return KMS_EINVAL;
 	}
 	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
 	int ret = schema_open(db_path, SCHEMA_KMS, 0, &db);
 	if (ret == KMS_EOK) {
-		ret = sqldb_prepare(
-		    db, "SELECT version FROM policy_version WHERE one = 1", &st);
+		ret = sqldb_query_int64(
+		    db, "SELECT version FROM policy_version WHERE one = 1", version);
 	}
-	if (ret == KMS_EOK) {
-		int rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW) {
-			*version = sqlite3_column_int64(st, 0);
-		} else {
-			ret = rc == SQLITE_DONE ? KMS_EIO : sqldb_rc(rc);
-		}
-	}
-	sqlite3_finalize(st);
 	sqldb_close(db);
 	return ret;
 }

@@ -403,16 +403,9 @@ static int add_locked(sqlite3 *db, const uint8_t kek[PSK_STATIC_KEK_LEN],
 {
 	sqlite3_stmt *st = NULL;
 	int64_t count = 0;
-	int ret = sqldb_prepare(db, "SELECT count(*) FROM psk_users", &st);
+	int ret = sqldb_query_int64(db, "SELECT count(*) FROM psk_users", &count);
 	if (ret != KMS_EOK) {
 		return ret;
-	}
-	int rc = sqlite3_step(st);
-	count = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-	sqlite3_finalize(st);
-	st = NULL;
-	if (count < 0) {
-		return sqldb_rc(rc);
 	}
 	if (count >= PSK_STATIC_USERS_MAX) {
 		return KMS_ELIMIT;

@@ -199,6 +199,23 @@ int sqldb_step_done(sqlite3_stmt *st)
 	return db_fail(sqlite3_db_handle(st), rc, "step");
 }
 
+int sqldb_query_int64(sqlite3 *db, const char *sql, int64_t *v)
+{
+	sqlite3_stmt *st = NULL;
+	int ret = sqldb_prepare(db, sql, &st);
+	if (ret != KMS_EOK) {
+		return ret;
+	}
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*v = sqlite3_column_int64(st, 0);
+	} else {
+		ret = rc == SQLITE_DONE ? KMS_EIO : sqldb_rc(rc);
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
 int sqldb_begin(sqlite3 *db)
 {
 	return sqldb_exec(db, "BEGIN IMMEDIATE");

@@ -17,6 +17,8 @@
 
 #include <stddef.h>
 
+#include <stdint.h>
+
 #include <sqlite3.h>
 
 #define SQLDB_BUSY_MS 5000
@@ -50,6 +52,9 @@ int sqldb_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **out);
 int sqldb_exec(sqlite3 *db, const char *sql);
 /* Step a statement that returns no rows: KMS_EOK on SQLITE_DONE. */
 int sqldb_step_done(sqlite3_stmt *st);
+/* The first column of the first row of a constant query (count(*), a
+ * version): KMS_EIO when there is no row. */
+int sqldb_query_int64(sqlite3 *db, const char *sql, int64_t *v);
 
 /* BEGIN IMMEDIATE (take the write lock now), COMMIT, ROLLBACK. */
 int sqldb_begin(sqlite3 *db);

@@ -253,23 +253,6 @@ static int row_peer(sqlite3_stmt *st, const uint8_t kek[ZK_KEK_LEN], zk_peer_t *
 
 /* --- store operations ------------------------------------------------------- */
 
-static int count_locked(sqlite3 *db, int64_t *out)
-{
-	sqlite3_stmt *st = NULL;
-	int ret = sqldb_prepare(db, "SELECT count(*) FROM zk_peers", &st);
-	if (ret != KMS_EOK) {
-		return ret;
-	}
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*out = sqlite3_column_int64(st, 0);
-	} else {
-		ret = rc == SQLITE_DONE ? KMS_EINTERNAL : sqldb_rc(rc);
-	}
-	sqlite3_finalize(st);
-	return ret;
-}
-
 /* An existing peer's key must unwrap under kek: never mix KEKs in a store. */
 static int check_kek_locked(sqlite3 *db, const uint8_t kek[ZK_KEK_LEN])
 {
@@ -296,7 +279,7 @@ static int add_locked(sqlite3 *db, const uint8_t kek[ZK_KEK_LEN], const zk_peer_
 		      const uint8_t *wrapped, size_t wlen)
 {
 	int64_t count = 0;
-	int ret = count_locked(db, &count);
+	int ret = sqldb_query_int64(db, "SELECT count(*) FROM zk_peers", &count);
 	if (ret != KMS_EOK) {
 		return ret;
 	}
@@ -493,7 +476,7 @@ void zk_peers_free(zk_peers_t *t)
 static int load_all(sqlite3 *db, const uint8_t kek[ZK_KEK_LEN], zk_peers_t *t)
 {
 	int64_t count = 0;
-	int ret = count_locked(db, &count);
+	int ret = sqldb_query_int64(db, "SELECT count(*) FROM zk_peers", &count);
 	if (ret != KMS_EOK) {
 		return ret;
 	}

@@ -167,6 +167,28 @@ static void given_two_statements_when_prepare_then_refused(void)
 	unit_rmdir(dir);
 }
 
+static void given_query_when_int64_read_then_value_or_clear_error(void)
+{
+	setup();
+	sqlite3 *db = NULL;
+	int64_t v = -1;
+	CU_ASSERT_EQUAL_FATAL(sqldb_open(db_path, 1, &db), KMS_EOK);
+	CU_ASSERT_EQUAL_FATAL(sqldb_exec(db, "CREATE TABLE t (x INTEGER);"
+					     "INSERT INTO t VALUES (5000000000), (7);"),
+			      KMS_EOK);
+	CU_ASSERT_EQUAL(sqldb_query_int64(db, "SELECT count(*) FROM t", &v), KMS_EOK);
+	CU_ASSERT_EQUAL(v, 2);
+	CU_ASSERT_EQUAL(sqldb_query_int64(db, "SELECT max(x) FROM t", &v), KMS_EOK);
+	CU_ASSERT_EQUAL(v, 5000000000LL);
+	v = -1;
+	CU_ASSERT_EQUAL(sqldb_query_int64(db, "SELECT x FROM t WHERE x = 3", &v),
+			KMS_EIO);
+	CU_ASSERT_EQUAL(v, -1); /* untouched without a row */
+	CU_ASSERT_NOT_EQUAL(sqldb_query_int64(db, "SELECT y FROM t", &v), KMS_EOK);
+	sqldb_close(db);
+	unit_rmdir(dir);
+}
+
 static void given_sqlite_codes_when_mapped_then_kms_codes(void)
 {
 	CU_ASSERT_EQUAL(sqldb_rc(SQLITE_OK), KMS_EOK);
@@ -192,6 +214,7 @@ int main(void)
 		    given_failing_second_migration_when_migrate_then_all_rolled_back),
 		UNIT_TEST(given_bad_migration_list_when_migrate_then_einval),
 		UNIT_TEST(given_two_statements_when_prepare_then_refused),
+		UNIT_TEST(given_query_when_int64_read_then_value_or_clear_error),
 		UNIT_TEST(given_sqlite_codes_when_mapped_then_kms_codes),
 		UNIT_END,
 	};
