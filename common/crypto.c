@@ -486,6 +486,22 @@ static int kw_check(const uint8_t *kek, size_t kek_len, const uint8_t *in,
 	return crypto_init();
 }
 
+int crypto_aes_kw_iv(const char *label, const uint8_t *id, size_t id_len,
+		     uint8_t iv[CRYPTO_KW_IV])
+{
+	uint8_t digest[CRYPTO_SHA256_LEN];
+	if (label == NULL || (id == NULL && id_len > 0) || iv == NULL) {
+		return KMS_EINVAL;
+	}
+	crypto_iov_t iov[2] = { { (const uint8_t *)label, strlen(label) },
+				{ id, id_len } };
+	int ret = crypto_hash(CRYPTO_MD_SHA256, iov, 2, digest);
+	if (ret == KMS_EOK) {
+		memcpy(iv, digest, CRYPTO_KW_IV);
+	}
+	return ret;
+}
+
 int crypto_aes_kw_wrap(const uint8_t *kek, size_t kek_len, const uint8_t iv[CRYPTO_KW_IV],
 		       const uint8_t *in, size_t len, uint8_t *out)
 {

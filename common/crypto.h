@@ -103,6 +103,14 @@ int crypto_aes_cm(const uint8_t *key, size_t key_len, const uint8_t iv[16],
 		  const uint8_t *in, uint8_t *out, size_t len);
 
 /*
+ * An AES-KW IV bound to what a wrapped key belongs to: the first 8 bytes of
+ * SHA-256(label || id).  A wrapped key moved to another row (another id, or
+ * another store's label) then no longer unwraps.
+ */
+int crypto_aes_kw_iv(const char *label, const uint8_t *id, size_t id_len,
+		     uint8_t iv[CRYPTO_KW_IV]);
+
+/*
  * RFC 3394 key wrap with a 64-bit IV (NULL: the default A6A6A6A6A6A6A6A6).
  * len is a multiple of 8 and at least 16; wrap writes len + 8 bytes,
  * unwrap writes len - 8 bytes and returns KMS_EAUTH on a bad check value.

@@ -83,14 +83,7 @@ int psk_static_check_identity(const char *s)
 
 static int wrap_iv(const char *psk_id, size_t len, uint8_t iv[CRYPTO_KW_IV])
 {
-	uint8_t digest[CRYPTO_SHA256_LEN];
-	crypto_iov_t iov[2] = { { (const uint8_t *)WRAP_LABEL, sizeof(WRAP_LABEL) - 1 },
-				{ (const uint8_t *)psk_id, len } };
-	int ret = crypto_hash(CRYPTO_MD_SHA256, iov, 2, digest);
-	if (ret == KMS_EOK) {
-		memcpy(iv, digest, CRYPTO_KW_IV);
-	}
-	return ret;
+	return crypto_aes_kw_iv(WRAP_LABEL, (const uint8_t *)psk_id, len, iv);
 }
 
 /* --- the loaded table ------------------------------------------------------ */

@@ -165,14 +165,7 @@ static int check_peer(const zk_peer_t *p)
 
 static int wrap_iv(const char *kms_id, size_t len, uint8_t iv[CRYPTO_KW_IV])
 {
-	uint8_t digest[CRYPTO_SHA256_LEN];
-	crypto_iov_t iov[2] = { { (const uint8_t *)WRAP_LABEL, sizeof(WRAP_LABEL) - 1 },
-				{ (const uint8_t *)kms_id, len } };
-	int ret = crypto_hash(CRYPTO_MD_SHA256, iov, 2, digest);
-	if (ret == KMS_EOK) {
-		memcpy(iv, digest, CRYPTO_KW_IV);
-	}
-	return ret;
+	return crypto_aes_kw_iv(WRAP_LABEL, (const uint8_t *)kms_id, len, iv);
 }
 
 /* Copy a TEXT column of at most max bytes into out (max + 1 bytes). */

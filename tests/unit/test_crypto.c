@@ -125,6 +125,25 @@ static void given_rfc3394_4_5_when_wrapping_192_bit_data_then_known_answer(void)
 	CU_ASSERT_EQUAL(memcmp(back, in, 24), 0);
 }
 
+/* The labelled IV of the stores: SHA-256(label || id)[0..8), values from
+ * python3 hashlib (so stores written before stay readable). */
+static void given_label_and_id_when_kw_iv_then_sha256_prefix(void)
+{
+	uint8_t iv[CRYPTO_KW_IV], exp[CRYPTO_KW_IV];
+	unit_hex("406bd24b22f98bbf", exp, sizeof(exp));
+	CU_ASSERT_EQUAL(crypto_aes_kw_iv("kms psk wrap",
+					 (const uint8_t *)"alice@example.org", 17, iv),
+			KMS_EOK);
+	CU_ASSERT_EQUAL(memcmp(iv, exp, sizeof(iv)), 0);
+	unit_hex("9d55ee290cbf979a", exp, sizeof(exp));
+	CU_ASSERT_EQUAL(crypto_aes_kw_iv("kms zk peer wrap",
+					 (const uint8_t *)"kms.d2.example", 14, iv),
+			KMS_EOK);
+	CU_ASSERT_EQUAL(memcmp(iv, exp, sizeof(iv)), 0);
+	CU_ASSERT_EQUAL(crypto_aes_kw_iv(NULL, (const uint8_t *)"x", 1, iv), KMS_EINVAL);
+	CU_ASSERT_EQUAL(crypto_aes_kw_iv("l", NULL, 1, iv), KMS_EINVAL);
+}
+
 static void given_tampered_wrap_when_unwrapping_then_eauth_and_wiped(void)
 {
 	uint8_t kek[16] = { 1 }, in[16] = { 2 }, iv[8] = { 3 }, out[24], back[16];
@@ -650,6 +669,7 @@ int main(void)
 		    given_rfc3711_b2_when_counter_crosses_byte_then_keystream_matches),
 		UNIT_TEST(given_bad_key_length_when_aes_cm_then_einval),
 		UNIT_TEST(given_rfc3394_4_5_when_wrapping_192_bit_data_then_known_answer),
+		UNIT_TEST(given_label_and_id_when_kw_iv_then_sha256_prefix),
 		UNIT_TEST(given_tampered_wrap_when_unwrapping_then_eauth_and_wiped),
 		UNIT_TEST(
 		    given_gcm_spec_case14_when_sealing_zero_block_then_known_answer),
