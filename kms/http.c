@@ -45,6 +45,7 @@ struct kms_http {
 	pthread_rwlock_t lock;		    /* read: one request; write: swap */
 	_Atomic(const kms_service_t *) svc; /* NULL: not ready */
 	atomic_uint inflight;
+	uint64_t gen; /* bumped by every swap, under the write lock */
 	atomic_uint_fast64_t next_id;
 	char rid_prefix[8];
 	kms_config_t cfg; /* listener settings as started */
@@ -179,13 +180,14 @@ static enum MHD_Result route_post(kms_http_t *h, struct MHD_Connection *c, req_t
 
 /*
  * What a Zk connection proved: the peer its client certificate names, for
- * that certificate (SHA-256 of its DER) under that service state.  The
- * full check (chain, names, the peer's CA bundle: ~0.8 ms) runs on the
- * first request of a connection and again only when the certificate or
- * the service (a reload) changed.
+ * that certificate (SHA-256 of its DER) in that swap generation (not by
+ * the service's address: a later reload may reuse it).  The full check
+ * (chain, names, the peer's CA bundle: ~0.8 ms) runs on the first request
+ * of a connection and again only when the certificate changed or a reload
+ * swapped the service (peers may have changed).
  */
 typedef struct {
-	const kms_service_t *svc;
+	uint64_t gen; /* kms_http_t.gen when proved; 0: nothing proved */
 	uint8_t fp[32];
 	char peer[ZK_KMS_ID_MAX + 1];
 } zk_conn_t;
@@ -236,7 +238,7 @@ static enum MHD_Result route_zk(kms_http_t *h, struct MHD_Connection *c, req_t *
 	int ret = KMS_EACCES;
 	pthread_rwlock_rdlock(&h->lock);
 	const kms_service_t *svc = atomic_load(&h->svc);
-	if (zc != NULL && have_fp && zc->svc == svc && svc != NULL &&
+	if (zc != NULL && have_fp && zc->gen == h->gen && svc != NULL &&
 	    secmem_eq(zc->fp, fp, sizeof(fp))) {
 		ret = KMS_EOK; /* proved on this connection, same certificate */
 		snprintf(q->peer, sizeof(q->peer), "%s", zc->peer);
@@ -245,12 +247,12 @@ static enum MHD_Result route_zk(kms_http_t *h, struct MHD_Connection *c, req_t *
 		if (ret == KMS_EOK) {
 			snprintf(q->peer, sizeof(q->peer), "%s", peer->kms_id);
 			if (zc != NULL && have_fp) {
-				zc->svc = svc;
+				zc->gen = h->gen;
 				memcpy(zc->fp, fp, sizeof(fp));
 				snprintf(zc->peer, sizeof(zc->peer), "%s", peer->kms_id);
 			}
 		} else if (zc != NULL) {
-			zc->svc = NULL;
+			zc->gen = 0;
 		}
 	}
 	pthread_rwlock_unlock(&h->lock);
@@ -598,6 +600,7 @@ static int start(const kms_config_t *cfg, const kms_service_t *svc, bool zk,
 		 rnd[0], rnd[1]);
 	atomic_init(&h->svc, svc);
 	atomic_init(&h->inflight, 0);
+	h->gen = 1;
 	atomic_init(&h->next_id, 0);
 	pthread_rwlockattr_t attr;
 	pthread_rwlockattr_init(&attr);
@@ -661,6 +664,7 @@ const kms_service_t *kms_http_swap(kms_http_t *h, const kms_service_t *svc)
 {
 	pthread_rwlock_wrlock(&h->lock);
 	const kms_service_t *old = atomic_exchange(&h->svc, svc);
+	h->gen++; /* what Zk connections proved was against the old peers */
 	pthread_rwlock_unlock(&h->lock);
 	return old;
 }

@@ -264,6 +264,18 @@ st=$(curl -s -m 5 -o "$tmp/gresp.bin" -w '%{http_code}' -H "$MIKEY" \
 cmp -s "$tmp/gkeys-bob.json" "$tmp/gkeys-alice.json" || fail "GBA: different keys"
 ok "GBA: Alice (BSF 1, KMS1) and Bob (BSF 2, KMS2 -> Zk -> KMS1) derive the same keys"
 
+# --- a peer's certificate identity changed: its kept-alive connection is checked again --------
+"$KMSCTL" -d "$S1" peer remove kms.d2.example >/dev/null || fail "peer remove"
+"$KMSCTL" -d "$S1" peer add --kms-id kms.d2.example --url "https://127.0.0.1:$zk2/kms" \
+	--ca "$P/ca1.crt" --cert-name rogue.test --key-file "$tmp/peer.key" >/dev/null ||
+	fail "peer re-add with another cert-name"
+refused=$(grep -c "certificate of a non-peer" "$tmp/kms1.log" || true)
+kill -HUP "$pid1"
+wait_count "reload done" 1 kms1.log
+[ "$(resolve bob cn)" = 502 ] || fail "KMS1 still served a connection whose certificate is no peer's"
+wait_count "certificate of a non-peer" $((refused + 1)) kms1.log
+ok "after a reload the Zk listener checks a kept-alive peer connection again (502, non-peer)"
+
 kmsd_stop
 kill -TERM "$pid1"
 wait "$pid1" || fail "KMS1 exit status"
