@@ -23,18 +23,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-# Servers on CPU 0, the load generator on CPU 1: each side gets a core of
-# its own and the figures measure the servers, not the scheduler.
-srv=""
-cli=""
-if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
-	srv="taskset -c 0"
-	cli="taskset -c 1"
-fi
-free_port() {
-	python3 -c 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+. "$top/bench/lib.sh" # $srv, $cli (CPU pinning), free_port
 kport=$(free_port)
 bport=$(free_port)
 fport=$(free_port)

@@ -21,16 +21,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-srv=""
-cli=""
-if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
-	srv="taskset -c 0"
-	cli="taskset -c 1"
-fi
-free_port() {
-	python3 -c 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+. "$top/bench/lib.sh"
 sh "$top/tests/zk-certs.sh" "$tmp/pki"
 ua1=$(free_port)
 ua2=$(free_port)
