@@ -25,14 +25,10 @@ enum {
 
 /* Fetched once: explicit fetches avoid a provider lookup per call. */
 static struct {
-	EVP_MAC *hmac;
 	EVP_MD *sha1;
 	EVP_MD *sha256;
 	EVP_MD *md5; /* HTTP Digest only */
 	EVP_CIPHER *cipher[CIPH_COUNT];
-	/* HMAC contexts with their digest set and no key: read-only templates
-	 * that each thread duplicates once (saves the digest lookup by name). */
-	EVP_MAC_CTX *hmac_tpl[2];
 	int ok;
 } algs;
 
@@ -42,23 +38,17 @@ static pthread_once_t algs_once = PTHREAD_ONCE_INIT;
  * Per-thread state: reusable OpenSSL contexts and a small random buffer.
  *
  * Allocating, duplicating and freeing contexts on every call cost more than
- * the crypto itself, so each thread keeps one HMAC context per digest and
- * one cipher context per cipher, re-keyed on every use.  A context is taken
- * out of its slot while in use and put back only after a fully successful
- * call; after any failure it is freed and the next call starts afresh, so a
- * context in an unknown state is never reused.
- *
- * A keyed HMAC object (crypto_hmac_key_t) borrows its digest's slot from
- * init to wipe; a second live object, or a crypto_hmac() meanwhile, works on
- * a copy of the template, and of two contexts returned to one slot the
- * second is freed.
+ * the crypto itself, so each thread keeps one cipher context per cipher,
+ * re-keyed on every use.  A context is taken out of its slot while in use
+ * and put back only after a fully successful call; after any failure it is
+ * freed and the next call starts afresh, so a context in an unknown state
+ * is never reused.  (HMAC keeps no per-thread state: common/hmac.c.)
  *
  * What stays in memory between calls (measured: scrubbing after each call
- * costs as much as the reuse saves, see crypto_hmac and cipher_take): an
- * idle thread's contexts hold the last key it used with that algorithm
- * (OpenSSL's HMAC keeps the key and its padded digest states, a cipher its
- * key schedule, CTR also the last keystream block) until the thread's next
- * call with that algorithm replaces it, or until the thread exits, when the
+ * costs as much as the reuse saves, see cipher_take): an idle thread's
+ * cipher contexts hold the key schedule of the last key it used with that
+ * cipher (CTR also the last keystream block) until the thread's next call
+ * with that cipher replaces it, or until the thread exits, when the
  * destructor frees them and OpenSSL cleanses them.
  *
  * Random bytes: RAND_bytes() costs about the same for 32 bytes as for 512,
@@ -73,7 +63,6 @@ static pthread_once_t algs_once = PTHREAD_ONCE_INIT;
 #define RNG_MAX_AGE_MS 100
 
 typedef struct {
-	EVP_MAC_CTX *mac[2];
 	EVP_CIPHER_CTX *cipher[CIPH_COUNT];
 	uint64_t rnd_ms;  /* when rnd was filled */
 	unsigned rnd_gen; /* rng_fork_gen at that time */
@@ -91,9 +80,6 @@ static void thread_ctx_free(void *p)
 	thread_ctx_t *t = p;
 	if (t == NULL) {
 		return;
-	}
-	for (size_t i = 0; i < 2; i++) {
-		EVP_MAC_CTX_free(t->mac[i]);
 	}
 	for (size_t i = 0; i < CIPH_COUNT; i++) {
 		EVP_CIPHER_CTX_free(t->cipher[i]);
@@ -137,7 +123,6 @@ static void algs_load(void)
 {
 	thread_key_ok = pthread_key_create(&thread_key, thread_ctx_free) == 0;
 	rng_buffered = thread_key_ok && pthread_atfork(NULL, NULL, rng_atfork_child) == 0;
-	algs.hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
 	algs.sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
 	algs.sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 	algs.md5 = EVP_MD_fetch(NULL, "MD5", NULL);
@@ -146,26 +131,12 @@ static void algs_load(void)
 		[CIPH_CTR256] = "AES-256-CTR",	 [CIPH_WRAP128] = "AES-128-WRAP",
 		[CIPH_WRAP256] = "AES-256-WRAP", [CIPH_GCM256] = "AES-256-GCM",
 	};
-	int ok = algs.hmac && algs.sha1 && algs.sha256 && algs.md5;
+	int ok = algs.sha1 && algs.sha256 && algs.md5;
 	for (size_t i = 0; i < CIPH_COUNT; i++) {
 		algs.cipher[i] = EVP_CIPHER_fetch(NULL, ciphers[i], NULL);
 		ok = ok && algs.cipher[i] != NULL;
 	}
-	static const char *const digests[2] = { "SHA1", "SHA256" };
-	for (int i = 0; i < 2 && algs.hmac != NULL; i++) {
-		OSSL_PARAM params[2] = {
-			OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-							 (char *)digests[i], 0),
-			OSSL_PARAM_construct_end(),
-		};
-		algs.hmac_tpl[i] = EVP_MAC_CTX_new(algs.hmac);
-		if (algs.hmac_tpl[i] != NULL &&
-		    !EVP_MAC_CTX_set_params(algs.hmac_tpl[i], params)) {
-			EVP_MAC_CTX_free(algs.hmac_tpl[i]);
-			algs.hmac_tpl[i] = NULL;
-		}
-	}
-	algs.ok = ok && algs.hmac_tpl[0] && algs.hmac_tpl[1];
+	algs.ok = ok;
 }
 
 int crypto_init(void)
@@ -185,151 +156,6 @@ size_t crypto_md_len(crypto_md_t md)
 	default:
 		return CRYPTO_SHA1_LEN;
 	}
-}
-
-static const uint8_t empty_key[1]; /* a NULL key means "same key" to OpenSSL */
-
-/* The thread's HMAC context for digest slot i, else a copy of the template. */
-static EVP_MAC_CTX *mac_take(thread_ctx_t *t, int i)
-{
-	EVP_MAC_CTX *ctx = t != NULL ? t->mac[i] : NULL;
-	if (t != NULL) {
-		t->mac[i] = NULL;
-	}
-	return ctx != NULL ? ctx : EVP_MAC_CTX_dup(algs.hmac_tpl[i]);
-}
-
-/* Back into an empty slot after a successful call, else freed (cleansed). */
-static void mac_put(thread_ctx_t *t, int i, EVP_MAC_CTX *ctx, int ok)
-{
-	if (ok && t != NULL && ctx != NULL && t->mac[i] == NULL) {
-		t->mac[i] = ctx;
-	} else {
-		EVP_MAC_CTX_free(ctx);
-	}
-}
-
-int crypto_hmac(crypto_md_t md, const uint8_t *key, size_t key_len,
-		const crypto_iov_t *iov, size_t n, uint8_t *out)
-{
-	if ((md != CRYPTO_MD_SHA1 && md != CRYPTO_MD_SHA256) ||
-	    (key == NULL && key_len > 0) || out == NULL) {
-		return KMS_EINVAL;
-	}
-	int ret = crypto_init();
-	if (ret != KMS_EOK) {
-		return ret;
-	}
-	/*
-	 * The thread's context, or a copy of the template.  EVP_MAC_init() with
-	 * a key replaces the previous key and its states.  There is no cheap way
-	 * to drop the key after use: EVP_MAC has no reset, and re-keying with a
-	 * dummy key costs ~2/3 of what the reuse saves (216 of 295 ns).
-	 */
-	const int i = md == CRYPTO_MD_SHA256;
-	thread_ctx_t *t = thread_ctx();
-	EVP_MAC_CTX *ctx = mac_take(t, i);
-	size_t out_len = 0;
-	ret = KMS_ECRYPTO;
-	if (ctx == NULL ||
-	    !EVP_MAC_init(ctx, key_len > 0 ? key : empty_key, key_len, NULL)) {
-		goto cleanup;
-	}
-	for (size_t j = 0; j < n; j++) {
-		if (iov[j].len > 0 && !EVP_MAC_update(ctx, iov[j].data, iov[j].len)) {
-			goto cleanup;
-		}
-	}
-	if (!EVP_MAC_final(ctx, out, &out_len, crypto_md_len(md)) ||
-	    out_len != crypto_md_len(md)) {
-		secmem_wipe(out, crypto_md_len(md));
-		goto cleanup;
-	}
-	ret = KMS_EOK;
-cleanup:
-	mac_put(t, i, ctx, ret == KMS_EOK);
-	return ret;
-}
-
-int crypto_hmac_key_init(crypto_hmac_key_t *k, crypto_md_t md, const uint8_t *key,
-			 size_t key_len)
-{
-	if (k == NULL) {
-		return KMS_EINVAL;
-	}
-	memset(k, 0, sizeof(*k)); /* empty until keyed: wipe is then a no-op */
-	if ((md != CRYPTO_MD_SHA1 && md != CRYPTO_MD_SHA256) ||
-	    (key == NULL && key_len > 0)) {
-		return KMS_EINVAL;
-	}
-	int ret = crypto_init();
-	if (ret != KMS_EOK) {
-		return ret;
-	}
-	/* One keying: OpenSSL computes the inner and outer pad states here. */
-	const int i = md == CRYPTO_MD_SHA256;
-	EVP_MAC_CTX *ctx = mac_take(thread_ctx(), i);
-	if (ctx == NULL ||
-	    !EVP_MAC_init(ctx, key_len > 0 ? key : empty_key, key_len, NULL)) {
-		EVP_MAC_CTX_free(ctx); /* cleansed by OpenSSL */
-		return KMS_ECRYPTO;
-	}
-	k->ctx = ctx;
-	k->md = md;
-	k->fresh = 1;
-	return KMS_EOK;
-}
-
-int crypto_hmac_keyed(crypto_hmac_key_t *k, const crypto_iov_t *iov, size_t n,
-		      uint8_t *out)
-{
-	if (k == NULL || out == NULL || (iov == NULL && n > 0)) {
-		return KMS_EINVAL;
-	}
-	if (k->ctx == NULL) {
-		return KMS_ECRYPTO;
-	}
-	const size_t md_len = crypto_md_len(k->md);
-	size_t out_len = 0;
-	int ret = KMS_ECRYPTO;
-	/*
-	 * EVP_MAC_init() without a key restarts from the kept pad states
-	 * (OpenSSL 3's HMAC copies its inner state: no pad compressions), about
-	 * half the cost of a keyed init for a short message.  Right after
-	 * crypto_hmac_key_init() the context is already at that start.
-	 */
-	if (!k->fresh && !EVP_MAC_init(k->ctx, NULL, 0, NULL)) {
-		goto cleanup;
-	}
-	k->fresh = 0;
-	for (size_t j = 0; j < n; j++) {
-		if (iov[j].len > 0 && !EVP_MAC_update(k->ctx, iov[j].data, iov[j].len)) {
-			goto cleanup;
-		}
-	}
-	if (!EVP_MAC_final(k->ctx, out, &out_len, md_len) || out_len != md_len) {
-		goto cleanup;
-	}
-	ret = KMS_EOK;
-cleanup:
-	if (ret != KMS_EOK) {
-		/* A context in an unknown state is never reused. */
-		secmem_wipe(out, md_len);
-		EVP_MAC_CTX_free(k->ctx);
-		k->ctx = NULL;
-	}
-	return ret;
-}
-
-void crypto_hmac_key_wipe(crypto_hmac_key_t *k)
-{
-	if (k == NULL) {
-		return;
-	}
-	if (k->ctx != NULL) {
-		mac_put(thread_ctx(), k->md == CRYPTO_MD_SHA256, k->ctx, 1);
-	}
-	secmem_wipe(k, sizeof(*k));
 }
 
 int crypto_hash(crypto_md_t md, const crypto_iov_t *iov, size_t n, uint8_t *out)

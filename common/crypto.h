@@ -1,5 +1,6 @@
 /*
- * The only crypto in the tree: a thin wrapper over OpenSSL 3 EVP.
+ * The only crypto in the tree: a thin wrapper over OpenSSL 3 (EVP, and
+ * the digest block functions for HMAC: common/hmac.c).
  *
  * Functions return KMS_EOK or a KMS_E* code and write their output only on
  * success (on failure the output buffer is wiped).  Integrity failures
@@ -53,27 +54,19 @@ int crypto_hmac(crypto_md_t md, const uint8_t *key, size_t key_len,
 /*
  * One HMAC key for several messages in a row (the MIKEY PRF's P_hash chain):
  * the key's inner and outer pad states are computed once by
- * crypto_hmac_key_init(), and each crypto_hmac_keyed() restarts from them.
- * Outputs are exactly crypto_hmac()'s.
+ * crypto_hmac_key_init() and kept in the object; each crypto_hmac_keyed()
+ * restarts from them.  Outputs are exactly crypto_hmac()'s (common/hmac.c).
  *
- * An object belongs to one thread at a time.  init takes an empty object
- * (zero-initialised or wiped: a live one would leak its context) and always
- * leaves *k in a state crypto_hmac_key_wipe() accepts (empty on failure);
- * every path must end with crypto_hmac_key_wipe().  A failed
- * crypto_hmac_keyed() drops the key: later calls on the object return
- * KMS_ECRYPTO.  Several objects may be live at once.
- *
- * Wipe hands a healthy context back to the thread's HMAC slot, where it
- * keeps the key as crypto_hmac()'s context does (see crypto.c) until the
- * thread's next HMAC with that digest or its exit; any other context is
- * freed and cleansed by OpenSSL.  *k is zeroed.
+ * The object holds key material: it belongs to one thread at a time, lives
+ * where the caller puts it, and every path must end with
+ * crypto_hmac_key_wipe(), which zeroes it.  init always leaves *k in a state
+ * wipe accepts (empty on failure).  A failed crypto_hmac_keyed() drops the
+ * key: later calls on the object return KMS_ECRYPTO.  Nothing is allocated.
  */
-struct evp_mac_ctx_st; /* OpenSSL's EVP_MAC_CTX */
-
 typedef struct {
-	struct evp_mac_ctx_st *ctx; /* NULL: empty or failed */
+	uint64_t pad[2][14]; /* inner, outer pad states (opaque, hmac.c) */
 	crypto_md_t md;
-	int fresh; /* keyed and not yet used: no restart needed */
+	int keyed; /* 0: empty, wiped or failed */
 } crypto_hmac_key_t;
 
 /* SHA-1 and SHA-256 only (else KMS_EINVAL); the key may be empty. */
