@@ -32,7 +32,8 @@ void replay_free(replay_t *r);
 int replay_check_time(const replay_t *r, int64_t msg_time, int64_t now);
 
 /* Atomically: KMS_EREPLAY if digest was seen, else remember it (until
- * msg_time + skew) and return KMS_EOK.  Call only after authentication. */
+ * msg_time + skew) and return KMS_EOK.  Call only after authentication.
+ * digest names the message: the service passes its verified MAC. */
 int replay_check_and_add(replay_t *r, const uint8_t digest[REPLAY_DIGEST_LEN],
 			 int64_t msg_time, int64_t now);
 

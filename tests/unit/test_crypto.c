@@ -220,7 +220,7 @@ static void given_rng_when_drawing_twice_then_outputs_differ(void)
 #define REUSE_THREADS 4
 #define REUSE_ROUNDS 300
 #define REUSE_DRAWS 200
-#define REUSE_CHECKS 14 /* per round */
+#define REUSE_CHECKS 17 /* per round */
 
 typedef struct {
 	uint64_t seed;
@@ -373,6 +373,27 @@ static void reuse_round(reuse_job_t *j, int r)
 		      KMS_EOK &&
 		  memcmp(back, msg, len) == 0,
 	      "gcm open after failure");
+	/* The same key again (the thread keeps its schedule), another IV. */
+	uint8_t iv2[16], near[32];
+	memcpy(iv2, iv, sizeof(iv2));
+	iv2[0] ^= 0x80;
+	check(j,
+	      crypto_gcm_seal(key[r % 2], iv2, aad, alen, msg, len, got, tag) ==
+		      KMS_EOK &&
+		  ref_gcm_seal(key[r % 2], iv2, aad, (int)alen, msg, (int)len, exp,
+			       exp_tag) &&
+		  memcmp(got, exp, len) == 0 && memcmp(tag, exp_tag, 16) == 0,
+	      "gcm seal, kept key");
+	/* A key one bit away from the kept one is another key. */
+	memcpy(near, key[r % 2], sizeof(near));
+	near[(size_t)r % sizeof(near)] ^= 0x01;
+	check(j, crypto_gcm_open(near, iv2, aad, alen, got, len, tag, back) == KMS_EAUTH,
+	      "gcm near key");
+	check(j,
+	      crypto_gcm_open(key[r % 2], iv2, aad, alen, got, len, tag, back) ==
+		      KMS_EOK &&
+		  memcmp(back, msg, len) == 0,
+	      "gcm open, kept key");
 }
 
 static void *reuse_thread(void *arg)
