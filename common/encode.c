@@ -1,5 +1,7 @@
 #include "common/encode.h"
 
+#include <string.h>
+
 #include "common/errcode.h"
 
 static const char hexdig[] = "0123456789abcdef";
@@ -153,4 +155,17 @@ int base64_decode(const char *in, size_t in_len, uint8_t *out, size_t out_cap,
 	}
 	*out_len = o;
 	return KMS_EOK;
+}
+
+size_t str_copy(char *dst, size_t cap, const char *src)
+{
+	if (dst == NULL || cap == 0) {
+		return 0;
+	}
+	size_t n = src != NULL ? strnlen(src, cap - 1) : 0;
+	if (n > 0) {
+		memcpy(dst, src, n);
+	}
+	dst[n] = '\0';
+	return n;
 }

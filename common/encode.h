@@ -1,6 +1,6 @@
 /*
  * Hex and base64 (RFC 4648, with padding) codecs for command-line tools,
- * SDP key-mgmt lines and B-TIDs.  Decoders are strict: bad characters, bad
+ * SDP key-mgmt lines and B-TIDs, and a bounded string copy.  Decoders are strict: bad characters, bad
  * padding or a length over out_cap fail with KMS_EMALFORMED / KMS_ESPACE.
  */
 #ifndef KMS_COMMON_ENCODE_H
@@ -19,5 +19,12 @@ size_t base64_encoded_len(size_t len); /* without the NUL */
 int base64_encode(const uint8_t *in, size_t len, char *out, size_t out_cap);
 int base64_decode(const char *in, size_t in_len, uint8_t *out, size_t out_cap,
 		  size_t *out_len);
+
+/*
+ * dst (cap > 0 bytes) gets src, cut to cap - 1 bytes, always NUL-terminated;
+ * returns the bytes copied.  snprintf(dst, cap, "%s", src) without the
+ * formatting machinery, for the per-request paths.
+ */
+size_t str_copy(char *dst, size_t cap, const char *src);
 
 #endif

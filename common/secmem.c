@@ -1,13 +1,21 @@
 #include "common/secmem.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include <openssl/crypto.h>
 
 void secmem_wipe(void *p, size_t len)
 {
 	if (p != NULL && len > 0) {
+#ifdef HAVE_EXPLICIT_BZERO
+		/* The C library's vectorised memset behind a compiler barrier:
+		 * several times faster than OPENSSL_cleanse's word loop for the
+		 * hundred-odd wipes of a request. */
+		explicit_bzero(p, len);
+#else
 		OPENSSL_cleanse(p, len);
+#endif
 	}
 }
 

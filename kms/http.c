@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "common/crypto.h"
+#include "common/encode.h"
 #include "common/errcode.h"
 #include "common/log.h"
 #include "common/secmem.h"
@@ -394,8 +395,8 @@ static void req_init(kms_http_t *h, req_t *q, const char *url, const char *metho
 	uint64_t id = atomic_fetch_add(&h->next_id, 1) + 1;
 	snprintf(q->rid, sizeof(q->rid), "r-%s-%" PRIu64, h->rid_prefix, id);
 	clock_gettime(CLOCK_MONOTONIC, &q->start);
-	snprintf(q->method, sizeof(q->method), "%s", method);
-	snprintf(q->path, sizeof(q->path), "%s", url);
+	str_copy(q->method, sizeof(q->method), method);
+	str_copy(q->path, sizeof(q->path), url);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -454,7 +455,7 @@ static void audit_frame(kms_http_t *h, const req_t *q)
 	memset(&rec, 0, sizeof(rec));
 	clock_gettime(CLOCK_REALTIME, &ts);
 	rec.time_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-	snprintf(rec.rid, sizeof(rec.rid), "%s", q->rid);
+	str_copy(rec.rid, sizeof(rec.rid), q->rid);
 	rec.error = q->frame_err;
 	pthread_rwlock_rdlock(&h->lock);
 	const kms_service_t *svc = atomic_load(&h->svc);

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "common/crypto.h"
+#include "common/encode.h"
 #include "common/errcode.h"
 #include "common/log.h"
 #include "common/secmem.h"
@@ -841,7 +842,7 @@ static void audit_and_log(req_t *r, int code)
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	rec.time_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-	snprintf(rec.rid, sizeof(rec.rid), "%s", r->rid != NULL ? r->rid : "-");
+	str_copy(rec.rid, sizeof(rec.rid), r->rid != NULL ? r->rid : "-");
 	size_t n = r->requester.len < AUDIT_ID_MAX ? r->requester.len : AUDIT_ID_MAX;
 	if (n > 0) {
 		memcpy(rec.requester, r->requester.data, n);

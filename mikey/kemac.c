@@ -240,8 +240,9 @@ int mikey_kemac_seal(uint8_t prf, uint8_t encr_alg, const uint8_t *inkey,
 {
 	uint8_t encr_key[ENCR_KEY_MAX] = { 0 };
 	uint8_t salt_key[CM_SALT_LEN] = { 0 };
-	uint8_t plain[KEMAC_PLAIN_MAX] = { 0 };
+	uint8_t plain[KEMAC_PLAIN_MAX]; /* written by mikey_keys_build() */
 	size_t plain_len = 0;
+	size_t wipe_len = 0; /* bytes of plain that may hold keys */
 	size_t n = 0;
 	int ret = KMS_EOK;
 
@@ -255,6 +256,8 @@ int mikey_kemac_seal(uint8_t prf, uint8_t encr_alg, const uint8_t *inkey,
 		goto cleanup;
 	}
 	ret = mikey_keys_build(keys, plain, sizeof(plain), &plain_len);
+	/* A failed build may have written anywhere in plain. */
+	wipe_len = ret == KMS_EOK ? plain_len : sizeof(plain);
 	if (ret != KMS_EOK) {
 		goto cleanup;
 	}
@@ -271,7 +274,7 @@ int mikey_kemac_seal(uint8_t prf, uint8_t encr_alg, const uint8_t *inkey,
 cleanup:
 	secmem_wipe(encr_key, sizeof(encr_key));
 	secmem_wipe(salt_key, sizeof(salt_key));
-	secmem_wipe(plain, sizeof(plain));
+	secmem_wipe(plain, wipe_len);
 	return ret;
 }
 

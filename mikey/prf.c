@@ -74,7 +74,8 @@ cleanup:
 int mikey_prf(uint8_t prf, const uint8_t *inkey, size_t inkey_len, const uint8_t *label,
 	      size_t label_len, uint8_t *out, size_t out_len)
 {
-	uint8_t acc[MIKEY_PRF_OUT_MAX] = { 0 };
+	uint8_t acc[MIKEY_PRF_OUT_MAX]; /* acc[0..out_len) once the sizes pass */
+	size_t used = 0;
 	crypto_md_t md = CRYPTO_MD_SHA1;
 	int ret = KMS_EOK;
 
@@ -97,6 +98,8 @@ int mikey_prf(uint8_t prf, const uint8_t *inkey, size_t inkey_len, const uint8_t
 		goto cleanup;
 	}
 
+	used = out_len;
+	memset(acc, 0, used);
 	for (size_t off = 0; off < inkey_len; off += PRF_CHUNK) {
 		size_t s_len = inkey_len - off < PRF_CHUNK ? inkey_len - off : PRF_CHUNK;
 		ret = p_hash_xor(md, inkey + off, s_len, label, label_len, acc, out_len);
@@ -106,6 +109,6 @@ int mikey_prf(uint8_t prf, const uint8_t *inkey, size_t inkey_len, const uint8_t
 	}
 	memcpy(out, acc, out_len);
 cleanup:
-	secmem_wipe(acc, sizeof(acc));
+	secmem_wipe(acc, used);
 	return ret;
 }

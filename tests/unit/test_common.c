@@ -94,6 +94,29 @@ static void given_bytes_when_hex_round_trip_then_identical(void)
 	CU_ASSERT_EQUAL(hex_decode("0011223344", 10, out, 4, &n), KMS_ESPACE);
 }
 
+/* str_copy: whole, cut at cap - 1, empty and NULL sources, nothing past cap. */
+static void given_strings_when_str_copy_then_bounded_and_terminated(void)
+{
+	char buf[8];
+	memset(buf, 'x', sizeof(buf));
+	CU_ASSERT_EQUAL(str_copy(buf, sizeof(buf), "abc"), 3);
+	CU_ASSERT_STRING_EQUAL(buf, "abc");
+	CU_ASSERT_EQUAL(str_copy(buf, sizeof(buf), "abcdefghij"), 7);
+	CU_ASSERT_STRING_EQUAL(buf, "abcdefg");
+	CU_ASSERT_EQUAL(str_copy(buf, sizeof(buf), "abcdefg"), 7); /* exactly fits */
+	CU_ASSERT_STRING_EQUAL(buf, "abcdefg");
+	char small[4] = { 'q', 'q', 'q', 'q' };
+	CU_ASSERT_EQUAL(str_copy(small, 1, "abc"), 0);
+	CU_ASSERT_EQUAL(small[0], '\0');
+	CU_ASSERT_EQUAL(small[1], 'q'); /* nothing written past cap */
+	CU_ASSERT_EQUAL(str_copy(buf, sizeof(buf), ""), 0);
+	CU_ASSERT_STRING_EQUAL(buf, "");
+	CU_ASSERT_EQUAL(str_copy(buf, sizeof(buf), NULL), 0);
+	CU_ASSERT_STRING_EQUAL(buf, "");
+	CU_ASSERT_EQUAL(str_copy(NULL, 4, "abc"), 0);
+	CU_ASSERT_EQUAL(str_copy(buf, 0, "abc"), 0);
+}
+
 /* RFC 4648 section 10 vectors, both ways. */
 static void given_rfc4648_vectors_when_base64_then_match(void)
 {
@@ -141,6 +164,7 @@ int main(void)
 		UNIT_TEST(given_level_names_when_parsing_then_levels),
 		UNIT_TEST(given_bytes_when_hex_round_trip_then_identical),
 		UNIT_TEST(given_rfc4648_vectors_when_base64_then_match),
+		UNIT_TEST(given_strings_when_str_copy_then_bounded_and_terminated),
 		UNIT_TEST(given_bad_base64_when_decoding_then_refused),
 		UNIT_END,
 	};
