@@ -23,7 +23,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-. "$top/bench/lib.sh" # $srv, $cli (CPU pinning), free_port
+. "$top/bench/lib.sh" # $srv, $cli (CPU pinning), $srv_threads, free_port
 kport=$(free_port)
 bport=$(free_port)
 fport=$(free_port)
@@ -32,7 +32,7 @@ fport=$(free_port)
 $srv "$B/bsf-stub/bsf-stubd" -d "$tmp/bsf" -p "$fport" >"$tmp/bsf.log" 2>&1 &
 fpid=$!
 cat >"$tmp/kmsd.conf" <<CONF
-ua = { port = $kport; threads = 2; };
+ua = { port = $kport; threads = $srv_threads; };
 kms = { state_dir = "$tmp/s"; psk_source = "both"; };
 naf = { enabled = true; bsf_url = "http://127.0.0.1:$fport/zn"; };
 policy = { replay_entries = 4194304; };
@@ -40,7 +40,7 @@ log = { level = "notice"; };
 CONF
 $srv "$B/kms/kmsd" -c "$tmp/kmsd.conf" >"$tmp/kmsd.log" 2>&1 &
 kpid=$!
-$srv "$B/bench/baseline" -p "$bport" -t 2 &
+$srv "$B/bench/baseline" -p "$bport" -t "$srv_threads" &
 bpid=$!
 i=0
 until curl -s "http://127.0.0.1:$kport/readyz" >/dev/null 2>&1; do

@@ -41,7 +41,7 @@ K="$B/tools/kmsctl"
 for d in 1 2; do
 	eval "ua=\$ua$d; zk=\$zk$d"
 	cat >"$tmp/kms$d.conf" <<CONF
-ua = { port = $ua; threads = 2; };
+ua = { port = $ua; threads = $srv_threads; };
 kms = { kms_id = "kms.d$d.example"; state_dir = "$tmp/s$d"; };
 zk = { enabled = true; port = $zk; threads = 2; cert_file = "$tmp/pki/kms$d.crt";
        key_file = "$tmp/pki/kms$d.key"; ca_file = "$tmp/pki/ca1.crt"; };

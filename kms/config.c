@@ -3,12 +3,14 @@
  * the settings: it fills the defaults, drives loading (types, ranges and
  * extra checks) and rejects every key it does not name.
  */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "kms/config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <libconfig.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -254,9 +256,19 @@ static void set_item_default(kms_config_t *cfg, const item_t *it)
 	}
 }
 
+/* The CPUs this process may run on (its affinity mask, as nproc(1) counts:
+ * under taskset or a cpuset that is fewer than the machine has). */
 static unsigned cores(void)
 {
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	long n = 0;
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+		n = CPU_COUNT(&set);
+	}
+	if (n < 1) {
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+	}
 	if (n < 1) {
 		return 1;
 	}

@@ -1,4 +1,6 @@
 /* kmsd configuration: schema defaults, loading, and every kind of error. */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,11 +172,25 @@ static void given_gba_source_when_naf_settings_bad_then_error(void)
 			KMS_EOK);
 }
 
+/* 0 = the CPUs the process may run on: its affinity mask, not the machine. */
 static void given_threads_zero_when_loaded_then_number_of_cores(void)
 {
 	kms_config_t c;
+	cpu_set_t all, one;
+	CU_ASSERT_EQUAL_FATAL(sched_getaffinity(0, sizeof(all), &all), 0);
 	CU_ASSERT_EQUAL(load("ua = { threads = 0; };\n", &c), KMS_EOK);
-	CU_ASSERT(c.threads >= 1);
+	CU_ASSERT_EQUAL(c.threads, (unsigned)CPU_COUNT(&all));
+	/* Pinned to one of its CPUs: one thread. */
+	int cpu = 0;
+	while (cpu < CPU_SETSIZE && !CPU_ISSET(cpu, &all)) {
+		cpu++;
+	}
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	CU_ASSERT_EQUAL_FATAL(sched_setaffinity(0, sizeof(one), &one), 0);
+	CU_ASSERT_EQUAL(load("ua = { threads = 0; };\n", &c), KMS_EOK);
+	CU_ASSERT_EQUAL(c.threads, 1);
+	CU_ASSERT_EQUAL(sched_setaffinity(0, sizeof(all), &all), 0);
 }
 
 static void given_unknown_key_when_loaded_then_error_names_line_and_key(void)
