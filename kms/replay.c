@@ -154,9 +154,22 @@ int replay_check_and_add(replay_t *r, const uint8_t digest[REPLAY_DIGEST_LEN],
 		expires = 1; /* 0 marks an empty slot */
 	}
 	pthread_mutex_lock(&s->lock);
+	/*
+	 * A message goes into the first free slot of its window, and a slot
+	 * once used never becomes empty again (expired ones are reused in
+	 * place).  So a never-used slot ends the search: a copy of this
+	 * message, inserted earlier, sits before it.  With a table sized for
+	 * the load that is within a slot or two, not REPLAY_PROBE cache lines.
+	 */
 	for (size_t i = 0; i < probe; i++) {
 		entry_t *e = &s->slots[(home + i) % s->cap];
-		if (e->expires == 0 || e->expires < now) {
+		if (e->expires == 0) {
+			if (free_slot == NULL) {
+				free_slot = e;
+			}
+			break;
+		}
+		if (e->expires < now) {
 			if (free_slot == NULL) {
 				free_slot = e;
 			}

@@ -1,5 +1,7 @@
 /* Replay cache: time window, detection, fixed capacity, expiry, threads. */
 #include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "common/errcode.h"
@@ -166,6 +168,54 @@ static void given_tiny_cache_when_filled_then_bounded(void)
 	replay_free(r);
 }
 
+/*
+ * Against a model: random messages from a pool of 3,000 with random
+ * timestamps inside the window, while the clock advances, into a cache of
+ * 512 slots (live and expired entries interleave in every probe window).
+ * A message is a replay exactly when it was accepted before and has not
+ * expired; anything else is accepted, or refused as EUNAVAIL when its
+ * window is full of live entries.  A search that stopped at an expired
+ * slot (rather than a never-used one) misses replays here.
+ */
+static void given_random_traffic_when_checked_then_matches_model(void)
+{
+	enum { POOL = 3000, OPS = 40000 };
+	static int64_t until[POOL]; /* expiry of the accepted copy; 0 = none */
+	memset(until, 0, sizeof(until));
+	replay_t *r = replay_new(512, SKEW, T0 - SKEW);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	uint64_t x = 0x2545f4914f6cdd1dULL;
+	int64_t now = T0;
+	size_t wrong = 0, replays = 0, accepted = 0, full = 0;
+	uint8_t d[REPLAY_DIGEST_LEN];
+	for (int op = 0; op < OPS; op++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		now += (int64_t)(x % 4 == 0); /* a second passes every ~4 messages */
+		uint64_t id = (x >> 8) % POOL;
+		int64_t t = now - (int64_t)((x >> 32) % SKEW);
+		digest_of(id, d);
+		int ret = replay_check_and_add(r, d, t, now);
+		bool live = until[id] != 0 && until[id] >= now;
+		if (live) {
+			wrong += ret != KMS_EREPLAY;
+			replays += ret == KMS_EREPLAY;
+		} else if (ret == KMS_EOK) {
+			until[id] = t + SKEW;
+			accepted++;
+		} else {
+			wrong += ret != KMS_EUNAVAIL;
+			full += ret == KMS_EUNAVAIL;
+		}
+	}
+	CU_ASSERT_EQUAL(wrong, 0);
+	CU_ASSERT(replays > 1000 && accepted > 1000);
+	printf("\n  %d messages: %zu accepted, %zu replays, %zu refused (window full)\n",
+	       OPS, accepted, replays, full);
+	replay_free(r);
+}
+
 #define THREADS 4
 #define PER_THREAD 3000
 
@@ -223,6 +273,7 @@ int main(void)
 		UNIT_TEST(given_expired_entries_when_time_passes_then_slots_reused),
 		UNIT_TEST(given_sizes_when_created_then_memory_equals_the_bound),
 		UNIT_TEST(given_tiny_cache_when_filled_then_bounded),
+		UNIT_TEST(given_random_traffic_when_checked_then_matches_model),
 		UNIT_TEST(given_threads_when_adding_concurrently_then_each_digest_once),
 		UNIT_END,
 	};
