@@ -73,6 +73,18 @@ static void given_10000_records_when_logged_then_close_leaves_10000_rows(void)
 	    sql_count("SELECT count(*) FROM audit WHERE error = 'KMS_EOK' AND "
 		      "decision = 1 AND ticket_key_id = 7"),
 	    6666);
+	/* Every row holds its own record's values in the right columns (rows
+	 * go 32 to an INSERT statement, the rest one by one). */
+	CU_ASSERT_EQUAL(
+	    sql_count(
+		"SELECT count(*) FROM (SELECT *, time_ms - 1700000000000 AS i "
+		"FROM audit) WHERE rid = 'rid-' || i AND "
+		"requester = 'user' || i || '@example.org' AND "
+		"msg_type = CASE WHEN i % 2 THEN 13 ELSE 16 END AND "
+		"decision = (i % 3 != 0) AND "
+		"error = CASE WHEN i % 3 != 0 THEN 'KMS_EOK' ELSE 'KMS_EPOLICY' END "
+		"AND ticket_key_id = CASE WHEN i % 3 != 0 THEN 7 ELSE 0 END"),
+	    10000);
 	/* Queue order is kept. */
 	CU_ASSERT_EQUAL(sql_count("SELECT count(*) FROM audit a JOIN audit b "
 				  "ON b.id = a.id + 1 WHERE b.time_ms != a.time_ms + 1"),
