@@ -23,6 +23,7 @@
 #include "mikey/kemac.h"
 #include "mikey/mac.h"
 #include "mikey/msg.h"
+#include "mikey/prf.h"
 #include "mikey/profile.h"
 #include "mikey/tp.h"
 #include "policy/identity.h"
@@ -912,6 +913,7 @@ static void handle(const kms_service_t *svc, const zk_peer_t *via, kms_reqtype_t
 	}
 	secmem_wipe(r->keybuf, sizeof(r->keybuf));
 	secmem_wipe(r->plain, r->plain_used);
+	mikey_prf_forget(); /* no key outlives its request */
 }
 
 void kms_service_handle(const kms_service_t *svc, kms_reqtype_t type, const char *rid,

@@ -19,34 +19,76 @@
 #define PRF_INKEY_MAX 1024
 
 /*
+ * The last in-key chunk this thread keyed, with its HMAC pad states: a KMS
+ * request runs several PRFs in a row on one key (the PSK: auth key in,
+ * encryption and salt keys, auth key out; MPKr: Vr key, then its fork), and
+ * keying costs two digest compressions of the four or so a PRF needs.  The
+ * chunk is compared in constant time.  It holds key material: kmsd wipes
+ * it at the end of every request (mikey_prf_forget()); a failure wipes it.
+ */
+static __thread struct {
+	crypto_hmac_key_t k; /* k.keyed: the entry is valid */
+	uint8_t s[PRF_CHUNK];
+	size_t s_len;
+} last;
+
+void mikey_prf_forget(void)
+{
+	crypto_hmac_key_wipe(&last.k);
+	secmem_wipe(last.s, sizeof(last.s));
+	last.s_len = 0;
+}
+
+/* The thread's keyed HMAC for chunk s, keyed now unless it is the last one. */
+static crypto_hmac_key_t *chunk_key(crypto_md_t md, const uint8_t *s, size_t s_len,
+				    int *ret)
+{
+	if (last.k.keyed && last.k.md == md && last.s_len == s_len &&
+	    secmem_eq(last.s, s, s_len)) {
+		*ret = KMS_EOK;
+		return &last.k;
+	}
+	mikey_prf_forget();
+	*ret = crypto_hmac_key_init(&last.k, md, s, s_len);
+	if (*ret != KMS_EOK) {
+		return NULL;
+	}
+	memcpy(last.s, s, s_len);
+	last.s_len = s_len;
+	return &last.k;
+}
+
+/*
  * acc ^= first out_len bytes of P(s, label), where
  * P = HMAC(s, A_1 || label) || HMAC(s, A_2 || label) || ...,
  * A_0 = label, A_i = HMAC(s, A_{i-1}).  Every HMAC of the chain has the key
- * s: it is keyed once, and each HMAC restarts from its pad states.
+ * s: it is keyed once (or was, by the previous PRF), and each HMAC restarts
+ * from its pad states.
  */
 static int p_hash_xor(crypto_md_t md, const uint8_t *s, size_t s_len,
 		      const uint8_t *label, size_t label_len, uint8_t *acc,
 		      size_t out_len)
 {
-	crypto_hmac_key_t k = { 0 };
+	crypto_hmac_key_t *k;
 	uint8_t a[CRYPTO_MD_MAX];
 	uint8_t block[CRYPTO_MD_MAX];
 	size_t md_len = crypto_md_len(md);
 	size_t done = 0;
+	int ret = KMS_EOK;
 
-	int ret = crypto_hmac_key_init(&k, md, s, s_len);
+	k = chunk_key(md, s, s_len, &ret);
 	if (ret != KMS_EOK) {
 		goto cleanup;
 	}
 	/* A_1 = HMAC(s, A_0) = HMAC(s, label). */
 	crypto_iov_t a0 = { label, label_len };
-	ret = crypto_hmac_keyed(&k, &a0, 1, a);
+	ret = crypto_hmac_keyed(k, &a0, 1, a);
 	if (ret != KMS_EOK) {
 		goto cleanup;
 	}
 	while (done < out_len) {
 		crypto_iov_t iov[2] = { { a, md_len }, { label, label_len } };
-		ret = crypto_hmac_keyed(&k, iov, 2, block);
+		ret = crypto_hmac_keyed(k, iov, 2, block);
 		if (ret != KMS_EOK) {
 			goto cleanup;
 		}
@@ -58,14 +100,16 @@ static int p_hash_xor(crypto_md_t md, const uint8_t *s, size_t s_len,
 		if (done < out_len) {
 			/* A_{i+1} = HMAC(s, A_i) */
 			crypto_iov_t ai = { a, md_len };
-			ret = crypto_hmac_keyed(&k, &ai, 1, a);
+			ret = crypto_hmac_keyed(k, &ai, 1, a);
 			if (ret != KMS_EOK) {
 				goto cleanup;
 			}
 		}
 	}
 cleanup:
-	crypto_hmac_key_wipe(&k);
+	if (ret != KMS_EOK) {
+		mikey_prf_forget();
+	}
 	secmem_wipe(a, sizeof(a));
 	secmem_wipe(block, sizeof(block));
 	return ret;

@@ -14,8 +14,17 @@
 #define MIKEY_PRF_OUT_MAX 256 /* bytes of output one call may ask for */
 #define MIKEY_LABEL_MAX 1024
 
-/* prf is MIKEY_PRF_MIKEY1 or MIKEY_PRF_HMAC_SHA256 (else KMS_EPRF). */
+/*
+ * prf is MIKEY_PRF_MIKEY1 or MIKEY_PRF_HMAC_SHA256 (else KMS_EPRF).
+ * The calling thread keeps the HMAC key of the in-key's last 256-bit chunk
+ * for the next call (several PRFs in a row on one key cost one keying);
+ * mikey_prf_forget() wipes it, and a long-lived thread calls it when a
+ * unit of work is done (kmsd: at the end of every request).
+ */
 int mikey_prf(uint8_t prf, const uint8_t *inkey, size_t inkey_len, const uint8_t *label,
 	      size_t label_len, uint8_t *out, size_t out_len);
+
+/* Wipe the calling thread's kept PRF key (a no-op when there is none). */
+void mikey_prf_forget(void);
 
 #endif

@@ -215,6 +215,56 @@ static void given_random_inputs_when_prf_then_equals_oracle_chunk_xor(void)
 	CU_ASSERT_EQUAL(mismatched, 0);
 }
 
+/*
+ * The kept key: runs of calls on one in-key interleaved with in-keys that
+ * differ in one bit, are a prefix of it, or are the same bytes under the
+ * other PRF; every output must be the oracle's, whatever the thread kept.
+ */
+static void given_keys_that_nearly_repeat_when_prf_then_kept_key_never_misused(void)
+{
+	uint64_t x = 0x452821e638d01377ULL;
+	uint8_t base[32], key[32], label[48], out[40], exp[40];
+	size_t mismatched = 0, failed = 0, calls = 0;
+	fill(base, sizeof(base), 0x5c);
+	fill(label, sizeof(label), 0x21);
+	mikey_prf_forget();
+	for (int i = 0; i < 3000; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		uint8_t prf = prfs[(x >> 3) % 4 == 0]; /* mostly SHA-1, as kmsd */
+		size_t klen = 32;
+		memcpy(key, base, sizeof(key));
+		switch ((x >> 8) % 4) {
+		case 0: /* the same key again */
+			break;
+		case 1: /* one bit away */
+			key[(x >> 16) % 32] ^= (uint8_t)(1u << ((x >> 24) % 8));
+			break;
+		case 2: /* a prefix of it */
+			klen = 1 + (size_t)((x >> 16) % 31);
+			break;
+		default: /* a new base key from now on */
+			fill(base, sizeof(base), (uint8_t)(x >> 32));
+			memcpy(key, base, sizeof(key));
+			break;
+		}
+		size_t llen = 1 + (size_t)((x >> 40) % sizeof(label));
+		size_t olen = 1 + (size_t)((x >> 48) % sizeof(out));
+		failed += mikey_prf(prf, key, klen, label, llen, out, olen) != KMS_EOK;
+		failed += !oracle_p(prf, key, klen, label, llen, exp, olen);
+		mismatched += memcmp(out, exp, olen) != 0;
+		calls++;
+		if ((x >> 56) % 16 == 0) {
+			mikey_prf_forget(); /* as kmsd does after each request */
+		}
+	}
+	mikey_prf_forget();
+	CU_ASSERT_EQUAL(failed, 0);
+	CU_ASSERT_EQUAL(mismatched, 0);
+	printf("\n  %zu PRF calls on near-repeating keys match the oracle\n", calls);
+}
+
 static void given_bad_arguments_when_prf_then_error_and_output_untouched(void)
 {
 	uint8_t key[16] = { 1 }, label[MIKEY_LABEL_MAX + 1] = { 2 };
@@ -252,6 +302,8 @@ int main(void)
 		UNIT_TEST(given_same_inputs_when_prf_variants_differ_then_outputs_differ),
 		UNIT_TEST(given_empty_label_when_prf_then_blocks_are_hmac_chain),
 		UNIT_TEST(given_random_inputs_when_prf_then_equals_oracle_chunk_xor),
+		UNIT_TEST(
+		    given_keys_that_nearly_repeat_when_prf_then_kept_key_never_misused),
 		UNIT_TEST(given_bad_arguments_when_prf_then_error_and_output_untouched),
 		UNIT_END,
 	};
