@@ -254,7 +254,7 @@ static int finish(req_t *r, uint8_t *buf, size_t cap, size_t *len)
 	}
 	mikey_bytes_t init = { r->in.buf, r->in.len };
 	if (ret == KMS_EOK) {
-		ret = mikey_mac_sign(buf, *len, key, klen, &init, 1);
+		ret = mikey_mac_sign_last(buf, *len, r->auth_alg, key, klen, &init, 1);
 	}
 	secmem_wipe(key, sizeof(key));
 	return ret;
@@ -573,7 +573,8 @@ static int hop_request(req_t *r, const zk_peer_t *peer, size_t *len)
 		ret = mikey_profile_init_identities(&r->hop, &peer_id, ids);
 	}
 	if (ret == KMS_EOK) {
-		ret = mikey_mac_sign(r->hop_req, *len, key, klen, ids, 2);
+		ret =
+		    mikey_mac_sign_last(r->hop_req, *len, r->auth_alg, key, klen, ids, 2);
 	}
 	secmem_wipe(key, sizeof(key));
 	return ret;
@@ -826,7 +827,8 @@ static size_t error_message(req_t *r, int code, uint8_t *buf, size_t cap)
 			ret = auth_key(r, MIKEY_DIR_RESP, key, klen);
 		}
 		if (ret == KMS_EOK) {
-			ret = mikey_mac_sign(buf, len, key, klen, NULL, 0);
+			ret = mikey_mac_sign_last(buf, len, r->auth_alg, key, klen, NULL,
+						  0);
 		}
 		secmem_wipe(key, sizeof(key));
 		return ret == KMS_EOK ? len : 0;

@@ -15,6 +15,8 @@
 #define MAC_EXTRA_MAX 4
 /* Message ranges: the whole prefix, or the two sides of the Initiator Data. */
 #define MAC_RANGES_MAX 2
+/* HDR's fixed part: version .. CS ID map type (RFC 3830 6.1). */
+#define HDR_FIXED 10
 
 size_t mikey_v_key_len(uint8_t alg)
 {
@@ -182,6 +184,47 @@ int mikey_mac_sign(uint8_t *buf, size_t len, const uint8_t *key, size_t key_len,
 cleanup:
 	secmem_wipe(mac, sizeof(mac));
 	free(m);
+	return rc;
+}
+
+int mikey_mac_sign_last(uint8_t *buf, size_t len, uint8_t alg, const uint8_t *key,
+			size_t key_len, const mikey_bytes_t *extra, size_t nextra)
+{
+	crypto_iov_t iov[1 + MAC_EXTRA_MAX];
+	uint8_t out[CRYPTO_MD_MAX];
+	crypto_md_t md;
+
+	if (buf == NULL || (nextra > 0 && extra == NULL) || nextra > MAC_EXTRA_MAX) {
+		return KMS_EINVAL;
+	}
+	int rc = mac_md(alg, &md);
+	if (rc == KMS_EOK) {
+		rc = mac_key_check(alg, key, key_len);
+	}
+	if (rc != KMS_EOK) {
+		return rc;
+	}
+	/* HDR (version, data type, ...) first; V = next payload 0, alg, MAC last. */
+	size_t mac_len = (size_t)mikey_mac_len(alg);
+	if (len < HDR_FIXED + 2 + mac_len || buf[1] == MIKEY_DT_TRANSFER_INIT ||
+	    buf[len - mac_len - 2] != MIKEY_PT_LAST || buf[len - mac_len - 1] != alg) {
+		return KMS_EINVAL;
+	}
+	size_t mac_off = len - mac_len;
+	iov[0].data = buf;
+	iov[0].len = mac_off;
+	for (size_t i = 0; i < nextra; i++) {
+		if (extra[i].data == NULL && extra[i].len > 0) {
+			return KMS_EINVAL;
+		}
+		iov[1 + i].data = extra[i].data;
+		iov[1 + i].len = extra[i].len;
+	}
+	rc = crypto_hmac(md, key, key_len, iov, 1 + nextra, out);
+	if (rc == KMS_EOK) {
+		memcpy(buf + mac_off, out, mac_len);
+	}
+	secmem_wipe(out, sizeof(out));
 	return rc;
 }
 

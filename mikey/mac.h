@@ -42,6 +42,17 @@ int mikey_mac_sign(uint8_t *buf, size_t len, const uint8_t *key, size_t key_len,
 		   const mikey_bytes_t *extra, size_t nextra);
 
 /*
+ * mikey_mac_sign() for a message this program has just built with
+ * mikey_msg_build(), without decoding it again: its last payload is V with
+ * Auth alg alg, so the MAC covers every byte before the MAC field (plus
+ * extra) and fills the last mikey_mac_len(alg) bytes.  A TRANSFER_INIT
+ * (whose coverage has a hole), or bytes that do not end in a V payload of
+ * that algorithm, get KMS_EINVAL and are not touched.
+ */
+int mikey_mac_sign_last(uint8_t *buf, size_t len, uint8_t alg, const uint8_t *key,
+			size_t key_len, const mikey_bytes_t *extra, size_t nextra);
+
+/*
  * The Vr MAC of Initiator Data (RFC 6043 6.10): covers the Initiator Data
  * from its First Payload byte up to and including Vr's Auth alg byte.
  */
