@@ -393,7 +393,20 @@ static enum MHD_Result serve(kms_http_t *h, struct MHD_Connection *c, req_t *q)
 static void req_init(kms_http_t *h, req_t *q, const char *url, const char *method)
 {
 	uint64_t id = atomic_fetch_add(&h->next_id, 1) + 1;
-	snprintf(q->rid, sizeof(q->rid), "r-%s-%" PRIu64, h->rid_prefix, id);
+	/* "r-<prefix>-<id>", as snprintf would write it (this runs per request). */
+	char digits[20];
+	size_t nd = 0;
+	do {
+		digits[nd++] = (char)('0' + id % 10);
+		id /= 10;
+	} while (id > 0 && nd < sizeof(digits));
+	size_t n = str_copy(q->rid, sizeof(q->rid), "r-");
+	n += str_copy(q->rid + n, sizeof(q->rid) - n, h->rid_prefix);
+	n += str_copy(q->rid + n, sizeof(q->rid) - n, "-");
+	while (nd > 0 && n + 1 < sizeof(q->rid)) {
+		q->rid[n++] = digits[--nd];
+	}
+	q->rid[n] = '\0';
 	clock_gettime(CLOCK_MONOTONIC, &q->start);
 	str_copy(q->method, sizeof(q->method), method);
 	str_copy(q->path, sizeof(q->path), url);
