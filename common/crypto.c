@@ -51,14 +51,15 @@ static pthread_once_t algs_once = PTHREAD_ONCE_INIT;
  * with that cipher replaces it, or until the thread exits, when the
  * destructor frees them and OpenSSL cleanses them.
  *
- * Random bytes: RAND_bytes() costs about the same for 32 bytes as for 512,
- * so small draws are served from a per-thread buffer of RNG_BUF bytes.
+ * Random bytes: one RAND_bytes() call costs 0.66 us for 32 bytes, 0.71 for
+ * 512 and 0.91 for 2048 (measured), so small draws are served from a
+ * per-thread buffer of RNG_BUF bytes (a request draws about 100).
  * Bytes are wiped from the buffer as they are handed out; the buffer is
  * thrown away (wiped) after RNG_MAX_AGE_MS, so every byte is at most that
  * old when used and a DRBG reseed takes effect promptly, and in a forked
  * child, so parent and child never hand out the same bytes.
  */
-#define RNG_BUF 512
+#define RNG_BUF 2048
 #define RNG_DIRECT 128 /* larger draws go straight to RAND_bytes() */
 #define RNG_MAX_AGE_MS 100
 
