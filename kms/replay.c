@@ -2,8 +2,9 @@
  * Replay cache: up to REPLAY_SHARDS shards, each a mutex and a fixed
  * open-addressing table.  A message's home slot comes from a keyed mix of
  * its digest; it may live in any of the REPLAY_PROBE slots from there
- * (wrapping), so a lookup scans exactly that window and no entry ever
- * moves.  Empty and expired slots are both free.  All memory is allocated
+ * (wrapping), so a lookup scans at most that window (less: see
+ * replay_check_and_add) and no entry ever moves.  Empty and expired slots
+ * are both free.  All memory is allocated
  * in replay_new() and never grows.
  */
 #include "kms/replay.h"
@@ -171,15 +172,21 @@ int replay_check_and_add(replay_t *r, const uint8_t digest[REPLAY_DIGEST_LEN],
 	}
 	pthread_mutex_lock(&s->lock);
 	/*
-	 * A message goes into the first free slot of its window, and a slot
-	 * once used never becomes empty again (expired ones are reused in
-	 * place).  So a never-used slot ends the search: a copy of this
-	 * message, inserted earlier, sits before it.  With a table sized for
-	 * the load that is within a slot or two, not REPLAY_PROBE cache lines.
+	 * Where the search may stop early.  A message goes into the first free
+	 * slot of its window, and a slot only ever holds its latest entry.  A
+	 * copy of this message that still matters is live (expires >= now),
+	 * so it was added at or after now - 2 * skew (a message is accepted at
+	 * most skew before its timestamp and lives skew after it).  A slot
+	 * that was free all that while - never used, or expired before
+	 * now - 2 * skew - was free when the copy was added, so the copy sits
+	 * before it.  With a table sized for the load, that is within a slot
+	 * or two rather than REPLAY_PROBE cache lines, also once every slot
+	 * has been used.  (A clock stepped back only makes "stale" rarer.)
 	 */
+	const int64_t stale = now - 2 * (int64_t)r->skew;
 	for (size_t i = 0; i < probe; i++) {
 		entry_t *e = &s->slots[(home + i) % s->cap];
-		if (e->expires == 0) {
+		if (e->expires == 0 || e->expires < stale) {
 			if (free_slot == NULL) {
 				free_slot = e;
 			}

@@ -20,7 +20,7 @@
 #define REPLAY_DIGEST_LEN 32
 #define REPLAY_SHARDS 64      /* at most; fewer when max_entries is small */
 #define REPLAY_ENTRY_BYTES 24 /* 16-byte digest prefix + 8-byte expiry */
-#define REPLAY_PROBE 64	      /* slots searched per message */
+#define REPLAY_PROBE 128      /* slots a message may use (searched at most) */
 
 typedef struct replay replay_t;
 
