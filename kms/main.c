@@ -38,8 +38,8 @@ typedef struct {
 	keyring_t *kr;
 	kms_psk_source_t *psk;
 	policy_set_t *policy;
-	int64_t policy_version; /* of the store when the rules were read */
-	zk_peers_t *peers;	/* NULL unless zk.enabled */
+	int64_t db_version; /* kms_db_version() before anything was read */
+	zk_peers_t *peers;  /* NULL unless zk.enabled */
 	kms_service_t svc;
 } state_t;
 
@@ -141,17 +141,14 @@ static int policy_open(const kms_config_t *cfg, state_t *st)
 		.group_ok = cfg->default_group_tickets,
 		.init_keys = cfg->default_initiator_keys,
 	};
-	int ret = policy_store_version(cfg->keys_db, &st->policy_version);
-	if (ret == KMS_EOK) {
-		ret = policy_store_load(cfg->keys_db, &def, &st->policy);
-	}
+	int ret = policy_store_load(cfg->keys_db, &def, &st->policy);
 	if (ret != KMS_EOK) {
 		log_error("cannot load the policy rules from %s: %s", cfg->keys_db,
 			  kms_strerror(ret));
 		return ret;
 	}
-	log_info("%zu policy rule(s) loaded (store version %lld, default %s)",
-		 policy_set_count(st->policy), (long long)st->policy_version,
+	log_info("%zu policy rule(s) loaded (kms.db version %lld, default %s)",
+		 policy_set_count(st->policy), (long long)st->db_version,
 		 cfg->default_effect);
 	return KMS_EOK;
 }
@@ -183,6 +180,14 @@ static int state_new(const kms_config_t *cfg, const kms_psk_source_t *prev, repl
 	if (ret != KMS_EOK) {
 		log_error("cannot read the KEK file %s: %s", cfg->kek_file,
 			  kms_strerror(ret));
+		goto cleanup;
+	}
+	/* Read first: a change made while the rest loads moves it again, and
+	 * the next poll reloads. */
+	ret = kms_db_version(cfg->keys_db, &st->db_version);
+	if (ret != KMS_EOK) {
+		log_error("cannot read %s: %s (run kmsctl -d %s init?)", cfg->keys_db,
+			  kms_strerror(ret), cfg->state_dir);
 		goto cleanup;
 	}
 	ret = keyring_load(cfg->keys_db, kek, &st->kr);
@@ -241,7 +246,7 @@ static void apply_log(const kms_config_t *cfg)
 }
 
 /*
- * SIGHUP (or a change of the policy rules): build a whole new state; swap
+ * SIGHUP (or a change in kms.db): build a whole new state; swap
  * it in only when all of it loaded.
  */
 typedef struct {
@@ -395,7 +400,7 @@ static int serve(const char *path, const kms_config_t *cfg)
 
 	/* The last store version a reload was tried for: a failed reload is
 	 * not retried until the store changes again (or SIGHUP). */
-	int64_t seen = st->policy_version;
+	int64_t seen = st->db_version;
 	for (;;) {
 		int sig = 0;
 		if (st->cfg.reload_interval > 0) {
@@ -403,11 +408,14 @@ static int serve(const char *path, const kms_config_t *cfg)
 			sig = sigtimedwait(&set, NULL, &tmo);
 			if (sig < 0 && (errno == EAGAIN || errno == EINTR)) {
 				int64_t v = 0;
-				if (policy_store_version(st->cfg.keys_db, &v) ==
-					KMS_EOK &&
+				if (kms_db_version(st->cfg.keys_db, &v) == KMS_EOK &&
 				    v != seen) {
 					seen = v;
-					reload(path, "policy rules changed", &st, &sh);
+					reload(
+					    path,
+					    "kms.db changed (rules, keys, PSK users or "
+					    "peers)",
+					    &st, &sh);
 				}
 				continue;
 			}
@@ -421,7 +429,7 @@ static int serve(const char *path, const kms_config_t *cfg)
 		if (sig == SIGHUP) {
 			log_zk_stats(sh.zk);
 			reload(path, "SIGHUP", &st, &sh);
-			seen = st->policy_version;
+			seen = st->db_version;
 			continue;
 		}
 		log_notice("%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");

@@ -197,3 +197,21 @@ int policy_store_version(const char *db_path, int64_t *version)
 	sqldb_close(db);
 	return ret;
 }
+
+int kms_db_version(const char *db_path, int64_t *version)
+{
+	if (db_path == NULL || version == NULL) {
+		return KMS_EINVAL;
+	}
+	sqlite3 *db = NULL;
+	int ret = schema_open(db_path, SCHEMA_KMS, 0, &db);
+	if (ret == KMS_EOK) {
+		ret = sqldb_query_int64(
+		    db,
+		    "SELECT (SELECT version FROM policy_version WHERE one = 1)"
+		    " + (SELECT version FROM store_version WHERE one = 1)",
+		    version);
+	}
+	sqldb_close(db);
+	return ret;
+}

@@ -33,4 +33,11 @@ int policy_store_list(const char *db_path, int (*fn)(void *ctx, const policy_rul
 /* The store's change counter: bumped by every add, remove or update. */
 int policy_store_version(const char *db_path, int64_t *version);
 
+/*
+ * The generation of everything kmsd loads from kms.db - rules, master keys,
+ * PSK users, Zk peers: the sum of the rules' counter and store_version
+ * (sql/kms_004.sql), both only ever incremented, so any change moves it.
+ */
+int kms_db_version(const char *db_path, int64_t *version);
+
 #endif

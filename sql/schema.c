@@ -11,6 +11,7 @@ static const sqldb_migration_t kms_migrations[] = {
 	{ 1, sql_kms_001 },
 	{ 2, sql_kms_002 },
 	{ 3, sql_kms_003 },
+	{ 4, sql_kms_004 },
 };
 
 static const sqldb_migration_t audit_migrations[] = {

@@ -2,7 +2,8 @@
 # Policy rules enforced by a running kmsd (docs/policy.md): a default of
 # deny, rules added with kmsctl taking effect without a restart, a group
 # ticket resolved by two members with different keys and refused for a
-# non-member, a resolve denied by a rule added after the ticket was issued.
+# non-member, a resolve denied by a rule added after the ticket was issued;
+# and a PSK user added and removed with kmsctl, also without a signal.
 set -eu
 . "${top_srcdir:-.}/tests/system/lib.sh"
 
@@ -73,7 +74,8 @@ ok "default deny: ticket request refused with 403 and a MIKEY Error"
 "$KMSCTL" -d "$S" policy add --from '*@example.org' --to '*@example.org' --allow \
 	--group >/dev/null || fail "policy add"
 wait_count "reload done" 1
-grep -q "policy rules changed: reloading" "$tmp/kmsd.log" || fail "reload not caused by the rules"
+grep -q "kms.db changed (rules, keys, PSK users or peers): reloading" "$tmp/kmsd.log" ||
+	fail "reload not caused by the store change"
 [ "$(request bob@example.org)" = 200 ] || fail "request not granted after the rule"
 "$KMSCTL" -d "$S" policy test --from sip:alice@example.org --to bob@example.org \
 	>"$tmp/test.out" || fail "policy test: not allowed"
@@ -109,5 +111,22 @@ wait_count "reload done" 3
 kill -HUP "$pid"
 wait_count "reload done" 4
 ok "policy remove: dave resolves again; SIGHUP reload"
+
+# --- a PSK user added and removed while kmsd runs: in force without a signal ------------------
+erin() { # erin OUT: Erin asks for a ticket for Bob; prints the status
+	"$UE" request --psk-file "$tmp/erin.psk" --id erin@example.org --to bob@example.org \
+		--out "$tmp/$1.bin" --state "$tmp/erin.st" || fail "request (erin)"
+	post ticketrequest "$tmp/$1.bin" "$tmp/$1.resp"
+}
+head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$tmp/erin.psk"
+[ "$(erin e1)" = 401 ] || fail "unknown user erin not refused with 401"
+"$KMSCTL" -d "$S" psk add erin@example.org --identity erin@example.org \
+	--key-file "$tmp/erin.psk" >/dev/null || fail "psk add erin"
+wait_count "reload done" 5
+[ "$(erin e2)" = 200 ] || fail "erin refused after psk add (no signal sent)"
+"$KMSCTL" -d "$S" psk remove erin@example.org >/dev/null || fail "psk remove erin"
+wait_count "reload done" 6
+[ "$(erin e3)" = 401 ] || fail "erin still served after psk remove"
+ok "kmsctl psk add / remove while kmsd runs: in force within the reload interval, no signal"
 kmsd_stop
 echo "kmsd_policy: $n groups passed"

@@ -4,6 +4,8 @@
 #include "common/errcode.h"
 #include "kms/keyring.h"
 #include "kms/policy_store.h"
+#include "kms/psk_static.h"
+#include "sql/db.h"
 #include "tests/unit/tmpdir.h"
 #include "tests/unit/unit.h"
 
@@ -120,6 +122,75 @@ static void given_bad_rules_when_added_then_einval_and_nothing_stored(void)
 	unit_rmdir(dir);
 }
 
+/* Raw SQL on kms.db (for the Zk peers table, whose store is in libkmszk). */
+static int raw_sql(const char *sql)
+{
+	sqlite3 *db = NULL;
+	int ret = sqldb_open(db_path, 0, &db);
+	if (ret == KMS_EOK) {
+		ret = sqldb_exec(db, sql);
+	}
+	sqldb_close(db);
+	return ret;
+}
+
+/*
+ * kmsd reloads when kms_db_version() moves: every change of keys, PSK users,
+ * rules or peers must move it, and reading must not.
+ */
+static void given_any_store_change_when_versioned_then_kms_db_version_moves(void)
+{
+	setup();
+	uint8_t kek[KEYRING_KEK_LEN] = { 1 };
+	uint8_t key[16] = { 2 };
+	const char *ids[] = { "erin@example.org" };
+	int64_t v[8];
+	uint32_t id = 0;
+	size_t n = 0;
+	keyring_info_t keys[4];
+	CU_ASSERT_EQUAL_FATAL(kms_db_version(db_path, &v[n]), KMS_EOK);
+	n++;
+	CU_ASSERT_EQUAL(kms_db_version(db_path, &v[n]), KMS_EOK);
+	CU_ASSERT_EQUAL(v[n], v[n - 1]); /* reading changes nothing */
+	CU_ASSERT_EQUAL(psk_static_add(db_path, kek, "erin", key, sizeof(key), ids, 1, 0),
+			KMS_EOK);
+	CU_ASSERT_EQUAL(kms_db_version(db_path, &v[n]), KMS_EOK);
+	CU_ASSERT(v[n] > v[n - 1]);
+	n++;
+	CU_ASSERT_EQUAL(keyring_rotate(db_path, kek, &id), KMS_EOK);
+	CU_ASSERT_EQUAL(kms_db_version(db_path, &v[n]), KMS_EOK);
+	CU_ASSERT(v[n] > v[n - 1]);
+	n++;
+	CU_ASSERT_EQUAL(keyring_list(db_path, keys, 4, &(size_t){ 0 }), KMS_EOK);
+	CU_ASSERT_EQUAL(keyring_retire(db_path, keys[1].id), KMS_EOK);
+	CU_ASSERT_EQUAL(kms_db_version(db_path, &v[n]), KMS_EOK);
+	CU_ASSERT(v[n] > v[n - 1]);
+	n++;
+	CU_ASSERT_EQUAL(psk_static_remove(db_path, "erin"), KMS_EOK);
+	CU_ASSERT_EQUAL(kms_db_version(db_path, &v[n]), KMS_EOK);
+	CU_ASSERT(v[n] > v[n - 1]);
+	n++;
+	policy_rule_t r = make(1, "*@a.example", "*@b.example", POLICY_ALLOW);
+	int64_t rid = 0;
+	CU_ASSERT_EQUAL(policy_store_add(db_path, &r, &rid), KMS_EOK);
+	CU_ASSERT_EQUAL(kms_db_version(db_path, &v[n]), KMS_EOK);
+	CU_ASSERT(v[n] > v[n - 1]);
+	n++;
+	CU_ASSERT_EQUAL(raw_sql("INSERT INTO zk_peers (kms_id, url, ca_file, cert_name, "
+				"wrapped, key_len, created) VALUES ('kms2', "
+				"'https://kms2.example:8443/zk', '/etc/ca.pem', "
+				"'kms2.example', zeroblob(24), 16, 0)"),
+			KMS_EOK);
+	CU_ASSERT_EQUAL(kms_db_version(db_path, &v[n]), KMS_EOK);
+	CU_ASSERT(v[n] > v[n - 1]);
+	n++;
+	CU_ASSERT_EQUAL(raw_sql("DELETE FROM zk_peers WHERE kms_id = 'kms2'"), KMS_EOK);
+	CU_ASSERT_EQUAL(kms_db_version(db_path, &v[n]), KMS_EOK);
+	CU_ASSERT(v[n] > v[n - 1]);
+	CU_ASSERT_EQUAL(kms_db_version("/nonexistent/kms.db", &v[0]), KMS_ENOENT);
+	unit_rmdir(dir);
+}
+
 static void given_no_store_when_used_then_enoent(void)
 {
 	char missing[UNIT_PATH_MAX];
@@ -142,6 +213,8 @@ int main(void)
 		UNIT_TEST(
 		    given_rules_added_when_listed_and_loaded_then_same_rules_in_order),
 		UNIT_TEST(given_bad_rules_when_added_then_einval_and_nothing_stored),
+		UNIT_TEST(
+		    given_any_store_change_when_versioned_then_kms_db_version_moves),
 		UNIT_TEST(given_no_store_when_used_then_enoent),
 		UNIT_END,
 	};
