@@ -15,21 +15,7 @@ static const char sql_select[] =
 
 int policy_store_check_pattern(const char *s)
 {
-	size_t n = strlen(s);
-	if (n < 3 || n > IDENTITY_MAX) {
-		return KMS_EINVAL;
-	}
-	const char *at = strrchr(s, '@');
-	if (at == NULL || at == s || at[1] == '\0') {
-		return KMS_EINVAL;
-	}
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c <= 0x20 || c == 0x7f) {
-			return KMS_EINVAL;
-		}
-	}
-	return KMS_EOK;
+	return identity_pattern_check(s);
 }
 
 static int row_to_rule(sqlite3_stmt *st, policy_rule_t *r)

@@ -125,6 +125,15 @@ static int peer_psk(req_t *r, const mikey_id_t *pskid, const mikey_id_t *who)
 	    p->key_len > sizeof(r->psk.key)) {
 		return KMS_EID;
 	}
+	/* Only for the identities this peer serves (kmsctl peer --responders). */
+	if (!identity_match(p->responders, strlen(p->responders),
+			    (const char *)who->id.data, who->id.len)) {
+		log_req_notice(r->rid,
+			       "Zk: peer %s may not vouch for '%.*s' (responders %s)",
+			       p->kms_id, (int)who->id.len, (const char *)who->id.data,
+			       p->responders);
+		return KMS_EPOLICY;
+	}
 	memset(&r->psk, 0, sizeof(r->psk));
 	memcpy(r->psk.key, p->key, p->key_len);
 	r->psk.key_len = p->key_len;

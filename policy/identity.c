@@ -383,3 +383,22 @@ int identity_from_uri(const char *uri, size_t len, char *out, size_t cap, size_t
 {
 	return identity_from_uri_ex(uri, len, out, cap, out_len, NULL);
 }
+
+int identity_pattern_check(const char *s)
+{
+	size_t n = strlen(s);
+	if (n < 3 || n > IDENTITY_MAX) {
+		return KMS_EINVAL;
+	}
+	const char *at = strrchr(s, '@');
+	if (at == NULL || at == s || at[1] == '\0') {
+		return KMS_EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c <= 0x20 || c == 0x7f) {
+			return KMS_EINVAL;
+		}
+	}
+	return KMS_EOK;
+}

@@ -32,6 +32,13 @@ bool identity_match(const char *pattern, size_t pattern_len, const char *id,
 bool identity_match_ex(const char *pattern, size_t pattern_len, const char *id,
 		       size_t id_len, size_t *steps);
 
+/*
+ * A stored pattern (policy rules, a Zk peer's responders): KMS_EOK for
+ * 3..IDENTITY_MAX bytes with a non-empty user and domain around the last
+ * '@' and no spaces or control characters, else KMS_EINVAL.
+ */
+int identity_pattern_check(const char *s);
+
 /* True when s contains a '*'. */
 bool identity_is_group(const char *s, size_t len);
 

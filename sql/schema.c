@@ -12,6 +12,7 @@ static const sqldb_migration_t kms_migrations[] = {
 	{ 2, sql_kms_002 },
 	{ 3, sql_kms_003 },
 	{ 4, sql_kms_004 },
+	{ 5, sql_kms_005 },
 };
 
 static const sqldb_migration_t audit_migrations[] = {

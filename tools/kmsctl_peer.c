@@ -17,6 +17,7 @@
 #include "common/encode.h"
 #include "common/errcode.h"
 #include "common/secmem.h"
+#include "policy/identity.h"
 #include "zk/peer.h"
 
 #define KEY_FILE_MAX 256 /* bytes read from --key-file */
@@ -27,8 +28,8 @@ static void usage_peer(FILE *f)
 {
 	fprintf(f,
 		"usage: kmsctl [-d STATE_DIR] peer add --kms-id ID --url URL --ca FILE\n"
-		"                 --cert-name NAME (--key-file FILE | --generate\n"
-		"                 [--key-len N])\n"
+		"                 --cert-name NAME [--responders PATTERN]\n"
+		"                 (--key-file FILE | --generate [--key-len N])\n"
 		"       kmsctl [-d STATE_DIR] peer list\n"
 		"       kmsctl [-d STATE_DIR] peer remove ID\n"
 		"\n"
@@ -42,18 +43,22 @@ static void usage_peer(FILE *f)
 		"  -c, --ca FILE         the CA bundle (PEM) its certificates chain to\n"
 		"  -n, --cert-name NAME  the DNS name in its certificates (server and\n"
 		"                        client)\n"
+		"  -r, --responders PATTERN\n"
+		"                        the responder identities it may resolve for\n"
+		"                        (a user or group identity, e.g.\n"
+		"                        '*@other.example'; default '*@*': any)\n"
 		"  -f, --key-file FILE   read the per-peer key (16 or 32 bytes, hex)\n"
 		"  -g, --generate        generate a random key and print it once: it\n"
 		"                        must be configured on the peer too\n"
 		"  -l, --key-len N       16 or 32 (default), with --generate\n"
 		"  -h, --help            this text\n"
 		"\n"
-		"kmsd picks changes up on SIGHUP.\n",
+		"A running kmsd picks changes up within policy.reload_interval.\n",
 		ZK_KMS_ID_MAX);
 }
 
 typedef struct {
-	const char *kms_id, *url, *ca, *cert_name, *key_file;
+	const char *kms_id, *url, *ca, *cert_name, *responders, *key_file;
 	int generate;
 	size_t key_len;
 } peer_args_t;
@@ -66,6 +71,7 @@ static int parse_add(int argc, char **argv, peer_args_t *a)
 		{ "url", required_argument, NULL, 'u' },
 		{ "ca", required_argument, NULL, 'c' },
 		{ "cert-name", required_argument, NULL, 'n' },
+		{ "responders", required_argument, NULL, 'r' },
 		{ "key-file", required_argument, NULL, 'f' },
 		{ "generate", no_argument, NULL, 'g' },
 		{ "key-len", required_argument, NULL, 'l' },
@@ -75,7 +81,7 @@ static int parse_add(int argc, char **argv, peer_args_t *a)
 	int c, key_len_set = 0;
 	uint32_t v = 0;
 	getopt_reset();
-	while ((c = getopt_long(argc, argv, "i:u:c:n:f:gl:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:u:c:n:r:f:gl:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			a->kms_id = optarg;
@@ -88,6 +94,9 @@ static int parse_add(int argc, char **argv, peer_args_t *a)
 			break;
 		case 'n':
 			a->cert_name = optarg;
+			break;
+		case 'r':
+			a->responders = optarg;
 			break;
 		case 'f':
 			a->key_file = optarg;
@@ -131,6 +140,14 @@ static int parse_add(int argc, char **argv, peer_args_t *a)
 	}
 	if (zk_peer_check_cert_name(a->cert_name) != KMS_EOK) {
 		return usage_error("peer add: --cert-name must be a DNS name");
+	}
+	if (a->responders == NULL) {
+		a->responders = "*@*";
+	}
+	if (identity_pattern_check(a->responders) != KMS_EOK) {
+		return usage_error(
+		    "peer add: --responders must be a user or group "
+		    "identity (user@domain, '*' for one or more characters)");
 	}
 	if ((a->key_file != NULL) + a->generate != 1) {
 		return usage_error(
@@ -200,6 +217,7 @@ static int fill_peer(const peer_args_t *a, zk_peer_t *pe)
 	copy_str(pe->url, sizeof(pe->url), a->url);
 	copy_str(pe->ca_file, sizeof(pe->ca_file), ca);
 	copy_str(pe->cert_name, sizeof(pe->cert_name), a->cert_name);
+	copy_str(pe->responders, sizeof(pe->responders), a->responders);
 	return EXIT_SUCCESS;
 }
 
@@ -264,15 +282,15 @@ static int print_peer(void *ctx, const zk_peer_info_t *pe)
 	(void)ctx;
 	char cr[32];
 	format_time(pe->created, cr, sizeof(cr));
-	printf("%-24s %-40s %-32s %-24s %-6zu %s\n", pe->kms_id, pe->url, pe->ca_file,
-	       pe->cert_name, pe->key_len, cr);
+	printf("%-24s %-40s %-32s %-24s %-24s %-6zu %s\n", pe->kms_id, pe->url,
+	       pe->ca_file, pe->cert_name, pe->responders, pe->key_len, cr);
 	return KMS_EOK;
 }
 
 static int peer_list(const paths_t *p)
 {
-	printf("%-24s %-40s %-32s %-24s %-6s %s\n", "KMS_ID", "URL", "CA_FILE",
-	       "CERT_NAME", "KEYLEN", "CREATED");
+	printf("%-24s %-40s %-32s %-24s %-24s %-6s %s\n", "KMS_ID", "URL", "CA_FILE",
+	       "CERT_NAME", "RESPONDERS", "KEYLEN", "CREATED");
 	int ret = zk_peer_list(p->db, print_peer, NULL);
 	if (ret == KMS_ENOENT) {
 		return fail(ret, "no store at %s (run kmsctl init first)", p->db);

@@ -21,6 +21,7 @@
 #include "common/errcode.h"
 #include "common/log.h"
 #include "common/secmem.h"
+#include "policy/identity.h"
 #include "sql/db.h"
 #include "sql/schema.h"
 
@@ -155,6 +156,8 @@ static int check_peer(const zk_peer_t *p)
 	    zk_peer_check_url(p->url) != KMS_EOK ||
 	    zk_peer_check_ca_file(p->ca_file) != KMS_EOK ||
 	    zk_peer_check_cert_name(p->cert_name) != KMS_EOK ||
+	    memchr(p->responders, '\0', sizeof(p->responders)) == NULL ||
+	    identity_pattern_check(p->responders) != KMS_EOK ||
 	    (p->key_len != 16 && p->key_len != 32)) {
 		return KMS_EINVAL;
 	}
@@ -180,7 +183,8 @@ static int column_text(sqlite3_stmt *st, int col, size_t max, char *out)
 	return KMS_EOK;
 }
 
-/* Columns kms_id, url, ca_file, cert_name, key_len, created into info. */
+/* Columns kms_id, url, ca_file, cert_name, responders, key_len, created
+ * into info. */
 static int row_info(sqlite3_stmt *st, zk_peer_info_t *info)
 {
 	memset(info, 0, sizeof(*info));
@@ -194,7 +198,10 @@ static int row_info(sqlite3_stmt *st, zk_peer_info_t *info)
 	if (ret == KMS_EOK) {
 		ret = column_text(st, 3, ZK_CERT_NAME_MAX, info->cert_name);
 	}
-	sqlite3_int64 key_len = sqlite3_column_int64(st, 4);
+	if (ret == KMS_EOK) {
+		ret = column_text(st, 4, ZK_RESPONDERS_MAX, info->responders);
+	}
+	sqlite3_int64 key_len = sqlite3_column_int64(st, 5);
 	if (ret == KMS_EOK && key_len != 16 && key_len != 32) {
 		ret = KMS_EIO;
 	}
@@ -203,12 +210,13 @@ static int row_info(sqlite3_stmt *st, zk_peer_info_t *info)
 		return KMS_EIO;
 	}
 	info->key_len = (size_t)key_len;
-	info->created = sqlite3_column_int64(st, 5);
+	info->created = sqlite3_column_int64(st, 6);
 	return KMS_EOK;
 }
 
 #define SELECT_PEER                                                                      \
-	"SELECT kms_id, url, ca_file, cert_name, key_len, created, wrapped "             \
+	"SELECT kms_id, url, ca_file, cert_name, responders, key_len, created, "         \
+	"wrapped "                                                                       \
 	"FROM zk_peers "
 
 /* One row of SELECT_PEER into p, key unwrapped under kek. */
@@ -219,8 +227,8 @@ static int row_peer(sqlite3_stmt *st, const uint8_t kek[ZK_KEK_LEN], zk_peer_t *
 	if (ret != KMS_EOK) {
 		return ret;
 	}
-	const uint8_t *wrapped = sqlite3_column_blob(st, 6);
-	size_t wlen = (size_t)sqlite3_column_bytes(st, 6);
+	const uint8_t *wrapped = sqlite3_column_blob(st, 7);
+	size_t wlen = (size_t)sqlite3_column_bytes(st, 7);
 	if (wrapped == NULL || wlen != info.key_len + CRYPTO_KW_IV) {
 		log_error("zk: a zk_peers row is malformed");
 		return KMS_EIO;
@@ -240,6 +248,7 @@ static int row_peer(sqlite3_stmt *st, const uint8_t kek[ZK_KEK_LEN], zk_peer_t *
 	memcpy(p->url, info.url, sizeof(p->url));
 	memcpy(p->ca_file, info.ca_file, sizeof(p->ca_file));
 	memcpy(p->cert_name, info.cert_name, sizeof(p->cert_name));
+	memcpy(p->responders, info.responders, sizeof(p->responders));
 	p->key_len = info.key_len;
 	return KMS_EOK;
 }
@@ -284,11 +293,11 @@ static int add_locked(sqlite3 *db, const uint8_t kek[ZK_KEK_LEN], const zk_peer_
 		return ret;
 	}
 	sqlite3_stmt *st = NULL;
-	ret = sqldb_prepare(
-	    db,
-	    "INSERT INTO zk_peers (kms_id, url, ca_file, cert_name, "
-	    "wrapped, key_len, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-	    &st);
+	ret = sqldb_prepare(db,
+			    "INSERT INTO zk_peers (kms_id, url, ca_file, cert_name, "
+			    "wrapped, key_len, created, responders) "
+			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+			    &st);
 	if (ret != KMS_EOK) {
 		return ret;
 	}
@@ -299,6 +308,7 @@ static int add_locked(sqlite3 *db, const uint8_t kek[ZK_KEK_LEN], const zk_peer_
 	sqlite3_bind_blob(st, 5, wrapped, (int)wlen, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 6, (sqlite3_int64)p->key_len);
 	sqlite3_bind_int64(st, 7, (sqlite3_int64)time(NULL));
+	sqlite3_bind_text(st, 8, p->responders, -1, SQLITE_STATIC);
 	ret = sqldb_step_done(st); /* KMS_EEXIST: kms_id or cert_name taken */
 	sqlite3_finalize(st);
 	return ret;
@@ -378,8 +388,9 @@ int zk_peer_list(const char *db_path, zk_peer_list_fn fn, void *ctx)
 	if (ret == KMS_EOK) {
 		/* No wrapped column: the walk never touches key bytes. */
 		ret = sqldb_prepare(db,
-				    "SELECT kms_id, url, ca_file, cert_name, key_len, "
-				    "created FROM zk_peers ORDER BY kms_id LIMIT ?1",
+				    "SELECT kms_id, url, ca_file, cert_name, responders, "
+				    "key_len, created FROM zk_peers ORDER BY kms_id "
+				    "LIMIT ?1",
 				    &st);
 	}
 	if (ret != KMS_EOK) {

@@ -11,13 +11,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ZK_PEERS_MAX 1000    /* peers in one store */
-#define ZK_KMS_ID_MAX 255    /* bytes of a kms_id (IDRkms ID Data) */
-#define ZK_URL_MAX 511	     /* bytes of a Zk base URL */
-#define ZK_CA_FILE_MAX 255   /* bytes of a CA bundle path */
-#define ZK_CERT_NAME_MAX 253 /* bytes of a DNS name */
-#define ZK_KEY_MAX 32	     /* per-peer key: 16 or 32 bytes */
-#define ZK_KEK_LEN 32	     /* AES-256-KW key-encryption key */
+#define ZK_PEERS_MAX 1000     /* peers in one store */
+#define ZK_KMS_ID_MAX 255     /* bytes of a kms_id (IDRkms ID Data) */
+#define ZK_URL_MAX 511	      /* bytes of a Zk base URL */
+#define ZK_CA_FILE_MAX 255    /* bytes of a CA bundle path */
+#define ZK_CERT_NAME_MAX 253  /* bytes of a DNS name */
+#define ZK_RESPONDERS_MAX 256 /* bytes of the responders pattern */
+#define ZK_KEY_MAX 32	      /* per-peer key: 16 or 32 bytes */
+#define ZK_KEK_LEN 32	      /* AES-256-KW key-encryption key */
 
 /* One peer.  Strings are NUL-terminated; key holds key_len bytes. */
 typedef struct {
@@ -25,6 +26,9 @@ typedef struct {
 	char url[ZK_URL_MAX + 1];	  /* https://HOST[:PORT]/path */
 	char ca_file[ZK_CA_FILE_MAX + 1]; /* absolute path of a PEM bundle */
 	char cert_name[256];		  /* DNS name in its certificates */
+	/* The responder identities it may vouch for: a user or group
+	 * identity pattern ("*@other.example"; "*@*": any). */
+	char responders[ZK_RESPONDERS_MAX + 1];
 	uint8_t key[ZK_KEY_MAX];
 	size_t key_len;
 } zk_peer_t;
@@ -35,6 +39,7 @@ typedef struct {
 	char url[ZK_URL_MAX + 1];
 	char ca_file[ZK_CA_FILE_MAX + 1];
 	char cert_name[256];
+	char responders[ZK_RESPONDERS_MAX + 1];
 	size_t key_len;
 	int64_t created; /* Unix seconds */
 } zk_peer_info_t;

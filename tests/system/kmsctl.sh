@@ -145,25 +145,28 @@ run 2 peer add --kms-id kms2 --url https://kms2.test/zk --ca "$tmp/peer-ca.pem" 
 	--cert-name '*.test' --generate
 run 1 peer add --kms-id kms2 --url https://kms2.test/zk --ca "$tmp/missing.pem" \
 	--cert-name kms2.test --generate
+run 2 peer add --kms-id kms2 --url https://kms2.test/zk --ca "$tmp/peer-ca.pem" \
+	--cert-name kms2.test --responders 'not an identity' --generate
+grep -q -- '--responders must be' "$tmp/err" || fail "bad --responders: reason"
 run 0 peer add --kms-id kms2.example.org --url https://127.0.0.1:8443/zk \
 	--ca "$tmp/peer-ca.pem" --cert-name kms2.test --generate
 grep -Eq '^peer kms2.example.org [0-9a-f]{64}$' "$tmp/out" || fail "generated peer key"
 run 0 peer add --kms-id kms3 --url https://kms3.test/zk --ca "$tmp/peer-ca.pem" \
-	--cert-name kms3.test --key-file "$tmp/key.hex"
+	--cert-name kms3.test --responders '*@kms3.example' --key-file "$tmp/key.hex"
 no_key_hex "$tmp/out"
 run 1 peer add --kms-id kms4 --url https://kms3.test/zk --ca "$tmp/peer-ca.pem" \
 	--cert-name KMS3.test --generate
 grep -q exists "$tmp/err" || fail "duplicate cert-name: reason"
 run 0 peer list
 no_key_hex "$tmp/out"
-grep -q "^kms2.example.org .*https://127.0.0.1:8443/zk .*$tmp/peer-ca.pem .*kms2.test .*32 " \
+grep -q "^kms2.example.org .*https://127.0.0.1:8443/zk .*$tmp/peer-ca.pem .*kms2.test .*\\*@\\* .*32 " \
 	"$tmp/out" || fail "peer list line"
-grep -q '^kms3 .* 16 ' "$tmp/out" || fail "kms3 key length"
+grep -q '^kms3 .*\*@kms3.example .* 16 ' "$tmp/out" || fail "kms3 responders and key length"
 run 0 peer remove kms3
 run 1 peer remove kms3
 run 0 peer list
 grep -q '^kms3 ' "$tmp/out" && fail "kms3 still listed"
-ok "peer add (generate, key file) / list / remove"
+ok "peer add (generate, key file, --responders) / list / remove"
 
 # --- KEK protection ----------------------------------------------------------
 chmod 644 "$S/kek"

@@ -764,6 +764,7 @@ static void given_resolve_over_zk_when_peer_key_right_then_keys_forked_for_respo
 	zk_peer_t peer;
 	memset(&peer, 0, sizeof(peer));
 	snprintf(peer.kms_id, sizeof(peer.kms_id), "%s", PEER_ID);
+	snprintf(peer.responders, sizeof(peer.responders), "*@example.org");
 	peer.key_len = 16;
 	crypto_random(peer.key, 16);
 	struct user hop = { PEER_ID, { "bob@example.org", NULL }, { 0 } };
@@ -804,6 +805,17 @@ static void given_resolve_over_zk_when_peer_key_right_then_keys_forked_for_respo
 			      KMS_EOK);
 	CU_ASSERT_EQUAL(ue_exchange(&kms_b, KMS_REQ_RESOLVE, r), KMS_EID);
 	ue_psk_id = NULL;
+	/* Bob is named and allowed, but this peer may only vouch for its own
+	 * responders (kmsctl peer add --responders): 403. */
+	snprintf(peer.responders, sizeof(peer.responders), "*@other.example");
+	CU_ASSERT_EQUAL_FATAL(ue_resolve(&kms_b, &rq->m.ticket, rq->keys.k[1].key.data),
+			      KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&kms_b, KMS_REQ_RESOLVE, r), KMS_EPOLICY);
+	CU_ASSERT_EQUAL(r->ans.http_status, 403);
+	snprintf(peer.responders, sizeof(peer.responders), "bob@example.org");
+	CU_ASSERT_EQUAL_FATAL(ue_resolve(&kms_b, &rq->m.ticket, rq->keys.k[1].key.data),
+			      KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&kms_b, KMS_REQ_RESOLVE, r), KMS_EOK);
 	/* The wrong per-peer key: 401. */
 	hop.key[0] ^= 1;
 	kms_b.u = &hop;
@@ -826,6 +838,7 @@ static void given_foreign_ticket_over_zk_when_resolving_then_never_forwarded(voi
 	zk_peer_t peer;
 	memset(&peer, 0, sizeof(peer));
 	snprintf(peer.kms_id, sizeof(peer.kms_id), "kms.c.example.org");
+	snprintf(peer.responders, sizeof(peer.responders), "*@*");
 	peer.key_len = 16;
 	crypto_random(peer.key, 16);
 	struct user hop = { "kms.c.example.org", { "bob@example.org", NULL }, { 0 } };

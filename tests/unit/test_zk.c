@@ -69,6 +69,7 @@ static zk_peer_t make_peer(const char *id, const char *url, const char *ca,
 	snprintf(p.url, sizeof(p.url), "%s", url);
 	snprintf(p.ca_file, sizeof(p.ca_file), "%s", ca);
 	snprintf(p.cert_name, sizeof(p.cert_name), "%s", name);
+	snprintf(p.responders, sizeof(p.responders), "*@*");
 	memset(p.key, fill, key_len);
 	p.key_len = key_len;
 	return p;
@@ -115,6 +116,7 @@ static void given_peers_when_added_then_list_has_no_key_and_load_unwraps(void)
 				path_of("ca1.crt"), "kms1.test", 32, 0xa1);
 	zk_peer_t b = make_peer("kms2.example.org", "https://[::1]/zk",
 				path_of("ca2.crt"), "KMS2.Test", 16, 0xb2);
+	snprintf(b.responders, sizeof(b.responders), "*.dept@b.example");
 	CU_ASSERT_EQUAL_FATAL(zk_peer_add(db, kek, &a), KMS_EOK);
 	CU_ASSERT_EQUAL_FATAL(zk_peer_add(db, kek, &b), KMS_EOK);
 	char wal[UNIT_PATH_MAX];
@@ -135,6 +137,8 @@ static void given_peers_when_added_then_list_has_no_key_and_load_unwraps(void)
 	CU_ASSERT(l.info[0].created > 0);
 	CU_ASSERT_STRING_EQUAL(l.info[1].cert_name, "KMS2.Test");
 	CU_ASSERT_EQUAL(l.info[1].key_len, 16);
+	CU_ASSERT_STRING_EQUAL(l.info[0].responders, "*@*");
+	CU_ASSERT_STRING_EQUAL(l.info[1].responders, "*.dept@b.example");
 
 	zk_peers_t *t = NULL;
 	CU_ASSERT_EQUAL_FATAL(zk_peers_load(db, kek, &t), KMS_EOK);
@@ -152,6 +156,7 @@ static void given_peers_when_added_then_list_has_no_key_and_load_unwraps(void)
 	CU_ASSERT_STRING_EQUAL(p->kms_id, "kms2.example.org");
 	CU_ASSERT_EQUAL(p->key_len, 16);
 	CU_ASSERT(memcmp(p->key, b.key, 16) == 0);
+	CU_ASSERT_STRING_EQUAL(p->responders, "*.dept@b.example");
 	/* Exact bytes only: prefixes, longer ids and other names miss. */
 	CU_ASSERT_PTR_NULL(zk_peers_find_kms(t, (const uint8_t *)"kms1.example.org", 15));
 	CU_ASSERT_PTR_NULL(
@@ -236,6 +241,20 @@ static void given_bad_fields_when_added_then_einval(void)
 		}
 	}
 	CU_ASSERT_EQUAL(zk_peer_add(db, kek, NULL), KMS_EINVAL);
+	/* Responders: a user or group identity pattern, NUL-terminated. */
+	static const char *const bad_resp[] = { "",   "nobody",	 "@b.example",
+						"a@", "a b@c.d", "a@b\tc" };
+	for (size_t i = 0; i < sizeof(bad_resp) / sizeof(bad_resp[0]); i++) {
+		zk_peer_t p =
+		    make_peer("kms1", "https://kms.test/zk", ca, "kms.test", 16, 7);
+		snprintf(p.responders, sizeof(p.responders), "%s", bad_resp[i]);
+		CU_ASSERT_EQUAL(zk_peer_add(db, kek, &p), KMS_EINVAL);
+	}
+	zk_peer_t unterminated =
+	    make_peer("kms1", "https://kms.test/zk", ca, "kms.test", 16, 7);
+	memset(unterminated.responders, 'a', sizeof(unterminated.responders));
+	unterminated.responders[1] = '@';
+	CU_ASSERT_EQUAL(zk_peer_add(db, kek, &unterminated), KMS_EINVAL);
 	/* The edges that are fine. */
 	zk_peer_t ok = make_peer("k", "https://a:1/", ca, "a", 16, 1);
 	CU_ASSERT_EQUAL(zk_peer_add(db, kek, &ok), KMS_EOK);
