@@ -642,7 +642,22 @@ static int hop_answer(req_t *r, const zk_peer_t *peer, size_t req_len, size_t le
 static int forward(req_t *r, uint8_t *buf, size_t cap, size_t *len)
 {
 	const kms_service_t *svc = r->svc;
-	const mikey_id_t *kms = &r->in.ticket.policy.idrkms;
+	const mikey_tp_t *tp = &r->in.ticket.policy;
+	const mikey_id_t *kms = &tp->idrkms;
+	/*
+	 * This KMS's own rules first: may the ticket's Initiator reach our user?
+	 * (The issuing KMS then decides about its ticket.)  Without an IDRi no
+	 * rule can match and the default effect decides.  Nothing goes out on a
+	 * refusal.
+	 */
+	policy_decision_t d;
+	policy_decide(svc->policy, tp->has_idri ? (const char *)tp->idri.id.data : "",
+		      tp->has_idri ? tp->idri.id.len : 0, (const char *)r->requester.data,
+		      r->requester.len, &d);
+	if (d.effect != POLICY_ALLOW) {
+		r->rule_id = d.matched ? d.rule_id : -1;
+		return KMS_EPOLICY;
+	}
 	const zk_peer_t *peer =
 	    svc->peers != NULL && svc->zk != NULL
 		? zk_peers_find_kms(svc->peers, kms->id.data, kms->id.len)

@@ -750,6 +750,25 @@ static void given_foreign_ticket_and_no_peer_when_resolving_then_422(void)
 	CU_ASSERT_EQUAL_FATAL(mikey_msg_parse(r->buf, r->ans.len, e), KMS_EOK);
 	CU_ASSERT_EQUAL(mikey_msg_find(e, MIKEY_PT_ERR, 0)->u.err.errno_, MIKEY_ERR_ID);
 	CU_ASSERT_PTR_NOT_NULL(mikey_msg_v(e)); /* Bob authenticated: MACed */
+	/* KMS B's own rules apply before anything is forwarded: a deny rule
+	 * for Alice -> Bob there refuses with 403, naming the rule. */
+	policy_rule_t deny =
+	    rule(9, 0, "alice@example.org", "bob@example.org", POLICY_DENY);
+	policy_set_t *set = policy_of(&deny, 1);
+	svc_b.policy = set;
+	CU_ASSERT_EQUAL_FATAL(ue_resolve(&bob, &rq->m.ticket, rq->keys.k[1].key.data),
+			      KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&bob, KMS_REQ_RESOLVE, r), KMS_EPOLICY);
+	CU_ASSERT_EQUAL(r->ans.http_status, 403);
+	/* A rule about someone else leaves the forwarding (here: no peer) alone. */
+	policy_set_free(set);
+	deny = rule(9, 0, "alice@example.org", "carol@example.org", POLICY_DENY);
+	set = policy_of(&deny, 1);
+	svc_b.policy = set;
+	CU_ASSERT_EQUAL_FATAL(ue_resolve(&bob, &rq->m.ticket, rq->keys.k[1].key.data),
+			      KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&bob, KMS_REQ_RESOLVE, r), KMS_EZK_UNKNOWN);
+	policy_set_free(set);
 	ue_kms = KMS_ID;
 	target = &svc;
 	free(e);
