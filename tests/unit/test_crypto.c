@@ -284,10 +284,38 @@ static int ref_gcm_seal(const uint8_t *key, const uint8_t *iv, const uint8_t *aa
 	return ok;
 }
 
+/* One GCM case of a reuse round: out/tag/back are the caller's buffers. */
+typedef struct {
+	const uint8_t *key, *iv, *aad;
+	size_t alen;
+	const uint8_t *msg;
+	size_t len;
+	uint8_t *out, *tag, *back;
+} gcm_case_t;
+
+/* Seal with crypto_gcm_seal: the same bytes and tag as OpenSSL's one-shot. */
+static bool gcm_seal_matches(const gcm_case_t *g)
+{
+	uint8_t exp[96], exp_tag[16];
+	return crypto_gcm_seal(g->key, g->iv, g->aad, g->alen, g->msg, g->len, g->out,
+			       g->tag) == KMS_EOK &&
+	       ref_gcm_seal(g->key, g->iv, g->aad, (int)g->alen, g->msg, (int)g->len, exp,
+			    exp_tag) &&
+	       memcmp(g->out, exp, g->len) == 0 && memcmp(g->tag, exp_tag, 16) == 0;
+}
+
+/* The sealed bytes open back to the message under the case's key and IV. */
+static bool gcm_opens(const gcm_case_t *g)
+{
+	return crypto_gcm_open(g->key, g->iv, g->aad, g->alen, g->out, g->len, g->tag,
+			       g->back) == KMS_EOK &&
+	       memcmp(g->back, g->msg, g->len) == 0;
+}
+
 static void reuse_round(reuse_job_t *j, int r)
 {
 	uint8_t key[2][32], other[32], iv[16], msg[80], aad[24];
-	uint8_t got[96], exp[96], back[80], tag[16], exp_tag[16];
+	uint8_t got[96], exp[96], back[80], tag[16];
 	rand_fill(&j->seed, &key[0][0], sizeof(key));
 	rand_fill(&j->seed, other, sizeof(other));
 	rand_fill(&j->seed, iv, sizeof(iv));
@@ -355,45 +383,24 @@ static void reuse_round(reuse_job_t *j, int r)
 	      "kw unwrap");
 
 	/* GCM: seal, open, open with the wrong key (fails), open again. */
-	check(j,
-	      crypto_gcm_seal(key[r % 2], iv, aad, alen, msg, len, got, tag) == KMS_EOK &&
-		  ref_gcm_seal(key[r % 2], iv, aad, (int)alen, msg, (int)len, exp,
-			       exp_tag) &&
-		  memcmp(got, exp, len) == 0 && memcmp(tag, exp_tag, 16) == 0,
-	      "gcm seal");
-	check(j,
-	      crypto_gcm_open(key[r % 2], iv, aad, alen, got, len, tag, back) ==
-		      KMS_EOK &&
-		  memcmp(back, msg, len) == 0,
-	      "gcm open");
+	gcm_case_t g = { key[r % 2], iv, aad, alen, msg, len, got, tag, back };
+	check(j, gcm_seal_matches(&g), "gcm seal");
+	check(j, gcm_opens(&g), "gcm open");
 	check(j, crypto_gcm_open(other, iv, aad, alen, got, len, tag, back) == KMS_EAUTH,
 	      "gcm wrong key");
-	check(j,
-	      crypto_gcm_open(key[r % 2], iv, aad, alen, got, len, tag, back) ==
-		      KMS_EOK &&
-		  memcmp(back, msg, len) == 0,
-	      "gcm open after failure");
+	check(j, gcm_opens(&g), "gcm open after failure");
 	/* The same key again (the thread keeps its schedule), another IV. */
 	uint8_t iv2[16], near[32];
 	memcpy(iv2, iv, sizeof(iv2));
 	iv2[0] ^= 0x80;
-	check(j,
-	      crypto_gcm_seal(key[r % 2], iv2, aad, alen, msg, len, got, tag) ==
-		      KMS_EOK &&
-		  ref_gcm_seal(key[r % 2], iv2, aad, (int)alen, msg, (int)len, exp,
-			       exp_tag) &&
-		  memcmp(got, exp, len) == 0 && memcmp(tag, exp_tag, 16) == 0,
-	      "gcm seal, kept key");
+	g.iv = iv2;
+	check(j, gcm_seal_matches(&g), "gcm seal, kept key");
 	/* A key one bit away from the kept one is another key. */
 	memcpy(near, key[r % 2], sizeof(near));
 	near[(size_t)r % sizeof(near)] ^= 0x01;
 	check(j, crypto_gcm_open(near, iv2, aad, alen, got, len, tag, back) == KMS_EAUTH,
 	      "gcm near key");
-	check(j,
-	      crypto_gcm_open(key[r % 2], iv2, aad, alen, got, len, tag, back) ==
-		      KMS_EOK &&
-		  memcmp(back, msg, len) == 0,
-	      "gcm open, kept key");
+	check(j, gcm_opens(&g), "gcm open, kept key");
 }
 
 static void *reuse_thread(void *arg)
