@@ -264,14 +264,38 @@ st=$(curl -s -m 5 -o "$tmp/gresp.bin" -w '%{http_code}' -H "$MIKEY" \
 cmp -s "$tmp/gkeys-bob.json" "$tmp/gkeys-alice.json" || fail "GBA: different keys"
 ok "GBA: Alice (BSF 1, KMS1) and Bob (BSF 2, KMS2 -> Zk -> KMS1) derive the same keys"
 
+# --- KMS1 limits what KMS2 may vouch for (kmsctl peer --responders), no signal sent ---------
+restrict() { # restrict PATTERN: KMS1 re-adds KMS2 with --responders PATTERN
+	"$KMSCTL" -d "$S1" peer remove kms.d2.example >/dev/null || fail "peer remove"
+	"$KMSCTL" -d "$S1" peer add --kms-id kms.d2.example --url "https://127.0.0.1:$zk2/kms" \
+		--ca "$P/ca1.crt" --cert-name kms2.test --responders "$1" \
+		--key-file "$tmp/peer.key" >/dev/null || fail "peer add --responders $1"
+}
+until_status() { # until_status WANT TAG: Bob resolves until the answer is WANT (<= 10 s)
+	i=0
+	while [ "$(resolve bob "$2$i")" != "$1" ]; do
+		i=$((i + 1))
+		[ $i -lt 20 ] || fail "Bob's resolve never answered $1"
+		sleep 0.5
+	done
+}
+restrict '*@other.example'
+until_status 502 rs
+grep -q "Zk: peer kms.d2.example may not vouch for 'bob@d2.example'" "$tmp/kms1.log" ||
+	fail "KMS1 did not log why it refused"
+restrict '*@d2.example'
+until_status 200 ra
+ok "KMS1 re-adds KMS2 with --responders: '*@other.example' -> Bob 502, '*@d2.example' -> 200 (picked up without a signal)"
+
 # --- a peer's certificate identity changed: its kept-alive connection is checked again --------
 "$KMSCTL" -d "$S1" peer remove kms.d2.example >/dev/null || fail "peer remove"
 "$KMSCTL" -d "$S1" peer add --kms-id kms.d2.example --url "https://127.0.0.1:$zk2/kms" \
 	--ca "$P/ca1.crt" --cert-name rogue.test --key-file "$tmp/peer.key" >/dev/null ||
 	fail "peer re-add with another cert-name"
 refused=$(grep -c "certificate of a non-peer" "$tmp/kms1.log" || true)
+reloads=$(grep -c "reload done" "$tmp/kms1.log" || true)
 kill -HUP "$pid1"
-wait_count "reload done" 1 kms1.log
+wait_count "reload done" $((reloads + 1)) kms1.log
 [ "$(resolve bob cn)" = 502 ] || fail "KMS1 still served a connection whose certificate is no peer's"
 wait_count "certificate of a non-peer" $((refused + 1)) kms1.log
 ok "after a reload the Zk listener checks a kept-alive peer connection again (502, non-peer)"
