@@ -169,8 +169,7 @@ int policy_store_remove(const char *db_path, int64_t id)
 	return ret;
 }
 
-/* One integer from kms.db (opened and brought up to date). */
-static int query_version(const char *db_path, const char *sql, int64_t *version)
+int kms_db_version(const char *db_path, int64_t *version)
 {
 	if (db_path == NULL || version == NULL) {
 		return KMS_EINVAL;
@@ -178,22 +177,12 @@ static int query_version(const char *db_path, const char *sql, int64_t *version)
 	sqlite3 *db = NULL;
 	int ret = schema_open(db_path, SCHEMA_KMS, 0, &db);
 	if (ret == KMS_EOK) {
-		ret = sqldb_query_int64(db, sql, version);
+		ret = sqldb_query_int64(
+		    db,
+		    "SELECT (SELECT version FROM policy_version WHERE one = 1)"
+		    " + (SELECT version FROM store_version WHERE one = 1)",
+		    version);
 	}
 	sqldb_close(db);
 	return ret;
-}
-
-int policy_store_version(const char *db_path, int64_t *version)
-{
-	return query_version(db_path, "SELECT version FROM policy_version WHERE one = 1",
-			     version);
-}
-
-int kms_db_version(const char *db_path, int64_t *version)
-{
-	return query_version(db_path,
-			     "SELECT (SELECT version FROM policy_version WHERE one = 1)"
-			     " + (SELECT version FROM store_version WHERE one = 1)",
-			     version);
 }

@@ -30,13 +30,11 @@ int policy_store_remove(const char *db_path, int64_t id);
 int policy_store_list(const char *db_path, int (*fn)(void *ctx, const policy_rule_t *r),
 		      void *ctx);
 
-/* The store's change counter: bumped by every add, remove or update. */
-int policy_store_version(const char *db_path, int64_t *version);
-
 /*
  * The generation of everything kmsd loads from kms.db - rules, master keys,
- * PSK users, Zk peers: the sum of the rules' counter and store_version
- * (sql/kms_004.sql), both only ever incremented, so any change moves it.
+ * PSK users, Zk peers: the sum of the rules' counter (policy_version, +1 per
+ * rule added, removed or updated) and store_version (sql/kms_004.sql), both
+ * only ever incremented, so any change moves it.
  */
 int kms_db_version(const char *db_path, int64_t *version);
 

@@ -51,7 +51,7 @@ static void given_rules_added_when_listed_and_loaded_then_same_rules_in_order(vo
 {
 	setup();
 	int64_t v0 = -1, v1 = -1, v2 = -1, id1 = 0, id2 = 0;
-	CU_ASSERT_EQUAL(policy_store_version(db_path, &v0), KMS_EOK);
+	CU_ASSERT_EQUAL(kms_db_version(db_path, &v0), KMS_EOK);
 	policy_rule_t a = make(1, "*@a.example", "*@b.example", POLICY_ALLOW);
 	a.max_validity = 600;
 	a.reuse = true;
@@ -60,7 +60,7 @@ static void given_rules_added_when_listed_and_loaded_then_same_rules_in_order(vo
 	/* Quotes and SQL text are data: bound, never spliced. */
 	policy_rule_t b = make(7, "x';DROP@a.example", "bob@b.example", POLICY_DENY);
 	CU_ASSERT_EQUAL(policy_store_add(db_path, &a, &id1), KMS_EOK);
-	CU_ASSERT_EQUAL(policy_store_version(db_path, &v1), KMS_EOK);
+	CU_ASSERT_EQUAL(kms_db_version(db_path, &v1), KMS_EOK);
 	CU_ASSERT_EQUAL(policy_store_add(db_path, &b, &id2), KMS_EOK);
 	CU_ASSERT_EQUAL(v1, v0 + 1);
 	CU_ASSERT_NOT_EQUAL(id1, id2);
@@ -92,7 +92,7 @@ static void given_rules_added_when_listed_and_loaded_then_same_rules_in_order(vo
 
 	CU_ASSERT_EQUAL(policy_store_remove(db_path, id1), KMS_EOK);
 	CU_ASSERT_EQUAL(policy_store_remove(db_path, id1), KMS_ENOENT);
-	CU_ASSERT_EQUAL(policy_store_version(db_path, &v2), KMS_EOK);
+	CU_ASSERT_EQUAL(kms_db_version(db_path, &v2), KMS_EOK);
 	CU_ASSERT_EQUAL(v2, v1 + 2);
 	unit_rmdir(dir);
 }
@@ -104,7 +104,7 @@ static void given_bad_rules_when_added_then_einval_and_nothing_stored(void)
 		"", "a@", "@b", "ab", "a b@c", "a\tb@c", "noat"
 	};
 	int64_t id = 0, v0 = 0, v1 = 0;
-	CU_ASSERT_EQUAL(policy_store_version(db_path, &v0), KMS_EOK);
+	CU_ASSERT_EQUAL(kms_db_version(db_path, &v0), KMS_EOK);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		policy_rule_t r = make(0, bad[i], "bob@b.example", POLICY_ALLOW);
 		CU_ASSERT_EQUAL(policy_store_add(db_path, &r, &id), KMS_EINVAL);
@@ -117,7 +117,7 @@ static void given_bad_rules_when_added_then_einval_and_nothing_stored(void)
 	CU_ASSERT_EQUAL(policy_store_add(db_path, &r, &id), KMS_EINVAL);
 	r.priority = POLICY_STORE_PRIORITY_MIN;
 	CU_ASSERT_EQUAL(policy_store_add(db_path, &r, &id), KMS_EOK);
-	CU_ASSERT_EQUAL(policy_store_version(db_path, &v1), KMS_EOK);
+	CU_ASSERT_EQUAL(kms_db_version(db_path, &v1), KMS_EOK);
 	CU_ASSERT_EQUAL(v1, v0 + 1);
 	unit_rmdir(dir);
 }
@@ -200,7 +200,7 @@ static void given_no_store_when_used_then_enoent(void)
 	policy_rule_t r = make(0, "a@b", "c@d", POLICY_ALLOW);
 	policy_defaults_t def = { POLICY_ALLOW, 0, true, true, false };
 	policy_set_t *set = NULL;
-	CU_ASSERT_EQUAL(policy_store_version(missing, &v), KMS_ENOENT);
+	CU_ASSERT_EQUAL(kms_db_version(missing, &v), KMS_ENOENT);
 	CU_ASSERT_EQUAL(policy_store_add(missing, &r, &id), KMS_ENOENT);
 	CU_ASSERT_EQUAL(policy_store_load(missing, &def, &set), KMS_ENOENT);
 	CU_ASSERT_PTR_NULL(set);
