@@ -151,22 +151,8 @@ int policy_store_remove(const char *db_path, int64_t id)
 	if (db_path == NULL) {
 		return KMS_EINVAL;
 	}
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	int ret = schema_open(db_path, SCHEMA_KMS, 0, &db);
-	if (ret == KMS_EOK) {
-		ret = sqldb_prepare(db, "DELETE FROM policy_rules WHERE id = ?", &st);
-	}
-	if (ret == KMS_EOK) {
-		sqlite3_bind_int64(st, 1, id);
-		ret = sqldb_step_done(st);
-	}
-	if (ret == KMS_EOK && sqlite3_changes(db) == 0) {
-		ret = KMS_ENOENT;
-	}
-	sqlite3_finalize(st);
-	sqldb_close(db);
-	return ret;
+	return schema_delete(db_path, SCHEMA_KMS,
+			     "DELETE FROM policy_rules WHERE id = ?1", NULL, id);
 }
 
 int kms_db_version(const char *db_path, int64_t *version)

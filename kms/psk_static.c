@@ -485,22 +485,8 @@ int psk_static_remove(const char *db_path, const char *psk_id)
 	if (db_path == NULL || psk_static_check_id(psk_id) != KMS_EOK) {
 		return KMS_EINVAL;
 	}
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	int ret = schema_open(db_path, SCHEMA_KMS, 0, &db);
-	if (ret == KMS_EOK) {
-		ret = sqldb_prepare(db, "DELETE FROM psk_users WHERE psk_id = ?1", &st);
-	}
-	if (ret == KMS_EOK) {
-		sqlite3_bind_text(st, 1, psk_id, -1, SQLITE_STATIC);
-		ret = sqldb_step_done(st);
-	}
-	if (ret == KMS_EOK && sqlite3_changes(db) == 0) {
-		ret = KMS_ENOENT;
-	}
-	sqlite3_finalize(st);
-	sqldb_close(db);
-	return ret;
+	return schema_delete(db_path, SCHEMA_KMS,
+			     "DELETE FROM psk_users WHERE psk_id = ?1", psk_id, 0);
 }
 
 /* Fill info's identities from the prepared ids statement. */

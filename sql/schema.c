@@ -81,3 +81,28 @@ int schema_open(const char *path, schema_store_t store, int create, sqlite3 **ou
 	sqldb_close(db);
 	return ret;
 }
+
+int schema_delete(const char *path, schema_store_t store, const char *sql,
+		  const char *text, int64_t num)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int ret = schema_open(path, store, 0, &db);
+	if (ret == KMS_EOK) {
+		ret = sqldb_prepare(db, sql, &st);
+	}
+	if (ret == KMS_EOK) {
+		if (text != NULL) {
+			sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+		} else {
+			sqlite3_bind_int64(st, 1, (sqlite3_int64)num);
+		}
+		ret = sqldb_step_done(st);
+	}
+	if (ret == KMS_EOK && sqlite3_changes(db) == 0) {
+		ret = KMS_ENOENT;
+	}
+	sqlite3_finalize(st);
+	sqldb_close(db);
+	return ret;
+}

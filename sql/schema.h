@@ -11,6 +11,7 @@
 #define KMS_SQL_SCHEMA_H
 
 #include <sqlite3.h>
+#include <stdint.h>
 
 typedef enum {
 	SCHEMA_KMS = 0,
@@ -29,5 +30,13 @@ int schema_latest(schema_store_t store);
 
 /* The store's name in schema_version ("kms", "audit"); NULL if unknown. */
 const char *schema_name(schema_store_t store);
+
+/*
+ * Run one DELETE statement on an existing store (schema brought up to
+ * date): ?1 is bound to text, or to num when text is NULL.  KMS_ENOENT
+ * when no row was deleted (the remove commands of the stores).
+ */
+int schema_delete(const char *path, schema_store_t store, const char *sql,
+		  const char *text, int64_t num);
 
 #endif

@@ -358,22 +358,8 @@ int zk_peer_remove(const char *db_path, const char *kms_id)
 	if (db_path == NULL || zk_peer_check_kms_id(kms_id) != KMS_EOK) {
 		return KMS_EINVAL;
 	}
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	int ret = schema_open(db_path, SCHEMA_KMS, 0, &db);
-	if (ret == KMS_EOK) {
-		ret = sqldb_prepare(db, "DELETE FROM zk_peers WHERE kms_id = ?1", &st);
-	}
-	if (ret == KMS_EOK) {
-		sqlite3_bind_text(st, 1, kms_id, -1, SQLITE_STATIC);
-		ret = sqldb_step_done(st);
-	}
-	if (ret == KMS_EOK && sqlite3_changes(db) == 0) {
-		ret = KMS_ENOENT;
-	}
-	sqlite3_finalize(st);
-	sqldb_close(db);
-	return ret;
+	return schema_delete(db_path, SCHEMA_KMS,
+			     "DELETE FROM zk_peers WHERE kms_id = ?1", kms_id, 0);
 }
 
 int zk_peer_list(const char *db_path, zk_peer_list_fn fn, void *ctx)
