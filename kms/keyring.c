@@ -432,35 +432,31 @@ cleanup:
 	return ret;
 }
 
+typedef struct {
+	const uint8_t *kek;
+	uint32_t id;
+} key_tx_t;
+
+static int rotate_tx(sqlite3 *db, void *ctx)
+{
+	key_tx_t *t = ctx;
+	return rotate_locked(db, t->kek, &t->id);
+}
+
 int keyring_rotate(const char *db_path, const uint8_t kek[KEYRING_KEK_LEN],
 		   uint32_t *new_id)
 {
 	if (db_path == NULL || kek == NULL) {
 		return KMS_EINVAL;
 	}
-	sqlite3 *db = NULL;
-	uint32_t id = 0;
-	int ret = schema_open(db_path, SCHEMA_KMS, 1, &db);
-	if (ret != KMS_EOK) {
-		goto cleanup;
-	}
-	ret = sqldb_begin(db);
+	key_tx_t t = { kek, 0 };
+	int ret = schema_transact(db_path, SCHEMA_KMS, 1, rotate_tx, &t);
 	if (ret == KMS_EOK) {
-		ret = rotate_locked(db, kek, &id);
+		log_notice("keyring: master key %u is now active", t.id);
+		if (new_id != NULL) {
+			*new_id = t.id;
+		}
 	}
-	if (ret == KMS_EOK) {
-		ret = sqldb_commit(db);
-	}
-	if (ret != KMS_EOK) {
-		sqldb_rollback(db);
-		goto cleanup;
-	}
-	log_notice("keyring: master key %u is now active", id);
-	if (new_id != NULL) {
-		*new_id = id;
-	}
-cleanup:
-	sqldb_close(db);
 	return ret;
 }
 
@@ -499,6 +495,11 @@ static int retire_locked(sqlite3 *db, uint32_t id)
 	return ret;
 }
 
+static int retire_tx(sqlite3 *db, void *ctx)
+{
+	return retire_locked(db, ((key_tx_t *)ctx)->id);
+}
+
 int keyring_retire(const char *db_path, uint32_t id)
 {
 	if (db_path == NULL) {
@@ -507,25 +508,11 @@ int keyring_retire(const char *db_path, uint32_t id)
 	if (id == 0) {
 		return KMS_ENOENT;
 	}
-	sqlite3 *db = NULL;
-	int ret = schema_open(db_path, SCHEMA_KMS, 0, &db);
-	if (ret != KMS_EOK) {
-		goto cleanup;
-	}
-	ret = sqldb_begin(db);
+	key_tx_t t = { NULL, id };
+	int ret = schema_transact(db_path, SCHEMA_KMS, 0, retire_tx, &t);
 	if (ret == KMS_EOK) {
-		ret = retire_locked(db, id);
+		log_notice("keyring: master key %u retired", id);
 	}
-	if (ret == KMS_EOK) {
-		ret = sqldb_commit(db);
-	}
-	if (ret != KMS_EOK) {
-		sqldb_rollback(db);
-		goto cleanup;
-	}
-	log_notice("keyring: master key %u retired", id);
-cleanup:
-	sqldb_close(db);
 	return ret;
 }
 

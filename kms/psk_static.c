@@ -438,6 +438,23 @@ static int add_locked(sqlite3 *db, const uint8_t kek[PSK_STATIC_KEK_LEN],
 	return ret;
 }
 
+typedef struct {
+	const uint8_t *kek;
+	const char *psk_id;
+	const uint8_t *wrapped;
+	size_t wlen, key_len;
+	const char *const *ids;
+	size_t nids;
+	int64_t expires;
+} add_tx_t;
+
+static int add_tx(sqlite3 *db, void *ctx)
+{
+	const add_tx_t *t = ctx;
+	return add_locked(db, t->kek, t->psk_id, t->wrapped, t->wlen, t->key_len, t->ids,
+			  t->nids, t->expires);
+}
+
 int psk_static_add(const char *db_path, const uint8_t kek[PSK_STATIC_KEK_LEN],
 		   const char *psk_id, const uint8_t *key, size_t key_len,
 		   const char *const *ids, size_t nids, int64_t expires)
@@ -448,7 +465,6 @@ int psk_static_add(const char *db_path, const uint8_t kek[PSK_STATIC_KEK_LEN],
 	}
 	uint8_t wrapped[KMS_PSK_MAX + CRYPTO_KW_IV];
 	uint8_t iv[CRYPTO_KW_IV];
-	sqlite3 *db = NULL;
 	size_t wlen = key_len + CRYPTO_KW_IV;
 	int ret = wrap_iv(psk_id, strlen(psk_id), iv);
 	if (ret == KMS_EOK) {
@@ -456,26 +472,13 @@ int psk_static_add(const char *db_path, const uint8_t kek[PSK_STATIC_KEK_LEN],
 					 wrapped);
 	}
 	if (ret == KMS_EOK) {
-		ret = schema_open(db_path, SCHEMA_KMS, 1, &db);
+		add_tx_t t = { kek, psk_id, wrapped, wlen, key_len, ids, nids, expires };
+		ret = schema_transact(db_path, SCHEMA_KMS, 1, add_tx, &t);
 	}
 	if (ret == KMS_EOK) {
-		ret = sqldb_begin(db);
-	}
-	if (ret != KMS_EOK) {
-		goto cleanup;
-	}
-	ret = add_locked(db, kek, psk_id, wrapped, wlen, key_len, ids, nids, expires);
-	if (ret == KMS_EOK) {
-		ret = sqldb_commit(db);
-	}
-	if (ret != KMS_EOK) {
-		sqldb_rollback(db);
-	} else {
 		log_notice("psk: user added (%zu identities, %zu-byte key)", nids,
 			   key_len);
 	}
-cleanup:
-	sqldb_close(db);
 	secmem_wipe(wrapped, sizeof(wrapped));
 	return ret;
 }

@@ -106,3 +106,24 @@ int schema_delete(const char *path, schema_store_t store, const char *sql,
 	sqldb_close(db);
 	return ret;
 }
+
+int schema_transact(const char *path, schema_store_t store, int create,
+		    int (*fn)(sqlite3 *db, void *ctx), void *ctx)
+{
+	sqlite3 *db = NULL;
+	int ret = schema_open(path, store, create, &db);
+	if (ret == KMS_EOK) {
+		ret = sqldb_begin(db);
+		if (ret == KMS_EOK) {
+			ret = fn(db, ctx);
+		}
+		if (ret == KMS_EOK) {
+			ret = sqldb_commit(db);
+		}
+		if (ret != KMS_EOK) {
+			sqldb_rollback(db);
+		}
+	}
+	sqldb_close(db);
+	return ret;
+}

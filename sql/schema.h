@@ -39,4 +39,12 @@ const char *schema_name(schema_store_t store);
 int schema_delete(const char *path, schema_store_t store, const char *sql,
 		  const char *text, int64_t num);
 
+/*
+ * Open the store (creating it when create), run fn(db, ctx) in one
+ * transaction, commit when it returns KMS_EOK and roll back otherwise,
+ * close.  Returns fn's result, or the open/commit failure.
+ */
+int schema_transact(const char *path, schema_store_t store, int create,
+		    int (*fn)(sqlite3 *db, void *ctx), void *ctx);
+
 #endif

@@ -314,6 +314,19 @@ static int add_locked(sqlite3 *db, const uint8_t kek[ZK_KEK_LEN], const zk_peer_
 	return ret;
 }
 
+typedef struct {
+	const uint8_t *kek;
+	const zk_peer_t *p;
+	const uint8_t *wrapped;
+	size_t wlen;
+} add_tx_t;
+
+static int add_tx(sqlite3 *db, void *ctx)
+{
+	const add_tx_t *t = ctx;
+	return add_locked(db, t->kek, t->p, t->wrapped, t->wlen);
+}
+
 int zk_peer_add(const char *db_path, const uint8_t kek[ZK_KEK_LEN], const zk_peer_t *p)
 {
 	if (db_path == NULL || kek == NULL || check_peer(p) != KMS_EOK) {
@@ -321,7 +334,6 @@ int zk_peer_add(const char *db_path, const uint8_t kek[ZK_KEK_LEN], const zk_pee
 	}
 	uint8_t wrapped[WRAPPED_MAX];
 	uint8_t iv[CRYPTO_KW_IV];
-	sqlite3 *db = NULL;
 	size_t wlen = p->key_len + CRYPTO_KW_IV;
 	int ret = wrap_iv(p->kms_id, strlen(p->kms_id), iv);
 	if (ret == KMS_EOK) {
@@ -329,26 +341,13 @@ int zk_peer_add(const char *db_path, const uint8_t kek[ZK_KEK_LEN], const zk_pee
 		    crypto_aes_kw_wrap(kek, ZK_KEK_LEN, iv, p->key, p->key_len, wrapped);
 	}
 	if (ret == KMS_EOK) {
-		ret = schema_open(db_path, SCHEMA_KMS, 1, &db);
+		add_tx_t t = { kek, p, wrapped, wlen };
+		ret = schema_transact(db_path, SCHEMA_KMS, 1, add_tx, &t);
 	}
 	if (ret == KMS_EOK) {
-		ret = sqldb_begin(db);
-	}
-	if (ret != KMS_EOK) {
-		goto cleanup;
-	}
-	ret = add_locked(db, kek, p, wrapped, wlen);
-	if (ret == KMS_EOK) {
-		ret = sqldb_commit(db);
-	}
-	if (ret != KMS_EOK) {
-		sqldb_rollback(db);
-	} else {
 		log_notice("zk: peer %s added (%s, %zu-byte key)", p->kms_id, p->url,
 			   p->key_len);
 	}
-cleanup:
-	sqldb_close(db);
 	secmem_wipe(wrapped, sizeof(wrapped));
 	return ret;
 }
