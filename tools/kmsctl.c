@@ -56,6 +56,29 @@ int fail(int code, const char *fmt, ...)
 	return EXIT_FAIL;
 }
 
+int list_result(int ret, const paths_t *p, const char *what)
+{
+	if (ret == KMS_ENOENT) {
+		return fail(ret, "no store at %s (run kmsctl init first)", p->db);
+	}
+	if (ret != KMS_EOK) {
+		return fail(ret, "cannot list the %s in %s", what, p->db);
+	}
+	return EXIT_SUCCESS;
+}
+
+int remove_result(int ret, const paths_t *p, const char *kind, const char *id)
+{
+	if (ret == KMS_ENOENT) {
+		return fail(KMS_EOK, "no %s '%s' in %s", kind, id, p->db);
+	}
+	if (ret != KMS_EOK) {
+		return fail(ret, "cannot remove %s '%s'", kind, id);
+	}
+	printf("removed %s %s\n", kind, id);
+	return EXIT_SUCCESS;
+}
+
 int usage_error(const char *fmt, ...)
 {
 	va_list ap;
@@ -420,10 +443,7 @@ static int key_list(const paths_t *p)
 	int ret = keyring_list(p->db, info, LIST_KEYS_MAX, &n);
 	if (ret != KMS_EOK) {
 		free(info);
-		if (ret == KMS_ENOENT) {
-			return fail(ret, "no store at %s (run kmsctl init first)", p->db);
-		}
-		return fail(ret, "cannot list the keys in %s", p->db);
+		return list_result(ret, p, "keys");
 	}
 	printf("%-10s %-8s %-20s %-20s %s\n", "ID", "STATE", "CREATED", "ROTATED",
 	       "RETIRED");
@@ -713,14 +733,7 @@ static int psk_list(const paths_t *p)
 {
 	printf("%-32s %-6s %-20s %-20s %s\n", "PSK_ID", "KEYLEN", "EXPIRES", "CREATED",
 	       "IDENTITIES");
-	int ret = psk_static_list(p->db, print_user, NULL);
-	if (ret == KMS_ENOENT) {
-		return fail(ret, "no store at %s (run kmsctl init first)", p->db);
-	}
-	if (ret != KMS_EOK) {
-		return fail(ret, "cannot list the PSK users in %s", p->db);
-	}
-	return EXIT_SUCCESS;
+	return list_result(psk_static_list(p->db, print_user, NULL), p, "PSK users");
 }
 
 static int psk_remove(const paths_t *p, const char *psk_id)
@@ -728,15 +741,7 @@ static int psk_remove(const paths_t *p, const char *psk_id)
 	if (psk_static_check_id(psk_id) != KMS_EOK) {
 		return usage_error("psk remove: '%s' is not a valid PSK_ID", psk_id);
 	}
-	int ret = psk_static_remove(p->db, psk_id);
-	if (ret == KMS_ENOENT) {
-		return fail(KMS_EOK, "no PSK user '%s' in %s", psk_id, p->db);
-	}
-	if (ret != KMS_EOK) {
-		return fail(ret, "cannot remove PSK user '%s'", psk_id);
-	}
-	printf("removed PSK user %s\n", psk_id);
-	return EXIT_SUCCESS;
+	return remove_result(psk_static_remove(p->db, psk_id), p, "PSK user", psk_id);
 }
 
 static int cmd_psk(const paths_t *p, int argc, char **argv)

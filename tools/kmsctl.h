@@ -26,6 +26,14 @@ __attribute__((format(printf, 2, 3))) int fail(int code, const char *fmt, ...);
 /* "kmsctl: <message> (see kmsctl --help)" on stderr; returns EXIT_USAGE. */
 __attribute__((format(printf, 1, 2))) int usage_error(const char *fmt, ...);
 
+/* The exit status of listing what in p->db: EXIT_SUCCESS, or the failure
+ * reported (a missing store with the hint to run kmsctl init). */
+int list_result(int ret, const paths_t *p, const char *what);
+
+/* The exit status of removing kind id from p->db: "removed KIND ID" on
+ * stdout, or the failure reported ("no KIND 'ID' in DB" when absent). */
+int remove_result(int ret, const paths_t *p, const char *kind, const char *id);
+
 /* Reset getopt for a sub-command's argv. */
 void getopt_reset(void);
 

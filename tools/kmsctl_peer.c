@@ -291,14 +291,7 @@ static int peer_list(const paths_t *p)
 {
 	printf("%-24s %-40s %-32s %-24s %-24s %-6s %s\n", "KMS_ID", "URL", "CA_FILE",
 	       "CERT_NAME", "RESPONDERS", "KEYLEN", "CREATED");
-	int ret = zk_peer_list(p->db, print_peer, NULL);
-	if (ret == KMS_ENOENT) {
-		return fail(ret, "no store at %s (run kmsctl init first)", p->db);
-	}
-	if (ret != KMS_EOK) {
-		return fail(ret, "cannot list the peers in %s", p->db);
-	}
-	return EXIT_SUCCESS;
+	return list_result(zk_peer_list(p->db, print_peer, NULL), p, "peers");
 }
 
 static int peer_remove(const paths_t *p, const char *kms_id)
@@ -306,15 +299,7 @@ static int peer_remove(const paths_t *p, const char *kms_id)
 	if (zk_peer_check_kms_id(kms_id) != KMS_EOK) {
 		return usage_error("peer remove: '%s' is not a valid kms-id", kms_id);
 	}
-	int ret = zk_peer_remove(p->db, kms_id);
-	if (ret == KMS_ENOENT) {
-		return fail(KMS_EOK, "no peer '%s' in %s", kms_id, p->db);
-	}
-	if (ret != KMS_EOK) {
-		return fail(ret, "cannot remove peer '%s'", kms_id);
-	}
-	printf("removed peer %s\n", kms_id);
-	return EXIT_SUCCESS;
+	return remove_result(zk_peer_remove(p->db, kms_id), p, "peer", kms_id);
 }
 
 int cmd_peer(const paths_t *p, int argc, char **argv)

@@ -223,14 +223,7 @@ static int policy_list(const paths_t *p)
 	list_ctx_t lc = { 0 };
 	printf("%-6s %8s %-5s %-30s %-30s %-8s %-5s %-5s %s\n", "ID", "PRIORITY",
 	       "EFFECT", "FROM", "TO", "VALIDITY", "REUSE", "GROUP", "INIT-KEYS");
-	int ret = policy_store_list(p->db, print_rule, &lc);
-	if (ret == KMS_ENOENT) {
-		return fail(ret, "no store %s (run kmsctl init first)", p->db);
-	}
-	if (ret != KMS_EOK) {
-		return fail(ret, "cannot list the rules of %s", p->db);
-	}
-	return EXIT_SUCCESS;
+	return list_result(policy_store_list(p->db, print_rule, &lc), p, "rules");
 }
 
 static int policy_remove(const paths_t *p, const char *arg)
@@ -239,15 +232,9 @@ static int policy_remove(const paths_t *p, const char *arg)
 	if (parse_i64(arg, &id) != KMS_EOK) {
 		return usage_error("policy remove: ID must be a rule number");
 	}
-	int ret = policy_store_remove(p->db, id);
-	if (ret == KMS_ENOENT) {
-		return fail(ret, "no policy rule %" PRId64 " in %s", id, p->db);
-	}
-	if (ret != KMS_EOK) {
-		return fail(ret, "cannot remove rule %" PRId64, id);
-	}
-	printf("removed policy rule %" PRId64 "\n", id);
-	return EXIT_SUCCESS;
+	char num[24];
+	snprintf(num, sizeof(num), "%" PRId64, id);
+	return remove_result(policy_store_remove(p->db, id), p, "policy rule", num);
 }
 
 /* An identity argument of test: a group pattern as is, else via the URI rules. */
