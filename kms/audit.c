@@ -26,7 +26,7 @@
 
 #define AUDIT_BATCH 1024
 #define AUDIT_ROWS 32 /* rows per multi-row INSERT */
-#define AUDIT_COLS 7
+#define AUDIT_COLS 8
 #define AUDIT_FLUSH_MS 200
 #define AUDIT_QUEUE_MAX (1u << 20)
 
@@ -75,6 +75,10 @@ static int bind_rec(sqlite3_stmt *st, int base, const audit_rec_t *r)
 	}
 	if (rc == SQLITE_OK) {
 		rc = sqlite3_bind_int64(st, base + 7, r->ticket_key_id);
+	}
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_bind_text(st, base + 8, r->reason != NULL ? r->reason : "",
+				       -1, SQLITE_STATIC);
 	}
 	return sqldb_rc(rc);
 }
@@ -194,13 +198,13 @@ static int init_sync(audit_t *a)
 	return KMS_EOK;
 }
 
-/* INSERT of rows rows: VALUES (?,?,?,?,?,?,?), ... (parameters in order). */
+/* INSERT of rows rows: VALUES (?,?,?,?,?,?,?,?), ... (parameters in order). */
 static int prepare_insert(sqlite3 *db, size_t rows, sqlite3_stmt **st)
 {
 	static const char head[] =
 	    "INSERT INTO audit (time_ms, rid, requester, msg_type, "
-	    "decision, error, ticket_key_id) VALUES ";
-	static const char row[] = "(?,?,?,?,?,?,?)";
+	    "decision, error, ticket_key_id, reason) VALUES ";
+	static const char row[] = "(?,?,?,?,?,?,?,?)";
 	char sql[sizeof(head) + AUDIT_ROWS * sizeof(row)];
 	size_t len = strlen(head);
 	memcpy(sql, head, len);

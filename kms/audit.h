@@ -22,6 +22,9 @@ typedef struct {
 	int decision;		/* 1 granted, 0 refused */
 	int error;		/* KMS_E* code (KMS_EOK when granted) */
 	uint32_t ticket_key_id; /* keyring id sealing/opening the ticket, 0 if none */
+	/* Why it was refused or narrowed: a string with static storage
+	 * (never an identity or key material), or NULL. */
+	const char *reason;
 } audit_rec_t;
 
 typedef struct audit audit_t;

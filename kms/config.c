@@ -112,6 +112,32 @@ static int check_psk_source(const char *v)
 		   : KMS_EINVAL;
 }
 
+static int check_ticket_type(const char *v)
+{
+	return strcmp(v, "private") == 0 || strcmp(v, "1") == 0 || strcmp(v, "2") == 0
+		   ? KMS_EOK
+		   : KMS_EINVAL;
+}
+
+static int check_forking(const char *v)
+{
+	return strcmp(v, "always") == 0 || strcmp(v, "on_request") == 0 ? KMS_EOK
+									: KMS_EINVAL;
+}
+
+uint16_t kms_config_ticket_type(const kms_config_t *cfg)
+{
+	if (strcmp(cfg->ticket_type, "1") == 0) {
+		return 1;
+	}
+	return strcmp(cfg->ticket_type, "2") == 0 ? 2 : 0xF000u;
+}
+
+bool kms_config_forking_always(const kms_config_t *cfg)
+{
+	return strcmp(cfg->forking, "on_request") != 0;
+}
+
 static int check_url(const char *v)
 {
 	if (check_printable(v) != KMS_EOK) {
@@ -176,10 +202,14 @@ static const item_t schema[] = {
 	STR("kms.audit_db", audit_db, "", check_path, "a file name"),
 	STR("kms.psk_source", psk_source, "static", check_psk_source,
 	    "static, gba or both"),
+	STR("kms.ticket_type", ticket_type, "private", check_ticket_type,
+	    "private, 1 or 2"),
+	BOOL("kms.accept_mac_without_kms_id", accept_mac_without_kms_id, 0),
 	UINT("policy.clock_skew", clock_skew, 300, 1, 86400),
 	UINT("policy.ticket_lifetime", ticket_lifetime, 3600, 1, 31536000),
 	UINT("policy.max_ticket_lifetime", max_ticket_lifetime, 86400, 1, 31536000),
 	BOOL("policy.allow_reuse", allow_reuse, 1),
+	STR("policy.forking", forking, "always", check_forking, "always or on_request"),
 	STR("policy.default_effect", default_effect, "allow", check_effect,
 	    "\"allow\" or \"deny\""),
 	BOOL("policy.default_group_tickets", default_group_tickets, 1),

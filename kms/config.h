@@ -29,11 +29,21 @@ typedef struct {
 	char keys_db[256];   /* default "<state_dir>/kms.db" (keyring + PSK users) */
 	char audit_db[256];  /* default "<state_dir>/audit.db" */
 	char psk_source[16]; /* "static" (default), "gba" or "both" */
+	/* Ticket Type issued when a TP asks for none this KMS serves:
+	 * "private" (0xF000, default), "1" or "2" (docs/mikey-profile.md). */
+	char ticket_type[16];
+	/* Also accept a REQUEST_INIT / RESOLVE_INIT without IDRkms whose MAC
+	 * covers only the identities present (a deviation from RFC 6043 5.5
+	 * and 12.4); default false. */
+	bool accept_mac_without_kms_id;
 	/* [policy] */
 	uint32_t clock_skew;	      /* seconds, default 300 */
 	uint32_t ticket_lifetime;     /* default granted lifetime, seconds, 3600 */
 	uint32_t max_ticket_lifetime; /* cap, seconds, default 86400 */
 	bool allow_reuse;	      /* grant J when requested, default true */
+	/* Key forking (flag I): "always" (default, TS 33.328 6.2.3.6) or
+	 * "on_request" (not 3GPP: only when asked, or for group responders). */
+	char forking[16];
 	/* Defaults where no policy rule matches (docs/policy.md). */
 	char default_effect[8];	     /* "allow" (default) or "deny" */
 	bool default_group_tickets;  /* group responders allowed, default true */
@@ -69,6 +79,12 @@ typedef struct {
 	char log_level[16];  /* default "info" */
 	char log_target[16]; /* "stderr" or "syslog", default "stderr" */
 } kms_config_t;
+
+/* The Ticket Type of cfg->ticket_type (0xF000, 1 or 2). */
+uint16_t kms_config_ticket_type(const kms_config_t *cfg);
+
+/* True when cfg->forking is "always". */
+bool kms_config_forking_always(const kms_config_t *cfg);
 
 /* Fill cfg with the embedded defaults. */
 void kms_config_defaults(kms_config_t *cfg);

@@ -328,6 +328,25 @@ int mikey_msg_parse(const uint8_t *buf, size_t len, mikey_msg_t *out)
 	return ret != KMS_EOK ? ret : mikey_msg_check(out);
 }
 
+int mikey_hdr_peek(const uint8_t *buf, size_t len, uint8_t *version, uint8_t *prf,
+		   uint32_t *csb_id)
+{
+	wire_rd_t c;
+	wire_rd_init(&c, buf, len);
+	uint8_t ver = wire_rd_u8(&c);
+	(void)wire_rd_u8(&c); /* data type */
+	(void)wire_rd_u8(&c); /* next payload */
+	uint8_t vp = wire_rd_u8(&c);
+	uint32_t csb = wire_rd_u32(&c);
+	int ret = wire_rd_error(&c);
+	if (ret == KMS_EOK) {
+		*version = ver;
+		*prf = vp & 0x7f;
+		*csb_id = csb;
+	}
+	return ret;
+}
+
 /* --- lookups ------------------------------------------------------------- */
 
 const mikey_payload_t *mikey_msg_find(const mikey_msg_t *m, uint8_t type, uint8_t role)

@@ -39,6 +39,15 @@ int mikey_msg_check(const mikey_msg_t *m);
 /* mikey_msg_decode() then mikey_msg_check(). */
 int mikey_msg_parse(const uint8_t *buf, size_t len, mikey_msg_t *out);
 
+/*
+ * The HDR fields an Error message copies (RFC 6043 5.4: version, PRF func
+ * and CSB ID "SHALL be identical to" those of the message in error), read
+ * from the first 8 bytes whatever they hold: an unknown version, data type,
+ * PRF or map still gives its values.  KMS_EFEWDATA when len < 8.
+ */
+int mikey_hdr_peek(const uint8_t *buf, size_t len, uint8_t *version, uint8_t *prf,
+		   uint32_t *csb_id);
+
 /* The first payload of type (and role, for T/TR, ID/IDR, RAND/RANDR
  * types; pass 0 for plain T, ID, RAND); NULL if absent. */
 const mikey_payload_t *mikey_msg_find(const mikey_msg_t *m, uint8_t type, uint8_t role);

@@ -28,6 +28,7 @@ static void make_rec(audit_rec_t *r, int i)
 	r->decision = i % 3 != 0;
 	r->error = r->decision ? KMS_EOK : KMS_EPOLICY;
 	r->ticket_key_id = r->decision ? 7 : 0;
+	r->reason = i % 5 == 0 ? "responder dropped" : NULL;
 }
 
 static long long sql_count(const char *sql)
@@ -83,7 +84,8 @@ static void given_10000_records_when_logged_then_close_leaves_10000_rows(void)
 		"msg_type = CASE WHEN i % 2 THEN 13 ELSE 16 END AND "
 		"decision = (i % 3 != 0) AND "
 		"error = CASE WHEN i % 3 != 0 THEN 'KMS_EOK' ELSE 'KMS_EPOLICY' END "
-		"AND ticket_key_id = CASE WHEN i % 3 != 0 THEN 7 ELSE 0 END"),
+		"AND ticket_key_id = CASE WHEN i % 3 != 0 THEN 7 ELSE 0 END "
+		"AND reason = CASE WHEN i % 5 = 0 THEN 'responder dropped' ELSE '' END"),
 	    10000);
 	/* Queue order is kept. */
 	CU_ASSERT_EQUAL(sql_count("SELECT count(*) FROM audit a JOIN audit b "
