@@ -18,6 +18,8 @@
 #define LABEL_FORK 0x00
 #define LABEL_TGK 0x03
 #define LABEL_VR 0x04
+#define LABEL_TPK 0x05 /* base ticket keys from the TPK (Appendix A) */
+#define LABEL_MPK 0x06 /* MPKi / MPKr from the base ticket's MPK */
 
 #define CSB_ID_NONE 0xFFFFFFFFu /* "CSB ID" of TGK, forking and Vr labels */
 #define SRTP_SALT_LEN 14
@@ -238,6 +240,68 @@ int mikey_kdf_vr_key(uint8_t prf, const uint8_t *mpkr, size_t mpkr_len, uint8_t 
 	wire_wr_u32(&w, CSB_ID_NONE);
 	wire_wr_u8(&w, LABEL_VR);
 	return prf_label(prf, mpkr, mpkr_len, &w, out, out_len);
+}
+
+/* PRF(inkey, C || 0xFF || 0xFFFFFFFF || purpose || len(RAND) || RAND): the
+ * base ticket labels of RFC 6043 Appendix A; RAND is required. */
+static int base_ticket_key(uint8_t prf, uint32_t c, uint8_t purpose, const uint8_t *inkey,
+			   size_t inkey_len, const mikey_bytes_t *rand, uint8_t *out,
+			   size_t out_len)
+{
+	if (rand == NULL || rand->data == NULL || rand->len == 0) {
+		return KMS_EINVAL;
+	}
+	if (rand->len > MIKEY_RAND_MAX) {
+		return KMS_ERANGE;
+	}
+	uint8_t label[4 + 1 + 4 + 1 + 1 + MIKEY_RAND_MAX];
+	wire_wr_t w;
+	wire_wr_init(&w, label, sizeof(label));
+	wire_wr_u32(&w, c);
+	wire_wr_u8(&w, 0xFF);
+	wire_wr_u32(&w, CSB_ID_NONE);
+	wire_wr_u8(&w, purpose);
+	wr_rand(&w, rand);
+	return prf_label(prf, inkey, inkey_len, &w, out, out_len);
+}
+
+int mikey_kdf_tpk_key(uint8_t prf, const uint8_t *tpk, size_t tpk_len, mikey_dk_t which,
+		      const mikey_bytes_t *rand, uint8_t *out, size_t out_len)
+{
+	uint32_t c;
+	switch (which) {
+	case MIKEY_DK_ENCR:
+		c = MIKEY_C_ENCR;
+		break;
+	case MIKEY_DK_AUTH:
+		c = MIKEY_C_AUTH;
+		break;
+	case MIKEY_DK_SALT:
+		c = MIKEY_C_SALT;
+		break;
+	default:
+		return KMS_EINVAL;
+	}
+	/* C || 0xFF || 0xFFFFFFFF || 0x05 || len(RAND) || RAND */
+	return base_ticket_key(prf, c, LABEL_TPK, tpk, tpk_len, rand, out, out_len);
+}
+
+int mikey_kdf_mpk(uint8_t prf, mikey_mpk_t which, const uint8_t *mpk, size_t mpk_len,
+		  const mikey_bytes_t *rand, uint8_t *out)
+{
+	uint32_t c;
+	if (which == MIKEY_MPK_I) {
+		c = MIKEY_C_MPKI;
+	} else if (which == MIKEY_MPK_R) {
+		c = MIKEY_C_MPKR;
+	} else {
+		return KMS_EINVAL;
+	}
+	if (mpk_len > MIKEY_KEY_MAX) {
+		return KMS_ERANGE;
+	}
+	/* C || 0xFF || 0xFFFFFFFF || 0x06 || len(RAND) || RAND; outkey_len = inkey_len */
+	return base_ticket_key(prf, c, LABEL_MPK, mpk, mpk_len, rand, out, mpk_len);
 }
 
 int mikey_srtp_kdf(const uint8_t *master_key, size_t key_len,

@@ -22,6 +22,8 @@
 #define MIKEY_C_SALT 0x29B88916u
 #define MIKEY_C_FORK_MPKR 0x2B288856u
 #define MIKEY_C_FORK_TGK 0x1512B54Au
+#define MIKEY_C_MPKI 0x220E99A2u /* RFC 6043 Appendix A */
+#define MIKEY_C_MPKR 0x1F4D675Bu
 
 /* Direction byte D of message-protection labels. */
 enum mikey_dir {
@@ -42,6 +44,12 @@ typedef enum {
 	MIKEY_FORK_MPKR = 0,
 	MIKEY_FORK_TGK = 1,
 } mikey_fork_t;
+
+/* The two keys a MIKEY base ticket's MPK gives (RFC 6043 Appendix A). */
+typedef enum {
+	MIKEY_MPK_I = 0, /* MPKi: protects the Initiator's messages */
+	MIKEY_MPK_R = 1, /* MPKr: protects the Responder's messages */
+} mikey_mpk_t;
 
 /* Key sizes in bytes for algorithms; 0 for unknown or NULL algorithms. */
 size_t mikey_encr_key_len(uint8_t encr_alg); /* 16 or 32 */
@@ -80,6 +88,22 @@ int mikey_kdf_fork(uint8_t prf, mikey_fork_t what, const uint8_t *inkey, size_t 
  * MPKr with label 0x2D22AC75 || 0xFF || 0xFFFFFFFF || 0x04. */
 int mikey_kdf_vr_key(uint8_t prf, const uint8_t *mpkr, size_t mpkr_len, uint8_t *out,
 		     size_t out_len);
+
+/*
+ * Keys protecting a MIKEY base ticket (RFC 6043 Appendix A), from its TPK:
+ * label = C || 0xFF || 0xFFFFFFFF || 0x05 || len(RAND) || RAND, where RAND
+ * is the ticket's RAND payload value (1..MIKEY_RAND_MAX bytes).
+ * which is ENCR, AUTH or SALT; out_len is the wanted key size.
+ */
+int mikey_kdf_tpk_key(uint8_t prf, const uint8_t *tpk, size_t tpk_len, mikey_dk_t which,
+		      const mikey_bytes_t *rand, uint8_t *out, size_t out_len);
+
+/*
+ * MPKi / MPKr from a MIKEY base ticket's MPK (RFC 6043 Appendix A): out
+ * (mpk_len bytes) = PRF(MPK, C || 0xFF || 0xFFFFFFFF || 0x06 || len(RAND) || RAND).
+ */
+int mikey_kdf_mpk(uint8_t prf, mikey_mpk_t which, const uint8_t *mpk, size_t mpk_len,
+		  const mikey_bytes_t *rand, uint8_t *out);
 
 /*
  * SRTP key derivation (RFC 3711 4.3.1, AES-CM PRF, key_derivation_rate 0):

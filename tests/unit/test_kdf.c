@@ -13,11 +13,14 @@
 #define RANDRI_HEX "000102030405060708090a0b0c0d0e0f"
 #define RANDRR_HEX "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3" /* 20 bytes */
 #define RANDRKMS_HEX "c0c1c2c3c4c5c6c7c8c9cacbcccdcecf"
+#define RAND32_HEX                                                                       \
+	"505152535455565758595a5b5c5d5e5f606162636465666768696a6b6c6d6e6f" /* 32 bytes */
 #define BOB_HEX "7369703a626f62406578616d706c652e636f6d" /* sip:bob@example.com */
 
-static uint8_t randri_b[16], randrr_b[20], randrkms_b[16], bob_b[19];
+static uint8_t randri_b[16], randrr_b[20], randrkms_b[16], bob_b[19], rand32_b[32];
 static mikey_bytes_t randri = { randri_b, 16 }, randrr = { randrr_b, 20 },
-		     randrkms = { randrkms_b, 16 }, bob = { bob_b, 19 };
+		     randrkms = { randrkms_b, 16 }, bob = { bob_b, 19 },
+		     rand32 = { rand32_b, 32 };
 
 static void setup(void)
 {
@@ -25,6 +28,7 @@ static void setup(void)
 	unit_hex(RANDRR_HEX, randrr_b, sizeof(randrr_b));
 	unit_hex(RANDRKMS_HEX, randrkms_b, sizeof(randrkms_b));
 	unit_hex(BOB_HEX, bob_b, sizeof(bob_b));
+	unit_hex(RAND32_HEX, rand32_b, sizeof(rand32_b));
 }
 
 static const uint8_t prfs[2] = { MIKEY_PRF_MIKEY1, MIKEY_PRF_HMAC_SHA256 };
@@ -418,6 +422,131 @@ static void given_mpkr_when_vr_key_then_label_is_2d22ac75_ff_ffffffff_04(void)
 	CU_ASSERT_EQUAL(mikey_kdf_vr_key(0, key32, 16, out, 0), KMS_EINVAL);
 }
 
+/* --- RFC 6043 Appendix A: MIKEY base ticket ------------------------------ */
+
+static void given_tpk_when_base_ticket_keys_then_label_is_c_ff_ffffffff_05_rand(void)
+{
+	static const struct {
+		mikey_dk_t which;
+		const char *label;
+	} cases[] = {
+		{ MIKEY_DK_ENCR, "150533e1"
+				 "ff"
+				 "ffffffff"
+				 "05"
+				 "20" RAND32_HEX },
+		{ MIKEY_DK_AUTH, "2d22ac75"
+				 "ff"
+				 "ffffffff"
+				 "05"
+				 "20" RAND32_HEX },
+		{ MIKEY_DK_SALT, "29b88916"
+				 "ff"
+				 "ffffffff"
+				 "05"
+				 "20" RAND32_HEX },
+	};
+	uint8_t out[32], exp[32];
+	for (size_t p = 0; p < 2; p++) {
+		for (size_t i = 0; i < 3; i++) {
+			expect(prfs[p], key32, 32, cases[i].label, exp, sizeof(exp));
+			CU_ASSERT_EQUAL(mikey_kdf_tpk_key(prfs[p], key32, 32,
+							  cases[i].which, &rand32, out,
+							  sizeof(out)),
+					KMS_EOK);
+			CU_ASSERT_EQUAL(memcmp(out, exp, sizeof(out)), 0);
+		}
+	}
+}
+
+static void given_tpk_label_written_byte_by_byte_when_auth_key_then_same(void)
+{
+	/* 0x2D22AC75 || 0xFF || 0xFFFFFFFF || 0x05 || 0x10 || 16 bytes of RAND */
+	static const uint8_t label[] = { 0x2d, 0x22, 0xac, 0x75, 0xff, 0xff, 0xff,
+					 0xff, 0xff, 0x05, 0x10, 0x00, 0x01, 0x02,
+					 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09,
+					 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f };
+	uint8_t out[20], exp[20];
+	CU_ASSERT_EQUAL(mikey_prf(MIKEY_PRF_MIKEY1, key32, 32, label, sizeof(label), exp,
+				  sizeof(exp)),
+			KMS_EOK);
+	CU_ASSERT_EQUAL(mikey_kdf_tpk_key(MIKEY_PRF_MIKEY1, key32, 32, MIKEY_DK_AUTH,
+					  &randri, out, sizeof(out)),
+			KMS_EOK);
+	CU_ASSERT_EQUAL(memcmp(out, exp, sizeof(out)), 0);
+}
+
+static void given_mpk_when_mpki_mpkr_then_label_is_c_ff_ffffffff_06_rand(void)
+{
+	static const struct {
+		mikey_mpk_t which;
+		const char *label;
+	} cases[] = {
+		{ MIKEY_MPK_I, "220e99a2"
+			       "ff"
+			       "ffffffff"
+			       "06"
+			       "20" RAND32_HEX },
+		{ MIKEY_MPK_R, "1f4d675b"
+			       "ff"
+			       "ffffffff"
+			       "06"
+			       "20" RAND32_HEX },
+	};
+	static const size_t key_lens[] = { 16, 32 };
+	uint8_t out[MIKEY_KEY_MAX + 1], exp[32];
+	for (size_t p = 0; p < 2; p++) {
+		for (size_t i = 0; i < 2; i++) {
+			for (size_t k = 0; k < 2; k++) {
+				size_t kl = key_lens[k];
+				expect(prfs[p], key32, kl, cases[i].label, exp, kl);
+				memset(out, 0xEE, sizeof(out));
+				CU_ASSERT_EQUAL(mikey_kdf_mpk(prfs[p], cases[i].which,
+							      key32, kl, &rand32, out),
+						KMS_EOK);
+				/* outkey_len = the MPK's length. */
+				CU_ASSERT_EQUAL(memcmp(out, exp, kl), 0);
+				CU_ASSERT_EQUAL(out[kl], 0xEE);
+			}
+		}
+	}
+	/* MPKi and MPKr differ, and differ from the MPK itself. */
+	uint8_t i16[16], r16[16];
+	CU_ASSERT_EQUAL(mikey_kdf_mpk(0, MIKEY_MPK_I, key32, 16, &rand32, i16), KMS_EOK);
+	CU_ASSERT_EQUAL(mikey_kdf_mpk(0, MIKEY_MPK_R, key32, 16, &rand32, r16), KMS_EOK);
+	CU_ASSERT_NOT_EQUAL(memcmp(i16, r16, 16), 0);
+	CU_ASSERT_NOT_EQUAL(memcmp(i16, key32, 16), 0);
+}
+
+static void given_bad_arguments_when_base_ticket_keys_then_error(void)
+{
+	uint8_t out[MIKEY_KEY_MAX + 1], big[MIKEY_RAND_MAX + 1] = { 0 };
+	mikey_bytes_t too_long = { big, sizeof(big) }, empty = { NULL, 0 },
+		      dangling = { NULL, 4 };
+	CU_ASSERT_EQUAL(mikey_kdf_tpk_key(0, key32, 32, MIKEY_DK_TEK, &rand32, out, 16),
+			KMS_EINVAL);
+	CU_ASSERT_EQUAL(mikey_kdf_tpk_key(0, key32, 32, MIKEY_DK_AUTH, NULL, out, 16),
+			KMS_EINVAL);
+	CU_ASSERT_EQUAL(mikey_kdf_tpk_key(0, key32, 32, MIKEY_DK_AUTH, &empty, out, 16),
+			KMS_EINVAL);
+	CU_ASSERT_EQUAL(
+	    mikey_kdf_tpk_key(0, key32, 32, MIKEY_DK_AUTH, &dangling, out, 16),
+	    KMS_EINVAL);
+	CU_ASSERT_EQUAL(
+	    mikey_kdf_tpk_key(0, key32, 32, MIKEY_DK_AUTH, &too_long, out, 16),
+	    KMS_ERANGE);
+	CU_ASSERT_EQUAL(mikey_kdf_tpk_key(9, key32, 32, MIKEY_DK_AUTH, &rand32, out, 16),
+			KMS_EPRF);
+	CU_ASSERT_EQUAL(mikey_kdf_mpk(0, (mikey_mpk_t)2, key32, 16, &rand32, out),
+			KMS_EINVAL);
+	CU_ASSERT_EQUAL(mikey_kdf_mpk(0, MIKEY_MPK_I, key32, 16, NULL, out), KMS_EINVAL);
+	CU_ASSERT_EQUAL(mikey_kdf_mpk(0, MIKEY_MPK_I, key32, 0, &rand32, out),
+			KMS_EINVAL);
+	CU_ASSERT_EQUAL(
+	    mikey_kdf_mpk(0, MIKEY_MPK_I, key32, MIKEY_KEY_MAX + 1, &rand32, out),
+	    KMS_ERANGE);
+}
+
 int main(void)
 {
 	setup();
@@ -444,6 +573,11 @@ int main(void)
 		    given_different_id_or_randrkms_when_forking_then_outputs_differ),
 		UNIT_TEST(given_bad_arguments_when_forking_then_error),
 		UNIT_TEST(given_mpkr_when_vr_key_then_label_is_2d22ac75_ff_ffffffff_04),
+		UNIT_TEST(
+		    given_tpk_when_base_ticket_keys_then_label_is_c_ff_ffffffff_05_rand),
+		UNIT_TEST(given_tpk_label_written_byte_by_byte_when_auth_key_then_same),
+		UNIT_TEST(given_mpk_when_mpki_mpkr_then_label_is_c_ff_ffffffff_06_rand),
+		UNIT_TEST(given_bad_arguments_when_base_ticket_keys_then_error),
 		UNIT_END,
 	};
 	return unit_run("kdf", tests);
