@@ -238,12 +238,17 @@ static bool utf8_ok(const unsigned char *s, size_t n)
 	return true;
 }
 
-/* Percent-decode the user part u[0..n) once into out; a reason or NULL. */
-static const char *user_decode(const char *u, size_t n, char *out, size_t *len)
+/*
+ * Percent-decode the user part u[0..n) once into out; a reason or NULL.
+ * pattern: a raw '*' is a wildcard and kept; an escaped one is refused.
+ */
+static const char *user_decode(const char *u, size_t n, bool pattern, char *out,
+			       size_t *len)
 {
 	size_t o = 0;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)u[i];
+		bool escaped = false;
 		if (c == ':') {
 			return "password in the user info";
 		}
@@ -260,6 +265,7 @@ static const char *user_decode(const char *u, size_t n, char *out, size_t *len)
 			if (c == 0) {
 				return "%00 in the user part";
 			}
+			escaped = true;
 			i += 2;
 		}
 		if (c <= ' ' || c == 0x7f) {
@@ -268,7 +274,10 @@ static const char *user_decode(const char *u, size_t n, char *out, size_t *len)
 		if (c == '@') {
 			return "'@' in the user part";
 		}
-		if (c == '*') {
+		if (c == '*' && pattern && escaped) {
+			return "%2A in a pattern (ambiguous: a '*' or a wildcard)";
+		}
+		if (c == '*' && !pattern) {
 			return "'*' in the user part (a group, not a user identity)";
 		}
 		if (o == IDENTITY_MAX) {
@@ -280,8 +289,12 @@ static const char *user_decode(const char *u, size_t n, char *out, size_t *len)
 	return NULL;
 }
 
-/* The identity of uri into buf[IDENTITY_MAX + 1]; a reason or NULL. */
-static const char *derive(const char *uri, size_t len, char *buf, size_t *out_len)
+/*
+ * The identity of uri into buf[IDENTITY_MAX + 1]; a reason or NULL.
+ * pattern: '*' allowed in the user and domain parts (a group identity).
+ */
+static const char *derive(const char *uri, size_t len, bool pattern, char *buf,
+			  size_t *out_len)
 {
 	const char *s = uri, *e = uri + len;
 	if (len == 0) {
@@ -316,7 +329,7 @@ static const char *derive(const char *uri, size_t len, char *buf, size_t *out_le
 		return "empty user part";
 	}
 	size_t un = 0;
-	const char *why = user_decode(s, (size_t)(at - s), buf, &un);
+	const char *why = user_decode(s, (size_t)(at - s), pattern, buf, &un);
 	if (why != NULL) {
 		return why;
 	}
@@ -345,7 +358,8 @@ static const char *derive(const char *uri, size_t len, char *buf, size_t *out_le
 	buf[un] = '@';
 	for (size_t i = 0; i < (size_t)(he - h); i++) {
 		unsigned char c = (unsigned char)h[i];
-		if (!is_alpha(c) && !is_digit(c) && c != '-' && c != '.' && c < 0x80) {
+		if (!is_alpha(c) && !is_digit(c) && c != '-' && c != '.' && c < 0x80 &&
+		    !(pattern && c == '*')) {
 			return "invalid character in the domain";
 		}
 		buf[un + 1 + i] = (char)lower(c);
@@ -364,7 +378,7 @@ int identity_from_uri_ex(const char *uri, size_t len, char *out, size_t cap,
 {
 	char buf[IDENTITY_MAX + 1];
 	size_t n = 0;
-	const char *r = derive(uri, len, buf, &n);
+	const char *r = derive(uri, len, false, buf, &n);
 	if (r == NULL && n >= cap) {
 		r = "output buffer too small";
 	}
@@ -401,4 +415,118 @@ int identity_pattern_check(const char *s)
 		}
 	}
 	return KMS_EOK;
+}
+
+/* Does s[0..n) start with prefix, ASCII case-insensitively? */
+static bool starts_with(const char *s, size_t n, const char *prefix)
+{
+	size_t pl = strlen(prefix);
+	return n >= pl && strncasecmp(s, prefix, pl) == 0;
+}
+
+/*
+ * Why ID Data s[0..len) of type id_type cannot be a KMS user (or with
+ * pattern, group) identity before it is parsed, or NULL.
+ */
+static const char *precheck(uint8_t id_type, const char *s, size_t len, bool pattern)
+{
+	if (id_type > IDENTITY_ID_BYTES) {
+		return "unknown ID Type (only 0 NAI, 1 URI and 2 byte string)";
+	}
+	if (len == 0) {
+		return "empty identity";
+	}
+	if (len > IDENTITY_DATA_MAX) {
+		return "identity data longer than 1024 bytes";
+	}
+	if (memchr(s, '\0', len) != NULL) {
+		return "NUL byte in the identity";
+	}
+	const char *b = s;
+	size_t n = len;
+	if (*b == '<') {
+		b++;
+		n--;
+	}
+	if (starts_with(b, n, "sip:") || starts_with(b, n, "sips:")) {
+		/* a SIP URI: derive() parses it */
+	} else if (starts_with(b, n, "tel:")) {
+		return "tel: URI is not a KMS user identity (TS 33.328 6.2.3.2)";
+	} else if (has_scheme(b, n)) {
+		return "URI scheme other than sip:/sips: is not a KMS user identity";
+	}
+	if (!pattern && memchr(s, '*', len) != NULL) {
+		return "group identity where a user identity is required";
+	}
+	return NULL;
+}
+
+static int normalise(uint8_t id_type, const uint8_t *data, size_t len, bool pattern,
+		     char *out, size_t cap, size_t *out_len, const char **why)
+{
+	char buf[IDENTITY_MAX + 1];
+	size_t n = 0;
+	const char *s = (const char *)data;
+	const char *r = data == NULL ? "no identity" : precheck(id_type, s, len, pattern);
+	if (r == NULL) {
+		r = derive(s, len, pattern, buf, &n);
+	}
+	if (r == NULL && (out == NULL || n >= cap)) {
+		r = "output buffer too small";
+	}
+	if (r != NULL) {
+		if (why != NULL) {
+			*why = r;
+		}
+		return KMS_EID;
+	}
+	memcpy(out, buf, n + 1);
+	if (out_len != NULL) {
+		*out_len = n;
+	}
+	return KMS_EOK;
+}
+
+int identity_normalise(uint8_t id_type, const uint8_t *data, size_t len, char *out,
+		       size_t cap, size_t *out_len, const char **why)
+{
+	return normalise(id_type, data, len, false, out, cap, out_len, why);
+}
+
+int identity_pattern_normalise(uint8_t id_type, const uint8_t *data, size_t len,
+			       char *out, size_t cap, size_t *out_len, const char **why)
+{
+	return normalise(id_type, data, len, true, out, cap, out_len, why);
+}
+
+bool identity_kms_match(const char *kms_id, const uint8_t *data, size_t len)
+{
+	if (kms_id == NULL || data == NULL || len == 0) {
+		return false;
+	}
+	size_t kl = strnlen(kms_id, IDENTITY_DATA_MAX + 1);
+	if (kl == len && memcmp(kms_id, data, len) == 0) {
+		return true;
+	}
+	if (memchr(kms_id, '@', kl) == NULL) { /* a bare host name */
+		if (kl != len) {
+			return false;
+		}
+		for (size_t i = 0; i < len; i++) {
+			if (lower((unsigned char)kms_id[i]) != lower(data[i])) {
+				return false;
+			}
+		}
+		return true;
+	}
+	char a[IDENTITY_MAX + 1], b[IDENTITY_MAX + 1];
+	size_t an = 0, bn = 0;
+	if (identity_normalise(IDENTITY_ID_NAI, (const uint8_t *)kms_id, kl, a, sizeof(a),
+			       &an, NULL) != KMS_EOK ||
+	    identity_normalise(IDENTITY_ID_URI, data, len, b, sizeof(b), &bn, NULL) !=
+		KMS_EOK) {
+		return false;
+	}
+	/* Domains are lower-cased (ASCII): byte equality is the rule. */
+	return an == bn && memcmp(a, b, an) == 0;
 }

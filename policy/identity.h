@@ -14,8 +14,15 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
-#define IDENTITY_MAX 256
+#define IDENTITY_MAX 256       /* bytes of a KMS user or group identity */
+#define IDENTITY_DATA_MAX 1024 /* bytes of ID Data identity_normalise reads */
+
+/* ID Types of an ID payload (RFC 6043 6.6); the content decides, not these. */
+#define IDENTITY_ID_NAI 0
+#define IDENTITY_ID_URI 1
+#define IDENTITY_ID_BYTES 2
 
 /*
  * True when id matches pattern (a user or group identity).  False when
@@ -60,5 +67,42 @@ int identity_from_uri(const char *uri, size_t len, char *out, size_t cap,
  */
 int identity_from_uri_ex(const char *uri, size_t len, char *out, size_t cap,
 			 size_t *out_len, const char **why);
+
+/*
+ * The KMS user identity named by ID Data (IDRi, IDRr, a TP entry) of ID
+ * Type id_type (0 NAI, 1 URI, 2 byte string; any other is refused).  The
+ * content decides, whatever the ID Type:
+ *  - "sip:"/"sips:" (any case, optionally in "<>"): identity_from_uri();
+ *  - "tel:" or any other "scheme:" before an '@': refused, not a KMS
+ *    user identity (TS 33.328 6.2.3.2);
+ *  - else a bare NAI user@domain, as identity_from_uri() reads it.
+ * A '*' anywhere is refused (a group identity), as are NUL bytes, empty
+ * data, data over IDENTITY_DATA_MAX bytes and identities over
+ * IDENTITY_MAX.  data is len bytes, not NUL-terminated.  KMS_EOK with out
+ * NUL-terminated (and *out_len set when not NULL); else KMS_EID, out
+ * untouched and, when why is not NULL, *why a static English reason.
+ */
+int identity_normalise(uint8_t id_type, const uint8_t *data, size_t len, char *out,
+		       size_t cap, size_t *out_len, const char **why);
+
+/*
+ * identity_normalise for a user or group identity: a raw '*' is allowed in
+ * the user and domain parts ("sip:*.dept@example.org" gives
+ * "*.dept@example.org", "*@Example.ORG" gives "*@example.org"); an escaped
+ * one ("%2A") is refused as ambiguous.  A result passes
+ * identity_pattern_check().
+ */
+int identity_pattern_normalise(uint8_t id_type, const uint8_t *data, size_t len,
+			       char *out, size_t cap, size_t *out_len, const char **why);
+
+/*
+ * Is IDRkms ID Data data[0..len) the configured KMS identity kms_id?  True
+ * for the exact bytes.  When kms_id has an '@', also when both normalise
+ * (identity_normalise, any content form) to the same KMS user identity:
+ * user part byte-exact, domain ASCII case-insensitive.  A kms_id without
+ * '@' (a host name) otherwise matches only ASCII case-insensitively as a
+ * whole.  False for a NULL or empty argument.
+ */
+bool identity_kms_match(const char *kms_id, const uint8_t *data, size_t len);
 
 #endif

@@ -350,6 +350,281 @@ static void given_long_uris_when_converted_then_capped(void)
 	CU_ASSERT_EQUAL(n, 255);
 }
 
+/*
+ * ID Data of ID Type type -> identity_normalise (id) and
+ * identity_pattern_normalise (pat); NULL: refused, with a reason holding
+ * why (identity_normalise) or pwhy (the pattern form) when not NULL.
+ * len 0: strlen(in).
+ */
+static const struct {
+	uint8_t type;
+	const char *in;
+	size_t len;
+	const char *id, *pat, *why, *pwhy;
+} norm_rows[] = {
+	/* user@domain under each ID Type */
+	{ 0, "alice@example.org", 0, "alice@example.org", "alice@example.org", NULL,
+	  NULL },
+	{ 1, "alice@example.org", 0, "alice@example.org", "alice@example.org", NULL,
+	  NULL },
+	{ 2, "alice@example.org", 0, "alice@example.org", "alice@example.org", NULL,
+	  NULL },
+	{ 0, "Carol@Example.ORG", 0, "Carol@example.org", "Carol@example.org", NULL,
+	  NULL },
+	{ 2, "alice@example.org:5060", 0, "alice@example.org", "alice@example.org", NULL,
+	  NULL },
+	/* sip:/sips: under each ID Type: the content decides */
+	{ 0, "sip:alice@example.org", 0, "alice@example.org", "alice@example.org", NULL,
+	  NULL },
+	{ 1, "sip:alice@example.org", 0, "alice@example.org", "alice@example.org", NULL,
+	  NULL },
+	{ 2, "sips:alice@example.org", 0, "alice@example.org", "alice@example.org", NULL,
+	  NULL },
+	{ 1, "<sip:alice@example.org;transport=tcp>", 0, "alice@example.org",
+	  "alice@example.org", NULL, NULL },
+	{ 1, "sips:bob@x.test?subject=hi&priority=urgent", 0, "bob@x.test", "bob@x.test",
+	  NULL, NULL },
+	{ 1, "SIP:Alice@Example.ORG:5060", 0, "Alice@example.org", "Alice@example.org",
+	  NULL, NULL },
+	{ 0, "<SIPS:bob@EXAMPLE.org:5061;transport=tls?x=y>", 0, "bob@example.org",
+	  "bob@example.org", NULL, NULL },
+	{ 2, "<sip:bob@example.org>", 0, "bob@example.org", "bob@example.org", NULL,
+	  NULL },
+	{ 1, "sip:al%69ce@example.org", 0, "alice@example.org", "alice@example.org", NULL,
+	  NULL },
+	{ 2, "sip:a%2541@x", 0, "a%41@x", "a%41@x", NULL, NULL },
+	{ 1, "sip:+15551234;phone-context=ims.test@ims.test;user=phone", 0,
+	  "+15551234;phone-context=ims.test@ims.test",
+	  "+15551234;phone-context=ims.test@ims.test", NULL, NULL },
+	{ 1,
+	  "sips:alice@B\xc3\xbc"
+	  "cher.Example",
+	  0,
+	  "alice@b\xc3\xbc"
+	  "cher.example",
+	  "alice@b\xc3\xbc"
+	  "cher.example",
+	  NULL, NULL },
+	/* other schemes: not KMS user identities */
+	{ 1, "tel:+15551234", 0, NULL, NULL, "tel: URI", "tel: URI" },
+	{ 0, "<tel:+15551234;phone-context=ims.test>", 0, NULL, NULL, "tel: URI",
+	  "tel: URI" },
+	{ 2, "TEL:+1555@x", 0, NULL, NULL, "tel: URI", "tel: URI" },
+	{ 1, "mailto:alice@example.org", 0, NULL, NULL,
+	  "other than sip:", "other than sip:" },
+	{ 1, "urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6", 0, NULL, NULL,
+	  "other than sip:", "other than sip:" },
+	{ 1, "http://alice@example.org", 0, NULL, NULL,
+	  "other than sip:", "other than sip:" },
+	{ 0, "im:alice@example.org", 0, NULL, NULL,
+	  "other than sip:", "other than sip:" },
+	{ 2, "<a+b.c-d:x@y>", 0, NULL, NULL, "other than sip:", "other than sip:" },
+	{ 0, "alice:pw@example.org", 0, NULL, NULL,
+	  "other than sip:", "other than sip:" },
+	/* group identities: patterns only */
+	{ 0, "*.dept@example.org", 0, NULL, "*.dept@example.org", "group", NULL },
+	{ 1, "sip:*.dept@Example.ORG", 0, NULL, "*.dept@example.org", "group", NULL },
+	{ 2, "*@*", 0, NULL, "*@*", "group", NULL },
+	{ 1, "*@Example.ORG", 0, NULL, "*@example.org", "group", NULL },
+	{ 1, "<sips:*@*.Example.org;transport=tls>", 0, NULL, "*@*.example.org", "group",
+	  NULL },
+	{ 0, "a*b**@x*", 0, NULL, "a*b**@x*", "group", NULL },
+	{ 1, "sip:alice@example.org;x=*", 0, NULL, "alice@example.org", "group", NULL },
+	{ 1, "sip:a%2Ab@x", 0, NULL, NULL, "'*'", "%2A" },
+	{ 1, "sip:%2a@example.org", 0, NULL, NULL, "'*'", "%2A" },
+	{ 1, "*", 0, NULL, NULL, "group", "no '@'" },
+	/* unknown ID Types */
+	{ 3, "alice@example.org", 0, NULL, NULL, "ID Type", "ID Type" },
+	{ 255, "sip:alice@example.org", 0, NULL, NULL, "ID Type", "ID Type" },
+	/* malformed */
+	{ 1, "", 0, NULL, NULL, "empty", "empty" },
+	{ 0, "a\0b@x", 5, NULL, NULL, "NUL", "NUL" },
+	{ 1, "sip:alice@x\0", 12, NULL, NULL, "NUL", "NUL" },
+	{ 1, "sip:a%4@x", 0, NULL, NULL, "malformed percent", "malformed percent" },
+	{ 1, "sip:a%zz@x", 0, NULL, NULL, "malformed percent", "malformed percent" },
+	{ 2, "a%@x", 0, NULL, NULL, "malformed percent", "malformed percent" },
+	{ 1, "sip:a%00b@x", 0, NULL, NULL, "%00", "%00" },
+	{ 1, "alice", 0, NULL, NULL, "no '@'", "no '@'" },
+	{ 1, "sip:@x", 0, NULL, NULL, "empty user", "empty user" },
+	{ 0, "a@", 0, NULL, NULL, "empty domain", "empty domain" },
+	{ 1, "<sip:alice@example.org", 0, NULL, NULL, "unbalanced", "unbalanced" },
+	{ 1, "sip:alice:pw@x", 0, NULL, NULL, "password", "password" },
+	{ 1, "sip:a b@x", 0, NULL, NULL, "space", "space" },
+	{ 0, "a@x_y", 0, NULL, NULL, "domain", "domain" },
+	{ 1, "sip:a@[::1]", 0, NULL, NULL, "IPv6", "IPv6" },
+	{ 1, "sip:a@x:99999999", 0, NULL, NULL, "port", "port" },
+	{ 2, "sip:%FF@x", 0, NULL, NULL, "UTF-8", "UTF-8" },
+};
+
+/* One call of f on row i; true when it gives want (NULL: a refusal). */
+static bool norm_ok(int (*f)(uint8_t, const uint8_t *, size_t, char *, size_t, size_t *,
+			     const char **),
+		    size_t i, const char *want, const char *want_why)
+{
+	char out[IDENTITY_MAX + 1] = "unset";
+	size_t n = 999;
+	const char *why = NULL, *in = norm_rows[i].in;
+	size_t len = norm_rows[i].len != 0 ? norm_rows[i].len : strlen(in);
+	int ret =
+	    f(norm_rows[i].type, (const uint8_t *)in, len, out, sizeof(out), &n, &why);
+	bool ok;
+	if (want != NULL) {
+		ok = ret == KMS_EOK && strcmp(out, want) == 0 && n == strlen(want);
+	} else {
+		ok = ret == KMS_EID && why != NULL && strcmp(out, "unset") == 0 &&
+		     n == 999 && (want_why == NULL || strstr(why, want_why) != NULL);
+	}
+	if (!ok) {
+		fprintf(stderr, "norm row %zu (%s): %s -> %d '%s' (%s)\n", i,
+			f == identity_normalise ? "id" : "pattern", in, ret, out,
+			why != NULL ? why : "-");
+	}
+	return ok;
+}
+
+static void given_id_data_table_when_normalised_then_expected(void)
+{
+	CU_ASSERT_TRUE(sizeof(norm_rows) / sizeof(norm_rows[0]) >= 30);
+	for (size_t i = 0; i < sizeof(norm_rows) / sizeof(norm_rows[0]); i++) {
+		CU_ASSERT_TRUE(
+		    norm_ok(identity_normalise, i, norm_rows[i].id, norm_rows[i].why));
+		const char *pwhy =
+		    norm_rows[i].pwhy != NULL ? norm_rows[i].pwhy : norm_rows[i].why;
+		CU_ASSERT_TRUE(norm_ok(identity_pattern_normalise, i, norm_rows[i].pat,
+				       norm_rows[i].id != NULL ? NULL : pwhy));
+		if (norm_rows[i].pat != NULL) {
+			CU_ASSERT_EQUAL(identity_pattern_check(norm_rows[i].pat),
+					KMS_EOK);
+		}
+	}
+}
+
+static void given_id_data_when_normalised_then_same_as_from_uri(void)
+{
+	/* Every sip: or NAI row identity_normalise accepts agrees with
+	 * identity_from_uri on the same bytes. */
+	for (size_t i = 0; i < sizeof(norm_rows) / sizeof(norm_rows[0]); i++) {
+		if (norm_rows[i].id == NULL) {
+			continue;
+		}
+		char out[IDENTITY_MAX + 1];
+		size_t n = 0;
+		const char *in = norm_rows[i].in;
+		CU_ASSERT_EQUAL(identity_from_uri(in, strlen(in), out, sizeof(out), &n),
+				KMS_EOK);
+		CU_ASSERT_STRING_EQUAL(out, norm_rows[i].id);
+	}
+}
+
+static void given_long_or_odd_id_data_when_normalised_then_capped(void)
+{
+	char in[IDENTITY_DATA_MAX + 16], out[IDENTITY_MAX + 1];
+	size_t n = 0;
+	const char *why = NULL;
+	size_t l = fill(in, 4, "sip:", "");
+	l = fill(in + l, 254, "a", "@x") + l; /* a 256-byte identity */
+	CU_ASSERT_EQUAL(
+	    identity_normalise(1, (const uint8_t *)in, l, out, sizeof(out), &n, &why),
+	    KMS_EOK);
+	CU_ASSERT_EQUAL(n, IDENTITY_MAX);
+	CU_ASSERT_EQUAL(
+	    identity_normalise(1, (const uint8_t *)in, l, out, IDENTITY_MAX, &n, &why),
+	    KMS_EID);
+	CU_ASSERT_PTR_NOT_NULL(why);
+	l = fill(in, 255, "a", "@x"); /* 257 bytes, bare */
+	why = NULL;
+	CU_ASSERT_EQUAL(
+	    identity_normalise(0, (const uint8_t *)in, l, out, sizeof(out), &n, &why),
+	    KMS_EID);
+	CU_ASSERT_PTR_NOT_NULL(why);
+	why = NULL;
+	CU_ASSERT_EQUAL(identity_pattern_normalise(2, (const uint8_t *)in, l, out,
+						   sizeof(out), &n, &why),
+			KMS_EID);
+	CU_ASSERT_PTR_NOT_NULL(why);
+	/* Parameters do not count towards IDENTITY_MAX, the data cap does. */
+	l = fill(in, 4, "sip:", "");
+	l += fill(in + l, 6, "a", "@x.org");
+	memset(in + l, ';', IDENTITY_DATA_MAX + 1 - l); /* empty parameters */
+	CU_ASSERT_EQUAL(identity_normalise(1, (const uint8_t *)in, IDENTITY_DATA_MAX, out,
+					   sizeof(out), &n, NULL),
+			KMS_EOK);
+	CU_ASSERT_STRING_EQUAL(out, "aaaaaa@x.org");
+	why = NULL;
+	CU_ASSERT_EQUAL(identity_normalise(1, (const uint8_t *)in, IDENTITY_DATA_MAX + 1,
+					   out, sizeof(out), &n, &why),
+			KMS_EID);
+	CU_ASSERT_PTR_NOT_NULL(why);
+	/* Not NUL-terminated: only len bytes are read (ASan checks). */
+	char exact[17];
+	memcpy(exact, "sip:bob@ex.test;", 16);
+	exact[16] = 'X';
+	CU_ASSERT_EQUAL(
+	    identity_normalise(1, (const uint8_t *)exact, 15, out, sizeof(out), &n, NULL),
+	    KMS_EOK);
+	CU_ASSERT_STRING_EQUAL(out, "bob@ex.test");
+	/* NULL data, NULL why, NULL out_len. */
+	CU_ASSERT_EQUAL(identity_normalise(1, NULL, 3, out, sizeof(out), &n, &why),
+			KMS_EID);
+	CU_ASSERT_EQUAL(identity_normalise(1, (const uint8_t *)"tel:1", 5, out,
+					   sizeof(out), &n, NULL),
+			KMS_EID);
+	CU_ASSERT_EQUAL(identity_normalise(1, (const uint8_t *)"a@b", 3, out, sizeof(out),
+					   NULL, NULL),
+			KMS_EOK);
+	CU_ASSERT_STRING_EQUAL(out, "a@b");
+}
+
+static const struct {
+	const char *kms_id, *data;
+	size_t len; /* 0: strlen(data) */
+	bool want;
+} kms_rows[] = {
+	{ "kms@example.org", "kms@example.org", 0, true },
+	{ "kms@example.org", "kms@EXAMPLE.org", 0, true },
+	{ "kms@example.org", "sip:kms@example.org", 0, true },
+	{ "kms@example.org", "<sips:kms@Example.org;transport=tls>", 0, true },
+	{ "kms@example.org", "SIP:kms@example.org:5060?x=y", 0, true },
+	{ "kms@example.org", "sip:k%6Ds@example.org", 0, true },
+	{ "sip:kms@Example.org", "kms@example.org", 0, true },
+	{ "KMS@example.org", "KMS@example.org", 0, true },
+	{ "kms@example.org", "KMS@example.org", 0, false },
+	{ "kms@example.org", "sip:KMS@example.org", 0, false },
+	{ "kms@example.org", "kms@example.com", 0, false },
+	{ "kms@example.org", "kms@example.org.", 0, false },
+	{ "kms@example.org", "tel:+15551234", 0, false },
+	{ "kms@example.org", "mailto:kms@example.org", 0, false },
+	{ "kms@example.org", "*@example.org", 0, false },
+	{ "kms@example.org", "kms@example.org\0", 16, false },
+	{ "kms@example.org", "", 0, false },
+	{ "kms.example.org", "kms.example.org", 0, true },
+	{ "kms.example.org", "KMS.Example.ORG", 0, true },
+	{ "kms.example.org", "sip:kms.example.org", 0, false },
+	{ "kms.example.org", "kms.example.or", 0, false },
+	{ "kms.example.org", "kms.example.org\0", 16, false },
+	{ "kms.example.org", "x@kms.example.org", 0, false },
+	{ "kms1", "kms1", 0, true },
+	{ "kms1", "KMS1", 0, true },
+	{ "kms1", "kms2", 0, false },
+};
+
+static void given_idrkms_when_matched_then_kms_identity_forms_only(void)
+{
+	for (size_t i = 0; i < sizeof(kms_rows) / sizeof(kms_rows[0]); i++) {
+		const char *d = kms_rows[i].data;
+		size_t len = kms_rows[i].len != 0 ? kms_rows[i].len : strlen(d);
+		bool got =
+		    identity_kms_match(kms_rows[i].kms_id, (const uint8_t *)d, len);
+		if (got != kms_rows[i].want) {
+			fprintf(stderr, "kms row %zu: %s vs %s\n", i, kms_rows[i].kms_id,
+				d);
+		}
+		CU_ASSERT_EQUAL(got, kms_rows[i].want);
+	}
+	CU_ASSERT_FALSE(identity_kms_match(NULL, (const uint8_t *)"a@b", 3));
+	CU_ASSERT_FALSE(identity_kms_match("a@b", NULL, 0));
+}
+
 int main(void)
 {
 	static const unit_test_t tests[] = {
@@ -361,6 +636,10 @@ int main(void)
 		UNIT_TEST(given_sip_uris_when_converted_then_nai),
 		UNIT_TEST(given_uri_table_when_converted_then_expected),
 		UNIT_TEST(given_long_uris_when_converted_then_capped),
+		UNIT_TEST(given_id_data_table_when_normalised_then_expected),
+		UNIT_TEST(given_id_data_when_normalised_then_same_as_from_uri),
+		UNIT_TEST(given_long_or_odd_id_data_when_normalised_then_capped),
+		UNIT_TEST(given_idrkms_when_matched_then_kms_identity_forms_only),
 		UNIT_END,
 	};
 	return unit_run("identity", tests);
