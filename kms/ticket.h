@@ -1,7 +1,13 @@
 /*
  * Stateless tickets (Ticket Data of a TICKET payload), see docs/ticket-format.md.
  *
- * Ticket Data = format (1) | key id (4) | nonce (12) | AES-256-GCM ciphertext |
+ * Three Ticket Types are served, all stateless: the MIKEY base ticket
+ * (Type 1, RFC 6043 Appendix A), the 3GPP base ticket (Type 2: the same
+ * format under its own ticket protection key, kms/ticket_base.h), and this
+ * KMS's private type 0xF000 below.  kms_ticket_issue() and
+ * kms_ticket_redeem() serve all three.
+ *
+ * Private type: Ticket Data = format (1) | key id (4) | nonce (12) | AES-256-GCM ciphertext |
  * tag (16); the associated data is the clear ticket policy (TICKET payload
  * header fields and TP Data, which includes IDRkms and the allowed
  * responders), so nothing in the policy can change without the tag failing.
@@ -11,6 +17,7 @@
 #ifndef KMS_KMS_TICKET_H
 #define KMS_KMS_TICKET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,11 +30,64 @@
 #define KMS_TICKET_VERSION 0x01u
 #define KMS_TICKET_FORMAT 0x01u
 
+/* MIKEY base ticket (RFC 6043 Appendix A) and 3GPP base ticket (TS 33.328). */
+#define KMS_TICKET_TYPE_BASE 0x0001u
+#define KMS_TICKET_TYPE_3GPP 0x0002u
+#define KMS_TICKET_BASE_SUBTYPE 0x01u
+#define KMS_TICKET_BASE_VERSION 0x01u
+
+#define KMS_TICKET_SPI_LEN 4 /* bytes of every SPI this KMS generates */
+
 typedef struct {
 	int64_t not_before; /* Unix seconds */
 	int64_t not_after;
 	mikey_keys_t keys; /* points into the caller's plaintext buffer after open */
 } kms_ticket_content_t;
+
+/*
+ * Scratch for one issue or redeem, owned by the caller, who wipes it
+ * (secmem_wipe) when done with the keys that point into it.  After a
+ * base ticket's issue, key[0..3] hold MPKi, MPKr, TGK and the MPK; after
+ * its redeem, key[0..1] hold MPKi and MPKr and plain the decrypted KEMAC.
+ */
+typedef struct {
+	uint8_t key[4][MIKEY_KEY_MAX];
+	uint8_t spi[4][KMS_TICKET_SPI_LEN];
+	uint8_t plain[MIKEY_TICKET_DATA_MAX];
+} kms_ticket_scratch_t;
+
+/* True for the Ticket Types this KMS issues and redeems (1, 2, 0xF000). */
+bool kms_ticket_type_served(uint16_t type);
+
+/*
+ * Issue the Ticket Data of policy->ticket_type for a granted policy
+ * (Subtype and Version 1; policy->prf picks the suite: keys of 16 bytes
+ * for PRF MIKEY-1, 32 for PRF-HMAC-SHA-256).  Generates the keys under the
+ * keyring's active key; content->keys = MPKi, MPKr, TGK, each with a
+ * 4-byte SPI (pointing into s), and content->not_before/not_after are the
+ * values given.  Base tickets take their validity from the policy: its TRs
+ * and TRe must be present and say not_before / not_after (KMS_EINVAL).
+ * KMS_ETICKET for a type, subtype or version not served.  now is the
+ * issue time (the base ticket's T).  Out-parameters are written on
+ * success only.
+ */
+int kms_ticket_issue(const keyring_t *kr, const mikey_tp_t *policy, int64_t now,
+		     int64_t not_before, int64_t not_after, kms_ticket_scratch_t *s,
+		     kms_ticket_content_t *content, uint8_t *out, size_t cap, size_t *len,
+		     uint32_t *key_id);
+
+/*
+ * Open the TICKET payload of a parsed message, of any served type (the
+ * caller has checked IDRkms).  content->keys = MPKi, MPKr, then one or
+ * more TGKs (pointing into s); not_before/not_after come from the sealed
+ * content (private type) or the policy's TRs/TRe (base tickets).
+ * KMS_ETICKET for a type, subtype or version not served, a bad layout or
+ * a failed MAC or tag; KMS_EEXPIRED for an unknown or retired key.
+ * *key_id is written as soon as it is known (for the audit log), even on
+ * failure; content on success only.
+ */
+int kms_ticket_redeem(const keyring_t *kr, const mikey_msg_t *m, kms_ticket_scratch_t *s,
+		      kms_ticket_content_t *content, uint32_t *key_id);
 
 /*
  * The associated data of a ticket: the TICKET payload from its Ticket Type
