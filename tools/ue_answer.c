@@ -10,10 +10,11 @@
 #include "mikey/mac.h"
 #include "mikey/profile.h"
 #include "tools/ue_common.h"
+#include "tools/ue_ident.h"
 
 static int verify_and_open(const ue_answer_ctx_t *ctx, const mikey_msg_t *resp,
 			   const uint8_t *key, size_t klen, uint8_t *plain,
-			   size_t plain_cap, mikey_keys_t *keys)
+			   size_t plain_cap, mikey_keys_t *keys, ue_keyset_t *set)
 {
 	const mikey_msg_t *init = ctx->init;
 	uint8_t want = init->hdr.data_type == MIKEY_DT_REQUEST_INIT_PSK
@@ -45,8 +46,8 @@ static int verify_and_open(const ue_answer_ctx_t *ctx, const mikey_msg_t *resp,
 		return rc;
 	}
 	const mikey_id_t *kms = mikey_msg_idr(resp, MIKEY_ROLE_KMS);
-	if (kms != NULL && (kms->id.len != ctx->kms_id->len ||
-			    memcmp(kms->id.data, ctx->kms_id->data, kms->id.len) != 0)) {
+	if (kms != NULL && !ue_id_same_user(kms->id.data, kms->id.len, ctx->kms_id->data,
+					    ctx->kms_id->len)) {
 		fprintf(stderr, "%s: --resp: IDRkms is not the KMS we asked\n", ue_prog);
 		return KMS_EID;
 	}
@@ -66,19 +67,57 @@ static int verify_and_open(const ue_answer_ctx_t *ctx, const mikey_msg_t *resp,
 		ue_fail("--resp: KEMAC", rc);
 		return rc;
 	}
-	rc = ue_keys_expect(keys, ctx->key_len);
+	/* The ticket: in a REQUEST_RESP, or the one the RESOLVE_INIT carried. */
+	const mikey_ticket_t *t = resp->has_ticket ? &resp->ticket : &init->ticket;
+	bool forking = (t->policy.flags & MIKEY_TPF_I) != 0;
+	rc = ue_keys_expect(keys, ctx->key_len, forking, set);
 	if (rc != KMS_EOK) {
 		fprintf(stderr,
-			"%s: --resp: KEMAC: expected MPKi, MPKr, TGK of %zu bytes each "
+			"%s: --resp: KEMAC: expected MPKi, %sTGK of %zu bytes each "
 			"with an SPI, got %zu keys\n",
-			ue_prog, ctx->key_len, keys->n);
+			ue_prog, forking ? "MPKr, " : "[MPKr], ", ctx->key_len, keys->n);
 	}
 	return rc;
 }
 
+/*
+ * A MIKEY Error answering our INIT: its V, if any, may use the auth_key of
+ * the message in error (D = 0x01, RFC 6043 5.4) or, from KMSs that MAC
+ * errors like responses, the response direction (D = 0x02); both are
+ * derived for the Error's own Auth alg.
+ */
+static void report_error(const ue_answer_ctx_t *ctx, const mikey_msg_t *err)
+{
+	const mikey_msg_t *init = ctx->init;
+	const mikey_rand_t *ri = mikey_msg_randr(init, MIKEY_RAND_I);
+	const mikey_rand_t *rr = mikey_msg_randr(init, MIKEY_RAND_R);
+	const mikey_v_t *v = mikey_msg_v(err);
+	uint8_t k[2][MIKEY_MAC_MAX];
+	size_t klen[2] = { 0, 0 };
+	ue_err_key_t keys[2];
+	static const uint8_t dir[2] = { MIKEY_DIR_INIT, MIKEY_DIR_RESP };
+	static const char *const what[2] = { "auth_key of the message in error, D=0x01",
+					     "response direction D=0x02" };
+	size_t n = 0;
+	for (size_t i = 0; v != NULL && i < 2; i++) {
+		if (ue_auth_key(init->hdr.prf, ctx->psk, ctx->psk_len, init->hdr.csb_id,
+				dir[i], ri != NULL ? &ri->rand : NULL,
+				rr != NULL ? &rr->rand : NULL, v->alg, k[i],
+				&klen[i]) == KMS_EOK) {
+			keys[n++] = (ue_err_key_t){ k[i], klen[i], what[i] };
+		}
+	}
+	if (v != NULL && n == 0) {
+		fprintf(stderr, "%s: --resp: the Error's V Auth alg %u is unknown\n",
+			ue_prog, (unsigned)v->alg);
+	}
+	ue_report_error_msg("the KMS", err, init, keys, n);
+	secmem_wipe(k, sizeof(k));
+}
+
 int ue_answer_open(const ue_answer_ctx_t *ctx, const char *path, uint8_t *buf, size_t cap,
 		   size_t *len, mikey_msg_t *resp, uint8_t *plain, size_t plain_cap,
-		   mikey_keys_t *keys)
+		   mikey_keys_t *keys, ue_keyset_t *set)
 {
 	uint8_t key[MIKEY_MAC_MAX];
 	size_t klen = 0;
@@ -86,6 +125,10 @@ int ue_answer_open(const ue_answer_ctx_t *ctx, const char *path, uint8_t *buf, s
 	int ret = ue_load_msg(path, buf, cap, len, resp);
 	if (ret != UE_EXIT_OK) {
 		return ret;
+	}
+	if (resp->hdr.data_type == MIKEY_DT_ERROR) {
+		report_error(ctx, resp);
+		return UE_EXIT_INVALID;
 	}
 	const mikey_rand_t *ri = mikey_msg_randr(init, MIKEY_RAND_I);
 	const mikey_rand_t *rr = mikey_msg_randr(init, MIKEY_RAND_R);
@@ -95,13 +138,8 @@ int ue_answer_open(const ue_answer_ctx_t *ctx, const char *path, uint8_t *buf, s
 			     &klen);
 	if (rc != KMS_EOK) {
 		ue_fail("auth key", rc);
-	} else if (resp->hdr.data_type == MIKEY_DT_ERROR) {
-		/* Its MAC, if any, uses the exchange's response auth_key (5.4). */
-		bool ours = resp->hdr.csb_id == init->hdr.csb_id;
-		ue_report_error_msg(resp, ours ? key : NULL, klen);
-		rc = KMS_EDT;
 	} else {
-		rc = verify_and_open(ctx, resp, key, klen, plain, plain_cap, keys);
+		rc = verify_and_open(ctx, resp, key, klen, plain, plain_cap, keys, set);
 	}
 	secmem_wipe(key, sizeof(key));
 	if (rc != KMS_EOK) {

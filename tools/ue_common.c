@@ -12,6 +12,7 @@
 #include "common/secmem.h"
 #include "mikey/kdf.h"
 #include "mikey/mac.h"
+#include "mikey/profile.h"
 #include "tools/ue_gba.h"
 #include "tools/ue_input.h"
 
@@ -48,24 +49,55 @@ bool ue_opts_take(ue_opts_t *o, int c, const char *arg)
 	case UE_OPT_STATE:
 		o->state = arg;
 		return true;
+	case UE_OPT_URI:
+		o->uri = true;
+		return true;
+	case UE_OPT_3GPP:
+		o->uri = true;
+		o->gpp = true;
+		return true;
+	case UE_OPT_NO_KMS_ID:
+		o->no_kms_id = true;
+		return true;
+	case UE_OPT_MAC_NO_KMS:
+		o->mac_no_kms = true;
+		return true;
 	default:
 		return false;
 	}
+}
+
+int ue_opts_ids(ue_opts_t *o)
+{
+	if (ue_check_id("--id", o->id) != 0 || ue_check_id("--kms-id", o->kms_id) != 0 ||
+	    (o->psk_id != NULL && ue_check_id("--psk-id", o->psk_id) != 0)) {
+		return -1;
+	}
+	if (o->mac_no_kms && !o->no_kms_id) {
+		fprintf(stderr, "%s: --mac-without-kms-id needs --no-kms-id\n", ue_prog);
+		return -1;
+	}
+	if (ue_id_wire("--id", o->id, o->uri, &o->idw) != 0) {
+		return -1;
+	}
+	/* Left out, the KMS identity is appended to the MAC as configured. */
+	return ue_id_wire("--kms-id", o->kms_id, o->uri && !o->no_kms_id, &o->kmsw);
+}
+
+int ue_opts_mac_ids(const ue_opts_t *o, const mikey_msg_t *m, mikey_bytes_t ids[2])
+{
+	mikey_bytes_t kms = { (const uint8_t *)o->kmsw.data, o->kmsw.len };
+	int rc = mikey_profile_init_identities(m, &kms, ids);
+	if (rc != KMS_EOK) {
+		return rc;
+	}
+	return o->mac_no_kms ? 1 : 2;
 }
 
 void ue_opts_wipe(ue_opts_t *o)
 {
 	secmem_wipe(o->psk, sizeof(o->psk));
 	o->psk_len = 0;
-}
-
-int ue_check_id(const char *what, const char *value)
-{
-	if (value == NULL || value[0] == '\0' || strlen(value) > MIKEY_ID_MAX) {
-		fprintf(stderr, "%s: %s: 1 to %d bytes\n", ue_prog, what, MIKEY_ID_MAX);
-		return -1;
-	}
-	return 0;
 }
 
 static bool is_space(char c)
@@ -337,24 +369,61 @@ static const char *mikey_err_text(uint8_t no)
 	return "unknown error number";
 }
 
-void ue_report_error_msg(const mikey_msg_t *m, const uint8_t *key, size_t key_len)
+/* The V status of an Error message, tried with each candidate key. */
+static void error_v_status(const mikey_msg_t *m, const ue_err_key_t *keys, size_t nkeys,
+			   char *out, size_t cap)
 {
-	const char *auth = "no MAC: an unauthenticated hint";
-	if (mikey_msg_v(m) != NULL) {
-		if (key == NULL) {
-			auth = "MAC not checked";
-		} else if (mikey_mac_verify(m, key, key_len, NULL, 0) == KMS_EOK) {
-			auth = "MAC verified";
-		} else {
-			auth = "MAC does NOT verify";
+	if (mikey_msg_v(m) == NULL) {
+		snprintf(out, cap, "no V: an unauthenticated hint");
+		return;
+	}
+	if (nkeys == 0) {
+		snprintf(out, cap, "V not checked");
+		return;
+	}
+	for (size_t i = 0; i < nkeys; i++) {
+		if (keys[i].key != NULL &&
+		    mikey_mac_verify(m, keys[i].key, keys[i].len, NULL, 0) == KMS_EOK) {
+			snprintf(out, cap, "V verifies (%s)", keys[i].what);
+			return;
 		}
 	}
+	size_t n = (size_t)snprintf(out, cap, "V does NOT verify with");
+	for (size_t i = 0; i < nkeys && n < cap; i++) {
+		n += (size_t)snprintf(out + n, cap - n, "%s the %s", i > 0 ? " or" : "",
+				      keys[i].what);
+	}
+	if (n < cap) {
+		snprintf(out + n, cap - n, ": unverified");
+	}
+}
+
+void ue_report_error_msg(const char *who, const mikey_msg_t *m,
+			 const mikey_msg_t *in_error, const ue_err_key_t *keys,
+			 size_t nkeys)
+{
+	char auth[256];
+	error_v_status(m, keys, nkeys, auth, sizeof(auth));
 	for (size_t i = 0; i < m->n; i++) {
 		if (m->p[i].type == MIKEY_PT_ERR) {
 			uint8_t no = m->p[i].u.err.errno_;
+			fprintf(stderr, "%s: %s answered with MIKEY error %u (%s); %s\n",
+				ue_prog, who, (unsigned)no, mikey_err_text(no), auth);
+		}
+	}
+	/* RFC 6043 5.4: version, PRF func and CSB ID copied from the message. */
+	const mikey_hdr_t *a = &m->hdr;
+	if (in_error != NULL) {
+		const mikey_hdr_t *b = &in_error->hdr;
+		if (a->version != b->version || a->prf != b->prf ||
+		    a->csb_id != b->csb_id) {
 			fprintf(stderr,
-				"%s: the KMS answered with MIKEY error %u (%s); %s\n",
-				ue_prog, (unsigned)no, mikey_err_text(no), auth);
+				"%s: note: the Error's HDR (version %u, PRF %u, CSB ID "
+				"%08x) differs from the %s it answers (version %u, PRF "
+				"%u, CSB ID %08x)\n",
+				ue_prog, (unsigned)a->version, (unsigned)a->prf,
+				a->csb_id, mikey_dt_name(b->data_type),
+				(unsigned)b->version, (unsigned)b->prf, b->csb_id);
 		}
 	}
 }
@@ -424,18 +493,23 @@ int ue_ticket_hash(const mikey_msg_t *m, uint8_t out[32])
 	return crypto_hash(CRYPTO_MD_SHA256, &iov, 1, out);
 }
 
-int ue_keys_expect(const mikey_keys_t *keys, size_t key_len)
+int ue_keys_expect(const mikey_keys_t *keys, size_t key_len, bool forking,
+		   ue_keyset_t *out)
 {
-	static const uint8_t types[3] = { MIKEY_KEY_MPK, MIKEY_KEY_MPK, MIKEY_KEY_TGK };
-	if (keys->n != 3) {
+	/* MPKi, MPKr, TGK; without forking MPKr may be missing. */
+	if (keys->n != 3 && (forking || keys->n != 2)) {
 		return KMS_ETICKET;
 	}
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < keys->n; i++) {
 		const mikey_keydata_t *k = &keys->k[i];
-		if (k->type != types[i] || k->key.len != key_len ||
-		    k->kv != MIKEY_KV_SPI || k->spi.len == 0) {
+		uint8_t want = i + 1 == keys->n ? MIKEY_KEY_TGK : MIKEY_KEY_MPK;
+		if (k->type != want || k->key.len != key_len || k->kv != MIKEY_KV_SPI ||
+		    k->spi.len == 0) {
 			return KMS_ETICKET;
 		}
 	}
+	out->mpki = &keys->k[0];
+	out->mpkr = keys->n == 3 ? &keys->k[1] : NULL;
+	out->tgk = &keys->k[keys->n - 1];
 	return KMS_EOK;
 }

@@ -14,6 +14,7 @@
 
 #include "mikey/kdf.h"
 #include "mikey/msg.h"
+#include "tools/ue_ident.h"
 #include "tools/ue_state.h"
 
 /* Exit statuses of every kms-ue command. */
@@ -47,6 +48,12 @@ enum {
 	UE_OPT_SUITE,
 	UE_OPT_TR,
 	UE_OPT_GBA,
+	UE_OPT_URI,
+	UE_OPT_3GPP,
+	UE_OPT_NO_KMS_ID,
+	UE_OPT_MAC_NO_KMS,
+	UE_OPT_TICKET_TYPE,
+	UE_OPT_NO_FORK,
 };
 
 #define UE_BTID_MAX 320 /* gba/kdf.h GBA_BTID_MAX */
@@ -64,6 +71,12 @@ typedef struct {
 	uint8_t psk[UE_PSK_MAX];
 	size_t psk_len;
 	char btid[UE_BTID_MAX + 1]; /* from --gba */
+	bool uri;		    /* --uri (or --3gpp): identities as ID Type URI */
+	bool gpp;		    /* --3gpp given */
+	bool no_kms_id;		    /* --no-kms-id: IDRkms left out */
+	bool mac_no_kms;	    /* --mac-without-kms-id (testing only) */
+	ue_id_t idw;		    /* --id as sent */
+	ue_id_t kmsw;		    /* --kms-id as sent (or appended to the MAC) */
 } ue_opts_t;
 
 /* Start with kms_id = UE_KMS_ID_DEFAULT and nothing else set. */
@@ -77,8 +90,19 @@ bool ue_opts_take(ue_opts_t *o, int c, const char *arg);
  * only a note: the KMS answers it with 401 (bootstrap again).
  */
 int ue_opts_load_psk(ue_opts_t *o);
-/* Check an identity argument: 1 to MIKEY_ID_MAX bytes; -1 with a message. */
-int ue_check_id(const char *what, const char *value);
+/*
+ * After parsing: check --id and --kms-id and the option combinations, and
+ * work out their wire forms (idw, kmsw).  -1 with a message.
+ */
+int ue_opts_ids(ue_opts_t *o);
+/*
+ * The identities appended to the MAC of the REQUEST_INIT / RESOLVE_INIT m
+ * (RFC 6043 5.5, mikey_profile_init_identities): the own identity, then
+ * the KMS's — the IDRkms ID Data, or with --no-kms-id the --kms-id value
+ * as given — or, with --mac-without-kms-id, the own identity alone.
+ * Returns the count (1 or 2), or a negative KMS_E* code.
+ */
+int ue_opts_mac_ids(const ue_opts_t *o, const mikey_msg_t *m, mikey_bytes_t ids[2]);
 /* Wipe the PSK. */
 void ue_opts_wipe(ue_opts_t *o);
 
@@ -124,12 +148,24 @@ int ue_state_msg(const ue_state_t *st, const char *name, mikey_msg_t *m);
 /* Write len bytes to path (created or truncated, mode 0644 before umask). */
 int ue_write_file(const char *path, const uint8_t *buf, size_t len);
 
+/* A candidate key for the V of an Error message, and how to name it. */
+typedef struct {
+	const uint8_t *key;
+	size_t len;
+	const char *what; /* e.g. "response direction D=0x02" */
+} ue_err_key_t;
+
 /*
- * A response that is a MIKEY Error message: print each error number and
- * name, and whether its MAC (over the Error message alone, key = the
- * exchange's response auth_key, if key != NULL) verifies.
+ * An answer that is a MIKEY Error message: print each error number and
+ * name (as answered by who, e.g. "the KMS"), and whether its V (over the
+ * Error message alone, RFC 6043 5.5) verifies with one of keys[0..nkeys),
+ * tried in order: "V verifies (what)", or "unverified".  A difference of
+ * the Error's HDR version, PRF or CSB ID from in_error (the message it
+ * answers; may be NULL) is reported too.
  */
-void ue_report_error_msg(const mikey_msg_t *m, const uint8_t *key, size_t key_len);
+void ue_report_error_msg(const char *who, const mikey_msg_t *m,
+			 const mikey_msg_t *in_error, const ue_err_key_t *keys,
+			 size_t nkeys);
 
 /* Auth key of a message (RFC 6043 5.1.2) for the V alg into key (MIKEY_MAC_MAX). */
 int ue_auth_key(uint8_t prf, const uint8_t *inkey, size_t inkey_len, uint32_t csb_id,
@@ -148,8 +184,21 @@ int ue_ticket_same(const mikey_msg_t *src, const uint8_t *built, size_t len,
 /* SHA-256 over the TICKET from Ticket Type to the end of Ticket Data. */
 int ue_ticket_hash(const mikey_msg_t *m, uint8_t out[32]);
 
-/* The key data sub-payloads of a KEMAC of this KMS: MPKi, MPKr, TGK (each
- * with an SPI, of the suite's key length).  KMS_ETICKET otherwise. */
-int ue_keys_expect(const mikey_keys_t *keys, size_t key_len);
+/* The keys of a KEMAC from the KMS, pointing into its key chain. */
+typedef struct {
+	const mikey_keydata_t *mpki;
+	const mikey_keydata_t *mpkr; /* MPKr or MPKr'; NULL when absent */
+	const mikey_keydata_t *tgk;  /* TGK or TGK' */
+} ue_keyset_t;
+
+/*
+ * The key data sub-payloads of a KEMAC from the KMS, each an MPK or TGK
+ * with an SPI, of the suite's key length: MPKi, MPKr, TGK with key
+ * forking; MPKi, [MPKr], TGK without (RFC 6043 4.2.1: MPKr comes only
+ * with forking, but a KMS sending it anyway is harmless).  KMS_ETICKET
+ * otherwise; *out only on success.
+ */
+int ue_keys_expect(const mikey_keys_t *keys, size_t key_len, bool forking,
+		   ue_keyset_t *out);
 
 #endif

@@ -1,12 +1,15 @@
 /*
  * kms-ue keys: the end of a Ticket Transfer.
- *   Initiator: the TRANSFER_RESP (--tr) gives the forking modifier (IDRr
- *   ID Data, RANDRkms); MPKr -> MPKr' and TGK -> TGK' (RFC 6043 5.1.1);
- *   its V verifies with MPKr' (direction 0x02, the INIT's RANDRi) over
- *   TRANSFER_RESP || TRANSFER_INIT.
- *   Both: SRTP master key = TEK from TGK' and master salt (5.1.3, CS ID of
- *   the crypto session, RANDRi as H = 1, no RANDRr as G = 0), printed as
- *   JSON.  This is the one command that prints key material, for testing.
+ *   Initiator: with key forking (I = 1) the TRANSFER_RESP (--tr) gives the
+ *   forking modifier (IDRr ID Data exactly as received, RANDRkms); MPKr ->
+ *   MPKr' and TGK -> TGK' (RFC 6043 5.1.1); its V verifies with MPKr'
+ *   (direction 0x02, the INIT's RANDRi) over TRANSFER_RESP ||
+ *   TRANSFER_INIT.  Without forking its V verifies with MPKi and the TGK
+ *   stays as issued; with F = 0 there is no TRANSFER_RESP to wait for.
+ *   Both: SRTP master key = TEK from TGK' (or the TGK) and master salt
+ *   (5.1.3, CS ID of the crypto session, RANDRi as H = 1, no RANDRr as
+ *   G = 0), printed as JSON.  This is the one command that prints key
+ *   material, for testing.
  */
 #include "tools/ue_keys.h"
 
@@ -33,7 +36,9 @@ static void usage(FILE *f)
 		"\n"
 		"The Initiator gives the peer's TRANSFER_RESP with --tr once: it is\n"
 		"verified with the forked MPKr' and the forked TGK' is kept in the\n"
-		"state.  The Responder needs only its state after transfer-resp.\n"
+		"state (key forking), or verified with MPKi (no key forking; a ticket\n"
+		"with F = 0 has no TRANSFER_RESP and needs no --tr).  The Responder\n"
+		"needs only its state after transfer-resp.\n"
 		"\n"
 		"  --state FILE  the state of either side (the Initiator's is updated)\n"
 		"  --tr FILE     Initiator: the TRANSFER_RESP (binary, base64 or SDP)\n"
@@ -46,6 +51,7 @@ static void usage(FILE *f)
 typedef struct {
 	const char *state;
 	const char *tr;
+	bool fork; /* the ticket's flag I */
 	ue_state_t *st;
 	ue_suite_t su;
 	mikey_msg_t ti, tr_msg;
@@ -84,6 +90,60 @@ static int parse_args(int argc, char **argv, run_t *r)
 	return 0;
 }
 
+/* An Error from the Responder: its V may use the TRANSFER_INIT's auth_key
+ * (D = 0x01, RFC 6043 5.4) or, without forking, MPKi's response key. */
+static void report_error(const run_t *r, const mikey_msg_t *m, const mikey_bytes_t *mpki)
+{
+	const mikey_rand_t *ri = mikey_msg_randr(&r->ti, MIKEY_RAND_I);
+	const mikey_v_t *v = mikey_msg_v(m);
+	uint8_t k[2][MIKEY_MAC_MAX];
+	size_t klen[2] = { 0, 0 };
+	ue_err_key_t keys[2];
+	static const uint8_t dir[2] = { MIKEY_DIR_INIT, MIKEY_DIR_RESP };
+	static const char *const what[2] = { "auth_key of the message in error, D=0x01",
+					     "response direction D=0x02" };
+	size_t n = 0;
+	for (size_t i = 0; v != NULL && i < (r->fork ? 1u : 2u); i++) {
+		if (ue_auth_key(r->ti.hdr.prf, mpki->data, mpki->len, r->ti.hdr.csb_id,
+				dir[i], &ri->rand, NULL, v->alg, k[i],
+				&klen[i]) == KMS_EOK) {
+			keys[n++] = (ue_err_key_t){ k[i], klen[i], what[i] };
+		}
+	}
+	ue_report_error_msg("the Responder", m, &r->ti, keys, n);
+	secmem_wipe(k, sizeof(k));
+}
+
+/* The forking modifier of the TRANSFER_RESP; MPKr' and TGK' from it. */
+static int fork_keys(run_t *r, uint8_t *mpkr_f, uint8_t *tgk_f)
+{
+	const mikey_msg_t *m = &r->tr_msg;
+	const mikey_bytes_t *mpkr = ue_state_get(r->st, "mpkr");
+	const mikey_bytes_t *tgk = ue_state_get(r->st, "tgk");
+	const mikey_id_t *idrr = mikey_msg_idr(m, MIKEY_ROLE_R);
+	const mikey_rand_t *rk = mikey_msg_randr(m, MIKEY_RAND_KMS);
+	if (mpkr == NULL) {
+		fprintf(stderr, "%s: --state: no MPKr (run kms-ue transfer-init)\n",
+			ue_prog);
+		return KMS_ENOENT;
+	}
+	if (idrr == NULL || rk == NULL) {
+		fprintf(stderr,
+			"%s: --tr: no IDRr or RANDRkms, needed with key forking\n",
+			ue_prog);
+		return KMS_EPAYLOAD;
+	}
+	/* The ticket's PRF drives forking (= the HDR's; checked by
+	 * transfer-init), over the IDRr's ID Data exactly as received. */
+	int rc = mikey_kdf_fork(r->su.prf, MIKEY_FORK_MPKR, mpkr->data, mpkr->len,
+				&idrr->id, &rk->rand, mpkr_f);
+	if (rc == KMS_EOK) {
+		rc = mikey_kdf_fork(r->su.prf, MIKEY_FORK_TGK, tgk->data, tgk->len,
+				    &idrr->id, &rk->rand, tgk_f);
+	}
+	return rc;
+}
+
 /* Check the TRANSFER_RESP and keep MPKr', TGK' (Initiator). */
 static int take_transfer_resp(run_t *r)
 {
@@ -95,18 +155,19 @@ static int take_transfer_resp(run_t *r)
 	}
 	ret = UE_EXIT_INVALID;
 	const mikey_msg_t *m = &r->tr_msg;
+	const mikey_bytes_t *mpki = ue_state_get(r->st, "mpki");
 	const mikey_bytes_t *mpkr = ue_state_get(r->st, "mpkr");
 	const mikey_bytes_t *tgk = ue_state_get(r->st, "tgk");
 	const mikey_bytes_t *spi = ue_state_get(r->st, "tgk_spi");
 	const mikey_rand_t *ri = mikey_msg_randr(&r->ti, MIKEY_RAND_I);
 	const mikey_v_t *v = mikey_msg_v(&r->ti);
-	if (mpkr == NULL || tgk == NULL || spi == NULL) {
+	if (mpki == NULL || tgk == NULL || spi == NULL) {
 		fprintf(stderr, "%s: --state: no keys (run kms-ue transfer-init)\n",
 			ue_prog);
 		return UE_EXIT_USAGE;
 	}
 	if (m->hdr.data_type == MIKEY_DT_ERROR) {
-		ue_report_error_msg(m, NULL, 0);
+		report_error(r, m, mpki);
 		return ret;
 	}
 	if (m->hdr.data_type != MIKEY_DT_TRANSFER_RESP ||
@@ -119,32 +180,33 @@ static int take_transfer_resp(run_t *r)
 			r->ti.hdr.csb_id);
 		return ret;
 	}
-	const mikey_id_t *idrr = mikey_msg_idr(m, MIKEY_ROLE_R);
-	const mikey_rand_t *rk = mikey_msg_randr(m, MIKEY_RAND_KMS);
-	if (idrr == NULL || rk == NULL) {
-		fprintf(stderr,
-			"%s: --tr: no IDRr or RANDRkms, needed with key forking\n",
-			ue_prog);
-		return ret;
+	int rc = KMS_EOK;
+	if (r->fork) {
+		rc = fork_keys(r, mpkr_f, tgk_f);
+		if (rc == KMS_ENOENT) {
+			ret = UE_EXIT_USAGE;
+			goto cleanup;
+		}
+		if (rc == KMS_EPAYLOAD) {
+			goto cleanup;
+		}
 	}
-	/* The ticket's PRF drives forking (= the HDR's; checked by transfer-init). */
-	int rc = mikey_kdf_fork(r->su.prf, MIKEY_FORK_MPKR, mpkr->data, mpkr->len,
-				&idrr->id, &rk->rand, mpkr_f);
+	/* V: MPKr' with forking, MPKi without (RFC 6043 4.2.2.3). */
 	if (rc == KMS_EOK) {
-		rc = mikey_kdf_fork(r->su.prf, MIKEY_FORK_TGK, tgk->data, tgk->len,
-				    &idrr->id, &rk->rand, tgk_f);
-	}
-	if (rc == KMS_EOK) {
-		rc = ue_auth_key(r->ti.hdr.prf, mpkr_f, mpkr->len, r->ti.hdr.csb_id,
-				 MIKEY_DIR_RESP, &ri->rand, NULL, v->alg, key, &klen);
+		const uint8_t *k = r->fork ? mpkr_f : mpki->data;
+		size_t kl = r->fork ? mpkr->len : mpki->len;
+		rc = ue_auth_key(r->ti.hdr.prf, k, kl, r->ti.hdr.csb_id, MIKEY_DIR_RESP,
+				 &ri->rand, NULL, v->alg, key, &klen);
 	}
 	mikey_bytes_t init = { r->ti.buf, r->ti.len };
 	if (rc == KMS_EOK) {
 		rc = mikey_mac_verify(m, key, klen, &init, 1);
 	}
 	if (rc != KMS_EOK) {
-		ue_fail("--tr: V with MPKr' (not from a responder the KMS resolved for, "
-			"or altered)",
+		ue_fail(r->fork ? "--tr: V with MPKr' (not from a responder the KMS "
+				  "resolved for, or altered)"
+				: "--tr: V with MPKi (not from a responder the KMS "
+				  "resolved for, or altered)",
 			rc);
 		goto cleanup;
 	}
@@ -159,8 +221,11 @@ static int take_transfer_resp(run_t *r)
 			ue_prog);
 		goto cleanup;
 	}
-	rc = ue_state_set(r->st, "mpkr_fork", mpkr_f, mpkr->len);
-	if (rc == KMS_EOK) {
+	rc = ue_state_set(r->st, "transfer_resp", r->tr_buf, len);
+	if (rc == KMS_EOK && r->fork) {
+		rc = ue_state_set(r->st, "mpkr_fork", mpkr_f, mpkr->len);
+	}
+	if (rc == KMS_EOK && r->fork) {
 		rc = ue_state_set(r->st, "tgk_fork", tgk_f, tgk->len);
 	}
 	if (rc != KMS_EOK) {
@@ -176,13 +241,13 @@ cleanup:
 	return ret;
 }
 
-/* TEK and salt from TGK', printed as JSON. */
+/* TEK and salt from TGK' (or the unforked TGK), printed as JSON. */
 static int print_keys(run_t *r)
 {
 	uint8_t tek[MIKEY_KEY_MAX], salt[UE_SRTP_SALT_LEN];
 	char tek_hex[2 * MIKEY_KEY_MAX + 1], salt_hex[2 * UE_SRTP_SALT_LEN + 1];
 	char spi_hex[2 * MIKEY_SPI_MAX + 1];
-	const mikey_bytes_t *tgk = ue_state_get(r->st, "tgk_fork");
+	const mikey_bytes_t *tgk = ue_state_get(r->st, r->fork ? "tgk_fork" : "tgk");
 	const mikey_bytes_t *spi = ue_state_get(r->st, "tgk_spi");
 	const mikey_rand_t *ri = mikey_msg_randr(&r->ti, MIKEY_RAND_I);
 	uint8_t cs_id = r->ti.hdr.map.generic[0].cs_id;
@@ -250,6 +315,8 @@ int ue_keys_cmd(int argc, char **argv)
 		fprintf(stderr, "%s: --tr is for the Initiator's state\n", ue_prog);
 		goto cleanup;
 	}
+	r->fork = (r->ti.ticket.policy.flags & MIKEY_TPF_I) != 0;
+	bool with_tr = (r->ti.ticket.policy.flags & MIKEY_TPF_F) != 0;
 	if (r->tr != NULL) {
 		ret = take_transfer_resp(r);
 		if (ret != UE_EXIT_OK) {
@@ -257,8 +324,15 @@ int ue_keys_cmd(int argc, char **argv)
 		}
 		ret = UE_EXIT_USAGE;
 	}
-	if (ue_state_get(r->st, "tgk_fork") == NULL) {
-		fprintf(stderr, "%s: --state: no TGK' yet (%s)\n", ue_prog,
+	/* Keys only after the peer proved itself: TGK' with forking; without
+	 * it the Initiator waits for a TRANSFER_RESP unless F = 0. */
+	bool ready = r->fork ? ue_state_get(r->st, "tgk_fork") != NULL
+		     : initiator
+			 ? !with_tr || ue_state_get(r->st, "transfer_resp") != NULL
+			 : ue_state_get(r->st, "tgk") != NULL;
+	if (!ready || ue_state_get(r->st, r->fork ? "tgk_fork" : "tgk") == NULL) {
+		fprintf(stderr, "%s: --state: no %s yet (%s)\n", ue_prog,
+			r->fork ? "TGK'" : "TGK",
 			initiator ? "give the TRANSFER_RESP with --tr"
 				  : "run kms-ue transfer-resp");
 		goto cleanup;

@@ -1,5 +1,5 @@
 /*
- * kms-ue request: REQUEST_INIT_PSK = HDR, T, RANDRi, IDRi, IDRkms, TP,
+ * kms-ue request: REQUEST_INIT_PSK = HDR, T, RANDRi, IDRi, [IDRkms], TP,
  * [IDRpsk], V (RFC 6043 4.2.1), MAC over REQUEST_INIT || IDi || IDkms with
  * the auth_key from the PSK (direction 0x01, RANDRi).  The message and
  * what the next step needs go to --out and --state.
@@ -17,8 +17,11 @@
 #include "mikey/profile.h"
 #include "tools/ue_common.h"
 
-/* The Ticket Type of this project's KMS (kms/ticket.h KMS_TICKET_*). */
-#define TICKET_TYPE 0xF000u
+/* Ticket Types: the MIKEY base ticket, the 3GPP base ticket, and the
+ * private type of this project's KMS (kms/ticket.h KMS_TICKET_*). */
+#define TICKET_TYPE_MIKEY 1u
+#define TICKET_TYPE_3GPP 2u
+#define TICKET_TYPE_PRIVATE 0xF000u
 #define TICKET_SUBTYPE 0x01u
 #define TICKET_VERSION 0x01u
 #define LIFETIME_MAX (10LL * 365 * 24 * 3600)
@@ -28,9 +31,11 @@ static void usage(FILE *f)
 	fprintf(
 	    f,
 	    "usage: kms-ue request (--psk HEX | --psk-file FILE | --gba FILE)\n"
-	    "                      --id NAI --to NAI [--to NAI ...] --out FILE\n"
+	    "                      --id ID --to ID [--to ID ...] --out FILE\n"
 	    "                      --state FILE [--kms-id ID] [--psk-id ID] [--reuse]\n"
-	    "                      [--lifetime SECONDS] [--suite 128|256]\n"
+	    "                      [--lifetime SECONDS] [--suite 128|256] [--uri]\n"
+	    "                      [--ticket-type 1|2|private] [--3gpp] [--no-fork]\n"
+	    "                      [--no-kms-id [--mac-without-kms-id]]\n"
 	    "\n"
 	    "Build a REQUEST_INIT_PSK asking the KMS for a ticket that lets the\n"
 	    "--to users resolve it.  POST the --out file to\n"
@@ -42,12 +47,27 @@ static void usage(FILE *f)
 	    "  --psk-file FILE    the same, as hex text in FILE\n"
 	    "  --gba FILE         GBA: PSK = Ks_NAF from kms-ue bootstrap, IDRpsk =\n"
 	    "                     its B-TID (ID Type NAI)\n"
-	    "  --id NAI           your identity (IDRi), e.g. alice@example.org\n"
-	    "  --to NAI           a responder allowed to resolve the ticket (IDRr);\n"
+	    "  --id ID            your identity (IDRi), e.g. alice@example.org or\n"
+	    "                     sip:alice@example.org\n"
+	    "  --to ID            a responder allowed to resolve the ticket (IDRr),\n"
+	    "                     e.g. bob@example.org or sip:*.dept@example.org;\n"
 	    "                     repeat for several; the first is the peer\n"
 	    "  --kms-id ID        the KMS identity (IDRkms), default %s\n"
 	    "  --psk-id ID        send IDRpsk (byte string) naming the PSK; by\n"
 	    "                     default the KMS finds the PSK by --id\n"
+	    "  --uri              send every identity as ID Type URI, with sip: put\n"
+	    "                     in front of a value without a scheme; without it,\n"
+	    "                     sip:/sips: values go as URI and others as NAI\n"
+	    "  --ticket-type T    ask for Ticket Type 1 (MIKEY base ticket), 2 (3GPP\n"
+	    "                     base ticket) or private (0xF000, the default)\n"
+	    "  --3gpp             --uri --ticket-type 2 (an explicit --ticket-type\n"
+	    "                     wins)\n"
+	    "  --no-fork          ask for a ticket without key forking (flag I clear;\n"
+	    "                     the KMS may still grant forking)\n"
+	    "  --no-kms-id        leave IDRkms out (message and ticket policy); the\n"
+	    "                     MAC still appends the --kms-id value (RFC 6043 5.5)\n"
+	    "  --mac-without-kms-id  with --no-kms-id: MAC over REQUEST_INIT || IDi\n"
+	    "                     only, a deviation some UEs make (testing only)\n"
 	    "  --reuse            ask for a reusable ticket (flag J)\n"
 	    "  --lifetime SECONDS ask for a ticket valid until now + SECONDS (TRe)\n"
 	    "  --suite 128|256    128: MIKEY-1 PRF, AES-CM-128, HMAC-SHA-1-160, 16-byte\n"
@@ -66,8 +86,11 @@ static void usage(FILE *f)
 typedef struct {
 	ue_opts_t o;
 	const char *to[TO_MAX];
+	ue_id_t tow[TO_MAX]; /* the --to values as sent */
 	size_t nto;
 	bool reuse;
+	bool no_fork;
+	long ticket_type;   /* -1: not given */
 	long long lifetime; /* 0: no TRe */
 	int suite_bits;
 	const char *out;
@@ -88,11 +111,18 @@ static int parse_args(int argc, char **argv, args_t *a)
 		{ "lifetime", required_argument, NULL, UE_OPT_LIFETIME },
 		{ "suite", required_argument, NULL, UE_OPT_SUITE },
 		{ "out", required_argument, NULL, UE_OPT_OUT },
+		{ "uri", no_argument, NULL, UE_OPT_URI },
+		{ "3gpp", no_argument, NULL, UE_OPT_3GPP },
+		{ "ticket-type", required_argument, NULL, UE_OPT_TICKET_TYPE },
+		{ "no-fork", no_argument, NULL, UE_OPT_NO_FORK },
+		{ "no-kms-id", no_argument, NULL, UE_OPT_NO_KMS_ID },
+		{ "mac-without-kms-id", no_argument, NULL, UE_OPT_MAC_NO_KMS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 	a->suite_bits = 128;
+	a->ticket_type = -1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		if (ue_opts_take(&a->o, c, optarg)) {
 			continue;
@@ -111,6 +141,22 @@ static int parse_args(int argc, char **argv, args_t *a)
 			break;
 		case UE_OPT_REUSE:
 			a->reuse = true;
+			break;
+		case UE_OPT_NO_FORK:
+			a->no_fork = true;
+			break;
+		case UE_OPT_TICKET_TYPE:
+			if (strcmp(optarg, "1") == 0) {
+				a->ticket_type = TICKET_TYPE_MIKEY;
+			} else if (strcmp(optarg, "2") == 0) {
+				a->ticket_type = TICKET_TYPE_3GPP;
+			} else if (strcmp(optarg, "private") == 0) {
+				a->ticket_type = TICKET_TYPE_PRIVATE;
+			} else {
+				fprintf(stderr, "%s: --ticket-type: 1, 2 or private\n",
+					ue_prog);
+				return -1;
+			}
 			break;
 		case UE_OPT_LIFETIME:
 			errno = 0;
@@ -145,17 +191,23 @@ static int parse_args(int argc, char **argv, args_t *a)
 		usage(stderr);
 		return -1;
 	}
-	if (ue_check_id("--id", a->o.id) != 0 ||
-	    ue_check_id("--kms-id", a->o.kms_id) != 0 ||
-	    (a->o.psk_id != NULL && ue_check_id("--psk-id", a->o.psk_id) != 0)) {
+	if (ue_opts_ids(&a->o) != 0) {
 		return -1;
+	}
+	for (size_t i = 0; i < a->nto; i++) {
+		if (ue_id_wire("--to", a->to[i], a->o.uri, &a->tow[i]) != 0) {
+			return -1;
+		}
+	}
+	if (a->ticket_type < 0) {
+		a->ticket_type = a->o.gpp ? TICKET_TYPE_3GPP : TICKET_TYPE_PRIVATE;
 	}
 	return ue_opts_load_psk(&a->o) == 0 ? 0 : -1;
 }
 
-static mikey_id_t idr(uint8_t role, uint8_t type, const char *s)
+static mikey_id_t idr(uint8_t role, const ue_id_t *id)
 {
-	return (mikey_id_t){ role, type, { (const uint8_t *)s, strlen(s) } };
+	return (mikey_id_t){ role, id->type, { (const uint8_t *)id->data, id->len } };
 }
 
 /* The requested Ticket Policy (RFC 6043 6.10). */
@@ -163,18 +215,21 @@ static void make_policy(const args_t *a, const ue_suite_t *su, mikey_ticket_t *t
 {
 	mikey_tp_t *tp = &t->policy;
 	memset(t, 0, sizeof(*t));
-	tp->ticket_type = TICKET_TYPE;
+	tp->ticket_type = (uint16_t)a->ticket_type;
 	tp->subtype = TICKET_SUBTYPE;
 	tp->version = TICKET_VERSION;
 	tp->prf = su->prf;
-	tp->flags = MIKEY_TPF_E | MIKEY_TPF_F | MIKEY_TPF_H | MIKEY_TPF_I;
+	tp->flags = MIKEY_TPF_E | MIKEY_TPF_F | MIKEY_TPF_H;
+	if (!a->no_fork) {
+		tp->flags |= MIKEY_TPF_I;
+	}
 	if (a->reuse) {
 		tp->flags |= MIKEY_TPF_J;
 	}
-	tp->has_idrkms = true;
-	tp->idrkms = idr(MIKEY_ROLE_KMS, MIKEY_ID_NAI, a->o.kms_id);
+	tp->has_idrkms = !a->o.no_kms_id;
+	tp->idrkms = idr(MIKEY_ROLE_KMS, &a->o.kmsw);
 	tp->has_idri = true;
-	tp->idri = idr(MIKEY_ROLE_I, MIKEY_ID_NAI, a->o.id);
+	tp->idri = idr(MIKEY_ROLE_I, &a->o.idw);
 	if (a->lifetime > 0) {
 		tp->has_tre = true;
 		tp->tre =
@@ -182,7 +237,7 @@ static void make_policy(const args_t *a, const ue_suite_t *su, mikey_ticket_t *t
 				  mikey_ntp_from_unix(ue_unix_now() + a->lifetime, 0) };
 	}
 	for (size_t i = 0; i < a->nto; i++) {
-		tp->idrr[i] = idr(MIKEY_ROLE_R, MIKEY_ID_NAI, a->to[i]);
+		tp->idrr[i] = idr(MIKEY_ROLE_R, &a->tow[i]);
 	}
 	tp->nidrr = a->nto;
 }
@@ -196,6 +251,7 @@ static int build(const args_t *a, const ue_suite_t *su, uint32_t csb,
 	uint8_t key[MIKEY_MAC_MAX];
 	size_t klen = 0;
 	mikey_bytes_t ids[2];
+	int nids = 0;
 	int rc = KMS_ENOMEM;
 	if (m == NULL || tp == NULL) {
 		goto cleanup;
@@ -207,12 +263,12 @@ static int build(const args_t *a, const ue_suite_t *su, uint32_t csb,
 		rc = mikey_msg_add_rand(m, MIKEY_RAND_I, randri, su->rand_len);
 	}
 	if (rc == KMS_EOK) {
-		rc = mikey_msg_add_id(m, MIKEY_ROLE_I, MIKEY_ID_NAI,
-				      (const uint8_t *)a->o.id, strlen(a->o.id));
+		rc = mikey_msg_add_id(m, MIKEY_ROLE_I, a->o.idw.type,
+				      (const uint8_t *)a->o.idw.data, a->o.idw.len);
 	}
-	if (rc == KMS_EOK) {
-		rc = mikey_msg_add_id(m, MIKEY_ROLE_KMS, MIKEY_ID_NAI,
-				      (const uint8_t *)a->o.kms_id, strlen(a->o.kms_id));
+	if (rc == KMS_EOK && !a->o.no_kms_id) {
+		rc = mikey_msg_add_id(m, MIKEY_ROLE_KMS, a->o.kmsw.type,
+				      (const uint8_t *)a->o.kmsw.data, a->o.kmsw.len);
 	}
 	if (rc == KMS_EOK) {
 		rc = mikey_msg_add_ticket(m, tp, false);
@@ -232,7 +288,8 @@ static int build(const args_t *a, const ue_suite_t *su, uint32_t csb,
 		rc = mikey_msg_decode(buf, *len, m);
 	}
 	if (rc == KMS_EOK) {
-		rc = mikey_profile_init_identities(m, NULL, ids);
+		nids = ue_opts_mac_ids(&a->o, m, ids);
+		rc = nids < 0 ? nids : KMS_EOK;
 	}
 	mikey_bytes_t ri = { randri, su->rand_len };
 	if (rc == KMS_EOK) {
@@ -240,7 +297,7 @@ static int build(const args_t *a, const ue_suite_t *su, uint32_t csb,
 				 &ri, NULL, su->mac_alg, key, &klen);
 	}
 	if (rc == KMS_EOK) {
-		rc = mikey_mac_sign(buf, *len, key, klen, ids, 2);
+		rc = mikey_mac_sign(buf, *len, key, klen, ids, (size_t)nids);
 	}
 cleanup:
 	secmem_wipe(key, sizeof(key));
@@ -291,15 +348,26 @@ int ue_request_cmd(int argc, char **argv)
 		goto cleanup;
 	}
 	uint8_t prf = su.prf;
+	uint8_t tt[2] = { (uint8_t)(a.ticket_type >> 8), (uint8_t)a.ticket_type };
 	rc = ue_state_set_str(st, "role", "initiator");
+	/* The identities as sent: TRANSFER_INIT repeats them. */
 	if (rc == KMS_EOK) {
-		rc = ue_state_set_str(st, "id", a.o.id);
+		rc = ue_state_set_str(st, "id", a.o.idw.data);
 	}
 	if (rc == KMS_EOK) {
-		rc = ue_state_set_str(st, "kms_id", a.o.kms_id);
+		rc = ue_state_set(st, "id_type", &a.o.idw.type, 1);
 	}
 	if (rc == KMS_EOK) {
-		rc = ue_state_set_str(st, "peer", a.to[0]);
+		rc = ue_state_set_str(st, "kms_id", a.o.kmsw.data);
+	}
+	if (rc == KMS_EOK) {
+		rc = ue_state_set_str(st, "peer", a.tow[0].data);
+	}
+	if (rc == KMS_EOK) {
+		rc = ue_state_set(st, "peer_type", &a.tow[0].type, 1);
+	}
+	if (rc == KMS_EOK) {
+		rc = ue_state_set(st, "ticket_type", tt, sizeof(tt));
 	}
 	if (rc == KMS_EOK) {
 		rc = ue_state_set(st, "prf", &prf, 1);

@@ -1,6 +1,6 @@
 /*
  * kms-ue resolve (the Responder, RFC 6043 4.2.3): RESOLVE_INIT_PSK = HDR
- * (Empty map, #CS 0, new CSB ID), T, RANDRr, IDRr, IDRkms, TICKET (as
+ * (Empty map, #CS 0, new CSB ID), T, RANDRr, IDRr, [IDRkms], TICKET (as
  * received, with the Initiator Data), [IDRpsk], V; MAC over RESOLVE_INIT ||
  * IDr || IDkms with the auth_key from the PSK (direction 0x01, no RANDRi,
  * RANDRr).  A reusable ticket (J) whose keys the state already holds is not
@@ -23,14 +23,16 @@ static void usage(FILE *f)
 	fprintf(
 	    f,
 	    "usage: kms-ue resolve (--psk HEX | --psk-file FILE | --gba FILE)\n"
-	    "                      --id NAI --in FILE --out FILE --state FILE\n"
-	    "                      [--kms-id ID] [--psk-id ID]\n"
+	    "                      --id ID --in FILE --out FILE --state FILE\n"
+	    "                      [--kms-id ID] [--psk-id ID] [--uri] [--3gpp]\n"
+	    "                      [--no-kms-id [--mac-without-kms-id]]\n"
 	    "\n"
 	    "Take a TRANSFER_INIT received from an Initiator (--in) and build the\n"
 	    "RESOLVE_INIT_PSK that asks the KMS for the keys in its ticket.  POST\n"
 	    "the --out file to http://KMS/kms?requesttype=ticketresolve\n"
 	    "(Content-Type: application/mikey) and feed the answer to\n"
-	    "kms-ue transfer-resp.  The algorithms follow the ticket's PRF.\n"
+	    "kms-ue transfer-resp.  The algorithms follow the ticket's PRF; tickets\n"
+	    "with and without key forking (flag I) are handled.\n"
 	    "\n"
 	    "When the ticket is reusable (flag J) and --state already holds the\n"
 	    "keys resolved for this very ticket, nothing is written to --out: the\n"
@@ -42,9 +44,18 @@ static void usage(FILE *f)
 	    "  --psk-file FILE  the same, as hex text in FILE\n"
 	    "  --gba FILE       GBA: PSK = Ks_NAF from kms-ue bootstrap, IDRpsk =\n"
 	    "                   its B-TID (ID Type NAI)\n"
-	    "  --id NAI         your identity (IDRr), e.g. bob@example.org\n"
+	    "  --id ID          your identity (IDRr), e.g. bob@example.org or\n"
+	    "                   sip:bob@example.org\n"
 	    "  --kms-id ID      the KMS identity (IDRkms), default %s\n"
 	    "  --psk-id ID      send IDRpsk (byte string) naming the PSK\n"
+	    "  --uri            send IDRr and IDRkms as ID Type URI, with sip: put in\n"
+	    "                   front of a value without a scheme; without it,\n"
+	    "                   sip:/sips: values go as URI and others as NAI\n"
+	    "  --3gpp           the same as --uri here\n"
+	    "  --no-kms-id      leave IDRkms out; the MAC still appends the --kms-id\n"
+	    "                   value (RFC 6043 5.5)\n"
+	    "  --mac-without-kms-id  with --no-kms-id: MAC over RESOLVE_INIT || IDr\n"
+	    "                   only, a deviation some UEs make (testing only)\n"
 	    "  --in FILE        the TRANSFER_INIT (binary, base64 or SDP form)\n"
 	    "  --out FILE       where the binary RESOLVE_INIT_PSK goes\n"
 	    "  --state FILE     the Responder's state file (mode 0600; holds secrets)\n"
@@ -73,6 +84,10 @@ static int parse_args(int argc, char **argv, args_t *a)
 		{ "state", required_argument, NULL, UE_OPT_STATE },
 		{ "in", required_argument, NULL, UE_OPT_IN },
 		{ "out", required_argument, NULL, UE_OPT_OUT },
+		{ "uri", no_argument, NULL, UE_OPT_URI },
+		{ "3gpp", no_argument, NULL, UE_OPT_3GPP },
+		{ "no-kms-id", no_argument, NULL, UE_OPT_NO_KMS_ID },
+		{ "mac-without-kms-id", no_argument, NULL, UE_OPT_MAC_NO_KMS },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -101,9 +116,7 @@ static int parse_args(int argc, char **argv, args_t *a)
 		usage(stderr);
 		return -1;
 	}
-	if (ue_check_id("--id", a->o.id) != 0 ||
-	    ue_check_id("--kms-id", a->o.kms_id) != 0 ||
-	    (a->o.psk_id != NULL && ue_check_id("--psk-id", a->o.psk_id) != 0)) {
+	if (ue_opts_ids(&a->o) != 0) {
 		return -1;
 	}
 	return ue_opts_load_psk(&a->o) == 0 ? 0 : -1;
@@ -134,10 +147,10 @@ static int check_transfer_init(run_t *r)
 			ue_prog, (unsigned)tp->prf, (unsigned)ti->hdr.prf);
 		return -1;
 	}
-	if ((tp->flags & MIKEY_TPF_G) != 0 || (tp->flags & MIKEY_TPF_I) == 0) {
+	if ((tp->flags & MIKEY_TPF_G) != 0 || (tp->flags & MIKEY_TPF_H) == 0) {
 		fprintf(stderr,
-			"%s: --in: ticket flags need G = 0 and key forking I = 1 "
-			"(the only ones kms-ue supports)\n",
+			"%s: --in: ticket flags need G = 0 and H = 1 (no RANDRr; the "
+			"only ones kms-ue supports)\n",
 			ue_prog);
 		return -1;
 	}
@@ -153,16 +166,18 @@ static int check_transfer_init(run_t *r)
 			ue_prog);
 		return -1;
 	}
+	/* The KMS writes responders as KMS user identities (alice@example.org
+	 * for sip:alice@example.org): compare in that form. */
 	bool listed = false;
-	size_t idl = strlen(r->a.o.id);
+	const ue_id_t *me = &r->a.o.idw;
 	for (size_t i = 0; i < tp->nidrr; i++) {
-		listed |= tp->idrr[i].id.len == idl &&
-			  memcmp(tp->idrr[i].id.data, r->a.o.id, idl) == 0;
+		listed |= ue_id_same_user(tp->idrr[i].id.data, tp->idrr[i].id.len,
+					  (const uint8_t *)me->data, me->len);
 	}
 	if (!listed) {
 		fprintf(stderr,
-			"%s: note: --id is not literally among the ticket's responders; "
-			"the KMS decides (groups, wildcards)\n",
+			"%s: note: --id is not among the ticket's responders as such; "
+			"the KMS decides (groups, wildcards, other identities)\n",
 			ue_prog);
 	}
 	return 0;
@@ -195,11 +210,14 @@ static int try_cache(run_t *r)
 	const mikey_bytes_t *h = ue_state_get(st, "ticket_hash");
 	const mikey_bytes_t *c = ue_state_get(st, "cacheable");
 	const mikey_bytes_t *id = ue_state_get(st, "id");
+	const ue_id_t *me = &r->a.o.idw;
+	/* The TGK the transfer-resp kept: forked (I = 1) or as issued. */
+	const char *tgk =
+	    (r->ti.ticket.policy.flags & MIKEY_TPF_I) != 0 ? "tgk_fork" : "tgk";
 	int hit = ue_state_is(st, "role", "responder") && h != NULL && h->len == 32 &&
 		  memcmp(h->data, r->hash, 32) == 0 && c != NULL && c->len == 1 &&
-		  c->data[0] == 1 && ue_state_get(st, "tgk_fork") != NULL && id != NULL &&
-		  id->len == strlen(r->a.o.id) &&
-		  memcmp(id->data, r->a.o.id, id->len) == 0;
+		  c->data[0] == 1 && ue_state_get(st, tgk) != NULL && id != NULL &&
+		  id->len == me->len && memcmp(id->data, me->data, id->len) == 0;
 	int ret = 0;
 	if (hit) {
 		ret = -1;
@@ -220,8 +238,10 @@ static int build(run_t *r, size_t *len)
 	uint8_t rnd[4 + MIKEY_RAND_MAX], key[MIKEY_MAC_MAX];
 	size_t klen = 0;
 	mikey_bytes_t ids[2];
+	int nids = 0;
 	mikey_msg_t *m = &r->m;
-	const char *id = r->a.o.id, *kms = r->a.o.kms_id, *pskid = r->a.o.psk_id;
+	const ue_id_t *id = &r->a.o.idw, *kms = &r->a.o.kmsw;
+	const char *pskid = r->a.o.psk_id;
 	int rc = crypto_random(rnd, sizeof(rnd));
 	if (rc != KMS_EOK) {
 		return rc;
@@ -235,12 +255,12 @@ static int build(run_t *r, size_t *len)
 		rc = mikey_msg_add_rand(m, MIKEY_RAND_R, randrr.data, randrr.len);
 	}
 	if (rc == KMS_EOK) {
-		rc = mikey_msg_add_id(m, MIKEY_ROLE_R, MIKEY_ID_NAI, (const uint8_t *)id,
-				      strlen(id));
+		rc = mikey_msg_add_id(m, MIKEY_ROLE_R, id->type,
+				      (const uint8_t *)id->data, id->len);
 	}
-	if (rc == KMS_EOK) {
-		rc = mikey_msg_add_id(m, MIKEY_ROLE_KMS, MIKEY_ID_NAI,
-				      (const uint8_t *)kms, strlen(kms));
+	if (rc == KMS_EOK && !r->a.o.no_kms_id) {
+		rc = mikey_msg_add_id(m, MIKEY_ROLE_KMS, kms->type,
+				      (const uint8_t *)kms->data, kms->len);
 	}
 	if (rc == KMS_EOK) {
 		rc = mikey_msg_add_ticket(m, &r->ti.ticket, true);
@@ -262,8 +282,10 @@ static int build(run_t *r, size_t *len)
 	if (rc == KMS_EOK) {
 		rc = mikey_msg_decode(r->out, *len, m);
 	}
+	/* The MAC input appends IDr || IDkms (RFC 6043 5.5). */
 	if (rc == KMS_EOK) {
-		rc = mikey_profile_init_identities(m, NULL, ids);
+		nids = ue_opts_mac_ids(&r->a.o, m, ids);
+		rc = nids < 0 ? nids : KMS_EOK;
 	}
 	if (rc == KMS_EOK) {
 		rc =
@@ -271,7 +293,7 @@ static int build(run_t *r, size_t *len)
 				MIKEY_DIR_INIT, NULL, &randrr, r->su.mac_alg, key, &klen);
 	}
 	if (rc == KMS_EOK) {
-		rc = mikey_mac_sign(r->out, *len, key, klen, ids, 2);
+		rc = mikey_mac_sign(r->out, *len, key, klen, ids, (size_t)nids);
 	}
 	secmem_wipe(key, sizeof(key));
 	secmem_wipe(rnd, sizeof(rnd));
@@ -286,11 +308,15 @@ static int save(run_t *r, size_t len)
 	if (rc == KMS_EOK) {
 		rc = ue_state_set_str(st, "role", "responder");
 	}
+	/* The identities as sent (the KMS identity as appended to the MAC). */
 	if (rc == KMS_EOK) {
-		rc = ue_state_set_str(st, "id", r->a.o.id);
+		rc = ue_state_set_str(st, "id", r->a.o.idw.data);
 	}
 	if (rc == KMS_EOK) {
-		rc = ue_state_set_str(st, "kms_id", r->a.o.kms_id);
+		rc = ue_state_set(st, "id_type", &r->a.o.idw.type, 1);
+	}
+	if (rc == KMS_EOK) {
+		rc = ue_state_set_str(st, "kms_id", r->a.o.kmsw.data);
 	}
 	if (rc == KMS_EOK) {
 		rc = ue_state_set(st, "prf", &prf, 1);

@@ -4,12 +4,14 @@
  *      REQUEST_INIT (auth_key from the PSK, direction 0x02, RANDRi), then
  *      the KEMAC (encr/salt keys likewise; IV from the RESP's own T) gives
  *      MPKi, MPKr, TGK.  An Error message is reported and refused.
+ *      Without key forking (I = 0) MPKr may be missing.
  *   2. TRANSFER_INIT = HDR (GENERIC-ID map, one SRTP crypto session), T,
- *      RANDRi, IDRi, IDRr, TICKET (+ Initiator Data), V.  V: auth_key from
- *      MPKi over TRANSFER_INIT || IDi || IDr without the Initiator Data;
- *      Vi = that MAC, Vr keyed from MPKr (6.10).  The message is built with
- *      a zero placeholder Initiator Data of the final size, then V, Vi and
- *      Vr are written in place.
+ *      RANDRi, IDRi, IDRr (as kms-ue request sent them), TICKET (+
+ *      Initiator Data with I = 1), V.  V: auth_key from MPKi over
+ *      TRANSFER_INIT || IDi || IDr without the Initiator Data; Vi = that
+ *      MAC, Vr keyed from MPKr (6.10).  The message is built with a zero
+ *      placeholder Initiator Data of the final size, then V, Vi and Vr are
+ *      written in place.
  * Without --resp, a reusable ticket (J) kept in the state is sent again
  * with a new CSB ID, T and RANDRi (6043 5.3).
  */
@@ -27,6 +29,7 @@
 #include "mikey/tp.h"
 #include "tools/ue_answer.h"
 #include "tools/ue_common.h"
+#include "tools/ue_ident.h"
 
 #define SSRC_LEN 4
 #define INIT_DATA_MAX 80 /* First Payload + two V payloads of up to 34 bytes */
@@ -41,8 +44,12 @@ static void usage(FILE *f)
 		"Check the KMS's REQUEST_RESP (--resp, the body returned for\n"
 		"kms-ue request's message), take MPKi, MPKr and the TGK out of its\n"
 		"KEMAC into the state file, and write the TRANSFER_INIT for the peer\n"
-		"(the first --to of kms-ue request) to --out.  When --resp is a MIKEY\n"
-		"Error message, its error number and name are printed (exit 1).\n"
+		"(the first --to of kms-ue request) to --out, with the identities in\n"
+		"the form kms-ue request sent them (--uri).  Any Ticket Type is\n"
+		"accepted and kept opaque; with key forking (flag I) the ticket gets\n"
+		"the Initiator Data, without it none.  When --resp is a MIKEY Error\n"
+		"message, its error number and name are printed with the status of\n"
+		"its V (exit 1).\n"
 		"Without --resp the reusable ticket in the state is sent again.\n"
 		"\n"
 		"  --psk HEX        the PSK used for the request (never printed)\n"
@@ -118,10 +125,40 @@ typedef struct {
 	uint8_t placeholder[INIT_DATA_MAX]; /* zero Initiator Data */
 } run_t;
 
+/* What the KMS changed, as notes: K, the Ticket Type, the Initiator. */
+static void note_policy(const run_t *r, const mikey_tp_t *tp)
+{
+	if ((tp->flags & MIKEY_TPF_K) != 0) {
+		fprintf(stderr, "%s: note: the KMS changed the requested policy (K)\n",
+			ue_prog);
+	}
+	const mikey_bytes_t *tt = ue_state_get(r->st, "ticket_type");
+	if (tt != NULL && tt->len == 2 &&
+	    (unsigned)(tt->data[0] << 8 | tt->data[1]) != tp->ticket_type) {
+		fprintf(stderr,
+			"%s: note: Ticket Type 0x%04x granted (asked for 0x%04x); "
+			"kept opaque\n",
+			ue_prog, (unsigned)tp->ticket_type,
+			(unsigned)(tt->data[0] << 8 | tt->data[1]));
+	}
+	if ((tp->flags & MIKEY_TPF_I) == 0 &&
+	    (r->req.ticket.policy.flags & MIKEY_TPF_I)) {
+		fprintf(stderr, "%s: note: granted without key forking (I = 0)\n",
+			ue_prog);
+	}
+	const mikey_bytes_t *id = ue_state_get(r->st, "id");
+	if (tp->has_idri && id != NULL &&
+	    !ue_id_same_user(tp->idri.id.data, tp->idri.id.len, id->data, id->len)) {
+		fprintf(stderr, "%s: note: the ticket names another Initiator (%.*s)\n",
+			ue_prog, (int)tp->idri.id.len, (const char *)tp->idri.id.data);
+	}
+}
+
 /* Step 1: the KMS's answer; keys and the ticket go into the state. */
 static int take_response(run_t *r)
 {
 	mikey_keys_t keys;
+	ue_keyset_t set;
 	size_t len = 0;
 	const mikey_bytes_t *kms_id = ue_state_get(r->st, "kms_id");
 	if (kms_id == NULL) {
@@ -131,35 +168,36 @@ static int take_response(run_t *r)
 	ue_answer_ctx_t ctx = { &r->req, r->a.o.psk, r->a.o.psk_len, kms_id,
 				r->su.key_len };
 	int ret = ue_answer_open(&ctx, r->a.resp, r->resp_buf, sizeof(r->resp_buf), &len,
-				 &r->resp, r->plain, sizeof(r->plain), &keys);
+				 &r->resp, r->plain, sizeof(r->plain), &keys, &set);
 	if (ret != UE_EXIT_OK) {
 		return ret;
 	}
 	ret = UE_EXIT_INVALID;
 	const mikey_tp_t *tp = &r->resp.ticket.policy;
-	uint16_t need = MIKEY_TPF_I | MIKEY_TPF_H | MIKEY_TPF_F;
-	if ((tp->flags & need) != need || (tp->flags & MIKEY_TPF_G) != 0 ||
+	/* RANDRi alone feeds the TGK derivation: H = 1, G = 0.  Key forking
+	 * (I) and TRANSFER_RESP (F) may be on or off. */
+	if ((tp->flags & MIKEY_TPF_H) == 0 || (tp->flags & MIKEY_TPF_G) != 0 ||
 	    tp->prf != r->su.prf) {
 		char fl[13];
 		mikey_tp_flags_str(tp->flags, fl);
 		fprintf(stderr,
-			"%s: granted policy %s (PRF %u) not supported: kms-ue needs key "
-			"forking I, F and H, no G, and the request's PRF\n",
+			"%s: granted policy %s (PRF %u) not supported: kms-ue needs H, "
+			"no G, and the request's PRF\n",
 			ue_prog, fl, (unsigned)tp->prf);
 		goto cleanup;
 	}
-	if ((tp->flags & MIKEY_TPF_K) != 0) {
-		fprintf(stderr, "%s: note: the KMS changed the requested policy (K)\n",
-			ue_prog);
-	}
-	static const char *const names[3] = { "mpki", "mpkr", "tgk" };
-	int rc = KMS_EOK;
-	for (size_t i = 0; rc == KMS_EOK && i < 3; i++) {
-		rc = ue_state_set(r->st, names[i], keys.k[i].key.data, keys.k[i].key.len);
+	note_policy(r, tp);
+	int rc = ue_state_set(r->st, "mpki", set.mpki->key.data, set.mpki->key.len);
+	if (rc == KMS_EOK && set.mpkr != NULL) {
+		rc = ue_state_set(r->st, "mpkr", set.mpkr->key.data, set.mpkr->key.len);
+	} else if (rc == KMS_EOK) {
+		ue_state_del(r->st, "mpkr");
 	}
 	if (rc == KMS_EOK) {
-		rc =
-		    ue_state_set(r->st, "tgk_spi", keys.k[2].spi.data, keys.k[2].spi.len);
+		rc = ue_state_set(r->st, "tgk", set.tgk->key.data, set.tgk->key.len);
+	}
+	if (rc == KMS_EOK) {
+		rc = ue_state_set(r->st, "tgk_spi", set.tgk->spi.data, set.tgk->spi.len);
 	}
 	if (rc == KMS_EOK) {
 		rc = ue_state_set(r->st, "request_resp", r->resp_buf, len);
@@ -181,15 +219,30 @@ static uint32_t be32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* The message with a zero Initiator Data placeholder of the final size. */
-static int build_skeleton(run_t *r, const uint8_t *rnd, size_t *len, size_t *vr_off)
+/* The ID Type kms-ue request recorded for an identity (NAI before). */
+static uint8_t id_type(const run_t *r, const char *name, const mikey_bytes_t *id)
+{
+	const mikey_bytes_t *t = ue_state_get(r->st, name);
+	if (t != NULL && t->len == 1) {
+		return t->data[0];
+	}
+	return ue_id_type_of(id->data, id->len);
+}
+
+/* The message, with key forking a zero Initiator Data placeholder of the
+ * final size. */
+static int build_skeleton(run_t *r, const uint8_t *rnd, bool fork, size_t *len,
+			  size_t *vr_off)
 {
 	mikey_msg_t *m = &r->ti;
 	uint8_t alg = r->su.mac_alg;
 	size_t ilen = 0;
 	mikey_v_t v0 = { alg, { NULL, 0 } };
-	int rc = mikey_init_data_build(&v0, &v0, r->placeholder, sizeof(r->placeholder),
-				       &ilen, vr_off);
+	int rc = KMS_EOK;
+	if (fork) {
+		rc = mikey_init_data_build(&v0, &v0, r->placeholder,
+					   sizeof(r->placeholder), &ilen, vr_off);
+	}
 	if (rc != KMS_EOK) {
 		return rc;
 	}
@@ -215,15 +268,17 @@ static int build_skeleton(run_t *r, const uint8_t *rnd, size_t *len, size_t *vr_
 					r->su.rand_len);
 	}
 	if (rc == KMS_EOK) {
-		rc = mikey_msg_add_id(m, MIKEY_ROLE_I, MIKEY_ID_NAI, id->data, id->len);
+		rc = mikey_msg_add_id(m, MIKEY_ROLE_I, id_type(r, "id_type", id),
+				      id->data, id->len);
 	}
 	if (rc == KMS_EOK) {
-		rc = mikey_msg_add_id(m, MIKEY_ROLE_R, MIKEY_ID_NAI, peer->data,
-				      peer->len);
+		rc = mikey_msg_add_id(m, MIKEY_ROLE_R, id_type(r, "peer_type", peer),
+				      peer->data, peer->len);
 	}
 	mikey_ticket_t t = r->resp.ticket;
-	t.init_data = (mikey_bytes_t){ r->placeholder, ilen };
-	t.has_init = true;
+	t.init_data =
+	    (mikey_bytes_t){ r->placeholder, ilen }; /* ilen 0 without forking */
+	t.has_init = fork;
 	t.vi = v0;
 	t.vr = v0;
 	if (rc == KMS_EOK) {
@@ -242,22 +297,49 @@ static int build_skeleton(run_t *r, const uint8_t *rnd, size_t *len, size_t *vr_
 	return rc;
 }
 
+/* Vi = V and Vr keyed from the unforked MPKr, written in place (6.10). */
+static int sign_init_data(run_t *r, const uint8_t *mac, size_t klen, size_t vr_off)
+{
+	uint8_t vrkey[MIKEY_MAC_MAX], vr[MIKEY_MAC_MAX];
+	const mikey_bytes_t *mpkr = ue_state_get(r->st, "mpkr");
+	const mikey_payload_t *tk = &r->ti.p[r->ti.ticket_index];
+	size_t init_off = tk->off + r->ti.ticket.init_len_off + 2;
+	size_t ilen = r->ti.ticket.init_data.len;
+	if (mpkr == NULL) {
+		return KMS_ENOENT;
+	}
+	/* Vi: First Payload, Next payload and Auth alg precede its MAC. */
+	memcpy(r->out + init_off + 3, mac, klen);
+	int rc = mikey_kdf_vr_key(r->resp.ticket.policy.prf, mpkr->data, mpkr->len, vrkey,
+				  klen);
+	if (rc == KMS_EOK) {
+		rc = mikey_init_data_mac(r->out + init_off, ilen, vr_off, r->su.mac_alg,
+					 vrkey, klen, vr);
+	}
+	if (rc == KMS_EOK) {
+		memcpy(r->out + init_off + vr_off, vr, klen);
+	}
+	secmem_wipe(vrkey, sizeof(vrkey));
+	secmem_wipe(vr, sizeof(vr));
+	return rc;
+}
+
 /* Step 2: TRANSFER_INIT into r->out. */
 static int build_transfer_init(run_t *r, size_t *len)
 {
 	uint8_t rnd[4 + SSRC_LEN + MIKEY_RAND_MAX];
-	uint8_t key[MIKEY_MAC_MAX], vrkey[MIKEY_MAC_MAX], mac[MIKEY_MAC_MAX];
+	uint8_t key[MIKEY_MAC_MAX], mac[MIKEY_MAC_MAX];
 	size_t klen = 0, vr_off = 0;
 	mikey_bytes_t ids[2];
+	bool fork = (r->resp.ticket.policy.flags & MIKEY_TPF_I) != 0;
 	const mikey_bytes_t *mpki = ue_state_get(r->st, "mpki");
-	const mikey_bytes_t *mpkr = ue_state_get(r->st, "mpkr");
-	int rc = mpki != NULL && mpkr != NULL ? KMS_EOK : KMS_ENOENT;
+	int rc = mpki != NULL ? KMS_EOK : KMS_ENOENT;
 	/* CSB ID, SSRC and RANDRi: fresh for every TRANSFER_INIT. */
 	if (rc == KMS_EOK) {
 		rc = crypto_random(rnd, sizeof(rnd));
 	}
 	if (rc == KMS_EOK) {
-		rc = build_skeleton(r, rnd, len, &vr_off);
+		rc = build_skeleton(r, rnd, fork, len, &vr_off);
 	}
 	if (rc == KMS_EOK) {
 		rc = mikey_msg_decode(r->out, *len, &r->ti);
@@ -275,23 +357,14 @@ static int build_transfer_init(run_t *r, size_t *len)
 	if (rc == KMS_EOK) {
 		rc = mikey_mac_compute(&r->ti, key, klen, ids, 2, mac);
 	}
-	const mikey_payload_t *tk = &r->ti.p[r->ti.ticket_index];
-	size_t init_off = tk->off + r->ti.ticket.init_len_off + 2;
-	size_t ilen = r->ti.ticket.init_data.len;
 	if (rc == KMS_EOK) {
 		memcpy(r->out + mikey_msg_v_mac_off(&r->ti), mac, klen);
-		/* Vi: First Payload, Next payload and Auth alg precede its MAC. */
-		memcpy(r->out + init_off + 3, mac, klen);
-		rc = mikey_kdf_vr_key(r->resp.ticket.policy.prf, mpkr->data, mpkr->len,
-				      vrkey, klen);
+		if (fork) {
+			rc = sign_init_data(r, mac, klen, vr_off);
+		}
 	}
+	/* Self-check: what we send parses and verifies. */
 	if (rc == KMS_EOK) {
-		rc = mikey_init_data_mac(r->out + init_off, ilen, vr_off, r->su.mac_alg,
-					 vrkey, klen, mac);
-	}
-	if (rc == KMS_EOK) {
-		memcpy(r->out + init_off + vr_off, mac, klen);
-		/* Self-check: what we send parses and verifies. */
 		rc = mikey_msg_parse(r->out, *len, &r->ti);
 	}
 	if (rc == KMS_EOK) {
@@ -302,12 +375,15 @@ static int build_transfer_init(run_t *r, size_t *len)
 	}
 	/* Vi is identical to the V payload (RFC 6043 6.10). */
 	const mikey_v_t *v = mikey_msg_v(&r->ti);
-	if (rc == KMS_EOK && (r->ti.ticket.vi.alg != v->alg ||
-			      !secmem_eq(r->ti.ticket.vi.mac.data, v->mac.data, klen))) {
+	if (rc == KMS_EOK && fork &&
+	    (r->ti.ticket.vi.alg != v->alg ||
+	     !secmem_eq(r->ti.ticket.vi.mac.data, v->mac.data, klen))) {
+		rc = KMS_EINTERNAL;
+	}
+	if (rc == KMS_EOK && !fork && r->ti.ticket.has_init) {
 		rc = KMS_EINTERNAL;
 	}
 	secmem_wipe(key, sizeof(key));
-	secmem_wipe(vrkey, sizeof(vrkey));
 	secmem_wipe(mac, sizeof(mac));
 	secmem_wipe(rnd, sizeof(rnd));
 	return rc;
@@ -364,6 +440,7 @@ int ue_transfer_init_cmd(int argc, char **argv)
 	/* A new Ticket Transfer: forget the forked keys of an earlier one. */
 	ue_state_del(r->st, "mpkr_fork");
 	ue_state_del(r->st, "tgk_fork");
+	ue_state_del(r->st, "transfer_resp");
 	rc = ue_state_set(r->st, "transfer_init", r->out, len);
 	if (rc != KMS_EOK) {
 		ue_fail("state", rc);

@@ -1,13 +1,17 @@
 /*
  * kms-ue transfer-resp (the Responder, RFC 6043 4.2.2-4.2.3):
  *   1. RESOLVE_RESP: checked and opened like a REQUEST_RESP (ue_answer.h):
- *      MPKi, MPKr', TGK', and the forking modifier IDRr + RANDRkms.
+ *      MPKi, MPKr', TGK', and the forking modifier IDRr + RANDRkms; without
+ *      key forking (I = 0) MPKi and the TGK, IDRr and RANDRkms only if the
+ *      KMS sent them.
  *   2. The stored TRANSFER_INIT: its V verifies with MPKi (direction 0x01,
- *      its RANDRi) over TRANSFER_INIT || IDi || IDr, and equals Vi.
+ *      its RANDRi) over TRANSFER_INIT || IDi || IDr, and equals Vi (I = 1).
  *   3. TRANSFER_RESP = HDR (the INIT's CSB ID and crypto session, the TGK's
- *      SPI filled in), T, IDRr, RANDRkms, V; auth_key from MPKr'
- *      (direction 0x02, the INIT's RANDRi; G = 0), MAC over TRANSFER_RESP ||
- *      TRANSFER_INIT.
+ *      SPI filled in), T, [IDRr], [RANDRkms], V; IDRr (ID Type and Data) and
+ *      RANDRkms exactly as in the RESOLVE_RESP (RFC 6043 4.2.2.3: required
+ *      with forking, copied whenever present); auth_key from MPKr' with
+ *      forking, else MPKi (direction 0x02, the INIT's RANDRi; G = 0), MAC
+ *      over TRANSFER_RESP || TRANSFER_INIT.  F = 0: none is sent.
  * Without --resp the keys cached for a reusable ticket (kms-ue resolve
  * exit 3) answer the new TRANSFER_INIT.
  */
@@ -22,6 +26,7 @@
 #include "mikey/profile.h"
 #include "tools/ue_answer.h"
 #include "tools/ue_common.h"
+#include "tools/ue_ident.h"
 
 static void usage(FILE *f)
 {
@@ -31,11 +36,14 @@ static void usage(FILE *f)
 		"       kms-ue transfer-resp --state FILE --out FILE   (cached keys)\n"
 		"\n"
 		"Check the KMS's RESOLVE_RESP (--resp, the body returned for kms-ue\n"
-		"resolve's message) and take MPKi, MPKr', TGK' out of its KEMAC; check\n"
-		"the TRANSFER_INIT kept by resolve with MPKi (its V, and that Vi in the\n"
-		"ticket equals it); write the TRANSFER_RESP for the Initiator to --out.\n"
-		"When --resp is a MIKEY Error message its error number and name are\n"
-		"printed (exit 1).  Without --resp, the keys cached for a reusable\n"
+		"resolve's message) and take MPKi, MPKr', TGK' (with key forking) or\n"
+		"MPKi, TGK (without) out of its KEMAC; check the TRANSFER_INIT kept by\n"
+		"resolve with MPKi (its V, and that Vi in the ticket equals it); write\n"
+		"the TRANSFER_RESP for the Initiator to --out, with the RESOLVE_RESP's\n"
+		"IDRr and RANDRkms copied unchanged.  A ticket with F = 0 gets no\n"
+		"TRANSFER_RESP (nothing is written to --out).  When --resp is a MIKEY\n"
+		"Error message its error number and name are printed with the status\n"
+		"of its V (exit 1).  Without --resp, the keys cached for a reusable\n"
 		"ticket (after resolve exited 3) are used.  The keys stay cacheable\n"
 		"only when the ticket is reusable (flag J).\n"
 		"\n"
@@ -106,10 +114,44 @@ typedef struct {
 	uint8_t out[MIKEY_MSG_MAX];
 } run_t;
 
+static bool forking(const run_t *r)
+{
+	return (r->ti.ticket.policy.flags & MIKEY_TPF_I) != 0;
+}
+
+/* The RESOLVE_RESP's IDRr and RANDRkms, kept to be sent back unchanged. */
+static int keep_modifier(run_t *r, const mikey_id_t *idrr, const mikey_rand_t *rk)
+{
+	int rc = KMS_EOK;
+	ue_state_del(r->st, "idrr");
+	ue_state_del(r->st, "idrr_type");
+	ue_state_del(r->st, "randrkms");
+	if (idrr != NULL) {
+		rc = ue_state_set(r->st, "idrr", idrr->id.data, idrr->id.len);
+		if (rc == KMS_EOK) {
+			rc = ue_state_set(r->st, "idrr_type", &idrr->id_type, 1);
+		}
+		/* The KMS names the user identity it matched, maybe another one
+		 * of ours (TS 33.328): worth a note, not a refusal. */
+		const mikey_bytes_t *id = ue_state_get(r->st, "id");
+		if (rc == KMS_EOK && id != NULL &&
+		    !ue_id_same_user(idrr->id.data, idrr->id.len, id->data, id->len)) {
+			fprintf(stderr,
+				"%s: note: the KMS resolved the ticket for %.*s\n",
+				ue_prog, (int)idrr->id.len, (const char *)idrr->id.data);
+		}
+	}
+	if (rc == KMS_EOK && rk != NULL) {
+		rc = ue_state_set(r->st, "randrkms", rk->rand.data, rk->rand.len);
+	}
+	return rc;
+}
+
 /* Step 1: keys and forking modifier from the RESOLVE_RESP into the state. */
 static int take_response(run_t *r)
 {
 	mikey_keys_t keys;
+	ue_keyset_t set;
 	size_t len = 0;
 	const mikey_bytes_t *kms_id = ue_state_get(r->st, "kms_id");
 	if (kms_id == NULL) {
@@ -119,15 +161,15 @@ static int take_response(run_t *r)
 	ue_answer_ctx_t ctx = { &r->ri, r->a.o.psk, r->a.o.psk_len, kms_id,
 				r->su.key_len };
 	int ret = ue_answer_open(&ctx, r->a.resp, r->rr_buf, sizeof(r->rr_buf), &len,
-				 &r->rr, r->plain, sizeof(r->plain), &keys);
+				 &r->rr, r->plain, sizeof(r->plain), &keys, &set);
 	if (ret != UE_EXIT_OK) {
 		return ret;
 	}
 	/* Key forking (I = 1): the modifier travels in clear (RFC 6043 5.1.1). */
 	const mikey_id_t *idrr = mikey_msg_idr(&r->rr, MIKEY_ROLE_R);
 	const mikey_rand_t *rk = mikey_msg_randr(&r->rr, MIKEY_RAND_KMS);
-	int rc = KMS_EOK;
-	if (idrr == NULL || rk == NULL || idrr->id.len == 0) {
+	bool fork = forking(r);
+	if (fork && (idrr == NULL || rk == NULL || idrr->id.len == 0)) {
 		fprintf(stderr,
 			"%s: --resp: RESOLVE_RESP lacks IDRr or RANDRkms, needed "
 			"with key forking\n",
@@ -136,22 +178,24 @@ static int take_response(run_t *r)
 		goto cleanup;
 	}
 	uint8_t cacheable = (r->ti.ticket.policy.flags & MIKEY_TPF_J) != 0;
-	static const char *const names[3] = { "mpki", "mpkr_fork", "tgk_fork" };
-	for (size_t i = 0; rc == KMS_EOK && i < 3; i++) {
-		rc = ue_state_set(r->st, names[i], keys.k[i].key.data, keys.k[i].key.len);
+	/* MPKr' and TGK' with forking; the TGK as issued without. */
+	ue_state_del(r->st, "mpkr_fork");
+	ue_state_del(r->st, "tgk_fork");
+	ue_state_del(r->st, "tgk");
+	int rc = ue_state_set(r->st, "mpki", set.mpki->key.data, set.mpki->key.len);
+	if (rc == KMS_EOK && fork) {
+		rc = ue_state_set(r->st, "mpkr_fork", set.mpkr->key.data,
+				  set.mpkr->key.len);
 	}
 	if (rc == KMS_EOK) {
-		rc =
-		    ue_state_set(r->st, "tgk_spi", keys.k[2].spi.data, keys.k[2].spi.len);
+		rc = ue_state_set(r->st, fork ? "tgk_fork" : "tgk", set.tgk->key.data,
+				  set.tgk->key.len);
 	}
 	if (rc == KMS_EOK) {
-		rc = ue_state_set(r->st, "idrr", idrr->id.data, idrr->id.len);
+		rc = ue_state_set(r->st, "tgk_spi", set.tgk->spi.data, set.tgk->spi.len);
 	}
 	if (rc == KMS_EOK) {
-		rc = ue_state_set(r->st, "idrr_type", &idrr->id_type, 1);
-	}
-	if (rc == KMS_EOK) {
-		rc = ue_state_set(r->st, "randrkms", rk->rand.data, rk->rand.len);
+		rc = keep_modifier(r, idrr, rk);
 	}
 	if (rc == KMS_EOK) {
 		rc = ue_state_set(r->st, "cacheable", &cacheable, 1);
@@ -191,6 +235,9 @@ static int check_transfer_init(run_t *r)
 		return -1;
 	}
 	const mikey_ticket_t *t = &r->ti.ticket;
+	if (!forking(r)) {
+		return 0; /* no Initiator Data without key forking */
+	}
 	if (!t->has_init || t->vi.alg != v->alg || t->vi.mac.len != v->mac.len ||
 	    !secmem_eq(t->vi.mac.data, v->mac.data, v->mac.len)) {
 		fprintf(stderr,
@@ -208,14 +255,18 @@ static int build(run_t *r, size_t *len)
 	uint8_t key[MIKEY_MAC_MAX];
 	size_t klen = 0;
 	mikey_msg_t *m = &r->tr;
-	const mikey_bytes_t *mpkr = ue_state_get(r->st, "mpkr_fork");
+	bool fork = forking(r);
+	/* MPKr' with forking, MPKi without (RFC 6043 4.2.2.3). */
+	const mikey_bytes_t *mpk = ue_state_get(r->st, fork ? "mpkr_fork" : "mpki");
 	const mikey_bytes_t *spi = ue_state_get(r->st, "tgk_spi");
 	const mikey_bytes_t *idrr = ue_state_get(r->st, "idrr");
 	const mikey_bytes_t *idt = ue_state_get(r->st, "idrr_type");
 	const mikey_bytes_t *rk = ue_state_get(r->st, "randrkms");
 	const mikey_v_t *v = mikey_msg_v(&r->ti);
 	const mikey_rand_t *ri = mikey_msg_randr(&r->ti, MIKEY_RAND_I);
-	if (mpkr == NULL || spi == NULL || idrr == NULL || idt == NULL || rk == NULL) {
+	if (mpk == NULL || spi == NULL ||
+	    (idrr != NULL && (idt == NULL || idt->len != 1)) ||
+	    (fork && (idrr == NULL || rk == NULL))) {
 		return KMS_ENOENT;
 	}
 	mikey_msg_init(m, MIKEY_DT_TRANSFER_RESP, r->ti.hdr.csb_id, r->ti.hdr.prf);
@@ -225,11 +276,11 @@ static int build(run_t *r, size_t *len)
 	m->hdr.map.generic[0] = r->ti.hdr.map.generic[0];
 	m->hdr.map.generic[0].spi = *spi;
 	int rc = mikey_msg_add_ts(m, 0, MIKEY_TS_NTP_UTC, ue_ntp_now());
-	if (rc == KMS_EOK) {
+	if (rc == KMS_EOK && idrr != NULL) {
 		rc = mikey_msg_add_id(m, MIKEY_ROLE_R, idt->data[0], idrr->data,
 				      idrr->len);
 	}
-	if (rc == KMS_EOK) {
+	if (rc == KMS_EOK && rk != NULL) {
 		rc = mikey_msg_add_rand(m, MIKEY_RAND_KMS, rk->data, rk->len);
 	}
 	if (rc == KMS_EOK) {
@@ -239,7 +290,7 @@ static int build(run_t *r, size_t *len)
 		rc = mikey_msg_build(m, r->out, sizeof(r->out), len);
 	}
 	if (rc == KMS_EOK) {
-		rc = ue_auth_key(r->ti.hdr.prf, mpkr->data, mpkr->len, r->ti.hdr.csb_id,
+		rc = ue_auth_key(r->ti.hdr.prf, mpk->data, mpk->len, r->ti.hdr.csb_id,
 				 MIKEY_DIR_RESP, &ri->rand, NULL, v->alg, key, &klen);
 	}
 	mikey_bytes_t init = { r->ti.buf, r->ti.len };
@@ -304,6 +355,13 @@ int ue_transfer_resp_cmd(int argc, char **argv)
 	}
 	ret = UE_EXIT_INVALID;
 	if (check_transfer_init(r) != 0) {
+		goto cleanup;
+	}
+	if ((r->ti.ticket.policy.flags & MIKEY_TPF_F) == 0) {
+		/* RFC 6043 6.10: F = 0, a TRANSFER_RESP SHALL NOT be sent. */
+		fprintf(stderr, "%s: note: the ticket has F = 0: no TRANSFER_RESP\n",
+			ue_prog);
+		ret = ue_state_write(r->st, r->a.o.state);
 		goto cleanup;
 	}
 	int rc = build(r, &len);
