@@ -30,7 +30,6 @@
 #include "zk/client.h"
 #include "zk/peer.h"
 
-#define SPI_LEN 4
 #define RANDRKMS_LEN 32 /* >= the longest MPKr / TGK (RFC 6043 12.1) */
 #define KEMAC_MAX 1024
 #define HOP_RAND_LEN 32 /* RANDRr of a forwarded RESOLVE_INIT */
@@ -70,22 +69,25 @@ typedef struct {
 	mikey_bytes_t requester;
 	mikey_bytes_t randri, randrr;
 	uint32_t ticket_key_id;
-	int64_t rule_id;      /* the policy rule that decided a refusal, or -1 */
-	size_t plain_used;    /* bytes of plain that may hold key material */
-	const zk_peer_t *via; /* the peer KMS a Zk request came from */
-	const char *zk_to;    /* the peer KMS a resolve was forwarded to */
-	int peer_errno;	      /* its MIKEY error number when it refused, or -1 */
+	int64_t rule_id;       /* the policy rule that decided a refusal, or -1 */
+	size_t plain_used;     /* bytes of plain that may hold key material */
+	const zk_peer_t *via;  /* the peer KMS a Zk request came from */
+	const char *zk_to;     /* the peer KMS a resolve was forwarded to */
+	int peer_errno;	       /* its MIKEY error number when it refused, or -1 */
+	const char *reason;    /* why refused or narrowed (static text), or NULL */
+	mikey_bytes_t matched; /* the requester's identity that matched the ticket */
 	/* -- not reset -- */
 	mikey_msg_t in;
 	mikey_msg_t out;
 	kms_psk_t psk;
+	char who[IDENTITY_MAX + 1];		    /* requester's KMS user identity */
+	char ids[MIKEY_IDRR_MAX][IDENTITY_MAX + 1]; /* normalised responders */
+	char idri[IDENTITY_MAX + 1];		    /* normalised IDRi of a TP */
 	uint8_t keybuf[3][MIKEY_KEY_MAX];
-	uint8_t spi[3][SPI_LEN];
 	uint8_t randrkms[RANDRKMS_LEN];
 	uint8_t kemac[KEMAC_MAX];
 	uint8_t ticket_data[MIKEY_TICKET_DATA_MAX];
-	uint8_t aad[MIKEY_TICKET_DATA_MAX];
-	uint8_t plain[MIKEY_TICKET_DATA_MAX];
+	kms_ticket_scratch_t scratch; /* ticket keys and plaintext */
 	/* Forwarding over Zk: our RESOLVE_INIT to the issuing KMS and its answer. */
 	uint8_t hop_rand[HOP_RAND_LEN];
 	uint8_t hop_req[MIKEY_MSG_MAX];
@@ -111,35 +113,66 @@ static int auth_key(req_t *r, uint8_t dir, uint8_t *key, size_t key_len)
 /*
  * A request forwarded over Zk: the key is the per-peer key and the one
  * identity it is good for is the responder the peer vouches for (the peer
- * authenticated its UE).  An IDRpsk, when present, must name the peer.
+ * authenticated its UE), as its KMS user identity.  An IDRpsk, when present,
+ * must name the peer.
  */
-static int peer_psk(req_t *r, const mikey_id_t *pskid, const mikey_id_t *who)
+static int peer_psk(req_t *r, const mikey_id_t *pskid, size_t who_len)
 {
 	const zk_peer_t *p = r->via;
 	size_t n = strlen(p->kms_id);
 	if (pskid != NULL &&
 	    (pskid->id.len != n || memcmp(pskid->id.data, p->kms_id, n) != 0)) {
+		r->reason = "IDRpsk does not name the peer KMS";
 		return KMS_EID;
 	}
-	if (who->id.len == 0 || memchr(who->id.data, '\0', who->id.len) != NULL ||
-	    p->key_len > sizeof(r->psk.key)) {
+	if (p->key_len > sizeof(r->psk.key) || who_len > KMS_IDENTITY_MAX) {
 		return KMS_EID;
 	}
 	/* Only for the identities this peer serves (kmsctl peer --responders). */
-	if (!identity_match(p->responders, strlen(p->responders),
-			    (const char *)who->id.data, who->id.len)) {
+	if (!identity_match(p->responders, strlen(p->responders), r->who, who_len)) {
 		log_req_notice(r->rid,
-			       "Zk: peer %s may not vouch for '%.*s' (responders %s)",
-			       p->kms_id, (int)who->id.len, (const char *)who->id.data,
-			       p->responders);
+			       "Zk: peer %s may not vouch for '%s' (responders %s)",
+			       p->kms_id, r->who, p->responders);
+		r->reason = "the peer KMS may not vouch for this responder";
 		return KMS_EPOLICY;
 	}
 	memset(&r->psk, 0, sizeof(r->psk));
 	memcpy(r->psk.key, p->key, p->key_len);
 	r->psk.key_len = p->key_len;
-	memcpy(r->psk.ids[0], who->id.data, who->id.len);
+	memcpy(r->psk.ids[0], r->who, who_len);
 	r->psk.nids = 1;
 	return KMS_EOK;
+}
+
+/*
+ * The V MAC over the message and the identities of RFC 6043 5.5 (IDRkms
+ * absent: this KMS's identity, docs/mikey-profile.md row 2).  With
+ * kms.accept_mac_without_kms_id a message without IDRkms may instead MAC
+ * the identities present only (a documented deviation).
+ */
+static int verify_mac(req_t *r, const mikey_v_t *v, bool has_kms)
+{
+	const kms_config_t *cfg = r->svc->cfg;
+	uint8_t key[MIKEY_MAC_MAX];
+	size_t klen = mikey_v_key_len(v->alg);
+	mikey_bytes_t ids[2];
+	mikey_bytes_t kms_id = { (const uint8_t *)cfg->kms_id, strlen(cfg->kms_id) };
+	int ret = auth_key(r, MIKEY_DIR_INIT, key, klen);
+	if (ret == KMS_EOK) {
+		ret = mikey_profile_init_identities(&r->in, &kms_id, ids);
+	}
+	if (ret == KMS_EOK) {
+		ret = mikey_mac_verify(&r->in, key, klen, ids, 2);
+	}
+	if (ret == KMS_EMAC && !has_kms && cfg->accept_mac_without_kms_id) {
+		ret = mikey_mac_verify(&r->in, key, klen, ids, 1);
+		if (ret == KMS_EOK) {
+			log_req_info(r->rid, "MAC without the KMS identity accepted "
+					     "(kms.accept_mac_without_kms_id)");
+		}
+	}
+	secmem_wipe(key, sizeof(key));
+	return ret;
 }
 
 static int authenticate(req_t *r)
@@ -165,17 +198,24 @@ static int authenticate(req_t *r)
 	if (ret != KMS_EOK) {
 		return KMS_ETS;
 	}
-	/* 2. Who asks, and with which key. */
+	/* 2. Who asks (as a KMS user identity, docs/identities.md), with which key. */
 	uint8_t role = r->type == KMS_REQ_TICKET ? MIKEY_ROLE_I : MIKEY_ROLE_R;
 	const mikey_id_t *who = mikey_msg_idr(&r->in, role);
 	if (who == NULL || who->id.len > KMS_IDENTITY_MAX) {
-		return KMS_EID; /* this KMS requires IDRi / IDRr */
+		r->reason = who == NULL ? "no IDRi/IDRr (this KMS requires it)"
+					: "identity longer than 256 bytes";
+		return KMS_EID;
 	}
-	r->requester = who->id;
+	r->requester = who->id; /* as sent, for the log, until it is known */
+	const char *why = NULL;
+	size_t who_len = 0;
+	bool named = identity_normalise(who->id_type, who->id.data, who->id.len, r->who,
+					sizeof(r->who), &who_len, &why) == KMS_EOK;
 	const mikey_id_t *kms = mikey_msg_idr(&r->in, MIKEY_ROLE_KMS);
-	if (kms != NULL && (kms->id.len != strlen(svc->cfg->kms_id) ||
-			    memcmp(kms->id.data, svc->cfg->kms_id, kms->id.len) != 0)) {
-		return KMS_EID; /* addressed to another KMS */
+	if (kms != NULL &&
+	    !identity_kms_match(svc->cfg->kms_id, kms->id.data, kms->id.len)) {
+		r->reason = "IDRkms names another KMS";
+		return KMS_EID;
 	}
 	const mikey_rand_t *ri = mikey_msg_randr(&r->in, MIKEY_RAND_I);
 	const mikey_rand_t *rr = mikey_msg_randr(&r->in, MIKEY_RAND_R);
@@ -184,15 +224,26 @@ static int authenticate(req_t *r)
 	const mikey_id_t *pskid = mikey_msg_idr(&r->in, MIKEY_ROLE_PSK);
 	if (pskid != NULL && pskid->id_type != MIKEY_ID_NAI &&
 	    pskid->id_type != MIKEY_ID_BYTES) {
+		r->reason = "IDRpsk of ID Type URI";
 		return KMS_EID; /* docs/mikey-profile.md row 4: NAI or byte string */
 	}
 	if (r->via != NULL) {
-		ret = peer_psk(r, pskid, who);
+		ret = named ? peer_psk(r, pskid, who_len) : KMS_EID;
 	} else {
-		const mikey_bytes_t *name = pskid != NULL ? &pskid->id : &who->id;
-		ret = svc->psk->lookup(svc->psk, name->data, name->len, &r->psk);
+		/* Without IDRpsk the requester's KMS user identity names the key
+		 * (as sent when it has none: the lookup then fails). */
+		mikey_bytes_t name = who->id;
+		if (pskid != NULL) {
+			name = pskid->id;
+		} else if (named) {
+			name = (mikey_bytes_t){ (const uint8_t *)r->who, who_len };
+		}
+		ret = svc->psk->lookup(svc->psk, name.data, name.len, &r->psk);
 	}
 	if (ret != KMS_EOK) {
+		if (ret == KMS_EID && r->reason == NULL) {
+			r->reason = why;
+		}
 		return ret;
 	}
 	r->have_psk = true;
@@ -203,28 +254,21 @@ static int authenticate(req_t *r)
 	const mikey_v_t *v = mikey_msg_v(&r->in);
 	r->auth_alg = v->alg;
 	ret = mikey_alg_check(r->in.hdr.prf, 0, v->alg, 0); /* set rule: session keys */
-	if (ret != KMS_EOK) {
-		return ret;
-	}
-	uint8_t key[MIKEY_MAC_MAX];
-	size_t klen = mikey_v_key_len(v->alg);
-	mikey_bytes_t ids[2];
-	mikey_bytes_t kms_id = { (const uint8_t *)svc->cfg->kms_id,
-				 strlen(svc->cfg->kms_id) };
-	ret = auth_key(r, MIKEY_DIR_INIT, key, klen);
 	if (ret == KMS_EOK) {
-		ret = mikey_profile_init_identities(&r->in, &kms_id, ids);
+		ret = verify_mac(r, v, kms != NULL);
 	}
-	if (ret == KMS_EOK) {
-		ret = mikey_mac_verify(&r->in, key, klen, ids, 2);
-	}
-	secmem_wipe(key, sizeof(key));
 	if (ret != KMS_EOK) {
 		return ret;
 	}
 	r->authenticated = true;
 	/* 4. TS 33.328 6.2.3.5: the identity in the request is the key owner's. */
-	if (!kms_psk_has_identity(&r->psk, who->id.data, who->id.len)) {
+	if (!named) {
+		r->reason = why;
+		return KMS_EID;
+	}
+	r->requester = (mikey_bytes_t){ (const uint8_t *)r->who, who_len };
+	if (!kms_psk_has_identity(&r->psk, r->requester.data, r->requester.len)) {
+		r->reason = "the identity is not one of the key owner's";
 		return KMS_EPOLICY;
 	}
 	/*
@@ -269,14 +313,17 @@ static int finish(req_t *r, uint8_t *buf, size_t cap, size_t *len)
 	return ret;
 }
 
-static void begin_response(req_t *r, uint8_t dt, uint64_t *t64)
+static int begin_response(req_t *r, uint8_t dt, uint64_t *t64)
 {
 	*t64 = mikey_ntp_from_unix(r->now, 0);
 	mikey_msg_init(&r->out, dt, r->in.hdr.csb_id, r->in.hdr.prf);
-	mikey_msg_add_ts(&r->out, 0, MIKEY_TS_NTP_UTC, *t64);
-	mikey_msg_add_id(&r->out, MIKEY_ROLE_KMS, MIKEY_ID_NAI,
-			 (const uint8_t *)r->svc->cfg->kms_id,
-			 strlen(r->svc->cfg->kms_id));
+	int ret = mikey_msg_add_ts(&r->out, 0, MIKEY_TS_NTP_UTC, *t64);
+	if (ret == KMS_EOK) {
+		ret = mikey_msg_add_id(&r->out, MIKEY_ROLE_KMS, MIKEY_ID_NAI,
+				       (const uint8_t *)r->svc->cfg->kms_id,
+				       strlen(r->svc->cfg->kms_id));
+	}
+	return ret;
 }
 
 /* What the rules allow for one requested responder (user or group). */
@@ -300,59 +347,85 @@ static bool responder_granted(req_t *r, const mikey_id_t *idrr, policy_decision_
 	return true;
 }
 
+/* Did a granted identity change form (type or bytes) from the requested one? */
+static bool id_changed(const mikey_id_t *req, const char *norm, size_t len)
+{
+	return req->id_type != MIKEY_ID_NAI || req->id.len != len ||
+	       memcmp(req->id.data, norm, len) != 0;
+}
+
 /*
- * The policy this KMS grants for a requested one (RFC 6043 5.2.2): the
- * rules (docs/policy.md) are asked for every requested responder; those
- * refused are dropped, and the tightest terms of those kept apply to the
- * whole ticket (validity, J, L).  Nothing left: refused.  Any narrowing
- * sets K (RFC 6043 6.10).
+ * The requested responders as KMS user or group identities (docs/
+ * identities.md), kept where the rules allow them, under the tightest terms
+ * of those kept.  A responder that does not normalise is dropped (the
+ * reason logged and audited); none left: Invalid ID when none normalised,
+ * else a policy refusal.
  */
-static int grant(req_t *r, mikey_tp_t *g, int64_t *not_before, int64_t *not_after)
+static int grant_responders(req_t *r, mikey_tp_t *g, policy_decision_t *terms,
+			    bool *changed)
+{
+	const mikey_tp_t *req = &r->in.ticket.policy;
+	size_t invalid = 0;
+	g->nidrr = 0;
+	for (size_t i = 0; i < req->nidrr; i++) {
+		const mikey_id_t *q = &req->idrr[i];
+		char *norm = r->ids[g->nidrr];
+		size_t n = 0;
+		const char *why = NULL;
+		if (identity_pattern_normalise(q->id_type, q->id.data, q->id.len, norm,
+					       sizeof(r->ids[0]), &n, &why) != KMS_EOK) {
+			log_req_notice(r->rid, "responder %zu of the TP dropped: %s",
+				       i + 1, why);
+			r->reason = why;
+			invalid++;
+			*changed = true;
+			continue;
+		}
+		mikey_id_t id = { MIKEY_ROLE_R,
+				  MIKEY_ID_NAI,
+				  { (const uint8_t *)norm, n } };
+		policy_decision_t d;
+		if (!responder_granted(r, &id, &d)) {
+			*changed = true;
+			continue;
+		}
+		*changed |= id_changed(q, norm, n);
+		g->idrr[g->nidrr++] = id;
+		if (d.max_validity != 0 && d.max_validity < terms->max_validity) {
+			terms->max_validity = d.max_validity;
+		}
+		terms->reuse = terms->reuse && d.reuse;
+		terms->init_keys = terms->init_keys && d.init_keys;
+	}
+	if (g->nidrr == 0) {
+		return invalid == req->nidrr && invalid > 0 ? KMS_EID : KMS_EPOLICY;
+	}
+	r->rule_id = -1;
+	return KMS_EOK;
+}
+
+/* The ticket's type: the requested one when served, else the configured
+ * default (docs/mikey-profile.md row 5); subtype and version 1. */
+static void grant_type(req_t *r, mikey_tp_t *g, bool *changed)
+{
+	const mikey_tp_t *req = &r->in.ticket.policy;
+	if (!kms_ticket_type_served(req->ticket_type)) {
+		g->ticket_type = kms_config_ticket_type(r->svc->cfg);
+		r->reason = "Ticket Type not served: the configured default is issued";
+		*changed = true;
+	}
+	g->subtype = KMS_TICKET_SUBTYPE;
+	g->version = KMS_TICKET_VERSION;
+	*changed |= req->subtype != g->subtype || req->version != g->version;
+}
+
+/* Validity: from now (or the requested later start) to the capped end;
+ * without TRe the default lifetime within the cap, which is no change. */
+static int grant_validity(req_t *r, mikey_tp_t *g, uint32_t max_validity,
+			  int64_t *not_before, int64_t *not_after, bool *changed)
 {
 	const kms_config_t *cfg = r->svc->cfg;
 	const mikey_tp_t *req = &r->in.ticket.policy;
-	bool changed = false;
-	if (req->ticket_type != KMS_TICKET_TYPE) {
-		return KMS_ETICKET;
-	}
-	*g = *req;
-	g->subtype = KMS_TICKET_SUBTYPE;
-	g->version = KMS_TICKET_VERSION;
-	/* Identities: IDRkms is this KMS, IDRi the authenticated requester. */
-	if (req->has_idri &&
-	    (req->idri.id.len != r->requester.len ||
-	     memcmp(req->idri.id.data, r->requester.data, r->requester.len) != 0)) {
-		return KMS_EPOLICY;
-	}
-	g->has_idrkms = true;
-	g->idrkms = (mikey_id_t){ MIKEY_ROLE_KMS,
-				  MIKEY_ID_NAI,
-				  { (const uint8_t *)cfg->kms_id, strlen(cfg->kms_id) } };
-	g->has_idri = true;
-	g->idri = (mikey_id_t){ MIKEY_ROLE_I, MIKEY_ID_NAI, r->requester };
-	/* Responders: keep those the rules allow, under the tightest terms. */
-	uint32_t max_validity = cfg->max_ticket_lifetime;
-	bool reuse = true, init_keys = true;
-	g->nidrr = 0;
-	for (size_t i = 0; i < req->nidrr; i++) {
-		policy_decision_t d;
-		if (!responder_granted(r, &req->idrr[i], &d)) {
-			changed = true;
-			continue;
-		}
-		g->idrr[g->nidrr++] = req->idrr[i];
-		if (d.max_validity != 0 && d.max_validity < max_validity) {
-			max_validity = d.max_validity;
-		}
-		reuse = reuse && d.reuse;
-		init_keys = init_keys && d.init_keys;
-	}
-	if (g->nidrr == 0) {
-		return KMS_EPOLICY;
-	}
-	r->rule_id = -1;
-	/* Validity: from now (or the requested later start) to the capped end. */
-	/* Without TRe the default lifetime, within the rules' cap, is no change. */
 	uint32_t lifetime =
 	    cfg->ticket_lifetime < max_validity ? cfg->ticket_lifetime : max_validity;
 	int64_t start = r->now, end = r->now + lifetime;
@@ -361,14 +434,14 @@ static int grant(req_t *r, mikey_tp_t *g, int64_t *not_before, int64_t *not_afte
 	}
 	if (start < r->now) {
 		start = r->now;
-		changed = true;
+		*changed = true;
 	}
 	if (req->has_tre && mikey_ts_to_unix(&req->tre, &end) != KMS_EOK) {
 		return KMS_ETPPAR;
 	}
 	if (end > r->now + (int64_t)max_validity) {
 		end = r->now + max_validity;
-		changed = true;
+		*changed = true;
 	}
 	if (end <= start) {
 		return KMS_ETPPAR;
@@ -379,6 +452,65 @@ static int grant(req_t *r, mikey_tp_t *g, int64_t *not_before, int64_t *not_afte
 	g->has_tre = true;
 	g->tre =
 	    (mikey_ts_t){ MIKEY_TR_END, MIKEY_TS_NTP_UTC, mikey_ntp_from_unix(end, 0) };
+	*not_before = start;
+	*not_after = end;
+	return KMS_EOK;
+}
+
+/*
+ * The policy this KMS grants for a requested one (RFC 6043 5.2.2,
+ * docs/mikey-profile.md row 15): identities as KMS user identities (ID Type
+ * NAI), the responders the rules allow under the tightest terms, the type
+ * served, the validity, the flags.  Any difference from the request sets K
+ * (RFC 6043 6.10).
+ */
+static int grant(req_t *r, mikey_tp_t *g, int64_t *not_before, int64_t *not_after)
+{
+	const kms_config_t *cfg = r->svc->cfg;
+	const mikey_tp_t *req = &r->in.ticket.policy;
+	bool changed = false;
+	*g = *req;
+	grant_type(r, g, &changed);
+	/* IDRkms is this KMS; IDRi the authenticated requester. */
+	if (req->has_idrkms &&
+	    !identity_kms_match(cfg->kms_id, req->idrkms.id.data, req->idrkms.id.len)) {
+		r->reason = "the TP's IDRkms names another KMS";
+		return KMS_EID;
+	}
+	size_t n = strlen(cfg->kms_id);
+	/* Filling in an identity the TP left out is no change; another form is. */
+	changed |= req->has_idrkms && id_changed(&req->idrkms, cfg->kms_id, n);
+	g->has_idrkms = true;
+	g->idrkms = (mikey_id_t){ MIKEY_ROLE_KMS,
+				  MIKEY_ID_NAI,
+				  { (const uint8_t *)cfg->kms_id, n } };
+	if (req->has_idri) {
+		size_t len = 0;
+		if (identity_normalise(req->idri.id_type, req->idri.id.data,
+				       req->idri.id.len, r->idri, sizeof(r->idri), &len,
+				       NULL) != KMS_EOK ||
+		    len != r->requester.len ||
+		    memcmp(r->idri, r->requester.data, len) != 0) {
+			r->reason = "the TP's IDRi is not the requester";
+			return KMS_EPOLICY;
+		}
+	}
+	changed |=
+	    req->has_idri &&
+	    id_changed(&req->idri, (const char *)r->requester.data, r->requester.len);
+	g->has_idri = true;
+	g->idri = (mikey_id_t){ MIKEY_ROLE_I, MIKEY_ID_NAI, r->requester };
+	policy_decision_t terms = { .max_validity = cfg->max_ticket_lifetime,
+				    .reuse = true,
+				    .init_keys = true };
+	int ret = grant_responders(r, g, &terms, &changed);
+	if (ret == KMS_EOK) {
+		ret = grant_validity(r, g, terms.max_validity, not_before, not_after,
+				     &changed);
+	}
+	if (ret != KMS_EOK) {
+		return ret;
+	}
 	/* No rekeying interval; the KEMAC template never stays in a granted policy,
 	 * and this KMS always issues one TGK. */
 	changed |= req->has_trr;
@@ -388,16 +520,27 @@ static int grant(req_t *r, mikey_tp_t *g, int64_t *not_before, int64_t *not_afte
 		changed = true;
 	}
 	g->has_kemac = false;
-	/* Flags: KMS-generated, resolve mandatory, forking always (TS 33.328
-	 * 6.2.3.6) with TRANSFER_RESP, RANDRi in the TGK derivation; no
-	 * Responder-supplied keys; reuse (J) and Initiator-supplied keys (L)
-	 * only where the rules allow. */
-	uint16_t on = MIKEY_TPF_D | MIKEY_TPF_E | MIKEY_TPF_F | MIKEY_TPF_H | MIKEY_TPF_I;
+	/* Flags: KMS-generated, resolve mandatory, TRANSFER_RESP, RANDRi in the
+	 * TGK derivation; forking always (TS 33.328 6.2.3.6) or, with
+	 * policy.forking = on_request, when asked or for a group responder
+	 * (RFC 6043 12.4); no Responder-supplied keys; reuse (J) and
+	 * Initiator-supplied keys (L) only where the rules allow. */
+	bool fork = kms_config_forking_always(cfg) || (req->flags & MIKEY_TPF_I) != 0;
+	for (size_t i = 0; i < g->nidrr && !fork; i++) {
+		fork = identity_is_group((const char *)g->idrr[i].id.data,
+					 g->idrr[i].id.len);
+	}
+	uint16_t on = MIKEY_TPF_D | MIKEY_TPF_E | MIKEY_TPF_F | MIKEY_TPF_H;
 	uint16_t off = MIKEY_TPF_M | MIKEY_TPF_G;
-	if (!reuse) {
+	if (fork) {
+		on |= MIKEY_TPF_I;
+	} else {
+		off |= MIKEY_TPF_I;
+	}
+	if (!terms.reuse) {
 		off |= MIKEY_TPF_J;
 	}
-	if (!init_keys) {
+	if (!terms.init_keys) {
 		off |= MIKEY_TPF_L;
 	}
 	/* D is ours to set (the KMS generates the ticket): not a change. */
@@ -405,33 +548,7 @@ static int grant(req_t *r, mikey_tp_t *g, int64_t *not_before, int64_t *not_afte
 	if (changed) {
 		g->flags |= MIKEY_TPF_K;
 	}
-	int ret = mikey_tp_check_flags(g->flags, true);
-	if (ret != KMS_EOK) {
-		return ret;
-	}
-	*not_before = start;
-	*not_after = end;
-	return KMS_EOK;
-}
-
-static int fresh_keys(req_t *r, mikey_keys_t *keys)
-{
-	static const uint8_t types[3] = { MIKEY_KEY_MPK, MIKEY_KEY_MPK, MIKEY_KEY_TGK };
-	keys->n = 3;
-	for (size_t i = 0; i < 3; i++) {
-		int ret = crypto_random(r->keybuf[i], r->key_len);
-		if (ret == KMS_EOK) {
-			ret = crypto_random(r->spi[i], SPI_LEN);
-		}
-		if (ret != KMS_EOK) {
-			return ret;
-		}
-		keys->k[i] = (mikey_keydata_t){ .type = types[i],
-						.kv = MIKEY_KV_SPI,
-						.key = { r->keybuf[i], r->key_len },
-						.spi = { r->spi[i], SPI_LEN } };
-	}
-	return KMS_EOK;
+	return mikey_tp_check_flags(g->flags, true);
 }
 
 static int add_kemac(req_t *r, uint8_t encr_alg, uint64_t t64, const mikey_keys_t *keys)
@@ -453,7 +570,6 @@ static int ticket_request(req_t *r, uint8_t *buf, size_t cap, size_t *len)
 {
 	mikey_ticket_t t;
 	kms_ticket_content_t content;
-	mikey_bytes_t aad;
 	uint8_t encr_alg;
 	uint64_t t64;
 	memset(&t, 0, sizeof(t));
@@ -461,23 +577,21 @@ static int ticket_request(req_t *r, uint8_t *buf, size_t cap, size_t *len)
 	if (ret == KMS_EOK) {
 		ret = suite(r, t.policy.prf, &encr_alg);
 	}
-	if (ret == KMS_EOK) {
-		ret = fresh_keys(r, &content.keys);
-	}
-	if (ret == KMS_EOK) {
-		ret = kms_ticket_aad_build(&t.policy, r->aad, sizeof(r->aad), &aad);
-	}
 	size_t tdl = 0;
 	if (ret == KMS_EOK) {
-		ret = kms_ticket_seal(r->svc->keyring, &aad, &content, r->ticket_data,
-				      sizeof(r->ticket_data), &tdl, &r->ticket_key_id);
+		ret = kms_ticket_issue(r->svc->keyring, &t.policy, r->now,
+				       content.not_before, content.not_after, &r->scratch,
+				       &content, r->ticket_data, sizeof(r->ticket_data),
+				       &tdl, &r->ticket_key_id);
 	}
 	if (ret != KMS_EOK) {
 		return ret;
 	}
 	t.ticket_data = (mikey_bytes_t){ r->ticket_data, tdl };
-	begin_response(r, MIKEY_DT_REQUEST_RESP, &t64);
-	ret = mikey_msg_add_ticket(&r->out, &t, true);
+	ret = begin_response(r, MIKEY_DT_REQUEST_RESP, &t64);
+	if (ret == KMS_EOK) {
+		ret = mikey_msg_add_ticket(&r->out, &t, true);
+	}
 	if (ret == KMS_EOK) {
 		ret = add_kemac(r, encr_alg, t64, &content.keys);
 	}
@@ -488,35 +602,60 @@ static int ticket_request(req_t *r, uint8_t *buf, size_t cap, size_t *len)
 }
 
 /*
- * May the requester resolve this ticket?  One of its KMS user identities
- * must match one of the ticket's IDRr entries, exactly or as a member of a
- * group (TS 33.328 6.2.3.7), and the rules must still allow the ticket's
- * Initiator to reach that identity (rules change after tickets are issued).
+ * Which of the requester's KMS user identities the ticket names (one of its
+ * IDRr entries, a user or a group identity, TS 33.328 6.2.3.7): the
+ * identity of the request first, then the key owner's others (a GBA user's
+ * USS, TS 33.328 6.2.3.5).  With check_policy the rules must also still let
+ * the ticket's Initiator reach it (rules change after tickets are issued).
+ * r->matched gets the identity; KMS_EPOLICY when there is none.
  */
-static int responder_allowed(req_t *r, const mikey_tp_t *tp)
+static int match_responder(req_t *r, const mikey_tp_t *tp, bool check_policy)
 {
-	if (!tp->has_idri) {
+	size_t nid = 0, idri_len = 0;
+	for (size_t i = 0; i < tp->nidrr; i++) {
+		size_t n = 0;
+		const mikey_id_t *q = &tp->idrr[i];
+		if (identity_pattern_normalise(q->id_type, q->id.data, q->id.len,
+					       r->ids[nid], sizeof(r->ids[0]), &n,
+					       NULL) == KMS_EOK) {
+			nid++;
+		}
+	}
+	bool idri_ok =
+	    tp->has_idri &&
+	    identity_normalise(tp->idri.id_type, tp->idri.id.data, tp->idri.id.len,
+			       r->idri, sizeof(r->idri), &idri_len, NULL) == KMS_EOK;
+	if (check_policy && !idri_ok) {
+		r->reason = "the ticket names no Initiator";
 		return KMS_EPOLICY;
 	}
-	for (size_t k = 0; k < r->psk.nids; k++) {
-		const char *id = r->psk.ids[k];
-		size_t len = strlen(id);
+	for (size_t k = 0; k <= r->psk.nids; k++) {
+		const char *id = k == 0 ? r->who : r->psk.ids[k - 1];
+		size_t len = k == 0 ? r->requester.len : strlen(id);
+		if (k > 0 && len == r->requester.len && memcmp(id, r->who, len) == 0) {
+			continue; /* tried first */
+		}
 		bool named = false;
-		for (size_t i = 0; i < tp->nidrr && !named; i++) {
-			const mikey_bytes_t *pat = &tp->idrr[i].id;
-			named =
-			    identity_match((const char *)pat->data, pat->len, id, len);
+		for (size_t i = 0; i < nid && !named; i++) {
+			named = identity_match(r->ids[i], strlen(r->ids[i]), id, len);
 		}
 		if (!named) {
 			continue;
 		}
-		policy_decision_t d;
-		policy_decide(r->svc->policy, (const char *)tp->idri.id.data,
-			      tp->idri.id.len, id, len, &d);
-		if (d.effect == POLICY_ALLOW) {
-			return KMS_EOK;
+		if (check_policy) {
+			policy_decision_t d;
+			policy_decide(r->svc->policy, idri_ok ? r->idri : "", idri_len,
+				      id, len, &d);
+			if (d.effect != POLICY_ALLOW) {
+				r->rule_id = d.matched ? d.rule_id : -1;
+				continue;
+			}
 		}
-		r->rule_id = d.matched ? d.rule_id : -1;
+		r->matched = (mikey_bytes_t){ (const uint8_t *)id, len };
+		return KMS_EOK;
+	}
+	if (r->reason == NULL) {
+		r->reason = "the ticket does not name the requester";
 	}
 	return KMS_EPOLICY;
 }
@@ -545,7 +684,8 @@ static int check_vr(req_t *r, const mikey_keydata_t *mpkr)
 /* --- forwarding over Zk (docs/federation.md) -------------------------------- */
 
 /* Our own RESOLVE_INIT to the issuing KMS: the UE's ticket (Initiator Data
- * included) for the UE's identity, MACed with the per-peer key. */
+ * included) for the UE's KMS user identity the ticket names (r->matched),
+ * MACed with the per-peer key. */
 static int hop_request(req_t *r, const zk_peer_t *peer, size_t *len)
 {
 	const kms_config_t *cfg = r->svc->cfg;
@@ -558,16 +698,32 @@ static int hop_request(req_t *r, const zk_peer_t *peer, size_t *len)
 	mikey_bytes_t ids[2];
 	int ret = crypto_random(r->hop_rand, sizeof(r->hop_rand));
 	mikey_msg_init(&r->out, MIKEY_DT_RESOLVE_INIT_PSK, csb, prf);
-	mikey_msg_add_ts(&r->out, 0, MIKEY_TS_NTP_UTC, mikey_ntp_from_unix(r->now, 0));
-	mikey_msg_add_rand(&r->out, MIKEY_RAND_R, r->hop_rand, sizeof(r->hop_rand));
-	mikey_msg_add_id(&r->out, MIKEY_ROLE_R, MIKEY_ID_NAI, r->requester.data,
-			 r->requester.len);
-	mikey_msg_add_id(&r->out, MIKEY_ROLE_KMS, MIKEY_ID_NAI, peer_id.data,
-			 peer_id.len);
-	mikey_msg_add_ticket(&r->out, &r->in.ticket, true);
-	mikey_msg_add_id(&r->out, MIKEY_ROLE_PSK, MIKEY_ID_BYTES,
-			 (const uint8_t *)cfg->kms_id, strlen(cfg->kms_id));
-	mikey_msg_add_v(&r->out, r->auth_alg);
+	if (ret == KMS_EOK) {
+		ret = mikey_msg_add_ts(&r->out, 0, MIKEY_TS_NTP_UTC,
+				       mikey_ntp_from_unix(r->now, 0));
+	}
+	if (ret == KMS_EOK) {
+		ret = mikey_msg_add_rand(&r->out, MIKEY_RAND_R, r->hop_rand,
+					 sizeof(r->hop_rand));
+	}
+	if (ret == KMS_EOK) {
+		ret = mikey_msg_add_id(&r->out, MIKEY_ROLE_R, MIKEY_ID_NAI,
+				       r->matched.data, r->matched.len);
+	}
+	if (ret == KMS_EOK) {
+		ret = mikey_msg_add_id(&r->out, MIKEY_ROLE_KMS, MIKEY_ID_NAI,
+				       peer_id.data, peer_id.len);
+	}
+	if (ret == KMS_EOK) {
+		ret = mikey_msg_add_ticket(&r->out, &r->in.ticket, true);
+	}
+	if (ret == KMS_EOK) {
+		ret = mikey_msg_add_id(&r->out, MIKEY_ROLE_PSK, MIKEY_ID_BYTES,
+				       (const uint8_t *)cfg->kms_id, strlen(cfg->kms_id));
+	}
+	if (ret == KMS_EOK) {
+		ret = mikey_msg_add_v(&r->out, r->auth_alg);
+	}
 	if (ret == KMS_EOK) {
 		ret = mikey_msg_build(&r->out, r->hop_req, sizeof(r->hop_req), len);
 	}
@@ -617,18 +773,24 @@ static int hop_answer(req_t *r, const zk_peer_t *peer, size_t req_len, size_t le
 	if (ret == KMS_EOK) {
 		ret = mikey_profile_kemac_ts(&r->hop, &t64);
 	}
-	r->plain_used = sizeof(r->plain);
+	r->plain_used = sizeof(r->scratch.plain);
 	if (ret == KMS_EOK) {
 		ret = mikey_kemac_open(prf, mikey_msg_kemac(&r->hop), peer->key,
 				       peer->key_len, csb, MIKEY_DIR_RESP, NULL, &rr, t64,
-				       r->plain, sizeof(r->plain), &plen, keys);
+				       r->scratch.plain, sizeof(r->scratch.plain), &plen,
+				       keys);
 	}
-	/* The keys were forked for the identity we named, with its RANDRkms. */
+	/* The keys were forked for the identity we named (as a KMS user
+	 * identity), with its RANDRkms; a ticket without forking has neither. */
 	const mikey_id_t *idr = mikey_msg_idr(&r->hop, MIKEY_ROLE_R);
 	*randrkms = mikey_msg_randr(&r->hop, MIKEY_RAND_KMS);
-	if (ret == KMS_EOK &&
-	    (idr == NULL || *randrkms == NULL || idr->id.len != r->requester.len ||
-	     memcmp(idr->id.data, r->requester.data, r->requester.len) != 0)) {
+	bool forked = (r->in.ticket.policy.flags & MIKEY_TPF_I) != 0;
+	size_t n = 0;
+	if (ret == KMS_EOK && forked &&
+	    (idr == NULL || *randrkms == NULL ||
+	     identity_normalise(idr->id_type, idr->id.data, idr->id.len, r->idri,
+				sizeof(r->idri), &n, NULL) != KMS_EOK ||
+	     n != r->matched.len || memcmp(r->idri, r->matched.data, n) != 0)) {
 		ret = KMS_EID;
 	}
 	return ret;
@@ -650,10 +812,18 @@ static int forward(req_t *r, uint8_t *buf, size_t cap, size_t *len)
 	 * rule can match and the default effect decides.  Nothing goes out on a
 	 * refusal.
 	 */
+	if (match_responder(r, tp, false) != KMS_EOK) {
+		r->reason = NULL; /* the issuing KMS decides; ask for our UE's identity */
+		r->matched = r->requester;
+	}
+	size_t idri_len = 0;
+	bool idri_ok =
+	    tp->has_idri &&
+	    identity_normalise(tp->idri.id_type, tp->idri.id.data, tp->idri.id.len,
+			       r->idri, sizeof(r->idri), &idri_len, NULL) == KMS_EOK;
 	policy_decision_t d;
-	policy_decide(svc->policy, tp->has_idri ? (const char *)tp->idri.id.data : "",
-		      tp->has_idri ? tp->idri.id.len : 0, (const char *)r->requester.data,
-		      r->requester.len, &d);
+	policy_decide(svc->policy, idri_ok ? r->idri : "", idri_len,
+		      (const char *)r->matched.data, r->matched.len, &d);
 	if (d.effect != POLICY_ALLOW) {
 		r->rule_id = d.matched ? d.rule_id : -1;
 		return KMS_EPOLICY;
@@ -709,15 +879,17 @@ static int forward(req_t *r, uint8_t *buf, size_t cap, size_t *len)
 		return KMS_EZK_REFUSED;
 	}
 	uint64_t t64;
-	begin_response(r, MIKEY_DT_RESOLVE_RESP, &t64);
-	ret = add_kemac(r, encr_alg, t64, &keys);
+	ret = begin_response(r, MIKEY_DT_RESOLVE_RESP, &t64);
 	if (ret == KMS_EOK) {
-		ret = mikey_msg_add_id(&r->out, MIKEY_ROLE_R, MIKEY_ID_NAI,
-				       r->requester.data, r->requester.len);
+		ret = add_kemac(r, encr_alg, t64, &keys);
 	}
-	if (ret == KMS_EOK) {
-		ret = mikey_msg_add_rand(&r->out, MIKEY_RAND_KMS, rk->rand.data,
-					 rk->rand.len);
+	if (ret == KMS_EOK && rk != NULL) {
+		ret = mikey_msg_add_id(&r->out, MIKEY_ROLE_R, MIKEY_ID_NAI,
+				       r->matched.data, r->matched.len);
+		if (ret == KMS_EOK) {
+			ret = mikey_msg_add_rand(&r->out, MIKEY_RAND_KMS, rk->rand.data,
+						 rk->rand.len);
+		}
 	}
 	if (ret == KMS_EOK) {
 		ret = finish(r, buf, cap, len);
@@ -730,30 +902,23 @@ static int ticket_resolve(req_t *r, uint8_t *buf, size_t cap, size_t *len)
 	const mikey_ticket_t *t = &r->in.ticket;
 	const mikey_tp_t *tp = &t->policy;
 	kms_ticket_content_t content;
-	mikey_bytes_t aad;
 	uint8_t encr_alg;
 	uint64_t t64;
 	if (!tp->has_idrkms) {
+		r->reason = "the ticket names no KMS";
 		return KMS_ETICKET; /* this KMS always names itself in its tickets */
 	}
 	/* Tickets of other KMSs go to them over Zk, once. */
-	if (tp->idrkms.id.len != strlen(r->svc->cfg->kms_id) ||
-	    memcmp(tp->idrkms.id.data, r->svc->cfg->kms_id, tp->idrkms.id.len) != 0) {
+	if (!identity_kms_match(r->svc->cfg->kms_id, tp->idrkms.id.data,
+				tp->idrkms.id.len)) {
 		return r->via != NULL ? KMS_EZK_LOOP : forward(r, buf, cap, len);
 	}
-	if (tp->ticket_type != KMS_TICKET_TYPE || tp->subtype != KMS_TICKET_SUBTYPE ||
-	    tp->version != KMS_TICKET_VERSION) {
-		return KMS_ETICKET;
-	}
-	int ret = kms_ticket_aad_msg(&r->in, &aad);
 	/* The plaintext is never longer than the ticket data. */
-	r->plain_used =
-	    t->ticket_data.len < sizeof(r->plain) ? t->ticket_data.len : sizeof(r->plain);
-	if (ret == KMS_EOK) {
-		ret = kms_ticket_open(r->svc->keyring, &aad, t->ticket_data.data,
-				      t->ticket_data.len, r->plain, sizeof(r->plain),
-				      &content, &r->ticket_key_id);
-	}
+	r->plain_used = t->ticket_data.len < sizeof(r->scratch.plain)
+			    ? t->ticket_data.len
+			    : sizeof(r->scratch.plain);
+	int ret = kms_ticket_redeem(r->svc->keyring, &r->in, &r->scratch, &content,
+				    &r->ticket_key_id);
 	if (ret != KMS_EOK) {
 		return ret;
 	}
@@ -761,7 +926,7 @@ static int ticket_resolve(req_t *r, uint8_t *buf, size_t cap, size_t *len)
 	    r->now > content.not_after) {
 		return KMS_EEXPIRED;
 	}
-	ret = responder_allowed(r, tp);
+	ret = match_responder(r, tp, true);
 	if (ret != KMS_EOK) {
 		return ret;
 	}
@@ -798,18 +963,22 @@ static int ticket_resolve(req_t *r, uint8_t *buf, size_t cap, size_t *len)
 			ret = mikey_kdf_fork(
 			    tp->prf,
 			    k->type == MIKEY_KEY_MPK ? MIKEY_FORK_MPKR : MIKEY_FORK_TGK,
-			    k->key.data, k->key.len, &r->requester, &rk, r->keybuf[i]);
+			    k->key.data, k->key.len, &r->matched, &rk, r->keybuf[i]);
 			k->key.data = r->keybuf[i];
 		}
 		if (ret != KMS_EOK) {
 			return ret;
 		}
 	}
-	begin_response(r, MIKEY_DT_RESOLVE_RESP, &t64);
-	ret = add_kemac(r, encr_alg, t64, &keys);
+	ret = begin_response(r, MIKEY_DT_RESOLVE_RESP, &t64);
+	if (ret == KMS_EOK) {
+		ret = add_kemac(r, encr_alg, t64, &keys);
+	}
+	/* The forking modifier: the identity that matched, as a KMS user
+	 * identity (ID Type NAI); the Responder copies it into TRANSFER_RESP. */
 	if (ret == KMS_EOK && forking) {
 		ret = mikey_msg_add_id(&r->out, MIKEY_ROLE_R, MIKEY_ID_NAI,
-				       r->requester.data, r->requester.len);
+				       r->matched.data, r->matched.len);
 		if (ret == KMS_EOK) {
 			ret = mikey_msg_add_rand(&r->out, MIKEY_RAND_KMS, r->randrkms,
 						 sizeof(r->randrkms));
@@ -824,31 +993,46 @@ static int ticket_resolve(req_t *r, uint8_t *buf, size_t cap, size_t *len)
 /* --- errors -------------------------------------------------------------- */
 
 /*
- * Error = HDR, T, ERR, [V] (RFC 6043 5.4): version, PRF and CSB ID copied
- * when known; V only after the requester authenticated (an unauthenticated
- * error is a hint, and MACing it would be a DoS lever), with the response
- * direction's auth key, over the error message alone.
+ * Error = HDR, T, ERR, [V] (RFC 6043 5.4): version, PRF func and CSB ID are
+ * those of the message in error whenever its first 8 bytes arrived, even
+ * when they are unsupported (docs/mikey-profile.md row 11).  V only after
+ * the requester authenticated (an unauthenticated error is a hint, and
+ * MACing it would be a DoS lever), with the auth_key of the message in
+ * error (direction 0x01, its RAND), over the Error message alone.
  */
-static size_t error_message(req_t *r, int code, uint8_t *buf, size_t cap)
+static size_t error_message(req_t *r, int code, const uint8_t *in, size_t in_len,
+			    uint8_t *buf, size_t cap)
 {
-	bool have_hdr = r->in.hdr.version == MIKEY_VERSION;
+	uint8_t version = MIKEY_VERSION, prf = MIKEY_PRF_MIKEY1;
+	uint32_t csb_id = 0;
 	size_t len = 0;
-	mikey_msg_init(&r->out, MIKEY_DT_ERROR, have_hdr ? r->in.hdr.csb_id : 0,
-		       have_hdr ? r->in.hdr.prf : MIKEY_PRF_MIKEY1);
-	mikey_msg_add_ts(&r->out, 0, MIKEY_TS_NTP_UTC, mikey_ntp_from_unix(r->now, 0));
+	if (mikey_hdr_peek(in, in_len, &version, &prf, &csb_id) != KMS_EOK) {
+		version = MIKEY_VERSION;
+		prf = MIKEY_PRF_MIKEY1;
+		csb_id = 0;
+	}
+	mikey_msg_init(&r->out, MIKEY_DT_ERROR, csb_id, prf);
+	r->out.hdr.version = version;
+	int ret = mikey_msg_add_ts(&r->out, 0, MIKEY_TS_NTP_UTC,
+				   mikey_ntp_from_unix(r->now, 0));
 	/* A refusal of the issuing KMS: its error number, relayed. */
 	int err = code == KMS_EZK_REFUSED && r->peer_errno >= 0 ? r->peer_errno
 								: kms_err_mikey(code);
-	mikey_msg_add_err(&r->out, (uint8_t)err);
+	if (ret == KMS_EOK) {
+		ret = mikey_msg_add_err(&r->out, (uint8_t)err);
+	}
+	if (ret != KMS_EOK) {
+		return 0;
+	}
 	if (r->authenticated) {
 		uint8_t key[MIKEY_MAC_MAX];
 		size_t klen = mikey_v_key_len(r->auth_alg);
-		int ret = mikey_msg_add_v(&r->out, r->auth_alg);
+		ret = mikey_msg_add_v(&r->out, r->auth_alg);
 		if (ret == KMS_EOK) {
 			ret = mikey_msg_build(&r->out, buf, cap, &len);
 		}
 		if (ret == KMS_EOK) {
-			ret = auth_key(r, MIKEY_DIR_RESP, key, klen);
+			ret = auth_key(r, MIKEY_DIR_INIT, key, klen);
 		}
 		if (ret == KMS_EOK) {
 			ret = mikey_mac_sign_last(buf, len, r->auth_alg, key, klen, NULL,
@@ -878,7 +1062,10 @@ static void audit_and_log(req_t *r, int code)
 	rec.decision = code == KMS_EOK;
 	rec.error = code;
 	rec.ticket_key_id = r->ticket_key_id;
+	rec.reason = r->reason;
 	audit_log(r->svc->audit, &rec);
+	const char *why = r->reason != NULL ? r->reason : "";
+	const char *sep = r->reason != NULL ? "; " : "";
 	char zk[300] = "";
 	if (r->via != NULL) {
 		snprintf(zk, sizeof(zk), " (over Zk from %s)", r->via->kms_id);
@@ -886,17 +1073,19 @@ static void audit_and_log(req_t *r, int code)
 		snprintf(zk, sizeof(zk), " (forwarded to %s)", r->zk_to);
 	}
 	if (code == KMS_EOK) {
-		log_req_info(r->rid, "%s from '%s'%s granted (ticket key %u)",
-			     type_name(r->type), rec.requester, zk, rec.ticket_key_id);
+		log_req_info(r->rid, "%s from '%s'%s granted (ticket key %u)%s%s",
+			     type_name(r->type), rec.requester, zk, rec.ticket_key_id,
+			     sep, why);
 	} else {
 		char rule[40] = "";
 		if (r->rule_id >= 0) {
 			snprintf(rule, sizeof(rule), " by policy rule %lld",
 				 (long long)r->rule_id);
 		}
-		log_req_notice(r->rid, "%s from '%s'%s refused%s: %s (%s)",
+		log_req_notice(r->rid, "%s from '%s'%s refused%s: %s (%s)%s%s",
 			       type_name(r->type), rec.requester[0] ? rec.requester : "?",
-			       zk, rule, kms_strerror(code), kms_err_name(code));
+			       zk, rule, kms_strerror(code), kms_err_name(code), sep,
+			       why);
 	}
 }
 
@@ -928,7 +1117,7 @@ static void handle(const kms_service_t *svc, const zk_peer_t *via, kms_reqtype_t
 					     : ticket_resolve(r, out, cap, &out_len);
 	}
 	if (ret != KMS_EOK) {
-		out_len = error_message(r, ret, out, cap);
+		out_len = error_message(r, ret, in, len, out, cap);
 	}
 	audit_and_log(r, ret);
 	ans->error = ret;
@@ -938,7 +1127,8 @@ static void handle(const kms_service_t *svc, const zk_peer_t *via, kms_reqtype_t
 		kms_psk_wipe(&r->psk);
 	}
 	secmem_wipe(r->keybuf, sizeof(r->keybuf));
-	secmem_wipe(r->plain, r->plain_used);
+	secmem_wipe(&r->scratch, offsetof(kms_ticket_scratch_t, plain));
+	secmem_wipe(r->scratch.plain, r->plain_used);
 	mikey_prf_forget(); /* no key outlives its request */
 }
 

@@ -93,6 +93,8 @@ static int suite_init(void)
 	cfg.ticket_lifetime = 3600;
 	cfg.max_ticket_lifetime = 86400;
 	cfg.allow_reuse = true;
+	snprintf(cfg.ticket_type, sizeof(cfg.ticket_type), "private");
+	snprintf(cfg.forking, sizeof(cfg.forking), "always");
 	rp = replay_new(1u << 16, cfg.clock_skew, fake_now - 3600);
 	kms_service_clock_set(fake_clock);
 	svc = (kms_service_t){ &cfg, kr, &psk_src, rp, NULL, NULL, NULL, NULL };
@@ -125,6 +127,16 @@ static const zk_peer_t *zk_via;
 static const kms_service_t *target = &svc;
 static const char *ue_psk_id; /* IDRpsk of a RESOLVE_INIT, or none */
 
+/* How the UE writes things (a standards-following UE written elsewhere):
+ * its own identity (IDRi / IDRr) and that of the TP's responders with their
+ * ID Type, the Ticket Type asked for, IDRkms left out, and a MAC over the
+ * present identities only. */
+static const char *ue_self; /* NULL: the user's first identity */
+static uint8_t ue_id_type = MIKEY_ID_NAI;
+static uint8_t req_to_type = MIKEY_ID_NAI;
+static uint16_t req_type = KMS_TICKET_TYPE;
+static bool ue_no_kms, ue_mac_no_kms;
+
 static int ue_sign_init(ue_t *ue, const mikey_bytes_t *ri, const mikey_bytes_t *rr)
 {
 	mikey_msg_t *m = malloc(sizeof(*m));
@@ -139,20 +151,34 @@ static int ue_sign_init(ue_t *ue, const mikey_bytes_t *ri, const mikey_bytes_t *
 		ret = mikey_profile_init_identities(m, &kms, ids);
 	}
 	if (ret == KMS_EOK) {
-		ret = mikey_mac_sign(ue->msg, ue->len, key, 20, ids, 2);
+		ret =
+		    mikey_mac_sign(ue->msg, ue->len, key, 20, ids, ue_mac_no_kms ? 1 : 2);
 	}
 	free(m);
 	return ret;
 }
 
 static int64_t req_tre; /* a requested end of validity; 0: none */
+static void ue_defaults(void)
+{
+	ue_self = NULL;
+	ue_id_type = req_to_type = MIKEY_ID_NAI;
+	req_type = KMS_TICKET_TYPE;
+	ue_no_kms = ue_mac_no_kms = false;
+	ue_psk_id = NULL;
+}
+
+static const char *self(const ue_t *ue)
+{
+	return ue_self != NULL ? ue_self : ue->u->ids[0];
+}
 
 static int ue_request(ue_t *ue, const char *const *to, size_t nto, uint16_t flags)
 {
 	mikey_msg_t *m = malloc(sizeof(*m));
 	mikey_ticket_t tp;
 	memset(&tp, 0, sizeof(tp));
-	tp.policy.ticket_type = KMS_TICKET_TYPE;
+	tp.policy.ticket_type = req_type;
 	tp.policy.subtype = 1;
 	tp.policy.version = 1;
 	tp.policy.flags = flags;
@@ -165,7 +191,7 @@ static int ue_request(ue_t *ue, const char *const *to, size_t nto, uint16_t flag
 	for (size_t i = 0; i < nto; i++) {
 		tp.policy.idrr[i] =
 		    (mikey_id_t){ MIKEY_ROLE_R,
-				  MIKEY_ID_NAI,
+				  req_to_type,
 				  { (const uint8_t *)to[i], strlen(to[i]) } };
 	}
 	crypto_random((uint8_t *)&ue->csb, 4);
@@ -173,11 +199,17 @@ static int ue_request(ue_t *ue, const char *const *to, size_t nto, uint16_t flag
 	mikey_msg_init(m, MIKEY_DT_REQUEST_INIT_PSK, ue->csb, MIKEY_PRF_MIKEY1);
 	mikey_msg_add_ts(m, 0, MIKEY_TS_NTP_UTC, mikey_ntp_from_unix(fake_now, 0));
 	mikey_msg_add_rand(m, MIKEY_RAND_I, ue->rand, 16);
-	mikey_msg_add_id(m, MIKEY_ROLE_I, MIKEY_ID_NAI, (const uint8_t *)ue->u->ids[0],
-			 strlen(ue->u->ids[0]));
-	mikey_msg_add_id(m, MIKEY_ROLE_KMS, MIKEY_ID_NAI, (const uint8_t *)KMS_ID,
-			 strlen(KMS_ID));
+	mikey_msg_add_id(m, MIKEY_ROLE_I, ue_id_type, (const uint8_t *)self(ue),
+			 strlen(self(ue)));
+	if (!ue_no_kms) {
+		mikey_msg_add_id(m, MIKEY_ROLE_KMS, MIKEY_ID_NAI, (const uint8_t *)ue_kms,
+				 strlen(ue_kms));
+	}
 	mikey_msg_add_ticket(m, &tp, false);
+	if (ue_psk_id != NULL) {
+		mikey_msg_add_id(m, MIKEY_ROLE_PSK, MIKEY_ID_BYTES,
+				 (const uint8_t *)ue_psk_id, strlen(ue_psk_id));
+	}
 	mikey_msg_add_v(m, MIKEY_MAC_HMAC_SHA1_160);
 	int ret = mikey_msg_build(m, ue->msg, sizeof(ue->msg), &ue->len);
 	free(m);
@@ -204,17 +236,20 @@ static int ue_resolve(ue_t *ue, const mikey_ticket_t *ticket, const uint8_t *mpk
 		ret = mikey_init_data_mac(init, init_len, vr_off, MIKEY_MAC_HMAC_SHA1_160,
 					  vr_key, 20, init + vr_off);
 	}
-	t.init_data = (mikey_bytes_t){ init, init_len };
-	t.has_init = true;
+	bool forked = (t.policy.flags & MIKEY_TPF_I) != 0;
+	t.init_data = (mikey_bytes_t){ init, forked ? init_len : 0 };
+	t.has_init = forked;
 	crypto_random((uint8_t *)&ue->csb, 4);
 	crypto_random(ue->rand, 16);
 	mikey_msg_init(m, MIKEY_DT_RESOLVE_INIT_PSK, ue->csb, MIKEY_PRF_MIKEY1);
 	mikey_msg_add_ts(m, 0, MIKEY_TS_NTP_UTC, mikey_ntp_from_unix(fake_now, 0));
 	mikey_msg_add_rand(m, MIKEY_RAND_R, ue->rand, 16);
-	mikey_msg_add_id(m, MIKEY_ROLE_R, MIKEY_ID_NAI, (const uint8_t *)ue->u->ids[0],
-			 strlen(ue->u->ids[0]));
-	mikey_msg_add_id(m, MIKEY_ROLE_KMS, MIKEY_ID_NAI, (const uint8_t *)ue_kms,
-			 strlen(ue_kms));
+	mikey_msg_add_id(m, MIKEY_ROLE_R, ue_id_type, (const uint8_t *)self(ue),
+			 strlen(self(ue)));
+	if (!ue_no_kms) {
+		mikey_msg_add_id(m, MIKEY_ROLE_KMS, MIKEY_ID_NAI, (const uint8_t *)ue_kms,
+				 strlen(ue_kms));
+	}
 	mikey_msg_add_ticket(m, &t, true);
 	if (ue_psk_id != NULL) {
 		mikey_msg_add_id(m, MIKEY_ROLE_PSK, MIKEY_ID_BYTES,
@@ -883,6 +918,477 @@ static void given_foreign_ticket_over_zk_when_resolving_then_never_forwarded(voi
 	free(r);
 }
 
+/* --- standards-following UEs written elsewhere (docs/interop.md) ----------- */
+
+static const mikey_id_t *resp_idr(const resp_t *r)
+{
+	return mikey_msg_idr(&r->m, MIKEY_ROLE_R);
+}
+
+static bool id_is(const mikey_id_t *id, uint8_t type, const char *s)
+{
+	return id != NULL && id->id_type == type && id->id.len == strlen(s) &&
+	       memcmp(id->id.data, s, id->id.len) == 0;
+}
+
+/* Request from alice (as configured by the ue_* knobs) for to[], then bob
+ * resolves it naming resolver (any form) with ID Type rtype; status of the
+ * resolve, the RESOLVE_RESP in *rs (caller frees both). */
+static long request_and_resolve(const char *const *to, size_t nto, uint16_t flags,
+				const struct user *who, const char *resolver,
+				uint8_t rtype, resp_t **rq_out, resp_t **rs_out)
+{
+	ue_t alice = { .u = &users[0] }, bob = { .u = who };
+	resp_t *rq = calloc(1, sizeof(*rq)), *rs = calloc(1, sizeof(*rs));
+	*rq_out = rq;
+	*rs_out = rs;
+	if (ue_request(&alice, to, nto, flags) != KMS_EOK ||
+	    ue_exchange(&alice, KMS_REQ_TICKET, rq) != KMS_EOK) {
+		return -rq->ans.http_status;
+	}
+	const char *saved = ue_self;
+	uint8_t saved_type = ue_id_type;
+	ue_self = resolver;
+	ue_id_type = rtype;
+	int ret = ue_resolve(&bob, &rq->m.ticket, rq->keys.k[1].key.data);
+	ue_self = saved;
+	ue_id_type = saved_type;
+	if (ret == KMS_EOK) {
+		ue_exchange(&bob, KMS_REQ_RESOLVE, rs);
+	}
+	return rs->ans.http_status;
+}
+
+static void given_sip_uri_identities_when_served_then_granted_and_resolved_as_nai(void)
+{
+	ue_defaults();
+	static const char *const to[] = { "sip:bob@example.org;user=phone" };
+	ue_self = "<sip:alice@Example.ORG:5060;transport=tcp>";
+	ue_id_type = req_to_type = MIKEY_ID_URI;
+	resp_t *rq, *rs;
+	long st = request_and_resolve(to, 1, FLAGS_REQ, &users[1],
+				      "sips:bob@EXAMPLE.org?subject=call", MIKEY_ID_URI,
+				      &rq, &rs);
+	CU_ASSERT_EQUAL(st, 200);
+	const mikey_tp_t *g = &rq->m.ticket.policy;
+	/* The granted policy speaks KMS user identities, ID Type NAI, with K. */
+	CU_ASSERT_TRUE(id_is(&g->idri, MIKEY_ID_NAI, "alice@example.org"));
+	CU_ASSERT_EQUAL(g->nidrr, 1);
+	CU_ASSERT_TRUE(id_is(&g->idrr[0], MIKEY_ID_NAI, "bob@example.org"));
+	CU_ASSERT_TRUE(id_is(&g->idrkms, MIKEY_ID_NAI, KMS_ID));
+	CU_ASSERT_TRUE((g->flags & MIKEY_TPF_K) != 0);
+	/* RESOLVE_RESP's IDRr: the identity that matched, as NAI; keys forked
+	 * with exactly those bytes. */
+	const mikey_id_t *idr = resp_idr(rs);
+	CU_ASSERT_TRUE(id_is(idr, MIKEY_ID_NAI, "bob@example.org"));
+	const mikey_rand_t *rk = mikey_msg_randr(&rs->m, MIKEY_RAND_KMS);
+	uint8_t tgk_f[16];
+	CU_ASSERT_PTR_NOT_NULL_FATAL(rk);
+	mikey_bytes_t nai = { (const uint8_t *)"bob@example.org", 15 };
+	CU_ASSERT_EQUAL(mikey_kdf_fork(MIKEY_PRF_MIKEY1, MIKEY_FORK_TGK,
+				       rq->keys.k[2].key.data, 16, &nai, &rk->rand,
+				       tgk_f),
+			KMS_EOK);
+	CU_ASSERT_EQUAL(memcmp(rs->keys.k[2].key.data, tgk_f, 16), 0);
+	/* A plain NAI request stays unchanged (no K). */
+	ue_defaults();
+	free(rq);
+	free(rs);
+	st = request_and_resolve(to_bob, 1, FLAGS_REQ, &users[1], "bob@example.org",
+				 MIKEY_ID_NAI, &rq, &rs);
+	CU_ASSERT_EQUAL(st, 200);
+	CU_ASSERT_FALSE(rq->m.ticket.policy.flags & MIKEY_TPF_K);
+	free(rq);
+	free(rs);
+}
+
+/* Not one granted named responder is refused at resolve, whatever its form. */
+static void given_each_responder_form_when_granted_then_responder_resolves(void)
+{
+	static const struct {
+		uint8_t type;
+		const char *to;
+	} forms[] = {
+		{ MIKEY_ID_NAI, "bob@example.org" },
+		{ MIKEY_ID_URI, "bob@example.org" },
+		{ MIKEY_ID_BYTES, "bob@example.org" },
+		{ MIKEY_ID_NAI, "bob@EXAMPLE.ORG" },
+		{ MIKEY_ID_URI, "sip:bob@example.org" },
+		{ MIKEY_ID_NAI, "sip:bob@example.org" },
+		{ MIKEY_ID_BYTES, "sips:bob@example.org" },
+		{ MIKEY_ID_URI, "<sip:bob@example.org;transport=tcp>" },
+		{ MIKEY_ID_URI, "SIP:bob@Example.org:5060" },
+		{ MIKEY_ID_URI, "sip:b%6fb@example.org" },
+		{ MIKEY_ID_URI, "sips:bob@example.org?subject=x&priority=urgent" },
+		{ MIKEY_ID_NAI, "*@example.org" },
+		{ MIKEY_ID_URI, "sip:*@example.org" },
+		{ MIKEY_ID_URI, "sip:b*@Example.org" },
+		{ MIKEY_ID_NAI, "*@*" },
+	};
+	static const struct {
+		uint8_t type;
+		const char *as;
+	} resolvers[] = {
+		{ MIKEY_ID_NAI, "bob@example.org" },
+		{ MIKEY_ID_URI, "sip:bob@example.org" },
+	};
+	size_t tried = 0, refused = 0;
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		for (size_t k = 0; k < 2; k++) {
+			ue_defaults();
+			req_to_type = forms[i].type;
+			const char *to[] = { forms[i].to };
+			resp_t *rq, *rs;
+			long st = request_and_resolve(to, 1, FLAGS_REQ, &users[1],
+						      resolvers[k].as, resolvers[k].type,
+						      &rq, &rs);
+			tried++;
+			if (st != 200) {
+				refused++;
+				printf("\n  responder form '%s' (type %u) as '%s': %ld",
+				       forms[i].to, forms[i].type, resolvers[k].as, st);
+			}
+			free(rq);
+			free(rs);
+		}
+	}
+	CU_ASSERT_EQUAL(tried, 2 * sizeof(forms) / sizeof(forms[0]));
+	CU_ASSERT_EQUAL(refused, 0);
+	ue_defaults();
+}
+
+/* A responder that is no KMS user identity is dropped (K) beside others and
+ * refused alone (Invalid ID); the requester's own tel: identity likewise. */
+static void given_tel_or_bad_responders_when_requesting_then_dropped_or_invalid_id(void)
+{
+	ue_defaults();
+	ue_t alice = { .u = &users[0] };
+	resp_t *r = calloc(1, sizeof(*r));
+	static const char *const two[] = { "tel:+15551234", "bob@example.org" };
+	CU_ASSERT_EQUAL_FATAL(ue_request(&alice, two, 2, FLAGS_REQ), KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&alice, KMS_REQ_TICKET, r), KMS_EOK);
+	CU_ASSERT_EQUAL(r->m.ticket.policy.nidrr, 1);
+	CU_ASSERT_TRUE(
+	    id_is(&r->m.ticket.policy.idrr[0], MIKEY_ID_NAI, "bob@example.org"));
+	CU_ASSERT_TRUE((r->m.ticket.policy.flags & MIKEY_TPF_K) != 0);
+	static const char *const bad[] = { "tel:+15551234", "mailto:bob@example.org",
+					   "sip:bob@", "bob" };
+	CU_ASSERT_EQUAL_FATAL(ue_request(&alice, bad, 4, FLAGS_REQ), KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&alice, KMS_REQ_TICKET, r), KMS_EID);
+	CU_ASSERT_EQUAL(r->ans.http_status, 400);
+	/* IDRi tel: (the key found by IDRpsk): Invalid ID, with a V. */
+	ue_self = "tel:+15551234";
+	ue_psk_id = "alice@example.org";
+	CU_ASSERT_EQUAL_FATAL(ue_request(&alice, to_bob, 1, FLAGS_REQ), KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&alice, KMS_REQ_TICKET, r), KMS_EID);
+	ue_defaults();
+	free(r);
+}
+
+/* A user with two identities (a GBA USS) resolves a ticket naming either,
+ * whichever identity the RESOLVE_INIT carries; IDRr is the one that matched. */
+static void given_two_identities_when_ticket_names_either_then_resolved_for_that_one(void)
+{
+	static const struct {
+		const char *to, *as, *want;
+	} cases[] = {
+		{ "c.dept@example.org", "carol@example.org", "c.dept@example.org" },
+		{ "c.dept@example.org", "c.dept@example.org", "c.dept@example.org" },
+		{ "carol@example.org", "c.dept@example.org", "carol@example.org" },
+		{ "*.dept@example.org", "carol@example.org", "c.dept@example.org" },
+		{ "carol@example.org", "carol@example.org", "carol@example.org" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ue_defaults();
+		ue_psk_id = NULL;
+		const char *to[] = { cases[i].to };
+		resp_t *rq, *rs;
+		/* The key is named by IDRpsk (the B-TID of a GBA user). */
+		ue_t alice = { .u = &users[0] };
+		rq = calloc(1, sizeof(*rq));
+		rs = calloc(1, sizeof(*rs));
+		CU_ASSERT_EQUAL_FATAL(ue_request(&alice, to, 1, FLAGS_REQ), KMS_EOK);
+		CU_ASSERT_EQUAL_FATAL(ue_exchange(&alice, KMS_REQ_TICKET, rq), KMS_EOK);
+		ue_t carol = { .u = &users[2] };
+		ue_self = cases[i].as;
+		ue_psk_id = "carol@example.org";
+		CU_ASSERT_EQUAL_FATAL(
+		    ue_resolve(&carol, &rq->m.ticket, rq->keys.k[1].key.data), KMS_EOK);
+		CU_ASSERT_EQUAL(ue_exchange(&carol, KMS_REQ_RESOLVE, rs), KMS_EOK);
+		CU_ASSERT_TRUE(id_is(resp_idr(rs), MIKEY_ID_NAI, cases[i].want));
+		free(rq);
+		free(rs);
+	}
+	ue_defaults();
+}
+
+static void given_ticket_types_when_requested_then_issued_resolved_or_default(void)
+{
+	static const uint16_t types[] = { 1, 2, KMS_TICKET_TYPE, 77 };
+	for (size_t i = 0; i < 4; i++) {
+		ue_defaults();
+		req_type = types[i];
+		resp_t *rq, *rs;
+		long st = request_and_resolve(to_bob, 1, FLAGS_REQ, &users[1],
+					      "bob@example.org", MIKEY_ID_NAI, &rq, &rs);
+		CU_ASSERT_EQUAL(st, 200);
+		const mikey_tp_t *g = &rq->m.ticket.policy;
+		uint16_t want = types[i] == 77 ? KMS_TICKET_TYPE : types[i];
+		CU_ASSERT_EQUAL(g->ticket_type, want);
+		CU_ASSERT_EQUAL(g->subtype, 1);
+		CU_ASSERT_EQUAL(g->version, 1);
+		CU_ASSERT_EQUAL(!!(g->flags & MIKEY_TPF_K), types[i] == 77);
+		free(rq);
+		free(rs);
+	}
+	/* The configured default applies to a type not served. */
+	snprintf(cfg.ticket_type, sizeof(cfg.ticket_type), "2");
+	req_type = 77;
+	resp_t *rq, *rs;
+	CU_ASSERT_EQUAL(request_and_resolve(to_bob, 1, FLAGS_REQ, &users[1],
+					    "bob@example.org", MIKEY_ID_NAI, &rq, &rs),
+			200);
+	CU_ASSERT_EQUAL(rq->m.ticket.policy.ticket_type, 2);
+	snprintf(cfg.ticket_type, sizeof(cfg.ticket_type), "private");
+	free(rq);
+	free(rs);
+	ue_defaults();
+}
+
+/* IDRkms: left out (the MAC appends the KMS identity, RFC 6043 5.5), other
+ * forms of it, another KMS; a MAC over the present identities only is
+ * refused unless kms.accept_mac_without_kms_id. */
+static void given_idrkms_left_out_or_other_forms_when_requesting_then_rfc_mac_input(void)
+{
+	ue_defaults();
+	ue_t alice = { .u = &users[0] };
+	resp_t *r = calloc(1, sizeof(*r));
+	ue_no_kms = true;
+	CU_ASSERT_EQUAL_FATAL(ue_request(&alice, to_bob, 1, FLAGS_REQ), KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&alice, KMS_REQ_TICKET, r), KMS_EOK);
+	ue_mac_no_kms = true;
+	CU_ASSERT_EQUAL_FATAL(ue_request(&alice, to_bob, 1, FLAGS_REQ), KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&alice, KMS_REQ_TICKET, r), KMS_EMAC);
+	cfg.accept_mac_without_kms_id = true;
+	CU_ASSERT_EQUAL_FATAL(ue_request(&alice, to_bob, 1, FLAGS_REQ), KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&alice, KMS_REQ_TICKET, r), KMS_EOK);
+	/* The setting never excuses a message that carries IDRkms. */
+	ue_no_kms = false;
+	CU_ASSERT_EQUAL_FATAL(ue_request(&alice, to_bob, 1, FLAGS_REQ), KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&alice, KMS_REQ_TICKET, r), KMS_EMAC);
+	cfg.accept_mac_without_kms_id = false;
+	ue_mac_no_kms = false;
+	ue_kms = "KMS.Example.ORG"; /* a host-name identity: case-insensitive */
+	CU_ASSERT_EQUAL_FATAL(ue_request(&alice, to_bob, 1, FLAGS_REQ), KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&alice, KMS_REQ_TICKET, r), KMS_EOK);
+	ue_kms = "kms.other.example";
+	CU_ASSERT_EQUAL_FATAL(ue_request(&alice, to_bob, 1, FLAGS_REQ), KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&alice, KMS_REQ_TICKET, r), KMS_EID);
+	ue_kms = KMS_ID;
+	ue_defaults();
+	free(r);
+}
+
+static void given_forking_on_request_when_not_asked_then_unforked_unless_group(void)
+{
+	ue_defaults();
+	uint16_t no_i = MIKEY_TPF_E | MIKEY_TPF_F | MIKEY_TPF_H;
+	resp_t *rq, *rs;
+	/* always (TS 33.328): forked anyway, K set. */
+	CU_ASSERT_EQUAL(request_and_resolve(to_bob, 1, no_i, &users[1], "bob@example.org",
+					    MIKEY_ID_NAI, &rq, &rs),
+			200);
+	CU_ASSERT_TRUE((rq->m.ticket.policy.flags & (MIKEY_TPF_I | MIKEY_TPF_K)) ==
+		       (MIKEY_TPF_I | MIKEY_TPF_K));
+	free(rq);
+	free(rs);
+	snprintf(cfg.forking, sizeof(cfg.forking), "on_request");
+	CU_ASSERT_EQUAL(request_and_resolve(to_bob, 1, no_i, &users[1], "bob@example.org",
+					    MIKEY_ID_NAI, &rq, &rs),
+			200);
+	CU_ASSERT_FALSE(rq->m.ticket.policy.flags & (MIKEY_TPF_I | MIKEY_TPF_K));
+	/* Unforked: the Responder gets MPKr and TGK as issued, no modifier. */
+	CU_ASSERT_PTR_NULL(resp_idr(rs));
+	CU_ASSERT_PTR_NULL(mikey_msg_randr(&rs->m, MIKEY_RAND_KMS));
+	CU_ASSERT_EQUAL(memcmp(rs->keys.k[2].key.data, rq->keys.k[2].key.data, 16), 0);
+	free(rq);
+	free(rs);
+	/* Asked for, or a group responder: forked. */
+	CU_ASSERT_EQUAL(request_and_resolve(to_bob, 1, FLAGS_REQ, &users[1],
+					    "bob@example.org", MIKEY_ID_NAI, &rq, &rs),
+			200);
+	CU_ASSERT_TRUE((rq->m.ticket.policy.flags & MIKEY_TPF_I) != 0);
+	free(rq);
+	free(rs);
+	static const char *const grp[] = { "*.dept@example.org" };
+	CU_ASSERT_EQUAL(request_and_resolve(grp, 1, no_i, &users[2], "carol@example.org",
+					    MIKEY_ID_NAI, &rq, &rs),
+			200);
+	CU_ASSERT_TRUE((rq->m.ticket.policy.flags & (MIKEY_TPF_I | MIKEY_TPF_K)) ==
+		       (MIKEY_TPF_I | MIKEY_TPF_K));
+	CU_ASSERT_TRUE(id_is(resp_idr(rs), MIKEY_ID_NAI, "c.dept@example.org"));
+	snprintf(cfg.forking, sizeof(cfg.forking), "always");
+	free(rq);
+	free(rs);
+	ue_defaults();
+}
+
+/*
+ * Every Error kmsd produces has the HDR fields of the message in error
+ * (RFC 6043 5.4), one case per MIKEY error number it uses; those after
+ * authentication carry a V under the auth_key of the message in error
+ * (direction 0x01), those before carry none.
+ */
+typedef struct {
+	const char *what;
+	int want_errno;
+	bool want_v;
+} err_case_t;
+
+static void check_error(const err_case_t *c, const ue_t *ue, bool request,
+			const resp_t *r)
+{
+	uint8_t version = 0, prf = 0;
+	uint32_t csb = 0;
+	mikey_msg_t *e = malloc(sizeof(*e));
+	CU_ASSERT_EQUAL_FATAL(mikey_hdr_peek(ue->msg, ue->len, &version, &prf, &csb),
+			      KMS_EOK);
+	/* An unsupported PRF is copied as it came: read the HDR fields as they
+	 * are, then decode a copy with PRF 0 (the decoder refuses others). */
+	uint8_t ev = 0, eprf = 0, ebuf[MIKEY_MSG_MAX];
+	uint32_t ecsb = 0;
+	CU_ASSERT_EQUAL_FATAL(mikey_hdr_peek(r->buf, r->ans.len, &ev, &eprf, &ecsb),
+			      KMS_EOK);
+	CU_ASSERT_EQUAL(ev, version);
+	CU_ASSERT_EQUAL(eprf, prf);
+	CU_ASSERT_EQUAL(ecsb, csb);
+	memcpy(ebuf, r->buf, r->ans.len);
+	if (prf > MIKEY_PRF_HMAC_SHA256) {
+		ebuf[3] &= 0x80;
+	}
+	int ret = mikey_msg_decode(ebuf, r->ans.len, e);
+	CU_ASSERT_EQUAL(ret, KMS_EOK);
+	if (ret != KMS_EOK) {
+		printf("\n  %s: no Error message", c->what);
+		free(e);
+		return;
+	}
+	CU_ASSERT_EQUAL(e->hdr.data_type, MIKEY_DT_ERROR);
+	const mikey_payload_t *ep = mikey_msg_find(e, MIKEY_PT_ERR, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ep);
+	if (ep->u.err.errno_ != c->want_errno) {
+		printf("\n  %s: MIKEY error %u, expected %d", c->what, ep->u.err.errno_,
+		       c->want_errno);
+	}
+	CU_ASSERT_EQUAL(ep->u.err.errno_, c->want_errno);
+	CU_ASSERT_EQUAL(mikey_msg_v(e) != NULL, c->want_v);
+	if (c->want_v && mikey_msg_v(e) != NULL) {
+		uint8_t key[20];
+		mikey_bytes_t rnd = { ue->rand, 16 };
+		CU_ASSERT_EQUAL(mikey_kdf_msg_key(prf, ue->u->key, 16, MIKEY_DK_AUTH, csb,
+						  MIKEY_DIR_INIT, request ? &rnd : NULL,
+						  request ? NULL : &rnd, key, 20),
+				KMS_EOK);
+		CU_ASSERT_EQUAL(mikey_mac_verify(e, key, 20, NULL, 0), KMS_EOK);
+		/* ... and not under the response direction's key. */
+		CU_ASSERT_EQUAL(mikey_kdf_msg_key(prf, ue->u->key, 16, MIKEY_DK_AUTH, csb,
+						  MIKEY_DIR_RESP, request ? &rnd : NULL,
+						  request ? NULL : &rnd, key, 20),
+				KMS_EOK);
+		CU_ASSERT_EQUAL(mikey_mac_verify(e, key, 20, NULL, 0), KMS_EMAC);
+	}
+	free(e);
+}
+
+static void send_as(ue_t *ue, kms_reqtype_t type, resp_t *r)
+{
+	kms_service_handle(&svc, type, "err", ue->msg, ue->len, r->buf, sizeof(r->buf),
+			   &r->ans);
+}
+
+/* Set the HDR's PRF field of ue's message (the MAC no longer matters). */
+static void set_prf(ue_t *ue, uint8_t prf)
+{
+	ue->msg[3] = (uint8_t)((ue->msg[3] & 0x80) | prf);
+}
+
+static void given_each_mikey_error_when_answered_then_hdr_copied_and_v_keyed(void)
+{
+	ue_defaults();
+	ue_t alice = { .u = &users[0] }, bob = { .u = &users[1] };
+	resp_t *r = calloc(1, sizeof(*r)), *rq = issue(&alice, to_bob, 1, FLAGS_REQ);
+	/* 0 Auth failure: an unknown PSK (before), a refusal by policy (after). */
+	struct user nobody = { "eve@example.org", { "eve@example.org", NULL }, { 1 } };
+	ue_t eve = { .u = &nobody };
+	ue_request(&eve, to_bob, 1, FLAGS_REQ);
+	send_as(&eve, KMS_REQ_TICKET, r);
+	check_error(&(err_case_t){ "unknown PSK", MIKEY_ERR_AUTH, false }, &eve, true, r);
+	ue_t dave = { .u = &users[3] };
+	ue_resolve(&dave, &rq->m.ticket, rq->keys.k[1].key.data);
+	send_as(&dave, KMS_REQ_RESOLVE, r);
+	check_error(&(err_case_t){ "not named", MIKEY_ERR_AUTH, true }, &dave, false, r);
+	/* 1 Invalid TS: an old timestamp. */
+	int64_t saved = fake_now;
+	fake_now -= 3600;
+	ue_request(&alice, to_bob, 1, FLAGS_REQ);
+	fake_now = saved;
+	send_as(&alice, KMS_REQ_TICKET, r);
+	check_error(&(err_case_t){ "old T", MIKEY_ERR_TS, false }, &alice, true, r);
+	/* 2 Invalid PRF: an unsupported PRF func, copied as it came. */
+	ue_request(&alice, to_bob, 1, FLAGS_REQ);
+	set_prf(&alice, 0x55);
+	send_as(&alice, KMS_REQ_TICKET, r);
+	check_error(&(err_case_t){ "PRF 0x55", MIKEY_ERR_PRF, false }, &alice, true, r);
+	/* 3 Invalid MAC. */
+	ue_request(&alice, to_bob, 1, FLAGS_REQ);
+	alice.msg[alice.len - 1] ^= 1;
+	send_as(&alice, KMS_REQ_TICKET, r);
+	check_error(&(err_case_t){ "bad MAC", MIKEY_ERR_MAC, false }, &alice, true, r);
+	/* 6 Invalid DT: a REQUEST_INIT sent as a resolve. */
+	ue_request(&alice, to_bob, 1, FLAGS_REQ);
+	send_as(&alice, KMS_REQ_RESOLVE, r);
+	check_error(&(err_case_t){ "wrong DT", MIKEY_ERR_DT, false }, &alice, true, r);
+	/* 7 Invalid ID: a tel: requester whose key is named by IDRpsk (after). */
+	ue_self = "tel:+15551234";
+	ue_psk_id = "alice@example.org";
+	ue_request(&alice, to_bob, 1, FLAGS_REQ);
+	send_as(&alice, KMS_REQ_TICKET, r);
+	check_error(&(err_case_t){ "tel: IDRi", MIKEY_ERR_ID, true }, &alice, true, r);
+	ue_defaults();
+	/* 12 Unspecified: a message cut short (the HDR arrived). */
+	ue_request(&alice, to_bob, 1, FLAGS_REQ);
+	alice.len -= 7;
+	send_as(&alice, KMS_REQ_TICKET, r);
+	check_error(&(err_case_t){ "truncated", MIKEY_ERR_UNSPEC, false }, &alice, true,
+		    r);
+	/* 14 Invalid TICKET: a ticket that fails its tag (after). */
+	mikey_ticket_t t = rq->m.ticket;
+	uint8_t td[MIKEY_TICKET_DATA_MAX];
+	memcpy(td, t.ticket_data.data, t.ticket_data.len);
+	td[t.ticket_data.len - 1] ^= 1;
+	t.ticket_data.data = td;
+	ue_resolve(&bob, &t, rq->keys.k[1].key.data);
+	send_as(&bob, KMS_REQ_RESOLVE, r);
+	check_error(&(err_case_t){ "bad ticket", MIKEY_ERR_TICKET, true }, &bob, false,
+		    r);
+	/* 15 Invalid TPpar: a validity that ends before it starts (after). */
+	req_tre = fake_now - 10;
+	ue_request(&alice, to_bob, 1, FLAGS_REQ);
+	req_tre = 0;
+	send_as(&alice, KMS_REQ_TICKET, r);
+	check_error(&(err_case_t){ "TRe < TRs", MIKEY_ERR_TPPAR, true }, &alice, true, r);
+	/* A body shorter than an HDR: version 1, PRF 0, CSB ID 0. */
+	static const uint8_t tiny[] = { 0x01, 0x0b, 0x05 };
+	kms_service_handle(&svc, KMS_REQ_TICKET, "tiny", tiny, sizeof(tiny), r->buf,
+			   sizeof(r->buf), &r->ans);
+	mikey_msg_t *e = malloc(sizeof(*e));
+	CU_ASSERT_EQUAL_FATAL(mikey_msg_decode(r->buf, r->ans.len, e), KMS_EOK);
+	CU_ASSERT_TRUE(e->hdr.version == 1 && e->hdr.prf == 0 && e->hdr.csb_id == 0);
+	free(e);
+	free(rq);
+	free(r);
+}
+
 int main(void)
 {
 	static const unit_test_t tests[] = {
@@ -913,6 +1419,21 @@ int main(void)
 		    given_resolve_over_zk_when_peer_key_right_then_keys_forked_for_responder),
 		UNIT_TEST(
 		    given_foreign_ticket_over_zk_when_resolving_then_never_forwarded),
+		UNIT_TEST(
+		    given_sip_uri_identities_when_served_then_granted_and_resolved_as_nai),
+		UNIT_TEST(given_each_responder_form_when_granted_then_responder_resolves),
+		UNIT_TEST(
+		    given_tel_or_bad_responders_when_requesting_then_dropped_or_invalid_id),
+		UNIT_TEST(
+		    given_two_identities_when_ticket_names_either_then_resolved_for_that_one),
+		UNIT_TEST(
+		    given_ticket_types_when_requested_then_issued_resolved_or_default),
+		UNIT_TEST(
+		    given_idrkms_left_out_or_other_forms_when_requesting_then_rfc_mac_input),
+		UNIT_TEST(
+		    given_forking_on_request_when_not_asked_then_unforked_unless_group),
+		UNIT_TEST(
+		    given_each_mikey_error_when_answered_then_hdr_copied_and_v_keyed),
 		UNIT_END,
 	};
 	if (suite_init() != 0) {
