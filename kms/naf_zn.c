@@ -9,16 +9,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "common/encode.h"
 #include "common/errcode.h"
+#include "common/log.h"
 #include "common/secmem.h"
 #include "kms/psk_static.h"
 #include "policy/identity.h"
 
 #define RAND_LEN 16
 #define RAND_B64_LEN 24 /* base64 of 16 bytes, with "==" */
+#define SUBJECT_LEN 24	/* "btid:" + a prefix of the B-TID, as kms/naf.c logs */
 
 static bool printable(const uint8_t *s, size_t len)
 {
@@ -122,19 +123,13 @@ static int get_time(const json_t *o, const char *name, int64_t *out, bool *prese
 	return KMS_EOK;
 }
 
-static bool is_sip(const char *uri, size_t len)
-{
-	const char *s = uri;
-	if (len > 0 && *s == '<') {
-		s++;
-		len--;
-	}
-	return (len >= 4 && strncasecmp(s, "sip:", 4) == 0) ||
-	       (len >= 5 && strncasecmp(s, "sips:", 5) == 0);
-}
-
-/* One IMPU into the identity list (skipped when unusable or full). */
-static int add_impu(const json_t *v, naf_zn_answer_t *a)
+/*
+ * One IMPU into the identity list: its KMS user identity (identity_normalise,
+ * the content decides).  tel: and other schemes, group (wildcard) IMPUs and
+ * malformed ones are skipped with a debug line, as are duplicates and those
+ * over the cap.
+ */
+static int add_impu(const json_t *v, const char *subj, naf_zn_answer_t *a)
 {
 	if (!json_is_string(v)) {
 		return KMS_EMALFORMED;
@@ -147,10 +142,16 @@ static int add_impu(const json_t *v, naf_zn_answer_t *a)
 	a->impus_seen++;
 	char id[KMS_IDENTITY_MAX + 1];
 	size_t n = 0;
-	if (!is_sip(uri, len) ||
-	    identity_from_uri(uri, len, id, sizeof(id), &n) != KMS_EOK ||
-	    psk_static_check_identity(id) != KMS_EOK) {
-		a->impus_skipped++; /* tel: URIs, wildcards, malformed */
+	const char *why = NULL;
+	if (identity_normalise(IDENTITY_ID_URI, (const uint8_t *)uri, len, id, sizeof(id),
+			       &n, &why) != KMS_EOK) {
+		log_req_debug(subj, "Zn: IMPU '%.64s' skipped: %s", uri, why);
+		a->impus_skipped++;
+		return KMS_EOK;
+	}
+	if (psk_static_check_identity(id) != KMS_EOK) {
+		log_req_debug(subj, "Zn: IMPU '%.64s' skipped: not a PSK identity", uri);
+		a->impus_skipped++;
 		return KMS_EOK;
 	}
 	for (size_t i = 0; i < a->psk.nids; i++) {
@@ -167,8 +168,10 @@ static int add_impu(const json_t *v, naf_zn_answer_t *a)
 	return KMS_EOK;
 }
 
-static int parse_guss(const json_t *guss, naf_zn_answer_t *a)
+static int parse_guss(const json_t *guss, const char *btid, naf_zn_answer_t *a)
 {
+	char subj[SUBJECT_LEN];
+	snprintf(subj, sizeof(subj), "btid:%.10s...", btid);
 	if (!json_is_object(guss)) {
 		return KMS_EMALFORMED;
 	}
@@ -189,7 +192,7 @@ static int parse_guss(const json_t *guss, naf_zn_answer_t *a)
 			return KMS_EMALFORMED;
 		}
 		for (size_t k = 0; k < json_array_size(impus); k++) {
-			int ret = add_impu(json_array_get(impus, k), a);
+			int ret = add_impu(json_array_get(impus, k), subj, a);
 			if (ret != KMS_EOK) {
 				return ret;
 			}
@@ -255,7 +258,7 @@ static int parse_answer(const json_t *o, const char *btid, int64_t now,
 	}
 	ret = parse_key(o, a);
 	if (ret == KMS_EOK) {
-		ret = parse_guss(guss, a);
+		ret = parse_guss(guss, btid, a);
 	}
 	if (ret != KMS_EOK) {
 		return ret;

@@ -1,11 +1,13 @@
 #include "kms/policy_store.h"
 
+#include <inttypes.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/errcode.h"
+#include "common/log.h"
 #include "sql/db.h"
 #include "sql/schema.h"
 
@@ -13,9 +15,12 @@ static const char sql_select[] =
     "SELECT id, priority, initiator, responder, effect, max_validity, reuse, "
     "group_ok, init_keys FROM policy_rules ORDER BY priority DESC, id";
 
+/* A rule pattern is valid when it has a stored form (identity_pattern_canon). */
 int policy_store_check_pattern(const char *s)
 {
-	return identity_pattern_check(s);
+	char c[IDENTITY_MAX + 1];
+	return identity_pattern_canon(s, c, sizeof(c), NULL) == KMS_EOK ? KMS_EOK
+									: KMS_EINVAL;
 }
 
 static int row_to_rule(sqlite3_stmt *st, policy_rule_t *r)
@@ -77,9 +82,23 @@ typedef struct {
 	size_t n, cap;
 } rule_vec_t;
 
+/* A stored pattern policy_set_new() will have to use as it is: say so. */
+static void warn_pattern(const policy_rule_t *r, const char *pattern)
+{
+	char c[IDENTITY_MAX + 1];
+	const char *why = NULL;
+	if (identity_pattern_canon(pattern, c, sizeof(c), &why) != KMS_EOK) {
+		log_warning("policy: rule %" PRId64
+			    ": pattern '%s' is used as stored: %s",
+			    r->id, pattern, why);
+	}
+}
+
 static int collect(void *ctx, const policy_rule_t *r)
 {
 	rule_vec_t *vec = ctx;
+	warn_pattern(r, r->initiator);
+	warn_pattern(r, r->responder);
 	if (vec->n == vec->cap) {
 		size_t cap = vec->cap ? vec->cap * 2 : 16;
 		policy_rule_t *nv = realloc(vec->v, cap * sizeof(*nv));
@@ -110,11 +129,14 @@ int policy_store_load(const char *db_path, const policy_defaults_t *def,
 
 int policy_store_add(const char *db_path, const policy_rule_t *r, int64_t *id)
 {
+	char ini[IDENTITY_MAX + 1], resp[IDENTITY_MAX + 1];
 	if (db_path == NULL || r == NULL || id == NULL ||
 	    r->priority < POLICY_STORE_PRIORITY_MIN ||
 	    r->priority > POLICY_STORE_PRIORITY_MAX ||
-	    policy_store_check_pattern(r->initiator) != KMS_EOK ||
-	    policy_store_check_pattern(r->responder) != KMS_EOK) {
+	    memchr(r->initiator, '\0', sizeof(r->initiator)) == NULL ||
+	    memchr(r->responder, '\0', sizeof(r->responder)) == NULL ||
+	    identity_pattern_canon(r->initiator, ini, sizeof(ini), NULL) != KMS_EOK ||
+	    identity_pattern_canon(r->responder, resp, sizeof(resp), NULL) != KMS_EOK) {
 		return KMS_EINVAL;
 	}
 	sqlite3 *db = NULL;
@@ -129,8 +151,8 @@ int policy_store_add(const char *db_path, const policy_rule_t *r, int64_t *id)
 	}
 	if (ret == KMS_EOK) {
 		sqlite3_bind_int64(st, 1, r->priority);
-		sqlite3_bind_text(st, 2, r->initiator, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, r->responder, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, ini, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, resp, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 4, r->effect == POLICY_DENY ? 1 : 0);
 		sqlite3_bind_int64(st, 5, (sqlite3_int64)r->max_validity);
 		sqlite3_bind_int64(st, 6, r->reuse ? 1 : 0);

@@ -530,3 +530,36 @@ bool identity_kms_match(const char *kms_id, const uint8_t *data, size_t len)
 	/* Domains are lower-cased (ASCII): byte equality is the rule. */
 	return an == bn && memcmp(a, b, an) == 0;
 }
+
+int identity_pattern_canon(const char *s, char *out, size_t cap, const char **why)
+{
+	char buf[IDENTITY_MAX + 1];
+	const char *r = NULL;
+	size_t n = s != NULL ? strnlen(s, IDENTITY_DATA_MAX + 1) : 0, bl = 0;
+	size_t skip = n > 0 && s[0] == '<' ? 1 : 0;
+	if (s == NULL) {
+		r = "no pattern";
+	} else if (!has_scheme(s + skip, n - skip)) {
+		if (identity_pattern_check(s) != KMS_EOK) {
+			r = "not user@domain (3 to 256 bytes, no spaces or controls)";
+		} else {
+			bl = n;
+			memcpy(buf, s, n + 1);
+		}
+	} else if (identity_pattern_normalise(IDENTITY_ID_URI, (const uint8_t *)s, n, buf,
+					      sizeof(buf), &bl, &r) == KMS_EOK &&
+		   has_scheme(buf, bl)) { /* "a:b@x" would not read back */
+		r = "':' in the user part of a pattern (reads as a URI scheme)";
+	}
+	if (r == NULL && bl >= cap) {
+		r = "output buffer too small";
+	}
+	if (r != NULL) {
+		if (why != NULL) {
+			*why = r;
+		}
+		return KMS_EINVAL;
+	}
+	memcpy(out, buf, bl + 1);
+	return KMS_EOK;
+}

@@ -96,6 +96,18 @@ int identity_pattern_normalise(uint8_t id_type, const uint8_t *data, size_t len,
 			       char *out, size_t cap, size_t *out_len, const char **why);
 
 /*
+ * The stored form of an operator's pattern s (a kmsctl argument, a stored
+ * policy rule or Zk peer pattern; NUL-terminated): a "sip:"/"sips:" URI or
+ * pattern (optionally in "<>") becomes its identity_pattern_normalise()
+ * form ("sip:*@Example.org;user=phone" -> "*@example.org"); any other
+ * "scheme:" (tel:, mailto:, ...) is refused; anything else is copied as
+ * it is when identity_pattern_check() passes.  KMS_EOK with out
+ * NUL-terminated, else KMS_EINVAL with *why (when not NULL) a static
+ * reason.  Never decodes twice: its results are fixed points.
+ */
+int identity_pattern_canon(const char *s, char *out, size_t cap, const char **why);
+
+/*
  * Is IDRkms ID Data data[0..len) the configured KMS identity kms_id?  True
  * for the exact bytes.  When kms_id has an '@', also when both normalise
  * (identity_normalise, any content form) to the same KMS user identity:

@@ -60,6 +60,19 @@ static bool domain_eq(const char *a, size_t alen, const char *b, size_t blen)
 	return true;
 }
 
+/*
+ * A rule pattern in its stored form (identity_pattern_canon: a sip: URI
+ * pattern becomes its NAI form).  One without (a tel: URI, malformed) is
+ * kept and matched as it is, as before.
+ */
+static void canon_in_place(char p[IDENTITY_MAX + 1])
+{
+	char c[IDENTITY_MAX + 1];
+	if (identity_pattern_canon(p, c, sizeof(c), NULL) == KMS_EOK) {
+		memcpy(p, c, strlen(c) + 1);
+	}
+}
+
 static int cmp_dom(const void *a, const void *b)
 {
 	const dom_entry_t *x = a, *y = b;
@@ -95,6 +108,8 @@ int policy_set_new(const policy_rule_t *rules, size_t n, const policy_defaults_t
 		policy_rule_t *r = &s->rules[i];
 		r->initiator[IDENTITY_MAX] = '\0';
 		r->responder[IDENTITY_MAX] = '\0';
+		canon_in_place(r->initiator);
+		canon_in_place(r->responder);
 		size_t dlen = 0;
 		const char *d = domain_of(r->initiator, strlen(r->initiator), &dlen);
 		if (d == NULL || memchr(d, '*', dlen) != NULL) {

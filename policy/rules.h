@@ -53,7 +53,13 @@ typedef struct {
 
 typedef struct policy_set policy_set_t;
 
-/* Build a snapshot of n rules (copied) over def. KMS_EOK or KMS_ENOMEM/EINVAL. */
+/*
+ * Build a snapshot of n rules (copied) over def.  KMS_EOK or
+ * KMS_ENOMEM/EINVAL.  The copies' patterns are in their stored form
+ * (identity_pattern_canon): "sip:*@Example.org" is used as
+ * "*@example.org"; a pattern without one (a tel: URI, left in a store by
+ * an older kmsctl) is kept and matched as it is, as before.
+ */
 int policy_set_new(const policy_rule_t *rules, size_t n, const policy_defaults_t *def,
 		   policy_set_t **out);
 void policy_set_free(policy_set_t *set);

@@ -46,7 +46,8 @@ static void usage_peer(FILE *f)
 		"  -r, --responders PATTERN\n"
 		"                        the responder identities it may resolve for\n"
 		"                        (a user or group identity, e.g.\n"
-		"                        '*@other.example'; default '*@*': any)\n"
+		"                        '*@other.example'; default '*@*': any;\n"
+		"                        a sip: URI is stored as its user@domain)\n"
 		"  -f, --key-file FILE   read the per-peer key (16 or 32 bytes, hex)\n"
 		"  -g, --generate        generate a random key and print it once: it\n"
 		"                        must be configured on the peer too\n"
@@ -61,6 +62,7 @@ typedef struct {
 	const char *kms_id, *url, *ca, *cert_name, *responders, *key_file;
 	int generate;
 	size_t key_len;
+	char stored[ZK_RESPONDERS_MAX + 1]; /* responders in its stored form */
 } peer_args_t;
 
 /* EXIT_SUCCESS, EXIT_USAGE (reported), or -1 after --help. */
@@ -144,11 +146,15 @@ static int parse_add(int argc, char **argv, peer_args_t *a)
 	if (a->responders == NULL) {
 		a->responders = "*@*";
 	}
-	if (identity_pattern_check(a->responders) != KMS_EOK) {
-		return usage_error(
-		    "peer add: --responders must be a user or group "
-		    "identity (user@domain, '*' for one or more characters)");
+	const char *why = NULL;
+	if (identity_pattern_canon(a->responders, a->stored, sizeof(a->stored), &why) !=
+	    KMS_EOK) {
+		return usage_error("peer add: --responders must be a user or group "
+				   "identity (user@domain or a sip:/sips: URI, '*' for "
+				   "one or more characters): '%s': %s",
+				   a->responders, why != NULL ? why : "invalid");
 	}
+	a->responders = a->stored;
 	if ((a->key_file != NULL) + a->generate != 1) {
 		return usage_error(
 		    "peer add: give exactly one of --key-file, --generate");

@@ -31,9 +31,11 @@ static void usage_policy(FILE *f)
 	    "\n"
 	    "A rule lets (or forbids) initiators matching --from ask for tickets\n"
 	    "naming responders matching --to.  Patterns are KMS user identities\n"
-	    "(user@domain) where '*' stands for one or more characters.  Among\n"
-	    "the matching rules the highest priority wins, deny before allow at\n"
-	    "equal priority; no match: the defaults of kmsd's [policy] section.\n"
+	    "(user@domain) where '*' stands for one or more characters; one\n"
+	    "written as a sip:/sips: URI is stored as its user@domain (tel: and\n"
+	    "other schemes are refused).  Among the matching rules the highest\n"
+	    "priority wins, deny before allow at equal priority; no match: the\n"
+	    "defaults of kmsd's [policy] section.\n"
 	    "\n"
 	    "  -f, --from PATTERN     initiator pattern (test: identity or sip: URI)\n"
 	    "  -t, --to PATTERN       responder pattern (test: identity, group or URI)\n"
@@ -158,6 +160,18 @@ static void print_validity(uint32_t v, char *buf, size_t cap)
 	}
 }
 
+/* A pattern of add in its stored form (a sip: URI pattern as its NAI). */
+static int add_pattern(const char *opt, const char *arg, char *out, size_t cap)
+{
+	const char *why = NULL;
+	if (identity_pattern_canon(arg, out, cap, &why) != KMS_EOK) {
+		return usage_error("policy add: %s '%s': %s (patterns are user@domain "
+				   "or sip:/sips: URIs, 3 to %d bytes, '*' allowed)",
+				   opt, arg, why != NULL ? why : "invalid", IDENTITY_MAX);
+	}
+	return EXIT_SUCCESS;
+}
+
 static int policy_add(const paths_t *p, int argc, char **argv)
 {
 	policy_args_t a = { 0 };
@@ -173,14 +187,13 @@ static int policy_add(const paths_t *p, int argc, char **argv)
 	}
 	policy_rule_t r;
 	memset(&r, 0, sizeof(r));
-	if (policy_store_check_pattern(a.from) != KMS_EOK ||
-	    policy_store_check_pattern(a.to) != KMS_EOK) {
-		return usage_error("policy add: patterns are user@domain (3 to %d bytes, "
-				   "'*' allowed, no spaces or controls)",
-				   IDENTITY_MAX);
+	rc = add_pattern("--from", a.from, r.initiator, sizeof(r.initiator));
+	if (rc == EXIT_SUCCESS) {
+		rc = add_pattern("--to", a.to, r.responder, sizeof(r.responder));
 	}
-	snprintf(r.initiator, sizeof(r.initiator), "%s", a.from);
-	snprintf(r.responder, sizeof(r.responder), "%s", a.to);
+	if (rc != EXIT_SUCCESS) {
+		return rc;
+	}
 	r.priority = (int)a.priority;
 	r.effect = a.deny ? POLICY_DENY : POLICY_ALLOW;
 	r.max_validity = a.max_validity;
@@ -237,20 +250,20 @@ static int policy_remove(const paths_t *p, const char *arg)
 	return remove_result(policy_store_remove(p->db, id), p, "policy rule", num);
 }
 
-/* An identity argument of test: a group pattern as is, else via the URI rules. */
+/*
+ * An identity argument of test, read as a UE's ID Data would be: a user
+ * identity or sip:/sips: URI; with group_ok a group pattern too.
+ */
 static int test_identity(const char *arg, bool group_ok, char *out, size_t cap)
 {
-	size_t n = 0;
+	size_t n = strlen(arg);
 	const char *why = NULL;
-	if (group_ok && identity_is_group(arg, strlen(arg))) {
-		if (policy_store_check_pattern(arg) != KMS_EOK) {
-			return usage_error("policy test: '%s' is not a group identity",
-					   arg);
-		}
-		snprintf(out, cap, "%s", arg);
-		return EXIT_SUCCESS;
-	}
-	if (identity_from_uri_ex(arg, strlen(arg), out, cap, &n, &why) != KMS_EOK) {
+	int ret = group_ok
+		      ? identity_pattern_normalise(IDENTITY_ID_URI, (const uint8_t *)arg,
+						   n, out, cap, NULL, &why)
+		      : identity_normalise(IDENTITY_ID_URI, (const uint8_t *)arg, n, out,
+					   cap, NULL, &why);
+	if (ret != KMS_EOK) {
 		return usage_error("policy test: '%s': %s", arg,
 				   why != NULL ? why : "invalid");
 	}

@@ -219,6 +219,22 @@ static int row_info(sqlite3_stmt *st, zk_peer_info_t *info)
 	"wrapped "                                                                       \
 	"FROM zk_peers "
 
+/*
+ * The responders pattern of a stored peer as kmsd uses it: its stored form
+ * (identity_pattern_canon: "sip:*@Other.example" -> "*@other.example"),
+ * or as it is, with a warning, when it has none (left by an older kmsctl).
+ */
+static void stored_responders(const zk_peer_info_t *info, char out[ZK_RESPONDERS_MAX + 1])
+{
+	const char *why = NULL;
+	if (identity_pattern_canon(info->responders, out, ZK_RESPONDERS_MAX + 1, &why) !=
+	    KMS_EOK) {
+		log_warning("zk: peer %s: responders '%s' used as stored: %s",
+			    info->kms_id, info->responders, why);
+		memcpy(out, info->responders, ZK_RESPONDERS_MAX + 1);
+	}
+}
+
 /* One row of SELECT_PEER into p, key unwrapped under kek. */
 static int row_peer(sqlite3_stmt *st, const uint8_t kek[ZK_KEK_LEN], zk_peer_t *p)
 {
@@ -248,7 +264,7 @@ static int row_peer(sqlite3_stmt *st, const uint8_t kek[ZK_KEK_LEN], zk_peer_t *
 	memcpy(p->url, info.url, sizeof(p->url));
 	memcpy(p->ca_file, info.ca_file, sizeof(p->ca_file));
 	memcpy(p->cert_name, info.cert_name, sizeof(p->cert_name));
-	memcpy(p->responders, info.responders, sizeof(p->responders));
+	stored_responders(&info, p->responders);
 	p->key_len = info.key_len;
 	return KMS_EOK;
 }
@@ -278,7 +294,7 @@ static int check_kek_locked(sqlite3 *db, const uint8_t kek[ZK_KEK_LEN])
 }
 
 static int add_locked(sqlite3 *db, const uint8_t kek[ZK_KEK_LEN], const zk_peer_t *p,
-		      const uint8_t *wrapped, size_t wlen)
+		      const char *responders, const uint8_t *wrapped, size_t wlen)
 {
 	int64_t count = 0;
 	int ret = sqldb_query_int64(db, "SELECT count(*) FROM zk_peers", &count);
@@ -308,7 +324,7 @@ static int add_locked(sqlite3 *db, const uint8_t kek[ZK_KEK_LEN], const zk_peer_
 	sqlite3_bind_blob(st, 5, wrapped, (int)wlen, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 6, (sqlite3_int64)p->key_len);
 	sqlite3_bind_int64(st, 7, (sqlite3_int64)time(NULL));
-	sqlite3_bind_text(st, 8, p->responders, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, responders, -1, SQLITE_STATIC);
 	ret = sqldb_step_done(st); /* KMS_EEXIST: kms_id or cert_name taken */
 	sqlite3_finalize(st);
 	return ret;
@@ -317,6 +333,7 @@ static int add_locked(sqlite3 *db, const uint8_t kek[ZK_KEK_LEN], const zk_peer_
 typedef struct {
 	const uint8_t *kek;
 	const zk_peer_t *p;
+	const char *responders; /* p's, in its stored form */
 	const uint8_t *wrapped;
 	size_t wlen;
 } add_tx_t;
@@ -324,12 +341,15 @@ typedef struct {
 static int add_tx(sqlite3 *db, void *ctx)
 {
 	const add_tx_t *t = ctx;
-	return add_locked(db, t->kek, t->p, t->wrapped, t->wlen);
+	return add_locked(db, t->kek, t->p, t->responders, t->wrapped, t->wlen);
 }
 
 int zk_peer_add(const char *db_path, const uint8_t kek[ZK_KEK_LEN], const zk_peer_t *p)
 {
-	if (db_path == NULL || kek == NULL || check_peer(p) != KMS_EOK) {
+	char responders[ZK_RESPONDERS_MAX + 1];
+	if (db_path == NULL || kek == NULL || check_peer(p) != KMS_EOK ||
+	    identity_pattern_canon(p->responders, responders, sizeof(responders), NULL) !=
+		KMS_EOK) {
 		return KMS_EINVAL;
 	}
 	uint8_t wrapped[WRAPPED_MAX];
@@ -341,7 +361,7 @@ int zk_peer_add(const char *db_path, const uint8_t kek[ZK_KEK_LEN], const zk_pee
 		    crypto_aes_kw_wrap(kek, ZK_KEK_LEN, iv, p->key, p->key_len, wrapped);
 	}
 	if (ret == KMS_EOK) {
-		add_tx_t t = { kek, p, wrapped, wlen };
+		add_tx_t t = { kek, p, responders, wrapped, wlen };
 		ret = schema_transact(db_path, SCHEMA_KMS, 1, add_tx, &t);
 	}
 	if (ret == KMS_EOK) {

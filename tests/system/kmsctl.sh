@@ -1,6 +1,7 @@
 #!/bin/sh
 # kmsctl end to end in a scratch state directory: init (--demo), key
-# rotate/list/retire, psk add/list/remove, peer add/list/remove; exit codes,
+# rotate/list/retire, psk add/list/remove, peer add/list/remove, policy
+# add/list/test (patterns written as sip: URIs); exit codes,
 # file modes, and no key bytes where none belong.
 set -eu
 
@@ -157,6 +158,16 @@ no_key_hex "$tmp/out"
 run 1 peer add --kms-id kms4 --url https://kms3.test/zk --ca "$tmp/peer-ca.pem" \
 	--cert-name KMS3.test --generate
 grep -q exists "$tmp/err" || fail "duplicate cert-name: reason"
+run 2 peer add --kms-id kms5 --url https://kms5.test/zk --ca "$tmp/peer-ca.pem" \
+	--cert-name kms5.test --responders 'tel:+15551234' --generate
+grep -q 'tel: URI is not a KMS user identity' "$tmp/err" || fail "tel: --responders: reason"
+run 0 peer add --kms-id kms6 --url https://kms6.test/zk --ca "$tmp/peer-ca.pem" \
+	--cert-name kms6.test --responders 'sip:*@D2.example;user=phone' --generate
+run 0 peer list
+no_key_hex "$tmp/out"
+grep -q '^kms6 .* \*@d2\.example ' "$tmp/out" || fail "sip: --responders listed as *@d2.example"
+grep -q 'sip:' "$tmp/out" && fail "a sip: pattern was stored as a URI"
+run 0 peer remove kms6
 run 0 peer list
 no_key_hex "$tmp/out"
 grep -q "^kms2.example.org .*https://127.0.0.1:8443/zk .*$tmp/peer-ca.pem .*kms2.test .*\\*@\\* .*32 " \
@@ -167,6 +178,30 @@ run 1 peer remove kms3
 run 0 peer list
 grep -q '^kms3 ' "$tmp/out" && fail "kms3 still listed"
 ok "peer add (generate, key file, --responders) / list / remove"
+
+# --- policy rules ------------------------------------------------------------
+run 0 policy add --from 'sip:*.dept@Example.ORG;user=phone' \
+	--to '<sips:bob@B.example:5061>' --deny --priority 5
+run 0 policy add --from '*@example.org' --to '*@*' --allow
+run 2 policy add --from 'tel:+15551234' --to '*@*' --allow
+grep -q 'tel: URI is not a KMS user identity' "$tmp/err" || fail "tel: --from: reason"
+run 2 policy add --from '*@*' --to 'mailto:bob@b.example' --allow
+grep -q 'other than sip:/sips:' "$tmp/err" || fail "mailto: --to: reason"
+run 2 policy add --from 'sip:%2A@example.org' --to '*@*' --allow
+grep -q '%2A' "$tmp/err" || fail "%2A pattern: reason"
+run 0 policy list
+grep -Eq '^[0-9]+ +5 deny +\*\.dept@example\.org +bob@b\.example ' "$tmp/out" ||
+	fail "sip: patterns listed in NAI form"
+grep -q 'sip' "$tmp/out" && fail "a sip: pattern was stored as a URI"
+[ "$(grep -c '^[0-9]' "$tmp/out")" = 2 ] || fail "refused rules were stored"
+run 1 policy test --from 'sip:a.dept@example.org' --to 'sip:bob@b.example'
+grep -q 'decision: deny a.dept@example.org -> bob@b.example' "$tmp/out" ||
+	fail "policy test: deny by the sip: rule"
+run 0 policy test --from 'a.sales@example.org' --to '<sip:bob@b.example>'
+grep -q 'decision: allow' "$tmp/out" || fail "policy test: allow"
+run 2 policy test --from 'tel:+15551234' --to 'bob@b.example'
+grep -q 'tel: URI' "$tmp/err" || fail "policy test tel: reason"
+ok "policy add stores sip: patterns as user@domain, refuses tel: and mailto:"
 
 # --- KEK protection ----------------------------------------------------------
 chmod 644 "$S/kek"

@@ -625,6 +625,64 @@ static void given_idrkms_when_matched_then_kms_identity_forms_only(void)
 	CU_ASSERT_FALSE(identity_kms_match("a@b", NULL, 0));
 }
 
+/* Operator patterns -> stored form (NULL: refused, the reason holds why). */
+static const struct {
+	const char *in, *out, *why;
+} canon_rows[] = {
+	{ "sip:*@Example.org;user=phone", "*@example.org", NULL },
+	{ "<sips:*.dept@X.test:5061>", "*.dept@x.test", NULL },
+	{ "SIP:alice@Example.ORG", "alice@example.org", NULL },
+	{ "sip:a%2541@x", "a%41@x", NULL },
+	{ "*@d2.example", "*@d2.example", NULL },
+	{ "Alice@Example.ORG", "Alice@Example.ORG", NULL }, /* bare: as given */
+	{ "a%41@x", "a%41@x", NULL },			    /* never decoded twice */
+	{ "*@*", "*@*", NULL },
+	{ "tel:+15551234", NULL, "tel: URI" },
+	{ "<tel:+15551234>", NULL, "tel: URI" },
+	{ "mailto:a@x", NULL, "other than sip:" },
+	{ "a:b@x", NULL, "other than sip:" },
+	{ "sip:a%3Ab@x", NULL, "reads as a URI scheme" },
+	{ "sip:%2A@x", NULL, "%2A" },
+	{ "sip:a@x_y", NULL, "domain" },
+	{ "noat", NULL, "user@domain" },
+	{ "a b@x", NULL, "user@domain" },
+	{ "", NULL, "user@domain" },
+};
+
+static void given_operator_patterns_when_canonicalised_then_stored_form(void)
+{
+	for (size_t i = 0; i < sizeof(canon_rows) / sizeof(canon_rows[0]); i++) {
+		char out[IDENTITY_MAX + 1] = "unset", again[IDENTITY_MAX + 1];
+		const char *why = NULL, *in = canon_rows[i].in;
+		int ret = identity_pattern_canon(in, out, sizeof(out), &why);
+		bool ok;
+		if (canon_rows[i].out != NULL) {
+			ok = ret == KMS_EOK && strcmp(out, canon_rows[i].out) == 0 &&
+			     identity_pattern_check(out) == KMS_EOK &&
+			     identity_pattern_canon(out, again, sizeof(again), NULL) ==
+				 KMS_EOK &&
+			     strcmp(again, out) == 0; /* a fixed point */
+		} else {
+			ok = ret == KMS_EINVAL && why != NULL &&
+			     strstr(why, canon_rows[i].why) != NULL &&
+			     strcmp(out, "unset") == 0;
+		}
+		if (!ok) {
+			fprintf(stderr, "canon row %zu: %s -> %d '%s' (%s)\n", i, in, ret,
+				out, why != NULL ? why : "-");
+		}
+		CU_ASSERT_TRUE(ok);
+	}
+	char out[4];
+	const char *why = NULL;
+	CU_ASSERT_EQUAL(identity_pattern_canon(NULL, out, sizeof(out), &why), KMS_EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(why);
+	CU_ASSERT_EQUAL(identity_pattern_canon("ab@x", out, sizeof(out), NULL),
+			KMS_EINVAL);
+	CU_ASSERT_EQUAL(identity_pattern_canon("a@x", out, sizeof(out), NULL), KMS_EOK);
+	CU_ASSERT_STRING_EQUAL(out, "a@x");
+}
+
 int main(void)
 {
 	static const unit_test_t tests[] = {
@@ -640,6 +698,7 @@ int main(void)
 		UNIT_TEST(given_id_data_when_normalised_then_same_as_from_uri),
 		UNIT_TEST(given_long_or_odd_id_data_when_normalised_then_capped),
 		UNIT_TEST(given_idrkms_when_matched_then_kms_identity_forms_only),
+		UNIT_TEST(given_operator_patterns_when_canonicalised_then_stored_form),
 		UNIT_END,
 	};
 	return unit_run("identity", tests);

@@ -68,6 +68,33 @@ static void given_answer_when_parsed_then_key_expiry_and_sip_identities(void)
 	secmem_wipe(&a, sizeof(a));
 }
 
+static void given_uss_with_other_schemes_when_parsed_then_sip_identities_normalised(void)
+{
+	naf_zn_answer_t a;
+	const char *b = ok_body(now_s() + 60,
+				"[\"<tel:+15551234;phone-context=ims.test>\", "
+				"\"TEL:+15551234\", \"mailto:bob@example.org\", "
+				"\"urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6\", "
+				"\"<SIP:Bob@Example.ORG:5060;transport=tcp>\", "
+				"\"sips:b%6Fb@example.org?x=y\", \"carol@Example.org\", "
+				"\"sip:j%C3%B6rg@example.org\", \"sip:a%00@x\"]");
+	CU_ASSERT_EQUAL_FATAL(naf_zn_parse(b, strlen(b), BTID, now_s(), &a), KMS_EOK);
+	CU_ASSERT_EQUAL_FATAL(a.psk.nids, 4);
+	CU_ASSERT_STRING_EQUAL(a.psk.ids[0], "Bob@example.org");
+	CU_ASSERT_STRING_EQUAL(a.psk.ids[1], "bob@example.org");
+	CU_ASSERT_STRING_EQUAL(a.psk.ids[2], "carol@example.org");
+	CU_ASSERT_STRING_EQUAL(a.psk.ids[3], "j\xc3\xb6rg@example.org");
+	CU_ASSERT_EQUAL(a.impus_seen, 9);
+	CU_ASSERT_EQUAL(a.impus_skipped, 5); /* tel: x2, mailto:, urn:, %00 */
+	secmem_wipe(&a, sizeof(a));
+	/* Only tel: IMPUs: a valid answer that serves no identity. */
+	b = ok_body(now_s() + 60, "[\"tel:+15551234\", \"tel:+15555678\"]");
+	CU_ASSERT_EQUAL_FATAL(naf_zn_parse(b, strlen(b), BTID, now_s(), &a), KMS_EOK);
+	CU_ASSERT_EQUAL(a.psk.nids, 0);
+	CU_ASSERT_EQUAL(a.impus_skipped, 2);
+	secmem_wipe(&a, sizeof(a));
+}
+
 static void given_many_impus_when_parsed_then_capped(void)
 {
 	char impus[2048] = "[";
@@ -539,6 +566,8 @@ int main(void)
 {
 	static const unit_test_t tests[] = {
 		UNIT_TEST(given_answer_when_parsed_then_key_expiry_and_sip_identities),
+		UNIT_TEST(
+		    given_uss_with_other_schemes_when_parsed_then_sip_identities_normalised),
 		UNIT_TEST(given_many_impus_when_parsed_then_capped),
 		UNIT_TEST(given_bad_answers_when_parsed_then_malformed),
 		UNIT_TEST(given_expired_or_other_btid_when_parsed_then_btid_error),

@@ -130,6 +130,37 @@ static const char *const upats[] = { "alice", "bob", "*.team", "*", "carol", "x*
 static const char *const dpats[] = { "a.org", "B.ORG", "c.net", "*", "*.org", "*b.org" };
 #define PICK(a) a[(size_t)rand() % (sizeof(a) / sizeof(a[0]))]
 
+static void given_sip_uri_patterns_when_set_built_then_used_as_nai(void)
+{
+	policy_rule_t rs[] = {
+		rule(1, 10, "<sip:*.dept@Example.ORG;user=phone>", "sips:bob@b.org",
+		     POLICY_DENY),
+		rule(2, 5, "sip:*@*", "SIP:*@B.org:5060", POLICY_ALLOW),
+		rule(3, 20, "tel:+15551234", "*@*", POLICY_DENY),
+		rule(4, 20, "mailto:carol@c.org", "*@*", POLICY_DENY),
+	};
+	policy_set_t *s = NULL;
+	CU_ASSERT_EQUAL_FATAL(policy_set_new(rs, 4, &defaults_allow, &s), KMS_EOK);
+	CU_ASSERT_STRING_EQUAL(policy_set_rule(s, 0)->initiator, "*.dept@example.org");
+	CU_ASSERT_STRING_EQUAL(policy_set_rule(s, 0)->responder, "bob@b.org");
+	CU_ASSERT_STRING_EQUAL(policy_set_rule(s, 1)->initiator, "*@*");
+	CU_ASSERT_STRING_EQUAL(policy_set_rule(s, 1)->responder, "*@b.org");
+	CU_ASSERT_STRING_EQUAL(policy_set_rule(s, 2)->initiator, "tel:+15551234");
+	CU_ASSERT_STRING_EQUAL(policy_set_rule(s, 3)->initiator, "mailto:carol@c.org");
+	policy_decision_t d;
+	decide(s, "a.dept@example.org", "bob@b.org", &d);
+	CU_ASSERT_EQUAL(d.rule_id, 1);
+	CU_ASSERT_EQUAL(d.effect, POLICY_DENY);
+	decide(s, "a.sales@example.org", "bob@b.org", &d);
+	CU_ASSERT_EQUAL(d.rule_id, 2);
+	CU_ASSERT_EQUAL(d.effect, POLICY_ALLOW);
+	decide(s, "carol@c.org", "bob@b.org", &d); /* rule 4 kept as stored */
+	CU_ASSERT_EQUAL(d.rule_id, 2);
+	decide(s, "a.sales@example.org", "bob@c.org", &d);
+	CU_ASSERT_FALSE(d.matched);
+	policy_set_free(s);
+}
+
 static void given_random_rules_when_decided_then_same_as_linear(void)
 {
 	srand(12345);
@@ -174,6 +205,7 @@ int main(void)
 		UNIT_TEST(given_equal_priority_when_allow_and_deny_match_then_deny),
 		UNIT_TEST(given_no_match_when_decided_then_defaults),
 		UNIT_TEST(given_rule_terms_when_decided_then_validity_reuse_group),
+		UNIT_TEST(given_sip_uri_patterns_when_set_built_then_used_as_nai),
 		UNIT_TEST(given_random_rules_when_decided_then_same_as_linear),
 		UNIT_END,
 	};
