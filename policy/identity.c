@@ -499,6 +499,50 @@ int identity_pattern_normalise(uint8_t id_type, const uint8_t *data, size_t len,
 	return normalise(id_type, data, len, true, out, cap, out_len, why);
 }
 
+/*
+ * The host of a SIP URI without a user part ("sip:kms.example.org",
+ * "<sips:KMS.example.org:5061;transport=tls>"): *h / *hl narrowed to it.
+ * Anything else (no sip:/sips: scheme, a user part) is left as it is.
+ */
+static void uri_host(const uint8_t **h, size_t *hl)
+{
+	const char *s = (const char *)*h;
+	size_t n = *hl, skip = 0;
+	if (n >= 2 && s[0] == '<' && s[n - 1] == '>') {
+		s++;
+		n -= 2;
+	}
+	if (starts_with(s, n, "sip:")) {
+		skip = 4;
+	} else if (starts_with(s, n, "sips:")) {
+		skip = 5;
+	} else {
+		return;
+	}
+	s += skip;
+	n -= skip;
+	size_t end = 0;
+	while (end < n && s[end] != ';' && s[end] != '?' && s[end] != ':') {
+		if (s[end] == '@') {
+			return; /* a user part: not a host-only URI */
+		}
+		end++;
+	}
+	/* A port is 1 to 5 digits and ends the host part. */
+	if (end < n && s[end] == ':') {
+		size_t d = end + 1;
+		while (d < n && is_digit((unsigned char)s[d])) {
+			d++;
+		}
+		if (d == end + 1 || d - end - 1 > 5 ||
+		    (d < n && s[d] != ';' && s[d] != '?')) {
+			return;
+		}
+	}
+	*h = (const uint8_t *)s;
+	*hl = end;
+}
+
 bool identity_kms_match(const char *kms_id, const uint8_t *data, size_t len)
 {
 	if (kms_id == NULL || data == NULL || len == 0) {
@@ -509,11 +553,14 @@ bool identity_kms_match(const char *kms_id, const uint8_t *data, size_t len)
 		return true;
 	}
 	if (memchr(kms_id, '@', kl) == NULL) { /* a bare host name */
-		if (kl != len) {
+		const uint8_t *h = data;
+		size_t hl = len;
+		uri_host(&h, &hl);
+		if (kl != hl) {
 			return false;
 		}
-		for (size_t i = 0; i < len; i++) {
-			if (lower((unsigned char)kms_id[i]) != lower(data[i])) {
+		for (size_t i = 0; i < hl; i++) {
+			if (lower((unsigned char)kms_id[i]) != lower(h[i])) {
 				return false;
 			}
 		}
