@@ -1,5 +1,6 @@
 /* KMS user and group identities (TS 33.328 6.2.3.2). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/errcode.h"
@@ -690,6 +691,45 @@ static void given_operator_patterns_when_canonicalised_then_stored_form(void)
 	CU_ASSERT_STRING_EQUAL(out, "a@x");
 }
 
+/* Random ID Data: the invariants hold (and ASan sees only len bytes read). */
+static void given_random_id_data_when_normalised_then_invariants_hold(void)
+{
+	static const char alpha[] = "sipSIPtel:<>@%2Aa*;?=.-+_ \x01\xc3\xb6\xff";
+	unsigned long r = 4242;
+	size_t bad = 0, accepted = 0;
+	for (int k = 0; k < 50000; k++) {
+		r = r * 6364136223846793005UL + 1442695040888963407UL;
+		size_t len = (r >> 33) % 24;
+		uint8_t *in = malloc(len > 0 ? len : 1); /* exact: overreads trap */
+		CU_ASSERT_PTR_NOT_NULL_FATAL(in);
+		for (size_t i = 0; i < len; i++) {
+			r = r * 6364136223846793005UL + 1442695040888963407UL;
+			in[i] = (uint8_t)alpha[(r >> 33) % (sizeof(alpha) - 1)];
+		}
+		if (k % 2 == 0 && len >= 4) {
+			memcpy(in, (r >> 40) % 2 ? "sip:" : "SIPS", 4);
+		}
+		char a[IDENTITY_MAX + 1], b[IDENTITY_MAX + 1];
+		size_t an = 0, bn = 0;
+		uint8_t type = (uint8_t)((r >> 50) % 4);
+		int ra = identity_normalise(type, in, len, a, sizeof(a), &an, NULL);
+		int rb =
+		    identity_pattern_normalise(type, in, len, b, sizeof(b), &bn, NULL);
+		if (ra == KMS_EOK) {
+			accepted++;
+			bad += strlen(a) != an || an > IDENTITY_MAX || rb != KMS_EOK ||
+			       strcmp(a, b) != 0 || memchr(a, '*', an) != NULL;
+		}
+		if (rb == KMS_EOK) {
+			bad += strlen(b) != bn || identity_pattern_check(b) != KMS_EOK;
+		}
+		(void)identity_kms_match("kms@example.org", in, len);
+		free(in);
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_TRUE(accepted > 100); /* the generator reaches the success path */
+}
+
 int main(void)
 {
 	static const unit_test_t tests[] = {
@@ -706,6 +746,7 @@ int main(void)
 		UNIT_TEST(given_long_or_odd_id_data_when_normalised_then_capped),
 		UNIT_TEST(given_idrkms_when_matched_then_kms_identity_forms_only),
 		UNIT_TEST(given_operator_patterns_when_canonicalised_then_stored_form),
+		UNIT_TEST(given_random_id_data_when_normalised_then_invariants_hold),
 		UNIT_END,
 	};
 	return unit_run("identity", tests);
