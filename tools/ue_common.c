@@ -388,13 +388,13 @@ static void error_v_status(const mikey_msg_t *m, const ue_err_key_t *keys, size_
 			return;
 		}
 	}
-	size_t n = (size_t)snprintf(out, cap, "V does NOT verify with");
+	size_t n = (size_t)snprintf(out, cap, "V does NOT verify (tried");
 	for (size_t i = 0; i < nkeys && n < cap; i++) {
-		n += (size_t)snprintf(out + n, cap - n, "%s the %s", i > 0 ? " or" : "",
+		n += (size_t)snprintf(out + n, cap - n, "%s %s", i > 0 ? ";" : "",
 				      keys[i].what);
 	}
 	if (n < cap) {
-		snprintf(out + n, cap - n, ": unverified");
+		snprintf(out + n, cap - n, "): unverified");
 	}
 }
 

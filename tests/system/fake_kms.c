@@ -5,19 +5,36 @@
  * to end without the daemon.  Not a KMS: no replay cache, no clock check.
  *
  *   fake_kms request|resolve --user ID=HEX [--user ...] --store DIR
- *            --in FILE --out FILE [--kms-id ID]
+ *            --in FILE --out FILE [--kms-id ID] [--fork] [--grant-type N]
+ *            [--resolve-idrr] [--lax-kms-id] [--error-v 1|2|bad]
+ *            [--error-csb]
+ *
+ * Identities are KMS user identities: a sip:/sips: URI names the user of
+ * its user@domain (parameters dropped, domain lower-cased), and the
+ * granted ticket and RESOLVE_RESP carry that form as ID Type NAI, as
+ * kms/service.c does.  A request without key forking (I = 0) is granted
+ * without it unless --fork is given; then the key chain is MPKi, TGK and
+ * the RESOLVE_RESP has no forking modifier (with --resolve-idrr, the
+ * matched identity as IDRr all the same).  --grant-type answers with
+ * another Ticket Type (flag K).  --lax-kms-id accepts a MAC that leaves
+ * out the KMS identity when IDRkms is absent.  Error messages after a
+ * successful authentication carry a V keyed like the message in error
+ * (--error-v 1, D = 0x01), in the response direction (2), or with a wrong
+ * key (bad); --error-csb alters the Error's CSB ID.
  *
  * Tickets: the Ticket Data is a random 16-byte handle; the key chain
- * (MPKi, MPKr, TGK) is kept in DIR/<hex handle> (mode 0600), never in the
- * ticket.  Exit: 0 answer written, 1 an Error message written (the request
- * was refused), 2 usage or file error.
+ * (MPKi, [MPKr], TGK) is kept in DIR/<hex handle> (mode 0600), never in
+ * the ticket.  Exit: 0 answer written, 1 an Error message written (the
+ * request was refused), 2 usage or file error.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,7 +62,12 @@ typedef struct {
 
 typedef struct {
 	bool resolve;
+	bool fork, resolve_idrr, lax_kms_id, error_csb;
+	bool authed;	 /* the requester's MAC verified */
+	int error_v;	 /* 0 none, 1 / 2 direction, 3 a wrong key */
+	long grant_type; /* -1: the requested one */
 	const char *store, *in, *out, *kms_id;
+	char forms[2 + MIKEY_IDRR_MAX][MIKEY_ID_MAX + 1]; /* user identities */
 	user_t users[USERS_MAX];
 	size_t nusers;
 	const user_t *user;
@@ -93,6 +115,54 @@ static void store_path(const fk_t *k, char *path, size_t cap)
 	snprintf(path, cap, "%s/%s", k->store, hex);
 }
 
+/* The KMS user identity of an ID Data into out: no <>, no sip:/sips:,
+ * no parameters after the host, lower-case domain.  Returns its length. */
+static size_t user_form(const mikey_bytes_t *id, char *out)
+{
+	const char *d = (const char *)id->data;
+	size_t n = id->len;
+	if (n > 0 && d[0] == '<') {
+		const char *gt = memchr(d, '>', n);
+		n = gt != NULL ? (size_t)(gt - d) - 1 : n - 1;
+		d++;
+	}
+	if (n >= 4 && strncasecmp(d, "sip:", 4) == 0) {
+		d += 4;
+		n -= 4;
+	} else if (n >= 5 && strncasecmp(d, "sips:", 5) == 0) {
+		d += 5;
+		n -= 5;
+	}
+	const char *at = memchr(d, '@', n);
+	size_t host = at != NULL ? (size_t)(at - d) + 1 : 0;
+	for (size_t i = host; i < n; i++) {
+		if (d[i] == ';' || d[i] == '?') {
+			n = i;
+			break;
+		}
+	}
+	for (size_t i = 0; i < n && i < MIKEY_ID_MAX; i++) {
+		out[i] = i >= host ? (char)tolower((unsigned char)d[i]) : d[i];
+	}
+	n = n < MIKEY_ID_MAX ? n : MIKEY_ID_MAX;
+	out[n] = '\0';
+	return n;
+}
+
+/* The user identity form of id, kept in slot i, as an NAI IDR of role. */
+static mikey_id_t user_id(fk_t *k, size_t i, uint8_t role, const mikey_bytes_t *id)
+{
+	size_t n = user_form(id, k->forms[i]);
+	return (mikey_id_t){ role, MIKEY_ID_NAI, { (const uint8_t *)k->forms[i], n } };
+}
+
+static bool same_user(const mikey_bytes_t *a, const mikey_bytes_t *b)
+{
+	char fa[MIKEY_ID_MAX + 1], fb[MIKEY_ID_MAX + 1];
+	size_t la = user_form(a, fa), lb = user_form(b, fb);
+	return la > 0 && la == lb && memcmp(fa, fb, la) == 0;
+}
+
 static int auth_key(const fk_t *k, uint8_t dir, uint8_t *key, size_t klen)
 {
 	const mikey_rand_t *ri = mikey_msg_randr(&k->req, MIKEY_RAND_I);
@@ -118,8 +188,9 @@ static int authenticate(fk_t *k)
 		return KMS_EID;
 	}
 	for (size_t i = 0; i < k->nusers; i++) {
-		if (strlen(k->users[i].id) == name->id.len &&
-		    memcmp(k->users[i].id, name->id.data, name->id.len) == 0) {
+		mikey_bytes_t u = { (const uint8_t *)k->users[i].id,
+				    strlen(k->users[i].id) };
+		if (same_user(&u, &name->id)) {
 			k->user = &k->users[i];
 		}
 	}
@@ -138,7 +209,13 @@ static int authenticate(fk_t *k)
 	if (rc == KMS_EOK) {
 		rc = mikey_mac_verify(&k->req, key, klen, ids, 2);
 	}
+	/* A known deviation: the MAC over the present identities only. */
+	if (rc == KMS_EMAC && k->lax_kms_id &&
+	    mikey_msg_idr(&k->req, MIKEY_ROLE_KMS) == NULL) {
+		rc = mikey_mac_verify(&k->req, key, klen, ids, 1);
+	}
 	secmem_wipe(key, sizeof(key));
+	k->authed = rc == KMS_EOK;
 	return rc;
 }
 
@@ -205,18 +282,34 @@ static int request(fk_t *k, size_t *len)
 				   MIKEY_ID_NAI,
 				   { (const uint8_t *)k->kms_id, strlen(k->kms_id) } };
 	tp->has_kemac = false;
-	tp->flags = mikey_tp_normalise(tp->flags, true,
-				       MIKEY_TPF_D | MIKEY_TPF_E | MIKEY_TPF_F |
-					   MIKEY_TPF_H | MIKEY_TPF_I,
+	/* IDRi and the responders as KMS user identities (ID Type NAI). */
+	const mikey_id_t *idri = mikey_msg_idr(&k->req, MIKEY_ROLE_I);
+	tp->has_idri = true;
+	tp->idri = user_id(k, 0, MIKEY_ROLE_I, &idri->id);
+	for (size_t i = 0; i < tp->nidrr; i++) {
+		tp->idrr[i] = user_id(k, 2 + i, MIKEY_ROLE_R, &tp->idrr[i].id);
+	}
+	uint16_t on = MIKEY_TPF_D | MIKEY_TPF_E | MIKEY_TPF_F | MIKEY_TPF_H;
+	if (k->fork) {
+		on |= MIKEY_TPF_I;
+	}
+	/* D is the KMS's to set (it generates the ticket): not a change. */
+	tp->flags = mikey_tp_normalise(tp->flags | MIKEY_TPF_D, true, on,
 				       MIKEY_TPF_G | MIKEY_TPF_L | MIKEY_TPF_M);
-	keys.n = 3;
+	if (k->grant_type >= 0 && (uint16_t)k->grant_type != tp->ticket_type) {
+		tp->ticket_type = (uint16_t)k->grant_type;
+		tp->flags |= MIKEY_TPF_K;
+	}
+	/* MPKr only with key forking (RFC 6043 4.2.1). */
+	bool fork = (tp->flags & MIKEY_TPF_I) != 0;
+	keys.n = fork ? 3 : 2;
 	int rc = crypto_random(k->handle, sizeof(k->handle));
-	for (size_t i = 0; rc == KMS_EOK && i < 3; i++) {
+	for (size_t i = 0; rc == KMS_EOK && i < keys.n; i++) {
 		rc = crypto_random(k->keybuf[i], k->key_len);
 		if (rc == KMS_EOK) {
 			rc = crypto_random(k->spi[i], SPI_LEN);
 		}
-		keys.k[i] = (mikey_keydata_t){ .type = types[i],
+		keys.k[i] = (mikey_keydata_t){ .type = types[fork ? i : 2 * i],
 					       .kv = MIKEY_KV_SPI,
 					       .key = { k->keybuf[i], k->key_len },
 					       .spi = { k->spi[i], SPI_LEN } };
@@ -239,40 +332,16 @@ static int request(fk_t *k, size_t *len)
 	return rc == KMS_EOK ? finish(k, len) : rc;
 }
 
-static int resolve(fk_t *k, size_t *len)
+/* Vr over the Initiator Data with the unforked MPKr (RFC 6043 6.10). */
+static int check_vr(const fk_t *k, const mikey_keydata_t *mpkr)
 {
 	const mikey_ticket_t *t = &k->req.ticket;
-	const mikey_id_t *who = mikey_msg_idr(&k->req, MIKEY_ROLE_R);
-	mikey_keys_t keys;
 	uint8_t key[MIKEY_MAC_MAX], mac[MIKEY_MAC_MAX];
-	size_t clen = 0;
-	uint64_t t64;
-	char path[4096];
-	if (t->ticket_data.len != HANDLE_LEN) {
-		return KMS_ETICKET;
-	}
-	memcpy(k->handle, t->ticket_data.data, HANDLE_LEN);
-	store_path(k, path, sizeof(path));
-	if (read_file(path, k->chain, sizeof(k->chain), &clen) != 0 ||
-	    mikey_keys_parse(k->chain, clen, &keys) != KMS_EOK || keys.n != 3) {
-		return KMS_ETICKET;
-	}
-	k->key_len = keys.k[0].key.len;
-	bool allowed = false;
-	for (size_t i = 0; i < t->policy.nidrr; i++) {
-		allowed |=
-		    t->policy.idrr[i].id.len == who->id.len &&
-		    memcmp(t->policy.idrr[i].id.data, who->id.data, who->id.len) == 0;
-	}
-	if (!allowed) {
-		return KMS_EPOLICY;
-	}
-	/* Vr over the Initiator Data with the unforked MPKr (RFC 6043 6.10). */
 	size_t klen = mikey_v_key_len(t->vr.alg);
 	int rc = t->has_init ? KMS_EOK : KMS_EMALFORMED;
 	if (rc == KMS_EOK) {
-		rc = mikey_kdf_vr_key(t->policy.prf, keys.k[1].key.data,
-				      keys.k[1].key.len, key, klen);
+		rc = mikey_kdf_vr_key(t->policy.prf, mpkr->key.data, mpkr->key.len, key,
+				      klen);
 	}
 	if (rc == KMS_EOK) {
 		rc = mikey_init_data_mac(t->init_data.data, t->init_data.len,
@@ -283,14 +352,47 @@ static int resolve(fk_t *k, size_t *len)
 		rc = KMS_EMAC;
 	}
 	secmem_wipe(key, sizeof(key));
-	if (rc == KMS_EOK) {
+	return rc;
+}
+
+static int resolve(fk_t *k, size_t *len)
+{
+	const mikey_ticket_t *t = &k->req.ticket;
+	const mikey_id_t *who = mikey_msg_idr(&k->req, MIKEY_ROLE_R);
+	mikey_keys_t keys;
+	size_t clen = 0;
+	uint64_t t64;
+	char path[4096];
+	bool fork = (t->policy.flags & MIKEY_TPF_I) != 0;
+	if (t->ticket_data.len != HANDLE_LEN) {
+		return KMS_ETICKET;
+	}
+	memcpy(k->handle, t->ticket_data.data, HANDLE_LEN);
+	store_path(k, path, sizeof(path));
+	if (read_file(path, k->chain, sizeof(k->chain), &clen) != 0 ||
+	    mikey_keys_parse(k->chain, clen, &keys) != KMS_EOK ||
+	    keys.n != (fork ? 3u : 2u)) {
+		return KMS_ETICKET;
+	}
+	k->key_len = keys.k[0].key.len;
+	bool allowed = false;
+	for (size_t i = 0; i < t->policy.nidrr; i++) {
+		allowed |= same_user(&t->policy.idrr[i].id, &who->id);
+	}
+	if (!allowed) {
+		return KMS_EPOLICY;
+	}
+	/* The matched KMS user identity: IDRr of the answer, forking input. */
+	mikey_id_t me = user_id(k, 1, MIKEY_ROLE_R, &who->id);
+	int rc = fork ? check_vr(k, &keys.k[1]) : KMS_EOK;
+	if (rc == KMS_EOK && fork) {
 		rc = crypto_random(k->randrkms, sizeof(k->randrkms));
 	}
 	mikey_bytes_t rk = { k->randrkms, sizeof(k->randrkms) };
-	for (size_t i = 1; rc == KMS_EOK && i < 3; i++) {
+	for (size_t i = 1; fork && rc == KMS_EOK && i < 3; i++) {
 		rc = mikey_kdf_fork(
 		    t->policy.prf, i == 1 ? MIKEY_FORK_MPKR : MIKEY_FORK_TGK,
-		    keys.k[i].key.data, keys.k[i].key.len, &who->id, &rk, k->keybuf[i]);
+		    keys.k[i].key.data, keys.k[i].key.len, &me.id, &rk, k->keybuf[i]);
 		keys.k[i].key.data = k->keybuf[i];
 	}
 	if (rc != KMS_EOK) {
@@ -298,27 +400,46 @@ static int resolve(fk_t *k, size_t *len)
 	}
 	begin(k, MIKEY_DT_RESOLVE_RESP, &t64);
 	rc = add_kemac(k, t64, &keys);
-	if (rc == KMS_EOK) {
-		rc = mikey_msg_add_id(&k->resp, MIKEY_ROLE_R, MIKEY_ID_NAI, who->id.data,
-				      who->id.len);
+	if (rc == KMS_EOK && (fork || k->resolve_idrr)) {
+		rc = mikey_msg_add_id(&k->resp, MIKEY_ROLE_R, me.id_type, me.id.data,
+				      me.id.len);
 	}
-	if (rc == KMS_EOK) {
+	if (rc == KMS_EOK && fork) {
 		rc = mikey_msg_add_rand(&k->resp, MIKEY_RAND_KMS, rk.data, rk.len);
 	}
 	return rc == KMS_EOK ? finish(k, len) : rc;
 }
 
-/* Error = HDR, T, ERR (no V: the fake never MACs errors). */
+/*
+ * Error = HDR, T, ERR, [V]: V only after the requester authenticated and
+ * with --error-v, over the Error message alone (RFC 6043 5.5).
+ */
 static size_t error_message(fk_t *k, int code)
 {
-	size_t len = 0;
-	mikey_msg_init(&k->resp, MIKEY_DT_ERROR, k->req.hdr.csb_id, k->req.hdr.prf);
+	uint8_t key[MIKEY_MAC_MAX];
+	size_t len = 0, klen = mikey_v_key_len(k->auth_alg);
+	bool mac = k->authed && k->error_v != 0 && klen > 0;
+	uint32_t csb = k->req.hdr.csb_id ^ (k->error_csb ? 1u : 0u);
+	mikey_msg_init(&k->resp, MIKEY_DT_ERROR, csb, k->req.hdr.prf);
 	mikey_msg_add_ts(&k->resp, 0, MIKEY_TS_NTP_UTC,
 			 mikey_ntp_from_unix((int64_t)time(NULL), 0));
 	mikey_msg_add_err(&k->resp, (uint8_t)kms_err_mikey(code));
-	return mikey_msg_build(&k->resp, k->out_buf, sizeof(k->out_buf), &len) == KMS_EOK
-		   ? len
-		   : 0;
+	if (mac) {
+		mikey_msg_add_v(&k->resp, k->auth_alg);
+	}
+	int rc = mikey_msg_build(&k->resp, k->out_buf, sizeof(k->out_buf), &len);
+	if (rc == KMS_EOK && mac) {
+		rc = auth_key(k, k->error_v == 2 ? MIKEY_DIR_RESP : MIKEY_DIR_INIT, key,
+			      klen);
+		if (k->error_v == 3) {
+			key[0] ^= 1; /* a key the UE cannot have */
+		}
+		if (rc == KMS_EOK) {
+			rc = mikey_mac_sign(k->out_buf, len, key, klen, NULL, 0);
+		}
+	}
+	secmem_wipe(key, sizeof(key));
+	return rc == KMS_EOK ? len : 0;
 }
 
 static int add_user(fk_t *k, const char *arg)
@@ -350,10 +471,17 @@ static int run(fk_t *k, int argc, char **argv)
 		{ "in", required_argument, NULL, 'i' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "kms-id", required_argument, NULL, 'k' },
+		{ "fork", no_argument, NULL, 'f' },
+		{ "grant-type", required_argument, NULL, 't' },
+		{ "resolve-idrr", no_argument, NULL, 'r' },
+		{ "lax-kms-id", no_argument, NULL, 'l' },
+		{ "error-v", required_argument, NULL, 'e' },
+		{ "error-csb", no_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 	k->kms_id = "kms.example.org";
+	k->grant_type = -1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'u':
@@ -372,6 +500,33 @@ static int run(fk_t *k, int argc, char **argv)
 			break;
 		case 'k':
 			k->kms_id = optarg;
+			break;
+		case 'f':
+			k->fork = true;
+			break;
+		case 't':
+			k->grant_type = strtol(optarg, NULL, 0);
+			if (k->grant_type < 0 || k->grant_type > 0xffff) {
+				return die("--grant-type 0..65535");
+			}
+			break;
+		case 'r':
+			k->resolve_idrr = true;
+			break;
+		case 'l':
+			k->lax_kms_id = true;
+			break;
+		case 'e':
+			k->error_v = strcmp(optarg, "1") == 0	  ? 1
+				     : strcmp(optarg, "2") == 0	  ? 2
+				     : strcmp(optarg, "bad") == 0 ? 3
+								  : -1;
+			if (k->error_v < 0) {
+				return die("--error-v 1|2|bad");
+			}
+			break;
+		case 'c':
+			k->error_csb = true;
 			break;
 		default:
 			return die(

@@ -1,30 +1,19 @@
 #!/bin/sh
 # kms-ue command line: prf against independent implementations, decode of the
-# golden REQUEST_INIT in binary / base64 / SDP form, verify exit codes.
+# golden REQUEST_INIT in binary / base64 / SDP form, verify exit codes, and
+# what the request options put on the wire (--uri, --ticket-type, --3gpp,
+# --no-fork, --no-kms-id, --mac-without-kms-id), checked with decode and
+# verify (and the MAC without the KMS identity recomputed in python).
 # Needs python3; uses the openssl CLI's TLS1-PRF when it has one.  No network.
 set -eu
 
 top_builddir=${top_builddir:-.}
 top_srcdir=${top_srcdir:-.}
-UE="$top_builddir/tools/kms-ue"
+. "$top_srcdir/tests/system/lib.sh" # tmp (removed on exit), UE, ok; skips without python3
 VEC="$top_srcdir/tests/vectors"
 GOLD="$VEC/request_init.bin"
 PSK=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
 
-if ! command -v python3 >/dev/null 2>&1; then
-	echo "SKIP: python3 not found"
-	exit 77
-fi
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/kms_ue_cli.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM
-
-n=0
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $*"
-}
 fail() {
 	echo "FAIL: $*" >&2
 	for f in "$tmp/out" "$tmp/err"; do
@@ -225,5 +214,95 @@ for c in "$PSK" "$BAD"; do
 	fi
 done
 ok "verify never prints the PSK"
+
+# --- request options on the wire ---------------------------------------------------
+A16=a1a2a3a4a5a6a7a8a9aaabacadaeafa0
+# idrs FILE: (role, ID Type, text) of every IDR, then of the TP's IDRkms, IDRi, IDRr.
+idrs() {
+	"$UE" decode --compact "$1" | python3 -c 'import json, sys
+d = json.load(sys.stdin)
+top = [(p["role_name"], p["id_type"], p["id_text"]) for p in d["payloads"] if p["name"] == "IDR"]
+tp = [p for p in d["payloads"] if p["name"] in ("TP", "TICKET")][0]["tp_payloads"]
+pol = [(x["role_name"], x["id_type"], x["id_text"])
+       for x in [tp.get("idrkms"), tp.get("idri")] + tp["idrr"] if x]
+print(top, pol)'
+}
+# tp FILE: Ticket Type, Subtype, Version and flags of the TP.
+tp() {
+	"$UE" decode --compact "$1" | python3 -c 'import json, sys
+d = json.load(sys.stdin)
+t = [p for p in d["payloads"] if p["name"] == "TP"][0]
+print(hex(t["ticket_type"]), t["subtype"], t["version"], t["flags_str"])'
+}
+R="--psk $A16 --id alice@example.org --to bob@example.org --state $tmp/r.st"
+run 0 "$UE" request $R --out "$tmp/nai.bin"
+[ "$(idrs "$tmp/nai.bin")" = "[('IDRi', 0, 'alice@example.org'), ('IDRkms', 0, 'kms.example.org')] [('IDRkms', 0, 'kms.example.org'), ('IDRi', 0, 'alice@example.org'), ('IDRr', 0, 'bob@example.org')]" ] ||
+	fail "plain values: ID Type NAI as before: $(idrs "$tmp/nai.bin")"
+[ "$(tp "$tmp/nai.bin")" = "0xf000 1 1 .EF.HI......" ] || fail "default TP: $(tp "$tmp/nai.bin")"
+run 0 "$UE" request $R --uri --to 'sip:*.dept@example.org' --out "$tmp/uri.bin"
+[ "$(idrs "$tmp/uri.bin")" = "[('IDRi', 1, 'sip:alice@example.org'), ('IDRkms', 1, 'sip:kms.example.org')] [('IDRkms', 1, 'sip:kms.example.org'), ('IDRi', 1, 'sip:alice@example.org'), ('IDRr', 1, 'sip:bob@example.org'), ('IDRr', 1, 'sip:*.dept@example.org')]" ] ||
+	fail "--uri: ID Type URI and sip: values: $(idrs "$tmp/uri.bin")"
+run 0 "$UE" verify --psk "$A16" "$tmp/uri.bin"
+run 0 "$UE" request --psk "$A16" --id sips:alice@example.org --to bob@example.org \
+	--to 'sip:*.dept@example.org' --state "$tmp/r.st" --out "$tmp/mixed.bin"
+[ "$(idrs "$tmp/mixed.bin")" = "[('IDRi', 1, 'sips:alice@example.org'), ('IDRkms', 0, 'kms.example.org')] [('IDRkms', 0, 'kms.example.org'), ('IDRi', 1, 'sips:alice@example.org'), ('IDRr', 0, 'bob@example.org'), ('IDRr', 1, 'sip:*.dept@example.org')]" ] ||
+	fail "sip:/sips: values are URIs without --uri: $(idrs "$tmp/mixed.bin")"
+run 0 "$UE" verify --psk "$A16" "$tmp/mixed.bin"
+for bad in '' 'sip:' 'sips:' 'alice example.org' "$(printf 'alice\001@example.org')"; do
+	run 2 "$UE" request --psk "$A16" --id "$bad" --to bob@example.org --state "$tmp/r.st" \
+		--out "$tmp/x.bin"
+	run 2 "$UE" request --psk "$A16" --id alice@example.org --to "$bad" --state "$tmp/r.st" \
+		--out "$tmp/x.bin"
+done
+ok "--uri: every identity ID Type URI with sip: added; sip:/sips: values (and patterns) are URIs anyway; plain values stay NAI; bad identities exit 2"
+
+for t in 1 2 private; do
+	run 0 "$UE" request $R --ticket-type "$t" --out "$tmp/tt$t.bin"
+done
+[ "$(tp "$tmp/tt1.bin")" = "0x1 1 1 .EF.HI......" ] || fail "--ticket-type 1"
+[ "$(tp "$tmp/tt2.bin")" = "0x2 1 1 .EF.HI......" ] || fail "--ticket-type 2"
+[ "$(tp "$tmp/ttprivate.bin")" = "0xf000 1 1 .EF.HI......" ] || fail "--ticket-type private"
+run 2 "$UE" request $R --ticket-type 3 --out "$tmp/x.bin"
+run 0 "$UE" request $R --no-fork --out "$tmp/nofork.bin"
+[ "$(tp "$tmp/nofork.bin")" = "0xf000 1 1 .EF.H......." ] || fail "--no-fork clears I: $(tp "$tmp/nofork.bin")"
+run 0 "$UE" request $R --3gpp --out "$tmp/3gpp.bin"
+run 0 "$UE" request $R --uri --ticket-type 2 --out "$tmp/uri2.bin"
+[ "$(idrs "$tmp/3gpp.bin") $(tp "$tmp/3gpp.bin")" = "$(idrs "$tmp/uri2.bin") $(tp "$tmp/uri2.bin")" ] ||
+	fail "--3gpp differs from --uri --ticket-type 2"
+[ "$(tp "$tmp/3gpp.bin")" = "0x2 1 1 .EF.HI......" ] || fail "--3gpp: Ticket Type 2"
+run 0 "$UE" request $R --3gpp --ticket-type private --out "$tmp/3gppp.bin"
+[ "$(tp "$tmp/3gppp.bin")" = "0xf000 1 1 .EF.HI......" ] || fail "--ticket-type wins over --3gpp"
+ok "--ticket-type 1|2|private and --no-fork in the TP (subtype and version 1); --3gpp = --uri --ticket-type 2"
+
+run 0 "$UE" request $R --no-kms-id --out "$tmp/nokms.bin"
+[ "$(idrs "$tmp/nokms.bin")" = "[('IDRi', 0, 'alice@example.org')] [('IDRi', 0, 'alice@example.org'), ('IDRr', 0, 'bob@example.org')]" ] ||
+	fail "--no-kms-id leaves IDRkms out of message and TP: $(idrs "$tmp/nokms.bin")"
+run 0 "$UE" verify --psk "$A16" --kms-id kms.example.org "$tmp/nokms.bin"
+run 1 "$UE" verify --psk "$A16" --kms-id other.example.org "$tmp/nokms.bin"
+run 2 "$UE" verify --psk "$A16" "$tmp/nokms.bin"
+run 0 "$UE" request $R --no-kms-id --kms-id kms.d2.example --uri --out "$tmp/nokms2.bin"
+run 0 "$UE" verify --psk "$A16" --kms-id kms.d2.example "$tmp/nokms2.bin"
+run 0 "$UE" request $R --no-kms-id --mac-without-kms-id --out "$tmp/nokmsmac.bin"
+run 1 "$UE" verify --psk "$A16" --kms-id kms.example.org "$tmp/nokmsmac.bin"
+python3 - "$tmp/nokmsmac.bin" "$A16" <<'EOF' || fail "--mac-without-kms-id: MAC over REQUEST_INIT || IDi alone"
+import hashlib, hmac, sys
+m = open(sys.argv[1], "rb").read()
+psk = bytes.fromhex(sys.argv[2])
+def prf(key, label, n):
+    out, a = b"", label
+    while len(out) < n:
+        a = hmac.new(key, a, hashlib.sha1).digest()
+        out += hmac.new(key, a + label, hashlib.sha1).digest()
+    return out[:n]
+# HDR (10 bytes), T (10), then RANDRi: Next | Role | Length | RAND.
+rlen = m[22]
+randri = m[23:23 + rlen]
+label = bytes.fromhex("2d22ac75") + b"\xff" + m[4:8] + b"\x01" + bytes([rlen]) + randri + b"\x00"
+key = prf(psk, label, 20)
+mac = hmac.new(key, m[:-20] + b"alice@example.org", hashlib.sha1).digest()
+sys.exit(0 if mac == m[-20:] else 1)
+EOF
+run 2 "$UE" request $R --mac-without-kms-id --out "$tmp/x.bin"
+ok "--no-kms-id: no IDRkms, the MAC still appends the KMS identity (verify --kms-id); --mac-without-kms-id: MAC without it (needs --no-kms-id)"
 
 echo "kms_ue_cli: $n groups passed"

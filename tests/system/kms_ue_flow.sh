@@ -3,22 +3,17 @@
 # test-only KMS built from the mikey library with kms/service.c's choices):
 # request -> KMS -> transfer-init -> resolve -> KMS -> transfer-resp -> keys on
 # both sides, for both algorithm suites, key forking per responder, ticket
-# reuse and caching, and the refusal paths (tampered messages, wrong PSKs).
-# The TEK is also recomputed in python from the RFC 6043 label.  No network.
+# reuse and caching, and the refusal paths (tampered messages, wrong PSKs);
+# identities sent as URIs and answered as KMS user identities, other Ticket
+# Types, IDRkms left out, tickets without key forking, and the V of MIKEY
+# Error messages.  The TEK is also recomputed in python from the RFC 6043
+# label.  No network.
 set -eu
 
 top_builddir=$(cd "${top_builddir:-.}" && pwd) # the test runs in a temp dir
-UE="$top_builddir/tools/kms-ue"
+top_srcdir=$(cd "${top_srcdir:-.}" && pwd)
+. "$top_srcdir/tests/system/lib.sh" # tmp (removed on exit), UE, ok; skips without python3
 FK="$top_builddir/tests/system/fake_kms"
-
-if ! command -v python3 >/dev/null 2>&1; then
-	echo "SKIP: python3 not found"
-	exit 77
-fi
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/kms_ue_flow.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM
 mkdir "$tmp/store"
 cd "$tmp"
 
@@ -32,11 +27,6 @@ BOB=bob@example.org
 CAROL=carol@example.org
 BTID=btid-bob@bsf.example.org
 
-n=0
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $*"
-}
 fail() {
 	echo "FAIL: $*" >&2
 	for f in out err; do
@@ -69,15 +59,17 @@ json() { # json FILE EXPR: print a python expression over the JSON d in FILE
 	python3 -c 'import json, sys
 d = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$@"
 }
-# Reference TEK / salt (RFC 6043 5.1.3, RFC 3830 PRF) from the TGK' in a
-# state file and the RANDRi of a TRANSFER_INIT: tek STATE TI LEN PRF CONST
+# Reference TEK / salt (RFC 6043 5.1.3, RFC 3830 PRF) from the TGK' (or the
+# entry NAME) in a state file and the RANDRi of a TRANSFER_INIT:
+# tek STATE TI LEN PRF CONST [NAME]
 tek() {
 	"$UE" decode --compact "$2" >ti.json
 	python3 - "$@" <<'EOF'
 import hashlib, hmac, json, sys
 st, ti, n, prf, const = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+name = sys.argv[6] if len(sys.argv) > 6 else "tgk_fork"
 ent = dict(l.split() for l in open(st).read().splitlines()[1:])
-tgk = bytes.fromhex(ent["tgk_fork"])
+tgk = bytes.fromhex(ent[name])
 d = json.load(open("ti.json"))
 ri = bytes.fromhex([p for p in d["payloads"] if p["name"] == "RANDR"][0]["rand"])
 label = bytes.fromhex(const) + b"\x01" + b"\xff" * 4 + b"\x03" + bytes([len(ri)]) + ri + b"\x00"
@@ -287,6 +279,181 @@ run 2 "$UE" keys --state dup.st
 run 2 "$UE" transfer-init --psk "$A16" --state bob.st --resp resp.bin --out x.ti
 grep -q "not the state of the initiator" err || fail "role check"
 ok "keys: no TGK' yet, --tr on the Responder; state: readable by others, wrong version, bad hex, duplicate entry, wrong role"
+
+# --- URIs on the wire, KMS user identities back ----------------------------------------
+# idr FILE: (role, ID Type, text) of the message's IDR payloads.
+idr() {
+	"$UE" decode --compact "$1" | python3 -c 'import json, sys
+d = json.load(sys.stdin)
+print([(p["role_name"], p["id_type"], p["id_text"]) for p in d["payloads"] if p["name"] == "IDR"])'
+}
+run 0 "$UE" request --psk "$A16" --uri --id "$ALICE" --to "$BOB" --to "$CAROL" \
+	--out u.req --state u.st
+[ "$(idr u.req)" = "[('IDRi', 1, 'sip:alice@example.org'), ('IDRkms', 1, 'sip:kms.example.org')]" ] ||
+	fail "--uri request: $(idr u.req)"
+kms request --in u.req --out u.resp || fail "fake KMS request (--uri)"
+run 0 "$UE" transfer-init --psk "$A16" --state u.st --resp u.resp --out u.ti
+! grep -q "another Initiator" err || fail "granted IDRi alice@example.org is us"
+[ "$(idr u.ti)" = "[('IDRi', 1, 'sip:alice@example.org'), ('IDRr', 1, 'sip:bob@example.org')]" ] ||
+	fail "TRANSFER_INIT repeats the identities as sent: $(idr u.ti)"
+# Bob without --uri but with a SIP URI of his own: parameters, upper-case domain.
+run 0 "$UE" resolve --psk "$B16" --id 'sip:bob@EXAMPLE.ORG;transport=tcp' --in u.ti \
+	--out u.res --state ub.st
+! grep -q "not among" err || fail "bob@example.org in the ticket is --id as a KMS user identity"
+[ "$(idr u.res)" = "[('IDRr', 1, 'sip:bob@EXAMPLE.ORG;transport=tcp'), ('IDRkms', 0, 'kms.example.org')]" ] ||
+	fail "resolve IDRr as given: $(idr u.res)"
+run 0 "$UE" verify --psk "$B16" u.res
+kms resolve --in u.res --out u.rr || fail "fake KMS resolve (--uri)"
+[ "$(idr u.rr)" = "[('IDRkms', 0, 'kms.example.org'), ('IDRr', 0, 'bob@example.org')]" ] ||
+	fail "RESOLVE_RESP names the KMS user identity: $(idr u.rr)"
+run 0 "$UE" transfer-resp --psk "$B16" --state ub.st --resp u.rr --out u.tr
+! grep -q "resolved the ticket for" err || fail "the same user: no note"
+[ "$(idr u.tr)" = "[('IDRr', 0, 'bob@example.org')]" ] || fail "TRANSFER_RESP copies IDRr: $(idr u.tr)"
+run 0 "$UE" keys --state u.st --tr u.tr
+cp out u.keys
+run 0 "$UE" keys --state ub.st
+cmp -s out u.keys || fail "--uri flow: different keys"
+# Carol with --uri; the KMS knows her as carol@example.org.
+run 0 "$UE" resolve --psk "$C16" --uri --id "$CAROL" --in u.ti --out uc.res --state uc.st
+kms resolve --in uc.res --out uc.rr || fail "fake KMS resolve (carol, --uri)"
+run 0 "$UE" transfer-resp --psk "$C16" --state uc.st --resp uc.rr --out uc.tr
+run 0 "$UE" keys --state uc.st
+cp out uc.keys
+run 0 "$UE" keys --state u.st --tr uc.tr
+cmp -s out uc.keys || fail "--uri flow: Alice and Carol differ"
+ok "--uri: URIs sent, NAI user identities granted and resolved; IDRr copied into TRANSFER_RESP and forked on as received"
+
+# --- Ticket Types --------------------------------------------------------------------
+run 0 "$UE" request --psk "$A16" --3gpp --id "$ALICE" --to "$BOB" --out g.req --state g.st
+kms request --in g.req --out g.resp || fail "fake KMS request (--3gpp)"
+run 0 "$UE" decode g.resp
+[ "$(json out '[p["ticket_type"] for p in d["payloads"] if p["name"] == "TICKET"][0]')" = 2 ] ||
+	fail "Ticket Type 2 granted"
+run 0 "$UE" transfer-init --psk "$A16" --state g.st --resp g.resp --out g.ti
+run 0 "$UE" request --psk "$A16" --ticket-type 1 --id "$ALICE" --to "$BOB" --out o.req --state o.st
+kms request --grant-type 0xf001 --in o.req --out o.resp || fail "fake KMS request (other type)"
+run 0 "$UE" transfer-init --psk "$A16" --state o.st --resp o.resp --out o.ti
+grep -q "Ticket Type 0xf001 granted (asked for 0x0001)" err || fail "other Ticket Type noted"
+grep -q "changed the requested policy (K)" err || fail "K noted"
+run 0 "$UE" resolve --psk "$B16" --id "$BOB" --in o.ti --out o.res --state ob.st
+kms resolve --in o.res --out o.rr || fail "fake KMS resolve (other type)"
+run 0 "$UE" transfer-resp --psk "$B16" --state ob.st --resp o.rr --out o.tr
+run 0 "$UE" keys --state o.st --tr o.tr
+cp out o.keys
+run 0 "$UE" keys --state ob.st
+cmp -s out o.keys || fail "other Ticket Type: different keys"
+ok "--3gpp asks for and gets Ticket Type 2; a ticket of another type than asked (K) is kept opaque through the flow"
+
+# --- IDRkms left out ---------------------------------------------------------------------
+run 0 "$UE" request --psk "$A16" --no-kms-id --id "$ALICE" --to "$BOB" --out nk.req --state nk.st
+kms request --in nk.req --out nk.resp || fail "fake KMS: no IDRkms, MAC with the KMS identity"
+run 0 "$UE" transfer-init --psk "$A16" --state nk.st --resp nk.resp --out nk.ti
+run 0 "$UE" resolve --psk "$B16" --no-kms-id --uri --id "$BOB" --in nk.ti --out nk.res --state nkb.st
+[ "$(idr nk.res)" = "[('IDRr', 1, 'sip:bob@example.org')]" ] || fail "resolve --no-kms-id: $(idr nk.res)"
+run 0 "$UE" verify --psk "$B16" --kms-id kms.example.org nk.res
+kms resolve --in nk.res --out nk.rr || fail "fake KMS resolve without IDRkms"
+run 0 "$UE" transfer-resp --psk "$B16" --state nkb.st --resp nk.rr --out nk.tr
+run 0 "$UE" keys --state nk.st --tr nk.tr
+run 0 "$UE" request --psk "$A16" --no-kms-id --mac-without-kms-id --id "$ALICE" --to "$BOB" \
+	--out nm.req --state nm.st
+kms request --in nm.req --out nm.resp && fail "a MAC without the KMS identity accepted"
+run 1 "$UE" transfer-init --psk "$A16" --state nm.st --resp nm.resp --out nm.ti
+grep -q "MIKEY error 3 (Invalid MAC)" err || fail "Invalid MAC reported"
+kms request --lax-kms-id --in nm.req --out nm.resp || fail "fake KMS with the setting"
+run 0 "$UE" transfer-init --psk "$A16" --state nm.st --resp nm.resp --out nm.ti
+run 0 "$UE" resolve --psk "$B16" --no-kms-id --mac-without-kms-id --id "$BOB" --in nm.ti \
+	--out nm.res --state nmb.st
+run 1 "$UE" verify --psk "$B16" --kms-id kms.example.org nm.res
+kms resolve --in nm.res --out nm.rr && fail "a resolve MAC without the KMS identity accepted"
+kms resolve --lax-kms-id --in nm.res --out nm.rr || fail "fake KMS resolve with the setting"
+ok "--no-kms-id: KMS identity appended, accepted; --mac-without-kms-id refused unless the KMS allows it"
+
+# --- no key forking (I = 0) ----------------------------------------------------------------
+run 0 "$UE" request --psk "$A16" --no-fork --uri --id "$ALICE" --to "$BOB" --out nf.req --state nf.st
+kms request --in nf.req --out nf.resp || fail "fake KMS request (no forking)"
+run 0 "$UE" transfer-init --psk "$A16" --state nf.st --resp nf.resp --out nf.ti
+! grep -q "(K)" err || fail "granted as asked"
+run 0 "$UE" decode nf.ti
+[ "$(json out '[(p["flags"]["I"], p["initiator_data_len"]) for p in d["payloads"] if p["name"] == "TICKET"][0]')" = "(False, 0)" ] ||
+	fail "I = 0: no Initiator Data"
+! grep -q '^mpkr ' nf.st || fail "no MPKr without forking"
+run 2 "$UE" keys --state nf.st
+run 0 "$UE" resolve --psk "$B16" --uri --id "$BOB" --in nf.ti --out nf.res --state nfb.st
+kms resolve --in nf.res --out nf.rr || fail "fake KMS resolve (no forking)"
+[ "$(idr nf.rr)" = "[('IDRkms', 0, 'kms.example.org')]" ] || fail "no forking modifier: $(idr nf.rr)"
+run 0 "$UE" transfer-resp --psk "$B16" --state nfb.st --resp nf.rr --out nf.tr
+run 0 "$UE" decode nf.tr
+[ "$(json out '[p["name"] for p in d["payloads"]]')" = "['T', 'V']" ] ||
+	fail "TRANSFER_RESP without forking: HDR, T, V"
+run 0 "$UE" keys --state nf.st --tr nf.tr
+cp out nf.keys
+run 0 "$UE" keys --state nfb.st
+cmp -s out nf.keys || fail "no forking: different keys"
+[ "$(tek nfb.st nf.ti 16 0 2AD01C64 tgk)" = "$(json nf.keys 'd["srtp_master_key"]')" ] ||
+	fail "no forking: TEK from the unforked TGK"
+flip nf.tr 12 nf.tr.bad
+run 1 "$UE" keys --state nf.st --tr nf.tr.bad
+# The KMS names the responder all the same: copied back, nothing forked.
+run 0 "$UE" resolve --psk "$B16" --id "$BOB" --in nf.ti --out nf2.res --state nfb2.st
+kms resolve --resolve-idrr --in nf2.res --out nf2.rr || fail "fake KMS resolve (IDRr, no forking)"
+run 0 "$UE" transfer-resp --psk "$B16" --state nfb2.st --resp nf2.rr --out nf2.tr
+[ "$(idr nf2.tr)" = "[('IDRr', 0, 'bob@example.org')]" ] || fail "IDRr copied without forking"
+run 0 "$UE" keys --state nf.st --tr nf2.tr
+cmp -s out nf.keys || fail "no forking: the IDRr changes nothing"
+# A KMS that forks anyway (its policy): the usual flow.
+run 0 "$UE" request --psk "$A16" --no-fork --id "$ALICE" --to "$BOB" --out ff.req --state ff.st
+kms request --fork --in ff.req --out ff.resp || fail "fake KMS request (forking granted)"
+run 0 "$UE" transfer-init --psk "$A16" --state ff.st --resp ff.resp --out ff.ti
+grep -q "(K)" err || fail "forking granted: K"
+run 0 "$UE" resolve --psk "$B16" --id "$BOB" --in ff.ti --out ff.res --state ffb.st
+kms resolve --in ff.res --out ff.rr || fail "fake KMS resolve (forking granted)"
+run 0 "$UE" transfer-resp --psk "$B16" --state ffb.st --resp ff.rr --out ff.tr
+run 0 "$UE" keys --state ff.st --tr ff.tr
+cp out ff.keys
+run 0 "$UE" keys --state ffb.st
+cmp -s out ff.keys || fail "forking granted to --no-fork: different keys"
+# Reuse without forking: the cache keeps the unforked TGK.
+run 0 "$UE" request --psk "$A16" --no-fork --reuse --id "$ALICE" --to "$BOB" --out nr.req --state nr.st
+kms request --in nr.req --out nr.resp || fail "fake KMS request (reuse, no forking)"
+run 0 "$UE" transfer-init --psk "$A16" --state nr.st --resp nr.resp --out nr1.ti
+run 0 "$UE" resolve --psk "$B16" --id "$BOB" --in nr1.ti --out nr1.res --state nrb.st
+kms resolve --in nr1.res --out nr1.rr || fail "fake KMS resolve (reuse, no forking)"
+run 0 "$UE" transfer-resp --psk "$B16" --state nrb.st --resp nr1.rr --out nr1.tr
+run 0 "$UE" transfer-init --state nr.st --out nr2.ti
+run 3 "$UE" resolve --psk "$B16" --id "$BOB" --in nr2.ti --out nr2.res --state nrb.st
+run 0 "$UE" transfer-resp --state nrb.st --out nr2.tr
+run 0 "$UE" keys --state nr.st --tr nr2.tr
+cp out nr.keys
+run 0 "$UE" keys --state nrb.st
+cmp -s out nr.keys || fail "reuse without forking: different keys"
+ok "--no-fork: I = 0 granted -> no Initiator Data, no forking modifier, TRANSFER_RESP = HDR, T, [IDRr], V with MPKi, same keys; forking granted anyway works"
+
+# --- Error messages with a V --------------------------------------------------------------
+# a32@example.org is a user of the KMS but not a responder of the ticket: refused
+# after it authenticated, so the KMS can MAC the Error.
+run 0 "$UE" resolve --psk "$A32" --id a32@example.org --in ti.bin --out e.res --state e.st
+cp e.st e.st.orig
+for v in none 1 2 bad csb; do
+	cp e.st.orig e.st
+	case $v in
+	none) kms resolve --in e.res --out e.rr && fail "fake KMS resolved for a non-responder" ;;
+	csb) kms resolve --error-v 1 --error-csb --in e.res --out e.rr && fail "fake KMS (csb)" ;;
+	*) kms resolve --error-v "$v" --in e.res --out e.rr && fail "fake KMS ($v)" ;;
+	esac
+	run 1 "$UE" transfer-resp --psk "$A32" --state e.st --resp e.rr --out e.tr
+	grep -q "the KMS answered with MIKEY error" err ||
+		fail "Error reported ($v)"
+	cp err "e.$v.err"
+done
+grep -q "no V: an unauthenticated hint" e.none.err || fail "Error without V"
+grep -q "V verifies (auth_key of the message in error, D=0x01)" e.1.err || fail "Error V D=0x01"
+grep -q "V verifies (response direction D=0x02)" e.2.err || fail "Error V D=0x02"
+grep -q "V does NOT verify .*unverified" e.bad.err || fail "Error V with another key"
+grep -q "V verifies (auth_key of the message in error, D=0x01)" e.csb.err || fail "Error V (csb)"
+grep -q "HDR .* differs from the RESOLVE_INIT_PSK" e.csb.err || fail "Error HDR difference"
+! grep -q "differs" e.1.err || fail "no HDR note when it matches"
+[ ! -e e.tr ] || fail "no TRANSFER_RESP after an Error"
+ok "Error messages: V checked with the INIT's auth_key (D=0x01) and the response direction (D=0x02), named; other keys unverified; HDR differences reported"
 
 # Nothing but 'keys' prints key material: no PSK or stored key in any stderr.
 for st in alice.st bob.st carol.st a256.st b256.st; do
