@@ -126,6 +126,43 @@ cmp -s "$tmp/keys-alice.json" "$tmp/keys-bob.json" || fail "different SRTP keys"
 grep -q '"srtp_master_key": *"[0-9a-f]\{32\}"' "$tmp/keys-bob.json" || fail "key format"
 ok "Alice and Bob bootstrap over Ub, request and resolve through the NAF: same SRTP keys"
 
+# --- a user with two public identities (USS: two SIP URIs and a tel: URI) --------------
+# The ticket names either identity; Carol resolves naming the other one or a
+# SIP URI of it (TS 33.328 6.2.3.5); RESOLVE_RESP's IDRr is the one that
+# matched, and both ends derive the same keys.  (Added before the BSF starts
+# serving Carol: subscribers are read per bootstrap.)
+"$BSFD" -d "$BD" --add-subscriber carol@ims.example.org \
+	--k 000102030405060708090a0b0c0d0e0f --opc 0f0e0d0c0b0a09080706050403020100 \
+	--impu sip:carol@example.org --impu '<sip:Carol.Lab@Example.ORG>' --impu tel:+15550003 \
+	--naf-group kms >/dev/null 2>"$tmp/err" || fail "--add-subscriber carol"
+printf 'impi=carol@ims.example.org\nk=000102030405060708090a0b0c0d0e0f\nopc=0f0e0d0c0b0a09080706050403020100\namf=8000\n' \
+	>"$tmp/carol.usim"
+chmod 600 "$tmp/carol.usim"
+"$UE" bootstrap --usim "$tmp/carol.usim" --bsf "$BSF/ub" --out "$tmp/carol.gba" \
+	>"$tmp/boot.out" 2>"$tmp/err" || fail "bootstrap carol"
+for pair in "carol@example.org sip:Carol.Lab@example.org carol@example.org" \
+	"sip:Carol.Lab@example.org carol@example.org Carol.Lab@example.org" \
+	"Carol.Lab@example.org sip:Carol.Lab@EXAMPLE.org Carol.Lab@example.org"; do
+	set -- $pair
+	"$UE" request --gba "$tmp/alice.gba" --id alice@example.org --to "$1" \
+		--out "$tmp/c.req" --state "$tmp/ca.st" 2>"$tmp/err" || fail "request to $1"
+	[ "$(post ticketrequest "$tmp/c.req" "$tmp/c.resp")" = 200 ] || fail "ticket for $1"
+	"$UE" transfer-init --gba "$tmp/alice.gba" --state "$tmp/ca.st" --resp "$tmp/c.resp" \
+		--out "$tmp/c.ti" >/dev/null 2>"$tmp/err" || fail "transfer-init ($1)"
+	"$UE" resolve --gba "$tmp/carol.gba" --id "$2" --in "$tmp/c.ti" --out "$tmp/c.ri" \
+		--state "$tmp/cb.st" 2>"$tmp/err" || fail "resolve as $2"
+	[ "$(post ticketresolve "$tmp/c.ri" "$tmp/c.rr")" = 200 ] ||
+		fail "Carol naming $2 cannot resolve a ticket for $1"
+	"$UE" decode "$tmp/c.rr" | grep -q "\"id_text\": \"$3\"" ||
+		fail "RESOLVE_RESP IDRr is not $3 (ticket for $1, resolved as $2)"
+	"$UE" transfer-resp --gba "$tmp/carol.gba" --state "$tmp/cb.st" --resp "$tmp/c.rr" \
+		--out "$tmp/c.tr" >/dev/null 2>"$tmp/err" || fail "transfer-resp ($2)"
+	"$UE" keys --state "$tmp/cb.st" >"$tmp/kc.json" || fail "keys (carol)"
+	"$UE" keys --state "$tmp/ca.st" --tr "$tmp/c.tr" >"$tmp/ka.json" || fail "keys (alice)"
+	cmp -s "$tmp/kc.json" "$tmp/ka.json" || fail "different keys (ticket for $1, as $2)"
+done
+ok "a GBA user with two SIP identities (and a tel: one) resolves tickets naming either, whichever it names; IDRr is the one that matched"
+
 # --- steady state: no Zn request per ticket -------------------------------------------
 [ "$(zn_count "$tmp/alice.gba")" = 1 ] || fail "$(zn_count "$tmp/alice.gba") Zn for Alice"
 k=0
