@@ -112,8 +112,10 @@ int identity_pattern_canon(const char *s, char *out, size_t cap, const char **wh
  * for the exact bytes.  When kms_id has an '@', also when both normalise
  * (identity_normalise, any content form) to the same KMS user identity:
  * user part byte-exact, domain ASCII case-insensitive.  A kms_id without
- * '@' (a host name) otherwise matches only ASCII case-insensitively as a
- * whole.  False for a NULL or empty argument.
+ * '@' (a host name) matches that name ASCII case-insensitively, bare or
+ * as the host of a sip:/sips: URI without a user part (optionally in
+ * "<>", with a 1- to 5-digit port, params or headers).  False for a NULL
+ * or empty argument.
  */
 bool identity_kms_match(const char *kms_id, const uint8_t *data, size_t len);
 
