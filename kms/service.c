@@ -994,8 +994,10 @@ static int ticket_resolve(req_t *r, uint8_t *buf, size_t cap, size_t *len)
 
 /*
  * Error = HDR, T, ERR, [V] (RFC 6043 5.4): version, PRF func and CSB ID are
- * those of the message in error whenever its first 8 bytes arrived, even
- * when they are unsupported (docs/mikey-profile.md row 11).  V only after
+ * those of the message in error whenever its HDR could be read: its first 8
+ * bytes arrived and say MIKEY version 1 (another version's HDR layout is
+ * unknown), even when the data type, PRF or map are unsupported
+ * (docs/mikey-profile.md row 11).  V only after
  * the requester authenticated (an unauthenticated error is a hint, and
  * MACing it would be a DoS lever), with the auth_key of the message in
  * error (direction 0x01, its RAND), over the Error message alone.
@@ -1006,7 +1008,8 @@ static size_t error_message(req_t *r, int code, const uint8_t *in, size_t in_len
 	uint8_t version = MIKEY_VERSION, prf = MIKEY_PRF_MIKEY1;
 	uint32_t csb_id = 0;
 	size_t len = 0;
-	if (mikey_hdr_peek(in, in_len, &version, &prf, &csb_id) != KMS_EOK) {
+	if (mikey_hdr_peek(in, in_len, &version, &prf, &csb_id) != KMS_EOK ||
+	    version != MIKEY_VERSION) {
 		version = MIKEY_VERSION;
 		prf = MIKEY_PRF_MIKEY1;
 		csb_id = 0;

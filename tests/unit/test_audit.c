@@ -148,6 +148,7 @@ static void given_unterminated_strings_when_logged_then_stored_truncated(void)
 	audit_rec_t r;
 	memset(&r, 'A', sizeof(r));
 	r.error = KMS_EMAC;
+	r.reason = NULL; /* a pointer to a static string, not a buffer */
 	audit_log(a, &r);
 	audit_close(a);
 	CU_ASSERT_EQUAL(sql_count("SELECT length(rid) FROM audit"), AUDIT_RID_MAX);

@@ -1377,13 +1377,19 @@ static void given_each_mikey_error_when_answered_then_hdr_copied_and_v_keyed(voi
 	req_tre = 0;
 	send_as(&alice, KMS_REQ_TICKET, r);
 	check_error(&(err_case_t){ "TRe < TRs", MIKEY_ERR_TPPAR, true }, &alice, true, r);
-	/* A body shorter than an HDR: version 1, PRF 0, CSB ID 0. */
+	/* A body shorter than an HDR, or of another version: 1, 0, 0. */
 	static const uint8_t tiny[] = { 0x01, 0x0b, 0x05 };
-	kms_service_handle(&svc, KMS_REQ_TICKET, "tiny", tiny, sizeof(tiny), r->buf,
-			   sizeof(r->buf), &r->ans);
+	static const uint8_t v2[] = { 0x02, 0x0b, 0x05, 0x01, 0, 0, 0, 7, 0, 1 };
 	mikey_msg_t *e = malloc(sizeof(*e));
-	CU_ASSERT_EQUAL_FATAL(mikey_msg_decode(r->buf, r->ans.len, e), KMS_EOK);
-	CU_ASSERT_TRUE(e->hdr.version == 1 && e->hdr.prf == 0 && e->hdr.csb_id == 0);
+	const uint8_t *odd[] = { tiny, v2 };
+	size_t odd_len[] = { sizeof(tiny), sizeof(v2) };
+	for (size_t i = 0; i < 2; i++) {
+		kms_service_handle(&svc, KMS_REQ_TICKET, "odd", odd[i], odd_len[i],
+				   r->buf, sizeof(r->buf), &r->ans);
+		CU_ASSERT_EQUAL_FATAL(mikey_msg_decode(r->buf, r->ans.len, e), KMS_EOK);
+		CU_ASSERT_TRUE(e->hdr.version == 1 && e->hdr.prf == 0 &&
+			       e->hdr.csb_id == 0);
+	}
 	free(e);
 	free(rq);
 	free(r);
