@@ -34,7 +34,8 @@ typedef struct {
 	char impi[NAF_ZN_IMPI_MAX + 1];
 	int64_t created;      /* bootstrap_info_creation_time, 0 if absent */
 	size_t impus_seen;    /* IMPUs in the GUSS */
-	size_t impus_skipped; /* not sip/sips, invalid, duplicate or over the cap */
+	size_t impus_skipped; /* tel: or another scheme, a group, invalid,
+			       * a duplicate or over the cap */
 } naf_zn_answer_t;
 
 /*
@@ -59,8 +60,9 @@ int naf_zn_request(const char *btid, const uint8_t *naf_id, size_t naf_id_len,
  * another B-TID or its key has expired (key_expiry_time <= now);
  * KMS_EMALFORMED when the body is not a valid answer (any field of the
  * wrong type, key material not base64 of 16 or 32 bytes, over a cap).
- * Identities: the KMS user identity (identity_from_uri) of every sip: or
- * sips: IMPU, duplicates dropped, at most KMS_PSK_IDS_MAX; others skipped.
+ * Identities: the KMS user identity (identity_normalise) of every sip: or
+ * sips: IMPU and bare user@domain, duplicates dropped, at most
+ * KMS_PSK_IDS_MAX; tel: and other schemes skipped (a debug line each).
  */
 int naf_zn_parse(const char *body, size_t len, const char *btid, int64_t now,
 		 naf_zn_answer_t *out);

@@ -17,7 +17,9 @@
 int policy_store_load(const char *db_path, const policy_defaults_t *def,
 		      policy_set_t **out);
 
-/* Check a rule pattern: user@domain, '*' allowed, no spaces or controls. */
+/* Check a rule pattern: user@domain ('*' allowed, no spaces or controls) or
+ * a sip:/sips: URI or pattern (stored as user@domain, identity_pattern_canon);
+ * tel: and other schemes are refused. */
 int policy_store_check_pattern(const char *s);
 
 /* Add r (its id is ignored); *id receives the new rule's id. */
