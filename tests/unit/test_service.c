@@ -1235,7 +1235,9 @@ static void given_forking_on_request_when_not_asked_then_unforked_unless_group(v
 
 /*
  * Every Error kmsd produces has the HDR fields of the message in error
- * (RFC 6043 5.4), one case per MIKEY error number it uses; those after
+ * (RFC 6043 5.4), one case per MIKEY error number it uses (0-5, 7, 11, 12,
+ * 14, 15; 6 is for DH, 8 for certificates, and an SP payload is refused as
+ * misplaced, 12, before 9 or 10 could apply); those after
  * authentication carry a V under the auth_key of the message in error
  * (direction 0x01), those before carry none.
  */
@@ -1344,7 +1346,22 @@ static void given_each_mikey_error_when_answered_then_hdr_copied_and_v_keyed(voi
 	alice.msg[alice.len - 1] ^= 1;
 	send_as(&alice, KMS_REQ_TICKET, r);
 	check_error(&(err_case_t){ "bad MAC", MIKEY_ERR_MAC, false }, &alice, true, r);
-	/* 6 Invalid DT: a REQUEST_INIT sent as a resolve. */
+	/* 4 Invalid EA: a KEMAC with an unknown encryption algorithm. */
+	static const uint8_t ea[] = { 0x01, 0x0b, 0x01, 0x00, 0xca, 0xfe, 0x00, 0x04,
+				      0x00, 0x01, 0x00, 0x09, 0x00, 0x00, 0x00 };
+	ue_t raw = { .u = &users[0] };
+	memcpy(raw.msg, ea, sizeof(ea));
+	raw.len = sizeof(ea);
+	send_as(&raw, KMS_REQ_TICKET, r);
+	check_error(&(err_case_t){ "KEMAC EA 9", MIKEY_ERR_EA, false }, &raw, true, r);
+	/* 5 Invalid HA: a V algorithm outside the PRF's set (HMAC-SHA-1 with
+	 * PRF-HMAC-SHA-256). */
+	ue_request(&alice, to_bob, 1, FLAGS_REQ);
+	set_prf(&alice, MIKEY_PRF_HMAC_SHA256);
+	send_as(&alice, KMS_REQ_TICKET, r);
+	check_error(&(err_case_t){ "V SHA-1, PRF 1", MIKEY_ERR_HA, false }, &alice, true,
+		    r);
+	/* 11 Invalid DT: a REQUEST_INIT sent as a resolve. */
 	ue_request(&alice, to_bob, 1, FLAGS_REQ);
 	send_as(&alice, KMS_REQ_RESOLVE, r);
 	check_error(&(err_case_t){ "wrong DT", MIKEY_ERR_DT, false }, &alice, true, r);
