@@ -69,16 +69,31 @@ uint8_t ue_id_type_of(const uint8_t *data, size_t len)
 
 int ue_id_wire(const char *what, const char *value, bool uri, ue_id_t *out)
 {
+	/* A name-addr <URI> stands for its URI (the addr-spec). */
+	size_t vlen = strlen(value);
+	if (vlen >= 2 && value[0] == '<' && value[vlen - 1] == '>') {
+		value++;
+		vlen -= 2;
+	}
 	const char *prefix = uri && !has_scheme(value) ? "sip:" : "";
-	size_t plen = strlen(prefix), vlen = strlen(value);
+	size_t plen = strlen(prefix);
 	if (plen + vlen > MIKEY_ID_MAX) {
 		fprintf(stderr, "%s: %s: over %d bytes as a URI\n", ue_prog, what,
 			MIKEY_ID_MAX);
 		return -1;
 	}
 	memcpy(out->data, prefix, plen);
-	memcpy(out->data + plen, value, vlen + 1);
+	memcpy(out->data + plen, value, vlen);
+	out->data[plen + vlen] = '\0';
 	out->len = plen + vlen;
+	if (vlen == 0 ||
+	    sip_scheme_len((const uint8_t *)out->data, out->len) == out->len) {
+		fprintf(stderr,
+			"%s: %s: no identity (a SIP URI needs something after "
+			"its scheme)\n",
+			ue_prog, what);
+		return -1;
+	}
 	out->type =
 	    uri ? MIKEY_ID_URI : ue_id_type_of((const uint8_t *)out->data, out->len);
 	return 0;

@@ -28,10 +28,12 @@ typedef struct {
 int ue_check_id(const char *what, const char *value);
 
 /*
- * The wire form of a checked identity.  With uri: ID Type URI, and
- * "sip:" put in front of a value without a URI scheme.  Without uri: a
- * value that is a sip: or sips: URI goes as ID Type URI, anything else
- * as NAI, unchanged.  -1 with a message when the result is too long.
+ * The wire form of a checked identity.  A value in angle brackets
+ * (<sip:bob@example.org>) stands for the URI inside them.  With uri: ID
+ * Type URI, and "sip:" put in front of a value without a URI scheme.
+ * Without uri: a value that is a sip: or sips: URI goes as ID Type URI,
+ * anything else as NAI, unchanged.  -1 with a message when the result is
+ * too long or a bare scheme.
  */
 int ue_id_wire(const char *what, const char *value, bool uri, ue_id_t *out);
 

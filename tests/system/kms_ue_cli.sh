@@ -248,13 +248,17 @@ run 0 "$UE" request --psk "$A16" --id sips:alice@example.org --to bob@example.or
 [ "$(idrs "$tmp/mixed.bin")" = "[('IDRi', 1, 'sips:alice@example.org'), ('IDRkms', 0, 'kms.example.org')] [('IDRkms', 0, 'kms.example.org'), ('IDRi', 1, 'sips:alice@example.org'), ('IDRr', 0, 'bob@example.org'), ('IDRr', 1, 'sip:*.dept@example.org')]" ] ||
 	fail "sip:/sips: values are URIs without --uri: $(idrs "$tmp/mixed.bin")"
 run 0 "$UE" verify --psk "$A16" "$tmp/mixed.bin"
-for bad in '' 'sip:' 'sips:' 'alice example.org' "$(printf 'alice\001@example.org')"; do
+run 0 "$UE" request --psk "$A16" --id '<sip:alice@EXAMPLE.org;transport=tls>' \
+	--to '<bob@example.org>' --uri --state "$tmp/r.st" --out "$tmp/angle.bin"
+[ "$(idrs "$tmp/angle.bin")" = "[('IDRi', 1, 'sip:alice@EXAMPLE.org;transport=tls'), ('IDRkms', 1, 'sip:kms.example.org')] [('IDRkms', 1, 'sip:kms.example.org'), ('IDRi', 1, 'sip:alice@EXAMPLE.org;transport=tls'), ('IDRr', 1, 'sip:bob@example.org')]" ] ||
+	fail "<URI> stands for the URI: $(idrs "$tmp/angle.bin")"
+for bad in '' 'sip:' 'sips:' '<>' '<sip:>' 'alice example.org' "$(printf 'alice\001@example.org')"; do
 	run 2 "$UE" request --psk "$A16" --id "$bad" --to bob@example.org --state "$tmp/r.st" \
 		--out "$tmp/x.bin"
 	run 2 "$UE" request --psk "$A16" --id alice@example.org --to "$bad" --state "$tmp/r.st" \
 		--out "$tmp/x.bin"
 done
-ok "--uri: every identity ID Type URI with sip: added; sip:/sips: values (and patterns) are URIs anyway; plain values stay NAI; bad identities exit 2"
+ok "--uri: every identity ID Type URI with sip: added; sip:/sips: values (and patterns) are URIs anyway; <URI> is the URI; plain values stay NAI; bad identities exit 2"
 
 for t in 1 2 private; do
 	run 0 "$UE" request $R --ticket-type "$t" --out "$tmp/tt$t.bin"
