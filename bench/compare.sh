@@ -5,8 +5,10 @@
 # to the same core and loaded alone.  Prints throughput and server CPU per
 # request (utime + stime of the server process over the requests it served)
 # for each, and B/A ratios per round (median).
-# Usage: bench/compare.sh KMSD_A KMSD_B [ROUNDS] [REQUESTS]
+# Usage: [A_ARGS=...] [B_ARGS=...] bench/compare.sh KMSD_A KMSD_B [ROUNDS] [REQUESTS]
 #   e.g. bench/compare.sh /tmp/old/kms/kmsd build/kms/kmsd 5 100000
+#   A_ARGS / B_ARGS: extra loadgen options for A's / B's runs, e.g.
+#   B_ARGS="--ticket-type 2 --uri" (a 3GPP UE: Type 2 tickets, SIP URIs).
 # kmsctl, loadgen and baseline come from ./build.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -63,8 +65,13 @@ hz=$(getconf CLK_TCK)
 # run NAME PORT MODE STATE: one loadgen run; appends "rps cpu_us" to $tmp/NAME-MODE
 run() {
 	eval "p=\$pid_$1"
+	extra=""
+	[ "$1" = a ] && extra=${A_ARGS:-}
+	[ "$1" = b ] && extra=${B_ARGS:-}
 	t0=$(ticks "$p")
-	$cli "$B/bench/loadgen" -s "$4" -c 4 -d 60 -p "$2" -m "$3" -n "$n" >"$tmp/lg.out" 2>&1 ||
+	# shellcheck disable=SC2086
+	$cli "$B/bench/loadgen" -s "$4" -c 4 -d 60 -p "$2" -m "$3" -n "$n" $extra \
+		>"$tmp/lg.out" 2>&1 ||
 		{ echo "loadgen $1 $3 failed:" >&2; cat "$tmp/lg.out" >&2; exit 1; }
 	t1=$(ticks "$p")
 	rps=$(head -n 1 "$tmp/lg.out" | tr ' ' '\n' | sed -n 's/^rps=//p')

@@ -52,7 +52,21 @@
 #include "mikey/profile.h"
 
 #define KMS_ID "kms.example.org"
-#define TICKET_TYPE 0xF000u
+/* The Ticket Type asked for (--ticket-type) and whether identities go as
+ * SIP URIs of ID Type URI (--uri), as a UE written elsewhere sends them. */
+static uint16_t ticket_type = 0xF000u;
+static bool uri_ids;
+
+/* An identity as this load generator sends it: "sip:" + id with --uri. */
+static const char *wire_id(const char *id, char *buf, size_t cap, uint8_t *type)
+{
+	*type = uri_ids ? MIKEY_ID_URI : MIKEY_ID_NAI;
+	if (!uri_ids) {
+		return id;
+	}
+	snprintf(buf, cap, "sip:%s", id);
+	return buf;
+}
 #define RESP_MAX 65536
 
 #define ID_MAX 128
@@ -175,22 +189,25 @@ static int build_request(const user_t *u, const char *peer_id, msg_t *out,
 	/* With rand_out: a ticket fetch (untimed), to the ticket KMS. */
 	const char *kms = rand_out != NULL ? ticket_kms : target_kms;
 	memset(&tp, 0, sizeof(tp));
-	tp.policy.ticket_type = TICKET_TYPE;
+	tp.policy.ticket_type = ticket_type;
+	char peer_buf[300], me_buf[300];
+	uint8_t peer_type, me_type;
+	peer_id = wire_id(peer_id, peer_buf, sizeof(peer_buf), &peer_type);
+	const char *me = wire_id(u->id, me_buf, sizeof(me_buf), &me_type);
 	tp.policy.subtype = 1;
 	tp.policy.version = 1;
 	tp.policy.flags =
 	    MIKEY_TPF_D | MIKEY_TPF_E | MIKEY_TPF_F | MIKEY_TPF_H | MIKEY_TPF_I;
 	tp.policy.nidrr = 1;
 	tp.policy.idrr[0] = (mikey_id_t){ MIKEY_ROLE_R,
-					  MIKEY_ID_NAI,
+					  peer_type,
 					  { (const uint8_t *)peer_id, strlen(peer_id) } };
 	crypto_random((uint8_t *)&csb, sizeof(csb));
 	crypto_random(rnd, sizeof(rnd));
 	mikey_msg_init(&m, MIKEY_DT_REQUEST_INIT_PSK, csb, MIKEY_PRF_MIKEY1);
 	mikey_msg_add_ts(&m, 0, MIKEY_TS_NTP_UTC, ntp_now());
 	mikey_msg_add_rand(&m, MIKEY_RAND_I, rnd, sizeof(rnd));
-	mikey_msg_add_id(&m, MIKEY_ROLE_I, MIKEY_ID_NAI, (const uint8_t *)u->id,
-			 strlen(u->id));
+	mikey_msg_add_id(&m, MIKEY_ROLE_I, me_type, (const uint8_t *)me, strlen(me));
 	mikey_msg_add_id(&m, MIKEY_ROLE_KMS, MIKEY_ID_NAI, (const uint8_t *)kms,
 			 strlen(kms));
 	mikey_msg_add_ticket(&m, &tp, false);
@@ -245,8 +262,10 @@ static int build_resolve(const user_t *u, const mikey_ticket_t *ticket,
 	mikey_msg_init(&m, MIKEY_DT_RESOLVE_INIT_PSK, csb, MIKEY_PRF_MIKEY1);
 	mikey_msg_add_ts(&m, 0, MIKEY_TS_NTP_UTC, ntp_now());
 	mikey_msg_add_rand(&m, MIKEY_RAND_R, rnd, sizeof(rnd));
-	mikey_msg_add_id(&m, MIKEY_ROLE_R, MIKEY_ID_NAI, (const uint8_t *)u->id,
-			 strlen(u->id));
+	char me_buf[300];
+	uint8_t me_type;
+	const char *me = wire_id(u->id, me_buf, sizeof(me_buf), &me_type);
+	mikey_msg_add_id(&m, MIKEY_ROLE_R, me_type, (const uint8_t *)me, strlen(me));
 	mikey_msg_add_id(&m, MIKEY_ROLE_KMS, MIKEY_ID_NAI, (const uint8_t *)target_kms,
 			 strlen(target_kms));
 	mikey_msg_add_ticket(&m, &t, true);
@@ -471,16 +490,26 @@ static int fetch_ticket(unsigned port, int *fd, const user_t *alice, const char 
 
 static void usage(void)
 {
-	fprintf(
-	    stderr,
-	    "usage: loadgen -p PORT -m request|resolve|raw [-s|--state-dir DIR]\n"
-	    "               [-c CONNS] [-n N] [-d MAX_SECONDS] [-r TOTAL_RATE]\n"
-	    "               [-T TICKETS] [-g GBA_FILE] [--psk-file FILE] [--id NAI]\n"
-	    "               [--peer-psk-file FILE] [--peer-id NAI]\n"
-	    "               [--ticket-port PORT] [--ticket-kms-id ID] [--kms-id ID]\n");
+	fprintf(stderr,
+		"usage: loadgen -p PORT -m request|resolve|raw [-s|--state-dir DIR]\n"
+		"               [-c CONNS] [-n N] [-d MAX_SECONDS] [-r TOTAL_RATE]\n"
+		"               [-T TICKETS] [-g GBA_FILE] [--psk-file FILE] [--id NAI]\n"
+		"               [--peer-psk-file FILE] [--peer-id NAI]\n"
+		"               [--ticket-port PORT] [--ticket-kms-id ID] [--kms-id ID]\n"
+		"               [--ticket-type N] [--uri]\n");
 }
 
-enum { OPT_PSK = 256, OPT_ID, OPT_PEER_PSK, OPT_PEER_ID, OPT_TPORT, OPT_TKMS, OPT_KMS };
+enum {
+	OPT_PSK = 256,
+	OPT_ID,
+	OPT_PEER_PSK,
+	OPT_PEER_ID,
+	OPT_TPORT,
+	OPT_TKMS,
+	OPT_KMS,
+	OPT_TTYPE,
+	OPT_URI
+};
 
 static const struct option long_opts[] = {
 	{ "port", required_argument, NULL, 'p' },
@@ -499,6 +528,8 @@ static const struct option long_opts[] = {
 	{ "ticket-port", required_argument, NULL, OPT_TPORT },
 	{ "ticket-kms-id", required_argument, NULL, OPT_TKMS },
 	{ "kms-id", required_argument, NULL, OPT_KMS },
+	{ "ticket-type", required_argument, NULL, OPT_TTYPE },
+	{ "uri", no_argument, NULL, OPT_URI },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -589,6 +620,13 @@ int main(int argc, char **argv)
 			break;
 		case OPT_TKMS:
 			ticket_kms = optarg;
+			break;
+		case OPT_TTYPE:
+			ticket_type = (uint16_t)strtoul(optarg, NULL, 0);
+			bad |= ticket_type == 0;
+			break;
+		case OPT_URI:
+			uri_ids = true;
 			break;
 		case OPT_KMS:
 			target_kms = optarg;
