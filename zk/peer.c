@@ -571,7 +571,14 @@ const zk_peer_t *zk_peers_find_kms(const zk_peers_t *t, const uint8_t *id, size_
 		return NULL;
 	}
 	ref_t k = { (const char *)id, len };
-	return bsearch(&k, t->p, t->n, sizeof(zk_peer_t), cmp_kms_key);
+	const zk_peer_t *p = bsearch(&k, t->p, t->n, sizeof(zk_peer_t), cmp_kms_key);
+	/* Another form of a peer's identity (docs/identities.md, IDRkms). */
+	for (size_t i = 0; p == NULL && i < t->n; i++) {
+		if (identity_kms_match(t->p[i].kms_id, id, len)) {
+			p = &t->p[i];
+		}
+	}
+	return p;
 }
 
 const zk_peer_t *zk_peers_find_cert(const zk_peers_t *t, const char *name)

@@ -90,7 +90,8 @@ int zk_peer_list(const char *db_path, zk_peer_list_fn fn, void *ctx);
  */
 int zk_peers_load(const char *db_path, const uint8_t kek[ZK_KEK_LEN], zk_peers_t **out);
 
-/* The peer whose kms_id is exactly the len bytes at id; NULL if none. */
+/* The peer whose kms_id is the len bytes at id, exactly or in another form
+ * of the same KMS identity (identity_kms_match); NULL if none. */
 const zk_peer_t *zk_peers_find_kms(const zk_peers_t *t, const uint8_t *id, size_t len);
 
 /* The peer whose cert_name equals name (ASCII case-insensitive); NULL if none. */

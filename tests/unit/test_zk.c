@@ -157,11 +157,23 @@ static void given_peers_when_added_then_list_has_no_key_and_load_unwraps(void)
 	CU_ASSERT_EQUAL(p->key_len, 16);
 	CU_ASSERT(memcmp(p->key, b.key, 16) == 0);
 	CU_ASSERT_STRING_EQUAL(p->responders, "*.dept@b.example");
-	/* Exact bytes only: prefixes, longer ids and other names miss. */
+	/* Prefixes, longer ids and other names miss; other forms of the same
+	 * KMS identity (host name in another case, as a SIP URI) match. */
 	CU_ASSERT_PTR_NULL(zk_peers_find_kms(t, (const uint8_t *)"kms1.example.org", 15));
 	CU_ASSERT_PTR_NULL(
 	    zk_peers_find_kms(t, (const uint8_t *)"kms1.example.orgx", 17));
-	CU_ASSERT_PTR_NULL(zk_peers_find_kms(t, (const uint8_t *)"KMS1.example.org", 16));
+	CU_ASSERT_PTR_NULL(
+	    zk_peers_find_kms(t, (const uint8_t *)"x@kms1.example.org", 18));
+	static const char *const forms[] = {
+		"KMS1.example.org", "sip:kms1.example.org",
+		"<sips:Kms1.Example.org:5061;transport=tls>"
+	};
+	for (size_t i = 0; i < 3; i++) {
+		const zk_peer_t *f =
+		    zk_peers_find_kms(t, (const uint8_t *)forms[i], strlen(forms[i]));
+		CU_ASSERT_PTR_NOT_NULL(f);
+		CU_ASSERT(f != NULL && strcmp(f->kms_id, "kms1.example.org") == 0);
+	}
 	CU_ASSERT_PTR_NULL(zk_peers_find_cert(t, "kms3.test"));
 	CU_ASSERT_PTR_NULL(zk_peers_find_cert(t, "kms1.test."));
 	CU_ASSERT_PTR_NULL(zk_peers_at(t, 2));
