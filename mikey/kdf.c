@@ -6,6 +6,7 @@
  */
 #include "mikey/kdf.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "common/crypto.h"
@@ -101,23 +102,32 @@ static int prf_label(uint8_t prf, const uint8_t *inkey, size_t inkey_len,
 	return mikey_prf(prf, inkey, inkey_len, w->base, wire_wr_offset(w), out, out_len);
 }
 
+/* The constant of an encryption, authentication or salt key (RFC 3830
+ * 4.1.4), used for message keys and for keys from a TPK alike. */
+static bool msg_key_constant(mikey_dk_t which, uint32_t *c)
+{
+	switch (which) {
+	case MIKEY_DK_ENCR:
+		*c = MIKEY_C_ENCR;
+		return true;
+	case MIKEY_DK_AUTH:
+		*c = MIKEY_C_AUTH;
+		return true;
+	case MIKEY_DK_SALT:
+		*c = MIKEY_C_SALT;
+		return true;
+	default:
+		return false;
+	}
+}
+
 int mikey_kdf_msg_key(uint8_t prf, const uint8_t *inkey, size_t inkey_len,
 		      mikey_dk_t which, uint32_t csb_id, uint8_t dir,
 		      const mikey_bytes_t *randri, const mikey_bytes_t *randrr,
 		      uint8_t *out, size_t out_len)
 {
 	uint32_t c;
-	switch (which) {
-	case MIKEY_DK_ENCR:
-		c = MIKEY_C_ENCR;
-		break;
-	case MIKEY_DK_AUTH:
-		c = MIKEY_C_AUTH;
-		break;
-	case MIKEY_DK_SALT:
-		c = MIKEY_C_SALT;
-		break;
-	default:
+	if (!msg_key_constant(which, &c)) {
 		return KMS_EINVAL;
 	}
 	if (dir != MIKEY_DIR_INIT && dir != MIKEY_DIR_RESP) {
@@ -269,17 +279,7 @@ int mikey_kdf_tpk_key(uint8_t prf, const uint8_t *tpk, size_t tpk_len, mikey_dk_
 		      const mikey_bytes_t *rand, uint8_t *out, size_t out_len)
 {
 	uint32_t c;
-	switch (which) {
-	case MIKEY_DK_ENCR:
-		c = MIKEY_C_ENCR;
-		break;
-	case MIKEY_DK_AUTH:
-		c = MIKEY_C_AUTH;
-		break;
-	case MIKEY_DK_SALT:
-		c = MIKEY_C_SALT;
-		break;
-	default:
+	if (!msg_key_constant(which, &c)) {
 		return KMS_EINVAL;
 	}
 	/* C || 0xFF || 0xFFFFFFFF || 0x05 || len(RAND) || RAND */
