@@ -88,30 +88,15 @@ static int verify_and_open(const ue_answer_ctx_t *ctx, const mikey_msg_t *resp,
  */
 static void report_error(const ue_answer_ctx_t *ctx, const mikey_msg_t *err)
 {
-	const mikey_msg_t *init = ctx->init;
-	const mikey_rand_t *ri = mikey_msg_randr(init, MIKEY_RAND_I);
-	const mikey_rand_t *rr = mikey_msg_randr(init, MIKEY_RAND_R);
 	const mikey_v_t *v = mikey_msg_v(err);
 	uint8_t k[2][MIKEY_MAC_MAX];
-	size_t klen[2] = { 0, 0 };
 	ue_err_key_t keys[2];
-	static const uint8_t dir[2] = { MIKEY_DIR_INIT, MIKEY_DIR_RESP };
-	static const char *const what[2] = { "auth_key of the message in error, D=0x01",
-					     "response direction D=0x02" };
-	size_t n = 0;
-	for (size_t i = 0; v != NULL && i < 2; i++) {
-		if (ue_auth_key(init->hdr.prf, ctx->psk, ctx->psk_len, init->hdr.csb_id,
-				dir[i], ri != NULL ? &ri->rand : NULL,
-				rr != NULL ? &rr->rand : NULL, v->alg, k[i],
-				&klen[i]) == KMS_EOK) {
-			keys[n++] = (ue_err_key_t){ k[i], klen[i], what[i] };
-		}
-	}
+	size_t n = ue_error_keys(ctx->init, v, ctx->psk, ctx->psk_len, true, k, keys);
 	if (v != NULL && n == 0) {
 		fprintf(stderr, "%s: --resp: the Error's V Auth alg %u is unknown\n",
 			ue_prog, (unsigned)v->alg);
 	}
-	ue_report_error_msg("the KMS", err, init, keys, n);
+	ue_report_error_msg("the KMS", err, ctx->init, keys, n);
 	secmem_wipe(k, sizeof(k));
 }
 

@@ -428,6 +428,28 @@ void ue_report_error_msg(const char *who, const mikey_msg_t *m,
 	}
 }
 
+size_t ue_error_keys(const mikey_msg_t *in_error, const mikey_v_t *v,
+		     const uint8_t *inkey, size_t inkey_len, bool also_resp,
+		     uint8_t k[2][MIKEY_MAC_MAX], ue_err_key_t keys[2])
+{
+	static const uint8_t dir[2] = { MIKEY_DIR_INIT, MIKEY_DIR_RESP };
+	static const char *const what[2] = { "auth_key of the message in error, D=0x01",
+					     "response direction D=0x02" };
+	const mikey_rand_t *ri = mikey_msg_randr(in_error, MIKEY_RAND_I);
+	const mikey_rand_t *rr = mikey_msg_randr(in_error, MIKEY_RAND_R);
+	size_t n = 0;
+	for (size_t i = 0; v != NULL && i < (also_resp ? 2u : 1u); i++) {
+		size_t klen = 0;
+		if (ue_auth_key(in_error->hdr.prf, inkey, inkey_len, in_error->hdr.csb_id,
+				dir[i], ri != NULL ? &ri->rand : NULL,
+				rr != NULL ? &rr->rand : NULL, v->alg, k[i],
+				&klen) == KMS_EOK) {
+			keys[n++] = (ue_err_key_t){ k[i], klen, what[i] };
+		}
+	}
+	return n;
+}
+
 int ue_auth_key(uint8_t prf, const uint8_t *inkey, size_t inkey_len, uint32_t csb_id,
 		uint8_t dir, const mikey_bytes_t *randri, const mikey_bytes_t *randrr,
 		uint8_t mac_alg, uint8_t *key, size_t *key_len)

@@ -167,6 +167,17 @@ void ue_report_error_msg(const char *who, const mikey_msg_t *m,
 			 const mikey_msg_t *in_error, const ue_err_key_t *keys,
 			 size_t nkeys);
 
+/*
+ * The keys an Error's V may use (RFC 6043 5.4): the auth_key of the message
+ * in error (D = 0x01) and, when also_resp, the response direction's
+ * (D = 0x02, KMSs that MAC errors like responses), from inkey with that
+ * message's CSB ID and RANDs, for v's Auth alg.  k holds the key bytes (the
+ * caller wipes it); keys[0..return value) describe them.  None without v.
+ */
+size_t ue_error_keys(const mikey_msg_t *in_error, const mikey_v_t *v,
+		     const uint8_t *inkey, size_t inkey_len, bool also_resp,
+		     uint8_t k[2][MIKEY_MAC_MAX], ue_err_key_t keys[2]);
+
 /* Auth key of a message (RFC 6043 5.1.2) for the V alg into key (MIKEY_MAC_MAX). */
 int ue_auth_key(uint8_t prf, const uint8_t *inkey, size_t inkey_len, uint32_t csb_id,
 		uint8_t dir, const mikey_bytes_t *randri, const mikey_bytes_t *randrr,

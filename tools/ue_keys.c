@@ -94,22 +94,10 @@ static int parse_args(int argc, char **argv, run_t *r)
  * (D = 0x01, RFC 6043 5.4) or, without forking, MPKi's response key. */
 static void report_error(const run_t *r, const mikey_msg_t *m, const mikey_bytes_t *mpki)
 {
-	const mikey_rand_t *ri = mikey_msg_randr(&r->ti, MIKEY_RAND_I);
-	const mikey_v_t *v = mikey_msg_v(m);
 	uint8_t k[2][MIKEY_MAC_MAX];
-	size_t klen[2] = { 0, 0 };
 	ue_err_key_t keys[2];
-	static const uint8_t dir[2] = { MIKEY_DIR_INIT, MIKEY_DIR_RESP };
-	static const char *const what[2] = { "auth_key of the message in error, D=0x01",
-					     "response direction D=0x02" };
-	size_t n = 0;
-	for (size_t i = 0; v != NULL && i < (r->fork ? 1u : 2u); i++) {
-		if (ue_auth_key(r->ti.hdr.prf, mpki->data, mpki->len, r->ti.hdr.csb_id,
-				dir[i], &ri->rand, NULL, v->alg, k[i],
-				&klen[i]) == KMS_EOK) {
-			keys[n++] = (ue_err_key_t){ k[i], klen[i], what[i] };
-		}
-	}
+	size_t n = ue_error_keys(&r->ti, mikey_msg_v(m), mpki->data, mpki->len, !r->fork,
+				 k, keys);
 	ue_report_error_msg("the Responder", m, &r->ti, keys, n);
 	secmem_wipe(k, sizeof(k));
 }
