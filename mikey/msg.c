@@ -63,6 +63,7 @@ int mikey_msg_decode(const uint8_t *buf, size_t len, mikey_msg_t *out)
 	out->has_ticket = false;
 	out->err_off = 0;
 	out->err_type = MIKEY_PT_LAST;
+	out->build_err = KMS_EOK;
 	if (len > MIKEY_MSG_MAX) {
 		return KMS_ELIMIT;
 	}
@@ -404,6 +405,7 @@ void mikey_msg_init(mikey_msg_t *m, uint8_t data_type, uint32_t csb_id, uint8_t 
 	memset(m, 0, offsetof(mikey_msg_t, p));
 	m->n = 0;
 	m->has_ticket = false;
+	m->build_err = KMS_EOK;
 	m->hdr.version = MIKEY_VERSION;
 	m->hdr.data_type = data_type;
 	m->hdr.v = false;
@@ -413,10 +415,22 @@ void mikey_msg_init(mikey_msg_t *m, uint8_t data_type, uint32_t csb_id, uint8_t 
 	m->hdr.map_type = MIKEY_MAP_EMPTY;
 }
 
+/* Record the first building error of m (sticky) and return m's error. */
+static int add_failed(mikey_msg_t *m, int ret)
+{
+	if (m->build_err == KMS_EOK) {
+		m->build_err = ret;
+	}
+	return m->build_err;
+}
+
 int mikey_msg_add(mikey_msg_t *m, const mikey_payload_t *p)
 {
+	if (m->build_err != KMS_EOK) {
+		return m->build_err;
+	}
 	if (m->n == MIKEY_PAYLOADS_MAX) {
-		return KMS_ELIMIT;
+		return add_failed(m, KMS_ELIMIT);
 	}
 	m->p[m->n] = *p;
 	m->p[m->n].off = 0;
@@ -463,8 +477,8 @@ int mikey_msg_add_err(mikey_msg_t *m, uint8_t errno_)
 
 int mikey_msg_add_ticket(mikey_msg_t *m, const mikey_ticket_t *t, bool is_ticket)
 {
-	if (m->has_ticket) {
-		return KMS_EPAYLOAD;
+	if (m->build_err == KMS_EOK && m->has_ticket) {
+		return add_failed(m, KMS_EPAYLOAD);
 	}
 	mikey_payload_t p = { .type = is_ticket ? MIKEY_PT_TICKET : MIKEY_PT_TP };
 	int ret = mikey_msg_add(m, &p);
@@ -479,7 +493,7 @@ int mikey_msg_add_ticket(mikey_msg_t *m, const mikey_ticket_t *t, bool is_ticket
 int mikey_msg_add_v(mikey_msg_t *m, uint8_t alg)
 {
 	if (mikey_mac_len(alg) <= 0) {
-		return KMS_EHA;
+		return add_failed(m, KMS_EHA);
 	}
 	mikey_payload_t p = { .type = MIKEY_PT_V };
 	p.u.v.alg = alg;
@@ -543,6 +557,9 @@ static void payload_build(mikey_builder_t *b, const mikey_msg_t *m,
 
 int mikey_msg_build(const mikey_msg_t *m, uint8_t *buf, size_t cap, size_t *len)
 {
+	if (m->build_err != KMS_EOK) {
+		return m->build_err;
+	}
 	int ret = mikey_msg_check(m);
 	if (ret != KMS_EOK) {
 		return ret;

@@ -26,6 +26,10 @@ typedef struct {
 	 * trailing bytes); for diagnostics only. */
 	size_t err_off;
 	uint8_t err_type;
+	/* Building: the first error of the mikey_msg_add_* calls.  It sticks,
+	 * as the wire cursor's does: later adds do nothing and return it, and
+	 * mikey_msg_build() returns it, so a caller may check once. */
+	int build_err;
 } mikey_msg_t;
 
 /* Structural decode of any MIKEY message: HDR, payload chain, caps, no
@@ -64,7 +68,8 @@ size_t mikey_msg_v_mac_off(const mikey_msg_t *m);
 /* Start a message: HDR with version 1, V flag 0, #CS 0 and the Empty map. */
 void mikey_msg_init(mikey_msg_t *m, uint8_t data_type, uint32_t csb_id, uint8_t prf);
 /* Append a payload (copied; byte strings are referenced, not copied).
- * KMS_ELIMIT when the message is full. */
+ * KMS_ELIMIT when the message is full.  The first error sticks (build_err):
+ * later adds return it and mikey_msg_build() fails with it. */
 int mikey_msg_add(mikey_msg_t *m, const mikey_payload_t *p);
 int mikey_msg_add_ts(mikey_msg_t *m, uint8_t role, uint8_t ts_type, uint64_t value);
 int mikey_msg_add_id(mikey_msg_t *m, uint8_t role, uint8_t id_type, const uint8_t *id,

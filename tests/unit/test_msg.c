@@ -559,6 +559,36 @@ static void given_names_when_asked_then_readable(void)
 	CU_ASSERT_STRING_EQUAL(mikey_pt_name(21), "GENEXT");
 }
 
+/* The first building error sticks: later adds and the build return it. */
+static void given_failed_add_when_building_then_error_sticks_until_init(void)
+{
+	mikey_msg_t *m = malloc(sizeof(*m));
+	uint8_t buf[MIKEY_MSG_MAX], rnd[16] = { 0 };
+	size_t len = 0;
+	mikey_msg_init(m, MIKEY_DT_REQUEST_INIT_PSK, 1, MIKEY_PRF_MIKEY1);
+	CU_ASSERT_EQUAL(mikey_msg_add_ts(m, 0, MIKEY_TS_NTP_UTC, 1), KMS_EOK);
+	CU_ASSERT_EQUAL(mikey_msg_add_v(m, 0x77), KMS_EHA); /* unknown Auth alg */
+	CU_ASSERT_EQUAL(mikey_msg_add_rand(m, MIKEY_RAND_I, rnd, 16), KMS_EHA);
+	CU_ASSERT_EQUAL(m->n, 1); /* nothing added after the failure */
+	CU_ASSERT_EQUAL(mikey_msg_build(m, buf, sizeof(buf), &len), KMS_EHA);
+	/* Too many payloads: ELIMIT, once and for all. */
+	mikey_msg_init(m, MIKEY_DT_ERROR, 1, MIKEY_PRF_MIKEY1);
+	CU_ASSERT_EQUAL(m->build_err, KMS_EOK);
+	int ret = KMS_EOK;
+	for (size_t i = 0; i <= MIKEY_PAYLOADS_MAX && ret == KMS_EOK; i++) {
+		ret = mikey_msg_add_err(m, 0);
+	}
+	CU_ASSERT_EQUAL(ret, KMS_ELIMIT);
+	CU_ASSERT_EQUAL(mikey_msg_add_err(m, 0), KMS_ELIMIT);
+	CU_ASSERT_EQUAL(mikey_msg_build(m, buf, sizeof(buf), &len), KMS_ELIMIT);
+	/* A new message starts clean. */
+	mikey_msg_init(m, MIKEY_DT_ERROR, 1, MIKEY_PRF_MIKEY1);
+	CU_ASSERT_EQUAL(mikey_msg_add_ts(m, 0, MIKEY_TS_NTP_UTC, 1), KMS_EOK);
+	CU_ASSERT_EQUAL(mikey_msg_add_err(m, 3), KMS_EOK);
+	CU_ASSERT_EQUAL(mikey_msg_build(m, buf, sizeof(buf), &len), KMS_EOK);
+	free(m);
+}
+
 int main(void)
 {
 	static const unit_test_t tests[] = {
@@ -577,6 +607,7 @@ int main(void)
 		UNIT_TEST(given_ticket_flags_when_round_trip_then_every_bit_kept),
 		UNIT_TEST(given_forking_rules_when_checked_then_enforced),
 		UNIT_TEST(given_names_when_asked_then_readable),
+		UNIT_TEST(given_failed_add_when_building_then_error_sticks_until_init),
 		UNIT_END,
 	};
 	return unit_run("msg", tests);
