@@ -41,6 +41,7 @@ typedef struct {
 	uint64_t min, max;
 	str_check_fn check; /* strings: KMS_EOK or the reason is in check_why */
 	const char *what;   /* what check() wants, for the error message */
+	bool restart;	    /* a reload does not apply it (see kms_config_diff) */
 } item_t;
 
 static int check_listen(const char *v)
@@ -170,81 +171,89 @@ static int check_fqdn(const char *v)
 }
 
 #define FIELD(f) offsetof(kms_config_t, f), sizeof(((kms_config_t *)0)->f)
-#define STR(p, f, d, chk, w)                                                             \
+/* R: the setting needs a restart (RESTART), or a reload applies it (RELOAD). */
+#define RESTART true
+#define RELOAD false
+#define STR(p, f, d, chk, w, r)                                                          \
 	{                                                                                \
-		p, T_STR, FIELD(f), d, 0, 0, 0, chk, w                                   \
+		p, T_STR, FIELD(f), d, 0, 0, 0, chk, w, r                                \
 	}
-#define UINT(p, f, d, lo, hi)                                                            \
+#define UINT(p, f, d, lo, hi, r)                                                         \
 	{                                                                                \
-		p, T_UINT, FIELD(f), NULL, d, lo, hi, NULL, NULL                         \
+		p, T_UINT, FIELD(f), NULL, d, lo, hi, NULL, NULL, r                      \
 	}
-#define BOOL(p, f, d)                                                                    \
+#define BOOL(p, f, d, r)                                                                 \
 	{                                                                                \
-		p, T_BOOL, FIELD(f), NULL, d, 0, 1, NULL, NULL                           \
+		p, T_BOOL, FIELD(f), NULL, d, 0, 1, NULL, NULL, r                        \
 	}
 
 static const item_t schema[] = {
-	STR("ua.listen", listen, "127.0.0.1", check_listen, "an IPv4 or IPv6 address"),
-	UINT("ua.port", port, 8080, 1, 65535),
+	STR("ua.listen", listen, "127.0.0.1", check_listen, "an IPv4 or IPv6 address",
+	    RESTART),
+	UINT("ua.port", port, 8080, 1, 65535, RESTART),
 	STR("ua.base_path", base_path, "/kms", check_base_path,
-	    "a path starting with '/', no spaces, '?', '#' or '%'"),
-	UINT("ua.threads", threads, 0, 0, THREADS_MAX),
-	UINT("ua.max_body", max_body, MIKEY_MSG_MAX, 256, MIKEY_MSG_MAX),
-	UINT("ua.max_conns", max_conns, 1024, 1, 65536),
-	UINT("ua.conn_timeout", conn_timeout, 10, 1, 3600),
-	UINT("ua.max_conns_per_ip", max_conns_per_ip, 256, 0, 65536),
-	UINT("ua.conn_memory", conn_memory, 32768, 8192, 1048576),
+	    "a path starting with '/', no spaces, '?', '#' or '%'", RESTART),
+	UINT("ua.threads", threads, 0, 0, THREADS_MAX, RESTART),
+	UINT("ua.max_body", max_body, MIKEY_MSG_MAX, 256, MIKEY_MSG_MAX, RESTART),
+	UINT("ua.max_conns", max_conns, 1024, 1, 65536, RESTART),
+	UINT("ua.conn_timeout", conn_timeout, 10, 1, 3600, RESTART),
+	UINT("ua.max_conns_per_ip", max_conns_per_ip, 256, 0, 65536, RESTART),
+	UINT("ua.conn_memory", conn_memory, 32768, 8192, 1048576, RESTART),
 	STR("kms.kms_id", kms_id, "kms.example.org", check_printable,
-	    "a non-empty identity without spaces or control characters"),
-	STR("kms.state_dir", state_dir, "./var", check_nonempty_path, "a directory"),
-	STR("kms.kek_file", kek_file, "", check_path, "a file name"),
-	STR("kms.keys_db", keys_db, "", check_path, "a file name"),
-	STR("kms.audit_db", audit_db, "", check_path, "a file name"),
+	    "a non-empty identity without spaces or control characters", RELOAD),
+	STR("kms.state_dir", state_dir, "./var", check_nonempty_path, "a directory",
+	    RELOAD),
+	STR("kms.kek_file", kek_file, "", check_path, "a file name", RELOAD),
+	STR("kms.keys_db", keys_db, "", check_path, "a file name", RELOAD),
+	STR("kms.audit_db", audit_db, "", check_path, "a file name", RESTART),
 	STR("kms.psk_source", psk_source, "static", check_psk_source,
-	    "static, gba or both"),
+	    "static, gba or both", RELOAD),
 	STR("kms.ticket_type", ticket_type, "private", check_ticket_type,
-	    "private, 1 or 2"),
-	BOOL("kms.accept_mac_without_kms_id", accept_mac_without_kms_id, 0),
-	UINT("policy.clock_skew", clock_skew, 300, 1, 86400),
-	UINT("policy.ticket_lifetime", ticket_lifetime, 3600, 1, 31536000),
-	UINT("policy.max_ticket_lifetime", max_ticket_lifetime, 86400, 1, 31536000),
-	BOOL("policy.allow_reuse", allow_reuse, 1),
-	STR("policy.forking", forking, "always", check_forking, "always or on_request"),
+	    "private, 1 or 2", RELOAD),
+	BOOL("kms.accept_mac_without_kms_id", accept_mac_without_kms_id, 0, RELOAD),
+	UINT("policy.clock_skew", clock_skew, 300, 1, 86400, RESTART),
+	UINT("policy.ticket_lifetime", ticket_lifetime, 3600, 1, 31536000, RELOAD),
+	UINT("policy.max_ticket_lifetime", max_ticket_lifetime, 86400, 1, 31536000,
+	     RELOAD),
+	BOOL("policy.allow_reuse", allow_reuse, 1, RELOAD),
+	STR("policy.forking", forking, "always", check_forking, "always or on_request",
+	    RELOAD),
 	STR("policy.default_effect", default_effect, "allow", check_effect,
-	    "\"allow\" or \"deny\""),
-	BOOL("policy.default_group_tickets", default_group_tickets, 1),
-	BOOL("policy.default_initiator_keys", default_initiator_keys, 0),
-	UINT("policy.reload_interval", reload_interval, 2, 0, 3600),
-	UINT("policy.replay_entries", replay_entries, 1048576, 64, 67108864),
-	UINT("policy.audit_queue", audit_queue, 65536, 16, 16777216),
-	BOOL("naf.enabled", naf_enabled, 0),
+	    "\"allow\" or \"deny\"", RELOAD),
+	BOOL("policy.default_group_tickets", default_group_tickets, 1, RELOAD),
+	BOOL("policy.default_initiator_keys", default_initiator_keys, 0, RELOAD),
+	UINT("policy.reload_interval", reload_interval, 2, 0, 3600, RELOAD),
+	UINT("policy.replay_entries", replay_entries, 1048576, 64, 67108864, RESTART),
+	UINT("policy.audit_queue", audit_queue, 65536, 16, 16777216, RESTART),
+	BOOL("naf.enabled", naf_enabled, 0, RELOAD),
 	STR("naf.bsf_url", naf_bsf_url, "http://127.0.0.1:8081/zn", check_url,
-	    "an http:// or https:// URL without spaces"),
+	    "an http:// or https:// URL without spaces", RELOAD),
 	STR("naf.fqdn", naf_fqdn, "kms.example.org", check_fqdn,
-	    "a host name (letters, digits, '-', '.')"),
-	UINT("naf.timeout_ms", naf_timeout_ms, 2000, 50, 60000),
-	UINT("naf.connect_timeout_ms", naf_connect_timeout_ms, 500, 10, 60000),
-	UINT("naf.retries", naf_retries, 1, 0, 5),
-	UINT("naf.cache_entries", naf_cache_entries, 65536, 16, 16777216),
-	UINT("naf.negative_ttl", naf_negative_ttl, 30, 0, 86400),
-	BOOL("zk.enabled", zk_enabled, 0),
-	STR("zk.listen", zk_listen, "127.0.0.1", check_listen, "an IPv4 or IPv6 address"),
-	UINT("zk.port", zk_port, 8443, 1, 65535),
+	    "a host name (letters, digits, '-', '.')", RELOAD),
+	UINT("naf.timeout_ms", naf_timeout_ms, 2000, 50, 60000, RELOAD),
+	UINT("naf.connect_timeout_ms", naf_connect_timeout_ms, 500, 10, 60000, RELOAD),
+	UINT("naf.retries", naf_retries, 1, 0, 5, RELOAD),
+	UINT("naf.cache_entries", naf_cache_entries, 65536, 16, 16777216, RELOAD),
+	UINT("naf.negative_ttl", naf_negative_ttl, 30, 0, 86400, RELOAD),
+	BOOL("zk.enabled", zk_enabled, 0, RESTART),
+	STR("zk.listen", zk_listen, "127.0.0.1", check_listen, "an IPv4 or IPv6 address",
+	    RESTART),
+	UINT("zk.port", zk_port, 8443, 1, 65535, RESTART),
 	STR("zk.path", zk_path, "/kms", check_base_path,
-	    "a path starting with '/', no spaces, '?', '#' or '%'"),
-	STR("zk.cert_file", zk_cert_file, "", check_path, "a file name"),
-	STR("zk.key_file", zk_key_file, "", check_path, "a file name"),
-	STR("zk.ca_file", zk_ca_file, "", check_path, "a file name"),
-	UINT("zk.threads", zk_threads, 2, 1, THREADS_MAX),
-	UINT("zk.max_conns", zk_max_conns, 256, 1, 65536),
-	UINT("zk.timeout_ms", zk_timeout_ms, 2000, 50, 60000),
-	UINT("zk.connect_timeout_ms", zk_connect_timeout_ms, 500, 10, 60000),
-	UINT("zk.retries", zk_retries, 1, 0, 5),
-	UINT("zk.breaker_failures", zk_breaker_failures, 3, 1, 1000),
-	UINT("zk.breaker_open_ms", zk_breaker_open_ms, 5000, 10, 600000),
+	    "a path starting with '/', no spaces, '?', '#' or '%'", RESTART),
+	STR("zk.cert_file", zk_cert_file, "", check_path, "a file name", RESTART),
+	STR("zk.key_file", zk_key_file, "", check_path, "a file name", RESTART),
+	STR("zk.ca_file", zk_ca_file, "", check_path, "a file name", RESTART),
+	UINT("zk.threads", zk_threads, 2, 1, THREADS_MAX, RESTART),
+	UINT("zk.max_conns", zk_max_conns, 256, 1, 65536, RESTART),
+	UINT("zk.timeout_ms", zk_timeout_ms, 2000, 50, 60000, RESTART),
+	UINT("zk.connect_timeout_ms", zk_connect_timeout_ms, 500, 10, 60000, RESTART),
+	UINT("zk.retries", zk_retries, 1, 0, 5, RESTART),
+	UINT("zk.breaker_failures", zk_breaker_failures, 3, 1, 1000, RESTART),
+	UINT("zk.breaker_open_ms", zk_breaker_open_ms, 5000, 10, 600000, RESTART),
 	STR("log.level", log_level, "info", check_level,
-	    "one of err, warning, notice, info, debug"),
-	STR("log.target", log_target, "stderr", check_target, "stderr or syslog"),
+	    "one of err, warning, notice, info, debug", RELOAD),
+	STR("log.target", log_target, "stderr", check_target, "stderr or syslog", RELOAD),
 };
 #define NITEMS (sizeof(schema) / sizeof(schema[0]))
 
@@ -284,6 +293,43 @@ static void set_item_default(kms_config_t *cfg, const item_t *it)
 		set_uint(cfg, it, it->def_num);
 		break;
 	}
+}
+
+static uint64_t get_uint(const kms_config_t *cfg, const item_t *it)
+{
+	const char *p = (const char *)cfg + it->offset;
+	switch (it->size) {
+	case sizeof(uint16_t): {
+		uint16_t x;
+		memcpy(&x, p, sizeof(x));
+		return x;
+	}
+	case sizeof(uint32_t): {
+		uint32_t x;
+		memcpy(&x, p, sizeof(x));
+		return x;
+	}
+	default: {
+		uint64_t x;
+		memcpy(&x, p, sizeof(x));
+		return x;
+	}
+	}
+}
+
+static bool item_equal(const kms_config_t *a, const kms_config_t *b, const item_t *it)
+{
+	const char *pa = (const char *)a + it->offset;
+	const char *pb = (const char *)b + it->offset;
+	switch (it->type) {
+	case T_STR:
+		return strncmp(pa, pb, it->size) == 0;
+	case T_BOOL:
+		return *(const bool *)(const void *)pa == *(const bool *)(const void *)pb;
+	case T_UINT:
+		return get_uint(a, it) == get_uint(b, it);
+	}
+	return false;
 }
 
 /* The CPUs this process may run on (its affinity mask, as nproc(1) counts:
@@ -553,4 +599,69 @@ int kms_config_load(const char *path, kms_config_t *cfg, char *err, size_t err_l
 cleanup:
 	config_destroy(&lc);
 	return ret;
+}
+
+/* --- the schema for reloads, tests and documentation -------------------------- */
+
+size_t kms_config_item_count(void)
+{
+	return NITEMS;
+}
+
+bool kms_config_item(size_t i, kms_config_item_t *out)
+{
+	if (i >= NITEMS || out == NULL) {
+		return false;
+	}
+	const item_t *it = &schema[i];
+	kms_config_item_t x = {
+		.name = it->path,
+		.type = it->type == T_STR    ? KMS_CONFIG_STR
+			: it->type == T_BOOL ? KMS_CONFIG_BOOL
+					     : KMS_CONFIG_UINT,
+		.min = it->min,
+		.max = it->max,
+		.restart = it->restart,
+	};
+	switch (it->type) {
+	case T_STR:
+		snprintf(x.def, sizeof(x.def), "%s", it->def_str);
+		break;
+	case T_BOOL:
+		snprintf(x.def, sizeof(x.def), "%s", it->def_num != 0 ? "true" : "false");
+		break;
+	case T_UINT:
+		snprintf(x.def, sizeof(x.def), "%" PRIu64, it->def_num);
+		break;
+	}
+	*out = x;
+	return true;
+}
+
+size_t kms_config_diff(const kms_config_t *a, const kms_config_t *b, const char **names,
+		       size_t max, bool restart_only)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < NITEMS; i++) {
+		const item_t *it = &schema[i];
+		if ((restart_only && !it->restart) || item_equal(a, b, it)) {
+			continue;
+		}
+		if (names != NULL && n < max) {
+			names[n] = it->path;
+		}
+		n++;
+	}
+	return n;
+}
+
+void kms_config_keep_restart(kms_config_t *cfg, const kms_config_t *running)
+{
+	for (size_t i = 0; i < NITEMS; i++) {
+		const item_t *it = &schema[i];
+		if (it->restart) {
+			memcpy((char *)cfg + it->offset,
+			       (const char *)running + it->offset, it->size);
+		}
+	}
 }

@@ -97,4 +97,39 @@ void kms_config_defaults(kms_config_t *cfg);
  */
 int kms_config_load(const char *path, kms_config_t *cfg, char *err, size_t err_len);
 
+/* One setting of the schema, as kms_config_item() describes it. */
+typedef enum {
+	KMS_CONFIG_STR = 0,
+	KMS_CONFIG_UINT = 1,
+	KMS_CONFIG_BOOL = 2,
+} kms_config_type_t;
+
+typedef struct {
+	const char *name; /* "group.name", as in the file */
+	kms_config_type_t type;
+	char def[64];	   /* the default as text: the string, decimal, true/false */
+	uint64_t min, max; /* KMS_CONFIG_UINT: the range */
+	bool restart;	   /* a reload does not apply it: it needs a restart */
+} kms_config_item_t;
+
+/* The number of settings in the schema. */
+size_t kms_config_item_count(void);
+
+/* Setting i of the schema (in file order) into *out; false past the end. */
+bool kms_config_item(size_t i, kms_config_item_t *out);
+
+/*
+ * The settings whose values differ between a and b (all, or only those
+ * flagged restart): their dotted names, in schema order, go to names (at
+ * most max; names may be NULL).  Returns how many differ, which may exceed
+ * max.  The names are static strings.
+ */
+size_t kms_config_diff(const kms_config_t *a, const kms_config_t *b, const char **names,
+		       size_t max, bool restart_only);
+
+/* Copy every setting flagged restart from running into cfg: what a reload
+ * applies is then cfg, while the listeners and the process-wide parts keep
+ * the values they started with. */
+void kms_config_keep_restart(kms_config_t *cfg, const kms_config_t *running);
+
 #endif

@@ -683,60 +683,6 @@ const kms_service_t *kms_http_swap(kms_http_t *h, const kms_service_t *svc)
 	return old;
 }
 
-bool kms_http_needs_restart(const kms_http_t *h, const kms_config_t *cfg, char *what,
-			    size_t what_len)
-{
-	const kms_config_t *a = &h->cfg;
-	struct {
-		bool diff;
-		const char *name;
-	} d[] = {
-		{ strcmp(a->listen, cfg->listen) != 0, "ua.listen" },
-		{ a->port != cfg->port, "ua.port" },
-		{ strcmp(a->base_path, cfg->base_path) != 0, "ua.base_path" },
-		{ a->threads != cfg->threads, "ua.threads" },
-		{ a->max_body != cfg->max_body, "ua.max_body" },
-		{ a->max_conns != cfg->max_conns, "ua.max_conns" },
-		{ a->conn_timeout != cfg->conn_timeout, "ua.conn_timeout" },
-		{ a->max_conns_per_ip != cfg->max_conns_per_ip, "ua.max_conns_per_ip" },
-		{ a->conn_memory != cfg->conn_memory, "ua.conn_memory" },
-		{ a->zk_enabled != cfg->zk_enabled, "zk.enabled" },
-		{ strcmp(a->zk_listen, cfg->zk_listen) != 0, "zk.listen" },
-		{ a->zk_port != cfg->zk_port, "zk.port" },
-		{ strcmp(a->zk_path, cfg->zk_path) != 0, "zk.path" },
-		{ strcmp(a->zk_cert_file, cfg->zk_cert_file) != 0, "zk.cert_file" },
-		{ strcmp(a->zk_key_file, cfg->zk_key_file) != 0, "zk.key_file" },
-		{ strcmp(a->zk_ca_file, cfg->zk_ca_file) != 0, "zk.ca_file" },
-		{ a->zk_threads != cfg->zk_threads, "zk.threads" },
-		{ a->zk_max_conns != cfg->zk_max_conns, "zk.max_conns" },
-		{ a->zk_timeout_ms != cfg->zk_timeout_ms, "zk.timeout_ms" },
-		{ a->zk_connect_timeout_ms != cfg->zk_connect_timeout_ms,
-		  "zk.connect_timeout_ms" },
-		{ a->zk_retries != cfg->zk_retries, "zk.retries" },
-		{ a->zk_breaker_failures != cfg->zk_breaker_failures,
-		  "zk.breaker_failures" },
-		{ a->zk_breaker_open_ms != cfg->zk_breaker_open_ms,
-		  "zk.breaker_open_ms" },
-	};
-	bool any = false;
-	size_t off = 0;
-	if (what_len > 0) {
-		what[0] = '\0';
-	}
-	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++) {
-		if (!d[i].diff) {
-			continue;
-		}
-		if (off < what_len) {
-			int n = snprintf(what + off, what_len - off, "%s%s",
-					 any ? ", " : "", d[i].name);
-			off += n > 0 ? (size_t)n : 0;
-		}
-		any = true;
-	}
-	return any;
-}
-
 unsigned kms_http_inflight(const kms_http_t *h)
 {
 	return atomic_load(&((kms_http_t *)(uintptr_t)h)->inflight);

@@ -20,8 +20,9 @@ typedef struct kms_http kms_http_t;
 
 /*
  * Bind cfg->listen:port and start serving with svc (NULL: not ready, Ua
- * requests get 503).  The listener settings of cfg are copied; svc must
- * stay valid until it is swapped out or kms_http_stop() returns.
+ * requests get 503).  The listener settings of cfg are copied and stay as
+ * started (they are flagged restart in the config schema); svc must stay
+ * valid until it is swapped out or kms_http_stop() returns.
  */
 int kms_http_start(const kms_config_t *cfg, const kms_service_t *svc, kms_http_t **out);
 
@@ -37,11 +38,6 @@ int kms_http_start_zk(const kms_config_t *cfg, const kms_service_t *svc,
 
 /* Put svc in service; returns the previous one, no longer in use. */
 const kms_service_t *kms_http_swap(kms_http_t *h, const kms_service_t *svc);
-
-/* True when a listener setting of cfg differs from the running one (it needs
- * a restart to apply); what gets the setting names, comma separated. */
-bool kms_http_needs_restart(const kms_http_t *h, const kms_config_t *cfg, char *what,
-			    size_t what_len);
 
 /*
  * Stop accepting connections, wait up to timeout_ms for requests in

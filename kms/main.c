@@ -17,31 +17,16 @@
 #include "common/crypto_selftest.h"
 #include "common/errcode.h"
 #include "common/log.h"
-#include "common/secmem.h"
 #include "kms/audit.h"
 #include "kms/config.h"
 #include "kms/http.h"
-#include "kms/keyring.h"
-#include "kms/naf.h"
 #include "kms/policy_store.h"
-#include "kms/psk_static.h"
 #include "kms/replay.h"
 #include "kms/service.h"
+#include "kms/state.h"
 #include "zk/client.h"
-#include "zk/peer.h"
 
 #define STOP_WAIT_MAX_MS 30000u
-
-/* What a reload replaces as one unit. */
-typedef struct {
-	kms_config_t cfg;
-	keyring_t *kr;
-	kms_psk_source_t *psk;
-	policy_set_t *policy;
-	int64_t db_version; /* kms_db_version() before anything was read */
-	zk_peers_t *peers;  /* NULL unless zk.enabled */
-	kms_service_t svc;
-} state_t;
 
 static void usage(FILE *f)
 {
@@ -58,193 +43,6 @@ static void usage(FILE *f)
 		   "TERM and INT stop after the requests in progress.\n");
 }
 
-static int load_config(const char *path, kms_config_t *cfg, char *err, size_t len)
-{
-	if (path == NULL) {
-		kms_config_defaults(cfg);
-		return KMS_EOK;
-	}
-	return kms_config_load(path, cfg, err, len);
-}
-
-static void state_free(state_t *st)
-{
-	if (st == NULL) {
-		return;
-	}
-	keyring_free(st->kr);
-	policy_set_free(st->policy);
-	zk_peers_free(st->peers);
-	if (st->psk != NULL && st->psk->free != NULL) {
-		st->psk->free(st->psk);
-	}
-	free(st);
-}
-
-/* The NAF counters, for the logs (nothing when there is no GBA source). */
-static void log_naf_stats(const kms_psk_source_t *psk)
-{
-	naf_stats_t s;
-	if (naf_stats(psk, &s) == KMS_EOK) {
-		log_notice("naf: stats hits=%llu misses=%llu zn_requests=%llu "
-			   "zn_errors=%llu zn_busy=%llu entries=%zu capacity=%zu",
-			   (unsigned long long)s.hits, (unsigned long long)s.misses,
-			   (unsigned long long)s.zn_requests,
-			   (unsigned long long)s.zn_errors, (unsigned long long)s.zn_busy,
-			   s.entries, s.capacity);
-	}
-}
-
-/*
- * The PSK source kms.psk_source names: the static users, the NAF (GBA), or
- * both.  A NAF source keeps prev's cache when it can (reload).
- */
-static int psk_open(const kms_config_t *cfg, const uint8_t *kek,
-		    const kms_psk_source_t *prev, kms_psk_source_t **out)
-{
-	kms_psk_source_t *stat = NULL, *gba = NULL;
-	bool want_static = strcmp(cfg->psk_source, "gba") != 0;
-	bool want_gba = strcmp(cfg->psk_source, "static") != 0;
-	int ret = KMS_EOK;
-	if (want_static) {
-		ret = psk_static_open(cfg->keys_db, kek, &stat);
-		if (ret != KMS_EOK) {
-			log_error("cannot load the PSK users from %s: %s", cfg->keys_db,
-				  kms_strerror(ret));
-			return ret;
-		}
-	}
-	if (want_gba) {
-		ret = naf_reopen(cfg, prev, &gba);
-		if (ret != KMS_EOK) {
-			if (stat != NULL) {
-				stat->free(stat);
-			}
-			return ret;
-		}
-	}
-	if (stat != NULL && gba != NULL) {
-		return naf_both(stat, gba, out); /* frees both on failure */
-	}
-	*out = stat != NULL ? stat : gba;
-	return KMS_EOK;
-}
-
-/* The policy rules of the store over the configured defaults. */
-static int policy_open(const kms_config_t *cfg, state_t *st)
-{
-	policy_defaults_t def = {
-		.effect =
-		    strcmp(cfg->default_effect, "deny") == 0 ? POLICY_DENY : POLICY_ALLOW,
-		.max_validity = 0,
-		.reuse = cfg->allow_reuse,
-		.group_ok = cfg->default_group_tickets,
-		.init_keys = cfg->default_initiator_keys,
-	};
-	int ret = policy_store_load(cfg->keys_db, &def, &st->policy);
-	if (ret != KMS_EOK) {
-		log_error("cannot load the policy rules from %s: %s", cfg->keys_db,
-			  kms_strerror(ret));
-		return ret;
-	}
-	log_info("%zu policy rule(s) loaded (kms.db version %lld, default %s)",
-		 policy_set_count(st->policy), (long long)st->db_version,
-		 cfg->default_effect);
-	return KMS_EOK;
-}
-
-/* Read the KEK, the keyring and the PSK users named by cfg; log why not. */
-static int state_new(const kms_config_t *cfg, const kms_psk_source_t *prev, replay_t *rp,
-		     audit_t *audit, zk_client_t *zk, state_t **out)
-{
-	uint8_t kek[KEYRING_KEK_LEN];
-	state_t *st = calloc(1, sizeof(*st));
-	int ret = KMS_ENOMEM;
-
-	if (st == NULL) {
-		log_error("out of memory");
-		goto cleanup;
-	}
-	st->cfg = *cfg;
-	ret = keyring_kek_load(cfg->kek_file, 0, kek);
-	if (ret == KMS_ENOENT) {
-		log_error("no KEK file %s: run kmsctl -d %s init", cfg->kek_file,
-			  cfg->state_dir);
-		goto cleanup;
-	}
-	if (ret == KMS_EACCES) {
-		log_error("KEK file %s is accessible to group or others: chmod 600 it",
-			  cfg->kek_file);
-		goto cleanup;
-	}
-	if (ret != KMS_EOK) {
-		log_error("cannot read the KEK file %s: %s", cfg->kek_file,
-			  kms_strerror(ret));
-		goto cleanup;
-	}
-	/* Read first: a change made while the rest loads moves it again, and
-	 * the next poll reloads. */
-	ret = kms_db_version(cfg->keys_db, &st->db_version);
-	if (ret != KMS_EOK) {
-		log_error("cannot read %s: %s (run kmsctl -d %s init?)", cfg->keys_db,
-			  kms_strerror(ret), cfg->state_dir);
-		goto cleanup;
-	}
-	ret = keyring_load(cfg->keys_db, kek, &st->kr);
-	if (ret == KMS_ENOENT) {
-		log_error("no active master key in %s: run kmsctl -d %s init",
-			  cfg->keys_db, cfg->state_dir);
-		goto cleanup;
-	}
-	if (ret != KMS_EOK) {
-		log_error("cannot load the keyring from %s: %s (wrong KEK?)",
-			  cfg->keys_db, kms_strerror(ret));
-		goto cleanup;
-	}
-	ret = psk_open(cfg, kek, prev, &st->psk);
-	if (ret != KMS_EOK) {
-		goto cleanup;
-	}
-	ret = policy_open(cfg, st);
-	if (ret != KMS_EOK) {
-		goto cleanup;
-	}
-	if (cfg->zk_enabled) {
-		ret = zk_peers_load(cfg->keys_db, kek, &st->peers);
-		if (ret != KMS_EOK) {
-			log_error("cannot load the Zk peers from %s: %s", cfg->keys_db,
-				  kms_strerror(ret));
-			goto cleanup;
-		}
-		log_info("%zu Zk peer(s) loaded", zk_peers_count(st->peers));
-	}
-	st->svc = (kms_service_t){ &st->cfg, st->kr,	 st->psk,   rp,
-				   audit,    st->policy, st->peers, zk };
-	const kms_psk_source_t *stat = naf_static_part(st->psk);
-	if (stat != NULL) {
-		log_info("keyring and %zu static PSK user(s) loaded from %s (PSK source "
-			 "%s)",
-			 psk_static_size(stat), cfg->keys_db, cfg->psk_source);
-	} else {
-		log_info("keyring loaded from %s (PSK source %s)", cfg->keys_db,
-			 cfg->psk_source);
-	}
-	*out = st;
-	st = NULL;
-cleanup:
-	secmem_wipe(kek, sizeof(kek));
-	state_free(st);
-	return ret;
-}
-
-static void apply_log(const kms_config_t *cfg)
-{
-	log_target_t t = strcmp(cfg->log_target, "syslog") == 0 ? LOG_TARGET_SYSLOG
-								: LOG_TARGET_STDERR;
-	log_open("kmsd", t);
-	log_level_set(log_level_parse(cfg->log_level));
-}
-
 /*
  * SIGHUP (or a change in kms.db): build a whole new state; swap
  * it in only when all of it loaded.
@@ -256,39 +54,15 @@ typedef struct {
 	kms_http_t *ua, *zkl; /* zkl: the Zk listener, or NULL */
 } shared_t;
 
-static void reload(const char *path, const char *why, state_t **cur, const shared_t *sh)
+static void reload(const char *path, const char *why, kms_state_t **cur,
+		   const shared_t *sh)
 {
-	char err[512];
-	kms_config_t cfg;
-	state_t *st = NULL;
-	const kms_config_t *old = &(*cur)->cfg;
+	kms_state_t *st = NULL;
 
 	log_notice("%s: reloading%s%s", why, path != NULL ? " " : "",
 		   path != NULL ? path : "");
-	if (load_config(path, &cfg, err, sizeof(err)) != KMS_EOK) {
-		log_error("reload failed, keeping the running state: %s", err);
-		return;
-	}
-	char what[256];
-	if (kms_http_needs_restart(sh->ua, &cfg, what, sizeof(what))) {
-		log_warning("restart required to apply: %s", what);
-	}
-	if (cfg.replay_entries != old->replay_entries ||
-	    cfg.clock_skew != old->clock_skew ||
-	    strcmp(cfg.audit_db, old->audit_db) != 0 ||
-	    cfg.audit_queue != old->audit_queue) {
-		log_warning("restart required to apply: policy.replay_entries, "
-			    "policy.clock_skew, kms.audit_db, policy.audit_queue; the "
-			    "running values stay in force");
-		/* The replay cache keeps its window; the service must agree. */
-		cfg.clock_skew = old->clock_skew;
-	}
-	log_naf_stats((*cur)->psk);
-	/* Without a restart the Zk client and listener keep their settings. */
-	cfg.zk_enabled = old->zk_enabled;
-	if (state_new(&cfg, (*cur)->psk, sh->rp, sh->audit, sh->zk, &st) != KMS_EOK) {
-		log_error("reload failed, keeping the running state");
-		return;
+	if (kms_state_reload(*cur, path, &st, NULL, 0, NULL) != KMS_EOK) {
+		return; /* logged */
 	}
 	/* The swap waits for requests using the old state; then it is ours. */
 	kms_http_swap(sh->ua, &st->svc);
@@ -298,9 +72,9 @@ static void reload(const char *path, const char *why, state_t **cur, const share
 	if (sh->zk != NULL) {
 		zk_client_prune(sh->zk, st->peers);
 	}
-	state_free(*cur);
+	kms_state_free(*cur);
 	*cur = st;
-	apply_log(&st->cfg);
+	kms_state_apply_log(&st->cfg);
 	log_notice("reload done (log level %s)", st->cfg.log_level);
 }
 
@@ -345,7 +119,7 @@ static void log_zk_stats(const zk_client_t *zk)
 static int serve(const char *path, const kms_config_t *cfg)
 {
 	sigset_t set;
-	state_t *st = NULL;
+	kms_state_t *st = NULL;
 	shared_t sh = { NULL, NULL, NULL, NULL, NULL };
 	int ret = KMS_EOK;
 
@@ -368,7 +142,7 @@ static int serve(const char *path, const kms_config_t *cfg)
 			goto cleanup;
 		}
 	}
-	ret = state_new(cfg, NULL, NULL, NULL, sh.zk, &st);
+	ret = kms_state_new(cfg, NULL, NULL, NULL, sh.zk, &st);
 	if (ret != KMS_EOK) {
 		goto cleanup;
 	}
@@ -444,7 +218,7 @@ static int serve(const char *path, const kms_config_t *cfg)
 	kms_http_stop(sh.ua, wait_ms);
 	sh.zkl = NULL;
 	sh.ua = NULL;
-	log_naf_stats(st->psk);
+	kms_state_log_naf_stats(st);
 	log_zk_stats(sh.zk);
 cleanup:
 	kms_http_stop(sh.zkl, 0);
@@ -454,7 +228,7 @@ cleanup:
 			    (unsigned long long)audit_dropped(sh.audit));
 	}
 	audit_close(sh.audit); /* flushes the queue */
-	state_free(st);
+	kms_state_free(st);
 	replay_free(sh.rp);
 	zk_client_free(sh.zk);
 	if (ret == KMS_EOK) {
@@ -502,7 +276,7 @@ int main(int argc, char **argv)
 
 	kms_config_t cfg;
 	char err[512];
-	if (load_config(path, &cfg, err, sizeof(err)) != KMS_EOK) {
+	if (kms_state_load_config(path, &cfg, err, sizeof(err)) != KMS_EOK) {
 		fprintf(stderr, "kmsd: %s\n", err);
 		return 1;
 	}
@@ -511,7 +285,7 @@ int main(int argc, char **argv)
 		       path != NULL ? path : "(embedded defaults)");
 		return 0;
 	}
-	apply_log(&cfg);
+	kms_state_apply_log(&cfg);
 	int ret = serve(path, &cfg);
 	log_close();
 	return ret == KMS_EOK ? 0 : 1;

@@ -1,6 +1,8 @@
 /* kmsd configuration: schema defaults, loading, and every kind of error. */
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include <sched.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -314,6 +316,424 @@ static void given_example_config_when_loaded_then_equals_defaults(void)
 	CU_ASSERT_EQUAL(memcmp(&a, &b, sizeof(a)), 0);
 }
 
+/* --- reloads: kms_config_diff() and the restart flags ------------------------ */
+
+static void given_same_config_when_diffed_then_nothing_differs(void)
+{
+	kms_config_t a, b;
+	const char *names[4] = { NULL };
+	kms_config_defaults(&a);
+	kms_config_defaults(&b);
+	CU_ASSERT_EQUAL(kms_config_diff(&a, &b, names, 4, false), 0);
+	CU_ASSERT_EQUAL(kms_config_diff(&a, &b, names, 4, true), 0);
+	CU_ASSERT_PTR_NULL(names[0]);
+}
+
+static void given_changed_settings_when_diffed_then_named_in_schema_order(void)
+{
+	kms_config_t a, b;
+	const char *names[8] = { NULL };
+	kms_config_defaults(&a);
+	CU_ASSERT_EQUAL_FATAL(
+	    load("log = { level = \"debug\"; };\n"
+		 "policy = { ticket_lifetime = 60; clock_skew = 30; };\n"
+		 "ua = { port = 9000; max_body = 1024; };\n"
+		 "kms = { state_dir = \"/srv/kms\"; };\n",
+		 &b),
+	    KMS_EOK);
+	/* state_dir moves the three derived paths too. */
+	CU_ASSERT_EQUAL_FATAL(kms_config_diff(&a, &b, names, 8, false), 9);
+	const char *all[] = { "ua.port",	   "ua.max_body",
+			      "kms.state_dir",	   "kms.kek_file",
+			      "kms.keys_db",	   "kms.audit_db",
+			      "policy.clock_skew", "policy.ticket_lifetime",
+			      "log.level" };
+	for (size_t i = 0; i < 8; i++) {
+		CU_ASSERT_STRING_EQUAL(names[i], all[i]);
+	}
+	/* Only those a reload cannot apply. */
+	memset(names, 0, sizeof(names));
+	CU_ASSERT_EQUAL_FATAL(kms_config_diff(&a, &b, names, 8, true), 4);
+	CU_ASSERT_STRING_EQUAL(names[0], "ua.port");
+	CU_ASSERT_STRING_EQUAL(names[1], "ua.max_body");
+	CU_ASSERT_STRING_EQUAL(names[2], "kms.audit_db");
+	CU_ASSERT_STRING_EQUAL(names[3], "policy.clock_skew");
+	CU_ASSERT_PTR_NULL(names[4]);
+	/* A short list: the count is still all of them. */
+	memset(names, 0, sizeof(names));
+	CU_ASSERT_EQUAL(kms_config_diff(&a, &b, names, 1, true), 4);
+	CU_ASSERT_PTR_NULL(names[1]);
+	CU_ASSERT_EQUAL(kms_config_diff(&a, &b, NULL, 0, true), 4);
+	/* Each kind of value: string, boolean, 16-, 32- and 64-bit integers. */
+	kms_config_defaults(&b);
+	b.allow_reuse = !a.allow_reuse;
+	b.zk_port = 1;
+	b.naf_retries = 5;
+	b.replay_entries = 64;
+	snprintf(b.zk_cert_file, sizeof(b.zk_cert_file), "c.pem");
+	CU_ASSERT_EQUAL(kms_config_diff(&a, &b, NULL, 0, false), 5);
+	CU_ASSERT_EQUAL(kms_config_diff(&a, &b, NULL, 0, true), 3);
+}
+
+static void given_restart_settings_when_kept_then_only_they_return(void)
+{
+	kms_config_t run, cfg;
+	kms_config_defaults(&run);
+	CU_ASSERT_EQUAL_FATAL(
+	    load("ua = { port = 9000; };\n"
+		 "policy = { ticket_lifetime = 60; replay_entries = 64; };\n"
+		 "zk = { retries = 3; };\n",
+		 &cfg),
+	    KMS_EOK);
+	kms_config_keep_restart(&cfg, &run);
+	CU_ASSERT_EQUAL(kms_config_diff(&run, &cfg, NULL, 0, true), 0);
+	CU_ASSERT_EQUAL(cfg.port, 8080);
+	CU_ASSERT_EQUAL(cfg.replay_entries, 1048576);
+	CU_ASSERT_EQUAL(cfg.zk_retries, 1);
+	CU_ASSERT_EQUAL(cfg.ticket_lifetime, 60);
+}
+
+static void given_schema_when_iterated_then_every_item_described(void)
+{
+	kms_config_item_t it;
+	size_t n = kms_config_item_count();
+	CU_ASSERT(n > 40);
+	CU_ASSERT_FALSE(kms_config_item(n, &it));
+	CU_ASSERT_FALSE(kms_config_item(0, NULL));
+	CU_ASSERT_TRUE_FATAL(kms_config_item(0, &it));
+	CU_ASSERT_STRING_EQUAL(it.name, "ua.listen");
+	CU_ASSERT_EQUAL(it.type, KMS_CONFIG_STR);
+	CU_ASSERT_STRING_EQUAL(it.def, "127.0.0.1");
+	CU_ASSERT_TRUE(it.restart);
+	bool port = false, reuse = false;
+	for (size_t i = 0; kms_config_item(i, &it); i++) {
+		if (strcmp(it.name, "ua.port") == 0) {
+			port = it.type == KMS_CONFIG_UINT &&
+			       strcmp(it.def, "8080") == 0 && it.min == 1 &&
+			       it.max == 65535 && it.restart;
+		}
+		if (strcmp(it.name, "policy.allow_reuse") == 0) {
+			reuse = it.type == KMS_CONFIG_BOOL &&
+				strcmp(it.def, "true") == 0 && !it.restart;
+		}
+	}
+	CU_ASSERT_TRUE(port);
+	CU_ASSERT_TRUE(reuse);
+}
+
+/* --- the example file and the man page agree with the schema ----------------- */
+
+#define DOC_ITEMS_MAX 128
+
+/* One setting as a document shows it. */
+typedef struct {
+	char name[64];	/* "group.name" */
+	char def[256];	/* the default, unquoted */
+	char spec[256]; /* man page: what the parentheses say */
+	bool has_range;
+	unsigned long long min, max;
+	bool restart; /* marked [restart] */
+	unsigned line;
+} doc_item_t;
+
+typedef struct {
+	const char *file;
+	doc_item_t items[DOC_ITEMS_MAX];
+	size_t n;
+	unsigned errors;
+} doc_t;
+
+__attribute__((format(printf, 3, 4))) static void doc_fail(doc_t *d, unsigned line,
+							   const char *fmt, ...)
+{
+	va_list ap;
+	if (line > 0) {
+		printf("\n  %s:%u: ", d->file, line);
+	} else {
+		printf("\n  %s: ", d->file);
+	}
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	d->errors++;
+}
+
+static FILE *doc_open(doc_t *d, const char *rel, char *p, size_t len)
+{
+	const char *top = getenv("top_srcdir");
+	snprintf(p, len, "%s/%s", top != NULL ? top : ".", rel);
+	memset(d, 0, sizeof(*d));
+	d->file = p;
+	FILE *f = fopen(p, "r");
+	if (f == NULL) {
+		printf("\n  cannot open %s\n", p);
+	}
+	return f;
+}
+
+static doc_item_t *doc_add(doc_t *d, const char *group, const char *name, unsigned line)
+{
+	if (d->n == DOC_ITEMS_MAX) {
+		doc_fail(d, line, "too many settings");
+		return NULL;
+	}
+	doc_item_t *it = &d->items[d->n++];
+	memset(it, 0, sizeof(*it));
+	snprintf(it->name, sizeof(it->name), "%s.%s", group, name);
+	it->line = line;
+	return it;
+}
+
+/* The first "lo..hi" in s. */
+static bool find_range(const char *s, unsigned long long *lo, unsigned long long *hi)
+{
+	for (const char *p = s; *p != '\0'; p++) {
+		bool starts =
+		    *p >= '0' && *p <= '9' && (p == s || p[-1] < '0' || p[-1] > '9');
+		if (starts && sscanf(p, "%llu..%llu", lo, hi) == 2) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static size_t ident_len(const char *s)
+{
+	size_t n = 0;
+	while ((s[n] >= 'a' && s[n] <= 'z') || s[n] == '_') {
+		n++;
+	}
+	return n;
+}
+
+/* etc/kmsd.conf: "group = {", "name = value; # comment", "};". */
+static bool doc_read_example(doc_t *d, char *p, size_t len)
+{
+	FILE *f = doc_open(d, "etc/kmsd.conf", p, len);
+	if (f == NULL) {
+		return false;
+	}
+	char line[512], group[32] = "";
+	for (unsigned no = 1; fgets(line, sizeof(line), f) != NULL; no++) {
+		const char *s = line + strspn(line, " \t");
+		size_t n = ident_len(s);
+		if (*s == '#' || *s == '\n' || *s == '\0') {
+			continue;
+		}
+		if (strncmp(s, "};", 2) == 0) {
+			group[0] = '\0';
+			continue;
+		}
+		if (n == 0 || n >= 32 || strncmp(s + n, " = ", 3) != 0) {
+			doc_fail(d, no, "not a setting: %s", s);
+			continue;
+		}
+		const char *v = s + n + 3;
+		if (group[0] == '\0') {
+			if (strncmp(v, "{", 1) != 0) {
+				doc_fail(d, no, "a setting outside a group");
+			}
+			snprintf(group, sizeof(group), "%.*s", (int)n, s);
+			continue;
+		}
+		char name[32];
+		snprintf(name, sizeof(name), "%.*s", (int)n, s);
+		doc_item_t *it = doc_add(d, group, name, no);
+		if (it == NULL) {
+			break;
+		}
+		const char *end = *v == '"' ? strchr(v + 1, '"') : strchr(v, ';');
+		if (end == NULL) {
+			doc_fail(d, no, "'%s': cannot read the value", it->name);
+			continue;
+		}
+		if (*v == '"') {
+			v++;
+		}
+		snprintf(it->def, sizeof(it->def), "%.*s", (int)(end - v), v);
+		const char *comment = strchr(end, '#');
+		if (comment != NULL) {
+			it->restart = strstr(comment, "[restart]") != NULL;
+			it->has_range = find_range(comment, &it->min, &it->max);
+		}
+	}
+	fclose(f);
+	return true;
+}
+
+/* Replace each from with to in s (to no longer than from). */
+static void replace_all(char *s, const char *from, const char *to)
+{
+	size_t fl = strlen(from), tl = strlen(to);
+	for (char *p = strstr(s, from); p != NULL; p = strstr(p + tl, from)) {
+		memmove(p + tl, p + fl, strlen(p + fl) + 1);
+		memcpy(p, to, tl);
+	}
+}
+
+/* One ".BR name \" (spec)[ [restart]]\"" line after a .TP of a group section. */
+static void doc_man_item(doc_t *d, const char *group, char *s, unsigned no)
+{
+	size_t n = ident_len(s);
+	char name[32];
+	snprintf(name, sizeof(name), "%.*s", (int)n, s);
+	doc_item_t *it = doc_add(d, group, name, no);
+	if (it == NULL) {
+		return;
+	}
+	char *open = strstr(s + n, " (");
+	char *close = strrchr(s, ')');
+	if (n == 0 || strncmp(s + n, " \" (", 4) != 0 || open == NULL || close == NULL ||
+	    close < open) {
+		doc_fail(d, no, "'%s': no \" (range or type, default)\"", it->name);
+		return;
+	}
+	it->restart = strstr(close, "[restart]") != NULL;
+	snprintf(it->spec, sizeof(it->spec), "%.*s", (int)(close - open - 2), open + 2);
+	replace_all(it->spec, "\\(dq", "\"");
+	replace_all(it->spec, "\\-", "-");
+	const char *comma = strrchr(it->spec, ',');
+	const char *def = comma != NULL ? comma + 1 : "";
+	def += strspn(def, " ");
+	size_t dl = strlen(def);
+	if (dl >= 2 && def[0] == '"' && def[dl - 1] == '"') {
+		def++;
+		dl -= 2;
+	}
+	snprintf(it->def, sizeof(it->def), "%.*s", (int)dl, def);
+	unsigned long long lo, hi;
+	char c;
+	if (sscanf(it->spec, "%llu..%llu%c", &lo, &hi, &c) == 3 && c == ',') {
+		it->has_range = true;
+		it->min = lo;
+		it->max = hi;
+	}
+}
+
+/* docs/kmsd.conf.5: ".SH UA GROUP" sections, one ".TP" + ".BR" per setting. */
+static bool doc_read_man(doc_t *d, char *p, size_t len)
+{
+	FILE *f = doc_open(d, "docs/kmsd.conf.5", p, len);
+	if (f == NULL) {
+		return false;
+	}
+	char line[512], group[32] = "";
+	bool after_tp = false;
+	for (unsigned no = 1; fgets(line, sizeof(line), f) != NULL; no++) {
+		line[strcspn(line, "\n")] = '\0';
+		char sect[32];
+		if (strncmp(line, ".SH ", 4) == 0) {
+			group[0] = '\0';
+			if (sscanf(line, ".SH %31s GROUP", sect) == 1 &&
+			    strstr(line, " GROUP") != NULL) {
+				for (char *c = sect; *c != '\0'; c++) {
+					*c = (char)(*c - 'A' + 'a');
+				}
+				snprintf(group, sizeof(group), "%s", sect);
+			}
+		} else if (after_tp && group[0] != '\0' &&
+			   strncmp(line, ".BR ", 4) == 0) {
+			doc_man_item(d, group, line + 4, no);
+		} else if (after_tp && group[0] != '\0') {
+			doc_fail(d, no, "a .TP in the %s group that is not a setting",
+				 group);
+		}
+		after_tp = strcmp(line, ".TP") == 0;
+	}
+	fclose(f);
+	return true;
+}
+
+static const doc_item_t *doc_find(doc_t *d, const char *name)
+{
+	const doc_item_t *found = NULL;
+	for (size_t i = 0; i < d->n; i++) {
+		if (strcmp(d->items[i].name, name) == 0) {
+			if (found != NULL) {
+				doc_fail(d, d->items[i].line, "'%s' twice", name);
+			}
+			found = &d->items[i];
+		}
+	}
+	return found;
+}
+
+/* Every schema item once in d, same default, range and [restart]; nothing else. */
+static void doc_check(doc_t *d, bool man)
+{
+	kms_config_item_t it;
+	for (size_t i = 0; kms_config_item(i, &it); i++) {
+		const doc_item_t *x = doc_find(d, it.name);
+		if (x == NULL) {
+			doc_fail(d, 0, "'%s' is missing", it.name);
+			continue;
+		}
+		if (strcmp(x->def, it.def) != 0) {
+			doc_fail(d, x->line,
+				 "'%s': default \"%s\", the schema says \"%s\"", it.name,
+				 x->def, it.def);
+		}
+		if (x->restart != it.restart) {
+			doc_fail(d, x->line, "'%s': %s [restart], the schema %s", it.name,
+				 x->restart ? "marked" : "not marked",
+				 it.restart ? "needs a restart" : "reloads it");
+		}
+		if (x->has_range && (x->min != it.min || x->max != it.max)) {
+			doc_fail(d, x->line,
+				 "'%s': range %llu..%llu, the schema says %llu..%llu",
+				 it.name, x->min, x->max, (unsigned long long)it.min,
+				 (unsigned long long)it.max);
+		}
+		if (!man) {
+			continue;
+		}
+		/* The man page says what kind of value it is. */
+		bool kind =
+		    it.type == KMS_CONFIG_UINT ? x->has_range
+		    : it.type == KMS_CONFIG_BOOL
+			? strncmp(x->spec, "boolean,", 8) == 0
+			: x->spec[0] == '"' || strncmp(x->spec, "string,", 7) == 0;
+		if (!kind) {
+			doc_fail(d, x->line, "'%s': \"(%s)\" does not give its %s",
+				 it.name, x->spec,
+				 it.type == KMS_CONFIG_UINT ? "range"
+				 : it.type == KMS_CONFIG_BOOL
+				     ? "type (boolean)"
+				     : "type (string or choices)");
+		}
+	}
+	for (size_t i = 0; i < d->n; i++) {
+		bool known = false;
+		for (size_t j = 0; !known && kms_config_item(j, &it); j++) {
+			known = strcmp(it.name, d->items[i].name) == 0;
+		}
+		if (!known) {
+			doc_fail(d, d->items[i].line,
+				 "'%s' is not a setting of the schema", d->items[i].name);
+		}
+	}
+}
+
+static void given_example_file_when_read_then_agrees_with_schema(void)
+{
+	static doc_t d;
+	char p[512];
+	CU_ASSERT_TRUE_FATAL(doc_read_example(&d, p, sizeof(p)));
+	CU_ASSERT_EQUAL(d.n, kms_config_item_count());
+	doc_check(&d, false);
+	CU_ASSERT_EQUAL(d.errors, 0);
+}
+
+static void given_man_page_when_read_then_agrees_with_schema(void)
+{
+	static doc_t d;
+	char p[512];
+	CU_ASSERT_TRUE_FATAL(doc_read_man(&d, p, sizeof(p)));
+	CU_ASSERT_EQUAL(d.n, kms_config_item_count());
+	doc_check(&d, true);
+	CU_ASSERT_EQUAL(d.errors, 0);
+}
+
 int main(void)
 {
 	static const unit_test_t tests[] = {
@@ -330,6 +750,12 @@ int main(void)
 		    given_syntax_error_or_missing_file_when_loaded_then_clear_error),
 		UNIT_TEST(given_example_config_when_loaded_then_equals_defaults),
 		UNIT_TEST(given_gba_source_when_naf_settings_bad_then_error),
+		UNIT_TEST(given_same_config_when_diffed_then_nothing_differs),
+		UNIT_TEST(given_changed_settings_when_diffed_then_named_in_schema_order),
+		UNIT_TEST(given_restart_settings_when_kept_then_only_they_return),
+		UNIT_TEST(given_schema_when_iterated_then_every_item_described),
+		UNIT_TEST(given_example_file_when_read_then_agrees_with_schema),
+		UNIT_TEST(given_man_page_when_read_then_agrees_with_schema),
 		UNIT_END,
 	};
 	return unit_run("config", tests);
