@@ -9,6 +9,11 @@
  * Ua threads for naf.timeout_ms (timeouts are not retried) and the others
  * for 100 ms.  Connection errors and 5xx
  * answers are retried naf.retries times after a short backoff.
+ *
+ * Time: key expiry, the negative TTL and the backoff read common/clock.h
+ * (Unix seconds for expiry, as the BSF's key_expiry_time is); the pool
+ * wait is a condition-variable wait on the real clock, and the Zn
+ * timeouts are libcurl's.
  */
 #include "kms/naf.h"
 
@@ -21,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/errcode.h"
 #include "common/log.h"
 #include "common/secmem.h"
@@ -234,9 +240,7 @@ static bool retryable(CURLcode rc)
 
 static void backoff(unsigned attempt)
 {
-	unsigned ms = NAF_BACKOFF_MS * (attempt < 4 ? attempt : 4);
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
+	kms_clock_sleep_ms((int64_t)NAF_BACKOFF_MS * (attempt < 4 ? attempt : 4));
 }
 
 /* One Zn request with its retries.  KMS_EOK with *ans, or the refusal. */
@@ -278,8 +282,8 @@ static int zn_fetch(naf_t *n, CURL *h, const char *btid, const char *subj, body_
 			break;
 		}
 		if (status == 200) {
-			ret = naf_zn_parse(body->buf, body->len, btid,
-					   (int64_t)time(NULL), ans);
+			ret = naf_zn_parse(body->buf, body->len, btid, kms_clock_wall_s(),
+					   ans);
 			if (ret == KMS_EMALFORMED) {
 				atomic_fetch_add(&sh->zn_errors, 1);
 				log_req_error(subj, "Zn: malformed answer from the BSF");
@@ -291,7 +295,7 @@ static int zn_fetch(naf_t *n, CURL *h, const char *btid, const char *subj, body_
 				    "(%zu IMPUs skipped), key valid %lld s",
 				    secs * 1e3, ans->impi, ans->psk.nids,
 				    ans->impus_skipped,
-				    (long long)(ans->psk.expires - time(NULL)));
+				    (long long)(ans->psk.expires - kms_clock_wall_s()));
 			} else {
 				log_req_info(subj,
 					     "Zn: 200 in %.1f ms for an expired or "
@@ -337,8 +341,7 @@ static int naf_lookup(kms_psk_source_t *src, const uint8_t *psk_id, size_t len,
 	char subj[SUBJECT_LEN];
 	memcpy(btid, psk_id, len);
 	btid[len] = '\0';
-	int ret =
-	    naf_cache_get(sh->cache, psk_id, len, (int64_t)time(NULL), out, NULL, 0);
+	int ret = naf_cache_get(sh->cache, psk_id, len, kms_clock_wall_s(), out, NULL, 0);
 	if (ret != KMS_ENOENT) {
 		atomic_fetch_add(&sh->hits, 1);
 		return ret;
@@ -352,7 +355,7 @@ static int naf_lookup(kms_psk_source_t *src, const uint8_t *psk_id, size_t len,
 		return KMS_EUNAVAIL;
 	}
 	/* Another thread may have fetched this B-TID while we waited. */
-	ret = naf_cache_get(sh->cache, psk_id, len, (int64_t)time(NULL), out, NULL, 0);
+	ret = naf_cache_get(sh->cache, psk_id, len, kms_clock_wall_s(), out, NULL, 0);
 	if (ret != KMS_ENOENT) {
 		pool_give(n, h);
 		return ret;
@@ -370,7 +373,7 @@ static int naf_lookup(kms_psk_source_t *src, const uint8_t *psk_id, size_t len,
 		memcpy(out, &ans->psk, sizeof(*out));
 	} else if (ret == KMS_EBTID || ret == KMS_EPOLICY) {
 		naf_cache_put_negative(sh->cache, psk_id, len, ret,
-				       (int64_t)time(NULL) + (int64_t)n->negative_ttl);
+				       kms_clock_wall_s() + (int64_t)n->negative_ttl);
 	}
 	free(body);
 	secmem_free(ans, sizeof(*ans));

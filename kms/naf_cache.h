@@ -9,7 +9,9 @@
  * Negative entries remember a refusal (unknown or expired B-TID, NAF not
  * authorised) until a deadline.  Sharded (one mutex each), a fixed number
  * of entries allocated up front, least recently used evicted first; keys
- * live in wiped memory and are wiped on eviction and free.
+ * live in wiped memory and are wiped on eviction and free.  Times are Unix
+ * seconds given by the caller (the NAF reads kms_clock_wall_s()): the cache
+ * itself never reads a clock.
  */
 #ifndef KMS_KMS_NAF_CACHE_H
 #define KMS_KMS_NAF_CACHE_H

@@ -9,6 +9,11 @@
  * certificate name changed (a reload) gets a new target generation: idle
  * handles of the old one are closed at once, busy ones when they return.
  * c->lock guards every slot; it is never held during network I/O.
+ *
+ * Time: the breaker and the retry backoff read common/clock.h, so tests
+ * drive them with a fake clock; the short wait for a pooled handle is a
+ * condition-variable wait on the real monotonic clock, and the timeouts
+ * are libcurl's.
  */
 #include "zk/client.h"
 
@@ -23,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/errcode.h"
 #include "common/log.h"
 
@@ -90,13 +96,6 @@ static void curl_init(void)
 {
 	/* Process-wide and never undone (kms/naf.c does the same). */
 	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* --- the share ---------------------------------------------------------------- */
@@ -375,7 +374,7 @@ static int acquire(zk_client_t *c, const zk_peer_t *p, lease_t *l, const char **
 		return ret;
 	}
 	if (s->open_until != 0) {
-		if (now_ms() < s->open_until || s->trial) {
+		if (kms_clock_now_ms() < s->open_until || s->trial) {
 			pthread_mutex_unlock(&c->lock);
 			atomic_fetch_add(&c->fast_fails, 1);
 			*why = "circuit open";
@@ -432,7 +431,7 @@ static void release(zk_client_t *c, lease_t *l, int outcome, const char *subj)
 						" ms after %" PRIu32 " failures",
 						cfg->breaker_open_ms, s->fails);
 			}
-			s->open_until = now_ms() + cfg->breaker_open_ms;
+			s->open_until = kms_clock_now_ms() + cfg->breaker_open_ms;
 		}
 	} else if (outcome == KMS_EOK || outcome == KMS_ELIMIT) {
 		if (s->open_until != 0) {
@@ -508,9 +507,7 @@ static bool retryable(CURL *h, CURLcode rc)
 
 static void backoff(unsigned attempt)
 {
-	unsigned ms = BACKOFF_MS * (attempt < 4 ? attempt : 4);
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
+	kms_clock_sleep_ms((int64_t)BACKOFF_MS * (attempt < 4 ? attempt : 4));
 }
 
 /* The exchange with its retries. */

@@ -26,7 +26,8 @@
  * breaker per peer: after breaker_failures consecutive KMS_EUNAVAIL
  * outcomes, calls fail fast for breaker_open_ms without connecting; then
  * one call is let through (half-open): its success closes the circuit, its
- * failure opens it again.
+ * failure opens it again.  The breaker and the backoff read the clock of
+ * common/clock.h.
  *
  * Thread safe: any number of threads may call zk_client_post() at once.
  * No key material passes through this module.
