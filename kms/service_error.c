@@ -1,0 +1,119 @@
+/*
+ * The end of a request that failed, and of every request: the MIKEY Error
+ * message (RFC 6043 5.4, docs/mikey-profile.md row 11), the audit row and
+ * the log line (never key material; the reason of a refusal).
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/encode.h"
+#include "common/errcode.h"
+#include "common/log.h"
+#include "common/secmem.h"
+#include "kms/service_int.h"
+#include "mikey/kdf.h"
+#include "mikey/mac.h"
+
+static const char *type_name(kms_reqtype_t t)
+{
+	return t == KMS_REQ_TICKET ? "ticketrequest" : "ticketresolve";
+}
+
+/*
+ * Error = HDR, T, ERR, [V] (RFC 6043 5.4): version, PRF func and CSB ID are
+ * those of the message in error whenever its HDR could be read: its first 8
+ * bytes arrived and say MIKEY version 1 (another version's HDR layout is
+ * unknown), even when the data type, PRF or map are unsupported
+ * (docs/mikey-profile.md row 11).  V only after
+ * the requester authenticated (an unauthenticated error is a hint, and
+ * MACing it would be a DoS lever), with the auth_key of the message in
+ * error (direction 0x01, its RAND), over the Error message alone.
+ */
+size_t svc_error_message(req_t *r, int code, const uint8_t *in, size_t in_len,
+			 uint8_t *buf, size_t cap)
+{
+	uint8_t version = MIKEY_VERSION, prf = MIKEY_PRF_MIKEY1;
+	uint32_t csb_id = 0;
+	size_t len = 0;
+	if (mikey_hdr_peek(in, in_len, &version, &prf, &csb_id) != KMS_EOK ||
+	    version != MIKEY_VERSION) {
+		version = MIKEY_VERSION;
+		prf = MIKEY_PRF_MIKEY1;
+		csb_id = 0;
+	}
+	mikey_msg_init(&r->out, MIKEY_DT_ERROR, csb_id, prf);
+	r->out.hdr.version = version;
+	int ret = mikey_msg_add_ts(&r->out, 0, MIKEY_TS_NTP_UTC,
+				   mikey_ntp_from_unix(r->now, 0));
+	/* A refusal of the issuing KMS: its error number, relayed. */
+	int err = code == KMS_EZK_REFUSED && r->peer_errno >= 0 ? r->peer_errno
+								: kms_err_mikey(code);
+	if (ret == KMS_EOK) {
+		ret = mikey_msg_add_err(&r->out, (uint8_t)err);
+	}
+	if (ret != KMS_EOK) {
+		return 0;
+	}
+	if (r->authenticated) {
+		uint8_t key[MIKEY_MAC_MAX];
+		size_t klen = mikey_v_key_len(r->auth_alg);
+		ret = mikey_msg_add_v(&r->out, r->auth_alg);
+		if (ret == KMS_EOK) {
+			ret = mikey_msg_build(&r->out, buf, cap, &len);
+		}
+		if (ret == KMS_EOK) {
+			ret = svc_auth_key(r, MIKEY_DIR_INIT, key, klen);
+		}
+		if (ret == KMS_EOK) {
+			ret = mikey_mac_sign_last(buf, len, r->auth_alg, key, klen, NULL,
+						  0);
+		}
+		secmem_wipe(key, sizeof(key));
+		return ret == KMS_EOK ? len : 0;
+	}
+	return mikey_msg_build(&r->out, buf, cap, &len) == KMS_EOK ? len : 0;
+}
+
+void svc_audit_and_log(req_t *r, int code)
+{
+	audit_rec_t rec;
+	memset(&rec, 0, sizeof(rec));
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	rec.time_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	str_copy(rec.rid, sizeof(rec.rid), r->rid != NULL ? r->rid : "-");
+	size_t n = r->requester.len < AUDIT_ID_MAX ? r->requester.len : AUDIT_ID_MAX;
+	if (n > 0) {
+		memcpy(rec.requester, r->requester.data, n);
+	}
+	rec.msg_type = r->in.hdr.data_type;
+	rec.decision = code == KMS_EOK;
+	rec.error = code;
+	rec.ticket_key_id = r->ticket_key_id;
+	rec.reason = r->reason;
+	audit_log(r->svc->audit, &rec);
+	const char *why = r->reason != NULL ? r->reason : "";
+	const char *sep = r->reason != NULL ? "; " : "";
+	char zk[300] = "";
+	if (r->via != NULL) {
+		snprintf(zk, sizeof(zk), " (over Zk from %s)", r->via->kms_id);
+	} else if (r->zk_to != NULL) {
+		snprintf(zk, sizeof(zk), " (forwarded to %s)", r->zk_to);
+	}
+	if (code == KMS_EOK) {
+		log_req_info(r->rid, "%s from '%s'%s granted (ticket key %u)%s%s",
+			     type_name(r->type), rec.requester, zk, rec.ticket_key_id,
+			     sep, why);
+	} else {
+		char rule[40] = "";
+		if (r->rule_id >= 0) {
+			snprintf(rule, sizeof(rule), " by policy rule %lld",
+				 (long long)r->rule_id);
+		}
+		log_req_notice(r->rid, "%s from '%s'%s refused%s: %s (%s)%s%s",
+			       type_name(r->type), rec.requester[0] ? rec.requester : "?",
+			       zk, rule, kms_strerror(code), kms_err_name(code), sep,
+			       why);
+	}
+}

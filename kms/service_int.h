@@ -1,0 +1,107 @@
+/*
+ * Inside the KMS service (kms/service.c and its steps; not for other
+ * modules): the state of one request and the steps that share it.
+ *
+ *   service.c          entry point, the per-thread context, shared builders
+ *   service_auth.c     parse checks, key lookup, MAC, identity (RFC 3830 5.3)
+ *   service_issue.c    the granted policy and the ticket (RFC 6043 5.2)
+ *   service_resolve.c  who the ticket names, Vr, forking (RFC 6043 5.3)
+ *   service_zk.c       a peer's ticket resolved over Zk (docs/federation.md)
+ *   service_error.c    Error messages (RFC 6043 5.4), the audit row, the log
+ */
+#ifndef KMS_KMS_SERVICE_INT_H
+#define KMS_KMS_SERVICE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kms/service.h"
+#include "kms/ticket.h"
+#include "mikey/msg.h"
+#include "policy/identity.h"
+
+#define RANDRKMS_LEN 32 /* >= the longest MPKr / TGK (RFC 6043 12.1) */
+#define KEMAC_MAX 1024
+#define HOP_RAND_LEN 32 /* RANDRr of a forwarded RESOLVE_INIT */
+
+/*
+ * Everything one request holds: one per worker thread (service.c makes it
+ * on the thread's first request and frees it at thread exit).  The fields
+ * before `in` are reset per request; the message structs are reset by
+ * decode/init; the buffers are written before they are read.  Every secret
+ * (psk, keybuf, scratch, the PRF's kept key) is wiped at the end of every
+ * request in one place, req_end() in service.c.
+ */
+typedef struct {
+	const kms_service_t *svc;
+	const char *rid;
+	kms_reqtype_t type;
+	int64_t now;
+	bool have_psk;
+	bool authenticated; /* the V MAC verified: Error messages get a MAC */
+	uint8_t auth_alg;
+	size_t key_len; /* session key length of the suite: 16 or 32 */
+	mikey_bytes_t requester;
+	mikey_bytes_t randri, randrr;
+	uint32_t ticket_key_id;
+	int64_t rule_id;       /* the policy rule that decided a refusal, or -1 */
+	size_t plain_used;     /* bytes of scratch.plain that may hold keys */
+	const zk_peer_t *via;  /* the peer KMS a Zk request came from */
+	const char *zk_to;     /* the peer KMS a resolve was forwarded to */
+	int peer_errno;	       /* its MIKEY error number when it refused, or -1 */
+	const char *reason;    /* why refused or narrowed (static text), or NULL */
+	mikey_bytes_t matched; /* the requester's identity that matched the ticket */
+	/* -- not reset -- */
+	mikey_msg_t in;
+	mikey_msg_t out;
+	kms_psk_t psk;
+	char who[IDENTITY_MAX + 1];		    /* requester's KMS user identity */
+	char ids[MIKEY_IDRR_MAX][IDENTITY_MAX + 1]; /* normalised responders */
+	char idri[IDENTITY_MAX + 1];		    /* normalised IDRi of a TP */
+	uint8_t keybuf[3][MIKEY_KEY_MAX];
+	uint8_t randrkms[RANDRKMS_LEN];
+	uint8_t kemac[KEMAC_MAX];
+	uint8_t ticket_data[MIKEY_TICKET_DATA_MAX];
+	kms_ticket_scratch_t scratch; /* ticket keys and plaintext */
+	/* Forwarding over Zk: our RESOLVE_INIT to the issuing KMS and its answer. */
+	uint8_t hop_rand[HOP_RAND_LEN];
+	uint8_t hop_req[MIKEY_MSG_MAX];
+	uint8_t hop_resp[MIKEY_MSG_MAX];
+	mikey_msg_t hop;
+} req_t;
+
+/* --- shared builders (service.c) --- */
+
+/* The exchange's auth_key in direction dir (RFC 6043 5.1.2). */
+int svc_auth_key(req_t *r, uint8_t dir, uint8_t *key, size_t key_len);
+/* The algorithm set of a PRF (RFC 6043 12.1): r->key_len and *encr_alg. */
+int svc_suite(req_t *r, uint8_t prf, uint8_t *encr_alg);
+/* Start r->out as a response: HDR copied, fresh T (its value in *t64), IDRkms. */
+int svc_begin_response(req_t *r, uint8_t dt, uint64_t *t64);
+/* A KEMAC of keys under the requester's key, response direction. */
+int svc_add_kemac(req_t *r, uint8_t encr_alg, uint64_t t64, const mikey_keys_t *keys);
+/* Encode r->out into buf and MAC it over RESP || the complete INIT (5.5). */
+int svc_finish(req_t *r, uint8_t *buf, size_t cap, size_t *len);
+/* A RESOLVE_RESP with keys and, when randrkms is not NULL, the forking
+ * modifier: IDRr = r->matched (ID Type NAI) and RANDRkms. */
+int svc_resolve_resp(req_t *r, uint8_t encr_alg, const mikey_keys_t *keys,
+		     const uint8_t *randrkms, size_t randrkms_len, uint8_t *buf,
+		     size_t cap, size_t *len);
+
+/* --- the steps --- */
+
+int svc_authenticate(req_t *r);
+int svc_ticket_request(req_t *r, uint8_t *buf, size_t cap, size_t *len);
+int svc_ticket_resolve(req_t *r, uint8_t *buf, size_t cap, size_t *len);
+/* Which of the requester's identities the ticket names (r->matched); with
+ * check_policy the rules must still allow the Initiator to reach it. */
+int svc_match_responder(req_t *r, const mikey_tp_t *tp, bool check_policy);
+/* The ticket's IDRi as a KMS user identity in r->idri: its length, or 0. */
+size_t svc_ticket_idri(req_t *r, const mikey_tp_t *tp);
+int svc_forward(req_t *r, uint8_t *buf, size_t cap, size_t *len);
+size_t svc_error_message(req_t *r, int code, const uint8_t *in, size_t in_len,
+			 uint8_t *buf, size_t cap);
+void svc_audit_and_log(req_t *r, int code);
+
+#endif

@@ -1,0 +1,190 @@
+/*
+ * The Ticket Resolve of this KMS's own tickets (RFC 6043 5.3, TS 33.328
+ * 6.2.3.5-6.2.3.7): open the ticket, find which of the requester's
+ * identities it names, check the Initiator Data's Vr, fork MPKr and the
+ * TGKs for that identity, answer.  Tickets of other KMSs go to
+ * service_zk.c.
+ */
+#include <string.h>
+
+#include "common/crypto.h"
+#include "common/errcode.h"
+#include "common/secmem.h"
+#include "kms/service_int.h"
+#include "mikey/kdf.h"
+#include "mikey/mac.h"
+#include "policy/rules.h"
+
+size_t svc_ticket_idri(req_t *r, const mikey_tp_t *tp)
+{
+	size_t len = 0;
+	if (!tp->has_idri ||
+	    identity_normalise(tp->idri.id_type, tp->idri.id.data, tp->idri.id.len,
+			       r->idri, sizeof(r->idri), &len, NULL) != KMS_EOK) {
+		return 0;
+	}
+	return len;
+}
+
+/* The ticket's IDRr entries as KMS user or group identities in r->ids
+ * (those that do not normalise name no one); how many. */
+static size_t ticket_responders(req_t *r, const mikey_tp_t *tp)
+{
+	size_t nid = 0;
+	for (size_t i = 0; i < tp->nidrr; i++) {
+		size_t n = 0;
+		const mikey_id_t *q = &tp->idrr[i];
+		if (identity_pattern_normalise(q->id_type, q->id.data, q->id.len,
+					       r->ids[nid], sizeof(r->ids[0]), &n,
+					       NULL) == KMS_EOK) {
+			nid++;
+		}
+	}
+	return nid;
+}
+
+/*
+ * Which of the requester's KMS user identities the ticket names (one of its
+ * IDRr entries, a user or a group identity, TS 33.328 6.2.3.7): the
+ * identity of the request first, then the key owner's others (a GBA user's
+ * USS, TS 33.328 6.2.3.5).  With check_policy the rules must also still let
+ * the ticket's Initiator reach it (rules change after tickets are issued).
+ * r->matched gets the identity; KMS_EPOLICY when there is none.
+ */
+int svc_match_responder(req_t *r, const mikey_tp_t *tp, bool check_policy)
+{
+	size_t nid = ticket_responders(r, tp);
+	size_t idri_len = svc_ticket_idri(r, tp);
+	if (check_policy && idri_len == 0) {
+		r->reason = "the ticket names no Initiator";
+		return KMS_EPOLICY;
+	}
+	for (size_t k = 0; k <= r->psk.nids; k++) {
+		const char *id = k == 0 ? r->who : r->psk.ids[k - 1];
+		size_t len = k == 0 ? r->requester.len : strlen(id);
+		if (k > 0 && len == r->requester.len && memcmp(id, r->who, len) == 0) {
+			continue; /* tried first */
+		}
+		bool named = false;
+		for (size_t i = 0; i < nid && !named; i++) {
+			named = identity_match(r->ids[i], strlen(r->ids[i]), id, len);
+		}
+		if (!named) {
+			continue;
+		}
+		if (check_policy) {
+			policy_decision_t d;
+			policy_decide(r->svc->policy, r->idri, idri_len, id, len, &d);
+			if (d.effect != POLICY_ALLOW) {
+				r->rule_id = d.matched ? d.rule_id : -1;
+				continue;
+			}
+		}
+		r->matched = (mikey_bytes_t){ (const uint8_t *)id, len };
+		return KMS_EOK;
+	}
+	if (r->reason == NULL) {
+		r->reason = "the ticket does not name the requester";
+	}
+	return KMS_EPOLICY;
+}
+
+/* The Vr MAC of the Initiator Data, keyed from the unforked MPKr (6.10). */
+static int check_vr(req_t *r, const mikey_keydata_t *mpkr)
+{
+	const mikey_ticket_t *t = &r->in.ticket;
+	uint8_t key[MIKEY_MAC_MAX], mac[MIKEY_MAC_MAX];
+	size_t klen = mikey_v_key_len(t->vr.alg);
+	/* Vr's MAC bytes are the last ones of the Initiator Data. */
+	size_t vr_mac_off = t->init_data.len - t->vr.mac.len;
+	int ret =
+	    mikey_kdf_vr_key(t->policy.prf, mpkr->key.data, mpkr->key.len, key, klen);
+	if (ret == KMS_EOK) {
+		ret = mikey_init_data_mac(t->init_data.data, t->init_data.len, vr_mac_off,
+					  t->vr.alg, key, klen, mac);
+	}
+	if (ret == KMS_EOK && !secmem_eq(mac, t->vr.mac.data, t->vr.mac.len)) {
+		ret = KMS_EMAC;
+	}
+	secmem_wipe(key, sizeof(key));
+	return ret;
+}
+
+/* Fork MPKr and every TGK for r->matched with a fresh RANDRkms (RFC 6043
+ * 5.1.1), after the Vr check; the forked keys go to r->keybuf. */
+static int fork_keys(req_t *r, mikey_keys_t *keys)
+{
+	const mikey_ticket_t *t = &r->in.ticket;
+	if (!t->has_init) {
+		return KMS_EMALFORMED;
+	}
+	int ret = check_vr(r, &keys->k[1]);
+	if (ret == KMS_EOK) {
+		ret = crypto_random(r->randrkms, sizeof(r->randrkms));
+	}
+	mikey_bytes_t rk = { r->randrkms, sizeof(r->randrkms) };
+	for (size_t i = 1; ret == KMS_EOK && i < keys->n; i++) {
+		mikey_keydata_t *k = &keys->k[i];
+		if (k->type != MIKEY_KEY_MPK && k->type != MIKEY_KEY_TGK) {
+			continue; /* TEKs and GTGKs are never forked */
+		}
+		if (k->key.len > MIKEY_KEY_MAX || i >= 3) {
+			return KMS_ETICKET;
+		}
+		ret = mikey_kdf_fork(
+		    t->policy.prf,
+		    k->type == MIKEY_KEY_MPK ? MIKEY_FORK_MPKR : MIKEY_FORK_TGK,
+		    k->key.data, k->key.len, &r->matched, &rk, r->keybuf[i]);
+		k->key.data = r->keybuf[i];
+	}
+	return ret;
+}
+
+int svc_ticket_resolve(req_t *r, uint8_t *buf, size_t cap, size_t *len)
+{
+	const mikey_ticket_t *t = &r->in.ticket;
+	const mikey_tp_t *tp = &t->policy;
+	kms_ticket_content_t content;
+	uint8_t encr_alg;
+	if (!tp->has_idrkms) {
+		r->reason = "the ticket names no KMS";
+		return KMS_ETICKET; /* this KMS always names itself in its tickets */
+	}
+	/* Tickets of other KMSs go to them over Zk, once. */
+	if (!identity_kms_match(r->svc->cfg->kms_id, tp->idrkms.id.data,
+				tp->idrkms.id.len)) {
+		return r->via != NULL ? KMS_EZK_LOOP : svc_forward(r, buf, cap, len);
+	}
+	/* The plaintext is never longer than the ticket data. */
+	r->plain_used = t->ticket_data.len < sizeof(r->scratch.plain)
+			    ? t->ticket_data.len
+			    : sizeof(r->scratch.plain);
+	int ret = kms_ticket_redeem(r->svc->keyring, &r->in, &r->scratch, &content,
+				    &r->ticket_key_id);
+	if (ret == KMS_EOK &&
+	    (r->now < content.not_before - (int64_t)r->svc->cfg->clock_skew ||
+	     r->now > content.not_after)) {
+		ret = KMS_EEXPIRED;
+	}
+	if (ret == KMS_EOK) {
+		ret = svc_match_responder(r, tp, true);
+	}
+	if (ret == KMS_EOK) {
+		ret = svc_suite(r, tp->prf, &encr_alg);
+	}
+	/* Every served type: MPKi, MPKr, then TGKs, all of the suite's length. */
+	mikey_keys_t keys = content.keys;
+	if (ret == KMS_EOK && (keys.n < 3 || keys.k[0].type != MIKEY_KEY_MPK ||
+			       keys.k[1].type != MIKEY_KEY_MPK)) {
+		ret = KMS_ETICKET;
+	}
+	bool forking = (tp->flags & MIKEY_TPF_I) != 0;
+	if (ret == KMS_EOK && forking) {
+		ret = fork_keys(r, &keys);
+	}
+	if (ret != KMS_EOK) {
+		return ret;
+	}
+	return svc_resolve_resp(r, encr_alg, &keys, forking ? r->randrkms : NULL,
+				sizeof(r->randrkms), buf, cap, len);
+}
