@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/errcode.h"
 #include "common/secmem.h"
 #include "kms/config.h"
@@ -28,6 +29,21 @@
 static int64_t now_s(void)
 {
 	return (int64_t)time(NULL);
+}
+
+/* The fake clock of the tests that pass time (see common/clock.h). */
+#define FAKE_MONO_MS 1000000
+#define FAKE_WALL_S 1700000000
+/* Zn timeouts are libcurl's, on the real clock: our readings of it round
+ * to the ms, and a loaded host may stretch real time this many times. */
+#define SLACK_MS 10
+#define LOADED 20
+
+static int64_t real_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static char answer[4096];
@@ -397,8 +413,8 @@ static void config_for(kms_config_t *cfg, uint16_t port)
 	cfg->naf_enabled = true;
 	snprintf(cfg->naf_bsf_url, sizeof(cfg->naf_bsf_url), "http://127.0.0.1:%u/zn",
 		 (unsigned)port);
-	cfg->naf_timeout_ms = 300;
-	cfg->naf_connect_timeout_ms = 200;
+	cfg->naf_timeout_ms = 5000; /* ample on a loaded host */
+	cfg->naf_connect_timeout_ms = 5000;
 	cfg->naf_retries = 1;
 	cfg->threads = 4;
 }
@@ -448,28 +464,81 @@ static void given_bsf_when_looked_up_twice_then_one_zn_request(void)
 	kms_psk_wipe(&out);
 }
 
-static void given_unknown_btid_when_looked_up_then_negative_cached(void)
+static void given_unknown_btid_when_looked_up_then_negative_cached_for_ttl(void)
 {
 	kms_config_t cfg;
 	kms_psk_source_t *s = NULL;
 	kms_psk_t out;
+	kms_clock_fake_start(FAKE_MONO_MS, FAKE_WALL_S);
 	bsf_start();
 	bsf.status = 404;
 	bsf.body = "{\"error\":\"USER_UNKNOWN\",\"result_code\":5401,"
 		   "\"reason\":\"unknown_btid\"}";
 	config_for(&cfg, bsf.port);
+	cfg.naf_negative_ttl = 30;
 	CU_ASSERT_EQUAL_FATAL(naf_open(&cfg, &s), KMS_EOK);
 	CU_ASSERT_EQUAL(lookup(s, BTID, &out), KMS_EBTID);
 	CU_ASSERT_EQUAL(lookup(s, BTID, &out), KMS_EBTID);
 	CU_ASSERT_EQUAL(atomic_load(&bsf.requests), 1);
+	/* Remembered for negative_ttl seconds, then asked again. */
+	kms_clock_fake_advance(30 * 1000 - 1);
+	CU_ASSERT_EQUAL(lookup(s, BTID, &out), KMS_EBTID);
+	CU_ASSERT_EQUAL(atomic_load(&bsf.requests), 1);
+	kms_clock_fake_advance(1);
+	CU_ASSERT_EQUAL(lookup(s, BTID, &out), KMS_EBTID);
+	CU_ASSERT_EQUAL(atomic_load(&bsf.requests), 2);
 	/* Not a B-TID at all: refused without asking. */
 	CU_ASSERT_EQUAL(lookup(s, "no at sign", &out), KMS_EBTID);
-	CU_ASSERT_EQUAL(atomic_load(&bsf.requests), 1);
+	CU_ASSERT_EQUAL(atomic_load(&bsf.requests), 2);
 	bsf.status = 403;
 	bsf.body = "{\"error\":\"NOT_AUTHORIZED\",\"result_code\":5402}";
 	CU_ASSERT_EQUAL(lookup(s, "other@bsf.example.org", &out), KMS_EPOLICY);
+	CU_ASSERT_EQUAL(lookup(s, "other@bsf.example.org", &out), KMS_EPOLICY);
+	CU_ASSERT_EQUAL(atomic_load(&bsf.requests), 3);
 	s->free(s);
 	bsf_stop();
+	kms_clock_fake_stop();
+}
+
+static void given_cached_key_when_it_expires_then_refused_then_fetched_again(void)
+{
+	kms_config_t cfg;
+	kms_psk_source_t *s = NULL;
+	kms_psk_t out;
+	kms_clock_fake_start(FAKE_MONO_MS, FAKE_WALL_S);
+	bsf_start();
+	bsf.status = 200;
+	bsf.body = ok_body(FAKE_WALL_S + 60, "[\"sip:alice@example.org\"]");
+	config_for(&cfg, bsf.port);
+	cfg.naf_negative_ttl = 30;
+	CU_ASSERT_EQUAL_FATAL(naf_open(&cfg, &s), KMS_EOK);
+	/* That expiry is long past on the real clock: only the fake one counts. */
+	CU_ASSERT_EQUAL(lookup(s, BTID, &out), KMS_EOK);
+	CU_ASSERT_EQUAL(out.expires, FAKE_WALL_S + 60);
+	/* Used from the cache up to its key_expiry_time... */
+	kms_clock_fake_advance(60 * 1000 - 1);
+	CU_ASSERT_EQUAL(lookup(s, BTID, &out), KMS_EOK);
+	CU_ASSERT_EQUAL(atomic_load(&bsf.requests), 1);
+	/* ...never at or after it: refused without asking the BSF... */
+	kms_clock_fake_advance(1);
+	CU_ASSERT_EQUAL(lookup(s, BTID, &out), KMS_EBTID);
+	kms_clock_fake_advance(30 * 1000 - 1);
+	CU_ASSERT_EQUAL(lookup(s, BTID, &out), KMS_EBTID);
+	CU_ASSERT_EQUAL(atomic_load(&bsf.requests), 1);
+	/* ...for negative_ttl seconds; then the BSF is asked again. */
+	bsf.body = ok_body(FAKE_WALL_S + 3600, "[\"sip:alice@example.org\"]");
+	kms_clock_fake_advance(1);
+	CU_ASSERT_EQUAL(lookup(s, BTID, &out), KMS_EOK);
+	CU_ASSERT_EQUAL(out.expires, FAKE_WALL_S + 3600);
+	CU_ASSERT_EQUAL(atomic_load(&bsf.requests), 2);
+	naf_stats_t st;
+	CU_ASSERT_EQUAL(naf_stats(s, &st), KMS_EOK);
+	CU_ASSERT_EQUAL(st.zn_requests, 2);
+	CU_ASSERT_EQUAL(st.hits, 3);
+	s->free(s);
+	bsf_stop();
+	kms_clock_fake_stop();
+	kms_psk_wipe(&out);
 }
 
 static void given_bsf_failing_when_looked_up_then_unavailable_and_retried(void)
@@ -478,42 +547,67 @@ static void given_bsf_failing_when_looked_up_then_unavailable_and_retried(void)
 	kms_psk_source_t *s = NULL;
 	kms_psk_t out;
 	naf_stats_t st;
+	kms_clock_fake_start(FAKE_MONO_MS, FAKE_WALL_S);
 	bsf_start();
 	bsf.status = 503;
 	bsf.body = "{}";
 	config_for(&cfg, bsf.port);
 	CU_ASSERT_EQUAL_FATAL(naf_open(&cfg, &s), KMS_EOK);
 	CU_ASSERT_EQUAL(lookup(s, BTID, &out), KMS_EUNAVAIL);
-	CU_ASSERT_EQUAL(atomic_load(&bsf.requests), 2); /* one retry */
+	CU_ASSERT_EQUAL(atomic_load(&bsf.requests), 2); /* one retry... */
+	CU_ASSERT_EQUAL(kms_clock_now_ms(),
+			FAKE_MONO_MS + NAF_BACKOFF_MS); /* backed off */
 	/* Garbage with 200: unavailable, not retried. */
 	bsf.status = 200;
 	bsf.body = "{\"nonsense\": true}";
 	CU_ASSERT_EQUAL(lookup(s, BTID, &out), KMS_EUNAVAIL);
 	CU_ASSERT_EQUAL(atomic_load(&bsf.requests), 3);
-	/* Never answering: the timeout, not retried. */
-	bsf.status = 0;
-	struct timespec t0, t1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	CU_ASSERT_EQUAL(lookup(s, BTID, &out), KMS_EUNAVAIL);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
-		    (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
-	CU_ASSERT(ms >= 250 && ms < 1500);
+	CU_ASSERT_EQUAL(kms_clock_now_ms(), FAKE_MONO_MS + NAF_BACKOFF_MS);
 	/* Back to normal: it recovers by itself (unavailability is not cached). */
-	bsf.status = 200;
-	bsf.body = ok_body(now_s() + 3600, "[\"sip:alice@example.org\"]");
+	bsf.body = ok_body(FAKE_WALL_S + 3600, "[\"sip:alice@example.org\"]");
 	CU_ASSERT_EQUAL(lookup(s, BTID, &out), KMS_EOK);
 	CU_ASSERT_EQUAL(naf_stats(s, &st), KMS_EOK);
-	CU_ASSERT_EQUAL(st.zn_errors, 4);
+	CU_ASSERT_EQUAL(st.zn_errors, 3);
 	s->free(s);
 	bsf_stop();
-	/* Nothing listening: connection refused, retried, unavailable. */
+	/* Nothing listening: connection refused, retried after the backoff,
+	 * unavailable. */
 	CU_ASSERT_EQUAL_FATAL(naf_open(&cfg, &s), KMS_EOK);
+	int64_t t0 = kms_clock_now_ms();
 	CU_ASSERT_EQUAL(lookup(s, BTID, &out), KMS_EUNAVAIL);
+	CU_ASSERT_EQUAL(kms_clock_now_ms() - t0, NAF_BACKOFF_MS);
 	CU_ASSERT_EQUAL(naf_stats(s, &st), KMS_EOK);
 	CU_ASSERT_EQUAL(st.zn_requests, 2);
+	CU_ASSERT_EQUAL(st.zn_errors, 2);
 	s->free(s);
+	kms_clock_fake_stop();
 	kms_psk_wipe(&out);
+}
+
+static void given_silent_bsf_when_looked_up_then_times_out_without_retry(void)
+{
+	kms_config_t cfg;
+	kms_psk_source_t *s = NULL;
+	kms_psk_t out;
+	naf_stats_t st;
+	bsf_start();
+	bsf.status = 0; /* reads the request, never answers */
+	config_for(&cfg, bsf.port);
+	const int timeout = 500; /* nothing must fit in it: it always expires */
+	cfg.naf_timeout_ms = timeout;
+	cfg.naf_connect_timeout_ms = timeout;
+	CU_ASSERT_EQUAL_FATAL(naf_open(&cfg, &s), KMS_EOK);
+	int64_t t0 = real_ms();
+	CU_ASSERT_EQUAL(lookup(s, BTID, &out), KMS_EUNAVAIL);
+	int64_t ms = real_ms() - t0;
+	CU_ASSERT_EQUAL(naf_stats(s, &st), KMS_EOK);
+	CU_ASSERT_EQUAL(st.zn_requests, 1); /* a timeout is not retried */
+	CU_ASSERT_EQUAL(st.zn_errors, 1);
+	/* It waited for the timeout, and the timeout ended it. */
+	CU_ASSERT(ms >= timeout - SLACK_MS);
+	CU_ASSERT(ms < LOADED * timeout);
+	s->free(s);
+	bsf_stop();
 }
 
 /* A static source stand-in for "both". */
@@ -577,8 +671,11 @@ int main(void)
 		UNIT_TEST(given_cache_when_put_and_get_then_positive_negative_and_expiry),
 		UNIT_TEST(given_full_cache_when_more_put_then_least_recent_evicted),
 		UNIT_TEST(given_bsf_when_looked_up_twice_then_one_zn_request),
-		UNIT_TEST(given_unknown_btid_when_looked_up_then_negative_cached),
+		UNIT_TEST(given_unknown_btid_when_looked_up_then_negative_cached_for_ttl),
+		UNIT_TEST(
+		    given_cached_key_when_it_expires_then_refused_then_fetched_again),
 		UNIT_TEST(given_bsf_failing_when_looked_up_then_unavailable_and_retried),
+		UNIT_TEST(given_silent_bsf_when_looked_up_then_times_out_without_retry),
 		UNIT_TEST(given_both_when_looked_up_then_btid_shape_routes),
 		UNIT_END,
 	};

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/crypto.h"
 #include "common/errcode.h"
 #include "common/log.h"
@@ -358,6 +359,7 @@ typedef struct {
 	atomic_int resumed;	  /* of which on a resumed TLS session */
 	atomic_int status;	  /* answer this status (0: normal) */
 	atomic_int delay_ms;	  /* wait this long before answering */
+	atomic_int stopping;	  /* srv_stop() cuts delays short */
 	atomic_int answer_len;	  /* > 0: answer that many bytes */
 	pthread_mutex_t lock;	  /* the last_* fields */
 	int last_ret;
@@ -449,8 +451,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		atomic_fetch_add(&s->resumed, 1);
 	}
 	int delay = atomic_load(&s->delay_ms);
-	if (delay > 0) {
-		sleep_ms((unsigned)delay);
+	for (int waited = 0; waited < delay && !atomic_load(&s->stopping); waited += 10) {
+		sleep_ms(10);
 	}
 	int status = atomic_load(&s->status);
 	if (status != 0) {
@@ -488,18 +490,27 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 	}
 }
 
-/* Listen on 127.0.0.1:port (0: any free port) with cert/key, trusting the
- * CAs in trust for client certificates, accepting the peers of peers_db. */
-static void srv_start(uint16_t port)
+/* Serve on listen_fd (a listening socket; MHD closes it when stopped), or
+ * when it is -1 on 127.0.0.1:port (0: any free port), with cert/key,
+ * trusting the CAs in trust for client certificates, accepting the peers
+ * of peers_db. */
+static void srv_start_with(uint16_t port, int listen_fd)
 {
 	struct sockaddr_in sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
 	sa.sin_port = htons(port);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	struct MHD_OptionItem where[] = {
+		listen_fd >= 0
+		    ? (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET, listen_fd, NULL }
+		    : (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, &sa },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+	atomic_store(&srv.stopping, 0);
 	srv.mhd = MHD_start_daemon(
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_TLS,
-	    port, NULL, NULL, on_request, &srv, MHD_OPTION_SOCK_ADDR, &sa,
+	    port, NULL, NULL, on_request, &srv, MHD_OPTION_ARRAY, where,
 	    MHD_OPTION_HTTPS_MEM_CERT, srv.cert, MHD_OPTION_HTTPS_MEM_KEY, srv.key,
 	    MHD_OPTION_HTTPS_MEM_TRUST, srv.trust, MHD_OPTION_NOTIFY_CONNECTION,
 	    on_connection, &srv, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
@@ -511,19 +522,58 @@ static void srv_start(uint16_t port)
 	}
 	const union MHD_DaemonInfo *di =
 	    MHD_get_daemon_info(srv.mhd, MHD_DAEMON_INFO_BIND_PORT);
-	srv.port = di != NULL ? di->port : port;
+	srv.port = di != NULL && di->port != 0 ? di->port : port;
+}
+
+static void srv_start(uint16_t port)
+{
+	srv_start_with(port, -1);
+}
+
+/*
+ * A TCP port on 127.0.0.1 held by a bound socket that does not listen:
+ * connections to it are refused, and no other process can take the port.
+ * srv_start_on() later serves on that very socket.
+ */
+static int refusing_socket(uint16_t *port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &sl) != 0) {
+		if (fd >= 0) {
+			close(fd);
+		}
+		return -1;
+	}
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+static void srv_start_on(int fd, uint16_t port)
+{
+	if (listen(fd, 16) != 0) {
+		abort();
+	}
+	srv_start_with(port, fd);
 }
 
 static void srv_stop(void)
 {
 	if (srv.mhd != NULL) {
+		atomic_store(&srv.stopping, 1);
 		MHD_stop_daemon(srv.mhd);
 		srv.mhd = NULL;
 	}
 }
 
-/* Server identity kms2.test; trust = trust_pem; the listener's peers. */
-static void srv_setup(const char *cert, const char *trust_pem)
+/* Server identity kms2.test; trust = trust_pem; the listener's peers;
+ * not started. */
+static void srv_load(const char *cert, const char *trust_pem)
 {
 	srv_stop();
 	free(srv.cert);
@@ -544,6 +594,12 @@ static void srv_setup(const char *cert, const char *trust_pem)
 	srv.last_ret = 1;
 	srv.last_why = NULL;
 	srv.last_peer[0] = '\0';
+}
+
+/* The same, started on any free port. */
+static void srv_setup(const char *cert, const char *trust_pem)
+{
+	srv_load(cert, trust_pem);
 	srv_start(0);
 }
 
@@ -682,6 +738,40 @@ static void *worker(void *arg)
 	return NULL;
 }
 
+/* Connections this host has open to the test server, seen from the client
+ * side (remote port srv.port, ESTABLISHED), from /proc/net/tcp; -1 when
+ * that cannot be read. */
+static int client_conns_open(void)
+{
+	FILE *f = fopen("/proc/net/tcp", "r");
+	if (f == NULL) {
+		return -1;
+	}
+	char line[512];
+	int n = -1;
+	if (fgets(line, sizeof(line), f) != NULL) { /* the header */
+		n = 0;
+		unsigned rport, state;
+		while (fgets(line, sizeof(line), f) != NULL) {
+			if (sscanf(line, " %*u: %*x:%*x %*x:%x %x", &rport, &state) ==
+				2 &&
+			    rport == srv.port && state == 1) {
+				n++;
+			}
+		}
+	}
+	fclose(f);
+	return n;
+}
+
+/*
+ * A pool of 2 handles under 8 threads x 25 POSTs: every call is answered
+ * once (no failure, no retry); a call that finds both pooled handles busy
+ * uses a temporary handle, which makes exactly one connection and closes
+ * it after its request; all other calls share the pool's one or two
+ * connections.  Afterwards only the pooled connections are open, and
+ * sequential calls reuse them without a new connection.
+ */
 static void given_threads_when_posting_then_all_answered_on_bounded_pool(void)
 {
 	srv_setup("kms2", "ca1.crt");
@@ -701,16 +791,46 @@ static void given_threads_when_posting_then_all_answered_on_bounded_pool(void)
 	zk_client_stats_t st;
 	zk_client_stats(c, &st);
 	int conns = atomic_load(&srv.conns);
+	int open = client_conns_open();
 	printf("\n  8 threads x 25 POSTs, 2 pooled handles: %llu temporary handles, "
 	       "%llu new connections, server %d connections (%d requests on resumed "
-	       "TLS sessions)\n",
+	       "TLS sessions), %d open after\n",
 	       (unsigned long long)st.temp_handles, (unsigned long long)st.connects,
-	       conns, atomic_load(&srv.resumed));
+	       conns, atomic_load(&srv.resumed), open);
 	CU_ASSERT_EQUAL(ok, 200);
 	CU_ASSERT_EQUAL(st.requests, 200);
 	/* Two pooled connections at most, plus one per temporary handle. */
 	CU_ASSERT(st.connects <= 2 + st.temp_handles);
 	CU_ASSERT((uint64_t)conns <= 2 + st.temp_handles);
+	/* Each call answered by one exchange: waiters are served, not refused. */
+	CU_ASSERT_EQUAL(st.attempts, 200);
+	CU_ASSERT_EQUAL(st.retries, 0);
+	CU_ASSERT_EQUAL(st.failures, 0);
+	CU_ASSERT_EQUAL(st.fast_fails, 0);
+	CU_ASSERT_EQUAL(atomic_load(&srv.requests), 200);
+	/* One connection per temporary handle, one or two for the pool; the
+	 * server saw exactly those. */
+	CU_ASSERT(st.connects >= st.temp_handles + 1);
+	uint64_t pooled = st.connects - st.temp_handles;
+	CU_ASSERT(pooled >= 1 && pooled <= 2);
+	CU_ASSERT_EQUAL((uint64_t)conns, st.connects);
+	/* The temporary connections are closed: only the pooled ones are open. */
+	CU_ASSERT_EQUAL(open, (int)pooled);
+	/* Sequential calls reuse a pooled connection. */
+	int seq = 0;
+	for (int i = 0; i < 20; i++) {
+		answer_t *a = post(c, &p, "sequential");
+		seq += a->ret == KMS_EOK && a->status == 200 &&
+		       strcmp(a->body, "peer=kms1.example.org;sequential") == 0;
+	}
+	zk_client_stats_t st2;
+	zk_client_stats(c, &st2);
+	CU_ASSERT_EQUAL(seq, 20);
+	CU_ASSERT_EQUAL(st2.requests, 220);
+	CU_ASSERT_EQUAL(st2.connects, st.connects);
+	CU_ASSERT_EQUAL(st2.temp_handles, st.temp_handles);
+	CU_ASSERT_EQUAL(atomic_load(&srv.conns), conns);
+	CU_ASSERT_EQUAL(client_conns_open(), (int)pooled);
 	zk_client_free(c);
 	srv_stop();
 }
@@ -816,31 +936,44 @@ static void given_wrong_server_name_or_ca_when_posting_then_eunavail(void)
 	srv_stop();
 }
 
-static void given_stopped_server_when_posting_then_eunavail_quickly(void)
+/*
+ * Time in these tests: the client's backoff and breaker run on the fake
+ * clock of common/clock.h, so their waits are exact and cost nothing; the
+ * connect and transfer timeouts are libcurl's own, on the real clock, so
+ * only their outcome is asserted, against bounds a loaded host meets.
+ */
+#define FAKE_MONO_MS 1000000
+#define FAKE_WALL_S 1700000000
+#define SLACK_MS 10 /* our ms readings against libcurl's: rounding */
+#define LOADED 10   /* real time may stretch this many times */
+
+static void given_stopped_server_when_posting_then_refused_retried_with_backoff(void)
 {
 	srv_setup("kms2", "ca1.crt");
-	zk_client_t *c = client_with("kms1", 1000, 2, 0, 0, 2);
+	zk_client_t *c = client_with("kms1", 3000, 2, 0, 0, 2);
 	zk_peer_t p = server_peer("ca1.crt", "kms2.test");
 	CU_ASSERT_EQUAL(post(c, &p, "x")->ret, KMS_EOK);
 	srv_stop();
-	int64_t t0 = now_ms();
+	kms_clock_fake_start(FAKE_MONO_MS, FAKE_WALL_S);
 	answer_t *a = post(c, &p, "x");
-	int64_t ms = now_ms() - t0;
+	int64_t backoff = kms_clock_now_ms() - FAKE_MONO_MS;
+	kms_clock_fake_stop();
 	zk_client_stats_t st;
 	zk_client_stats(c, &st);
-	printf("\n  stopped server: %s in %lld ms after %llu attempts\n",
-	       a->why != NULL ? a->why : "-", (long long)ms,
-	       (unsigned long long)st.attempts - 1);
+	printf("\n  stopped server: %s after %llu attempts, %lld ms of backoff\n",
+	       a->why != NULL ? a->why : "-", (unsigned long long)st.attempts - 1,
+	       (long long)backoff);
 	CU_ASSERT_EQUAL(a->ret, KMS_EUNAVAIL);
+	/* Refused, not timed out: the answer came without waiting. */
 	CU_ASSERT_STRING_EQUAL(a->why, "cannot connect to the peer");
-	CU_ASSERT(ms < 1000);
 	CU_ASSERT_EQUAL(st.attempts, 1 + 3); /* refused connections are retried */
 	CU_ASSERT_EQUAL(st.retries, 2);
 	CU_ASSERT_EQUAL(st.failures, 1);
+	CU_ASSERT_EQUAL(backoff, 20 + 40); /* attempt number x 20 ms */
 	zk_client_free(c);
 }
 
-static void given_silent_listener_when_posting_then_times_out(void)
+static void given_silent_listener_when_posting_then_times_out_and_retried_once(void)
 {
 	/* Accepts TCP (the kernel does) but never speaks TLS. */
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -853,11 +986,15 @@ static void given_silent_listener_when_posting_then_times_out(void)
 			listen(fd, 8) == 0 &&
 			getsockname(fd, (struct sockaddr *)&sa, &sl) == 0);
 	srv.port = ntohs(sa.sin_port);
-	zk_client_t *c = client_with("kms1", 300, 1, 0, 0, 2);
+	const int timeout = 300; /* nothing must fit in it: it always expires */
+	zk_client_t *c = client_with("kms1", timeout, 1, 0, 0, 2);
 	zk_peer_t p = server_peer("ca1.crt", "kms2.test");
+	kms_clock_fake_start(FAKE_MONO_MS, FAKE_WALL_S);
 	int64_t t0 = now_ms();
 	answer_t *a = post(c, &p, "x");
 	int64_t ms = now_ms() - t0;
+	int64_t backoff = kms_clock_now_ms() - FAKE_MONO_MS;
+	kms_clock_fake_stop();
 	zk_client_stats_t st;
 	zk_client_stats(c, &st);
 	printf("\n  silent peer: %s in %lld ms, %llu attempts\n",
@@ -866,7 +1003,10 @@ static void given_silent_listener_when_posting_then_times_out(void)
 	CU_ASSERT_EQUAL(a->ret, KMS_EUNAVAIL);
 	CU_ASSERT_STRING_EQUAL(a->why, "timed out");
 	CU_ASSERT_EQUAL(st.attempts, 2); /* nothing was sent: retried once */
-	CU_ASSERT(ms >= 550 && ms < 1500);
+	CU_ASSERT_EQUAL(backoff, 20);
+	/* Each attempt waited for its whole timeout, and the timeout ended it. */
+	CU_ASSERT(ms >= 2 * timeout - SLACK_MS);
+	CU_ASSERT(ms < LOADED * 2 * timeout);
 	zk_client_free(c);
 	close(fd);
 }
@@ -874,16 +1014,25 @@ static void given_silent_listener_when_posting_then_times_out(void)
 static void given_slow_answer_when_posting_then_times_out_without_retry(void)
 {
 	srv_setup("kms2", "ca1.crt");
-	zk_client_t *c = client_with("kms1", 300, 2, 0, 0, 2);
+	/* A timeout a TLS handshake on a loaded host fits in easily. */
+	const int timeout = 3000;
+	zk_client_t *c = client_with("kms1", timeout, 2, 0, 0, 2);
 	zk_peer_t p = server_peer("ca1.crt", "kms2.test");
-	atomic_store(&srv.delay_ms, 600);
+	/* Connected first, so the slow request reuses the connection. */
+	CU_ASSERT_EQUAL_FATAL(post(c, &p, "x")->ret, KMS_EOK);
+	atomic_store(&srv.delay_ms, 60 * 1000); /* until srv_stop() */
+	int64_t t0 = now_ms();
 	answer_t *a = post(c, &p, "x");
+	int64_t ms = now_ms() - t0;
 	zk_client_stats_t st;
 	zk_client_stats(c, &st);
 	CU_ASSERT_EQUAL(a->ret, KMS_EUNAVAIL);
 	CU_ASSERT_STRING_EQUAL(a->why, "timed out");
-	CU_ASSERT_EQUAL(st.attempts, 1); /* the peer may have processed it */
-	CU_ASSERT_EQUAL(atomic_load(&srv.requests), 1);
+	CU_ASSERT_EQUAL(st.attempts, 2); /* the peer may have processed it */
+	CU_ASSERT_EQUAL(st.retries, 0);
+	CU_ASSERT_EQUAL(atomic_load(&srv.requests), 2);
+	CU_ASSERT(ms >= timeout - SLACK_MS);
+	CU_ASSERT(ms < LOADED * timeout);
 	zk_client_free(c);
 	srv_stop();
 }
@@ -935,47 +1084,60 @@ static void given_answer_over_cap_when_posting_then_elimit(void)
 	srv_stop();
 }
 
-static void given_failures_when_breaker_opens_then_fast_fails_and_recovers(void)
+static void given_failures_when_breaker_opens_then_fast_fails_and_probes_after_window(
+    void)
 {
-	srv_setup("kms2", "ca1.crt");
-	uint16_t port = srv.port;
-	zk_client_t *c = client_with("kms1", 1000, 0, 3, 400, 2);
+	/* The peer refuses connections until it serves on the held port. */
+	uint16_t port = 0;
+	int fd = refusing_socket(&port);
+	CU_ASSERT_FATAL(fd >= 0);
+	srv_load("kms2", "ca1.crt");
+	srv.port = port;
+	kms_clock_fake_start(FAKE_MONO_MS, FAKE_WALL_S);
+	zk_client_t *c = client_with("kms1", 3000, 0, 3, 400, 2);
 	zk_peer_t p = server_peer("ca1.crt", "kms2.test");
 	zk_client_stats_t st;
-	CU_ASSERT_EQUAL(post(c, &p, "x")->ret, KMS_EOK);
-	srv_stop();
+	/* Three failures in a row open the circuit. */
 	for (int i = 0; i < 3; i++) {
 		answer_t *a = post(c, &p, "x");
 		CU_ASSERT_EQUAL(a->ret, KMS_EUNAVAIL);
 		CU_ASSERT_STRING_EQUAL(a->why, "cannot connect to the peer");
 	}
 	zk_client_stats(c, &st);
-	CU_ASSERT_EQUAL(st.attempts, 4);
-	/* Open: no connection is tried. */
-	int64_t t0 = now_ms();
+	CU_ASSERT_EQUAL(st.attempts, 3);
+	CU_ASSERT_EQUAL(st.failures, 3);
+	CU_ASSERT_EQUAL(st.fast_fails, 0);
+	/* Open: refused at once, without a connection or any time passing. */
 	answer_t *a = post(c, &p, "x");
 	CU_ASSERT_EQUAL(a->ret, KMS_EUNAVAIL);
 	CU_ASSERT_STRING_EQUAL(a->why, "circuit open");
-	CU_ASSERT(now_ms() - t0 < 50);
+	CU_ASSERT_EQUAL(kms_clock_now_ms(), FAKE_MONO_MS);
 	zk_client_stats(c, &st);
-	CU_ASSERT_EQUAL(st.attempts, 4);
+	CU_ASSERT_EQUAL(st.attempts, 3);
 	CU_ASSERT_EQUAL(st.fast_fails, 1);
 	CU_ASSERT_EQUAL(st.failures, 3);
 	/* Another peer is not affected. */
 	zk_peer_t other = p;
 	other.kms_id[0] = 'X';
 	CU_ASSERT_STRING_EQUAL(post(c, &other, "x")->why, "cannot connect to the peer");
-	/* Half-open trial fails: open again at once, without 3 more failures. */
-	sleep_ms(450);
+	/* Still open 1 ms before the window ends. */
+	kms_clock_fake_advance(399);
+	CU_ASSERT_STRING_EQUAL(post(c, &p, "x")->why, "circuit open");
+	/* At its end one probe goes through; it fails: open again at once,
+	 * without 3 more failures. */
+	kms_clock_fake_advance(1);
 	CU_ASSERT_STRING_EQUAL(post(c, &p, "x")->why, "cannot connect to the peer");
 	CU_ASSERT_STRING_EQUAL(post(c, &p, "x")->why, "circuit open");
 	zk_client_stats(c, &st);
-	CU_ASSERT_EQUAL(st.attempts, 6);
-	CU_ASSERT_EQUAL(st.fast_fails, 2);
-	/* The peer is back; after breaker_open_ms the trial succeeds. */
-	srv_start(port);
+	CU_ASSERT_EQUAL(st.attempts, 5);
+	CU_ASSERT_EQUAL(st.fast_fails, 3);
+	/* The peer is back, but the circuit stays open for a new window. */
+	srv_start_on(fd, port);
+	kms_clock_fake_advance(399);
 	CU_ASSERT_STRING_EQUAL(post(c, &p, "x")->why, "circuit open");
-	sleep_ms(450);
+	CU_ASSERT_EQUAL(atomic_load(&srv.requests), 0);
+	/* After it, the probe succeeds and closes the circuit. */
+	kms_clock_fake_advance(1);
 	a = post(c, &p, "back");
 	CU_ASSERT_EQUAL(a->ret, KMS_EOK);
 	CU_ASSERT_STRING_EQUAL(a->body, "peer=kms1.example.org;back");
@@ -983,9 +1145,15 @@ static void given_failures_when_breaker_opens_then_fast_fails_and_recovers(void)
 		CU_ASSERT_EQUAL(post(c, &p, "x")->ret, KMS_EOK);
 	}
 	zk_client_stats(c, &st);
-	CU_ASSERT_EQUAL(st.fast_fails, 3);
+	CU_ASSERT_EQUAL(st.fast_fails, 4);
+	CU_ASSERT_EQUAL(st.attempts, 5 + 6);
+	CU_ASSERT_EQUAL(st.failures, 5);
+	CU_ASSERT_EQUAL(atomic_load(&srv.requests), 6);
+	/* Nothing in all this slept: the fake clock moved only when told. */
+	CU_ASSERT_EQUAL(kms_clock_now_ms(), FAKE_MONO_MS + 400 + 400);
 	zk_client_free(c);
 	srv_stop();
+	kms_clock_fake_stop();
 }
 
 static void given_peer_moved_when_posting_then_new_target_used(void)
@@ -1097,12 +1265,15 @@ int main(void)
 		UNIT_TEST(given_ca_trusted_for_another_peer_when_posting_then_eauth),
 		UNIT_TEST(given_cn_only_or_server_only_cert_when_posting_then_checked),
 		UNIT_TEST(given_wrong_server_name_or_ca_when_posting_then_eunavail),
-		UNIT_TEST(given_stopped_server_when_posting_then_eunavail_quickly),
-		UNIT_TEST(given_silent_listener_when_posting_then_times_out),
+		UNIT_TEST(
+		    given_stopped_server_when_posting_then_refused_retried_with_backoff),
+		UNIT_TEST(
+		    given_silent_listener_when_posting_then_times_out_and_retried_once),
 		UNIT_TEST(given_slow_answer_when_posting_then_times_out_without_retry),
 		UNIT_TEST(given_503_when_posting_then_retried_and_status_returned),
 		UNIT_TEST(given_answer_over_cap_when_posting_then_elimit),
-		UNIT_TEST(given_failures_when_breaker_opens_then_fast_fails_and_recovers),
+		UNIT_TEST(
+		    given_failures_when_breaker_opens_then_fast_fails_and_probes_after_window),
 		UNIT_TEST(given_peer_moved_when_posting_then_new_target_used),
 		UNIT_TEST(given_bad_config_when_client_new_then_refused),
 		UNIT_TEST(given_no_session_when_checked_then_eauth),
