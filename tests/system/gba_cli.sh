@@ -1,49 +1,12 @@
 #!/bin/sh
 # kms-ue milenage and ks-naf: MILENAGE against TS 35.208 test set 1, Ks_NAF
 # against a python3 computation of the TS 33.220 B.3 KDF, the B-TID example
-# of the spec digest, and the refusals.  Needs python3.  No network.
+# of the spec digest, and the refusals.  Needs python3 (and curl, as lib.sh
+# does).  No network.
 set -eu
 
-top_builddir=${top_builddir:-.}
-UE="$top_builddir/tools/kms-ue"
+. "${top_srcdir:-.}/tests/system/lib.sh" # tmp, UE, ok, fail, run, json_check
 
-if ! command -v python3 >/dev/null 2>&1; then
-	echo "SKIP: python3 not found"
-	exit 77
-fi
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/gba_cli.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM
-
-n=0
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $*"
-}
-fail() {
-	echo "FAIL: $*" >&2
-	for f in "$tmp/out" "$tmp/err"; do
-		[ -f "$f" ] && { echo "--- $f" >&2; head -c 4000 "$f" >&2; }
-	done
-	exit 1
-}
-# run WANT CMD...: stdout/stderr in $tmp/out, $tmp/err; check the exit status.
-run() {
-	want=$1
-	shift
-	set +e
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	got=$?
-	set -e
-	[ "$got" = "$want" ] || fail "exit $got, expected $want: $*"
-}
-# json_check EXPR: a python expression over d (the JSON in $tmp/out) must be true.
-json_check() {
-	python3 -c 'import json, sys
-d = json.load(open(sys.argv[1]))
-sys.exit(0 if eval(sys.argv[2]) else 1)' "$tmp/out" "$1" || fail "JSON check: $1"
-}
 # Reference Ks_NAF (TS 33.220 B.2/B.3), written from the spec text:
 # py_ks_naf CK IK RAND IMPI FQDN UA_ID P0
 py_ks_naf() {

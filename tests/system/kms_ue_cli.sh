@@ -4,39 +4,23 @@
 # what the request options put on the wire (--uri, --ticket-type, --3gpp,
 # --no-fork, --no-kms-id, --mac-without-kms-id), checked with decode and
 # verify (and the MAC without the KMS identity recomputed in python).
-# Needs python3; uses the openssl CLI's TLS1-PRF when it has one.  No network.
+# Needs python3 and the openssl CLI with its TLS1-PRF kdf.  No network.
 set -eu
 
 top_builddir=${top_builddir:-.}
 top_srcdir=${top_srcdir:-.}
-. "$top_srcdir/tests/system/lib.sh" # tmp (removed on exit), UE, ok; skips without python3
+. "$top_srcdir/tests/system/lib.sh" # tmp, UE, ok, fail, run, json_check
+need openssl
+# The PRF is checked against OpenSSL's TLS1-PRF too: an openssl without it is a skip.
+if ! openssl kdf -keylen 4 -kdfopt digest:SHA1 -kdfopt hexsecret:00 -kdfopt hexseed:00 \
+	TLS1-PRF >/dev/null 2>&1; then
+	echo "SKIP: openssl has no TLS1-PRF kdf"
+	exit 77
+fi
 VEC="$top_srcdir/tests/vectors"
 GOLD="$VEC/request_init.bin"
 PSK=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
 
-fail() {
-	echo "FAIL: $*" >&2
-	for f in "$tmp/out" "$tmp/err"; do
-		[ -f "$f" ] && { echo "--- $f" >&2; head -c 4000 "$f" >&2; }
-	done
-	exit 1
-}
-# run WANT CMD...: run CMD with stdout/stderr in $tmp/out, $tmp/err; check the exit status.
-run() {
-	want=$1
-	shift
-	set +e
-	"$@" >"$tmp/out" 2>"$tmp/err"
-	got=$?
-	set -e
-	[ "$got" = "$want" ] || fail "exit $got, expected $want: $*"
-}
-# json_check EXPR: a python expression over d (the JSON in $tmp/out) must be true.
-json_check() {
-	python3 -c 'import json, sys
-d = json.load(open(sys.argv[1]))
-sys.exit(0 if eval(sys.argv[2]) else 1)' "$tmp/out" "$1" || fail "JSON check: $1"
-}
 # Reference MIKEY PRF (RFC 3830 4.1.2 / RFC 6043 6.1), written from the RFC text.
 py_prf() {
 	python3 - "$@" <<'EOF'
@@ -69,34 +53,26 @@ ok "help and usage"
 # --- prf --------------------------------------------------------------------
 KEY32=0f0e0d0c0b0a09080706050403020100f0e0d0c0b0a090807060504030201000
 LABEL=2d22ac75ff123456780110000102030405060708090a0b0c0d0e0f00
-have_openssl_prf=no
-if command -v openssl >/dev/null 2>&1 &&
-	openssl kdf -keylen 4 -kdfopt digest:SHA1 -kdfopt hexsecret:00 -kdfopt hexseed:00 \
-		TLS1-PRF >/dev/null 2>&1; then
-	have_openssl_prf=yes
-fi
 for prf in mikey1 sha256; do
 	for len in 1 20 32 45 100; do
 		run 0 "$UE" prf --prf "$prf" --inkey "$KEY32" --label "$LABEL" --len "$len"
 		mine=$(cat "$tmp/out")
 		ref=$(py_prf "$prf" "$KEY32" "$LABEL" "$len")
 		[ "$mine" = "$ref" ] || fail "prf $prf len $len: $mine != python $ref"
-		if [ "$have_openssl_prf" = yes ]; then
-			# One 256-bit in-key chunk: MIKEY PRF = TLS 1.2 P_hash(key, label).
-			md=SHA1
-			[ "$prf" = sha256 ] && md=SHA256
-			ossl=$(openssl kdf -keylen "$len" -kdfopt "digest:$md" \
-				-kdfopt "hexsecret:$KEY32" -kdfopt "hexseed:$LABEL" TLS1-PRF |
-				tr -d ':\n' | tr 'A-F' 'a-f')
-			[ "$mine" = "$ossl" ] || fail "prf $prf len $len: $mine != openssl $ossl"
-		fi
+		# One 256-bit in-key chunk: MIKEY PRF = TLS 1.2 P_hash(key, label).
+		md=SHA1
+		[ "$prf" = sha256 ] && md=SHA256
+		ossl=$(openssl kdf -keylen "$len" -kdfopt "digest:$md" \
+			-kdfopt "hexsecret:$KEY32" -kdfopt "hexseed:$LABEL" TLS1-PRF |
+			tr -d ':\n' | tr 'A-F' 'a-f')
+		[ "$mine" = "$ossl" ] || fail "prf $prf len $len: $mine != openssl $ossl"
 	done
 done
 # Two in-key chunks (48 bytes): outputs XORed.
 KEY48=${KEY32}a1a2a3a4a5a6a7a8a9aaabacadaeafb0
 run 0 "$UE" prf --prf mikey1 --inkey "$KEY48" --label "$LABEL" --len 64
 [ "$(cat "$tmp/out")" = "$(py_prf mikey1 "$KEY48" "$LABEL" 64)" ] || fail "prf 2 chunks"
-ok "prf matches python (and openssl TLS1-PRF: $have_openssl_prf)"
+ok "prf matches python and openssl TLS1-PRF"
 
 run 2 "$UE" prf --prf md5 --inkey 00 --label 00 --len 4
 run 2 "$UE" prf --prf mikey1 --inkey 0g --label 00 --len 4

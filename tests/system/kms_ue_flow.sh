@@ -12,7 +12,7 @@ set -eu
 
 top_builddir=$(cd "${top_builddir:-.}" && pwd) # the test runs in a temp dir
 top_srcdir=$(cd "${top_srcdir:-.}" && pwd)
-. "$top_srcdir/tests/system/lib.sh" # tmp (removed on exit), UE, ok; skips without python3
+. "$top_srcdir/tests/system/lib.sh" # tmp, UE, ok, fail, run (stderr also in all.err)
 FK="$top_builddir/tests/system/fake_kms"
 mkdir "$tmp/store"
 cd "$tmp"
@@ -27,24 +27,6 @@ BOB=bob@example.org
 CAROL=carol@example.org
 BTID=btid-bob@bsf.example.org
 
-fail() {
-	echo "FAIL: $*" >&2
-	for f in out err; do
-		[ -f "$f" ] && { echo "--- $f" >&2; head -c 4000 "$f" >&2; }
-	done
-	exit 1
-}
-# run WANT CMD...: stdout/stderr to out/err (stderr also appended to all.err).
-run() {
-	want=$1
-	shift
-	set +e
-	"$@" >out 2>err
-	got=$?
-	set -e
-	cat err >>all.err
-	[ "$got" = "$want" ] || fail "exit $got, expected $want: $*"
-}
 kms() {
 	"$FK" "$@" --store store --user "$ALICE=$A16" --user "$BOB=$B16" \
 		--user "$CAROL=$C16" --user "$BTID=$B16" --user "a32@example.org=$A32" \

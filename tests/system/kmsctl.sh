@@ -5,35 +5,14 @@
 # file modes, and no key bytes where none belong.
 set -eu
 
-top_builddir=${top_builddir:-.}
-CTL="$top_builddir/tools/kmsctl"
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/kmsctl.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM
+. "${top_srcdir:-.}/tests/system/lib.sh" # tmp, KMSCTL, ok, fail, run
 S="$tmp/state"
 
-n=0
-ok() {
-	n=$((n + 1))
-	echo "ok $n - $*"
-}
-fail() {
-	echo "FAIL: $*" >&2
-	for f in "$tmp/out" "$tmp/err"; do
-		[ -f "$f" ] && { echo "--- $f" >&2; head -c 4000 "$f" >&2; }
-	done
-	exit 1
-}
-# run WANT ARGS...: kmsctl -d $S ARGS with output in $tmp/out, $tmp/err.
-run() {
-	want=$1
+# ctl WANT ARGS...: kmsctl -d $S ARGS with output in $tmp/out, $tmp/err.
+ctl() {
+	ctl_want=$1
 	shift
-	set +e
-	"$CTL" -d "$S" "$@" >"$tmp/out" 2>"$tmp/err"
-	got=$?
-	set -e
-	[ "$got" = "$want" ] || fail "exit $got, expected $want: kmsctl $*"
+	run "$ctl_want" "$KMSCTL" -d "$S" "$@"
 }
 mode() {
 	stat -c %a "$1"
@@ -46,31 +25,31 @@ no_key_hex() {
 }
 
 # --- usage -------------------------------------------------------------------
-run 2
-run 0 --help
+ctl 2
+ctl 0 --help
 grep -q 'usage: kmsctl' "$tmp/out" || fail "--help text"
 for c in "init --help" "key --help" "psk --help" "psk add --help"; do
 	# shellcheck disable=SC2086
-	run 0 $c
+	ctl 0 $c
 	grep -q 'usage:' "$tmp/out" || fail "$c text"
 done
-run 2 frobnicate
-run 2 key
-run 2 key retire
-run 2 key retire notanumber
-run 2 psk add x@y --identity x@y # no key source
-run 2 psk add x@y --identity x@y --key 0011 # wrong length
-run 2 psk add x@y --identity 'not an identity' --generate
+ctl 2 frobnicate
+ctl 2 key
+ctl 2 key retire
+ctl 2 key retire notanumber
+ctl 2 psk add x@y --identity x@y # no key source
+ctl 2 psk add x@y --identity x@y --key 0011 # wrong length
+ctl 2 psk add x@y --identity 'not an identity' --generate
 ok "usage errors exit 2, --help exits 0"
 
 # --- before init -------------------------------------------------------------
-run 1 key list
+ctl 1 key list
 grep -q 'run kmsctl init' "$tmp/err" || fail "hint to run init"
-run 1 key rotate
+ctl 1 key rotate
 ok "commands on a missing state dir fail with a reason"
 
 # --- init --demo -------------------------------------------------------------
-run 0 init --demo
+ctl 0 init --demo
 [ "$(mode "$S")" = 700 ] || fail "state dir mode $(mode "$S")"
 [ "$(mode "$S/kek")" = 600 ] || fail "kek mode $(mode "$S/kek")"
 [ "$(mode "$S/kms.db")" = 600 ] || fail "kms.db mode $(mode "$S/kms.db")"
@@ -86,135 +65,135 @@ done
 ok "init --demo: 0700 dir, 0600 kek/store/demo files, each demo key printed"
 
 alice_key=$(cat "$S/demo-alice.psk")
-run 0 init --demo
+ctl 0 init --demo
 no_key_hex "$tmp/out"
 [ "$(cat "$S/demo-alice.psk")" = "$alice_key" ] || fail "second init changed a key"
 grep -q 'master key 1 is active' "$tmp/out" || fail "second init output"
 ok "init is idempotent and does not print keys again"
 
 # --- keys --------------------------------------------------------------------
-run 0 key rotate
+ctl 0 key rotate
 grep -q 'master key 2 is active' "$tmp/out" || fail "rotate output"
-run 0 key list
+ctl 0 key list
 no_key_hex "$tmp/out"
 grep -Eq '^2 +active' "$tmp/out" || fail "key 2 not active"
 grep -Eq '^1 +rotated' "$tmp/out" || fail "key 1 not rotated"
-run 1 key retire 2
+ctl 1 key retire 2
 grep -q 'active key' "$tmp/err" || fail "retire active: reason"
-run 1 key retire 99
-run 0 key retire 1
-run 0 key list
+ctl 1 key retire 99
+ctl 0 key retire 1
+ctl 0 key list
 no_key_hex "$tmp/out"
 grep -Eq '^1 +retired' "$tmp/out" || fail "key 1 not retired"
 ok "key rotate / list / retire"
 
 # --- psk users ---------------------------------------------------------------
-run 0 psk list
+ctl 0 psk list
 no_key_hex "$tmp/out"
 grep -q 'alice@example.org' "$tmp/out" || fail "alice not listed"
-run 0 psk add carol@example.org --identity carol@example.org \
+ctl 0 psk add carol@example.org --identity carol@example.org \
 	--identity carol.work@example.org --generate --key-len 32
 grep -Eq '^psk carol@example.org [0-9a-f]{64}$' "$tmp/out" || fail "generated key"
 printf '000102030405060708090a0b0c0d0e0f\n' >"$tmp/key.hex"
-run 0 psk add dave --identity dave@example.org --key-file "$tmp/key.hex" \
+ctl 0 psk add dave --identity dave@example.org --key-file "$tmp/key.hex" \
 	--expires 4102444800
 no_key_hex "$tmp/out"
-run 0 psk add "x'); DROP TABLE psk_users;--" --identity x@example.org \
+ctl 0 psk add "x'); DROP TABLE psk_users;--" --identity x@example.org \
 	--key 00112233445566778899aabbccddeeff
-run 1 psk add dave --identity dave@example.org --generate
+ctl 1 psk add dave --identity dave@example.org --generate
 grep -q exists "$tmp/err" || fail "duplicate add: reason"
-run 0 psk list
+ctl 0 psk list
 no_key_hex "$tmp/out"
 grep -q 'carol.work@example.org' "$tmp/out" || fail "carol identities"
 grep -q '2100-01-01T00:00:00Z' "$tmp/out" || fail "dave expiry"
 grep -qF "x'); DROP TABLE psk_users;--" "$tmp/out" || fail "literal psk_id"
-run 0 psk remove dave
-run 1 psk remove dave
-run 0 psk list
+ctl 0 psk remove dave
+ctl 1 psk remove dave
+ctl 0 psk list
 grep -q '^dave ' "$tmp/out" && fail "dave still listed"
 ok "psk add (generate, key file, key) / list / remove"
 
 # --- peer --------------------------------------------------------------------
 printf 'not a real CA, kmsctl only stores its path\n' >"$tmp/peer-ca.pem"
-run 0 peer --help
+ctl 0 peer --help
 grep -q 'usage:' "$tmp/out" || fail "peer --help text"
-run 2 peer add --kms-id kms2 --url https://kms2.test/zk --ca "$tmp/peer-ca.pem" \
+ctl 2 peer add --kms-id kms2 --url https://kms2.test/zk --ca "$tmp/peer-ca.pem" \
 	--cert-name kms2.test # no key source
-run 2 peer add --kms-id kms2 --url http://kms2.test/zk --ca "$tmp/peer-ca.pem" \
+ctl 2 peer add --kms-id kms2 --url http://kms2.test/zk --ca "$tmp/peer-ca.pem" \
 	--cert-name kms2.test --generate
-run 2 peer add --kms-id kms2 --url https://kms2.test/zk --ca "$tmp/peer-ca.pem" \
+ctl 2 peer add --kms-id kms2 --url https://kms2.test/zk --ca "$tmp/peer-ca.pem" \
 	--cert-name '*.test' --generate
-run 1 peer add --kms-id kms2 --url https://kms2.test/zk --ca "$tmp/missing.pem" \
+ctl 1 peer add --kms-id kms2 --url https://kms2.test/zk --ca "$tmp/missing.pem" \
 	--cert-name kms2.test --generate
-run 2 peer add --kms-id kms2 --url https://kms2.test/zk --ca "$tmp/peer-ca.pem" \
+ctl 2 peer add --kms-id kms2 --url https://kms2.test/zk --ca "$tmp/peer-ca.pem" \
 	--cert-name kms2.test --responders 'not an identity' --generate
 grep -q -- '--responders must be' "$tmp/err" || fail "bad --responders: reason"
-run 0 peer add --kms-id kms2.example.org --url https://127.0.0.1:8443/zk \
+ctl 0 peer add --kms-id kms2.example.org --url https://127.0.0.1:8443/zk \
 	--ca "$tmp/peer-ca.pem" --cert-name kms2.test --generate
 grep -Eq '^peer kms2.example.org [0-9a-f]{64}$' "$tmp/out" || fail "generated peer key"
-run 0 peer add --kms-id kms3 --url https://kms3.test/zk --ca "$tmp/peer-ca.pem" \
+ctl 0 peer add --kms-id kms3 --url https://kms3.test/zk --ca "$tmp/peer-ca.pem" \
 	--cert-name kms3.test --responders '*@kms3.example' --key-file "$tmp/key.hex"
 no_key_hex "$tmp/out"
-run 1 peer add --kms-id kms4 --url https://kms3.test/zk --ca "$tmp/peer-ca.pem" \
+ctl 1 peer add --kms-id kms4 --url https://kms3.test/zk --ca "$tmp/peer-ca.pem" \
 	--cert-name KMS3.test --generate
 grep -q exists "$tmp/err" || fail "duplicate cert-name: reason"
-run 2 peer add --kms-id kms5 --url https://kms5.test/zk --ca "$tmp/peer-ca.pem" \
+ctl 2 peer add --kms-id kms5 --url https://kms5.test/zk --ca "$tmp/peer-ca.pem" \
 	--cert-name kms5.test --responders 'tel:+15551234' --generate
 grep -q 'tel: URI is not a KMS user identity' "$tmp/err" || fail "tel: --responders: reason"
-run 0 peer add --kms-id kms6 --url https://kms6.test/zk --ca "$tmp/peer-ca.pem" \
+ctl 0 peer add --kms-id kms6 --url https://kms6.test/zk --ca "$tmp/peer-ca.pem" \
 	--cert-name kms6.test --responders 'sip:*@D2.example;user=phone' --generate
-run 0 peer list
+ctl 0 peer list
 no_key_hex "$tmp/out"
 grep -q '^kms6 .* \*@d2\.example ' "$tmp/out" || fail "sip: --responders listed as *@d2.example"
 grep -q 'sip:' "$tmp/out" && fail "a sip: pattern was stored as a URI"
-run 0 peer remove kms6
-run 0 peer list
+ctl 0 peer remove kms6
+ctl 0 peer list
 no_key_hex "$tmp/out"
 grep -q "^kms2.example.org .*https://127.0.0.1:8443/zk .*$tmp/peer-ca.pem .*kms2.test .*\\*@\\* .*32 " \
 	"$tmp/out" || fail "peer list line"
 grep -q '^kms3 .*\*@kms3.example .* 16 ' "$tmp/out" || fail "kms3 responders and key length"
-run 0 peer remove kms3
-run 1 peer remove kms3
-run 0 peer list
+ctl 0 peer remove kms3
+ctl 1 peer remove kms3
+ctl 0 peer list
 grep -q '^kms3 ' "$tmp/out" && fail "kms3 still listed"
 ok "peer add (generate, key file, --responders) / list / remove"
 
 # --- policy rules ------------------------------------------------------------
-run 0 policy add --from 'sip:*.dept@Example.ORG;user=phone' \
+ctl 0 policy add --from 'sip:*.dept@Example.ORG;user=phone' \
 	--to '<sips:bob@B.example:5061>' --deny --priority 5
-run 0 policy add --from '*@example.org' --to '*@*' --allow
-run 2 policy add --from 'tel:+15551234' --to '*@*' --allow
+ctl 0 policy add --from '*@example.org' --to '*@*' --allow
+ctl 2 policy add --from 'tel:+15551234' --to '*@*' --allow
 grep -q 'tel: URI is not a KMS user identity' "$tmp/err" || fail "tel: --from: reason"
-run 2 policy add --from '*@*' --to 'mailto:bob@b.example' --allow
+ctl 2 policy add --from '*@*' --to 'mailto:bob@b.example' --allow
 grep -q 'other than sip:/sips:' "$tmp/err" || fail "mailto: --to: reason"
-run 2 policy add --from 'sip:%2A@example.org' --to '*@*' --allow
+ctl 2 policy add --from 'sip:%2A@example.org' --to '*@*' --allow
 grep -q '%2A' "$tmp/err" || fail "%2A pattern: reason"
-run 0 policy list
+ctl 0 policy list
 grep -Eq '^[0-9]+ +5 deny +\*\.dept@example\.org +bob@b\.example ' "$tmp/out" ||
 	fail "sip: patterns listed in NAI form"
 grep -q 'sip' "$tmp/out" && fail "a sip: pattern was stored as a URI"
 [ "$(grep -c '^[0-9]' "$tmp/out")" = 2 ] || fail "refused rules were stored"
-run 1 policy test --from 'sip:a.dept@example.org' --to 'sip:bob@b.example'
+ctl 1 policy test --from 'sip:a.dept@example.org' --to 'sip:bob@b.example'
 grep -q 'decision: deny a.dept@example.org -> bob@b.example' "$tmp/out" ||
 	fail "policy test: deny by the sip: rule"
-run 0 policy test --from 'a.sales@example.org' --to '<sip:bob@b.example>'
+ctl 0 policy test --from 'a.sales@example.org' --to '<sip:bob@b.example>'
 grep -q 'decision: allow' "$tmp/out" || fail "policy test: allow"
-run 2 policy test --from 'tel:+15551234' --to 'bob@b.example'
+ctl 2 policy test --from 'tel:+15551234' --to 'bob@b.example'
 grep -q 'tel: URI' "$tmp/err" || fail "policy test tel: reason"
 ok "policy add stores sip: patterns as user@domain, refuses tel: and mailto:"
 
 # --- KEK protection ----------------------------------------------------------
 chmod 644 "$S/kek"
-run 1 key rotate
+ctl 1 key rotate
 grep -q 'group or others' "$tmp/err" || fail "loose KEK: reason"
 chmod 600 "$S/kek"
 cp "$S/kek" "$tmp/kek.good"
 head -c 32 /dev/urandom >"$S/kek"
-run 1 key rotate
+ctl 1 key rotate
 grep -q 'does not open the store' "$tmp/err" || fail "wrong KEK: reason"
 cp "$tmp/kek.good" "$S/kek"
 chmod 600 "$S/kek"
-run 0 key rotate
+ctl 0 key rotate
 ok "a loose or wrong KEK is refused"
 
 echo "kmsctl: $n checks passed"

@@ -6,7 +6,7 @@
 # non-reusable ticket resolved again, and the audit rows of all of it.
 set -eu
 . "${top_srcdir:-.}/tests/system/lib.sh"
-command -v sqlite3 >/dev/null 2>&1 || { echo "SKIP: sqlite3 not found"; exit 77; }
+need sqlite3
 
 port=$(free_port)
 B="http://127.0.0.1:$port"
@@ -25,8 +25,7 @@ kmsd_start "$tmp/kmsd.conf" "$B"
 
 post() { # post TYPE IN OUT: prints the HTTP status
 	echo "$1" >>"$tmp/posts" # (runs in a subshell: count in a file)
-	curl -s -m 5 -o "$3" -w '%{http_code}' -H "$MIKEY" --data-binary @"$2" \
-		"$U?requesttype=$1" || true
+	post_mikey "$U?requesttype=$1" "$2" "$3"
 }
 a="--psk-file $S/demo-alice.psk"
 b="--psk-file $S/demo-bob.psk"
@@ -65,8 +64,7 @@ ok "Alice and Bob derive the same SRTP master key and salt; Carol (group) gets o
 head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$tmp/dave.psk"
 "$KMSCTL" -d "$S" psk add dave@example.org --identity dave@example.org \
 	--key-file "$tmp/dave.psk" >/dev/null || fail "psk add dave"
-kill -HUP "$pid"
-wait_log "reload done"
+hup "$pid" "reload done"
 "$UE" resolve --psk-file "$tmp/dave.psk" --id dave@example.org --in "$tmp/ti.bin" \
 	--out "$tmp/res-dave.bin" --state "$tmp/dave.st" || fail "resolve (dave)"
 [ "$(post ticketresolve "$tmp/res-dave.bin" "$tmp/rr-dave.bin")" = 403 ] ||
@@ -84,16 +82,14 @@ ok "responder not in the ticket 403; wrong PSK 401 with a MIKEY Error message"
 old=$("$KMSCTL" -d "$S" key list | awk '$2 == "active" { print $1 }')
 [ -n "$old" ] || fail "no active key listed"
 "$KMSCTL" -d "$S" key rotate >/dev/null || fail "key rotate"
-kill -HUP "$pid"
-sleep 0.3
+hup "$pid" "reload done"
 # shellcheck disable=SC2086
 "$UE" resolve $b --id bob@example.org --in "$tmp/ti.bin" --out "$tmp/res2.bin" --state "$tmp/bob2.st" ||
 	fail "resolve after rotate"
 [ "$(post ticketresolve "$tmp/res2.bin" "$tmp/rr2.bin")" = 200 ] ||
 	fail "a ticket sealed under a rotated key does not resolve"
 "$KMSCTL" -d "$S" key retire "$old" >/dev/null || fail "key retire $old"
-kill -HUP "$pid"
-sleep 0.3
+hup "$pid" "reload done"
 # shellcheck disable=SC2086
 "$UE" resolve $b --id bob@example.org --in "$tmp/ti.bin" --out "$tmp/res3.bin" --state "$tmp/bob3.st" ||
 	fail "resolve after retire"

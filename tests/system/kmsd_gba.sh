@@ -10,26 +10,8 @@
 set -eu
 . "${top_srcdir:-.}/tests/system/lib.sh"
 BSFD="$top_builddir/bsf-stub/bsf-stubd"
-[ -x "$BSFD" ] || { echo "SKIP: bsf-stubd not built"; exit 77; }
-
+[ -x "$BSFD" ] || fail "bsf-stubd not built: $BSFD"
 bpid=""
-spid=""
-gba_cleanup() {
-	for p in $bpid $spid; do
-		kill -KILL "$p" 2>/dev/null || true
-	done
-}
-gba_exit() {
-	rc=$?
-	gba_cleanup
-	if [ "$rc" -ne 0 ] && [ -f "$tmp/bsf.log" ]; then
-		echo "--- bsf-stubd log (last 40 lines)" >&2
-		tail -n 40 "$tmp/bsf.log" >&2
-	fi
-	(exit "$rc")
-	lib_cleanup
-}
-trap gba_exit EXIT
 
 port=$(free_port)
 bp=$(free_port)
@@ -39,27 +21,14 @@ BSF="http://127.0.0.1:$bp"
 S="$tmp/state"
 BD="$tmp/bsf"
 
-# bsf_start [LIFETIME]: bsf-stubd on $bp, wait until it answers.
+# bsf_start [LIFETIME]: bsf-stubd on $bp, wait until it is healthy.
 bsf_start() {
-	"$BSFD" -d "$BD" -p "$bp" --lifetime "${1:-3600}" >>"$tmp/bsf.log" 2>&1 &
-	bpid=$!
-	i=0
-	while [ "$(call "$BSF/ub")" = 000 ]; do
-		kill -0 "$bpid" 2>/dev/null || fail "bsf-stubd exited during start-up"
-		i=$((i + 1))
-		[ $i -le 100 ] || fail "bsf-stubd not up within 10 s"
-		sleep 0.1
-	done
+	daemon bsf.log "$BSFD" -d "$BD" -p "$bp" --lifetime "${1:-3600}"
+	bpid=$dpid
+	wait_up "$BSF/healthz" "$bpid" bsf-stubd
 }
 bsf_stop() {
-	kill -TERM "$bpid"
-	i=0
-	while kill -0 "$bpid" 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -le 100 ] || fail "bsf-stubd still running 10 s after SIGTERM"
-		sleep 0.1
-	done
-	wait "$bpid" 2>/dev/null || true
+	stop "$bpid" bsf-stubd
 	bpid=""
 }
 # boot WHO OUT: kms-ue bootstrap with the demo USIM of WHO.
@@ -69,8 +38,7 @@ boot() {
 }
 btid_of() { sed -n 's/^btid=//p' "$1"; }
 post() { # post TYPE IN OUT: prints the HTTP status (headers in $tmp/hdr)
-	curl -s -m 10 -D "$tmp/hdr" -o "$3" -w '%{http_code}' -H "$MIKEY" \
-		--data-binary @"$2" "$U?requesttype=$1" || true
+	post_mikey "$U?requesttype=$1" "$2" "$3"
 }
 # req GBAFILE ID OUT: a REQUEST_INIT from ID to bob, posted; prints the status.
 req() {
@@ -81,6 +49,14 @@ req() {
 is_mikey_error() {
 	"$UE" decode "$1" >"$tmp/dec.json" 2>/dev/null || return 1
 	grep -q '"data_type": *6' "$tmp/dec.json"
+}
+expired() { # expired GBAFILE ID: a request answers 401 (false while it answers 200)
+	exp_st=$(req "$1" "$2" "$tmp/r.bin")
+	case $exp_st in
+	401) return 0 ;;
+	200) return 1 ;;
+	*) fail "a request with $1 answered $exp_st, expected 200 or 401" ;;
+	esac
 }
 zn_count() { # Zn answers kmsd logged for the B-TID in gba file $1
 	grep -cF "[btid:$(btid_of "$1" | cut -c1-10)...] Zn:" "$tmp/kmsd.log" || true
@@ -214,9 +190,9 @@ boot bob "$tmp/bob3.gba"
 boot alice "$tmp/alice3.gba"
 [ "$(req "$tmp/alice3.gba" alice@example.org "$tmp/r.bin")" = 200 ] ||
 	fail "a 3-second bootstrapping is not served"
-sleep 4
-[ "$(req "$tmp/alice3.gba" alice@example.org "$tmp/r.bin")" = 401 ] ||
-	fail "an expired cached bootstrapping is not 401"
+# Until Alice's bootstrapping expires in kmsd's cache, 200; then 401.  Bob's
+# was made before hers, so by then the BSF holds it expired too.
+wait_for 10 "an expired cached bootstrapping is not 401" expired "$tmp/alice3.gba" alice@example.org
 header WWW-Authenticate | grep -q '^3GPP-bootstrapping' || fail "no bootstrap hint (cached)"
 [ "$(zn_count "$tmp/alice3.gba")" = 1 ] || fail "an expired cache entry went to Zn"
 [ "$(req "$tmp/bob3.gba" bob@example.org "$tmp/r.bin")" = 401 ] ||
@@ -226,30 +202,28 @@ grep -q "Zn: 404 in [0-9.]* ms (expired)" "$tmp/kmsd.log" || fail "the BSF did n
 ok "expired bootstrapping (cached or from the BSF): 401 bootstrap again"
 
 # --- a BSF that never answers: 503 within the timeout, the pool stays free ----------
-python3 -c 'import socket, time
+# It writes its port to slow.port and a line to slow.log per connection.
+daemon slow.log python3 -c 'import os, socket, sys, time
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", 0))
 s.listen(64)
-print(s.getsockname()[1], flush=True)
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write("%d\n" % s.getsockname()[1])
+os.replace(sys.argv[1] + ".tmp", sys.argv[1])
 held = []
 end = time.time() + 120
 while time.time() < end:
     s.settimeout(1)
     try:
         held.append(s.accept()[0])
+        print("accepted", len(held), flush=True)
     except socket.timeout:
-        pass' >"$tmp/slow.port" 2>/dev/null &
-spid=$!
-i=0
-while [ ! -s "$tmp/slow.port" ]; do
-	i=$((i + 1))
-	[ $i -le 50 ] || fail "slow server not up"
-	sleep 0.1
-done
+        pass' "$tmp/slow.port"
+spid=$dpid
+wait_for 5 "slow server not up" test -s "$tmp/slow.port"
 write_conf "http://127.0.0.1:$(cat "$tmp/slow.port")/zn"
-kill -HUP "$pid"
-wait_log "reload done"
+hup "$pid" "reload done"
 for k in 1 2 3 4; do
 	b="$(head -c 16 /dev/urandom | base64)@bsf.example.org"
 	sed "s|^btid=.*|btid=$b|" "$tmp/alice.gba" >"$tmp/slow$k.gba"
@@ -257,19 +231,24 @@ for k in 1 2 3 4; do
 	"$UE" request --gba "$tmp/slow$k.gba" --id alice@example.org --to bob@example.org \
 		--out "$tmp/slow$k.bin" --state "$tmp/slow$k.st" 2>"$tmp/err" || fail "request"
 done
+at_zn() { # at_zn K: K requests have reached Zn (holding a connection or refused as busy)
+	[ $(($(log_count accepted slow.log) + $(log_count "every connection to the BSF is busy"))) -ge "$1" ]
+}
+cpids=""
 for k in 1 2 3 4; do
 	curl -s -m 10 -o "$tmp/slow$k.out" -w '%{http_code} %{time_total}\n' -H "$MIKEY" \
 		--data-binary @"$tmp/slow$k.bin" "$U?requesttype=ticketrequest" \
 		>"$tmp/slow$k.res" &
-	sleep 0.05 # one per Ua thread: a thread blocked on Zn accepts nothing
+	track $!
+	cpids="$cpids $!"
+	# One per Ua thread (a thread blocked on Zn accepts nothing): the next
+	# one is sent when this one has reached Zn.
+	wait_for 5 "request $k did not reach Zn" at_zn $k
 done
-sleep 0.3
 h=$(curl -s -m 5 -o /dev/null -w '%{http_code} %{time_total}' "$B/healthz")
-wait_jobs=0
-while [ "$(cat "$tmp"/slow?.res 2>/dev/null | wc -l)" -lt 4 ]; do
-	wait_jobs=$((wait_jobs + 1))
-	[ $wait_jobs -le 100 ] || fail "slow requests still running after 10 s"
-	sleep 0.1
+for c in $cpids; do
+	wait "$c" || fail "a slow request's curl failed"
+	untrack "$c"
 done
 [ "${h%% *}" = 200 ] || fail "/healthz during a slow BSF: $h"
 awk -v t="${h#* }" 'BEGIN { exit !(t < 0.5) }' || fail "/healthz slow: $h"
@@ -286,9 +265,10 @@ grep -q "every connection to the BSF is busy" "$tmp/kmsd.log" ||
 ok "BSF never answers: 503 within 1 s + margin, /healthz fast (${h#* } s), cache kept"
 
 # --- counters in the log, no key bytes anywhere -----------------------------------------
-kill -HUP "$pid"
-wait_log "naf: stats"
+hup "$pid" "naf: stats"
 kmsd_stop
+kill_daemon "$spid"
+bsf_stop
 grep "naf: stats" "$tmp/kmsd.log" | tail -n 1 | grep -q "zn_requests=" || fail "no stats line"
 for f in "$tmp"/*.gba; do
 	grep -qi "$(sed -n 's/^ks_naf=//p' "$f")" "$tmp/kmsd.log" "$tmp/bsf.log" &&

@@ -7,7 +7,7 @@
 # HDR copied, V under the key of the message in error.
 set -eu
 . "${top_srcdir:-.}/tests/system/lib.sh"
-command -v sqlite3 >/dev/null 2>&1 || { echo "SKIP: sqlite3 not found"; exit 77; }
+need sqlite3
 
 port=$(free_port)
 B="http://127.0.0.1:$port"
@@ -33,8 +33,7 @@ conf "" ""
 kmsd_start "$tmp/kmsd.conf" "$B"
 
 post() { # post TYPE IN OUT: prints the HTTP status
-	curl -s -m 5 -o "$3" -w '%{http_code}' -H "$MIKEY" --data-binary @"$2" \
-		"$U?requesttype=$1" || true
+	post_mikey "$U?requesttype=$1" "$2" "$3"
 }
 psk() { # psk USER: the --psk-file option of a user
 	case $1 in

@@ -26,8 +26,7 @@ CONF
 kmsd_start "$tmp/kmsd.conf" "$B"
 
 post() { # post TYPE IN OUT: prints the HTTP status
-	curl -s -m 5 -o "$3" -w '%{http_code}' -H "$MIKEY" --data-binary @"$2" \
-		"$U?requesttype=$1" || true
+	post_mikey "$U?requesttype=$1" "$2" "$3"
 }
 psk() { # psk WHO: the key file of a user
 	case $1 in
@@ -108,7 +107,7 @@ ok "deny rule 2 (priority 10): dave's resolve and a request for dave.dept 403, c
 "$KMSCTL" -d "$S" policy remove 2 >/dev/null || fail "policy remove"
 wait_count "reload done" 3
 [ "$(resolve dave)" = 200 ] || fail "dave refused after the rule was removed"
-kill -HUP "$pid"
+hup "$pid" "reload done"
 wait_count "reload done" 4
 ok "policy remove: dave resolves again; SIGHUP reload"
 

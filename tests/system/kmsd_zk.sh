@@ -10,9 +10,9 @@
 # TLS connections.  Certificates are made here (tests/zk-certs.sh).
 set -eu
 . "${top_srcdir:-.}/tests/system/lib.sh"
-command -v openssl >/dev/null 2>&1 || { echo "SKIP: openssl not found"; exit 77; }
+need openssl
 BSFD="$top_builddir/bsf-stub/bsf-stubd"
-[ -x "$BSFD" ] || { echo "SKIP: bsf-stubd not built"; exit 77; }
+[ -x "$BSFD" ] || fail "bsf-stubd not built: $BSFD"
 
 P="$tmp/pki"
 sh "$top_srcdir/tests/zk-certs.sh" "$P" || fail "making the test certificates"
@@ -28,18 +28,13 @@ done
 # Each domain's BSF stand-in, with the demo subscribers alice and bob.
 bsf1=$(free_port)
 bsf2=$(free_port)
-bpids=""
+bsfpids=""
 for d in 1 2; do
 	eval "bp=\$bsf$d"
 	"$BSFD" -d "$tmp/bsf$d" --init --demo >/dev/null 2>&1 || fail "bsf-stubd --init ($d)"
-	"$BSFD" -d "$tmp/bsf$d" -p "$bp" >>"$tmp/bsf$d.log" 2>&1 &
-	bpids="$bpids $!"
-	i=0
-	while [ "$(call "http://127.0.0.1:$bp/ub")" = 000 ]; do
-		i=$((i + 1))
-		[ $i -le 100 ] || fail "bsf-stubd $d not up within 10 s"
-		sleep 0.1
-	done
+	daemon "bsf$d.log" "$BSFD" -d "$tmp/bsf$d" -p "$bp"
+	bsfpids="$bsfpids $dpid"
+	wait_up "http://127.0.0.1:$bp/healthz" "$dpid" "bsf-stubd $d"
 done
 newkey() { head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$1"; }
 adduser() { # adduser STATE NAME DOMAIN
@@ -74,34 +69,17 @@ CONF
 }
 conf 1 "$ua1" "$zk1" "$S1" "$bsf1"
 conf 2 "$ua2" "$zk2" "$S2" "$bsf2"
-# Two daemons: kmsd_start keeps one pid; the second one is tracked here.
+# KMS1 logs to kms1.log, its pid in $pid1; KMS2 is kmsd_start's ($pid, kmsd.log).
 start1() {
-	"$KMSD" -c "$tmp/kms1.conf" >>"$tmp/kms1.log" 2>&1 &
-	pid1=$!
-	i=0
-	while [ "$(call "http://127.0.0.1:$ua1/healthz")" != 200 ]; do
-		kill -0 "$pid1" 2>/dev/null || fail "KMS1 exited during start-up"
-		i=$((i + 1))
-		[ $i -le 100 ] || fail "KMS1 not healthy within 10 s"
-		sleep 0.1
-	done
+	daemon kms1.log "$KMSD" -c "$tmp/kms1.conf"
+	pid1=$dpid
+	wait_up "http://127.0.0.1:$ua1/healthz" "$pid1" KMS1
 }
-pid1=""
-zk_exit() {
-	rc=$?
-	for p in $pid1 $bpids; do
-		kill -KILL "$p" 2>/dev/null || true
-	done
-	(exit "$rc")
-	lib_cleanup
-}
-trap zk_exit EXIT
 start1
 kmsd_start "$tmp/kms2.conf" "http://127.0.0.1:$ua2" # logs to kmsd.log, pid in $pid
 
-post() { # post URL IN OUT: prints the HTTP status
-	curl -s -m 10 -o "$3" -w '%{http_code}' -H "$MIKEY" --data-binary @"$2" \
-		"$1?requesttype=ticketresolve" || true
+post() { # post URL IN OUT: a ticketresolve; prints the HTTP status
+	post_mikey "$1?requesttype=ticketresolve" "$2" "$3"
 }
 resolve() { # resolve WHO N: Bob/Carol resolves at KMS2; prints the status
 	"$UE" resolve --psk-file "$tmp/$1.psk" --id "$1@d2.example" --kms-id kms.d2.example \
@@ -113,8 +91,8 @@ resolve() { # resolve WHO N: Bob/Carol resolves at KMS2; prints the status
 # --- Alice (KMS1) calls Bob (KMS2): request, transfer, resolve via Zk ------------------
 "$UE" request --psk-file "$tmp/alice.psk" --id alice@d1.example --to bob@d2.example \
 	--kms-id kms.d1.example --out "$tmp/req.bin" --state "$tmp/alice.st" || fail "request"
-st=$(curl -s -m 5 -o "$tmp/resp.bin" -w '%{http_code}' -H "$MIKEY" \
-	--data-binary @"$tmp/req.bin" "http://127.0.0.1:$ua1/kms?requesttype=ticketrequest")
+st=$(post_mikey "http://127.0.0.1:$ua1/kms?requesttype=ticketrequest" "$tmp/req.bin" \
+	"$tmp/resp.bin")
 [ "$st" = 200 ] || fail "ticketrequest at KMS1: $st"
 "$UE" transfer-init --psk-file "$tmp/alice.psk" --state "$tmp/alice.st" --resp "$tmp/resp.bin" \
 	--out "$tmp/ti.bin" >/dev/null 2>"$tmp/err" || fail "transfer-init"
@@ -136,8 +114,8 @@ ok "Alice@KMS1 -> Bob@KMS2: resolved via Zk, same SRTP master key and salt"
 "$UE" request --psk-file "$tmp/alice.psk" --id sip:alice@d1.example --to sip:bob@d2.example \
 	--ticket-type 2 --uri --kms-id kms.d1.example --out "$tmp/ureq.bin" \
 	--state "$tmp/ualice.st" || fail "URI request"
-st=$(curl -s -m 5 -o "$tmp/uresp.bin" -w '%{http_code}' -H "$MIKEY" \
-	--data-binary @"$tmp/ureq.bin" "http://127.0.0.1:$ua1/kms?requesttype=ticketrequest")
+st=$(post_mikey "http://127.0.0.1:$ua1/kms?requesttype=ticketrequest" "$tmp/ureq.bin" \
+	"$tmp/uresp.bin")
 [ "$st" = 200 ] || fail "URI ticketrequest at KMS1: $st"
 "$UE" transfer-init --psk-file "$tmp/alice.psk" --state "$tmp/ualice.st" \
 	--resp "$tmp/uresp.bin" --out "$tmp/uti.bin" >/dev/null 2>"$tmp/err" ||
@@ -167,9 +145,8 @@ ok "a responder the ticket does not name: KMS1 refuses, KMS2 answers 502 + MIKEY
 zpost() { # zpost TYPE [curl TLS options]: to KMS1's Zk listener
 	type=$1
 	shift
-	curl -s -m 5 -o /dev/null -w '%{http_code}' --cacert "$P/ca1.crt" \
-		--resolve "kms1.test:$zk1:127.0.0.1" -H "$MIKEY" --data-binary @"$tmp/res-bob0.bin" \
-		"$@" "https://kms1.test:$zk1/kms?requesttype=$type" || true
+	post_mikey "https://kms1.test:$zk1/kms?requesttype=$type" "$tmp/res-bob0.bin" /dev/null \
+		--cacert "$P/ca1.crt" --resolve "kms1.test:$zk1:127.0.0.1" "$@"
 }
 for case in none ca2 rogue; do
 	case $case in
@@ -197,8 +174,7 @@ kill -CONT "$pid1"
 hung=$(((t1 - t0) / 1000000))
 [ "$st" = 504 ] || fail "resolve with KMS1 hanging: $st, expected 504"
 [ "$hung" -lt 4000 ] || fail "504 for a hanging peer took $hung ms (timeout 1000 ms)"
-kill -KILL "$pid1"
-wait "$pid1" 2>/dev/null || true
+kill_daemon "$pid1"
 pid1=""
 t0=$(date +%s%N)
 [ "$(resolve bob 1)" = 504 ] || fail "resolve with KMS1 down not 504"
@@ -220,8 +196,7 @@ done
 ok "KMS1 hanging: 504 in $hung ms; killed: 504 in $ms ms; restarted: resolved again after $i attempt(s), KMS2 not restarted"
 
 # --- 1,000 forwarded resolves over a handful of TLS connections -------------------------
-kill -HUP "$pid"
-wait_count "zk: stats" 1
+hup "$pid" "zk: stats"
 before=$(grep "zk: stats" "$tmp/kmsd.log" | tail -n 1 | sed 's/.*connects=\([0-9]*\).*/\1/')
 mkdir "$tmp/many"
 i=0
@@ -249,17 +224,13 @@ for i in range(1, 1001):
 print(" ".join("%d:%d" % kv for kv in sorted(codes.items())))
 PY
 [ "$(cat "$tmp/many.out")" = "200:1000" ] || fail "1,000 resolves: $(cat "$tmp/many.out")"
-kill -HUP "$pid"
-wait_count "zk: stats" 2
+hup "$pid" "zk: stats"
 after=$(grep "zk: stats" "$tmp/kmsd.log" | tail -n 1 | sed 's/.*connects=\([0-9]*\).*/\1/')
 conns=$((after - before))
 [ "$conns" -le 4 ] || fail "1,000 forwarded resolves opened $conns connections"
 # The server side: TCP connections established to KMS1's Zk port now.
-est="?"
-if command -v ss >/dev/null 2>&1; then
-	est=$(ss -Htn state established "( sport = :$zk1 )" | wc -l)
-	[ "$est" -le 4 ] || fail "$est connections established to KMS1's Zk port"
-fi
+est=$(tcp_established "$zk1")
+[ "$est" -le 4 ] || fail "$est connections established to KMS1's Zk port"
 ok "1,000 forwarded resolves: all 200; $conns new TLS connection(s) (client count), $est open at KMS1's Zk port, $after since KMS2 started"
 
 # --- the same call with GBA: each UE bootstraps with its own domain's BSF ----------------
@@ -273,8 +244,8 @@ done
 "$UE" request --gba "$tmp/alice.gba" --id alice@example.org --to bob@example.org \
 	--kms-id kms.d1.example --out "$tmp/greq.bin" --state "$tmp/galice.st" 2>"$tmp/err" ||
 	fail "GBA request"
-st=$(curl -s -m 5 -o "$tmp/gresp.bin" -w '%{http_code}' -H "$MIKEY" \
-	--data-binary @"$tmp/greq.bin" "http://127.0.0.1:$ua1/kms?requesttype=ticketrequest")
+st=$(post_mikey "http://127.0.0.1:$ua1/kms?requesttype=ticketrequest" "$tmp/greq.bin" \
+	"$tmp/gresp.bin")
 [ "$st" = 200 ] || fail "GBA ticketrequest at KMS1: $st"
 "$UE" transfer-init --gba "$tmp/alice.gba" --state "$tmp/galice.st" --resp "$tmp/gresp.bin" \
 	--out "$tmp/gti.bin" >/dev/null 2>"$tmp/err" || fail "GBA transfer-init"
@@ -326,16 +297,16 @@ ok "KMS1 re-adds KMS2 with --responders: '*@other.example' -> Bob 502, '*@d2.exa
 "$KMSCTL" -d "$S1" peer add --kms-id kms.d2.example --url "https://127.0.0.1:$zk2/kms" \
 	--ca "$P/ca1.crt" --cert-name rogue.test --key-file "$tmp/peer.key" >/dev/null ||
 	fail "peer re-add with another cert-name"
-refused=$(grep -c "certificate of a non-peer" "$tmp/kms1.log" || true)
-reloads=$(grep -c "reload done" "$tmp/kms1.log" || true)
-kill -HUP "$pid1"
-wait_count "reload done" $((reloads + 1)) kms1.log
+refused=$(log_count "certificate of a non-peer" kms1.log)
+hup "$pid1" "reload done" kms1.log
 [ "$(resolve bob cn)" = 502 ] || fail "KMS1 still served a connection whose certificate is no peer's"
 wait_count "certificate of a non-peer" $((refused + 1)) kms1.log
 ok "after a reload the Zk listener checks a kept-alive peer connection again (502, non-peer)"
 
 kmsd_stop
-kill -TERM "$pid1"
-wait "$pid1" || fail "KMS1 exit status"
+stop "$pid1" KMS1
 pid1=""
+for p in $bsfpids; do
+	stop "$p" bsf-stubd
+done
 echo "kmsd_zk: $n groups passed"

@@ -1,6 +1,32 @@
-# Shared helpers for the shell system tests (sourced, not run).
-# Sets: KMSD KMSCTL UE tmp n; defines ok fail free_port call expect header
-# wait_log wait_count kmsd_start kmsd_stop.  Every wait is bounded.
+# Shared helpers for the shell system tests (sourced, not run).  Every wait
+# is bounded in count and time.
+#
+# Sets KMSD KMSCTL UE MIKEY tmp n pid, and defines:
+#   need TOOL...            exit 77 (a counted skip) unless every TOOL is found
+#   ok TEXT / fail TEXT     count a passed group / fail with the scratch files
+#   run WANT CMD...         CMD's output in $tmp/out, $tmp/err; exit status WANT
+#   json_check EXPR         a python expression over the JSON d in $tmp/out
+#   free_port               a free TCP port on 127.0.0.1
+#   call URL [curl opts]    prints the status; $tmp/hdr, $tmp/body
+#   expect WANT URL [opts]  call, failing unless the status is WANT
+#   header NAME             a header of the last call
+#   post_mikey URL IN OUT   POST file IN as application/mikey; prints the status
+#   wait_for SECS WHAT CMD  run CMD until it succeeds, at most SECS seconds
+#   wait_log TEXT [LOG]     until TEXT is in $tmp/LOG (kmsd.log)
+#   wait_count TEXT N [LOG] until N lines of $tmp/LOG hold TEXT
+#   log_count TEXT [LOG]    how many lines of $tmp/LOG hold TEXT
+#   hup PID TEXT [LOG]      SIGHUP, then wait for one more TEXT line in LOG
+#   tcp_established PORT    TCP connections established to 127.0.0.1:PORT
+# Background processes (every one is recorded, and on any exit, a failure or
+# a signal included, killed before $tmp is removed; on failure the end of
+# every $tmp/*.log is printed):
+#   daemon LOG CMD...       start CMD, output appended to $tmp/LOG; pid in $dpid
+#   track PID / untrack PID record / forget a background process
+#   wait_up URL PID NAME    until URL answers 200; fails if PID exits first
+#   stop PID NAME           SIGTERM, wait; fails unless NAME exits 0
+#   kill_daemon PID         SIGKILL and reap
+#   kmsd_start CONF URL     kmsd -c CONF logging to kmsd.log, pid in $pid
+#   kmsd_stop               stop "$pid" kmsd
 
 top_builddir=${top_builddir:-.}
 top_srcdir=${top_srcdir:-.}
@@ -9,22 +35,31 @@ KMSCTL="$top_builddir/tools/kmsctl"
 UE="$top_builddir/tools/kms-ue"
 MIKEY='Content-Type: application/mikey'
 
-for c in curl python3; do
-	if ! command -v "$c" >/dev/null 2>&1; then
-		echo "SKIP: $c not found"
-		exit 77
-	fi
-done
+need() {
+	for lib_c in "$@"; do
+		if ! command -v "$lib_c" >/dev/null 2>&1; then
+			echo "SKIP: $lib_c not found"
+			exit 77
+		fi
+	done
+}
+need curl python3
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/kms_systest.XXXXXX")
 pid=""
+dpid=""
+daemons=""
 n=0
 lib_cleanup() {
 	rc=$?
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		kill -KILL "$pid" 2>/dev/null || true
-	fi
-	if [ "$rc" -ne 0 ]; then
+	for lib_p in $daemons; do
+		kill -KILL "$lib_p" 2>/dev/null || true
+	done
+	for lib_p in $daemons; do
+		wait "$lib_p" 2>/dev/null || true
+	done
+	daemons=""
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
 		for f in "$tmp"/*.log; do
 			[ -f "$f" ] || continue
 			echo "--- $(basename "$f") (last 60 lines)" >&2
@@ -34,7 +69,9 @@ lib_cleanup() {
 	rm -rf "$tmp"
 }
 trap lib_cleanup EXIT
-trap 'exit 1' INT TERM
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 ok() {
 	n=$((n + 1))
@@ -42,10 +79,27 @@ ok() {
 }
 fail() {
 	echo "FAIL: $*" >&2
-	for f in "$tmp/hdr" "$tmp/body" "$tmp/body.txt" "$tmp/err" "$tmp/ue.out"; do
-		[ -s "$f" ] && { echo "--- $f" >&2; head -c 2000 "$f" >&2; }
+	for f in "$tmp/hdr" "$tmp/body" "$tmp/body.txt" "$tmp/out" "$tmp/err" "$tmp/ue.out"; do
+		[ -s "$f" ] && { echo "--- $f" >&2; head -c 4000 "$f" >&2; }
 	done
 	exit 1
+}
+# run WANT CMD...: stdout in $tmp/out, stderr in $tmp/err (also appended to
+# $tmp/all.err); fails unless CMD exits WANT.
+run() {
+	lib_want=$1
+	shift
+	set +e
+	"$@" >"$tmp/out" 2>"$tmp/err"
+	lib_got=$?
+	set -e
+	cat "$tmp/err" >>"$tmp/all.err"
+	[ "$lib_got" = "$lib_want" ] || fail "exit $lib_got, expected $lib_want: $*"
+}
+json_check() {
+	python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+sys.exit(0 if eval(sys.argv[2]) else 1)' "$tmp/out" "$1" || fail "JSON check: $1"
 }
 free_port() {
 	python3 -c 'import socket
@@ -70,47 +124,119 @@ expect() {
 header() {
 	grep -i "^$1:" "$tmp/hdr" | head -n 1 | cut -d: -f2- | tr -d ' \r'
 }
-wait_log() { # wait_log TEXT [LOG]: up to 5 s for TEXT in $tmp/LOG (kmsd.log)
-	i=0
-	while ! grep -q "$1" "$tmp/${2:-kmsd.log}"; do
-		i=$((i + 1))
-		[ $i -le 50 ] || fail "no '$1' in ${2:-kmsd.log}"
+# post_mikey URL IN OUT [curl options]: POST the file IN as application/mikey;
+# prints the status; the body in OUT, headers in $tmp/hdr.
+post_mikey() {
+	lib_url=$1
+	lib_in=$2
+	lib_out=$3
+	shift 3
+	curl -s -m 10 -D "$tmp/hdr" -o "$lib_out" -w '%{http_code}' -H "$MIKEY" \
+		--data-binary @"$lib_in" "$@" "$lib_url" || true
+}
+
+# --- bounded waits ---------------------------------------------------------------
+# wait_for SECS WHAT CMD...: run CMD every 0.02 s until it succeeds, at most
+# SECS * 50 times; fails with "WHAT" when it never does.
+wait_for() {
+	lib_tries=$(($1 * 50))
+	lib_what=$2
+	shift 2
+	lib_i=0
+	until "$@"; do
+		lib_i=$((lib_i + 1))
+		[ $lib_i -le $lib_tries ] || fail "$lib_what"
+		sleep 0.02
+	done
+}
+log_count() {
+	lib_c=$(grep -sc -- "$1" "$tmp/${2:-kmsd.log}" || true)
+	echo "${lib_c:-0}"
+}
+log_has() { # log_has TEXT N LOG: at least N lines of $tmp/LOG hold TEXT
+	[ "$(log_count "$1" "$3")" -ge "$2" ]
+}
+wait_log() {
+	wait_for 5 "no '$1' in ${2:-kmsd.log}" grep -qs -- "$1" "$tmp/${2:-kmsd.log}"
+}
+wait_count() {
+	wait_for 5 "fewer than $2 '$1' in ${3:-kmsd.log}" log_has "$1" "$2" "${3:-kmsd.log}"
+}
+hup() {
+	lib_before=$(log_count "$2" "${3:-kmsd.log}")
+	kill -HUP "$1" 2>/dev/null || fail "cannot send SIGHUP to $1"
+	wait_count "$2" $((lib_before + 1)) "${3:-kmsd.log}"
+}
+tcp_established() {
+	python3 - "$1" <<'EOF'
+import sys
+port = "%04X" % int(sys.argv[1])
+n = 0
+for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+    try:
+        lines = open(name).read().splitlines()[1:]
+    except OSError:
+        continue
+    for l in lines:
+        f = l.split()
+        n += f[1].endswith(":" + port) and f[3] == "01"
+print(n)
+EOF
+}
+
+# --- background processes -----------------------------------------------------------
+track() {
+	daemons="$daemons $1"
+}
+untrack() {
+	lib_rest=""
+	for lib_p in $daemons; do
+		[ "$lib_p" = "$1" ] || lib_rest="$lib_rest $lib_p"
+	done
+	daemons=$lib_rest
+}
+daemon() {
+	lib_log=$1
+	shift
+	"$@" >>"$tmp/$lib_log" 2>&1 &
+	dpid=$!
+	track "$dpid"
+}
+wait_up() {
+	lib_i=0
+	while [ "$(call "$1")" != 200 ]; do
+		kill -0 "$2" 2>/dev/null || fail "$3 exited during start-up"
+		lib_i=$((lib_i + 1))
+		[ $lib_i -le 100 ] || fail "$3 not healthy within 10 s"
 		sleep 0.1
 	done
 }
-wait_count() { # wait_count TEXT N [LOG]: up to 5 s for N lines with TEXT
-	i=0
-	while [ "$(grep -c "$1" "$tmp/${3:-kmsd.log}" || true)" -lt "$2" ]; do
-		i=$((i + 1))
-		[ $i -le 50 ] || fail "fewer than $2 '$1' in ${3:-kmsd.log}"
-		sleep 0.1
-	done
-}
-# kmsd_start CONF BASE_URL: start kmsd in the background, wait for /healthz.
-kmsd_start() {
-	"$KMSD" -c "$1" >>"$tmp/kmsd.log" 2>&1 &
-	pid=$!
-	i=0
-	while [ "$(call "$2/healthz")" != 200 ]; do
-		kill -0 "$pid" 2>/dev/null || fail "kmsd exited during start-up"
-		i=$((i + 1))
-		[ $i -le 100 ] || fail "kmsd not healthy within 10 s"
-		sleep 0.1
-	done
-}
-# kmsd_stop: SIGTERM and wait (bounded); fails unless kmsd exits 0.
-kmsd_stop() {
-	kill -TERM "$pid"
-	i=0
-	while kill -0 "$pid" 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -le 100 ] || fail "kmsd still running 10 s after SIGTERM"
+stop() {
+	kill -TERM "$1" 2>/dev/null || fail "$2 is not running"
+	lib_i=0
+	while kill -0 "$1" 2>/dev/null; do
+		lib_i=$((lib_i + 1))
+		[ $lib_i -le 100 ] || fail "$2 still running 10 s after SIGTERM"
 		sleep 0.1
 	done
 	set +e
-	wait "$pid"
-	krc=$?
+	wait "$1"
+	lib_rc=$?
 	set -e
+	untrack "$1"
+	[ $lib_rc -eq 0 ] || fail "$2 exit status $lib_rc after SIGTERM"
+}
+kill_daemon() {
+	kill -KILL "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+	untrack "$1"
+}
+kmsd_start() {
+	daemon kmsd.log "$KMSD" -c "$1"
+	pid=$dpid
+	wait_up "$2/healthz" "$pid" kmsd
+}
+kmsd_stop() {
+	stop "$pid" kmsd
 	pid=""
-	[ $krc -eq 0 ] || fail "kmsd exit status $krc after SIGTERM"
 }
