@@ -231,25 +231,53 @@ for k in 1 2 3 4; do
 	"$UE" request --gba "$tmp/slow$k.gba" --id alice@example.org --to bob@example.org \
 		--out "$tmp/slow$k.bin" --state "$tmp/slow$k.st" 2>"$tmp/err" || fail "request"
 done
-at_zn() { # at_zn K: K requests have reached Zn (holding a connection or refused as busy)
-	[ $(($(log_count accepted slow.log) + $(log_count "every connection to the BSF is busy"))) -ge "$1" ]
-}
-cpids=""
-for k in 1 2 3 4; do
-	curl -s -m 10 -o "$tmp/slow$k.out" -w '%{http_code} %{time_total}\n' -H "$MIKEY" \
-		--data-binary @"$tmp/slow$k.bin" "$U?requesttype=ticketrequest" \
-		>"$tmp/slow$k.res" &
-	track $!
-	cpids="$cpids $!"
-	# One per Ua thread (a thread blocked on Zn accepts nothing): the next
-	# one is sent when this one has reached Zn.
-	wait_for 5 "request $k did not reach Zn" at_zn $k
-done
+# The four requests, from one process: each is sent once the one before has
+# reached Zn (holds a connection of the slow server, or was refused as busy),
+# so that each has a Ua thread of its own (a thread blocked on Zn accepts
+# nothing).  burst.ready appears when all four have; slowK.res gets
+# "STATUS SECONDS", slowK.out the body.
+daemon burst.log python3 -c 'import http.client, sys, threading, time
+port, d = int(sys.argv[1]), sys.argv[2]
+def count(name, text):
+    try:
+        with open(d + "/" + name) as f:
+            return sum(text in l for l in f)
+    except OSError:
+        return 0
+def send(k):
+    body = open("%s/slow%d.bin" % (d, k), "rb").read()
+    status, data, t0 = 0, b"", time.monotonic()
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        c.request("POST", "/kms?requesttype=ticketrequest", body,
+                  {"Content-Type": "application/mikey"})
+        r = c.getresponse()
+        status, data = r.status, r.read()
+    except Exception as e:
+        print("request %d: %s" % (k, e), flush=True)
+    open("%s/slow%d.out" % (d, k), "wb").write(data)
+    open("%s/slow%d.res" % (d, k), "w").write("%d %.3f\n" % (status, time.monotonic() - t0))
+threads = []
+for k in range(1, 5):
+    threads.append(threading.Thread(target=send, args=(k,)))
+    threads[-1].start()
+    end = time.monotonic() + 5
+    while (count("slow.log", "accepted") +
+           count("kmsd.log", "every connection to the BSF is busy")) < k:
+        if time.monotonic() > end:
+            print("request %d did not reach Zn within 5 s" % k, flush=True)
+            sys.exit(1)
+        time.sleep(0.005)
+open(d + "/burst.ready", "w").close()
+for t in threads:
+    t.join()' "$port" "$tmp"
+burst=$dpid
+burst_sent() { [ -e "$tmp/burst.ready" ] || ! kill -0 "$burst" 2>/dev/null; }
+wait_for 25 "the slow requests were not all sent" burst_sent
+[ -e "$tmp/burst.ready" ] || fail "the slow requests: $(cat "$tmp/burst.log")"
 h=$(curl -s -m 5 -o /dev/null -w '%{http_code} %{time_total}' "$B/healthz")
-for c in $cpids; do
-	wait "$c" || fail "a slow request's curl failed"
-	untrack "$c"
-done
+wait "$burst" || fail "the slow requests: $(cat "$tmp/burst.log")"
+untrack "$burst"
 [ "${h%% *}" = 200 ] || fail "/healthz during a slow BSF: $h"
 awk -v t="${h#* }" 'BEGIN { exit !(t < 0.5) }' || fail "/healthz slow: $h"
 for k in 1 2 3 4; do
