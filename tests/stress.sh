@@ -64,6 +64,8 @@ for t in $tests; do
 			pass=$((pass + 1))
 		else
 			fail=$((fail + 1))
+			awk '/^  Test: /{t=$2} /FAILED/ && !/tests run/ && t!="" {print t; t=""}' \
+				"$out/$t.$n.log" >>"$out/cases"
 			if [ "$fail" -le 3 ]; then
 				echo "--- $t run $n failed (exit $(cat "$out/$t.$n.rc" 2>/dev/null)):"
 				grep -E "FAILED|^ +[0-9]+\. |ERROR|Sanitizer" "$out/$t.$n.log" |
@@ -75,5 +77,9 @@ for t in $tests; do
 	echo "$t: $pass passed, $fail failed"
 	failed=$((failed + fail))
 done
+if [ -s "$out/cases" ]; then
+	echo "failing test cases (runs):"
+	sort "$out/cases" | uniq -c | sort -rn
+fi
 echo "==> $(($(date +%s) - start)) s; $failed failed runs"
 [ "$failed" -eq 0 ]

@@ -625,6 +625,11 @@ static zk_peer_t server_peer(const char *ca, const char *name)
 	return make_peer("kms2.example.org", url, path_of(ca), name, 32, 0x22);
 }
 
+/* The timeout of clients whose calls must be answered: far beyond what a
+ * TLS handshake and an answer take on a loaded host, and never reached when
+ * a call fails fast (refused, a certificate rejected). */
+#define ANSWER_MS 30000
+
 static zk_client_t *client_with(const char *cert, uint32_t timeout_ms, uint32_t retries,
 				uint32_t breaker_failures, uint32_t breaker_open_ms,
 				unsigned handles)
@@ -653,7 +658,7 @@ static zk_client_t *client_with(const char *cert, uint32_t timeout_ms, uint32_t 
 
 static zk_client_t *client(const char *cert)
 {
-	return client_with(cert, 3000, 1, 0, 0, 4);
+	return client_with(cert, ANSWER_MS, 1, 0, 0, 4);
 }
 
 typedef struct {
@@ -914,7 +919,7 @@ static void given_cn_only_or_server_only_cert_when_posting_then_checked(void)
 static void given_wrong_server_name_or_ca_when_posting_then_eunavail(void)
 {
 	srv_setup("kms2", "ca1.crt");
-	zk_client_t *c = client_with("kms1", 3000, 2, 0, 0, 2);
+	zk_client_t *c = client_with("kms1", ANSWER_MS, 2, 0, 0, 2);
 	zk_peer_t p = server_peer("ca1.crt", "kms3.test");
 	answer_t *a = post(c, &p, "x");
 	CU_ASSERT_EQUAL(a->ret, KMS_EUNAVAIL);
@@ -950,7 +955,7 @@ static void given_wrong_server_name_or_ca_when_posting_then_eunavail(void)
 static void given_stopped_server_when_posting_then_refused_retried_with_backoff(void)
 {
 	srv_setup("kms2", "ca1.crt");
-	zk_client_t *c = client_with("kms1", 3000, 2, 0, 0, 2);
+	zk_client_t *c = client_with("kms1", ANSWER_MS, 2, 0, 0, 2);
 	zk_peer_t p = server_peer("ca1.crt", "kms2.test");
 	CU_ASSERT_EQUAL(post(c, &p, "x")->ret, KMS_EOK);
 	srv_stop();
@@ -1040,7 +1045,7 @@ static void given_slow_answer_when_posting_then_times_out_without_retry(void)
 static void given_503_when_posting_then_retried_and_status_returned(void)
 {
 	srv_setup("kms2", "ca1.crt");
-	zk_client_t *c = client_with("kms1", 3000, 2, 2, 1000, 2);
+	zk_client_t *c = client_with("kms1", ANSWER_MS, 2, 2, 1000, 2);
 	zk_peer_t p = server_peer("ca1.crt", "kms2.test");
 	atomic_store(&srv.status, 503);
 	answer_t *a = post(c, &p, "x");
@@ -1094,7 +1099,7 @@ static void given_failures_when_breaker_opens_then_fast_fails_and_probes_after_w
 	srv_load("kms2", "ca1.crt");
 	srv.port = port;
 	kms_clock_fake_start(FAKE_MONO_MS, FAKE_WALL_S);
-	zk_client_t *c = client_with("kms1", 3000, 0, 3, 400, 2);
+	zk_client_t *c = client_with("kms1", ANSWER_MS, 0, 3, 400, 2);
 	zk_peer_t p = server_peer("ca1.crt", "kms2.test");
 	zk_client_stats_t st;
 	/* Three failures in a row open the circuit. */
