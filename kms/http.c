@@ -683,11 +683,6 @@ const kms_service_t *kms_http_swap(kms_http_t *h, const kms_service_t *svc)
 	return old;
 }
 
-unsigned kms_http_inflight(const kms_http_t *h)
-{
-	return atomic_load(&((kms_http_t *)(uintptr_t)h)->inflight);
-}
-
 void kms_http_stop(kms_http_t *h, unsigned timeout_ms)
 {
 	if (h == NULL) {

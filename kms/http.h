@@ -46,7 +46,4 @@ const kms_service_t *kms_http_swap(kms_http_t *h, const kms_service_t *svc);
  */
 void kms_http_stop(kms_http_t *h, unsigned timeout_ms);
 
-/* Requests received and not yet completed (for shutdown and tests). */
-unsigned kms_http_inflight(const kms_http_t *h);
-
 #endif

@@ -3,9 +3,10 @@
  * REQUEST_INIT or RESOLVE_INIT, and whose KMS user identities it belongs to.
  *
  * Backends: static (SQLite table managed by kmsctl psk, kms/psk_static.c)
- * now; GBA (NAF key from the BSF over Zn) later, through the same interface.
- * The key is looked up by the IDRpsk ID Data when the message has IDRpsk,
- * else by the requester's identity (IDRi / IDRr ID Data).
+ * and GBA (the NAF key Ks_(ext)_NAF from the BSF over Zn, kms/naf.c),
+ * chosen by kms.psk_source.  The key is looked up by the IDRpsk ID Data when
+ * the message has IDRpsk, else by the requester's KMS user identity
+ * (docs/mikey-profile.md row 4).
  */
 #ifndef KMS_KMS_PSK_H
 #define KMS_KMS_PSK_H

@@ -1,6 +1,6 @@
 /*
  * Zk peers: the other KMSs this one forwards ticket resolves to and accepts
- * them from (issue 7).  Stored in kms.db (table zk_peers, sql/kms_003.sql),
+ * them from (docs/federation.md).  Stored in kms.db (table zk_peers, sql/kms_003.sql),
  * each per-peer key wrapped with AES-256-KW under the KEK like the static
  * PSK users.  kmsd loads them once into an immutable table (zk_peers_t):
  * lookups from many threads need no lock; its keys are wiped on free.
