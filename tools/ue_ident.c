@@ -118,8 +118,11 @@ size_t ue_id_user_form(const uint8_t *data, size_t len, char *out, size_t cap)
 	n -= skip;
 	const uint8_t *at = memchr(d, '@', n);
 	size_t host = at != NULL ? (size_t)(at - d) + 1 : 0;
+	/* The host part ends at parameters, headers or a port (as the KMS reads
+	 * it, docs/identities.md; escapes in the user part are not decoded here:
+	 * a difference is only noted, never refused). */
 	for (size_t i = host; i < n; i++) {
-		if (d[i] == ';' || d[i] == '?') {
+		if (d[i] == ';' || d[i] == '?' || (at != NULL && d[i] == ':')) {
 			n = i;
 			break;
 		}
