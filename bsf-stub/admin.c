@@ -17,6 +17,7 @@
 #include "common/encode.h"
 #include "common/errcode.h"
 #include "common/secmem.h"
+#include "common/secret_file.h"
 
 #define AMF_DEFAULT "8000"
 
@@ -49,38 +50,6 @@ static int open_store(const char *dir, int create, bsf_store_t **st, FILE *err)
 		return ret;
 	}
 	return ret == KMS_EOK ? ret : fail(err, ret, "cannot open the store", path);
-}
-
-/* Write text to path, mode 0600, replacing an older file. */
-static int write_secret_file(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		return -errno;
-	}
-	int ret = fchmod(fd, 0600) == 0 ? KMS_EOK : -errno;
-	size_t len = strlen(text), off = 0;
-	while (ret == KMS_EOK && off < len) {
-		ssize_t n = write(fd, text + off, len - off);
-		if (n < 0 && errno == EINTR) {
-			continue;
-		}
-		if (n <= 0) {
-			ret = n < 0 ? -errno : KMS_EIO;
-			break;
-		}
-		off += (size_t)n;
-	}
-	if (ret == KMS_EOK && fsync(fd) != 0) {
-		ret = -errno;
-	}
-	if (close(fd) != 0 && ret == KMS_EOK) {
-		ret = -errno;
-	}
-	if (ret != KMS_EOK) {
-		unlink(path);
-	}
-	return ret;
 }
 
 static int add_impus(bsf_store_t *st, const char *impi, const char *const *impus,
@@ -134,7 +103,7 @@ static int add_demo(bsf_store_t *st, const char *dir, const char *name, const ch
 		ret = fail(err, KMS_ERANGE, "IMPI too long", impi);
 		goto cleanup;
 	}
-	ret = write_secret_file(path, text);
+	ret = secret_file_write(path, 0, text, (size_t)len);
 	if (ret != KMS_EOK) {
 		fail(err, ret, "cannot write", path);
 		goto cleanup;

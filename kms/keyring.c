@@ -9,18 +9,15 @@
  */
 #include "kms/keyring.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "common/crypto.h"
 #include "common/encode.h"
 #include "common/errcode.h"
 #include "common/log.h"
 #include "common/secmem.h"
+#include "common/secret_file.h"
 #include "sql/db.h"
 #include "sql/schema.h"
 
@@ -53,19 +50,6 @@ static void wrap_iv(uint32_t id, uint8_t iv[CRYPTO_KW_IV])
 
 /* --- KEK file ------------------------------------------------------------ */
 
-static int errno_code(int e)
-{
-	switch (e) {
-	case ENOENT:
-		return KMS_ENOENT;
-	case EACCES:
-	case EPERM:
-		return KMS_EACCES;
-	default:
-		return e > 0 ? -e : KMS_EIO;
-	}
-}
-
 /* Parse the file contents: 32 raw bytes, or 64 hex digits and a newline. */
 static int kek_parse(const uint8_t *buf, size_t len, uint8_t kek[KEYRING_KEK_LEN])
 {
@@ -90,48 +74,30 @@ static int kek_parse(const uint8_t *buf, size_t len, uint8_t kek[KEYRING_KEK_LEN
 	return KMS_EOK;
 }
 
-static int kek_read_fd(int fd, const char *path, uint8_t kek[KEYRING_KEK_LEN])
+/* Read and parse the KEK file; a symbolic link is followed (secret mounts
+ * use them), and the mode check applies to the file it names. */
+static int kek_read(const char *path, uint8_t kek[KEYRING_KEK_LEN])
 {
-	uint8_t buf[KEK_FILE_MAX + 1];
+	char *buf = NULL;
 	size_t len = 0;
-	int ret = KMS_EOK;
-	struct stat sb;
-	if (fstat(fd, &sb) != 0) {
-		ret = errno_code(errno);
-		goto cleanup;
+	int ret = secret_file_read(path, SECRET_FILE_PRIVATE, KEK_FILE_MAX, &buf, &len);
+	if (ret == KMS_EACCES) {
+		log_error("keyring: KEK %s is unreadable, not a regular file, or open to "
+			  "group or others (chmod 600 it)",
+			  path);
+		return ret;
 	}
-	if (!S_ISREG(sb.st_mode)) {
-		log_error("keyring: KEK %s is not a regular file", path);
-		ret = KMS_EACCES;
-		goto cleanup;
+	if (ret == KMS_ELIMIT) {
+		ret = KMS_ECONFIG;
+	} else if (ret == KMS_EOK) {
+		ret = kek_parse((const uint8_t *)buf, len, kek);
+		secret_file_free(buf, KEK_FILE_MAX);
 	}
-	if ((sb.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-		log_error("keyring: KEK %s is accessible by group or others (mode %04o); "
-			  "chmod 600 it",
-			  path, (unsigned)(sb.st_mode & 07777));
-		ret = KMS_EACCES;
-		goto cleanup;
-	}
-	while (len < sizeof(buf)) {
-		ssize_t r = read(fd, buf + len, sizeof(buf) - len);
-		if (r < 0 && errno == EINTR) {
-			continue;
-		}
-		if (r < 0) {
-			ret = errno_code(errno);
-			goto cleanup;
-		}
-		if (r == 0) {
-			break;
-		}
-		len += (size_t)r;
-	}
-	ret = len > KEK_FILE_MAX ? KMS_ECONFIG : kek_parse(buf, len, kek);
-	if (ret != KMS_EOK) {
+	if (ret == KMS_ECONFIG) {
 		log_error("keyring: KEK %s is not 32 raw bytes or 64 hex digits", path);
+	} else if (ret != KMS_EOK && ret != KMS_ENOENT) {
+		log_error("keyring: cannot read KEK %s: %s", path, kms_strerror(ret));
 	}
-cleanup:
-	secmem_wipe(buf, sizeof(buf));
 	return ret;
 }
 
@@ -140,42 +106,19 @@ static int kek_create(const char *path, uint8_t kek[KEYRING_KEK_LEN])
 {
 	uint8_t key[KEYRING_KEK_LEN];
 	char hex[2 * KEYRING_KEK_LEN + 2];
-	int fd = -1;
 	int ret = crypto_random(key, sizeof(key));
 	if (ret == KMS_EOK) {
 		ret = hex_encode(key, sizeof(key), hex, sizeof(hex));
 	}
-	if (ret != KMS_EOK) {
-		goto cleanup;
+	if (ret == KMS_EOK) {
+		hex[2 * KEYRING_KEK_LEN] = '\n';
+		ret = secret_file_write(path, SECRET_FILE_EXCL, hex,
+					2 * KEYRING_KEK_LEN + 1);
 	}
-	hex[2 * KEYRING_KEK_LEN] = '\n';
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		ret = errno == EEXIST ? KMS_EEXIST : errno_code(errno);
-		goto cleanup;
+	if (ret == KMS_EOK) {
+		memcpy(kek, key, KEYRING_KEK_LEN);
+		log_notice("keyring: created a new KEK in %s", path);
 	}
-	size_t off = 0, total = 2 * KEYRING_KEK_LEN + 1;
-	while (off < total && ret == KMS_EOK) {
-		ssize_t w = write(fd, hex + off, total - off);
-		if (w < 0 && errno == EINTR) {
-			continue;
-		}
-		ret = w < 0 ? errno_code(errno) : KMS_EOK;
-		off += w > 0 ? (size_t)w : 0;
-	}
-	if (ret == KMS_EOK && (fchmod(fd, 0600) != 0 || fsync(fd) != 0)) {
-		ret = errno_code(errno);
-	}
-	if (close(fd) != 0 && ret == KMS_EOK) {
-		ret = errno_code(errno);
-	}
-	if (ret != KMS_EOK) {
-		(void)unlink(path);
-		goto cleanup;
-	}
-	memcpy(kek, key, KEYRING_KEK_LEN);
-	log_notice("keyring: created a new KEK in %s", path);
-cleanup:
 	secmem_wipe(key, sizeof(key));
 	secmem_wipe(hex, sizeof(hex));
 	return ret;
@@ -187,21 +130,15 @@ int keyring_kek_load(const char *path, int create, uint8_t kek[KEYRING_KEK_LEN])
 		return KMS_EINVAL;
 	}
 	for (int attempt = 0; attempt < 2; attempt++) {
-		/* A symbolic link is followed (secret mounts use them); the mode
-		 * check applies to the file it names. */
-		int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-		if (fd >= 0) {
-			int ret = kek_read_fd(fd, path, kek);
-			close(fd);
+		int ret = kek_read(path, kek);
+		if (ret != KMS_ENOENT || !create) {
+			if (ret == KMS_ENOENT) {
+				log_error("keyring: cannot open KEK %s: %s", path,
+					  kms_strerror(ret));
+			}
 			return ret;
 		}
-		if (errno != ENOENT || !create) {
-			int ret = errno_code(errno);
-			log_error("keyring: cannot open KEK %s: %s", path,
-				  kms_strerror(ret));
-			return ret;
-		}
-		int ret = kek_create(path, kek);
+		ret = kek_create(path, kek);
 		if (ret != KMS_EEXIST) {
 			return ret;
 		}

@@ -31,6 +31,7 @@
 #include "common/errcode.h"
 #include "common/log.h"
 #include "common/secmem.h"
+#include "common/secret_file.h"
 #include "kms/keyring.h"
 #include "kms/psk_static.h"
 #include "tools/kmsctl.h"
@@ -243,32 +244,6 @@ int load_kek(const paths_t *p, int create, uint8_t kek[KEYRING_KEK_LEN])
 	return EXIT_SUCCESS; /* KMS_ENOENT: no store or no key yet is fine */
 }
 
-/* Write text to path, mode 0600, replacing an older file. */
-static int write_secret_file(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		return -errno;
-	}
-	int ret = fchmod(fd, 0600) == 0 ? KMS_EOK : -errno;
-	size_t len = strlen(text), off = 0;
-	while (ret == KMS_EOK && off < len) {
-		ssize_t w = write(fd, text + off, len - off);
-		if (w < 0 && errno == EINTR) {
-			continue;
-		}
-		ret = w < 0 ? -errno : KMS_EOK;
-		off += w > 0 ? (size_t)w : 0;
-	}
-	if (close(fd) != 0 && ret == KMS_EOK) {
-		ret = -errno;
-	}
-	if (ret != KMS_EOK) {
-		(void)unlink(path);
-	}
-	return ret;
-}
-
 /* --- init ------------------------------------------------------------------- */
 
 static int ensure_dir(const char *dir)
@@ -322,7 +297,7 @@ static int add_demo(const paths_t *p, const uint8_t kek[KEYRING_KEK_LEN],
 		goto cleanup;
 	}
 	strcat(hex, "\n");
-	ret = write_secret_file(path, hex);
+	ret = secret_file_write(path, 0, hex, strlen(hex));
 	if (ret != KMS_EOK) {
 		(void)psk_static_remove(p->db, psk_id);
 		rc = fail(ret, "cannot write %s (demo user %s not added)", path, psk_id);
