@@ -27,7 +27,7 @@ sh "$top/scripts/format-check.sh" "$top" || exit 1
 
 echo "==> build ($bdir)"
 # shellcheck disable=SC2086
-kms_build "$bdir" $cfg || { echo "test.sh: build failed" >&2; exit 1; }
+kms_build "$bdir" --enable-werror $cfg || { echo "test.sh: build failed" >&2; exit 1; }
 
 echo "==> make check"
 status=0
