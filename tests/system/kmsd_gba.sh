@@ -71,7 +71,7 @@ ua = { port = $port; threads = 4; };
 kms = { state_dir = "$S"; psk_source = "gba"; };
 naf = { enabled = true; bsf_url = "$1"; fqdn = "kms.example.org";
         timeout_ms = 1000; connect_timeout_ms = 300; retries = 1;
-        cache_entries = 1024; negative_ttl = 2; };
+        cache_entries = 1024; negative_ttl = 600; };
 CONF
 }
 write_conf "$BSF/zn"
