@@ -412,6 +412,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 				  const char *upload_data, size_t *upload_data_size,
 				  void **ctx)
 {
+	(void)method;
+	(void)version;
 	srv_t *s = cls;
 	upload_t *u = *ctx;
 	if (u == NULL) {
@@ -477,6 +479,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **ctx,
 			 enum MHD_RequestTerminationCode toe)
 {
+	(void)cls;
+	(void)conn;
+	(void)toe;
 	free(*ctx);
 	*ctx = NULL;
 }
@@ -484,6 +489,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **ctx,
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
 			  enum MHD_ConnectionNotificationCode toe)
 {
+	(void)conn;
+	(void)socket_ctx;
 	srv_t *s = cls;
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
 		atomic_fetch_add(&s->conns, 1);
