@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/errcode.h"
 #include "common/log.h"
 #include "common/secmem.h"
@@ -27,7 +28,7 @@
 
 static int64_t clock_default(void)
 {
-	return (int64_t)time(NULL);
+	return kms_clock_wall_s();
 }
 
 static _Atomic(int64_t (*)(void)) clock_fn = clock_default;
