@@ -1,30 +1,32 @@
 /*
  * The GBA PSK source: cache first, Zn on a miss.
  *
- * Zn goes through a small pool of libcurl easy handles (one per request in
- * flight, kept between requests so their connections stay alive).  The
- * pool size is the limit on Zn requests in flight: a miss that finds every
- * handle busy waits at most 100 ms for one (then re-checks the cache) and is
- * otherwise answered KMS_EUNAVAIL, so a slow BSF ties up at most that many
- * Ua threads for naf.timeout_ms (timeouts are not retried) and the others
- * for 100 ms.  Connection errors and 5xx
- * answers are retried naf.retries times after a short backoff.
+ * This file decides what a Zn exchange means; net/http_client.h carries
+ * it.  Each source has a pool of libcurl handles (net_pool_t, one per Zn
+ * request in flight, kept between requests so their connections stay
+ * alive) towards naf.bsf_url.  The pool size is the limit on Zn requests
+ * in flight: a miss that finds every handle busy waits at most 100 ms for
+ * one (then re-checks the cache) and is otherwise answered KMS_EUNAVAIL,
+ * so a slow BSF ties up at most that many Ua threads for naf.timeout_ms
+ * (timeouts after the request went out are not retried) and the others
+ * for 100 ms.  Retries follow the one policy of net/http_client.h:
+ * connection failures and 502/503/504 answers, naf.retries times after a
+ * backoff of NAF_BACKOFF_MS x attempt.  Here: the request body, the
+ * meaning of each answer (kms/naf_zn.h), the cache (kms/naf_cache.h), the
+ * counters that survive a reload, and the "both" source.
  *
  * Time: key expiry, the negative TTL and the backoff read common/clock.h
  * (Unix seconds for expiry, as the BSF's key_expiry_time is); the pool
- * wait is a condition-variable wait on the real clock, and the Zn
+ * wait is a condition-variable wait on the monotonic clock, and the Zn
  * timeouts are libcurl's.
  */
 #include "kms/naf.h"
 
-#include <curl/curl.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "common/clock.h"
 #include "common/errcode.h"
@@ -33,9 +35,11 @@
 #include "gba/kdf.h"
 #include "kms/naf_cache.h"
 #include "kms/naf_zn.h"
+#include "net/http_client.h"
 
 #define SUBJECT_LEN 24 /* "btid:" + a prefix of the B-TID */
 #define REASON_LEN 32
+#define POOL_WAIT_MS 100 /* for a Zn handle before refusing (see above) */
 
 /* The cache and counters; shared by the sources of successive reloads. */
 typedef struct {
@@ -44,23 +48,16 @@ typedef struct {
 	size_t cache_entries; /* as configured */
 	uint8_t naf_id[GBA_NAF_ID_MAX];
 	size_t naf_id_len;
-	atomic_uint_fast64_t hits, misses, zn_requests, zn_errors, zn_busy;
+	atomic_uint_fast64_t hits, misses;
+	atomic_uint_fast64_t bad_answers; /* answers without a usable outcome */
+	net_counters_t zn;		  /* requests, errors, busy refusals */
 } shared_t;
 
 typedef struct {
 	kms_psk_source_t base; /* first: the source pointer is the naf_t */
 	shared_t *sh;
-	char url[256];
-	long timeout_ms, connect_timeout_ms;
-	unsigned retries;
+	net_pool_t *pool;
 	uint32_t negative_ttl;
-	struct curl_slist *headers; /* shared by the handles */
-	pthread_mutex_t lock;	    /* the pool */
-	pthread_cond_t freed;	    /* a handle went back to the pool */
-	CURL **idle;		    /* stack of idle handles */
-	size_t nidle;
-	size_t created; /* handles that exist (idle or in use) */
-	size_t max;	/* pool size = Zn requests in flight */
 } naf_t;
 
 typedef struct {
@@ -68,22 +65,6 @@ typedef struct {
 	kms_psk_source_t *stat;
 	kms_psk_source_t *gba;
 } both_t;
-
-/* The body of one Zn answer, capped. */
-typedef struct {
-	char buf[NAF_ZN_BODY_MAX];
-	size_t len;
-	bool over;
-} body_t;
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc = CURLE_FAILED_INIT;
-
-static void curl_init(void)
-{
-	/* Process-wide and never undone: handles may outlive a reload. */
-	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
 
 /* --- shared part ---------------------------------------------------------------- */
 
@@ -119,109 +100,20 @@ static int shared_new(const kms_config_t *cfg, shared_t **out)
 	return KMS_EOK;
 }
 
-/* --- the handle pool ------------------------------------------------------------ */
-
-static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
+/* The shared part of old when it has the NAF_Id and cache size of cfg. */
+static shared_t *shared_reuse(const kms_config_t *cfg, shared_t *old)
 {
-	body_t *b = ctx;
-	size_t n = size * nmemb;
-	if (n > sizeof(b->buf) - b->len) {
-		b->over = true;
-		return 0; /* libcurl stops with CURLE_WRITE_ERROR */
-	}
-	memcpy(b->buf + b->len, data, n);
-	b->len += n;
-	return n;
-}
-
-static CURL *handle_new(const naf_t *n)
-{
-	CURL *h = curl_easy_init();
-	if (h == NULL) {
+	static const uint8_t ua[GBA_UA_ID_LEN] = GBA_UA_ID_KMS;
+	uint8_t id[GBA_NAF_ID_MAX];
+	size_t id_len = 0;
+	if (old == NULL || old->cache_entries != cfg->naf_cache_entries ||
+	    gba_naf_id(cfg->naf_fqdn, ua, id, sizeof(id), &id_len) != KMS_EOK ||
+	    id_len != old->naf_id_len || memcmp(id, old->naf_id, id_len) != 0) {
 		return NULL;
 	}
-	bool ok = curl_easy_setopt(h, CURLOPT_URL, n->url) == CURLE_OK;
-	ok &= curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
-	ok &= curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, n->timeout_ms) == CURLE_OK;
-	ok &= curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, n->connect_timeout_ms) ==
-	      CURLE_OK;
-	ok &= curl_easy_setopt(h, CURLOPT_HTTPHEADER, n->headers) == CURLE_OK;
-	ok &= curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK;
-	ok &= curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
-	ok &= curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L) == CURLE_OK;
-	ok &=
-	    curl_easy_setopt(h, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1) == CURLE_OK;
-#if LIBCURL_VERSION_NUM >= 0x075500
-	ok &= curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK;
-#else
-	ok &= curl_easy_setopt(h, CURLOPT_PROTOCOLS, CURLPROTO_HTTP | CURLPROTO_HTTPS) ==
-	      CURLE_OK;
-#endif
-	if (!ok) {
-		curl_easy_cleanup(h);
-		return NULL;
-	}
-	return h;
-}
-
-/* An idle handle, a new one, or NULL when the pool is exhausted. */
-static CURL *pool_take(naf_t *n)
-{
-	CURL *h = NULL;
-	bool create = false;
-	pthread_mutex_lock(&n->lock);
-	if (n->nidle > 0) {
-		h = n->idle[--n->nidle];
-	} else if (n->created < n->max) {
-		n->created++;
-		create = true;
-	}
-	pthread_mutex_unlock(&n->lock);
-	if (create) {
-		h = handle_new(n);
-		if (h == NULL) {
-			pthread_mutex_lock(&n->lock);
-			n->created--;
-			pthread_mutex_unlock(&n->lock);
-		}
-	}
-	return h;
-}
-
-static void pool_give(naf_t *n, CURL *h)
-{
-	pthread_mutex_lock(&n->lock);
-	n->idle[n->nidle++] = h; /* nidle < created <= max: always fits */
-	pthread_cond_signal(&n->freed);
-	pthread_mutex_unlock(&n->lock);
-}
-
-/*
- * pool_take(), waiting at most POOL_WAIT_MS for a handle to come back: a
- * burst of first requests for one B-TID then finds the key in the cache
- * instead of being refused, while a slow BSF still holds a Ua thread for
- * at most that long beyond the Zn requests in flight.
- */
-#define POOL_WAIT_MS 100
-static CURL *pool_take_wait(naf_t *n)
-{
-	CURL *h = pool_take(n);
-	if (h != NULL) {
-		return h;
-	}
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_nsec += POOL_WAIT_MS * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
-	pthread_mutex_lock(&n->lock);
-	while (n->nidle == 0 && n->created >= n->max &&
-	       pthread_cond_timedwait(&n->freed, &n->lock, &until) == 0) {
-	}
-	pthread_mutex_unlock(&n->lock);
-	return pool_take(n);
+	atomic_fetch_add(&old->refs, 1);
+	naf_cache_set_negative_ttl(old->cache, cfg->naf_negative_ttl);
+	return old;
 }
 
 /* --- Zn -------------------------------------------------------------------------- */
@@ -231,98 +123,96 @@ static void subject_of(const char *btid, char *out, size_t cap)
 	snprintf(out, cap, "btid:%.10s...", btid);
 }
 
-static bool retryable(CURLcode rc)
+/* The outcome of a 200 answer. */
+static int zn_ok(shared_t *sh, const net_call_t *call, const char *btid,
+		 naf_zn_answer_t *ans)
 {
-	return rc == CURLE_COULDNT_CONNECT || rc == CURLE_SEND_ERROR ||
-	       rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING ||
-	       rc == CURLE_COULDNT_RESOLVE_HOST;
+	const char *subj = call->subj;
+	int ret = naf_zn_parse(call->out, call->out_len, btid, kms_clock_wall_s(), ans);
+	if (ret == KMS_EMALFORMED) {
+		atomic_fetch_add(&sh->bad_answers, 1);
+		log_req_error(subj, "Zn: malformed answer from the BSF");
+		return KMS_EUNAVAIL;
+	}
+	if (ret == KMS_EOK) {
+		log_req_info(subj,
+			     "Zn: 200 in %.1f ms: IMPI %s, %zu identities "
+			     "(%zu IMPUs skipped), key valid %lld s",
+			     call->ms, ans->impi, ans->psk.nids, ans->impus_skipped,
+			     (long long)(ans->psk.expires - kms_clock_wall_s()));
+	} else {
+		log_req_info(subj, "Zn: 200 in %.1f ms for an expired or other B-TID",
+			     call->ms);
+	}
+	return ret;
 }
 
-static void backoff(unsigned attempt)
+/* The outcome of any other answer. */
+static int zn_refused(shared_t *sh, const net_call_t *call)
 {
-	kms_clock_sleep_ms((int64_t)NAF_BACKOFF_MS * (attempt < 4 ? attempt : 4));
+	char reason[REASON_LEN];
+	int ret =
+	    naf_zn_status(call->status, call->out, call->out_len, reason, sizeof(reason));
+	if (ret == KMS_EUNAVAIL) {
+		atomic_fetch_add(&sh->bad_answers, 1);
+		log_req_warning(call->subj, "Zn: status %ld in %.1f ms", call->status,
+				call->ms);
+	} else {
+		log_req_info(call->subj, "Zn: %ld in %.1f ms (%s): %s", call->status,
+			     call->ms, reason[0] != '\0' ? reason : "-",
+			     kms_strerror(ret));
+	}
+	return ret;
 }
 
 /* One Zn request with its retries.  KMS_EOK with *ans, or the refusal. */
-static int zn_fetch(naf_t *n, CURL *h, const char *btid, const char *subj, body_t *body,
-		    naf_zn_answer_t *ans)
+static int zn_fetch(naf_t *n, net_handle_t *h, const char *btid, const char *subj,
+		    char *body, naf_zn_answer_t *ans)
 {
 	shared_t *sh = n->sh;
 	char *req = NULL;
-	char reason[REASON_LEN];
 	int ret = naf_zn_request(btid, sh->naf_id, sh->naf_id_len, &req);
 	if (ret != KMS_EOK) {
 		return ret;
 	}
-	bool ok = curl_easy_setopt(h, CURLOPT_POSTFIELDS, req) == CURLE_OK;
-	ok &= curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(req)) == CURLE_OK;
-	ok &= curl_easy_setopt(h, CURLOPT_WRITEDATA, body) == CURLE_OK;
-	ret = ok ? KMS_EUNAVAIL : KMS_EINTERNAL;
-	for (unsigned attempt = 0; ok && attempt <= n->retries; attempt++) {
-		if (attempt > 0) {
-			backoff(attempt);
-		}
-		body->len = 0;
-		body->over = false;
-		atomic_fetch_add(&sh->zn_requests, 1);
-		CURLcode rc = curl_easy_perform(h);
-		long status = 0;
-		double secs = 0;
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-		curl_easy_getinfo(h, CURLINFO_TOTAL_TIME, &secs);
-		if (rc != CURLE_OK) {
-			atomic_fetch_add(&sh->zn_errors, 1);
-			log_req_warning(
-			    subj, "Zn request failed after %.1f ms: %s%s", secs * 1e3,
-			    body->over ? "answer too large" : curl_easy_strerror(rc),
-			    retryable(rc) && attempt < n->retries ? " (retrying)" : "");
-			if (retryable(rc)) {
-				continue;
-			}
-			break;
-		}
-		if (status == 200) {
-			ret = naf_zn_parse(body->buf, body->len, btid, kms_clock_wall_s(),
-					   ans);
-			if (ret == KMS_EMALFORMED) {
-				atomic_fetch_add(&sh->zn_errors, 1);
-				log_req_error(subj, "Zn: malformed answer from the BSF");
-				ret = KMS_EUNAVAIL;
-			} else if (ret == KMS_EOK) {
-				log_req_info(
-				    subj,
-				    "Zn: 200 in %.1f ms: IMPI %s, %zu identities "
-				    "(%zu IMPUs skipped), key valid %lld s",
-				    secs * 1e3, ans->impi, ans->psk.nids,
-				    ans->impus_skipped,
-				    (long long)(ans->psk.expires - kms_clock_wall_s()));
-			} else {
-				log_req_info(subj,
-					     "Zn: 200 in %.1f ms for an expired or "
-					     "other B-TID",
-					     secs * 1e3);
-			}
-			break;
-		}
-		ret = naf_zn_status(status, body->buf, body->len, reason, sizeof(reason));
-		if (ret == KMS_EUNAVAIL) {
-			atomic_fetch_add(&sh->zn_errors, 1);
-			log_req_warning(
-			    subj, "Zn: status %ld in %.1f ms%s", status, secs * 1e3,
-			    status >= 500 && attempt < n->retries ? " (retrying)" : "");
-			if (status >= 500) {
-				continue;
-			}
-			break;
-		}
-		log_req_info(subj, "Zn: %ld in %.1f ms (%s): %s", status, secs * 1e3,
-			     reason[0] != '\0' ? reason : "-", kms_strerror(ret));
-		break;
-	}
-	/* The handle keeps a pointer to req: drop it before freeing. */
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, NULL);
+	net_call_t call = { .subj = subj,
+			    .body = req,
+			    .len = strlen(req),
+			    .out = body,
+			    .cap = NAF_ZN_BODY_MAX };
+	ret = net_post(n->pool, h, &call);
 	free(req);
+	if (ret == KMS_ELIMIT) {
+		return KMS_EUNAVAIL; /* counted and logged as a Zn error */
+	}
+	if (ret != KMS_EOK) {
+		return ret;
+	}
+	return call.status == 200 ? zn_ok(sh, &call, btid, ans) : zn_refused(sh, &call);
+}
+
+/* Ask the BSF on h (given back here) and remember the outcome. */
+static int zn_miss(naf_t *n, net_handle_t *h, const uint8_t *psk_id, size_t len,
+		   const char *btid, const char *subj, kms_psk_t *out)
+{
+	shared_t *sh = n->sh;
+	char *body = malloc(NAF_ZN_BODY_MAX);
+	naf_zn_answer_t *ans = secmem_alloc(sizeof(*ans));
+	int ret = body != NULL && ans != NULL ? zn_fetch(n, h, btid, subj, body, ans)
+					      : KMS_ENOMEM;
+	net_pool_give(n->pool, h);
+	if (ret == KMS_EOK) {
+		if (naf_cache_put(sh->cache, psk_id, len, &ans->psk, ans->impi) !=
+		    KMS_EOK) {
+			log_req_warning(subj, "Zn: answer not cached");
+		}
+		memcpy(out, &ans->psk, sizeof(*out));
+	} else if (ret == KMS_EBTID || ret == KMS_EPOLICY) {
+		naf_cache_put_negative(sh->cache, psk_id, len, ret,
+				       kms_clock_wall_s() + (int64_t)n->negative_ttl);
+	}
+	free(body);
+	secmem_free(ans, sizeof(*ans));
 	return ret;
 }
 
@@ -348,36 +238,21 @@ static int naf_lookup(kms_psk_source_t *src, const uint8_t *psk_id, size_t len,
 	}
 	atomic_fetch_add(&sh->misses, 1);
 	subject_of(btid, subj, sizeof(subj));
-	CURL *h = pool_take_wait(n);
-	if (h == NULL) {
-		atomic_fetch_add(&sh->zn_busy, 1);
-		log_req_warning(subj, "Zn: every connection to the BSF is busy");
+	net_handle_t *h = NULL;
+	ret = net_pool_take(n->pool, &h);
+	if (ret != KMS_EOK) {
+		log_req_warning(subj, ret == KMS_EAGAIN
+					  ? "Zn: every connection to the BSF is busy"
+					  : "Zn: cannot set up a connection to the BSF");
 		return KMS_EUNAVAIL;
 	}
 	/* Another thread may have fetched this B-TID while we waited. */
 	ret = naf_cache_get(sh->cache, psk_id, len, kms_clock_wall_s(), out, NULL, 0);
 	if (ret != KMS_ENOENT) {
-		pool_give(n, h);
+		net_pool_give(n->pool, h);
 		return ret;
 	}
-	body_t *body = malloc(sizeof(*body));
-	naf_zn_answer_t *ans = secmem_alloc(sizeof(*ans));
-	ret = body != NULL && ans != NULL ? zn_fetch(n, h, btid, subj, body, ans)
-					  : KMS_ENOMEM;
-	pool_give(n, h);
-	if (ret == KMS_EOK) {
-		if (naf_cache_put(sh->cache, psk_id, len, &ans->psk, ans->impi) !=
-		    KMS_EOK) {
-			log_req_warning(subj, "Zn: answer not cached");
-		}
-		memcpy(out, &ans->psk, sizeof(*out));
-	} else if (ret == KMS_EBTID || ret == KMS_EPOLICY) {
-		naf_cache_put_negative(sh->cache, psk_id, len, ret,
-				       kms_clock_wall_s() + (int64_t)n->negative_ttl);
-	}
-	free(body);
-	secmem_free(ans, sizeof(*ans));
-	return ret;
+	return zn_miss(n, h, psk_id, len, btid, subj, out);
 }
 
 /* --- lifecycle ------------------------------------------------------------------ */
@@ -388,18 +263,34 @@ static void naf_free(kms_psk_source_t *src)
 	if (n == NULL) {
 		return;
 	}
-	for (size_t i = 0; i < n->nidle; i++) {
-		curl_easy_cleanup(n->idle[i]);
-	}
-	free(n->idle);
-	curl_slist_free_all(n->headers);
-	pthread_mutex_destroy(&n->lock);
-	pthread_cond_destroy(&n->freed);
+	net_pool_free(n->pool);
 	shared_put(n->sh);
 	free(n);
 }
 
 static naf_t *as_naf(const kms_psk_source_t *src);
+
+/* The Zn pool of cfg, counting into sh. */
+static int pool_open(const kms_config_t *cfg, shared_t *sh, net_pool_t **out)
+{
+	static const char *const headers[] = { "Content-Type: application/json",
+					       "Accept: application/json",
+					       "Expect:", NULL };
+	net_pool_cfg_t pc = {
+		.label = "Zn",
+		.headers = headers,
+		.timeout_ms = cfg->naf_timeout_ms,
+		.connect_timeout_ms = cfg->naf_connect_timeout_ms,
+		.max = cfg->threads > 1 ? cfg->threads - 1 : 1,
+		.wait_ms = POOL_WAIT_MS,
+		.temp_when_busy = false,
+		.retries = cfg->naf_retries,
+		.backoff_ms = NAF_BACKOFF_MS,
+		.counters = &sh->zn,
+	};
+	net_target_t t = { .url = cfg->naf_bsf_url };
+	return net_pool_new(&pc, &t, out);
+}
 
 int naf_reopen(const kms_config_t *cfg, const kms_psk_source_t *prev,
 	       kms_psk_source_t **out)
@@ -407,51 +298,18 @@ int naf_reopen(const kms_config_t *cfg, const kms_psk_source_t *prev,
 	if (cfg == NULL || out == NULL) {
 		return KMS_EINVAL;
 	}
-	pthread_once(&curl_once, curl_init);
-	if (curl_init_rc != CURLE_OK) {
-		log_error("naf: libcurl does not initialise");
-		return KMS_EINTERNAL;
-	}
 	naf_t *n = calloc(1, sizeof(*n));
 	if (n == NULL) {
 		return KMS_ENOMEM;
 	}
-	pthread_mutex_init(&n->lock, NULL);
-	pthread_cond_init(&n->freed, NULL);
 	n->base.lookup = naf_lookup;
 	n->base.free = naf_free;
-	snprintf(n->url, sizeof(n->url), "%s", cfg->naf_bsf_url);
-	n->timeout_ms = (long)cfg->naf_timeout_ms;
-	n->connect_timeout_ms = (long)cfg->naf_connect_timeout_ms;
-	n->retries = cfg->naf_retries;
 	n->negative_ttl = cfg->naf_negative_ttl;
-	n->max = cfg->threads > 1 ? cfg->threads - 1 : 1;
-	n->idle = calloc(n->max, sizeof(CURL *));
-	n->headers = curl_slist_append(NULL, "Content-Type: application/json");
-	struct curl_slist *more =
-	    n->headers != NULL ? curl_slist_append(n->headers, "Accept: application/json")
-			       : NULL;
-	more = more != NULL ? curl_slist_append(more, "Expect:") : NULL;
-	if (n->idle == NULL || more == NULL) {
-		naf_free(&n->base);
-		return KMS_ENOMEM;
-	}
 	const naf_t *old = as_naf(prev);
-	int ret = KMS_EOK;
-	if (old != NULL && old->sh->cache_entries == cfg->naf_cache_entries) {
-		static const uint8_t ua[GBA_UA_ID_LEN] = GBA_UA_ID_KMS;
-		uint8_t id[GBA_NAF_ID_MAX];
-		size_t id_len = 0;
-		ret = gba_naf_id(cfg->naf_fqdn, ua, id, sizeof(id), &id_len);
-		if (ret == KMS_EOK && id_len == old->sh->naf_id_len &&
-		    memcmp(id, old->sh->naf_id, id_len) == 0) {
-			n->sh = old->sh;
-			atomic_fetch_add(&n->sh->refs, 1);
-			naf_cache_set_negative_ttl(n->sh->cache, cfg->naf_negative_ttl);
-		}
-	}
-	if (n->sh == NULL) {
-		ret = shared_new(cfg, &n->sh);
+	n->sh = shared_reuse(cfg, old != NULL ? old->sh : NULL);
+	int ret = n->sh != NULL ? KMS_EOK : shared_new(cfg, &n->sh);
+	if (ret == KMS_EOK) {
+		ret = pool_open(cfg, n->sh, &n->pool);
 	}
 	if (ret != KMS_EOK) {
 		log_error("naf: cannot set up the GBA PSK source: %s", kms_strerror(ret));
@@ -459,10 +317,12 @@ int naf_reopen(const kms_config_t *cfg, const kms_psk_source_t *prev,
 		return ret;
 	}
 	log_info("naf: Zn to %s as NAF %s, timeout %u ms (connect %u ms), %u retries, "
-		 "%zu Zn requests in flight at most, cache %zu entries%s",
-		 n->url, cfg->naf_fqdn, cfg->naf_timeout_ms, cfg->naf_connect_timeout_ms,
-		 n->retries, n->max, naf_cache_capacity(n->sh->cache),
-		 n->sh == (old != NULL ? old->sh : NULL) ? " (kept)" : "");
+		 "%u Zn requests in flight at most, cache %zu entries%s",
+		 cfg->naf_bsf_url, cfg->naf_fqdn, cfg->naf_timeout_ms,
+		 cfg->naf_connect_timeout_ms, cfg->naf_retries,
+		 cfg->threads > 1 ? cfg->threads - 1 : 1,
+		 naf_cache_capacity(n->sh->cache),
+		 old != NULL && n->sh == old->sh ? " (kept)" : "");
 	*out = &n->base;
 	return KMS_EOK;
 }
@@ -555,9 +415,11 @@ int naf_stats(const kms_psk_source_t *src, naf_stats_t *out)
 	shared_t *sh = n->sh;
 	out->hits = atomic_load(&sh->hits);
 	out->misses = atomic_load(&sh->misses);
-	out->zn_requests = atomic_load(&sh->zn_requests);
-	out->zn_errors = atomic_load(&sh->zn_errors);
-	out->zn_busy = atomic_load(&sh->zn_busy);
+	net_stats_t zn;
+	net_counters_get(&sh->zn, &zn);
+	out->zn_requests = zn.attempts;
+	out->zn_errors = zn.errors + atomic_load(&sh->bad_answers);
+	out->zn_busy = zn.busy;
 	out->entries = naf_cache_size(sh->cache);
 	out->capacity = naf_cache_capacity(sh->cache);
 	return KMS_EOK;
