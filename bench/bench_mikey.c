@@ -4,7 +4,9 @@
  * One op = parse a REQUEST_INIT_PSK, derive its auth key and verify its V
  * MAC, draw MPKi, MPKr and one TGK, seal them into a KEMAC, build the
  * REQUEST_RESP and sign it over RESP || REQUEST_INIT.  The ticket data is a
- * fixed blob here (ticket sealing belongs to kmsd).  Usage:
+ * fixed blob here (ticket sealing belongs to kmsd).  The four PRFs on the
+ * PSK share one PRF cache, wiped at the end of the op as kmsd wipes its
+ * worker's at the end of a request.  Usage:
  *   bench_mikey [ops] [sha1|sha256]
  */
 #include <stdio.h>
@@ -19,6 +21,7 @@
 #include "mikey/kemac.h"
 #include "mikey/mac.h"
 #include "mikey/msg.h"
+#include "mikey/prf.h"
 #include "mikey/profile.h"
 
 static const uint8_t psk[32] = { 0x42 };
@@ -65,7 +68,7 @@ static int build_request(const struct suite *s, uint8_t *buf, size_t cap, size_t
 	uint8_t auth[32];
 	mikey_bytes_t ri = { randri, s->key_len };
 	size_t alen = mikey_v_key_len(s->mac);
-	ret = mikey_kdf_msg_key(s->prf, psk, sizeof(psk), MIKEY_DK_AUTH, 0x01020304,
+	ret = mikey_kdf_msg_key(NULL, s->prf, psk, sizeof(psk), MIKEY_DK_AUTH, 0x01020304,
 				MIKEY_DIR_INIT, &ri, NULL, auth, alen);
 	mikey_bytes_t ids[2] = { { (const uint8_t *)alice, strlen(alice) },
 				 { (const uint8_t *)kms_id, strlen(kms_id) } };
@@ -81,6 +84,7 @@ static int serve(const struct suite *s, const uint8_t *req, size_t req_len, uint
 		 size_t cap)
 {
 	static mikey_msg_t in, out;
+	static mikey_prf_cache_t pc; /* kmsd: in the worker's request context */
 	static const uint8_t ticket_data[64] = { 0x7d };
 	uint8_t auth[32], keybuf[3][32], kemac[256];
 	static const uint8_t spi[3][4] = { { 0, 0, 0, 1 },
@@ -96,8 +100,8 @@ static int serve(const struct suite *s, const uint8_t *req, size_t req_len, uint
 	const mikey_rand_t *ri = mikey_msg_randr(&in, MIKEY_RAND_I);
 	size_t alen = mikey_v_key_len(mikey_msg_v(&in)->alg);
 	ret =
-	    mikey_kdf_msg_key(in.hdr.prf, psk, sizeof(psk), MIKEY_DK_AUTH, in.hdr.csb_id,
-			      MIKEY_DIR_INIT, &ri->rand, NULL, auth, alen);
+	    mikey_kdf_msg_key(&pc, in.hdr.prf, psk, sizeof(psk), MIKEY_DK_AUTH,
+			      in.hdr.csb_id, MIKEY_DIR_INIT, &ri->rand, NULL, auth, alen);
 	if (ret == KMS_EOK) {
 		ret = mikey_profile_init_identities(&in, &kms, ids);
 	}
@@ -117,7 +121,7 @@ static int serve(const struct suite *s, const uint8_t *req, size_t req_len, uint
 					       .spi = { spi[i], 4 } };
 	}
 	uint64_t now = 0xe76f1c9000000000ULL;
-	ret = mikey_kemac_seal(in.hdr.prf, s->encr, psk, sizeof(psk), in.hdr.csb_id,
+	ret = mikey_kemac_seal(&pc, in.hdr.prf, s->encr, psk, sizeof(psk), in.hdr.csb_id,
 			       MIKEY_DIR_RESP, &ri->rand, NULL, now, &keys, kemac,
 			       sizeof(kemac), &kemac_len);
 	if (ret != KMS_EOK) {
@@ -138,13 +142,14 @@ static int serve(const struct suite *s, const uint8_t *req, size_t req_len, uint
 		goto cleanup;
 	}
 	ret =
-	    mikey_kdf_msg_key(in.hdr.prf, psk, sizeof(psk), MIKEY_DK_AUTH, in.hdr.csb_id,
-			      MIKEY_DIR_RESP, &ri->rand, NULL, auth, alen);
+	    mikey_kdf_msg_key(&pc, in.hdr.prf, psk, sizeof(psk), MIKEY_DK_AUTH,
+			      in.hdr.csb_id, MIKEY_DIR_RESP, &ri->rand, NULL, auth, alen);
 	mikey_bytes_t whole_req = { req, req_len };
 	if (ret == KMS_EOK) {
 		ret = mikey_mac_sign(resp, len, auth, alen, &whole_req, 1);
 	}
 cleanup:
+	mikey_prf_cache_wipe(&pc);
 	secmem_wipe(auth, sizeof(auth));
 	secmem_wipe(keybuf, sizeof(keybuf));
 	secmem_wipe(kemac, sizeof(kemac));

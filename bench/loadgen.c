@@ -162,8 +162,9 @@ static int sign_init(const user_t *u, uint8_t *buf, size_t len, uint32_t csb,
 	static __thread mikey_msg_t m;
 	uint8_t key[20];
 	mikey_bytes_t ids[2], kms = { (const uint8_t *)target_kms, strlen(target_kms) };
-	int ret = mikey_kdf_msg_key(MIKEY_PRF_MIKEY1, u->psk, u->psk_len, MIKEY_DK_AUTH,
-				    csb, MIKEY_DIR_INIT, ri, rr, key, sizeof(key));
+	int ret =
+	    mikey_kdf_msg_key(NULL, MIKEY_PRF_MIKEY1, u->psk, u->psk_len, MIKEY_DK_AUTH,
+			      csb, MIKEY_DIR_INIT, ri, rr, key, sizeof(key));
 	if (ret == KMS_EOK) {
 		ret = mikey_msg_decode(buf, len, &m);
 	}
@@ -247,8 +248,8 @@ static int build_resolve(const user_t *u, const mikey_ticket_t *ticket,
 	mikey_v_t vr = { MIKEY_MAC_HMAC_SHA1_160, { NULL, 0 } };
 	int ret = mikey_init_data_build(&vi, &vr, init, sizeof(init), &init_len, &vr_off);
 	if (ret == KMS_EOK) {
-		ret =
-		    mikey_kdf_vr_key(MIKEY_PRF_MIKEY1, mpkr, 16, vr_key, sizeof(vr_key));
+		ret = mikey_kdf_vr_key(NULL, MIKEY_PRF_MIKEY1, mpkr, 16, vr_key,
+				       sizeof(vr_key));
 	}
 	if (ret == KMS_EOK) {
 		ret = mikey_init_data_mac(init, init_len, vr_off, MIKEY_MAC_HMAC_SHA1_160,
@@ -469,9 +470,10 @@ static int fetch_ticket(unsigned port, int *fd, const user_t *alice, const char 
 		ret = mikey_profile_kemac_ts(m, &t64);
 	}
 	if (ret == KMS_EOK) {
-		ret = mikey_kemac_open(MIKEY_PRF_MIKEY1, mikey_msg_kemac(m), alice->psk,
-				       alice->psk_len, csb, MIKEY_DIR_RESP, &ri, NULL,
-				       t64, plain, sizeof(plain), &plen, &keys);
+		ret =
+		    mikey_kemac_open(NULL, MIKEY_PRF_MIKEY1, mikey_msg_kemac(m),
+				     alice->psk, alice->psk_len, csb, MIKEY_DIR_RESP, &ri,
+				     NULL, t64, plain, sizeof(plain), &plen, &keys);
 	}
 	if (ret == KMS_EOK && (keys.n < 2 || keys.k[1].key.len != 16)) {
 		ret = KMS_EMALFORMED;

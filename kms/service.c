@@ -104,7 +104,7 @@ static void req_end(req_t *r)
 	secmem_wipe(r->randrkms, sizeof(r->randrkms));
 	secmem_wipe(&r->scratch, offsetof(kms_ticket_scratch_t, plain));
 	secmem_wipe(r->scratch.plain, r->plain_used);
-	mikey_prf_forget(); /* the PRF's kept key of this thread */
+	mikey_prf_cache_wipe(&r->prf_cache);
 }
 
 /* --- shared builders ---------------------------------------------------------- */
@@ -112,9 +112,10 @@ static void req_end(req_t *r)
 int svc_auth_key(req_t *r, uint8_t dir, uint8_t *key, size_t key_len)
 {
 	bool request = r->type == KMS_REQ_TICKET;
-	return mikey_kdf_msg_key(r->in.hdr.prf, r->psk.key, r->psk.key_len, MIKEY_DK_AUTH,
-				 r->in.hdr.csb_id, dir, request ? &r->randri : NULL,
-				 request ? NULL : &r->randrr, key, key_len);
+	return mikey_kdf_msg_key(&r->prf_cache, r->in.hdr.prf, r->psk.key, r->psk.key_len,
+				 MIKEY_DK_AUTH, r->in.hdr.csb_id, dir,
+				 request ? &r->randri : NULL, request ? NULL : &r->randrr,
+				 key, key_len);
 }
 
 int svc_suite(req_t *r, uint8_t prf, uint8_t *encr_alg)
@@ -140,9 +141,9 @@ int svc_add_kemac(req_t *r, uint8_t encr_alg, uint64_t t64, const mikey_keys_t *
 	size_t len = 0;
 	bool request = r->type == KMS_REQ_TICKET;
 	int ret = mikey_kemac_seal(
-	    r->in.hdr.prf, encr_alg, r->psk.key, r->psk.key_len, r->in.hdr.csb_id,
-	    MIKEY_DIR_RESP, request ? &r->randri : NULL, request ? NULL : &r->randrr, t64,
-	    keys, r->kemac, sizeof(r->kemac), &len);
+	    &r->prf_cache, r->in.hdr.prf, encr_alg, r->psk.key, r->psk.key_len,
+	    r->in.hdr.csb_id, MIKEY_DIR_RESP, request ? &r->randri : NULL,
+	    request ? NULL : &r->randrr, t64, keys, r->kemac, sizeof(r->kemac), &len);
 	if (ret != KMS_EOK) {
 		return ret;
 	}

@@ -19,6 +19,7 @@
 #include "kms/service.h"
 #include "kms/ticket.h"
 #include "mikey/msg.h"
+#include "mikey/prf.h"
 #include "policy/identity.h"
 
 #define RANDRKMS_LEN 32 /* >= the longest MPKr / TGK (RFC 6043 12.1) */
@@ -30,8 +31,8 @@
  * on the thread's first request and frees it at thread exit).  The fields
  * before `in` are reset per request; the message structs are reset by
  * decode/init; the buffers are written before they are read.  Every secret
- * (psk, keybuf, scratch, the PRF's kept key) is wiped at the end of every
- * request in one place, req_end() in service.c.
+ * (psk, keybuf, scratch, prf_cache) is wiped at the end of every request in
+ * one place, req_end() in service.c.
  */
 typedef struct {
 	const kms_service_t *svc;
@@ -53,6 +54,9 @@ typedef struct {
 	const char *reason;    /* why refused or narrowed (static text), or NULL */
 	mikey_bytes_t matched; /* the requester's identity that matched the ticket */
 	/* -- not reset -- */
+	/* Every PRF of the request runs through it: the PSK is keyed once for
+	 * its four PRFs (mikey/prf.h). */
+	mikey_prf_cache_t prf_cache;
 	mikey_msg_t in;
 	mikey_msg_t out;
 	kms_psk_t psk;

@@ -97,8 +97,8 @@ static int check_vr(req_t *r, const mikey_keydata_t *mpkr)
 	size_t klen = mikey_v_key_len(t->vr.alg);
 	/* Vr's MAC bytes are the last ones of the Initiator Data. */
 	size_t vr_mac_off = t->init_data.len - t->vr.mac.len;
-	int ret =
-	    mikey_kdf_vr_key(t->policy.prf, mpkr->key.data, mpkr->key.len, key, klen);
+	int ret = mikey_kdf_vr_key(&r->prf_cache, t->policy.prf, mpkr->key.data,
+				   mpkr->key.len, key, klen);
 	if (ret == KMS_EOK) {
 		ret = mikey_init_data_mac(t->init_data.data, t->init_data.len, vr_mac_off,
 					  t->vr.alg, key, klen, mac);
@@ -132,7 +132,7 @@ static int fork_keys(req_t *r, mikey_keys_t *keys)
 			return KMS_ETICKET;
 		}
 		ret = mikey_kdf_fork(
-		    t->policy.prf,
+		    &r->prf_cache, t->policy.prf,
 		    k->type == MIKEY_KEY_MPK ? MIKEY_FORK_MPKR : MIKEY_FORK_TGK,
 		    k->key.data, k->key.len, &r->matched, &rk, r->keybuf[i]);
 		k->key.data = r->keybuf[i];

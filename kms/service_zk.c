@@ -45,8 +45,9 @@ static int hop_request(req_t *r, const zk_peer_t *peer, size_t *len)
 		ret = mikey_msg_build(m, r->hop_req, sizeof(r->hop_req), len);
 	}
 	if (ret == KMS_EOK) {
-		ret = mikey_kdf_msg_key(prf, peer->key, peer->key_len, MIKEY_DK_AUTH, csb,
-					MIKEY_DIR_INIT, NULL, &rr, key, klen);
+		ret = mikey_kdf_msg_key(&r->prf_cache, prf, peer->key, peer->key_len,
+					MIKEY_DK_AUTH, csb, MIKEY_DIR_INIT, NULL, &rr,
+					key, klen);
 	}
 	if (ret == KMS_EOK) {
 		ret = mikey_msg_decode(r->hop_req, *len, &r->hop);
@@ -78,9 +79,9 @@ static int hop_verify(req_t *r, const zk_peer_t *peer, size_t req_len, size_t le
 		ret = KMS_EMALFORMED;
 	}
 	if (ret == KMS_EOK) {
-		ret = mikey_kdf_msg_key(r->in.hdr.prf, peer->key, peer->key_len,
-					MIKEY_DK_AUTH, csb, MIKEY_DIR_RESP, NULL, &rr,
-					key, klen);
+		ret = mikey_kdf_msg_key(&r->prf_cache, r->in.hdr.prf, peer->key,
+					peer->key_len, MIKEY_DK_AUTH, csb, MIKEY_DIR_RESP,
+					NULL, &rr, key, klen);
 	}
 	if (ret == KMS_EOK) {
 		ret = mikey_mac_verify(&r->hop, key, klen, &init, 1);
@@ -101,10 +102,10 @@ static int hop_keys(req_t *r, const zk_peer_t *peer, mikey_keys_t *keys,
 	int ret = mikey_profile_kemac_ts(&r->hop, &t64);
 	r->plain_used = sizeof(r->scratch.plain);
 	if (ret == KMS_EOK) {
-		ret = mikey_kemac_open(r->in.hdr.prf, mikey_msg_kemac(&r->hop), peer->key,
-				       peer->key_len, r->in.hdr.csb_id, MIKEY_DIR_RESP,
-				       NULL, &rr, t64, r->scratch.plain,
-				       sizeof(r->scratch.plain), &plen, keys);
+		ret = mikey_kemac_open(
+		    &r->prf_cache, r->in.hdr.prf, mikey_msg_kemac(&r->hop), peer->key,
+		    peer->key_len, r->in.hdr.csb_id, MIKEY_DIR_RESP, NULL, &rr, t64,
+		    r->scratch.plain, sizeof(r->scratch.plain), &plen, keys);
 	}
 	const mikey_id_t *idr = mikey_msg_idr(&r->hop, MIKEY_ROLE_R);
 	*randrkms = mikey_msg_randr(&r->hop, MIKEY_RAND_KMS);

@@ -102,11 +102,11 @@ static int ticket_mac(const kms_ticket_suite_t *su, const uint8_t *auth_key,
 static int kemac_keys(uint8_t prf, const kms_ticket_suite_t *su, const uint8_t *tpk,
 		      const mikey_bytes_t *rand, uint8_t *encr, uint8_t *salt)
 {
-	int ret = mikey_kdf_tpk_key(prf, tpk, KMS_TPK_LEN, MIKEY_DK_ENCR, rand, encr,
-				    mikey_encr_key_len(su->encr_alg));
+	int ret = mikey_kdf_tpk_key(NULL, prf, tpk, KMS_TPK_LEN, MIKEY_DK_ENCR, rand,
+				    encr, mikey_encr_key_len(su->encr_alg));
 	if (ret == KMS_EOK) {
-		ret = mikey_kdf_tpk_key(prf, tpk, KMS_TPK_LEN, MIKEY_DK_SALT, rand, salt,
-					SALT_LEN);
+		ret = mikey_kdf_tpk_key(NULL, prf, tpk, KMS_TPK_LEN, MIKEY_DK_SALT, rand,
+					salt, SALT_LEN);
 	}
 	return ret;
 }
@@ -230,8 +230,8 @@ int kms_ticket_base_issue(const keyring_t *kr, const mikey_tp_t *policy,
 		ret = data_build(&su, &t, &rb, &cb, id, out, cap, &tdl, &mac_off);
 	}
 	if (ret == KMS_EOK) {
-		ret = mikey_kdf_tpk_key(prf, tpk, KMS_TPK_LEN, MIKEY_DK_AUTH, &rb, auth,
-					mikey_auth_key_len(su.mac_alg));
+		ret = mikey_kdf_tpk_key(NULL, prf, tpk, KMS_TPK_LEN, MIKEY_DK_AUTH, &rb,
+					auth, mikey_auth_key_len(su.mac_alg));
 	}
 	if (ret == KMS_EOK) {
 		ret = ticket_mac(&su, auth, aad, out, tdl, mac_off, mac);
@@ -239,12 +239,12 @@ int kms_ticket_base_issue(const keyring_t *kr, const mikey_tp_t *policy,
 	if (ret == KMS_EOK) {
 		memcpy(out + mac_off, mac, (size_t)mikey_mac_len(su.mac_alg));
 		/* The Initiator's keys: MPKi and MPKr from the MPK (label 0x06). */
-		ret = mikey_kdf_mpk(prf, MIKEY_MPK_I, s->key[SLOT_MPK], su.key_len, &rb,
-				    s->key[SLOT_MPKI]);
+		ret = mikey_kdf_mpk(NULL, prf, MIKEY_MPK_I, s->key[SLOT_MPK], su.key_len,
+				    &rb, s->key[SLOT_MPKI]);
 	}
 	if (ret == KMS_EOK) {
-		ret = mikey_kdf_mpk(prf, MIKEY_MPK_R, s->key[SLOT_MPK], su.key_len, &rb,
-				    s->key[SLOT_MPKR]);
+		ret = mikey_kdf_mpk(NULL, prf, MIKEY_MPK_R, s->key[SLOT_MPK], su.key_len,
+				    &rb, s->key[SLOT_MPKR]);
 	}
 	if (ret == KMS_EOK) {
 		keys->n = 3;
@@ -348,11 +348,11 @@ static int keys_take(uint8_t prf, const kms_ticket_suite_t *su, const uint8_t *p
 		}
 	}
 	const mikey_keydata_t *mpk = &in.k[0];
-	int ret = mikey_kdf_mpk(prf, MIKEY_MPK_I, mpk->key.data, su->key_len, rand,
+	int ret = mikey_kdf_mpk(NULL, prf, MIKEY_MPK_I, mpk->key.data, su->key_len, rand,
 				s->key[SLOT_MPKI]);
 	if (ret == KMS_EOK) {
-		ret = mikey_kdf_mpk(prf, MIKEY_MPK_R, mpk->key.data, su->key_len, rand,
-				    s->key[SLOT_MPKR]);
+		ret = mikey_kdf_mpk(NULL, prf, MIKEY_MPK_R, mpk->key.data, su->key_len,
+				    rand, s->key[SLOT_MPKR]);
 	}
 	if (ret != KMS_EOK) {
 		return ret;
@@ -415,8 +415,8 @@ int kms_ticket_base_open(const keyring_t *kr, const mikey_tp_t *policy,
 	ret = kms_ticket_base_tpk(master, policy->ticket_type, id, tpk);
 	if (ret == KMS_EOK) {
 		ret =
-		    mikey_kdf_tpk_key(prf, tpk, KMS_TPK_LEN, MIKEY_DK_AUTH, &b.rand.rand,
-				      auth, mikey_auth_key_len(su.mac_alg));
+		    mikey_kdf_tpk_key(NULL, prf, tpk, KMS_TPK_LEN, MIKEY_DK_AUTH,
+				      &b.rand.rand, auth, mikey_auth_key_len(su.mac_alg));
 	}
 	if (ret == KMS_EOK) {
 		ret = ticket_mac(&su, auth, aad, data->data, data->len, b.covered, mac);

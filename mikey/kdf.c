@@ -92,14 +92,15 @@ static void wr_rand(wire_wr_t *w, const mikey_bytes_t *r)
 }
 
 /* PRF over the label built in w (checked for a sticky write error first). */
-static int prf_label(uint8_t prf, const uint8_t *inkey, size_t inkey_len,
-		     const wire_wr_t *w, uint8_t *out, size_t out_len)
+static int prf_label(mikey_prf_cache_t *pc, uint8_t prf, const uint8_t *inkey,
+		     size_t inkey_len, const wire_wr_t *w, uint8_t *out, size_t out_len)
 {
 	int ret = wire_wr_error(w);
 	if (ret != KMS_EOK) {
 		return ret == KMS_ESPACE ? KMS_ERANGE : ret;
 	}
-	return mikey_prf(prf, inkey, inkey_len, w->base, wire_wr_offset(w), out, out_len);
+	return mikey_prf(pc, prf, inkey, inkey_len, w->base, wire_wr_offset(w), out,
+			 out_len);
 }
 
 /* The constant of an encryption, authentication or salt key (RFC 3830
@@ -121,8 +122,8 @@ static bool msg_key_constant(mikey_dk_t which, uint32_t *c)
 	}
 }
 
-int mikey_kdf_msg_key(uint8_t prf, const uint8_t *inkey, size_t inkey_len,
-		      mikey_dk_t which, uint32_t csb_id, uint8_t dir,
+int mikey_kdf_msg_key(mikey_prf_cache_t *pc, uint8_t prf, const uint8_t *inkey,
+		      size_t inkey_len, mikey_dk_t which, uint32_t csb_id, uint8_t dir,
 		      const mikey_bytes_t *randri, const mikey_bytes_t *randrr,
 		      uint8_t *out, size_t out_len)
 {
@@ -151,12 +152,13 @@ int mikey_kdf_msg_key(uint8_t prf, const uint8_t *inkey, size_t inkey_len,
 	wire_wr_u8(&w, dir);
 	wr_rand(&w, randri);
 	wr_rand(&w, randrr);
-	return prf_label(prf, inkey, inkey_len, &w, out, out_len);
+	return prf_label(pc, prf, inkey, inkey_len, &w, out, out_len);
 }
 
-int mikey_kdf_tgk_key(uint8_t prf, const uint8_t *tgk, size_t tgk_len, mikey_dk_t which,
-		      uint8_t cs_id, const mikey_bytes_t *randri,
-		      const mikey_bytes_t *randrr, uint8_t *out, size_t out_len)
+int mikey_kdf_tgk_key(mikey_prf_cache_t *pc, uint8_t prf, const uint8_t *tgk,
+		      size_t tgk_len, mikey_dk_t which, uint8_t cs_id,
+		      const mikey_bytes_t *randri, const mikey_bytes_t *randrr,
+		      uint8_t *out, size_t out_len)
 {
 	uint32_t c;
 	switch (which) {
@@ -197,12 +199,12 @@ int mikey_kdf_tgk_key(uint8_t prf, const uint8_t *tgk, size_t tgk_len, mikey_dk_
 	wire_wr_u8(&w, LABEL_TGK);
 	wr_rand(&w, randri);
 	wr_rand(&w, randrr);
-	return prf_label(prf, tgk, tgk_len, &w, out, out_len);
+	return prf_label(pc, prf, tgk, tgk_len, &w, out, out_len);
 }
 
-int mikey_kdf_fork(uint8_t prf, mikey_fork_t what, const uint8_t *inkey, size_t inkey_len,
-		   const mikey_bytes_t *id_data, const mikey_bytes_t *randrkms,
-		   uint8_t *out)
+int mikey_kdf_fork(mikey_prf_cache_t *pc, uint8_t prf, mikey_fork_t what,
+		   const uint8_t *inkey, size_t inkey_len, const mikey_bytes_t *id_data,
+		   const mikey_bytes_t *randrkms, uint8_t *out)
 {
 	uint32_t c;
 	if (what == MIKEY_FORK_MPKR) {
@@ -235,11 +237,11 @@ int mikey_kdf_fork(uint8_t prf, mikey_fork_t what, const uint8_t *inkey, size_t 
 	}
 	wr_rand(&w, randrkms);
 	/* outkey_len = inkey_len; mikey_prf() rejects an empty or NULL in-key. */
-	return prf_label(prf, inkey, inkey_len, &w, out, inkey_len);
+	return prf_label(pc, prf, inkey, inkey_len, &w, out, inkey_len);
 }
 
-int mikey_kdf_vr_key(uint8_t prf, const uint8_t *mpkr, size_t mpkr_len, uint8_t *out,
-		     size_t out_len)
+int mikey_kdf_vr_key(mikey_prf_cache_t *pc, uint8_t prf, const uint8_t *mpkr,
+		     size_t mpkr_len, uint8_t *out, size_t out_len)
 {
 	/* 0x2D22AC75 || 0xFF || 0xFFFFFFFF || 0x04 */
 	uint8_t label[4 + 1 + 4 + 1];
@@ -249,14 +251,14 @@ int mikey_kdf_vr_key(uint8_t prf, const uint8_t *mpkr, size_t mpkr_len, uint8_t 
 	wire_wr_u8(&w, 0xFF);
 	wire_wr_u32(&w, CSB_ID_NONE);
 	wire_wr_u8(&w, LABEL_VR);
-	return prf_label(prf, mpkr, mpkr_len, &w, out, out_len);
+	return prf_label(pc, prf, mpkr, mpkr_len, &w, out, out_len);
 }
 
 /* PRF(inkey, C || 0xFF || 0xFFFFFFFF || purpose || len(RAND) || RAND): the
  * base ticket labels of RFC 6043 Appendix A; RAND is required. */
-static int base_ticket_key(uint8_t prf, uint32_t c, uint8_t purpose, const uint8_t *inkey,
-			   size_t inkey_len, const mikey_bytes_t *rand, uint8_t *out,
-			   size_t out_len)
+static int base_ticket_key(mikey_prf_cache_t *pc, uint8_t prf, uint32_t c,
+			   uint8_t purpose, const uint8_t *inkey, size_t inkey_len,
+			   const mikey_bytes_t *rand, uint8_t *out, size_t out_len)
 {
 	if (rand == NULL || rand->data == NULL || rand->len == 0) {
 		return KMS_EINVAL;
@@ -272,22 +274,24 @@ static int base_ticket_key(uint8_t prf, uint32_t c, uint8_t purpose, const uint8
 	wire_wr_u32(&w, CSB_ID_NONE);
 	wire_wr_u8(&w, purpose);
 	wr_rand(&w, rand);
-	return prf_label(prf, inkey, inkey_len, &w, out, out_len);
+	return prf_label(pc, prf, inkey, inkey_len, &w, out, out_len);
 }
 
-int mikey_kdf_tpk_key(uint8_t prf, const uint8_t *tpk, size_t tpk_len, mikey_dk_t which,
-		      const mikey_bytes_t *rand, uint8_t *out, size_t out_len)
+int mikey_kdf_tpk_key(mikey_prf_cache_t *pc, uint8_t prf, const uint8_t *tpk,
+		      size_t tpk_len, mikey_dk_t which, const mikey_bytes_t *rand,
+		      uint8_t *out, size_t out_len)
 {
 	uint32_t c;
 	if (!msg_key_constant(which, &c)) {
 		return KMS_EINVAL;
 	}
 	/* C || 0xFF || 0xFFFFFFFF || 0x05 || len(RAND) || RAND */
-	return base_ticket_key(prf, c, LABEL_TPK, tpk, tpk_len, rand, out, out_len);
+	return base_ticket_key(pc, prf, c, LABEL_TPK, tpk, tpk_len, rand, out, out_len);
 }
 
-int mikey_kdf_mpk(uint8_t prf, mikey_mpk_t which, const uint8_t *mpk, size_t mpk_len,
-		  const mikey_bytes_t *rand, uint8_t *out)
+int mikey_kdf_mpk(mikey_prf_cache_t *pc, uint8_t prf, mikey_mpk_t which,
+		  const uint8_t *mpk, size_t mpk_len, const mikey_bytes_t *rand,
+		  uint8_t *out)
 {
 	uint32_t c;
 	if (which == MIKEY_MPK_I) {
@@ -301,7 +305,7 @@ int mikey_kdf_mpk(uint8_t prf, mikey_mpk_t which, const uint8_t *mpk, size_t mpk
 		return KMS_ERANGE;
 	}
 	/* C || 0xFF || 0xFFFFFFFF || 0x06 || len(RAND) || RAND; outkey_len = inkey_len */
-	return base_ticket_key(prf, c, LABEL_MPK, mpk, mpk_len, rand, out, mpk_len);
+	return base_ticket_key(pc, prf, c, LABEL_MPK, mpk, mpk_len, rand, out, mpk_len);
 }
 
 int mikey_srtp_kdf(const uint8_t *master_key, size_t key_len,

@@ -3,6 +3,8 @@
  *
  * Labels are built exactly as the RFC writes them; every RAND enters a
  * label as "length (1 byte) || value", and an absent RAND as a single 0x00.
+ * Every derivation runs the PRF through the caller's cache pc (NULL: none;
+ * mikey/prf.h says what it keeps and who wipes it).
  */
 #ifndef KMS_MIKEY_KDF_H
 #define KMS_MIKEY_KDF_H
@@ -11,6 +13,7 @@
 #include <stdint.h>
 
 #include "mikey/payload.h"
+#include "mikey/prf.h"
 
 /* Constants of RFC 3830 4.1.3/4.1.4 and RFC 6043 5.1. */
 #define MIKEY_C_TEK 0x2AD01C64u
@@ -62,8 +65,8 @@ size_t mikey_auth_key_len(uint8_t mac_alg);  /* 20 or 32 */
  * randri / randrr may be NULL (or empty) for "not included".
  * which is ENCR, AUTH or SALT; out_len is the wanted key size.
  */
-int mikey_kdf_msg_key(uint8_t prf, const uint8_t *inkey, size_t inkey_len,
-		      mikey_dk_t which, uint32_t csb_id, uint8_t dir,
+int mikey_kdf_msg_key(mikey_prf_cache_t *pc, uint8_t prf, const uint8_t *inkey,
+		      size_t inkey_len, mikey_dk_t which, uint32_t csb_id, uint8_t dir,
 		      const mikey_bytes_t *randri, const mikey_bytes_t *randrr,
 		      uint8_t *out, size_t out_len);
 
@@ -72,22 +75,23 @@ int mikey_kdf_msg_key(uint8_t prf, const uint8_t *inkey, size_t inkey_len,
  * label = C || CS ID || 0xFFFFFFFF || 0x03 || len(RANDRi) || [RANDRi] || len(RANDRr) || [RANDRr];
  * RANDRi is included iff H, RANDRr iff G (pass NULL for excluded); at least one.
  */
-int mikey_kdf_tgk_key(uint8_t prf, const uint8_t *tgk, size_t tgk_len, mikey_dk_t which,
-		      uint8_t cs_id, const mikey_bytes_t *randri,
-		      const mikey_bytes_t *randrr, uint8_t *out, size_t out_len);
+int mikey_kdf_tgk_key(mikey_prf_cache_t *pc, uint8_t prf, const uint8_t *tgk,
+		      size_t tgk_len, mikey_dk_t which, uint8_t cs_id,
+		      const mikey_bytes_t *randri, const mikey_bytes_t *randrr,
+		      uint8_t *out, size_t out_len);
 
 /*
  * Key forking (RFC 6043 5.1.1): out (inkey_len bytes) =
  * PRF(inkey, C || 0xFF || 0xFFFFFFFF || 0x00 || len16(ID Data) || ID Data || len8(RANDRkms) || RANDRkms).
  */
-int mikey_kdf_fork(uint8_t prf, mikey_fork_t what, const uint8_t *inkey, size_t inkey_len,
-		   const mikey_bytes_t *id_data, const mikey_bytes_t *randrkms,
-		   uint8_t *out);
+int mikey_kdf_fork(mikey_prf_cache_t *pc, uint8_t prf, mikey_fork_t what,
+		   const uint8_t *inkey, size_t inkey_len, const mikey_bytes_t *id_data,
+		   const mikey_bytes_t *randrkms, uint8_t *out);
 
 /* Vr key for the Initiator Data (RFC 6043 6.10): auth_key from the unforked
  * MPKr with label 0x2D22AC75 || 0xFF || 0xFFFFFFFF || 0x04. */
-int mikey_kdf_vr_key(uint8_t prf, const uint8_t *mpkr, size_t mpkr_len, uint8_t *out,
-		     size_t out_len);
+int mikey_kdf_vr_key(mikey_prf_cache_t *pc, uint8_t prf, const uint8_t *mpkr,
+		     size_t mpkr_len, uint8_t *out, size_t out_len);
 
 /*
  * Keys protecting a MIKEY base ticket (RFC 6043 Appendix A), from its TPK:
@@ -95,15 +99,17 @@ int mikey_kdf_vr_key(uint8_t prf, const uint8_t *mpkr, size_t mpkr_len, uint8_t 
  * is the ticket's RAND payload value (1..MIKEY_RAND_MAX bytes).
  * which is ENCR, AUTH or SALT; out_len is the wanted key size.
  */
-int mikey_kdf_tpk_key(uint8_t prf, const uint8_t *tpk, size_t tpk_len, mikey_dk_t which,
-		      const mikey_bytes_t *rand, uint8_t *out, size_t out_len);
+int mikey_kdf_tpk_key(mikey_prf_cache_t *pc, uint8_t prf, const uint8_t *tpk,
+		      size_t tpk_len, mikey_dk_t which, const mikey_bytes_t *rand,
+		      uint8_t *out, size_t out_len);
 
 /*
  * MPKi / MPKr from a MIKEY base ticket's MPK (RFC 6043 Appendix A): out
  * (mpk_len bytes) = PRF(MPK, C || 0xFF || 0xFFFFFFFF || 0x06 || len(RAND) || RAND).
  */
-int mikey_kdf_mpk(uint8_t prf, mikey_mpk_t which, const uint8_t *mpk, size_t mpk_len,
-		  const mikey_bytes_t *rand, uint8_t *out);
+int mikey_kdf_mpk(mikey_prf_cache_t *pc, uint8_t prf, mikey_mpk_t which,
+		  const uint8_t *mpk, size_t mpk_len, const mikey_bytes_t *rand,
+		  uint8_t *out);
 
 /*
  * SRTP key derivation (RFC 3711 4.3.1, AES-CM PRF, key_derivation_rate 0):

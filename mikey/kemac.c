@@ -194,17 +194,18 @@ cleanup:
 }
 
 /* encr_key and salt_key for encr_alg from inkey (RFC 6043 5.1.2 label). */
-static int derive_keys(uint8_t prf, uint8_t encr_alg, const uint8_t *inkey,
-		       size_t inkey_len, uint32_t csb_id, uint8_t dir,
-		       const mikey_bytes_t *randri, const mikey_bytes_t *randrr,
-		       uint8_t encr_key[ENCR_KEY_MAX], uint8_t salt_key[CM_SALT_LEN])
+static int derive_keys(mikey_prf_cache_t *pc, uint8_t prf, uint8_t encr_alg,
+		       const uint8_t *inkey, size_t inkey_len, uint32_t csb_id,
+		       uint8_t dir, const mikey_bytes_t *randri,
+		       const mikey_bytes_t *randrr, uint8_t encr_key[ENCR_KEY_MAX],
+		       uint8_t salt_key[CM_SALT_LEN])
 {
 	int ret =
-	    mikey_kdf_msg_key(prf, inkey, inkey_len, MIKEY_DK_ENCR, csb_id, dir, randri,
-			      randrr, encr_key, mikey_encr_key_len(encr_alg));
+	    mikey_kdf_msg_key(pc, prf, inkey, inkey_len, MIKEY_DK_ENCR, csb_id, dir,
+			      randri, randrr, encr_key, mikey_encr_key_len(encr_alg));
 	if (ret == KMS_EOK) {
-		ret = mikey_kdf_msg_key(prf, inkey, inkey_len, MIKEY_DK_SALT, csb_id, dir,
-					randri, randrr, salt_key,
+		ret = mikey_kdf_msg_key(pc, prf, inkey, inkey_len, MIKEY_DK_SALT, csb_id,
+					dir, randri, randrr, salt_key,
 					mikey_salt_key_len(encr_alg));
 	}
 	return ret;
@@ -232,8 +233,8 @@ static int keys_parse_padded(const uint8_t *p, size_t len, bool padded, mikey_ke
 	return first;
 }
 
-int mikey_kemac_seal(uint8_t prf, uint8_t encr_alg, const uint8_t *inkey,
-		     size_t inkey_len, uint32_t csb_id, uint8_t dir,
+int mikey_kemac_seal(mikey_prf_cache_t *pc, uint8_t prf, uint8_t encr_alg,
+		     const uint8_t *inkey, size_t inkey_len, uint32_t csb_id, uint8_t dir,
 		     const mikey_bytes_t *randri, const mikey_bytes_t *randrr,
 		     uint64_t t64, const mikey_keys_t *keys, uint8_t *out, size_t out_cap,
 		     size_t *out_len)
@@ -261,8 +262,8 @@ int mikey_kemac_seal(uint8_t prf, uint8_t encr_alg, const uint8_t *inkey,
 	if (ret != KMS_EOK) {
 		goto cleanup;
 	}
-	ret = derive_keys(prf, encr_alg, inkey, inkey_len, csb_id, dir, randri, randrr,
-			  encr_key, salt_key);
+	ret = derive_keys(pc, prf, encr_alg, inkey, inkey_len, csb_id, dir, randri,
+			  randrr, encr_key, salt_key);
 	if (ret != KMS_EOK) {
 		goto cleanup;
 	}
@@ -282,8 +283,8 @@ cleanup:
  * *plain_len gets every byte written to plain (the chain plus any AES-KW
  * zero padding), so that wiping plain[0..*plain_len) wipes it all.
  */
-int mikey_kemac_open(uint8_t prf, const mikey_kemac_t *kemac, const uint8_t *inkey,
-		     size_t inkey_len, uint32_t csb_id, uint8_t dir,
+int mikey_kemac_open(mikey_prf_cache_t *pc, uint8_t prf, const mikey_kemac_t *kemac,
+		     const uint8_t *inkey, size_t inkey_len, uint32_t csb_id, uint8_t dir,
 		     const mikey_bytes_t *randri, const mikey_bytes_t *randrr,
 		     uint64_t t64, uint8_t *plain, size_t plain_cap, size_t *plain_len,
 		     mikey_keys_t *keys)
@@ -302,7 +303,7 @@ int mikey_kemac_open(uint8_t prf, const mikey_kemac_t *kemac, const uint8_t *ink
 		ret = KMS_EEA;
 		goto cleanup;
 	}
-	ret = derive_keys(prf, kemac->encr_alg, inkey, inkey_len, csb_id, dir, randri,
+	ret = derive_keys(pc, prf, kemac->encr_alg, inkey, inkey_len, csb_id, dir, randri,
 			  randrr, encr_key, salt_key);
 	if (ret != KMS_EOK) {
 		goto cleanup;

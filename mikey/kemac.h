@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "mikey/payload.h"
+#include "mikey/prf.h"
 
 /* Output length for in_len bytes of plaintext (AES-KW pads to 8 and adds 8). */
 size_t mikey_kemac_encr_len(uint8_t encr_alg, size_t in_len);
@@ -37,17 +38,17 @@ int mikey_kemac_decrypt(uint8_t encr_alg, const uint8_t *encr_key,
 /*
  * Whole-KEMAC helpers for MIKEY-TICKET: derive encr_key and salt_key from
  * inkey with the message-protection label (mikey_kdf_msg_key(), given dir,
- * csb_id and the RANDs), then encrypt the key chain (build) or decrypt and
- * parse it (open).  For open, keys point into plain, which the caller
- * wipes when done.
+ * csb_id and the RANDs, through the PRF cache pc, which may be NULL),
+ * then encrypt the key chain (build) or decrypt and parse it (open).  For
+ * open, keys point into plain, which the caller wipes when done.
  */
-int mikey_kemac_seal(uint8_t prf, uint8_t encr_alg, const uint8_t *inkey,
-		     size_t inkey_len, uint32_t csb_id, uint8_t dir,
+int mikey_kemac_seal(mikey_prf_cache_t *pc, uint8_t prf, uint8_t encr_alg,
+		     const uint8_t *inkey, size_t inkey_len, uint32_t csb_id, uint8_t dir,
 		     const mikey_bytes_t *randri, const mikey_bytes_t *randrr,
 		     uint64_t t64, const mikey_keys_t *keys, uint8_t *out, size_t out_cap,
 		     size_t *out_len);
-int mikey_kemac_open(uint8_t prf, const mikey_kemac_t *kemac, const uint8_t *inkey,
-		     size_t inkey_len, uint32_t csb_id, uint8_t dir,
+int mikey_kemac_open(mikey_prf_cache_t *pc, uint8_t prf, const mikey_kemac_t *kemac,
+		     const uint8_t *inkey, size_t inkey_len, uint32_t csb_id, uint8_t dir,
 		     const mikey_bytes_t *randri, const mikey_bytes_t *randrr,
 		     uint64_t t64, uint8_t *plain, size_t plain_cap, size_t *plain_len,
 		     mikey_keys_t *keys);

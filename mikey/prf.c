@@ -14,61 +14,58 @@
 #include "common/secmem.h"
 #include "mikey/payload.h"
 
-#define PRF_CHUNK 32 /* in-key chunk: 256 bits for both PRFs */
 /* Cap on the in-key (32 chunks); real in-keys (PSK, MPK, TGK) are <= 64 bytes. */
 #define PRF_INKEY_MAX 1024
 
-/*
- * The last in-key chunk this thread keyed, with its HMAC pad states: a KMS
- * request runs several PRFs in a row on one key (the PSK: auth key in,
- * encryption and salt keys, auth key out; MPKr: Vr key, then its fork), and
- * keying costs two digest compressions of the four or so a PRF needs.  The
- * chunk is compared in constant time.  It holds key material: kmsd wipes
- * it at the end of every request (mikey_prf_forget()); a failure wipes it.
- */
-static __thread struct {
-	crypto_hmac_key_t k; /* k.keyed: the entry is valid */
-	uint8_t s[PRF_CHUNK];
-	size_t s_len;
-} last;
-
-void mikey_prf_forget(void)
+void mikey_prf_cache_wipe(mikey_prf_cache_t *cache)
 {
-	crypto_hmac_key_wipe(&last.k);
-	secmem_wipe(last.s, sizeof(last.s));
-	last.s_len = 0;
+	if (cache != NULL) {
+		crypto_hmac_key_wipe(&cache->k);
+		secmem_wipe(cache->s, sizeof(cache->s));
+		cache->s_len = 0;
+	}
 }
 
-/* The thread's keyed HMAC for chunk s, keyed now unless it is the last one. */
-static crypto_hmac_key_t *chunk_key(crypto_md_t md, const uint8_t *s, size_t s_len,
+/*
+ * The HMAC key for chunk s: the cache's when it holds s under md, else
+ * keyed now into the cache (or, without one, into *own, which the caller
+ * wipes).  NULL on failure.
+ */
+static crypto_hmac_key_t *chunk_key(mikey_prf_cache_t *cache, crypto_hmac_key_t *own,
+				    crypto_md_t md, const uint8_t *s, size_t s_len,
 				    int *ret)
 {
-	if (last.k.keyed && last.k.md == md && last.s_len == s_len &&
-	    secmem_eq(last.s, s, s_len)) {
-		*ret = KMS_EOK;
-		return &last.k;
+	if (cache == NULL) {
+		*ret = crypto_hmac_key_init(own, md, s, s_len);
+		return *ret == KMS_EOK ? own : NULL;
 	}
-	mikey_prf_forget();
-	*ret = crypto_hmac_key_init(&last.k, md, s, s_len);
+	if (cache->k.keyed && cache->k.md == md && cache->s_len == s_len &&
+	    secmem_eq(cache->s, s, s_len)) {
+		*ret = KMS_EOK;
+		return &cache->k;
+	}
+	mikey_prf_cache_wipe(cache);
+	*ret = crypto_hmac_key_init(&cache->k, md, s, s_len);
 	if (*ret != KMS_EOK) {
 		return NULL;
 	}
-	memcpy(last.s, s, s_len);
-	last.s_len = s_len;
-	return &last.k;
+	memcpy(cache->s, s, s_len);
+	cache->s_len = s_len;
+	return &cache->k;
 }
 
 /*
  * acc ^= first out_len bytes of P(s, label), where
  * P = HMAC(s, A_1 || label) || HMAC(s, A_2 || label) || ...,
  * A_0 = label, A_i = HMAC(s, A_{i-1}).  Every HMAC of the chain has the key
- * s: it is keyed once (or was, by the previous PRF), and each HMAC restarts
- * from its pad states.
+ * s: it is keyed once (or was, by a previous PRF through the same cache),
+ * and each HMAC restarts from its pad states.
  */
-static int p_hash_xor(crypto_md_t md, const uint8_t *s, size_t s_len,
-		      const uint8_t *label, size_t label_len, uint8_t *acc,
+static int p_hash_xor(mikey_prf_cache_t *cache, crypto_md_t md, const uint8_t *s,
+		      size_t s_len, const uint8_t *label, size_t label_len, uint8_t *acc,
 		      size_t out_len)
 {
+	crypto_hmac_key_t own; /* the key without a cache: keyed by chunk_key() */
 	crypto_hmac_key_t *k;
 	uint8_t a[CRYPTO_MD_MAX];
 	uint8_t block[CRYPTO_MD_MAX];
@@ -76,7 +73,7 @@ static int p_hash_xor(crypto_md_t md, const uint8_t *s, size_t s_len,
 	size_t done = 0;
 	int ret = KMS_EOK;
 
-	k = chunk_key(md, s, s_len, &ret);
+	k = chunk_key(cache, &own, md, s, s_len, &ret);
 	if (ret != KMS_EOK) {
 		goto cleanup;
 	}
@@ -108,15 +105,19 @@ static int p_hash_xor(crypto_md_t md, const uint8_t *s, size_t s_len,
 	}
 cleanup:
 	if (ret != KMS_EOK) {
-		mikey_prf_forget();
+		mikey_prf_cache_wipe(cache);
+	}
+	if (cache == NULL) {
+		crypto_hmac_key_wipe(&own); /* init left it wipeable, even failing */
 	}
 	secmem_wipe(a, sizeof(a));
 	secmem_wipe(block, sizeof(block));
 	return ret;
 }
 
-int mikey_prf(uint8_t prf, const uint8_t *inkey, size_t inkey_len, const uint8_t *label,
-	      size_t label_len, uint8_t *out, size_t out_len)
+int mikey_prf(mikey_prf_cache_t *cache, uint8_t prf, const uint8_t *inkey,
+	      size_t inkey_len, const uint8_t *label, size_t label_len, uint8_t *out,
+	      size_t out_len)
 {
 	uint8_t acc[MIKEY_PRF_OUT_MAX]; /* acc[0..out_len) once the sizes pass */
 	size_t used = 0;
@@ -144,9 +145,11 @@ int mikey_prf(uint8_t prf, const uint8_t *inkey, size_t inkey_len, const uint8_t
 
 	used = out_len;
 	memset(acc, 0, used);
-	for (size_t off = 0; off < inkey_len; off += PRF_CHUNK) {
-		size_t s_len = inkey_len - off < PRF_CHUNK ? inkey_len - off : PRF_CHUNK;
-		ret = p_hash_xor(md, inkey + off, s_len, label, label_len, acc, out_len);
+	for (size_t off = 0; off < inkey_len; off += MIKEY_PRF_CHUNK) {
+		size_t s_len =
+		    inkey_len - off < MIKEY_PRF_CHUNK ? inkey_len - off : MIKEY_PRF_CHUNK;
+		ret = p_hash_xor(cache, md, inkey + off, s_len, label, label_len, acc,
+				 out_len);
 		if (ret != KMS_EOK) {
 			goto cleanup;
 		}

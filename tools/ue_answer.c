@@ -57,9 +57,9 @@ static int verify_and_open(const ue_answer_ctx_t *ctx, const mikey_msg_t *resp,
 	size_t plain_len = 0;
 	rc = mikey_profile_kemac_ts(resp, &t64);
 	if (rc == KMS_EOK) {
-		rc = mikey_kemac_open(init->hdr.prf, mikey_msg_kemac(resp), ctx->psk,
-				      ctx->psk_len, init->hdr.csb_id, MIKEY_DIR_RESP,
-				      ri != NULL ? &ri->rand : NULL,
+		rc = mikey_kemac_open(NULL, init->hdr.prf, mikey_msg_kemac(resp),
+				      ctx->psk, ctx->psk_len, init->hdr.csb_id,
+				      MIKEY_DIR_RESP, ri != NULL ? &ri->rand : NULL,
 				      rr != NULL ? &rr->rand : NULL, t64, plain,
 				      plain_cap, &plain_len, keys);
 	}

@@ -458,8 +458,8 @@ int ue_auth_key(uint8_t prf, const uint8_t *inkey, size_t inkey_len, uint32_t cs
 	if (kl == 0) {
 		return KMS_EHA;
 	}
-	int rc = mikey_kdf_msg_key(prf, inkey, inkey_len, MIKEY_DK_AUTH, csb_id, dir,
-				   randri, randrr, key, kl);
+	int rc = mikey_kdf_msg_key(NULL, prf, inkey, inkey_len, MIKEY_DK_AUTH, csb_id,
+				   dir, randri, randrr, key, kl);
 	if (rc == KMS_EOK) {
 		*key_len = kl;
 	}

@@ -280,7 +280,7 @@ int ue_prf_cmd(int argc, char **argv)
 	    hex_arg("--label", label_s, label, MIKEY_LABEL_MAX, true, &label_len) != 0) {
 		goto cleanup;
 	}
-	int rc = mikey_prf(prf, inkey, inkey_len, label, label_len, out, (size_t)n);
+	int rc = mikey_prf(NULL, prf, inkey, inkey_len, label, label_len, out, (size_t)n);
 	if (rc != KMS_EOK) {
 		fprintf(stderr, "%s: prf: %s\n", ue_prog, kms_strerror(rc));
 		goto cleanup;
@@ -399,8 +399,9 @@ int ue_verify_cmd(int argc, char **argv)
 			ue_prog, kms_strerror(rc), kms_err_name(rc));
 		goto cleanup;
 	}
-	rc = mikey_kdf_msg_key(m->hdr.prf, psk, psk_len, MIKEY_DK_AUTH, m->hdr.csb_id,
-			       MIKEY_DIR_INIT, randri, randrr, auth_key, key_len);
+	rc = mikey_kdf_msg_key(NULL, m->hdr.prf, psk, psk_len, MIKEY_DK_AUTH,
+			       m->hdr.csb_id, MIKEY_DIR_INIT, randri, randrr, auth_key,
+			       key_len);
 	if (rc != KMS_EOK) {
 		fprintf(stderr, "%s: key derivation: %s (%s)\n", ue_prog,
 			kms_strerror(rc), kms_err_name(rc));

@@ -123,10 +123,10 @@ static int fork_keys(run_t *r, uint8_t *mpkr_f, uint8_t *tgk_f)
 	}
 	/* The ticket's PRF drives forking (= the HDR's; checked by
 	 * transfer-init), over the IDRr's ID Data exactly as received. */
-	int rc = mikey_kdf_fork(r->su.prf, MIKEY_FORK_MPKR, mpkr->data, mpkr->len,
+	int rc = mikey_kdf_fork(NULL, r->su.prf, MIKEY_FORK_MPKR, mpkr->data, mpkr->len,
 				&idrr->id, &rk->rand, mpkr_f);
 	if (rc == KMS_EOK) {
-		rc = mikey_kdf_fork(r->su.prf, MIKEY_FORK_TGK, tgk->data, tgk->len,
+		rc = mikey_kdf_fork(NULL, r->su.prf, MIKEY_FORK_TGK, tgk->data, tgk->len,
 				    &idrr->id, &rk->rand, tgk_f);
 	}
 	return rc;
@@ -245,11 +245,12 @@ static int print_keys(run_t *r)
 		return UE_EXIT_USAGE;
 	}
 	/* H = 1: RANDRi in the label; G = 0: no RANDRr (RFC 6043 5.1.3). */
-	int rc = mikey_kdf_tgk_key(r->su.prf, tgk->data, tgk->len, MIKEY_DK_TEK, cs_id,
-				   &ri->rand, NULL, tek, r->su.key_len);
+	int rc = mikey_kdf_tgk_key(NULL, r->su.prf, tgk->data, tgk->len, MIKEY_DK_TEK,
+				   cs_id, &ri->rand, NULL, tek, r->su.key_len);
 	if (rc == KMS_EOK) {
-		rc = mikey_kdf_tgk_key(r->su.prf, tgk->data, tgk->len, MIKEY_DK_SALT,
-				       cs_id, &ri->rand, NULL, salt, sizeof(salt));
+		rc =
+		    mikey_kdf_tgk_key(NULL, r->su.prf, tgk->data, tgk->len, MIKEY_DK_SALT,
+				      cs_id, &ri->rand, NULL, salt, sizeof(salt));
 	}
 	if (rc != KMS_EOK) {
 		ue_fail("TEK derivation", rc);

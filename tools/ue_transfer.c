@@ -310,8 +310,8 @@ static int sign_init_data(run_t *r, const uint8_t *mac, size_t klen, size_t vr_o
 	}
 	/* Vi: First Payload, Next payload and Auth alg precede its MAC. */
 	memcpy(r->out + init_off + 3, mac, klen);
-	int rc = mikey_kdf_vr_key(r->resp.ticket.policy.prf, mpkr->data, mpkr->len, vrkey,
-				  klen);
+	int rc = mikey_kdf_vr_key(NULL, r->resp.ticket.policy.prf, mpkr->data, mpkr->len,
+				  vrkey, klen);
 	if (rc == KMS_EOK) {
 		rc = mikey_init_data_mac(r->out + init_off, ilen, vr_off, r->su.mac_alg,
 					 vrkey, klen, vr);

@@ -167,7 +167,7 @@ static int auth_key(const fk_t *k, uint8_t dir, uint8_t *key, size_t klen)
 {
 	const mikey_rand_t *ri = mikey_msg_randr(&k->req, MIKEY_RAND_I);
 	const mikey_rand_t *rr = mikey_msg_randr(&k->req, MIKEY_RAND_R);
-	return mikey_kdf_msg_key(k->req.hdr.prf, k->user->psk, k->user->psk_len,
+	return mikey_kdf_msg_key(NULL, k->req.hdr.prf, k->user->psk, k->user->psk_len,
 				 MIKEY_DK_AUTH, k->req.hdr.csb_id, dir,
 				 ri != NULL ? &ri->rand : NULL,
 				 rr != NULL ? &rr->rand : NULL, key, klen);
@@ -235,7 +235,7 @@ static int add_kemac(fk_t *k, uint64_t t64, const mikey_keys_t *keys)
 	uint8_t encr = k->key_len == 32 ? MIKEY_ENCR_AES_CM_256 : MIKEY_ENCR_AES_CM_128;
 	size_t len = 0;
 	int rc = mikey_kemac_seal(
-	    k->req.hdr.prf, encr, k->user->psk, k->user->psk_len, k->req.hdr.csb_id,
+	    NULL, k->req.hdr.prf, encr, k->user->psk, k->user->psk_len, k->req.hdr.csb_id,
 	    MIKEY_DIR_RESP, ri != NULL ? &ri->rand : NULL, rr != NULL ? &rr->rand : NULL,
 	    t64, keys, k->kemac, sizeof(k->kemac), &len);
 	if (rc != KMS_EOK) {
@@ -340,8 +340,8 @@ static int check_vr(const fk_t *k, const mikey_keydata_t *mpkr)
 	size_t klen = mikey_v_key_len(t->vr.alg);
 	int rc = t->has_init ? KMS_EOK : KMS_EMALFORMED;
 	if (rc == KMS_EOK) {
-		rc = mikey_kdf_vr_key(t->policy.prf, mpkr->key.data, mpkr->key.len, key,
-				      klen);
+		rc = mikey_kdf_vr_key(NULL, t->policy.prf, mpkr->key.data, mpkr->key.len,
+				      key, klen);
 	}
 	if (rc == KMS_EOK) {
 		rc = mikey_init_data_mac(t->init_data.data, t->init_data.len,
@@ -391,7 +391,7 @@ static int resolve(fk_t *k, size_t *len)
 	mikey_bytes_t rk = { k->randrkms, sizeof(k->randrkms) };
 	for (size_t i = 1; fork && rc == KMS_EOK && i < 3; i++) {
 		rc = mikey_kdf_fork(
-		    t->policy.prf, i == 1 ? MIKEY_FORK_MPKR : MIKEY_FORK_TGK,
+		    NULL, t->policy.prf, i == 1 ? MIKEY_FORK_MPKR : MIKEY_FORK_TGK,
 		    keys.k[i].key.data, keys.k[i].key.len, &me.id, &rk, k->keybuf[i]);
 		keys.k[i].key.data = k->keybuf[i];
 	}

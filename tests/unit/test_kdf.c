@@ -42,7 +42,8 @@ static void expect(uint8_t prf, const uint8_t *key, size_t key_len, const char *
 {
 	uint8_t label[MIKEY_LABEL_MAX];
 	size_t n = unit_hex(label_hex, label, sizeof(label));
-	CU_ASSERT_EQUAL_FATAL(mikey_prf(prf, key, key_len, label, n, exp, len), KMS_EOK);
+	CU_ASSERT_EQUAL_FATAL(mikey_prf(NULL, prf, key, key_len, label, n, exp, len),
+			      KMS_EOK);
 }
 
 /* --- RFC 3711 4.3.1 ----------------------------------------------------- */
@@ -144,14 +145,14 @@ static void given_request_resp_when_msg_keys_then_label_is_c_ff_csb_02_randri_00
 	for (size_t p = 0; p < 2; p++) {
 		for (size_t i = 0; i < 3; i++) {
 			expect(prfs[p], key32, 32, cases[i].label, exp, sizeof(exp));
-			CU_ASSERT_EQUAL(mikey_kdf_msg_key(prfs[p], key32, 32,
+			CU_ASSERT_EQUAL(mikey_kdf_msg_key(NULL, prfs[p], key32, 32,
 							  cases[i].which, 0x11223344,
 							  MIKEY_DIR_RESP, &randri, NULL,
 							  out, sizeof(out)),
 					KMS_EOK);
 			CU_ASSERT_EQUAL(memcmp(out, exp, sizeof(out)), 0);
 			/* An empty RAND is the same as an absent one. */
-			CU_ASSERT_EQUAL(mikey_kdf_msg_key(prfs[p], key32, 32,
+			CU_ASSERT_EQUAL(mikey_kdf_msg_key(NULL, prfs[p], key32, 32,
 							  cases[i].which, 0x11223344,
 							  MIKEY_DIR_RESP, &randri, &empty,
 							  out, sizeof(out)),
@@ -172,9 +173,9 @@ static void given_resolve_init_when_auth_key_then_label_is_c_ff_csb_01_00_randrr
 	       "00"
 	       "14" RANDRR_HEX,
 	       exp, sizeof(exp));
-	CU_ASSERT_EQUAL(mikey_kdf_msg_key(MIKEY_PRF_MIKEY1, key32, 16, MIKEY_DK_AUTH,
-					  0xDEADBEEF, MIKEY_DIR_INIT, NULL, &randrr, out,
-					  sizeof(out)),
+	CU_ASSERT_EQUAL(mikey_kdf_msg_key(NULL, MIKEY_PRF_MIKEY1, key32, 16,
+					  MIKEY_DK_AUTH, 0xDEADBEEF, MIKEY_DIR_INIT, NULL,
+					  &randrr, out, sizeof(out)),
 			KMS_EOK);
 	CU_ASSERT_EQUAL(memcmp(out, exp, sizeof(out)), 0);
 }
@@ -189,15 +190,15 @@ static void given_both_rands_when_msg_key_then_both_length_prefixed_in_order(voi
 	       "02"
 	       "10" RANDRI_HEX "14" RANDRR_HEX,
 	       exp, sizeof(exp));
-	CU_ASSERT_EQUAL(mikey_kdf_msg_key(MIKEY_PRF_HMAC_SHA256, key32, 32, MIKEY_DK_ENCR,
-					  0, MIKEY_DIR_RESP, &randri, &randrr, out,
-					  sizeof(out)),
+	CU_ASSERT_EQUAL(mikey_kdf_msg_key(NULL, MIKEY_PRF_HMAC_SHA256, key32, 32,
+					  MIKEY_DK_ENCR, 0, MIKEY_DIR_RESP, &randri,
+					  &randrr, out, sizeof(out)),
 			KMS_EOK);
 	CU_ASSERT_EQUAL(memcmp(out, exp, sizeof(out)), 0);
 	/* Direction matters. */
-	CU_ASSERT_EQUAL(mikey_kdf_msg_key(MIKEY_PRF_HMAC_SHA256, key32, 32, MIKEY_DK_ENCR,
-					  0, MIKEY_DIR_INIT, &randri, &randrr, other,
-					  sizeof(other)),
+	CU_ASSERT_EQUAL(mikey_kdf_msg_key(NULL, MIKEY_PRF_HMAC_SHA256, key32, 32,
+					  MIKEY_DK_ENCR, 0, MIKEY_DIR_INIT, &randri,
+					  &randrr, other, sizeof(other)),
 			KMS_EOK);
 	CU_ASSERT_NOT_EQUAL(memcmp(out, other, sizeof(out)), 0);
 }
@@ -206,23 +207,23 @@ static void given_bad_arguments_when_msg_key_then_error(void)
 {
 	uint8_t out[16], big[MIKEY_RAND_MAX + 1] = { 0 };
 	mikey_bytes_t too_long = { big, sizeof(big) }, dangling = { NULL, 4 };
-	CU_ASSERT_EQUAL(mikey_kdf_msg_key(0, key32, 16, MIKEY_DK_TEK, 1, MIKEY_DIR_INIT,
+	CU_ASSERT_EQUAL(mikey_kdf_msg_key(NULL, 0, key32, 16, MIKEY_DK_TEK, 1,
+					  MIKEY_DIR_INIT, &randri, NULL, out, 16),
+			KMS_EINVAL);
+	CU_ASSERT_EQUAL(mikey_kdf_msg_key(NULL, 0, key32, 16, MIKEY_DK_AUTH, 1, 0x03,
 					  &randri, NULL, out, 16),
 			KMS_EINVAL);
-	CU_ASSERT_EQUAL(mikey_kdf_msg_key(0, key32, 16, MIKEY_DK_AUTH, 1, 0x03, &randri,
-					  NULL, out, 16),
-			KMS_EINVAL);
-	CU_ASSERT_EQUAL(mikey_kdf_msg_key(0, key32, 16, MIKEY_DK_AUTH, 1, MIKEY_DIR_INIT,
-					  &too_long, NULL, out, 16),
+	CU_ASSERT_EQUAL(mikey_kdf_msg_key(NULL, 0, key32, 16, MIKEY_DK_AUTH, 1,
+					  MIKEY_DIR_INIT, &too_long, NULL, out, 16),
 			KMS_ERANGE);
-	CU_ASSERT_EQUAL(mikey_kdf_msg_key(0, key32, 16, MIKEY_DK_AUTH, 1, MIKEY_DIR_INIT,
-					  NULL, &dangling, out, 16),
+	CU_ASSERT_EQUAL(mikey_kdf_msg_key(NULL, 0, key32, 16, MIKEY_DK_AUTH, 1,
+					  MIKEY_DIR_INIT, NULL, &dangling, out, 16),
 			KMS_EINVAL);
-	CU_ASSERT_EQUAL(mikey_kdf_msg_key(7, key32, 16, MIKEY_DK_AUTH, 1, MIKEY_DIR_INIT,
-					  &randri, NULL, out, 16),
+	CU_ASSERT_EQUAL(mikey_kdf_msg_key(NULL, 7, key32, 16, MIKEY_DK_AUTH, 1,
+					  MIKEY_DIR_INIT, &randri, NULL, out, 16),
 			KMS_EPRF);
-	CU_ASSERT_EQUAL(mikey_kdf_msg_key(0, key32, 0, MIKEY_DK_AUTH, 1, MIKEY_DIR_INIT,
-					  &randri, NULL, out, 16),
+	CU_ASSERT_EQUAL(mikey_kdf_msg_key(NULL, 0, key32, 0, MIKEY_DK_AUTH, 1,
+					  MIKEY_DIR_INIT, &randri, NULL, out, 16),
 			KMS_EINVAL);
 }
 
@@ -265,7 +266,7 @@ static void given_tgk_when_deriving_then_label_is_c_csid_ffffffff_03_rands(void)
 	for (size_t p = 0; p < 2; p++) {
 		for (size_t i = 0; i < 4; i++) {
 			expect(prfs[p], key32, 32, cases[i].label, exp, sizeof(exp));
-			CU_ASSERT_EQUAL(mikey_kdf_tgk_key(prfs[p], key32, 32,
+			CU_ASSERT_EQUAL(mikey_kdf_tgk_key(NULL, prfs[p], key32, 32,
 							  cases[i].which, 7,
 							  cases[i].ri ? &randri : NULL,
 							  cases[i].rr ? &randrr : NULL,
@@ -281,14 +282,14 @@ static void given_no_rand_when_tgk_key_then_einval(void)
 	uint8_t out[16];
 	mikey_bytes_t empty = { NULL, 0 };
 	CU_ASSERT_EQUAL(
-	    mikey_kdf_tgk_key(0, key32, 16, MIKEY_DK_TEK, 1, NULL, NULL, out, 16),
+	    mikey_kdf_tgk_key(NULL, 0, key32, 16, MIKEY_DK_TEK, 1, NULL, NULL, out, 16),
 	    KMS_EINVAL);
-	CU_ASSERT_EQUAL(
-	    mikey_kdf_tgk_key(0, key32, 16, MIKEY_DK_TEK, 1, &empty, &empty, out, 16),
-	    KMS_EINVAL);
-	CU_ASSERT_EQUAL(
-	    mikey_kdf_tgk_key(0, key32, 16, (mikey_dk_t)9, 1, &randri, NULL, out, 16),
-	    KMS_EINVAL);
+	CU_ASSERT_EQUAL(mikey_kdf_tgk_key(NULL, 0, key32, 16, MIKEY_DK_TEK, 1, &empty,
+					  &empty, out, 16),
+			KMS_EINVAL);
+	CU_ASSERT_EQUAL(mikey_kdf_tgk_key(NULL, 0, key32, 16, (mikey_dk_t)9, 1, &randri,
+					  NULL, out, 16),
+			KMS_EINVAL);
 }
 
 /* --- RFC 6043 5.1.1: forking ------------------------------------------------- */
@@ -321,9 +322,9 @@ static void given_mpkr_and_tgk_when_forking_then_label_has_16_bit_id_length(void
 				memcpy(key, key32, 32);
 				expect(prfs[p], key, kl, cases[i].label, exp, kl);
 				memset(out, 0xEE, sizeof(out));
-				CU_ASSERT_EQUAL(mikey_kdf_fork(prfs[p], cases[i].what,
-							       key, kl, &bob, &randrkms,
-							       out),
+				CU_ASSERT_EQUAL(mikey_kdf_fork(NULL, prfs[p],
+							       cases[i].what, key, kl,
+							       &bob, &randrkms, out),
 						KMS_EOK);
 				/* Exactly inkey_len bytes of output. */
 				CU_ASSERT_EQUAL(memcmp(out, exp, kl), 0);
@@ -348,10 +349,10 @@ static void given_id_over_255_bytes_when_forking_then_length_is_two_bytes(void)
 	n += 300;
 	n += unit_hex("10" RANDRKMS_HEX, label + n, sizeof(label) - n);
 	CU_ASSERT_EQUAL_FATAL(n, sizeof(label));
-	CU_ASSERT_EQUAL(mikey_prf(MIKEY_PRF_MIKEY1, key32, 16, label, n, exp, 16),
+	CU_ASSERT_EQUAL(mikey_prf(NULL, MIKEY_PRF_MIKEY1, key32, 16, label, n, exp, 16),
 			KMS_EOK);
-	CU_ASSERT_EQUAL(mikey_kdf_fork(MIKEY_PRF_MIKEY1, MIKEY_FORK_MPKR, key32, 16, &idb,
-				       &randrkms, out),
+	CU_ASSERT_EQUAL(mikey_kdf_fork(NULL, MIKEY_PRF_MIKEY1, MIKEY_FORK_MPKR, key32, 16,
+				       &idb, &randrkms, out),
 			KMS_EOK);
 	CU_ASSERT_EQUAL(memcmp(out, exp, 16), 0);
 }
@@ -364,14 +365,17 @@ static void given_different_id_or_randrkms_when_forking_then_outputs_differ(void
 	kms2_b[15] ^= 1;
 	mikey_bytes_t alice = { alice_b, 21 }, kms2 = { kms2_b, 16 };
 	uint8_t p = MIKEY_PRF_HMAC_SHA256;
-	CU_ASSERT_EQUAL(mikey_kdf_fork(p, MIKEY_FORK_TGK, key32, 32, &bob, &randrkms, a),
-			KMS_EOK);
 	CU_ASSERT_EQUAL(
-	    mikey_kdf_fork(p, MIKEY_FORK_TGK, key32, 32, &alice, &randrkms, b), KMS_EOK);
-	CU_ASSERT_EQUAL(mikey_kdf_fork(p, MIKEY_FORK_TGK, key32, 32, &bob, &kms2, c),
-			KMS_EOK);
-	CU_ASSERT_EQUAL(mikey_kdf_fork(p, MIKEY_FORK_MPKR, key32, 32, &bob, &randrkms, d),
-			KMS_EOK);
+	    mikey_kdf_fork(NULL, p, MIKEY_FORK_TGK, key32, 32, &bob, &randrkms, a),
+	    KMS_EOK);
+	CU_ASSERT_EQUAL(
+	    mikey_kdf_fork(NULL, p, MIKEY_FORK_TGK, key32, 32, &alice, &randrkms, b),
+	    KMS_EOK);
+	CU_ASSERT_EQUAL(
+	    mikey_kdf_fork(NULL, p, MIKEY_FORK_TGK, key32, 32, &bob, &kms2, c), KMS_EOK);
+	CU_ASSERT_EQUAL(
+	    mikey_kdf_fork(NULL, p, MIKEY_FORK_MPKR, key32, 32, &bob, &randrkms, d),
+	    KMS_EOK);
 	CU_ASSERT_NOT_EQUAL(memcmp(a, b, 32), 0);
 	CU_ASSERT_NOT_EQUAL(memcmp(a, c, 32), 0);
 	CU_ASSERT_NOT_EQUAL(memcmp(a, d, 32), 0);
@@ -383,23 +387,26 @@ static void given_bad_arguments_when_forking_then_error(void)
 	uint8_t out[MIKEY_KEY_MAX + 1], id[MIKEY_ID_MAX + 1] = { 0 };
 	mikey_bytes_t long_id = { id, sizeof(id) }, no_rand = { NULL, 0 };
 	CU_ASSERT_EQUAL(
-	    mikey_kdf_fork(0, (mikey_fork_t)2, key32, 16, &bob, &randrkms, out),
+	    mikey_kdf_fork(NULL, 0, (mikey_fork_t)2, key32, 16, &bob, &randrkms, out),
 	    KMS_EINVAL);
 	CU_ASSERT_EQUAL(
-	    mikey_kdf_fork(0, MIKEY_FORK_TGK, key32, 16, NULL, &randrkms, out),
+	    mikey_kdf_fork(NULL, 0, MIKEY_FORK_TGK, key32, 16, NULL, &randrkms, out),
 	    KMS_EINVAL);
-	CU_ASSERT_EQUAL(mikey_kdf_fork(0, MIKEY_FORK_TGK, key32, 16, &bob, NULL, out),
-			KMS_EINVAL);
-	CU_ASSERT_EQUAL(mikey_kdf_fork(0, MIKEY_FORK_TGK, key32, 16, &bob, &no_rand, out),
-			KMS_EINVAL);
 	CU_ASSERT_EQUAL(
-	    mikey_kdf_fork(0, MIKEY_FORK_TGK, key32, 16, &long_id, &randrkms, out),
+	    mikey_kdf_fork(NULL, 0, MIKEY_FORK_TGK, key32, 16, &bob, NULL, out),
+	    KMS_EINVAL);
+	CU_ASSERT_EQUAL(
+	    mikey_kdf_fork(NULL, 0, MIKEY_FORK_TGK, key32, 16, &bob, &no_rand, out),
+	    KMS_EINVAL);
+	CU_ASSERT_EQUAL(
+	    mikey_kdf_fork(NULL, 0, MIKEY_FORK_TGK, key32, 16, &long_id, &randrkms, out),
 	    KMS_ERANGE);
-	CU_ASSERT_EQUAL(mikey_kdf_fork(0, MIKEY_FORK_TGK, key32, MIKEY_KEY_MAX + 1, &bob,
-				       &randrkms, out),
+	CU_ASSERT_EQUAL(mikey_kdf_fork(NULL, 0, MIKEY_FORK_TGK, key32, MIKEY_KEY_MAX + 1,
+				       &bob, &randrkms, out),
 			KMS_ERANGE);
-	CU_ASSERT_EQUAL(mikey_kdf_fork(0, MIKEY_FORK_TGK, key32, 0, &bob, &randrkms, out),
-			KMS_EINVAL);
+	CU_ASSERT_EQUAL(
+	    mikey_kdf_fork(NULL, 0, MIKEY_FORK_TGK, key32, 0, &bob, &randrkms, out),
+	    KMS_EINVAL);
 }
 
 /* --- RFC 6043 6.10: Vr key ------------------------------------------------- */
@@ -415,11 +422,12 @@ static void given_mpkr_when_vr_key_then_label_is_2d22ac75_ff_ffffffff_04(void)
 		       "ffffffff"
 		       "04",
 		       exp, len);
-		CU_ASSERT_EQUAL(mikey_kdf_vr_key(prfs[p], key32, 16, out, len), KMS_EOK);
+		CU_ASSERT_EQUAL(mikey_kdf_vr_key(NULL, prfs[p], key32, 16, out, len),
+				KMS_EOK);
 		CU_ASSERT_EQUAL(memcmp(out, exp, len), 0);
 	}
-	CU_ASSERT_EQUAL(mikey_kdf_vr_key(5, key32, 16, out, 20), KMS_EPRF);
-	CU_ASSERT_EQUAL(mikey_kdf_vr_key(0, key32, 16, out, 0), KMS_EINVAL);
+	CU_ASSERT_EQUAL(mikey_kdf_vr_key(NULL, 5, key32, 16, out, 20), KMS_EPRF);
+	CU_ASSERT_EQUAL(mikey_kdf_vr_key(NULL, 0, key32, 16, out, 0), KMS_EINVAL);
 }
 
 /* --- RFC 6043 Appendix A: MIKEY base ticket ------------------------------ */
@@ -450,7 +458,7 @@ static void given_tpk_when_base_ticket_keys_then_label_is_c_ff_ffffffff_05_rand(
 	for (size_t p = 0; p < 2; p++) {
 		for (size_t i = 0; i < 3; i++) {
 			expect(prfs[p], key32, 32, cases[i].label, exp, sizeof(exp));
-			CU_ASSERT_EQUAL(mikey_kdf_tpk_key(prfs[p], key32, 32,
+			CU_ASSERT_EQUAL(mikey_kdf_tpk_key(NULL, prfs[p], key32, 32,
 							  cases[i].which, &rand32, out,
 							  sizeof(out)),
 					KMS_EOK);
@@ -467,11 +475,11 @@ static void given_tpk_label_written_byte_by_byte_when_auth_key_then_same(void)
 					 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09,
 					 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f };
 	uint8_t out[20], exp[20];
-	CU_ASSERT_EQUAL(mikey_prf(MIKEY_PRF_MIKEY1, key32, 32, label, sizeof(label), exp,
-				  sizeof(exp)),
+	CU_ASSERT_EQUAL(mikey_prf(NULL, MIKEY_PRF_MIKEY1, key32, 32, label, sizeof(label),
+				  exp, sizeof(exp)),
 			KMS_EOK);
-	CU_ASSERT_EQUAL(mikey_kdf_tpk_key(MIKEY_PRF_MIKEY1, key32, 32, MIKEY_DK_AUTH,
-					  &randri, out, sizeof(out)),
+	CU_ASSERT_EQUAL(mikey_kdf_tpk_key(NULL, MIKEY_PRF_MIKEY1, key32, 32,
+					  MIKEY_DK_AUTH, &randri, out, sizeof(out)),
 			KMS_EOK);
 	CU_ASSERT_EQUAL(memcmp(out, exp, sizeof(out)), 0);
 }
@@ -501,8 +509,9 @@ static void given_mpk_when_mpki_mpkr_then_label_is_c_ff_ffffffff_06_rand(void)
 				size_t kl = key_lens[k];
 				expect(prfs[p], key32, kl, cases[i].label, exp, kl);
 				memset(out, 0xEE, sizeof(out));
-				CU_ASSERT_EQUAL(mikey_kdf_mpk(prfs[p], cases[i].which,
-							      key32, kl, &rand32, out),
+				CU_ASSERT_EQUAL(mikey_kdf_mpk(NULL, prfs[p],
+							      cases[i].which, key32, kl,
+							      &rand32, out),
 						KMS_EOK);
 				/* outkey_len = the MPK's length. */
 				CU_ASSERT_EQUAL(memcmp(out, exp, kl), 0);
@@ -512,8 +521,10 @@ static void given_mpk_when_mpki_mpkr_then_label_is_c_ff_ffffffff_06_rand(void)
 	}
 	/* MPKi and MPKr differ, and differ from the MPK itself. */
 	uint8_t i16[16], r16[16];
-	CU_ASSERT_EQUAL(mikey_kdf_mpk(0, MIKEY_MPK_I, key32, 16, &rand32, i16), KMS_EOK);
-	CU_ASSERT_EQUAL(mikey_kdf_mpk(0, MIKEY_MPK_R, key32, 16, &rand32, r16), KMS_EOK);
+	CU_ASSERT_EQUAL(mikey_kdf_mpk(NULL, 0, MIKEY_MPK_I, key32, 16, &rand32, i16),
+			KMS_EOK);
+	CU_ASSERT_EQUAL(mikey_kdf_mpk(NULL, 0, MIKEY_MPK_R, key32, 16, &rand32, r16),
+			KMS_EOK);
 	CU_ASSERT_NOT_EQUAL(memcmp(i16, r16, 16), 0);
 	CU_ASSERT_NOT_EQUAL(memcmp(i16, key32, 16), 0);
 }
@@ -523,27 +534,32 @@ static void given_bad_arguments_when_base_ticket_keys_then_error(void)
 	uint8_t out[MIKEY_KEY_MAX + 1], big[MIKEY_RAND_MAX + 1] = { 0 };
 	mikey_bytes_t too_long = { big, sizeof(big) }, empty = { NULL, 0 },
 		      dangling = { NULL, 4 };
-	CU_ASSERT_EQUAL(mikey_kdf_tpk_key(0, key32, 32, MIKEY_DK_TEK, &rand32, out, 16),
-			KMS_EINVAL);
-	CU_ASSERT_EQUAL(mikey_kdf_tpk_key(0, key32, 32, MIKEY_DK_AUTH, NULL, out, 16),
-			KMS_EINVAL);
-	CU_ASSERT_EQUAL(mikey_kdf_tpk_key(0, key32, 32, MIKEY_DK_AUTH, &empty, out, 16),
-			KMS_EINVAL);
 	CU_ASSERT_EQUAL(
-	    mikey_kdf_tpk_key(0, key32, 32, MIKEY_DK_AUTH, &dangling, out, 16),
+	    mikey_kdf_tpk_key(NULL, 0, key32, 32, MIKEY_DK_TEK, &rand32, out, 16),
 	    KMS_EINVAL);
 	CU_ASSERT_EQUAL(
-	    mikey_kdf_tpk_key(0, key32, 32, MIKEY_DK_AUTH, &too_long, out, 16),
+	    mikey_kdf_tpk_key(NULL, 0, key32, 32, MIKEY_DK_AUTH, NULL, out, 16),
+	    KMS_EINVAL);
+	CU_ASSERT_EQUAL(
+	    mikey_kdf_tpk_key(NULL, 0, key32, 32, MIKEY_DK_AUTH, &empty, out, 16),
+	    KMS_EINVAL);
+	CU_ASSERT_EQUAL(
+	    mikey_kdf_tpk_key(NULL, 0, key32, 32, MIKEY_DK_AUTH, &dangling, out, 16),
+	    KMS_EINVAL);
+	CU_ASSERT_EQUAL(
+	    mikey_kdf_tpk_key(NULL, 0, key32, 32, MIKEY_DK_AUTH, &too_long, out, 16),
 	    KMS_ERANGE);
-	CU_ASSERT_EQUAL(mikey_kdf_tpk_key(9, key32, 32, MIKEY_DK_AUTH, &rand32, out, 16),
-			KMS_EPRF);
-	CU_ASSERT_EQUAL(mikey_kdf_mpk(0, (mikey_mpk_t)2, key32, 16, &rand32, out),
+	CU_ASSERT_EQUAL(
+	    mikey_kdf_tpk_key(NULL, 9, key32, 32, MIKEY_DK_AUTH, &rand32, out, 16),
+	    KMS_EPRF);
+	CU_ASSERT_EQUAL(mikey_kdf_mpk(NULL, 0, (mikey_mpk_t)2, key32, 16, &rand32, out),
 			KMS_EINVAL);
-	CU_ASSERT_EQUAL(mikey_kdf_mpk(0, MIKEY_MPK_I, key32, 16, NULL, out), KMS_EINVAL);
-	CU_ASSERT_EQUAL(mikey_kdf_mpk(0, MIKEY_MPK_I, key32, 0, &rand32, out),
+	CU_ASSERT_EQUAL(mikey_kdf_mpk(NULL, 0, MIKEY_MPK_I, key32, 16, NULL, out),
+			KMS_EINVAL);
+	CU_ASSERT_EQUAL(mikey_kdf_mpk(NULL, 0, MIKEY_MPK_I, key32, 0, &rand32, out),
 			KMS_EINVAL);
 	CU_ASSERT_EQUAL(
-	    mikey_kdf_mpk(0, MIKEY_MPK_I, key32, MIKEY_KEY_MAX + 1, &rand32, out),
+	    mikey_kdf_mpk(NULL, 0, MIKEY_MPK_I, key32, MIKEY_KEY_MAX + 1, &rand32, out),
 	    KMS_ERANGE);
 }
 

@@ -294,11 +294,12 @@ static void given_key_chain_when_seal_then_open_gives_same_keys(void)
 		uint8_t ct[256], plain[256];
 		size_t ct_len = 0, plain_len = 0;
 		make_chain(&keys, cases[i].key_len);
-		CU_ASSERT_EQUAL_FATAL(
-		    mikey_kemac_seal(cases[i].prf, cases[i].alg, psk, 32, 0xCAFE0001,
-				     MIKEY_DIR_RESP, &randri, NULL, 0x1122334455667788ull,
-				     &keys, ct, sizeof(ct), &ct_len),
-		    KMS_EOK);
+		CU_ASSERT_EQUAL_FATAL(mikey_kemac_seal(NULL, cases[i].prf, cases[i].alg,
+						       psk, 32, 0xCAFE0001,
+						       MIKEY_DIR_RESP, &randri, NULL,
+						       0x1122334455667788ull, &keys, ct,
+						       sizeof(ct), &ct_len),
+				      KMS_EOK);
 		size_t chain_len = 2 * (4 + cases[i].key_len + 1 + 4);
 		CU_ASSERT_EQUAL(ct_len, mikey_kemac_encr_len(cases[i].alg, chain_len));
 		/* No key bytes in the clear. */
@@ -309,7 +310,7 @@ static void given_key_chain_when_seal_then_open_gives_same_keys(void)
 			cases[i].alg, { ct, ct_len }, MIKEY_MAC_NULL, { NULL, 0 }
 		};
 		CU_ASSERT_EQUAL_FATAL(
-		    mikey_kemac_open(cases[i].prf, &kemac, psk, 32, 0xCAFE0001,
+		    mikey_kemac_open(NULL, cases[i].prf, &kemac, psk, 32, 0xCAFE0001,
 				     MIKEY_DIR_RESP, &randri, NULL, 0x1122334455667788ull,
 				     plain, sizeof(plain), &plain_len, &got),
 		    KMS_EOK);
@@ -329,13 +330,14 @@ static void given_chain_of_multiple_of_8_when_kw_seal_then_open_without_padding(
 	make_chain(&keys, 16);
 	keys.n = 1;
 	keys.k[0].spi.len = 3; /* 4 + 16 + 1 + 3 = 24 bytes */
-	CU_ASSERT_EQUAL_FATAL(mikey_kemac_seal(MIKEY_PRF_MIKEY1, MIKEY_ENCR_AES_KW_128,
-					       psk, 16, 5, MIKEY_DIR_INIT, &randri, NULL,
-					       0, &keys, ct, sizeof(ct), &ct_len),
+	CU_ASSERT_EQUAL_FATAL(mikey_kemac_seal(NULL, MIKEY_PRF_MIKEY1,
+					       MIKEY_ENCR_AES_KW_128, psk, 16, 5,
+					       MIKEY_DIR_INIT, &randri, NULL, 0, &keys,
+					       ct, sizeof(ct), &ct_len),
 			      KMS_EOK);
 	CU_ASSERT_EQUAL(ct_len, 32);
 	mikey_kemac_t kemac = { MIKEY_ENCR_AES_KW_128, { ct, ct_len }, 0, { NULL, 0 } };
-	CU_ASSERT_EQUAL(mikey_kemac_open(MIKEY_PRF_MIKEY1, &kemac, psk, 16, 5,
+	CU_ASSERT_EQUAL(mikey_kemac_open(NULL, MIKEY_PRF_MIKEY1, &kemac, psk, 16, 5,
 					 MIKEY_DIR_INIT, &randri, NULL, 0, plain,
 					 sizeof(plain), &plain_len, &got),
 			KMS_EOK);
@@ -350,9 +352,10 @@ static void given_wrong_inputs_when_open_then_fails_and_plain_wiped(void)
 	size_t ct_len = 0, plain_len = 999;
 	make_chain(&keys, 16);
 	for (uint8_t alg = MIKEY_ENCR_AES_CM_128; alg <= MIKEY_ENCR_AES_KW_128; alg++) {
-		CU_ASSERT_EQUAL_FATAL(mikey_kemac_seal(MIKEY_PRF_MIKEY1, alg, psk, 16, 1,
-						       MIKEY_DIR_RESP, &randri, NULL, 42,
-						       &keys, ct, sizeof(ct), &ct_len),
+		CU_ASSERT_EQUAL_FATAL(mikey_kemac_seal(NULL, MIKEY_PRF_MIKEY1, alg, psk,
+						       16, 1, MIKEY_DIR_RESP, &randri,
+						       NULL, 42, &keys, ct, sizeof(ct),
+						       &ct_len),
 				      KMS_EOK);
 		mikey_kemac_t kemac = { alg, { ct, ct_len }, 0, { NULL, 0 } };
 		int expect_kw = alg == MIKEY_ENCR_AES_KW_128;
@@ -361,15 +364,15 @@ static void given_wrong_inputs_when_open_then_fails_and_plain_wiped(void)
 		uint8_t bad_psk[16];
 		memcpy(bad_psk, psk, 16);
 		bad_psk[0] ^= 1;
-		r[0] = mikey_kemac_open(MIKEY_PRF_MIKEY1, &kemac, bad_psk, 16, 1,
+		r[0] = mikey_kemac_open(NULL, MIKEY_PRF_MIKEY1, &kemac, bad_psk, 16, 1,
 					MIKEY_DIR_RESP, &randri, NULL, 42, plain,
 					sizeof(plain), &plain_len, &got);
 		CU_ASSERT_EQUAL(memcmp(plain, zero, ct_len), 0);
-		r[1] = mikey_kemac_open(MIKEY_PRF_MIKEY1, &kemac, psk, 16, 1,
+		r[1] = mikey_kemac_open(NULL, MIKEY_PRF_MIKEY1, &kemac, psk, 16, 1,
 					MIKEY_DIR_INIT, &randri, NULL, 42, plain,
 					sizeof(plain), &plain_len, &got);
 		CU_ASSERT_EQUAL(memcmp(plain, zero, ct_len), 0);
-		r[2] = mikey_kemac_open(MIKEY_PRF_MIKEY1, &kemac, psk, 16, 2,
+		r[2] = mikey_kemac_open(NULL, MIKEY_PRF_MIKEY1, &kemac, psk, 16, 2,
 					MIKEY_DIR_RESP, &randri, NULL, 42, plain,
 					sizeof(plain), &plain_len, &got);
 		CU_ASSERT_EQUAL(memcmp(plain, zero, ct_len), 0);
@@ -387,11 +390,13 @@ static void given_wrong_inputs_when_open_then_fails_and_plain_wiped(void)
 static void kw_encrypt_raw(const uint8_t *in, size_t len, uint8_t *ct, size_t *ct_len)
 {
 	uint8_t ek[16], sk[8];
-	CU_ASSERT_EQUAL_FATAL(mikey_kdf_msg_key(MIKEY_PRF_MIKEY1, psk, 16, MIKEY_DK_ENCR,
-						3, MIKEY_DIR_RESP, &randri, NULL, ek, 16),
+	CU_ASSERT_EQUAL_FATAL(mikey_kdf_msg_key(NULL, MIKEY_PRF_MIKEY1, psk, 16,
+						MIKEY_DK_ENCR, 3, MIKEY_DIR_RESP, &randri,
+						NULL, ek, 16),
 			      KMS_EOK);
-	CU_ASSERT_EQUAL_FATAL(mikey_kdf_msg_key(MIKEY_PRF_MIKEY1, psk, 16, MIKEY_DK_SALT,
-						3, MIKEY_DIR_RESP, &randri, NULL, sk, 8),
+	CU_ASSERT_EQUAL_FATAL(mikey_kdf_msg_key(NULL, MIKEY_PRF_MIKEY1, psk, 16,
+						MIKEY_DK_SALT, 3, MIKEY_DIR_RESP, &randri,
+						NULL, sk, 8),
 			      KMS_EOK);
 	CU_ASSERT_EQUAL_FATAL(mikey_kemac_encrypt(MIKEY_ENCR_AES_KW_128, ek, sk, 3, 0, in,
 						  len, ct, 128, ct_len),
@@ -412,7 +417,7 @@ static void given_kw_chain_with_junk_or_long_padding_when_open_then_emalformed(v
 	/* Sanity: the plain chain opens. */
 	kw_encrypt_raw(chain, chain_len, ct, &ct_len);
 	kemac.encr_data.len = ct_len;
-	CU_ASSERT_EQUAL(mikey_kemac_open(MIKEY_PRF_MIKEY1, &kemac, psk, 16, 3,
+	CU_ASSERT_EQUAL(mikey_kemac_open(NULL, MIKEY_PRF_MIKEY1, &kemac, psk, 16, 3,
 					 MIKEY_DIR_RESP, &randri, NULL, 0, plain,
 					 sizeof(plain), &plain_len, &got),
 			KMS_EOK);
@@ -421,7 +426,7 @@ static void given_kw_chain_with_junk_or_long_padding_when_open_then_emalformed(v
 	chain[50] = 0x01;
 	kw_encrypt_raw(chain, 51, ct, &ct_len);
 	kemac.encr_data.len = ct_len;
-	CU_ASSERT_EQUAL(mikey_kemac_open(MIKEY_PRF_MIKEY1, &kemac, psk, 16, 3,
+	CU_ASSERT_EQUAL(mikey_kemac_open(NULL, MIKEY_PRF_MIKEY1, &kemac, psk, 16, 3,
 					 MIKEY_DIR_RESP, &randri, NULL, 0, plain,
 					 sizeof(plain), &plain_len, &got),
 			KMS_EMALFORMED);
@@ -430,7 +435,7 @@ static void given_kw_chain_with_junk_or_long_padding_when_open_then_emalformed(v
 	memset(chain + 50, 0, 8);
 	kw_encrypt_raw(chain, 58, ct, &ct_len); /* 58 -> 64: 14 zero bytes */
 	kemac.encr_data.len = ct_len;
-	CU_ASSERT_EQUAL(mikey_kemac_open(MIKEY_PRF_MIKEY1, &kemac, psk, 16, 3,
+	CU_ASSERT_EQUAL(mikey_kemac_open(NULL, MIKEY_PRF_MIKEY1, &kemac, psk, 16, 3,
 					 MIKEY_DIR_RESP, &randri, NULL, 0, plain,
 					 sizeof(plain), &plain_len, &got),
 			KMS_EMALFORMED);
@@ -442,35 +447,38 @@ static void given_null_encryption_or_bad_args_when_seal_open_then_error(void)
 	uint8_t ct[128], plain[16];
 	size_t ct_len = 0, plain_len = 0;
 	make_chain(&keys, 16);
-	CU_ASSERT_EQUAL(mikey_kemac_seal(0, MIKEY_ENCR_NULL, psk, 16, 1, MIKEY_DIR_RESP,
-					 &randri, NULL, 0, &keys, ct, sizeof(ct),
-					 &ct_len),
+	CU_ASSERT_EQUAL(mikey_kemac_seal(NULL, 0, MIKEY_ENCR_NULL, psk, 16, 1,
+					 MIKEY_DIR_RESP, &randri, NULL, 0, &keys, ct,
+					 sizeof(ct), &ct_len),
 			KMS_EEA);
-	CU_ASSERT_EQUAL(mikey_kemac_seal(0, 7, psk, 16, 1, MIKEY_DIR_RESP, &randri, NULL,
-					 0, &keys, ct, sizeof(ct), &ct_len),
+	CU_ASSERT_EQUAL(mikey_kemac_seal(NULL, 0, 7, psk, 16, 1, MIKEY_DIR_RESP, &randri,
+					 NULL, 0, &keys, ct, sizeof(ct), &ct_len),
 			KMS_EEA);
-	CU_ASSERT_EQUAL(mikey_kemac_seal(0, MIKEY_ENCR_AES_CM_128, psk, 16, 1,
+	CU_ASSERT_EQUAL(mikey_kemac_seal(NULL, 0, MIKEY_ENCR_AES_CM_128, psk, 16, 1,
 					 MIKEY_DIR_RESP, &randri, NULL, 0, &keys, ct, 10,
 					 &ct_len),
 			KMS_ESPACE);
-	CU_ASSERT_EQUAL(mikey_kemac_seal(9, MIKEY_ENCR_AES_CM_128, psk, 16, 1,
+	CU_ASSERT_EQUAL(mikey_kemac_seal(NULL, 9, MIKEY_ENCR_AES_CM_128, psk, 16, 1,
 					 MIKEY_DIR_RESP, &randri, NULL, 0, &keys, ct,
 					 sizeof(ct), &ct_len),
 			KMS_EPRF);
-	CU_ASSERT_EQUAL(mikey_kemac_seal(0, MIKEY_ENCR_AES_CM_128, psk, 16, 1,
+	CU_ASSERT_EQUAL(mikey_kemac_seal(NULL, 0, MIKEY_ENCR_AES_CM_128, psk, 16, 1,
 					 MIKEY_DIR_RESP, &randri, NULL, 0, &keys, ct,
 					 sizeof(ct), &ct_len),
 			KMS_EOK);
 	mikey_kemac_t kemac = { MIKEY_ENCR_NULL, { ct, ct_len }, 0, { NULL, 0 } };
-	CU_ASSERT_EQUAL(mikey_kemac_open(0, &kemac, psk, 16, 1, MIKEY_DIR_RESP, &randri,
-					 NULL, 0, plain, sizeof(plain), &plain_len, &got),
+	CU_ASSERT_EQUAL(mikey_kemac_open(NULL, 0, &kemac, psk, 16, 1, MIKEY_DIR_RESP,
+					 &randri, NULL, 0, plain, sizeof(plain),
+					 &plain_len, &got),
 			KMS_EEA);
 	kemac.encr_alg = MIKEY_ENCR_AES_CM_128;
-	CU_ASSERT_EQUAL(mikey_kemac_open(0, &kemac, psk, 16, 1, MIKEY_DIR_RESP, &randri,
-					 NULL, 0, plain, sizeof(plain), &plain_len, &got),
+	CU_ASSERT_EQUAL(mikey_kemac_open(NULL, 0, &kemac, psk, 16, 1, MIKEY_DIR_RESP,
+					 &randri, NULL, 0, plain, sizeof(plain),
+					 &plain_len, &got),
 			KMS_ESPACE);
-	CU_ASSERT_EQUAL(mikey_kemac_open(0, NULL, psk, 16, 1, MIKEY_DIR_RESP, &randri,
-					 NULL, 0, plain, sizeof(plain), &plain_len, &got),
+	CU_ASSERT_EQUAL(mikey_kemac_open(NULL, 0, NULL, psk, 16, 1, MIKEY_DIR_RESP,
+					 &randri, NULL, 0, plain, sizeof(plain),
+					 &plain_len, &got),
 			KMS_EINVAL);
 }
 

@@ -142,7 +142,7 @@ static int ue_sign_init(ue_t *ue, const mikey_bytes_t *ri, const mikey_bytes_t *
 	mikey_msg_t *m = malloc(sizeof(*m));
 	uint8_t key[20];
 	mikey_bytes_t ids[2], kms = { (const uint8_t *)ue_kms, strlen(ue_kms) };
-	int ret = mikey_kdf_msg_key(MIKEY_PRF_MIKEY1, ue->u->key, 16, MIKEY_DK_AUTH,
+	int ret = mikey_kdf_msg_key(NULL, MIKEY_PRF_MIKEY1, ue->u->key, 16, MIKEY_DK_AUTH,
 				    ue->csb, MIKEY_DIR_INIT, ri, rr, key, 20);
 	if (ret == KMS_EOK) {
 		ret = mikey_msg_decode(ue->msg, ue->len, m);
@@ -230,7 +230,7 @@ static int ue_resolve(ue_t *ue, const mikey_ticket_t *ticket, const uint8_t *mpk
 	mikey_v_t vr = { MIKEY_MAC_HMAC_SHA1_160, { NULL, 0 } };
 	int ret = mikey_init_data_build(&vi, &vr, init, sizeof(init), &init_len, &vr_off);
 	if (ret == KMS_EOK) {
-		ret = mikey_kdf_vr_key(MIKEY_PRF_MIKEY1, mpkr, 16, vr_key, 20);
+		ret = mikey_kdf_vr_key(NULL, MIKEY_PRF_MIKEY1, mpkr, 16, vr_key, 20);
 	}
 	if (ret == KMS_EOK) {
 		ret = mikey_init_data_mac(init, init_len, vr_off, MIKEY_MAC_HMAC_SHA1_160,
@@ -293,9 +293,9 @@ static int ue_exchange(ue_t *ue, kms_reqtype_t type, resp_t *r)
 	mikey_bytes_t rnd = { ue->rand, 16 }, init = { ue->msg, ue->len };
 	uint8_t key[20];
 	uint64_t t64 = 0;
-	ret = mikey_kdf_msg_key(MIKEY_PRF_MIKEY1, ue->u->key, 16, MIKEY_DK_AUTH, ue->csb,
-				MIKEY_DIR_RESP, req ? &rnd : NULL, req ? NULL : &rnd, key,
-				20);
+	ret = mikey_kdf_msg_key(NULL, MIKEY_PRF_MIKEY1, ue->u->key, 16, MIKEY_DK_AUTH,
+				ue->csb, MIKEY_DIR_RESP, req ? &rnd : NULL,
+				req ? NULL : &rnd, key, 20);
 	if (ret == KMS_EOK) {
 		ret = mikey_mac_verify(&r->m, key, 20, &init, 1);
 	}
@@ -304,7 +304,7 @@ static int ue_exchange(ue_t *ue, kms_reqtype_t type, resp_t *r)
 	}
 	size_t plen = 0;
 	if (ret == KMS_EOK) {
-		ret = mikey_kemac_open(MIKEY_PRF_MIKEY1, mikey_msg_kemac(&r->m),
+		ret = mikey_kemac_open(NULL, MIKEY_PRF_MIKEY1, mikey_msg_kemac(&r->m),
 				       ue->u->key, 16, ue->csb, MIKEY_DIR_RESP,
 				       req ? &rnd : NULL, req ? NULL : &rnd, t64,
 				       r->plain, sizeof(r->plain), &plen, &r->keys);
@@ -354,11 +354,11 @@ static void given_request_and_resolve_when_served_then_responder_gets_forked_key
 	CU_ASSERT_PTR_NOT_NULL_FATAL(rk);
 	CU_ASSERT_EQUAL(idr->id.len, 15);
 	uint8_t mpkr_f[16], tgk_f[16];
-	CU_ASSERT_EQUAL(mikey_kdf_fork(MIKEY_PRF_MIKEY1, MIKEY_FORK_MPKR,
+	CU_ASSERT_EQUAL(mikey_kdf_fork(NULL, MIKEY_PRF_MIKEY1, MIKEY_FORK_MPKR,
 				       rq->keys.k[1].key.data, 16, &idr->id, &rk->rand,
 				       mpkr_f),
 			KMS_EOK);
-	CU_ASSERT_EQUAL(mikey_kdf_fork(MIKEY_PRF_MIKEY1, MIKEY_FORK_TGK,
+	CU_ASSERT_EQUAL(mikey_kdf_fork(NULL, MIKEY_PRF_MIKEY1, MIKEY_FORK_TGK,
 				       rq->keys.k[2].key.data, 16, &idr->id, &rk->rand,
 				       tgk_f),
 			KMS_EOK);
@@ -847,7 +847,7 @@ static void given_resolve_over_zk_when_peer_key_right_then_keys_forked_for_respo
 	CU_ASSERT_PTR_NOT_NULL_FATAL(rk);
 	CU_ASSERT_EQUAL(idr->id.len, strlen("bob@example.org"));
 	uint8_t tgk_f[16];
-	CU_ASSERT_EQUAL(mikey_kdf_fork(MIKEY_PRF_MIKEY1, MIKEY_FORK_TGK,
+	CU_ASSERT_EQUAL(mikey_kdf_fork(NULL, MIKEY_PRF_MIKEY1, MIKEY_FORK_TGK,
 				       rq->keys.k[2].key.data, 16, &idr->id, &rk->rand,
 				       tgk_f),
 			KMS_EOK);
@@ -996,7 +996,7 @@ static void given_sip_uri_identities_when_served_then_granted_and_resolved_as_na
 	uint8_t tgk_f[16];
 	CU_ASSERT_PTR_NOT_NULL_FATAL(rk);
 	mikey_bytes_t nai = { (const uint8_t *)"bob@example.org", 15 };
-	CU_ASSERT_EQUAL(mikey_kdf_fork(MIKEY_PRF_MIKEY1, MIKEY_FORK_TGK,
+	CU_ASSERT_EQUAL(mikey_kdf_fork(NULL, MIKEY_PRF_MIKEY1, MIKEY_FORK_TGK,
 				       rq->keys.k[2].key.data, 16, &nai, &rk->rand,
 				       tgk_f),
 			KMS_EOK);
@@ -1298,14 +1298,16 @@ static void check_error(const err_case_t *c, const ue_t *ue, bool request,
 	if (c->want_v && mikey_msg_v(e) != NULL) {
 		uint8_t key[20];
 		mikey_bytes_t rnd = { ue->rand, 16 };
-		CU_ASSERT_EQUAL(mikey_kdf_msg_key(prf, ue->u->key, 16, MIKEY_DK_AUTH, csb,
-						  MIKEY_DIR_INIT, request ? &rnd : NULL,
+		CU_ASSERT_EQUAL(mikey_kdf_msg_key(NULL, prf, ue->u->key, 16,
+						  MIKEY_DK_AUTH, csb, MIKEY_DIR_INIT,
+						  request ? &rnd : NULL,
 						  request ? NULL : &rnd, key, 20),
 				KMS_EOK);
 		CU_ASSERT_EQUAL(mikey_mac_verify(e, key, 20, NULL, 0), KMS_EOK);
 		/* ... and not under the response direction's key. */
-		CU_ASSERT_EQUAL(mikey_kdf_msg_key(prf, ue->u->key, 16, MIKEY_DK_AUTH, csb,
-						  MIKEY_DIR_RESP, request ? &rnd : NULL,
+		CU_ASSERT_EQUAL(mikey_kdf_msg_key(NULL, prf, ue->u->key, 16,
+						  MIKEY_DK_AUTH, csb, MIKEY_DIR_RESP,
+						  request ? &rnd : NULL,
 						  request ? NULL : &rnd, key, 20),
 				KMS_EOK);
 		CU_ASSERT_EQUAL(mikey_mac_verify(e, key, 20, NULL, 0), KMS_EMAC);

@@ -290,7 +290,8 @@ static void remac(const mikey_tp_t *tp, uint8_t *data, size_t len, size_t thl,
 	CU_ASSERT_EQUAL_FATAL(kms_ticket_base_tpk(mk, tp->ticket_type, id, tpk), KMS_EOK);
 	mikey_bytes_t rand = { data + RAND_OFF(thl), 32 };
 	CU_ASSERT_EQUAL_FATAL(
-	    mikey_kdf_tpk_key(tp->prf, tpk, 32, MIKEY_DK_AUTH, &rand, auth, ml), KMS_EOK);
+	    mikey_kdf_tpk_key(NULL, tp->prf, tpk, 32, MIKEY_DK_AUTH, &rand, auth, ml),
+	    KMS_EOK);
 	uint8_t tdl[2] = { (uint8_t)(len >> 8), (uint8_t)len };
 	crypto_iov_t iov[3] = { { aad.data, aad.len }, { tdl, 2 }, { data, len - ml } };
 	CU_ASSERT_EQUAL_FATAL(
@@ -346,11 +347,11 @@ static void given_issued_base_ticket_when_v_and_kemac_recomputed_here_then_they_
 			CU_ASSERT_EQUAL(keyring_active(kr, &id, &mk), KMS_EOK);
 			CU_ASSERT_EQUAL(kms_ticket_base_tpk(mk, tp.ticket_type, id, tpk),
 					KMS_EOK);
-			CU_ASSERT_EQUAL(mikey_kdf_tpk_key(prf, tpk, 32, MIKEY_DK_ENCR,
-							  &rand, encr, kl),
+			CU_ASSERT_EQUAL(mikey_kdf_tpk_key(NULL, prf, tpk, 32,
+							  MIKEY_DK_ENCR, &rand, encr, kl),
 					KMS_EOK);
-			CU_ASSERT_EQUAL(mikey_kdf_tpk_key(prf, tpk, 32, MIKEY_DK_SALT,
-							  &rand, salt, 14),
+			CU_ASSERT_EQUAL(mikey_kdf_tpk_key(NULL, prf, tpk, 32,
+							  MIKEY_DK_SALT, &rand, salt, 14),
 					KMS_EOK);
 			mikey_ts_t t = { 0, MIKEY_TS_NTP_UTC,
 					 mikey_ntp_from_unix(NOW, 0) };
@@ -369,7 +370,7 @@ static void given_issued_base_ticket_when_v_and_kemac_recomputed_here_then_they_
 			CU_ASSERT(key_eq(&keys.k[1], &c.keys.k[2]));
 			/* MPKi / MPKr = PRF(MPK, label 0x06). */
 			uint8_t mpki[32];
-			CU_ASSERT_EQUAL(mikey_kdf_mpk(prf, MIKEY_MPK_I,
+			CU_ASSERT_EQUAL(mikey_kdf_mpk(NULL, prf, MIKEY_MPK_I,
 						      keys.k[0].key.data, kl, &rand,
 						      mpki),
 					KMS_EOK);
