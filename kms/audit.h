@@ -33,6 +33,16 @@ typedef struct audit audit_t;
 int audit_open(const char *db_path, size_t queue_max, audit_t **out);
 /* Enqueue a copy of rec; never blocks on disk. NULL audit is a no-op. */
 void audit_log(audit_t *a, const audit_rec_t *rec);
+/* Records waiting in the queue (not yet taken by the writer). */
+size_t audit_queued(audit_t *a);
+/*
+ * Wake the writer and return once it has looked at the queue and the
+ * flush interval (kms_clock_now_ms(), common/clock.h) and written what was
+ * due.  A test on the fake clock moves the clock, ticks, and knows whether
+ * the interval has passed; kmsd never needs it (the writer looks by itself
+ * at least every flush interval).  NULL is a no-op.
+ */
+void audit_tick(audit_t *a);
 /* Records dropped because the queue was full. */
 uint64_t audit_dropped(const audit_t *a);
 /* Flush everything queued, stop the writer, close. NULL is a no-op. */

@@ -1,8 +1,10 @@
-/* Audit writer: every record lands, a full queue drops instead of blocking. */
+/* Audit writer: every record lands, a full queue drops instead of blocking,
+ * and the flush interval runs on the injectable clock (common/clock.h). */
 #include <pthread.h>
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
 #include "common/errcode.h"
 #include "kms/audit.h"
 #include "sql/db.h"
@@ -45,10 +47,18 @@ static long long sql_count(const char *sql)
 	return v;
 }
 
-static void sleep_ms(long ms)
+#define FLUSH_MS 200 /* AUDIT_FLUSH_MS */
+
+/* Wait (real time, bounded well under the SQLite busy timeout) until the
+ * writer thread has taken every queued record: a hand-off between real
+ * threads, so a condition, not a clock, ends it.  True once taken. */
+static int wait_until_taken(audit_t *a)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
+	struct timespec ms1 = { 0, 1000000L };
+	for (int i = 0; i < 3000 && audit_queued(a) > 0; i++) {
+		nanosleep(&ms1, NULL);
+	}
+	return audit_queued(a) == 0;
 }
 
 static void given_10000_records_when_logged_then_close_leaves_10000_rows(void)
@@ -94,27 +104,74 @@ static void given_10000_records_when_logged_then_close_leaves_10000_rows(void)
 	unit_rmdir(dir);
 }
 
-static void given_few_records_when_idle_then_flushed_within_the_interval(void)
+static void given_one_record_when_fake_interval_passes_then_flushed_not_before(void)
 {
 	setup();
+	kms_clock_fake_start(5000000, 1700000000);
 	audit_t *a = NULL;
 	CU_ASSERT_EQUAL_FATAL(audit_open(db_path, 1000, &a), KMS_EOK);
 	audit_rec_t r;
 	make_rec(&r, 1);
 	audit_log(a, &r);
-	long long n = 0;
-	for (int i = 0; i < 50 && n != 1; i++) { /* up to 2.5 s; expected 0.2 s */
-		sleep_ms(50);
-		n = sql_count("SELECT count(*) FROM audit");
+	/* The clock stands still: however often the writer looks, no flush. */
+	for (int i = 0; i < 3; i++) {
+		audit_tick(a);
 	}
-	CU_ASSERT_EQUAL(n, 1);
+	CU_ASSERT_EQUAL(sql_count("SELECT count(*) FROM audit"), 0);
+	CU_ASSERT_EQUAL(audit_queued(a), 1);
+	/* One millisecond short of the interval: still queued. */
+	kms_clock_fake_advance(FLUSH_MS - 1);
+	audit_tick(a);
+	CU_ASSERT_EQUAL(sql_count("SELECT count(*) FROM audit"), 0);
+	CU_ASSERT_EQUAL(audit_queued(a), 1);
+	/* The interval has passed: written by the time the writer has looked. */
+	kms_clock_fake_advance(1);
+	audit_tick(a);
+	CU_ASSERT_EQUAL(sql_count("SELECT count(*) FROM audit"), 1);
+	CU_ASSERT_EQUAL(audit_queued(a), 0);
+	/* The interval restarts at that flush: the next record waits a whole
+	 * interval again. */
+	make_rec(&r, 2);
+	audit_log(a, &r);
+	kms_clock_fake_advance(FLUSH_MS - 1);
+	audit_tick(a);
+	CU_ASSERT_EQUAL(sql_count("SELECT count(*) FROM audit"), 1);
+	kms_clock_fake_advance(1);
+	audit_tick(a);
+	CU_ASSERT_EQUAL(sql_count("SELECT count(*) FROM audit"), 2);
 	audit_close(a);
+	kms_clock_fake_stop();
+	unit_rmdir(dir);
+}
+
+static void given_full_batch_when_clock_stands_still_then_flushed_at_once(void)
+{
+	setup();
+	kms_clock_fake_start(5000000, 1700000000);
+	audit_t *a = NULL;
+	CU_ASSERT_EQUAL_FATAL(audit_open(db_path, 8, &a), KMS_EOK);
+	audit_rec_t r;
+	for (int i = 0; i < 7; i++) {
+		make_rec(&r, i);
+		audit_log(a, &r);
+	}
+	audit_tick(a);
+	CU_ASSERT_EQUAL(sql_count("SELECT count(*) FROM audit"), 0);
+	make_rec(&r, 7);
+	audit_log(a, &r); /* the queue's batch (8) is ready: no interval needed */
+	audit_tick(a);
+	CU_ASSERT_EQUAL(sql_count("SELECT count(*) FROM audit"), 8);
+	audit_close(a);
+	kms_clock_fake_stop();
 	unit_rmdir(dir);
 }
 
 static void given_writer_blocked_by_other_writer_when_queue_fills_then_drops(void)
 {
 	setup();
+	/* On the fake clock (standing still) only a full queue (10) wakes the
+	 * writer, so which records it takes is decided by the test alone. */
+	kms_clock_fake_start(5000000, 1700000000);
 	audit_t *a = NULL;
 	CU_ASSERT_EQUAL_FATAL(audit_open(db_path, 10, &a), KMS_EOK);
 	/* A second connection holds the write lock. */
@@ -122,21 +179,26 @@ static void given_writer_blocked_by_other_writer_when_queue_fills_then_drops(voi
 	CU_ASSERT_EQUAL_FATAL(sqldb_open(db_path, 0, &blocker), KMS_EOK);
 	CU_ASSERT_EQUAL_FATAL(sqldb_begin(blocker), KMS_EOK);
 	audit_rec_t r;
-	for (int i = 0; i < 100; i++) {
+	for (int i = 0; i < 10; i++) {
+		make_rec(&r, i);
+		audit_log(a, &r);
+	}
+	/* The writer takes those 10 and blocks on the lock. */
+	CU_ASSERT_FATAL(wait_until_taken(a));
+	for (int i = 10; i < 100; i++) {
 		make_rec(&r, i);
 		audit_log(a, &r); /* never blocks */
-		if (i == 20) {
-			sleep_ms(100); /* let the writer take a batch and block */
-		}
 	}
-	uint64_t dropped = audit_dropped(a);
-	CU_ASSERT(dropped >= 80); /* at most one batch in the writer + 10 queued */
-	sleep_ms(300);
+	/* 10 in the blocked writer, 10 queued, the other 80 dropped. */
+	CU_ASSERT_EQUAL(audit_dropped(a), 80);
+	CU_ASSERT_EQUAL(audit_queued(a), 10);
 	sqldb_rollback(blocker);
 	sqldb_close(blocker);
 	audit_close(a); /* returns: no deadlock */
-	CU_ASSERT_EQUAL(sql_count("SELECT count(*) FROM audit"),
-			100 - (long long)dropped);
+	CU_ASSERT_EQUAL(sql_count("SELECT count(*) FROM audit"), 20);
+	/* The first 20 in order, none of the dropped ones. */
+	CU_ASSERT_EQUAL(sql_count("SELECT max(time_ms) - 1700000000000 FROM audit"), 19);
+	kms_clock_fake_stop();
 	unit_rmdir(dir);
 }
 
@@ -207,6 +269,8 @@ static void given_bad_arguments_when_open_then_einval_and_null_is_noop(void)
 	CU_ASSERT_PTR_NULL(a);
 	audit_log(NULL, &r);
 	CU_ASSERT_EQUAL(audit_dropped(NULL), 0);
+	CU_ASSERT_EQUAL(audit_queued(NULL), 0);
+	audit_tick(NULL);
 	audit_close(NULL);
 	/* A store of another kind is refused. */
 	char other[UNIT_PATH_MAX];
@@ -227,7 +291,9 @@ int main(void)
 {
 	static const unit_test_t tests[] = {
 		UNIT_TEST(given_10000_records_when_logged_then_close_leaves_10000_rows),
-		UNIT_TEST(given_few_records_when_idle_then_flushed_within_the_interval),
+		UNIT_TEST(
+		    given_one_record_when_fake_interval_passes_then_flushed_not_before),
+		UNIT_TEST(given_full_batch_when_clock_stands_still_then_flushed_at_once),
 		UNIT_TEST(
 		    given_writer_blocked_by_other_writer_when_queue_fills_then_drops),
 		UNIT_TEST(given_unterminated_strings_when_logged_then_stored_truncated),
