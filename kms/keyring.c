@@ -10,8 +10,8 @@
 #include "kms/keyring.h"
 
 #include <string.h>
-#include <time.h>
 
+#include "common/clock.h"
 #include "common/crypto.h"
 #include "common/encode.h"
 #include "common/errcode.h"
@@ -297,15 +297,11 @@ static int check_kek_locked(sqlite3 *db, const uint8_t kek[KEYRING_KEK_LEN])
 	return ret;
 }
 
-/* Inside the write transaction: demote the active key, insert the new one. */
-static int rotate_locked(sqlite3 *db, const uint8_t kek[KEYRING_KEK_LEN], uint32_t *id)
+/* Inside the write transaction: the KEK opens the active key and there is
+ * room for one more usable key; *id is the id the new key gets. */
+static int next_key_id(sqlite3 *db, const uint8_t kek[KEYRING_KEK_LEN], uint32_t *id)
 {
-	uint8_t key[KEYRING_KEY_LEN];
-	uint8_t wrapped[WRAPPED_LEN];
-	uint8_t iv[CRYPTO_KW_IV];
-	sqlite3_stmt *st = NULL;
 	int64_t usable = 0, max_id = 0;
-	int64_t now = (int64_t)time(NULL);
 	int ret = check_kek_locked(db, kek);
 	if (ret == KMS_EOK) {
 		ret = sqldb_query_int64(
@@ -317,15 +313,65 @@ static int rotate_locked(sqlite3 *db, const uint8_t kek[KEYRING_KEK_LEN], uint32
 		    db, "SELECT coalesce(max(id), 0) FROM master_keys", &max_id);
 	}
 	if (ret != KMS_EOK) {
-		goto cleanup;
+		return ret;
 	}
 	if (usable >= KEYRING_MAX || max_id < 0 || max_id >= UINT32_MAX) {
 		log_error("keyring: %lld usable keys (max %d); retire old keys first",
 			  (long long)usable, KEYRING_MAX);
-		ret = KMS_ELIMIT;
-		goto cleanup;
+		return KMS_ELIMIT;
 	}
-	uint32_t new_id = (uint32_t)max_id + 1;
+	*id = (uint32_t)max_id + 1;
+	return KMS_EOK;
+}
+
+/* The active key becomes rotated at time now. */
+static int demote_active(sqlite3 *db, int64_t now)
+{
+	sqlite3_stmt *st = NULL;
+	int ret = sqldb_prepare(db,
+				"UPDATE master_keys SET state = 1, rotated = ?1 "
+				"WHERE state = 0",
+				&st);
+	if (ret == KMS_EOK) {
+		sqlite3_bind_int64(st, 1, now);
+		ret = sqldb_step_done(st);
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* Insert key id (wrapped) as the active key, created at time now. */
+static int insert_active(sqlite3 *db, uint32_t id, const uint8_t wrapped[WRAPPED_LEN],
+			 int64_t now)
+{
+	sqlite3_stmt *st = NULL;
+	int ret = sqldb_prepare(db,
+				"INSERT INTO master_keys "
+				"(id, state, wrapped, created, rotated, retired) "
+				"VALUES (?1, 0, ?2, ?3, 0, 0)",
+				&st);
+	if (ret == KMS_EOK) {
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_blob(st, 2, wrapped, WRAPPED_LEN, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 3, now);
+		ret = sqldb_step_done(st);
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+/* Inside the write transaction: demote the active key, insert the new one. */
+static int rotate_locked(sqlite3 *db, const uint8_t kek[KEYRING_KEK_LEN], uint32_t *id)
+{
+	uint8_t key[KEYRING_KEY_LEN];
+	uint8_t wrapped[WRAPPED_LEN];
+	uint8_t iv[CRYPTO_KW_IV];
+	uint32_t new_id = 0;
+	int64_t now = kms_clock_wall_s();
+	int ret = next_key_id(db, kek, &new_id);
+	if (ret != KMS_EOK) {
+		return ret;
+	}
 	wrap_iv(new_id, iv);
 	ret = crypto_random(key, sizeof(key));
 	if (ret == KMS_EOK) {
@@ -333,37 +379,14 @@ static int rotate_locked(sqlite3 *db, const uint8_t kek[KEYRING_KEK_LEN], uint32
 					 wrapped);
 	}
 	if (ret == KMS_EOK) {
-		ret = sqldb_prepare(db,
-				    "UPDATE master_keys SET state = 1, rotated = ?1 "
-				    "WHERE state = 0",
-				    &st);
+		ret = demote_active(db, now);
 	}
-	if (ret != KMS_EOK) {
-		goto cleanup;
-	}
-	sqlite3_bind_int64(st, 1, now);
-	ret = sqldb_step_done(st);
-	sqlite3_finalize(st);
-	st = NULL;
 	if (ret == KMS_EOK) {
-		ret = sqldb_prepare(db,
-				    "INSERT INTO master_keys "
-				    "(id, state, wrapped, created, rotated, retired) "
-				    "VALUES (?1, 0, ?2, ?3, 0, 0)",
-				    &st);
+		ret = insert_active(db, new_id, wrapped, now);
 	}
-	if (ret != KMS_EOK) {
-		goto cleanup;
-	}
-	sqlite3_bind_int64(st, 1, new_id);
-	sqlite3_bind_blob(st, 2, wrapped, sizeof(wrapped), SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 3, now);
-	ret = sqldb_step_done(st);
 	if (ret == KMS_EOK) {
 		*id = new_id;
 	}
-cleanup:
-	sqlite3_finalize(st);
 	secmem_wipe(key, sizeof(key));
 	secmem_wipe(wrapped, sizeof(wrapped));
 	return ret;
@@ -425,7 +448,7 @@ static int retire_locked(sqlite3 *db, uint32_t id)
 	    &st);
 	if (ret == KMS_EOK) {
 		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_int64(st, 2, (int64_t)time(NULL));
+		sqlite3_bind_int64(st, 2, kms_clock_wall_s());
 		ret = sqldb_step_done(st);
 	}
 	sqlite3_finalize(st);

@@ -12,8 +12,8 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "common/clock.h"
 #include "common/crypto.h"
 #include "common/errcode.h"
 #include "common/log.h"
@@ -145,7 +145,7 @@ static int source_lookup(kms_psk_source_t *src, const uint8_t *psk_id, size_t le
 	if (e == NULL) {
 		return KMS_EAUTH;
 	}
-	if (e->expires != 0 && (int64_t)time(NULL) >= e->expires) {
+	if (e->expires != 0 && kms_clock_wall_s() >= e->expires) {
 		return KMS_EAUTH;
 	}
 	memset(out, 0, sizeof(*out));
@@ -243,22 +243,22 @@ static int load_user(sqlite3_stmt *st, const uint8_t kek[PSK_STATIC_KEK_LEN], en
 	return KMS_EOK;
 }
 
-static int load_all(sqlite3 *db, const uint8_t kek[PSK_STATIC_KEK_LEN], table_t *t)
+/* The number of users in the store, within PSK_STATIC_USERS_MAX. */
+static int count_users(sqlite3 *db, size_t *n)
 {
-	sqlite3_stmt *users = NULL, *ids = NULL;
+	sqlite3_stmt *st = NULL;
 	int64_t count = 0;
-	int ret = sqldb_prepare(db, "SELECT count(*) FROM psk_users", &users);
+	int ret = sqldb_prepare(db, "SELECT count(*) FROM psk_users", &st);
 	if (ret != KMS_EOK) {
 		return ret;
 	}
-	int rc = sqlite3_step(users);
+	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		count = sqlite3_column_int64(users, 0);
+		count = sqlite3_column_int64(st, 0);
 	} else {
 		ret = rc == SQLITE_DONE ? KMS_EINTERNAL : sqldb_rc(rc);
 	}
-	sqlite3_finalize(users);
-	users = NULL;
+	sqlite3_finalize(st);
 	if (ret != KMS_EOK) {
 		return ret;
 	}
@@ -267,16 +267,19 @@ static int load_all(sqlite3 *db, const uint8_t kek[PSK_STATIC_KEK_LEN], table_t 
 			  PSK_STATIC_USERS_MAX);
 		return KMS_ELIMIT;
 	}
-	t->e = secmem_alloc((size_t)count * sizeof(entry_t));
-	if (t->e == NULL) {
-		return KMS_ENOMEM;
-	}
-	t->cap = (size_t)count;
+	*n = (size_t)count;
+	return KMS_EOK;
+}
+
+/* Read up to t->cap users (by psk_id) with their identities into t. */
+static int load_rows(sqlite3 *db, const uint8_t kek[PSK_STATIC_KEK_LEN], table_t *t)
+{
+	sqlite3_stmt *users = NULL, *ids = NULL;
 	size_t cap = t->cap;
-	ret = sqldb_prepare(db,
-			    "SELECT psk_id, wrapped, key_len, expires FROM psk_users "
-			    "ORDER BY psk_id LIMIT ?1",
-			    &users);
+	int ret = sqldb_prepare(db,
+				"SELECT psk_id, wrapped, key_len, expires FROM psk_users "
+				"ORDER BY psk_id LIMIT ?1",
+				&users);
 	if (ret == KMS_EOK) {
 		ret =
 		    sqldb_prepare(db,
@@ -288,7 +291,7 @@ static int load_all(sqlite3 *db, const uint8_t kek[PSK_STATIC_KEK_LEN], table_t 
 		goto cleanup;
 	}
 	sqlite3_bind_int64(users, 1, (sqlite3_int64)cap);
-	rc = SQLITE_DONE;
+	int rc = SQLITE_DONE;
 	while (ret == KMS_EOK && t->n < cap && (rc = sqlite3_step(users)) == SQLITE_ROW) {
 		entry_t *e = &t->e[t->n];
 		ret = load_user(users, kek, e);
@@ -304,6 +307,21 @@ cleanup:
 	sqlite3_finalize(users);
 	sqlite3_finalize(ids);
 	return ret;
+}
+
+static int load_all(sqlite3 *db, const uint8_t kek[PSK_STATIC_KEK_LEN], table_t *t)
+{
+	size_t count = 0;
+	int ret = count_users(db, &count);
+	if (ret != KMS_EOK) {
+		return ret;
+	}
+	t->e = secmem_alloc(count * sizeof(entry_t));
+	if (t->e == NULL) {
+		return KMS_ENOMEM;
+	}
+	t->cap = count;
+	return load_rows(db, kek, t);
 }
 
 int psk_static_open(const char *db_path, const uint8_t kek[PSK_STATIC_KEK_LEN],
@@ -418,7 +436,7 @@ static int add_locked(sqlite3 *db, const uint8_t kek[PSK_STATIC_KEK_LEN],
 	sqlite3_bind_blob(st, 2, wrapped, (int)wlen, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)key_len);
 	sqlite3_bind_int64(st, 4, expires);
-	sqlite3_bind_int64(st, 5, (int64_t)time(NULL));
+	sqlite3_bind_int64(st, 5, kms_clock_wall_s());
 	ret = sqldb_step_done(st); /* KMS_EEXIST on a taken psk_id */
 	sqlite3_finalize(st);
 	st = NULL;

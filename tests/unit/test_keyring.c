@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/errcode.h"
 #include "common/secmem.h"
 #include "kms/keyring.h"
@@ -156,6 +157,33 @@ static void given_fresh_store_when_rotate_then_key_1_active_and_found(void)
 	unit_rmdir(dir);
 }
 
+#define T0 1700000000 /* the fake clock's wall time at the start */
+
+static void given_fake_clock_when_rotated_and_retired_then_times_are_the_clocks(void)
+{
+	setup();
+	kms_clock_fake_start(0, T0);
+	CU_ASSERT_EQUAL_FATAL(keyring_rotate(db_path, kek, NULL), KMS_EOK);
+	kms_clock_fake_advance(90 * 1000);
+	CU_ASSERT_EQUAL_FATAL(keyring_rotate(db_path, kek, NULL), KMS_EOK);
+	kms_clock_fake_advance(3600 * 1000);
+	CU_ASSERT_EQUAL_FATAL(keyring_retire(db_path, 1), KMS_EOK);
+	kms_clock_fake_stop();
+	keyring_info_t info[2];
+	size_t n = 0;
+	CU_ASSERT_EQUAL(keyring_list(db_path, info, 2, &n), KMS_EOK);
+	CU_ASSERT_EQUAL_FATAL(n, 2);
+	CU_ASSERT_EQUAL(info[0].id, 2);
+	CU_ASSERT_EQUAL(info[0].created, T0 + 90);
+	CU_ASSERT_EQUAL(info[0].rotated, 0);
+	CU_ASSERT_EQUAL(info[0].retired, 0);
+	CU_ASSERT_EQUAL(info[1].id, 1);
+	CU_ASSERT_EQUAL(info[1].created, T0);
+	CU_ASSERT_EQUAL(info[1].rotated, T0 + 90);
+	CU_ASSERT_EQUAL(info[1].retired, T0 + 90 + 3600);
+	unit_rmdir(dir);
+}
+
 static void given_rotated_key_when_loaded_then_found_until_retired(void)
 {
 	setup();
@@ -294,6 +322,8 @@ int main(void)
 		UNIT_TEST(given_kek_symlink_when_load_then_target_mode_decides),
 		UNIT_TEST(given_fresh_store_when_rotate_then_key_1_active_and_found),
 		UNIT_TEST(given_rotated_key_when_loaded_then_found_until_retired),
+		UNIT_TEST(
+		    given_fake_clock_when_rotated_and_retired_then_times_are_the_clocks),
 		UNIT_TEST(given_active_key_when_retire_then_einval_and_unknown_enoent),
 		UNIT_TEST(given_wrong_kek_when_load_or_rotate_then_eauth),
 		UNIT_TEST(given_wrapped_key_moved_to_other_id_when_load_then_eauth),

@@ -1,8 +1,8 @@
 /* Static PSK users: add / lookup / remove / expiry, identities, SQL text. */
 #include <pthread.h>
 #include <string.h>
-#include <time.h>
 
+#include "common/clock.h"
 #include "common/errcode.h"
 #include "common/secmem.h"
 #include "kms/psk.h"
@@ -136,22 +136,51 @@ static void given_unknown_or_partial_psk_id_when_lookup_then_eauth(void)
 	unit_rmdir(dir);
 }
 
+#define T0 1700000000 /* the fake clock's wall time at the start */
+
 static void given_expired_user_when_lookup_then_eauth_and_future_expiry_ok(void)
 {
 	setup();
-	int64_t now = (int64_t)time(NULL);
-	CU_ASSERT_EQUAL_FATAL(add1("old", "old@example.org", key16, 16, now - 10),
+	kms_clock_fake_start(0, T0);
+	CU_ASSERT_EQUAL_FATAL(add1("old", "old@example.org", key16, 16, T0 - 10),
 			      KMS_EOK);
-	CU_ASSERT_EQUAL_FATAL(add1("new", "new@example.org", key16, 16, now + 3600),
+	CU_ASSERT_EQUAL_FATAL(add1("new", "new@example.org", key16, 16, T0 + 3600),
 			      KMS_EOK);
 	kms_psk_source_t *src = NULL;
 	CU_ASSERT_EQUAL_FATAL(psk_static_open(db_path, kek, &src), KMS_EOK);
 	kms_psk_t psk;
 	CU_ASSERT_EQUAL(lookup(src, "old", &psk), KMS_EAUTH);
 	CU_ASSERT_EQUAL(lookup(src, "new", &psk), KMS_EOK);
-	CU_ASSERT_EQUAL(psk.expires, now + 3600);
+	CU_ASSERT_EQUAL(psk.expires, T0 + 3600);
 	kms_psk_wipe(&psk);
 	src->free(src);
+	kms_clock_fake_stop();
+	unit_rmdir(dir);
+}
+
+static void given_fake_clock_when_expiry_reached_then_refused_from_that_second(void)
+{
+	setup();
+	kms_clock_fake_start(0, T0);
+	CU_ASSERT_EQUAL_FATAL(add1("alice", "alice@example.org", key16, 16, T0 + 60),
+			      KMS_EOK);
+	kms_psk_source_t *src = NULL;
+	CU_ASSERT_EQUAL_FATAL(psk_static_open(db_path, kek, &src), KMS_EOK);
+	kms_psk_t psk;
+	/* Usable until the last second before its expiry (a real clock, years
+	 * past T0, would refuse it at once)... */
+	kms_clock_fake_advance(59 * 1000 + 999);
+	CU_ASSERT_EQUAL(lookup(src, "alice", &psk), KMS_EOK);
+	kms_psk_wipe(&psk);
+	/* ...and refused from the expiry second on, by the same loaded table. */
+	kms_clock_fake_advance(1);
+	CU_ASSERT_EQUAL(lookup(src, "alice", &psk), KMS_EAUTH);
+	src->free(src);
+	/* Its creation time is the clock's at the add. */
+	CU_ASSERT_EQUAL(sql_int("SELECT created - 1700000000 FROM psk_users "
+				"WHERE psk_id = 'alice'"),
+			0);
+	kms_clock_fake_stop();
 	unit_rmdir(dir);
 }
 
@@ -417,6 +446,8 @@ int main(void)
 		UNIT_TEST(given_psk_when_has_identity_then_exact_bytes_only),
 		UNIT_TEST(given_unknown_or_partial_psk_id_when_lookup_then_eauth),
 		UNIT_TEST(given_expired_user_when_lookup_then_eauth_and_future_expiry_ok),
+		UNIT_TEST(
+		    given_fake_clock_when_expiry_reached_then_refused_from_that_second),
 		UNIT_TEST(given_removed_user_when_reloaded_then_gone_with_identities),
 		UNIT_TEST(given_taken_psk_id_when_add_then_eexist_and_store_unchanged),
 		UNIT_TEST(given_bad_arguments_when_add_then_einval),
