@@ -1,54 +1,78 @@
 /*
- * What the kmsctl command files (tools/kmsctl*.c) share: the state paths,
- * error and usage reporting, and argument parsing helpers.
+ * What the kmsctl command files (tools/kmsctl_*.c) share: the state paths,
+ * error and usage reporting, argument and key parsing helpers
+ * (tools/kmsctl_util.c), and the entry point of each command.
  */
 #ifndef KMS_TOOLS_KMSCTL_H
 #define KMS_TOOLS_KMSCTL_H
 
-#include <stdint.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "kms/keyring.h"
 
-#define EXIT_FAIL 1
-#define EXIT_USAGE 2
-#define PATH_CAP 4096
+#define KMSCTL_PROG "kmsctl" /* prefix of every diagnostic */
+#define KMSCTL_EXIT_FAIL 1
+#define KMSCTL_EXIT_USAGE 2
+#define KMSCTL_PATH_CAP 4096
+#define KMSCTL_KEY_FILE_MAX 256 /* bytes read from a --key-file */
 
 typedef struct {
-	char dir[PATH_CAP];
-	char db[PATH_CAP];
-	char kek[PATH_CAP];
-} paths_t;
+	char dir[KMSCTL_PATH_CAP];
+	char db[KMSCTL_PATH_CAP];
+	char kek[KMSCTL_PATH_CAP];
+} kmsctl_paths_t;
 
-/* "kmsctl: <message>[: <code's text>]" on stderr; returns EXIT_FAIL. */
-__attribute__((format(printf, 2, 3))) int fail(int code, const char *fmt, ...);
+/* dir, dir/kms.db and dir/kek into *p; KMS_EINVAL (empty) or KMS_ERANGE. */
+int kmsctl_paths_make(const char *dir, kmsctl_paths_t *p);
 
-/* "kmsctl: <message> (see kmsctl --help)" on stderr; returns EXIT_USAGE. */
-__attribute__((format(printf, 1, 2))) int usage_error(const char *fmt, ...);
+/* "kmsctl: <message>[: <code's text>]" on stderr; returns KMSCTL_EXIT_FAIL. */
+__attribute__((format(printf, 2, 3))) int kmsctl_fail(int code, const char *fmt, ...);
+
+/* "kmsctl: <message> (see kmsctl --help)" on stderr; returns
+ * KMSCTL_EXIT_USAGE. */
+__attribute__((format(printf, 1, 2))) int kmsctl_usage_error(const char *fmt, ...);
 
 /* The exit status of listing what in p->db: EXIT_SUCCESS, or the failure
  * reported (a missing store with the hint to run kmsctl init). */
-int list_result(int ret, const paths_t *p, const char *what);
+int kmsctl_list_result(int ret, const kmsctl_paths_t *p, const char *what);
 
 /* The exit status of removing kind id from p->db: "removed KIND ID" on
  * stdout, or the failure reported ("no KIND 'ID' in DB" when absent). */
-int remove_result(int ret, const paths_t *p, const char *kind, const char *id);
+int kmsctl_remove_result(int ret, const kmsctl_paths_t *p, const char *kind,
+			 const char *id);
 
 /* Reset getopt for a sub-command's argv. */
-void getopt_reset(void);
+void kmsctl_getopt_reset(void);
 
 /* t as ISO 8601 UTC, or "-" for 0. */
-void format_time(int64_t t, char *buf, size_t cap);
+void kmsctl_format_time(int64_t t, char *buf, size_t cap);
 
 /* Decimal without sign; KMS_EINVAL otherwise (or out of range). */
-int parse_u32(const char *s, uint32_t *out);
-int parse_i64(const char *s, int64_t *out);
+int kmsctl_parse_u32(const char *s, uint32_t *out);
+int kmsctl_parse_i64(const char *s, int64_t *out);
 
-/* Load the KEK and check it opens the store; EXIT_SUCCESS or EXIT_FAIL
- * (reported). */
-int load_kek(const paths_t *p, int create, uint8_t kek[KEYRING_KEK_LEN]);
+/*
+ * A hex key of 16 or 32 bytes (surrounding whitespace ignored) into
+ * key[0..cap); KMS_EINVAL otherwise, with key wiped.  *key_len only on
+ * success.
+ */
+int kmsctl_key_decode(const char *text, size_t len, uint8_t *key, size_t cap,
+		      size_t *key_len);
 
-/* The sub-commands in their own files. */
-int cmd_policy(const paths_t *p, int argc, char **argv);
+/* The same from a file of at most KMSCTL_KEY_FILE_MAX bytes; EXIT_SUCCESS
+ * or KMSCTL_EXIT_FAIL (reported, never with key bytes). */
+int kmsctl_key_file_read(const char *path, uint8_t *key, size_t cap, size_t *key_len);
+
+/* Load the KEK and check it opens the store; EXIT_SUCCESS or
+ * KMSCTL_EXIT_FAIL (reported). */
+int kmsctl_load_kek(const kmsctl_paths_t *p, int create, uint8_t kek[KEYRING_KEK_LEN]);
+
+/* The commands, each in its own file; argv[0] is the command's name. */
+int kmsctl_init_run(const kmsctl_paths_t *p, int argc, char **argv);
+int kmsctl_key_run(const kmsctl_paths_t *p, int argc, char **argv);
+int kmsctl_psk_run(const kmsctl_paths_t *p, int argc, char **argv);
+int kmsctl_policy_run(const kmsctl_paths_t *p, int argc, char **argv);
+int kmsctl_peer_run(const kmsctl_paths_t *p, int argc, char **argv);
 
 #endif

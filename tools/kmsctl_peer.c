@@ -3,8 +3,6 @@
  * per-peer key is printed once, by add --generate: the operator configures
  * the same key on the peer KMS.  kmsd picks changes up on SIGHUP.
  */
-#include "tools/kmsctl_peer.h"
-
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -18,9 +16,8 @@
 #include "common/errcode.h"
 #include "common/secmem.h"
 #include "policy/identity.h"
+#include "tools/kmsctl.h"
 #include "zk/peer.h"
-
-#define KEY_FILE_MAX 256 /* bytes read from --key-file */
 
 _Static_assert(ZK_KEK_LEN == KEYRING_KEK_LEN, "the peers use the store's KEK");
 
@@ -61,11 +58,104 @@ static void usage_peer(FILE *f)
 typedef struct {
 	const char *kms_id, *url, *ca, *cert_name, *responders, *key_file;
 	int generate;
+	int key_len_set;
 	size_t key_len;
 	char stored[ZK_RESPONDERS_MAX + 1]; /* responders in its stored form */
 } peer_args_t;
 
-/* EXIT_SUCCESS, EXIT_USAGE (reported), or -1 after --help. */
+/* One option of peer add; EXIT_SUCCESS or KMSCTL_EXIT_USAGE (reported). */
+static int take_opt(peer_args_t *a, int c, const char *arg)
+{
+	uint32_t v = 0;
+	switch (c) {
+	case 'i':
+		a->kms_id = arg;
+		return EXIT_SUCCESS;
+	case 'u':
+		a->url = arg;
+		return EXIT_SUCCESS;
+	case 'c':
+		a->ca = arg;
+		return EXIT_SUCCESS;
+	case 'n':
+		a->cert_name = arg;
+		return EXIT_SUCCESS;
+	case 'r':
+		a->responders = arg;
+		return EXIT_SUCCESS;
+	case 'f':
+		a->key_file = arg;
+		return EXIT_SUCCESS;
+	case 'g':
+		a->generate = 1;
+		return EXIT_SUCCESS;
+	case 'l':
+		if (kmsctl_parse_u32(arg, &v) != KMS_EOK || (v != 16 && v != 32)) {
+			return kmsctl_usage_error("peer add: --key-len must be 16 or 32");
+		}
+		a->key_len = v;
+		a->key_len_set = 1;
+		return EXIT_SUCCESS;
+	default:
+		usage_peer(stderr);
+		return KMSCTL_EXIT_USAGE;
+	}
+}
+
+/* The values of --kms-id, --url and --cert-name. */
+static int check_names(const peer_args_t *a)
+{
+	if (a->kms_id == NULL || a->url == NULL || a->ca == NULL ||
+	    a->cert_name == NULL) {
+		return kmsctl_usage_error(
+		    "peer add: --kms-id, --url, --ca and --cert-name are "
+		    "needed");
+	}
+	if (zk_peer_check_kms_id(a->kms_id) != KMS_EOK) {
+		return kmsctl_usage_error(
+		    "peer add: --kms-id must be 1 to %d bytes without "
+		    "spaces or control characters",
+		    ZK_KMS_ID_MAX);
+	}
+	if (zk_peer_check_url(a->url) != KMS_EOK) {
+		return kmsctl_usage_error(
+		    "peer add: --url must be https://HOST[:PORT]/path "
+		    "(no user, query or fragment; at most %d bytes)",
+		    ZK_URL_MAX);
+	}
+	if (zk_peer_check_cert_name(a->cert_name) != KMS_EOK) {
+		return kmsctl_usage_error("peer add: --cert-name must be a DNS name");
+	}
+	return EXIT_SUCCESS;
+}
+
+/* --responders into its stored form, then the key options. */
+static int check_rest(peer_args_t *a)
+{
+	if (a->responders == NULL) {
+		a->responders = "*@*";
+	}
+	const char *why = NULL;
+	if (identity_pattern_canon(a->responders, a->stored, sizeof(a->stored), &why) !=
+	    KMS_EOK) {
+		return kmsctl_usage_error(
+		    "peer add: --responders must be a user or group "
+		    "identity (user@domain or a sip:/sips: URI, '*' for "
+		    "one or more characters): '%s': %s",
+		    a->responders, why != NULL ? why : "invalid");
+	}
+	a->responders = a->stored;
+	if ((a->key_file != NULL) + a->generate != 1) {
+		return kmsctl_usage_error(
+		    "peer add: give exactly one of --key-file, --generate");
+	}
+	if (a->key_len_set && !a->generate) {
+		return kmsctl_usage_error("peer add: --key-len goes with --generate");
+	}
+	return EXIT_SUCCESS;
+}
+
+/* EXIT_SUCCESS, KMSCTL_EXIT_USAGE (reported), or -1 after --help. */
 static int parse_add(int argc, char **argv, peer_args_t *a)
 {
 	static const struct option opts[] = {
@@ -80,120 +170,24 @@ static int parse_add(int argc, char **argv, peer_args_t *a)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int c, key_len_set = 0;
-	uint32_t v = 0;
-	getopt_reset();
+	int c;
+	kmsctl_getopt_reset();
 	while ((c = getopt_long(argc, argv, "i:u:c:n:r:f:gl:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'i':
-			a->kms_id = optarg;
-			break;
-		case 'u':
-			a->url = optarg;
-			break;
-		case 'c':
-			a->ca = optarg;
-			break;
-		case 'n':
-			a->cert_name = optarg;
-			break;
-		case 'r':
-			a->responders = optarg;
-			break;
-		case 'f':
-			a->key_file = optarg;
-			break;
-		case 'g':
-			a->generate = 1;
-			break;
-		case 'l':
-			if (parse_u32(optarg, &v) != KMS_EOK || (v != 16 && v != 32)) {
-				return usage_error(
-				    "peer add: --key-len must be 16 or 32");
-			}
-			a->key_len = v;
-			key_len_set = 1;
-			break;
-		case 'h':
+		if (c == 'h') {
 			usage_peer(stdout);
 			return -1;
-		default:
-			usage_peer(stderr);
-			return EXIT_USAGE;
+		}
+		int rc = take_opt(a, c, optarg);
+		if (rc != EXIT_SUCCESS) {
+			return rc;
 		}
 	}
 	if (optind != argc) {
-		return usage_error("peer add: unexpected argument '%s'", argv[optind]);
+		return kmsctl_usage_error("peer add: unexpected argument '%s'",
+					  argv[optind]);
 	}
-	if (a->kms_id == NULL || a->url == NULL || a->ca == NULL ||
-	    a->cert_name == NULL) {
-		return usage_error("peer add: --kms-id, --url, --ca and --cert-name are "
-				   "needed");
-	}
-	if (zk_peer_check_kms_id(a->kms_id) != KMS_EOK) {
-		return usage_error("peer add: --kms-id must be 1 to %d bytes without "
-				   "spaces or control characters",
-				   ZK_KMS_ID_MAX);
-	}
-	if (zk_peer_check_url(a->url) != KMS_EOK) {
-		return usage_error("peer add: --url must be https://HOST[:PORT]/path "
-				   "(no user, query or fragment; at most %d bytes)",
-				   ZK_URL_MAX);
-	}
-	if (zk_peer_check_cert_name(a->cert_name) != KMS_EOK) {
-		return usage_error("peer add: --cert-name must be a DNS name");
-	}
-	if (a->responders == NULL) {
-		a->responders = "*@*";
-	}
-	const char *why = NULL;
-	if (identity_pattern_canon(a->responders, a->stored, sizeof(a->stored), &why) !=
-	    KMS_EOK) {
-		return usage_error("peer add: --responders must be a user or group "
-				   "identity (user@domain or a sip:/sips: URI, '*' for "
-				   "one or more characters): '%s': %s",
-				   a->responders, why != NULL ? why : "invalid");
-	}
-	a->responders = a->stored;
-	if ((a->key_file != NULL) + a->generate != 1) {
-		return usage_error(
-		    "peer add: give exactly one of --key-file, --generate");
-	}
-	if (key_len_set && !a->generate) {
-		return usage_error("peer add: --key-len goes with --generate");
-	}
-	return EXIT_SUCCESS;
-}
-
-/* The hex key of a file: 16 or 32 bytes, surrounding whitespace ignored. */
-static int read_key(const char *path, uint8_t key[ZK_KEY_MAX], size_t *key_len)
-{
-	char buf[KEY_FILE_MAX + 1];
-	size_t len = 0, got = 0, start = 0;
-	int ret = KMS_EOK;
-	FILE *f = fopen(path, "re");
-	if (f == NULL) {
-		return fail(-errno, "cannot open %s", path);
-	}
-	len = fread(buf, 1, sizeof(buf), f);
-	ret = ferror(f) ? KMS_EIO : len > KEY_FILE_MAX ? KMS_ELIMIT : KMS_EOK;
-	fclose(f);
-	while (len > 0 && strchr(" \t\r\n", buf[len - 1]) != NULL) {
-		len--;
-	}
-	while (start < len && strchr(" \t\r\n", buf[start]) != NULL) {
-		start++;
-	}
-	if (ret == KMS_EOK) {
-		ret = hex_decode(buf + start, len - start, key, ZK_KEY_MAX, &got);
-	}
-	secmem_wipe(buf, sizeof(buf));
-	if (ret != KMS_EOK || (got != 16 && got != 32)) {
-		secmem_wipe(key, ZK_KEY_MAX);
-		return fail(KMS_EOK, "%s does not hold a 16- or 32-byte hex key", path);
-	}
-	*key_len = got;
-	return EXIT_SUCCESS;
+	int rc = check_names(a);
+	return rc == EXIT_SUCCESS ? check_rest(a) : rc;
 }
 
 /* Copy a string known to fit (truncated, never overflowing, if not). */
@@ -209,14 +203,14 @@ static int fill_peer(const peer_args_t *a, zk_peer_t *pe)
 {
 	char ca[PATH_MAX];
 	if (realpath(a->ca, ca) == NULL) {
-		return fail(-errno, "peer add: --ca %s", a->ca);
+		return kmsctl_fail(-errno, "peer add: --ca %s", a->ca);
 	}
 	if (access(ca, R_OK) != 0) {
-		return fail(-errno, "peer add: cannot read %s", ca);
+		return kmsctl_fail(-errno, "peer add: cannot read %s", ca);
 	}
 	if (zk_peer_check_ca_file(ca) != KMS_EOK) {
-		return usage_error("peer add: the path of --ca is over %d bytes",
-				   ZK_CA_FILE_MAX);
+		return kmsctl_usage_error("peer add: the path of --ca is over %d bytes",
+					  ZK_CA_FILE_MAX);
 	}
 	/* Lengths were checked: these copies fit. */
 	copy_str(pe->kms_id, sizeof(pe->kms_id), a->kms_id);
@@ -227,7 +221,7 @@ static int fill_peer(const peer_args_t *a, zk_peer_t *pe)
 	return EXIT_SUCCESS;
 }
 
-static int peer_add(const paths_t *p, int argc, char **argv)
+static int peer_add(const kmsctl_paths_t *p, int argc, char **argv)
 {
 	peer_args_t a;
 	memset(&a, 0, sizeof(a));
@@ -241,11 +235,11 @@ static int peer_add(const paths_t *p, int argc, char **argv)
 	hex[0] = '\0';
 	zk_peer_t *pe = secmem_alloc(sizeof(*pe));
 	if (pe == NULL) {
-		return fail(KMS_ENOMEM, "peer add");
+		return kmsctl_fail(KMS_ENOMEM, "peer add");
 	}
 	rc = fill_peer(&a, pe);
 	if (rc == EXIT_SUCCESS && a.key_file != NULL) {
-		rc = read_key(a.key_file, pe->key, &pe->key_len);
+		rc = kmsctl_key_file_read(a.key_file, pe->key, ZK_KEY_MAX, &pe->key_len);
 	} else if (rc == EXIT_SUCCESS) {
 		pe->key_len = a.key_len;
 		int ret = crypto_random(pe->key, pe->key_len);
@@ -253,23 +247,24 @@ static int peer_add(const paths_t *p, int argc, char **argv)
 			ret = hex_encode(pe->key, pe->key_len, hex, sizeof(hex));
 		}
 		if (ret != KMS_EOK) {
-			rc = fail(ret, "cannot generate a key");
+			rc = kmsctl_fail(ret, "cannot generate a key");
 		}
 	}
 	if (rc == EXIT_SUCCESS) {
-		rc = load_kek(p, 0, kek);
+		rc = kmsctl_load_kek(p, 0, kek);
 	}
 	if (rc != EXIT_SUCCESS) {
 		goto cleanup;
 	}
 	int ret = zk_peer_add(p->db, kek, pe);
 	if (ret == KMS_EEXIST) {
-		rc = fail(KMS_EOK,
-			  "a peer with kms-id '%s' or cert-name '%s' exists (remove it "
-			  "first)",
-			  pe->kms_id, pe->cert_name);
+		rc = kmsctl_fail(
+		    KMS_EOK,
+		    "a peer with kms-id '%s' or cert-name '%s' exists (remove it "
+		    "first)",
+		    pe->kms_id, pe->cert_name);
 	} else if (ret != KMS_EOK) {
-		rc = fail(ret, "cannot add peer '%s'", pe->kms_id);
+		rc = kmsctl_fail(ret, "cannot add peer '%s'", pe->kms_id);
 	} else if (a.generate) {
 		/* Shown once: the operator configures the peer KMS with it. */
 		printf("peer %s %s\n", pe->kms_id, hex);
@@ -287,32 +282,33 @@ static int print_peer(void *ctx, const zk_peer_info_t *pe)
 {
 	(void)ctx;
 	char cr[32];
-	format_time(pe->created, cr, sizeof(cr));
+	kmsctl_format_time(pe->created, cr, sizeof(cr));
 	printf("%-24s %-40s %-32s %-24s %-24s %-6zu %s\n", pe->kms_id, pe->url,
 	       pe->ca_file, pe->cert_name, pe->responders, pe->key_len, cr);
 	return KMS_EOK;
 }
 
-static int peer_list(const paths_t *p)
+static int peer_list(const kmsctl_paths_t *p)
 {
 	printf("%-24s %-40s %-32s %-24s %-24s %-6s %s\n", "KMS_ID", "URL", "CA_FILE",
 	       "CERT_NAME", "RESPONDERS", "KEYLEN", "CREATED");
-	return list_result(zk_peer_list(p->db, print_peer, NULL), p, "peers");
+	return kmsctl_list_result(zk_peer_list(p->db, print_peer, NULL), p, "peers");
 }
 
-static int peer_remove(const paths_t *p, const char *kms_id)
+static int peer_remove(const kmsctl_paths_t *p, const char *kms_id)
 {
 	if (zk_peer_check_kms_id(kms_id) != KMS_EOK) {
-		return usage_error("peer remove: '%s' is not a valid kms-id", kms_id);
+		return kmsctl_usage_error("peer remove: '%s' is not a valid kms-id",
+					  kms_id);
 	}
-	return remove_result(zk_peer_remove(p->db, kms_id), p, "peer", kms_id);
+	return kmsctl_remove_result(zk_peer_remove(p->db, kms_id), p, "peer", kms_id);
 }
 
-int cmd_peer(const paths_t *p, int argc, char **argv)
+int kmsctl_peer_run(const kmsctl_paths_t *p, int argc, char **argv)
 {
 	if (argc < 2) {
 		usage_peer(stderr);
-		return EXIT_USAGE;
+		return KMSCTL_EXIT_USAGE;
 	}
 	const char *sub = argv[1];
 	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 ||
@@ -330,5 +326,5 @@ int cmd_peer(const paths_t *p, int argc, char **argv)
 	if (strcmp(sub, "remove") == 0 && argc == 3) {
 		return peer_remove(p, argv[2]);
 	}
-	return usage_error("peer: expected 'add ...', 'list' or 'remove ID'");
+	return kmsctl_usage_error("peer: expected 'add ...', 'list' or 'remove ID'");
 }

@@ -64,14 +64,60 @@ static int parse_priority(const char *s, int64_t *out)
 {
 	int neg = s[0] == '-';
 	int64_t v = 0;
-	if (parse_i64(s + neg, &v) != KMS_EOK || v > POLICY_STORE_PRIORITY_MAX) {
+	if (kmsctl_parse_i64(s + neg, &v) != KMS_EOK || v > POLICY_STORE_PRIORITY_MAX) {
 		return KMS_EINVAL;
 	}
 	*out = neg ? -v : v;
 	return KMS_EOK;
 }
 
-/* Returns EXIT_SUCCESS, EXIT_USAGE, or -1 after --help. */
+/* One option; EXIT_SUCCESS or KMSCTL_EXIT_USAGE (reported). */
+static int take_opt(policy_args_t *a, int c, const char *arg)
+{
+	switch (c) {
+	case 'f':
+		a->from = arg;
+		return EXIT_SUCCESS;
+	case 't':
+		a->to = arg;
+		return EXIT_SUCCESS;
+	case 'a':
+		a->allow = 1;
+		return EXIT_SUCCESS;
+	case 'D':
+		a->deny = 1;
+		return EXIT_SUCCESS;
+	case 'p':
+		if (parse_priority(arg, &a->priority) != KMS_EOK) {
+			return kmsctl_usage_error("policy: --priority must be an integer "
+						  "in -1000000..1000000");
+		}
+		return EXIT_SUCCESS;
+	case 'v':
+		if (kmsctl_parse_u32(arg, &a->max_validity) != KMS_EOK) {
+			return kmsctl_usage_error("policy: --max-validity needs seconds "
+						  "(0..4294967295)");
+		}
+		return EXIT_SUCCESS;
+	case 'r':
+		a->reuse = 1;
+		return EXIT_SUCCESS;
+	case 'g':
+		a->group = 1;
+		return EXIT_SUCCESS;
+	case 'k':
+		a->init_keys = 1;
+		return EXIT_SUCCESS;
+	case 'c':
+		a->config = arg;
+		return EXIT_SUCCESS;
+	default:
+		usage_policy(stderr);
+		return KMSCTL_EXIT_USAGE;
+	}
+}
+
+/* Returns EXIT_SUCCESS, KMSCTL_EXIT_USAGE, or -1 after --help. */
 static int parse_args(int argc, char **argv, policy_args_t *a)
 {
 	static const struct option opts[] = {
@@ -89,59 +135,23 @@ static int parse_args(int argc, char **argv, policy_args_t *a)
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
-	getopt_reset();
+	kmsctl_getopt_reset();
 	while ((c = getopt_long(argc, argv, "f:t:aDp:v:rgkc:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'f':
-			a->from = optarg;
-			break;
-		case 't':
-			a->to = optarg;
-			break;
-		case 'a':
-			a->allow = 1;
-			break;
-		case 'D':
-			a->deny = 1;
-			break;
-		case 'p':
-			if (parse_priority(optarg, &a->priority) != KMS_EOK) {
-				return usage_error(
-				    "policy: --priority must be an integer "
-				    "in -1000000..1000000");
-			}
-			break;
-		case 'v':
-			if (parse_u32(optarg, &a->max_validity) != KMS_EOK) {
-				return usage_error("policy: --max-validity needs seconds "
-						   "(0..4294967295)");
-			}
-			break;
-		case 'r':
-			a->reuse = 1;
-			break;
-		case 'g':
-			a->group = 1;
-			break;
-		case 'k':
-			a->init_keys = 1;
-			break;
-		case 'c':
-			a->config = optarg;
-			break;
-		case 'h':
+		if (c == 'h') {
 			usage_policy(stdout);
 			return -1;
-		default:
-			usage_policy(stderr);
-			return EXIT_USAGE;
+		}
+		int rc = take_opt(a, c, optarg);
+		if (rc != EXIT_SUCCESS) {
+			return rc;
 		}
 	}
 	if (optind != argc) {
-		return usage_error("policy: unexpected argument '%s'", argv[optind]);
+		return kmsctl_usage_error("policy: unexpected argument '%s'",
+					  argv[optind]);
 	}
 	if (a->from == NULL || a->to == NULL) {
-		return usage_error("policy: --from and --to are needed");
+		return kmsctl_usage_error("policy: --from and --to are needed");
 	}
 	return EXIT_SUCCESS;
 }
@@ -165,14 +175,15 @@ static int add_pattern(const char *opt, const char *arg, char *out, size_t cap)
 {
 	const char *why = NULL;
 	if (identity_pattern_canon(arg, out, cap, &why) != KMS_EOK) {
-		return usage_error("policy add: %s '%s': %s (patterns are user@domain "
-				   "or sip:/sips: URIs, 3 to %d bytes, '*' allowed)",
-				   opt, arg, why != NULL ? why : "invalid", IDENTITY_MAX);
+		return kmsctl_usage_error(
+		    "policy add: %s '%s': %s (patterns are user@domain "
+		    "or sip:/sips: URIs, 3 to %d bytes, '*' allowed)",
+		    opt, arg, why != NULL ? why : "invalid", IDENTITY_MAX);
 	}
 	return EXIT_SUCCESS;
 }
 
-static int policy_add(const paths_t *p, int argc, char **argv)
+static int policy_add(const kmsctl_paths_t *p, int argc, char **argv)
 {
 	policy_args_t a = { 0 };
 	int rc = parse_args(argc, argv, &a);
@@ -180,10 +191,11 @@ static int policy_add(const paths_t *p, int argc, char **argv)
 		return rc < 0 ? EXIT_SUCCESS : rc;
 	}
 	if (a.allow + a.deny != 1) {
-		return usage_error("policy add: give exactly one of --allow, --deny");
+		return kmsctl_usage_error(
+		    "policy add: give exactly one of --allow, --deny");
 	}
 	if (a.config != NULL) {
-		return usage_error("policy add: --config goes with test");
+		return kmsctl_usage_error("policy add: --config goes with test");
 	}
 	policy_rule_t r;
 	memset(&r, 0, sizeof(r));
@@ -203,10 +215,10 @@ static int policy_add(const paths_t *p, int argc, char **argv)
 	int64_t id = 0;
 	int ret = policy_store_add(p->db, &r, &id);
 	if (ret == KMS_ENOENT) {
-		return fail(ret, "no store %s (run kmsctl init first)", p->db);
+		return kmsctl_fail(ret, "no store %s (run kmsctl init first)", p->db);
 	}
 	if (ret != KMS_EOK) {
-		return fail(ret, "cannot add the rule to %s", p->db);
+		return kmsctl_fail(ret, "cannot add the rule to %s", p->db);
 	}
 	printf("added policy rule %" PRId64 "\n", id);
 	return EXIT_SUCCESS;
@@ -231,23 +243,24 @@ static int print_rule(void *ctx, const policy_rule_t *r)
 	return KMS_EOK;
 }
 
-static int policy_list(const paths_t *p)
+static int policy_list(const kmsctl_paths_t *p)
 {
 	list_ctx_t lc = { 0 };
 	printf("%-6s %8s %-5s %-30s %-30s %-8s %-5s %-5s %s\n", "ID", "PRIORITY",
 	       "EFFECT", "FROM", "TO", "VALIDITY", "REUSE", "GROUP", "INIT-KEYS");
-	return list_result(policy_store_list(p->db, print_rule, &lc), p, "rules");
+	return kmsctl_list_result(policy_store_list(p->db, print_rule, &lc), p, "rules");
 }
 
-static int policy_remove(const paths_t *p, const char *arg)
+static int policy_remove(const kmsctl_paths_t *p, const char *arg)
 {
 	int64_t id = 0;
-	if (parse_i64(arg, &id) != KMS_EOK) {
-		return usage_error("policy remove: ID must be a rule number");
+	if (kmsctl_parse_i64(arg, &id) != KMS_EOK) {
+		return kmsctl_usage_error("policy remove: ID must be a rule number");
 	}
 	char num[24];
 	snprintf(num, sizeof(num), "%" PRId64, id);
-	return remove_result(policy_store_remove(p->db, id), p, "policy rule", num);
+	return kmsctl_remove_result(policy_store_remove(p->db, id), p, "policy rule",
+				    num);
 }
 
 /*
@@ -264,53 +277,16 @@ static int test_identity(const char *arg, bool group_ok, char *out, size_t cap)
 		      : identity_normalise(IDENTITY_ID_URI, (const uint8_t *)arg, n, out,
 					   cap, NULL, &why);
 	if (ret != KMS_EOK) {
-		return usage_error("policy test: '%s': %s", arg,
-				   why != NULL ? why : "invalid");
+		return kmsctl_usage_error("policy test: '%s': %s", arg,
+					  why != NULL ? why : "invalid");
 	}
 	return EXIT_SUCCESS;
 }
 
-static int policy_test(const paths_t *p, int argc, char **argv)
+/* Decide from -> to with set, print the rule, decision and terms. */
+static bool print_decision(const policy_set_t *set, const char *default_effect,
+			   const char *from, const char *to)
 {
-	policy_args_t a = { 0 };
-	int rc = parse_args(argc, argv, &a);
-	if (rc != EXIT_SUCCESS) {
-		return rc < 0 ? EXIT_SUCCESS : rc;
-	}
-	if (a.allow || a.deny || a.reuse || a.group || a.init_keys || a.priority != 0 ||
-	    a.max_validity != 0) {
-		return usage_error("policy test: only --from, --to and --config apply");
-	}
-	char from[IDENTITY_MAX + 1], to[IDENTITY_MAX + 1];
-	rc = test_identity(a.from, false, from, sizeof(from));
-	if (rc == EXIT_SUCCESS) {
-		rc = test_identity(a.to, true, to, sizeof(to));
-	}
-	if (rc != EXIT_SUCCESS) {
-		return rc;
-	}
-	kms_config_t cfg;
-	char err[512];
-	if (a.config == NULL) {
-		kms_config_defaults(&cfg);
-	} else if (kms_config_load(a.config, &cfg, err, sizeof(err)) != KMS_EOK) {
-		return fail(KMS_ECONFIG, "%s", err);
-	}
-	policy_defaults_t def = {
-		.effect =
-		    strcmp(cfg.default_effect, "deny") == 0 ? POLICY_DENY : POLICY_ALLOW,
-		.reuse = cfg.allow_reuse,
-		.group_ok = cfg.default_group_tickets,
-		.init_keys = cfg.default_initiator_keys,
-	};
-	policy_set_t *set = NULL;
-	int ret = policy_store_load(p->db, &def, &set);
-	if (ret == KMS_ENOENT) {
-		return fail(ret, "no store %s (run kmsctl init first)", p->db);
-	}
-	if (ret != KMS_EOK) {
-		return fail(ret, "cannot load the rules of %s", p->db);
-	}
 	policy_decision_t d;
 	policy_decide(set, from, strlen(from), to, strlen(to), &d);
 	bool allowed = policy_allows(&d, to, strlen(to));
@@ -328,7 +304,7 @@ static int policy_test(const paths_t *p, int argc, char **argv)
 	} else {
 		printf("no rule matches (%zu rules): the defaults (policy.default_effect "
 		       "= %s)\n",
-		       policy_set_count(set), cfg.default_effect);
+		       policy_set_count(set), default_effect);
 	}
 	char v[24];
 	print_validity(d.max_validity, v, sizeof(v));
@@ -341,15 +317,61 @@ static int policy_test(const paths_t *p, int argc, char **argv)
 		printf("terms: max validity %s, reuse %s, initiator keys %s\n", v,
 		       yes_no(d.reuse), yes_no(d.init_keys));
 	}
-	policy_set_free(set);
-	return allowed ? EXIT_SUCCESS : EXIT_FAIL;
+	return allowed;
 }
 
-int cmd_policy(const paths_t *p, int argc, char **argv)
+static int policy_test(const kmsctl_paths_t *p, int argc, char **argv)
+{
+	policy_args_t a = { 0 };
+	int rc = parse_args(argc, argv, &a);
+	if (rc != EXIT_SUCCESS) {
+		return rc < 0 ? EXIT_SUCCESS : rc;
+	}
+	if (a.allow || a.deny || a.reuse || a.group || a.init_keys || a.priority != 0 ||
+	    a.max_validity != 0) {
+		return kmsctl_usage_error(
+		    "policy test: only --from, --to and --config apply");
+	}
+	char from[IDENTITY_MAX + 1], to[IDENTITY_MAX + 1];
+	rc = test_identity(a.from, false, from, sizeof(from));
+	if (rc == EXIT_SUCCESS) {
+		rc = test_identity(a.to, true, to, sizeof(to));
+	}
+	if (rc != EXIT_SUCCESS) {
+		return rc;
+	}
+	kms_config_t cfg;
+	char err[512];
+	if (a.config == NULL) {
+		kms_config_defaults(&cfg);
+	} else if (kms_config_load(a.config, &cfg, err, sizeof(err)) != KMS_EOK) {
+		return kmsctl_fail(KMS_ECONFIG, "%s", err);
+	}
+	policy_defaults_t def = {
+		.effect =
+		    strcmp(cfg.default_effect, "deny") == 0 ? POLICY_DENY : POLICY_ALLOW,
+		.reuse = cfg.allow_reuse,
+		.group_ok = cfg.default_group_tickets,
+		.init_keys = cfg.default_initiator_keys,
+	};
+	policy_set_t *set = NULL;
+	int ret = policy_store_load(p->db, &def, &set);
+	if (ret == KMS_ENOENT) {
+		return kmsctl_fail(ret, "no store %s (run kmsctl init first)", p->db);
+	}
+	if (ret != KMS_EOK) {
+		return kmsctl_fail(ret, "cannot load the rules of %s", p->db);
+	}
+	bool allowed = print_decision(set, cfg.default_effect, from, to);
+	policy_set_free(set);
+	return allowed ? EXIT_SUCCESS : KMSCTL_EXIT_FAIL;
+}
+
+int kmsctl_policy_run(const kmsctl_paths_t *p, int argc, char **argv)
 {
 	if (argc < 2) {
 		usage_policy(stderr);
-		return EXIT_USAGE;
+		return KMSCTL_EXIT_USAGE;
 	}
 	const char *sub = argv[1];
 	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
@@ -368,6 +390,6 @@ int cmd_policy(const paths_t *p, int argc, char **argv)
 	if (strcmp(sub, "remove") == 0 && argc == 3) {
 		return policy_remove(p, argv[2]);
 	}
-	return usage_error(
+	return kmsctl_usage_error(
 	    "policy: expected 'add ...', 'list', 'remove ID' or 'test ...'");
 }

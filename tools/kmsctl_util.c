@@ -1,0 +1,202 @@
+/*
+ * kmsctl: the helpers its command files share (tools/kmsctl.h): paths,
+ * diagnostics, number and key parsing, loading the KEK.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/encode.h"
+#include "common/errcode.h"
+#include "common/secmem.h"
+#include "kms/keyring.h"
+#include "tools/kmsctl.h"
+
+int kmsctl_paths_make(const char *dir, kmsctl_paths_t *p)
+{
+	if (dir[0] == '\0') {
+		return KMS_EINVAL;
+	}
+	int a = snprintf(p->dir, sizeof(p->dir), "%s", dir);
+	int b = snprintf(p->db, sizeof(p->db), "%s/kms.db", dir);
+	int c = snprintf(p->kek, sizeof(p->kek), "%s/kek", dir);
+	if (a < 0 || b < 0 || c < 0 || (size_t)a >= sizeof(p->dir) ||
+	    (size_t)b >= sizeof(p->db) || (size_t)c >= sizeof(p->kek)) {
+		return KMS_ERANGE;
+	}
+	return KMS_EOK;
+}
+
+int kmsctl_fail(int code, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "%s: ", KMSCTL_PROG);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (code != KMS_EOK) {
+		fprintf(stderr, ": %s", kms_strerror(code));
+	}
+	fputc('\n', stderr);
+	return KMSCTL_EXIT_FAIL;
+}
+
+int kmsctl_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "%s: ", KMSCTL_PROG);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see %s --help)\n", KMSCTL_PROG);
+	return KMSCTL_EXIT_USAGE;
+}
+
+int kmsctl_list_result(int ret, const kmsctl_paths_t *p, const char *what)
+{
+	if (ret == KMS_ENOENT) {
+		return kmsctl_fail(ret, "no store at %s (run kmsctl init first)", p->db);
+	}
+	if (ret != KMS_EOK) {
+		return kmsctl_fail(ret, "cannot list the %s in %s", what, p->db);
+	}
+	return EXIT_SUCCESS;
+}
+
+int kmsctl_remove_result(int ret, const kmsctl_paths_t *p, const char *kind,
+			 const char *id)
+{
+	if (ret == KMS_ENOENT) {
+		return kmsctl_fail(KMS_EOK, "no %s '%s' in %s", kind, id, p->db);
+	}
+	if (ret != KMS_EOK) {
+		return kmsctl_fail(ret, "cannot remove %s '%s'", kind, id);
+	}
+	printf("removed %s %s\n", kind, id);
+	return EXIT_SUCCESS;
+}
+
+/* glibc: optind 0 re-initialises getopt. */
+void kmsctl_getopt_reset(void)
+{
+	optind = 0;
+	opterr = 1;
+}
+
+void kmsctl_format_time(int64_t t, char *buf, size_t cap)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+	if (t <= 0 || gmtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+		snprintf(buf, cap, "-");
+	}
+}
+
+int kmsctl_parse_u32(const char *s, uint32_t *out)
+{
+	if (s == NULL || *s < '0' || *s > '9') {
+		return KMS_EINVAL;
+	}
+	errno = 0;
+	char *end = NULL;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v > UINT32_MAX) {
+		return KMS_EINVAL;
+	}
+	*out = (uint32_t)v;
+	return KMS_EOK;
+}
+
+int kmsctl_parse_i64(const char *s, int64_t *out)
+{
+	if (s == NULL || *s < '0' || *s > '9') {
+		return KMS_EINVAL;
+	}
+	errno = 0;
+	char *end = NULL;
+	long long v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < 0) {
+		return KMS_EINVAL;
+	}
+	*out = (int64_t)v;
+	return KMS_EOK;
+}
+
+static int is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+int kmsctl_key_decode(const char *text, size_t len, uint8_t *key, size_t cap,
+		      size_t *key_len)
+{
+	while (len > 0 && is_space(text[len - 1])) {
+		len--;
+	}
+	while (len > 0 && is_space(text[0])) {
+		text++;
+		len--;
+	}
+	size_t got = 0;
+	if (hex_decode(text, len, key, cap, &got) != KMS_EOK ||
+	    (got != 16 && got != 32)) {
+		secmem_wipe(key, cap);
+		return KMS_EINVAL;
+	}
+	*key_len = got;
+	return KMS_EOK;
+}
+
+int kmsctl_key_file_read(const char *path, uint8_t *key, size_t cap, size_t *key_len)
+{
+	char buf[KMSCTL_KEY_FILE_MAX + 1];
+	int ret = KMS_EOK;
+	FILE *f = fopen(path, "re");
+	if (f == NULL) {
+		return kmsctl_fail(-errno, "cannot open %s", path);
+	}
+	size_t len = fread(buf, 1, sizeof(buf), f);
+	if (ferror(f)) {
+		ret = KMS_EIO;
+	}
+	fclose(f);
+	if (ret == KMS_EOK && len > KMSCTL_KEY_FILE_MAX) {
+		ret = KMS_ELIMIT;
+	}
+	if (ret == KMS_EOK) {
+		ret = kmsctl_key_decode(buf, len, key, cap, key_len);
+	}
+	secmem_wipe(buf, sizeof(buf));
+	if (ret != KMS_EOK) {
+		secmem_wipe(key, cap);
+		return kmsctl_fail(KMS_EOK, "%s does not hold a 16- or 32-byte hex key",
+				   path);
+	}
+	return EXIT_SUCCESS;
+}
+
+/* Load the KEK and check it against the store (if there is one yet). */
+int kmsctl_load_kek(const kmsctl_paths_t *p, int create, uint8_t kek[KEYRING_KEK_LEN])
+{
+	int ret = keyring_kek_load(p->kek, create, kek);
+	if (ret == KMS_ENOENT) {
+		return kmsctl_fail(ret, "no KEK at %s (run kmsctl init first)", p->kek);
+	}
+	if (ret != KMS_EOK) {
+		return kmsctl_fail(ret, "cannot load the KEK %s", p->kek);
+	}
+	keyring_t *kr = NULL;
+	ret = keyring_load(p->db, kek, &kr);
+	keyring_free(kr);
+	if (ret == KMS_EAUTH) {
+		secmem_wipe(kek, KEYRING_KEK_LEN);
+		return kmsctl_fail(ret, "the KEK %s does not open the store %s", p->kek,
+				   p->db);
+	}
+	return EXIT_SUCCESS; /* KMS_ENOENT: no store or no key yet is fine */
+}
