@@ -10,6 +10,11 @@
  * hash (random key per process), so clients cannot aim at one shard.
  * After a restart, messages timestamped before start_time - skew are
  * refused.
+ *
+ * The cache never reads a clock itself: start_time and every now are Unix
+ * seconds from the caller, in kmsd kms_service_now(), which reads the
+ * injectable clock (common/clock.h kms_clock_wall_s), so tests move the
+ * window, expiry and start-time guard with the fake clock.
  */
 #ifndef KMS_KMS_REPLAY_H
 #define KMS_KMS_REPLAY_H

@@ -1,11 +1,14 @@
-/* Replay cache: time window, detection, fixed capacity, expiry, threads. */
+/* Replay cache: time window, detection, fixed capacity, expiry, threads;
+ * on the service's clock (kms_service_now on common/clock.h), faked. */
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/errcode.h"
 #include "kms/replay.h"
+#include "kms/service.h"
 #include "tests/unit/unit.h"
 
 #define T0 1700000000 /* a fixed "now" */
@@ -217,6 +220,69 @@ static void given_random_traffic_when_checked_then_matches_model(void)
 	replay_free(r);
 }
 
+/*
+ * The cache reads time as kmsd gives it: the start time and every "now"
+ * from kms_service_now(), which reads the injectable clock.  With the fake
+ * clock at T0 (years before the real time), a real clock anywhere on that
+ * path would refuse these messages as stale or keep them forever.
+ */
+static void given_fake_clock_when_message_301s_old_then_ets_and_299s_accepted(void)
+{
+	kms_clock_fake_start(0, T0);
+	replay_t *r = replay_new(1024, SKEW, kms_service_now());
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	int64_t now = kms_service_now();
+	CU_ASSERT_EQUAL(now, T0);
+	CU_ASSERT_EQUAL(replay_check_time(r, T0 - 301, now), KMS_ETS);
+	CU_ASSERT_EQUAL(replay_check_time(r, T0 - 299, now), KMS_EOK);
+	CU_ASSERT_EQUAL(replay_check_time(r, T0 + 299, now), KMS_EOK);
+	CU_ASSERT_EQUAL(replay_check_time(r, T0 + 301, now), KMS_ETS);
+	/* Two seconds on, the 299 s old message is 301 s old. */
+	kms_clock_fake_advance(2000);
+	CU_ASSERT_EQUAL(replay_check_time(r, T0 - 299, kms_service_now()), KMS_ETS);
+	CU_ASSERT_EQUAL(replay_check_time(r, T0 - 298, kms_service_now()), KMS_EOK);
+	replay_free(r);
+	kms_clock_fake_stop();
+}
+
+static void given_fake_clock_when_window_passes_then_entry_expires_exactly(void)
+{
+	kms_clock_fake_start(0, T0);
+	replay_t *r = replay_new(1024, SKEW, kms_service_now());
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	uint8_t d[REPLAY_DIGEST_LEN];
+	digest_of(42, d);
+	CU_ASSERT_EQUAL(replay_check_and_add(r, d, T0, kms_service_now()), KMS_EOK);
+	/* Live to the last millisecond of its window (msg time + skew)... */
+	kms_clock_fake_advance(SKEW * 1000 + 999);
+	CU_ASSERT_EQUAL(kms_service_now(), T0 + SKEW);
+	CU_ASSERT_EQUAL(replay_check_and_add(r, d, T0, kms_service_now()), KMS_EREPLAY);
+	CU_ASSERT_EQUAL(replay_check_time(r, T0, kms_service_now()), KMS_EOK);
+	/* ...and gone the second after: the message is now refused by the
+	 * window instead, and its slot is free for reuse. */
+	kms_clock_fake_advance(1);
+	CU_ASSERT_EQUAL(replay_check_time(r, T0, kms_service_now()), KMS_ETS);
+	CU_ASSERT_EQUAL(replay_check_and_add(r, d, T0, kms_service_now()), KMS_EOK);
+	CU_ASSERT_EQUAL(replay_count(r), 1);
+	replay_free(r);
+	kms_clock_fake_stop();
+}
+
+static void given_fake_clock_stepped_back_after_start_then_older_messages_ets(void)
+{
+	/* kmsd started at T0 (its start time from the clock)... */
+	kms_clock_fake_start(0, T0);
+	replay_t *r = replay_new(1024, SKEW, kms_service_now());
+	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	/* ...then the wall clock is set back 200 s. */
+	kms_clock_fake_start(0, T0 - 200);
+	int64_t now = kms_service_now();
+	CU_ASSERT_EQUAL(replay_check_time(r, T0 - SKEW - 1, now), KMS_ETS);
+	CU_ASSERT_EQUAL(replay_check_time(r, T0 - SKEW, now), KMS_EOK);
+	replay_free(r);
+	kms_clock_fake_stop();
+}
+
 #define THREADS 4
 #define PER_THREAD 3000
 
@@ -276,6 +342,11 @@ int main(void)
 		UNIT_TEST(given_tiny_cache_when_filled_then_bounded),
 		UNIT_TEST(given_random_traffic_when_checked_then_matches_model),
 		UNIT_TEST(given_threads_when_adding_concurrently_then_each_digest_once),
+		UNIT_TEST(
+		    given_fake_clock_when_message_301s_old_then_ets_and_299s_accepted),
+		UNIT_TEST(given_fake_clock_when_window_passes_then_entry_expires_exactly),
+		UNIT_TEST(
+		    given_fake_clock_stepped_back_after_start_then_older_messages_ets),
 		UNIT_END,
 	};
 	return unit_run("replay", tests);
