@@ -4,53 +4,49 @@
  *   GET  /ub       Ub (docs/ub.md)        plain listener only
  *   POST /zn       Zn (docs/zn.md)        plain (unless zn_tls_only) and TLS
  * Bodies are capped (Ub 1 KiB, Zn 4 KiB: 413) and never buffered beyond.
+ * Each listener (plain, TLS) is a net/listener.h skeleton: bind, TLS files,
+ * MHD options and caps, requests in flight and the bounded drain on stop.
  */
 #include "bsf-stub/http.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <microhttpd.h>
-#include <netinet/in.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "bsf-stub/tls.h"
 #include "bsf-stub/ub.h"
 #include "bsf-stub/zn.h"
+#include "common/clock.h"
 #include "common/crypto.h"
 #include "common/errcode.h"
 #include "common/log.h"
-#include "common/secmem.h"
+#include "common/secret_file.h"
+#include "net/listener.h"
 
 #define CT_TEXT "text/plain; charset=utf-8"
 #define RID_LEN 24
 #define LOG_PATH_MAX 96
-#define PEM_MAX 65536
+#define PEM_MAX 65536 /* each TLS file */
+/* Zn over TLS: TLS 1.2 and 1.3 only. */
+#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
 typedef struct bsf_http bsf_http_t;
 
 typedef struct {
 	bsf_http_t *h;
 	bool tls;
-	struct MHD_Daemon *mhd;
+	net_listener_t *l;
 } listener_t;
 
 struct bsf_http {
 	bsf_t *bsf;
 	bsf_http_config_t cfg;
 	listener_t plain, tls;
-	char *pem_cert, *pem_key, *pem_ca; /* alive as long as the TLS daemon */
-	size_t pem_key_len;
-	atomic_uint inflight;
 	atomic_uint_fast64_t next_id;
 	char rid_prefix[8];
 };
@@ -65,8 +61,7 @@ typedef struct {
 	unsigned status; /* 0 until a response is queued */
 	size_t bytes;
 	route_t route; /* a request whose body we collect */
-	uint8_t *body;
-	size_t len, cap;
+	net_body_t body;
 } req_t;
 
 void bsf_http_config_defaults(bsf_http_config_t *cfg)
@@ -167,36 +162,17 @@ static bool json_type(struct MHD_Connection *c)
 	return *v == '\0' || *v == ';' || *v == ' ' || *v == '\t';
 }
 
-/* The declared body length: -1 when absent (chunked), -2 when unreadable. */
-static long long declared_length(struct MHD_Connection *c)
-{
-	const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-						    MHD_HTTP_HEADER_CONTENT_LENGTH);
-	if (v == NULL) {
-		return -1;
-	}
-	char *end = NULL;
-	errno = 0;
-	unsigned long long n = strtoull(v, &end, 10);
-	if (end == v || *end != '\0' || v[0] == '-' || errno != 0 || n > (1ULL << 40)) {
-		return -2;
-	}
-	return (long long)n;
-}
-
 /* Get ready to collect a body of at most max bytes. */
 static enum MHD_Result collect(struct MHD_Connection *c, req_t *q, route_t r, size_t max)
 {
-	long long n = declared_length(c);
-	if (n == -2) {
+	int ret = net_body_begin(&q->body, c, max);
+	if (ret == KMS_EHTTP_FRAME) {
 		return reply_text(c, q, 400, "bad Content-Length\n", NULL);
 	}
-	if (n > (long long)max) {
+	if (ret == KMS_EHTTP_SIZE) {
 		return reply_text(c, q, 413, "body too large\n", NULL);
 	}
-	q->cap = n >= 0 ? (size_t)n : max;
-	q->body = malloc(q->cap > 0 ? q->cap : 1);
-	if (q->body == NULL) {
+	if (ret != KMS_EOK) {
 		return reply_text(c, q, 503, "out of memory\n", NULL);
 	}
 	q->route = r;
@@ -248,8 +224,8 @@ static enum MHD_Result serve_ub(listener_t *l, struct MHD_Connection *c, req_t *
 	bsf_ub_answer_t ans;
 	const char *authz = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 							MHD_HTTP_HEADER_AUTHORIZATION);
-	bsf_ub_handle(l->h->bsf, q->rid, q->method, authz, q->body, q->len, now_s(),
-		      &ans);
+	bsf_ub_handle(l->h->bsf, q->rid, q->method, authz, q->body.buf, q->body.len,
+		      now_s(), &ans);
 	const char *hdrs[] = { "WWW-Authenticate",
 			       ans.status == 401 ? ans.www_authenticate : NULL, NULL };
 	size_t len = ans.body_len;
@@ -276,7 +252,7 @@ static enum MHD_Result serve_zn(listener_t *l, struct MHD_Connection *c, req_t *
 		bsf_zn_error(403, "NOT_AUTHORIZED", BSF_ZN_RC_NOT_AUTHORIZED, why, &ans);
 		return reply_zn(c, q, &ans);
 	}
-	if (bsf_zn_parse(q->body, q->len, &req, &why) != KMS_EOK) {
+	if (bsf_zn_parse(q->body.buf, q->body.len, &req, &why) != KMS_EOK) {
 		log_req_warning(q->rid, "Zn: malformed request: %s", why);
 		bsf_zn_error(400, "BAD_REQUEST", 0, why, &ans);
 		return reply_zn(c, q, &ans);
@@ -317,26 +293,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return MHD_NO;
 		}
 		req_init(l->h, q, url, method);
-		atomic_fetch_add(&l->h->inflight, 1);
-		*con_cls = q;
+		*con_cls = q; /* in flight from here (net/listener.h) */
 		return route(l, c, q, url, method);
 	}
 	if (q->route == R_NONE || q->status != 0) {
 		return *upload_size == 0 ? MHD_YES : MHD_NO;
 	}
 	if (*upload_size != 0) {
-		size_t n = *upload_size;
-		if (n > q->cap - q->len) {
+		if (net_body_append(&q->body, upload, *upload_size) != KMS_EOK) {
 			q->route = R_NONE;
 			if (reply_text(c, q, 413, "body too large\n", NULL) != MHD_YES) {
 				q->status = 413;
 				return MHD_NO; /* MHD cannot answer mid-body: close */
 			}
-			*upload_size = 0;
-			return MHD_YES;
 		}
-		memcpy(q->body + q->len, upload, n);
-		q->len += n;
 		*upload_size = 0;
 		return MHD_YES;
 	}
@@ -358,181 +328,57 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	double ms = (double)(now.tv_sec - q->start.tv_sec) * 1e3 +
 		    (double)(now.tv_nsec - q->start.tv_nsec) / 1e6;
-	const char *how = "";
-	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) {
-		how = toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? " (timed out)"
-		      : toe == MHD_REQUEST_TERMINATED_CLIENT_ABORT  ? " (client closed)"
-								    : " (aborted)";
-	}
 	log_req_info(q->rid, "%s %s%s %u %zu bytes %.1f ms%s", q->method,
-		     l->tls ? "tls:" : "", q->path, q->status, q->bytes, ms, how);
-	free(q->body);
+		     l->tls ? "tls:" : "", q->path, q->status, q->bytes, ms,
+		     net_termination_str(toe));
+	net_body_free(&q->body);
 	free(q);
 	*con_cls = NULL;
-	atomic_fetch_sub(&l->h->inflight, 1);
-}
-
-__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt,
-							     va_list ap)
-{
-	char line[512];
-	(void)cls;
-	vsnprintf(line, sizeof(line), fmt, ap);
-	size_t n = strlen(line);
-	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) {
-		line[--n] = '\0';
-	}
-	log_msg(LOG_WARNING, "http", "%s", line);
 }
 
 /* --- lifecycle -------------------------------------------------------------- */
 
-static int bind_addr(const char *listen, uint16_t port, struct sockaddr_storage *ss,
-		     bool *v6)
+static void listener_cfg(const bsf_http_config_t *cfg, bool tls, net_listener_cfg_t *lc)
 {
-	memset(ss, 0, sizeof(*ss));
-	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
-	if (inet_pton(AF_INET, listen, &a4->sin_addr) == 1) {
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons(port);
-		*v6 = false;
-		return KMS_EOK;
+	memset(lc, 0, sizeof(*lc));
+	lc->listen = cfg->listen;
+	lc->port = tls ? cfg->zn_tls_port : cfg->port;
+	lc->threads = cfg->threads;
+	lc->max_conns = cfg->max_conns;
+	lc->max_conns_per_ip = cfg->max_conns_per_ip;
+	lc->conn_timeout = cfg->conn_timeout;
+	lc->conn_memory = cfg->conn_memory;
+	lc->tag = tls ? "Zn TLS" : "http";
+	if (tls) {
+		/* NAF client certificates: asked for by MHD, checked per request
+		 * (serve_zn()). */
+		lc->tls_cert = cfg->tls_cert;
+		lc->tls_key = cfg->tls_key;
+		lc->tls_trust = cfg->tls_ca;
+		lc->tls_file_max = PEM_MAX;
+		lc->tls_file_flags = SECRET_FILE_NOFOLLOW;
+		lc->tls_priorities = TLS_PRIORITIES;
 	}
-	if (inet_pton(AF_INET6, listen, &a6->sin6_addr) == 1) {
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons(port);
-		*v6 = true;
-		return KMS_EOK;
-	}
-	return KMS_ECONFIG;
 }
 
-/* A whole PEM file, NUL-terminated, at most PEM_MAX bytes. */
-static int read_pem(const char *path, char **out, size_t *out_len)
+static int listener_start(bsf_http_t *h, listener_t *l)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
-		return -errno;
-	}
-	char *buf = malloc(PEM_MAX + 1);
-	size_t len = 0;
-	int ret = buf != NULL ? KMS_EOK : KMS_ENOMEM;
-	while (ret == KMS_EOK) {
-		ssize_t n = read(fd, buf + len, PEM_MAX + 1 - len);
-		if (n < 0 && errno == EINTR) {
-			continue;
-		}
-		if (n < 0) {
-			ret = -errno;
-		} else if (n == 0) {
-			break;
-		} else if ((len += (size_t)n) > PEM_MAX) {
-			ret = KMS_ELIMIT;
-		}
-	}
-	close(fd);
-	if (ret != KMS_EOK) {
-		if (buf != NULL) {
-			secmem_free(buf, PEM_MAX + 1);
-		}
-		return ret;
-	}
-	buf[len] = '\0';
-	*out = buf;
-	if (out_len != NULL) {
-		*out_len = len;
-	}
-	return KMS_EOK;
-}
-
-static struct MHD_Daemon *start_plain(bsf_http_t *h, const struct sockaddr_storage *ss,
-				      bool v6)
-{
-	const bsf_http_config_t *cfg = &h->cfg;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-			 MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
-	unsigned pool = cfg->threads > 1 ? cfg->threads : 0;
-	return MHD_start_daemon(
-	    flags, cfg->port, NULL, NULL, on_request, &h->plain,
-	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
-	    (const struct sockaddr *)ss, MHD_OPTION_THREAD_POOL_SIZE, pool,
-	    MHD_OPTION_CONNECTION_LIMIT, cfg->max_conns,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_conns_per_ip,
-	    MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->conn_memory,
-	    MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-	    &h->plain, MHD_OPTION_END);
-}
-
-static struct MHD_Daemon *start_tls(bsf_http_t *h, const struct sockaddr_storage *ss,
-				    bool v6)
-{
-	const bsf_http_config_t *cfg = &h->cfg;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-			 MHD_USE_ERROR_LOG | MHD_USE_TLS | (v6 ? MHD_USE_IPv6 : 0);
-	unsigned pool = cfg->threads > 1 ? cfg->threads : 0;
-	return MHD_start_daemon(
-	    flags, cfg->zn_tls_port, NULL, NULL, on_request, &h->tls,
-	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
-	    (const struct sockaddr *)ss, MHD_OPTION_THREAD_POOL_SIZE, pool,
-	    MHD_OPTION_CONNECTION_LIMIT, cfg->max_conns,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_conns_per_ip,
-	    MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->conn_memory,
-	    MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_HTTPS_MEM_CERT, h->pem_cert,
-	    MHD_OPTION_HTTPS_MEM_KEY, h->pem_key, MHD_OPTION_HTTPS_MEM_TRUST, h->pem_ca,
-	    MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
-	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, &h->tls, MHD_OPTION_END);
-}
-
-static void free_pems(bsf_http_t *h)
-{
-	free(h->pem_cert);
-	free(h->pem_ca);
-	if (h->pem_key != NULL) {
-		secmem_free(h->pem_key, PEM_MAX + 1);
-	}
-	h->pem_cert = h->pem_ca = h->pem_key = NULL;
-}
-
-static int load_pems(bsf_http_t *h)
-{
-	const bsf_http_config_t *cfg = &h->cfg;
-	const struct {
-		const char *path;
-		char **out;
-		const char *what;
-	} f[] = {
-		{ cfg->tls_cert, &h->pem_cert, "certificate" },
-		{ cfg->tls_key, &h->pem_key, "private key" },
-		{ cfg->tls_ca, &h->pem_ca, "CA (NAF client certificates)" },
-	};
-	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
-		if (f[i].path == NULL) {
-			log_error("Zn TLS needs --tls-cert, --tls-key and --tls-ca");
-			return KMS_ECONFIG;
-		}
-		int ret = read_pem(f[i].path, f[i].out, NULL);
-		if (ret != KMS_EOK) {
-			log_error("cannot read the TLS %s %s: %s", f[i].what, f[i].path,
-				  kms_strerror(ret));
-			return ret;
-		}
-	}
-	return KMS_EOK;
+	net_listener_cfg_t lc;
+	const net_listener_cb_t cb = { on_request, on_completed, NULL };
+	listener_cfg(&h->cfg, l->tls, &lc);
+	return net_listener_start(&lc, &cb, l, &l->l);
 }
 
 int bsf_http_start(const bsf_http_config_t *cfg, bsf_t *b, bsf_http_t **out)
 {
-	struct sockaddr_storage ss, ss_tls;
-	bool v6 = false;
 	uint8_t rnd[2];
-
-	if (cfg == NULL || b == NULL || out == NULL ||
-	    bind_addr(cfg->listen, cfg->port, &ss, &v6) != KMS_EOK ||
-	    bind_addr(cfg->listen, cfg->zn_tls_port, &ss_tls, &v6) != KMS_EOK) {
+	if (cfg == NULL || b == NULL || out == NULL) {
 		return KMS_EINVAL;
+	}
+	if (cfg->zn_tls_port != 0 &&
+	    (cfg->tls_cert == NULL || cfg->tls_key == NULL || cfg->tls_ca == NULL)) {
+		log_error("Zn TLS needs --tls-cert, --tls-key and --tls-ca");
+		return KMS_ECONFIG;
 	}
 	if (crypto_random(rnd, sizeof(rnd)) != KMS_EOK) {
 		return KMS_ECRYPTO;
@@ -546,48 +392,22 @@ int bsf_http_start(const bsf_http_config_t *cfg, bsf_t *b, bsf_http_t **out)
 	h->plain = (listener_t){ h, false, NULL };
 	h->tls = (listener_t){ h, true, NULL };
 	snprintf(h->rid_prefix, sizeof(h->rid_prefix), "%02x%02x", rnd[0], rnd[1]);
-	atomic_init(&h->inflight, 0);
 	atomic_init(&h->next_id, 0);
-
-	int ret = KMS_EOK;
-	if (cfg->zn_tls_port != 0) {
-		ret = load_pems(h);
-		if (ret == KMS_EOK) {
-			h->tls.mhd = start_tls(h, &ss_tls, v6);
-			if (h->tls.mhd == NULL) {
-				log_error(
-				    "cannot serve Zn over TLS on %s port %u (address "
-				    "in use, or bad certificate/key?)",
-				    cfg->listen, (unsigned)cfg->zn_tls_port);
-				ret = KMS_EIO;
-			}
-		}
-	}
+	int ret = cfg->zn_tls_port != 0 ? listener_start(h, &h->tls) : KMS_EOK;
 	if (ret == KMS_EOK) {
-		h->plain.mhd = start_plain(h, &ss, v6);
-		if (h->plain.mhd == NULL) {
-			log_error(
-			    "cannot serve on %s port %u (address in use or not local?)",
-			    cfg->listen, (unsigned)cfg->port);
-			ret = KMS_EIO;
-		}
+		ret = listener_start(h, &h->plain);
 	}
 	if (ret != KMS_EOK) {
-		if (h->tls.mhd != NULL) {
-			MHD_stop_daemon(h->tls.mhd);
-		}
-		free_pems(h);
+		net_listener_stop(h->tls.l, 0);
 		free(h);
 		return ret;
 	}
-	log_notice("Ub (GET %s) and Zn (POST %s%s) on %s%s%s:%u, %u threads", BSF_UB_PATH,
+	log_notice("Ub (GET %s) and Zn (POST %s%s) on %s, %u threads", BSF_UB_PATH,
 		   BSF_ZN_PATH, cfg->zn_tls_only ? ", refused: TLS only" : "",
-		   v6 ? "[" : "", cfg->listen, v6 ? "]" : "", (unsigned)cfg->port,
-		   cfg->threads);
-	if (h->tls.mhd != NULL) {
-		log_notice("Zn over TLS (client certificates required) on %s%s%s:%u",
-			   v6 ? "[" : "", cfg->listen, v6 ? "]" : "",
-			   (unsigned)cfg->zn_tls_port);
+		   net_listener_addr(h->plain.l), cfg->threads);
+	if (h->tls.l != NULL) {
+		log_notice("Zn over TLS (client certificates required) on %s",
+			   net_listener_addr(h->tls.l));
 	}
 	*out = h;
 	return KMS_EOK;
@@ -598,29 +418,15 @@ void bsf_http_stop(bsf_http_t *h, unsigned timeout_ms)
 	if (h == NULL) {
 		return;
 	}
-	listener_t *ls[] = { &h->plain, &h->tls };
-	for (size_t i = 0; i < 2; i++) {
-		if (ls[i]->mhd != NULL) {
-			MHD_socket s = MHD_quiesce_daemon(ls[i]->mhd);
-			if (s != MHD_INVALID_SOCKET) {
-				close(s);
-			}
-		}
+	/* Both stop accepting at once; then one wait of timeout_ms for both. */
+	int64_t t0 = kms_clock_now_ms();
+	net_listener_quiesce(h->plain.l);
+	if (h->tls.l != NULL) {
+		net_listener_quiesce(h->tls.l);
 	}
-	struct timespec tick = { 0, 10 * 1000 * 1000 };
-	for (unsigned waited = 0; atomic_load(&h->inflight) > 0 && waited < timeout_ms;
-	     waited += 10) {
-		nanosleep(&tick, NULL);
-	}
-	unsigned left = atomic_load(&h->inflight);
-	if (left > 0) {
-		log_warning("stopping with %u request(s) still in progress", left);
-	}
-	for (size_t i = 0; i < 2; i++) {
-		if (ls[i]->mhd != NULL) {
-			MHD_stop_daemon(ls[i]->mhd);
-		}
-	}
-	free_pems(h);
+	net_listener_stop(h->tls.l, timeout_ms);
+	int64_t used = kms_clock_now_ms() - t0;
+	net_listener_stop(h->plain.l,
+			  used < (int64_t)timeout_ms ? timeout_ms - (unsigned)used : 0);
 	free(h);
 }

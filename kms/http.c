@@ -1,5 +1,8 @@
 /*
- * Ua front end on libmicrohttpd (docs/http-binding.md).
+ * kmsd's Ua and Zk front ends (docs/http-binding.md, docs/federation.md):
+ * routing, framing checks, replies and audit rows.  The listener itself
+ * (bind, TLS files, MHD options and caps, requests in flight, the bounded
+ * drain on stop) is net/listener.h.
  *
  * Every byte from the network is bounded before it reaches us: MHD caps
  * connections (total and per address), per-connection memory (headers) and
@@ -9,28 +12,26 @@
 #define _GNU_SOURCE /* pthread_rwlockattr_setkind_np */
 #include "kms/http.h"
 
-#include <arpa/inet.h>
 #include <gnutls/gnutls.h>
 #include <inttypes.h>
 #include <microhttpd.h>
-#include <netinet/in.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "common/crypto.h"
 #include "common/encode.h"
 #include "common/errcode.h"
 #include "common/log.h"
 #include "common/secmem.h"
+#include "common/secret_file.h"
 #include "kms/audit.h"
 #include "mikey/payload.h"
+#include "net/listener.h"
 #include "zk/peer.h"
 #include "zk/tls_peer.h"
 
@@ -38,14 +39,13 @@
 #define CT_TEXT "text/plain; charset=utf-8"
 #define RID_LEN 24
 #define LOG_PATH_MAX 96
-#define BOOTSTRAP_HDR_MAX 320	/* 3GPP-bootstrapping realm="<naf.fqdn>" */
-#define PEM_FILE_MAX (1u << 20) /* a certificate, key or CA bundle file */
+#define BOOTSTRAP_HDR_MAX 320	     /* 3GPP-bootstrapping realm="<naf.fqdn>" */
+#define PEM_FILE_MAX SECRET_FILE_MAX /* a certificate, key or CA bundle file */
 
 struct kms_http {
-	struct MHD_Daemon *mhd;
+	net_listener_t *l;
 	pthread_rwlock_t lock;		    /* read: one request; write: swap */
 	_Atomic(const kms_service_t *) svc; /* NULL: not ready */
-	atomic_uint inflight;
 	uint64_t gen; /* bumped by every swap, under the write lock */
 	atomic_uint_fast64_t next_id;
 	char rid_prefix[8];
@@ -53,7 +53,6 @@ struct kms_http {
 	bool zk;	  /* the Zk listener (TLS, peers only, resolve only) */
 	const char *name; /* "Ua" or "Zk", for logs */
 	const char *path; /* the one request path */
-	char *tls_cert, *tls_key, *tls_trust; /* PEM, kept while MHD runs */
 };
 
 typedef struct {
@@ -65,8 +64,7 @@ typedef struct {
 	size_t bytes;
 	bool post; /* a Ua request whose body we collect */
 	kms_reqtype_t type;
-	uint8_t *body;
-	size_t len, cap;
+	net_body_t body;
 	int frame_err; /* KMS_EHTTP_* when the front end refused a Ua request */
 	char peer[ZK_KMS_ID_MAX + 1]; /* Zk: the client's peer KMS */
 } req_t;
@@ -149,22 +147,6 @@ static bool content_type_ok(struct MHD_Connection *c)
 	}
 	v += n;
 	return *v == '\0' || *v == ';' || *v == ' ' || *v == '\t';
-}
-
-/* The declared body length: -1 when absent (chunked), -2 when unreadable. */
-static long long declared_length(struct MHD_Connection *c)
-{
-	const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-						    MHD_HTTP_HEADER_CONTENT_LENGTH);
-	if (v == NULL) {
-		return -1;
-	}
-	char *end = NULL;
-	unsigned long long n = strtoull(v, &end, 10);
-	if (end == v || *end != '\0' || v[0] == '-' || n > (1ULL << 62)) {
-		return -2;
-	}
-	return (long long)n;
 }
 
 static bool ready(kms_http_t *h)
@@ -327,16 +309,14 @@ static enum MHD_Result route_post(kms_http_t *h, struct MHD_Connection *c, req_t
 		return refuse(c, q, KMS_EHTTP_MEDIA,
 			      "content type must be " CT_MIKEY "\n", NULL);
 	}
-	long long n = declared_length(c);
-	if (n == -2) {
-		return refuse(c, q, KMS_EHTTP_FRAME, "bad Content-Length\n", NULL);
+	int ret = net_body_begin(&q->body, c, h->cfg.max_body);
+	if (ret == KMS_EHTTP_FRAME) {
+		return refuse(c, q, ret, "bad Content-Length\n", NULL);
 	}
-	if (n > (long long)h->cfg.max_body) {
-		return refuse(c, q, KMS_EHTTP_SIZE, "body too large\n", NULL);
+	if (ret == KMS_EHTTP_SIZE) {
+		return refuse(c, q, ret, "body too large\n", NULL);
 	}
-	q->cap = n >= 0 ? (size_t)n : h->cfg.max_body;
-	q->body = malloc(q->cap > 0 ? q->cap : 1);
-	if (q->body == NULL) {
+	if (ret != KMS_EOK) {
 		return reply_text(c, q, 503, "out of memory\n", NULL);
 	}
 	q->post = true;
@@ -360,11 +340,11 @@ static enum MHD_Result serve(kms_http_t *h, struct MHD_Connection *c, req_t *q)
 					       strlen(q->peer))
 			   : NULL;
 		if (peer != NULL) {
-			kms_service_handle_zk(svc, peer, q->rid, q->body, q->len, out,
-					      MIKEY_MSG_MAX, &ans);
+			kms_service_handle_zk(svc, peer, q->rid, q->body.buf, q->body.len,
+					      out, MIKEY_MSG_MAX, &ans);
 		}
 	} else if (svc != NULL) {
-		kms_service_handle(svc, q->type, q->rid, q->body, q->len, out,
+		kms_service_handle(svc, q->type, q->rid, q->body.buf, q->body.len, out,
 				   MIKEY_MSG_MAX, &ans);
 		if (ans.error == KMS_EBTID) {
 			/* TS 24.109: tell the UE to bootstrap again (new B-TID). */
@@ -412,6 +392,23 @@ static void req_init(kms_http_t *h, req_t *q, const char *url, const char *metho
 	str_copy(q->path, sizeof(q->path), url);
 }
 
+/* A piece of the body; past the cap the request is refused (413). */
+static enum MHD_Result take_upload(struct MHD_Connection *c, req_t *q, const char *upload,
+				   size_t *upload_size)
+{
+	if (net_body_append(&q->body, upload, *upload_size) != KMS_EOK) {
+		/* More than max_body (chunked) or than declared: stop here. */
+		net_body_free(&q->body);
+		q->post = false;
+		if (refuse(c, q, KMS_EHTTP_SIZE, "body too large\n", NULL) != MHD_YES) {
+			q->status = 413;
+			return MHD_NO; /* MHD cannot answer mid-body: close */
+		}
+	}
+	*upload_size = 0;
+	return MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version,
 				  const char *upload, size_t *upload_size, void **con_cls)
@@ -426,8 +423,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return MHD_NO;
 		}
 		req_init(h, q, url, method);
-		atomic_fetch_add(&h->inflight, 1);
-		*con_cls = q;
+		*con_cls = q; /* in flight from here (net/listener.h) */
 		return route(h, c, q, url, method);
 	}
 	if (!q->post || q->status != 0) {
@@ -435,28 +431,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return *upload_size == 0 ? MHD_YES : MHD_NO;
 	}
 	if (*upload_size != 0) {
-		size_t n = *upload_size;
-		if (n > q->cap - q->len) {
-			/* More than max_body (chunked) or than declared: stop here. */
-			free(q->body);
-			q->body = NULL;
-			q->post = false;
-			if (refuse(c, q, KMS_EHTTP_SIZE, "body too large\n", NULL) !=
-			    MHD_YES) {
-				q->status = 413;
-				return MHD_NO; /* MHD cannot answer mid-body: close */
-			}
-			*upload_size = 0;
-			return MHD_YES;
-		}
-		memcpy(q->body + q->len, upload, n);
-		q->len += n;
-		*upload_size = 0;
-		return MHD_YES;
+		return take_upload(c, q, upload, upload_size);
 	}
 	enum MHD_Result ret = serve(h, c, q);
-	free(q->body);
-	q->body = NULL;
+	net_body_free(&q->body);
 	q->post = false;
 	return ret;
 }
@@ -491,14 +469,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	double ms = (double)(now.tv_sec - q->start.tv_sec) * 1e3 +
 		    (double)(now.tv_nsec - q->start.tv_nsec) / 1e6;
-	const char *how = "";
-	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) {
-		how = toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? " (timed out)"
-		      : toe == MHD_REQUEST_TERMINATED_CLIENT_ABORT  ? " (client closed)"
-								    : " (aborted)";
-	}
 	log_req_info(q->rid, "%s %s %u %zu bytes %.1f ms%s", q->method, q->path,
-		     q->status, q->bytes, ms, how);
+		     q->status, q->bytes, ms, net_termination_str(toe));
 	/* A Ua request that never reached the service still gets its audit row. */
 	if (q->post && q->status == 0) {
 		q->frame_err = toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED
@@ -508,97 +480,45 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (q->frame_err != 0) {
 		audit_frame(h, q);
 	}
-	free(q->body);
+	net_body_free(&q->body);
 	free(q);
 	*con_cls = NULL;
-	atomic_fetch_sub(&h->inflight, 1);
-}
-
-__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt,
-							     va_list ap)
-{
-	char line[512];
-	(void)cls;
-	vsnprintf(line, sizeof(line), fmt, ap);
-	size_t n = strlen(line);
-	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) {
-		line[--n] = '\0';
-	}
-	log_msg(LOG_WARNING, "http", "%s", line);
 }
 
 /* --- lifecycle -------------------------------------------------------------- */
 
-static int bind_addr(const char *listen, uint16_t port, struct sockaddr_storage *ss,
-		     bool *v6)
+/* The listener settings of Ua or Zk. */
+static void listener_cfg(const kms_config_t *cfg, bool zk, net_listener_cfg_t *lc)
 {
-	memset(ss, 0, sizeof(*ss));
-	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
-	if (inet_pton(AF_INET, listen, &a4->sin_addr) == 1) {
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons(port);
-		*v6 = false;
-		return KMS_EOK;
+	memset(lc, 0, sizeof(*lc));
+	lc->listen = zk ? cfg->zk_listen : cfg->listen;
+	lc->port = zk ? cfg->zk_port : cfg->port;
+	lc->threads = zk ? cfg->zk_threads : cfg->threads;
+	lc->max_conns = zk ? cfg->zk_max_conns : cfg->max_conns;
+	lc->max_conns_per_ip = zk ? 0u : cfg->max_conns_per_ip;
+	lc->conn_timeout = cfg->conn_timeout;
+	lc->conn_memory = cfg->conn_memory;
+	lc->tag = zk ? "Zk" : "Ua";
+	if (zk) {
+		/* With a trust set MHD requests a client certificate; the
+		 * handler requires it (route_zk()). */
+		lc->tls_cert = cfg->zk_cert_file;
+		lc->tls_key = cfg->zk_key_file;
+		lc->tls_trust = cfg->zk_ca_file;
+		lc->tls_file_max = PEM_FILE_MAX;
 	}
-	if (inet_pton(AF_INET6, listen, &a6->sin6_addr) == 1) {
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons(port);
-		*v6 = true;
-		return KMS_EOK;
-	}
-	return KMS_ECONFIG;
-}
-
-/* A whole PEM file, NUL-terminated, at most PEM_FILE_MAX bytes. */
-static int read_pem(const char *path, char **out)
-{
-	FILE *f = fopen(path, "rb");
-	if (f == NULL) {
-		log_error("Zk: cannot open %s", path);
-		return KMS_ECONFIG;
-	}
-	char *buf = malloc(PEM_FILE_MAX + 1);
-	size_t n = buf != NULL ? fread(buf, 1, PEM_FILE_MAX + 1, f) : 0;
-	int bad = ferror(f);
-	fclose(f);
-	if (buf == NULL || bad || n == 0 || n > PEM_FILE_MAX) {
-		log_error("Zk: cannot read %s (empty, unreadable or over %u bytes)", path,
-			  PEM_FILE_MAX);
-		free(buf);
-		return KMS_ECONFIG;
-	}
-	buf[n] = '\0';
-	*out = buf;
-	return KMS_EOK;
 }
 
 static void http_free(kms_http_t *h)
 {
-	if (h->tls_key != NULL) {
-		secmem_wipe(h->tls_key, strlen(h->tls_key));
-	}
-	free(h->tls_key);
-	free(h->tls_cert);
-	free(h->tls_trust);
 	pthread_rwlock_destroy(&h->lock);
 	free(h);
 }
 
-static int start(const kms_config_t *cfg, const kms_service_t *svc, bool zk,
-		 kms_http_t **out)
+static int http_new(const kms_config_t *cfg, const kms_service_t *svc, bool zk,
+		    kms_http_t **out)
 {
-	struct sockaddr_storage ss;
-	bool v6 = false;
 	uint8_t rnd[2];
-	if (cfg == NULL || out == NULL) {
-		return KMS_EINVAL;
-	}
-	const char *listen = zk ? cfg->zk_listen : cfg->listen;
-	uint16_t port = zk ? cfg->zk_port : cfg->port;
-	if (bind_addr(listen, port, &ss, &v6) != KMS_EOK) {
-		return KMS_EINVAL;
-	}
 	if (crypto_random(rnd, sizeof(rnd)) != KMS_EOK) {
 		return KMS_ECRYPTO;
 	}
@@ -613,7 +533,6 @@ static int start(const kms_config_t *cfg, const kms_service_t *svc, bool zk,
 	snprintf(h->rid_prefix, sizeof(h->rid_prefix), "%s%02x%02x", zk ? "z" : "",
 		 rnd[0], rnd[1]);
 	atomic_init(&h->svc, svc);
-	atomic_init(&h->inflight, 0);
 	h->gen = 1;
 	atomic_init(&h->next_id, 0);
 	pthread_rwlockattr_t attr;
@@ -623,43 +542,33 @@ static int start(const kms_config_t *cfg, const kms_service_t *svc, bool zk,
 				      PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 	pthread_rwlock_init(&h->lock, &attr);
 	pthread_rwlockattr_destroy(&attr);
-	if (zk && (read_pem(cfg->zk_cert_file, &h->tls_cert) != KMS_EOK ||
-		   read_pem(cfg->zk_key_file, &h->tls_key) != KMS_EOK ||
-		   read_pem(cfg->zk_ca_file, &h->tls_trust) != KMS_EOK)) {
-		http_free(h);
-		return KMS_ECONFIG;
-	}
+	*out = h;
+	return KMS_EOK;
+}
 
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-			 MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0) |
-			 (zk ? MHD_USE_TLS : 0);
-	unsigned threads = zk ? cfg->zk_threads : cfg->threads;
-	unsigned pool = threads > 1 ? threads : 0;
-	unsigned max_conns = zk ? cfg->zk_max_conns : cfg->max_conns;
-	/* The logger goes first so that MHD never prints on its own.  Zk: the
-	 * TLS options (with a trust set MHD requests a client certificate; the
-	 * handler requires it, route_zk()). */
-	h->mhd = MHD_start_daemon(
-	    flags, port, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER,
-	    on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-	    MHD_OPTION_THREAD_POOL_SIZE, pool, MHD_OPTION_CONNECTION_LIMIT, max_conns,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, zk ? 0u : cfg->max_conns_per_ip,
-	    MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->conn_memory,
-	    MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-	    zk ? MHD_OPTION_NOTIFY_CONNECTION : MHD_OPTION_END, on_connection, NULL,
-	    MHD_OPTION_HTTPS_MEM_KEY, h->tls_key, MHD_OPTION_HTTPS_MEM_CERT, h->tls_cert,
-	    MHD_OPTION_HTTPS_MEM_TRUST, h->tls_trust, MHD_OPTION_END);
-	if (h->mhd == NULL) {
-		log_error("cannot serve %s on %s port %u (address in use, not local, or "
-			  "bad TLS files?)",
-			  h->name, listen, (unsigned)port);
-		http_free(h);
-		return KMS_EIO;
+static int start(const kms_config_t *cfg, const kms_service_t *svc, bool zk,
+		 kms_http_t **out)
+{
+	net_listener_cfg_t lc;
+	kms_http_t *h = NULL;
+	if (cfg == NULL || out == NULL) {
+		return KMS_EINVAL;
 	}
-	log_notice("%s listening on %s%s%s:%u%s, %u threads, max body %zu bytes%s",
-		   h->name, v6 ? "[" : "", listen, v6 ? "]" : "", (unsigned)port, h->path,
-		   threads, cfg->max_body, zk ? ", TLS with client certificates" : "");
+	int ret = http_new(cfg, svc, zk, &h);
+	if (ret != KMS_EOK) {
+		return ret;
+	}
+	listener_cfg(&h->cfg, zk, &lc);
+	const net_listener_cb_t cb = { on_request, on_completed,
+				       zk ? on_connection : NULL };
+	ret = net_listener_start(&lc, &cb, h, &h->l);
+	if (ret != KMS_EOK) {
+		http_free(h);
+		return ret;
+	}
+	log_notice("%s listening on %s%s, %u threads, max body %zu bytes%s", h->name,
+		   net_listener_addr(h->l), h->path, lc.threads, cfg->max_body,
+		   zk ? ", TLS with client certificates" : "");
 	*out = h;
 	return KMS_EOK;
 }
@@ -688,19 +597,6 @@ void kms_http_stop(kms_http_t *h, unsigned timeout_ms)
 	if (h == NULL) {
 		return;
 	}
-	MHD_socket ls = MHD_quiesce_daemon(h->mhd);
-	if (ls != MHD_INVALID_SOCKET) {
-		close(ls);
-	}
-	struct timespec tick = { 0, 10 * 1000 * 1000 };
-	for (unsigned waited = 0; atomic_load(&h->inflight) > 0 && waited < timeout_ms;
-	     waited += 10) {
-		nanosleep(&tick, NULL);
-	}
-	unsigned left = atomic_load(&h->inflight);
-	if (left > 0) {
-		log_warning("stopping with %u request(s) still in progress", left);
-	}
-	MHD_stop_daemon(h->mhd);
+	net_listener_stop(h->l, timeout_ms);
 	http_free(h);
 }

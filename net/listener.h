@@ -1,0 +1,148 @@
+/*
+ * The HTTP listener skeleton of kmsd (Ua, Zk) and bsf-stubd (Ub/Zn, Zn over
+ * TLS) on libmicrohttpd: what every listener of this tree does the same way,
+ * so that the daemons keep only their routing, replies and audit.
+ *
+ *   - binds an IPv4 or IPv6 literal and a port (net_bind_addr);
+ *   - runs MHD with an internal polling thread (or a pool of them) on epoll,
+ *     with caps on connections (total and per address), connection memory
+ *     (headers) and idle time, strict parsing, and its messages sent to the
+ *     log (never to stderr);
+ *   - TLS: reads the certificate, key and trust PEM files through
+ *     common/secret_file.h (capped; the key's buffer is wiped when the
+ *     listener is freed); with a trust set MHD asks the client for a
+ *     certificate, which the daemon's handler then checks;
+ *   - counts requests in flight, so that net_listener_stop() can stop
+ *     accepting, wait (bounded) for the requests in progress and only then
+ *     stop MHD;
+ *   - small helpers every handler needs: the declared Content-Length, a
+ *     capped request body, the words for how a request ended.
+ *
+ * A request is in flight from the call of the access callback that sets its
+ * *con_cls until the completed callback is called for it; the daemon's
+ * callbacks are called with the cls given to net_listener_start().
+ * Depends on common/ and libmicrohttpd only.
+ */
+#ifndef KMS_NET_LISTENER_H
+#define KMS_NET_LISTENER_H
+
+#include <microhttpd.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+/* The largest Content-Length net_declared_length() reads as a number. */
+#define NET_LENGTH_MAX (1ULL << 62)
+
+/* "[<IPv6>]:65535" with room to spare. */
+#define NET_ADDR_STR_MAX 64
+
+typedef struct {
+	const char *listen;	   /* an IPv4 or IPv6 literal */
+	uint16_t port;		   /* 0: any free port (net_listener_port()) */
+	unsigned threads;	   /* > 1: a pool of that many; else one thread */
+	unsigned max_conns;	   /* connections at once */
+	unsigned max_conns_per_ip; /* 0: no limit */
+	unsigned conn_timeout;	   /* s a connection may stay idle */
+	size_t conn_memory;	   /* bytes per connection (request line, headers) */
+	/* TLS: all three NULL for plain HTTP; cert and key both or neither. */
+	const char *tls_cert;	    /* PEM certificate (chain) */
+	const char *tls_key;	    /* PEM private key */
+	const char *tls_trust;	    /* PEM CAs: NULL, or ask for a client certificate */
+	size_t tls_file_max;	    /* cap on each PEM file; 0: SECRET_FILE_MAX */
+	unsigned tls_file_flags;    /* SECRET_FILE_* for reading the PEM files */
+	const char *tls_priorities; /* GnuTLS priority string; NULL: MHD's */
+	const char *tag;	    /* names the listener in logs ("Ua", "Zk") */
+} net_listener_cfg_t;
+
+/* The daemon's MHD callbacks; connection may be NULL. */
+typedef struct {
+	MHD_AccessHandlerCallback request;
+	MHD_RequestCompletedCallback completed;
+	MHD_NotifyConnectionCallback connection;
+} net_listener_cb_t;
+
+typedef struct net_listener net_listener_t;
+
+/*
+ * listen:port as a socket address; *v6 tells which family.  KMS_ECONFIG
+ * when listen is not an address literal (host names are not resolved).
+ */
+int net_bind_addr(const char *listen, uint16_t port, struct sockaddr_storage *ss,
+		  bool *v6);
+
+/*
+ * Bind cfg->listen:port, read the TLS files if any and start serving with
+ * the callbacks in cb (request and completed required), each called with
+ * cls.  cfg's strings need not outlive the call.  Errors (logged, naming
+ * the listener): KMS_EINVAL (bad arguments or address); a TLS file's
+ * secret_file_read() error (KMS_ENOENT, KMS_EACCES, KMS_ELIMIT over the
+ * cap, ...) or KMS_ECONFIG (an empty file, a key without a certificate);
+ * KMS_EIO (MHD would not start: address in use, not local, bad TLS
+ * material).
+ */
+int net_listener_start(const net_listener_cfg_t *cfg, const net_listener_cb_t *cb,
+		       void *cls, net_listener_t **out);
+
+/* The port bound (the one picked when cfg->port was 0). */
+uint16_t net_listener_port(const net_listener_t *l);
+
+/* "127.0.0.1:8080" or "[::1]:8080", for logs. */
+const char *net_listener_addr(const net_listener_t *l);
+
+/* Requests in flight now. */
+unsigned net_listener_inflight(const net_listener_t *l);
+
+/* Stop accepting connections (idempotent); connections open stay served. */
+void net_listener_quiesce(net_listener_t *l);
+
+/*
+ * Wait until no request is in flight, at most timeout_ms (on a condition
+ * variable, woken by the last request to finish).  Returns the number
+ * still in flight.
+ */
+unsigned net_listener_drain(net_listener_t *l, unsigned timeout_ms);
+
+/*
+ * Quiesce, drain up to timeout_ms (a warning names what is left), stop the
+ * MHD threads, wipe the key and free l.  NULL is a no-op.
+ */
+void net_listener_stop(net_listener_t *l, unsigned timeout_ms);
+
+/*
+ * The request's Content-Length: KMS_EOK and *len; KMS_ENOENT when there is
+ * none (chunked); KMS_EMALFORMED when it is not a decimal number of at most
+ * NET_LENGTH_MAX.  *len is written only on success.
+ */
+int net_declared_length(struct MHD_Connection *c, uint64_t *len);
+
+/* A request body collected up to a cap, never beyond. */
+typedef struct {
+	uint8_t *buf;
+	size_t len, cap;
+} net_body_t;
+
+/*
+ * Get ready for the body of c, at most max bytes: the declared length when
+ * there is one, else max.  KMS_EHTTP_FRAME (bad Content-Length),
+ * KMS_EHTTP_SIZE (declared over max), KMS_ENOMEM; b is left empty then.
+ */
+int net_body_begin(net_body_t *b, struct MHD_Connection *c, size_t max);
+
+/* Append n bytes; KMS_EHTTP_SIZE (nothing appended) past the cap. */
+int net_body_append(net_body_t *b, const char *data, size_t n);
+
+/* Release the buffer (not wiped: bodies are not secrets); b is empty. */
+void net_body_free(net_body_t *b);
+
+/* How a request ended, for its log line: "" when completed, else
+ * " (timed out)", " (client closed)" or " (aborted)". */
+const char *net_termination_str(enum MHD_RequestTerminationCode toe);
+
+/* The MHD log callback (cls: the subject to log under, or NULL: "http"). */
+void net_mhd_log(void *cls, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+#endif
