@@ -17,7 +17,6 @@
 #include "tools/ue_bootstrap.h"
 
 #include <curl/curl.h>
-#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,9 +39,8 @@
 #define AUTHZ_MAX 2048	       /* our Authorization header value */
 #define SQN_DELTA (1ULL << 28) /* TS 33.102 C.2.2: how far SQN may jump */
 #define SQN_MASK 0xffffffffffffULL
-#define TIMEOUT_DEFAULT 10L
-
-enum { OPT_USIM = 300, OPT_BSF, OPT_NAF_FQDN, OPT_TIMEOUT };
+#define TIMEOUT_DEFAULT 10
+#define TIMEOUT_MAX 600
 
 static void usage(FILE *f)
 {
@@ -63,7 +61,7 @@ static void usage(FILE *f)
 	    "  --bsf URL         the BSF's Ub URL (http or https)\n"
 	    "  --naf-fqdn FQDN   the KMS's NAF FQDN (naf.fqdn of kmsd), default %s\n"
 	    "  --out FILE        where the bootstrapping result goes\n"
-	    "  --timeout SECONDS per HTTP request, default %ld\n"
+	    "  --timeout SECONDS per HTTP request, default %d\n"
 	    "  -h, --help        this text\n"
 	    "\n"
 	    "Exit: 0 bootstrapped, 1 refused or failed (network authentication,\n"
@@ -73,59 +71,25 @@ static void usage(FILE *f)
 
 typedef struct {
 	const char *usim, *bsf, *fqdn, *out;
-	long timeout;
+	uint32_t timeout;
 } args_t;
 
 static int parse_args(int argc, char **argv, args_t *a)
 {
-	static const struct option opts[] = {
-		{ "usim", required_argument, NULL, OPT_USIM },
-		{ "bsf", required_argument, NULL, OPT_BSF },
-		{ "naf-fqdn", required_argument, NULL, OPT_NAF_FQDN },
-		{ "out", required_argument, NULL, UE_OPT_OUT },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	const ue_opt_t opts[] = {
+		{ UE_STRING("usim", 0, &a->usim), .required = true },
+		{ UE_STRING("bsf", 0, &a->bsf), .required = true },
+		{ UE_STRING("naf-fqdn", 0, &a->fqdn) },
+		{ UE_STRING("out", 0, &a->out), .required = true },
+		{ UE_U32("timeout", 0, &a->timeout, 1, TIMEOUT_MAX, "seconds") },
 	};
-	int c;
-	char *end = NULL;
+	const ue_optspec_t spec = { opts, UE_OPTS_N(opts), usage, 0, 0 };
+	int first = 0;
 	a->fqdn = UE_KMS_ID_DEFAULT;
 	a->timeout = TIMEOUT_DEFAULT;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case OPT_USIM:
-			a->usim = optarg;
-			break;
-		case OPT_BSF:
-			a->bsf = optarg;
-			break;
-		case OPT_NAF_FQDN:
-			a->fqdn = optarg;
-			break;
-		case UE_OPT_OUT:
-			a->out = optarg;
-			break;
-		case OPT_TIMEOUT:
-			errno = 0;
-			a->timeout = strtol(optarg, &end, 10);
-			if (errno != 0 || end == optarg || *end != '\0' ||
-			    a->timeout < 1 || a->timeout > 600) {
-				fprintf(stderr, "%s: --timeout: 1 to 600 seconds\n",
-					ue_prog);
-				return -1;
-			}
-			break;
-		case 'h':
-			usage(stdout);
-			return 1;
-		default:
-			usage(stderr);
-			return -1;
-		}
-	}
-	if (optind != argc || a->usim == NULL || a->bsf == NULL || a->out == NULL) {
-		usage(stderr);
-		return -1;
+	int rc = ue_opts_parse(&spec, argc, argv, &first);
+	if (rc != UE_OPTS_OK) {
+		return rc;
 	}
 	if (strncmp(a->bsf, "http://", 7) != 0 && strncmp(a->bsf, "https://", 8) != 0) {
 		fprintf(stderr, "%s: --bsf: an http:// or https:// URL\n", ue_prog);
@@ -225,7 +189,7 @@ static CURL *handle_new(const args_t *a, resp_t *r)
 	}
 	curl_easy_setopt(h, CURLOPT_URL, a->bsf);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, a->timeout);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)a->timeout);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, r);

@@ -1,12 +1,11 @@
 /*
  * kms-ue: what the MIKEY-TICKET commands share — exit codes, the common
- * options (PSK, identities, state file), the algorithm suites, reading and
+ * options (tools/ue_opts.h), the algorithm suites, reading and
  * writing message files, and reporting errors without key bytes.
  */
 #ifndef KMS_TOOLS_UE_COMMON_H
 #define KMS_TOOLS_UE_COMMON_H
 
-#include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -15,6 +14,7 @@
 #include "mikey/kdf.h"
 #include "mikey/msg.h"
 #include "tools/ue_ident.h"
+#include "tools/ue_opts.h"
 #include "tools/ue_state.h"
 
 /* Exit statuses of every kms-ue command. */
@@ -23,88 +23,11 @@
 #define UE_EXIT_USAGE 2	  /* bad arguments, unreadable or unwritable files */
 #define UE_EXIT_CACHED 3  /* resolve: keys for this reusable ticket are cached */
 
-#define UE_PSK_MAX 128
-#define UE_KMS_ID_DEFAULT "kms.example.org"
 #define UE_CS_ID 1	    /* the one crypto session of a Ticket Transfer */
 #define UE_SRTP_SALT_LEN 14 /* SRTP master salt (RFC 3711) */
 
 /* "kms-ue COMMAND", the prefix of every diagnostic. */
 extern const char *ue_prog;
-
-/* Long-only options shared by the commands (values above any short option). */
-enum {
-	UE_OPT_PSK = 256,
-	UE_OPT_PSK_FILE,
-	UE_OPT_ID,
-	UE_OPT_KMS_ID,
-	UE_OPT_PSK_ID,
-	UE_OPT_STATE,
-	UE_OPT_OUT,
-	UE_OPT_IN,
-	UE_OPT_RESP,
-	UE_OPT_TO,
-	UE_OPT_REUSE,
-	UE_OPT_LIFETIME,
-	UE_OPT_SUITE,
-	UE_OPT_TR,
-	UE_OPT_GBA,
-	UE_OPT_URI,
-	UE_OPT_3GPP,
-	UE_OPT_NO_KMS_ID,
-	UE_OPT_MAC_NO_KMS,
-	UE_OPT_TICKET_TYPE,
-	UE_OPT_NO_FORK,
-};
-
-#define UE_BTID_MAX 320 /* gba/kdf.h GBA_BTID_MAX */
-
-/* The common options after parsing; psk holds the key once loaded. */
-typedef struct {
-	const char *psk_hex;
-	const char *psk_file;
-	const char *gba; /* --gba FILE: kms-ue bootstrap's result */
-	const char *id;
-	const char *kms_id;
-	const char *psk_id;
-	uint8_t psk_id_type; /* IDRpsk ID Type: byte string, NAI with --gba */
-	const char *state;
-	uint8_t psk[UE_PSK_MAX];
-	size_t psk_len;
-	char btid[UE_BTID_MAX + 1]; /* from --gba */
-	bool uri;		    /* --uri (or --3gpp): identities as ID Type URI */
-	bool gpp;		    /* --3gpp given */
-	bool no_kms_id;		    /* --no-kms-id: IDRkms left out */
-	bool mac_no_kms;	    /* --mac-without-kms-id (testing only) */
-	ue_id_t idw;		    /* --id as sent */
-	ue_id_t kmsw;		    /* --kms-id as sent (or appended to the MAC) */
-} ue_opts_t;
-
-/* Start with kms_id = UE_KMS_ID_DEFAULT and nothing else set. */
-void ue_opts_init(ue_opts_t *o);
-/* Handle one of the common UE_OPT_* options; false when c is not one. */
-bool ue_opts_take(ue_opts_t *o, int c, const char *arg);
-/*
- * Load --psk / --psk-file / --gba (exactly one); prints why and returns -1
- * on error.  --gba sets the PSK to Ks_NAF and psk_id to the B-TID (ID Type
- * NAI); it cannot be combined with --psk-id.  An expired bootstrapping is
- * only a note: the KMS answers it with 401 (bootstrap again).
- */
-int ue_opts_load_psk(ue_opts_t *o);
-/*
- * After parsing: check --id and --kms-id and the option combinations, and
- * work out their wire forms (idw, kmsw).  -1 with a message.
- */
-int ue_opts_ids(ue_opts_t *o);
-/*
- * The identities appended to the MAC of the REQUEST_INIT / RESOLVE_INIT m
- * (RFC 6043 5.5, mikey_profile_init_identities): the own identity, then
- * the KMS's — the IDRkms ID Data, or with --no-kms-id the --kms-id value
- * as given — or, with --mac-without-kms-id, the own identity alone.
- * Returns the count (1 or 2), or a negative KMS_E* code.
- */
-int ue_opts_mac_ids(const ue_opts_t *o, const mikey_msg_t *m, mikey_bytes_t ids[2]);
-/* Wipe the PSK. */
-void ue_opts_wipe(ue_opts_t *o);
 
 /* One algorithm set (RFC 6043 12.1: never mixed). */
 typedef struct {

@@ -10,7 +10,6 @@
  */
 #include "tools/ue_gba_calc.h"
 
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -104,66 +103,22 @@ static void json_hex(const char *name, const uint8_t *v, size_t len, bool last)
 	secmem_wipe(hex, sizeof(hex));
 }
 
-enum {
-	OPT_K = 256,
-	OPT_OPC,
-	OPT_OP,
-	OPT_RAND,
-	OPT_SQN,
-	OPT_AMF,
-	OPT_CK,
-	OPT_IK,
-	OPT_IMPI,
-	OPT_NAF_FQDN,
-	OPT_UA_ID,
-	OPT_GBA_U,
-	OPT_BSF_DOMAIN,
-};
-
 int ue_milenage_cmd(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "k", required_argument, NULL, OPT_K },
-		{ "opc", required_argument, NULL, OPT_OPC },
-		{ "op", required_argument, NULL, OPT_OP },
-		{ "rand", required_argument, NULL, OPT_RAND },
-		{ "sqn", required_argument, NULL, OPT_SQN },
-		{ "amf", required_argument, NULL, OPT_AMF },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *k_s = NULL, *opc_s = NULL, *op_s = NULL, *rand_s = NULL;
 	const char *sqn_s = NULL, *amf_s = NULL;
-	int c;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case OPT_K:
-			k_s = optarg;
-			break;
-		case OPT_OPC:
-			opc_s = optarg;
-			break;
-		case OPT_OP:
-			op_s = optarg;
-			break;
-		case OPT_RAND:
-			rand_s = optarg;
-			break;
-		case OPT_SQN:
-			sqn_s = optarg;
-			break;
-		case OPT_AMF:
-			amf_s = optarg;
-			break;
-		case 'h':
-			usage_milenage(stdout);
-			return UE_EXIT_OK;
-		default:
-			usage_milenage(stderr);
-			return UE_EXIT_USAGE;
-		}
+	const ue_opt_t opts[] = {
+		{ UE_STRING("k", 0, &k_s) },	 { UE_STRING("opc", 0, &opc_s) },
+		{ UE_STRING("op", 0, &op_s) },	 { UE_STRING("rand", 0, &rand_s) },
+		{ UE_STRING("sqn", 0, &sqn_s) }, { UE_STRING("amf", 0, &amf_s) },
+	};
+	const ue_optspec_t spec = { opts, UE_OPTS_N(opts), usage_milenage, 0, 0 };
+	int first = 0;
+	int pa = ue_opts_parse(&spec, argc, argv, &first);
+	if (pa != UE_OPTS_OK) {
+		return pa == UE_OPTS_HELP ? UE_EXIT_OK : UE_EXIT_USAGE;
 	}
-	if (optind != argc || (opc_s == NULL) == (op_s == NULL)) {
+	if ((opc_s == NULL) == (op_s == NULL)) {
 		usage_milenage(stderr);
 		return UE_EXIT_USAGE;
 	}
@@ -226,59 +181,24 @@ cleanup:
 
 int ue_ks_naf_cmd(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "ck", required_argument, NULL, OPT_CK },
-		{ "ik", required_argument, NULL, OPT_IK },
-		{ "rand", required_argument, NULL, OPT_RAND },
-		{ "impi", required_argument, NULL, OPT_IMPI },
-		{ "naf-fqdn", required_argument, NULL, OPT_NAF_FQDN },
-		{ "ua-id", required_argument, NULL, OPT_UA_ID },
-		{ "gba-u", no_argument, NULL, OPT_GBA_U },
-		{ "bsf-domain", required_argument, NULL, OPT_BSF_DOMAIN },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *ck_s = NULL, *ik_s = NULL, *rand_s = NULL, *impi = NULL;
 	const char *fqdn = NULL, *ua_s = "0100000006", *bsf = NULL;
 	bool gba_u = false;
-	int c;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case OPT_CK:
-			ck_s = optarg;
-			break;
-		case OPT_IK:
-			ik_s = optarg;
-			break;
-		case OPT_RAND:
-			rand_s = optarg;
-			break;
-		case OPT_IMPI:
-			impi = optarg;
-			break;
-		case OPT_NAF_FQDN:
-			fqdn = optarg;
-			break;
-		case OPT_UA_ID:
-			ua_s = optarg;
-			break;
-		case OPT_GBA_U:
-			gba_u = true;
-			break;
-		case OPT_BSF_DOMAIN:
-			bsf = optarg;
-			break;
-		case 'h':
-			usage_ks_naf(stdout);
-			return UE_EXIT_OK;
-		default:
-			usage_ks_naf(stderr);
-			return UE_EXIT_USAGE;
-		}
-	}
-	if (optind != argc || impi == NULL || fqdn == NULL) {
-		usage_ks_naf(stderr);
-		return UE_EXIT_USAGE;
+	const ue_opt_t opts[] = {
+		{ UE_STRING("ck", 0, &ck_s) },
+		{ UE_STRING("ik", 0, &ik_s) },
+		{ UE_STRING("rand", 0, &rand_s) },
+		{ UE_STRING("impi", 0, &impi), .required = true },
+		{ UE_STRING("naf-fqdn", 0, &fqdn), .required = true },
+		{ UE_STRING("ua-id", 0, &ua_s) },
+		{ UE_FLAG("gba-u", 0, &gba_u) },
+		{ UE_STRING("bsf-domain", 0, &bsf) },
+	};
+	const ue_optspec_t spec = { opts, UE_OPTS_N(opts), usage_ks_naf, 0, 0 };
+	int first = 0;
+	int pa = ue_opts_parse(&spec, argc, argv, &first);
+	if (pa != UE_OPTS_OK) {
+		return pa == UE_OPTS_HELP ? UE_EXIT_OK : UE_EXIT_USAGE;
 	}
 
 	uint8_t ck[16], ik[16], rand[GBA_RAND_LEN], ua[GBA_UA_ID_LEN];

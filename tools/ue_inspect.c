@@ -12,8 +12,6 @@
  */
 #include "tools/ue_inspect.h"
 
-#include <errno.h>
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,36 +116,20 @@ static int hex_arg(const char *what, const char *text, uint8_t *buf, size_t cap,
 
 int ue_decode_cmd(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "show-keys", no_argument, NULL, 'k' },
-		{ "compact", no_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	bool show_keys = false, compact = false;
+	const ue_opt_t opts[] = {
+		{ UE_FLAG("show-keys", 'k', &show_keys) },
+		{ UE_FLAG("compact", 'c', &compact) },
 	};
-	unsigned flags = 0;
-	size_t indent = JSON_INDENT(2);
-	int c;
-	while ((c = getopt_long(argc, argv, "kch", opts, NULL)) != -1) {
-		switch (c) {
-		case 'k':
-			flags |= MIKEY_JSON_SHOW_KEYS;
-			break;
-		case 'c':
-			indent = JSON_COMPACT;
-			break;
-		case 'h':
-			usage_decode(stdout);
-			return 0;
-		default:
-			usage_decode(stderr);
-			return EXIT_USAGE;
-		}
+	const ue_optspec_t spec = { opts, UE_OPTS_N(opts), usage_decode, 0, 1 };
+	int first = 0;
+	int pa = ue_opts_parse(&spec, argc, argv, &first);
+	if (pa != UE_OPTS_OK) {
+		return pa == UE_OPTS_HELP ? 0 : EXIT_USAGE;
 	}
-	if (argc - optind > 1) {
-		usage_decode(stderr);
-		return EXIT_USAGE;
-	}
-	const char *path = optind < argc ? argv[optind] : "-";
+	unsigned flags = show_keys ? MIKEY_JSON_SHOW_KEYS : 0;
+	size_t indent = compact ? JSON_COMPACT : JSON_INDENT(2);
+	const char *path = first < argc ? argv[first] : "-";
 
 	int ret = EXIT_USAGE;
 	json_t *j = NULL;
@@ -208,44 +190,28 @@ cleanup:
 
 /* --- prf --------------------------------------------------------------- */
 
+static const char *const prf_words[] = { "mikey1", "sha256", NULL };
+static const int prf_values[] = { MIKEY_PRF_MIKEY1, MIKEY_PRF_HMAC_SHA256 };
+
 int ue_prf_cmd(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "prf", required_argument, NULL, 'p' },
-		{ "inkey", required_argument, NULL, 'i' },
-		{ "label", required_argument, NULL, 'l' },
-		{ "len", required_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	const char *inkey_s = NULL, *label_s = NULL;
+	int prf = 0;
+	uint32_t n = 0;
+	const ue_opt_t opts[] = {
+		{ UE_CHOICE("prf", 'p', &prf, prf_words, prf_values,
+			    "expected mikey1 or sha256"),
+		  .required = true },
+		{ UE_STRING("inkey", 'i', &inkey_s), .required = true },
+		{ UE_STRING("label", 'l', &label_s), .required = true },
+		{ UE_U32("len", 'n', &n, 1, MIKEY_PRF_OUT_MAX, "bytes"),
+		  .required = true },
 	};
-	const char *prf_s = NULL, *inkey_s = NULL, *label_s = NULL, *len_s = NULL;
-	int c;
-	while ((c = getopt_long(argc, argv, "p:i:l:n:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			prf_s = optarg;
-			break;
-		case 'i':
-			inkey_s = optarg;
-			break;
-		case 'l':
-			label_s = optarg;
-			break;
-		case 'n':
-			len_s = optarg;
-			break;
-		case 'h':
-			usage_prf(stdout);
-			return 0;
-		default:
-			usage_prf(stderr);
-			return EXIT_USAGE;
-		}
-	}
-	if (optind != argc || prf_s == NULL || inkey_s == NULL || label_s == NULL ||
-	    len_s == NULL) {
-		usage_prf(stderr);
-		return EXIT_USAGE;
+	const ue_optspec_t spec = { opts, UE_OPTS_N(opts), usage_prf, 0, 0 };
+	int first = 0;
+	int pa = ue_opts_parse(&spec, argc, argv, &first);
+	if (pa != UE_OPTS_OK) {
+		return pa == UE_OPTS_HELP ? 0 : EXIT_USAGE;
 	}
 
 	uint8_t inkey[INKEY_MAX], out[MIKEY_PRF_OUT_MAX];
@@ -253,34 +219,17 @@ int ue_prf_cmd(int argc, char **argv)
 	uint8_t *label = malloc(MIKEY_LABEL_MAX);
 	size_t inkey_len = 0, label_len = 0;
 	int ret = EXIT_USAGE;
-	uint8_t prf;
 
 	if (label == NULL) {
 		fprintf(stderr, "%s: out of memory\n", ue_prog);
-		goto cleanup;
-	}
-	if (strcmp(prf_s, "mikey1") == 0) {
-		prf = MIKEY_PRF_MIKEY1;
-	} else if (strcmp(prf_s, "sha256") == 0) {
-		prf = MIKEY_PRF_HMAC_SHA256;
-	} else {
-		fprintf(stderr, "%s: --prf: expected mikey1 or sha256\n", ue_prog);
-		goto cleanup;
-	}
-	char *end = NULL;
-	errno = 0;
-	unsigned long n = strtoul(len_s, &end, 10);
-	if (errno != 0 || end == len_s || *end != '\0' || len_s[0] == '-' || n == 0 ||
-	    n > MIKEY_PRF_OUT_MAX) {
-		fprintf(stderr, "%s: --len: expected 1 to %d\n", ue_prog,
-			MIKEY_PRF_OUT_MAX);
 		goto cleanup;
 	}
 	if (hex_arg("--inkey", inkey_s, inkey, sizeof(inkey), false, &inkey_len) != 0 ||
 	    hex_arg("--label", label_s, label, MIKEY_LABEL_MAX, true, &label_len) != 0) {
 		goto cleanup;
 	}
-	int rc = mikey_prf(NULL, prf, inkey, inkey_len, label, label_len, out, (size_t)n);
+	int rc = mikey_prf(NULL, (uint8_t)prf, inkey, inkey_len, label, label_len, out,
+			   (size_t)n);
 	if (rc != KMS_EOK) {
 		fprintf(stderr, "%s: prf: %s\n", ue_prog, kms_strerror(rc));
 		goto cleanup;
@@ -300,33 +249,16 @@ cleanup:
 
 int ue_verify_cmd(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "psk", required_argument, NULL, 'P' },
-		{ "kms-id", required_argument, NULL, 'K' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *psk_s = NULL, *kms_s = NULL;
-	int c;
-	while ((c = getopt_long(argc, argv, "P:K:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'P':
-			psk_s = optarg;
-			break;
-		case 'K':
-			kms_s = optarg;
-			break;
-		case 'h':
-			usage_verify(stdout);
-			return 0;
-		default:
-			usage_verify(stderr);
-			return EXIT_USAGE;
-		}
-	}
-	if (psk_s == NULL || argc - optind != 1) {
-		usage_verify(stderr);
-		return EXIT_USAGE;
+	const ue_opt_t opts[] = {
+		{ UE_STRING("psk", 'P', &psk_s), .required = true },
+		{ UE_STRING("kms-id", 'K', &kms_s) },
+	};
+	const ue_optspec_t spec = { opts, UE_OPTS_N(opts), usage_verify, 1, 1 };
+	int first = 0;
+	int pa = ue_opts_parse(&spec, argc, argv, &first);
+	if (pa != UE_OPTS_OK) {
+		return pa == UE_OPTS_HELP ? 0 : EXIT_USAGE;
 	}
 	if (kms_s != NULL && (kms_s[0] == '\0' || strlen(kms_s) > KMS_ID_MAX)) {
 		fprintf(stderr, "%s: --kms-id: 1 to %d bytes\n", ue_prog, KMS_ID_MAX);
@@ -348,7 +280,7 @@ int ue_verify_cmd(int argc, char **argv)
 	if (hex_arg("--psk", psk_s, psk, sizeof(psk), false, &psk_len) != 0) {
 		goto cleanup;
 	}
-	if (ue_input_load(ue_prog, argv[optind], msg, UE_INPUT_MAX, &len, &form) !=
+	if (ue_input_load(ue_prog, argv[first], msg, UE_INPUT_MAX, &len, &form) !=
 	    KMS_EOK) {
 		goto cleanup;
 	}

@@ -60,34 +60,13 @@ typedef struct {
 
 static int parse_args(int argc, char **argv, run_t *r)
 {
-	static const struct option opts[] = {
-		{ "state", required_argument, NULL, UE_OPT_STATE },
-		{ "tr", required_argument, NULL, UE_OPT_TR },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	const ue_opt_t opts[] = {
+		{ UE_STRING("state", 0, &r->state), .required = true },
+		{ UE_STRING("tr", 0, &r->tr) },
 	};
-	int c;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case UE_OPT_STATE:
-			r->state = optarg;
-			break;
-		case UE_OPT_TR:
-			r->tr = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 1;
-		default:
-			usage(stderr);
-			return -1;
-		}
-	}
-	if (optind != argc || r->state == NULL) {
-		usage(stderr);
-		return -1;
-	}
-	return 0;
+	const ue_optspec_t spec = { opts, UE_OPTS_N(opts), usage, 0, 0 };
+	int first = 0;
+	return ue_opts_parse(&spec, argc, argv, &first);
 }
 
 /* An Error from the Responder: its V may use the TRANSFER_INIT's auth_key

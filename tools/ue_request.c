@@ -6,7 +6,6 @@
  */
 #include "tools/ue_request.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,7 +23,7 @@
 #define TICKET_TYPE_PRIVATE 0xF000u
 #define TICKET_SUBTYPE 0x01u
 #define TICKET_VERSION 0x01u
-#define LIFETIME_MAX (10LL * 365 * 24 * 3600)
+#define LIFETIME_MAX (10u * 365 * 24 * 3600) /* ten years */
 
 static void usage(FILE *f)
 {
@@ -90,106 +89,42 @@ typedef struct {
 	size_t nto;
 	bool reuse;
 	bool no_fork;
-	long ticket_type;   /* -1: not given */
-	long long lifetime; /* 0: no TRe */
+	int ticket_type;   /* -1: not given */
+	uint32_t lifetime; /* 0: no TRe */
 	int suite_bits;
 	const char *out;
 } args_t;
 
+static const char *const tt_words[] = { "1", "2", "private", NULL };
+static const int tt_values[] = { TICKET_TYPE_MIKEY, TICKET_TYPE_3GPP,
+				 TICKET_TYPE_PRIVATE };
+static const char *const suite_words[] = { "128", "256", NULL };
+static const int suite_values[] = { 128, 256 };
+
 static int parse_args(int argc, char **argv, args_t *a)
 {
-	static const struct option opts[] = {
-		{ "psk", required_argument, NULL, UE_OPT_PSK },
-		{ "psk-file", required_argument, NULL, UE_OPT_PSK_FILE },
-		{ "gba", required_argument, NULL, UE_OPT_GBA },
-		{ "id", required_argument, NULL, UE_OPT_ID },
-		{ "kms-id", required_argument, NULL, UE_OPT_KMS_ID },
-		{ "psk-id", required_argument, NULL, UE_OPT_PSK_ID },
-		{ "state", required_argument, NULL, UE_OPT_STATE },
-		{ "to", required_argument, NULL, UE_OPT_TO },
-		{ "reuse", no_argument, NULL, UE_OPT_REUSE },
-		{ "lifetime", required_argument, NULL, UE_OPT_LIFETIME },
-		{ "suite", required_argument, NULL, UE_OPT_SUITE },
-		{ "out", required_argument, NULL, UE_OPT_OUT },
-		{ "uri", no_argument, NULL, UE_OPT_URI },
-		{ "3gpp", no_argument, NULL, UE_OPT_3GPP },
-		{ "ticket-type", required_argument, NULL, UE_OPT_TICKET_TYPE },
-		{ "no-fork", no_argument, NULL, UE_OPT_NO_FORK },
-		{ "no-kms-id", no_argument, NULL, UE_OPT_NO_KMS_ID },
-		{ "mac-without-kms-id", no_argument, NULL, UE_OPT_MAC_NO_KMS },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	const ue_opt_t opts[] = {
+		UE_OPTS_PSK_ROWS(&a->o),
+		UE_OPTS_ID_ROWS(&a->o),
+		{ UE_STRING("state", 0, &a->o.state), .required = true },
+		{ UE_LIST("to", 0, a->to, &a->nto, TO_MAX), .required = true,
+		  .check = ue_check_id },
+		{ UE_FLAG("reuse", 0, &a->reuse) },
+		{ UE_U32("lifetime", 0, &a->lifetime, 1, LIFETIME_MAX, "seconds") },
+		{ UE_CHOICE("suite", 0, &a->suite_bits, suite_words, suite_values,
+			    "128 or 256") },
+		{ UE_STRING("out", 0, &a->out), .required = true },
+		{ UE_CHOICE("ticket-type", 0, &a->ticket_type, tt_words, tt_values,
+			    "1, 2 or private") },
+		{ UE_FLAG("no-fork", 0, &a->no_fork) },
 	};
-	int c;
+	const ue_optspec_t spec = { opts, UE_OPTS_N(opts), usage, 0, 0 };
+	int first = 0;
 	a->suite_bits = 128;
 	a->ticket_type = -1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (ue_opts_take(&a->o, c, optarg)) {
-			continue;
-		}
-		char *end = NULL;
-		switch (c) {
-		case UE_OPT_TO:
-			if (a->nto == TO_MAX) {
-				fprintf(stderr, "%s: at most %d --to\n", ue_prog, TO_MAX);
-				return -1;
-			}
-			if (ue_check_id("--to", optarg) != 0) {
-				return -1;
-			}
-			a->to[a->nto++] = optarg;
-			break;
-		case UE_OPT_REUSE:
-			a->reuse = true;
-			break;
-		case UE_OPT_NO_FORK:
-			a->no_fork = true;
-			break;
-		case UE_OPT_TICKET_TYPE:
-			if (strcmp(optarg, "1") == 0) {
-				a->ticket_type = TICKET_TYPE_MIKEY;
-			} else if (strcmp(optarg, "2") == 0) {
-				a->ticket_type = TICKET_TYPE_3GPP;
-			} else if (strcmp(optarg, "private") == 0) {
-				a->ticket_type = TICKET_TYPE_PRIVATE;
-			} else {
-				fprintf(stderr, "%s: --ticket-type: 1, 2 or private\n",
-					ue_prog);
-				return -1;
-			}
-			break;
-		case UE_OPT_LIFETIME:
-			errno = 0;
-			a->lifetime = strtoll(optarg, &end, 10);
-			if (errno != 0 || end == optarg || *end != '\0' ||
-			    a->lifetime <= 0 || a->lifetime > LIFETIME_MAX) {
-				fprintf(stderr, "%s: --lifetime: 1 to %lld seconds\n",
-					ue_prog, LIFETIME_MAX);
-				return -1;
-			}
-			break;
-		case UE_OPT_SUITE:
-			if (strcmp(optarg, "128") == 0 || strcmp(optarg, "256") == 0) {
-				a->suite_bits = atoi(optarg);
-				break;
-			}
-			fprintf(stderr, "%s: --suite: 128 or 256\n", ue_prog);
-			return -1;
-		case UE_OPT_OUT:
-			a->out = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 1;
-		default:
-			usage(stderr);
-			return -1;
-		}
-	}
-	if (optind != argc || a->o.id == NULL || a->nto == 0 || a->out == NULL ||
-	    a->o.state == NULL) {
-		usage(stderr);
-		return -1;
+	int rc = ue_opts_parse(&spec, argc, argv, &first);
+	if (rc != UE_OPTS_OK) {
+		return rc;
 	}
 	if (ue_opts_ids(&a->o) != 0) {
 		return -1;
@@ -232,9 +167,9 @@ static void make_policy(const args_t *a, const ue_suite_t *su, mikey_ticket_t *t
 	tp->idri = idr(MIKEY_ROLE_I, &a->o.idw);
 	if (a->lifetime > 0) {
 		tp->has_tre = true;
-		tp->tre =
-		    (mikey_ts_t){ MIKEY_TR_END, MIKEY_TS_NTP_UTC,
-				  mikey_ntp_from_unix(ue_unix_now() + a->lifetime, 0) };
+		tp->tre = (mikey_ts_t){ MIKEY_TR_END, MIKEY_TS_NTP_UTC,
+					mikey_ntp_from_unix(
+					    ue_unix_now() + (int64_t)a->lifetime, 0) };
 	}
 	for (size_t i = 0; i < a->nto; i++) {
 		tp->idrr[i] = idr(MIKEY_ROLE_R, &a->tow[i]);

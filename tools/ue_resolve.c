@@ -74,47 +74,18 @@ typedef struct {
 
 static int parse_args(int argc, char **argv, args_t *a)
 {
-	static const struct option opts[] = {
-		{ "psk", required_argument, NULL, UE_OPT_PSK },
-		{ "psk-file", required_argument, NULL, UE_OPT_PSK_FILE },
-		{ "gba", required_argument, NULL, UE_OPT_GBA },
-		{ "id", required_argument, NULL, UE_OPT_ID },
-		{ "kms-id", required_argument, NULL, UE_OPT_KMS_ID },
-		{ "psk-id", required_argument, NULL, UE_OPT_PSK_ID },
-		{ "state", required_argument, NULL, UE_OPT_STATE },
-		{ "in", required_argument, NULL, UE_OPT_IN },
-		{ "out", required_argument, NULL, UE_OPT_OUT },
-		{ "uri", no_argument, NULL, UE_OPT_URI },
-		{ "3gpp", no_argument, NULL, UE_OPT_3GPP },
-		{ "no-kms-id", no_argument, NULL, UE_OPT_NO_KMS_ID },
-		{ "mac-without-kms-id", no_argument, NULL, UE_OPT_MAC_NO_KMS },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	const ue_opt_t opts[] = {
+		UE_OPTS_PSK_ROWS(&a->o),
+		UE_OPTS_ID_ROWS(&a->o),
+		{ UE_STRING("state", 0, &a->o.state), .required = true },
+		{ UE_STRING("in", 0, &a->in), .required = true },
+		{ UE_STRING("out", 0, &a->out), .required = true },
 	};
-	int c;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (ue_opts_take(&a->o, c, optarg)) {
-			continue;
-		}
-		switch (c) {
-		case UE_OPT_IN:
-			a->in = optarg;
-			break;
-		case UE_OPT_OUT:
-			a->out = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 1;
-		default:
-			usage(stderr);
-			return -1;
-		}
-	}
-	if (optind != argc || a->o.id == NULL || a->in == NULL || a->out == NULL ||
-	    a->o.state == NULL) {
-		usage(stderr);
-		return -1;
+	const ue_optspec_t spec = { opts, UE_OPTS_N(opts), usage, 0, 0 };
+	int first = 0;
+	int rc = ue_opts_parse(&spec, argc, argv, &first);
+	if (rc != UE_OPTS_OK) {
+		return rc;
 	}
 	if (ue_opts_ids(&a->o) != 0) {
 		return -1;

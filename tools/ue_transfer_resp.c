@@ -67,40 +67,19 @@ typedef struct {
 
 static int parse_args(int argc, char **argv, args_t *a)
 {
-	static const struct option opts[] = {
-		{ "psk", required_argument, NULL, UE_OPT_PSK },
-		{ "psk-file", required_argument, NULL, UE_OPT_PSK_FILE },
-		{ "gba", required_argument, NULL, UE_OPT_GBA },
-		{ "state", required_argument, NULL, UE_OPT_STATE },
-		{ "resp", required_argument, NULL, UE_OPT_RESP },
-		{ "out", required_argument, NULL, UE_OPT_OUT },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	const ue_opt_t opts[] = {
+		UE_OPTS_PSK_ROWS(&a->o),
+		{ UE_STRING("state", 0, &a->o.state), .required = true },
+		{ UE_STRING("resp", 0, &a->resp) },
+		{ UE_STRING("out", 0, &a->out), .required = true },
 	};
-	int c;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		if (ue_opts_take(&a->o, c, optarg)) {
-			continue;
-		}
-		switch (c) {
-		case UE_OPT_RESP:
-			a->resp = optarg;
-			break;
-		case UE_OPT_OUT:
-			a->out = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			return 1;
-		default:
-			usage(stderr);
-			return -1;
-		}
+	const ue_optspec_t spec = { opts, UE_OPTS_N(opts), usage, 0, 0 };
+	int first = 0;
+	int rc = ue_opts_parse(&spec, argc, argv, &first);
+	if (rc != UE_OPTS_OK) {
+		return rc;
 	}
-	if (optind != argc || a->o.state == NULL || a->out == NULL) {
-		usage(stderr);
-		return -1;
-	}
+	/* Without --resp (reuse, cached keys) no PSK is needed. */
 	return a->resp == NULL || ue_opts_load_psk(&a->o) == 0 ? 0 : -1;
 }
 
