@@ -237,9 +237,8 @@ static int read_pem(net_listener_t *l, const net_listener_cfg_t *cfg, const char
 	size_t len = 0;
 	int ret = secret_file_read(path, cfg->tls_file_flags, l->pem_max, out, &len);
 	if (ret != KMS_EOK) {
-		log_msg(LOG_ERR, l->tag,
-			"cannot read the TLS %s %s: %s (at most %zu bytes)", what, path,
-			kms_strerror(ret), l->pem_max);
+		log_msg(LOG_ERR, l->tag, "cannot read the TLS %s %s: %s%s", what, path,
+			kms_strerror(ret), ret == KMS_ELIMIT ? " (over the cap)" : "");
 		return ret;
 	}
 	if (len == 0) {
