@@ -1,9 +1,10 @@
 /*
- * bsf-stubd's HTTP front end on libmicrohttpd: one plain listener for Ub
- * (GET /ub) and Zn (POST /zn), and optionally a TLS listener for Zn only,
- * with client certificates checked per request (bsf-stub/tls.h).  Thread
- * pool with epoll; caps on connections (total and per address), connection
- * memory, idle time and body size.
+ * bsf-stubd's HTTP front end: one plain listener for Ub (GET /ub) and Zn
+ * (POST /zn), and optionally a TLS listener for Zn only, with client
+ * certificates checked per request (bsf-stub/tls.h).  Both are
+ * net/listener.h skeletons (libmicrohttpd thread pool with epoll; caps on
+ * connections, total and per address, connection memory and idle time);
+ * this file caps the bodies.
  */
 #ifndef KMS_BSF_STUB_HTTP_H
 #define KMS_BSF_STUB_HTTP_H
@@ -23,7 +24,7 @@ typedef struct {
 	unsigned conn_timeout;	   /* s */
 	size_t conn_memory;	   /* bytes per connection (headers) */
 	uint16_t zn_tls_port;	   /* 0: no TLS listener */
-	const char *tls_cert;	   /* PEM files */
+	const char *tls_cert;	   /* PEM files, at most 64 KiB each, no symlinks */
 	const char *tls_key;
 	const char *tls_ca;
 	bool zn_tls_only; /* plain /zn answers 403 */
@@ -36,7 +37,8 @@ void bsf_http_config_defaults(bsf_http_config_t *cfg);
 /* Bind and serve; b must outlive the returned handle. */
 int bsf_http_start(const bsf_http_config_t *cfg, bsf_t *b, bsf_http_t **out);
 
-/* Stop accepting, wait up to timeout_ms for requests in progress, stop; NULL no-op. */
+/* Stop accepting on both listeners, wait up to timeout_ms in all for requests
+ * in progress, stop; NULL no-op. */
 void bsf_http_stop(bsf_http_t *h, unsigned timeout_ms);
 
 #endif

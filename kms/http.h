@@ -1,7 +1,9 @@
 /*
- * The Ua front end (docs/http-binding.md) on libmicrohttpd: a thread pool
- * with epoll, caps on connections, memory, time and body size, framing
- * checks, then kms_service_handle() for each valid MIKEY body.
+ * The Ua front end (docs/http-binding.md) and the Zk listener: framing
+ * checks and a body cap, then kms_service_handle() for each valid MIKEY
+ * body.  Each runs on a net/listener.h skeleton (libmicrohttpd thread pool
+ * with epoll, caps on connections, memory and time, TLS files, the bounded
+ * drain on stop).
  *
  * The service is read under a read lock for the length of one request, so
  * kms_http_swap() (SIGHUP) returns only when no request still uses the old
