@@ -527,6 +527,56 @@ static int load_group(loader_t *l, const config_setting_t *g, kms_config_t *cfg,
 	return KMS_EOK;
 }
 
+/* libconfig's reason for not reading path, as path:line: text (or the
+ * I/O error). */
+static int read_failed(loader_t *l, config_t *lc)
+{
+	if (config_error_type(lc) == CONFIG_ERR_FILE_IO) {
+		return fail(l, NULL, "cannot read the file: %s", strerror(errno));
+	}
+	const char *f = config_error_file(lc);
+	if (l->err != NULL && l->err_len > 0) {
+		snprintf(l->err, l->err_len, "%s:%d: %s", f != NULL ? f : l->path,
+			 config_error_line(lc), config_error_text(lc));
+	}
+	return KMS_ECONFIG;
+}
+
+/* The rules between settings, each reported at the setting that breaks
+ * it (seen: where each item was set, or NULL), then the derived paths. */
+static int check_and_derive(loader_t *l, kms_config_t *tmp,
+			    const config_setting_t *const *seen)
+{
+	if (tmp->ticket_lifetime > tmp->max_ticket_lifetime) {
+		const item_t *it = find_item("policy", "ticket_lifetime");
+		return fail(l, seen[it - schema],
+			    "'policy.ticket_lifetime' (%" PRIu32
+			    ") exceeds 'policy.max_ticket_lifetime' (%" PRIu32 ")",
+			    tmp->ticket_lifetime, tmp->max_ticket_lifetime);
+	}
+	if (strcmp(tmp->psk_source, "static") != 0 && !tmp->naf_enabled) {
+		const item_t *it = find_item("kms", "psk_source");
+		return fail(l, seen[it - schema],
+			    "'kms.psk_source' = \"%s\" needs 'naf.enabled = true'",
+			    tmp->psk_source);
+	}
+	if (tmp->zk_enabled &&
+	    (tmp->zk_cert_file[0] == '\0' || tmp->zk_key_file[0] == '\0' ||
+	     tmp->zk_ca_file[0] == '\0')) {
+		const item_t *it = find_item("zk", "enabled");
+		return fail(l, seen[it - schema],
+			    "'zk.enabled = true' needs 'zk.cert_file', 'zk.key_file' and "
+			    "'zk.ca_file'");
+	}
+	const char *bad = NULL;
+	if (derive(tmp, &bad) != KMS_EOK) {
+		const item_t *it = find_item("kms", "state_dir");
+		return fail(l, seen[it - schema],
+			    "'kms.state_dir' is too long to derive '%s'", bad);
+	}
+	return KMS_EOK;
+}
+
 int kms_config_load(const char *path, kms_config_t *cfg, char *err, size_t err_len)
 {
 	loader_t l = { path, err, err_len };
@@ -544,16 +594,7 @@ int kms_config_load(const char *path, kms_config_t *cfg, char *err, size_t err_l
 	defaults_raw(&tmp);
 	config_init(&lc);
 	if (config_read_file(&lc, path) != CONFIG_TRUE) {
-		if (config_error_type(&lc) == CONFIG_ERR_FILE_IO) {
-			ret = fail(&l, NULL, "cannot read the file: %s", strerror(errno));
-		} else {
-			const char *f = config_error_file(&lc);
-			if (err != NULL && err_len > 0) {
-				snprintf(err, err_len, "%s:%d: %s", f != NULL ? f : path,
-					 config_error_line(&lc), config_error_text(&lc));
-			}
-			ret = KMS_ECONFIG;
-		}
+		ret = read_failed(&l, &lc);
 		goto cleanup;
 	}
 	const config_setting_t *root = config_root_setting(&lc);
@@ -562,40 +603,12 @@ int kms_config_load(const char *path, kms_config_t *cfg, char *err, size_t err_l
 		ret = load_group(&l, config_setting_get_elem(root, (unsigned)i), &tmp,
 				 seen);
 	}
-	if (ret != KMS_EOK) {
-		goto cleanup;
+	if (ret == KMS_EOK) {
+		ret = check_and_derive(&l, &tmp, seen);
 	}
-	if (tmp.ticket_lifetime > tmp.max_ticket_lifetime) {
-		const item_t *it = find_item("policy", "ticket_lifetime");
-		ret = fail(&l, seen[it - schema],
-			   "'policy.ticket_lifetime' (%" PRIu32
-			   ") exceeds 'policy.max_ticket_lifetime' (%" PRIu32 ")",
-			   tmp.ticket_lifetime, tmp.max_ticket_lifetime);
-		goto cleanup;
+	if (ret == KMS_EOK) {
+		*cfg = tmp;
 	}
-	if (strcmp(tmp.psk_source, "static") != 0 && !tmp.naf_enabled) {
-		const item_t *it = find_item("kms", "psk_source");
-		ret = fail(&l, seen[it - schema],
-			   "'kms.psk_source' = \"%s\" needs 'naf.enabled = true'",
-			   tmp.psk_source);
-		goto cleanup;
-	}
-	if (tmp.zk_enabled && (tmp.zk_cert_file[0] == '\0' ||
-			       tmp.zk_key_file[0] == '\0' || tmp.zk_ca_file[0] == '\0')) {
-		const item_t *it = find_item("zk", "enabled");
-		ret = fail(&l, seen[it - schema],
-			   "'zk.enabled = true' needs 'zk.cert_file', 'zk.key_file' and "
-			   "'zk.ca_file'");
-		goto cleanup;
-	}
-	const char *bad = NULL;
-	if (derive(&tmp, &bad) != KMS_EOK) {
-		const item_t *it = find_item("kms", "state_dir");
-		ret = fail(&l, seen[it - schema],
-			   "'kms.state_dir' is too long to derive '%s'", bad);
-		goto cleanup;
-	}
-	*cfg = tmp;
 cleanup:
 	config_destroy(&lc);
 	return ret;

@@ -116,121 +116,164 @@ static void log_zk_stats(const zk_client_t *zk)
 		   (unsigned long long)s.fast_fails);
 }
 
-static int serve(const char *path, const kms_config_t *cfg)
+/* SIGHUP, SIGTERM and SIGINT into *set, blocked; before any thread exists,
+ * so that they all inherit the mask.  SIGPIPE is ignored. */
+static void block_signals(sigset_t *set)
 {
-	sigset_t set;
-	kms_state_t *st = NULL;
-	shared_t sh = { NULL, NULL, NULL, NULL, NULL };
-	int ret = KMS_EOK;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	/* Before any thread exists, so that they all inherit the mask. */
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	sigemptyset(set);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
 
-	ret = crypto_selftest();
-	if (ret != KMS_EOK) {
-		log_error("crypto self-test failed: refusing to start");
-		goto cleanup;
-	}
-	if (cfg->zk_enabled) {
-		ret = zk_open(cfg, &sh.zk);
-		if (ret != KMS_EOK) {
-			goto cleanup;
-		}
-	}
-	ret = kms_state_new(cfg, NULL, NULL, NULL, sh.zk, &st);
-	if (ret != KMS_EOK) {
-		goto cleanup;
-	}
-	ret = audit_open(cfg->audit_db, cfg->audit_queue, &sh.audit);
+/* The audit writer and the replay cache, shared by every state. */
+static int open_audit_and_replay(const kms_config_t *cfg, shared_t *sh)
+{
+	int ret = audit_open(cfg->audit_db, cfg->audit_queue, &sh->audit);
 	if (ret != KMS_EOK) {
 		log_error("cannot open the audit log %s: %s", cfg->audit_db,
 			  kms_strerror(ret));
-		goto cleanup;
+		return ret;
 	}
-	sh.rp = replay_new(cfg->replay_entries, cfg->clock_skew, kms_service_now());
-	if (sh.rp == NULL) {
+	sh->rp = replay_new(cfg->replay_entries, cfg->clock_skew, kms_service_now());
+	if (sh->rp == NULL) {
 		log_error("cannot allocate the replay cache (%zu entries)",
 			  cfg->replay_entries);
-		ret = KMS_ENOMEM;
-		goto cleanup;
+		return KMS_ENOMEM;
 	}
-	st->svc.replay = sh.rp;
-	st->svc.audit = sh.audit;
 	log_notice("replay cache: %zu entries, %zu bytes", cfg->replay_entries,
-		   replay_memory(sh.rp));
-	ret = kms_http_start(cfg, &st->svc, &sh.ua);
-	if (ret == KMS_EOK && cfg->zk_enabled) {
-		ret = kms_http_start_zk(cfg, &st->svc, &sh.zkl);
+		   replay_memory(sh->rp));
+	return KMS_EOK;
+}
+
+/* Start-up after the config: self-test, Zk client, state, audit, replay
+ * cache, listeners.  What was made is in *st and *sh, also on failure. */
+static int start(const kms_config_t *cfg, kms_state_t **st, shared_t *sh)
+{
+	int ret = crypto_selftest();
+	if (ret != KMS_EOK) {
+		log_error("crypto self-test failed: refusing to start");
+		return ret;
+	}
+	if (cfg->zk_enabled) {
+		ret = zk_open(cfg, &sh->zk);
+		if (ret != KMS_EOK) {
+			return ret;
+		}
+	}
+	ret = kms_state_new(cfg, NULL, NULL, NULL, sh->zk, st);
+	if (ret == KMS_EOK) {
+		ret = open_audit_and_replay(cfg, sh);
 	}
 	if (ret != KMS_EOK) {
-		goto cleanup;
+		return ret;
 	}
-	log_notice("kmsd ready (KMS %s)", cfg->kms_id);
+	(*st)->svc.replay = sh->rp;
+	(*st)->svc.audit = sh->audit;
+	ret = kms_http_start(cfg, &(*st)->svc, &sh->ua);
+	if (ret == KMS_EOK && cfg->zk_enabled) {
+		ret = kms_http_start_zk(cfg, &(*st)->svc, &sh->zkl);
+	}
+	return ret;
+}
 
-	/* The last store version a reload was tried for: a failed reload is
-	 * not retried until the store changes again (or SIGHUP). */
-	int64_t seen = st->db_version;
+/* A signal from set, or 0 when reload_interval passed first (then a
+ * changed store has been reloaded); -1 when waiting failed.  *seen is the
+ * last store version a reload was tried for: a failed reload is not
+ * retried until the store changes again (or SIGHUP). */
+static int next_signal(const char *path, const sigset_t *set, int64_t *seen,
+		       kms_state_t **st, const shared_t *sh)
+{
+	int sig = 0;
+	if ((*st)->cfg.reload_interval <= 0) {
+		return sigwait(set, &sig) == 0 ? sig : -1;
+	}
+	struct timespec tmo = { (time_t)(*st)->cfg.reload_interval, 0 };
+	sig = sigtimedwait(set, NULL, &tmo);
+	if (sig >= 0 || (errno != EAGAIN && errno != EINTR)) {
+		return sig;
+	}
+	int64_t v = 0;
+	if (kms_db_version((*st)->cfg.keys_db, &v) == KMS_EOK && v != *seen) {
+		*seen = v;
+		reload(path, "kms.db changed (rules, keys, PSK users or peers)", st, sh);
+	}
+	return 0;
+}
+
+/* Serve until SIGTERM or SIGINT (or a failed wait); SIGHUP reloads. */
+static void run(const char *path, const sigset_t *set, kms_state_t **st,
+		const shared_t *sh)
+{
+	int64_t seen = (*st)->db_version;
 	for (;;) {
-		int sig = 0;
-		if (st->cfg.reload_interval > 0) {
-			struct timespec tmo = { (time_t)st->cfg.reload_interval, 0 };
-			sig = sigtimedwait(&set, NULL, &tmo);
-			if (sig < 0 && (errno == EAGAIN || errno == EINTR)) {
-				int64_t v = 0;
-				if (kms_db_version(st->cfg.keys_db, &v) == KMS_EOK &&
-				    v != seen) {
-					seen = v;
-					reload(
-					    path,
-					    "kms.db changed (rules, keys, PSK users or "
-					    "peers)",
-					    &st, &sh);
-				}
-				continue;
-			}
-		} else if (sigwait(&set, &sig) != 0) {
-			sig = -1;
+		int sig = next_signal(path, set, &seen, st, sh);
+		if (sig == 0) {
+			continue;
 		}
 		if (sig < 0) {
 			log_error("waiting for signals failed: stopping");
-			break;
+			return;
 		}
 		if (sig == SIGHUP) {
-			log_zk_stats(sh.zk);
-			reload(path, "SIGHUP", &st, &sh);
-			seen = st->db_version;
+			log_zk_stats(sh->zk);
+			reload(path, "SIGHUP", st, sh);
+			seen = (*st)->db_version;
 			continue;
 		}
 		log_notice("%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
-		break;
+		return;
 	}
+}
+
+/* Stop the listeners after the requests in progress (bounded), then log
+ * the NAF and Zk counters. */
+static void drain(const kms_state_t *st, shared_t *sh)
+{
 	unsigned wait_ms = st->cfg.conn_timeout * 1000u;
 	if (wait_ms > STOP_WAIT_MAX_MS) {
 		wait_ms = STOP_WAIT_MAX_MS;
 	}
 	/* Zk first: a forwarded resolve may be waiting for a peer's answer. */
-	kms_http_stop(sh.zkl, wait_ms);
-	kms_http_stop(sh.ua, wait_ms);
-	sh.zkl = NULL;
-	sh.ua = NULL;
+	kms_http_stop(sh->zkl, wait_ms);
+	kms_http_stop(sh->ua, wait_ms);
+	sh->zkl = NULL;
+	sh->ua = NULL;
 	kms_state_log_naf_stats(st);
-	log_zk_stats(sh.zk);
-cleanup:
-	kms_http_stop(sh.zkl, 0);
-	kms_http_stop(sh.ua, 0);
-	if (sh.audit != NULL && audit_dropped(sh.audit) > 0) {
+	log_zk_stats(sh->zk);
+}
+
+/* Free whatever start() made (any of it may be NULL). */
+static void release(kms_state_t *st, shared_t *sh)
+{
+	kms_http_stop(sh->zkl, 0);
+	kms_http_stop(sh->ua, 0);
+	if (sh->audit != NULL && audit_dropped(sh->audit) > 0) {
 		log_warning("%llu audit record(s) dropped: queue full",
-			    (unsigned long long)audit_dropped(sh.audit));
+			    (unsigned long long)audit_dropped(sh->audit));
 	}
-	audit_close(sh.audit); /* flushes the queue */
+	audit_close(sh->audit); /* flushes the queue */
 	kms_state_free(st);
-	replay_free(sh.rp);
-	zk_client_free(sh.zk);
+	replay_free(sh->rp);
+	zk_client_free(sh->zk);
+}
+
+static int serve(const char *path, const kms_config_t *cfg)
+{
+	sigset_t set;
+	kms_state_t *st = NULL;
+	shared_t sh = { NULL, NULL, NULL, NULL, NULL };
+
+	block_signals(&set);
+	int ret = start(cfg, &st, &sh);
+	if (ret == KMS_EOK) {
+		log_notice("kmsd ready (KMS %s)", cfg->kms_id);
+		run(path, &set, &st, &sh);
+		drain(st, &sh);
+	}
+	release(st, &sh);
 	if (ret == KMS_EOK) {
 		log_notice("kmsd stopped");
 	}
