@@ -101,11 +101,28 @@ json_check() {
 d = json.load(open(sys.argv[1]))
 sys.exit(0 if eval(sys.argv[2]) else 1)' "$tmp/out" "$1" || fail "JSON check: $1"
 }
+# A port below the kernel's ephemeral range (so no outgoing connection takes
+# it before the daemon binds), free right now, and never one this test was
+# given before ($tmp/ports).
 free_port() {
-	python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
+	python3 -c 'import os, random, socket, sys
+f = sys.argv[1]
+used = set(open(f).read().split()) if os.path.exists(f) else set()
+for _ in range(500):
+    p = random.randint(20000, 32000)
+    if str(p) in used:
+        continue
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    open(f, "a").write("%d\n" % p)
+    print(p)
+    sys.exit(0)
+sys.exit(1)' "$tmp/ports" || fail "no free port"
 }
 # call URL [curl options]: prints the status; headers in $tmp/hdr, body in $tmp/body.
 call() {
