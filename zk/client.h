@@ -19,10 +19,12 @@
  * and the DNS cache (one CURLSH), so a new connection resumes a TLS
  * session when the peer allows it.
  *
- * Failures: connection errors (refused, unresolved, connect timeout) and
- * 502/503/504 answers are retried at most cfg.retries times after a short
- * backoff; nothing else is retried, because the peer may already have
- * processed the request.  One attempt takes at most timeout_ms.  A circuit
+ * Failures: net/http_client.h's one retry policy - connection failures
+ * (refused, unresolved, a timeout before the request went out, a kept-alive
+ * connection closed without an answer) and 502/503/504 answers are retried
+ * at most cfg.retries times after a short backoff; nothing else is.  A
+ * resolve that the peer had already served before its connection failed
+ * is refused by it as a replay on the retry, never granted twice.  One attempt takes at most timeout_ms.  A circuit
  * breaker per peer: after breaker_failures consecutive KMS_EUNAVAIL
  * outcomes, calls fail fast for breaker_open_ms without connecting; then
  * one call is let through (half-open): its success closes the circuit, its
