@@ -48,8 +48,9 @@ static pthread_once_t algs_once = PTHREAD_ONCE_INIT;
  * costs as much as the reuse saves, see cipher_take): an idle thread's
  * cipher contexts hold the key schedule of the last key it used with that
  * cipher (CTR also the last keystream block) until the thread's next call
- * with that cipher replaces it, or until the thread exits, when the
- * destructor frees them and OpenSSL cleanses them.
+ * with that cipher replaces it, until crypto_thread_wipe() (kmsd: at the
+ * end of every request), or until the thread exits, when the destructor
+ * frees them and OpenSSL cleanses them.
  *
  * Random bytes: one RAND_bytes() call costs 0.66 us for 32 bytes, 0.71 for
  * 512 and 0.91 for 2048 (measured), so small draws are served from a
@@ -58,6 +59,7 @@ static pthread_once_t algs_once = PTHREAD_ONCE_INIT;
  * thrown away (wiped) after RNG_MAX_AGE_MS, so every byte is at most that
  * old when used and a DRBG reseed takes effect promptly, and in a forked
  * child, so parent and child never hand out the same bytes.
+ * crypto_thread_wipe() leaves the buffer (why: crypto.h).
  */
 #define RNG_BUF 2048
 #define RNG_DIRECT 128 /* larger draws go straight to RAND_bytes() */
@@ -79,15 +81,26 @@ static int thread_key_ok;
 static int rng_buffered;
 static unsigned rng_fork_gen; /* only ever changed in a forked child */
 
+/* Drop t's keys: the contexts freed (OpenSSL cleanses them), the GCM key
+ * zeroed.  t stays usable; the random buffer is left (crypto.h says why). */
+static void thread_ctx_drop_keys(thread_ctx_t *t)
+{
+	for (size_t i = 0; i < CIPH_COUNT; i++) {
+		EVP_CIPHER_CTX_free(t->cipher[i]);
+		t->cipher[i] = NULL;
+	}
+	secmem_wipe(t->gcm_key, sizeof(t->gcm_key));
+	t->gcm_keyed = 0;
+}
+
+/* Thread exit: everything goes (secmem_free() zeroes the random buffer). */
 static void thread_ctx_free(void *p)
 {
 	thread_ctx_t *t = p;
 	if (t == NULL) {
 		return;
 	}
-	for (size_t i = 0; i < CIPH_COUNT; i++) {
-		EVP_CIPHER_CTX_free(t->cipher[i]);
-	}
+	thread_ctx_drop_keys(t);
 	secmem_free(t, sizeof(*t));
 }
 
@@ -147,6 +160,26 @@ int crypto_init(void)
 {
 	pthread_once(&algs_once, algs_load);
 	return algs.ok ? KMS_EOK : KMS_ECRYPTO;
+}
+
+void crypto_thread_wipe(void)
+{
+	pthread_once(&algs_once, algs_load);
+	thread_ctx_t *t = thread_key_ok ? pthread_getspecific(thread_key) : NULL;
+	if (t != NULL) {
+		thread_ctx_drop_keys(t);
+	}
+}
+
+size_t crypto_thread_contexts(void)
+{
+	pthread_once(&algs_once, algs_load);
+	thread_ctx_t *t = thread_key_ok ? pthread_getspecific(thread_key) : NULL;
+	size_t n = 0;
+	for (size_t i = 0; t != NULL && i < CIPH_COUNT; i++) {
+		n += t->cipher[i] != NULL;
+	}
+	return n;
 }
 
 size_t crypto_md_len(crypto_md_t md)
@@ -378,7 +411,8 @@ static int gcm_run(int enc, const uint8_t *key, const uint8_t *iv, const uint8_t
 	 * this key (compared in constant time), only the IV is set, which
 	 * saves the key schedule and GHASH table (a third of an open).  The
 	 * thread keeps a copy of the key beside the schedule OpenSSL keeps
-	 * anyway; both go with the context (failure, thread exit).
+	 * anyway; both go with the context (failure, crypto_thread_wipe(), thread
+	 * exit).
 	 */
 	thread_ctx_t *t = thread_ctx();
 	int keep = t != NULL && t->gcm_keyed && t->cipher[CIPH_GCM256] != NULL &&

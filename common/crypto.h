@@ -39,10 +39,46 @@ size_t crypto_md_len(crypto_md_t md);
 
 /*
  * Load the algorithms once; called implicitly, safe from many threads.
- * Each thread lazily gets its own reusable OpenSSL contexts, freed when the
- * thread exits (crypto.c says what they keep between calls).
  */
 int crypto_init(void);
+
+/*
+ * Per-thread state: who owns it, what it holds, when it is wiped.
+ *
+ * This module, not its callers, owns one small state per thread, made on
+ * the thread's first call: one reusable OpenSSL cipher context per cipher
+ * (AES-ECB, AES-CTR, AES-KW, AES-GCM), the key the GCM context is keyed
+ * with, and a buffer of up to 2 KiB of DRBG output for small
+ * crypto_random() draws.  It stays here because handing OpenSSL contexts
+ * to every caller (MIKEY, GBA, tickets, the keyring, the tools) would
+ * spread them over every layer, and because a context made per call costs
+ * more than the crypto it does.
+ *
+ * Cipher contexts: between calls each keeps the key schedule of the last
+ * key the thread used with that cipher (CTR also its last keystream
+ * block), and the GCM key is kept to skip re-keying for the same key.
+ * crypto_thread_wipe() frees the contexts (OpenSSL cleanses them) and
+ * zeroes the GCM key; the next call makes a fresh context.  A thread that
+ * runs units of work calls it at the end of each (kmsd: req_end(), with
+ * the rest of the request's secrets; it costs a GCM key setup on the next
+ * request, under a microsecond).  Without it the state lasts until the
+ * thread's next call with that cipher, or its exit.  A failed call frees
+ * its context at once.
+ *
+ * Random buffer: bytes are wiped as they are handed out, the rest is
+ * dropped when 100 ms old, in a forked child and at thread exit.  It holds
+ * no key of finished work, only bytes of the next draws, and the DRBG
+ * state beside it in the same process gives away later draws for far
+ * longer (until its reseed), so crypto_thread_wipe() leaves it: dropping
+ * it per request would cost one DRBG call per request (measured 1 to 5 us,
+ * about what the rest of a request's MIKEY work costs).
+ *
+ * Thread exit wipes and frees everything (a pthread key destructor).
+ */
+void crypto_thread_wipe(void);
+
+/* How many cipher contexts the calling thread holds now (tests, checks). */
+size_t crypto_thread_contexts(void);
 
 /*
  * HMAC over the concatenation of iov[0..n); out gets crypto_md_len(md).
@@ -123,9 +159,8 @@ int crypto_gcm_open(const uint8_t key[CRYPTO_GCM_KEY], const uint8_t iv[CRYPTO_G
 		    const uint8_t tag[CRYPTO_GCM_TAG], uint8_t *out);
 
 /*
- * CSPRNG bytes (OpenSSL's DRBG seeded from the OS).  Small draws come from a
- * per-thread buffer of DRBG output, wiped as it is used and discarded when
- * 100 ms old or inherited by a forked child.
+ * CSPRNG bytes (OpenSSL's DRBG seeded from the OS).  Small draws come from
+ * the thread's buffer of DRBG output (see crypto_thread_wipe()).
  */
 int crypto_random(uint8_t *buf, size_t len);
 

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "common/clock.h"
+#include "common/crypto.h"
 #include "common/errcode.h"
 #include "common/log.h"
 #include "common/secmem.h"
@@ -105,6 +106,7 @@ static void req_end(req_t *r)
 	secmem_wipe(&r->scratch, offsetof(kms_ticket_scratch_t, plain));
 	secmem_wipe(r->scratch.plain, r->plain_used);
 	mikey_prf_cache_wipe(&r->prf_cache);
+	crypto_thread_wipe(); /* the thread's cipher contexts (common/crypto.h) */
 }
 
 /* --- shared builders ---------------------------------------------------------- */

@@ -408,6 +408,9 @@ static void *reuse_thread(void *arg)
 	reuse_job_t *j = arg;
 	for (int r = 0; r < REUSE_ROUNDS; r++) {
 		reuse_round(j, r);
+		if (r % 5 == 4) {
+			crypto_thread_wipe(); /* as kmsd after a request */
+		}
 		if (r < REUSE_DRAWS) {
 			check(j, crypto_random(j->draws[r], 16) == KMS_EOK, "random");
 		}
@@ -673,6 +676,61 @@ static void given_buffered_random_when_forking_then_child_draws_differ(void)
 	CU_ASSERT_NOT_EQUAL(memcmp(big, zero, sizeof(big)), 0);
 }
 
+/* The end of a unit of work (kmsd: of a request) drops the thread's cipher
+ * contexts and its kept GCM key; the next calls start afresh and agree. */
+static void given_used_contexts_when_thread_wipe_then_none_held_and_calls_agree(void)
+{
+	uint8_t key[32] = { 0x2b }, iv[16] = { 0x0c }, msg[40] = { 0x55 };
+	uint8_t ctr[2][40], blk[2][16], kw[2][48], gcm[2][40], tag[2][16], back[40];
+	crypto_thread_wipe();
+	CU_ASSERT_EQUAL(crypto_thread_contexts(), 0);
+	for (int round = 0; round < 2; round++) {
+		/* Given one call with each cipher (four contexts kept), */
+		CU_ASSERT_EQUAL(crypto_aes_cm(key, 16, iv, msg, ctr[round], 40), KMS_EOK);
+		CU_ASSERT_EQUAL(crypto_aes_block(key, msg, blk[round]), KMS_EOK);
+		CU_ASSERT_EQUAL(crypto_aes_kw_wrap(key, 16, NULL, msg, 40, kw[round]),
+				KMS_EOK);
+		CU_ASSERT_EQUAL(
+		    crypto_gcm_seal(key, iv, msg, 8, msg, 40, gcm[round], tag[round]),
+		    KMS_EOK);
+		CU_ASSERT_EQUAL(crypto_thread_contexts(), 4);
+		/* when wiped, none is left, */
+		crypto_thread_wipe();
+		CU_ASSERT_EQUAL(crypto_thread_contexts(), 0);
+		crypto_thread_wipe(); /* twice is harmless */
+	}
+	/* and the fresh contexts give the same bytes as the first ones. */
+	CU_ASSERT_EQUAL(memcmp(ctr[0], ctr[1], sizeof(ctr[0])), 0);
+	CU_ASSERT_EQUAL(memcmp(blk[0], blk[1], sizeof(blk[0])), 0);
+	CU_ASSERT_EQUAL(memcmp(kw[0], kw[1], sizeof(kw[0])), 0);
+	CU_ASSERT_EQUAL(memcmp(gcm[0], gcm[1], sizeof(gcm[0])), 0);
+	CU_ASSERT_EQUAL(memcmp(tag[0], tag[1], sizeof(tag[0])), 0);
+	/* The GCM key is no longer kept: an open under it keys afresh. */
+	CU_ASSERT_EQUAL(crypto_gcm_open(key, iv, msg, 8, gcm[0], 40, tag[0], back),
+			KMS_EOK);
+	CU_ASSERT_EQUAL(memcmp(back, msg, sizeof(msg)), 0);
+	uint8_t r[16];
+	CU_ASSERT_EQUAL(crypto_random(r, sizeof(r)), KMS_EOK);
+	crypto_thread_wipe();
+}
+
+/* A thread that never used crypto: the wipe and the count are no-ops. */
+static void *fresh_thread_wipe(void *arg)
+{
+	crypto_thread_wipe();
+	*(size_t *)arg = crypto_thread_contexts();
+	return NULL;
+}
+
+static void given_fresh_thread_when_thread_wipe_then_nothing_held(void)
+{
+	pthread_t th;
+	size_t n = 99;
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, fresh_thread_wipe, &n), 0);
+	pthread_join(th, NULL);
+	CU_ASSERT_EQUAL(n, 0);
+}
+
 static void given_selftest_when_run_then_passes(void)
 {
 	CU_ASSERT_EQUAL(crypto_selftest(), KMS_EOK);
@@ -743,6 +801,9 @@ int main(void)
 		UNIT_TEST(given_rfc_vectors_when_hmac_keyed_reused_then_known_answers),
 		UNIT_TEST(given_bad_use_when_hmac_keyed_then_errors_and_wipe_is_safe),
 		UNIT_TEST(given_buffered_random_when_forking_then_child_draws_differ),
+		UNIT_TEST(
+		    given_used_contexts_when_thread_wipe_then_none_held_and_calls_agree),
+		UNIT_TEST(given_fresh_thread_when_thread_wipe_then_nothing_held),
 		UNIT_TEST(given_selftest_when_run_then_passes),
 		UNIT_TEST(given_any_output_byte_flipped_when_selftest_then_fails),
 		UNIT_TEST(given_secrets_when_comparing_and_wiping_then_correct),
