@@ -181,15 +181,86 @@ static int data_build(const kms_ticket_suite_t *su, const mikey_ts_t *t,
 	return ret;
 }
 
+/* KEMAC = E(encr_key, MPK || TGK) of s, IV from CSB ID 0xFFFFFFFF and T;
+ * the clear chain in s->plain is wiped once encrypted. */
+static int kemac_seal(uint8_t prf, const kms_ticket_suite_t *su, const uint8_t *tpk,
+		      const mikey_bytes_t *rand, const mikey_ts_t *t,
+		      kms_ticket_scratch_t *s, uint8_t ct[CHAIN_MAX], size_t *clen)
+{
+	uint8_t encr[ENCR_KEY_MAX], salt[SALT_LEN];
+	size_t plen = 0;
+	mikey_keys_t chain = { 2,
+			       { keydata(MIKEY_KEY_MPK, s->key[SLOT_MPK], su->key_len,
+					 s->spi[SLOT_MPK]),
+				 keydata(MIKEY_KEY_TGK, s->key[SLOT_TGK], su->key_len,
+					 s->spi[SLOT_TGK]) } };
+	int ret = mikey_keys_build(&chain, s->plain, sizeof(s->plain), &plen);
+	if (ret == KMS_EOK) {
+		ret = kemac_keys(prf, su, tpk, rand, encr, salt);
+	}
+	if (ret == KMS_EOK) {
+		ret = mikey_kemac_encrypt(su->encr_alg, encr, salt,
+					  KMS_TICKET_BASE_CSB_ID, mikey_ts_to64(t),
+					  s->plain, plen, ct, CHAIN_MAX, clen);
+	}
+	secmem_wipe(encr, sizeof(encr));
+	secmem_wipe(salt, sizeof(salt));
+	secmem_wipe(s->plain, plen);
+	return ret;
+}
+
+/* V of the built Ticket Data out (tdl bytes, MAC at mac_off) under the
+ * auth_key from the TPK and RAND. */
+static int data_sign(uint8_t prf, const kms_ticket_suite_t *su, const uint8_t *tpk,
+		     const mikey_bytes_t *rand, const mikey_bytes_t *aad, uint8_t *out,
+		     size_t tdl, size_t mac_off)
+{
+	uint8_t auth[AUTH_KEY_MAX], mac[MIKEY_MAC_MAX];
+	int ret = mikey_kdf_tpk_key(NULL, prf, tpk, KMS_TPK_LEN, MIKEY_DK_AUTH, rand,
+				    auth, mikey_auth_key_len(su->mac_alg));
+	if (ret == KMS_EOK) {
+		ret = ticket_mac(su, auth, aad, out, tdl, mac_off, mac);
+	}
+	if (ret == KMS_EOK) {
+		memcpy(out + mac_off, mac, (size_t)mikey_mac_len(su->mac_alg));
+	}
+	secmem_wipe(auth, sizeof(auth));
+	return ret;
+}
+
+/* The Initiator's keys: MPKi and MPKr from the MPK (label 0x06) into s,
+ * then keys = MPKi, MPKr (with the MPK's SPI) and the TGK. */
+static int initiator_keys(uint8_t prf, const kms_ticket_suite_t *su,
+			  const mikey_bytes_t *rand, kms_ticket_scratch_t *s,
+			  mikey_keys_t *keys)
+{
+	int ret = mikey_kdf_mpk(NULL, prf, MIKEY_MPK_I, s->key[SLOT_MPK], su->key_len,
+				rand, s->key[SLOT_MPKI]);
+	if (ret == KMS_EOK) {
+		ret = mikey_kdf_mpk(NULL, prf, MIKEY_MPK_R, s->key[SLOT_MPK], su->key_len,
+				    rand, s->key[SLOT_MPKR]);
+	}
+	if (ret != KMS_EOK) {
+		return ret;
+	}
+	keys->n = 3;
+	keys->k[0] =
+	    keydata(MIKEY_KEY_MPK, s->key[SLOT_MPKI], su->key_len, s->spi[SLOT_MPK]);
+	keys->k[1] =
+	    keydata(MIKEY_KEY_MPK, s->key[SLOT_MPKR], su->key_len, s->spi[SLOT_MPK]);
+	keys->k[2] =
+	    keydata(MIKEY_KEY_TGK, s->key[SLOT_TGK], su->key_len, s->spi[SLOT_TGK]);
+	return KMS_EOK;
+}
+
 int kms_ticket_base_issue(const keyring_t *kr, const mikey_tp_t *policy,
 			  const mikey_bytes_t *aad, int64_t now, kms_ticket_scratch_t *s,
 			  mikey_keys_t *keys, uint8_t *out, size_t cap, size_t *len,
 			  uint32_t *key_id)
 {
 	kms_ticket_suite_t su;
-	uint8_t tpk[KMS_TPK_LEN], encr[ENCR_KEY_MAX], salt[SALT_LEN], auth[AUTH_KEY_MAX];
-	uint8_t mac[MIKEY_MAC_MAX], rand[KMS_TICKET_BASE_RAND_LEN], ct[CHAIN_MAX];
-	size_t plen = 0, clen = 0, tdl = 0, mac_off = 0;
+	uint8_t tpk[KMS_TPK_LEN], rand[KMS_TICKET_BASE_RAND_LEN], ct[CHAIN_MAX];
+	size_t clen = 0, tdl = 0, mac_off = 0;
 	uint32_t id = 0;
 	const uint8_t *master = NULL;
 	const mikey_bytes_t rb = { rand, sizeof(rand) };
@@ -207,64 +278,26 @@ int kms_ticket_base_issue(const keyring_t *kr, const mikey_tp_t *policy,
 	if (ret == KMS_EOK) {
 		ret = fresh_keys(s, su.key_len, rand);
 	}
-	if (ret != KMS_EOK) {
-		goto cleanup;
-	}
-	/* KEMAC = E(encr_key, MPK || TGK), IV from CSB ID 0xFFFFFFFF and T. */
-	mikey_keys_t chain = {
-		2,
-		{ keydata(MIKEY_KEY_MPK, s->key[SLOT_MPK], su.key_len, s->spi[SLOT_MPK]),
-		  keydata(MIKEY_KEY_TGK, s->key[SLOT_TGK], su.key_len, s->spi[SLOT_TGK]) }
-	};
-	ret = mikey_keys_build(&chain, s->plain, sizeof(s->plain), &plen);
 	if (ret == KMS_EOK) {
-		ret = kemac_keys(prf, &su, tpk, &rb, encr, salt);
-	}
-	if (ret == KMS_EOK) {
-		ret = mikey_kemac_encrypt(su.encr_alg, encr, salt, KMS_TICKET_BASE_CSB_ID,
-					  mikey_ts_to64(&t), s->plain, plen, ct,
-					  sizeof(ct), &clen);
+		ret = kemac_seal(prf, &su, tpk, &rb, &t, s, ct, &clen);
 	}
 	if (ret == KMS_EOK) {
 		mikey_bytes_t cb = { ct, clen };
 		ret = data_build(&su, &t, &rb, &cb, id, out, cap, &tdl, &mac_off);
 	}
 	if (ret == KMS_EOK) {
-		ret = mikey_kdf_tpk_key(NULL, prf, tpk, KMS_TPK_LEN, MIKEY_DK_AUTH, &rb,
-					auth, mikey_auth_key_len(su.mac_alg));
+		ret = data_sign(prf, &su, tpk, &rb, aad, out, tdl, mac_off);
 	}
 	if (ret == KMS_EOK) {
-		ret = ticket_mac(&su, auth, aad, out, tdl, mac_off, mac);
+		ret = initiator_keys(prf, &su, &rb, s, keys);
 	}
 	if (ret == KMS_EOK) {
-		memcpy(out + mac_off, mac, (size_t)mikey_mac_len(su.mac_alg));
-		/* The Initiator's keys: MPKi and MPKr from the MPK (label 0x06). */
-		ret = mikey_kdf_mpk(NULL, prf, MIKEY_MPK_I, s->key[SLOT_MPK], su.key_len,
-				    &rb, s->key[SLOT_MPKI]);
-	}
-	if (ret == KMS_EOK) {
-		ret = mikey_kdf_mpk(NULL, prf, MIKEY_MPK_R, s->key[SLOT_MPK], su.key_len,
-				    &rb, s->key[SLOT_MPKR]);
-	}
-	if (ret == KMS_EOK) {
-		keys->n = 3;
-		keys->k[0] = keydata(MIKEY_KEY_MPK, s->key[SLOT_MPKI], su.key_len,
-				     s->spi[SLOT_MPK]);
-		keys->k[1] = keydata(MIKEY_KEY_MPK, s->key[SLOT_MPKR], su.key_len,
-				     s->spi[SLOT_MPK]);
-		keys->k[2] = keydata(MIKEY_KEY_TGK, s->key[SLOT_TGK], su.key_len,
-				     s->spi[SLOT_TGK]);
 		*len = tdl;
 		if (key_id != NULL) {
 			*key_id = id;
 		}
 	}
-cleanup:
 	secmem_wipe(tpk, sizeof(tpk));
-	secmem_wipe(encr, sizeof(encr));
-	secmem_wipe(salt, sizeof(salt));
-	secmem_wipe(auth, sizeof(auth));
-	secmem_wipe(s->plain, plen);
 	return ret;
 }
 
@@ -379,6 +412,62 @@ static int validity(const mikey_tp_t *policy, int64_t *not_before, int64_t *not_
 	return KMS_EOK;
 }
 
+/* The keyring key IDRpsk names (*key_id written as soon as it is read);
+ * KMS_EEXPIRED when the key is unknown or retired. */
+static int ticket_key(const keyring_t *kr, const base_t *b, uint32_t *key_id,
+		      uint32_t *id, const uint8_t **master)
+{
+	wire_rd_t c;
+	wire_rd_init(&c, b->psk.id.data, b->psk.id.len);
+	*id = wire_rd_u32(&c);
+	if (key_id != NULL) {
+		*key_id = *id;
+	}
+	if (keyring_find(kr, *id, master) != KMS_EOK) {
+		return KMS_EEXPIRED; /* unknown or retired key */
+	}
+	return KMS_EOK;
+}
+
+/* V (constant time) under the auth_key from the TPK and RAND. */
+static int data_verify(uint8_t prf, const kms_ticket_suite_t *su, const uint8_t *tpk,
+		       const base_t *b, const mikey_bytes_t *aad,
+		       const mikey_bytes_t *data)
+{
+	uint8_t auth[AUTH_KEY_MAX], mac[MIKEY_MAC_MAX];
+	int ret = mikey_kdf_tpk_key(NULL, prf, tpk, KMS_TPK_LEN, MIKEY_DK_AUTH,
+				    &b->rand.rand, auth, mikey_auth_key_len(su->mac_alg));
+	if (ret == KMS_EOK) {
+		ret = ticket_mac(su, auth, aad, data->data, data->len, b->covered, mac);
+	}
+	if (ret == KMS_EOK && !secmem_eq(mac, b->v.mac.data, b->v.mac.len)) {
+		ret = KMS_ETICKET;
+	}
+	secmem_wipe(auth, sizeof(auth));
+	return ret;
+}
+
+/* The KEMAC decrypted into s->plain (*plen bytes); a chain that does not
+ * fit is KMS_ETICKET. */
+static int kemac_open(uint8_t prf, const kms_ticket_suite_t *su, const uint8_t *tpk,
+		      const base_t *b, kms_ticket_scratch_t *s, size_t *plen)
+{
+	uint8_t encr[ENCR_KEY_MAX], salt[SALT_LEN];
+	int ret = kemac_keys(prf, su, tpk, &b->rand.rand, encr, salt);
+	if (ret == KMS_EOK) {
+		ret = mikey_kemac_decrypt(su->encr_alg, encr, salt,
+					  KMS_TICKET_BASE_CSB_ID, mikey_ts_to64(&b->t),
+					  b->kemac.encr_data.data, b->kemac.encr_data.len,
+					  s->plain, sizeof(s->plain), plen);
+		if (ret == KMS_ESPACE || ret == KMS_ERANGE) {
+			ret = KMS_ETICKET;
+		}
+	}
+	secmem_wipe(encr, sizeof(encr));
+	secmem_wipe(salt, sizeof(salt));
+	return ret;
+}
+
 int kms_ticket_base_open(const keyring_t *kr, const mikey_tp_t *policy,
 			 const mikey_bytes_t *aad, const mikey_bytes_t *data,
 			 kms_ticket_scratch_t *s, kms_ticket_content_t *content,
@@ -387,9 +476,9 @@ int kms_ticket_base_open(const keyring_t *kr, const mikey_tp_t *policy,
 	kms_ticket_suite_t su;
 	kms_ticket_content_t tc;
 	base_t b;
-	uint8_t tpk[KMS_TPK_LEN], encr[ENCR_KEY_MAX], salt[SALT_LEN], auth[AUTH_KEY_MAX];
-	uint8_t mac[MIKEY_MAC_MAX];
+	uint8_t tpk[KMS_TPK_LEN];
 	size_t plen = 0;
+	uint32_t id = 0;
 	const uint8_t *master = NULL;
 	uint8_t prf = policy->prf;
 
@@ -398,46 +487,22 @@ int kms_ticket_base_open(const keyring_t *kr, const mikey_tp_t *policy,
 		return KMS_ETICKET;
 	}
 	int ret = data_parse(data, &su, &b);
+	if (ret == KMS_EOK) {
+		ret = ticket_key(kr, &b, key_id, &id, &master);
+	}
 	if (ret != KMS_EOK) {
 		return ret;
 	}
-	wire_rd_t c;
-	wire_rd_init(&c, b.psk.id.data, b.psk.id.len);
-	uint32_t id = wire_rd_u32(&c);
-	if (key_id != NULL) {
-		*key_id = id;
-	}
-	if (keyring_find(kr, id, &master) != KMS_EOK) {
-		return KMS_EEXPIRED; /* unknown or retired key */
-	}
-
 	/* V first: nothing covered is used, nothing is decrypted before it. */
 	ret = kms_ticket_base_tpk(master, policy->ticket_type, id, tpk);
 	if (ret == KMS_EOK) {
-		ret =
-		    mikey_kdf_tpk_key(NULL, prf, tpk, KMS_TPK_LEN, MIKEY_DK_AUTH,
-				      &b.rand.rand, auth, mikey_auth_key_len(su.mac_alg));
-	}
-	if (ret == KMS_EOK) {
-		ret = ticket_mac(&su, auth, aad, data->data, data->len, b.covered, mac);
-	}
-	if (ret == KMS_EOK && !secmem_eq(mac, b.v.mac.data, b.v.mac.len)) {
-		ret = KMS_ETICKET;
+		ret = data_verify(prf, &su, tpk, &b, aad, data);
 	}
 	if (ret == KMS_EOK) {
 		ret = validity(policy, &tc.not_before, &tc.not_after);
 	}
 	if (ret == KMS_EOK) {
-		ret = kemac_keys(prf, &su, tpk, &b.rand.rand, encr, salt);
-	}
-	if (ret == KMS_EOK) {
-		ret = mikey_kemac_decrypt(su.encr_alg, encr, salt, KMS_TICKET_BASE_CSB_ID,
-					  mikey_ts_to64(&b.t), b.kemac.encr_data.data,
-					  b.kemac.encr_data.len, s->plain,
-					  sizeof(s->plain), &plen);
-		if (ret == KMS_ESPACE || ret == KMS_ERANGE) {
-			ret = KMS_ETICKET;
-		}
+		ret = kemac_open(prf, &su, tpk, &b, s, &plen);
 	}
 	if (ret == KMS_EOK) {
 		ret = keys_take(prf, &su, s->plain, plen, &b.rand.rand, s, &tc.keys);
@@ -450,8 +515,5 @@ int kms_ticket_base_open(const keyring_t *kr, const mikey_tp_t *policy,
 		secmem_wipe(s->key[SLOT_MPKR], sizeof(s->key[SLOT_MPKR]));
 	}
 	secmem_wipe(tpk, sizeof(tpk));
-	secmem_wipe(encr, sizeof(encr));
-	secmem_wipe(salt, sizeof(salt));
-	secmem_wipe(auth, sizeof(auth));
 	return ret;
 }
