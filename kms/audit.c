@@ -271,6 +271,26 @@ static int prepare_insert(sqlite3 *db, size_t rows, sqlite3_stmt **st)
 	return sqldb_prepare(db, sql, st);
 }
 
+/* The audit store and the writer's two INSERT statements. */
+static int open_store(audit_t *a, const char *db_path)
+{
+	int ret = schema_open(db_path, SCHEMA_AUDIT, 1, &a->db);
+	/* WAL with synchronous=NORMAL: a crash or power loss can lose the last
+	 * committed batches but never corrupts the store; the queue in memory
+	 * is already at that risk, and a full fsync per batch competes with
+	 * the request threads for the disk. */
+	if (ret == KMS_EOK) {
+		ret = sqldb_exec(a->db, "PRAGMA synchronous=NORMAL;");
+	}
+	if (ret == KMS_EOK) {
+		ret = prepare_insert(a->db, 1, &a->ins);
+	}
+	if (ret == KMS_EOK) {
+		ret = prepare_insert(a->db, AUDIT_ROWS, &a->ins_many);
+	}
+	return ret;
+}
+
 int audit_open(const char *db_path, size_t queue_max, audit_t **out)
 {
 	if (db_path == NULL || out == NULL || queue_max == 0 ||
@@ -295,20 +315,7 @@ int audit_open(const char *db_path, size_t queue_max, audit_t **out)
 		goto cleanup;
 	}
 	sync_ok = 1;
-	ret = schema_open(db_path, SCHEMA_AUDIT, 1, &a->db);
-	/* WAL with synchronous=NORMAL: a crash or power loss can lose the last
-	 * committed batches but never corrupts the store; the queue in memory
-	 * is already at that risk, and a full fsync per batch competes with
-	 * the request threads for the disk. */
-	if (ret == KMS_EOK) {
-		ret = sqldb_exec(a->db, "PRAGMA synchronous=NORMAL;");
-	}
-	if (ret == KMS_EOK) {
-		ret = prepare_insert(a->db, 1, &a->ins);
-	}
-	if (ret == KMS_EOK) {
-		ret = prepare_insert(a->db, AUDIT_ROWS, &a->ins_many);
-	}
+	ret = open_store(a, db_path);
 	if (ret == KMS_EOK) {
 		a->flush_at = kms_clock_now_ms() + AUDIT_FLUSH_MS;
 		ret = start_writer(a);
