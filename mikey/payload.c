@@ -1,18 +1,14 @@
+/*
+ * The RFC 3830 payloads (HDR, T, ID, RAND, KEMAC and its key data, V, ERR,
+ * SP, General Extension, and the public-key ones, recognised only) and
+ * the builder.  The RFC 6043 TP and TICKET payloads: mikey/payload_ticket.c.
+ */
 #include "mikey/payload.h"
 
 #include <string.h>
 
 #include "common/errcode.h"
-
-/* Read a length-prefixed byte string, capped; sets the cursor error on truncation. */
-static mikey_bytes_t rd_bytes(wire_rd_t *c, size_t len)
-{
-	mikey_bytes_t b = { wire_rd_ptr(c, len), len };
-	if (b.data == NULL) {
-		b.len = 0;
-	}
-	return b;
-}
+#include "mikey/payload_int.h"
 
 int mikey_mac_len(uint8_t alg)
 {
@@ -104,12 +100,12 @@ static int generic_cs_parse(wire_rd_t *c, mikey_generic_cs_t *e)
 	if (sdl > MIKEY_SESSION_DATA_MAX) {
 		return KMS_ELIMIT;
 	}
-	e->session_data = rd_bytes(c, sdl);
+	e->session_data = payload_rd_bytes(c, sdl);
 	uint8_t spil = wire_rd_u8(c);
 	if (spil > MIKEY_SPI_MAX) {
 		return KMS_ELIMIT;
 	}
-	e->spi = rd_bytes(c, spil);
+	e->spi = payload_rd_bytes(c, spil);
 	return wire_rd_error(c);
 }
 
@@ -215,7 +211,7 @@ int mikey_id_parse(wire_rd_t *c, bool with_role, uint8_t *next, mikey_id_t *out)
 	if (len > MIKEY_ID_MAX) {
 		return KMS_ELIMIT;
 	}
-	id.id = rd_bytes(c, len);
+	id.id = payload_rd_bytes(c, len);
 	if (wire_rd_error(c) != KMS_EOK) {
 		return wire_rd_error(c);
 	}
@@ -243,7 +239,7 @@ int mikey_rand_parse(wire_rd_t *c, bool with_role, uint8_t *next, mikey_rand_t *
 	if (wire_rd_error(c) == KMS_EOK && len > MIKEY_RAND_MAX) {
 		return KMS_ELIMIT;
 	}
-	r.rand = rd_bytes(c, len);
+	r.rand = payload_rd_bytes(c, len);
 	if (wire_rd_error(c) != KMS_EOK) {
 		return wire_rd_error(c);
 	}
@@ -266,7 +262,7 @@ int mikey_kemac_parse(wire_rd_t *c, uint8_t *next, mikey_kemac_t *out)
 	uint8_t nx = wire_rd_u8(c);
 	k.encr_alg = wire_rd_u8(c);
 	uint16_t len = wire_rd_u16(c);
-	k.encr_data = rd_bytes(c, len);
+	k.encr_data = payload_rd_bytes(c, len);
 	k.mac_alg = wire_rd_u8(c);
 	if (wire_rd_error(c) != KMS_EOK) {
 		return wire_rd_error(c);
@@ -278,7 +274,7 @@ int mikey_kemac_parse(wire_rd_t *c, uint8_t *next, mikey_kemac_t *out)
 	if (ml < 0) {
 		return KMS_EHA;
 	}
-	k.mac = rd_bytes(c, (size_t)ml);
+	k.mac = payload_rd_bytes(c, (size_t)ml);
 	if (wire_rd_error(c) != KMS_EOK) {
 		return wire_rd_error(c);
 	}
@@ -313,31 +309,31 @@ static int keydata_parse(wire_rd_t *c, uint8_t *next, mikey_keydata_t *out)
 	if (kl < MIKEY_KEY_MIN || kl > MIKEY_KEY_MAX) {
 		return KMS_ELIMIT;
 	}
-	k.key = rd_bytes(c, kl);
+	k.key = payload_rd_bytes(c, kl);
 	if (key_has_salt(k.type)) {
 		uint16_t sl = wire_rd_u16(c);
 		if (sl > MIKEY_SALT_MAX) {
 			return KMS_ELIMIT;
 		}
-		k.salt = rd_bytes(c, sl);
+		k.salt = payload_rd_bytes(c, sl);
 	}
 	if (k.kv == MIKEY_KV_SPI) {
 		uint8_t sl = wire_rd_u8(c);
 		if (sl > MIKEY_SPI_MAX) {
 			return KMS_ELIMIT;
 		}
-		k.spi = rd_bytes(c, sl);
+		k.spi = payload_rd_bytes(c, sl);
 	} else if (k.kv == MIKEY_KV_INTERVAL) {
 		uint8_t fl = wire_rd_u8(c);
 		if (fl > MIKEY_KV_MAX) {
 			return KMS_ELIMIT;
 		}
-		k.vf = rd_bytes(c, fl);
+		k.vf = payload_rd_bytes(c, fl);
 		uint8_t tl = wire_rd_u8(c);
 		if (tl > MIKEY_KV_MAX) {
 			return KMS_ELIMIT;
 		}
-		k.vt = rd_bytes(c, tl);
+		k.vt = payload_rd_bytes(c, tl);
 	}
 	if (wire_rd_error(c) != KMS_EOK) {
 		return wire_rd_error(c);
@@ -388,7 +384,7 @@ int mikey_v_parse(wire_rd_t *c, uint8_t *next, mikey_v_t *out)
 	if (ml < 0) {
 		return KMS_EHA;
 	}
-	v.mac = rd_bytes(c, (size_t)ml);
+	v.mac = payload_rd_bytes(c, (size_t)ml);
 	if (wire_rd_error(c) != KMS_EOK) {
 		return wire_rd_error(c);
 	}
@@ -426,7 +422,7 @@ int mikey_sp_parse(wire_rd_t *c, uint8_t *next, mikey_sp_t *out)
 		mikey_sp_param_t *p = &sp.params[sp.nparams++];
 		p->type = wire_rd_u8(&pc);
 		uint8_t vl = wire_rd_u8(&pc);
-		p->value = rd_bytes(&pc, vl);
+		p->value = payload_rd_bytes(&pc, vl);
 	}
 	if (wire_rd_error(c) != KMS_EOK) {
 		return wire_rd_error(c);
@@ -445,7 +441,7 @@ int mikey_genext_parse(wire_rd_t *c, uint8_t *next, mikey_genext_t *out)
 	uint8_t nx = wire_rd_u8(c);
 	e.type = wire_rd_u8(c);
 	uint16_t len = wire_rd_u16(c);
-	e.data = rd_bytes(c, len);
+	e.data = payload_rd_bytes(c, len);
 	if (wire_rd_error(c) != KMS_EOK) {
 		return wire_rd_error(c);
 	}
@@ -460,7 +456,7 @@ int mikey_pke_parse(wire_rd_t *c, uint8_t *next, mikey_pke_t *out)
 {
 	uint8_t nx = wire_rd_u8(c);
 	uint16_t cl = wire_rd_u16(c);
-	mikey_pke_t p = { (uint8_t)(cl >> 14), rd_bytes(c, cl & 0x3fff) };
+	mikey_pke_t p = { (uint8_t)(cl >> 14), payload_rd_bytes(c, cl & 0x3fff) };
 	if (wire_rd_error(c) != KMS_EOK) {
 		return wire_rd_error(c);
 	}
@@ -474,7 +470,7 @@ int mikey_cert_parse(wire_rd_t *c, uint8_t *next, mikey_cert_t *out)
 	uint8_t nx = wire_rd_u8(c);
 	uint8_t type = wire_rd_u8(c);
 	uint16_t len = wire_rd_u16(c);
-	mikey_cert_t ct = { type, rd_bytes(c, len) };
+	mikey_cert_t ct = { type, payload_rd_bytes(c, len) };
 	if (wire_rd_error(c) != KMS_EOK) {
 		return wire_rd_error(c);
 	}
@@ -508,7 +504,7 @@ int mikey_chash_parse(wire_rd_t *c, uint8_t *next, mikey_chash_t *out)
 	if (hl < 0) {
 		return KMS_EHA;
 	}
-	mikey_chash_t h = { func, rd_bytes(c, (size_t)hl) };
+	mikey_chash_t h = { func, payload_rd_bytes(c, (size_t)hl) };
 	if (wire_rd_error(c) != KMS_EOK) {
 		return wire_rd_error(c);
 	}
@@ -520,7 +516,7 @@ int mikey_chash_parse(wire_rd_t *c, uint8_t *next, mikey_chash_t *out)
 int mikey_sign_parse(wire_rd_t *c, mikey_sign_t *out)
 {
 	uint16_t tl = wire_rd_u16(c);
-	mikey_sign_t s = { (uint8_t)(tl >> 12), rd_bytes(c, tl & 0x0fff) };
+	mikey_sign_t s = { (uint8_t)(tl >> 12), payload_rd_bytes(c, tl & 0x0fff) };
 	if (wire_rd_error(c) != KMS_EOK) {
 		return wire_rd_error(c);
 	}
@@ -528,222 +524,13 @@ int mikey_sign_parse(wire_rd_t *c, mikey_sign_t *out)
 	return KMS_EOK;
 }
 
-/* --- TP / TICKET --------------------------------------------------------- */
-
-/* Order of payloads in TP Data (RFC 6043 6.10); equal ranks may repeat only for app/r. */
-enum tp_rank {
-	RANK_KMS = 1,
-	RANK_I,
-	RANK_TRS,
-	RANK_TRE,
-	RANK_TRR,
-	RANK_KEMAC,
-	RANK_APP,
-	RANK_R,
-};
-
-static int tp_data_parse(const mikey_bytes_t *raw, mikey_tp_t *tp)
-{
-	wire_rd_t c;
-	wire_rd_init(&c, raw->data, raw->len);
-	uint8_t next = wire_rd_u8(&c);
-	int last_rank = 0;
-	while (wire_rd_error(&c) == KMS_EOK && next != MIKEY_PT_LAST) {
-		int rank = 0;
-		int ret = KMS_EOK;
-		if (next == MIKEY_PT_IDR) {
-			mikey_id_t id;
-			ret = mikey_id_parse(&c, true, &next, &id);
-			if (ret != KMS_EOK) {
-				return ret;
-			}
-			switch (id.role) {
-			case MIKEY_ROLE_KMS:
-				rank = RANK_KMS;
-				tp->idrkms = id;
-				tp->has_idrkms = true;
-				break;
-			case MIKEY_ROLE_I:
-				rank = RANK_I;
-				tp->idri = id;
-				tp->has_idri = true;
-				break;
-			case MIKEY_ROLE_APP:
-				rank = RANK_APP;
-				if (tp->napp == MIKEY_IDRAPP_MAX) {
-					return KMS_ELIMIT;
-				}
-				tp->app[tp->napp++] = id;
-				break;
-			case MIKEY_ROLE_R:
-				rank = RANK_R;
-				if (tp->nidrr == MIKEY_IDRR_MAX) {
-					return KMS_ELIMIT;
-				}
-				tp->idrr[tp->nidrr++] = id;
-				break;
-			default:
-				return KMS_ETPPAR;
-			}
-		} else if (next == MIKEY_PT_TR) {
-			mikey_ts_t ts;
-			ret = mikey_ts_parse(&c, true, &next, &ts);
-			if (ret != KMS_EOK) {
-				return ret;
-			}
-			switch (ts.role) {
-			case MIKEY_TR_START:
-				rank = RANK_TRS;
-				tp->trs = ts;
-				tp->has_trs = true;
-				break;
-			case MIKEY_TR_END:
-				rank = RANK_TRE;
-				tp->tre = ts;
-				tp->has_tre = true;
-				break;
-			case MIKEY_TR_REKEY:
-				if (ts.ts_type != MIKEY_TS_NTP_UTC_32) {
-					return KMS_ETPPAR;
-				}
-				rank = RANK_TRR;
-				tp->trr = ts;
-				tp->has_trr = true;
-				break;
-			default:
-				return KMS_ETPPAR;
-			}
-		} else if (next == MIKEY_PT_KEMAC) {
-			rank = RANK_KEMAC;
-			ret = mikey_kemac_parse(&c, &next, &tp->kemac);
-			if (ret != KMS_EOK) {
-				return ret;
-			}
-			/* A template: NULL encryption and MAC, key bytes ignored. */
-			if (tp->kemac.encr_alg != MIKEY_ENCR_NULL ||
-			    tp->kemac.mac_alg != MIKEY_MAC_NULL) {
-				return KMS_ETPPAR;
-			}
-			ret = mikey_keys_parse(tp->kemac.encr_data.data,
-					       tp->kemac.encr_data.len, &tp->kemac_keys);
-			if (ret != KMS_EOK) {
-				return ret;
-			}
-			tp->has_kemac = true;
-		} else {
-			return KMS_EPAYLOAD;
-		}
-		/* Order, and singletons appear once. */
-		if (rank < last_rank ||
-		    (rank == last_rank && rank != RANK_APP && rank != RANK_R)) {
-			return KMS_ETPPAR;
-		}
-		last_rank = rank;
-	}
-	int ret = wire_rd_finish(&c);
-	if (ret != KMS_EOK) {
-		return ret;
-	}
-	if (tp->nidrr == 0) {
-		return KMS_ETPPAR; /* at least one authorised responder */
-	}
-	return KMS_EOK;
-}
-
-static int init_data_parse(const mikey_bytes_t *raw, mikey_v_t *vi, mikey_v_t *vr)
-{
-	wire_rd_t c;
-	uint8_t next;
-	wire_rd_init(&c, raw->data, raw->len);
-	if (wire_rd_u8(&c) != MIKEY_PT_V) {
-		return wire_rd_error(&c) != KMS_EOK ? wire_rd_error(&c) : KMS_EPAYLOAD;
-	}
-	int ret = mikey_v_parse(&c, &next, vi);
-	if (ret != KMS_EOK) {
-		return ret;
-	}
-	if (next != MIKEY_PT_V) {
-		return KMS_EPAYLOAD;
-	}
-	ret = mikey_v_parse(&c, &next, vr);
-	if (ret != KMS_EOK) {
-		return ret;
-	}
-	if (next != MIKEY_PT_LAST) {
-		return KMS_EPAYLOAD;
-	}
-	if (vi->alg == MIKEY_MAC_NULL || vr->alg != vi->alg) {
-		return KMS_EHA;
-	}
-	return wire_rd_finish(&c);
-}
-
-int mikey_ticket_parse(wire_rd_t *c, bool is_ticket, uint8_t *next, mikey_ticket_t *out)
-{
-	mikey_ticket_t t;
-	memset(&t, 0, sizeof(t));
-	size_t start = wire_rd_offset(c);
-	uint8_t nx = wire_rd_u8(c);
-	t.policy.ticket_type = wire_rd_u16(c);
-	t.policy.subtype = wire_rd_u8(c);
-	t.policy.version = wire_rd_u8(c);
-	uint8_t b5 = wire_rd_u8(c);
-	uint8_t b6 = wire_rd_u8(c);
-	uint8_t b7 = wire_rd_u8(c);
-	t.policy.prf = b5 >> 1;
-	t.policy.flags = (uint16_t)(((b5 & 1u) << 15) | ((unsigned)b6 << 7) |
-				    (((unsigned)b7 >> 5) << 4));
-	uint16_t tpl = wire_rd_u16(c);
-	t.policy.tp_data = rd_bytes(c, tpl);
-	if (is_ticket) {
-		uint16_t tdl = wire_rd_u16(c);
-		if (wire_rd_error(c) == KMS_EOK && tdl > MIKEY_TICKET_DATA_MAX) {
-			return KMS_ELIMIT;
-		}
-		t.ticket_data = rd_bytes(c, tdl);
-		t.init_len_off = wire_rd_offset(c) - start;
-		uint16_t idl = wire_rd_u16(c);
-		t.init_data = rd_bytes(c, idl);
-	}
-	if (wire_rd_error(c) != KMS_EOK) {
-		return wire_rd_error(c);
-	}
-	if (t.policy.prf != MIKEY_PRF_MIKEY1 && t.policy.prf != MIKEY_PRF_HMAC_SHA256) {
-		return KMS_EPRF;
-	}
-	int ret = tp_data_parse(&t.policy.tp_data, &t.policy);
-	if (ret != KMS_EOK) {
-		return ret;
-	}
-	if (is_ticket) {
-		/* Initiator Data only with forking (I = 1); the Initiator adds it in
-		 * TRANSFER_INIT, so a KMS's REQUEST_RESP carries none (msg.c). */
-		bool forking = (t.policy.flags & MIKEY_TPF_I) != 0;
-		if (!forking && t.init_data.len > 0) {
-			return KMS_EMALFORMED;
-		}
-		if (t.init_data.len > 0) {
-			ret = init_data_parse(&t.init_data, &t.vi, &t.vr);
-			if (ret != KMS_EOK) {
-				return ret;
-			}
-			t.has_init = true;
-		}
-	}
-	*next = nx;
-	*out = t;
-	return KMS_EOK;
-}
-
 /* --- builder ------------------------------------------------------------- */
-
-#define NO_NEXT SIZE_MAX
 
 void mikey_builder_init(mikey_builder_t *b, uint8_t *buf, size_t cap)
 {
 	memset(b, 0, sizeof(*b));
 	wire_wr_init(&b->w, buf, cap);
-	b->next_off = NO_NEXT;
+	b->next_off = PAYLOAD_NO_NEXT;
 }
 
 int mikey_builder_error(const mikey_builder_t *b)
@@ -756,50 +543,10 @@ size_t mikey_builder_len(const mikey_builder_t *b)
 	return wire_wr_offset(&b->w);
 }
 
-static void bset_err(mikey_builder_t *b, int code)
-{
-	if (b->w.error == KMS_EOK) {
-		b->w.error = code;
-	}
-}
-
-/* Start a payload of type: chain it from the previous one and write its Next payload. */
-static void begin(mikey_builder_t *b, uint8_t type)
-{
-	if (b->w.error != KMS_EOK) {
-		return;
-	}
-	if (b->next_off != NO_NEXT) {
-		b->w.base[b->next_off] = type;
-	}
-	b->next_off = wire_wr_offset(&b->w);
-	wire_wr_u8(&b->w, MIKEY_PT_LAST);
-}
-
-static void wr_bytes16(mikey_builder_t *b, const mikey_bytes_t *v)
-{
-	if (v->len > UINT16_MAX) {
-		bset_err(b, KMS_ERANGE);
-		return;
-	}
-	wire_wr_u16(&b->w, (uint16_t)v->len);
-	wire_wr_bytes(&b->w, v->data, v->len);
-}
-
-static void wr_bytes8(mikey_builder_t *b, const mikey_bytes_t *v)
-{
-	if (v->len > UINT8_MAX) {
-		bset_err(b, KMS_ERANGE);
-		return;
-	}
-	wire_wr_u8(&b->w, (uint8_t)v->len);
-	wire_wr_bytes(&b->w, v->data, v->len);
-}
-
 void mikey_hdr_build(mikey_builder_t *b, const mikey_hdr_t *h)
 {
 	if (h->ncs > MIKEY_CS_MAX || h->prf > 0x7f) {
-		bset_err(b, KMS_ERANGE);
+		payload_set_error(b, KMS_ERANGE);
 		return;
 	}
 	wire_wr_u8(&b->w, h->version);
@@ -818,15 +565,15 @@ void mikey_hdr_build(mikey_builder_t *b, const mikey_hdr_t *h)
 		} else if (h->map_type == MIKEY_MAP_GENERIC_ID) {
 			const mikey_generic_cs_t *e = &h->map.generic[i];
 			if (e->np > MIKEY_POLICY_NO_MAX) {
-				bset_err(b, KMS_ERANGE);
+				payload_set_error(b, KMS_ERANGE);
 				return;
 			}
 			wire_wr_u8(&b->w, e->cs_id);
 			wire_wr_u8(&b->w, e->prot_type);
 			wire_wr_u8(&b->w, (uint8_t)((e->s ? 0x80 : 0) | e->np));
 			wire_wr_bytes(&b->w, e->policy_no, e->np);
-			wr_bytes16(b, &e->session_data);
-			wr_bytes8(b, &e->spi);
+			payload_wr_bytes16(b, &e->session_data);
+			payload_wr_bytes8(b, &e->spi);
 		}
 	}
 }
@@ -835,10 +582,10 @@ void mikey_ts_build(mikey_builder_t *b, const mikey_ts_t *ts)
 {
 	int len = mikey_ts_len(ts->ts_type);
 	if (len < 0) {
-		bset_err(b, KMS_ETS);
+		payload_set_error(b, KMS_ETS);
 		return;
 	}
-	begin(b, ts->role ? MIKEY_PT_TR : MIKEY_PT_T);
+	payload_begin(b, ts->role ? MIKEY_PT_TR : MIKEY_PT_T);
 	if (ts->role) {
 		wire_wr_u8(&b->w, ts->role);
 	}
@@ -852,40 +599,40 @@ void mikey_ts_build(mikey_builder_t *b, const mikey_ts_t *ts)
 
 void mikey_id_build(mikey_builder_t *b, const mikey_id_t *id)
 {
-	begin(b, id->role ? MIKEY_PT_IDR : MIKEY_PT_ID);
+	payload_begin(b, id->role ? MIKEY_PT_IDR : MIKEY_PT_ID);
 	if (id->role) {
 		wire_wr_u8(&b->w, id->role);
 	}
 	wire_wr_u8(&b->w, id->id_type);
-	wr_bytes16(b, &id->id);
+	payload_wr_bytes16(b, &id->id);
 }
 
 void mikey_rand_build(mikey_builder_t *b, const mikey_rand_t *r)
 {
-	begin(b, r->role ? MIKEY_PT_RANDR : MIKEY_PT_RAND);
+	payload_begin(b, r->role ? MIKEY_PT_RANDR : MIKEY_PT_RAND);
 	if (r->role) {
 		wire_wr_u8(&b->w, r->role);
 	}
-	wr_bytes8(b, &r->rand);
+	payload_wr_bytes8(b, &r->rand);
 }
 
 void mikey_kemac_build(mikey_builder_t *b, const mikey_kemac_t *k)
 {
 	int ml = mikey_mac_len(k->mac_alg);
 	if (ml < 0 || (size_t)ml != k->mac.len) {
-		bset_err(b, KMS_EHA);
+		payload_set_error(b, KMS_EHA);
 		return;
 	}
-	begin(b, MIKEY_PT_KEMAC);
+	payload_begin(b, MIKEY_PT_KEMAC);
 	wire_wr_u8(&b->w, k->encr_alg);
-	wr_bytes16(b, &k->encr_data);
+	payload_wr_bytes16(b, &k->encr_data);
 	wire_wr_u8(&b->w, k->mac_alg);
 	wire_wr_bytes(&b->w, k->mac.data, k->mac.len);
 }
 
 void mikey_err_build(mikey_builder_t *b, const mikey_err_t *e)
 {
-	begin(b, MIKEY_PT_ERR);
+	payload_begin(b, MIKEY_PT_ERR);
 	wire_wr_u8(&b->w, e->errno_);
 	wire_wr_u16(&b->w, 0);
 }
@@ -893,21 +640,21 @@ void mikey_err_build(mikey_builder_t *b, const mikey_err_t *e)
 void mikey_sp_build(mikey_builder_t *b, const mikey_sp_t *sp)
 {
 	if (sp->nparams > MIKEY_SP_PARAMS_MAX) {
-		bset_err(b, KMS_ERANGE);
+		payload_set_error(b, KMS_ERANGE);
 		return;
 	}
-	begin(b, MIKEY_PT_SP);
+	payload_begin(b, MIKEY_PT_SP);
 	wire_wr_u8(&b->w, sp->policy_no);
 	wire_wr_u8(&b->w, sp->prot_type);
 	size_t len_off = wire_wr_offset(&b->w);
 	wire_wr_u16(&b->w, 0);
 	for (size_t i = 0; i < sp->nparams; i++) {
 		wire_wr_u8(&b->w, sp->params[i].type);
-		wr_bytes8(b, &sp->params[i].value);
+		payload_wr_bytes8(b, &sp->params[i].value);
 	}
 	size_t plen = wire_wr_offset(&b->w) - len_off - 2;
 	if (plen > UINT16_MAX) {
-		bset_err(b, KMS_ERANGE);
+		payload_set_error(b, KMS_ERANGE);
 		return;
 	}
 	wire_wr_patch_u16(&b->w, len_off, (uint16_t)plen);
@@ -915,37 +662,37 @@ void mikey_sp_build(mikey_builder_t *b, const mikey_sp_t *sp)
 
 void mikey_genext_build(mikey_builder_t *b, const mikey_genext_t *e)
 {
-	begin(b, MIKEY_PT_GENEXT);
+	payload_begin(b, MIKEY_PT_GENEXT);
 	wire_wr_u8(&b->w, e->type);
-	wr_bytes16(b, &e->data);
+	payload_wr_bytes16(b, &e->data);
 }
 
 void mikey_pke_build(mikey_builder_t *b, const mikey_pke_t *p)
 {
 	if (p->data.len > 0x3fff || p->c > 3) {
-		bset_err(b, KMS_ERANGE);
+		payload_set_error(b, KMS_ERANGE);
 		return;
 	}
-	begin(b, MIKEY_PT_PKE);
+	payload_begin(b, MIKEY_PT_PKE);
 	wire_wr_u16(&b->w, (uint16_t)((p->c << 14) | p->data.len));
 	wire_wr_bytes(&b->w, p->data.data, p->data.len);
 }
 
 void mikey_cert_build(mikey_builder_t *b, const mikey_cert_t *c)
 {
-	begin(b, MIKEY_PT_CERT);
+	payload_begin(b, MIKEY_PT_CERT);
 	wire_wr_u8(&b->w, c->type);
-	wr_bytes16(b, &c->data);
+	payload_wr_bytes16(b, &c->data);
 }
 
 void mikey_chash_build(mikey_builder_t *b, const mikey_chash_t *h)
 {
 	int hl = chash_len(h->func);
 	if (hl < 0 || (size_t)hl != h->hash.len) {
-		bset_err(b, KMS_EHA);
+		payload_set_error(b, KMS_EHA);
 		return;
 	}
-	begin(b, MIKEY_PT_CHASH);
+	payload_begin(b, MIKEY_PT_CHASH);
 	wire_wr_u8(&b->w, h->func);
 	wire_wr_bytes(&b->w, h->hash.data, h->hash.len);
 }
@@ -953,13 +700,13 @@ void mikey_chash_build(mikey_builder_t *b, const mikey_chash_t *h)
 void mikey_sign_build(mikey_builder_t *b, const mikey_sign_t *s)
 {
 	if (s->sig.len > 0x0fff || s->s_type > 0x0f) {
-		bset_err(b, KMS_ERANGE);
+		payload_set_error(b, KMS_ERANGE);
 		return;
 	}
-	if (b->w.error == KMS_EOK && b->next_off != NO_NEXT) {
+	if (b->w.error == KMS_EOK && b->next_off != PAYLOAD_NO_NEXT) {
 		b->w.base[b->next_off] = MIKEY_PT_SIGN;
 	}
-	b->next_off = NO_NEXT; /* SIGN is always last */
+	b->next_off = PAYLOAD_NO_NEXT; /* SIGN is always last */
 	wire_wr_u16(&b->w, (uint16_t)((s->s_type << 12) | s->sig.len));
 	wire_wr_bytes(&b->w, s->sig.data, s->sig.len);
 }
@@ -968,10 +715,10 @@ void mikey_v_build(mikey_builder_t *b, const mikey_v_t *v, size_t *mac_off)
 {
 	int ml = mikey_mac_len(v->alg);
 	if (ml < 0 || (v->mac.data != NULL && v->mac.len != (size_t)ml)) {
-		bset_err(b, KMS_EHA);
+		payload_set_error(b, KMS_EHA);
 		return;
 	}
-	begin(b, MIKEY_PT_V);
+	payload_begin(b, MIKEY_PT_V);
 	wire_wr_u8(&b->w, v->alg);
 	size_t off = wire_wr_offset(&b->w);
 	if (v->mac.data != NULL) {
@@ -981,73 +728,6 @@ void mikey_v_build(mikey_builder_t *b, const mikey_v_t *v, size_t *mac_off)
 	}
 	if (mac_off != NULL && b->w.error == KMS_EOK) {
 		*mac_off = off;
-	}
-}
-
-static void tp_data_build(mikey_builder_t *b, const mikey_tp_t *tp)
-{
-	if (tp->napp > MIKEY_IDRAPP_MAX || tp->nidrr > MIKEY_IDRR_MAX) {
-		bset_err(b, KMS_ERANGE);
-		return;
-	}
-	if (tp->has_idrkms) {
-		mikey_id_build(b, &tp->idrkms);
-	}
-	if (tp->has_idri) {
-		mikey_id_build(b, &tp->idri);
-	}
-	if (tp->has_trs) {
-		mikey_ts_build(b, &tp->trs);
-	}
-	if (tp->has_tre) {
-		mikey_ts_build(b, &tp->tre);
-	}
-	if (tp->has_trr) {
-		mikey_ts_build(b, &tp->trr);
-	}
-	if (tp->has_kemac) {
-		mikey_kemac_build(b, &tp->kemac);
-	}
-	for (size_t i = 0; i < tp->napp; i++) {
-		mikey_id_build(b, &tp->app[i]);
-	}
-	for (size_t i = 0; i < tp->nidrr; i++) {
-		mikey_id_build(b, &tp->idrr[i]);
-	}
-}
-
-void mikey_ticket_build(mikey_builder_t *b, const mikey_ticket_t *t, bool is_ticket)
-{
-	const mikey_tp_t *tp = &t->policy;
-	if (tp->prf > 0x7f || (tp->flags & ~MIKEY_TPF_ALL) != 0) {
-		bset_err(b, KMS_ERANGE);
-		return;
-	}
-	begin(b, is_ticket ? MIKEY_PT_TICKET : MIKEY_PT_TP);
-	wire_wr_u16(&b->w, tp->ticket_type);
-	wire_wr_u8(&b->w, tp->subtype);
-	wire_wr_u8(&b->w, tp->version);
-	wire_wr_u8(&b->w, (uint8_t)((tp->prf << 1) | ((tp->flags >> 15) & 1u)));
-	wire_wr_u8(&b->w, (uint8_t)(tp->flags >> 7));
-	wire_wr_u8(&b->w, (uint8_t)(((tp->flags >> 4) & 0x07u) << 5));
-	size_t len_off = wire_wr_offset(&b->w);
-	wire_wr_u16(&b->w, 0);
-
-	/* TP Data: First Payload byte, then its own payload chain. */
-	size_t outer = b->next_off;
-	b->next_off = wire_wr_offset(&b->w);
-	wire_wr_u8(&b->w, MIKEY_PT_LAST);
-	tp_data_build(b, tp);
-	b->next_off = outer;
-	size_t tpl = wire_wr_offset(&b->w) - len_off - 2;
-	if (tpl > UINT16_MAX) {
-		bset_err(b, KMS_ERANGE);
-		return;
-	}
-	wire_wr_patch_u16(&b->w, len_off, (uint16_t)tpl);
-	if (is_ticket) {
-		wr_bytes16(b, &t->ticket_data);
-		wr_bytes16(b, &t->init_data);
 	}
 }
 
@@ -1063,42 +743,22 @@ int mikey_keys_build(const mikey_keys_t *keys, uint8_t *buf, size_t cap, size_t 
 		if (k->type > MIKEY_KEY_MPK || k->kv > MIKEY_KV_INTERVAL) {
 			return KMS_EINVAL;
 		}
-		begin(&b, MIKEY_PT_KEYDATA);
+		payload_begin(&b, MIKEY_PT_KEYDATA);
 		wire_wr_u8(&b.w, (uint8_t)(k->type << 4 | k->kv));
-		wr_bytes16(&b, &k->key);
+		payload_wr_bytes16(&b, &k->key);
 		if (key_has_salt(k->type)) {
-			wr_bytes16(&b, &k->salt);
+			payload_wr_bytes16(&b, &k->salt);
 		}
 		if (k->kv == MIKEY_KV_SPI) {
-			wr_bytes8(&b, &k->spi);
+			payload_wr_bytes8(&b, &k->spi);
 		} else if (k->kv == MIKEY_KV_INTERVAL) {
-			wr_bytes8(&b, &k->vf);
-			wr_bytes8(&b, &k->vt);
+			payload_wr_bytes8(&b, &k->vf);
+			payload_wr_bytes8(&b, &k->vt);
 		}
 	}
 	int ret = mikey_builder_error(&b);
 	if (ret == KMS_EOK) {
 		*len = mikey_builder_len(&b);
-	}
-	return ret;
-}
-
-int mikey_init_data_build(const mikey_v_t *vi, const mikey_v_t *vr, uint8_t *buf,
-			  size_t cap, size_t *len, size_t *vr_mac_off)
-{
-	mikey_builder_t b;
-	size_t off = 0;
-	mikey_builder_init(&b, buf, cap);
-	b.next_off = 0; /* the First Payload byte */
-	wire_wr_u8(&b.w, MIKEY_PT_LAST);
-	mikey_v_build(&b, vi, NULL);
-	mikey_v_build(&b, vr, &off);
-	int ret = mikey_builder_error(&b);
-	if (ret == KMS_EOK) {
-		*len = mikey_builder_len(&b);
-		if (vr_mac_off != NULL) {
-			*vr_mac_off = off;
-		}
 	}
 	return ret;
 }

@@ -393,8 +393,6 @@ int mikey_pke_parse(wire_rd_t *c, uint8_t *next, mikey_pke_t *out);
 int mikey_cert_parse(wire_rd_t *c, uint8_t *next, mikey_cert_t *out);
 int mikey_chash_parse(wire_rd_t *c, uint8_t *next, mikey_chash_t *out);
 int mikey_sign_parse(wire_rd_t *c, mikey_sign_t *out);
-/* TP (is_ticket false) or TICKET payload. */
-int mikey_ticket_parse(wire_rd_t *c, bool is_ticket, uint8_t *next, mikey_ticket_t *out);
 /* A chain of key data sub-payloads (decrypted KEMAC content); all bytes used. */
 int mikey_keys_parse(const uint8_t *data, size_t len, mikey_keys_t *out);
 
@@ -446,13 +444,10 @@ void mikey_sign_build(mikey_builder_t *b,
  * their offset, to be filled after computing the MAC over buf[0..mac_off).
  */
 void mikey_v_build(mikey_builder_t *b, const mikey_v_t *v, size_t *mac_off);
-/* TP or TICKET from the parsed form: policy fields, TP Data from the
- * parsed TP Data fields, and (TICKET) Ticket Data + Initiator Data. */
-void mikey_ticket_build(mikey_builder_t *b, const mikey_ticket_t *t, bool is_ticket);
 /* A chain of key data sub-payloads into a plain buffer (KEMAC content). */
 int mikey_keys_build(const mikey_keys_t *keys, uint8_t *buf, size_t cap, size_t *len);
-/* Build Initiator Data (First Payload, Vi, Vr) into buf; *vr_mac_off as for V. */
-int mikey_init_data_build(const mikey_v_t *vi, const mikey_v_t *vr, uint8_t *buf,
-			  size_t cap, size_t *len, size_t *vr_mac_off);
+
+/* TP and TICKET (RFC 6043): mikey/payload_ticket.h, always with this one. */
+#include "mikey/payload_ticket.h"
 
 #endif
