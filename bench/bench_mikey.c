@@ -79,6 +79,55 @@ static int build_request(const struct suite *s, uint8_t *buf, size_t cap, size_t
 	return ret;
 }
 
+/* Parse the REQUEST_INIT and verify its V under the PSK's auth key. */
+static int verify_init(mikey_prf_cache_t *pc, const uint8_t *req, size_t req_len,
+		       mikey_msg_t *in)
+{
+	uint8_t auth[32];
+	mikey_bytes_t kms = { (const uint8_t *)kms_id, strlen(kms_id) };
+	mikey_bytes_t ids[2];
+	int ret = mikey_msg_parse(req, req_len, in);
+	if (ret != KMS_EOK) {
+		return ret;
+	}
+	const mikey_rand_t *ri = mikey_msg_randr(in, MIKEY_RAND_I);
+	size_t alen = mikey_v_key_len(mikey_msg_v(in)->alg);
+	ret = mikey_kdf_msg_key(pc, in->hdr.prf, psk, sizeof(psk), MIKEY_DK_AUTH,
+				in->hdr.csb_id, MIKEY_DIR_INIT, &ri->rand, NULL, auth,
+				alen);
+	if (ret == KMS_EOK) {
+		ret = mikey_profile_init_identities(in, &kms, ids);
+	}
+	if (ret == KMS_EOK) {
+		ret = mikey_mac_verify(in, auth, alen, ids, 2);
+	}
+	secmem_wipe(auth, sizeof(auth));
+	return ret;
+}
+
+/* Draw MPKi, MPKr and a TGK into keybuf and seal them into a KEMAC. */
+static int seal_keys(mikey_prf_cache_t *pc, const struct suite *s, const mikey_msg_t *in,
+		     uint64_t now, uint8_t keybuf[3][32], uint8_t *kemac, size_t cap,
+		     size_t *kemac_len)
+{
+	static const uint8_t spi[3][4] = { { 0, 0, 0, 1 },
+					   { 0, 0, 0, 2 },
+					   { 0, 0, 0, 3 } };
+	static const uint8_t types[3] = { MIKEY_KEY_MPK, MIKEY_KEY_MPK, MIKEY_KEY_TGK };
+	mikey_keys_t keys = { .n = 3 };
+	for (size_t i = 0; i < 3; i++) {
+		crypto_random(keybuf[i], s->key_len);
+		keys.k[i] = (mikey_keydata_t){ .type = types[i],
+					       .kv = MIKEY_KV_SPI,
+					       .key = { keybuf[i], s->key_len },
+					       .spi = { spi[i], 4 } };
+	}
+	const mikey_rand_t *ri = mikey_msg_randr(in, MIKEY_RAND_I);
+	return mikey_kemac_seal(pc, in->hdr.prf, s->encr, psk, sizeof(psk),
+				in->hdr.csb_id, MIKEY_DIR_RESP, &ri->rand, NULL, now,
+				&keys, kemac, cap, kemac_len);
+}
+
 /* The KMS's work for one request; returns the response length or < 0. */
 static int serve(const struct suite *s, const uint8_t *req, size_t req_len, uint8_t *resp,
 		 size_t cap)
@@ -87,43 +136,13 @@ static int serve(const struct suite *s, const uint8_t *req, size_t req_len, uint
 	static mikey_prf_cache_t pc; /* kmsd: in the worker's request context */
 	static const uint8_t ticket_data[64] = { 0x7d };
 	uint8_t auth[32], keybuf[3][32], kemac[256];
-	static const uint8_t spi[3][4] = { { 0, 0, 0, 1 },
-					   { 0, 0, 0, 2 },
-					   { 0, 0, 0, 3 } };
-	mikey_bytes_t kms = { (const uint8_t *)kms_id, strlen(kms_id) };
-	mikey_bytes_t ids[2];
 	size_t kemac_len = 0, len = 0;
-	int ret = mikey_msg_parse(req, req_len, &in);
-	if (ret != KMS_EOK) {
-		goto cleanup;
-	}
-	const mikey_rand_t *ri = mikey_msg_randr(&in, MIKEY_RAND_I);
-	size_t alen = mikey_v_key_len(mikey_msg_v(&in)->alg);
-	ret =
-	    mikey_kdf_msg_key(&pc, in.hdr.prf, psk, sizeof(psk), MIKEY_DK_AUTH,
-			      in.hdr.csb_id, MIKEY_DIR_INIT, &ri->rand, NULL, auth, alen);
-	if (ret == KMS_EOK) {
-		ret = mikey_profile_init_identities(&in, &kms, ids);
-	}
-	if (ret == KMS_EOK) {
-		ret = mikey_mac_verify(&in, auth, alen, ids, 2);
-	}
-	if (ret != KMS_EOK) {
-		goto cleanup;
-	}
-	mikey_keys_t keys = { .n = 3 };
-	static const uint8_t types[3] = { MIKEY_KEY_MPK, MIKEY_KEY_MPK, MIKEY_KEY_TGK };
-	for (size_t i = 0; i < 3; i++) {
-		crypto_random(keybuf[i], s->key_len);
-		keys.k[i] = (mikey_keydata_t){ .type = types[i],
-					       .kv = MIKEY_KV_SPI,
-					       .key = { keybuf[i], s->key_len },
-					       .spi = { spi[i], 4 } };
-	}
 	uint64_t now = 0xe76f1c9000000000ULL;
-	ret = mikey_kemac_seal(&pc, in.hdr.prf, s->encr, psk, sizeof(psk), in.hdr.csb_id,
-			       MIKEY_DIR_RESP, &ri->rand, NULL, now, &keys, kemac,
-			       sizeof(kemac), &kemac_len);
+	int ret = verify_init(&pc, req, req_len, &in);
+	if (ret == KMS_EOK) {
+		ret =
+		    seal_keys(&pc, s, &in, now, keybuf, kemac, sizeof(kemac), &kemac_len);
+	}
 	if (ret != KMS_EOK) {
 		goto cleanup;
 	}
@@ -132,18 +151,20 @@ static int serve(const struct suite *s, const uint8_t *req, size_t req_len, uint
 	t.ticket_data = (mikey_bytes_t){ ticket_data, sizeof(ticket_data) };
 	mikey_msg_init(&out, MIKEY_DT_REQUEST_RESP, in.hdr.csb_id, in.hdr.prf);
 	mikey_msg_add_ts(&out, 0, MIKEY_TS_NTP_UTC, now);
-	mikey_msg_add_id(&out, MIKEY_ROLE_KMS, MIKEY_ID_NAI, kms.data, kms.len);
+	mikey_msg_add_id(&out, MIKEY_ROLE_KMS, MIKEY_ID_NAI, (const uint8_t *)kms_id,
+			 strlen(kms_id));
 	mikey_msg_add_ticket(&out, &t, true);
 	mikey_kemac_t k = { s->encr, { kemac, kemac_len }, MIKEY_MAC_NULL, { NULL, 0 } };
 	mikey_msg_add_kemac(&out, &k);
 	mikey_msg_add_v(&out, s->mac);
 	ret = mikey_msg_build(&out, resp, cap, &len);
-	if (ret != KMS_EOK) {
-		goto cleanup;
+	const mikey_rand_t *ri = mikey_msg_randr(&in, MIKEY_RAND_I);
+	size_t alen = mikey_v_key_len(mikey_msg_v(&in)->alg);
+	if (ret == KMS_EOK) {
+		ret = mikey_kdf_msg_key(&pc, in.hdr.prf, psk, sizeof(psk), MIKEY_DK_AUTH,
+					in.hdr.csb_id, MIKEY_DIR_RESP, &ri->rand, NULL,
+					auth, alen);
 	}
-	ret =
-	    mikey_kdf_msg_key(&pc, in.hdr.prf, psk, sizeof(psk), MIKEY_DK_AUTH,
-			      in.hdr.csb_id, MIKEY_DIR_RESP, &ri->rand, NULL, auth, alen);
 	mikey_bytes_t whole_req = { req, req_len };
 	if (ret == KMS_EOK) {
 		ret = mikey_mac_sign(resp, len, auth, alen, &whole_req, 1);

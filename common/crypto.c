@@ -392,6 +392,25 @@ int crypto_aes_kw_unwrap(const uint8_t *kek, size_t kek_len,
 	return ret == KMS_ECRYPTO ? KMS_EAUTH : ret;
 }
 
+/* Seal: finish and get the tag.  Open: set the tag, finish (which checks
+ * it in constant time: KMS_EAUTH when it differs). */
+static int gcm_final(EVP_CIPHER_CTX *ctx, int enc, uint8_t *end, uint8_t *tag)
+{
+	int n = 0;
+	if (enc) {
+		if (!EVP_CipherFinal_ex(ctx, end, &n) ||
+		    !EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, CRYPTO_GCM_TAG,
+					 tag)) {
+			return KMS_ECRYPTO;
+		}
+		return KMS_EOK;
+	}
+	if (!EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, CRYPTO_GCM_TAG, tag)) {
+		return KMS_ECRYPTO;
+	}
+	return EVP_CipherFinal_ex(ctx, end, &n) > 0 ? KMS_EOK : KMS_EAUTH;
+}
+
 /* The IV is always CRYPTO_GCM_IV (12) bytes, GCM's default: no IV length set. */
 static int gcm_run(int enc, const uint8_t *key, const uint8_t *iv, const uint8_t *aad,
 		   size_t aad_len, const uint8_t *in, size_t len, uint8_t *out,
@@ -432,24 +451,7 @@ static int gcm_run(int enc, const uint8_t *key, const uint8_t *iv, const uint8_t
 	if (len > 0 && !EVP_CipherUpdate(ctx, out, &n, in, (int)len)) {
 		goto cleanup;
 	}
-	if (enc) {
-		if (!EVP_CipherFinal_ex(ctx, out + len, &n) ||
-		    !EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, CRYPTO_GCM_TAG,
-					 tag)) {
-			goto cleanup;
-		}
-	} else {
-		if (!EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, CRYPTO_GCM_TAG,
-					 (void *)tag)) {
-			goto cleanup;
-		}
-		/* Final verifies the tag in constant time. */
-		if (EVP_CipherFinal_ex(ctx, out + len, &n) <= 0) {
-			ret = KMS_EAUTH;
-			goto cleanup;
-		}
-	}
-	ret = KMS_EOK;
+	ret = gcm_final(ctx, enc, out + len, tag);
 cleanup:
 	if (ret != KMS_EOK && len > 0) {
 		secmem_wipe(out, len);
