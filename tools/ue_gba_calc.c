@@ -103,6 +103,46 @@ static void json_hex(const char *name, const uint8_t *v, size_t len, bool last)
 	secmem_wipe(hex, sizeof(hex));
 }
 
+/* The inputs and outputs of kms-ue milenage, in one wiped object. */
+typedef struct {
+	uint8_t k[16], opc[16], op[16], rand[16], sqn[6], amf[2];
+	uint8_t mac_a[8], mac_s[8], res[8], ck[16], ik[16], ak[6], akstar[6], autn[16];
+} milenage_io_t;
+
+/* OPc from OP when with_op, then f1..f5* and AUTN. */
+static int milenage_run(milenage_io_t *io, bool with_op)
+{
+	int rc = with_op ? milenage_opc(io->k, io->op, io->opc) : KMS_EOK;
+	if (rc == KMS_EOK) {
+		rc = milenage_f1(io->k, io->opc, io->rand, io->sqn, io->amf, io->mac_a,
+				 io->mac_s);
+	}
+	if (rc == KMS_EOK) {
+		rc = milenage_f2345(io->k, io->opc, io->rand, io->res, io->ck, io->ik,
+				    io->ak, io->akstar);
+	}
+	if (rc == KMS_EOK) {
+		rc = milenage_autn(io->k, io->opc, io->rand, io->sqn, io->amf, io->autn);
+	}
+	return rc;
+}
+
+/* The outputs as one line of JSON (a test tool: keys by design). */
+static void milenage_print(const milenage_io_t *io)
+{
+	printf("{");
+	json_hex("mac_a", io->mac_a, sizeof(io->mac_a), false);
+	json_hex("mac_s", io->mac_s, sizeof(io->mac_s), false);
+	json_hex("res", io->res, sizeof(io->res), false);
+	json_hex("ck", io->ck, sizeof(io->ck), false);
+	json_hex("ik", io->ik, sizeof(io->ik), false);
+	json_hex("ak", io->ak, sizeof(io->ak), false);
+	json_hex("ak_star", io->akstar, sizeof(io->akstar), false);
+	json_hex("autn", io->autn, sizeof(io->autn), false);
+	json_hex("opc", io->opc, sizeof(io->opc), true);
+	printf("}\n");
+}
+
 int ue_milenage_cmd(int argc, char **argv)
 {
 	const char *k_s = NULL, *opc_s = NULL, *op_s = NULL, *rand_s = NULL;
@@ -123,107 +163,69 @@ int ue_milenage_cmd(int argc, char **argv)
 		return UE_EXIT_USAGE;
 	}
 
-	uint8_t k[16], opc[16], op[16], rand[16], sqn[6], amf[2];
-	uint8_t mac_a[8], mac_s[8], res[8], ck[16], ik[16], ak[6], akstar[6], autn[16];
+	milenage_io_t *io = secmem_alloc(sizeof(*io));
 	int ret = UE_EXIT_USAGE;
-	if (hex_exact("--k", k_s, k, sizeof(k)) != 0 ||
-	    hex_exact("--rand", rand_s, rand, sizeof(rand)) != 0 ||
-	    hex_exact("--sqn", sqn_s, sqn, sizeof(sqn)) != 0 ||
-	    hex_exact("--amf", amf_s, amf, sizeof(amf)) != 0) {
+	if (io == NULL) {
+		fprintf(stderr, "%s: out of memory\n", ue_prog);
+		return UE_EXIT_USAGE;
+	}
+	if (hex_exact("--k", k_s, io->k, sizeof(io->k)) != 0 ||
+	    hex_exact("--rand", rand_s, io->rand, sizeof(io->rand)) != 0 ||
+	    hex_exact("--sqn", sqn_s, io->sqn, sizeof(io->sqn)) != 0 ||
+	    hex_exact("--amf", amf_s, io->amf, sizeof(io->amf)) != 0) {
 		goto cleanup;
 	}
 	if (opc_s != NULL) {
-		if (hex_exact("--opc", opc_s, opc, sizeof(opc)) != 0) {
+		if (hex_exact("--opc", opc_s, io->opc, sizeof(io->opc)) != 0) {
 			goto cleanup;
 		}
-	} else if (hex_exact("--op", op_s, op, sizeof(op)) != 0) {
+	} else if (hex_exact("--op", op_s, io->op, sizeof(io->op)) != 0) {
 		goto cleanup;
 	}
-	int rc = op_s != NULL ? milenage_opc(k, op, opc) : KMS_EOK;
-	if (rc == KMS_EOK) {
-		rc = milenage_f1(k, opc, rand, sqn, amf, mac_a, mac_s);
-	}
-	if (rc == KMS_EOK) {
-		rc = milenage_f2345(k, opc, rand, res, ck, ik, ak, akstar);
-	}
-	if (rc == KMS_EOK) {
-		rc = milenage_autn(k, opc, rand, sqn, amf, autn);
-	}
+	int rc = milenage_run(io, op_s != NULL);
 	if (rc != KMS_EOK) {
 		ue_fail("milenage", rc);
 		goto cleanup;
 	}
-	printf("{");
-	json_hex("mac_a", mac_a, sizeof(mac_a), false);
-	json_hex("mac_s", mac_s, sizeof(mac_s), false);
-	json_hex("res", res, sizeof(res), false);
-	json_hex("ck", ck, sizeof(ck), false);
-	json_hex("ik", ik, sizeof(ik), false);
-	json_hex("ak", ak, sizeof(ak), false);
-	json_hex("ak_star", akstar, sizeof(akstar), false);
-	json_hex("autn", autn, sizeof(autn), false);
-	json_hex("opc", opc, sizeof(opc), true);
-	printf("}\n");
+	milenage_print(io);
 	ret = fflush(stdout) == 0 ? UE_EXIT_OK : UE_EXIT_USAGE;
 cleanup:
-	secmem_wipe(k, sizeof(k));
-	secmem_wipe(opc, sizeof(opc));
-	secmem_wipe(op, sizeof(op));
-	secmem_wipe(res, sizeof(res));
-	secmem_wipe(ck, sizeof(ck));
-	secmem_wipe(ik, sizeof(ik));
-	secmem_wipe(ak, sizeof(ak));
-	secmem_wipe(akstar, sizeof(akstar));
-	secmem_wipe(mac_a, sizeof(mac_a));
-	secmem_wipe(mac_s, sizeof(mac_s));
+	secmem_free(io, sizeof(*io));
 	return ret;
 }
 
-int ue_ks_naf_cmd(int argc, char **argv)
-{
-	const char *ck_s = NULL, *ik_s = NULL, *rand_s = NULL, *impi = NULL;
-	const char *fqdn = NULL, *ua_s = "0100000006", *bsf = NULL;
-	bool gba_u = false;
-	const ue_opt_t opts[] = {
-		{ UE_STRING("ck", 0, &ck_s) },
-		{ UE_STRING("ik", 0, &ik_s) },
-		{ UE_STRING("rand", 0, &rand_s) },
-		{ UE_STRING("impi", 0, &impi), .required = true },
-		{ UE_STRING("naf-fqdn", 0, &fqdn), .required = true },
-		{ UE_STRING("ua-id", 0, &ua_s) },
-		{ UE_FLAG("gba-u", 0, &gba_u) },
-		{ UE_STRING("bsf-domain", 0, &bsf) },
-	};
-	const ue_optspec_t spec = { opts, UE_OPTS_N(opts), usage_ks_naf, 0, 0 };
-	int first = 0;
-	int pa = ue_opts_parse(&spec, argc, argv, &first);
-	if (pa != UE_OPTS_OK) {
-		return pa == UE_OPTS_HELP ? UE_EXIT_OK : UE_EXIT_USAGE;
-	}
+/* The arguments of kms-ue ks-naf. */
+typedef struct {
+	const char *ck, *ik, *rand, *impi, *fqdn, *ua, *bsf;
+	bool gba_u;
+} ks_naf_args_t;
 
+/* Ks_NAF (and with --bsf-domain the NAF_Id and B-TID) on stdout. */
+static int ks_naf_run(const ks_naf_args_t *in)
+{
 	uint8_t ck[16], ik[16], rand[GBA_RAND_LEN], ua[GBA_UA_ID_LEN];
 	uint8_t naf_id[GBA_NAF_ID_MAX], ks_naf[GBA_KEY_LEN];
 	char hex[2 * GBA_NAF_ID_MAX + 1], btid[GBA_BTID_MAX + 1];
 	size_t naf_id_len = 0;
 	int ret = UE_EXIT_USAGE;
-	if (hex_exact("--ck", ck_s, ck, sizeof(ck)) != 0 ||
-	    hex_exact("--ik", ik_s, ik, sizeof(ik)) != 0 ||
-	    hex_exact("--rand", rand_s, rand, sizeof(rand)) != 0 ||
-	    hex_exact("--ua-id", ua_s, ua, sizeof(ua)) != 0) {
+	if (hex_exact("--ck", in->ck, ck, sizeof(ck)) != 0 ||
+	    hex_exact("--ik", in->ik, ik, sizeof(ik)) != 0 ||
+	    hex_exact("--rand", in->rand, rand, sizeof(rand)) != 0 ||
+	    hex_exact("--ua-id", in->ua, ua, sizeof(ua)) != 0) {
 		goto cleanup;
 	}
-	int rc = gba_naf_id(fqdn, ua, naf_id, sizeof(naf_id), &naf_id_len);
+	int rc = gba_naf_id(in->fqdn, ua, naf_id, sizeof(naf_id), &naf_id_len);
 	if (rc != KMS_EOK) {
 		ue_fail("--naf-fqdn", rc);
 		goto cleanup;
 	}
-	rc = gba_ks_naf(ck, ik, rand, impi, naf_id, naf_id_len, gba_u, ks_naf);
+	rc = gba_ks_naf(ck, ik, rand, in->impi, naf_id, naf_id_len, in->gba_u, ks_naf);
 	if (rc != KMS_EOK) {
 		ue_fail("--impi", rc);
 		goto cleanup;
 	}
-	if (bsf != NULL) {
-		rc = gba_btid(rand, bsf, btid, sizeof(btid));
+	if (in->bsf != NULL) {
+		rc = gba_btid(rand, in->bsf, btid, sizeof(btid));
 		if (rc != KMS_EOK) {
 			ue_fail("--bsf-domain", rc);
 			goto cleanup;
@@ -231,7 +233,7 @@ int ue_ks_naf_cmd(int argc, char **argv)
 	}
 	hex_encode(ks_naf, sizeof(ks_naf), hex, sizeof(hex));
 	printf("%s\n", hex);
-	if (bsf != NULL) {
+	if (in->bsf != NULL) {
 		hex_encode(naf_id, naf_id_len, hex, sizeof(hex));
 		printf("%s\n%s\n", hex, btid);
 	}
@@ -242,4 +244,27 @@ cleanup:
 	secmem_wipe(ks_naf, sizeof(ks_naf));
 	secmem_wipe(hex, sizeof(hex));
 	return ret;
+}
+
+int ue_ks_naf_cmd(int argc, char **argv)
+{
+	ks_naf_args_t in = { .ua = "0100000006" };
+	const ue_opt_t opts[] = {
+		{ UE_STRING("ck", 0, &in.ck) },
+		{ UE_STRING("ik", 0, &in.ik) },
+		{ UE_STRING("rand", 0, &in.rand) },
+		{ UE_STRING("impi", 0, &in.impi), .required = true },
+		{ UE_STRING("naf-fqdn", 0, &in.fqdn), .required = true },
+		{ UE_STRING("ua-id", 0, &in.ua) },
+		{ UE_FLAG("gba-u", 0, &in.gba_u) },
+		{ UE_STRING("bsf-domain", 0, &in.bsf) },
+	};
+	const ue_optspec_t spec = { opts, UE_OPTS_N(opts), usage_ks_naf, 0, 0 };
+	int first = 0;
+	int pa = ue_opts_parse(&spec, argc, argv, &first);
+	if (pa != UE_OPTS_OK) {
+		return pa == UE_OPTS_HELP ? UE_EXIT_OK : UE_EXIT_USAGE;
+	}
+
+	return ks_naf_run(&in);
 }

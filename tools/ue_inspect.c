@@ -114,6 +114,34 @@ static int hex_arg(const char *what, const char *text, uint8_t *buf, size_t cap,
 
 /* --- decode ------------------------------------------------------------ */
 
+/* m as JSON with its input form and validity; 0, EXIT_INVALID or
+ * EXIT_USAGE (the output cannot be written). */
+static int print_json(const mikey_msg_t *m, ue_form_t form, unsigned flags, size_t indent)
+{
+	int check = mikey_msg_check(m);
+	json_t *j = mikey_msg_to_json(m, flags);
+	int err = j == NULL;
+	if (!err) {
+		err |=
+		    json_object_set_new(j, "input_form", json_string(ue_form_name(form)));
+		err |= json_object_set_new(j, "valid", json_boolean(check == KMS_EOK));
+		if (check != KMS_EOK) {
+			err |= json_object_set_new(
+			    j, "error",
+			    json_pack("{s:s, s:s}", "code", kms_err_name(check),
+				      "message", kms_strerror(check)));
+		}
+	}
+	if (err || json_dumpf(j, stdout, indent | JSON_PRESERVE_ORDER) != 0 ||
+	    fputc('\n', stdout) == EOF || fflush(stdout) != 0) {
+		fprintf(stderr, "%s: cannot write the JSON output\n", ue_prog);
+		json_decref(j);
+		return EXIT_USAGE;
+	}
+	json_decref(j);
+	return check == KMS_EOK ? 0 : EXIT_INVALID;
+}
+
 int ue_decode_cmd(int argc, char **argv)
 {
 	bool show_keys = false, compact = false;
@@ -132,7 +160,6 @@ int ue_decode_cmd(int argc, char **argv)
 	const char *path = first < argc ? argv[first] : "-";
 
 	int ret = EXIT_USAGE;
-	json_t *j = NULL;
 	uint8_t *msg = malloc(UE_INPUT_MAX);
 	mikey_msg_t *m = malloc(sizeof(*m));
 	size_t len = 0;
@@ -156,29 +183,8 @@ int ue_decode_cmd(int argc, char **argv)
 		ret = EXIT_INVALID;
 		goto cleanup;
 	}
-	int check = mikey_msg_check(m);
-	j = mikey_msg_to_json(m, flags);
-	int err = j == NULL;
-	if (!err) {
-		err |=
-		    json_object_set_new(j, "input_form", json_string(ue_form_name(form)));
-		err |= json_object_set_new(j, "valid", json_boolean(check == KMS_EOK));
-		if (check != KMS_EOK) {
-			err |= json_object_set_new(
-			    j, "error",
-			    json_pack("{s:s, s:s}", "code", kms_err_name(check),
-				      "message", kms_strerror(check)));
-		}
-	}
-	if (err || json_dumpf(j, stdout, indent | JSON_PRESERVE_ORDER) != 0 ||
-	    fputc('\n', stdout) == EOF || fflush(stdout) != 0) {
-		fprintf(stderr, "%s: cannot write the JSON output\n", ue_prog);
-		ret = EXIT_USAGE;
-		goto cleanup;
-	}
-	ret = check == KMS_EOK ? 0 : EXIT_INVALID;
+	ret = print_json(m, form, flags, indent);
 cleanup:
-	json_decref(j);
 	if (msg != NULL) {
 		/* --show-keys or not, a NULL-encrypted KEMAC may hold keys. */
 		secmem_wipe(msg, UE_INPUT_MAX);
@@ -247,6 +253,99 @@ cleanup:
 
 /* --- verify ------------------------------------------------------------ */
 
+/* Read, decode and check the message of verify; 0, or -1 (reported). */
+static int load_checked(const char *path, uint8_t *msg, mikey_msg_t *m)
+{
+	size_t len = 0;
+	ue_form_t form;
+	if (ue_input_load(ue_prog, path, msg, UE_INPUT_MAX, &len, &form) != KMS_EOK) {
+		return -1;
+	}
+	int rc = mikey_msg_decode(msg, len, m);
+	if (rc != KMS_EOK) {
+		char why[256];
+		ue_diagnose(msg, len, rc, why, sizeof(why));
+		fprintf(stderr, "%s: malformed MIKEY message: %s\n", ue_prog, why);
+		return -1;
+	}
+	rc = mikey_msg_check(m);
+	if (rc != KMS_EOK) {
+		fprintf(stderr, "%s: invalid %s: %s (%s)\n", ue_prog,
+			mikey_dt_name(m->hdr.data_type), kms_strerror(rc),
+			kms_err_name(rc));
+		return -1;
+	}
+	return 0;
+}
+
+/* The RANDR the auth_key of m takes (RANDRi or RANDRr); -1 (reported). */
+static int init_rands(const mikey_msg_t *m, const mikey_bytes_t **randri,
+		      const mikey_bytes_t **randrr)
+{
+	const mikey_rand_t *r;
+	if (m->hdr.data_type == MIKEY_DT_REQUEST_INIT_PSK) {
+		r = mikey_msg_randr(m, MIKEY_RAND_I);
+		*randri = r != NULL ? &r->rand : NULL;
+	} else if (m->hdr.data_type == MIKEY_DT_RESOLVE_INIT_PSK) {
+		r = mikey_msg_randr(m, MIKEY_RAND_R);
+		*randrr = r != NULL ? &r->rand : NULL;
+	} else {
+		fprintf(stderr,
+			"%s: %s: verify handles REQUEST_INIT_PSK and RESOLVE_INIT_PSK\n",
+			ue_prog, mikey_dt_name(m->hdr.data_type));
+		return -1;
+	}
+	if (r == NULL) {
+		fprintf(stderr, "%s: the message has no RANDR\n", ue_prog);
+		return -1;
+	}
+	return 0;
+}
+
+/* Print "valid" or "invalid" for the V of m; the exit status. */
+static int verify_mac(const mikey_msg_t *m, const uint8_t *psk, size_t psk_len,
+		      const char *kms_s, uint8_t auth_key[MIKEY_KEY_MAX])
+{
+	const mikey_bytes_t *randri = NULL, *randrr = NULL;
+	if (init_rands(m, &randri, &randrr) != 0) {
+		return EXIT_USAGE;
+	}
+	const mikey_v_t *v = mikey_msg_v(m);
+	size_t key_len = v != NULL ? mikey_v_key_len(v->alg) : 0;
+	if (key_len == 0) {
+		fprintf(stderr, "%s: unsupported V Auth alg\n", ue_prog);
+		return EXIT_USAGE;
+	}
+	mikey_bytes_t kms_id = { (const uint8_t *)kms_s,
+				 kms_s != NULL ? strlen(kms_s) : 0 };
+	mikey_bytes_t ids[2];
+	int rc = mikey_profile_init_identities(m, kms_s != NULL ? &kms_id : NULL, ids);
+	if (rc != KMS_EOK) {
+		fprintf(stderr, "%s: %s (%s); an omitted IDRkms needs --kms-id\n",
+			ue_prog, kms_strerror(rc), kms_err_name(rc));
+		return EXIT_USAGE;
+	}
+	rc = mikey_kdf_msg_key(NULL, m->hdr.prf, psk, psk_len, MIKEY_DK_AUTH,
+			       m->hdr.csb_id, MIKEY_DIR_INIT, randri, randrr, auth_key,
+			       key_len);
+	if (rc != KMS_EOK) {
+		fprintf(stderr, "%s: key derivation: %s (%s)\n", ue_prog,
+			kms_strerror(rc), kms_err_name(rc));
+		return EXIT_USAGE;
+	}
+	rc = mikey_mac_verify(m, auth_key, key_len, ids, 2);
+	if (rc == KMS_EOK) {
+		printf("valid\n");
+		return 0;
+	}
+	if (rc == KMS_EMAC) {
+		printf("invalid\n");
+	}
+	fprintf(stderr, "%s: %s%s (%s)\n", ue_prog,
+		rc == KMS_EMAC ? "" : "MAC: ", kms_strerror(rc), kms_err_name(rc));
+	return rc == KMS_EMAC ? EXIT_INVALID : EXIT_USAGE;
+}
+
 int ue_verify_cmd(int argc, char **argv)
 {
 	const char *psk_s = NULL, *kms_s = NULL;
@@ -264,94 +363,20 @@ int ue_verify_cmd(int argc, char **argv)
 		fprintf(stderr, "%s: --kms-id: 1 to %d bytes\n", ue_prog, KMS_ID_MAX);
 		return EXIT_USAGE;
 	}
-
 	uint8_t psk[PSK_MAX], auth_key[MIKEY_KEY_MAX];
-	size_t psk_len = 0, len = 0;
+	size_t psk_len = 0;
 	int ret = EXIT_USAGE;
 	uint8_t *msg = malloc(UE_INPUT_MAX);
 	mikey_msg_t *m = malloc(sizeof(*m));
-	ue_form_t form;
-	int rc;
-
 	if (msg == NULL || m == NULL) {
 		fprintf(stderr, "%s: out of memory\n", ue_prog);
 		goto cleanup;
 	}
-	if (hex_arg("--psk", psk_s, psk, sizeof(psk), false, &psk_len) != 0) {
+	if (hex_arg("--psk", psk_s, psk, sizeof(psk), false, &psk_len) != 0 ||
+	    load_checked(argv[first], msg, m) != 0) {
 		goto cleanup;
 	}
-	if (ue_input_load(ue_prog, argv[first], msg, UE_INPUT_MAX, &len, &form) !=
-	    KMS_EOK) {
-		goto cleanup;
-	}
-	rc = mikey_msg_decode(msg, len, m);
-	if (rc != KMS_EOK) {
-		char why[256];
-		ue_diagnose(msg, len, rc, why, sizeof(why));
-		fprintf(stderr, "%s: malformed MIKEY message: %s\n", ue_prog, why);
-		goto cleanup;
-	}
-	rc = mikey_msg_check(m);
-	if (rc != KMS_EOK) {
-		fprintf(stderr, "%s: invalid %s: %s (%s)\n", ue_prog,
-			mikey_dt_name(m->hdr.data_type), kms_strerror(rc),
-			kms_err_name(rc));
-		goto cleanup;
-	}
-	const mikey_bytes_t *randri = NULL, *randrr = NULL;
-	const mikey_rand_t *r;
-	if (m->hdr.data_type == MIKEY_DT_REQUEST_INIT_PSK) {
-		r = mikey_msg_randr(m, MIKEY_RAND_I);
-		randri = r != NULL ? &r->rand : NULL;
-	} else if (m->hdr.data_type == MIKEY_DT_RESOLVE_INIT_PSK) {
-		r = mikey_msg_randr(m, MIKEY_RAND_R);
-		randrr = r != NULL ? &r->rand : NULL;
-	} else {
-		fprintf(stderr,
-			"%s: %s: verify handles REQUEST_INIT_PSK and RESOLVE_INIT_PSK\n",
-			ue_prog, mikey_dt_name(m->hdr.data_type));
-		goto cleanup;
-	}
-	if (r == NULL) {
-		fprintf(stderr, "%s: the message has no RANDR\n", ue_prog);
-		goto cleanup;
-	}
-	const mikey_v_t *v = mikey_msg_v(m);
-	size_t key_len = v != NULL ? mikey_v_key_len(v->alg) : 0;
-	if (key_len == 0) {
-		fprintf(stderr, "%s: unsupported V Auth alg\n", ue_prog);
-		goto cleanup;
-	}
-	mikey_bytes_t kms_id = { (const uint8_t *)kms_s,
-				 kms_s != NULL ? strlen(kms_s) : 0 };
-	mikey_bytes_t ids[2];
-	rc = mikey_profile_init_identities(m, kms_s != NULL ? &kms_id : NULL, ids);
-	if (rc != KMS_EOK) {
-		fprintf(stderr, "%s: %s (%s); an omitted IDRkms needs --kms-id\n",
-			ue_prog, kms_strerror(rc), kms_err_name(rc));
-		goto cleanup;
-	}
-	rc = mikey_kdf_msg_key(NULL, m->hdr.prf, psk, psk_len, MIKEY_DK_AUTH,
-			       m->hdr.csb_id, MIKEY_DIR_INIT, randri, randrr, auth_key,
-			       key_len);
-	if (rc != KMS_EOK) {
-		fprintf(stderr, "%s: key derivation: %s (%s)\n", ue_prog,
-			kms_strerror(rc), kms_err_name(rc));
-		goto cleanup;
-	}
-	rc = mikey_mac_verify(m, auth_key, key_len, ids, 2);
-	if (rc == KMS_EOK) {
-		printf("valid\n");
-		ret = 0;
-	} else if (rc == KMS_EMAC) {
-		printf("invalid\n");
-		fprintf(stderr, "%s: %s (%s)\n", ue_prog, kms_strerror(rc),
-			kms_err_name(rc));
-		ret = EXIT_INVALID;
-	} else {
-		fprintf(stderr, "%s: MAC: %s (%s)\n", ue_prog, kms_strerror(rc),
-			kms_err_name(rc));
-	}
+	ret = verify_mac(m, psk, psk_len, kms_s, auth_key);
 	if (fflush(stdout) != 0) {
 		ret = EXIT_USAGE;
 	}
