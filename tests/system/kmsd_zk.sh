@@ -60,8 +60,8 @@ awk '$1 == "peer" { print $3 }' "$tmp/peer.out" >"$tmp/peer.key"
 conf() { # conf N UA ZK STATE BSF_PORT
 	cat >"$tmp/kms$1.conf" <<CONF
 ua = { port = $2; threads = 2; };
-kms = { kms_id = "kms.d$1.example"; state_dir = "$4"; psk_source = "both";
-        clock_skew = 3600; }; # the 1,000 resolves are all built before any is sent
+kms = { kms_id = "kms.d$1.example"; state_dir = "$4"; psk_source = "both"; };
+policy = { clock_skew = 3600; }; # the 1,000 resolves are all built before any is sent
 naf = { enabled = true; bsf_url = "http://127.0.0.1:$5/zn"; fqdn = "kms.example.org"; };
 zk = { enabled = true; port = $3; cert_file = "$P/kms$1.crt"; key_file = "$P/kms$1.key";
        ca_file = "$P/ca1.crt"; timeout_ms = 1000; connect_timeout_ms = 300;
