@@ -93,6 +93,7 @@ static void req_begin(req_t *r, const kms_service_t *svc, const zk_peer_t *via,
 	r->rule_id = -1;
 	r->peer_errno = -1;
 	r->now = kms_service_now();
+	r->scratch.prf_cache = &r->prf_cache; /* wiped below, with the rest */
 }
 
 /* The one place where a request's secrets are wiped. */

@@ -23,6 +23,7 @@
 
 #include "kms/keyring.h"
 #include "mikey/msg.h"
+#include "mikey/prf.h"
 
 /* Ticket Type / Subtype / Version of this KMS's tickets (private range). */
 #define KMS_TICKET_TYPE 0xF000u
@@ -49,11 +50,14 @@ typedef struct {
  * (secmem_wipe) when done with the keys that point into it.  After a
  * base ticket's issue, key[0..3] hold MPKi, MPKr, TGK and the MPK; after
  * its redeem, key[0..1] hold MPKi and MPKr and plain the decrypted KEMAC.
+ * prf_cache, when not NULL, is the caller's PRF key cache (mikey/prf.h):
+ * a base ticket derives three keys from its TPK and two from its MPK.
  */
 typedef struct {
 	uint8_t key[4][MIKEY_KEY_MAX];
 	uint8_t spi[4][KMS_TICKET_SPI_LEN];
 	uint8_t plain[MIKEY_TICKET_DATA_MAX];
+	mikey_prf_cache_t *prf_cache; /* not owned; wiped by its owner */
 } kms_ticket_scratch_t;
 
 /* True for the Ticket Types this KMS issues and redeems (1, 2, 0xF000). */

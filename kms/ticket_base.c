@@ -99,13 +99,14 @@ static int ticket_mac(const kms_ticket_suite_t *su, const uint8_t *auth_key,
 }
 
 /* encr_key and salt_key of the KEMAC, from the TPK and RAND (label 0x05). */
-static int kemac_keys(uint8_t prf, const kms_ticket_suite_t *su, const uint8_t *tpk,
-		      const mikey_bytes_t *rand, uint8_t *encr, uint8_t *salt)
+static int kemac_keys(mikey_prf_cache_t *pc, uint8_t prf, const kms_ticket_suite_t *su,
+		      const uint8_t *tpk, const mikey_bytes_t *rand, uint8_t *encr,
+		      uint8_t *salt)
 {
-	int ret = mikey_kdf_tpk_key(NULL, prf, tpk, KMS_TPK_LEN, MIKEY_DK_ENCR, rand,
-				    encr, mikey_encr_key_len(su->encr_alg));
+	int ret = mikey_kdf_tpk_key(pc, prf, tpk, KMS_TPK_LEN, MIKEY_DK_ENCR, rand, encr,
+				    mikey_encr_key_len(su->encr_alg));
 	if (ret == KMS_EOK) {
-		ret = mikey_kdf_tpk_key(NULL, prf, tpk, KMS_TPK_LEN, MIKEY_DK_SALT, rand,
+		ret = mikey_kdf_tpk_key(pc, prf, tpk, KMS_TPK_LEN, MIKEY_DK_SALT, rand,
 					salt, SALT_LEN);
 	}
 	return ret;
@@ -196,7 +197,7 @@ static int kemac_seal(uint8_t prf, const kms_ticket_suite_t *su, const uint8_t *
 					 s->spi[SLOT_TGK]) } };
 	int ret = mikey_keys_build(&chain, s->plain, sizeof(s->plain), &plen);
 	if (ret == KMS_EOK) {
-		ret = kemac_keys(prf, su, tpk, rand, encr, salt);
+		ret = kemac_keys(s->prf_cache, prf, su, tpk, rand, encr, salt);
 	}
 	if (ret == KMS_EOK) {
 		ret = mikey_kemac_encrypt(su->encr_alg, encr, salt,
@@ -211,13 +212,13 @@ static int kemac_seal(uint8_t prf, const kms_ticket_suite_t *su, const uint8_t *
 
 /* V of the built Ticket Data out (tdl bytes, MAC at mac_off) under the
  * auth_key from the TPK and RAND. */
-static int data_sign(uint8_t prf, const kms_ticket_suite_t *su, const uint8_t *tpk,
-		     const mikey_bytes_t *rand, const mikey_bytes_t *aad, uint8_t *out,
-		     size_t tdl, size_t mac_off)
+static int data_sign(mikey_prf_cache_t *pc, uint8_t prf, const kms_ticket_suite_t *su,
+		     const uint8_t *tpk, const mikey_bytes_t *rand,
+		     const mikey_bytes_t *aad, uint8_t *out, size_t tdl, size_t mac_off)
 {
 	uint8_t auth[AUTH_KEY_MAX], mac[MIKEY_MAC_MAX];
-	int ret = mikey_kdf_tpk_key(NULL, prf, tpk, KMS_TPK_LEN, MIKEY_DK_AUTH, rand,
-				    auth, mikey_auth_key_len(su->mac_alg));
+	int ret = mikey_kdf_tpk_key(pc, prf, tpk, KMS_TPK_LEN, MIKEY_DK_AUTH, rand, auth,
+				    mikey_auth_key_len(su->mac_alg));
 	if (ret == KMS_EOK) {
 		ret = ticket_mac(su, auth, aad, out, tdl, mac_off, mac);
 	}
@@ -234,11 +235,11 @@ static int initiator_keys(uint8_t prf, const kms_ticket_suite_t *su,
 			  const mikey_bytes_t *rand, kms_ticket_scratch_t *s,
 			  mikey_keys_t *keys)
 {
-	int ret = mikey_kdf_mpk(NULL, prf, MIKEY_MPK_I, s->key[SLOT_MPK], su->key_len,
-				rand, s->key[SLOT_MPKI]);
+	int ret = mikey_kdf_mpk(s->prf_cache, prf, MIKEY_MPK_I, s->key[SLOT_MPK],
+				su->key_len, rand, s->key[SLOT_MPKI]);
 	if (ret == KMS_EOK) {
-		ret = mikey_kdf_mpk(NULL, prf, MIKEY_MPK_R, s->key[SLOT_MPK], su->key_len,
-				    rand, s->key[SLOT_MPKR]);
+		ret = mikey_kdf_mpk(s->prf_cache, prf, MIKEY_MPK_R, s->key[SLOT_MPK],
+				    su->key_len, rand, s->key[SLOT_MPKR]);
 	}
 	if (ret != KMS_EOK) {
 		return ret;
@@ -286,7 +287,7 @@ int kms_ticket_base_issue(const keyring_t *kr, const mikey_tp_t *policy,
 		ret = data_build(&su, &t, &rb, &cb, id, out, cap, &tdl, &mac_off);
 	}
 	if (ret == KMS_EOK) {
-		ret = data_sign(prf, &su, tpk, &rb, aad, out, tdl, mac_off);
+		ret = data_sign(s->prf_cache, prf, &su, tpk, &rb, aad, out, tdl, mac_off);
 	}
 	if (ret == KMS_EOK) {
 		ret = initiator_keys(prf, &su, &rb, s, keys);
@@ -381,11 +382,11 @@ static int keys_take(uint8_t prf, const kms_ticket_suite_t *su, const uint8_t *p
 		}
 	}
 	const mikey_keydata_t *mpk = &in.k[0];
-	int ret = mikey_kdf_mpk(NULL, prf, MIKEY_MPK_I, mpk->key.data, su->key_len, rand,
-				s->key[SLOT_MPKI]);
+	int ret = mikey_kdf_mpk(s->prf_cache, prf, MIKEY_MPK_I, mpk->key.data,
+				su->key_len, rand, s->key[SLOT_MPKI]);
 	if (ret == KMS_EOK) {
-		ret = mikey_kdf_mpk(NULL, prf, MIKEY_MPK_R, mpk->key.data, su->key_len,
-				    rand, s->key[SLOT_MPKR]);
+		ret = mikey_kdf_mpk(s->prf_cache, prf, MIKEY_MPK_R, mpk->key.data,
+				    su->key_len, rand, s->key[SLOT_MPKR]);
 	}
 	if (ret != KMS_EOK) {
 		return ret;
@@ -430,12 +431,12 @@ static int ticket_key(const keyring_t *kr, const base_t *b, uint32_t *key_id,
 }
 
 /* V (constant time) under the auth_key from the TPK and RAND. */
-static int data_verify(uint8_t prf, const kms_ticket_suite_t *su, const uint8_t *tpk,
-		       const base_t *b, const mikey_bytes_t *aad,
+static int data_verify(mikey_prf_cache_t *pc, uint8_t prf, const kms_ticket_suite_t *su,
+		       const uint8_t *tpk, const base_t *b, const mikey_bytes_t *aad,
 		       const mikey_bytes_t *data)
 {
 	uint8_t auth[AUTH_KEY_MAX], mac[MIKEY_MAC_MAX];
-	int ret = mikey_kdf_tpk_key(NULL, prf, tpk, KMS_TPK_LEN, MIKEY_DK_AUTH,
+	int ret = mikey_kdf_tpk_key(pc, prf, tpk, KMS_TPK_LEN, MIKEY_DK_AUTH,
 				    &b->rand.rand, auth, mikey_auth_key_len(su->mac_alg));
 	if (ret == KMS_EOK) {
 		ret = ticket_mac(su, auth, aad, data->data, data->len, b->covered, mac);
@@ -453,7 +454,7 @@ static int kemac_open(uint8_t prf, const kms_ticket_suite_t *su, const uint8_t *
 		      const base_t *b, kms_ticket_scratch_t *s, size_t *plen)
 {
 	uint8_t encr[ENCR_KEY_MAX], salt[SALT_LEN];
-	int ret = kemac_keys(prf, su, tpk, &b->rand.rand, encr, salt);
+	int ret = kemac_keys(s->prf_cache, prf, su, tpk, &b->rand.rand, encr, salt);
 	if (ret == KMS_EOK) {
 		ret = mikey_kemac_decrypt(su->encr_alg, encr, salt,
 					  KMS_TICKET_BASE_CSB_ID, mikey_ts_to64(&b->t),
@@ -496,7 +497,7 @@ int kms_ticket_base_open(const keyring_t *kr, const mikey_tp_t *policy,
 	/* V first: nothing covered is used, nothing is decrypted before it. */
 	ret = kms_ticket_base_tpk(master, policy->ticket_type, id, tpk);
 	if (ret == KMS_EOK) {
-		ret = data_verify(prf, &su, tpk, &b, aad, data);
+		ret = data_verify(s->prf_cache, prf, &su, tpk, &b, aad, data);
 	}
 	if (ret == KMS_EOK) {
 		ret = validity(policy, &tc.not_before, &tc.not_after);
