@@ -334,6 +334,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	net_body_free(&q->body);
 	free(q);
 	*con_cls = NULL;
+	/* The key schedules of this request's MILENAGE and Zn keys (common/crypto.h). */
+	crypto_thread_wipe();
 }
 
 /* --- lifecycle -------------------------------------------------------------- */
