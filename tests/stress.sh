@@ -1,6 +1,7 @@
 #!/bin/sh
-# Stress the unit tests that talk to real sockets: run test_zk and test_naf
-# of an existing build many times, several at once, and count failures.
+# Stress the unit tests that talk to real sockets: run test_zk, test_naf,
+# test_http_client and test_listener of an existing build (or the ones named
+# in $STRESS_TESTS) many times, several at once, and count failures.
 # Not part of ./test.sh or make check.  It builds nothing: first run
 #   ./test.sh --sanitize            (or: make -C build-asan check)
 # then
@@ -15,7 +16,7 @@ bdir=${1:-$top/build-asan}
 runs=${2:-50}
 ncpu=$(nproc 2>/dev/null || echo 1)
 jobs=${3:-$((4 * ncpu))}
-tests="test_zk test_naf"
+tests=${STRESS_TESTS:-test_zk test_naf test_http_client test_listener}
 
 case "$runs$jobs" in
 *[!0-9]*)
