@@ -17,6 +17,7 @@
 #include "bsf-stub/bsf.h"
 #include "bsf-stub/http.h"
 #include "common/crypto_selftest.h"
+#include "common/encode.h"
 #include "common/errcode.h"
 #include "common/log.h"
 
@@ -93,12 +94,8 @@ static void usage(FILE *f)
 static bool parse_uint(const char *s, unsigned long min, unsigned long max,
 		       unsigned long *out)
 {
-	char *end = NULL;
-	if (s == NULL || *s < '0' || *s > '9') {
-		return false;
-	}
-	unsigned long v = strtoul(s, &end, 10);
-	if (*end != '\0' || v < min || v > max) {
+	uint32_t v = 0;
+	if (dec_parse_u32(s, &v) != KMS_EOK || v < min || v > max) {
 		return false;
 	}
 	*out = v;

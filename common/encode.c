@@ -169,3 +169,22 @@ size_t str_copy(char *dst, size_t cap, const char *src)
 	dst[n] = '\0';
 	return n;
 }
+
+int dec_parse_u32(const char *s, uint32_t *out)
+{
+	if (s == NULL || out == NULL || *s == '\0') {
+		return KMS_EINVAL;
+	}
+	uint64_t v = 0;
+	for (const char *p = s; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9') {
+			return KMS_EINVAL;
+		}
+		v = v * 10 + (uint64_t)(*p - '0');
+		if (v > UINT32_MAX) {
+			return KMS_EINVAL;
+		}
+	}
+	*out = (uint32_t)v;
+	return KMS_EOK;
+}

@@ -27,4 +27,11 @@ int base64_decode(const char *in, size_t in_len, uint8_t *out, size_t out_cap,
  */
 size_t str_copy(char *dst, size_t cap, const char *src);
 
+/*
+ * A decimal number in 0..UINT32_MAX, the whole of s: digits only (no sign,
+ * space, base prefix or trailing text).  KMS_EOK with *out set, else
+ * KMS_EINVAL and *out untouched.  For command-line arguments.
+ */
+int dec_parse_u32(const char *s, uint32_t *out);
+
 #endif

@@ -99,17 +99,7 @@ void kmsctl_format_time(int64_t t, char *buf, size_t cap)
 
 int kmsctl_parse_u32(const char *s, uint32_t *out)
 {
-	if (s == NULL || *s < '0' || *s > '9') {
-		return KMS_EINVAL;
-	}
-	errno = 0;
-	char *end = NULL;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v > UINT32_MAX) {
-		return KMS_EINVAL;
-	}
-	*out = (uint32_t)v;
-	return KMS_EOK;
+	return dec_parse_u32(s, out);
 }
 
 int kmsctl_parse_i64(const char *s, int64_t *out)

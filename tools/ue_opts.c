@@ -57,25 +57,10 @@ static int row_of(const ue_optspec_t *spec, int c)
 }
 
 /* Decimal digits only (no sign, space or empty), at most max. */
-static int parse_u32(const char *s, uint32_t *out)
-{
-	if (*s < '0' || *s > '9') {
-		return KMS_EINVAL;
-	}
-	errno = 0;
-	char *end = NULL;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v > UINT32_MAX) {
-		return KMS_EINVAL;
-	}
-	*out = (uint32_t)v;
-	return KMS_EOK;
-}
-
 static int take_u32(const ue_opt_t *o, const char *arg)
 {
 	uint32_t v = 0;
-	if (parse_u32(arg, &v) != KMS_EOK || v < o->min || v > o->max) {
+	if (dec_parse_u32(arg, &v) != KMS_EOK || v < o->min || v > o->max) {
 		fprintf(stderr, "%s: --%s: %" PRIu32 " to %" PRIu32 "%s%s\n", ue_prog,
 			o->name, o->min, o->max, o->unit != NULL ? " " : "",
 			o->unit != NULL ? o->unit : "");

@@ -155,6 +155,27 @@ static void given_bad_base64_when_decoding_then_refused(void)
 	CU_ASSERT_EQUAL(base64_encode((const uint8_t *)"foo", 3, small, 4), KMS_ESPACE);
 }
 
+static void given_decimal_text_when_dec_parse_u32_then_whole_digits_only(void)
+{
+	uint32_t v = 7;
+	CU_ASSERT_EQUAL(dec_parse_u32("0", &v), KMS_EOK);
+	CU_ASSERT_EQUAL(v, 0);
+	CU_ASSERT_EQUAL(dec_parse_u32("4294967295", &v), KMS_EOK);
+	CU_ASSERT_EQUAL(v, UINT32_MAX);
+	CU_ASSERT_EQUAL(dec_parse_u32("007", &v), KMS_EOK);
+	CU_ASSERT_EQUAL(v, 7);
+	static const char *const bad[] = { "",	  "4294967296", "99999999999999999999",
+					   "-1",  "+1",		" 1",
+					   "1 ",  "0x10",	"1e3",
+					   "12a", "\xd9\xa1" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		v = 7;
+		CU_ASSERT_EQUAL(dec_parse_u32(bad[i], &v), KMS_EINVAL);
+		CU_ASSERT_EQUAL(v, 7); /* untouched */
+	}
+	CU_ASSERT_EQUAL(dec_parse_u32(NULL, &v), KMS_EINVAL);
+}
+
 int main(void)
 {
 	static const unit_test_t tests[] = {
@@ -166,6 +187,7 @@ int main(void)
 		UNIT_TEST(given_rfc4648_vectors_when_base64_then_match),
 		UNIT_TEST(given_strings_when_str_copy_then_bounded_and_terminated),
 		UNIT_TEST(given_bad_base64_when_decoding_then_refused),
+		UNIT_TEST(given_decimal_text_when_dec_parse_u32_then_whole_digits_only),
 		UNIT_END,
 	};
 	return unit_run("common", tests);
