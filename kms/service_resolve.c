@@ -65,9 +65,13 @@ int svc_match_responder(req_t *r, const mikey_tp_t *tp, bool check_policy)
 		if (k > 0 && len == r->requester.len && memcmp(id, r->who, len) == 0) {
 			continue; /* tried first */
 		}
-		bool named = false;
-		for (size_t i = 0; i < nid && !named; i++) {
-			named = identity_match(r->ids[i], strlen(r->ids[i]), id, len);
+		bool named = false, as_user = false; /* as_user: not only a group */
+		for (size_t i = 0; i < nid && !as_user; i++) {
+			size_t n = strlen(r->ids[i]);
+			if (identity_match(r->ids[i], n, id, len)) {
+				named = true;
+				as_user = memchr(r->ids[i], '*', n) == NULL;
+			}
 		}
 		if (!named) {
 			continue;
@@ -75,8 +79,14 @@ int svc_match_responder(req_t *r, const mikey_tp_t *tp, bool check_policy)
 		if (check_policy) {
 			policy_decision_t d;
 			policy_decide(r->svc->policy, r->idri, idri_len, id, len, &d);
-			if (d.effect != POLICY_ALLOW) {
+			/* Named only through a group: the rules (or
+			 * policy.default_group_tickets) must still allow group
+			 * tickets, as at issue. */
+			if (d.effect != POLICY_ALLOW || (!as_user && !d.group_ok)) {
 				r->rule_id = d.matched ? d.rule_id : -1;
+				if (d.effect == POLICY_ALLOW && r->reason == NULL) {
+					r->reason = "group tickets are not allowed";
+				}
 				continue;
 			}
 		}

@@ -25,7 +25,7 @@ static void usage_peer(FILE *f)
 {
 	fprintf(f,
 		"usage: kmsctl [-d STATE_DIR] peer add --kms-id ID --url URL --ca FILE\n"
-		"                 --cert-name NAME [--responders PATTERN]\n"
+		"                 --cert-name NAME --responders PATTERN\n"
 		"                 (--key-file FILE | --generate [--key-len N])\n"
 		"       kmsctl [-d STATE_DIR] peer list\n"
 		"       kmsctl [-d STATE_DIR] peer remove ID\n"
@@ -43,8 +43,10 @@ static void usage_peer(FILE *f)
 		"  -r, --responders PATTERN\n"
 		"                        the responder identities it may resolve for\n"
 		"                        (a user or group identity, e.g.\n"
-		"                        '*@other.example'; default '*@*': any;\n"
-		"                        a sip: URI is stored as its user@domain)\n"
+		"                        '*@other.example'; required: '*@*' must be\n"
+		"                        given explicitly to trust it for any\n"
+		"                        identity; a sip: URI is stored as its\n"
+		"                        user@domain)\n"
 		"  -f, --key-file FILE   read the per-peer key (16 or 32 bytes, hex)\n"
 		"  -g, --generate        generate a random key and print it once: it\n"
 		"                        must be configured on the peer too\n"
@@ -133,7 +135,12 @@ static int check_names(const peer_args_t *a)
 static int check_rest(peer_args_t *a)
 {
 	if (a->responders == NULL) {
-		a->responders = "*@*";
+		/* No implicit '*@*': a peer would vouch for this KMS's own
+		 * users too. */
+		return kmsctl_usage_error(
+		    "peer add: --responders PATTERN is needed: the responder "
+		    "identities the peer may resolve for, e.g. --responders "
+		    "'*@d2.example' (give '*@*' to trust it for any)");
 	}
 	const char *why = NULL;
 	if (identity_pattern_canon(a->responders, a->stored, sizeof(a->stored), &why) !=

@@ -118,24 +118,33 @@ printf 'not a real CA, kmsctl only stores its path\n' >"$tmp/peer-ca.pem"
 ctl 0 peer --help
 grep -q 'usage:' "$tmp/out" || fail "peer --help text"
 ctl 2 peer add --kms-id kms2 --url https://kms2.test/zk --ca "$tmp/peer-ca.pem" \
-	--cert-name kms2.test # no key source
-ctl 2 peer add --kms-id kms2 --url http://kms2.test/zk --ca "$tmp/peer-ca.pem" \
-	--cert-name kms2.test --generate
+	--cert-name kms2.test --responders '*@kms2.example' # no key source
+# No --responders: a usage error (no implicit '*@*'), nothing stored.
 ctl 2 peer add --kms-id kms2 --url https://kms2.test/zk --ca "$tmp/peer-ca.pem" \
-	--cert-name '*.test' --generate
-ctl 1 peer add --kms-id kms2 --url https://kms2.test/zk --ca "$tmp/missing.pem" \
 	--cert-name kms2.test --generate
+grep -q -- "--responders PATTERN is needed" "$tmp/err" || fail "no --responders: reason"
+grep -q -- "--responders '\*@d2.example'" "$tmp/err" || fail "no --responders: example"
+ctl 0 peer list
+grep -q '^kms2 ' "$tmp/out" && fail "peer add without --responders stored a peer"
+ctl 0 peer add --help
+grep -q -- '--responders PATTERN$' "$tmp/out" || fail "peer add --help: --responders not required"
+ctl 2 peer add --kms-id kms2 --url http://kms2.test/zk --ca "$tmp/peer-ca.pem" \
+	--cert-name kms2.test --responders '*@kms2.example' --generate
+ctl 2 peer add --kms-id kms2 --url https://kms2.test/zk --ca "$tmp/peer-ca.pem" \
+	--cert-name '*.test' --responders '*@kms2.example' --generate
+ctl 1 peer add --kms-id kms2 --url https://kms2.test/zk --ca "$tmp/missing.pem" \
+	--cert-name kms2.test --responders '*@kms2.example' --generate
 ctl 2 peer add --kms-id kms2 --url https://kms2.test/zk --ca "$tmp/peer-ca.pem" \
 	--cert-name kms2.test --responders 'not an identity' --generate
 grep -q -- '--responders must be' "$tmp/err" || fail "bad --responders: reason"
 ctl 0 peer add --kms-id kms2.example.org --url https://127.0.0.1:8443/zk \
-	--ca "$tmp/peer-ca.pem" --cert-name kms2.test --generate
+	--ca "$tmp/peer-ca.pem" --cert-name kms2.test --responders '*@*' --generate # any, explicitly
 grep -Eq '^peer kms2.example.org [0-9a-f]{64}$' "$tmp/out" || fail "generated peer key"
 ctl 0 peer add --kms-id kms3 --url https://kms3.test/zk --ca "$tmp/peer-ca.pem" \
 	--cert-name kms3.test --responders '*@kms3.example' --key-file "$tmp/key.hex"
 no_key_hex "$tmp/out"
 ctl 1 peer add --kms-id kms4 --url https://kms3.test/zk --ca "$tmp/peer-ca.pem" \
-	--cert-name KMS3.test --generate
+	--cert-name KMS3.test --responders '*@kms4.example' --generate
 grep -q exists "$tmp/err" || fail "duplicate cert-name: reason"
 ctl 2 peer add --kms-id kms5 --url https://kms5.test/zk --ca "$tmp/peer-ca.pem" \
 	--cert-name kms5.test --responders 'tel:+15551234' --generate

@@ -17,9 +17,12 @@ head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$tmp/carol.psk"
 "$KMSCTL" -d "$S" psk add carol@example.org --identity carol@example.org \
 	--identity carol.dept@example.org --key-file "$tmp/carol.psk" >/dev/null ||
 	fail "psk add carol"
+# Carol resolves through the group *.dept@example.org without any rule:
+# policy.default_group_tickets is false by default, so it is set here.
 cat >"$tmp/kmsd.conf" <<CONF
 ua = { port = $port; threads = 2; };
 kms = { state_dir = "$S"; };
+policy = { default_group_tickets = true; };
 CONF
 kmsd_start "$tmp/kmsd.conf" "$B"
 

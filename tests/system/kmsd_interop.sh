@@ -22,11 +22,13 @@ done
 	fail "psk add carol"
 "$KMSCTL" -d "$S" psk add dave@example.org --identity dave@example.org \
 	--key-file "$tmp/dave.psk" >/dev/null || fail "psk add dave"
+# The group responders below (*@example.org, *.dept@example.org) need group
+# tickets without any rule: policy.default_group_tickets is false by default.
 conf() { # conf EXTRA-KMS-SETTINGS EXTRA-POLICY-SETTINGS
 	cat >"$tmp/kmsd.conf" <<CONF
 ua = { port = $port; threads = 2; };
 kms = { state_dir = "$S"; $1 };
-policy = { $2 };
+policy = { default_group_tickets = true; $2 };
 CONF
 }
 conf "" ""

@@ -45,15 +45,18 @@ adduser() { # adduser STATE NAME DOMAIN
 adduser "$S1" alice d1.example
 adduser "$S2" bob d2.example
 adduser "$S2" carol d2.example
-# One per-peer key, generated on KMS1 and given to KMS2.
+# One per-peer key, generated on KMS1 and given to KMS2.  --responders is
+# required: KMS1 lets KMS2 vouch for any responder ('*@*', explicitly), as
+# the GBA section below resolves bob@example.org, in Alice's domain; the
+# --responders section narrows it.  KMS2 only ever hears of d1.example.
 "$KMSCTL" -d "$S1" peer add --kms-id kms.d2.example --url "https://127.0.0.1:$zk2/kms" \
-	--ca "$P/ca1.crt" --cert-name kms2.test --generate >"$tmp/peer.out" ||
+	--ca "$P/ca1.crt" --cert-name kms2.test --responders '*@*' --generate >"$tmp/peer.out" ||
 	fail "peer add on KMS1"
 awk '$1 == "peer" { print $3 }' "$tmp/peer.out" >"$tmp/peer.key"
 [ -s "$tmp/peer.key" ] || fail "peer add --generate printed no key"
 "$KMSCTL" -d "$S2" peer add --kms-id kms.d1.example --url "https://127.0.0.1:$zk1/kms" \
-	--ca "$P/ca1.crt" --cert-name kms1.test --key-file "$tmp/peer.key" >/dev/null ||
-	fail "peer add on KMS2"
+	--ca "$P/ca1.crt" --cert-name kms1.test --responders '*@d1.example' \
+	--key-file "$tmp/peer.key" >/dev/null || fail "peer add on KMS2"
 "$KMSCTL" -d "$S1" peer list | grep -q "kms2.test" || fail "peer list"
 "$KMSCTL" -d "$S1" peer list | grep -qi "$(cat "$tmp/peer.key")" && fail "peer list shows the key"
 
@@ -297,7 +300,8 @@ ok "KMS1 re-adds KMS2 with --responders: '*@other.example' -> Bob 502, '*@d2.exa
 # --- a peer's certificate identity changed: its kept-alive connection is checked again --------
 "$KMSCTL" -d "$S1" peer remove kms.d2.example >/dev/null || fail "peer remove"
 "$KMSCTL" -d "$S1" peer add --kms-id kms.d2.example --url "https://127.0.0.1:$zk2/kms" \
-	--ca "$P/ca1.crt" --cert-name rogue.test --key-file "$tmp/peer.key" >/dev/null ||
+	--ca "$P/ca1.crt" --cert-name rogue.test --responders '*@d2.example' \
+	--key-file "$tmp/peer.key" >/dev/null ||
 	fail "peer re-add with another cert-name"
 refused=$(log_count "certificate of a non-peer" kms1.log)
 hup "$pid1" "reload done" kms1.log

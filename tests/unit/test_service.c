@@ -750,6 +750,45 @@ static void given_group_ticket_when_members_resolve_then_own_keys_others_refused
 	free(rd);
 }
 
+/* The mirror case without rules: policy.default_group_tickets = false (the
+ * default) refuses a '*@*' group ticket at request, and at resolve a group
+ * ticket issued while the default allowed it; a user named as such still
+ * resolves. */
+static void given_no_rules_and_group_default_off_when_group_ticket_then_refused(void)
+{
+	static const char *const to_any[] = { "*@*" };
+	static const char *const to_bob_any[] = { "bob@example.org", "*@*" };
+	policy_defaults_t def = { POLICY_ALLOW, 0, true, true, false };
+	policy_set_t *set = NULL;
+	CU_ASSERT_EQUAL_FATAL(policy_set_new(NULL, 0, &def, &set), KMS_EOK);
+	svc.policy = set;
+	ue_t alice = { .u = &users[0] }, bob = { .u = &users[1] },
+	     carol = { .u = &users[2] };
+	/* Issued while group tickets were allowed by default. */
+	resp_t *rq = issue(&alice, to_bob_any, 2, FLAGS_REQ);
+	policy_set_free(set);
+	def.group_ok = false;
+	CU_ASSERT_EQUAL_FATAL(policy_set_new(NULL, 0, &def, &set), KMS_EOK);
+	svc.policy = set;
+	resp_t *r = calloc(1, sizeof(*r));
+	CU_ASSERT_EQUAL_FATAL(ue_request(&alice, to_any, 1, FLAGS_REQ), KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&alice, KMS_REQ_TICKET, r), KMS_EPOLICY);
+	CU_ASSERT_EQUAL(r->ans.http_status, 403);
+	memset(r, 0, sizeof(*r));
+	CU_ASSERT_EQUAL_FATAL(ue_resolve(&carol, &rq->m.ticket, rq->keys.k[1].key.data),
+			      KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&carol, KMS_REQ_RESOLVE, r), KMS_EPOLICY);
+	CU_ASSERT_EQUAL(r->ans.http_status, 403);
+	memset(r, 0, sizeof(*r));
+	CU_ASSERT_EQUAL_FATAL(ue_resolve(&bob, &rq->m.ticket, rq->keys.k[1].key.data),
+			      KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&bob, KMS_REQ_RESOLVE, r), KMS_EOK);
+	svc.policy = NULL;
+	policy_set_free(set);
+	free(rq);
+	free(r);
+}
+
 static void given_initiator_keys_requested_when_rule_allows_then_l_granted(void)
 {
 	ue_t alice = { 0 };
@@ -1449,6 +1488,8 @@ int main(void)
 		UNIT_TEST(given_rules_narrowing_when_requesting_then_k_and_tighter_terms),
 		UNIT_TEST(
 		    given_group_ticket_when_members_resolve_then_own_keys_others_refused),
+		UNIT_TEST(
+		    given_no_rules_and_group_default_off_when_group_ticket_then_refused),
 		UNIT_TEST(given_initiator_keys_requested_when_rule_allows_then_l_granted),
 		UNIT_TEST(given_foreign_ticket_and_no_peer_when_resolving_then_422),
 		UNIT_TEST(
