@@ -137,6 +137,35 @@ void log_vmsg(int level, const char *subject, const char *fmt, va_list ap)
 		line);
 }
 
+const char *log_escape(char *out, size_t size, const void *in, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = in;
+	size_t o = 0;
+	if (size == 0) {
+		return out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char b = p[i];
+		if (b >= 0x20 && b < 0x7f && b != '\\' && b != '\'' && b != '"') {
+			if (o + 1 >= size) {
+				break;
+			}
+			out[o++] = (char)b;
+		} else {
+			if (o + 4 >= size) {
+				break;
+			}
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[b >> 4];
+			out[o++] = hex[b & 0xf];
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
 void log_msg(int level, const char *subject, const char *fmt, ...)
 {
 	va_list ap;

@@ -45,6 +45,17 @@ void log_vmsg(int level, const char *subject, const char *fmt, va_list ap)
 #define log_req_info(subj, ...) log_msg(LOG_INFO, (subj), __VA_ARGS__)
 #define log_req_debug(subj, ...) log_msg(LOG_DEBUG, (subj), __VA_ARGS__)
 
+/* Room for n bytes escaped by log_escape(), with the NUL. */
+#define LOG_ESCAPED_SIZE(n) (4 * (n) + 1)
+
+/*
+ * Client bytes (identities, query values) for a log line: printable ASCII
+ * is kept, any other byte and the backslash and quotes become \xNN.  out
+ * is always NUL-terminated (when size > 0) and is cut only between whole
+ * escapes; returns out.
+ */
+const char *log_escape(char *out, size_t size, const void *in, size_t n);
+
 /* Format a log line into buf without emitting it (used by tests). */
 int log_format(char *buf, size_t size, int level, const char *subject, const char *fmt,
 	       ...) __attribute__((format(printf, 5, 6)));

@@ -125,6 +125,19 @@ static enum MHD_Result refuse(struct MHD_Connection *c, req_t *q, int code,
 
 /* --- routing ---------------------------------------------------------------- */
 
+/* RFC 9112 6.3: ambiguous framing is refused before any body is read. */
+static bool framing_refused(kms_http_t *h, struct MHD_Connection *c, req_t *q,
+			    enum MHD_Result *ret)
+{
+	const char *why = NULL;
+	if (net_framing_check(c, &why) == KMS_EOK) {
+		return false;
+	}
+	log_req_notice(q->rid, "%s: request refused: %s", h->zk ? "Zk" : "Ua", why);
+	*ret = refuse(c, q, KMS_EHTTP_FRAME, "ambiguous message framing\n", NULL);
+	return true;
+}
+
 static bool is_get(const char *method)
 {
 	return strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
@@ -243,6 +256,10 @@ static enum MHD_Result route_zk(kms_http_t *h, struct MHD_Connection *c, req_t *
 		log_req_notice(q->rid, "Zk: client refused: %s", why);
 		return refuse(c, q, KMS_EZK_PEER, "client certificate refused\n", NULL);
 	}
+	enum MHD_Result fr;
+	if (framing_refused(h, c, q, &fr)) {
+		return fr;
+	}
 	if (strcmp(url, h->path) != 0) {
 		return reply_text(c, q, 404, "not found\n", NULL);
 	}
@@ -255,6 +272,10 @@ static enum MHD_Result route(kms_http_t *h, struct MHD_Connection *c, req_t *q,
 {
 	if (h->zk) {
 		return route_zk(h, c, q, url, method);
+	}
+	enum MHD_Result fr;
+	if (framing_refused(h, c, q, &fr)) {
+		return fr;
 	}
 	if (strcmp(url, "/healthz") == 0) {
 		if (!is_get(method)) {
@@ -283,16 +304,27 @@ static enum MHD_Result route_post(kms_http_t *h, struct MHD_Connection *c, req_t
 		return refuse(c, q, KMS_EHTTP_METHOD, "method not allowed: use POST\n",
 			      "POST");
 	}
-	const char *rt =
-	    MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "requesttype");
-	if (rt == NULL) {
+	const char *rt = NULL;
+	size_t rt_len = 0;
+	if (MHD_lookup_connection_value_n(c, MHD_GET_ARGUMENT_KIND, "requesttype",
+					  strlen("requesttype"), &rt,
+					  &rt_len) != MHD_YES ||
+	    rt == NULL) {
 		return refuse(c, q, KMS_EHTTP_REQTYPE, "missing requesttype\n", NULL);
+	}
+	char shown[LOG_ESCAPED_SIZE(32)];
+	log_escape(shown, sizeof(shown), rt, rt_len < 32 ? rt_len : 32);
+	if (strlen(rt) != rt_len) {
+		/* MHD decoded a %00: never read as the word before it. */
+		log_req_notice(q->rid, "%s: requesttype '%s' refused: embedded NUL",
+			       h->zk ? "Zk" : "Ua", shown);
+		return refuse(c, q, KMS_EHTTP_REQTYPE, "bad requesttype\n", NULL);
 	}
 	if (h->zk && strcmp(rt, "ticketresolve") != 0) {
 		log_req_notice(q->rid,
-			       "Zk: requesttype '%.32s' from %s refused: only "
+			       "Zk: requesttype '%s' from %s refused: only "
 			       "ticketresolve",
-			       rt, q->peer);
+			       shown, q->peer);
 		return refuse(c, q, KMS_EZK_REQTYPE,
 			      "only ticketresolve is served on Zk\n", NULL);
 	}

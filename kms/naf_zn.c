@@ -143,14 +143,16 @@ static int add_impu(const json_t *v, const char *subj, naf_zn_answer_t *a)
 	char id[KMS_IDENTITY_MAX + 1];
 	size_t n = 0;
 	const char *why = NULL;
+	char shown[LOG_ESCAPED_SIZE(64)]; /* the BSF's bytes, escaped */
+	log_escape(shown, sizeof(shown), uri, len < 64 ? len : 64);
 	if (identity_normalise(IDENTITY_ID_URI, (const uint8_t *)uri, len, id, sizeof(id),
 			       &n, &why) != KMS_EOK) {
-		log_req_debug(subj, "Zn: IMPU '%.64s' skipped: %s", uri, why);
+		log_req_debug(subj, "Zn: IMPU '%s' skipped: %s", shown, why);
 		a->impus_skipped++;
 		return KMS_EOK;
 	}
 	if (psk_static_check_identity(id) != KMS_EOK) {
-		log_req_debug(subj, "Zn: IMPU '%.64s' skipped: not a PSK identity", uri);
+		log_req_debug(subj, "Zn: IMPU '%s' skipped: not a PSK identity", shown);
 		a->impus_skipped++;
 		return KMS_EOK;
 	}

@@ -35,9 +35,11 @@ static int peer_psk(req_t *r, const mikey_id_t *pskid, size_t who_len)
 	}
 	/* Only for the identities this peer serves (kmsctl peer --responders). */
 	if (!identity_match(p->responders, strlen(p->responders), r->who, who_len)) {
+		char who[LOG_ESCAPED_SIZE(KMS_IDENTITY_MAX)];
 		log_req_notice(r->rid,
 			       "Zk: peer %s may not vouch for '%s' (responders %s)",
-			       p->kms_id, r->who, p->responders);
+			       p->kms_id, log_escape(who, sizeof(who), r->who, who_len),
+			       p->responders);
 		r->reason = "the peer KMS may not vouch for this responder";
 		return KMS_EPOLICY;
 	}

@@ -101,10 +101,12 @@ void svc_audit_and_log(req_t *r, int code)
 	} else if (r->zk_to != NULL) {
 		snprintf(zk, sizeof(zk), " (forwarded to %s)", r->zk_to);
 	}
+	/* The requester as sent until it is known: escaped for the log. */
+	char who[LOG_ESCAPED_SIZE(AUDIT_ID_MAX)];
+	log_escape(who, sizeof(who), r->requester.data, n);
 	if (code == KMS_EOK) {
 		log_req_info(r->rid, "%s from '%s'%s granted (ticket key %u)%s%s",
-			     type_name(r->type), rec.requester, zk, rec.ticket_key_id,
-			     sep, why);
+			     type_name(r->type), who, zk, rec.ticket_key_id, sep, why);
 	} else {
 		char rule[40] = "";
 		if (r->rule_id >= 0) {
@@ -112,8 +114,7 @@ void svc_audit_and_log(req_t *r, int code)
 				 (long long)r->rule_id);
 		}
 		log_req_notice(r->rid, "%s from '%s'%s refused%s: %s (%s)%s%s",
-			       type_name(r->type), rec.requester[0] ? rec.requester : "?",
-			       zk, rule, kms_strerror(code), kms_err_name(code), sep,
-			       why);
+			       type_name(r->type), who[0] != '\0' ? who : "?", zk, rule,
+			       kms_strerror(code), kms_err_name(code), sep, why);
 	}
 }

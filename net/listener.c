@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -79,6 +80,43 @@ int net_declared_length(struct MHD_Connection *c, uint64_t *len)
 		return KMS_EMALFORMED;
 	}
 	*len = (uint64_t)n;
+	return KMS_EOK;
+}
+
+typedef struct {
+	unsigned clen, te;
+} framing_t;
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+				     const char *value)
+{
+	framing_t *f = cls;
+	(void)kind;
+	(void)value;
+	if (key == NULL) {
+		return MHD_YES;
+	}
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+		f->clen++;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+		f->te++;
+	}
+	return MHD_YES;
+}
+
+int net_framing_check(struct MHD_Connection *c, const char **why)
+{
+	framing_t f = { 0, 0 };
+	/* Bounded: MHD holds only what fits in the connection memory. */
+	MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, &f);
+	if (f.clen > 1) {
+		*why = "more than one Content-Length";
+		return KMS_EHTTP_FRAME;
+	}
+	if (f.clen == 1 && f.te > 0) {
+		*why = "Content-Length with Transfer-Encoding";
+		return KMS_EHTTP_FRAME;
+	}
 	return KMS_EOK;
 }
 

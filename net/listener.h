@@ -118,6 +118,16 @@ void net_listener_stop(net_listener_t *l, unsigned timeout_ms);
  */
 int net_declared_length(struct MHD_Connection *c, uint64_t *len);
 
+/*
+ * RFC 9112 section 6.3: the request's message framing is unambiguous.
+ * KMS_EOK; else KMS_EHTTP_FRAME and *why (a constant, for the log) when
+ * Content-Length appears more than once (equal values too: refused, not
+ * merged) or together with Transfer-Encoding.  Counts the headers itself
+ * (MHD keeps them all but looks up the first only).  Call on the first
+ * call of the access handler, before any body is read.
+ */
+int net_framing_check(struct MHD_Connection *c, const char **why);
+
 /* A request body collected up to a cap, never beyond. */
 typedef struct {
 	uint8_t *buf;

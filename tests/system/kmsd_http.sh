@@ -83,6 +83,55 @@ case $chunked in 000 | 413) ;; *) fail "chunked oversized body answered $chunked
 expect 200 "$B/healthz"
 ok "oversized chunked body refused ($chunked), server fine"
 
+# --- strict framing (RFC 9112 6.3) and query values ---------------------------------
+# raw HEADERS: a POST with these framing headers ('|' between them) and a
+# short body; prints "<status> <X-Request-Id>".  Reads bounded (count, timeout).
+raw() {
+	python3 - "$port" "$1" <<'PYEOF'
+import socket, sys
+port, hdrs = int(sys.argv[1]), sys.argv[2].replace("|", "\r\n")
+s = socket.create_connection(("127.0.0.1", port), timeout=5)
+s.sendall(b"POST /kms?requesttype=ticketrequest HTTP/1.1\r\nHost: x\r\n"
+          b"Content-Type: application/mikey\r\nConnection: close\r\n" +
+          hdrs.encode() + b"\r\n\r\n" + b"5\r\nhello\r\n0\r\n\r\n")
+data = b""
+for _ in range(64):  # at most 64 reads
+    try:
+        chunk = s.recv(4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    data += chunk
+status = data.split(b" ", 2)[1].decode() if data else "000"
+rid = "-"
+for line in data.split(b"\r\n"):
+    if line.lower().startswith(b"x-request-id:"):
+        rid = line.split(b":", 1)[1].strip().decode()
+print(status, rid)
+PYEOF
+}
+for h in "Content-Length: 5|Content-Length: 6:more than one Content-Length" \
+	"Content-Length: 5|Content-Length: 5:more than one Content-Length" \
+	"Content-Length: 5|Transfer-Encoding: chunked:Content-Length with Transfer-Encoding" \
+	"Transfer-Encoding: chunked|Content-Length: 5:Content-Length with Transfer-Encoding"; do
+	hdrs=${h%:*}
+	why=${h##*:}
+	# shellcheck disable=SC2046
+	set -- $(raw "$hdrs")
+	[ "$1" = 400 ] || fail "framing '$hdrs' answered $1, expected 400"
+	wait_log "\[$2\] Ua: request refused: $why"
+done
+expect 200 "$B/healthz"
+ok "ambiguous framing (two Content-Length, equal or not; Content-Length with chunked): 400, logged"
+
+expect 400 "$U?requesttype=ticketrequest%00x" -H "$MIKEY" --data-binary x
+wait_log "\[$(header X-Request-Id)\] Ua: requesttype 'ticketrequest\\\\x00x' refused: embedded NUL"
+expect 400 "$U?requesttype=ticketrequest%00" -H "$MIKEY" --data-binary x
+expect 400 "$U?requesttype=ticketrequest%ZZ" -H "$MIKEY" --data-binary x
+expect 400 "$U?requesttype=ticketrequest%20" -H "$MIKEY" --data-binary x
+ok "requesttype with %00, %ZZ or anything past the word: 400"
+
 # --- MIKEY-level error -------------------------------------------------------------
 printf 'this is not a MIKEY message' >"$tmp/garbage.bin"
 expect 400 "$U?requesttype=ticketrequest" -H "$MIKEY" --data-binary @"$tmp/garbage.bin"
@@ -105,6 +154,19 @@ sys.exit(0 if json.load(open(sys.argv[1]))["data_type"] == 13 else 1)' "$tmp/jso
 	fail "not a REQUEST_RESP"
 expect 401 "$U?requesttype=ticketrequest" -H "$MIKEY" --data-binary @"$tmp/req.bin"
 ok "ticketrequest 200 REQUEST_RESP; the same request again 401 (replay)"
+
+# --- identity bytes are escaped in the log -----------------------------------------
+hi=$(printf 'al\351\042ce@example.org')
+"$UE" request --psk-file "$tmp/state/demo-alice.psk" --id "$hi" \
+	--to bob@example.org --out "$tmp/hi.bin" --state "$tmp/ue-hi.state" \
+	>"$tmp/out" 2>"$tmp/err" || fail "kms-ue request (high bytes): $(cat "$tmp/err")"
+got=$(call "$U?requesttype=ticketrequest" -H "$MIKEY" --data-binary @"$tmp/hi.bin")
+case $got in 4*) ;; *) fail "an unknown identity answered $got" ;; esac
+wait_log "\[$(header X-Request-Id)\] ticketrequest from 'al\\\\xe9\\\\x22ce@example.org'"
+if LC_ALL=C grep -q "$(printf '\351')" "$tmp/kmsd.log"; then
+	fail "a raw high byte of an identity in the log"
+fi
+ok "an IDRi with a raw high byte and a quote is logged as \\xNN escapes only"
 
 # --- a stalled client does not block others ----------------------------------------
 python3 - "$port" <<'EOF' >"$tmp/slow.out" 2>&1 || fail "slow client: $(cat "$tmp/slow.out")"
@@ -164,7 +226,7 @@ ok "SIGTERM: exit 0"
 
 # --- audit rows for refused frames, no key bytes --------------------------------
 sqlite3 "$tmp/state/audit.db" 'SELECT DISTINCT error FROM audit;' | sort >"$tmp/codes"
-for code in KMS_EHTTP_METHOD KMS_EHTTP_REQTYPE KMS_EHTTP_MEDIA KMS_EHTTP_SIZE \
+for code in KMS_EHTTP_METHOD KMS_EHTTP_REQTYPE KMS_EHTTP_MEDIA KMS_EHTTP_SIZE KMS_EHTTP_FRAME \
 	KMS_EHTTP_TIMEOUT KMS_EOK KMS_EREPLAY; do
 	grep -qx "$code" "$tmp/codes" || fail "no audit row with $code: $(tr '\n' ' ' <"$tmp/codes")"
 done

@@ -62,6 +62,19 @@ static void given_subject_when_formatting_then_named_and_sanitised(void)
 	CU_ASSERT_EQUAL(strlen(small), 7);
 }
 
+static void given_client_bytes_when_escaped_then_only_printable_ascii(void)
+{
+	char buf[LOG_ESCAPED_SIZE(8)];
+	CU_ASSERT_STRING_EQUAL(log_escape(buf, sizeof(buf), "a\xe9\\'\"\0z", 7),
+			       "a\\xe9\\x5c\\x27\\x22\\x00z");
+	CU_ASSERT_STRING_EQUAL(log_escape(buf, sizeof(buf), "alice@x", 7), "alice@x");
+	/* Cut between whole escapes only. */
+	char small[6];
+	CU_ASSERT_STRING_EQUAL(log_escape(small, sizeof(small), "a\xff\xff", 3),
+			       "a\\xff");
+	CU_ASSERT_STRING_EQUAL(log_escape(small, 1, "abc", 3), "");
+}
+
 static void given_level_names_when_parsing_then_levels(void)
 {
 	CU_ASSERT_EQUAL(log_level_parse("debug"), LOG_DEBUG);
@@ -182,6 +195,7 @@ int main(void)
 		UNIT_TEST(given_every_code_when_mapped_then_named_and_distinct),
 		UNIT_TEST(given_protocol_codes_when_mapped_then_rfc_numbers_and_statuses),
 		UNIT_TEST(given_subject_when_formatting_then_named_and_sanitised),
+		UNIT_TEST(given_client_bytes_when_escaped_then_only_printable_ascii),
 		UNIT_TEST(given_level_names_when_parsing_then_levels),
 		UNIT_TEST(given_bytes_when_hex_round_trip_then_identical),
 		UNIT_TEST(given_rfc4648_vectors_when_base64_then_match),

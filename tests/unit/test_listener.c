@@ -86,6 +86,13 @@ static enum MHD_Result first_call(struct MHD_Connection *c, req_t *q, const char
 			 (unsigned long long)n);
 		return answer(c, q, 200, text);
 	}
+	if (strcmp(url, "/frame") == 0) {
+		const char *why = "";
+		int ret = net_framing_check(c, &why);
+		snprintf(text, sizeof(text), "%s%s",
+			 ret == KMS_EOK ? "ok" : "bad: ", why);
+		return answer(c, q, 200, text);
+	}
 	if (strcmp(url, "/echo") == 0) {
 		int ret = net_body_begin(&q->body, c, BODY_MAX);
 		if (ret != KMS_EOK) {
@@ -347,6 +354,54 @@ static void given_content_length_when_declared_length_then_number_none_or_bad(vo
 	net_listener_stop(l, WAIT_MS);
 }
 
+static int get_frame(uint16_t port, const char *hdrs, const char *body, char *out,
+		     size_t cap)
+{
+	char req[256];
+	snprintf(req, sizeof(req),
+		 "GET /frame HTTP/1.1\r\nHost: t\r\nConnection: close\r\n%s\r\n%s", hdrs,
+		 body);
+	return exchange(port, req, out, cap);
+}
+
+static void given_framing_headers_when_checked_then_one_length_or_refused(void)
+{
+	char body[128];
+	net_listener_t *l = start_plain();
+	uint16_t port = net_listener_port(l);
+
+	CU_ASSERT_EQUAL(get_frame(port, "", "", body, sizeof(body)), 200);
+	CU_ASSERT_STRING_EQUAL(body, "ok");
+	CU_ASSERT_EQUAL(get_frame(port, "Content-Length: 0\r\n", "", body, sizeof(body)),
+			200);
+	CU_ASSERT_STRING_EQUAL(body, "ok");
+	CU_ASSERT_EQUAL(get_frame(port, "Transfer-Encoding: chunked\r\n", "0\r\n\r\n",
+				  body, sizeof(body)),
+			200);
+	CU_ASSERT_STRING_EQUAL(body, "ok");
+	/* Two lengths, equal or not (any case of the name): refused. */
+	CU_ASSERT_EQUAL(get_frame(port, "Content-Length: 0\r\ncontent-length: 0\r\n", "",
+				  body, sizeof(body)),
+			200);
+	CU_ASSERT_STRING_EQUAL(body, "bad: more than one Content-Length");
+	CU_ASSERT_EQUAL(get_frame(port, "Content-Length: 0\r\nContent-Length: 2\r\n", "",
+				  body, sizeof(body)),
+			200);
+	CU_ASSERT_STRING_EQUAL(body, "bad: more than one Content-Length");
+	/* A length with a transfer coding, in either order. */
+	CU_ASSERT_EQUAL(get_frame(port,
+				  "Content-Length: 0\r\nTransfer-Encoding: chunked\r\n",
+				  "0\r\n\r\n", body, sizeof(body)),
+			200);
+	CU_ASSERT_STRING_EQUAL(body, "bad: Content-Length with Transfer-Encoding");
+	CU_ASSERT_EQUAL(get_frame(port,
+				  "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n",
+				  "0\r\n\r\n", body, sizeof(body)),
+			200);
+	CU_ASSERT_STRING_EQUAL(body, "bad: Content-Length with Transfer-Encoding");
+	net_listener_stop(l, WAIT_MS);
+}
+
 static void given_body_cap_when_posted_then_collected_or_413(void)
 {
 	char body[128];
@@ -528,6 +583,7 @@ int main(void)
 		UNIT_TEST(given_listener_when_get_then_answered_counted_and_drained),
 		UNIT_TEST(
 		    given_content_length_when_declared_length_then_number_none_or_bad),
+		UNIT_TEST(given_framing_headers_when_checked_then_one_length_or_refused),
 		UNIT_TEST(given_body_cap_when_posted_then_collected_or_413),
 		UNIT_TEST(
 		    given_request_in_flight_when_quiesced_then_refused_new_and_drained),
