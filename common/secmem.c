@@ -1,7 +1,11 @@
 #include "common/secmem.h"
 
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -36,4 +40,58 @@ void secmem_free(void *p, size_t len)
 	}
 	secmem_wipe(p, len);
 	free(p);
+}
+
+/* Tables that could not be mlock()ed (RLIMIT_MEMLOCK, no CAP_IPC_LOCK). */
+static atomic_uint lock_failures;
+
+static size_t page_round(size_t len)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	if (len == 0) {
+		len = 1;
+	}
+	if (len > SIZE_MAX - (page - 1)) {
+		return 0;
+	}
+	return (len + page - 1) / page * page;
+}
+
+void *secmem_table_alloc(size_t len)
+{
+	size_t size = page_round(len);
+	if (size == 0) {
+		return NULL;
+	}
+	void *p =
+	    mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		return NULL;
+	}
+	/* Anonymous pages arrive zeroed.  Best effort, both: a kernel without
+	 * MADV_DONTDUMP still gets the process-wide RLIMIT_CORE 0 of kmsd, and
+	 * mlock fails under a small RLIMIT_MEMLOCK, which is not an error. */
+#ifdef MADV_DONTDUMP
+	(void)madvise(p, size, MADV_DONTDUMP);
+#endif
+	if (mlock(p, size) != 0) {
+		atomic_fetch_add(&lock_failures, 1);
+	}
+	return p;
+}
+
+void secmem_table_free(void *p, size_t len)
+{
+	if (p == NULL) {
+		return;
+	}
+	size_t size = page_round(len);
+	secmem_wipe(p, size);
+	(void)munlock(p, size); /* harmless when the lock had failed */
+	(void)munmap(p, size);
+}
+
+unsigned secmem_table_lock_failures(void)
+{
+	return atomic_load(&lock_failures);
 }

@@ -254,6 +254,7 @@ static const item_t schema[] = {
 	STR("log.level", log_level, "info", check_level,
 	    "one of err, warning, notice, info, debug", RELOAD),
 	STR("log.target", log_target, "stderr", check_target, "stderr or syslog", RELOAD),
+	BOOL("log.core_dumps", log_core_dumps, 0, RESTART),
 };
 #define NITEMS (sizeof(schema) / sizeof(schema[0]))
 

@@ -78,6 +78,7 @@ typedef struct {
 	/* [log] */
 	char log_level[16];  /* default "info" */
 	char log_target[16]; /* "stderr" or "syslog", default "stderr" */
+	bool log_core_dumps; /* default false: not dumpable, RLIMIT_CORE 0 */
 } kms_config_t;
 
 /* The Ticket Type of cfg->ticket_type (0xF000, 1 or 2). */

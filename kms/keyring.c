@@ -151,7 +151,7 @@ int keyring_kek_load(const char *path, int create, uint8_t kek[KEYRING_KEK_LEN])
 
 void keyring_free(keyring_t *kr)
 {
-	secmem_free(kr, sizeof(*kr));
+	secmem_table_free(kr, sizeof(*kr));
 }
 
 /* Add one row (id, state, wrapped) of the SELECT to kr. */
@@ -194,7 +194,7 @@ int keyring_load(const char *db_path, const uint8_t kek[KEYRING_KEK_LEN], keyrin
 	}
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
-	keyring_t *kr = secmem_alloc(sizeof(*kr));
+	keyring_t *kr = secmem_table_alloc(sizeof(*kr));
 	if (kr == NULL) {
 		return KMS_ENOMEM;
 	}

@@ -1,6 +1,7 @@
 /*
  * kmsd: the KMS daemon.  Start-up: config, log, crypto self-test, keys
- * (KEK, keyring, PSK users), audit log, replay cache, bind, serve.  Signals are
+ * (KEK, keyring, PSK users), audit log, replay cache, bind, serve.  Before any
+ * key is read: umask 077 and, unless log.core_dumps, no core dumps.  Signals are
  * blocked in every thread and taken by sigwait() here: SIGHUP reloads
  * (transactionally), SIGTERM/SIGINT stop gracefully.
  */
@@ -12,11 +13,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "common/crypto_selftest.h"
 #include "common/errcode.h"
 #include "common/log.h"
+#include "common/secmem.h"
 #include "kms/audit.h"
 #include "kms/config.h"
 #include "kms/http.h"
@@ -126,6 +131,26 @@ static void block_signals(sigset_t *set)
 	sigaddset(set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
+
+/* Core dumps off unless log.core_dumps: a core file of kmsd would hold the
+ * KEK, the master keys and the PSKs.  Not dumpable also keeps processes of
+ * the same user from ptrace and /proc/PID/mem.  Runs before any key is read. */
+static int core_dumps_set(const kms_config_t *cfg)
+{
+	if (cfg->log_core_dumps) {
+		log_notice("core dumps allowed by log.core_dumps");
+		return KMS_EOK;
+	}
+	const struct rlimit none = { 0, 0 };
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 ||
+	    setrlimit(RLIMIT_CORE, &none) != 0) {
+		int e = errno;
+		log_error("cannot turn core dumps off: %s", strerror(e));
+		return -e;
+	}
+	log_notice("core dumps off (not dumpable, RLIMIT_CORE 0)");
+	return KMS_EOK;
 }
 
 /* The audit writer and the replay cache, shared by every state. */
@@ -269,6 +294,12 @@ static int serve(const char *path, const kms_config_t *cfg)
 	block_signals(&set);
 	int ret = start(cfg, &st, &sh);
 	if (ret == KMS_EOK) {
+		unsigned unlocked = secmem_table_lock_failures();
+		if (unlocked > 0) {
+			log_warning("%u key table(s) not locked in memory "
+				    "(RLIMIT_MEMLOCK): they may be swapped",
+				    unlocked);
+		}
 		log_notice("kmsd ready (KMS %s)", cfg->kms_id);
 		run(path, &set, &st, &sh);
 		drain(st, &sh);
@@ -292,6 +323,8 @@ int main(int argc, char **argv)
 	const char *path = NULL;
 	bool check = false;
 	int c;
+
+	umask(077); /* the KEK file, the stores and the audit log: owner only */
 
 	while ((c = getopt_long(argc, argv, "c:tfh", opts, NULL)) != -1) {
 		switch (c) {
@@ -329,6 +362,10 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	kms_state_apply_log(&cfg);
+	if (core_dumps_set(&cfg) != KMS_EOK) {
+		log_close();
+		return 1;
+	}
 	int ret = serve(path, &cfg);
 	log_close();
 	return ret == KMS_EOK ? 0 : 1;

@@ -123,7 +123,7 @@ static void table_free(table_t *t)
 	for (size_t i = 0; i < t->n; i++) {
 		free(t->e[i].strs);
 	}
-	secmem_free(t->e, t->cap * sizeof(entry_t));
+	secmem_table_free(t->e, t->cap * sizeof(entry_t));
 	free(t);
 }
 
@@ -316,7 +316,7 @@ static int load_all(sqlite3 *db, const uint8_t kek[PSK_STATIC_KEK_LEN], table_t 
 	if (ret != KMS_EOK) {
 		return ret;
 	}
-	t->e = secmem_alloc(count * sizeof(entry_t));
+	t->e = secmem_table_alloc(count * sizeof(entry_t));
 	if (t->e == NULL) {
 		return KMS_ENOMEM;
 	}

@@ -477,7 +477,7 @@ void zk_peers_free(zk_peers_t *t)
 	if (t == NULL) {
 		return;
 	}
-	secmem_free(t->p, t->cap * sizeof(zk_peer_t));
+	secmem_table_free(t->p, t->cap * sizeof(zk_peer_t));
 	free(t->by_cert);
 	free(t);
 }
@@ -495,8 +495,8 @@ static int load_all(sqlite3 *db, const uint8_t kek[ZK_KEK_LEN], zk_peers_t *t)
 		return KMS_ELIMIT;
 	}
 	size_t cap = (size_t)count;
-	/* secmem_alloc(0) may be NULL: keep one slot for an empty table. */
-	t->p = secmem_alloc((cap > 0 ? cap : 1) * sizeof(zk_peer_t));
+	/* Keep one slot for an empty table. */
+	t->p = secmem_table_alloc((cap > 0 ? cap : 1) * sizeof(zk_peer_t));
 	t->by_cert = calloc(cap > 0 ? cap : 1, sizeof(*t->by_cert));
 	if (t->p == NULL || t->by_cert == NULL) {
 		return KMS_ENOMEM;
