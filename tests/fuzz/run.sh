@@ -1,0 +1,39 @@
+#!/bin/sh
+# Run every libFuzzer harness for SECONDS each and print, per harness, the
+# executions and the findings (crash/leak/timeout files).  Not part of make
+# check (make check replays the checked-in corpora).  Build first:
+#   mkdir build-fuzz && cd build-fuzz &&
+#   CC=clang ../configure --with-fuzzer --with-sanitizer=address,undefined && make
+# Usage: tests/fuzz/run.sh [SECONDS [BUILD_DIR]]   (defaults: 60, ./build-fuzz)
+# New inputs go to a scratch directory, never into tests/fuzz/corpus; the
+# findings are kept under it and named in the output.  Exits 1 on a finding.
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+secs=${1:-60}
+bdir=${2:-$top/build-fuzz}
+case $secs in *[!0-9]* | "") echo "usage: $0 [SECONDS [BUILD_DIR]]" >&2; exit 2 ;; esac
+out=$(mktemp -d "${TMPDIR:-/tmp}/kms-fuzz.XXXXXX") || exit 2
+found=0
+ran=0
+for h in "$bdir"/tests/fuzz/fuzz_*; do
+	[ -x "$h" ] || continue
+	name=$(basename "$h" | sed 's/^fuzz_//')
+	seeds="$top/tests/fuzz/corpus/$name"
+	mkdir -p "$out/$name/corpus" "$out/$name/findings"
+	"$h" -max_total_time="$secs" -print_final_stats=1 \
+		-artifact_prefix="$out/$name/findings/" "$out/$name/corpus" "$seeds" \
+		>"$out/$name/log" 2>&1
+	rc=$?
+	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/$name/log")
+	n=$(find "$out/$name/findings" -type f | wc -l)
+	printf '%-10s %12s execs in %ss, %s finding(s), exit %s\n' "$name" "${execs:-?}" \
+		"$secs" "$n" "$rc"
+	ran=$((ran + 1))
+	if [ "$n" -gt 0 ] || [ $rc -ne 0 ]; then
+		found=1
+		echo "  findings and log: $out/$name"
+	fi
+done
+[ $ran -gt 0 ] || { echo "$0: no harness in $bdir/tests/fuzz (build it first)" >&2; exit 2; }
+[ $found -eq 0 ] && rm -rf "$out"
+exit $found
