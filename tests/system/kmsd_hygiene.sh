@@ -31,7 +31,10 @@ dd_check() {
 # --- default: no core dumps ---------------------------------------------------------
 port=$(free_port)
 conf "$tmp/off.conf" "$port" ""
+# ulimit -c: not in POSIX, but in dash, bash and busybox sh.
+# shellcheck disable=SC3045
 ulimit -c unlimited 2>/dev/null || ulimit -c 1024 2>/dev/null || true
+# shellcheck disable=SC3045
 inherited=$(ulimit -c)
 kmsd_start "$tmp/off.conf" "http://127.0.0.1:$port"
 grep -q '^Max core file size  *0  *0 ' "/proc/$pid/limits" ||
