@@ -182,6 +182,11 @@ static enum MHD_Result collect(struct MHD_Connection *c, req_t *q, route_t r, si
 static enum MHD_Result route(listener_t *l, struct MHD_Connection *c, req_t *q,
 			     const char *url, const char *method)
 {
+	const char *why = NULL;
+	if (net_framing_check(c, &why) != KMS_EOK) { /* RFC 9112 6.3 */
+		log_req_notice(q->rid, "request refused: %s", why);
+		return reply_text(c, q, 400, "ambiguous message framing\n", NULL);
+	}
 	if (strcmp(url, "/healthz") == 0) {
 		if (!is_get(method)) {
 			return reply_text(c, q, 405, "method not allowed\n", "GET, HEAD");

@@ -197,6 +197,16 @@ if grep -q "$(jget "$tmp/zn.out" 'd["me_key_material"]')" "$tmp/bsf.log"; then
 fi
 ok "Zn 200: Ks_ext_NAF = kms-ue ks-naf, IMPI, USS of group kms, expiry +3600 s"
 
+# --- ambiguous framing (RFC 9112 6.3): 400 before any body is read -----------------
+for h in "Content-Length: 5|Content-Length: 6" "Content-Length: 5|Transfer-Encoding: chunked"; do
+	# shellcheck disable=SC2046
+	set -- $(raw_post "$port" /zn application/json "$h")
+	[ "$1" = 400 ] || fail "Zn with '$h' answered $1, expected 400"
+done
+wait_log_bsf "request refused: more than one Content-Length"
+wait_log_bsf "request refused: Content-Length with Transfer-Encoding"
+ok "Zn: two Content-Lengths, or one with Transfer-Encoding: 400, reason logged"
+
 # --- Zn refusals ------------------------------------------------------------------
 zn_body "AAAAAAAAAAAAAAAAAAAAAA==@bsf.example.org" kms.example.org >"$tmp/zn2.json"
 expect 404 "$B/zn" -H "$JSON" --data-binary @"$tmp/zn2.json"

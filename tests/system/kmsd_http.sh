@@ -84,32 +84,9 @@ expect 200 "$B/healthz"
 ok "oversized chunked body refused ($chunked), server fine"
 
 # --- strict framing (RFC 9112 6.3) and query values ---------------------------------
-# raw HEADERS: a POST with these framing headers ('|' between them) and a
-# short body; prints "<status> <X-Request-Id>".  Reads bounded (count, timeout).
+# raw HEADERS: a POST to the Ua with these framing headers (lib.sh raw_post).
 raw() {
-	python3 - "$port" "$1" <<'PYEOF'
-import socket, sys
-port, hdrs = int(sys.argv[1]), sys.argv[2].replace("|", "\r\n")
-s = socket.create_connection(("127.0.0.1", port), timeout=5)
-s.sendall(b"POST /kms?requesttype=ticketrequest HTTP/1.1\r\nHost: x\r\n"
-          b"Content-Type: application/mikey\r\nConnection: close\r\n" +
-          hdrs.encode() + b"\r\n\r\n" + b"5\r\nhello\r\n0\r\n\r\n")
-data = b""
-for _ in range(64):  # at most 64 reads
-    try:
-        chunk = s.recv(4096)
-    except OSError:
-        break
-    if not chunk:
-        break
-    data += chunk
-status = data.split(b" ", 2)[1].decode() if data else "000"
-rid = "-"
-for line in data.split(b"\r\n"):
-    if line.lower().startswith(b"x-request-id:"):
-        rid = line.split(b":", 1)[1].strip().decode()
-print(status, rid)
-PYEOF
+	raw_post "$port" "/kms?requesttype=ticketrequest" application/mikey "$1"
 }
 for h in "Content-Length: 5|Content-Length: 6:more than one Content-Length" \
 	"Content-Length: 5|Content-Length: 5:more than one Content-Length" \

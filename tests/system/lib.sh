@@ -17,6 +17,8 @@
 #   log_count TEXT [LOG]    how many lines of $tmp/LOG hold TEXT
 #   hup PID TEXT [LOG]      SIGHUP, then wait for one more TEXT line in LOG
 #   tcp_established PORT    TCP connections established to 127.0.0.1:PORT
+#   raw_post PORT PATH CT HEADERS  a POST with framing HEADERS ('|' between
+#                           them) over a raw socket; prints "STATUS REQUEST-ID"
 # Background processes (every one is recorded, and on any exit, a failure or
 # a signal included, killed before $tmp is removed; on failure the end of
 # every $tmp/*.log is printed):
@@ -123,6 +125,32 @@ for _ in range(500):
     print(p)
     sys.exit(0)
 sys.exit(1)' "$tmp/ports" || fail "no free port"
+}
+raw_post() {
+	python3 - "$1" "$2" "$3" "$4" <<'PYEOF'
+import socket, sys
+port, path, ct = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+hdrs = sys.argv[4].replace("|", "\r\n")
+s = socket.create_connection(("127.0.0.1", port), timeout=5)
+s.sendall(("POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\n"
+           "Connection: close\r\n%s\r\n\r\n" % (path, ct, hdrs)).encode() +
+          b"5\r\nhello\r\n0\r\n\r\n")
+data = b""
+for _ in range(64):  # at most 64 reads
+    try:
+        chunk = s.recv(4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    data += chunk
+status = data.split(b" ", 2)[1].decode() if data else "000"
+rid = "-"
+for line in data.split(b"\r\n"):
+    if line.lower().startswith(b"x-request-id:"):
+        rid = line.split(b":", 1)[1].strip().decode()
+print(status, rid)
+PYEOF
 }
 # call URL [curl options]: prints the status; headers in $tmp/hdr, body in $tmp/body.
 call() {
