@@ -58,6 +58,9 @@ kmsd_stop
 : >"$tmp/kmsd.log"
 port=$(free_port)
 conf "$tmp/on.conf" "$port" "log = { core_dumps = true; };"
+# An ASan build sets RLIMIT_CORE to 0 itself (disable_coredump); ask it not to.
+ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}disable_coredump=0"
+export ASAN_OPTIONS
 kmsd_start "$tmp/on.conf" "http://127.0.0.1:$port"
 limit=$(awk '/^Max core file size/ { print $5 }' "/proc/$pid/limits")
 if [ "$inherited" = unlimited ]; then
