@@ -94,8 +94,8 @@ static int add_demo(const kmsctl_paths_t *p, const uint8_t kek[KEYRING_KEK_LEN],
 				 psk_id);
 		goto cleanup;
 	}
-	/* The one place a demo key is shown: the operator provisions the UE. */
-	printf("psk %s %s", psk_id, hex);
+	/* The key stays in its 0600 file: the operator provisions the UE from it. */
+	printf("demo PSK user %s added; its key is in %s\n", psk_id, path);
 cleanup:
 	secmem_wipe(key, sizeof(key));
 	secmem_wipe(hex, sizeof(hex));

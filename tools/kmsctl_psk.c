@@ -7,11 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/crypto.h"
 #include "common/encode.h"
 #include "common/errcode.h"
 #include "common/secmem.h"
+#include "common/secret_file.h"
 #include "kms/keyring.h"
 #include "kms/psk_static.h"
 #include "tools/kmsctl.h"
@@ -22,7 +24,8 @@ static void usage_psk(FILE *f)
 	    f,
 	    "usage: kmsctl [-d STATE_DIR] psk add PSK_ID --identity NAI [--identity "
 	    "NAI]...\n"
-	    "                 (--key HEX | --key-file FILE | --generate [--key-len N])\n"
+	    "                 (--key HEX | --key-file FILE | --generate OUT [--key-len "
+	    "N])\n"
 	    "                 [--expires UNIX]\n"
 	    "       kmsctl [-d STATE_DIR] psk list\n"
 	    "       kmsctl [-d STATE_DIR] psk remove PSK_ID\n"
@@ -31,7 +34,8 @@ static void usage_psk(FILE *f)
 	    "  -k, --key HEX       the key, 16 or 32 bytes in hex (visible in ps and\n"
 	    "                      shell history: prefer --key-file)\n"
 	    "  -f, --key-file F    read the hex key from file F\n"
-	    "  -g, --generate      generate a random key and print it once\n"
+	    "  -g, --generate OUT  generate a random key and write it, in hex, to the\n"
+	    "                      new file OUT (mode 0600; never printed)\n"
 	    "  -l, --key-len N     16 (default) or 32, with --generate\n"
 	    "  -e, --expires UNIX  expiry in Unix seconds (default 0: never)\n"
 	    "  -h, --help          this text\n",
@@ -43,7 +47,7 @@ typedef struct {
 	size_t nids;
 	const char *key_hex;
 	const char *key_file;
-	int generate;
+	const char *generate; /* the new key file */
 	int key_len_set;
 	size_t key_len;
 	int64_t expires;
@@ -74,7 +78,7 @@ static int take_opt(psk_add_args_t *a, int c, const char *arg)
 		a->key_file = arg;
 		return EXIT_SUCCESS;
 	case 'g':
-		a->generate = 1;
+		a->generate = arg;
 		return EXIT_SUCCESS;
 	case 'l':
 		if (kmsctl_parse_u32(arg, &v) != KMS_EOK || (v != 16 && v != 32)) {
@@ -106,11 +110,11 @@ static int check_psk_add(const psk_add_args_t *a, const char *psk_id)
 	if (a->nids == 0) {
 		return kmsctl_usage_error("psk add: at least one --identity is needed");
 	}
-	if ((a->key_hex != NULL) + (a->key_file != NULL) + a->generate != 1) {
+	if ((a->key_hex != NULL) + (a->key_file != NULL) + (a->generate != NULL) != 1) {
 		return kmsctl_usage_error("psk add: give exactly one of --key, "
 					  "--key-file, --generate");
 	}
-	if (a->key_len_set && !a->generate) {
+	if (a->key_len_set && a->generate == NULL) {
 		return kmsctl_usage_error("psk add: --key-len goes with --generate");
 	}
 	return EXIT_SUCCESS;
@@ -123,7 +127,7 @@ static int parse_psk_add(int argc, char **argv, psk_add_args_t *a, const char **
 		{ "identity", required_argument, NULL, 'i' },
 		{ "key", required_argument, NULL, 'k' },
 		{ "key-file", required_argument, NULL, 'f' },
-		{ "generate", no_argument, NULL, 'g' },
+		{ "generate", required_argument, NULL, 'g' },
 		{ "key-len", required_argument, NULL, 'l' },
 		{ "expires", required_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
@@ -131,7 +135,7 @@ static int parse_psk_add(int argc, char **argv, psk_add_args_t *a, const char **
 	};
 	int c;
 	kmsctl_getopt_reset();
-	while ((c = getopt_long(argc, argv, "i:k:f:gl:e:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:k:f:g:l:e:h", opts, NULL)) != -1) {
 		if (c == 'h') {
 			usage_psk(stdout);
 			return -1;
@@ -196,16 +200,29 @@ static int psk_add(const kmsctl_paths_t *p, int argc, char **argv)
 	if (rc != EXIT_SUCCESS) {
 		goto cleanup;
 	}
-	int ret =
-	    psk_static_add(p->db, kek, psk_id, key, key_len, a.ids, a.nids, a.expires);
+	int ret = KMS_EOK;
+	if (a.generate != NULL) { /* the key goes to a new 0600 file, never to stdout */
+		size_t hl = strlen(hex);
+		hex[hl] = '\n';
+		ret = secret_file_write(a.generate, SECRET_FILE_EXCL, hex, hl + 1);
+		if (ret != KMS_EOK) {
+			rc =
+			    kmsctl_fail(ret, "cannot create %s (PSK user '%s' not added)",
+					a.generate, psk_id);
+			goto cleanup;
+		}
+	}
+	ret = psk_static_add(p->db, kek, psk_id, key, key_len, a.ids, a.nids, a.expires);
+	if (ret != KMS_EOK && a.generate != NULL) {
+		(void)unlink(a.generate); /* no key file for a user that was not added */
+	}
 	if (ret == KMS_EEXIST) {
 		rc = kmsctl_fail(KMS_EOK, "PSK user '%s' exists (remove it first)",
 				 psk_id);
 	} else if (ret != KMS_EOK) {
 		rc = kmsctl_fail(ret, "cannot add PSK user '%s'", psk_id);
-	} else if (a.generate) {
-		/* Shown once: the operator provisions the UE with it. */
-		printf("psk %s %s\n", psk_id, hex);
+	} else if (a.generate != NULL) {
+		printf("added PSK user %s; its key is in %s\n", psk_id, a.generate);
 	} else {
 		printf("added PSK user %s\n", psk_id);
 	}

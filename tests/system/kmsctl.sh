@@ -39,7 +39,8 @@ ctl 2 key retire
 ctl 2 key retire notanumber
 ctl 2 psk add x@y --identity x@y # no key source
 ctl 2 psk add x@y --identity x@y --key 0011 # wrong length
-ctl 2 psk add x@y --identity 'not an identity' --generate
+ctl 2 psk add x@y --identity 'not an identity' --generate "$tmp/x.key"
+ctl 2 psk add x@y --identity x@y --generate # --generate names its key file
 ok "usage errors exit 2, --help exits 0"
 
 # --- before init -------------------------------------------------------------
@@ -59,10 +60,12 @@ for u in alice bob; do
 	[ "$(mode "$f")" = 600 ] || fail "$f mode"
 	key=$(cat "$f")
 	echo "$key" | grep -Eq '^[0-9a-f]{32}$' || fail "$f is not 16 bytes of hex"
-	grep -q "^psk $u@example.org $key\$" "$tmp/out" || fail "demo key of $u not printed"
+	grep -q "^demo PSK user $u@example.org added; its key is in $f\$" "$tmp/out" ||
+		fail "demo user $u: key file not named"
 done
+no_key_hex "$tmp/out" # the demo keys stay in their files
 [ "$(cat "$S/demo-alice.psk")" != "$(cat "$S/demo-bob.psk")" ] || fail "same demo keys"
-ok "init --demo: 0700 dir, 0600 kek/store/demo files, each demo key printed"
+ok "init --demo: 0700 dir, 0600 kek/store/demo files named, no key printed"
 
 alice_key=$(cat "$S/demo-alice.psk")
 ctl 0 init --demo
@@ -92,16 +95,23 @@ ctl 0 psk list
 no_key_hex "$tmp/out"
 grep -q 'alice@example.org' "$tmp/out" || fail "alice not listed"
 ctl 0 psk add carol@example.org --identity carol@example.org \
-	--identity carol.work@example.org --generate --key-len 32
-grep -Eq '^psk carol@example.org [0-9a-f]{64}$' "$tmp/out" || fail "generated key"
+	--identity carol.work@example.org --generate "$tmp/carol.key" --key-len 32
+no_key_hex "$tmp/out"
+grep -q "^added PSK user carol@example.org; its key is in $tmp/carol.key\$" "$tmp/out" ||
+	fail "generated key file not named"
+[ "$(mode "$tmp/carol.key")" = 600 ] || fail "generated key file mode"
+grep -Eq '^[0-9a-f]{64}$' "$tmp/carol.key" || fail "generated key"
 printf '000102030405060708090a0b0c0d0e0f\n' >"$tmp/key.hex"
 ctl 0 psk add dave --identity dave@example.org --key-file "$tmp/key.hex" \
 	--expires 4102444800
 no_key_hex "$tmp/out"
 ctl 0 psk add "x'); DROP TABLE psk_users;--" --identity x@example.org \
 	--key 00112233445566778899aabbccddeeff
-ctl 1 psk add dave --identity dave@example.org --generate
+ctl 1 psk add dave --identity dave@example.org --generate "$tmp/dave2.key"
 grep -q exists "$tmp/err" || fail "duplicate add: reason"
+[ ! -e "$tmp/dave2.key" ] || fail "key file left for a user not added"
+ctl 1 psk add erin --identity erin@example.org --generate "$tmp/carol.key"
+[ "$(cat "$tmp/carol.key" | wc -c)" = 65 ] || fail "--generate replaced an existing file"
 ctl 0 psk list
 no_key_hex "$tmp/out"
 grep -q 'carol.work@example.org' "$tmp/out" || fail "carol identities"
