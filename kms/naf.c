@@ -196,7 +196,7 @@ static int zn_miss(naf_t *n, net_handle_t *h, const uint8_t *psk_id, size_t len,
 		   const char *btid, const char *subj, kms_psk_t *out)
 {
 	shared_t *sh = n->sh;
-	char *body = malloc(NAF_ZN_BODY_MAX);
+	char *body = secmem_alloc(NAF_ZN_BODY_MAX); /* holds the key, in base64 */
 	naf_zn_answer_t *ans = secmem_alloc(sizeof(*ans));
 	int ret = body != NULL && ans != NULL ? zn_fetch(n, h, btid, subj, body, ans)
 					      : KMS_ENOMEM;
@@ -211,7 +211,7 @@ static int zn_miss(naf_t *n, net_handle_t *h, const uint8_t *psk_id, size_t len,
 		naf_cache_put_negative(sh->cache, psk_id, len, ret,
 				       kms_clock_wall_s() + (int64_t)n->negative_ttl);
 	}
-	free(body);
+	secmem_free(body, NAF_ZN_BODY_MAX); /* wiped */
 	secmem_free(ans, sizeof(*ans));
 	return ret;
 }
