@@ -34,8 +34,8 @@ K="$B/tools/kmsctl"
 "$K" -d "$tmp/s2" psk add bob@example.org --identity bob@example.org \
 	--key-file "$tmp/s1/demo-bob.psk" >/dev/null
 "$K" -d "$tmp/s1" peer add --kms-id kms.d2.example --url "https://127.0.0.1:$zk2/kms" \
-	--ca "$tmp/pki/ca1.crt" --cert-name kms2.test --responders 'bob@example.org' --generate |
-	awk '$1 == "peer" { print $3 }' >"$tmp/peer.key"
+	--ca "$tmp/pki/ca1.crt" --cert-name kms2.test --responders 'bob@example.org' \
+	--generate "$tmp/peer.key" >/dev/null
 "$K" -d "$tmp/s2" peer add --kms-id kms.d1.example --url "https://127.0.0.1:$zk1/kms" \
 	--ca "$tmp/pki/ca1.crt" --cert-name kms1.test --responders '*@example.org' \
 	--key-file "$tmp/peer.key" >/dev/null

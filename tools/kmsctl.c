@@ -10,9 +10,9 @@
  * This file only parses the global options and dispatches.  STATE_DIR
  * (default ./var) holds kms.db and the KEK file "kek".  Exit status: 0
  * success, 1 failure (the reason on stderr), 2 usage error.  Key bytes
- * are printed only where an operator provisions a UE or a peer: the demo
- * keys of init --demo and the keys of psk add --generate and peer add
- * --generate, each once.
+ * are never printed: keys generated for a UE or a peer (init --demo, psk
+ * add --generate, peer add --generate) go to new 0600 files named on the
+ * command line.
  */
 #include <getopt.h>
 #include <stdio.h>

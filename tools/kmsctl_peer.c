@@ -1,7 +1,8 @@
 /*
  * kmsctl peer add|list|remove: the Zk peers in kms.db (zk/peer.h).  The
- * per-peer key is printed once, by add --generate: the operator configures
- * the same key on the peer KMS.  kmsd picks changes up on SIGHUP.
+ * per-peer key is never printed: add --generate OUT writes it to a new 0600
+ * file, which the operator carries to the peer KMS (its peer add
+ * --key-file).  kmsd picks changes up on SIGHUP.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -15,6 +16,7 @@
 #include "common/encode.h"
 #include "common/errcode.h"
 #include "common/secmem.h"
+#include "common/secret_file.h"
 #include "policy/identity.h"
 #include "tools/kmsctl.h"
 #include "zk/peer.h"
@@ -26,7 +28,7 @@ static void usage_peer(FILE *f)
 	fprintf(f,
 		"usage: kmsctl [-d STATE_DIR] peer add --kms-id ID --url URL --ca FILE\n"
 		"                 --cert-name NAME --responders PATTERN\n"
-		"                 (--key-file FILE | --generate [--key-len N])\n"
+		"                 (--key-file FILE | --generate OUT [--key-len N])\n"
 		"       kmsctl [-d STATE_DIR] peer list\n"
 		"       kmsctl [-d STATE_DIR] peer remove ID\n"
 		"\n"
@@ -48,8 +50,9 @@ static void usage_peer(FILE *f)
 		"                        identity; a sip: URI is stored as its\n"
 		"                        user@domain)\n"
 		"  -f, --key-file FILE   read the per-peer key (16 or 32 bytes, hex)\n"
-		"  -g, --generate        generate a random key and print it once: it\n"
-		"                        must be configured on the peer too\n"
+		"  -g, --generate OUT    generate a random key and write it, in hex, to\n"
+		"                        the new file OUT (mode 0600; never printed):\n"
+		"                        the peer is configured with it too\n"
 		"  -l, --key-len N       16 or 32 (default), with --generate\n"
 		"  -h, --help            this text\n"
 		"\n"
@@ -59,7 +62,7 @@ static void usage_peer(FILE *f)
 
 typedef struct {
 	const char *kms_id, *url, *ca, *cert_name, *responders, *key_file;
-	int generate;
+	const char *generate; /* the new key file */
 	int key_len_set;
 	size_t key_len;
 	char stored[ZK_RESPONDERS_MAX + 1]; /* responders in its stored form */
@@ -89,7 +92,7 @@ static int take_opt(peer_args_t *a, int c, const char *arg)
 		a->key_file = arg;
 		return EXIT_SUCCESS;
 	case 'g':
-		a->generate = 1;
+		a->generate = arg;
 		return EXIT_SUCCESS;
 	case 'l':
 		if (kmsctl_parse_u32(arg, &v) != KMS_EOK || (v != 16 && v != 32)) {
@@ -152,11 +155,11 @@ static int check_rest(peer_args_t *a)
 		    a->responders, why != NULL ? why : "invalid");
 	}
 	a->responders = a->stored;
-	if ((a->key_file != NULL) + a->generate != 1) {
+	if ((a->key_file != NULL) + (a->generate != NULL) != 1) {
 		return kmsctl_usage_error(
 		    "peer add: give exactly one of --key-file, --generate");
 	}
-	if (a->key_len_set && !a->generate) {
+	if (a->key_len_set && a->generate == NULL) {
 		return kmsctl_usage_error("peer add: --key-len goes with --generate");
 	}
 	return EXIT_SUCCESS;
@@ -172,14 +175,14 @@ static int parse_add(int argc, char **argv, peer_args_t *a)
 		{ "cert-name", required_argument, NULL, 'n' },
 		{ "responders", required_argument, NULL, 'r' },
 		{ "key-file", required_argument, NULL, 'f' },
-		{ "generate", no_argument, NULL, 'g' },
+		{ "generate", required_argument, NULL, 'g' },
 		{ "key-len", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 	kmsctl_getopt_reset();
-	while ((c = getopt_long(argc, argv, "i:u:c:n:r:f:gl:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "i:u:c:n:r:f:g:l:h", opts, NULL)) != -1) {
 		if (c == 'h') {
 			usage_peer(stdout);
 			return -1;
@@ -238,7 +241,7 @@ static int peer_add(const kmsctl_paths_t *p, int argc, char **argv)
 		return rc < 0 ? EXIT_SUCCESS : rc; /* -1: --help */
 	}
 	uint8_t kek[KEYRING_KEK_LEN];
-	char hex[2 * ZK_KEY_MAX + 1];
+	char hex[2 * ZK_KEY_MAX + 2]; /* the key in hex, then a newline */
 	hex[0] = '\0';
 	zk_peer_t *pe = secmem_alloc(sizeof(*pe));
 	if (pe == NULL) {
@@ -263,7 +266,21 @@ static int peer_add(const kmsctl_paths_t *p, int argc, char **argv)
 	if (rc != EXIT_SUCCESS) {
 		goto cleanup;
 	}
-	int ret = zk_peer_add(p->db, kek, pe);
+	int ret = KMS_EOK;
+	if (a.generate != NULL) { /* the key goes to a new 0600 file, never to stdout */
+		size_t hl = strlen(hex);
+		hex[hl] = '\n';
+		ret = secret_file_write(a.generate, SECRET_FILE_EXCL, hex, hl + 1);
+		if (ret != KMS_EOK) {
+			rc = kmsctl_fail(ret, "cannot create %s (peer '%s' not added)",
+					 a.generate, pe->kms_id);
+			goto cleanup;
+		}
+	}
+	ret = zk_peer_add(p->db, kek, pe);
+	if (ret != KMS_EOK && a.generate != NULL) {
+		(void)unlink(a.generate); /* no key file for a peer that was not added */
+	}
 	if (ret == KMS_EEXIST) {
 		rc = kmsctl_fail(
 		    KMS_EOK,
@@ -272,9 +289,8 @@ static int peer_add(const kmsctl_paths_t *p, int argc, char **argv)
 		    pe->kms_id, pe->cert_name);
 	} else if (ret != KMS_EOK) {
 		rc = kmsctl_fail(ret, "cannot add peer '%s'", pe->kms_id);
-	} else if (a.generate) {
-		/* Shown once: the operator configures the peer KMS with it. */
-		printf("peer %s %s\n", pe->kms_id, hex);
+	} else if (a.generate != NULL) {
+		printf("added peer %s (key in %s)\n", pe->kms_id, a.generate);
 	} else {
 		printf("added peer %s\n", pe->kms_id);
 	}

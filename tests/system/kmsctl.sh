@@ -131,36 +131,48 @@ ctl 2 peer add --kms-id kms2 --url https://kms2.test/zk --ca "$tmp/peer-ca.pem" 
 	--cert-name kms2.test --responders '*@kms2.example' # no key source
 # No --responders: a usage error (no implicit '*@*'), nothing stored.
 ctl 2 peer add --kms-id kms2 --url https://kms2.test/zk --ca "$tmp/peer-ca.pem" \
-	--cert-name kms2.test --generate
+	--cert-name kms2.test --generate "$tmp/peer-noresp.key"
 grep -q -- "--responders PATTERN is needed" "$tmp/err" || fail "no --responders: reason"
 grep -q -- "--responders '\*@d2.example'" "$tmp/err" || fail "no --responders: example"
+[ -e "$tmp/peer-noresp.key" ] && fail "no --responders: a key file was written"
 ctl 0 peer list
 grep -q '^kms2 ' "$tmp/out" && fail "peer add without --responders stored a peer"
 ctl 0 peer add --help
 grep -q -- '--responders PATTERN$' "$tmp/out" || fail "peer add --help: --responders not required"
 ctl 2 peer add --kms-id kms2 --url http://kms2.test/zk --ca "$tmp/peer-ca.pem" \
-	--cert-name kms2.test --responders '*@kms2.example' --generate
+	--cert-name kms2.test --responders '*@kms2.example' --generate "$tmp/px.key"
 ctl 2 peer add --kms-id kms2 --url https://kms2.test/zk --ca "$tmp/peer-ca.pem" \
-	--cert-name '*.test' --responders '*@kms2.example' --generate
+	--cert-name '*.test' --responders '*@kms2.example' --generate "$tmp/px.key"
 ctl 1 peer add --kms-id kms2 --url https://kms2.test/zk --ca "$tmp/missing.pem" \
-	--cert-name kms2.test --responders '*@kms2.example' --generate
+	--cert-name kms2.test --responders '*@kms2.example' --generate "$tmp/px.key"
 ctl 2 peer add --kms-id kms2 --url https://kms2.test/zk --ca "$tmp/peer-ca.pem" \
-	--cert-name kms2.test --responders 'not an identity' --generate
+	--cert-name kms2.test --responders 'not an identity' --generate "$tmp/px.key"
 grep -q -- '--responders must be' "$tmp/err" || fail "bad --responders: reason"
 ctl 0 peer add --kms-id kms2.example.org --url https://127.0.0.1:8443/zk \
-	--ca "$tmp/peer-ca.pem" --cert-name kms2.test --responders '*@*' --generate # any, explicitly
-grep -Eq '^peer kms2.example.org [0-9a-f]{64}$' "$tmp/out" || fail "generated peer key"
+	--ca "$tmp/peer-ca.pem" --cert-name kms2.test --responders '*@*' \
+	--generate "$tmp/peer2.key" # any, explicitly
+no_key_hex "$tmp/out"
+grep -q "key in $tmp/peer2.key" "$tmp/out" || fail "peer add --generate names its key file"
+grep -Eq '^[0-9a-f]{64}$' "$tmp/peer2.key" || fail "generated peer key file"
+[ "$(stat -c %a "$tmp/peer2.key")" = 600 ] || fail "peer key file mode"
+echo keep >"$tmp/peer7.key"
+ctl 1 peer add --kms-id kms7 --url https://kms7.test/zk --ca "$tmp/peer-ca.pem" \
+	--cert-name kms7.test --responders '*@kms7.example' --generate "$tmp/peer7.key"
+[ "$(cat "$tmp/peer7.key")" = keep ] || fail "an existing key file was overwritten"
+ctl 0 peer list
+grep -q '^kms7 ' "$tmp/out" && fail "kms7 added although its key file exists"
 ctl 0 peer add --kms-id kms3 --url https://kms3.test/zk --ca "$tmp/peer-ca.pem" \
 	--cert-name kms3.test --responders '*@kms3.example' --key-file "$tmp/key.hex"
 no_key_hex "$tmp/out"
 ctl 1 peer add --kms-id kms4 --url https://kms3.test/zk --ca "$tmp/peer-ca.pem" \
-	--cert-name KMS3.test --responders '*@kms4.example' --generate
+	--cert-name KMS3.test --responders '*@kms4.example' --generate "$tmp/peer4.key"
 grep -q exists "$tmp/err" || fail "duplicate cert-name: reason"
+[ -e "$tmp/peer4.key" ] && fail "key file left for a peer that was not added"
 ctl 2 peer add --kms-id kms5 --url https://kms5.test/zk --ca "$tmp/peer-ca.pem" \
-	--cert-name kms5.test --responders 'tel:+15551234' --generate
+	--cert-name kms5.test --responders 'tel:+15551234' --generate "$tmp/peer5.key"
 grep -q 'tel: URI is not a KMS user identity' "$tmp/err" || fail "tel: --responders: reason"
 ctl 0 peer add --kms-id kms6 --url https://kms6.test/zk --ca "$tmp/peer-ca.pem" \
-	--cert-name kms6.test --responders 'sip:*@D2.example;user=phone' --generate
+	--cert-name kms6.test --responders 'sip:*@D2.example;user=phone' --generate "$tmp/peer6.key"
 ctl 0 peer list
 no_key_hex "$tmp/out"
 grep -q '^kms6 .* \*@d2\.example ' "$tmp/out" || fail "sip: --responders listed as *@d2.example"

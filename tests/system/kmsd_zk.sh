@@ -50,10 +50,12 @@ adduser "$S2" carol d2.example
 # the GBA section below resolves bob@example.org, in Alice's domain; the
 # --responders section narrows it.  KMS2 only ever hears of d1.example.
 "$KMSCTL" -d "$S1" peer add --kms-id kms.d2.example --url "https://127.0.0.1:$zk2/kms" \
-	--ca "$P/ca1.crt" --cert-name kms2.test --responders '*@*' --generate >"$tmp/peer.out" ||
-	fail "peer add on KMS1"
-awk '$1 == "peer" { print $3 }' "$tmp/peer.out" >"$tmp/peer.key"
-[ -s "$tmp/peer.key" ] || fail "peer add --generate printed no key"
+	--ca "$P/ca1.crt" --cert-name kms2.test --responders '*@*' --generate "$tmp/peer.key" \
+	>"$tmp/peer.out" || fail "peer add on KMS1"
+[ -s "$tmp/peer.key" ] || fail "peer add --generate wrote no key file"
+[ "$(stat -c %a "$tmp/peer.key")" = 600 ] || fail "peer key file is not mode 0600"
+grep -Eq '^[0-9a-f]{64}$' "$tmp/peer.key" || fail "peer key file does not hold 32 bytes in hex"
+grep -qi "$(cat "$tmp/peer.key")" "$tmp/peer.out" && fail "peer add printed the key"
 "$KMSCTL" -d "$S2" peer add --kms-id kms.d1.example --url "https://127.0.0.1:$zk1/kms" \
 	--ca "$P/ca1.crt" --cert-name kms1.test --responders '*@d1.example' \
 	--key-file "$tmp/peer.key" >/dev/null || fail "peer add on KMS2"
