@@ -1,7 +1,7 @@
 /*
  * kmsctl init [--demo]: create the state directory, the KEK, the store and
  * a first active master key, each only if absent.  With --demo, two PSK
- * users whose keys are printed once and written to STATE_DIR/demo-*.psk.
+ * users whose keys are written to STATE_DIR/demo-*.psk (never printed).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -32,7 +32,7 @@ static void usage_init(FILE *f)
 		"\n"
 		"  --demo      also add the PSK users alice@example.org and\n"
 		"              bob@example.org with random 16-byte keys; each new key\n"
-		"              is printed once and written to STATE_DIR/demo-NAME.psk\n"
+		"              is written to STATE_DIR/demo-NAME.psk (never printed)\n"
 		"  -h, --help  this text\n");
 }
 
