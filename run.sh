@@ -75,7 +75,11 @@ and kmsd (Ua on http://127.0.0.1:8080/kms, state in ./var, $conf).
         --to bob@example.org --out req.bin --state alice.state
   reload: kill -HUP <kmsd pid>; stop: Ctrl-C (stops bsf-stubd too).
 MSG
-"$top/build/kms/kmsd" -f -c "$conf" &
+# kmsd runs as whoever runs run.sh: as root that has to be said
+# (--allow-root); a site sets kms.user / kms.group instead (README).
+root_flag=""
+[ "$(id -u)" -eq 0 ] && root_flag=--allow-root
+"$top/build/kms/kmsd" -f $root_flag -c "$conf" &
 kmsd_pid=$!
 echo "run.sh: kmsd pid $kmsd_pid, bsf-stubd pid $bsf_pid"
 rc=0

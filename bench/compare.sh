@@ -39,7 +39,10 @@ kms = { state_dir = "$tmp/s-$1"; };
 policy = { replay_entries = 4194304; };
 log = { level = "notice"; };
 CONF
-	$srv "$2" -c "$tmp/$1.conf" >"$tmp/$1.log" 2>&1 &
+	# An older build has no --allow-root (and needs none).
+	flag=""
+	"$2" --help | grep -q -- --allow-root && flag=$root_flag
+	$srv "$2" $flag -c "$tmp/$1.conf" >"$tmp/$1.log" 2>&1 &
 	eval "pid_$1=$!"
 	pids="$pids $!"
 	i=0

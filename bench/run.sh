@@ -38,7 +38,7 @@ naf = { enabled = true; bsf_url = "http://127.0.0.1:$fport/zn"; };
 policy = { replay_entries = 4194304; };
 log = { level = "notice"; };
 CONF
-$srv "$B/kms/kmsd" -c "$tmp/kmsd.conf" >"$tmp/kmsd.log" 2>&1 &
+$srv "$B/kms/kmsd" $root_flag -c "$tmp/kmsd.conf" >"$tmp/kmsd.log" 2>&1 &
 kpid=$!
 $srv "$B/bench/baseline" -p "$bport" -t "$srv_threads" &
 bpid=$!

@@ -49,7 +49,7 @@ zk = { enabled = true; port = $zk; threads = 2; cert_file = "$tmp/pki/kms$d.crt"
 policy = { replay_entries = 4194304; };
 log = { level = "${ZK_BENCH_LOG:-notice}"; };
 CONF
-	$srv "$B/kms/kmsd" -c "$tmp/kms$d.conf" >"$tmp/kms$d.log" 2>&1 &
+	$srv "$B/kms/kmsd" $root_flag -c "$tmp/kms$d.conf" >"$tmp/kms$d.log" 2>&1 &
 	eval "p$d=\$!"
 	i=0
 	until curl -s "http://127.0.0.1:$ua/readyz" >/dev/null 2>&1; do

@@ -25,7 +25,8 @@ int secret_file_errno(int e)
 	}
 }
 
-static int check_mode(int fd, unsigned flags)
+/* group: the one group that may read a private file, or (gid_t)-1. */
+static int check_mode(int fd, unsigned flags, gid_t group)
 {
 	struct stat sb;
 	if (fstat(fd, &sb) != 0) {
@@ -34,8 +35,9 @@ static int check_mode(int fd, unsigned flags)
 	if (!S_ISREG(sb.st_mode)) {
 		return KMS_EACCES;
 	}
+	mode_t allowed = group != (gid_t)-1 && sb.st_gid == group ? S_IRGRP : 0;
 	if ((flags & SECRET_FILE_PRIVATE) != 0 &&
-	    (sb.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+	    (sb.st_mode & (S_IRWXG | S_IRWXO) & ~allowed) != 0) {
 		return KMS_EACCES;
 	}
 	return KMS_EOK;
@@ -68,6 +70,12 @@ static int read_all(int fd, char *buf, size_t max, size_t *len)
 int secret_file_read(const char *path, unsigned flags, size_t max, char **out,
 		     size_t *len)
 {
+	return secret_file_read_group(path, flags, (gid_t)-1, max, out, len);
+}
+
+int secret_file_read_group(const char *path, unsigned flags, gid_t group, size_t max,
+			   char **out, size_t *len)
+{
 	if (path == NULL || out == NULL || len == NULL || max == 0 ||
 	    max > SECRET_FILE_MAX) {
 		return KMS_EINVAL;
@@ -82,7 +90,7 @@ int secret_file_read(const char *path, unsigned flags, size_t max, char **out,
 	}
 	char *buf = NULL;
 	size_t got = 0;
-	int ret = check_mode(fd, flags);
+	int ret = check_mode(fd, flags, group);
 	if (ret == KMS_EOK) {
 		buf = secmem_alloc(max + 1);
 		ret = buf != NULL ? read_all(fd, buf, max, &got) : KMS_ENOMEM;

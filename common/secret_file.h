@@ -19,6 +19,7 @@
 #define KMS_COMMON_SECRET_FILE_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 enum {
 	SECRET_FILE_PRIVATE = 1u << 0,	/* read: mode must be 0600 or stricter */
@@ -36,6 +37,15 @@ enum {
  */
 int secret_file_read(const char *path, unsigned flags, size_t max, char **out,
 		     size_t *len);
+
+/*
+ * The same, but SECRET_FILE_PRIVATE also lets the file's group read it
+ * (0640: never group write or anything for others) when that group is
+ * group: a file shared with a daemon that runs as that group.  group
+ * (gid_t)-1 is secret_file_read.
+ */
+int secret_file_read_group(const char *path, unsigned flags, gid_t group, size_t max,
+			   char **out, size_t *len);
 
 /* Wipe and release a buffer from secret_file_read with the same max. */
 void secret_file_free(char *buf, size_t max);

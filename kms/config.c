@@ -8,8 +8,10 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <libconfig.h>
+#include <pwd.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,11 +19,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/encode.h"
 #include "common/errcode.h"
 #include "common/log.h"
 #include "mikey/payload.h"
 
 #define THREADS_MAX 256
+#define PWBUF_LEN 16384 /* getpwnam_r / getgrnam_r scratch */
 
 typedef enum {
 	T_STR = 0,
@@ -101,6 +105,25 @@ static int check_nonempty_path(const char *v)
 	return *v != '\0' ? check_path(v) : KMS_EINVAL;
 }
 
+/* "" or an account name or id: letters, digits, '.', '_', '-' (and a
+ * trailing '$'), not starting with '-'. */
+static int check_account(const char *v)
+{
+	if (*v == '-') {
+		return KMS_EINVAL;
+	}
+	for (const char *p = v; *p != '\0'; p++) {
+		char c = *p;
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			  (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' ||
+			  (c == '$' && p[1] == '\0');
+		if (!ok) {
+			return KMS_EINVAL;
+		}
+	}
+	return KMS_EOK;
+}
+
 static int check_effect(const char *v)
 {
 	return strcmp(v, "allow") == 0 || strcmp(v, "deny") == 0 ? KMS_EOK : KMS_EINVAL;
@@ -137,6 +160,124 @@ uint16_t kms_config_ticket_type(const kms_config_t *cfg)
 bool kms_config_forking_always(const kms_config_t *cfg)
 {
 	return strcmp(cfg->forking, "on_request") != 0;
+}
+
+/* --- kms.user and kms.group ------------------------------------------------- */
+
+__attribute__((format(printf, 3, 4))) static void say(char *why, size_t len,
+						      const char *fmt, ...)
+{
+	if (why == NULL || len == 0) {
+		return;
+	}
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, len, fmt, ap);
+	va_end(ap);
+}
+
+/* The uid of name (a decimal id as it is) and, when the user database
+ * knows the account, its primary group (*has_gid). */
+static int user_ids(const char *name, uid_t *uid, gid_t *gid, bool *has_gid)
+{
+	char buf[PWBUF_LEN];
+	struct passwd pw, *res = NULL;
+	uint32_t n = 0;
+	if (dec_parse_u32(name, &n) == KMS_EOK) {
+		if (n == UINT32_MAX) { /* (uid_t)-1: "no change" to setresuid */
+			return KMS_EINVAL;
+		}
+		/* An id needs no entry: only its primary group is looked up. */
+		(void)getpwuid_r((uid_t)n, &pw, buf, sizeof(buf), &res);
+		*uid = (uid_t)n;
+	} else {
+		int e = getpwnam_r(name, &pw, buf, sizeof(buf), &res);
+		if (res == NULL) {
+			return e == 0 || e == ENOENT || e == ESRCH ? KMS_ENOENT : -e;
+		}
+		*uid = pw.pw_uid;
+	}
+	*has_gid = res != NULL;
+	if (res != NULL) {
+		*gid = pw.pw_gid;
+	}
+	return KMS_EOK;
+}
+
+static int group_id(const char *name, gid_t *gid)
+{
+	char buf[PWBUF_LEN];
+	struct group gr, *res = NULL;
+	uint32_t n = 0;
+	if (dec_parse_u32(name, &n) == KMS_EOK) {
+		if (n == UINT32_MAX) {
+			return KMS_EINVAL;
+		}
+		*gid = (gid_t)n;
+		return KMS_EOK;
+	}
+	int e = getgrnam_r(name, &gr, buf, sizeof(buf), &res);
+	if (res == NULL) {
+		return e == 0 || e == ENOENT || e == ESRCH ? KMS_ENOENT : -e;
+	}
+	*gid = gr.gr_gid;
+	return KMS_EOK;
+}
+
+/* kms_config_runas(); *bad names the setting at fault. */
+static int runas(const kms_config_t *cfg, kms_config_runas_t *out, char *why, size_t len,
+		 const char **bad)
+{
+	kms_config_runas_t r = { false, 0, 0 };
+	bool has_gid = false;
+	*bad = "kms.user";
+	if (cfg->user[0] == '\0') {
+		if (cfg->group[0] != '\0') {
+			*bad = "kms.group";
+			say(why, len, "'kms.group' needs 'kms.user'");
+			return KMS_EINVAL;
+		}
+		*out = r;
+		return KMS_EOK;
+	}
+	int ret = user_ids(cfg->user, &r.uid, &r.gid, &has_gid);
+	if (ret != KMS_EOK) {
+		say(why, len, "'kms.user' = \"%s\": no such user", cfg->user);
+		return ret;
+	}
+	if (cfg->group[0] != '\0') {
+		*bad = "kms.group";
+		ret = group_id(cfg->group, &r.gid);
+		if (ret != KMS_EOK) {
+			say(why, len, "'kms.group' = \"%s\": no such group", cfg->group);
+			return ret;
+		}
+	} else if (!has_gid) {
+		say(why, len,
+		    "'kms.user' = \"%s\" is not in the user database: set "
+		    "'kms.group' too",
+		    cfg->user);
+		return KMS_EINVAL;
+	}
+	if (r.uid == 0 || r.gid == 0) {
+		*bad = r.uid == 0 ? "kms.user" : "kms.group";
+		say(why, len, "'%s' must not be root (id 0): name the service account",
+		    *bad);
+		return KMS_EINVAL;
+	}
+	r.set = true;
+	*out = r;
+	return KMS_EOK;
+}
+
+int kms_config_runas(const kms_config_t *cfg, kms_config_runas_t *out, char *why,
+		     size_t why_len)
+{
+	const char *bad = NULL;
+	if (cfg == NULL || out == NULL) {
+		return KMS_EINVAL;
+	}
+	return runas(cfg, out, why, why_len, &bad);
 }
 
 static int check_url(const char *v)
@@ -211,6 +352,10 @@ static const item_t schema[] = {
 	STR("kms.ticket_type", ticket_type, "private", check_ticket_type,
 	    "private, 1 or 2", RELOAD),
 	BOOL("kms.accept_mac_without_kms_id", accept_mac_without_kms_id, 0, RELOAD),
+	STR("kms.user", user, "", check_account, "an account name or a decimal id",
+	    RESTART),
+	STR("kms.group", group, "", check_account, "a group name or a decimal id",
+	    RESTART),
 	UINT("policy.clock_skew", clock_skew, 300, 1, 86400, RESTART),
 	UINT("policy.ticket_lifetime", ticket_lifetime, 3600, 1, 31536000, RELOAD),
 	UINT("policy.max_ticket_lifetime", max_ticket_lifetime, 86400, 1, 31536000,
@@ -569,7 +714,13 @@ static int check_and_derive(loader_t *l, kms_config_t *tmp,
 			    "'zk.enabled = true' needs 'zk.cert_file', 'zk.key_file' and "
 			    "'zk.ca_file'");
 	}
+	char why[256];
+	kms_config_runas_t ra;
 	const char *bad = NULL;
+	if (runas(tmp, &ra, why, sizeof(why), &bad) != KMS_EOK) {
+		const item_t *it = find_item("kms", bad + strlen("kms."));
+		return fail(l, seen[it - schema], "%s", why);
+	}
 	if (derive(tmp, &bad) != KMS_EOK) {
 		const item_t *it = find_item("kms", "state_dir");
 		return fail(l, seen[it - schema],

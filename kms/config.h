@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 typedef struct {
 	/* [ua] */
@@ -36,6 +37,10 @@ typedef struct {
 	 * covers only the identities present (a deviation from RFC 6043 5.5
 	 * and 12.4); default false. */
 	bool accept_mac_without_kms_id;
+	/* The account kmsd switches to after start-up (kms/privdrop.c): a
+	 * name or a decimal id; "" (default) keeps the starting identity. */
+	char user[64];
+	char group[64]; /* "" (default): the user's primary group */
 	/* [policy] */
 	uint32_t clock_skew;	      /* seconds, default 300 */
 	uint32_t ticket_lifetime;     /* default granted lifetime, seconds, 3600 */
@@ -86,6 +91,25 @@ uint16_t kms_config_ticket_type(const kms_config_t *cfg);
 
 /* True when cfg->forking is "always". */
 bool kms_config_forking_always(const kms_config_t *cfg);
+
+/* kms.user and kms.group resolved to ids (kms_config_runas). */
+typedef struct {
+	bool set; /* kms.user is set */
+	uid_t uid;
+	gid_t gid; /* kms.group, or the user's primary group */
+} kms_config_runas_t;
+
+/*
+ * Resolve kms.user and kms.group (names through the system's user and
+ * group databases, or decimal ids, which need no entry) into *out; with
+ * kms.user empty, out->set is false.  KMS_ENOENT: an unknown name;
+ * KMS_EINVAL: kms.group without kms.user, uid or gid 0 (root is not a
+ * service account), or a user id without an entry and no kms.group.  On
+ * error why (may be NULL, why_len bytes) says which; *out is set only on
+ * success.  kms_config_load() checks this already.
+ */
+int kms_config_runas(const kms_config_t *cfg, kms_config_runas_t *out, char *why,
+		     size_t why_len);
 
 /* Fill cfg with the embedded defaults. */
 void kms_config_defaults(kms_config_t *cfg);

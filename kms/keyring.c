@@ -76,14 +76,16 @@ static int kek_parse(const uint8_t *buf, size_t len, uint8_t kek[KEYRING_KEK_LEN
 
 /* Read and parse the KEK file; a symbolic link is followed (secret mounts
  * use them), and the mode check applies to the file it names. */
-static int kek_read(const char *path, uint8_t kek[KEYRING_KEK_LEN])
+static int kek_read(const char *path, gid_t group, uint8_t kek[KEYRING_KEK_LEN])
 {
 	char *buf = NULL;
 	size_t len = 0;
-	int ret = secret_file_read(path, SECRET_FILE_PRIVATE, KEK_FILE_MAX, &buf, &len);
+	int ret = secret_file_read_group(path, SECRET_FILE_PRIVATE, group, KEK_FILE_MAX,
+					 &buf, &len);
 	if (ret == KMS_EACCES) {
 		log_error("keyring: KEK %s is unreadable, not a regular file, or open to "
-			  "group or others (chmod 600 it)",
+			  "group or others (chmod 600 it; 640 only with the group of "
+			  "kms.group)",
 			  path);
 		return ret;
 	}
@@ -126,11 +128,17 @@ static int kek_create(const char *path, uint8_t kek[KEYRING_KEK_LEN])
 
 int keyring_kek_load(const char *path, int create, uint8_t kek[KEYRING_KEK_LEN])
 {
+	return keyring_kek_load_group(path, create, (gid_t)-1, kek);
+}
+
+int keyring_kek_load_group(const char *path, int create, gid_t group,
+			   uint8_t kek[KEYRING_KEK_LEN])
+{
 	if (path == NULL || kek == NULL) {
 		return KMS_EINVAL;
 	}
 	for (int attempt = 0; attempt < 2; attempt++) {
-		int ret = kek_read(path, kek);
+		int ret = kek_read(path, group, kek);
 		if (ret != KMS_ENOENT || !create) {
 			if (ret == KMS_ENOENT) {
 				log_error("keyring: cannot open KEK %s: %s", path,

@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define KEYRING_KEY_LEN 32
 #define KEYRING_KEK_LEN 32
@@ -39,6 +40,10 @@ typedef struct {
  * create != 0: write a fresh random KEK (mode 0600) if the file is absent.
  */
 int keyring_kek_load(const char *path, int create, uint8_t kek[KEYRING_KEK_LEN]);
+/* The same, also accepting a KEK file of mode 0640 whose group is group
+ * (kmsd's kms.group); (gid_t)-1 is keyring_kek_load. */
+int keyring_kek_load_group(const char *path, int create, gid_t group,
+			   uint8_t kek[KEYRING_KEK_LEN]);
 
 /* Load a snapshot of the usable keys; KMS_ENOENT if there is no active key. */
 int keyring_load(const char *db_path, const uint8_t kek[KEYRING_KEK_LEN],

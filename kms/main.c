@@ -1,7 +1,9 @@
 /*
  * kmsd: the KMS daemon.  Start-up: config, log, crypto self-test, keys
- * (KEK, keyring, PSK users), audit log, replay cache, bind, serve.  Before any
- * key is read: umask 077 and, unless log.core_dumps, no core dumps.  Signals are
+ * (KEK, keyring, PSK users), audit log, replay cache, bind, switch to
+ * kms.user (kms/privdrop.c; root without it needs --allow-root), serve.
+ * Before any key is read: umask 077 and, unless log.core_dumps, no core
+ * dumps.  Signals are
  * blocked in every thread and taken by sigwait() here: SIGHUP reloads
  * (transactionally), SIGTERM/SIGINT stop gracefully.
  */
@@ -26,6 +28,7 @@
 #include "kms/config.h"
 #include "kms/http.h"
 #include "kms/policy_store.h"
+#include "kms/privdrop.h"
 #include "kms/replay.h"
 #include "kms/service.h"
 #include "kms/state.h"
@@ -35,12 +38,17 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: kmsd [-c FILE] [-t] [-f] [-h]\n"
+	fprintf(f, "usage: kmsd [-c FILE] [-t] [-f] [--allow-root] [-h]\n"
 		   "  -c, --config FILE    configuration file (default: embedded "
 		   "defaults)\n"
-		   "  -t, --check-config   check the configuration, then exit 0 "
-		   "(valid) or 1\n"
+		   "  -t, --check-config   check the configuration (and what "
+		   "kms.user can\n"
+		   "                       read and write), then exit 0 (valid) "
+		   "or 1\n"
 		   "  -f, --foreground     run in the foreground (the default)\n"
+		   "      --allow-root     started as root without kms.user: keep "
+		   "root\n"
+		   "                       (otherwise kmsd refuses to start)\n"
 		   "  -h, --help           this text\n"
 		   "Signals: HUP reloads the configuration, keyring, PSK users and\n"
 		   "policy rules (and logs the NAF counters); a change of the policy\n"
@@ -285,7 +293,7 @@ static void release(kms_state_t *st, shared_t *sh)
 	zk_client_free(sh->zk);
 }
 
-static int serve(const char *path, const kms_config_t *cfg)
+static int serve(const char *path, const kms_config_t *cfg, const privdrop_t *pd)
 {
 	sigset_t set;
 	kms_state_t *st = NULL;
@@ -293,6 +301,9 @@ static int serve(const char *path, const kms_config_t *cfg)
 
 	block_signals(&set);
 	int ret = start(cfg, &st, &sh);
+	if (ret == KMS_EOK) {
+		ret = privdrop_apply(pd, cfg); /* bound and loaded: root no more */
+	}
 	if (ret == KMS_EOK) {
 		unsigned unlocked = secmem_table_lock_failures();
 		if (unlocked > 0) {
@@ -317,11 +328,12 @@ int main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "check-config", no_argument, NULL, 't' },
 		{ "foreground", no_argument, NULL, 'f' },
+		{ "allow-root", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = NULL;
-	bool check = false;
+	bool check = false, allow_root = false;
 	int c;
 
 	umask(077); /* the KEK file, the stores and the audit log: owner only */
@@ -335,6 +347,9 @@ int main(int argc, char **argv)
 			check = true;
 			break;
 		case 'f':
+			break;
+		case 'R':
+			allow_root = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -352,7 +367,11 @@ int main(int argc, char **argv)
 
 	kms_config_t cfg;
 	char err[512];
-	if (kms_state_load_config(path, &cfg, err, sizeof(err)) != KMS_EOK) {
+	privdrop_t pd;
+	if (kms_state_load_config(path, &cfg, err, sizeof(err)) != KMS_EOK ||
+	    privdrop_prepare(&cfg, allow_root, &pd, err, sizeof(err)) != KMS_EOK ||
+	    (check &&
+	     privdrop_check_access(&pd, &cfg, path, err, sizeof(err)) != KMS_EOK)) {
 		fprintf(stderr, "kmsd: %s\n", err);
 		return 1;
 	}
@@ -366,7 +385,7 @@ int main(int argc, char **argv)
 		log_close();
 		return 1;
 	}
-	int ret = serve(path, &cfg);
+	int ret = serve(path, &cfg, &pd);
 	log_close();
 	return ret == KMS_EOK ? 0 : 1;
 }

@@ -121,15 +121,20 @@ static int policy_open(const kms_config_t *cfg, kms_state_t *st)
 	return KMS_EOK;
 }
 
-/* The KEK of cfg->kek_file; log why not. */
+/* The KEK of cfg->kek_file; log why not.  With kms.user set, the file may
+ * be 0640 in the group kmsd runs as (kmsctl -c shares it so). */
 static int kek_open(const kms_config_t *cfg, uint8_t kek[KEYRING_KEK_LEN])
 {
-	int ret = keyring_kek_load(cfg->kek_file, 0, kek);
+	kms_config_runas_t ra = { false, 0, 0 };
+	(void)kms_config_runas(cfg, &ra, NULL, 0); /* checked when loaded */
+	int ret =
+	    keyring_kek_load_group(cfg->kek_file, 0, ra.set ? ra.gid : (gid_t)-1, kek);
 	if (ret == KMS_ENOENT) {
 		log_error("no KEK file %s: run kmsctl -d %s init", cfg->kek_file,
 			  cfg->state_dir);
 	} else if (ret == KMS_EACCES) {
-		log_error("KEK file %s is accessible to group or others: chmod 600 it",
+		log_error("KEK file %s is unreadable or accessible to others than "
+			  "kmsd: chmod 600 it (640 in the group of kms.group)",
 			  cfg->kek_file);
 	} else if (ret != KMS_EOK) {
 		log_error("cannot read the KEK file %s: %s", cfg->kek_file,

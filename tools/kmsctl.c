@@ -1,14 +1,17 @@
 /*
  * kmsctl: the operator tool for the KMS stores.
  *
- *   kmsctl [-d STATE_DIR] init [--demo]                      (kmsctl_init.c)
+ *   kmsctl [-d STATE_DIR | -c KMSD_CONF] init [--demo]       (kmsctl_init.c)
  *   kmsctl [-d STATE_DIR] key rotate|list|retire ID          (kmsctl_key.c)
  *   kmsctl [-d STATE_DIR] psk add|list|remove ...            (kmsctl_psk.c)
  *   kmsctl [-d STATE_DIR] policy add|list|remove|test ...    (kmsctl_policy.c)
  *   kmsctl [-d STATE_DIR] peer add|list|remove ...           (kmsctl_peer.c)
  *
  * This file only parses the global options and dispatches.  STATE_DIR
- * (default ./var) holds kms.db and the KEK file "kek".  Exit status: 0
+ * (default ./var) holds kms.db and the KEK file "kek"; -c takes the paths
+ * from kmsd's configuration instead, and with its kms.user set, every
+ * command leaves the stores shared with kmsd's group (kmsctl_share).  Exit
+ * status: 0
  * success, 1 failure (the reason on stderr), 2 usage error.  Key bytes
  * are never printed: keys generated for a UE or a peer (init --demo, psk
  * add --generate, peer add --generate) go to new 0600 files named on the
@@ -36,7 +39,7 @@ static const struct {
 static void usage_main(FILE *f)
 {
 	fprintf(f,
-		"usage: kmsctl [-d STATE_DIR] COMMAND [OPTIONS] [ARGS]\n"
+		"usage: kmsctl [-d STATE_DIR | -c KMSD_CONF] COMMAND [OPTIONS] [ARGS]\n"
 		"\n"
 		"commands:\n"
 		"  init                     create the state directory, KEK and store\n"
@@ -46,6 +49,10 @@ static void usage_main(FILE *f)
 		"  peer add|list|remove     manage the Zk peer KMSs\n"
 		"\n"
 		"  -d, --state-dir DIR  state directory (default ./var): kms.db, kek\n"
+		"  -c, --config FILE    kmsd's configuration: its kms.state_dir,\n"
+		"                       kms.keys_db and kms.kek_file; with kms.user\n"
+		"                       set, the state directory (0770), KEK and\n"
+		"                       kms.db (0640) are left in kmsd's group\n"
 		"  -h, --help           this text\n"
 		"\n"
 		"kmsctl COMMAND --help shows the options of a command.\n"
@@ -53,17 +60,21 @@ static void usage_main(FILE *f)
 }
 
 /* The global options; EXIT_SUCCESS, KMSCTL_EXIT_USAGE or -1 after --help. */
-static int parse_main(int argc, char **argv, const char **dir)
+static int parse_main(int argc, char **argv, const char **dir, const char **conf)
 {
 	static const struct option opts[] = { { "state-dir", required_argument, NULL,
 						'd' },
+					      { "config", required_argument, NULL, 'c' },
 					      { "help", no_argument, NULL, 'h' },
 					      { NULL, 0, NULL, 0 } };
 	int c;
-	while ((c = getopt_long(argc, argv, "+d:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+d:c:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			*dir = optarg;
+			break;
+		case 'c':
+			*conf = optarg;
 			break;
 		case 'h':
 			usage_main(stdout);
@@ -76,6 +87,9 @@ static int parse_main(int argc, char **argv, const char **dir)
 	if (optind >= argc) {
 		usage_main(stderr);
 		return KMSCTL_EXIT_USAGE;
+	}
+	if (*dir != NULL && *conf != NULL) {
+		return kmsctl_usage_error("-d and -c: give one of them");
 	}
 	return EXIT_SUCCESS;
 }
@@ -92,21 +106,31 @@ static int dispatch(const kmsctl_paths_t *p, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	const char *dir = "./var";
+	const char *dir = NULL, *conf = NULL;
 	log_open(KMSCTL_PROG, LOG_TARGET_STDERR);
 	log_level_set(LOG_WARNING);
-	int rc = parse_main(argc, argv, &dir);
+	int rc = parse_main(argc, argv, &dir, &conf);
 	if (rc != EXIT_SUCCESS) {
 		return rc < 0 ? EXIT_SUCCESS : rc;
 	}
 	kmsctl_paths_t p;
-	if (kmsctl_paths_make(dir, &p) != KMS_EOK) {
+	if (conf != NULL) {
+		rc = kmsctl_paths_config(conf, &p);
+		if (rc != EXIT_SUCCESS) {
+			return rc;
+		}
+	} else if (kmsctl_paths_make(dir != NULL ? dir : "./var", &p) != KMS_EOK) {
 		return kmsctl_usage_error("-d: bad state directory");
 	}
 	if (crypto_init() != KMS_EOK) {
 		return kmsctl_fail(KMS_ECRYPTO, "crypto initialisation");
 	}
 	rc = dispatch(&p, argc - optind, argv + optind);
+	/* Also after a failure: a file may have been made before it. */
+	int shared = kmsctl_share(&p);
+	if (rc == EXIT_SUCCESS) {
+		rc = shared;
+	}
 	if (fflush(stdout) != 0 && rc == EXIT_SUCCESS) {
 		rc = kmsctl_fail(KMS_EIO, "writing the output");
 	}

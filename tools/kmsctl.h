@@ -6,8 +6,10 @@
 #ifndef KMS_TOOLS_KMSCTL_H
 #define KMS_TOOLS_KMSCTL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "kms/keyring.h"
 
@@ -21,10 +23,26 @@ typedef struct {
 	char dir[KMSCTL_PATH_CAP];
 	char db[KMSCTL_PATH_CAP];
 	char kek[KMSCTL_PATH_CAP];
+	bool shared; /* -c with kms.user: the stores are shared with gid */
+	gid_t gid;
 } kmsctl_paths_t;
 
 /* dir, dir/kms.db and dir/kek into *p; KMS_EINVAL (empty) or KMS_ERANGE. */
 int kmsctl_paths_make(const char *dir, kmsctl_paths_t *p);
+
+/* -c FILE: kms.state_dir, kms.keys_db and kms.kek_file of kmsd's
+ * configuration, and its kms.user / kms.group; EXIT_SUCCESS or
+ * KMSCTL_EXIT_FAIL (reported). */
+int kmsctl_paths_config(const char *conf, kmsctl_paths_t *p);
+
+/*
+ * With p->shared: the state directory 0770 and the KEK, kms.db and any
+ * kms.db-wal / kms.db-shm 0640, all in group p->gid (the owner stays who
+ * runs kmsctl), so that kmsd reads them after it switched to kms.user and
+ * writes its own files next to them.  Never through a symbolic link.
+ * EXIT_SUCCESS (also without p->shared) or KMSCTL_EXIT_FAIL (reported).
+ */
+int kmsctl_share(const kmsctl_paths_t *p);
 
 /* "kmsctl: <message>[: <code's text>]" on stderr; returns KMSCTL_EXIT_FAIL. */
 __attribute__((format(printf, 2, 3))) int kmsctl_fail(int code, const char *fmt, ...);

@@ -25,7 +25,7 @@
 static void usage_init(FILE *f)
 {
 	fprintf(f,
-		"usage: kmsctl [-d STATE_DIR] init [--demo]\n"
+		"usage: kmsctl [-d STATE_DIR | -c KMSD_CONF] init [--demo]\n"
 		"\n"
 		"Create STATE_DIR (mode 0700), a random KEK file (0600), the store\n"
 		"kms.db and a first active master key, each only if absent.\n"
@@ -36,8 +36,10 @@ static void usage_init(FILE *f)
 		"  -h, --help  this text\n");
 }
 
-static int ensure_dir(const char *dir)
+/* The directory (0700; kmsctl_share makes it 0770 with kms.user). */
+static int ensure_dir(const kmsctl_paths_t *p)
 {
+	const char *dir = p->dir;
 	if (mkdir(dir, 0700) == 0) {
 		printf("created %s\n", dir);
 		return EXIT_SUCCESS;
@@ -49,7 +51,8 @@ static int ensure_dir(const char *dir)
 	if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
 		return kmsctl_fail(KMS_EINVAL, "%s exists and is not a directory", dir);
 	}
-	if ((sb.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+	mode_t open_to = p->shared ? S_IRWXO : S_IRWXG | S_IRWXO;
+	if ((sb.st_mode & open_to) != 0) {
 		fprintf(stderr, "%s: warning: %s is accessible by group or others\n",
 			KMSCTL_PROG, dir);
 	}
@@ -160,7 +163,7 @@ int kmsctl_init_run(const kmsctl_paths_t *p, int argc, char **argv)
 		return rc < 0 ? EXIT_SUCCESS : rc; /* -1: --help */
 	}
 	uint8_t kek[KEYRING_KEK_LEN];
-	rc = ensure_dir(p->dir);
+	rc = ensure_dir(p);
 	if (rc == EXIT_SUCCESS) {
 		rc = kmsctl_load_kek(p, 1, kek);
 	}

@@ -3,16 +3,20 @@
  * diagnostics, number and key parsing, loading the KEK.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/encode.h"
 #include "common/errcode.h"
 #include "common/secmem.h"
+#include "kms/config.h"
 #include "kms/keyring.h"
 #include "tools/kmsctl.h"
 
@@ -21,6 +25,8 @@ int kmsctl_paths_make(const char *dir, kmsctl_paths_t *p)
 	if (dir[0] == '\0') {
 		return KMS_EINVAL;
 	}
+	p->shared = false;
+	p->gid = (gid_t)-1;
 	int a = snprintf(p->dir, sizeof(p->dir), "%s", dir);
 	int b = snprintf(p->db, sizeof(p->db), "%s/kms.db", dir);
 	int c = snprintf(p->kek, sizeof(p->kek), "%s/kek", dir);
@@ -29,6 +35,78 @@ int kmsctl_paths_make(const char *dir, kmsctl_paths_t *p)
 		return KMS_ERANGE;
 	}
 	return KMS_EOK;
+}
+
+int kmsctl_paths_config(const char *conf, kmsctl_paths_t *p)
+{
+	kms_config_t cfg;
+	kms_config_runas_t ra;
+	char err[512];
+	if (kms_config_load(conf, &cfg, err, sizeof(err)) != KMS_EOK ||
+	    kms_config_runas(&cfg, &ra, err, sizeof(err)) != KMS_EOK) {
+		return kmsctl_fail(KMS_EOK, "%s", err);
+	}
+	int a = snprintf(p->dir, sizeof(p->dir), "%s", cfg.state_dir);
+	int b = snprintf(p->db, sizeof(p->db), "%s", cfg.keys_db);
+	int c = snprintf(p->kek, sizeof(p->kek), "%s", cfg.kek_file);
+	if (a < 0 || b < 0 || c < 0 || (size_t)a >= sizeof(p->dir) ||
+	    (size_t)b >= sizeof(p->db) || (size_t)c >= sizeof(p->kek)) {
+		return kmsctl_fail(KMS_ERANGE, "%s: paths", conf);
+	}
+	p->shared = ra.set;
+	p->gid = ra.gid;
+	return EXIT_SUCCESS;
+}
+
+/* path (if present) into group gid with mode; a directory when dir. */
+static int share_one(const char *path, gid_t gid, mode_t mode, bool dir)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC |
+				(dir ? O_DIRECTORY : 0));
+	if (fd < 0) {
+		return errno == ENOENT ? KMS_EOK : -errno;
+	}
+	struct stat sb;
+	int ret = KMS_EOK;
+	if (fstat(fd, &sb) != 0) {
+		ret = -errno;
+	} else if (dir ? !S_ISDIR(sb.st_mode)
+		       : !S_ISREG(sb.st_mode) || sb.st_nlink != 1) {
+		ret = KMS_EACCES;
+	} else if (sb.st_gid != gid && fchown(fd, (uid_t)-1, gid) != 0) {
+		ret = -errno;
+	} else if ((sb.st_mode & 07777) != mode && fchmod(fd, mode) != 0) {
+		ret = -errno;
+	}
+	close(fd);
+	return ret;
+}
+
+int kmsctl_share(const kmsctl_paths_t *p)
+{
+	char wal[KMSCTL_PATH_CAP + 4], shm[KMSCTL_PATH_CAP + 4];
+	if (!p->shared) {
+		return EXIT_SUCCESS;
+	}
+	snprintf(wal, sizeof(wal), "%s-wal", p->db);
+	snprintf(shm, sizeof(shm), "%s-shm", p->db);
+	const struct {
+		const char *path;
+		mode_t mode;
+		bool dir;
+	} f[] = {
+		{ p->dir, 0770, true }, { p->kek, 0640, false }, { p->db, 0640, false },
+		{ wal, 0640, false },	{ shm, 0640, false },
+	};
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		int ret = share_one(f[i].path, p->gid, f[i].mode, f[i].dir);
+		if (ret != KMS_EOK) {
+			return kmsctl_fail(
+			    ret, "cannot share %s with group %u (mode %04o)", f[i].path,
+			    (unsigned)p->gid, (unsigned)f[i].mode);
+		}
+	}
+	return EXIT_SUCCESS;
 }
 
 int kmsctl_fail(int code, const char *fmt, ...)
@@ -173,7 +251,8 @@ int kmsctl_key_file_read(const char *path, uint8_t *key, size_t cap, size_t *key
 /* Load the KEK and check it against the store (if there is one yet). */
 int kmsctl_load_kek(const kmsctl_paths_t *p, int create, uint8_t kek[KEYRING_KEK_LEN])
 {
-	int ret = keyring_kek_load(p->kek, create, kek);
+	int ret =
+	    keyring_kek_load_group(p->kek, create, p->shared ? p->gid : (gid_t)-1, kek);
 	if (ret == KMS_ENOENT) {
 		return kmsctl_fail(ret, "no KEK at %s (run kmsctl init first)", p->kek);
 	}

@@ -227,4 +227,25 @@ chmod 600 "$S/kek"
 ctl 0 key rotate
 ok "a loose or wrong KEK is refused"
 
+# --- -c: the paths of kmsd's configuration ------------------------------------------
+C="$tmp/c-state"
+cat >"$tmp/c.conf" <<CONF
+kms = { state_dir = "$C"; kek_file = "$tmp/c.kek"; };
+CONF
+run 2 "$KMSCTL" -d "$S" -c "$tmp/c.conf" key list
+grep -q -- '-d and -c' "$tmp/err" || fail "-d with -c: reason"
+run 0 "$KMSCTL" -c "$tmp/c.conf" init
+if [ ! -f "$C/kms.db" ] || [ ! -f "$tmp/c.kek" ] || [ -e "$C/kek" ]; then
+	fail "-c: the store or the KEK not where the configuration says"
+fi
+# Without kms.user nothing is shared: the 0600 model stays.
+[ "$(mode "$C") $(mode "$tmp/c.kek") $(mode "$C/kms.db")" = "700 600 600" ] ||
+	fail "-c without kms.user: modes changed"
+run 0 "$KMSCTL" -c "$tmp/c.conf" key list
+grep -Eq '^1 +active' "$tmp/out" || fail "-c key list"
+echo 'kms = { user = "no-such-kmsd-user"; };' >"$tmp/bad.conf"
+run 1 "$KMSCTL" -c "$tmp/bad.conf" key list
+grep -q "no such user" "$tmp/err" || fail "-c: an unknown kms.user not named"
+ok "-c takes kmsd's paths, excludes -d, and refuses a bad kms.user"
+
 echo "kmsctl: $n checks passed"

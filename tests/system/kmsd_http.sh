@@ -33,16 +33,16 @@ EOF
 write_conf "$tmp/kmsd.conf" "$port" info
 
 # --- configuration check (-t) ----------------------------------------------------
-"$KMSD" -t -c "$tmp/kmsd.conf" >"$tmp/out" 2>"$tmp/err" || fail "-t on a good file"
+"$KMSD" "$KMSD_ROOT" -t -c "$tmp/kmsd.conf" >"$tmp/out" 2>"$tmp/err" || fail "-t on a good file"
 printf 'ua = {\n\tport = 8080;\n\tprot = 8081;\n};\n' >"$tmp/bad.conf"
 set +e
-"$KMSD" -t -c "$tmp/bad.conf" >"$tmp/out" 2>"$tmp/err"
+"$KMSD" "$KMSD_ROOT" -t -c "$tmp/bad.conf" >"$tmp/out" 2>"$tmp/err"
 rc=$?
 set -e
 [ $rc -eq 1 ] || fail "-t on a bad file exits $rc, expected 1"
 grep -q "bad.conf:3: unknown setting 'ua.prot'" "$tmp/err" || fail "-t names file:line"
 printf 'policy = { clock_skew = 0; };\n' >"$tmp/range.conf"
-if "$KMSD" --check-config -c "$tmp/range.conf" >"$tmp/out" 2>"$tmp/err"; then
+if "$KMSD" "$KMSD_ROOT" --check-config -c "$tmp/range.conf" >"$tmp/out" 2>"$tmp/err"; then
 	fail "--check-config accepts clock_skew = 0"
 fi
 grep -q "range.conf:1: 'policy.clock_skew' = 0 is out of range" "$tmp/err" ||

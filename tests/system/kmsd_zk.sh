@@ -77,7 +77,7 @@ conf 1 "$ua1" "$zk1" "$S1" "$bsf1"
 conf 2 "$ua2" "$zk2" "$S2" "$bsf2"
 # KMS1 logs to kms1.log, its pid in $pid1; KMS2 is kmsd_start's ($pid, kmsd.log).
 start1() {
-	daemon kms1.log "$KMSD" -c "$tmp/kms1.conf"
+	daemon kms1.log "$KMSD" "$KMSD_ROOT" -c "$tmp/kms1.conf"
 	pid1=$dpid
 	wait_up "http://127.0.0.1:$ua1/healthz" "$pid1" KMS1
 }

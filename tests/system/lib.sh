@@ -28,11 +28,16 @@
 #   stop PID NAME           SIGTERM, wait; fails unless NAME exits 0
 #   kill_daemon PID         SIGKILL and reap
 #   kmsd_start CONF URL     kmsd -c CONF logging to kmsd.log, pid in $pid
+#                           ($KMSD_ROOT: --allow-root, which a kmsd started
+#                           as root without kms.user needs)
 #   kmsd_stop               stop "$pid" kmsd
 
 top_builddir=${top_builddir:-.}
 top_srcdir=${top_srcdir:-.}
 KMSD="$top_builddir/kms/kmsd"
+# As root, a kmsd without kms.user refuses to start unless told to keep
+# root; the tests run it as whoever runs them.
+KMSD_ROOT=--allow-root
 KMSCTL="$top_builddir/tools/kmsctl"
 UE="$top_builddir/tools/kms-ue"
 MIKEY='Content-Type: application/mikey'
@@ -277,7 +282,7 @@ kill_daemon() {
 	untrack "$1"
 }
 kmsd_start() {
-	daemon kmsd.log "$KMSD" -c "$1"
+	daemon kmsd.log "$KMSD" "$KMSD_ROOT" -c "$1"
 	pid=$dpid
 	wait_up "$2/healthz" "$pid" kmsd
 }

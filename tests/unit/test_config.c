@@ -1,5 +1,7 @@
 /* kmsd configuration: schema defaults, loading, and every kind of error. */
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
+#include <grp.h>
+#include <pwd.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -285,6 +287,114 @@ static void given_invalid_string_when_loaded_then_error_says_what_is_expected(vo
 	snprintf(text, sizeof(text), "kms = { state_dir = \"%s", big);
 	CU_ASSERT_EQUAL(load(text, &c), KMS_ECONFIG);
 	assert_err(1, "too long to derive");
+}
+
+/* --- kms.user and kms.group ------------------------------------------------- */
+
+static void given_no_user_when_resolved_then_not_set(void)
+{
+	kms_config_t c;
+	kms_config_runas_t ra = { true, 1, 1 };
+	kms_config_defaults(&c);
+	CU_ASSERT_STRING_EQUAL(c.user, "");
+	CU_ASSERT_STRING_EQUAL(c.group, "");
+	CU_ASSERT_EQUAL(kms_config_runas(&c, &ra, err, sizeof(err)), KMS_EOK);
+	CU_ASSERT_FALSE(ra.set);
+}
+
+static void given_names_when_loaded_then_resolved_to_ids(void)
+{
+	kms_config_t c;
+	kms_config_runas_t ra;
+	struct passwd *pw = getpwnam("nobody");
+	struct group *gr = getgrnam("nogroup");
+	if (pw == NULL || gr == NULL) {
+		printf("\n  no nobody/nogroup: skipped\n");
+		return;
+	}
+	uid_t uid = pw->pw_uid;
+	gid_t pgid = pw->pw_gid, gid = gr->gr_gid;
+	CU_ASSERT_EQUAL_FATAL(
+	    load("kms = { user = \"nobody\"; group = \"nogroup\"; };\n", &c), KMS_EOK);
+	CU_ASSERT_STRING_EQUAL(c.user, "nobody");
+	CU_ASSERT_EQUAL_FATAL(kms_config_runas(&c, &ra, err, sizeof(err)), KMS_EOK);
+	CU_ASSERT_TRUE(ra.set);
+	CU_ASSERT_EQUAL(ra.uid, uid);
+	CU_ASSERT_EQUAL(ra.gid, gid);
+	/* Without kms.group: the user's primary group. */
+	CU_ASSERT_EQUAL_FATAL(load("kms = { user = \"nobody\"; };\n", &c), KMS_EOK);
+	CU_ASSERT_EQUAL_FATAL(kms_config_runas(&c, &ra, err, sizeof(err)), KMS_EOK);
+	CU_ASSERT_EQUAL(ra.uid, uid);
+	CU_ASSERT_EQUAL(ra.gid, pgid);
+}
+
+static void given_decimal_ids_when_loaded_then_taken_without_an_entry(void)
+{
+	kms_config_t c;
+	kms_config_runas_t ra;
+	CU_ASSERT_EQUAL_FATAL(
+	    load("kms = { user = \"3999999001\"; group = \"3999999002\"; };\n", &c),
+	    KMS_EOK);
+	CU_ASSERT_EQUAL_FATAL(kms_config_runas(&c, &ra, err, sizeof(err)), KMS_EOK);
+	CU_ASSERT_TRUE(ra.set);
+	CU_ASSERT_EQUAL(ra.uid, (uid_t)3999999001u);
+	CU_ASSERT_EQUAL(ra.gid, (gid_t)3999999002u);
+	/* No entry, so no primary group: kms.group is needed. */
+	CU_ASSERT_EQUAL(load("kms = {\n user = \"3999999001\"; };\n", &c), KMS_ECONFIG);
+	assert_err(2, "set 'kms.group' too");
+	/* (uid_t)-1 means "no change" to setresuid: never an account. */
+	CU_ASSERT_EQUAL(load("kms = { user = \"4294967295\"; group = \"5\"; };\n", &c),
+			KMS_ECONFIG);
+	assert_err(1, "'kms.user' = \"4294967295\"");
+}
+
+static void given_bad_user_or_group_when_loaded_then_error_names_the_setting(void)
+{
+	kms_config_t c;
+	kms_config_defaults(&c);
+	c.port = 1234; /* untouched on error */
+	CU_ASSERT_EQUAL(load("kms = {\n user = \"no-such-kmsd-user\"; };\n", &c),
+			KMS_ECONFIG);
+	assert_err(2, "'kms.user' = \"no-such-kmsd-user\": no such user");
+	CU_ASSERT_EQUAL(c.port, 1234);
+	CU_ASSERT_EQUAL(load("kms = { user = \"12345\";\n group = \"no-such-kmsd-grp\"; "
+			     "};\n",
+			     &c),
+			KMS_ECONFIG);
+	assert_err(2, "'kms.group' = \"no-such-kmsd-grp\": no such group");
+	CU_ASSERT_EQUAL(load("kms = { group = \"12345\"; };\n", &c), KMS_ECONFIG);
+	assert_err(1, "'kms.group' needs 'kms.user'");
+	/* Root is not a service account, by name or by id. */
+	CU_ASSERT_EQUAL(load("kms = { user = \"root\"; };\n", &c), KMS_ECONFIG);
+	assert_err(1, "'kms.user' must not be root");
+	CU_ASSERT_EQUAL(load("kms = { user = \"0\"; group = \"5\"; };\n", &c),
+			KMS_ECONFIG);
+	assert_err(1, "'kms.user' must not be root");
+	CU_ASSERT_EQUAL(load("kms = { user = \"12345\";\n group = \"0\"; };\n", &c),
+			KMS_ECONFIG);
+	assert_err(2, "'kms.group' must not be root");
+	/* Not a name at all. */
+	const char *bad[] = { "a b", "-x", "a/b", "a$b", "\\x" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char text[128];
+		snprintf(text, sizeof(text), "kms = { user = \"%s\"; };\n", bad[i]);
+		CU_ASSERT_EQUAL(load(text, &c), KMS_ECONFIG);
+		assert_err(1, "expected an account name or a decimal id");
+	}
+	CU_ASSERT_EQUAL(load("kms = { user = 65534; };\n", &c), KMS_ECONFIG);
+	assert_err(1, "'kms.user' must be a string");
+}
+
+static void given_user_or_group_when_changed_then_restart_needed(void)
+{
+	kms_config_t a, b;
+	const char *names[4] = { NULL };
+	kms_config_defaults(&a);
+	CU_ASSERT_EQUAL_FATAL(
+	    load("kms = { user = \"12345\"; group = \"12346\"; };\n", &b), KMS_EOK);
+	CU_ASSERT_EQUAL_FATAL(kms_config_diff(&a, &b, names, 4, true), 2);
+	CU_ASSERT_STRING_EQUAL(names[0], "kms.user");
+	CU_ASSERT_STRING_EQUAL(names[1], "kms.group");
 }
 
 static void given_syntax_error_or_missing_file_when_loaded_then_clear_error(void)
@@ -749,6 +859,12 @@ int main(void)
 		UNIT_TEST(
 		    given_syntax_error_or_missing_file_when_loaded_then_clear_error),
 		UNIT_TEST(given_example_config_when_loaded_then_equals_defaults),
+		UNIT_TEST(given_no_user_when_resolved_then_not_set),
+		UNIT_TEST(given_names_when_loaded_then_resolved_to_ids),
+		UNIT_TEST(given_decimal_ids_when_loaded_then_taken_without_an_entry),
+		UNIT_TEST(
+		    given_bad_user_or_group_when_loaded_then_error_names_the_setting),
+		UNIT_TEST(given_user_or_group_when_changed_then_restart_needed),
 		UNIT_TEST(given_gba_source_when_naf_settings_bad_then_error),
 		UNIT_TEST(given_same_config_when_diffed_then_nothing_differs),
 		UNIT_TEST(given_changed_settings_when_diffed_then_named_in_schema_order),

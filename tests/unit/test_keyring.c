@@ -84,6 +84,23 @@ static void given_kek_mode_0644_when_load_then_eacces(void)
 	unit_rmdir(dir);
 }
 
+/* kmsd with kms.group: 0640 in that group (kmsctl -c shares it so). */
+static void given_kek_0640_when_loaded_for_its_group_then_read_else_eacces(void)
+{
+	setup();
+	uint8_t out[KEYRING_KEK_LEN];
+	struct stat sb;
+	write_file(kek_path, kek, sizeof(kek), 0640);
+	CU_ASSERT_EQUAL_FATAL(stat(kek_path, &sb), 0);
+	CU_ASSERT_EQUAL(keyring_kek_load_group(kek_path, 0, sb.st_gid, out), KMS_EOK);
+	CU_ASSERT_EQUAL(memcmp(out, kek, sizeof(kek)), 0);
+	CU_ASSERT_EQUAL(keyring_kek_load_group(kek_path, 0, sb.st_gid + 1, out),
+			KMS_EACCES);
+	CU_ASSERT_EQUAL(chmod(kek_path, 0660), 0);
+	CU_ASSERT_EQUAL(keyring_kek_load_group(kek_path, 0, sb.st_gid, out), KMS_EACCES);
+	unit_rmdir(dir);
+}
+
 static void given_raw_or_hex_kek_when_load_then_same_key_and_junk_refused(void)
 {
 	setup();
@@ -318,6 +335,7 @@ int main(void)
 		UNIT_TEST(
 		    given_no_kek_file_when_load_with_create_then_0600_file_reloads_same),
 		UNIT_TEST(given_kek_mode_0644_when_load_then_eacces),
+		UNIT_TEST(given_kek_0640_when_loaded_for_its_group_then_read_else_eacces),
 		UNIT_TEST(given_raw_or_hex_kek_when_load_then_same_key_and_junk_refused),
 		UNIT_TEST(given_kek_symlink_when_load_then_target_mode_decides),
 		UNIT_TEST(given_fresh_store_when_rotate_then_key_1_active_and_found),

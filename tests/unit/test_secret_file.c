@@ -92,6 +92,46 @@ static void given_wide_mode_or_directory_when_read_private_then_eacces(void)
 	unlink(p);
 }
 
+/* A file shared with kmsd's group: 0640 in that group only. */
+static void given_group_read_file_when_read_for_its_group_then_only_that_group(void)
+{
+	char p[UNIT_PATH_MAX];
+	char *buf = NULL;
+	size_t len = 0;
+	struct stat sb;
+	unit_path(p, dir, "g");
+	CU_ASSERT_EQUAL_FATAL(secret_file_write(p, 0, "k", 1), KMS_EOK);
+	CU_ASSERT_EQUAL_FATAL(stat(p, &sb), 0);
+	gid_t g = sb.st_gid;
+	/* Positive control: 0600 reads for any group argument. */
+	CU_ASSERT_EQUAL(
+	    secret_file_read_group(p, SECRET_FILE_PRIVATE, g + 1, 16, &buf, &len),
+	    KMS_EOK);
+	secret_file_free(buf, 16);
+	CU_ASSERT_EQUAL(chmod(p, 0640), 0);
+	CU_ASSERT_EQUAL(secret_file_read_group(p, SECRET_FILE_PRIVATE, g, 16, &buf, &len),
+			KMS_EOK);
+	CU_ASSERT_STRING_EQUAL(buf, "k");
+	secret_file_free(buf, 16);
+	/* Another group, no group, or more than group read: refused. */
+	CU_ASSERT_EQUAL(
+	    secret_file_read_group(p, SECRET_FILE_PRIVATE, g + 1, 16, &buf, &len),
+	    KMS_EACCES);
+	CU_ASSERT_EQUAL(secret_file_read(p, SECRET_FILE_PRIVATE, 16, &buf, &len),
+			KMS_EACCES);
+	CU_ASSERT_EQUAL(
+	    secret_file_read_group(p, SECRET_FILE_PRIVATE, (gid_t)-1, 16, &buf, &len),
+	    KMS_EACCES);
+	const mode_t wider[] = { 0660, 0650, 0644, 0641 };
+	for (size_t i = 0; i < sizeof(wider) / sizeof(wider[0]); i++) {
+		CU_ASSERT_EQUAL(chmod(p, wider[i]), 0);
+		CU_ASSERT_EQUAL(
+		    secret_file_read_group(p, SECRET_FILE_PRIVATE, g, 16, &buf, &len),
+		    KMS_EACCES);
+	}
+	unlink(p);
+}
+
 static void given_symlink_when_written_or_read_nofollow_then_refused(void)
 {
 	char target[UNIT_PATH_MAX], link[UNIT_PATH_MAX];
@@ -120,6 +160,8 @@ int main(void)
 		UNIT_TEST(given_file_over_cap_when_read_then_elimit),
 		UNIT_TEST(given_wide_mode_or_directory_when_read_private_then_eacces),
 		UNIT_TEST(given_symlink_when_written_or_read_nofollow_then_refused),
+		UNIT_TEST(
+		    given_group_read_file_when_read_for_its_group_then_only_that_group),
 		UNIT_END,
 	};
 	unit_tmpdir(dir);
