@@ -369,6 +369,7 @@ static const item_t schema[] = {
 	BOOL("policy.default_initiator_keys", default_initiator_keys, 0, RELOAD),
 	UINT("policy.reload_interval", reload_interval, 2, 0, 3600, RELOAD),
 	UINT("policy.replay_entries", replay_entries, 1048576, 64, 67108864, RESTART),
+	BOOL("policy.replay_journal", replay_journal, 1, RESTART),
 	UINT("policy.audit_queue", audit_queue, 65536, 16, 16777216, RESTART),
 	BOOL("naf.enabled", naf_enabled, 0, RELOAD),
 	STR("naf.bsf_url", naf_bsf_url, "http://127.0.0.1:8081/zn", check_url,

@@ -55,6 +55,7 @@ typedef struct {
 	bool default_initiator_keys; /* grant L when requested, default false */
 	uint32_t reload_interval;    /* seconds between rule-change checks, 2; 0 off */
 	size_t replay_entries;	     /* replay cache capacity, default 1048576 */
+	bool replay_journal;	     /* journal accepted entries, default true */
 	size_t audit_queue;	     /* default 65536 */
 	/* [naf]: the GBA PSK source (Zn client and key cache, kms/naf.c) */
 	bool naf_enabled;	 /* default false; needed by psk_source gba/both */

@@ -30,6 +30,7 @@
 #include "kms/policy_store.h"
 #include "kms/privdrop.h"
 #include "kms/replay.h"
+#include "kms/replay_store.h"
 #include "kms/service.h"
 #include "kms/state.h"
 #include "zk/client.h"
@@ -62,6 +63,7 @@ static void usage(FILE *f)
  */
 typedef struct {
 	replay_t *rp;
+	replay_store_t *rs; /* rp across restarts (state_dir/replay.*) */
 	audit_t *audit;
 	zk_client_t *zk;
 	kms_http_t *ua, *zkl; /* zkl: the Zk listener, or NULL */
@@ -178,7 +180,8 @@ static int open_audit_and_replay(const kms_config_t *cfg, shared_t *sh)
 	}
 	log_notice("replay cache: %zu entries, %zu bytes", cfg->replay_entries,
 		   replay_memory(sh->rp));
-	return KMS_EOK;
+	return replay_store_start(sh->rp, cfg->state_dir, cfg->replay_journal,
+				  kms_service_now(), &sh->rs);
 }
 
 /* Start-up after the config: self-test, Zk client, state, audit, replay
@@ -289,6 +292,7 @@ static void release(kms_state_t *st, shared_t *sh)
 	}
 	audit_close(sh->audit); /* flushes the queue */
 	kms_state_free(st);
+	replay_store_close(sh->rs, kms_service_now()); /* after the last request */
 	replay_free(sh->rp);
 	zk_client_free(sh->zk);
 }
@@ -297,7 +301,7 @@ static int serve(const char *path, const kms_config_t *cfg, const privdrop_t *pd
 {
 	sigset_t set;
 	kms_state_t *st = NULL;
-	shared_t sh = { NULL, NULL, NULL, NULL, NULL };
+	shared_t sh = { 0 };
 
 	block_signals(&set);
 	int ret = start(cfg, &st, &sh);

@@ -1,14 +1,23 @@
 /* Replay cache: time window, detection, fixed capacity, expiry, threads;
- * on the service's clock (kms_service_now on common/clock.h), faked. */
+ * on the service's clock (kms_service_now on common/clock.h), faked.  Then
+ * the cache across restarts (kms/replay_store.h): clean stop, journal after
+ * a kill, the guard when neither can be trusted, damaged files, compaction. */
+#include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/clock.h"
 #include "common/errcode.h"
 #include "kms/replay.h"
+#include "kms/replay_store.h"
 #include "kms/service.h"
+#include "tests/unit/tmpdir.h"
 #include "tests/unit/unit.h"
 
 #define T0 1700000000 /* a fixed "now" */
@@ -330,6 +339,478 @@ static void given_threads_when_adding_concurrently_then_each_digest_once(void)
 	replay_free(r);
 }
 
+/* --- across restarts (kms/replay_store.h) ---------------------------------------- */
+
+#define BOOT_A 0xa1
+#define BOOT_B 0xb2
+
+typedef struct {
+	char dir[UNIT_PATH_MAX];
+	size_t compact_every; /* 0: the default */
+	replay_t *r;
+	replay_store_t *st;
+	replay_start_info_t info;
+} run_t;
+
+/* Start a "kmsd run" on dir at now: a cache of max entries (skew s) and
+ * its store, booted as boot (a byte repeated). */
+static void run_start(run_t *k, size_t max, uint32_t s, bool journal, uint8_t boot,
+		      int64_t now)
+{
+	replay_store_cfg_t cfg = { .dir = k->dir, .journal = journal };
+	cfg.compact_every = k->compact_every;
+	memset(cfg.boot_id, boot, sizeof(cfg.boot_id));
+	k->r = replay_new(max, s, now);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(k->r);
+	k->st = NULL;
+	CU_ASSERT_EQUAL_FATAL(replay_store_open(k->r, &cfg, now, &k->st, &k->info),
+			      KMS_EOK);
+}
+
+/* A clean stop at now. */
+static void run_stop(run_t *k, int64_t now)
+{
+	CU_ASSERT_EQUAL(replay_store_close(k->st, now), KMS_EOK);
+	replay_free(k->r);
+}
+
+/* kill -9: nothing saved, open files dropped. */
+static void run_kill(run_t *k)
+{
+	replay_store_free(k->st);
+	replay_free(k->r);
+}
+
+/* How many of digests first..first+n-1 are replays at now. */
+static size_t replays_of(replay_t *r, uint64_t first, uint64_t n, int64_t t, int64_t now)
+{
+	uint8_t d[REPLAY_DIGEST_LEN];
+	size_t rep = 0;
+	for (uint64_t i = first; i < first + n; i++) {
+		digest_of(i, d);
+		rep += replay_check_and_add(r, d, t, now) == KMS_EREPLAY;
+	}
+	return rep;
+}
+
+static bool file_exists(const char *dir, const char *name)
+{
+	char p[UNIT_PATH_MAX];
+	struct stat sb;
+	unit_path(p, dir, name);
+	return lstat(p, &sb) == 0;
+}
+
+static off_t file_size(const char *dir, const char *name)
+{
+	char p[UNIT_PATH_MAX];
+	struct stat sb;
+	unit_path(p, dir, name);
+	return stat(p, &sb) == 0 ? sb.st_size : -1;
+}
+
+static void given_clean_stop_when_restarted_then_accepted_messages_are_replays(void)
+{
+	run_t k = { 0 };
+	unit_tmpdir(k.dir);
+	run_start(&k, 4096, SKEW, true, BOOT_A, T0);
+	CU_ASSERT_EQUAL(k.info.how, REPLAY_START_GUARDED); /* nothing there yet */
+	CU_ASSERT_EQUAL(add_range(k.r, 0, 100, T0), 100);
+	run_stop(&k, T0 + 1);
+	CU_ASSERT(file_exists(k.dir, REPLAY_SNAP_FILE));
+	CU_ASSERT(!file_exists(k.dir, REPLAY_JOURNAL_FILE));
+	CU_ASSERT_EQUAL(file_size(k.dir, REPLAY_SNAP_FILE),
+			REPLAY_FILE_HEADER + 100 * REPLAY_ENTRY_BYTES);
+
+	/* Restarted on another boot: a clean snapshot is trusted anyway. */
+	run_start(&k, 4096, SKEW, true, BOOT_B, T0 + 10);
+	CU_ASSERT_EQUAL(k.info.how, REPLAY_START_CLEAN);
+	CU_ASSERT_EQUAL(k.info.restored, 100);
+	CU_ASSERT_EQUAL(replays_of(k.r, 0, 100, T0, T0 + 10), 100);
+	CU_ASSERT_EQUAL(add_range(k.r, 100, 1, T0 + 10), 1);
+	run_kill(&k);
+	/* The clean flag was consumed at that start: this kill is unclean,
+	 * and the journal of this boot brings back all 101. */
+	run_start(&k, 4096, SKEW, true, BOOT_B, T0 + 20);
+	CU_ASSERT_EQUAL(k.info.how, REPLAY_START_JOURNAL);
+	CU_ASSERT_EQUAL(k.info.restored, 101);
+	CU_ASSERT_EQUAL(replays_of(k.r, 0, 101, T0, T0 + 20), 101);
+	run_stop(&k, T0 + 20);
+	unit_rmdir(k.dir);
+}
+
+static void given_entries_of_different_ages_when_restarted_then_expired_dropped(void)
+{
+	run_t k = { 0 };
+	unit_tmpdir(k.dir);
+	run_start(&k, 4096, SKEW, true, BOOT_A, T0);
+	CU_ASSERT_EQUAL(add_range(k.r, 0, 10, T0 - 290), 10); /* live to T0 + 10 */
+	CU_ASSERT_EQUAL(add_range(k.r, 10, 20, T0), 20);      /* to T0 + 300 */
+	run_stop(&k, T0);
+	run_start(&k, 4096, SKEW, true, BOOT_A, T0 + 200);
+	CU_ASSERT_EQUAL(k.info.how, REPLAY_START_CLEAN);
+	CU_ASSERT_EQUAL(k.info.restored, 20);
+	CU_ASSERT_EQUAL(k.info.expired, 10);
+	CU_ASSERT_EQUAL(replay_count(k.r), 20);
+	CU_ASSERT_EQUAL(replays_of(k.r, 10, 20, T0, T0 + 200), 20);
+	/* The next snapshot holds only what is live. */
+	run_stop(&k, T0 + 200);
+	CU_ASSERT_EQUAL(file_size(k.dir, REPLAY_SNAP_FILE),
+			REPLAY_FILE_HEADER + 20 * REPLAY_ENTRY_BYTES);
+	run_start(&k, 4096, SKEW, true, BOOT_A, T0 + 301);
+	CU_ASSERT_EQUAL(k.info.restored, 0);
+	CU_ASSERT_EQUAL(k.info.guard, 0); /* the first start's guard is over */
+	run_stop(&k, T0 + 301);
+	unit_rmdir(k.dir);
+}
+
+static void given_kill_when_restarted_on_same_boot_then_journal_restores_all(void)
+{
+	run_t k = { 0 };
+	unit_tmpdir(k.dir);
+	run_start(&k, 4096, SKEW, true, BOOT_A, T0);
+	CU_ASSERT_EQUAL(add_range(k.r, 0, 500, T0), 500);
+	CU_ASSERT_EQUAL(file_size(k.dir, REPLAY_JOURNAL_FILE),
+			REPLAY_FILE_HEADER + 500 * REPLAY_ENTRY_BYTES);
+	run_kill(&k);
+	run_start(&k, 4096, SKEW, true, BOOT_A, T0 + 1);
+	CU_ASSERT_EQUAL(k.info.how, REPLAY_START_JOURNAL);
+	CU_ASSERT_EQUAL(k.info.restored, 500);
+	CU_ASSERT_EQUAL(replays_of(k.r, 0, 500, T0, T0 + 1), 500);
+	/* A partial record at the end (a short append, its message refused)
+	 * is ignored; the rest is still whole. */
+	run_kill(&k);
+	char p[UNIT_PATH_MAX];
+	unit_path(p, k.dir, REPLAY_JOURNAL_FILE);
+	FILE *f = fopen(p, "ab");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fwrite("0123456789", 1, 10, f);
+	fclose(f);
+	run_start(&k, 4096, SKEW, true, BOOT_A, T0 + 2);
+	CU_ASSERT_EQUAL(k.info.how, REPLAY_START_JOURNAL);
+	CU_ASSERT_EQUAL(k.info.restored, 500);
+	run_stop(&k, T0 + 2);
+	unit_rmdir(k.dir);
+}
+
+/*
+ * The guard, on the fake clock: kmsd accepted a message stamped T0 and was
+ * killed; the machine restarted (another boot id), so the journal's last
+ * writes may be lost.  Messages stamped before the restart are refused
+ * until they are out of the window; later ones are served.
+ */
+static void given_unclean_stop_and_new_boot_when_restarted_then_guarded(void)
+{
+	run_t k = { 0 };
+	unit_tmpdir(k.dir);
+	kms_clock_fake_start(0, T0);
+	run_start(&k, 4096, SKEW, true, BOOT_A, kms_service_now());
+	CU_ASSERT_EQUAL(add_range(k.r, 0, 5, kms_service_now()), 5);
+	run_kill(&k);
+	kms_clock_fake_advance(30000);
+	const int64_t s = kms_service_now(); /* T0 + 30 */
+	run_start(&k, 4096, SKEW, true, BOOT_B, s);
+	CU_ASSERT_EQUAL(k.info.how, REPLAY_START_GUARDED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(k.info.why, "machine has restarted"));
+	CU_ASSERT_EQUAL(k.info.guard, s);
+	CU_ASSERT_EQUAL(replay_guard(k.r), s);
+	/* Never seen, stamped before the restart: refused; at it: served. */
+	CU_ASSERT_EQUAL(replay_check_time(k.r, T0 + 29, kms_service_now()), KMS_ETS);
+	CU_ASSERT_EQUAL(replay_check_time(k.r, T0 - 200, kms_service_now()), KMS_ETS);
+	CU_ASSERT_EQUAL(replay_check_time(k.r, s, kms_service_now()), KMS_EOK);
+	CU_ASSERT_EQUAL(replay_check_time(k.r, s + 100, kms_service_now()), KMS_EOK);
+	/* What the journal still had is restored too. */
+	CU_ASSERT_EQUAL(replays_of(k.r, 0, 5, T0, kms_service_now()), 5);
+
+	/* A quick clean restart keeps the guard (it is in the snapshot). */
+	kms_clock_fake_advance(10000);
+	run_stop(&k, kms_service_now());
+	kms_clock_fake_advance(10000);
+	run_start(&k, 4096, SKEW, true, BOOT_B, kms_service_now());
+	CU_ASSERT_EQUAL(k.info.how, REPLAY_START_CLEAN);
+	CU_ASSERT_EQUAL(k.info.guard, s);
+	CU_ASSERT_EQUAL(replay_check_time(k.r, T0 + 29, kms_service_now()), KMS_ETS);
+	run_stop(&k, kms_service_now());
+
+	/* Once out of the window the guard is no longer carried. */
+	kms_clock_fake_advance(SKEW * 1000);
+	run_start(&k, 4096, SKEW, true, BOOT_B, kms_service_now());
+	CU_ASSERT_EQUAL(k.info.how, REPLAY_START_CLEAN);
+	CU_ASSERT_EQUAL(k.info.guard, 0);
+	CU_ASSERT_EQUAL(replay_guard(k.r), 0);
+	run_stop(&k, kms_service_now());
+	kms_clock_fake_stop();
+	unit_rmdir(k.dir);
+}
+
+static void given_journal_off_when_killed_then_guarded(void)
+{
+	run_t k = { 0 };
+	unit_tmpdir(k.dir);
+	kms_clock_fake_start(0, T0);
+	run_start(&k, 4096, SKEW, false, BOOT_A, T0);
+	CU_ASSERT_EQUAL(add_range(k.r, 0, 5, T0), 5);
+	CU_ASSERT(!file_exists(k.dir, REPLAY_JOURNAL_FILE));
+	run_kill(&k);
+	kms_clock_fake_advance(2000);
+	run_start(&k, 4096, SKEW, false, BOOT_A, kms_service_now());
+	CU_ASSERT_EQUAL(k.info.how, REPLAY_START_GUARDED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(k.info.why, "no journal"));
+	/* The 5 messages (stamped T0) are refused by the guard. */
+	CU_ASSERT_EQUAL(replay_check_time(k.r, T0, kms_service_now()), KMS_ETS);
+	CU_ASSERT_EQUAL(replay_check_time(k.r, T0 + 2, kms_service_now()), KMS_EOK);
+	/* A clean stop is enough without the journal. */
+	CU_ASSERT_EQUAL(add_range(k.r, 10, 5, T0 + 2), 5);
+	run_stop(&k, kms_service_now());
+	run_start(&k, 4096, SKEW, false, BOOT_B, kms_service_now());
+	CU_ASSERT_EQUAL(k.info.how, REPLAY_START_CLEAN);
+	CU_ASSERT_EQUAL(replays_of(k.r, 10, 5, T0 + 2, kms_service_now()), 5);
+	run_stop(&k, kms_service_now());
+	kms_clock_fake_stop();
+	unit_rmdir(k.dir);
+}
+
+/* Write len bytes of content to dir/name (truncating). */
+static void write_file(const char *dir, const char *name, const void *p, size_t len)
+{
+	char path[UNIT_PATH_MAX];
+	unit_path(path, dir, name);
+	FILE *f = fopen(path, "wb");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_EQUAL(fwrite(p, 1, len, f), len);
+	fclose(f);
+}
+
+static void given_garbage_snapshot_when_started_then_set_aside_and_guarded(void)
+{
+	run_t k = { 0 };
+	unit_tmpdir(k.dir);
+	write_file(k.dir, REPLAY_SNAP_FILE, "this is not a snapshot, just text......",
+		   40);
+	run_start(&k, 4096, SKEW, true, BOOT_A, T0);
+	CU_ASSERT_EQUAL(k.info.how, REPLAY_START_GUARDED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(k.info.why, "damaged"));
+	CU_ASSERT_EQUAL(k.info.restored, 0);
+	CU_ASSERT(file_exists(k.dir, REPLAY_SNAP_FILE ".bad"));
+	/* A new start snapshot replaced it. */
+	CU_ASSERT_EQUAL(file_size(k.dir, REPLAY_SNAP_FILE), REPLAY_FILE_HEADER);
+	run_stop(&k, T0);
+	unit_rmdir(k.dir);
+}
+
+static void given_truncated_snapshot_when_started_then_set_aside_and_guarded(void)
+{
+	run_t k = { 0 };
+	unit_tmpdir(k.dir);
+	run_start(&k, 4096, SKEW, true, BOOT_A, T0);
+	CU_ASSERT_EQUAL(add_range(k.r, 0, 50, T0), 50);
+	run_stop(&k, T0);
+	char p[UNIT_PATH_MAX];
+	unit_path(p, k.dir, REPLAY_SNAP_FILE);
+	/* Cut in the middle of a record, then at a record boundary. */
+	CU_ASSERT_EQUAL_FATAL(truncate(p, REPLAY_FILE_HEADER + 10 * 24 + 5), 0);
+	run_start(&k, 4096, SKEW, true, BOOT_A, T0 + 1);
+	CU_ASSERT_EQUAL(k.info.how, REPLAY_START_GUARDED);
+	CU_ASSERT(file_exists(k.dir, REPLAY_SNAP_FILE ".bad"));
+	run_stop(&k, T0 + 1);
+	CU_ASSERT_EQUAL_FATAL(truncate(p, REPLAY_FILE_HEADER - 1), 0);
+	run_start(&k, 4096, SKEW, true, BOOT_A, T0 + 2);
+	CU_ASSERT_EQUAL(k.info.how, REPLAY_START_GUARDED);
+	run_stop(&k, T0 + 2);
+	unit_rmdir(k.dir);
+}
+
+/* A journal header (from a real run) followed by records. */
+static size_t journal_header(const char *dir, uint8_t hdr[REPLAY_FILE_HEADER])
+{
+	char p[UNIT_PATH_MAX];
+	unit_path(p, dir, REPLAY_JOURNAL_FILE);
+	FILE *f = fopen(p, "rb");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	size_t n = fread(hdr, 1, REPLAY_FILE_HEADER, f);
+	fclose(f);
+	return n;
+}
+
+static void given_oversized_journal_when_started_then_not_read_and_guarded(void)
+{
+	run_t k = { 0 };
+	uint8_t hdr[REPLAY_FILE_HEADER];
+	unit_tmpdir(k.dir);
+	run_start(&k, 1024, SKEW, true, BOOT_A, T0);
+	CU_ASSERT_EQUAL(journal_header(k.dir, hdr), sizeof(hdr));
+	run_kill(&k);
+	/* A valid header, then (sparse) room for far more records than
+	 * 4 x 1024 + slack: refused from its size, nothing allocated. */
+	char p[UNIT_PATH_MAX];
+	unit_path(p, k.dir, REPLAY_JOURNAL_FILE);
+	CU_ASSERT_EQUAL_FATAL(truncate(p, REPLAY_FILE_HEADER + 24 * 100000), 0);
+	run_start(&k, 1024, SKEW, true, BOOT_A, T0 + 1);
+	CU_ASSERT_EQUAL(k.info.how, REPLAY_START_GUARDED);
+	CU_ASSERT_EQUAL(k.info.restored, 0);
+	CU_ASSERT_EQUAL(replay_memory(k.r), replay_memory_for(1024));
+	CU_ASSERT(file_exists(k.dir, REPLAY_JOURNAL_FILE ".bad"));
+	run_stop(&k, T0 + 1);
+	unit_rmdir(k.dir);
+}
+
+static void given_journal_with_implausible_entries_when_started_then_guarded(void)
+{
+	run_t k = { 0 };
+	uint8_t buf[REPLAY_FILE_HEADER + 3 * 24];
+	unit_tmpdir(k.dir);
+	run_start(&k, 1024, SKEW, true, BOOT_A, T0);
+	CU_ASSERT_EQUAL(journal_header(k.dir, buf), REPLAY_FILE_HEADER);
+	run_kill(&k);
+	/* Live, expired, and one that would live forever (a damaged or
+	 * hostile file must not pin a slot for good). */
+	const int64_t exp[3] = { T0 + 100, T0 - 100, INT64_MAX };
+	for (int i = 0; i < 3; i++) {
+		uint8_t *rec = buf + REPLAY_FILE_HEADER + 24 * i;
+		uint8_t d[REPLAY_DIGEST_LEN];
+		digest_of((uint64_t)i, d);
+		memcpy(rec, d, REPLAY_TAG_LEN); /* an entry's tag: the digest prefix */
+		for (int b = 0; b < 8; b++) {
+			rec[16 + b] = (uint8_t)((uint64_t)exp[i] >> (8 * b));
+		}
+	}
+	write_file(k.dir, REPLAY_JOURNAL_FILE, buf, sizeof(buf));
+	run_start(&k, 1024, SKEW, true, BOOT_A, T0);
+	CU_ASSERT_EQUAL(k.info.how, REPLAY_START_GUARDED);
+	CU_ASSERT_EQUAL(k.info.restored, 1);
+	CU_ASSERT_EQUAL(k.info.expired, 1);
+	CU_ASSERT_EQUAL(k.info.lost, 1);
+	CU_ASSERT_EQUAL(replay_count(k.r), 1);
+	CU_ASSERT_EQUAL(replays_of(k.r, 0, 1, T0, T0), 1);
+	run_stop(&k, T0);
+	unit_rmdir(k.dir);
+}
+
+static void given_journal_symlink_when_started_then_not_followed(void)
+{
+	run_t k = { 0 };
+	unit_tmpdir(k.dir);
+	char p[UNIT_PATH_MAX];
+	unit_path(p, k.dir, REPLAY_JOURNAL_FILE);
+	CU_ASSERT_EQUAL_FATAL(symlink("/dev/zero", p), 0);
+	run_start(&k, 1024, SKEW, true, BOOT_A, T0);
+	CU_ASSERT_EQUAL(k.info.how, REPLAY_START_GUARDED);
+	CU_ASSERT(file_exists(k.dir, REPLAY_JOURNAL_FILE ".bad"));
+	/* The new journal is a regular file of its own. */
+	struct stat sb;
+	CU_ASSERT_EQUAL(lstat(p, &sb), 0);
+	CU_ASSERT(S_ISREG(sb.st_mode));
+	run_stop(&k, T0);
+	unit_rmdir(k.dir);
+}
+
+/*
+ * Compaction: with 1024 entries the journal is compacted every 1024
+ * records.  3000 messages, a few live at a time; killed at the end, every
+ * live one comes back, and the files stay bounded.
+ */
+static void given_long_run_when_journal_compacted_then_kill_loses_nothing(void)
+{
+	run_t k = { 0 };
+	const uint32_t w = 10;
+	unit_tmpdir(k.dir);
+	run_start(&k, 1024, w, true, BOOT_A, T0);
+	int64_t now = T0;
+	for (uint64_t i = 0; i < 3000; i++) {
+		now = T0 + (int64_t)i / 4;
+		CU_ASSERT_EQUAL(add_range(k.r, i, 1, now), 1);
+	}
+	CU_ASSERT(replay_store_compactions(k.st) >= 2);
+	CU_ASSERT(file_size(k.dir, REPLAY_JOURNAL_FILE) <=
+		  REPLAY_FILE_HEADER + 1024 * REPLAY_ENTRY_BYTES);
+	CU_ASSERT(file_size(k.dir, REPLAY_SNAP_FILE) <=
+		  REPLAY_FILE_HEADER + 1024 * REPLAY_ENTRY_BYTES);
+	CU_ASSERT(!file_exists(k.dir, REPLAY_JOURNAL_OLD_FILE));
+	run_kill(&k);
+	run_start(&k, 1024, w, true, BOOT_A, now);
+	CU_ASSERT_EQUAL(k.info.how, REPLAY_START_JOURNAL);
+	/* Live at now: stamped now - w .. now, 4 a second. */
+	CU_ASSERT_EQUAL(k.info.restored, 4 * (w + 1));
+	CU_ASSERT_EQUAL(replays_of(k.r, 3000 - 4 * (w + 1), 4 * (w + 1), now, now),
+			4 * (w + 1));
+	run_stop(&k, now);
+	unit_rmdir(k.dir);
+}
+
+/* Threads accept messages while the journal is compacted under them; a
+ * kill then loses none of them (rotation before the scan). */
+static void given_threads_and_compactions_when_killed_then_every_accepted_restored(void)
+{
+	/* One compaction, about halfway; a large table, so that its scan
+	 * takes long enough for the other threads to add to shards already
+	 * scanned, and no later compaction to cover for a wrong order. */
+	run_t k = { .compact_every = 4000 };
+	unit_tmpdir(k.dir);
+	run_start(&k, 1u << 20, SKEW, true, BOOT_A, T0);
+	pthread_t t[THREADS];
+	worker_t w[THREADS];
+	for (int i = 0; i < THREADS; i++) {
+		w[i] = (worker_t){ k.r, (uint64_t)i * 100000, 0, 0 };
+		CU_ASSERT_EQUAL_FATAL(pthread_create(&t[i], NULL, worker, &w[i]), 0);
+	}
+	size_t ok = 0;
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(t[i], NULL);
+		ok += w[i].ok;
+	}
+	CU_ASSERT_EQUAL(ok, THREADS * PER_THREAD / 2 + PER_THREAD / 2);
+	CU_ASSERT_EQUAL(replay_store_compactions(k.st), 1);
+	run_kill(&k);
+	run_start(&k, 1u << 20, SKEW, true, BOOT_A, T0);
+	CU_ASSERT_EQUAL(k.info.how, REPLAY_START_JOURNAL);
+	CU_ASSERT_EQUAL(k.info.restored, ok);
+	CU_ASSERT_EQUAL(replay_count(k.r), ok);
+	run_stop(&k, T0);
+	unit_rmdir(k.dir);
+}
+
+/*
+ * An append that fails (here: the file size limit) refuses its message
+ * (fail closed: a kill would lose it); a second later a compaction starts
+ * a fresh journal and messages are served again.
+ */
+static void given_journal_write_fails_when_adding_then_refused_until_recovered(void)
+{
+	run_t k = { 0 };
+	struct rlimit old, lim;
+	unit_tmpdir(k.dir);
+	run_start(&k, 4096, SKEW, true, BOOT_A, T0);
+	CU_ASSERT_EQUAL(add_range(k.r, 0, 10, T0), 10);
+	CU_ASSERT_EQUAL_FATAL(getrlimit(RLIMIT_FSIZE, &old), 0);
+	void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+	lim = old;
+	lim.rlim_cur = (rlim_t)file_size(k.dir, REPLAY_JOURNAL_FILE) + 2 * 24;
+	CU_ASSERT_EQUAL_FATAL(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	uint8_t d[REPLAY_DIGEST_LEN];
+	CU_ASSERT_EQUAL(add_range(k.r, 10, 2, T0), 2);
+	digest_of(12, d);
+	CU_ASSERT_EQUAL(replay_check_and_add(k.r, d, T0, T0), KMS_EUNAVAIL);
+	/* The recovery's snapshot (13 entries) is over the limit too. */
+	digest_of(13, d);
+	CU_ASSERT_EQUAL(replay_check_and_add(k.r, d, T0, T0), KMS_EUNAVAIL);
+	CU_ASSERT_EQUAL(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, prev);
+	/* Within the same second: not retried yet. */
+	digest_of(14, d);
+	CU_ASSERT_EQUAL(replay_check_and_add(k.r, d, T0, T0), KMS_EUNAVAIL);
+	/* A second later the journal is started afresh. */
+	digest_of(15, d);
+	CU_ASSERT_EQUAL(replay_check_and_add(k.r, d, T0, T0 + 1), KMS_EOK);
+	run_kill(&k);
+	run_start(&k, 4096, SKEW, true, BOOT_A, T0 + 2);
+	CU_ASSERT_EQUAL(k.info.how, REPLAY_START_JOURNAL);
+	/* 0..11 and 15 journaled; 12-14 were refused, yet kept: the cache
+	 * had them, and so did the snapshot of the recovery. */
+	CU_ASSERT_EQUAL(replays_of(k.r, 0, 16, T0, T0 + 2), 16);
+	run_stop(&k, T0 + 2);
+	unit_rmdir(k.dir);
+}
+
 int main(void)
 {
 	static const unit_test_t tests[] = {
@@ -347,6 +828,26 @@ int main(void)
 		UNIT_TEST(given_fake_clock_when_window_passes_then_entry_expires_exactly),
 		UNIT_TEST(
 		    given_fake_clock_stepped_back_after_start_then_older_messages_ets),
+		UNIT_TEST(
+		    given_clean_stop_when_restarted_then_accepted_messages_are_replays),
+		UNIT_TEST(
+		    given_entries_of_different_ages_when_restarted_then_expired_dropped),
+		UNIT_TEST(
+		    given_kill_when_restarted_on_same_boot_then_journal_restores_all),
+		UNIT_TEST(given_unclean_stop_and_new_boot_when_restarted_then_guarded),
+		UNIT_TEST(given_journal_off_when_killed_then_guarded),
+		UNIT_TEST(given_garbage_snapshot_when_started_then_set_aside_and_guarded),
+		UNIT_TEST(
+		    given_truncated_snapshot_when_started_then_set_aside_and_guarded),
+		UNIT_TEST(given_oversized_journal_when_started_then_not_read_and_guarded),
+		UNIT_TEST(
+		    given_journal_with_implausible_entries_when_started_then_guarded),
+		UNIT_TEST(given_journal_symlink_when_started_then_not_followed),
+		UNIT_TEST(given_long_run_when_journal_compacted_then_kill_loses_nothing),
+		UNIT_TEST(
+		    given_threads_and_compactions_when_killed_then_every_accepted_restored),
+		UNIT_TEST(
+		    given_journal_write_fails_when_adding_then_refused_until_recovered),
 		UNIT_END,
 	};
 	return unit_run("replay", tests);
