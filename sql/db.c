@@ -31,6 +31,8 @@ int sqldb_rc(int sqlite_rc)
 		return KMS_EACCES;
 	case SQLITE_TOOBIG:
 		return KMS_ELIMIT;
+	case SQLITE_FULL:
+		return KMS_ENOSPC;
 	case SQLITE_MISUSE:
 	case SQLITE_RANGE:
 		return KMS_EINTERNAL;
@@ -44,6 +46,12 @@ static int db_fail(sqlite3 *db, int rc, const char *what)
 {
 	log_error("sqlite: %s: %s", what,
 		  db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+	/* A full disk may also come as an I/O error (a WAL or -shm file that
+	 * cannot grow): the same to the caller. */
+	if (db != NULL && (rc & 0xff) == SQLITE_IOERR &&
+	    sqlite3_system_errno(db) == ENOSPC) {
+		return KMS_ENOSPC;
+	}
 	return sqldb_rc(rc);
 }
 
