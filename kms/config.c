@@ -236,7 +236,7 @@ static const item_t schema[] = {
 	BOOL("audit.durable", audit_durable, 0, RESTART),
 	UINT("audit.durable_timeout_ms", audit_durable_timeout_ms, 2000, 10, 60000,
 	     RESTART),
-	UINT("audit.max_size", audit_max_size, 0, 0, 1ULL << 50, RESTART),
+	UINT("audit.max_size", audit_max_size, 0, 0, 1ULL << 50, RELOAD),
 	UINT("audit.sample_interval", audit_sample_interval, 10, 1, 3600, RESTART),
 	BOOL("naf.enabled", naf_enabled, 0, RELOAD),
 	STR("naf.bsf_url", naf_bsf_url, "http://127.0.0.1:8081/zn", check_url,

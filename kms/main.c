@@ -77,6 +77,11 @@ static void reload(const char *path, const char *why, kms_state_t **cur,
 	if (sh->zk != NULL) {
 		zk_client_prune(sh->zk, st->peers);
 	}
+	if (st->cfg.audit_max_size != (*cur)->cfg.audit_max_size) {
+		audit_max_size_set(sh->audit, st->cfg.audit_max_size);
+		log_notice("audit: size cap now %llu bytes (0: none)",
+			   (unsigned long long)st->cfg.audit_max_size);
+	}
 	kms_state_free(*cur);
 	*cur = st;
 	kms_state_apply_log(&st->cfg);

@@ -26,7 +26,8 @@ typedef struct {
 /* dir, dir/kms.db and dir/kek into *p; KMS_EINVAL (empty) or KMS_ERANGE. */
 int kmsctl_paths_make(const char *dir, kmsctl_paths_t *p);
 
-/* "kmsctl: <message>[: <code's text>]" on stderr; returns KMSCTL_EXIT_FAIL. */
+/* "kmsctl: <message>[: <code's text>]" on stderr; returns KMSCTL_EXIT_FAIL.
+ * KMS_ENOSPC: "kmsctl: disk full: <message>: nothing was changed (...)". */
 __attribute__((format(printf, 2, 3))) int kmsctl_fail(int code, const char *fmt, ...);
 
 /* "kmsctl: <message> (see kmsctl --help)" on stderr; returns
