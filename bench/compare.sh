@@ -9,6 +9,8 @@
 #   e.g. bench/compare.sh /tmp/old/kms/kmsd build/kms/kmsd 5 100000
 #   A_ARGS / B_ARGS: extra loadgen options for A's / B's runs, e.g.
 #   B_ARGS="--ticket-type 2 --uri" (a 3GPP UE: Type 2 tickets, SIP URIs).
+#   A_CONF / B_CONF: extra kmsd.conf groups for A / B, e.g. the same binary
+#   twice with B_CONF='audit = { durable = true; };'.
 # kmsctl, loadgen and baseline come from ./build.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -39,6 +41,8 @@ kms = { state_dir = "$tmp/s-$1"; };
 policy = { replay_entries = 4194304; };
 log = { level = "notice"; };
 CONF
+	[ "$1" = a ] && echo "${A_CONF:-}" >>"$tmp/$1.conf"
+	[ "$1" = b ] && echo "${B_CONF:-}" >>"$tmp/$1.conf"
 	$srv "$2" -c "$tmp/$1.conf" >"$tmp/$1.log" 2>&1 &
 	eval "pid_$1=$!"
 	pids="$pids $!"
