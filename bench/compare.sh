@@ -9,6 +9,10 @@
 #   e.g. bench/compare.sh /tmp/old/kms/kmsd build/kms/kmsd 5 100000
 #   A_ARGS / B_ARGS: extra loadgen options for A's / B's runs, e.g.
 #   B_ARGS="--ticket-type 2 --uri" (a 3GPP UE: Type 2 tickets, SIP URIs).
+#   A_CONF / B_CONF: extra kmsd.conf groups for A / B, e.g. the same binary
+#   twice with B_CONF='audit = { durable = true; };'.
+#   A_THREADS / B_THREADS: ua.threads of A / B (default: one per CPU kmsd
+#   gets, as for the baseline).
 # kmsctl, loadgen and baseline come from ./build.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,8 +37,9 @@ trap 'exit 1' INT TERM
 "$B/tools/kmsctl" -d "$tmp/s" init --demo >/dev/null
 start_kmsd() { # start_kmsd NAME BINARY PORT: state copied from $tmp/s
 	cp -r "$tmp/s" "$tmp/s-$1"
+	eval "th=\${$(echo "$1" | tr ab AB)_THREADS:-$srv_threads}"
 	cat >"$tmp/$1.conf" <<CONF
-ua = { port = $3; threads = $srv_threads; };
+ua = { port = $3; threads = $th; };
 kms = { state_dir = "$tmp/s-$1"; };
 policy = { replay_entries = 4194304; };
 log = { level = "notice"; };
@@ -42,6 +47,8 @@ CONF
 	# An older build has no --allow-root (and needs none).
 	flag=""
 	"$2" --help | grep -q -- --allow-root && flag=$root_flag
+	[ "$1" = a ] && echo "${A_CONF:-}" >>"$tmp/$1.conf"
+	[ "$1" = b ] && echo "${B_CONF:-}" >>"$tmp/$1.conf"
 	$srv "$2" $flag -c "$tmp/$1.conf" >"$tmp/$1.log" 2>&1 &
 	eval "pid_$1=$!"
 	pids="$pids $!"

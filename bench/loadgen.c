@@ -23,8 +23,12 @@
  * Federation (docs/federation.md): --ticket-port fetches the tickets from
  *          another kmsd (its identity --ticket-kms-id) while the resolves go
  *          to -p, addressed to --kms-id, which forwards them over Zk.
- * Every loop is bounded by N and by MAX_SECONDS.  Only 127.0.0.1.  Key files
- * are read, never printed.
+ * --rids:  the X-Request-Id of every answer 200 goes to FILE, one a line
+ *          (bench/audit_kill.sh compares them with audit.db).
+ * Every loop is bounded by N and by MAX_SECONDS.  SIGINT or SIGTERM stop
+ * the run early; the figures so far (ok200: answers 200 received in full)
+ * are printed all the same.  Only 127.0.0.1.  Key files are read, never
+ * printed.
  */
 #define _GNU_SOURCE 1 /* strcasestr */
 #include <arpa/inet.h>
@@ -33,6 +37,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +73,15 @@ static const char *wire_id(const char *id, char *buf, size_t cap, uint8_t *type)
 	return buf;
 }
 #define RESP_MAX 65536
+#define RID_MAX 40
+
+static volatile sig_atomic_t stopping; /* SIGINT / SIGTERM */
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
 
 #define ID_MAX 128
 
@@ -320,8 +334,30 @@ static int write_all(int fd, const uint8_t *p, size_t n)
 	return 0;
 }
 
-/* POST one body; returns the status (or -1) and the body in resp (capped). */
-static int post(int fd, const char *type, const msg_t *m, uint8_t *resp, size_t *resp_len)
+/* The X-Request-Id of an answer's head (at most RID_MAX - 1 bytes). */
+static void head_rid(const char *head, const char *end, char rid[RID_MAX])
+{
+	const char *h = strcasestr(head, "\r\nX-Request-Id:");
+	size_t n = 0;
+	rid[0] = '\0';
+	if (h == NULL || h > end) {
+		return;
+	}
+	h += strlen("\r\nX-Request-Id:");
+	while (*h == ' ') {
+		h++;
+	}
+	while (n + 1 < RID_MAX && h[n] != '\r' && h[n] != '\0') {
+		rid[n] = h[n];
+		n++;
+	}
+	rid[n] = '\0';
+}
+
+/* POST one body; returns the status (or -1), the body in resp (capped) and
+ * the request id in rid (when not NULL). */
+static int post(int fd, const char *type, const msg_t *m, uint8_t *resp, size_t *resp_len,
+		char *rid)
 {
 	char head[256];
 	int hl =
@@ -351,6 +387,9 @@ static int post(int fd, const char *type, const msg_t *m, uint8_t *resp, size_t 
 	int status = 0;
 	if (sscanf(buf, "HTTP/1.1 %d", &status) != 1) {
 		return -1;
+	}
+	if (rid != NULL) {
+		head_rid(buf, end, rid);
 	}
 	const char *cl = strcasestr(buf, "\r\nContent-Length:");
 	size_t body = cl != NULL && cl < end ? strtoul(cl + 17, NULL, 10) : 0;
@@ -384,7 +423,8 @@ typedef struct {
 	double deadline; /* monotonic seconds */
 	double interval; /* seconds between sends on this connection, 0 = closed loop */
 	double *lat;	 /* latencies (us), one per sent message */
-	size_t sent, non200, failed;
+	char (*rids)[RID_MAX]; /* --rids: the ids of the answers 200, or NULL */
+	size_t sent, non200, failed, ok200;
 	uint64_t resp_bytes;
 } worker_t;
 
@@ -403,7 +443,7 @@ static void *work(void *arg)
 	for (size_t i = 0; fd >= 0 && i < w->count; i++) {
 		double sched = start + (double)i * w->interval;
 		double now = mono();
-		if (now > w->deadline) {
+		if (now > w->deadline || stopping) {
 			break;
 		}
 		if (w->interval > 0 && sched > now) {
@@ -415,7 +455,8 @@ static void *work(void *arg)
 		}
 		double t0 = w->interval > 0 ? sched : mono();
 		size_t blen = 0;
-		int st = post(fd, w->type, &w->msgs[w->first + i], NULL, &blen);
+		char rid[RID_MAX];
+		int st = post(fd, w->type, &w->msgs[w->first + i], NULL, &blen, rid);
 		double t1 = mono();
 		if (st < 0) {
 			w->failed++;
@@ -426,6 +467,10 @@ static void *work(void *arg)
 		w->lat[w->sent++] = (t1 - t0) * 1e6;
 		w->resp_bytes += blen;
 		w->non200 += st != 200;
+		if (st == 200 && w->rids != NULL) {
+			memcpy(w->rids[w->ok200], rid, RID_MAX);
+		}
+		w->ok200 += st == 200;
 	}
 	if (fd >= 0) {
 		close(fd);
@@ -458,7 +503,7 @@ static int fetch_ticket(unsigned port, int *fd, const user_t *alice, const char 
 	if (*fd < 0) {
 		*fd = connect_local(port);
 	}
-	int st = *fd >= 0 ? post(*fd, "ticketrequest", &req, resp, &len) : -1;
+	int st = *fd >= 0 ? post(*fd, "ticketrequest", &req, resp, &len, NULL) : -1;
 	if (st < 0 && *fd >= 0) {
 		close(*fd);
 		*fd = -1;
@@ -498,7 +543,7 @@ static void usage(void)
 		"               [-T TICKETS] [-g GBA_FILE] [--psk-file FILE] [--id NAI]\n"
 		"               [--peer-psk-file FILE] [--peer-id NAI]\n"
 		"               [--ticket-port PORT] [--ticket-kms-id ID] [--kms-id ID]\n"
-		"               [--ticket-type N] [--uri]\n");
+		"               [--ticket-type N] [--uri] [--rids FILE]\n");
 }
 
 enum {
@@ -510,7 +555,8 @@ enum {
 	OPT_TKMS,
 	OPT_KMS,
 	OPT_TTYPE,
-	OPT_URI
+	OPT_URI,
+	OPT_RIDS
 };
 
 static const struct option long_opts[] = {
@@ -532,8 +578,27 @@ static const struct option long_opts[] = {
 	{ "kms-id", required_argument, NULL, OPT_KMS },
 	{ "ticket-type", required_argument, NULL, OPT_TTYPE },
 	{ "uri", no_argument, NULL, OPT_URI },
+	{ "rids", required_argument, NULL, OPT_RIDS },
 	{ NULL, 0, NULL, 0 },
 };
+
+/* --rids FILE: the request id of every answer 200, one a line; 0 or -1. */
+static int write_rids(const char *path, worker_t *w, unsigned conns)
+{
+	FILE *f = fopen(path, "w");
+	if (f == NULL) {
+		fprintf(stderr, "loadgen: cannot write %s\n", path);
+		return -1;
+	}
+	for (unsigned i = 0; i < conns; i++) {
+		for (size_t k = 0; k < w[i].ok200; k++) {
+			fprintf(f, "%s\n", w[i].rids[k]);
+		}
+		free(w[i].rids);
+		w[i].rids = NULL;
+	}
+	return fclose(f) == 0 ? 0 : -1;
+}
 
 /* Builds msgs[0..n) (fetching tickets first for resolve); 0 or -1. */
 static int prebuild(bool resolve, unsigned port, const user_t *alice, const user_t *bob,
@@ -570,7 +635,7 @@ int main(int argc, char **argv)
 	long n = 10000, tickets = 0;
 	double max_s = 30, rate = 0;
 	const char *mode = "request", *dir = "./var", *gba = NULL;
-	const char *alice_file = NULL, *bob_file = NULL;
+	const char *alice_file = NULL, *bob_file = NULL, *rids_file = NULL;
 	user_t alice = { .id = "alice@example.org" };
 	user_t bob = { .id = "bob@example.org" };
 	int opt, bad = 0;
@@ -630,6 +695,9 @@ int main(int argc, char **argv)
 		case OPT_URI:
 			uri_ids = true;
 			break;
+		case OPT_RIDS:
+			rids_file = optarg;
+			break;
 		case OPT_KMS:
 			target_kms = optarg;
 			break;
@@ -676,6 +744,11 @@ int main(int argc, char **argv)
 	if (w == NULL || th == NULL) {
 		return 1;
 	}
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 	double t0 = mono();
 	size_t per = (size_t)n / conns;
 	for (unsigned i = 0; i < conns; i++) {
@@ -687,15 +760,18 @@ int main(int argc, char **argv)
 				   .deadline = t0 + max_s,
 				   .interval = rate > 0 ? (double)conns / rate : 0 };
 		w[i].lat = malloc(w[i].count * sizeof(double) + 1);
-		if (w[i].lat == NULL || pthread_create(&th[i], NULL, work, &w[i]) != 0) {
+		w[i].rids = rids_file != NULL ? calloc(w[i].count + 1, RID_MAX) : NULL;
+		if (w[i].lat == NULL || (rids_file != NULL && w[i].rids == NULL) ||
+		    pthread_create(&th[i], NULL, work, &w[i]) != 0) {
 			return 1;
 		}
 	}
-	size_t sent = 0, non200 = 0, failed = 0;
+	size_t sent = 0, non200 = 0, failed = 0, ok200 = 0;
 	uint64_t bytes = 0;
 	for (unsigned i = 0; i < conns; i++) {
 		pthread_join(th[i], NULL);
 		sent += w[i].sent;
+		ok200 += w[i].ok200;
 		non200 += w[i].non200;
 		failed += w[i].failed;
 		bytes += w[i].resp_bytes;
@@ -707,6 +783,7 @@ int main(int argc, char **argv)
 		memcpy(all + k, w[i].lat, w[i].sent * sizeof(double));
 		k += w[i].sent;
 		free(w[i].lat);
+		w[i].lat = NULL;
 	}
 	qsort(all, sent, sizeof(double), cmp_double);
 	double p50 = sent ? all[sent / 2] : 0,
@@ -714,14 +791,18 @@ int main(int argc, char **argv)
 	double mx = sent ? all[sent - 1] : 0;
 	double avg = sent ? (double)bytes / (double)sent : 0;
 	printf("mode=%s conns=%u sent=%zu non200=%zu failed=%zu seconds=%.3f rps=%.0f "
-	       "p50_us=%.0f p99_us=%.0f max_us=%.0f resp_avg_b=%.0f build_s=%.2f\n",
+	       "p50_us=%.0f p99_us=%.0f max_us=%.0f resp_avg_b=%.0f build_s=%.2f "
+	       "ok200=%zu\n",
 	       mode, conns, sent, non200, failed, dt, (double)sent / dt, p50, p99, mx,
-	       avg, built);
+	       avg, built, ok200);
 	printf("{\"mode\":\"%s\",\"conns\":%u,\"sent\":%zu,\"non200\":%zu,\"failed\":%zu,"
 	       "\"seconds\":%.3f,\"rps\":%.0f,\"p50_us\":%.0f,\"p99_us\":%.0f,\"max_us\":"
-	       "%.0f,\"resp_avg_b\":%.0f}\n",
+	       "%.0f,\"resp_avg_b\":%.0f,\"ok200\":%zu}\n",
 	       mode, conns, sent, non200, failed, dt, (double)sent / dt, p50, p99, mx,
-	       avg);
+	       avg, ok200);
+	if (rids_file != NULL && write_rids(rids_file, w, conns) != 0) {
+		return 1;
+	}
 	for (long i = 0; i < n; i++) {
 		free(msgs[i].data);
 	}

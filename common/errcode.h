@@ -26,6 +26,7 @@ enum kms_err {
 	KMS_EACCES = -EACCES,
 	KMS_EAGAIN = -EAGAIN,
 	KMS_ERANGE = -ERANGE,
+	KMS_ENOSPC = -ENOSPC, /* disk full (SQLITE_FULL, ENOSPC) */
 
 	/* Wire cursor. */
 	KMS_EFEWDATA = KMS_EDOMAIN_BASE, /* read past the end of the input */
@@ -74,6 +75,7 @@ enum kms_err {
 
 	/* Environment. */
 	KMS_EUNAVAIL,  /* upstream (BSF, peer KMS, store) unavailable */
+	KMS_EAUDIT,    /* the audit row cannot be queued or written (refuse mode) */
 	KMS_ECRYPTO,   /* crypto library failure */
 	KMS_ESELFTEST, /* crypto self-test failed */
 	KMS_ECONFIG,   /* invalid configuration */

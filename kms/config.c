@@ -26,6 +26,7 @@
 
 #define THREADS_MAX 256
 #define PWBUF_LEN 16384 /* getpwnam_r / getgrnam_r scratch */
+#define AUDIT_MAX_SIZE_MIN 65536u /* a few batches of rows */
 
 typedef enum {
 	T_STR = 0,
@@ -127,6 +128,11 @@ static int check_account(const char *v)
 static int check_effect(const char *v)
 {
 	return strcmp(v, "allow") == 0 || strcmp(v, "deny") == 0 ? KMS_EOK : KMS_EINVAL;
+}
+
+static int check_on_failure(const char *v)
+{
+	return strcmp(v, "refuse") == 0 || strcmp(v, "serve") == 0 ? KMS_EOK : KMS_EINVAL;
 }
 
 static int check_psk_source(const char *v)
@@ -371,6 +377,13 @@ static const item_t schema[] = {
 	UINT("policy.replay_entries", replay_entries, 1048576, 64, 67108864, RESTART),
 	BOOL("policy.replay_journal", replay_journal, 1, RESTART),
 	UINT("policy.audit_queue", audit_queue, 65536, 16, 16777216, RESTART),
+	STR("audit.on_failure", audit_on_failure, "refuse", check_on_failure,
+	    "refuse or serve", RESTART),
+	BOOL("audit.durable", audit_durable, 0, RESTART),
+	UINT("audit.durable_timeout_ms", audit_durable_timeout_ms, 2000, 10, 60000,
+	     RESTART),
+	UINT("audit.max_size", audit_max_size, 0, 0, 1ULL << 50, RELOAD),
+	UINT("audit.sample_interval", audit_sample_interval, 10, 1, 3600, RESTART),
 	BOOL("naf.enabled", naf_enabled, 0, RELOAD),
 	STR("naf.bsf_url", naf_bsf_url, "http://127.0.0.1:8081/zn", check_url,
 	    "an http:// or https:// URL without spaces", RELOAD),
@@ -717,6 +730,12 @@ static int check_and_derive(loader_t *l, kms_config_t *tmp,
 	}
 	char why[256];
 	kms_config_runas_t ra;
+	if (tmp->audit_max_size > 0 && tmp->audit_max_size < AUDIT_MAX_SIZE_MIN) {
+		const item_t *it = find_item("audit", "max_size");
+		return fail(l, seen[it - schema],
+			    "'audit.max_size' must be 0 (no cap) or at least %u bytes",
+			    AUDIT_MAX_SIZE_MIN);
+	}
 	const char *bad = NULL;
 	if (runas(tmp, &ra, why, sizeof(why), &bad) != KMS_EOK) {
 		const item_t *it = find_item("kms", bad + strlen("kms."));

@@ -12,6 +12,7 @@
 #define _GNU_SOURCE /* pthread_rwlockattr_setkind_np */
 #include "kms/http.h"
 
+#include <arpa/inet.h>
 #include <gnutls/gnutls.h>
 #include <inttypes.h>
 #include <microhttpd.h>
@@ -66,7 +67,8 @@ typedef struct {
 	kms_reqtype_t type;
 	net_body_t body;
 	int frame_err; /* KMS_EHTTP_* when the front end refused a Ua request */
-	char peer[ZK_KMS_ID_MAX + 1]; /* Zk: the client's peer KMS */
+	char peer[ZK_KMS_ID_MAX + 1];	 /* Zk: the client's peer KMS */
+	char client[AUDIT_ADDR_MAX + 1]; /* the client's IP address, for audit */
 } req_t;
 
 /* --- responses ------------------------------------------------------------- */
@@ -162,13 +164,47 @@ static bool content_type_ok(struct MHD_Connection *c)
 	return *v == '\0' || *v == ';' || *v == ' ' || *v == '\t';
 }
 
-static bool ready(kms_http_t *h)
+/* Ready: a service is loaded and its audit log takes rows (else why). */
+static bool ready(kms_http_t *h, char *why, size_t cap)
 {
 	pthread_rwlock_rdlock(&h->lock);
 	const kms_service_t *svc = atomic_load(&h->svc);
 	bool ok = svc != NULL && svc->keyring != NULL && svc->psk != NULL;
+	str_copy(why, cap, "no service loaded");
+	if (ok) {
+		ok = audit_ready(svc->audit, why, cap);
+	}
 	pthread_rwlock_unlock(&h->lock);
 	return ok;
+}
+
+/* GET /readyz: 200 "ready", or 503 "not ready: <why>". */
+static enum MHD_Result reply_ready(kms_http_t *h, struct MHD_Connection *c, req_t *q)
+{
+	char why[256], text[288];
+	if (ready(h, why, sizeof(why))) {
+		return reply_text(c, q, 200, "ready\n", NULL);
+	}
+	int n = snprintf(text, sizeof(text), "not ready: %s\n", why);
+	size_t len = n > 0 && (size_t)n < sizeof(text) ? (size_t)n : strlen(text);
+	return reply(c, q, 503, CT_TEXT, text, len, MHD_RESPMEM_MUST_COPY, NULL, NULL);
+}
+
+/* The client's IP address as text ("" when unknown), for the audit rows. */
+static void client_addr(struct MHD_Connection *c, char *buf, size_t cap)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
+	const void *in = NULL;
+	if (sa != NULL && sa->sa_family == AF_INET) {
+		in = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+	} else if (sa != NULL && sa->sa_family == AF_INET6) {
+		in = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+	}
+	if (in == NULL || inet_ntop(sa->sa_family, in, buf, (socklen_t)cap) == NULL) {
+		buf[0] = '\0';
+	}
 }
 
 static enum MHD_Result route_post(kms_http_t *h, struct MHD_Connection *c, req_t *q,
@@ -287,8 +323,7 @@ static enum MHD_Result route(kms_http_t *h, struct MHD_Connection *c, req_t *q,
 		if (!is_get(method)) {
 			return reply_text(c, q, 405, "method not allowed\n", "GET, HEAD");
 		}
-		return ready(h) ? reply_text(c, q, 200, "ready\n", NULL)
-				: reply_text(c, q, 503, "not ready\n", NULL);
+		return reply_ready(h, c, q);
 	}
 	if (strcmp(url, h->path) != 0) {
 		return reply_text(c, q, 404, "not found\n", NULL);
@@ -372,12 +407,12 @@ static enum MHD_Result serve(kms_http_t *h, struct MHD_Connection *c, req_t *q)
 					       strlen(q->peer))
 			   : NULL;
 		if (peer != NULL) {
-			kms_service_handle_zk(svc, peer, q->rid, q->body.buf, q->body.len,
-					      out, MIKEY_MSG_MAX, &ans);
+			kms_service_handle_zk(svc, peer, q->rid, q->client, q->body.buf,
+					      q->body.len, out, MIKEY_MSG_MAX, &ans);
 		}
 	} else if (svc != NULL) {
-		kms_service_handle(svc, q->type, q->rid, q->body.buf, q->body.len, out,
-				   MIKEY_MSG_MAX, &ans);
+		kms_service_handle(svc, q->type, q->rid, q->client, q->body.buf,
+				   q->body.len, out, MIKEY_MSG_MAX, &ans);
 		if (ans.error == KMS_EBTID) {
 			/* TS 24.109: tell the UE to bootstrap again (new B-TID). */
 			snprintf(www_auth, sizeof(www_auth),
@@ -455,6 +490,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			return MHD_NO;
 		}
 		req_init(h, q, url, method);
+		client_addr(c, q->client, sizeof(q->client));
 		*con_cls = q; /* in flight from here (net/listener.h) */
 		return route(h, c, q, url, method);
 	}
@@ -471,6 +507,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	return ret;
 }
 
+/* A framing refusal: counted in the sampled row of its client (kms/audit.h). */
 static void audit_frame(kms_http_t *h, const req_t *q)
 {
 	audit_rec_t rec;
@@ -479,11 +516,12 @@ static void audit_frame(kms_http_t *h, const req_t *q)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	rec.time_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	str_copy(rec.rid, sizeof(rec.rid), q->rid);
+	str_copy(rec.client, sizeof(rec.client), q->client);
 	rec.error = q->frame_err;
 	pthread_rwlock_rdlock(&h->lock);
 	const kms_service_t *svc = atomic_load(&h->svc);
 	if (svc != NULL) {
-		audit_log(svc->audit, &rec);
+		audit_sample(svc->audit, &rec);
 	}
 	pthread_rwlock_unlock(&h->lock);
 }

@@ -87,6 +87,11 @@ static void reload(const char *path, const char *why, kms_state_t **cur,
 	if (sh->zk != NULL) {
 		zk_client_prune(sh->zk, st->peers);
 	}
+	if (st->cfg.audit_max_size != (*cur)->cfg.audit_max_size) {
+		audit_max_size_set(sh->audit, st->cfg.audit_max_size);
+		log_notice("audit: size cap now %llu bytes (0: none)",
+			   (unsigned long long)st->cfg.audit_max_size);
+	}
 	kms_state_free(*cur);
 	*cur = st;
 	kms_state_apply_log(&st->cfg);
@@ -166,12 +171,24 @@ static int core_dumps_set(const kms_config_t *cfg)
 /* The audit writer and the replay cache, shared by every state. */
 static int open_audit_and_replay(const kms_config_t *cfg, shared_t *sh)
 {
-	int ret = audit_open(cfg->audit_db, cfg->audit_queue, &sh->audit);
+	audit_opts_t ao;
+	audit_opts_default(&ao);
+	ao.queue_max = cfg->audit_queue;
+	ao.refuse = strcmp(cfg->audit_on_failure, "serve") != 0;
+	ao.durable = cfg->audit_durable;
+	ao.durable_timeout_ms = cfg->audit_durable_timeout_ms;
+	ao.max_size = cfg->audit_max_size;
+	ao.sample_ms = cfg->audit_sample_interval * 1000u;
+	int ret = audit_open(cfg->audit_db, &ao, &sh->audit);
 	if (ret != KMS_EOK) {
 		log_error("cannot open the audit log %s: %s", cfg->audit_db,
 			  kms_strerror(ret));
 		return ret;
 	}
+	log_notice("audit log %s: on failure %s, %s", cfg->audit_db,
+		   cfg->audit_on_failure,
+		   ao.durable ? "durable (answers after the commit)"
+			      : "batched (answers before the commit)");
 	sh->rp = replay_new(cfg->replay_entries, cfg->clock_skew, kms_service_now());
 	if (sh->rp == NULL) {
 		log_error("cannot allocate the replay cache (%zu entries)",
@@ -286,11 +303,7 @@ static void release(kms_state_t *st, shared_t *sh)
 {
 	kms_http_stop(sh->zkl, 0);
 	kms_http_stop(sh->ua, 0);
-	if (sh->audit != NULL && audit_dropped(sh->audit) > 0) {
-		log_warning("%llu audit record(s) dropped: queue full",
-			    (unsigned long long)audit_dropped(sh->audit));
-	}
-	audit_close(sh->audit); /* flushes the queue */
+	audit_close(sh->audit); /* flushes the queue, logs what was lost */
 	kms_state_free(st);
 	replay_store_close(sh->rs, kms_service_now()); /* after the last request */
 	replay_free(sh->rp);

@@ -83,11 +83,12 @@ static req_t *ctx_get(void)
 }
 
 static void req_begin(req_t *r, const kms_service_t *svc, const zk_peer_t *via,
-		      kms_reqtype_t type, const char *rid)
+		      kms_reqtype_t type, const char *rid, const char *client)
 {
 	memset(r, 0, offsetof(req_t, in));
 	r->svc = svc;
 	r->rid = rid;
+	r->client = client;
 	r->type = type;
 	r->via = via;
 	r->rule_id = -1;
@@ -193,8 +194,8 @@ int svc_resolve_resp(req_t *r, uint8_t encr_alg, const mikey_keys_t *keys,
 /* --- entry point ------------------------------------------------------------ */
 
 static void handle(const kms_service_t *svc, const zk_peer_t *via, kms_reqtype_t type,
-		   const char *rid, const uint8_t *in, size_t len, uint8_t *out,
-		   size_t cap, kms_answer_t *ans)
+		   const char *rid, const char *client, const uint8_t *in, size_t len,
+		   uint8_t *out, size_t cap, kms_answer_t *ans)
 {
 	req_t *r = ctx_get();
 	ans->len = 0;
@@ -204,9 +205,18 @@ static void handle(const kms_service_t *svc, const zk_peer_t *via, kms_reqtype_t
 		ans->http_status = kms_err_http(KMS_ENOMEM);
 		return;
 	}
-	req_begin(r, svc, via, type, rid);
+	req_begin(r, svc, via, type, rid, client);
 	size_t out_len = 0;
-	int ret = mikey_msg_parse(in, len, &r->in);
+	/* The audit log refuses rows now: no work for an answer it would
+	 * refuse anyway (and no replay-cache entry for a request the UE will
+	 * have to send again). */
+	int ret;
+	if (audit_refusing(svc->audit)) {
+		memset(&r->in.hdr, 0, sizeof(r->in.hdr)); /* unparsed: type 0 */
+		ret = KMS_EAUDIT;
+	} else {
+		ret = mikey_msg_parse(in, len, &r->in);
+	}
 	if (ret == KMS_EOK) {
 		ret = svc_authenticate(r);
 	}
@@ -217,7 +227,12 @@ static void handle(const kms_service_t *svc, const zk_peer_t *via, kms_reqtype_t
 	if (ret != KMS_EOK) {
 		out_len = svc_error_message(r, ret, in, len, out, cap);
 	}
-	svc_audit_and_log(r, ret);
+	int refused = svc_audit_and_log(r, ret);
+	if (refused != KMS_EOK) {
+		/* The decision stands in no row: the answer is a 503. */
+		ret = refused;
+		out_len = svc_error_message(r, ret, in, len, out, cap);
+	}
 	ans->error = ret;
 	ans->http_status = kms_err_http(ret);
 	ans->len = out_len;
@@ -225,15 +240,15 @@ static void handle(const kms_service_t *svc, const zk_peer_t *via, kms_reqtype_t
 }
 
 void kms_service_handle(const kms_service_t *svc, kms_reqtype_t type, const char *rid,
-			const uint8_t *in, size_t len, uint8_t *out, size_t cap,
-			kms_answer_t *ans)
+			const char *client, const uint8_t *in, size_t len, uint8_t *out,
+			size_t cap, kms_answer_t *ans)
 {
-	handle(svc, NULL, type, rid, in, len, out, cap, ans);
+	handle(svc, NULL, type, rid, client, in, len, out, cap, ans);
 }
 
 void kms_service_handle_zk(const kms_service_t *svc, const zk_peer_t *peer,
-			   const char *rid, const uint8_t *in, size_t len, uint8_t *out,
-			   size_t cap, kms_answer_t *ans)
+			   const char *rid, const char *client, const uint8_t *in,
+			   size_t len, uint8_t *out, size_t cap, kms_answer_t *ans)
 {
-	handle(svc, peer, KMS_REQ_RESOLVE, rid, in, len, out, cap, ans);
+	handle(svc, peer, KMS_REQ_RESOLVE, rid, client, in, len, out, cap, ans);
 }

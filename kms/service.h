@@ -45,11 +45,15 @@ typedef struct {
  * Handle one request body.  Always fills *ans; out receives either the
  * MIKEY response or a MIKEY Error message (MACed when the auth key is
  * known), or nothing (len 0) when even that cannot be built.  rid names the
- * request in logs and audit.  Thread safe.
+ * request in logs and audit; client is the client's IP address as text
+ * (the audit row's client; NULL: unknown).  When the audit log refuses the
+ * row (audit.on_failure = refuse) the answer is a 503 Error message
+ * (KMS_EAUDIT) whatever was decided; with audit.durable the call returns
+ * only once the row is committed.  Thread safe.
  */
 void kms_service_handle(const kms_service_t *svc, kms_reqtype_t type, const char *rid,
-			const uint8_t *in, size_t len, uint8_t *out, size_t cap,
-			kms_answer_t *ans);
+			const char *client, const uint8_t *in, size_t len, uint8_t *out,
+			size_t cap, kms_answer_t *ans);
 
 /*
  * The same for a RESOLVE_INIT that peer (a KMS authenticated by its TLS
@@ -58,8 +62,8 @@ void kms_service_handle(const kms_service_t *svc, kms_reqtype_t type, const char
  * again (docs/federation.md).
  */
 void kms_service_handle_zk(const kms_service_t *svc, const zk_peer_t *peer,
-			   const char *rid, const uint8_t *in, size_t len, uint8_t *out,
-			   size_t cap, kms_answer_t *ans);
+			   const char *rid, const char *client, const uint8_t *in,
+			   size_t len, uint8_t *out, size_t cap, kms_answer_t *ans);
 
 /* Current time (Unix seconds); tests override it with kms_service_clock_set. */
 int64_t kms_service_now(void);

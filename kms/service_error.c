@@ -3,6 +3,7 @@
  * message (RFC 6043 5.4, docs/mikey-profile.md row 11), the audit row and
  * the log line (never key material; the reason of a refusal).
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -75,24 +76,18 @@ size_t svc_error_message(req_t *r, int code, const uint8_t *in, size_t in_len,
 	return mikey_msg_build(&r->out, buf, cap, &len) == KMS_EOK ? len : 0;
 }
 
-void svc_audit_and_log(req_t *r, int code)
+/* An outcome has its own row when the requester proved its key (a replay
+ * did not: anyone can send a captured message again); any other refusal
+ * is counted in a sampled row, so that garbage cannot fill the disk. */
+static bool own_row(const req_t *r, int code)
 {
-	audit_rec_t rec;
-	memset(&rec, 0, sizeof(rec));
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	rec.time_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-	str_copy(rec.rid, sizeof(rec.rid), r->rid != NULL ? r->rid : "-");
-	size_t n = r->requester.len < AUDIT_ID_MAX ? r->requester.len : AUDIT_ID_MAX;
-	if (n > 0) {
-		memcpy(rec.requester, r->requester.data, n);
-	}
-	rec.msg_type = r->in.hdr.data_type;
-	rec.decision = code == KMS_EOK;
-	rec.error = code;
-	rec.ticket_key_id = r->ticket_key_id;
-	rec.reason = r->reason;
-	audit_log(r->svc->audit, &rec);
+	return code == KMS_EOK ||
+	       (r->authenticated && code != KMS_EREPLAY && code != KMS_EAUDIT);
+}
+
+/* The log line of the outcome (refused: the audit log refused its row). */
+static void log_outcome(req_t *r, int code, int refused, const audit_rec_t *rec)
+{
 	const char *why = r->reason != NULL ? r->reason : "";
 	const char *sep = r->reason != NULL ? "; " : "";
 	char zk[300] = "";
@@ -102,11 +97,17 @@ void svc_audit_and_log(req_t *r, int code)
 		snprintf(zk, sizeof(zk), " (forwarded to %s)", r->zk_to);
 	}
 	/* The requester as sent until it is known: escaped for the log. */
+	size_t n = strnlen(rec->requester, AUDIT_ID_MAX);
 	char who[LOG_ESCAPED_SIZE(AUDIT_ID_MAX)];
-	log_escape(who, sizeof(who), r->requester.data, n);
-	if (code == KMS_EOK) {
+	log_escape(who, sizeof(who), rec->requester, n);
+	if (refused != KMS_EOK) {
+		/* Why is logged once per change of the audit log's state. */
+		log_req_info(r->rid, "%s from '%s'%s answered 503: no audit row (%s)",
+			     type_name(r->type), who[0] != '\0' ? who : "?", zk,
+			     code == KMS_EOK ? "was granted" : kms_err_name(code));
+	} else if (code == KMS_EOK) {
 		log_req_info(r->rid, "%s from '%s'%s granted (ticket key %u)%s%s",
-			     type_name(r->type), who, zk, rec.ticket_key_id, sep, why);
+			     type_name(r->type), who, zk, rec->ticket_key_id, sep, why);
 	} else {
 		char rule[40] = "";
 		if (r->rule_id >= 0) {
@@ -117,4 +118,32 @@ void svc_audit_and_log(req_t *r, int code)
 			       type_name(r->type), who[0] != '\0' ? who : "?", zk, rule,
 			       kms_strerror(code), kms_err_name(code), sep, why);
 	}
+}
+
+int svc_audit_and_log(req_t *r, int code)
+{
+	audit_rec_t rec;
+	memset(&rec, 0, sizeof(rec));
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	rec.time_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	str_copy(rec.rid, sizeof(rec.rid), r->rid != NULL ? r->rid : "-");
+	str_copy(rec.client, sizeof(rec.client), r->client != NULL ? r->client : "");
+	size_t n = r->requester.len < AUDIT_ID_MAX ? r->requester.len : AUDIT_ID_MAX;
+	if (n > 0) {
+		memcpy(rec.requester, r->requester.data, n);
+	}
+	rec.msg_type = r->in.hdr.data_type;
+	rec.decision = code == KMS_EOK;
+	rec.error = code;
+	rec.ticket_key_id = r->ticket_key_id;
+	rec.reason = r->reason;
+	int refused = KMS_EOK;
+	if (own_row(r, code)) {
+		refused = audit_log(r->svc->audit, &rec);
+	} else {
+		audit_sample(r->svc->audit, &rec);
+	}
+	log_outcome(r, code, refused, &rec);
+	return refused;
 }

@@ -37,6 +37,7 @@
 typedef struct {
 	const kms_service_t *svc;
 	const char *rid;
+	const char *client; /* the client's IP address as text, or NULL */
 	kms_reqtype_t type;
 	int64_t now;
 	bool have_psk;
@@ -106,6 +107,9 @@ size_t svc_ticket_idri(req_t *r, const mikey_tp_t *tp);
 int svc_forward(req_t *r, uint8_t *buf, size_t cap, size_t *len);
 size_t svc_error_message(req_t *r, int code, const uint8_t *in, size_t in_len,
 			 uint8_t *buf, size_t cap);
-void svc_audit_and_log(req_t *r, int code);
+/* The audit row (its own, or counted in a sampled row) and the log line;
+ * KMS_EOK, or KMS_EAUDIT when the audit log refused the row and the
+ * answer must be a 503 instead. */
+int svc_audit_and_log(req_t *r, int code);
 
 #endif

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -31,6 +32,8 @@ int sqldb_rc(int sqlite_rc)
 		return KMS_EACCES;
 	case SQLITE_TOOBIG:
 		return KMS_ELIMIT;
+	case SQLITE_FULL:
+		return KMS_ENOSPC;
 	case SQLITE_MISUSE:
 	case SQLITE_RANGE:
 		return KMS_EINTERNAL;
@@ -42,9 +45,14 @@ int sqldb_rc(int sqlite_rc)
 /* Log the connection's last error (statement text and bound values never). */
 static int db_fail(sqlite3 *db, int rc, const char *what)
 {
-	log_error("sqlite: %s: %s", what,
-		  db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-	return sqldb_rc(rc);
+	/* A full disk may also come as an I/O error (a WAL or -shm file that
+	 * cannot grow): the same to the caller. */
+	bool nospc = db != NULL && (rc & 0xff) == SQLITE_IOERR &&
+		     sqlite3_system_errno(db) == ENOSPC;
+	log_error("sqlite: %s: %s%s", what,
+		  db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc),
+		  nospc ? " (no space left on device)" : "");
+	return nospc ? KMS_ENOSPC : sqldb_rc(rc);
 }
 
 /* Create path as an empty 0600 file if it does not exist yet. */

@@ -44,7 +44,8 @@ int kmsctl_paths_config(const char *conf, kmsctl_paths_t *p);
  */
 int kmsctl_share(const kmsctl_paths_t *p);
 
-/* "kmsctl: <message>[: <code's text>]" on stderr; returns KMSCTL_EXIT_FAIL. */
+/* "kmsctl: <message>[: <code's text>]" on stderr; returns KMSCTL_EXIT_FAIL.
+ * KMS_ENOSPC: "kmsctl: disk full: <message>: nothing was changed (...)". */
 __attribute__((format(printf, 2, 3))) int kmsctl_fail(int code, const char *fmt, ...);
 
 /* "kmsctl: <message> (see kmsctl --help)" on stderr; returns

@@ -112,10 +112,18 @@ int kmsctl_share(const kmsctl_paths_t *p)
 int kmsctl_fail(int code, const char *fmt, ...)
 {
 	va_list ap;
-	fprintf(stderr, "%s: ", KMSCTL_PROG);
+	/* Every change of a store is one transaction: on a full disk it was
+	 * rolled back, and the operator needs to know both. */
+	fprintf(stderr, "%s: %s", KMSCTL_PROG, code == KMS_ENOSPC ? "disk full: " : "");
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
+	if (code == KMS_ENOSPC) {
+		fputs(": nothing was changed (free space on the store's file system "
+		      "and run the command again)\n",
+		      stderr);
+		return KMSCTL_EXIT_FAIL;
+	}
 	if (code != KMS_EOK) {
 		fprintf(stderr, ": %s", kms_strerror(code));
 	}
@@ -138,6 +146,13 @@ int kmsctl_list_result(int ret, const kmsctl_paths_t *p, const char *what)
 {
 	if (ret == KMS_ENOENT) {
 		return kmsctl_fail(ret, "no store at %s (run kmsctl init first)", p->db);
+	}
+	if (ret == KMS_ENOSPC) {
+		return kmsctl_fail(KMS_EOK,
+				   "disk full: cannot read the %s in %s (SQLite needs "
+				   "room for its -shm file even to read): free space "
+				   "and run the command again",
+				   what, p->db);
 	}
 	if (ret != KMS_EOK) {
 		return kmsctl_fail(ret, "cannot list the %s in %s", what, p->db);

@@ -1,5 +1,8 @@
-/* Audit writer: every record lands, a full queue drops instead of blocking,
- * and the flush interval runs on the injectable clock (common/clock.h). */
+/* Audit writer: every record lands, a full queue refuses instead of
+ * blocking, the flush interval runs on the injectable clock
+ * (common/clock.h), a store that cannot be written makes the log refuse
+ * (and not ready) until it recovers by itself, unauthenticated refusals are
+ * sampled, and a durable row is committed before audit_log() returns. */
 #include <pthread.h>
 #include <string.h>
 #include <time.h>
@@ -18,6 +21,15 @@ static void setup(void)
 {
 	unit_tmpdir(dir);
 	unit_path(db_path, dir, "audit.db");
+}
+
+/* Open db_path with the defaults and a queue of q records. */
+static int open_q(size_t q, audit_t **a)
+{
+	audit_opts_t o;
+	audit_opts_default(&o);
+	o.queue_max = q;
+	return audit_open(db_path, &o, a);
 }
 
 static void make_rec(audit_rec_t *r, int i)
@@ -65,7 +77,7 @@ static void given_10000_records_when_logged_then_close_leaves_10000_rows(void)
 {
 	setup();
 	audit_t *a = NULL;
-	CU_ASSERT_EQUAL_FATAL(audit_open(db_path, 65536, &a), KMS_EOK);
+	CU_ASSERT_EQUAL_FATAL(open_q(65536, &a), KMS_EOK);
 	audit_rec_t r;
 	for (int i = 0; i < 10000; i++) {
 		make_rec(&r, i);
@@ -109,7 +121,7 @@ static void given_one_record_when_fake_interval_passes_then_flushed_not_before(v
 	setup();
 	kms_clock_fake_start(5000000, 1700000000);
 	audit_t *a = NULL;
-	CU_ASSERT_EQUAL_FATAL(audit_open(db_path, 1000, &a), KMS_EOK);
+	CU_ASSERT_EQUAL_FATAL(open_q(1000, &a), KMS_EOK);
 	audit_rec_t r;
 	make_rec(&r, 1);
 	audit_log(a, &r);
@@ -149,7 +161,7 @@ static void given_full_batch_when_clock_stands_still_then_flushed_at_once(void)
 	setup();
 	kms_clock_fake_start(5000000, 1700000000);
 	audit_t *a = NULL;
-	CU_ASSERT_EQUAL_FATAL(audit_open(db_path, 8, &a), KMS_EOK);
+	CU_ASSERT_EQUAL_FATAL(open_q(8, &a), KMS_EOK);
 	audit_rec_t r;
 	for (int i = 0; i < 7; i++) {
 		make_rec(&r, i);
@@ -173,7 +185,7 @@ static void given_writer_blocked_by_other_writer_when_queue_fills_then_drops(voi
 	 * writer, so which records it takes is decided by the test alone. */
 	kms_clock_fake_start(5000000, 1700000000);
 	audit_t *a = NULL;
-	CU_ASSERT_EQUAL_FATAL(audit_open(db_path, 10, &a), KMS_EOK);
+	CU_ASSERT_EQUAL_FATAL(open_q(10, &a), KMS_EOK);
 	/* A second connection holds the write lock. */
 	sqlite3 *blocker = NULL;
 	CU_ASSERT_EQUAL_FATAL(sqldb_open(db_path, 0, &blocker), KMS_EOK);
@@ -185,19 +197,32 @@ static void given_writer_blocked_by_other_writer_when_queue_fills_then_drops(voi
 	}
 	/* The writer takes those 10 and blocks on the lock. */
 	CU_ASSERT_FATAL(wait_until_taken(a));
+	int refused = 0;
 	for (int i = 10; i < 100; i++) {
 		make_rec(&r, i);
-		audit_log(a, &r); /* never blocks */
+		refused += audit_log(a, &r) == KMS_EAUDIT; /* never blocks */
 	}
-	/* 10 in the blocked writer, 10 queued, the other 80 dropped. */
+	/* 10 in the blocked writer, 10 queued, the other 80 dropped: their
+	 * requests are refused (503) and counted. */
 	CU_ASSERT_EQUAL(audit_dropped(a), 80);
+	CU_ASSERT_EQUAL(refused, 80);
 	CU_ASSERT_EQUAL(audit_queued(a), 10);
+	CU_ASSERT(audit_refusing(a));
+	char why[200];
+	CU_ASSERT_FALSE(audit_ready(a, why, sizeof(why)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "queue full"));
 	sqldb_rollback(blocker);
 	sqldb_close(blocker);
 	audit_close(a); /* returns: no deadlock */
-	CU_ASSERT_EQUAL(sql_count("SELECT count(*) FROM audit"), 20);
+	CU_ASSERT_EQUAL(sql_count("SELECT count(*) FROM audit WHERE count = 1"), 20);
 	/* The first 20 in order, none of the dropped ones. */
-	CU_ASSERT_EQUAL(sql_count("SELECT max(time_ms) - 1700000000000 FROM audit"), 19);
+	CU_ASSERT_EQUAL(sql_count("SELECT max(time_ms) - 1700000000000 FROM audit "
+				  "WHERE count = 1"),
+			19);
+	/* The 80 refusals: one sampled row. */
+	CU_ASSERT_EQUAL(sql_count("SELECT count FROM audit WHERE error = 'KMS_EAUDIT' "
+				  "AND decision = 0 AND rid = 'rid-20'"),
+			80);
 	kms_clock_fake_stop();
 	unit_rmdir(dir);
 }
@@ -206,7 +231,7 @@ static void given_unterminated_strings_when_logged_then_stored_truncated(void)
 {
 	setup();
 	audit_t *a = NULL;
-	CU_ASSERT_EQUAL_FATAL(audit_open(db_path, 16, &a), KMS_EOK);
+	CU_ASSERT_EQUAL_FATAL(open_q(16, &a), KMS_EOK);
 	audit_rec_t r;
 	memset(&r, 'A', sizeof(r));
 	r.error = KMS_EMAC;
@@ -240,7 +265,7 @@ static void given_four_threads_when_logging_then_every_record_lands(void)
 {
 	setup();
 	audit_t *a = NULL;
-	CU_ASSERT_EQUAL_FATAL(audit_open(db_path, 20000, &a), KMS_EOK);
+	CU_ASSERT_EQUAL_FATAL(open_q(20000, &a), KMS_EOK);
 	pthread_t th[4];
 	producer_t p[4];
 	for (int i = 0; i < 4; i++) {
@@ -263,11 +288,17 @@ static void given_bad_arguments_when_open_then_einval_and_null_is_noop(void)
 	audit_t *a = NULL;
 	audit_rec_t r;
 	make_rec(&r, 0);
-	CU_ASSERT_EQUAL(audit_open(db_path, 0, &a), KMS_EINVAL);
-	CU_ASSERT_EQUAL(audit_open(db_path, (size_t)1 << 30, &a), KMS_EINVAL);
-	CU_ASSERT_EQUAL(audit_open(NULL, 10, &a), KMS_EINVAL);
+	CU_ASSERT_EQUAL(open_q(0, &a), KMS_EINVAL);
+	CU_ASSERT_EQUAL(open_q((size_t)1 << 30, &a), KMS_EINVAL);
+	audit_opts_t o;
+	audit_opts_default(&o);
+	CU_ASSERT_EQUAL(audit_open(NULL, &o, &a), KMS_EINVAL);
+	CU_ASSERT_EQUAL(audit_open(db_path, NULL, &a), KMS_EINVAL);
 	CU_ASSERT_PTR_NULL(a);
-	audit_log(NULL, &r);
+	CU_ASSERT_EQUAL(audit_log(NULL, &r), KMS_EOK);
+	audit_sample(NULL, &r);
+	CU_ASSERT(audit_ready(NULL, NULL, 0));
+	CU_ASSERT_FALSE(audit_refusing(NULL));
 	CU_ASSERT_EQUAL(audit_dropped(NULL), 0);
 	CU_ASSERT_EQUAL(audit_queued(NULL), 0);
 	audit_tick(NULL);
@@ -283,7 +314,261 @@ static void given_bad_arguments_when_open_then_einval_and_null_is_noop(void)
 			   "VALUES ('kms', 1);"),
 	    KMS_EOK);
 	sqldb_close(db);
-	CU_ASSERT_EQUAL(audit_open(other, 10, &a), KMS_ECONFIG);
+	CU_ASSERT_EQUAL(audit_open(other, &o, &a), KMS_ECONFIG);
+	unit_rmdir(dir);
+}
+
+#define RETRY_MS 200	/* AUDIT_RETRY_MS */
+#define SAMPLE_MS 10000 /* the default sampling interval */
+
+/* A record whose row takes a few hundred bytes: 64 of them need pages. */
+static void make_big(audit_rec_t *r, int i)
+{
+	make_rec(r, i);
+	memset(r->requester, 'x', AUDIT_ID_MAX);
+	r->requester[AUDIT_ID_MAX] = '\0';
+	snprintf(r->client, sizeof(r->client), "192.0.2.%d", i % 200);
+}
+
+/* Fill the store: the writer's next write needs pages beyond the cap. */
+static void log_big(audit_t *a, int from, int n, int want)
+{
+	audit_rec_t r;
+	for (int i = from; i < from + n; i++) {
+		make_big(&r, i);
+		CU_ASSERT_EQUAL(audit_log(a, &r), want);
+	}
+}
+
+static void given_store_full_when_batch_fails_then_refusing_until_it_recovers(void)
+{
+	setup();
+	kms_clock_fake_start(5000000, 1700000000);
+	audit_t *a = NULL;
+	char why[200];
+	audit_stats_t st;
+	CU_ASSERT_EQUAL_FATAL(open_q(1000, &a), KMS_EOK);
+	audit_max_size_set(a, 1); /* no page more than the store has now */
+	log_big(a, 0, 64, KMS_EOK);
+	CU_ASSERT(audit_ready(a, why, sizeof(why)));
+	/* The flush fails: the store is full. */
+	kms_clock_fake_advance(FLUSH_MS);
+	audit_tick(a);
+	CU_ASSERT_FALSE(audit_ready(a, why, sizeof(why)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "full"));
+	CU_ASSERT(audit_refusing(a));
+	log_big(a, 64, 3, KMS_EAUDIT); /* refused: their answers will be 503 */
+	CU_ASSERT_EQUAL(sql_count("SELECT count(*) FROM audit"), 0);
+	/* Retried after the interval, still full: nothing is dropped. */
+	kms_clock_fake_advance(RETRY_MS);
+	audit_tick(a);
+	audit_stats(a, &st);
+	CU_ASSERT_EQUAL(st.failures, 2);
+	CU_ASSERT_EQUAL(st.refused, 3);
+	CU_ASSERT_EQUAL(st.dropped, 0);
+	CU_ASSERT_FALSE(audit_ready(a, why, sizeof(why)));
+	/* Room again: the held rows are written and the log takes more. */
+	audit_max_size_set(a, 0);
+	kms_clock_fake_advance(RETRY_MS);
+	audit_tick(a);
+	CU_ASSERT(audit_ready(a, why, sizeof(why)));
+	CU_ASSERT_FALSE(audit_refusing(a));
+	CU_ASSERT_EQUAL(sql_count("SELECT count(*) FROM audit"), 64);
+	log_big(a, 67, 1, KMS_EOK);
+	audit_close(a);
+	CU_ASSERT_EQUAL(sql_count("SELECT count(*) FROM audit WHERE count = 1 AND "
+				  "length(requester) = 256 AND client LIKE '192.0.2.%' "
+				  "AND error != 'KMS_EAUDIT'"),
+			65);
+	/* The three refusals: counted by client, each with its first rid. */
+	CU_ASSERT_EQUAL(sql_count("SELECT sum(count) FROM audit WHERE error = "
+				  "'KMS_EAUDIT' AND decision = 0"),
+			3);
+	CU_ASSERT_EQUAL(sql_count("SELECT count(*) FROM audit WHERE rid = 'rid-64' "
+				  "AND client = '192.0.2.64' AND count = 1"),
+			1);
+	kms_clock_fake_stop();
+	unit_rmdir(dir);
+}
+
+static void given_serve_mode_when_store_full_then_answers_and_keeps_rows(void)
+{
+	setup();
+	kms_clock_fake_start(5000000, 1700000000);
+	audit_opts_t o;
+	audit_opts_default(&o);
+	o.refuse = false;
+	audit_t *a = NULL;
+	CU_ASSERT_EQUAL_FATAL(audit_open(db_path, &o, &a), KMS_EOK);
+	audit_max_size_set(a, 1);
+	log_big(a, 0, 64, KMS_EOK);
+	kms_clock_fake_advance(FLUSH_MS);
+	audit_tick(a);
+	/* Failing, yet serving and ready. */
+	CU_ASSERT(audit_ready(a, NULL, 0));
+	CU_ASSERT_FALSE(audit_refusing(a));
+	log_big(a, 64, 10, KMS_EOK);
+	audit_stats_t st;
+	audit_stats(a, &st);
+	CU_ASSERT_EQUAL(st.failures, 1);
+	CU_ASSERT_EQUAL(st.refused, 0);
+	audit_max_size_set(a, 0);
+	kms_clock_fake_advance(RETRY_MS);
+	audit_tick(a);
+	audit_close(a);
+	CU_ASSERT_EQUAL(sql_count("SELECT count(*) FROM audit"), 74);
+	kms_clock_fake_stop();
+	unit_rmdir(dir);
+}
+
+static void sample_from(audit_t *a, int i, const char *client, int error)
+{
+	audit_rec_t r;
+	make_rec(&r, i);
+	r.decision = 0;
+	r.error = error;
+	snprintf(r.client, sizeof(r.client), "%s", client);
+	audit_sample(a, &r);
+}
+
+static void given_1000_refusals_from_3_clients_when_interval_passes_then_3_rows(void)
+{
+	setup();
+	kms_clock_fake_start(5000000, 1700000000);
+	audit_t *a = NULL;
+	CU_ASSERT_EQUAL_FATAL(open_q(1000, &a), KMS_EOK);
+	char client[AUDIT_ADDR_MAX + 1];
+	for (int i = 0; i < 1000; i++) {
+		snprintf(client, sizeof(client), "2001:db8::%d", i % 3);
+		sample_from(a, i, client, KMS_EMAC);
+	}
+	/* Not before the sampling interval. */
+	kms_clock_fake_advance(SAMPLE_MS - 1);
+	audit_tick(a);
+	CU_ASSERT_EQUAL(sql_count("SELECT count(*) FROM audit"), 0);
+	kms_clock_fake_advance(1);
+	audit_tick(a);
+	CU_ASSERT_EQUAL(sql_count("SELECT count(*) FROM audit"), 3);
+	CU_ASSERT_EQUAL(sql_count("SELECT sum(count) FROM audit"), 1000);
+	CU_ASSERT_EQUAL(sql_count("SELECT count FROM audit WHERE client = '2001:db8::0' "
+				  "AND rid = 'rid-0' AND error = 'KMS_EMAC'"),
+			334);
+	/* The next interval starts empty; another error is another row. */
+	sample_from(a, 1000, "2001:db8::0", KMS_EMAC);
+	sample_from(a, 1001, "2001:db8::0", KMS_EMALFORMED);
+	kms_clock_fake_advance(SAMPLE_MS);
+	audit_tick(a);
+	CU_ASSERT_EQUAL(sql_count("SELECT count(*) FROM audit"), 5);
+	audit_close(a);
+	kms_clock_fake_stop();
+	unit_rmdir(dir);
+}
+
+static void given_more_clients_than_sampled_when_flushed_then_rest_in_one_row(void)
+{
+	setup();
+	audit_t *a = NULL;
+	CU_ASSERT_EQUAL_FATAL(open_q(1000, &a), KMS_EOK);
+	char client[AUDIT_ADDR_MAX + 1];
+	for (int i = 0; i < 3000; i++) {
+		snprintf(client, sizeof(client), "10.%d.%d.1", i / 256, i % 256);
+		sample_from(a, i, client, KMS_EFEWDATA);
+	}
+	audit_stats_t st;
+	audit_stats(a, &st);
+	CU_ASSERT_EQUAL(st.sampled, 3000);
+	audit_close(a);
+	CU_ASSERT_EQUAL(sql_count("SELECT count(*) FROM audit"), AUDIT_SAMPLE_MAX + 1);
+	CU_ASSERT_EQUAL(sql_count("SELECT sum(count) FROM audit"), 3000);
+	CU_ASSERT_EQUAL(sql_count("SELECT count FROM audit WHERE client = '*'"),
+			3000 - AUDIT_SAMPLE_MAX);
+	unit_rmdir(dir);
+}
+
+static int open_durable(uint32_t timeout_ms, audit_t **a)
+{
+	audit_opts_t o;
+	audit_opts_default(&o);
+	o.queue_max = 1000;
+	o.durable = true;
+	o.durable_timeout_ms = timeout_ms;
+	return audit_open(db_path, &o, a);
+}
+
+static void given_durable_when_log_returns_then_row_is_committed(void)
+{
+	setup();
+	/* The clock stands still: no flush interval ever passes. */
+	kms_clock_fake_start(5000000, 1700000000);
+	audit_t *a = NULL;
+	CU_ASSERT_EQUAL_FATAL(open_durable(60000, &a), KMS_EOK);
+	audit_rec_t r;
+	for (int i = 0; i < 5; i++) {
+		make_rec(&r, i);
+		CU_ASSERT_EQUAL(audit_log(a, &r), KMS_EOK);
+		CU_ASSERT_EQUAL(sql_count("SELECT count(*) FROM audit"), i + 1);
+	}
+	audit_close(a);
+	kms_clock_fake_stop();
+	unit_rmdir(dir);
+}
+
+static void given_durable_when_store_full_then_refused_and_row_says_503(void)
+{
+	setup();
+	kms_clock_fake_start(5000000, 1700000000);
+	audit_t *a = NULL;
+	CU_ASSERT_EQUAL_FATAL(open_durable(60000, &a), KMS_EOK);
+	audit_max_size_set(a, 1);
+	audit_rec_t r;
+	int ok = 0, i = 0, ret = KMS_EOK;
+	for (; i < 500 && ret == KMS_EOK; i++) {
+		make_big(&r, i);
+		ret = audit_log(a, &r);
+		ok += ret == KMS_EOK;
+	}
+	/* Every answered row is in the store; the refused one is not yet. */
+	CU_ASSERT_EQUAL_FATAL(ret, KMS_EAUDIT);
+	CU_ASSERT_EQUAL(sql_count("SELECT count(*) FROM audit"), ok);
+	CU_ASSERT(audit_refusing(a));
+	audit_max_size_set(a, 0);
+	kms_clock_fake_advance(RETRY_MS);
+	audit_tick(a);
+	CU_ASSERT_FALSE(audit_refusing(a));
+	char sql[200];
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM audit WHERE rid = 'rid-%d' AND "
+		 "error = 'KMS_EAUDIT' AND decision = 0 AND count = 1",
+		 i - 1);
+	CU_ASSERT_EQUAL(sql_count(sql), 1);
+	CU_ASSERT_EQUAL(sql_count("SELECT count(*) FROM audit WHERE decision = 1"),
+			sql_count("SELECT count(*) FROM audit WHERE error = 'KMS_EOK'"));
+	audit_close(a);
+	kms_clock_fake_stop();
+	unit_rmdir(dir);
+}
+
+static void given_durable_when_commit_too_slow_then_503_and_row_says_so(void)
+{
+	setup();
+	audit_t *a = NULL;
+	CU_ASSERT_EQUAL_FATAL(open_durable(50, &a), KMS_EOK);
+	/* Another connection holds the write lock: the commit cannot come. */
+	sqlite3 *blocker = NULL;
+	CU_ASSERT_EQUAL_FATAL(sqldb_open(db_path, 0, &blocker), KMS_EOK);
+	CU_ASSERT_EQUAL_FATAL(sqldb_begin(blocker), KMS_EOK);
+	audit_rec_t r;
+	make_rec(&r, 1);
+	r.decision = 1;
+	r.error = KMS_EOK;
+	CU_ASSERT_EQUAL(audit_log(a, &r), KMS_EAUDIT);
+	sqldb_rollback(blocker);
+	sqldb_close(blocker);
+	audit_close(a);
+	/* The row tells what the client saw: no ticket. */
+	CU_ASSERT_EQUAL(sql_count("SELECT count(*) FROM audit WHERE rid = 'rid-1' AND "
+				  "decision = 0 AND error = 'KMS_EAUDIT'"),
+			1);
 	unit_rmdir(dir);
 }
 
@@ -299,6 +584,16 @@ int main(void)
 		UNIT_TEST(given_unterminated_strings_when_logged_then_stored_truncated),
 		UNIT_TEST(given_four_threads_when_logging_then_every_record_lands),
 		UNIT_TEST(given_bad_arguments_when_open_then_einval_and_null_is_noop),
+		UNIT_TEST(
+		    given_store_full_when_batch_fails_then_refusing_until_it_recovers),
+		UNIT_TEST(given_serve_mode_when_store_full_then_answers_and_keeps_rows),
+		UNIT_TEST(
+		    given_1000_refusals_from_3_clients_when_interval_passes_then_3_rows),
+		UNIT_TEST(
+		    given_more_clients_than_sampled_when_flushed_then_rest_in_one_row),
+		UNIT_TEST(given_durable_when_log_returns_then_row_is_committed),
+		UNIT_TEST(given_durable_when_store_full_then_refused_and_row_says_503),
+		UNIT_TEST(given_durable_when_commit_too_slow_then_503_and_row_says_so),
 		UNIT_END,
 	};
 	return unit_run("audit", tests);

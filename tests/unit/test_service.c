@@ -276,10 +276,10 @@ typedef struct {
 static int ue_exchange(ue_t *ue, kms_reqtype_t type, resp_t *r)
 {
 	if (zk_via != NULL) {
-		kms_service_handle_zk(target, zk_via, "test", ue->msg, ue->len, r->buf,
+		kms_service_handle_zk(target, zk_via, "test", NULL, ue->msg, ue->len, r->buf,
 				      sizeof(r->buf), &r->ans);
 	} else {
-		kms_service_handle(target, type, "test", ue->msg, ue->len, r->buf,
+		kms_service_handle(target, type, "test", NULL, ue->msg, ue->len, r->buf,
 				   sizeof(r->buf), &r->ans);
 	}
 	if (r->ans.http_status != 200) {
@@ -439,7 +439,7 @@ static void given_any_ticket_bit_flipped_when_resolving_then_refused(void)
 		bob.msg[bit / 8] ^= (uint8_t)(1u << (bit % 8));
 		resigned += ue_sign_init(&bob, NULL, &rr) == KMS_EOK;
 		memset(&r->ans, 0, sizeof(r->ans));
-		kms_service_handle(&svc, KMS_REQ_RESOLVE, "flip", bob.msg, bob.len,
+		kms_service_handle(&svc, KMS_REQ_RESOLVE, "flip", NULL, bob.msg, bob.len,
 				   r->buf, sizeof(r->buf), &r->ans);
 		answered += r->ans.http_status != 0;
 		refused += r->ans.http_status != 0 && r->ans.http_status != 200;
@@ -458,7 +458,7 @@ static void given_any_ticket_bit_flipped_when_resolving_then_refused(void)
 	/* The unflipped message, re-signed, still resolves. */
 	memcpy(bob.msg, orig, bob.len);
 	CU_ASSERT_EQUAL(ue_sign_init(&bob, NULL, &rr), KMS_EOK);
-	kms_service_handle(&svc, KMS_REQ_RESOLVE, "ok", bob.msg, bob.len, r->buf,
+	kms_service_handle(&svc, KMS_REQ_RESOLVE, "ok", NULL, bob.msg, bob.len, r->buf,
 			   sizeof(r->buf), &r->ans);
 	CU_ASSERT_EQUAL(r->ans.http_status, 200);
 	free(m);
@@ -592,7 +592,7 @@ static void given_garbage_or_wrong_type_when_served_then_error_message(void)
 {
 	resp_t *r = calloc(1, sizeof(*r));
 	static const uint8_t junk[] = { 0x01, 0x0b, 0x05, 0x00, 0, 0, 0, 1, 0, 1, 0xff };
-	kms_service_handle(&svc, KMS_REQ_TICKET, "junk", junk, sizeof(junk), r->buf,
+	kms_service_handle(&svc, KMS_REQ_TICKET, "junk", NULL, junk, sizeof(junk), r->buf,
 			   sizeof(r->buf), &r->ans);
 	CU_ASSERT_EQUAL(r->ans.http_status, 400);
 	mikey_msg_t *e = malloc(sizeof(*e));
@@ -602,7 +602,7 @@ static void given_garbage_or_wrong_type_when_served_then_error_message(void)
 	ue_t alice = { .u = &users[0] };
 	CU_ASSERT_EQUAL_FATAL(ue_request(&alice, to_bob, 1, FLAGS_REQ), KMS_EOK);
 	CU_ASSERT_EQUAL(ue_exchange(&alice, KMS_REQ_RESOLVE, r), KMS_EDT);
-	kms_service_handle(&svc, KMS_REQ_TICKET, "empty", NULL, 0, r->buf, sizeof(r->buf),
+	kms_service_handle(&svc, KMS_REQ_TICKET, "empty", NULL, NULL, 0, r->buf, sizeof(r->buf),
 			   &r->ans);
 	CU_ASSERT_EQUAL(r->ans.http_status, 400);
 	free(e);
@@ -1356,7 +1356,7 @@ static void check_error(const err_case_t *c, const ue_t *ue, bool request,
 
 static void send_as(ue_t *ue, kms_reqtype_t type, resp_t *r)
 {
-	kms_service_handle(&svc, type, "err", ue->msg, ue->len, r->buf, sizeof(r->buf),
+	kms_service_handle(&svc, type, "err", NULL, ue->msg, ue->len, r->buf, sizeof(r->buf),
 			   &r->ans);
 }
 
@@ -1453,7 +1453,7 @@ static void given_each_mikey_error_when_answered_then_hdr_copied_and_v_keyed(voi
 	const uint8_t *odd[] = { tiny, v2 };
 	size_t odd_len[] = { sizeof(tiny), sizeof(v2) };
 	for (size_t i = 0; i < 2; i++) {
-		kms_service_handle(&svc, KMS_REQ_TICKET, "odd", odd[i], odd_len[i],
+		kms_service_handle(&svc, KMS_REQ_TICKET, "odd", NULL, odd[i], odd_len[i],
 				   r->buf, sizeof(r->buf), &r->ans);
 		CU_ASSERT_EQUAL_FATAL(mikey_msg_decode(r->buf, r->ans.len, e), KMS_EOK);
 		CU_ASSERT_TRUE(e->hdr.version == 1 && e->hdr.prf == 0 &&
