@@ -21,6 +21,7 @@
 #include "common/crypto_selftest.h"
 #include "common/errcode.h"
 #include "common/log.h"
+#include "common/ratelimit.h"
 #include "common/secmem.h"
 #include "kms/audit.h"
 #include "kms/config.h"
@@ -57,6 +58,7 @@ typedef struct {
 	audit_t *audit;
 	zk_client_t *zk;
 	kms_http_t *ua, *zkl; /* zkl: the Zk listener, or NULL */
+	ratelimit_t *id_rate; /* ua.rate_per_identity, or NULL */
 } shared_t;
 
 static void reload(const char *path, const char *why, kms_state_t **cur,
@@ -153,7 +155,8 @@ static int core_dumps_set(const kms_config_t *cfg)
 	return KMS_EOK;
 }
 
-/* The audit writer and the replay cache, shared by every state. */
+/* The audit writer, the replay cache and the identity rate limits, shared
+ * by every state. */
 static int open_audit_and_replay(const kms_config_t *cfg, shared_t *sh)
 {
 	int ret = audit_open(cfg->audit_db, cfg->audit_queue, &sh->audit);
@@ -170,6 +173,18 @@ static int open_audit_and_replay(const kms_config_t *cfg, shared_t *sh)
 	}
 	log_notice("replay cache: %zu entries, %zu bytes", cfg->replay_entries,
 		   replay_memory(sh->rp));
+	if (cfg->rate_per_identity == 0) {
+		return KMS_EOK;
+	}
+	sh->id_rate = ratelimit_new(cfg->rate_table_entries, cfg->rate_per_identity,
+				    cfg->burst_per_identity);
+	if (sh->id_rate == NULL) {
+		log_error("cannot allocate the identity rate-limit table");
+		return KMS_ENOMEM;
+	}
+	log_notice("rate limit per identity: %u/s, burst %u, %zu entries, %zu bytes",
+		   cfg->rate_per_identity, cfg->burst_per_identity,
+		   cfg->rate_table_entries, ratelimit_memory(sh->id_rate));
 	return KMS_EOK;
 }
 
@@ -197,6 +212,7 @@ static int start(const kms_config_t *cfg, kms_state_t **st, shared_t *sh)
 	}
 	(*st)->svc.replay = sh->rp;
 	(*st)->svc.audit = sh->audit;
+	(*st)->svc.id_rate = sh->id_rate;
 	ret = kms_http_start(cfg, &(*st)->svc, &sh->ua);
 	if (ret == KMS_EOK && cfg->zk_enabled) {
 		ret = kms_http_start_zk(cfg, &(*st)->svc, &sh->zkl);
@@ -282,6 +298,7 @@ static void release(kms_state_t *st, shared_t *sh)
 	audit_close(sh->audit); /* flushes the queue */
 	kms_state_free(st);
 	replay_free(sh->rp);
+	ratelimit_free(sh->id_rate);
 	zk_client_free(sh->zk);
 }
 
@@ -289,7 +306,7 @@ static int serve(const char *path, const kms_config_t *cfg)
 {
 	sigset_t set;
 	kms_state_t *st = NULL;
-	shared_t sh = { NULL, NULL, NULL, NULL, NULL };
+	shared_t sh = { NULL, NULL, NULL, NULL, NULL, NULL };
 
 	block_signals(&set);
 	int ret = start(cfg, &st, &sh);
