@@ -12,10 +12,10 @@
 #define _GNU_SOURCE /* pthread_rwlockattr_setkind_np */
 #include "kms/http.h"
 
-#include <arpa/inet.h>
 #include <gnutls/gnutls.h>
 #include <inttypes.h>
 #include <microhttpd.h>
+#include <netdb.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -51,12 +51,14 @@ struct kms_http {
 	uint64_t gen; /* bumped by every swap, under the write lock */
 	atomic_uint_fast64_t next_id;
 	char rid_prefix[8];
-	kms_config_t cfg;	 /* listener settings as started */
-	bool zk;		 /* the Zk listener (TLS, peers only, resolve only) */
-	const char *name;	 /* "Ua" or "Zk", for logs */
-	const char *path;	 /* the one request path */
-	ratelimit_t *rl;	 /* per client address; NULL: no limit */
-	ratelimit_gate_t rl_log; /* one log line a second about its refusals */
+	kms_config_t cfg; /* listener settings as started */
+	bool zk;	  /* the Zk listener (TLS, peers only, resolve only) */
+	const char *name; /* "Ua" or "Zk", for logs */
+	const char *path; /* the one request path */
+
+	/* Per client address (ua/zk.rate_per_address); NULL: no limit. */
+	ratelimit_t *rl;
+	ratelimit_gate_t rl_log; /* its refusals: one log line a second */
 };
 
 typedef struct {
@@ -168,14 +170,10 @@ static bool rate_refused(kms_http_t *h, struct MHD_Connection *c, req_t *q,
 	q->retry_after = ratelimit_retry_after_s(wait_ms);
 	uint64_t skipped = 0;
 	if (ratelimit_gate_pass(&h->rl_log, 1000, &skipped)) {
-		char addr[INET6_ADDRSTRLEN] = "?";
-		const void *a =
-		    sa->sa_family == AF_INET
-			? (const void *)&((const struct sockaddr_in *)(const void *)sa)
-			      ->sin_addr
-			: (const void *)&((const struct sockaddr_in6 *)(const void *)sa)
-			      ->sin6_addr;
-		inet_ntop(sa->sa_family, a, addr, sizeof(addr));
+		char addr[NI_MAXHOST] = "?";
+		socklen_t len = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+							  : sizeof(struct sockaddr_in);
+		(void)getnameinfo(sa, len, addr, sizeof(addr), NULL, 0, NI_NUMERICHOST);
 		log_req_notice(q->rid,
 			       "%s: request from %s refused: over the per-address rate "
 			       "limit (%llu more refused since the last such line)",
