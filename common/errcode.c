@@ -15,7 +15,8 @@ struct err_row {
  * docs/http-binding.md: malformed 400, authentication 401, policy 403,
  * upstream unavailable 503, our own failures 500; federation (Zk,
  * docs/federation.md): unknown issuing KMS 422, peer refusing 502, peer
- * unreachable 504, a forwarded ticket not ours 421.
+ * unreachable 504, a forwarded ticket not ours 421; over a rate limit 429
+ * (RFC 6585, answered with Retry-After).
  */
 #define ROW(c, m, h, t)                                                                  \
 	{                                                                                \
@@ -73,6 +74,7 @@ static const struct err_row err_table[] = {
 	ROW(KMS_ESELFTEST, MIKEY_ERR_UNSPEC, 500, "crypto self-test failed"),
 	ROW(KMS_ECONFIG, MIKEY_ERR_UNSPEC, 500, "invalid configuration"),
 	ROW(KMS_EINTERNAL, MIKEY_ERR_UNSPEC, 500, "internal error"),
+	ROW(KMS_ERATE, MIKEY_ERR_UNSPEC, 429, "too many requests"),
 };
 #undef ROW
 

@@ -80,6 +80,7 @@ enum kms_err {
 	KMS_ESELFTEST, /* crypto self-test failed */
 	KMS_ECONFIG,   /* invalid configuration */
 	KMS_EINTERNAL, /* broken internal invariant */
+	KMS_ERATE,     /* over a rate limit (per address or identity): 429 */
 
 	KMS_ELAST_, /* not an error; keeps the table honest */
 };

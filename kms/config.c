@@ -22,6 +22,7 @@
 #include "common/encode.h"
 #include "common/errcode.h"
 #include "common/log.h"
+#include "common/ratelimit.h"
 #include "mikey/payload.h"
 
 #define THREADS_MAX 256
@@ -346,6 +347,15 @@ static const item_t schema[] = {
 	UINT("ua.conn_timeout", conn_timeout, 10, 1, 3600, RESTART),
 	UINT("ua.max_conns_per_ip", max_conns_per_ip, 256, 0, 65536, RESTART),
 	UINT("ua.conn_memory", conn_memory, 32768, 8192, 1048576, RESTART),
+	UINT("ua.rate_per_address", rate_per_address, 50000, 0, RATELIMIT_RATE_MAX,
+	     RESTART),
+	UINT("ua.burst_per_address", burst_per_address, 100000, 1, RATELIMIT_BURST_MAX,
+	     RESTART),
+	UINT("ua.rate_per_identity", rate_per_identity, 50000, 0, RATELIMIT_RATE_MAX,
+	     RESTART),
+	UINT("ua.burst_per_identity", burst_per_identity, 100000, 1, RATELIMIT_BURST_MAX,
+	     RESTART),
+	UINT("ua.rate_table_entries", rate_table_entries, 65536, 16, 16777216, RESTART),
 	STR("kms.kms_id", kms_id, "kms.example.org", check_printable,
 	    "a non-empty identity without spaces or control characters", RELOAD),
 	STR("kms.state_dir", state_dir, "./var", check_nonempty_path, "a directory",
@@ -410,6 +420,10 @@ static const item_t schema[] = {
 	UINT("zk.retries", zk_retries, 1, 0, 5, RESTART),
 	UINT("zk.breaker_failures", zk_breaker_failures, 3, 1, 1000, RESTART),
 	UINT("zk.breaker_open_ms", zk_breaker_open_ms, 5000, 10, 600000, RESTART),
+	UINT("zk.rate_per_address", zk_rate_per_address, 50000, 0, RATELIMIT_RATE_MAX,
+	     RESTART),
+	UINT("zk.burst_per_address", zk_burst_per_address, 100000, 1, RATELIMIT_BURST_MAX,
+	     RESTART),
 	STR("log.level", log_level, "info", check_level,
 	    "one of err, warning, notice, info, debug", RELOAD),
 	STR("log.target", log_target, "stderr", check_target, "stderr or syslog", RELOAD),

@@ -23,6 +23,13 @@ typedef struct {
 	unsigned conn_timeout;	   /* seconds, default 10 */
 	unsigned max_conns_per_ip; /* default 256; 0 = no per-address limit */
 	size_t conn_memory;	   /* bytes per connection (headers), default 32768 */
+	/* Rate limits, answered 429 with Retry-After (docs/http-binding.md);
+	 * a rate of 0 turns that limit off. */
+	uint32_t rate_per_address;   /* requests/s per client address, 50000 */
+	uint32_t burst_per_address;  /* bucket size, default 100000 */
+	uint32_t rate_per_identity;  /* per authenticated identity, 50000 */
+	uint32_t burst_per_identity; /* default 100000 */
+	size_t rate_table_entries;   /* buckets per table, default 65536 */
 	/* [kms] */
 	char kms_id[256];    /* IDRkms, default "kms.example.org" */
 	char state_dir[256]; /* default "./var" */
@@ -87,6 +94,8 @@ typedef struct {
 	uint32_t zk_retries;		/* after connection failures, default 1 */
 	uint32_t zk_breaker_failures;	/* failures in a row that open it, 3 */
 	uint32_t zk_breaker_open_ms;	/* how long it stays open, 5000 */
+	uint32_t zk_rate_per_address;	/* per peer address, 50000; 0 off */
+	uint32_t zk_burst_per_address;	/* default 100000 */
 	/* [log] */
 	char log_level[16];  /* default "info" */
 	char log_target[16]; /* "stderr" or "syslog", default "stderr" */

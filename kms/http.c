@@ -16,6 +16,7 @@
 #include <gnutls/gnutls.h>
 #include <inttypes.h>
 #include <microhttpd.h>
+#include <netdb.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@
 #include "common/encode.h"
 #include "common/errcode.h"
 #include "common/log.h"
+#include "common/ratelimit.h"
 #include "common/secmem.h"
 #include "common/secret_file.h"
 #include "kms/audit.h"
@@ -54,6 +56,10 @@ struct kms_http {
 	bool zk;	  /* the Zk listener (TLS, peers only, resolve only) */
 	const char *name; /* "Ua" or "Zk", for logs */
 	const char *path; /* the one request path */
+
+	/* Per client address (ua/zk.rate_per_address); NULL: no limit. */
+	ratelimit_t *rl;
+	ratelimit_gate_t rl_log; /* its refusals: one log line a second */
 };
 
 typedef struct {
@@ -69,6 +75,7 @@ typedef struct {
 	int frame_err; /* KMS_EHTTP_* when the front end refused a Ua request */
 	char peer[ZK_KMS_ID_MAX + 1];	 /* Zk: the client's peer KMS */
 	char client[AUDIT_ADDR_MAX + 1]; /* the client's IP address, for audit */
+	uint32_t retry_after;		 /* 429: the Retry-After seconds */
 } req_t;
 
 /* --- responses ------------------------------------------------------------- */
@@ -97,6 +104,11 @@ static enum MHD_Result reply(struct MHD_Connection *c, req_t *q, unsigned status
 	}
 	if (ok == MHD_YES && www_auth != NULL) {
 		ok = MHD_add_response_header(rsp, "WWW-Authenticate", www_auth);
+	}
+	char retry[16];
+	if (ok == MHD_YES && q->retry_after != 0) {
+		snprintf(retry, sizeof(retry), "%" PRIu32, q->retry_after);
+		ok = MHD_add_response_header(rsp, "Retry-After", retry);
 	}
 	if (ok == MHD_YES) {
 		ok = MHD_queue_response(c, status, rsp);
@@ -137,6 +149,39 @@ static bool framing_refused(kms_http_t *h, struct MHD_Connection *c, req_t *q,
 	}
 	log_req_notice(q->rid, "%s: request refused: %s", h->zk ? "Zk" : "Ua", why);
 	*ret = refuse(c, q, KMS_EHTTP_FRAME, "ambiguous message framing\n", NULL);
+	return true;
+}
+
+/*
+ * The per-address rate limit (ua/zk.rate_per_address), charged before
+ * anything of the request is read: 429 with Retry-After, audited as
+ * KMS_ERATE; one log line a second at most (a flood would fill the log).
+ */
+static bool rate_refused(kms_http_t *h, struct MHD_Connection *c, req_t *q,
+			 enum MHD_Result *ret)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
+	uint8_t key[RATELIMIT_ADDR_KEY_MAX];
+	size_t n = h->rl != NULL ? ratelimit_addr_key(sa, key) : 0;
+	int64_t wait_ms = 0;
+	if (n == 0 || ratelimit_charge(h->rl, key, n, &wait_ms) == KMS_EOK) {
+		return false;
+	}
+	q->retry_after = ratelimit_retry_after_s(wait_ms);
+	uint64_t skipped = 0;
+	if (ratelimit_gate_pass(&h->rl_log, 1000, &skipped)) {
+		char addr[NI_MAXHOST] = "?";
+		socklen_t len = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+							  : sizeof(struct sockaddr_in);
+		(void)getnameinfo(sa, len, addr, sizeof(addr), NULL, 0, NI_NUMERICHOST);
+		log_req_notice(q->rid,
+			       "%s: request from %s refused: over the per-address rate "
+			       "limit (%llu more refused since the last such line)",
+			       h->name, addr, (unsigned long long)skipped);
+	}
+	*ret = refuse(c, q, KMS_ERATE, "too many requests\n", NULL);
 	return true;
 }
 
@@ -306,10 +351,14 @@ static enum MHD_Result route_zk(kms_http_t *h, struct MHD_Connection *c, req_t *
 static enum MHD_Result route(kms_http_t *h, struct MHD_Connection *c, req_t *q,
 			     const char *url, const char *method)
 {
+	enum MHD_Result fr;
+	bool health = strcmp(url, "/healthz") == 0 || strcmp(url, "/readyz") == 0;
+	if ((h->zk || !health) && rate_refused(h, c, q, &fr)) {
+		return fr;
+	}
 	if (h->zk) {
 		return route_zk(h, c, q, url, method);
 	}
-	enum MHD_Result fr;
 	if (framing_refused(h, c, q, &fr)) {
 		return fr;
 	}
@@ -395,7 +444,7 @@ static enum MHD_Result serve(kms_http_t *h, struct MHD_Connection *c, req_t *q)
 {
 	/* Per thread; MHD copies the answer into the response (MUST_COPY). */
 	static __thread uint8_t out[MIKEY_MSG_MAX];
-	kms_answer_t ans = { 500, KMS_EINTERNAL, 0 };
+	kms_answer_t ans = { 500, KMS_EINTERNAL, 0, 0 };
 	char www_auth[BOOTSTRAP_HDR_MAX];
 	pthread_rwlock_rdlock(&h->lock);
 	const kms_service_t *svc = atomic_load(&h->svc);
@@ -420,6 +469,7 @@ static enum MHD_Result serve(kms_http_t *h, struct MHD_Connection *c, req_t *q)
 		}
 	}
 	pthread_rwlock_unlock(&h->lock);
+	q->retry_after = ans.retry_after; /* 429: KMS_ERATE */
 	if (svc == NULL) {
 		return reply_text(c, q, 503, "not ready\n", NULL);
 	}
@@ -581,6 +631,7 @@ static void listener_cfg(const kms_config_t *cfg, bool zk, net_listener_cfg_t *l
 
 static void http_free(kms_http_t *h)
 {
+	ratelimit_free(h->rl);
 	pthread_rwlock_destroy(&h->lock);
 	free(h);
 }
@@ -600,6 +651,13 @@ static int http_new(const kms_config_t *cfg, const kms_service_t *svc, bool zk,
 	h->zk = zk;
 	h->name = zk ? "Zk" : "Ua";
 	h->path = zk ? h->cfg.zk_path : h->cfg.base_path;
+	uint32_t rate = zk ? cfg->zk_rate_per_address : cfg->rate_per_address;
+	uint32_t burst = zk ? cfg->zk_burst_per_address : cfg->burst_per_address;
+	h->rl = rate > 0 ? ratelimit_new(cfg->rate_table_entries, rate, burst) : NULL;
+	if (rate > 0 && h->rl == NULL) {
+		free(h);
+		return KMS_ENOMEM;
+	}
 	snprintf(h->rid_prefix, sizeof(h->rid_prefix), "%s%02x%02x", zk ? "z" : "",
 		 rnd[0], rnd[1]);
 	atomic_init(&h->svc, svc);

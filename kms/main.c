@@ -23,6 +23,7 @@
 #include "common/crypto_selftest.h"
 #include "common/errcode.h"
 #include "common/log.h"
+#include "common/ratelimit.h"
 #include "common/secmem.h"
 #include "kms/audit.h"
 #include "kms/config.h"
@@ -67,6 +68,7 @@ typedef struct {
 	audit_t *audit;
 	zk_client_t *zk;
 	kms_http_t *ua, *zkl; /* zkl: the Zk listener, or NULL */
+	ratelimit_t *id_rate; /* ua.rate_per_identity, or NULL */
 } shared_t;
 
 static void reload(const char *path, const char *why, kms_state_t **cur,
@@ -201,6 +203,24 @@ static int open_audit_and_replay(const kms_config_t *cfg, shared_t *sh)
 				  kms_service_now(), &sh->rs);
 }
 
+/* The identity rate limits, shared by every state (none when off). */
+static int open_id_rate(const kms_config_t *cfg, shared_t *sh)
+{
+	if (cfg->rate_per_identity == 0) {
+		return KMS_EOK;
+	}
+	sh->id_rate = ratelimit_new(cfg->rate_table_entries, cfg->rate_per_identity,
+				    cfg->burst_per_identity);
+	if (sh->id_rate == NULL) {
+		log_error("cannot allocate the identity rate-limit table");
+		return KMS_ENOMEM;
+	}
+	log_notice("rate limit per identity: %u/s, burst %u, %zu entries, %zu bytes",
+		   cfg->rate_per_identity, cfg->burst_per_identity,
+		   cfg->rate_table_entries, ratelimit_memory(sh->id_rate));
+	return KMS_EOK;
+}
+
 /* Start-up after the config: self-test, Zk client, state, audit, replay
  * cache, listeners.  What was made is in *st and *sh, also on failure. */
 static int start(const kms_config_t *cfg, kms_state_t **st, shared_t *sh)
@@ -220,11 +240,15 @@ static int start(const kms_config_t *cfg, kms_state_t **st, shared_t *sh)
 	if (ret == KMS_EOK) {
 		ret = open_audit_and_replay(cfg, sh);
 	}
+	if (ret == KMS_EOK) {
+		ret = open_id_rate(cfg, sh);
+	}
 	if (ret != KMS_EOK) {
 		return ret;
 	}
 	(*st)->svc.replay = sh->rp;
 	(*st)->svc.audit = sh->audit;
+	(*st)->svc.id_rate = sh->id_rate;
 	ret = kms_http_start(cfg, &(*st)->svc, &sh->ua);
 	if (ret == KMS_EOK && cfg->zk_enabled) {
 		ret = kms_http_start_zk(cfg, &(*st)->svc, &sh->zkl);
@@ -307,6 +331,7 @@ static void release(kms_state_t *st, shared_t *sh)
 	kms_state_free(st);
 	replay_store_close(sh->rs, kms_service_now()); /* after the last request */
 	replay_free(sh->rp);
+	ratelimit_free(sh->id_rate);
 	zk_client_free(sh->zk);
 }
 

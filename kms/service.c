@@ -2,8 +2,8 @@
  * Ticket Request and Ticket Resolve (RFC 6043 sections 4-5) as the KMS
  * answers them.  Order of checks for an initial message (RFC 3830 5.3):
  * parse, timestamp window, key lookup, MAC (constant time), identity
- * authorisation, replay cache (authenticated messages only), then policy and
- * the response.  Nothing is remembered for a message that fails a check.
+ * authorisation, replay cache (authenticated messages only), the requester's
+ * rate limit, then policy and the response.  Nothing is remembered for a message that fails a check.
  * The steps live in service_*.c (see kms/service_int.h); this file is the
  * entry point, the per-thread request context and the shared builders.
  */
@@ -199,6 +199,7 @@ static void handle(const kms_service_t *svc, const zk_peer_t *via, kms_reqtype_t
 {
 	req_t *r = ctx_get();
 	ans->len = 0;
+	ans->retry_after = 0;
 	if (r == NULL) {
 		log_req_error(rid, "no memory for a request context");
 		ans->error = KMS_ENOMEM;
@@ -236,6 +237,7 @@ static void handle(const kms_service_t *svc, const zk_peer_t *via, kms_reqtype_t
 	ans->error = ret;
 	ans->http_status = kms_err_http(ret);
 	ans->len = out_len;
+	ans->retry_after = r->retry_after;
 	req_end(r);
 }
 

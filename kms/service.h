@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/ratelimit.h"
 #include "kms/audit.h"
 #include "kms/config.h"
 #include "kms/keyring.h"
@@ -33,12 +34,14 @@ typedef struct {
 	const policy_set_t *policy; /* NULL: allow all, reuse per cfg */
 	const zk_peers_t *peers;    /* Zk peer KMSs; NULL: no federation */
 	zk_client_t *zk;	    /* forwards resolves to them; NULL: none */
+	ratelimit_t *id_rate;	    /* ua.rate_per_identity; NULL: no limit */
 } kms_service_t;
 
 typedef struct {
-	int http_status; /* 200 for a response, else from kms_err_http() */
-	int error;	 /* KMS_EOK or the failure */
-	size_t len;	 /* bytes written to out (response or Error message) */
+	int http_status;      /* 200 for a response, else from kms_err_http() */
+	int error;	      /* KMS_EOK or the failure */
+	size_t len;	      /* bytes written to out (response or Error message) */
+	uint32_t retry_after; /* 429 (KMS_ERATE): seconds for Retry-After */
 } kms_answer_t;
 
 /*

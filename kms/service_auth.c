@@ -2,11 +2,13 @@
  * Authentication of a REQUEST_INIT_PSK / RESOLVE_INIT_PSK (RFC 3830 5.3,
  * RFC 6043 5.5): data type, timestamp window, who asks (as a KMS user
  * identity, docs/identities.md) and with which key, the V MAC in constant
- * time, the identity against the key owner's, then the replay cache.
+ * time, the identity against the key owner's, the replay cache, then the
+ * requester's rate limit.
  */
 #include <string.h>
 
 #include "common/errcode.h"
+#include "common/ratelimit.h"
 #include "common/log.h"
 #include "common/secmem.h"
 #include "kms/service_int.h"
@@ -155,6 +157,27 @@ static int check_replay(req_t *r, const mikey_v_t *v, int64_t t)
 	return replay_check_and_add(r->svc->replay, digest, t, r->now);
 }
 
+/*
+ * The requester's rate limit (ua.rate_per_identity), charged only now that
+ * its identity is proved: a message with a wrong MAC charges nobody (no one
+ * drains Alice's bucket by sending in her name), and neither does a replayed
+ * copy of one of her messages (whoever saw it on the wire could send it
+ * again and again).  A refused message is in the replay cache already: a
+ * client retries with a new one, as it would anyway.  Resolves a peer KMS
+ * forwarded over Zk are limited per peer address instead (kms/http.c).
+ */
+static int charge_identity(req_t *r)
+{
+	int64_t wait_ms = 0;
+	if (r->via != NULL || ratelimit_charge(r->svc->id_rate, r->requester.data,
+					       r->requester.len, &wait_ms) == KMS_EOK) {
+		return KMS_EOK;
+	}
+	r->retry_after = ratelimit_retry_after_s(wait_ms);
+	r->reason = "over the per-identity rate limit (ua.rate_per_identity)";
+	return KMS_ERATE;
+}
+
 int svc_authenticate(req_t *r)
 {
 	int64_t t = 0;
@@ -208,5 +231,6 @@ int svc_authenticate(req_t *r)
 		r->reason = "the identity is not one of the key owner's";
 		return KMS_EPOLICY;
 	}
-	return check_replay(r, v, t);
+	ret = check_replay(r, v, t);
+	return ret == KMS_EOK ? charge_identity(r) : ret;
 }

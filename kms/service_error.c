@@ -11,10 +11,35 @@
 #include "common/encode.h"
 #include "common/errcode.h"
 #include "common/log.h"
+#include "common/ratelimit.h"
 #include "common/secmem.h"
 #include "kms/service_int.h"
 #include "mikey/kdf.h"
 #include "mikey/mac.h"
+
+/* Refusals over the per-identity rate limit come in floods: at most one log
+ * line a second says so (each still has its audit row). */
+static ratelimit_gate_t rate_log_gate;
+
+/* Whether to log a refusal for code; false for a rate-limit refusal within
+ * a second of the last one logged. */
+static bool log_refusal(int code)
+{
+	uint64_t skipped = 0;
+	if (code != KMS_ERATE) {
+		return true;
+	}
+	if (!ratelimit_gate_pass(&rate_log_gate, 1000, &skipped)) {
+		return false;
+	}
+	if (skipped > 0) {
+		log_notice(
+		    "%llu more refusal(s) over the per-identity rate limit were not "
+		    "logged",
+		    (unsigned long long)skipped);
+	}
+	return true;
+}
 
 static const char *type_name(kms_reqtype_t t)
 {
@@ -108,7 +133,7 @@ static void log_outcome(req_t *r, int code, int refused, const audit_rec_t *rec)
 	} else if (code == KMS_EOK) {
 		log_req_info(r->rid, "%s from '%s'%s granted (ticket key %u)%s%s",
 			     type_name(r->type), who, zk, rec->ticket_key_id, sep, why);
-	} else {
+	} else if (log_refusal(code)) {
 		char rule[40] = "";
 		if (r->rule_id >= 0) {
 			snprintf(rule, sizeof(rule), " by policy rule %lld",

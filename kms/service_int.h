@@ -54,6 +54,7 @@ typedef struct {
 	int peer_errno;	       /* its MIKEY error number when it refused, or -1 */
 	const char *reason;    /* why refused or narrowed (static text), or NULL */
 	mikey_bytes_t matched; /* the requester's identity that matched the ticket */
+	uint32_t retry_after;  /* KMS_ERATE: seconds until the next token */
 	/* -- not reset -- */
 	/* Every PRF of the request runs through it: the PSK is keyed once for
 	 * its four PRFs (mikey/prf.h). */

@@ -7,8 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/crypto.h"
 #include "common/errcode.h"
+#include "common/ratelimit.h"
 #include "common/secmem.h"
 #include "kms/keyring.h"
 #include "kms/service.h"
@@ -97,7 +99,7 @@ static int suite_init(void)
 	snprintf(cfg.forking, sizeof(cfg.forking), "always");
 	rp = replay_new(1u << 16, cfg.clock_skew, fake_now - 3600);
 	kms_service_clock_set(fake_clock);
-	svc = (kms_service_t){ &cfg, kr, &psk_src, rp, NULL, NULL, NULL, NULL };
+	svc = (kms_service_t){ &cfg, kr, &psk_src, rp, NULL, NULL, NULL, NULL, NULL };
 	return rp == NULL;
 }
 
@@ -496,6 +498,55 @@ static void given_same_request_twice_when_served_then_replay_refused(void)
 	CU_ASSERT_EQUAL(ue_exchange(&alice, KMS_REQ_TICKET, r), KMS_EOK);
 	CU_ASSERT_EQUAL(ue_exchange(&alice, KMS_REQ_TICKET, r), KMS_EREPLAY);
 	CU_ASSERT_EQUAL(r->ans.http_status, 401);
+	free(r);
+}
+
+/*
+ * ua.rate_per_identity: only authenticated, fresh messages are charged.
+ * Burst 2 at 1/s on the fake clock: ten forgeries in Alice's name and a
+ * replay of her own message leave her two requests; the third is 429 with
+ * Retry-After 1 and an Error message (12) with a V; Bob has his own budget;
+ * a second later Alice has a token again.
+ */
+static void given_identity_limit_when_forged_replayed_or_over_then_only_fresh_charged(
+    void)
+{
+	kms_clock_fake_start(1000000, fake_now);
+	svc.id_rate = ratelimit_new(64, 1, 2);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(svc.id_rate);
+	ue_t alice = { .u = &users[0] };
+	resp_t *r = calloc(1, sizeof(*r));
+	for (int i = 0; i < 10; i++) {
+		CU_ASSERT_EQUAL_FATAL(ue_request(&alice, to_bob, 1, FLAGS_REQ), KMS_EOK);
+		alice.msg[alice.len - 1] ^= 1;
+		CU_ASSERT_EQUAL(ue_exchange(&alice, KMS_REQ_TICKET, r), KMS_EMAC);
+	}
+	CU_ASSERT_EQUAL_FATAL(ue_request(&alice, to_bob, 1, FLAGS_REQ), KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&alice, KMS_REQ_TICKET, r), KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&alice, KMS_REQ_TICKET, r), KMS_EREPLAY);
+	CU_ASSERT_EQUAL(r->ans.retry_after, 0);
+	CU_ASSERT_EQUAL_FATAL(ue_request(&alice, to_bob, 1, FLAGS_REQ), KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&alice, KMS_REQ_TICKET, r), KMS_EOK);
+	CU_ASSERT_EQUAL_FATAL(ue_request(&alice, to_bob, 1, FLAGS_REQ), KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&alice, KMS_REQ_TICKET, r), KMS_ERATE);
+	CU_ASSERT_EQUAL(r->ans.http_status, 429);
+	CU_ASSERT_EQUAL(r->ans.retry_after, 1);
+	mikey_msg_t *e = malloc(sizeof(*e));
+	CU_ASSERT_EQUAL_FATAL(mikey_msg_decode(r->buf, r->ans.len, e), KMS_EOK);
+	CU_ASSERT_EQUAL(e->hdr.data_type, MIKEY_DT_ERROR);
+	CU_ASSERT_PTR_NOT_NULL(mikey_msg_v(e));
+	CU_ASSERT_EQUAL(mikey_msg_find(e, MIKEY_PT_ERR, 0)->u.err.errno_,
+			MIKEY_ERR_UNSPEC);
+	free(e);
+	ue_t bob = { .u = &users[1] };
+	CU_ASSERT_EQUAL_FATAL(ue_request(&bob, to_bob, 1, FLAGS_REQ), KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&bob, KMS_REQ_TICKET, r), KMS_EOK);
+	kms_clock_fake_advance(1000);
+	CU_ASSERT_EQUAL_FATAL(ue_request(&alice, to_bob, 1, FLAGS_REQ), KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&alice, KMS_REQ_TICKET, r), KMS_EOK);
+	ratelimit_free(svc.id_rate);
+	svc.id_rate = NULL;
+	kms_clock_fake_stop();
 	free(r);
 }
 
@@ -1475,6 +1526,8 @@ int main(void)
 		UNIT_TEST(given_any_ticket_bit_flipped_when_resolving_then_refused),
 		UNIT_TEST(given_any_mac_bit_flipped_when_requesting_then_401),
 		UNIT_TEST(given_same_request_twice_when_served_then_replay_refused),
+		UNIT_TEST(
+		    given_identity_limit_when_forged_replayed_or_over_then_only_fresh_charged),
 		UNIT_TEST(given_wrong_or_unknown_psk_when_requesting_then_401),
 		UNIT_TEST(given_old_timestamp_when_requesting_then_invalid_ts),
 		UNIT_TEST(given_expired_ticket_when_resolving_then_403),
