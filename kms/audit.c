@@ -620,6 +620,9 @@ void audit_sample(audit_t *a, const audit_rec_t *rec)
 	}
 	pthread_mutex_lock(&a->lock);
 	a->st.sampled++;
+	if (rec->error == KMS_EAUDIT) {
+		a->st.refused++; /* refused before any work (audit_refusing) */
+	}
 	audit_samples_add(a->samples, rec);
 	pthread_mutex_unlock(&a->lock);
 }

@@ -65,11 +65,11 @@ typedef struct {
 	bool replay_journal;	     /* journal accepted entries, default true */
 	size_t audit_queue;	     /* default 65536 */
 	/* [audit]: the audit log (kms/audit.h) */
-	char audit_on_failure[8];	    /* "refuse" (default) or "serve" */
-	bool audit_durable;		    /* answer after the commit, default false */
+	char audit_on_failure[8];	   /* "refuse" (default) or "serve" */
+	bool audit_durable;		   /* answer after the commit, default false */
 	uint32_t audit_durable_timeout_ms; /* longest wait for it, default 2000 */
-	uint64_t audit_max_size;	    /* bytes of audit.db, 0 (default): none */
-	uint32_t audit_sample_interval;	    /* s, sampled refusals, default 10 */
+	uint64_t audit_max_size;	   /* bytes of audit.db, 0 (default): none */
+	uint32_t audit_sample_interval;	   /* s, sampled refusals, default 10 */
 	/* [naf]: the GBA PSK source (Zn client and key cache, kms/naf.c) */
 	bool naf_enabled;	 /* default false; needed by psk_source gba/both */
 	char naf_bsf_url[256];	 /* Zn URL, default "http://127.0.0.1:8081/zn" */

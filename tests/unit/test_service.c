@@ -278,8 +278,8 @@ typedef struct {
 static int ue_exchange(ue_t *ue, kms_reqtype_t type, resp_t *r)
 {
 	if (zk_via != NULL) {
-		kms_service_handle_zk(target, zk_via, "test", NULL, ue->msg, ue->len, r->buf,
-				      sizeof(r->buf), &r->ans);
+		kms_service_handle_zk(target, zk_via, "test", NULL, ue->msg, ue->len,
+				      r->buf, sizeof(r->buf), &r->ans);
 	} else {
 		kms_service_handle(target, type, "test", NULL, ue->msg, ue->len, r->buf,
 				   sizeof(r->buf), &r->ans);
@@ -653,8 +653,8 @@ static void given_garbage_or_wrong_type_when_served_then_error_message(void)
 	ue_t alice = { .u = &users[0] };
 	CU_ASSERT_EQUAL_FATAL(ue_request(&alice, to_bob, 1, FLAGS_REQ), KMS_EOK);
 	CU_ASSERT_EQUAL(ue_exchange(&alice, KMS_REQ_RESOLVE, r), KMS_EDT);
-	kms_service_handle(&svc, KMS_REQ_TICKET, "empty", NULL, NULL, 0, r->buf, sizeof(r->buf),
-			   &r->ans);
+	kms_service_handle(&svc, KMS_REQ_TICKET, "empty", NULL, NULL, 0, r->buf,
+			   sizeof(r->buf), &r->ans);
 	CU_ASSERT_EQUAL(r->ans.http_status, 400);
 	free(e);
 	free(r);
@@ -1407,8 +1407,8 @@ static void check_error(const err_case_t *c, const ue_t *ue, bool request,
 
 static void send_as(ue_t *ue, kms_reqtype_t type, resp_t *r)
 {
-	kms_service_handle(&svc, type, "err", NULL, ue->msg, ue->len, r->buf, sizeof(r->buf),
-			   &r->ans);
+	kms_service_handle(&svc, type, "err", NULL, ue->msg, ue->len, r->buf,
+			   sizeof(r->buf), &r->ans);
 }
 
 /* Set the HDR's PRF field of ue's message (the MAC no longer matters). */
