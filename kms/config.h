@@ -22,6 +22,14 @@ typedef struct {
 	unsigned conn_timeout;	   /* seconds, default 10 */
 	unsigned max_conns_per_ip; /* default 256; 0 = no per-address limit */
 	size_t conn_memory;	   /* bytes per connection (headers), default 32768 */
+
+	/* Slow clients (net/conntrack.h): seconds from the request line to
+	 * the whole request (default 10); connections sending a request at
+	 * once (default 256) and from one address (default 16); 0: no cap. */
+	unsigned request_timeout;
+	unsigned max_sending;
+	unsigned max_sending_per_ip;
+
 	/* [kms] */
 	char kms_id[256];    /* IDRkms, default "kms.example.org" */
 	char state_dir[256]; /* default "./var" */
@@ -75,6 +83,12 @@ typedef struct {
 	uint32_t zk_retries;		/* after connection failures, default 1 */
 	uint32_t zk_breaker_failures;	/* failures in a row that open it, 3 */
 	uint32_t zk_breaker_open_ms;	/* how long it stays open, 5000 */
+
+	/* Slow clients on Zk, as on Ua: defaults 10 s, 64, 16. */
+	unsigned zk_request_timeout;
+	unsigned zk_max_sending;
+	unsigned zk_max_sending_per_ip;
+
 	/* [log] */
 	char log_level[16];  /* default "info" */
 	char log_target[16]; /* "stderr" or "syslog", default "stderr" */
