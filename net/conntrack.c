@@ -379,29 +379,50 @@ static void addr_str(const uint8_t a[16], char *out, size_t cap)
 	}
 }
 
+/* The counters of n less those of s, as a log line. */
+static void counts_str(const net_conntrack_t *t, const counts_t *n, const counts_t *s,
+		       const char *when, char *line, size_t cap)
+{
+	char addr[INET6_ADDRSTRLEN];
+	addr_str(t->last_addr, addr, sizeof(addr));
+	snprintf(
+	    line, cap,
+	    "%sclosed %" PRIu64 " connection(s) past the request deadline, %" PRIu64
+	    " idle past the idle timeout, %" PRIu64 " idle for room; refused %" PRIu64
+	    " over the sending caps, %" PRIu64 " with the table full (latest from %s)",
+	    when, n->closed_request - s->closed_request, n->closed_idle - s->closed_idle,
+	    n->evicted - s->evicted, n->refused_sending - s->refused_sending,
+	    n->refused_full - s->refused_full, addr);
+}
+
 /* One line for what was closed or refused since the last line, at most
  * every NET_CONNTRACK_LOG_MS; false when there is nothing to say yet. */
 static bool summary(net_conntrack_t *t, int64_t now, char *line, size_t cap)
 {
-	const counts_t *n = &t->n, *s = &t->shown;
-	if (memcmp(n, s, sizeof(*n)) == 0 ||
+	if (memcmp(&t->n, &t->shown, sizeof(t->n)) == 0 ||
 	    (t->shown_once && now - t->shown_ms < NET_CONNTRACK_LOG_MS)) {
 		return false;
 	}
-	char addr[INET6_ADDRSTRLEN];
-	addr_str(t->last_addr, addr, sizeof(addr));
-	snprintf(line, cap,
-		 "closed %" PRIu64 " connection(s) past the request deadline, %" PRIu64
-		 " idle past the idle timeout, %" PRIu64
-		 " idle for room; refused %" PRIu64 " over the sending caps, %" PRIu64
-		 " with the table full (latest from %s)",
-		 n->closed_request - s->closed_request, n->closed_idle - s->closed_idle,
-		 n->evicted - s->evicted, n->refused_sending - s->refused_sending,
-		 n->refused_full - s->refused_full, addr);
-	t->shown = *n;
+	counts_str(t, &t->n, &t->shown, "", line, cap);
+	t->shown = t->n;
 	t->shown_ms = now;
 	t->shown_once = true;
 	return true;
+}
+
+void net_conntrack_log_totals(net_conntrack_t *t)
+{
+	static const counts_t zero;
+	char line[LINE_MAX_];
+	pthread_mutex_lock(&t->mu);
+	bool say = memcmp(&t->n, &zero, sizeof(zero)) != 0;
+	if (say) {
+		counts_str(t, &t->n, &zero, "since the start: ", line, sizeof(line));
+	}
+	pthread_mutex_unlock(&t->mu);
+	if (say) {
+		log_msg(LOG_NOTICE, t->tag, "%s", line);
+	}
 }
 
 void net_conntrack_reap(net_conntrack_t *t, int64_t now_ms)

@@ -132,6 +132,9 @@ void net_conntrack_reap(net_conntrack_t *t, int64_t now_ms);
 
 #define NET_CONNTRACK_LOG_MS 10000
 
+/* The same counters since the start, one line (nothing when all are 0). */
+void net_conntrack_log_totals(net_conntrack_t *t);
+
 void net_conntrack_stats(net_conntrack_t *t, net_conntrack_stats_t *out);
 
 #endif

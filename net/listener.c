@@ -775,5 +775,6 @@ void net_listener_stop(net_listener_t *l, unsigned timeout_ms)
 	}
 	reaper_stop(l);
 	MHD_stop_daemon(l->mhd);
+	net_conntrack_log_totals(l->ct);
 	listener_free(l);
 }
