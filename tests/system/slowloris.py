@@ -114,9 +114,8 @@ class Attack:
         loop.call_later(self.a.duration, self.stop.set)
         srcs = ["127.0.0.%d" % (self.a.first + i) for i in range(self.a.count)]
         tasks = []
-        # Slow and idle ones interleaved: both kinds are there from the start.
+        # The slow ones first: they take their places before the table fills.
         kinds = [True] * self.a.slow + [False] * self.a.idle
-        random.Random(1).shuffle(kinds)
         for i, slow in enumerate(kinds):
             src = srcs[i % len(srcs)]
             tasks.append(asyncio.ensure_future(self.conn(src, slow)))
