@@ -354,6 +354,7 @@ static void listener_cfg(const bsf_http_config_t *cfg, bool tls, net_listener_cf
 	lc->max_conns = cfg->max_conns;
 	lc->max_conns_per_ip = cfg->max_conns_per_ip;
 	lc->conn_timeout = cfg->conn_timeout;
+	lc->request_timeout = cfg->conn_timeout; /* a test stand-in: no sending caps */
 	lc->conn_memory = cfg->conn_memory;
 	lc->tag = tls ? "Zn TLS" : "http";
 	if (tls) {

@@ -30,6 +30,14 @@ typedef struct {
 	uint32_t rate_per_identity;  /* per authenticated identity, 50000 */
 	uint32_t burst_per_identity; /* default 100000 */
 	size_t rate_table_entries;   /* buckets per table, default 65536 */
+
+	/* Slow clients (net/conntrack.h): seconds from the request line to
+	 * the whole request (default 10); connections sending a request at
+	 * once (default 256) and from one address (default 16); 0: no cap. */
+	unsigned request_timeout;
+	unsigned max_sending;
+	unsigned max_sending_per_ip;
+
 	/* [kms] */
 	char kms_id[256];    /* IDRkms, default "kms.example.org" */
 	char state_dir[256]; /* default "./var" */
@@ -96,6 +104,12 @@ typedef struct {
 	uint32_t zk_breaker_open_ms;	/* how long it stays open, 5000 */
 	uint32_t zk_rate_per_address;	/* per peer address, 50000; 0 off */
 	uint32_t zk_burst_per_address;	/* default 100000 */
+
+	/* Slow clients on Zk, as on Ua: defaults 10 s, 64, 16. */
+	unsigned zk_request_timeout;
+	unsigned zk_max_sending;
+	unsigned zk_max_sending_per_ip;
+
 	/* [log] */
 	char log_level[16];  /* default "info" */
 	char log_target[16]; /* "stderr" or "syslog", default "stderr" */

@@ -6,8 +6,10 @@
  *
  * Every byte from the network is bounded before it reaches us: MHD caps
  * connections (total and per address), per-connection memory (headers) and
- * idle time; this file caps the body at max_body (413 from the declared
- * Content-Length, or as soon as more arrives) and never buffers more.
+ * idle time; the listener the time a request may take to arrive and the
+ * connections still sending one (net/conntrack.h); this file caps the body
+ * at max_body (413 from the declared Content-Length, or as soon as more
+ * arrives) and never buffers more.
  */
 #define _GNU_SOURCE /* pthread_rwlockattr_setkind_np */
 #include "kms/http.h"
@@ -304,9 +306,7 @@ static enum MHD_Result route_zk(kms_http_t *h, struct MHD_Connection *c, req_t *
 {
 	const union MHD_ConnectionInfo *ci =
 	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-	const union MHD_ConnectionInfo *sc =
-	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	zk_conn_t *zc = sc != NULL ? sc->socket_context : NULL;
+	zk_conn_t *zc = net_listener_conn_ctx(c);
 	void *session = ci != NULL ? ci->tls_session : NULL;
 	const zk_peer_t *peer = NULL;
 	const char *why = "no peers configured";
@@ -617,6 +617,10 @@ static void listener_cfg(const kms_config_t *cfg, bool zk, net_listener_cfg_t *l
 	lc->max_conns = zk ? cfg->zk_max_conns : cfg->max_conns;
 	lc->max_conns_per_ip = zk ? 0u : cfg->max_conns_per_ip;
 	lc->conn_timeout = cfg->conn_timeout;
+	lc->request_timeout = zk ? cfg->zk_request_timeout : cfg->request_timeout;
+	lc->max_sending = zk ? cfg->zk_max_sending : cfg->max_sending;
+	lc->max_sending_per_ip =
+	    zk ? cfg->zk_max_sending_per_ip : cfg->max_sending_per_ip;
 	lc->conn_memory = cfg->conn_memory;
 	lc->tag = zk ? "Zk" : "Ua";
 	if (zk) {

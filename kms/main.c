@@ -34,9 +34,11 @@
 #include "kms/replay_store.h"
 #include "kms/service.h"
 #include "kms/state.h"
+#include "net/listener.h"
 #include "zk/client.h"
 
 #define STOP_WAIT_MAX_MS 30000u
+#define FD_RESERVE 256u /* stores, audit, log, Zn/Zk client pools, stdio */
 
 static void usage(FILE *f)
 {
@@ -168,6 +170,33 @@ static int core_dumps_set(const kms_config_t *cfg)
 	}
 	log_notice("core dumps off (not dumpable, RLIMIT_CORE 0)");
 	return KMS_EOK;
+}
+
+/* Each connection the listeners may hold is a descriptor: raise the soft
+ * RLIMIT_NOFILE toward the hard one when max_conns needs more. */
+static void nofile_raise(const kms_config_t *cfg)
+{
+	rlim_t need = (rlim_t)net_listener_slots(cfg->max_conns) + FD_RESERVE;
+	need += cfg->zk_enabled ? (rlim_t)net_listener_slots(cfg->zk_max_conns) : 0;
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= need) {
+		return;
+	}
+	unsigned long long was = (unsigned long long)rl.rlim_cur;
+	rl.rlim_cur =
+	    rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need ? rl.rlim_max : need;
+	if (rl.rlim_cur > (rlim_t)was && setrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		log_notice("open file limit raised from %llu to %llu for ua.max_conns %u",
+			   was, (unsigned long long)rl.rlim_cur, cfg->max_conns);
+	} else {
+		rl.rlim_cur = (rlim_t)was;
+	}
+	if (rl.rlim_cur < need) {
+		log_warning("open file limit %llu (hard %llu) is below the %llu that "
+			    "the connection caps need: connections past it are refused",
+			    (unsigned long long)rl.rlim_cur,
+			    (unsigned long long)rl.rlim_max, (unsigned long long)need);
+	}
 }
 
 /* The audit writer and the replay cache, shared by every state. */
@@ -342,6 +371,7 @@ static int serve(const char *path, const kms_config_t *cfg, const privdrop_t *pd
 	shared_t sh = { 0 };
 
 	block_signals(&set);
+	nofile_raise(cfg);
 	int ret = start(cfg, &st, &sh);
 	if (ret == KMS_EOK) {
 		ret = privdrop_apply(pd, cfg); /* bound and loaded: root no more */

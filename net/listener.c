@@ -1,4 +1,36 @@
-/* The HTTP listener skeleton on libmicrohttpd (see listener.h). */
+/*
+ * The HTTP listener skeleton on libmicrohttpd (see listener.h).
+ *
+ * Slow clients.  libmicrohttpd 0.9.75 has one timer per connection, the idle
+ * timeout, and every byte received resets it: a client that sends a header
+ * line every few seconds, or that opens connections and sends nothing,
+ * holds a slot for as long as it likes, and a few thousand of them keep
+ * every other client out.  So the listener keeps its own table of the
+ * connections (net/conntrack.h) and closes what is late, from MHD's
+ * callbacks and a reaper thread:
+ *   - NOTIFY_CONNECTION STARTED adds the connection (IDLE) with its socket;
+ *     CLOSED removes it.  MHD calls CLOSED before it closes the socket, and
+ *     the table shuts sockets down only under its lock, so a descriptor
+ *     reused by a later connection is never shut down;
+ *   - the URI log callback (request line in) makes it SENDING, unless that
+ *     is over the sending caps: then it is closed.  It returns NULL, so the
+ *     daemon's access handler still sees *con_cls NULL on its first call;
+ *   - the access handler call that ends the request (the first one when no
+ *     body follows, else the first later one without upload data) makes it
+ *     RECEIVED: exempt from the deadlines, also while MHD holds it
+ *     suspended; the completed callback makes it IDLE again;
+ *   - the accept policy callback closes the connection idle for longest
+ *     when the table is full (refusing the new one only when none is idle);
+ *     MHD's own limit is a little higher (net_listener_slots()) for the
+ *     connections closed but not yet gone;
+ *   - the reaper, every NET_REAP_MS on the clock of common/clock.h, shuts
+ *     down (shutdown(2), both ways) what has been SENDING for longer than
+ *     request_timeout or IDLE for longer than conn_timeout; MHD sees the end
+ *     of the stream and closes the connection.  What it closed is logged as
+ *     one summary line at most every 10 s, never a line per connection.
+ * MHD's idle timeout stays set too: it bounds a client that reads its
+ * answer slowly (RECEIVED), which is not timed out here.
+ */
 #include "net/listener.h"
 
 #include <arpa/inet.h>
@@ -13,12 +45,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/errcode.h"
 #include "common/log.h"
 #include "common/secret_file.h"
 
 #define TAG_MAX 16
-#define OPTS_MAX 20
+#define OPTS_MAX 24
+#define MHD_LOG_WINDOW_MS 10000 /* MHD's own messages: at most ... */
+#define MHD_LOG_LINES 20	/* ... this many lines per window */
 
 struct net_listener {
 	struct MHD_Daemon *mhd;
@@ -27,8 +62,13 @@ struct net_listener {
 	atomic_uint inflight;
 	atomic_bool draining; /* a drain may be waiting: signal at zero */
 	atomic_bool quiesced;
-	pthread_mutex_t mu; /* with idle: the drain's wait */
+	pthread_mutex_t mu; /* with idle: the drain's wait; with reap: the reaper's */
 	pthread_cond_t idle;
+	pthread_cond_t reap;
+	bool reap_stop; /* under mu */
+	bool reaper_started;
+	pthread_t reaper;
+	net_conntrack_t *ct;
 	uint16_t port;
 	char tag[TAG_MAX];
 	char addr[NET_ADDR_STR_MAX];
@@ -170,15 +210,58 @@ const char *net_termination_str(enum MHD_RequestTerminationCode toe)
 	}
 }
 
+/*
+ * MHD logs some events once per connection ("Server reached connection
+ * limit", "Application reported internal error" for a connection we
+ * closed): under a flood of connections that would be a flood of lines.
+ * At most MHD_LOG_LINES per MHD_LOG_WINDOW_MS (process-wide), then one line
+ * with the number left out.  False: do not log this one.
+ */
+static bool mhd_log_allowed(unsigned *dropped)
+{
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	static int64_t start;
+	static unsigned lines, left_out;
+	int64_t now = kms_clock_now_ms();
+	pthread_mutex_lock(&mu);
+	*dropped = 0;
+	if (lines == 0 || now - start >= MHD_LOG_WINDOW_MS) {
+		*dropped = left_out;
+		start = now;
+		lines = 0;
+		left_out = 0;
+	}
+	bool ok = lines < MHD_LOG_LINES;
+	if (ok) {
+		lines++;
+	} else {
+		left_out++;
+	}
+	pthread_mutex_unlock(&mu);
+	return ok;
+}
+
 void net_mhd_log(void *cls, const char *fmt, va_list ap)
 {
+	const char *subject = cls != NULL ? (const char *)cls : "http";
+	unsigned dropped = 0;
+	bool ok = mhd_log_allowed(&dropped);
+	if (dropped > 0) {
+		log_msg(
+		    LOG_WARNING, subject,
+		    "%u more libmicrohttpd message(s) not logged (at most %u per %u s)",
+		    dropped, MHD_LOG_LINES, MHD_LOG_WINDOW_MS / 1000);
+	}
+	if (!ok) {
+		return;
+	}
 	char line[512];
 	vsnprintf(line, sizeof(line), fmt, ap);
 	size_t n = strlen(line);
 	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) {
 		line[--n] = '\0';
 	}
-	log_msg(LOG_WARNING, cls != NULL ? (const char *)cls : "http", "%s", line);
+	log_msg(LOG_WARNING, subject, "%s", line);
 }
 
 /* --- in-flight accounting: trampolines around the daemon's callbacks ---------- */
@@ -192,11 +275,87 @@ static void leave(net_listener_t *l)
 	}
 }
 
+/* --- the connection table: MHD's callbacks (see the top of this file) ----------- */
+
+static net_conn_t *conn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
+void *net_listener_conn_ctx(struct MHD_Connection *c)
+{
+	net_conn_t *e = conn_of(c);
+	return e != NULL ? e->app : NULL;
+}
+
+/* Whether a body follows the headers (a bad length: MHD refuses it later). */
+static bool body_expected(struct MHD_Connection *c)
+{
+	uint64_t n = 0;
+	int ret = net_declared_length(c, &n);
+	if (ret != KMS_ENOENT) {
+		return ret != KMS_EOK || n > 0;
+	}
+	return MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+					   MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL;
+}
+
+/*
+ * An access handler call: the request is whole on the first call when no
+ * body follows, else on the first later call without upload data (MHD's
+ * last call).  False: we closed the connection, refuse the request (its
+ * answer could not be sent; the work would be lost).
+ */
+static bool track_call(net_listener_t *l, struct MHD_Connection *c, size_t upload)
+{
+	net_conn_t *e = conn_of(c);
+	if (e == NULL) {
+		return true;
+	}
+	bool first = e->calls++ == 0;
+	if (first && net_conntrack_doomed(l->ct, e)) {
+		return false;
+	}
+	if (!e->in && upload == 0 && (!first || !body_expected(c))) {
+		e->in = true;
+		net_conntrack_request_received(l->ct, e);
+	}
+	return true;
+}
+
+/* The request line is in: the request is SENDING (or over a cap: closed).
+ * NULL: the daemon's *con_cls starts NULL as without this callback. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	net_listener_t *l = cls;
+	net_conn_t *e = conn_of(c);
+	(void)uri;
+	if (e != NULL) {
+		e->calls = 0;
+		e->in = false;
+		(void)net_conntrack_request_begin(l->ct, e);
+	}
+	return NULL;
+}
+
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+	net_listener_t *l = cls;
+	(void)addr;
+	(void)len;
+	return net_conntrack_admit(l->ct) ? MHD_YES : MHD_NO;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version,
 				  const char *upload, size_t *upload_size, void **con_cls)
 {
 	net_listener_t *l = cls;
+	if (!track_call(l, c, *upload_size)) {
+		return MHD_NO;
+	}
 	bool fresh = *con_cls == NULL;
 	if (fresh) {
 		atomic_fetch_add(&l->inflight, 1); /* before: a drain must see it */
@@ -214,17 +373,107 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 {
 	net_listener_t *l = cls;
 	bool counted = *con_cls != NULL;
+	net_conn_t *e = conn_of(c);
+	if (e != NULL) {
+		net_conntrack_request_done(l->ct, e);
+		if (net_conntrack_timed_out(l->ct, e)) {
+			/* MHD saw the stream end; the daemon should see why. */
+			toe = MHD_REQUEST_TERMINATED_TIMEOUT_REACHED;
+		}
+	}
 	l->cb.completed(l->cls, c, con_cls, toe);
 	if (counted) {
 		leave(l);
 	}
 }
 
+/* MHD's socket context is our entry; the daemon's lives in it (e->app). */
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
 			  enum MHD_ConnectionNotificationCode code)
 {
 	net_listener_t *l = cls;
-	l->cb.connection(l->cls, c, socket_ctx, code);
+	net_conn_t *e = *socket_ctx;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *fd =
+		    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		const union MHD_ConnectionInfo *ad =
+		    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		if (fd == NULL) {
+			return;
+		}
+		e = net_conntrack_add(l->ct, fd->connect_fd,
+				      ad != NULL ? ad->client_addr : NULL);
+		*socket_ctx = e;
+		if (e == NULL) { /* never: the table has MHD's limit of entries */
+			(void)shutdown(fd->connect_fd, SHUT_RDWR);
+			return;
+		}
+	}
+	if (e == NULL) {
+		return;
+	}
+	if (l->cb.connection != NULL) {
+		l->cb.connection(l->cls, c, &e->app, code);
+	}
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		net_conntrack_remove(l->ct, e); /* before MHD closes the socket */
+		*socket_ctx = NULL;
+	}
+}
+
+/* The reaper: the deadlines every NET_REAP_MS (a real wait, so that a stop
+ * wakes it; the deadlines themselves are on the clock of common/clock.h). */
+static void *reaper_main(void *arg)
+{
+	net_listener_t *l = arg;
+	pthread_mutex_lock(&l->mu);
+	while (!l->reap_stop) {
+		struct timespec at;
+		clock_gettime(CLOCK_MONOTONIC, &at);
+		at.tv_nsec += NET_REAP_MS * 1000000L;
+		if (at.tv_nsec >= 1000000000L) {
+			at.tv_sec++;
+			at.tv_nsec -= 1000000000L;
+		}
+		(void)pthread_cond_timedwait(&l->reap, &l->mu, &at);
+		if (l->reap_stop) {
+			break;
+		}
+		pthread_mutex_unlock(&l->mu);
+		net_listener_reap(l);
+		pthread_mutex_lock(&l->mu);
+	}
+	pthread_mutex_unlock(&l->mu);
+	return NULL;
+}
+
+static void reaper_stop(net_listener_t *l)
+{
+	if (!l->reaper_started) {
+		return;
+	}
+	pthread_mutex_lock(&l->mu);
+	l->reap_stop = true;
+	pthread_cond_broadcast(&l->reap);
+	pthread_mutex_unlock(&l->mu);
+	pthread_join(l->reaper, NULL);
+	l->reaper_started = false;
+}
+
+void net_listener_reap(net_listener_t *l)
+{
+	net_conntrack_reap(l->ct, kms_clock_now_ms());
+}
+
+void net_listener_stats(net_listener_t *l, net_conntrack_stats_t *out)
+{
+	net_conntrack_stats(l->ct, out);
+}
+
+unsigned net_listener_slots(unsigned max_conns)
+{
+	unsigned room = max_conns / 8 > 16 ? max_conns / 8 : 16;
+	return max_conns + room;
 }
 
 /* --- lifecycle ------------------------------------------------------------------ */
@@ -234,27 +483,66 @@ static void listener_free(net_listener_t *l)
 	secret_file_free(l->pem_key, l->pem_max);
 	secret_file_free(l->pem_cert, l->pem_max);
 	secret_file_free(l->pem_trust, l->pem_max);
+	net_conntrack_free(l->ct);
+	pthread_cond_destroy(&l->reap);
 	pthread_cond_destroy(&l->idle);
 	pthread_mutex_destroy(&l->mu);
 	free(l);
 }
 
+/* The drain's and the reaper's condition variables, on the monotonic clock. */
+static int sync_init(net_listener_t *l)
+{
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	int e1 = pthread_cond_init(&l->idle, &ca);
+	int e2 = pthread_cond_init(&l->reap, &ca);
+	int e3 = pthread_mutex_init(&l->mu, NULL);
+	pthread_condattr_destroy(&ca);
+	if (e1 == 0 && e2 == 0 && e3 == 0) {
+		return KMS_EOK;
+	}
+	if (e1 == 0) {
+		pthread_cond_destroy(&l->idle);
+	}
+	if (e2 == 0) {
+		pthread_cond_destroy(&l->reap);
+	}
+	if (e3 == 0) {
+		pthread_mutex_destroy(&l->mu);
+	}
+	return KMS_ENOMEM;
+}
+
+/* The connection table of cfg's caps and deadlines. */
+static int conntrack_open(net_listener_t *l, const net_listener_cfg_t *cfg)
+{
+	const net_conntrack_cfg_t tc = {
+		.max_conns = cfg->max_conns,
+		.slots = net_listener_slots(cfg->max_conns),
+		.idle_ms = cfg->conn_timeout * 1000u,
+		.request_ms = cfg->request_timeout * 1000u,
+		.max_sending = cfg->max_sending,
+		.max_sending_per_ip = cfg->max_sending_per_ip,
+		.tag = l->tag,
+	};
+	return net_conntrack_new(&tc, &l->ct);
+}
+
 static int listener_new(const net_listener_cfg_t *cfg, const net_listener_cb_t *cb,
 			void *cls, net_listener_t **out)
 {
+	if (cfg->max_conns == 0 || cfg->max_conns > NET_MAX_CONNS ||
+	    cfg->conn_timeout > NET_TIMEOUT_MAX ||
+	    cfg->request_timeout > NET_TIMEOUT_MAX) {
+		return KMS_EINVAL;
+	}
 	net_listener_t *l = calloc(1, sizeof(*l));
 	if (l == NULL) {
 		return KMS_ENOMEM;
 	}
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	int e = pthread_cond_init(&l->idle, &ca);
-	pthread_condattr_destroy(&ca);
-	if (e != 0 || pthread_mutex_init(&l->mu, NULL) != 0) {
-		if (e == 0) {
-			pthread_cond_destroy(&l->idle);
-		}
+	if (sync_init(l) != KMS_EOK) {
 		free(l);
 		return KMS_ENOMEM;
 	}
@@ -265,6 +553,11 @@ static int listener_new(const net_listener_cfg_t *cfg, const net_listener_cb_t *
 	atomic_init(&l->quiesced, false);
 	snprintf(l->tag, sizeof(l->tag), "%s", cfg->tag != NULL ? cfg->tag : "http");
 	l->pem_max = cfg->tls_file_max != 0 ? cfg->tls_file_max : SECRET_FILE_MAX;
+	int ret = conntrack_open(l, cfg);
+	if (ret != KMS_EOK) {
+		listener_free(l);
+		return ret;
+	}
 	*out = l;
 	return KMS_EOK;
 }
@@ -325,15 +618,16 @@ static void build_opts(net_listener_t *l, const net_listener_cfg_t *cfg,
 	opt(o, MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)net_mhd_log, l->tag);
 	opt(o, MHD_OPTION_SOCK_ADDR, 0, (void *)(uintptr_t)ss);
 	opt(o, MHD_OPTION_THREAD_POOL_SIZE, cfg->threads > 1 ? cfg->threads : 0, NULL);
-	opt(o, MHD_OPTION_CONNECTION_LIMIT, cfg->max_conns, NULL);
+	/* Room above max_conns for connections closed but not yet gone: the
+	 * table (on_accept) keeps the live ones at max_conns. */
+	opt(o, MHD_OPTION_CONNECTION_LIMIT, net_listener_slots(cfg->max_conns), NULL);
 	opt(o, MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_conns_per_ip, NULL);
 	opt(o, MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout, NULL);
 	opt(o, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)cfg->conn_memory, NULL);
 	opt(o, MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL);
 	opt(o, MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, l);
-	if (l->cb.connection != NULL) {
-		opt(o, MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, l);
-	}
+	opt(o, MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, l);
+	opt(o, MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, l);
 	if (l->pem_key != NULL) {
 		opt(o, MHD_OPTION_HTTPS_MEM_KEY, 0, l->pem_key);
 		opt(o, MHD_OPTION_HTTPS_MEM_CERT, 0, l->pem_cert);
@@ -356,7 +650,7 @@ static int serve(net_listener_t *l, const net_listener_cfg_t *cfg,
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
 			 MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0) |
 			 (l->pem_key != NULL ? MHD_USE_TLS : 0);
-	l->mhd = MHD_start_daemon(flags, cfg->port, NULL, NULL, on_request, l,
+	l->mhd = MHD_start_daemon(flags, cfg->port, on_accept, l, on_request, l,
 				  MHD_OPTION_ARRAY, o.item, MHD_OPTION_END);
 	if (l->mhd == NULL) {
 		log_msg(LOG_ERR, l->tag,
@@ -370,6 +664,13 @@ static int serve(net_listener_t *l, const net_listener_cfg_t *cfg,
 	l->port = di != NULL && di->port != 0 ? di->port : cfg->port;
 	snprintf(l->addr, sizeof(l->addr), "%s%s%s:%u", v6 ? "[" : "", cfg->listen,
 		 v6 ? "]" : "", (unsigned)l->port);
+	if (pthread_create(&l->reaper, NULL, reaper_main, l) != 0) {
+		log_msg(LOG_ERR, l->tag, "cannot start the reaper thread");
+		MHD_stop_daemon(l->mhd);
+		l->mhd = NULL;
+		return KMS_ENOMEM;
+	}
+	l->reaper_started = true;
 	return KMS_EOK;
 }
 
@@ -390,6 +691,10 @@ int net_listener_start(const net_listener_cfg_t *cfg, const net_listener_cb_t *c
 	}
 	int ret = listener_new(cfg, cb, cls, &l);
 	if (ret != KMS_EOK) {
+		log_msg(LOG_ERR, cfg->tag, "cannot set up the listener: %s%s",
+			kms_strerror(ret),
+			ret == KMS_EINVAL ? " (connection cap or timeout out of range)"
+					  : "");
 		return ret;
 	}
 	bool tls =
@@ -468,6 +773,8 @@ void net_listener_stop(net_listener_t *l, unsigned timeout_ms)
 		log_msg(LOG_WARNING, l->tag,
 			"stopping with %u request(s) still in progress", left);
 	}
+	reaper_stop(l);
 	MHD_stop_daemon(l->mhd);
+	net_conntrack_log_totals(l->ct);
 	listener_free(l);
 }

@@ -7,7 +7,13 @@
  *   - runs MHD with an internal polling thread (or a pool of them) on epoll,
  *     with caps on connections (total and per address), connection memory
  *     (headers) and idle time, strict parsing, and its messages sent to the
- *     log (never to stderr);
+ *     log (never to stderr, and rate limited);
+ *   - keeps slow and idle clients from holding it (net/conntrack.h): a
+ *     deadline for the whole request from its request line, an idle
+ *     deadline that bytes do not reset, the connection idle for longest
+ *     closed to make room when the table is full, and caps on connections
+ *     still sending their request (total and per address); a reaper thread
+ *     applies the deadlines every NET_REAP_MS;
  *   - TLS: reads the certificate, key and trust PEM files through
  *     common/secret_file.h (capped; the key's buffer is wiped when the
  *     listener is freed); with a trust set MHD asks the client for a
@@ -33,20 +39,32 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "net/conntrack.h"
+
 /* The largest Content-Length net_declared_length() reads as a number. */
 #define NET_LENGTH_MAX (1ULL << 62)
 
 /* "[<IPv6>]:65535" with room to spare. */
 #define NET_ADDR_STR_MAX 64
 
+/* Caps net_listener_start() takes (KMS_EINVAL past them). */
+#define NET_MAX_CONNS 65536
+#define NET_TIMEOUT_MAX 86400 /* s: conn_timeout, request_timeout */
+
+/* How often the reaper closes what is past a deadline (ms, real time). */
+#define NET_REAP_MS 250
+
 typedef struct {
-	const char *listen;	   /* an IPv4 or IPv6 literal */
-	uint16_t port;		   /* 0: any free port (net_listener_port()) */
-	unsigned threads;	   /* > 1: a pool of that many; else one thread */
-	unsigned max_conns;	   /* connections at once */
-	unsigned max_conns_per_ip; /* 0: no limit */
-	unsigned conn_timeout;	   /* s a connection may stay idle */
-	size_t conn_memory;	   /* bytes per connection (request line, headers) */
+	const char *listen;	     /* an IPv4 or IPv6 literal */
+	uint16_t port;		     /* 0: any free port (net_listener_port()) */
+	unsigned threads;	     /* > 1: a pool of that many; else one thread */
+	unsigned max_conns;	     /* connections at once */
+	unsigned max_conns_per_ip;   /* 0: no limit */
+	unsigned conn_timeout;	     /* s a connection may stay idle */
+	unsigned request_timeout;    /* s from request line to whole request; 0: none */
+	unsigned max_sending;	     /* connections sending a request; 0: no cap */
+	unsigned max_sending_per_ip; /* the same from one address; 0: no cap */
+	size_t conn_memory;	     /* bytes per connection (request line, headers) */
 	/* TLS: all three NULL for plain HTTP; cert and key both or neither. */
 	const char *tls_cert;	    /* PEM certificate (chain) */
 	const char *tls_key;	    /* PEM private key */
@@ -57,7 +75,13 @@ typedef struct {
 	const char *tag;	    /* names the listener in logs ("Ua", "Zk") */
 } net_listener_cfg_t;
 
-/* The daemon's MHD callbacks; connection may be NULL. */
+/*
+ * The daemon's MHD callbacks; connection may be NULL.  The socket context
+ * connection gets is the daemon's own: read it back with
+ * net_listener_conn_ctx() (MHD_CONNECTION_INFO_SOCKET_CONTEXT is the
+ * listener's).  A request whose access handler never ran (closed during its
+ * headers) still gets its completed call, with *con_cls NULL.
+ */
 typedef struct {
 	MHD_AccessHandlerCallback request;
 	MHD_RequestCompletedCallback completed;
@@ -77,7 +101,8 @@ int net_bind_addr(const char *listen, uint16_t port, struct sockaddr_storage *ss
  * Bind cfg->listen:port, read the TLS files if any and start serving with
  * the callbacks in cb (request and completed required), each called with
  * cls.  cfg's strings need not outlive the call.  Errors (logged, naming
- * the listener): KMS_EINVAL (bad arguments or address); a TLS file's
+ * the listener): KMS_EINVAL (bad arguments or address, max_conns 0 or over
+ * NET_MAX_CONNS, a timeout over NET_TIMEOUT_MAX); a TLS file's
  * secret_file_read() error (KMS_ENOENT, KMS_EACCES, KMS_ELIMIT over the
  * cap, ...) or KMS_ECONFIG (an empty file, a key without a certificate);
  * KMS_EIO (MHD would not start: address in use, not local, bad TLS
@@ -85,6 +110,23 @@ int net_bind_addr(const char *listen, uint16_t port, struct sockaddr_storage *ss
  */
 int net_listener_start(const net_listener_cfg_t *cfg, const net_listener_cb_t *cb,
 		       void *cls, net_listener_t **out);
+
+/*
+ * The connections MHD may hold for max_conns: max_conns and some room for
+ * those closed but not yet gone (each needs a descriptor).
+ */
+unsigned net_listener_slots(unsigned max_conns);
+
+/* The daemon's socket context of c (what its connection callback set);
+ * NULL when it set none. */
+void *net_listener_conn_ctx(struct MHD_Connection *c);
+
+/* What the connection table holds and has closed (net/conntrack.h). */
+void net_listener_stats(net_listener_t *l, net_conntrack_stats_t *out);
+
+/* One pass of the reaper now, at kms_clock_now_ms() (tests on the fake
+ * clock; the reaper thread runs it every NET_REAP_MS). */
+void net_listener_reap(net_listener_t *l);
 
 /* The port bound (the one picked when cfg->port was 0). */
 uint16_t net_listener_port(const net_listener_t *l);

@@ -1,13 +1,17 @@
 /*
  * net/listener: address parsing, Content-Length, the capped body, a real
  * listener on 127.0.0.1 (a port MHD picks) driven by raw HTTP/1.1 over a
- * socket, the in-flight count and the drain, and TLS files refused before
- * MHD starts.  Every wait is bounded (socket timeouts, a drain deadline, a
- * condition variable with a deadline); nothing sleeps to let time pass.
+ * socket, the in-flight count and the drain, TLS files refused before MHD
+ * starts, and the connection table against slow clients (request and idle
+ * deadlines on the fake clock, eviction, sending caps).  Every wait is
+ * bounded (socket timeouts, a drain deadline, a condition variable with a
+ * deadline, a bounded poll of the table); nothing sleeps to let time pass:
+ * the deadlines run on the fake clock, moved by the test.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -17,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/errcode.h"
 #include "net/listener.h"
 #include "tests/unit/tmpdir.h"
@@ -573,6 +578,281 @@ static void given_termination_codes_when_named_then_words_for_the_log(void)
 			       " (aborted)");
 }
 
+/* --- slow clients: the connection table --------------------------------------------- */
+
+#define FAKE_T0_MS 1000000 /* where the fake clock starts */
+#define REQ_S 5		   /* the request deadline of these tests */
+
+static net_listener_t *start_tracked(unsigned max_conns, unsigned max_sending,
+				     unsigned max_sending_per_ip)
+{
+	net_listener_cfg_t cfg;
+	net_listener_t *l = NULL;
+	cfg_init(&cfg);
+	cfg.max_conns = max_conns;
+	cfg.request_timeout = REQ_S;
+	cfg.max_sending = max_sending;
+	cfg.max_sending_per_ip = max_sending_per_ip;
+	CU_ASSERT_EQUAL_FATAL(net_listener_start(&cfg, &cbs, NULL, &l), KMS_EOK);
+	return l;
+}
+
+/* A client socket from src (a 127.0.0.x address), connected to port. */
+static int dial_from(uint16_t port, const char *src)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	inet_pton(AF_INET, src, &sa.sin_addr);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		if (fd >= 0) {
+			close(fd);
+		}
+		return -1;
+	}
+	sa.sin_port = htons(port);
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void send_str(int fd, const char *text)
+{
+	CU_ASSERT_EQUAL(send(fd, text, strlen(text), MSG_NOSIGNAL),
+			(ssize_t)strlen(text));
+}
+
+/* The server closed fd: end of stream or a reset, waited for (bounded). */
+static bool closed_by_server(int fd)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+	char b[256];
+	for (int i = 0; i < 16 && poll(&p, 1, IO_TIMEOUT_S * 1000) == 1; i++) {
+		ssize_t n = recv(fd, b, sizeof(b), MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno == ECONNRESET)) {
+			return true;
+		}
+		if (n < 0) {
+			return false;
+		}
+	}
+	return false;
+}
+
+/* Nothing from the server on fd, and not closed (no wait). */
+static bool still_open(int fd)
+{
+	char b;
+	return recv(fd, &b, 1, MSG_DONTWAIT | MSG_PEEK) < 0 && errno == EAGAIN;
+}
+
+typedef bool (*stats_pred_t)(const net_conntrack_stats_t *s, unsigned want);
+
+static bool conns_are(const net_conntrack_stats_t *s, unsigned want)
+{
+	return s->conns == want;
+}
+
+static bool sending_is(const net_conntrack_stats_t *s, unsigned want)
+{
+	return s->sending == want;
+}
+
+static bool received_is(const net_conntrack_stats_t *s, unsigned want)
+{
+	return s->received == want;
+}
+
+static bool refused_sending_is(const net_conntrack_stats_t *s, unsigned want)
+{
+	return s->refused_sending == want;
+}
+
+/* MHD's threads move the table: poll it until pred holds (bounded: at most
+ * WAIT_MS of 1 ms naps), then the stats in *out. */
+static bool wait_stats(net_listener_t *l, stats_pred_t pred, unsigned want,
+		       net_conntrack_stats_t *out)
+{
+	const struct timespec nap = { 0, 1000000L };
+	for (int i = 0; i < WAIT_MS; i++) {
+		net_listener_stats(l, out);
+		if (pred(out, want)) {
+			return true;
+		}
+		nanosleep(&nap, NULL);
+	}
+	return false;
+}
+
+static void given_partial_header_when_deadline_passes_then_closed_not_before(void)
+{
+	net_conntrack_stats_t st;
+	kms_clock_fake_start(FAKE_T0_MS, 1700000000);
+	atomic_store(&srv.completed, 0);
+	srv.entered = srv.open = false;
+	net_listener_t *l = start_tracked(16, 0, 0);
+	uint16_t port = net_listener_port(l);
+	int idle = dial(port);
+	int slow = dial(port);
+	CU_ASSERT_FATAL(idle >= 0 && slow >= 0);
+	/* The request line and one header, then nothing. */
+	send_str(slow, "GET /x HTTP/1.1\r\nHost: t\r\n");
+	CU_ASSERT_TRUE(wait_stats(l, sending_is, 1, &st));
+	/* A request the handler holds (RECEIVED) is not the client's fault. */
+	pthread_t t;
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, slow_client, &port), 0);
+	CU_ASSERT_TRUE(wait_stats(l, received_is, 1, &st));
+
+	kms_clock_fake_advance(REQ_S * 1000); /* at the deadline: not past it */
+	net_listener_reap(l);
+	net_listener_stats(l, &st);
+	CU_ASSERT_EQUAL(st.closed_request, 0);
+	CU_ASSERT_EQUAL(st.sending, 1);
+	CU_ASSERT_TRUE(still_open(slow));
+
+	kms_clock_fake_advance(1);
+	net_listener_reap(l);
+	net_listener_stats(l, &st);
+	CU_ASSERT_EQUAL(st.closed_request, 1);
+	CU_ASSERT_EQUAL(st.closed_idle, 0);
+	CU_ASSERT_TRUE(closed_by_server(slow));
+	CU_ASSERT_TRUE(still_open(idle)); /* idle: conn_timeout, not yet */
+	CU_ASSERT_EQUAL(st.received, 1);  /* the held request stays */
+
+	pthread_mutex_lock(&srv.mu);
+	srv.open = true;
+	pthread_cond_broadcast(&srv.cv);
+	pthread_mutex_unlock(&srv.mu);
+	void *ret = NULL;
+	pthread_join(t, &ret);
+	CU_ASSERT_EQUAL(*(int *)ret, 200);
+	/* Idle past conn_timeout (from accept): closed as well. */
+	kms_clock_fake_advance(IO_TIMEOUT_S * 1000);
+	net_listener_reap(l);
+	net_listener_stats(l, &st);
+	CU_ASSERT_EQUAL(st.closed_idle, 1);
+	CU_ASSERT_TRUE(closed_by_server(idle));
+	close(idle);
+	close(slow);
+	net_listener_stop(l, WAIT_MS);
+	kms_clock_fake_stop();
+}
+
+static void given_full_table_when_new_client_then_oldest_idle_evicted(void)
+{
+	net_conntrack_stats_t st;
+	kms_clock_fake_start(FAKE_T0_MS, 1700000000);
+	net_listener_t *l = start_tracked(3, 0, 0);
+	uint16_t port = net_listener_port(l);
+	int fd[3];
+	for (unsigned i = 0; i < 3; i++) {
+		fd[i] = dial(port);
+		CU_ASSERT_FATAL(fd[i] >= 0);
+		CU_ASSERT_TRUE(wait_stats(l, conns_are, i + 1, &st));
+		kms_clock_fake_advance(10); /* fd[0] is the one idle for longest */
+	}
+	/* Full: a new client gets in, the oldest idle connection goes. */
+	CU_ASSERT_EQUAL(
+	    exchange(port, "GET /x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+		     NULL, 0),
+	    200);
+	CU_ASSERT_TRUE(closed_by_server(fd[0]));
+	CU_ASSERT_TRUE(still_open(fd[1]));
+	CU_ASSERT_TRUE(still_open(fd[2]));
+	net_listener_stats(l, &st);
+	CU_ASSERT_EQUAL(st.evicted, 1);
+	CU_ASSERT_EQUAL(st.refused_full, 0);
+
+	/* None idle (all sending): the new client is refused instead. */
+	close(fd[0]);
+	fd[0] = dial(port);
+	CU_ASSERT_FATAL(fd[0] >= 0);
+	CU_ASSERT_TRUE(wait_stats(l, conns_are, 3, &st));
+	for (unsigned i = 0; i < 3; i++) {
+		send_str(fd[i], "GET /x HTTP/1.1\r\n");
+	}
+	CU_ASSERT_TRUE(wait_stats(l, sending_is, 3, &st));
+	int extra = dial(port);
+	CU_ASSERT_TRUE(extra < 0 || closed_by_server(extra));
+	net_listener_stats(l, &st);
+	CU_ASSERT_EQUAL(st.refused_full, 1);
+	CU_ASSERT_EQUAL(st.evicted, 1);
+	for (unsigned i = 0; i < 3; i++) {
+		CU_ASSERT_TRUE(still_open(fd[i]));
+		close(fd[i]);
+	}
+	if (extra >= 0) {
+		close(extra);
+	}
+	net_listener_stop(l, WAIT_MS);
+	kms_clock_fake_stop();
+}
+
+static void given_sending_cap_per_address_when_exceeded_then_extra_closed(void)
+{
+	net_conntrack_stats_t st;
+	kms_clock_fake_start(FAKE_T0_MS, 1700000000);
+	net_listener_t *l = start_tracked(16, 0, 2);
+	uint16_t port = net_listener_port(l);
+	int a = dial_from(port, "127.0.0.1"), b = dial_from(port, "127.0.0.1");
+	int c = dial_from(port, "127.0.0.1"), other = dial_from(port, "127.0.0.2");
+	CU_ASSERT_FATAL(a >= 0 && b >= 0 && c >= 0 && other >= 0);
+	send_str(a, "GET /x HTTP/1.1\r\n");
+	send_str(b, "GET /x HTTP/1.1\r\n");
+	CU_ASSERT_TRUE(wait_stats(l, sending_is, 2, &st));
+	/* A third request line from the same address: over the cap, closed. */
+	send_str(c, "GET /x HTTP/1.1\r\n");
+	CU_ASSERT_TRUE(wait_stats(l, refused_sending_is, 1, &st));
+	CU_ASSERT_TRUE(closed_by_server(c));
+	/* Another address has its own count. */
+	send_str(other, "GET /x HTTP/1.1\r\n");
+	CU_ASSERT_TRUE(wait_stats(l, sending_is, 3, &st));
+	CU_ASSERT_EQUAL(st.refused_sending, 1);
+	CU_ASSERT_TRUE(still_open(a));
+	CU_ASSERT_TRUE(still_open(b));
+	/* A request that ends frees its place: the next one is served. */
+	send_str(a, "Host: t\r\nConnection: close\r\n\r\n");
+	CU_ASSERT_TRUE(wait_stats(l, sending_is, 2, &st));
+	CU_ASSERT_EQUAL(
+	    exchange(port, "GET /x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+		     NULL, 0),
+	    200);
+	close(a);
+	close(b);
+	close(c);
+	close(other);
+	net_listener_stop(l, WAIT_MS);
+	kms_clock_fake_stop();
+}
+
+static void given_sending_cap_overall_when_exceeded_then_extra_closed(void)
+{
+	net_conntrack_stats_t st;
+	kms_clock_fake_start(FAKE_T0_MS, 1700000000);
+	net_listener_t *l = start_tracked(16, 2, 0);
+	uint16_t port = net_listener_port(l);
+	int a = dial_from(port, "127.0.0.1"), b = dial_from(port, "127.0.0.2");
+	int c = dial_from(port, "127.0.0.3");
+	CU_ASSERT_FATAL(a >= 0 && b >= 0 && c >= 0);
+	send_str(a, "GET /x HTTP/1.1\r\n");
+	send_str(b, "GET /x HTTP/1.1\r\n");
+	CU_ASSERT_TRUE(wait_stats(l, sending_is, 2, &st));
+	send_str(c, "GET /x HTTP/1.1\r\n");
+	CU_ASSERT_TRUE(wait_stats(l, refused_sending_is, 1, &st));
+	CU_ASSERT_TRUE(closed_by_server(c));
+	CU_ASSERT_TRUE(still_open(a));
+	CU_ASSERT_TRUE(still_open(b));
+	close(a);
+	close(b);
+	close(c);
+	net_listener_stop(l, WAIT_MS);
+	kms_clock_fake_stop();
+}
+
 int main(void)
 {
 	static const unit_test_t tests[] = {
@@ -591,6 +871,11 @@ int main(void)
 		UNIT_TEST(
 		    given_tls_files_missing_over_cap_or_partial_when_started_then_refused),
 		UNIT_TEST(given_termination_codes_when_named_then_words_for_the_log),
+		UNIT_TEST(
+		    given_partial_header_when_deadline_passes_then_closed_not_before),
+		UNIT_TEST(given_full_table_when_new_client_then_oldest_idle_evicted),
+		UNIT_TEST(given_sending_cap_per_address_when_exceeded_then_extra_closed),
+		UNIT_TEST(given_sending_cap_overall_when_exceeded_then_extra_closed),
 		UNIT_END,
 	};
 	return unit_run("listener", tests);
