@@ -3,9 +3,8 @@
  * (KEK, keyring, PSK users), audit log, replay cache, bind, switch to
  * kms.user (kms/privdrop.c; root without it needs --allow-root), serve.
  * Before any key is read: umask 077 and, unless log.core_dumps, no core
- * dumps.  Signals are
- * blocked in every thread and taken by sigwait() here: SIGHUP reloads
- * (transactionally), SIGTERM/SIGINT stop gracefully.
+ * dumps.  Signals are blocked in every thread and taken by sigwait() here:
+ * SIGHUP reloads (transactionally), SIGTERM/SIGINT stop gracefully.
  */
 #include <errno.h>
 #include <getopt.h>

@@ -56,7 +56,9 @@ chmod 640 "$S/kek"
 ok "kmsd -t: valid as nobody; a state dir or KEK nobody cannot use is named"
 
 # --- started as root, running as nobody -------------------------------------------------------
-daemon kmsd.log "$KMSD" -c "$tmp/kmsd.conf"
+# Started with supplementary groups (root's own list may be empty), which
+# the switch must drop; setpriv execs kmsd, so the pid is kmsd's.
+daemon kmsd.log setpriv --groups 0,4 -- "$KMSD" -c "$tmp/kmsd.conf"
 pid=$dpid
 wait_up "$B/healthz" "$pid" kmsd
 ids_ok() { # ids_ok STATUS-FILE: four nobody uids, four nogroup gids, no other group
