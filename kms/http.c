@@ -67,6 +67,8 @@ typedef struct {
 	net_body_t body;
 	int frame_err; /* KMS_EHTTP_* when the front end refused a Ua request */
 	char peer[ZK_KMS_ID_MAX + 1]; /* Zk: the client's peer KMS */
+	net_wait_t wait;	      /* a Ua request waiting for Zn (body complete) */
+	bool parked;		      /* suspended now: the body is kept for the rerun */
 } req_t;
 
 /* --- responses ------------------------------------------------------------- */
@@ -376,8 +378,8 @@ static enum MHD_Result serve(kms_http_t *h, struct MHD_Connection *c, req_t *q)
 					      out, MIKEY_MSG_MAX, &ans);
 		}
 	} else if (svc != NULL) {
-		kms_service_handle(svc, q->type, q->rid, q->body.buf, q->body.len, out,
-				   MIKEY_MSG_MAX, &ans);
+		kms_service_handle_wait(svc, q->type, q->rid, q->body.buf, q->body.len,
+					out, MIKEY_MSG_MAX, &ans, &q->wait);
 		if (ans.error == KMS_EBTID) {
 			/* TS 24.109: tell the UE to bootstrap again (new B-TID). */
 			snprintf(www_auth, sizeof(www_auth),
@@ -387,6 +389,12 @@ static enum MHD_Result serve(kms_http_t *h, struct MHD_Connection *c, req_t *q)
 	pthread_rwlock_unlock(&h->lock);
 	if (svc == NULL) {
 		return reply_text(c, q, 503, "not ready\n", NULL);
+	}
+	if (ans.error == KMS_EINPROGRESS) {
+		/* The key needs Zn: park without a thread; served again once woken
+		 * (no service state is held meanwhile: a reload may swap it). */
+		q->parked = true;
+		return net_listener_park(h->l, c, &q->wait);
 	}
 	if (h->zk && peer == NULL) {
 		log_req_notice(q->rid, "Zk: %s is no longer a peer", q->peer);
@@ -465,9 +473,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (*upload_size != 0) {
 		return take_upload(c, q, upload, upload_size);
 	}
+	q->parked = false; /* resumed, if it was */
 	enum MHD_Result ret = serve(h, c, q);
-	net_body_free(&q->body);
-	q->post = false;
+	if (!q->parked) {
+		net_body_free(&q->body);
+		q->post = false;
+	}
 	return ret;
 }
 

@@ -29,9 +29,11 @@
 #include "kms/replay.h"
 #include "kms/service.h"
 #include "kms/state.h"
+#include "net/outbound.h"
 #include "zk/client.h"
 
 #define STOP_WAIT_MAX_MS 30000u
+#define OUTBOUND_CALLS_MAX 4096u /* outbound calls queued or in flight */
 
 static void usage(FILE *f)
 {
@@ -56,6 +58,7 @@ typedef struct {
 	replay_t *rp;
 	audit_t *audit;
 	zk_client_t *zk;
+	net_outbound_t *ob;   /* the outbound-call thread (Zn lookups) */
 	kms_http_t *ua, *zkl; /* zkl: the Zk listener, or NULL */
 } shared_t;
 
@@ -188,8 +191,14 @@ static int start(const kms_config_t *cfg, kms_state_t **st, shared_t *sh)
 			return ret;
 		}
 	}
+	ret = net_outbound_new("outbound", OUTBOUND_CALLS_MAX, &sh->ob);
+	if (ret != KMS_EOK) {
+		log_error("cannot start the outbound-call thread: %s", kms_strerror(ret));
+		return ret;
+	}
 	ret = kms_state_new(cfg, NULL, NULL, NULL, sh->zk, st);
 	if (ret == KMS_EOK) {
+		kms_state_use_outbound(*st, sh->ob);
 		ret = open_audit_and_replay(cfg, sh);
 	}
 	if (ret != KMS_EOK) {
@@ -281,6 +290,9 @@ static void release(kms_state_t *st, shared_t *sh)
 	}
 	audit_close(sh->audit); /* flushes the queue */
 	kms_state_free(st);
+	/* After the listeners: no request waits any more.  Calls still under
+	 * way are cancelled; they held what they use (kms/naf_async.c). */
+	net_outbound_free(sh->ob);
 	replay_free(sh->rp);
 	zk_client_free(sh->zk);
 }
@@ -289,7 +301,7 @@ static int serve(const char *path, const kms_config_t *cfg)
 {
 	sigset_t set;
 	kms_state_t *st = NULL;
-	shared_t sh = { NULL, NULL, NULL, NULL, NULL };
+	shared_t sh = { NULL, NULL, NULL, NULL, NULL, NULL };
 
 	block_signals(&set);
 	int ret = start(cfg, &st, &sh);

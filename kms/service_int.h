@@ -53,6 +53,7 @@ typedef struct {
 	int peer_errno;	       /* its MIKEY error number when it refused, or -1 */
 	const char *reason;    /* why refused or narrowed (static text), or NULL */
 	mikey_bytes_t matched; /* the requester's identity that matched the ticket */
+	net_wait_t *wait;      /* the front end can park the request, or NULL */
 	/* -- not reset -- */
 	/* Every PRF of the request runs through it: the PSK is keyed once for
 	 * its four PRFs (mikey/prf.h). */

@@ -226,6 +226,12 @@ cleanup:
 	return ret;
 }
 
+void kms_state_use_outbound(kms_state_t *st, net_outbound_t *ob)
+{
+	st->ob = ob;
+	naf_use_outbound(st->psk, ob);
+}
+
 /* "a, b, c" into buf (cut short when it does not fit). */
 static void join_names(const char **names, size_t n, char *buf, size_t len)
 {
@@ -276,6 +282,7 @@ int kms_state_reload(const kms_state_t *cur, const char *path, kms_state_t **out
 		log_error("reload failed, keeping the running state");
 		return ret;
 	}
+	kms_state_use_outbound(st, cur->ob);
 	for (size_t i = 0; restart != NULL && i < n && i < max; i++) {
 		restart[i] = names[i];
 	}

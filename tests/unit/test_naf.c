@@ -633,7 +633,7 @@ static void given_both_when_looked_up_then_btid_shape_routes(void)
 {
 	kms_config_t cfg;
 	kms_psk_source_t *g = NULL, *b = NULL;
-	kms_psk_source_t stat = { stat_lookup, stat_free };
+	kms_psk_source_t stat = { stat_lookup, stat_free, NULL };
 	kms_psk_t out;
 	bsf_start();
 	bsf.status = 404;
