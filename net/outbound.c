@@ -79,11 +79,11 @@ static void finish(net_outbound_t *o, ocall_t *c, int ret)
 	if (c->b != NULL) {
 		net_breaker_leave(c->b, c->trial, ret, c->call->subj);
 	}
+	pthread_mutex_lock(&o->lock);
+	o->ncalls--; /* before the callback: what it wakes may post again */
+	pthread_mutex_unlock(&o->lock);
 	c->done(c->call, ret, c->arg);
 	free(c);
-	pthread_mutex_lock(&o->lock);
-	o->ncalls--;
-	pthread_mutex_unlock(&o->lock);
 }
 
 /* --- starting attempts -------------------------------------------------------- */
@@ -123,11 +123,7 @@ static bool try_start(net_outbound_t *o, ocall_t *c, int64_t now, int64_t *next_
 		return false;
 	}
 	if (ret != KMS_EOK) {
-		c->h = NULL;
-		if (ret == KMS_EAGAIN) {
-			log_req_warning(c->call->subj, "%s: every connection is busy",
-					o->label);
-		}
+		c->h = NULL; /* busy: the caller logs it, in its words */
 		finish(o, c, ret == KMS_EAGAIN ? KMS_EAGAIN : KMS_EINTERNAL);
 		return true;
 	}
