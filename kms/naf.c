@@ -6,10 +6,12 @@
  * request in flight, kept between requests so their connections stay
  * alive) towards naf.bsf_url.  The pool size is the limit on Zn requests
  * in flight: a miss that finds every handle busy waits at most 100 ms for
- * one (then re-checks the cache) and is otherwise answered KMS_EUNAVAIL,
- * so a slow BSF ties up at most that many Ua threads for naf.timeout_ms
- * (timeouts after the request went out are not retried) and the others
- * for 100 ms.  Retries follow the one policy of net/http_client.h:
+ * one (then re-checks the cache) and is otherwise answered KMS_EUNAVAIL.
+ * This file holds the blocking lookup (kmsctl, tests; the thread waits up
+ * to naf.timeout_ms, timeouts after the request went out not retried);
+ * kmsd's Ua requests use kms/naf_async.c, which sends the same request on
+ * the outbound-call thread and parks the request meanwhile, on the same
+ * pool and so under the same bound.  Retries follow the one policy of net/http_client.h:
  * connection failures and 502/503/504 answers, naf.retries times after a
  * backoff of NAF_BACKOFF_MS x attempt.  Here: the request body, the
  * meaning of each answer (kms/naf_zn.h), the cache (kms/naf_cache.h), the

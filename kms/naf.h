@@ -38,8 +38,9 @@ typedef struct {
 /*
  * A GBA PSK source from the naf.* settings of cfg.  Call from one thread
  * at a time (start-up, reload).  Zn requests in flight are limited to
- * ua.threads - 1 (at least 1), so that a slow BSF can never hold every
- * Ua thread.
+ * ua.threads - 1 (at least 1): with the blocking lookup a slow BSF can
+ * never hold every thread, and with lookup_async (kmsd, see
+ * naf_use_outbound) the BSF never gets more at once.
  */
 int naf_open(const kms_config_t *cfg, kms_psk_source_t **out);
 

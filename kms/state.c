@@ -47,11 +47,12 @@ void kms_state_log_naf_stats(const kms_state_t *st)
 	naf_stats_t s;
 	if (st != NULL && naf_stats(st->psk, &s) == KMS_EOK) {
 		log_notice("naf: stats hits=%llu misses=%llu zn_requests=%llu "
-			   "zn_errors=%llu zn_busy=%llu entries=%zu capacity=%zu",
+			   "zn_errors=%llu zn_busy=%llu zn_joined=%llu entries=%zu "
+			   "capacity=%zu",
 			   (unsigned long long)s.hits, (unsigned long long)s.misses,
 			   (unsigned long long)s.zn_requests,
 			   (unsigned long long)s.zn_errors, (unsigned long long)s.zn_busy,
-			   s.entries, s.capacity);
+			   (unsigned long long)s.zn_joined, s.entries, s.capacity);
 	}
 }
 
