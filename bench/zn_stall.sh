@@ -7,9 +7,11 @@
 # and p99.  kmsd runs with ua.threads = the bench's server threads (1 when
 # pinned), so every cached-key request shares its worker with the misses.
 # Usage: bench/zn_stall.sh [SECONDS]   (default 20, the half-rate run)
+#        KMS_BUILD=DIR: the build to measure (default ./build), e.g. another
+#        branch's, for a before/after pair.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-B="$top/build"
+B=${KMS_BUILD:-$top/build}
 secs=${1:-20}
 for p in "$B/kms/kmsd" "$B/tools/kmsctl" "$B/tools/kms-ue" "$B/bench/loadgen" \
 	"$B/bsf-stub/bsf-stubd"; do
@@ -75,7 +77,11 @@ hit=$(lg -p "$kport" -m request -g "$tmp/alice.gba" -n $((half * secs)) -r "$hal
 for p in $mpids; do kill "$p" 2>/dev/null || true; done
 mpids=""
 kill -CONT "$fpid"
-parked=$(grep -c "request parked" "$tmp/kmsd.log" || true)
+misses=0
+for k in 1 2 3; do
+	m=$(field "$(head -n 1 "$tmp/miss$k.out")" sent)
+	misses=$((misses + ${m:-0}))
+done
 cat <<TABLE
 | measure | value |
 |---|---|
@@ -83,5 +89,5 @@ cat <<TABLE
 | cached-key rate while the BSF is stopped (half of max) | $half req/s for $secs s |
 | cached-key requests sent / not 200 / failed | $(field "$hit" sent) / $(field "$hit" non200) / $(field "$hit" failed) |
 | cached-key p50 / p99 (us) | $(field "$hit" p50_us) / $(field "$hit" p99_us) |
-| Zn misses parked meanwhile (kmsd log) | $parked |
+| Zn misses sent meanwhile (3 unknown B-TIDs, 1/s each) | $misses |
 TABLE
