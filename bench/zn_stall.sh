@@ -69,12 +69,12 @@ for k in 1 2 3; do
 	sed "s|^btid=.*|btid=$b|" "$tmp/alice.gba" >"$tmp/miss$k.gba"
 	chmod 600 "$tmp/miss$k.gba"
 	$cli "$B/bench/loadgen" -s "$tmp/s" -p "$kport" -m request -g "$tmp/miss$k.gba" \
-		-c 1 -r 1 -n $((secs + 10)) -d $((secs + 10)) >"$tmp/miss$k.out" 2>&1 &
+		-c 1 -r 1 -n $((secs / 2)) -d $((secs + 5)) >"$tmp/miss$k.out" 2>&1 &
 	mpids="$mpids $!"
 done
 hit=$(lg -p "$kport" -m request -g "$tmp/alice.gba" -n $((half * secs)) -r "$half" \
 	-d $((secs + 10)))
-for p in $mpids; do kill "$p" 2>/dev/null || true; done
+for p in $mpids; do wait "$p" || true; done # each bounded by its -d
 mpids=""
 kill -CONT "$fpid"
 misses=0
