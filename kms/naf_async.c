@@ -189,7 +189,7 @@ static int zn_start(naf_t *n, naf_pend_t *p, net_wait_t *w)
 	sh->pending = p;
 	sh->npending++;
 	pend_join(sh, p, w);
-	log_req_info(p->subj, "Zn: lookup started, request parked");
+	log_req_info(p->subj, "request parked: Zn lookup started");
 	return KMS_EINPROGRESS;
 }
 
@@ -208,7 +208,7 @@ static int zn_wait(naf_t *n, const uint8_t *psk_id, size_t len, net_wait_t *w)
 	if (p != NULL) {
 		atomic_fetch_add(&sh->joined, 1);
 		pend_join(sh, p, w);
-		log_req_info(p->subj, "Zn: lookup under way joined, request parked");
+		log_req_info(p->subj, "request parked: joined the Zn lookup under way");
 		ret = KMS_EINPROGRESS;
 	} else {
 		ret = zn_start(n, mine, w);

@@ -122,8 +122,8 @@ untrack "$hpid"
 ok "BSF stopped: $CACHED cached-key requests on 1 Ua thread all 200 while $MISSES Zn misses wait"
 
 # --- one Zn call for the three misses; a reload while they wait; the BSF back -------------
-[ "$(log_count "lookup started, request parked")" = 2 ] || fail "not one Zn call for the misses"
-[ "$(log_count "lookup under way joined, request parked")" = $((MISSES - 1)) ] ||
+[ "$(log_count "request parked: Zn lookup started")" = 2 ] || fail "not one Zn call for the misses"
+[ "$(log_count "request parked: joined the Zn lookup under way")" = $((MISSES - 1)) ] ||
 	fail "the misses did not join the Zn call under way"
 hup "$pid" "reload done"
 kill -CONT "$bpid"
@@ -146,7 +146,7 @@ chmod 600 "$tmp/fake2.gba"
 req "$tmp/fake2.gba" last
 daemon burst-last.log python3 "$BURST" "$port" "$tmp" - last
 lpid=$dpid
-wait_for 20 "the last request was not parked" log_has "lookup started, request parked" 3 kmsd.log
+wait_for 20 "the last request was not parked" log_has "request parked: Zn lookup started" 3 kmsd.log
 kmsd_stop
 wait_for 10 "the parked request was not answered at stop" answered last
 [ "$(status_of last)" = 503 ] || fail "parked request at stop: $(status_of last)"
