@@ -33,6 +33,8 @@ static const struct err_row err_table[] = {
 	ROW(KMS_EAGAIN, MIKEY_ERR_UNSPEC, 503, "try again"),
 	ROW(KMS_ERANGE, MIKEY_ERR_UNSPEC, 400, "value out of range"),
 	ROW(KMS_ENOSPC, MIKEY_ERR_UNSPEC, 500, "disk full"),
+	ROW(KMS_EINPROGRESS, MIKEY_ERR_UNSPEC, 500, "in progress"),
+	ROW(KMS_ECANCELED, MIKEY_ERR_UNSPEC, 503, "cancelled"),
 	ROW(KMS_EFEWDATA, MIKEY_ERR_UNSPEC, 400, "message truncated"),
 	ROW(KMS_ESPACE, MIKEY_ERR_UNSPEC, 500, "output buffer too small"),
 	ROW(KMS_EMALFORMED, MIKEY_ERR_UNSPEC, 400, "malformed message"),

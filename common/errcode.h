@@ -26,7 +26,9 @@ enum kms_err {
 	KMS_EACCES = -EACCES,
 	KMS_EAGAIN = -EAGAIN,
 	KMS_ERANGE = -ERANGE,
-	KMS_ENOSPC = -ENOSPC, /* disk full (SQLITE_FULL, ENOSPC) */
+	KMS_ENOSPC = -ENOSPC,		/* disk full (SQLITE_FULL, ENOSPC) */
+	KMS_EINPROGRESS = -EINPROGRESS, /* not an answer: the request waits (suspended) */
+	KMS_ECANCELED = -ECANCELED,	/* an outbound call cancelled (stopping) */
 
 	/* Wire cursor. */
 	KMS_EFEWDATA = KMS_EDOMAIN_BASE, /* read past the end of the input */

@@ -26,7 +26,7 @@
 #include "mikey/payload.h"
 
 #define THREADS_MAX 256
-#define PWBUF_LEN 16384 /* getpwnam_r / getgrnam_r scratch */
+#define PWBUF_LEN 16384		  /* getpwnam_r / getgrnam_r scratch */
 #define AUDIT_MAX_SIZE_MIN 65536u /* a few batches of rows */
 
 typedef enum {

@@ -78,6 +78,8 @@ typedef struct {
 	char peer[ZK_KMS_ID_MAX + 1];	 /* Zk: the client's peer KMS */
 	char client[AUDIT_ADDR_MAX + 1]; /* the client's IP address, for audit */
 	uint32_t retry_after;		 /* 429: the Retry-After seconds */
+	net_wait_t wait;		 /* a Ua request waiting for Zn (body complete) */
+	bool parked; /* suspended now: the body is kept for the rerun */
 } req_t;
 
 /* --- responses ------------------------------------------------------------- */
@@ -460,8 +462,8 @@ static enum MHD_Result serve(kms_http_t *h, struct MHD_Connection *c, req_t *q)
 					      q->body.len, out, MIKEY_MSG_MAX, &ans);
 		}
 	} else if (svc != NULL) {
-		kms_service_handle(svc, q->type, q->rid, q->client, q->body.buf,
-				   q->body.len, out, MIKEY_MSG_MAX, &ans);
+		kms_service_handle_wait(svc, q->type, q->rid, q->client, q->body.buf,
+					q->body.len, out, MIKEY_MSG_MAX, &ans, &q->wait);
 		if (ans.error == KMS_EBTID) {
 			/* TS 24.109: tell the UE to bootstrap again (new B-TID). */
 			snprintf(www_auth, sizeof(www_auth),
@@ -472,6 +474,12 @@ static enum MHD_Result serve(kms_http_t *h, struct MHD_Connection *c, req_t *q)
 	q->retry_after = ans.retry_after; /* 429: KMS_ERATE */
 	if (svc == NULL) {
 		return reply_text(c, q, 503, "not ready\n", NULL);
+	}
+	if (ans.error == KMS_EINPROGRESS) {
+		/* The key needs Zn: park without a thread; served again once woken
+		 * (no service state is held meanwhile: a reload may swap it). */
+		q->parked = true;
+		return net_listener_park(h->l, c, &q->wait);
 	}
 	if (h->zk && peer == NULL) {
 		log_req_notice(q->rid, "Zk: %s is no longer a peer", q->peer);
@@ -551,9 +559,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (*upload_size != 0) {
 		return take_upload(c, q, upload, upload_size);
 	}
+	q->parked = false; /* resumed, if it was */
 	enum MHD_Result ret = serve(h, c, q);
-	net_body_free(&q->body);
-	q->post = false;
+	if (!q->parked) {
+		net_body_free(&q->body);
+		q->post = false;
+	}
 	return ret;
 }
 

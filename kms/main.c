@@ -34,10 +34,12 @@
 #include "kms/service.h"
 #include "kms/state.h"
 #include "net/listener.h"
+#include "net/outbound.h"
 #include "zk/client.h"
 
 #define STOP_WAIT_MAX_MS 30000u
-#define FD_RESERVE 256u /* stores, audit, log, Zn/Zk client pools, stdio */
+#define FD_RESERVE 256u		 /* stores, audit, log, Zn/Zk client pools, stdio */
+#define OUTBOUND_CALLS_MAX 4096u /* outbound calls queued or in flight */
 
 static void usage(FILE *f)
 {
@@ -68,6 +70,7 @@ typedef struct {
 	replay_store_t *rs; /* rp across restarts (state_dir/replay.*) */
 	audit_t *audit;
 	zk_client_t *zk;
+	net_outbound_t *ob;   /* the outbound-call thread (Zn lookups) */
 	kms_http_t *ua, *zkl; /* zkl: the Zk listener, or NULL */
 	ratelimit_t *id_rate; /* ua.rate_per_identity, or NULL */
 } shared_t;
@@ -264,8 +267,14 @@ static int start(const kms_config_t *cfg, kms_state_t **st, shared_t *sh)
 			return ret;
 		}
 	}
+	ret = net_outbound_new("outbound", OUTBOUND_CALLS_MAX, &sh->ob);
+	if (ret != KMS_EOK) {
+		log_error("cannot start the outbound-call thread: %s", kms_strerror(ret));
+		return ret;
+	}
 	ret = kms_state_new(cfg, NULL, NULL, NULL, sh->zk, st);
 	if (ret == KMS_EOK) {
+		kms_state_use_outbound(*st, sh->ob);
 		ret = open_audit_and_replay(cfg, sh);
 	}
 	if (ret == KMS_EOK) {
@@ -357,6 +366,9 @@ static void release(kms_state_t *st, shared_t *sh)
 	kms_http_stop(sh->ua, 0);
 	audit_close(sh->audit); /* flushes the queue, logs what was lost */
 	kms_state_free(st);
+	/* After the listeners: no request waits any more.  Calls still under
+	 * way are cancelled; they held what they use (kms/naf_async.c). */
+	net_outbound_free(sh->ob);
 	replay_store_close(sh->rs, kms_service_now()); /* after the last request */
 	replay_free(sh->rp);
 	ratelimit_free(sh->id_rate);

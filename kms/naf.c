@@ -6,10 +6,12 @@
  * request in flight, kept between requests so their connections stay
  * alive) towards naf.bsf_url.  The pool size is the limit on Zn requests
  * in flight: a miss that finds every handle busy waits at most 100 ms for
- * one (then re-checks the cache) and is otherwise answered KMS_EUNAVAIL,
- * so a slow BSF ties up at most that many Ua threads for naf.timeout_ms
- * (timeouts after the request went out are not retried) and the others
- * for 100 ms.  Retries follow the one policy of net/http_client.h:
+ * one (then re-checks the cache) and is otherwise answered KMS_EUNAVAIL.
+ * This file holds the blocking lookup (kmsctl, tests; the thread waits up
+ * to naf.timeout_ms, timeouts after the request went out not retried);
+ * kmsd's Ua requests use kms/naf_async.c, which sends the same request on
+ * the outbound-call thread and parks the request meanwhile, on the same
+ * pool and so under the same bound.  Retries follow the one policy of net/http_client.h:
  * connection failures and 502/503/504 answers, naf.retries times after a
  * backoff of NAF_BACKOFF_MS x attempt.  Here: the request body, the
  * meaning of each answer (kms/naf_zn.h), the cache (kms/naf_cache.h), the
@@ -34,31 +36,12 @@
 #include "common/secmem.h"
 #include "gba/kdf.h"
 #include "kms/naf_cache.h"
+#include "kms/naf_int.h"
 #include "kms/naf_zn.h"
 #include "net/http_client.h"
 
-#define SUBJECT_LEN 24 /* "btid:" + a prefix of the B-TID */
 #define REASON_LEN 32
 #define POOL_WAIT_MS 100 /* for a Zn handle before refusing (see above) */
-
-/* The cache and counters; shared by the sources of successive reloads. */
-typedef struct {
-	atomic_uint refs;
-	naf_cache_t *cache;
-	size_t cache_entries; /* as configured */
-	uint8_t naf_id[GBA_NAF_ID_MAX];
-	size_t naf_id_len;
-	atomic_uint_fast64_t hits, misses;
-	atomic_uint_fast64_t bad_answers; /* answers without a usable outcome */
-	net_counters_t zn;		  /* requests, errors, busy refusals */
-} shared_t;
-
-typedef struct {
-	kms_psk_source_t base; /* first: the source pointer is the naf_t */
-	shared_t *sh;
-	net_pool_t *pool;
-	uint32_t negative_ttl;
-} naf_t;
 
 typedef struct {
 	kms_psk_source_t base;
@@ -72,6 +55,7 @@ static void shared_put(shared_t *sh)
 {
 	if (sh != NULL && atomic_fetch_sub(&sh->refs, 1) == 1) {
 		naf_cache_free(sh->cache);
+		pthread_mutex_destroy(&sh->lock);
 		free(sh);
 	}
 }
@@ -84,17 +68,17 @@ static int shared_new(const kms_config_t *cfg, shared_t **out)
 		return KMS_ENOMEM;
 	}
 	atomic_init(&sh->refs, 1);
+	pthread_mutex_init(&sh->lock, NULL);
 	int ret = gba_naf_id(cfg->naf_fqdn, ua, sh->naf_id, sizeof(sh->naf_id),
 			     &sh->naf_id_len);
-	if (ret != KMS_EOK) {
-		free(sh);
-		return KMS_ECONFIG;
-	}
 	sh->cache_entries = cfg->naf_cache_entries;
-	sh->cache = naf_cache_new(cfg->naf_cache_entries, cfg->naf_negative_ttl);
+	sh->cache = ret == KMS_EOK
+			? naf_cache_new(cfg->naf_cache_entries, cfg->naf_negative_ttl)
+			: NULL;
 	if (sh->cache == NULL) {
+		pthread_mutex_destroy(&sh->lock);
 		free(sh);
-		return KMS_ENOMEM;
+		return ret != KMS_EOK ? KMS_ECONFIG : KMS_ENOMEM;
 	}
 	*out = sh;
 	return KMS_EOK;
@@ -118,7 +102,7 @@ static shared_t *shared_reuse(const kms_config_t *cfg, shared_t *old)
 
 /* --- Zn -------------------------------------------------------------------------- */
 
-static void subject_of(const char *btid, char *out, size_t cap)
+void naf_subject_of(const char *btid, char *out, size_t cap)
 {
 	snprintf(out, cap, "btid:%.10s...", btid);
 }
@@ -165,6 +149,33 @@ static int zn_refused(shared_t *sh, const net_call_t *call)
 	return ret;
 }
 
+int naf_zn_outcome(shared_t *sh, const net_call_t *call, int ret, const char *btid,
+		   naf_zn_answer_t *ans)
+{
+	if (ret == KMS_ELIMIT) {
+		return KMS_EUNAVAIL; /* counted and logged as a Zn error */
+	}
+	if (ret != KMS_EOK) {
+		return ret;
+	}
+	return call->status == 200 ? zn_ok(sh, call, btid, ans) : zn_refused(sh, call);
+}
+
+void naf_remember(naf_t *n, const uint8_t *psk_id, size_t len, const char *subj, int ret,
+		  const naf_zn_answer_t *ans)
+{
+	shared_t *sh = n->sh;
+	if (ret == KMS_EOK) {
+		if (naf_cache_put(sh->cache, psk_id, len, &ans->psk, ans->impi) !=
+		    KMS_EOK) {
+			log_req_warning(subj, "Zn: answer not cached");
+		}
+	} else if (ret == KMS_EBTID || ret == KMS_EPOLICY) {
+		naf_cache_put_negative(sh->cache, psk_id, len, ret,
+				       kms_clock_wall_s() + (int64_t)n->negative_ttl);
+	}
+}
+
 /* One Zn request with its retries.  KMS_EOK with *ans, or the refusal. */
 static int zn_fetch(naf_t *n, net_handle_t *h, const char *btid, const char *subj,
 		    char *body, naf_zn_answer_t *ans)
@@ -182,42 +193,28 @@ static int zn_fetch(naf_t *n, net_handle_t *h, const char *btid, const char *sub
 			    .cap = NAF_ZN_BODY_MAX };
 	ret = net_post(n->pool, h, &call);
 	free(req);
-	if (ret == KMS_ELIMIT) {
-		return KMS_EUNAVAIL; /* counted and logged as a Zn error */
-	}
-	if (ret != KMS_EOK) {
-		return ret;
-	}
-	return call.status == 200 ? zn_ok(sh, &call, btid, ans) : zn_refused(sh, &call);
+	return naf_zn_outcome(sh, &call, ret, btid, ans);
 }
 
 /* Ask the BSF on h (given back here) and remember the outcome. */
 static int zn_miss(naf_t *n, net_handle_t *h, const uint8_t *psk_id, size_t len,
 		   const char *btid, const char *subj, kms_psk_t *out)
 {
-	shared_t *sh = n->sh;
 	char *body = secmem_alloc(NAF_ZN_BODY_MAX); /* holds the key, in base64 */
 	naf_zn_answer_t *ans = secmem_alloc(sizeof(*ans));
 	int ret = body != NULL && ans != NULL ? zn_fetch(n, h, btid, subj, body, ans)
 					      : KMS_ENOMEM;
 	net_pool_give(n->pool, h);
+	naf_remember(n, psk_id, len, subj, ret, ans);
 	if (ret == KMS_EOK) {
-		if (naf_cache_put(sh->cache, psk_id, len, &ans->psk, ans->impi) !=
-		    KMS_EOK) {
-			log_req_warning(subj, "Zn: answer not cached");
-		}
 		memcpy(out, &ans->psk, sizeof(*out));
-	} else if (ret == KMS_EBTID || ret == KMS_EPOLICY) {
-		naf_cache_put_negative(sh->cache, psk_id, len, ret,
-				       kms_clock_wall_s() + (int64_t)n->negative_ttl);
 	}
 	secmem_free(body, NAF_ZN_BODY_MAX); /* wiped */
 	secmem_free(ans, sizeof(*ans));
 	return ret;
 }
 
-static int naf_lookup(kms_psk_source_t *src, const uint8_t *psk_id, size_t len,
-		      kms_psk_t *out)
+int naf_lookup(kms_psk_source_t *src, const uint8_t *psk_id, size_t len, kms_psk_t *out)
 {
 	naf_t *n = (naf_t *)src;
 	if (n == NULL || out == NULL) {
@@ -237,7 +234,7 @@ static int naf_lookup(kms_psk_source_t *src, const uint8_t *psk_id, size_t len,
 		return ret;
 	}
 	atomic_fetch_add(&sh->misses, 1);
-	subject_of(btid, subj, sizeof(subj));
+	naf_subject_of(btid, subj, sizeof(subj));
 	net_handle_t *h = NULL;
 	ret = net_pool_take(n->pool, &h);
 	if (ret != KMS_EOK) {
@@ -257,18 +254,20 @@ static int naf_lookup(kms_psk_source_t *src, const uint8_t *psk_id, size_t len,
 
 /* --- lifecycle ------------------------------------------------------------------ */
 
-static void naf_free(kms_psk_source_t *src)
+void naf_put(naf_t *n)
 {
-	naf_t *n = (naf_t *)src;
-	if (n == NULL) {
-		return;
+	if (n != NULL && atomic_fetch_sub(&n->refs, 1) == 1) {
+		net_pool_free(n->pool);
+		shared_put(n->sh);
+		free(n);
 	}
-	net_pool_free(n->pool);
-	shared_put(n->sh);
-	free(n);
 }
 
-static naf_t *as_naf(const kms_psk_source_t *src);
+/* The state's reference; Zn calls still in flight keep theirs. */
+static void naf_free(kms_psk_source_t *src)
+{
+	naf_put((naf_t *)src);
+}
 
 /* The Zn pool of cfg, counting into sh. */
 static int pool_open(const kms_config_t *cfg, shared_t *sh, net_pool_t **out)
@@ -302,10 +301,12 @@ int naf_reopen(const kms_config_t *cfg, const kms_psk_source_t *prev,
 	if (n == NULL) {
 		return KMS_ENOMEM;
 	}
+	atomic_init(&n->refs, 1);
 	n->base.lookup = naf_lookup;
+	n->base.lookup_async = naf_lookup_async;
 	n->base.free = naf_free;
 	n->negative_ttl = cfg->naf_negative_ttl;
-	const naf_t *old = as_naf(prev);
+	const naf_t *old = naf_of(prev);
 	n->sh = shared_reuse(cfg, old != NULL ? old->sh : NULL);
 	int ret = n->sh != NULL ? KMS_EOK : shared_new(cfg, &n->sh);
 	if (ret == KMS_EOK) {
@@ -343,6 +344,16 @@ static int both_lookup(kms_psk_source_t *src, const uint8_t *psk_id, size_t len,
 	return s->lookup(s, psk_id, len, out);
 }
 
+static int both_lookup_async(kms_psk_source_t *src, const uint8_t *psk_id, size_t len,
+			     kms_psk_t *out, net_wait_t *w)
+{
+	both_t *b = (both_t *)src;
+	if (psk_id != NULL && naf_zn_btid_shaped(psk_id, len)) {
+		return b->gba->lookup_async(b->gba, psk_id, len, out, w);
+	}
+	return b->stat->lookup(b->stat, psk_id, len, out);
+}
+
 static void both_free(kms_psk_source_t *src)
 {
 	both_t *b = (both_t *)src;
@@ -372,6 +383,7 @@ int naf_both(kms_psk_source_t *stat, kms_psk_source_t *gba, kms_psk_source_t **o
 		return b == NULL ? KMS_ENOMEM : KMS_EINVAL;
 	}
 	b->base.lookup = both_lookup;
+	b->base.lookup_async = both_lookup_async;
 	b->base.free = both_free;
 	b->stat = stat;
 	b->gba = gba;
@@ -381,7 +393,7 @@ int naf_both(kms_psk_source_t *stat, kms_psk_source_t *gba, kms_psk_source_t **o
 
 /* --- inspection ------------------------------------------------------------------- */
 
-static naf_t *as_naf(const kms_psk_source_t *src)
+naf_t *naf_of(const kms_psk_source_t *src)
 {
 	if (src == NULL) {
 		return NULL;
@@ -408,7 +420,7 @@ const kms_psk_source_t *naf_static_part(const kms_psk_source_t *src)
 
 int naf_stats(const kms_psk_source_t *src, naf_stats_t *out)
 {
-	const naf_t *n = as_naf(src);
+	const naf_t *n = naf_of(src);
 	if (n == NULL || out == NULL) {
 		return KMS_ENOENT;
 	}
@@ -419,7 +431,8 @@ int naf_stats(const kms_psk_source_t *src, naf_stats_t *out)
 	net_counters_get(&sh->zn, &zn);
 	out->zn_requests = zn.attempts;
 	out->zn_errors = zn.errors + atomic_load(&sh->bad_answers);
-	out->zn_busy = zn.busy;
+	out->zn_busy = zn.busy + atomic_load(&sh->pending_full);
+	out->zn_joined = atomic_load(&sh->joined);
 	out->entries = naf_cache_size(sh->cache);
 	out->capacity = naf_cache_capacity(sh->cache);
 	return KMS_EOK;

@@ -18,6 +18,7 @@
 
 #include "kms/config.h"
 #include "kms/psk.h"
+#include "net/outbound.h"
 
 #define NAF_BACKOFF_MS 50u /* before a retry: attempt x this, at most 4x */
 
@@ -29,6 +30,7 @@ typedef struct {
 	uint64_t zn_requests; /* Zn HTTP requests sent, retries included */
 	uint64_t zn_errors;   /* Zn requests without a usable answer */
 	uint64_t zn_busy;     /* misses refused because every Zn slot was busy */
+	uint64_t zn_joined;   /* misses that shared a Zn call under way */
 	size_t entries;	      /* in the cache now */
 	size_t capacity;
 } naf_stats_t;
@@ -36,8 +38,9 @@ typedef struct {
 /*
  * A GBA PSK source from the naf.* settings of cfg.  Call from one thread
  * at a time (start-up, reload).  Zn requests in flight are limited to
- * ua.threads - 1 (at least 1), so that a slow BSF can never hold every
- * Ua thread.
+ * ua.threads - 1 (at least 1): with the blocking lookup a slow BSF can
+ * never hold every thread, and with lookup_async (kmsd, see
+ * naf_use_outbound) the BSF never gets more at once.
  */
 int naf_open(const kms_config_t *cfg, kms_psk_source_t **out);
 
@@ -54,6 +57,14 @@ int naf_reopen(const kms_config_t *cfg, const kms_psk_source_t *prev,
  * anything else to stat.  Takes ownership of both (also on failure).
  */
 int naf_both(kms_psk_source_t *stat, kms_psk_source_t *gba, kms_psk_source_t **out);
+
+/*
+ * Let src's NAF part (if any) fetch asynchronously on ob (lookup_async, for
+ * kmsd's Ua requests); without it lookup_async is the blocking lookup.  ob
+ * must outlive src and every Zn call it started (net_outbound_free()
+ * cancels those).
+ */
+void naf_use_outbound(kms_psk_source_t *src, net_outbound_t *ob);
 
 /* The counters of src's NAF part; KMS_ENOENT when it has none. */
 int naf_stats(const kms_psk_source_t *src, naf_stats_t *out);

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "net/wait.h"
+
 #define KMS_PSK_MAX 32	     /* key bytes (16 or 32) */
 #define KMS_PSK_IDS_MAX 8    /* KMS user identities per PSK owner */
 #define KMS_IDENTITY_MAX 256 /* bytes of one KMS user identity (NAI) */
@@ -37,6 +39,17 @@ struct kms_psk_source {
 	int (*lookup)(kms_psk_source_t *src, const uint8_t *psk_id, size_t len,
 		      kms_psk_t *out);
 	void (*free)(kms_psk_source_t *src);
+	/*
+	 * Optional (NULL: lookup is never slow): the same for a caller that can
+	 * park its request.  When the key needs a call to another server, the
+	 * call is started (or joined), w is armed (net/wait.h) and the answer
+	 * is KMS_EINPROGRESS: the caller parks the request and, once w is
+	 * woken, calls again with the same w, which then answers from what the
+	 * call left (the cache, or its failure).  A request waits at most
+	 * twice; then it gets a definite answer.
+	 */
+	int (*lookup_async)(kms_psk_source_t *src, const uint8_t *psk_id, size_t len,
+			    kms_psk_t *out, net_wait_t *w);
 };
 
 /* Wipe a looked-up key (every path that got one calls this). */

@@ -195,7 +195,7 @@ int svc_resolve_resp(req_t *r, uint8_t encr_alg, const mikey_keys_t *keys,
 
 static void handle(const kms_service_t *svc, const zk_peer_t *via, kms_reqtype_t type,
 		   const char *rid, const char *client, const uint8_t *in, size_t len,
-		   uint8_t *out, size_t cap, kms_answer_t *ans)
+		   uint8_t *out, size_t cap, kms_answer_t *ans, net_wait_t *wait)
 {
 	req_t *r = ctx_get();
 	ans->len = 0;
@@ -207,6 +207,7 @@ static void handle(const kms_service_t *svc, const zk_peer_t *via, kms_reqtype_t
 		return;
 	}
 	req_begin(r, svc, via, type, rid, client);
+	r->wait = wait;
 	size_t out_len = 0;
 	/* The audit log refuses rows now: no work for an answer it would
 	 * refuse anyway (and no replay-cache entry for a request the UE will
@@ -224,6 +225,13 @@ static void handle(const kms_service_t *svc, const zk_peer_t *via, kms_reqtype_t
 	if (ret == KMS_EOK) {
 		ret = type == KMS_REQ_TICKET ? svc_ticket_request(r, out, cap, &out_len)
 					     : svc_ticket_resolve(r, out, cap, &out_len);
+	}
+	if (ret == KMS_EINPROGRESS) {
+		/* Parked: no answer, no audit row yet; it runs again once woken. */
+		ans->error = ret;
+		ans->http_status = kms_err_http(ret);
+		req_end(r);
+		return;
 	}
 	if (ret != KMS_EOK) {
 		out_len = svc_error_message(r, ret, in, len, out, cap);
@@ -245,12 +253,20 @@ void kms_service_handle(const kms_service_t *svc, kms_reqtype_t type, const char
 			const char *client, const uint8_t *in, size_t len, uint8_t *out,
 			size_t cap, kms_answer_t *ans)
 {
-	handle(svc, NULL, type, rid, client, in, len, out, cap, ans);
+	handle(svc, NULL, type, rid, client, in, len, out, cap, ans, NULL);
+}
+
+void kms_service_handle_wait(const kms_service_t *svc, kms_reqtype_t type,
+			     const char *rid, const char *client, const uint8_t *in,
+			     size_t len, uint8_t *out, size_t cap, kms_answer_t *ans,
+			     net_wait_t *w)
+{
+	handle(svc, NULL, type, rid, client, in, len, out, cap, ans, w);
 }
 
 void kms_service_handle_zk(const kms_service_t *svc, const zk_peer_t *peer,
 			   const char *rid, const char *client, const uint8_t *in,
 			   size_t len, uint8_t *out, size_t cap, kms_answer_t *ans)
 {
-	handle(svc, peer, KMS_REQ_RESOLVE, rid, client, in, len, out, cap, ans);
+	handle(svc, peer, KMS_REQ_RESOLVE, rid, client, in, len, out, cap, ans, NULL);
 }

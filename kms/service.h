@@ -59,6 +59,19 @@ void kms_service_handle(const kms_service_t *svc, kms_reqtype_t type, const char
 			size_t cap, kms_answer_t *ans);
 
 /*
+ * The same for a front end that can park the request (net/wait.h): when
+ * the key needs a call to another server (a Zn miss), nothing is answered
+ * or audited yet: ans->error is KMS_EINPROGRESS (len 0) and w is armed.
+ * The caller parks the request (net_listener_park) and, once w is woken,
+ * calls again with the same body and w: the request then runs from the
+ * start and gets the key, or the call's failure.
+ */
+void kms_service_handle_wait(const kms_service_t *svc, kms_reqtype_t type,
+			     const char *rid, const char *client, const uint8_t *in,
+			     size_t len, uint8_t *out, size_t cap, kms_answer_t *ans,
+			     net_wait_t *w);
+
+/*
  * The same for a RESOLVE_INIT that peer (a KMS authenticated by its TLS
  * client certificate on Zk) forwarded: authenticated with the per-peer
  * key, for the responder identity the peer vouches for; never forwarded

@@ -129,7 +129,10 @@ static int find_key(req_t *r, const mikey_id_t *who, bool named, size_t who_len,
 		} else if (named) {
 			name = (mikey_bytes_t){ (const uint8_t *)r->who, who_len };
 		}
-		ret = r->svc->psk->lookup(r->svc->psk, name.data, name.len, &r->psk);
+		kms_psk_source_t *src = r->svc->psk;
+		ret = r->wait != NULL && src->lookup_async != NULL
+			  ? src->lookup_async(src, name.data, name.len, &r->psk, r->wait)
+			  : src->lookup(src, name.data, name.len, &r->psk);
 	}
 	if (ret == KMS_EID && r->reason == NULL) {
 		r->reason = why;

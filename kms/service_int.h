@@ -55,6 +55,7 @@ typedef struct {
 	const char *reason;    /* why refused or narrowed (static text), or NULL */
 	mikey_bytes_t matched; /* the requester's identity that matched the ticket */
 	uint32_t retry_after;  /* KMS_ERATE: seconds until the next token */
+	net_wait_t *wait;      /* the front end can park the request, or NULL */
 	/* -- not reset -- */
 	/* Every PRF of the request runs through it: the PSK is keyed once for
 	 * its four PRFs (mikey/prf.h). */

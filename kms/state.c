@@ -47,11 +47,12 @@ void kms_state_log_naf_stats(const kms_state_t *st)
 	naf_stats_t s;
 	if (st != NULL && naf_stats(st->psk, &s) == KMS_EOK) {
 		log_notice("naf: stats hits=%llu misses=%llu zn_requests=%llu "
-			   "zn_errors=%llu zn_busy=%llu entries=%zu capacity=%zu",
+			   "zn_errors=%llu zn_busy=%llu zn_joined=%llu entries=%zu "
+			   "capacity=%zu",
 			   (unsigned long long)s.hits, (unsigned long long)s.misses,
 			   (unsigned long long)s.zn_requests,
 			   (unsigned long long)s.zn_errors, (unsigned long long)s.zn_busy,
-			   s.entries, s.capacity);
+			   (unsigned long long)s.zn_joined, s.entries, s.capacity);
 	}
 }
 
@@ -232,6 +233,12 @@ cleanup:
 	return ret;
 }
 
+void kms_state_use_outbound(kms_state_t *st, net_outbound_t *ob)
+{
+	st->ob = ob;
+	naf_use_outbound(st->psk, ob);
+}
+
 /* "a, b, c" into buf (cut short when it does not fit). */
 static void join_names(const char **names, size_t n, char *buf, size_t len)
 {
@@ -283,6 +290,7 @@ int kms_state_reload(const kms_state_t *cur, const char *path, kms_state_t **out
 		return ret;
 	}
 	st->svc.id_rate = cur->svc.id_rate; /* shared, as the replay cache */
+	kms_state_use_outbound(st, cur->ob);
 	for (size_t i = 0; restart != NULL && i < n && i < max; i++) {
 		restart[i] = names[i];
 	}

@@ -20,6 +20,7 @@
 #include "kms/psk.h"
 #include "kms/replay.h"
 #include "kms/service.h"
+#include "net/outbound.h"
 #include "policy/rules.h"
 #include "zk/client.h"
 #include "zk/peer.h"
@@ -31,6 +32,7 @@ typedef struct {
 	policy_set_t *policy;
 	int64_t db_version; /* kms_db_version() before anything was read */
 	zk_peers_t *peers;  /* NULL unless zk.enabled */
+	net_outbound_t *ob; /* the outbound-call thread (shared), or NULL */
 	kms_service_t svc;  /* cfg, kr, psk, policy, peers, and the shared parts */
 } kms_state_t;
 
@@ -51,6 +53,14 @@ int kms_state_new(const kms_config_t *cfg, const kms_psk_source_t *prev, replay_
 
 /* NULL is a no-op. */
 void kms_state_free(kms_state_t *st);
+
+/*
+ * The outbound-call thread (shared by every state, like rp and audit;
+ * kmsd makes it) for st's NAF: Ua requests then wait for Zn without
+ * holding a thread (kms/naf.h naf_use_outbound).  A reload's state gets
+ * cur's.
+ */
+void kms_state_use_outbound(kms_state_t *st, net_outbound_t *ob);
 
 /*
  * Build the state a reload of path (NULL: the embedded defaults) puts in

@@ -50,13 +50,6 @@ struct net_pool {
 	size_t nhandles; /* pooled handles alive, idle or busy, any generation */
 };
 
-/* An answer body being received, capped. */
-typedef struct {
-	uint8_t *buf;
-	size_t cap, len;
-	bool over;
-} sink_t;
-
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc = CURLE_FAILED_INIT;
 
@@ -200,7 +193,7 @@ static int target_copy(const net_target_t *in, target_t *out)
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
 {
-	sink_t *s = ctx;
+	net_sink_t *s = ctx;
 	size_t n = size * nmemb;
 	if (s == NULL || n > s->cap - s->len) {
 		if (s != NULL) {
@@ -444,21 +437,18 @@ static void wait_free(net_pool_t *p)
 	}
 }
 
-int net_pool_take(net_pool_t *p, net_handle_t **out)
+/* A handle now, without waiting; locked.  KMS_EAGAIN when every one is
+ * busy and !last (nothing counted: the caller tries again later). */
+static int take_now(net_pool_t *p, bool last, net_handle_t **out)
 {
-	if (p == NULL || out == NULL) {
-		return KMS_EINVAL;
-	}
 	int ret = KMS_EOK;
-	pthread_mutex_lock(&p->lock);
-	if (exhausted(p) && p->cfg.wait_ms > 0) {
-		wait_free(p);
-	}
 	if (p->nidle > 0) {
 		*out = p->idle[--p->nidle];
 	} else if (p->nhandles < p->cfg.max) {
 		ret = handle_new(p, true, out);
 		p->nhandles += ret == KMS_EOK ? 1 : 0;
+	} else if (!last) {
+		ret = KMS_EAGAIN;
 	} else if (p->cfg.temp_when_busy) {
 		ret = handle_new(p, false, out);
 		atomic_fetch_add(&p->ctr->temp_handles, ret == KMS_EOK ? 1 : 0);
@@ -466,8 +456,42 @@ int net_pool_take(net_pool_t *p, net_handle_t **out)
 		atomic_fetch_add(&p->ctr->busy, 1);
 		ret = KMS_EAGAIN;
 	}
+	return ret;
+}
+
+int net_pool_take(net_pool_t *p, net_handle_t **out)
+{
+	if (p == NULL || out == NULL) {
+		return KMS_EINVAL;
+	}
+	pthread_mutex_lock(&p->lock);
+	if (exhausted(p) && p->cfg.wait_ms > 0) {
+		wait_free(p);
+	}
+	int ret = take_now(p, true, out);
 	pthread_mutex_unlock(&p->lock);
 	return ret;
+}
+
+int net_pool_try_take(net_pool_t *p, bool last, net_handle_t **out)
+{
+	if (p == NULL || out == NULL) {
+		return KMS_EINVAL;
+	}
+	pthread_mutex_lock(&p->lock);
+	int ret = take_now(p, last, out);
+	pthread_mutex_unlock(&p->lock);
+	return ret;
+}
+
+uint32_t net_pool_wait_ms(const net_pool_t *p)
+{
+	return p->cfg.wait_ms;
+}
+
+void *net_handle_curl(net_handle_t *h)
+{
+	return h->h;
 }
 
 void net_pool_give(net_pool_t *p, net_handle_t *h)
@@ -570,21 +594,32 @@ static bool status_retryable(long status)
 	return status == 502 || status == 503 || status == 504;
 }
 
-static void backoff(const net_pool_t *p, unsigned attempt)
+int64_t net_backoff_ms(const net_pool_t *p, unsigned attempt)
 {
 	unsigned n = attempt < NET_BACKOFF_STEPS ? attempt : NET_BACKOFF_STEPS;
-	kms_clock_sleep_ms((int64_t)p->cfg.backoff_ms * n);
+	return (int64_t)p->cfg.backoff_ms * n;
 }
 
-/* One attempt: KMS_EOK (an answer), KMS_ELIMIT, or KMS_EUNAVAIL with
- * *again when the policy allows another. */
-static int attempt_once(net_pool_t *p, CURL *h, net_call_t *call, sink_t *sink,
-			bool *again)
+unsigned net_pool_retries(const net_pool_t *p)
+{
+	return p->cfg.retries;
+}
+
+void net_attempt_start(net_pool_t *p, net_sink_t *sink, unsigned n)
 {
 	sink->len = 0;
 	sink->over = false;
 	atomic_fetch_add(&p->ctr->attempts, 1);
-	CURLcode rc = curl_easy_perform(h);
+	if (n > 0) {
+		atomic_fetch_add(&p->ctr->retries, 1);
+	}
+}
+
+int net_attempt_end(net_pool_t *p, net_handle_t *hd, int curl_rc, net_call_t *call,
+		    net_sink_t *sink, bool *again)
+{
+	CURL *h = hd->h;
+	CURLcode rc = (CURLcode)curl_rc;
 	long conns = 0, code = 0;
 	double secs = 0;
 	curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &conns);
@@ -620,38 +655,58 @@ static int attempt_once(net_pool_t *p, CURL *h, net_call_t *call, sink_t *sink,
 	return KMS_EUNAVAIL;
 }
 
-int net_post(net_pool_t *p, net_handle_t *hd, net_call_t *call)
+int net_attempt_arm(net_handle_t *hd, net_call_t *call, net_sink_t *sink)
 {
-	if (p == NULL || hd == NULL || call == NULL || call->body == NULL ||
+	if (hd == NULL || call == NULL || sink == NULL || call->body == NULL ||
 	    (call->out == NULL && call->cap > 0)) {
 		return KMS_EINVAL;
 	}
 	CURL *h = hd->h;
-	sink_t sink = { call->out, call->cap, 0, false };
+	*sink = (net_sink_t){ call->out, call->cap, 0, false };
 	bool ok = curl_easy_setopt(h, CURLOPT_POSTFIELDS, call->body) == CURLE_OK;
 	ok &= curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)call->len) ==
 	      CURLE_OK;
-	ok &= curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink) == CURLE_OK;
+	ok &= curl_easy_setopt(h, CURLOPT_WRITEDATA, sink) == CURLE_OK;
 	ok &= curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)call->cap) ==
 	      CURLE_OK;
-	int ret = ok ? KMS_EUNAVAIL : KMS_EINTERNAL;
 	call->why = ok ? "no attempt" : "cannot set up the request";
-	bool again = ok;
-	for (unsigned n = 0; again; n++) {
-		if (n > 0) {
-			atomic_fetch_add(&p->ctr->retries, 1);
-			backoff(p, n);
-		}
-		again = n < p->cfg.retries;
-		ret = attempt_once(p, h, call, &sink, &again);
-	}
+	return ok ? KMS_EOK : KMS_EINTERNAL;
+}
+
+void net_attempt_disarm(net_handle_t *hd, net_call_t *call, const net_sink_t *sink,
+			int ret)
+{
 	/* The handle keeps these pointers: drop them before the caller's go. */
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, NULL);
+	curl_easy_setopt(hd->h, CURLOPT_POSTFIELDS, NULL);
+	curl_easy_setopt(hd->h, CURLOPT_WRITEDATA, NULL);
 	if (ret == KMS_EOK) {
-		call->out_len = sink.len;
+		call->out_len = sink->len;
 		call->why = NULL;
 	}
+}
+
+int net_post(net_pool_t *p, net_handle_t *hd, net_call_t *call)
+{
+	net_sink_t sink;
+	if (p == NULL) {
+		return KMS_EINVAL;
+	}
+	int ret = net_attempt_arm(hd, call, &sink);
+	if (ret == KMS_EINVAL) {
+		return ret;
+	}
+	bool again = ret == KMS_EOK;
+	ret = again ? KMS_EUNAVAIL : KMS_EINTERNAL;
+	for (unsigned n = 0; again; n++) {
+		if (n > 0) {
+			kms_clock_sleep_ms(net_backoff_ms(p, n));
+		}
+		again = n < p->cfg.retries;
+		net_attempt_start(p, &sink, n);
+		CURLcode rc = curl_easy_perform(hd->h);
+		ret = net_attempt_end(p, hd, (int)rc, call, &sink, &again);
+	}
+	net_attempt_disarm(hd, call, &sink, ret);
 	return ret;
 }
 

@@ -176,6 +176,44 @@ typedef struct {
  */
 int net_post(net_pool_t *p, net_handle_t *h, net_call_t *call);
 
+/* --- one call driven step by step (net/outbound.c) ------------------------------
+ * net_post() is net_attempt_arm(); per attempt n (0 first) net_attempt_start(),
+ * curl_easy_perform() and net_attempt_end(); then net_attempt_disarm().  The
+ * outbound thread runs the same steps with a curl multi handle instead of
+ * curl_easy_perform() and a timer instead of the backoff sleep, so both
+ * follow the one retry policy. */
+
+/* An answer body being received, capped (on_body's target). */
+typedef struct {
+	uint8_t *buf;
+	size_t cap, len;
+	bool over;
+} net_sink_t;
+
+/* A handle now, never waiting: an idle or new pooled one; when all are
+ * busy, KMS_EAGAIN without counting unless last, when it then behaves as
+ * net_pool_take() after its wait (temporary handle, or busy counted). */
+int net_pool_try_take(net_pool_t *p, bool last, net_handle_t **out);
+uint32_t net_pool_wait_ms(const net_pool_t *p);
+unsigned net_pool_retries(const net_pool_t *p);
+/* The pause before retry n (>= 1). */
+int64_t net_backoff_ms(const net_pool_t *p, unsigned n);
+/* The handle's CURL easy handle. */
+void *net_handle_curl(net_handle_t *h);
+
+/* Set call's body and sink on h: KMS_EOK, KMS_EINVAL, KMS_EINTERNAL. */
+int net_attempt_arm(net_handle_t *h, net_call_t *call, net_sink_t *sink);
+/* Attempt n begins: counted, the sink emptied. */
+void net_attempt_start(net_pool_t *p, net_sink_t *sink, unsigned n);
+/* Attempt ended with libcurl's curl_rc: KMS_EOK (an answer), KMS_ELIMIT,
+ * or KMS_EUNAVAIL; *again (in: retries are left) tells whether the
+ * policy retries it.  Counts and logs as net_post(). */
+int net_attempt_end(net_pool_t *p, net_handle_t *h, int curl_rc, net_call_t *call,
+		    net_sink_t *sink, bool *again);
+/* The call is over with ret: h forgets its pointers; call->out_len. */
+void net_attempt_disarm(net_handle_t *h, net_call_t *call, const net_sink_t *sink,
+			int ret);
+
 /* A constant description of a libcurl result, for logs and reasons. */
 const char *net_reason(int curl_code);
 

@@ -49,11 +49,13 @@
 #include "common/errcode.h"
 #include "common/log.h"
 #include "common/secret_file.h"
+#include "net/wait.h"
 
 #define TAG_MAX 16
 #define OPTS_MAX 24
-#define MHD_LOG_WINDOW_MS 10000 /* MHD's own messages: at most ... */
-#define MHD_LOG_LINES 20	/* ... this many lines per window */
+#define MHD_LOG_WINDOW_MS 10000	  /* MHD's own messages: at most ... */
+#define MHD_LOG_LINES 20	  /* ... this many lines per window */
+#define FORCED_DRAIN_MAX_MS 2000u /* for requests resumed at stop to be answered */
 
 struct net_listener {
 	struct MHD_Daemon *mhd;
@@ -62,13 +64,16 @@ struct net_listener {
 	atomic_uint inflight;
 	atomic_bool draining; /* a drain may be waiting: signal at zero */
 	atomic_bool quiesced;
-	pthread_mutex_t mu; /* with idle: the drain's wait; with reap: the reaper's */
+	pthread_mutex_t mu; /* with idle: the drain's wait, the parked list;
+			     * with reap: the reaper's */
 	pthread_cond_t idle;
 	pthread_cond_t reap;
 	bool reap_stop; /* under mu */
 	bool reaper_started;
 	pthread_t reaper;
 	net_conntrack_t *ct;
+	net_wait_t *parked; /* suspended requests (net_listener_park) */
+	unsigned nparked;
 	uint16_t port;
 	char tag[TAG_MAX];
 	char addr[NET_ADDR_STR_MAX];
@@ -648,8 +653,8 @@ static int serve(net_listener_t *l, const net_listener_cfg_t *cfg,
 	opts_t o;
 	build_opts(l, cfg, ss, &o);
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-			 MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0) |
-			 (l->pem_key != NULL ? MHD_USE_TLS : 0);
+			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+			 (v6 ? MHD_USE_IPv6 : 0) | (l->pem_key != NULL ? MHD_USE_TLS : 0);
 	l->mhd = MHD_start_daemon(flags, cfg->port, on_accept, l, on_request, l,
 				  MHD_OPTION_ARRAY, o.item, MHD_OPTION_END);
 	if (l->mhd == NULL) {
@@ -762,6 +767,94 @@ unsigned net_listener_drain(net_listener_t *l, unsigned timeout_ms)
 	return atomic_load(&l->inflight);
 }
 
+/* --- parked requests ---------------------------------------------------------------- */
+
+/* Locked. */
+static void unlist(net_listener_t *l, net_wait_t *w)
+{
+	if (!w->listed) {
+		return;
+	}
+	if (w->pprev != NULL) {
+		w->pprev->pnext = w->pnext;
+	} else {
+		l->parked = w->pnext;
+	}
+	if (w->pnext != NULL) {
+		w->pnext->pprev = w->pprev;
+	}
+	w->pprev = w->pnext = NULL;
+	w->listed = false;
+	l->nparked--;
+}
+
+/* The wait was woken: off the list, and the connection goes on. */
+static void resume_parked(net_wait_t *w, void *arg)
+{
+	net_listener_t *l = arg;
+	pthread_mutex_lock(&l->mu);
+	unlist(l, w);
+	pthread_mutex_unlock(&l->mu);
+	MHD_resume_connection(w->conn);
+}
+
+enum MHD_Result net_listener_park(net_listener_t *l, struct MHD_Connection *c,
+				  net_wait_t *w)
+{
+	MHD_suspend_connection(c);
+	w->conn = c;
+	pthread_mutex_lock(&l->mu);
+	w->pprev = NULL;
+	w->pnext = l->parked;
+	if (l->parked != NULL) {
+		l->parked->pprev = w;
+	}
+	l->parked = w;
+	w->listed = true;
+	l->nparked++;
+	pthread_mutex_unlock(&l->mu);
+	if (!net_wait_park(w, resume_parked, l)) {
+		resume_parked(w, l); /* the call ended first */
+	}
+	return MHD_YES;
+}
+
+unsigned net_listener_parked(net_listener_t *l)
+{
+	pthread_mutex_lock(&l->mu);
+	unsigned n = l->nparked;
+	pthread_mutex_unlock(&l->mu);
+	return n;
+}
+
+/*
+ * Stopping with requests still parked: each gets KMS_ECANCELED without its
+ * call (MHD must not stop with a suspended connection).  Under the lock, so
+ * that a wait woken meanwhile stays listed (its waker blocks in
+ * resume_parked()) until we are done with it.
+ */
+static unsigned resume_all(net_listener_t *l)
+{
+	unsigned n = 0;
+	pthread_mutex_lock(&l->mu);
+	net_wait_t *w = l->parked;
+	while (w != NULL) {
+		net_wait_t *next = w->pnext;
+		int from = net_wait_force(w, KMS_ECANCELED);
+		if (from == NET_WAIT_PARKED) {
+			unlist(l, w);
+			MHD_resume_connection(w->conn);
+			n++;
+		} else if (from == NET_WAIT_ARMED) {
+			unlist(l, w); /* its park fails: the handler resumes it */
+			n++;
+		}
+		w = next;
+	}
+	pthread_mutex_unlock(&l->mu);
+	return n;
+}
+
 void net_listener_stop(net_listener_t *l, unsigned timeout_ms)
 {
 	if (l == NULL) {
@@ -769,6 +862,16 @@ void net_listener_stop(net_listener_t *l, unsigned timeout_ms)
 	}
 	net_listener_quiesce(l);
 	unsigned left = net_listener_drain(l, timeout_ms);
+	if (net_listener_parked(l) > 0) {
+		unsigned forced = resume_all(l);
+		log_msg(LOG_WARNING, l->tag,
+			"stopping: %u request(s) waiting for an outbound call resumed "
+			"(cancelled)",
+			forced);
+		left = net_listener_drain(l, timeout_ms < FORCED_DRAIN_MAX_MS
+						 ? timeout_ms
+						 : FORCED_DRAIN_MAX_MS);
+	}
 	if (left > 0) {
 		log_msg(LOG_WARNING, l->tag,
 			"stopping with %u request(s) still in progress", left);

@@ -21,6 +21,8 @@
  *   - counts requests in flight, so that net_listener_stop() can stop
  *     accepting, wait (bounded) for the requests in progress and only then
  *     stop MHD;
+ *   - parks requests that wait for an outbound call (suspend/resume, see
+ *     net_listener_park), and resumes any left before it stops;
  *   - small helpers every handler needs: the declared Content-Length, a
  *     capped request body, the words for how a request ended.
  *
@@ -40,6 +42,7 @@
 #include <sys/socket.h>
 
 #include "net/conntrack.h"
+#include "net/wait.h"
 
 /* The largest Content-Length net_declared_length() reads as a number. */
 #define NET_LENGTH_MAX (1ULL << 62)
@@ -149,9 +152,27 @@ unsigned net_listener_drain(net_listener_t *l, unsigned timeout_ms);
 
 /*
  * Quiesce, drain up to timeout_ms (a warning names what is left), stop the
- * MHD threads, wipe the key and free l.  NULL is a no-op.
+ * MHD threads, wipe the key and free l.  Requests still parked after the
+ * drain are woken with KMS_ECANCELED (their registrars detached first) and
+ * resumed, and get up to 2 s more to be answered: MHD never stops with a
+ * suspended connection.  NULL is a no-op.
  */
 void net_listener_stop(net_listener_t *l, unsigned timeout_ms);
+
+/*
+ * Park the request of c while it waits for an outbound call: w was armed
+ * by the call's registrar (net/wait.h) when the handler got
+ * KMS_EINPROGRESS.  Call from the access handler, then return what this
+ * returns (MHD_YES).  The connection is suspended (MHD neither reads it
+ * nor times it out) until w is woken; MHD then calls the access handler
+ * again (upload size 0) and net_wait_take() gives the outcome.  If w was
+ * woken before the park, the connection is resumed at once.
+ */
+enum MHD_Result net_listener_park(net_listener_t *l, struct MHD_Connection *c,
+				  net_wait_t *w);
+
+/* Requests parked now. */
+unsigned net_listener_parked(net_listener_t *l);
 
 /*
  * The request's Content-Length: KMS_EOK and *len; KMS_ENOENT when there is

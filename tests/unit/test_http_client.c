@@ -21,6 +21,7 @@
 #include "common/errcode.h"
 #include "common/log.h"
 #include "net/http_client.h"
+#include "net/outbound.h"
 #include "tests/unit/unit.h"
 
 #define FAKE_MONO_MS 1000000
@@ -545,6 +546,195 @@ static void given_bad_config_when_pool_made_then_refused(void)
 	net_share_free(NULL);
 }
 
+/* --- the outbound-call thread ------------------------------------------------ */
+
+#define CALLS 8
+#define BOUND_S 30 /* how long a test waits for callbacks (a bound, not a time) */
+
+typedef struct {
+	net_call_t call;
+	char body[ANSWER_MAX];
+	atomic_int done; /* callbacks run */
+	int ret;
+} ocall_res_t;
+
+static pthread_mutex_t done_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t done_cv = PTHREAD_COND_INITIALIZER;
+
+static void on_done(net_call_t *call, int ret, void *arg)
+{
+	ocall_res_t *r = arg;
+	(void)call;
+	pthread_mutex_lock(&done_mu);
+	r->ret = ret;
+	atomic_fetch_add(&r->done, 1);
+	pthread_cond_broadcast(&done_cv);
+	pthread_mutex_unlock(&done_mu);
+}
+
+static int post_async(net_outbound_t *o, net_pool_t *p, ocall_res_t *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->call = (net_call_t){ .subj = "test",
+				.body = "hello",
+				.len = 5,
+				.out = r->body,
+				.cap = ANSWER_MAX };
+	return net_outbound_post(o, p, NULL, &r->call, on_done, r);
+}
+
+/* Wait (bounded) until every one of rs[0..n) had its callback. */
+static bool wait_done(ocall_res_t *rs, size_t n)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += BOUND_S;
+	bool all = false;
+	pthread_mutex_lock(&done_mu);
+	for (;;) {
+		all = true;
+		for (size_t i = 0; i < n; i++) {
+			all = all && atomic_load(&rs[i].done) > 0;
+		}
+		if (all || pthread_cond_timedwait(&done_cv, &done_mu, &until) != 0) {
+			break;
+		}
+	}
+	pthread_mutex_unlock(&done_mu);
+	return all;
+}
+
+/* A port that accepts connections (the kernel does) and never reads. */
+static int stalled_socket(uint16_t *port)
+{
+	int fd = refusing_socket(port);
+	if (listen(fd, 16) != 0) {
+		abort();
+	}
+	return fd;
+}
+
+static void given_outbound_when_calls_posted_then_all_answered_once(void)
+{
+	static ocall_res_t rs[CALLS];
+	net_outbound_t *o = NULL;
+	srv_start(200, 3);
+	/* One handle: the in-test server serves one connection at a time. */
+	net_pool_t *p = pool_for(srv.port, 1, 1000, false, 0, LONG_MS);
+	CU_ASSERT_EQUAL_FATAL(net_outbound_new("test", 64, &o), KMS_EOK);
+	for (int i = 0; i < CALLS; i++) {
+		CU_ASSERT_EQUAL(post_async(o, p, &rs[i]), KMS_EOK);
+	}
+	CU_ASSERT_FATAL(wait_done(rs, CALLS));
+	for (int i = 0; i < CALLS; i++) {
+		CU_ASSERT_EQUAL(rs[i].ret, KMS_EOK);
+		CU_ASSERT_EQUAL(rs[i].call.status, 200);
+		CU_ASSERT_EQUAL(rs[i].call.out_len, 3);
+	}
+	CU_ASSERT_EQUAL(net_outbound_pending(o), 0);
+	net_outbound_free(o);
+	for (int i = 0; i < CALLS; i++) {
+		CU_ASSERT_EQUAL(atomic_load(&rs[i].done), 1); /* once, also after free */
+	}
+	/* One in flight at a time (the pool's bound), queued meanwhile: the
+	 * server saw them all on one connection kept alive. */
+	CU_ASSERT_EQUAL(atomic_load(&srv.requests), CALLS);
+	CU_ASSERT_EQUAL(atomic_load(&srv.conns), 1);
+	net_pool_free(p);
+	srv_stop();
+}
+
+static void given_stalled_server_when_posted_then_others_answered_and_stop_cancels(void)
+{
+	static ocall_res_t stuck[2], fine[CALLS];
+	net_outbound_t *o = NULL;
+	uint16_t sport = 0;
+	int sfd = stalled_socket(&sport);
+	srv_start(200, 3);
+	net_pool_t *ps = pool_for(sport, 2, 0, false, 0, LONG_MS);
+	net_pool_t *pf = pool_for(srv.port, 1, 1000, false, 0, LONG_MS);
+	CU_ASSERT_EQUAL_FATAL(net_outbound_new("test", 64, &o), KMS_EOK);
+	CU_ASSERT_EQUAL(post_async(o, ps, &stuck[0]), KMS_EOK);
+	CU_ASSERT_EQUAL(post_async(o, ps, &stuck[1]), KMS_EOK);
+	for (int i = 0; i < CALLS; i++) {
+		CU_ASSERT_EQUAL(post_async(o, pf, &fine[i]), KMS_EOK);
+	}
+	/* Every call to the live server ends while the stalled ones wait on
+	 * (their timeout is LONG_MS): one thread drives them all. */
+	CU_ASSERT_FATAL(wait_done(fine, CALLS));
+	for (int i = 0; i < CALLS; i++) {
+		CU_ASSERT_EQUAL(fine[i].ret, KMS_EOK);
+	}
+	CU_ASSERT_EQUAL(atomic_load(&stuck[0].done), 0);
+	CU_ASSERT_EQUAL(atomic_load(&stuck[1].done), 0);
+	CU_ASSERT_EQUAL(net_outbound_pending(o), 2);
+	/* Stopping cancels them: each callback runs once, KMS_ECANCELED. */
+	net_outbound_free(o);
+	for (int i = 0; i < 2; i++) {
+		CU_ASSERT_EQUAL(atomic_load(&stuck[i].done), 1);
+		CU_ASSERT_EQUAL(stuck[i].ret, KMS_ECANCELED);
+	}
+	size_t idle = 0, alive = 0;
+	net_pool_count(ps, &idle, &alive);
+	CU_ASSERT_EQUAL(idle, alive); /* every handle given back */
+	net_pool_free(ps);
+	net_pool_free(pf);
+	srv_stop();
+	close(sfd);
+}
+
+static void given_silent_server_when_posted_async_then_timed_out_not_retried(void)
+{
+	static ocall_res_t r;
+	net_outbound_t *o = NULL;
+	srv_start(0, 0); /* reads the request, never answers */
+	net_pool_t *p = pool_for(srv.port, 1, 0, false, 2, 300);
+	CU_ASSERT_EQUAL_FATAL(net_outbound_new("test", 4, &o), KMS_EOK);
+	CU_ASSERT_EQUAL(post_async(o, p, &r), KMS_EOK);
+	CU_ASSERT_FATAL(wait_done(&r, 1));
+	CU_ASSERT_EQUAL(r.ret, KMS_EUNAVAIL);
+	CU_ASSERT_STRING_EQUAL(r.call.why, "timed out");
+	CU_ASSERT_EQUAL(stats().attempts, 1); /* the request went out: no retry */
+	net_outbound_free(o);
+	CU_ASSERT_EQUAL(atomic_load(&r.done), 1);
+	net_pool_free(p);
+	srv_stop();
+}
+
+static void given_busy_pool_when_posted_async_then_refused_after_wait(void)
+{
+	static ocall_res_t r[2];
+	net_outbound_t *o = NULL;
+	uint16_t sport = 0;
+	int sfd = stalled_socket(&sport);
+	kms_clock_fake_start(FAKE_MONO_MS, FAKE_WALL_S);
+	net_pool_t *p = pool_for(sport, 1, 100, false, 0, LONG_MS);
+	CU_ASSERT_EQUAL_FATAL(net_outbound_new("test", 1, &o), KMS_EOK);
+	CU_ASSERT_EQUAL(post_async(o, p, &r[0]), KMS_EOK);
+	/* max_calls 1: the next one is refused at once, no callback. */
+	ocall_res_t extra;
+	CU_ASSERT_EQUAL(post_async(o, p, &extra), KMS_EAGAIN);
+	net_outbound_free(o);
+	CU_ASSERT_EQUAL(r[0].ret, KMS_ECANCELED);
+	CU_ASSERT_EQUAL(atomic_load(&extra.done), 0);
+	/* One handle, busy: the second call waits for it up to wait_ms on the
+	 * (fake) clock, then ends busy. */
+	CU_ASSERT_EQUAL_FATAL(net_outbound_new("test", 4, &o), KMS_EOK);
+	CU_ASSERT_EQUAL(post_async(o, p, &r[0]), KMS_EOK);
+	CU_ASSERT_EQUAL(post_async(o, p, &r[1]), KMS_EOK);
+	CU_ASSERT_EQUAL(atomic_load(&r[1].done), 0);
+	kms_clock_fake_advance(100);
+	CU_ASSERT_FATAL(wait_done(&r[1], 1));
+	CU_ASSERT_EQUAL(r[1].ret, KMS_EAGAIN);
+	CU_ASSERT_EQUAL(stats().busy, 1);
+	CU_ASSERT_EQUAL(atomic_load(&r[0].done), 0);
+	net_outbound_free(o);
+	CU_ASSERT_EQUAL(r[0].ret, KMS_ECANCELED);
+	kms_clock_fake_stop();
+	net_pool_free(p);
+	close(sfd);
+}
+
 int main(void)
 {
 	static const unit_test_t tests[] = {
@@ -558,6 +748,12 @@ int main(void)
 		    given_exhausted_pool_when_taken_then_waits_then_refuses_or_temp),
 		UNIT_TEST(given_new_generation_when_retargeted_then_old_handles_closed),
 		UNIT_TEST(given_bad_config_when_pool_made_then_refused),
+		UNIT_TEST(given_outbound_when_calls_posted_then_all_answered_once),
+		UNIT_TEST(
+		    given_stalled_server_when_posted_then_others_answered_and_stop_cancels),
+		UNIT_TEST(
+		    given_silent_server_when_posted_async_then_timed_out_not_retried),
+		UNIT_TEST(given_busy_pool_when_posted_async_then_refused_after_wait),
 		UNIT_END,
 	};
 	log_level_set(LOG_ERR);

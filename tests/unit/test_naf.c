@@ -20,6 +20,8 @@
 #include "kms/naf.h"
 #include "kms/naf_cache.h"
 #include "kms/naf_zn.h"
+#include "net/outbound.h"
+#include "net/wait.h"
 #include "tests/unit/unit.h"
 
 #define BTID "I1U8vpY3qJ0hiuZNrke/NQ==@bsf.example.org"
@@ -633,7 +635,7 @@ static void given_both_when_looked_up_then_btid_shape_routes(void)
 {
 	kms_config_t cfg;
 	kms_psk_source_t *g = NULL, *b = NULL;
-	kms_psk_source_t stat = { stat_lookup, stat_free };
+	kms_psk_source_t stat = { stat_lookup, stat_free, NULL };
 	kms_psk_t out;
 	bsf_start();
 	bsf.status = 404;
@@ -653,6 +655,128 @@ static void given_both_when_looked_up_then_btid_shape_routes(void)
 	CU_ASSERT_EQUAL(naf_stats(&stat, &st), KMS_ENOENT);
 	b->free(b);
 	CU_ASSERT_EQUAL(stat_freed, 1);
+	bsf_stop();
+}
+
+/* --- the asynchronous lookup ----------------------------------------------------- */
+
+static pthread_mutex_t wmu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wcv = PTHREAD_COND_INITIALIZER;
+static atomic_int resumed;
+
+static void on_resume(net_wait_t *w, void *arg)
+{
+	(void)w;
+	(void)arg;
+	pthread_mutex_lock(&wmu);
+	atomic_fetch_add(&resumed, 1);
+	pthread_cond_broadcast(&wcv);
+	pthread_mutex_unlock(&wmu);
+}
+
+/* Wait (bounded: 30 s) until n waits were resumed. */
+static bool wait_resumed(int n)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 30;
+	pthread_mutex_lock(&wmu);
+	while (atomic_load(&resumed) < n &&
+	       pthread_cond_timedwait(&wcv, &wmu, &until) == 0) {
+	}
+	pthread_mutex_unlock(&wmu);
+	return atomic_load(&resumed) >= n;
+}
+
+static int lookup_w(kms_psk_source_t *s, const char *id, kms_psk_t *out, net_wait_t *w)
+{
+	return s->lookup_async(s, (const uint8_t *)id, strlen(id), out, w);
+}
+
+static void given_outbound_when_misses_wait_then_one_zn_call_and_all_resumed(void)
+{
+	kms_config_t cfg;
+	kms_psk_source_t *s = NULL;
+	net_outbound_t *ob = NULL;
+	kms_psk_t out;
+	naf_stats_t st;
+	net_wait_t w[3];
+	memset(w, 0, sizeof(w));
+	atomic_store(&resumed, 0);
+	bsf_start();
+	bsf.status = 200;
+	bsf.body = ok_body(now_s() + 3600, "[\"sip:alice@example.org\"]");
+	config_for(&cfg, bsf.port);
+	CU_ASSERT_EQUAL_FATAL(naf_open(&cfg, &s), KMS_EOK);
+	CU_ASSERT_EQUAL_FATAL(net_outbound_new("test", 16, &ob), KMS_EOK);
+	naf_use_outbound(s, ob);
+	/* Three requests miss at once: one Zn call, all three parked. */
+	for (int i = 0; i < 3; i++) {
+		CU_ASSERT_EQUAL(lookup_w(s, BTID, &out, &w[i]), KMS_EINPROGRESS);
+		if (!net_wait_park(&w[i], on_resume, NULL)) {
+			on_resume(&w[i], NULL); /* the call ended first */
+		}
+	}
+	CU_ASSERT_FATAL(wait_resumed(3));
+	/* Run again: the key is in the cache now. */
+	for (int i = 0; i < 3; i++) {
+		memset(&out, 0, sizeof(out));
+		CU_ASSERT_EQUAL(lookup_w(s, BTID, &out, &w[i]), KMS_EOK);
+		CU_ASSERT_EQUAL(out.key_len, 32);
+	}
+	CU_ASSERT_EQUAL(atomic_load(&bsf.requests), 1);
+	CU_ASSERT_EQUAL(naf_stats(s, &st), KMS_EOK);
+	CU_ASSERT_EQUAL(st.misses, 3);
+	CU_ASSERT_EQUAL(st.zn_joined, 2);
+	/* The source is freed (a reload) while a call is under way: the call
+	 * keeps what it uses and still wakes its waiter. */
+	bsf.status = 404;
+	bsf.body = "{}";
+	net_wait_t w2;
+	memset(&w2, 0, sizeof(w2));
+	CU_ASSERT_EQUAL(lookup_w(s, "other@bsf.example.org", &out, &w2), KMS_EINPROGRESS);
+	s->free(s);
+	if (!net_wait_park(&w2, on_resume, NULL)) {
+		on_resume(&w2, NULL);
+	}
+	CU_ASSERT_FATAL(wait_resumed(4));
+	int res = 0;
+	CU_ASSERT(net_wait_take(&w2, &res));
+	CU_ASSERT_EQUAL(res, KMS_EBTID);
+	net_outbound_free(ob);
+	bsf_stop();
+	kms_psk_wipe(&out);
+}
+
+static void given_silent_bsf_when_waiting_then_unavailable_and_never_waits_twice(void)
+{
+	kms_config_t cfg;
+	kms_psk_source_t *s = NULL;
+	net_outbound_t *ob = NULL;
+	kms_psk_t out;
+	net_wait_t w;
+	memset(&w, 0, sizeof(w));
+	atomic_store(&resumed, 0);
+	bsf_start();
+	bsf.status = 0; /* never answers */
+	config_for(&cfg, bsf.port);
+	cfg.naf_timeout_ms = 300;
+	CU_ASSERT_EQUAL_FATAL(naf_open(&cfg, &s), KMS_EOK);
+	CU_ASSERT_EQUAL_FATAL(net_outbound_new("test", 16, &ob), KMS_EOK);
+	naf_use_outbound(s, ob);
+	CU_ASSERT_EQUAL(lookup_w(s, BTID, &out, &w), KMS_EINPROGRESS);
+	if (!net_wait_park(&w, on_resume, NULL)) {
+		on_resume(&w, NULL);
+	}
+	CU_ASSERT_FATAL(wait_resumed(1));
+	/* Resumed with the failure: answered, not parked again. */
+	CU_ASSERT_EQUAL(lookup_w(s, BTID, &out, &w), KMS_EUNAVAIL);
+	CU_ASSERT_EQUAL(w.rounds, 1);
+	/* Without an outbound thread the lookup blocks as before. */
+	naf_use_outbound(s, NULL);
+	CU_ASSERT_EQUAL(lookup_w(s, BTID, &out, &w), KMS_EUNAVAIL);
+	s->free(s);
+	net_outbound_free(ob);
 	bsf_stop();
 }
 
@@ -677,6 +801,10 @@ int main(void)
 		UNIT_TEST(given_bsf_failing_when_looked_up_then_unavailable_and_retried),
 		UNIT_TEST(given_silent_bsf_when_looked_up_then_times_out_without_retry),
 		UNIT_TEST(given_both_when_looked_up_then_btid_shape_routes),
+		UNIT_TEST(
+		    given_outbound_when_misses_wait_then_one_zn_call_and_all_resumed),
+		UNIT_TEST(
+		    given_silent_bsf_when_waiting_then_unavailable_and_never_waits_twice),
 		UNIT_END,
 	};
 	return unit_run("naf", tests);

@@ -60,7 +60,7 @@ static int test_lookup(kms_psk_source_t *src, const uint8_t *id, size_t len,
 	return KMS_EAUTH;
 }
 
-static kms_psk_source_t psk_src = { test_lookup, NULL };
+static kms_psk_source_t psk_src = { test_lookup, NULL, NULL };
 static kms_config_t cfg;
 static keyring_t *kr;
 static replay_t *rp;
