@@ -16,6 +16,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -769,11 +770,32 @@ static int check_and_derive(loader_t *l, kms_config_t *tmp,
 	return KMS_EOK;
 }
 
+/* The settings of a parsed file over the defaults, checked; *cfg is
+ * written only on success. */
+static int load_parsed(loader_t *l, config_t *lc, kms_config_t *cfg)
+{
+	const config_setting_t *seen[NITEMS] = { NULL };
+	kms_config_t tmp;
+	int ret = KMS_EOK;
+	defaults_raw(&tmp);
+	const config_setting_t *root = config_root_setting(lc);
+	int n = config_setting_length(root);
+	for (int i = 0; i < n && ret == KMS_EOK; i++) {
+		ret =
+		    load_group(l, config_setting_get_elem(root, (unsigned)i), &tmp, seen);
+	}
+	if (ret == KMS_EOK) {
+		ret = check_and_derive(l, &tmp, seen);
+	}
+	if (ret == KMS_EOK) {
+		*cfg = tmp;
+	}
+	return ret;
+}
+
 int kms_config_load(const char *path, kms_config_t *cfg, char *err, size_t err_len)
 {
 	loader_t l = { path, err, err_len };
-	const config_setting_t *seen[NITEMS] = { NULL };
-	kms_config_t tmp;
 	config_t lc;
 	int ret = KMS_EOK;
 
@@ -783,26 +805,48 @@ int kms_config_load(const char *path, kms_config_t *cfg, char *err, size_t err_l
 	if (path == NULL || cfg == NULL) {
 		return KMS_EINVAL;
 	}
-	defaults_raw(&tmp);
 	config_init(&lc);
 	if (config_read_file(&lc, path) != CONFIG_TRUE) {
 		ret = read_failed(&l, &lc);
-		goto cleanup;
+	} else {
+		ret = load_parsed(&l, &lc, cfg);
 	}
-	const config_setting_t *root = config_root_setting(&lc);
-	int n = config_setting_length(root);
-	for (int i = 0; i < n && ret == KMS_EOK; i++) {
-		ret = load_group(&l, config_setting_get_elem(root, (unsigned)i), &tmp,
-				 seen);
-	}
-	if (ret == KMS_EOK) {
-		ret = check_and_derive(&l, &tmp, seen);
-	}
-	if (ret == KMS_EOK) {
-		*cfg = tmp;
-	}
-cleanup:
 	config_destroy(&lc);
+	return ret;
+}
+
+int kms_config_load_buffer(const char *text, size_t len, const char *name,
+			   kms_config_t *cfg, char *err, size_t err_len)
+{
+	loader_t l = { name, err, err_len };
+	config_t lc;
+	int ret = KMS_EOK;
+
+	if (err != NULL && err_len > 0) {
+		err[0] = '\0';
+	}
+	if (text == NULL || name == NULL || cfg == NULL) {
+		return KMS_EINVAL;
+	}
+	if (len > KMS_CONFIG_TEXT_MAX || memchr(text, '\0', len) != NULL) {
+		return fail(&l, NULL,
+			    "not a configuration text (NUL byte, or over %u bytes)",
+			    (unsigned)KMS_CONFIG_TEXT_MAX);
+	}
+	char *copy = malloc(len + 1); /* libconfig reads a C string */
+	if (copy == NULL) {
+		return KMS_ENOMEM;
+	}
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	config_init(&lc);
+	if (config_read_string(&lc, copy) != CONFIG_TRUE) {
+		ret = read_failed(&l, &lc);
+	} else {
+		ret = load_parsed(&l, &lc, cfg);
+	}
+	config_destroy(&lc);
+	free(copy);
 	return ret;
 }
 

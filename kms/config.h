@@ -152,6 +152,18 @@ void kms_config_defaults(kms_config_t *cfg);
  */
 int kms_config_load(const char *path, kms_config_t *cfg, char *err, size_t err_len);
 
+/* The largest text kms_config_load_buffer() reads. */
+#define KMS_CONFIG_TEXT_MAX (1024 * 1024)
+
+/*
+ * As kms_config_load(), on the text of a file already in memory (len
+ * bytes, no NUL byte, at most KMS_CONFIG_TEXT_MAX); name stands for the
+ * file in error messages.  What the text @includes is read from files as
+ * kms_config_load() would.
+ */
+int kms_config_load_buffer(const char *text, size_t len, const char *name,
+			   kms_config_t *cfg, char *err, size_t err_len);
+
 /* One setting of the schema, as kms_config_item() describes it. */
 typedef enum {
 	KMS_CONFIG_STR = 0,

@@ -35,12 +35,13 @@
 #include "common/secmem.h"
 #include "common/secret_file.h"
 #include "kms/audit.h"
+#include "kms/http_frame.h"
 #include "mikey/payload.h"
 #include "net/listener.h"
 #include "zk/peer.h"
 #include "zk/tls_peer.h"
 
-#define CT_MIKEY "application/mikey"
+#define CT_MIKEY KMS_HTTP_CT_MIKEY
 #define CT_TEXT "text/plain; charset=utf-8"
 #define RID_LEN 24
 #define LOG_PATH_MAX 96
@@ -143,19 +144,6 @@ static enum MHD_Result refuse(struct MHD_Connection *c, req_t *q, int code,
 
 /* --- routing ---------------------------------------------------------------- */
 
-/* RFC 9112 6.3: ambiguous framing is refused before any body is read. */
-static bool framing_refused(kms_http_t *h, struct MHD_Connection *c, req_t *q,
-			    enum MHD_Result *ret)
-{
-	const char *why = NULL;
-	if (net_framing_check(c, &why) == KMS_EOK) {
-		return false;
-	}
-	log_req_notice(q->rid, "%s: request refused: %s", h->zk ? "Zk" : "Ua", why);
-	*ret = refuse(c, q, KMS_EHTTP_FRAME, "ambiguous message framing\n", NULL);
-	return true;
-}
-
 /*
  * The per-address rate limit (ua/zk.rate_per_address), charged before
  * anything of the request is read: 429 with Retry-After, audited as
@@ -187,30 +175,6 @@ static bool rate_refused(kms_http_t *h, struct MHD_Connection *c, req_t *q,
 	}
 	*ret = refuse(c, q, KMS_ERATE, "too many requests\n", NULL);
 	return true;
-}
-
-static bool is_get(const char *method)
-{
-	return strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
-	       strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
-}
-
-static bool content_type_ok(struct MHD_Connection *c)
-{
-	const char *v =
-	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-	if (v == NULL) {
-		return false;
-	}
-	while (*v == ' ' || *v == '\t') {
-		v++;
-	}
-	size_t n = strlen(CT_MIKEY);
-	if (strncasecmp(v, CT_MIKEY, n) != 0) {
-		return false;
-	}
-	v += n;
-	return *v == '\0' || *v == ';' || *v == ' ' || *v == '\t';
 }
 
 /* Ready: a service is loaded and its audit log takes rows (else why). */
@@ -256,8 +220,8 @@ static void client_addr(struct MHD_Connection *c, char *buf, size_t cap)
 	}
 }
 
-static enum MHD_Result route_post(kms_http_t *h, struct MHD_Connection *c, req_t *q,
-				  const char *method);
+static enum MHD_Result route_frame(kms_http_t *h, struct MHD_Connection *c, req_t *q,
+				   const char *url, const char *method);
 
 /*
  * What a Zk connection proved: the peer its client certificate names, for
@@ -339,14 +303,66 @@ static enum MHD_Result route_zk(kms_http_t *h, struct MHD_Connection *c, req_t *
 		log_req_notice(q->rid, "Zk: client refused: %s", why);
 		return refuse(c, q, KMS_EZK_PEER, "client certificate refused\n", NULL);
 	}
-	enum MHD_Result fr;
-	if (framing_refused(h, c, q, &fr)) {
-		return fr;
+	return route_frame(h, c, q, url, method);
+}
+
+/* What kms_http_frame() refused, in the log (the audit row comes later). */
+static void frame_note(kms_http_t *h, const req_t *q, const kms_frame_t *d)
+{
+	char shown[LOG_ESCAPED_SIZE(32)];
+	if (d->note == KMS_FRAME_NOTE_FRAMING) {
+		log_req_notice(q->rid, "%s: request refused: %s", h->name, d->why);
+		return;
 	}
-	if (strcmp(url, h->path) != 0) {
-		return reply_text(c, q, 404, "not found\n", NULL);
+	if (d->note == KMS_FRAME_NOTE_NONE) {
+		return;
 	}
-	return route_post(h, c, q, method);
+	log_escape(shown, sizeof(shown), d->rt, d->rt_len < 32 ? d->rt_len : 32);
+	if (d->note == KMS_FRAME_NOTE_RT_NUL) {
+		log_req_notice(q->rid, "%s: requesttype '%s' refused: embedded NUL",
+			       h->name, shown);
+	} else {
+		log_req_notice(q->rid,
+			       "Zk: requesttype '%s' from %s refused: only "
+			       "ticketresolve",
+			       shown, q->peer);
+	}
+}
+
+/* Framing, path, method, requesttype, type and length (kms/http_frame.h),
+ * then the answer, or the body buffer. */
+static enum MHD_Result route_frame(kms_http_t *h, struct MHD_Connection *c, req_t *q,
+				   const char *url, const char *method)
+{
+	net_kv_list_t hd, args;
+	kms_frame_t d;
+	if (net_kv_collect(c, MHD_HEADER_KIND, &hd) != KMS_EOK) {
+		return reply_text(c, q, 503, "out of memory\n", NULL);
+	}
+	if (net_kv_collect(c, MHD_GET_ARGUMENT_KIND, &args) != KMS_EOK) {
+		net_kv_list_free(&hd);
+		return reply_text(c, q, 503, "out of memory\n", NULL);
+	}
+	const kms_frame_cfg_t fc = { h->path, h->zk, h->cfg.max_body };
+	const kms_frame_req_t r = { method, url, args.kv, args.n, hd.kv, hd.n };
+	kms_http_frame(&fc, &r, &d);
+	frame_note(h, q, &d); /* before the lists go: d.rt points into them */
+	net_kv_list_free(&hd);
+	net_kv_list_free(&args);
+	switch (d.action) {
+	case KMS_FRAME_READY:
+		return reply_ready(h, c, q);
+	case KMS_FRAME_BODY:
+		if (net_body_alloc(&q->body, d.body_cap) != KMS_EOK) {
+			return reply_text(c, q, 503, "out of memory\n", NULL);
+		}
+		q->type = d.type;
+		q->post = true;
+		return MHD_YES;
+	default:
+		return d.error != 0 ? refuse(c, q, d.error, d.text, d.allow)
+				    : reply_text(c, q, d.status, d.text, d.allow);
+	}
 }
 
 /* First call for a request: answer at once, or get ready for its body. */
@@ -358,87 +374,7 @@ static enum MHD_Result route(kms_http_t *h, struct MHD_Connection *c, req_t *q,
 	if ((h->zk || !health) && rate_refused(h, c, q, &fr)) {
 		return fr;
 	}
-	if (h->zk) {
-		return route_zk(h, c, q, url, method);
-	}
-	if (framing_refused(h, c, q, &fr)) {
-		return fr;
-	}
-	if (strcmp(url, "/healthz") == 0) {
-		if (!is_get(method)) {
-			return reply_text(c, q, 405, "method not allowed\n", "GET, HEAD");
-		}
-		return reply_text(c, q, 200, "ok\n", NULL);
-	}
-	if (strcmp(url, "/readyz") == 0) {
-		if (!is_get(method)) {
-			return reply_text(c, q, 405, "method not allowed\n", "GET, HEAD");
-		}
-		return reply_ready(h, c, q);
-	}
-	if (strcmp(url, h->path) != 0) {
-		return reply_text(c, q, 404, "not found\n", NULL);
-	}
-	return route_post(h, c, q, method);
-}
-
-/* A POST to the request path: method, requesttype, type, length. */
-static enum MHD_Result route_post(kms_http_t *h, struct MHD_Connection *c, req_t *q,
-				  const char *method)
-{
-	if (strcmp(method, MHD_HTTP_METHOD_POST) != 0) {
-		return refuse(c, q, KMS_EHTTP_METHOD, "method not allowed: use POST\n",
-			      "POST");
-	}
-	const char *rt = NULL;
-	size_t rt_len = 0;
-	if (MHD_lookup_connection_value_n(c, MHD_GET_ARGUMENT_KIND, "requesttype",
-					  strlen("requesttype"), &rt,
-					  &rt_len) != MHD_YES ||
-	    rt == NULL) {
-		return refuse(c, q, KMS_EHTTP_REQTYPE, "missing requesttype\n", NULL);
-	}
-	char shown[LOG_ESCAPED_SIZE(32)];
-	log_escape(shown, sizeof(shown), rt, rt_len < 32 ? rt_len : 32);
-	if (strlen(rt) != rt_len) {
-		/* MHD decoded a %00: never read as the word before it. */
-		log_req_notice(q->rid, "%s: requesttype '%s' refused: embedded NUL",
-			       h->zk ? "Zk" : "Ua", shown);
-		return refuse(c, q, KMS_EHTTP_REQTYPE, "bad requesttype\n", NULL);
-	}
-	if (h->zk && strcmp(rt, "ticketresolve") != 0) {
-		log_req_notice(q->rid,
-			       "Zk: requesttype '%s' from %s refused: only "
-			       "ticketresolve",
-			       shown, q->peer);
-		return refuse(c, q, KMS_EZK_REQTYPE,
-			      "only ticketresolve is served on Zk\n", NULL);
-	}
-	if (strcmp(rt, "ticketrequest") == 0) {
-		q->type = KMS_REQ_TICKET;
-	} else if (strcmp(rt, "ticketresolve") == 0) {
-		q->type = KMS_REQ_RESOLVE;
-	} else {
-		return refuse(c, q, KMS_EHTTP_REQTYPE,
-			      "unknown requesttype (ticketrequest or ticketresolve)\n",
-			      NULL);
-	}
-	if (!content_type_ok(c)) {
-		return refuse(c, q, KMS_EHTTP_MEDIA,
-			      "content type must be " CT_MIKEY "\n", NULL);
-	}
-	int ret = net_body_begin(&q->body, c, h->cfg.max_body);
-	if (ret == KMS_EHTTP_FRAME) {
-		return refuse(c, q, ret, "bad Content-Length\n", NULL);
-	}
-	if (ret == KMS_EHTTP_SIZE) {
-		return refuse(c, q, ret, "body too large\n", NULL);
-	}
-	if (ret != KMS_EOK) {
-		return reply_text(c, q, 503, "out of memory\n", NULL);
-	}
-	q->post = true;
-	return MHD_YES;
+	return h->zk ? route_zk(h, c, q, url, method) : route_frame(h, c, q, url, method);
 }
 
 /* The whole body is in: hand it to the service. */

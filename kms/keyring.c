@@ -267,6 +267,37 @@ int keyring_find(const keyring_t *kr, uint32_t id, const uint8_t **key)
 	return KMS_ENOENT;
 }
 
+int keyring_from_keys(const uint32_t *ids, const uint8_t (*keys)[KEYRING_KEY_LEN],
+		      size_t n, size_t active, keyring_t **out)
+{
+	if (ids == NULL || keys == NULL || out == NULL || n == 0 || n > KEYRING_MAX ||
+	    active >= n) {
+		return KMS_EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < i && ids[i] != 0; j++) {
+			if (ids[j] == ids[i]) {
+				return KMS_EINVAL;
+			}
+		}
+		if (ids[i] == 0) {
+			return KMS_EINVAL;
+		}
+	}
+	keyring_t *kr = secmem_table_alloc(sizeof(*kr));
+	if (kr == NULL) {
+		return KMS_ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		kr->keys[i].id = ids[i];
+		memcpy(kr->keys[i].key, keys[i], KEYRING_KEY_LEN);
+	}
+	kr->n = n;
+	kr->active = active;
+	*out = kr;
+	return KMS_EOK;
+}
+
 /* --- store operations ---------------------------------------------------- */
 
 /* One integer from a constant query without parameters. */

@@ -50,6 +50,15 @@ int keyring_load(const char *db_path, const uint8_t kek[KEYRING_KEK_LEN],
 		 keyring_t **out);
 void keyring_free(keyring_t *kr);
 
+/*
+ * A snapshot of n given keys (ids non-zero and distinct, keys[active]
+ * active, the others rotated), for tests, fuzzers and benchmarks that
+ * need the same keys on every run; kmsd loads its keys from the store.
+ * KMS_EINVAL, KMS_ENOMEM.
+ */
+int keyring_from_keys(const uint32_t *ids, const uint8_t (*keys)[KEYRING_KEY_LEN],
+		      size_t n, size_t active, keyring_t **out);
+
 /* The active key (for sealing); pointers stay valid until keyring_free(). */
 int keyring_active(const keyring_t *kr, uint32_t *id, const uint8_t **key);
 /* An active or rotated key by id (for opening); KMS_ENOENT otherwise. */

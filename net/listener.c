@@ -115,54 +115,64 @@ int net_declared_length(struct MHD_Connection *c, uint64_t *len)
 	if (v == NULL) {
 		return KMS_ENOENT;
 	}
-	if (v[0] < '0' || v[0] > '9') { /* no sign, no blank, not empty */
-		return KMS_EMALFORMED;
-	}
-	char *end = NULL;
-	errno = 0;
-	unsigned long long n = strtoull(v, &end, 10);
-	if (*end != '\0' || errno != 0 || n > NET_LENGTH_MAX) {
-		return KMS_EMALFORMED;
-	}
-	*len = (uint64_t)n;
-	return KMS_EOK;
+	return net_length_parse(v, len);
 }
 
 typedef struct {
-	unsigned clen, te;
-} framing_t;
+	net_kv_t *kv;
+	size_t n, cap;
+} kv_fill_t;
 
-static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
-				     const char *value)
+static enum MHD_Result kv_fill(void *cls, enum MHD_ValueKind kind, const char *key,
+			       size_t key_len, const char *value, size_t value_len)
 {
-	framing_t *f = cls;
+	kv_fill_t *f = cls;
 	(void)kind;
-	(void)value;
-	if (key == NULL) {
-		return MHD_YES;
+	if (f->n >= f->cap) {
+		return MHD_NO;
 	}
-	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
-		f->clen++;
-	} else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
-		f->te++;
-	}
+	f->kv[f->n++] = (net_kv_t){ key, key_len, value, value_len };
 	return MHD_YES;
+}
+
+int net_kv_collect(struct MHD_Connection *c, enum MHD_ValueKind kind, net_kv_list_t *l)
+{
+	int total = MHD_get_connection_values_n(c, kind, NULL, NULL);
+	size_t n = total > 0 ? (size_t)total : 0;
+	l->kv = l->inline_kv;
+	l->n = 0;
+	if (n > NET_KV_INLINE) {
+		l->kv = calloc(n, sizeof(*l->kv));
+		if (l->kv == NULL) {
+			l->kv = l->inline_kv;
+			return KMS_ENOMEM;
+		}
+	}
+	kv_fill_t f = { l->kv, 0, n > NET_KV_INLINE ? n : NET_KV_INLINE };
+	MHD_get_connection_values_n(c, kind, kv_fill, &f);
+	l->n = f.n;
+	return KMS_EOK;
+}
+
+void net_kv_list_free(net_kv_list_t *l)
+{
+	if (l->kv != l->inline_kv) {
+		free(l->kv);
+	}
+	l->kv = l->inline_kv;
+	l->n = 0;
 }
 
 int net_framing_check(struct MHD_Connection *c, const char **why)
 {
-	framing_t f = { 0, 0 };
-	/* Bounded: MHD holds only what fits in the connection memory. */
-	MHD_get_connection_values(c, MHD_HEADER_KIND, count_framing, &f);
-	if (f.clen > 1) {
-		*why = "more than one Content-Length";
-		return KMS_EHTTP_FRAME;
+	net_kv_list_t h;
+	if (net_kv_collect(c, MHD_HEADER_KIND, &h) != KMS_EOK) {
+		*why = "out of memory";
+		return KMS_ENOMEM;
 	}
-	if (f.clen == 1 && f.te > 0) {
-		*why = "Content-Length with Transfer-Encoding";
-		return KMS_EHTTP_FRAME;
-	}
-	return KMS_EOK;
+	int ret = net_framing_check_list(h.kv, h.n, why);
+	net_kv_list_free(&h);
+	return ret;
 }
 
 int net_body_begin(net_body_t *b, struct MHD_Connection *c, size_t max)
@@ -176,7 +186,12 @@ int net_body_begin(net_body_t *b, struct MHD_Connection *c, size_t max)
 	if (ret == KMS_EOK && n > (uint64_t)max) {
 		return KMS_EHTTP_SIZE;
 	}
-	size_t cap = ret == KMS_EOK ? (size_t)n : max;
+	return net_body_alloc(b, ret == KMS_EOK ? (size_t)n : max);
+}
+
+int net_body_alloc(net_body_t *b, size_t cap)
+{
+	memset(b, 0, sizeof(*b));
 	b->buf = malloc(cap > 0 ? cap : 1);
 	if (b->buf == NULL) {
 		return KMS_ENOMEM;

@@ -42,10 +42,8 @@
 #include <sys/socket.h>
 
 #include "net/conntrack.h"
+#include "net/frame.h"
 #include "net/wait.h"
-
-/* The largest Content-Length net_declared_length() reads as a number. */
-#define NET_LENGTH_MAX (1ULL << 62)
 
 /* "[<IPv6>]:65535" with room to spare. */
 #define NET_ADDR_STR_MAX 64
@@ -177,17 +175,33 @@ unsigned net_listener_parked(net_listener_t *l);
 /*
  * The request's Content-Length: KMS_EOK and *len; KMS_ENOENT when there is
  * none (chunked); KMS_EMALFORMED when it is not a decimal number of at most
- * NET_LENGTH_MAX.  *len is written only on success.
+ * NET_LENGTH_MAX (net_length_parse()).  *len is written only on success.
  */
 int net_declared_length(struct MHD_Connection *c, uint64_t *len);
+
+/* The headers or query arguments of a request as a net_kv_t list; the
+ * pointers stay valid for the request.  Small lists live inside. */
+#define NET_KV_INLINE 16
+typedef struct {
+	net_kv_t *kv;
+	size_t n;
+	net_kv_t inline_kv[NET_KV_INLINE];
+} net_kv_list_t;
+
+/* Collect the values of kind (MHD_HEADER_KIND, MHD_GET_ARGUMENT_KIND) in
+ * the order received.  KMS_ENOMEM (l is empty then).  Bounded: MHD holds
+ * only what fits in the connection memory. */
+int net_kv_collect(struct MHD_Connection *c, enum MHD_ValueKind kind, net_kv_list_t *l);
+void net_kv_list_free(net_kv_list_t *l);
 
 /*
  * RFC 9112 section 6.3: the request's message framing is unambiguous.
  * KMS_EOK; else KMS_EHTTP_FRAME and *why (a constant, for the log) when
  * Content-Length appears more than once (equal values too: refused, not
- * merged) or together with Transfer-Encoding.  Counts the headers itself
- * (MHD keeps them all but looks up the first only).  Call on the first
- * call of the access handler, before any body is read.
+ * merged) or together with Transfer-Encoding (net_framing_check_list()
+ * on all the headers: MHD keeps them all but looks up the first only);
+ * KMS_ENOMEM when they cannot be listed.  Call on the first call of the
+ * access handler, before any body is read.
  */
 int net_framing_check(struct MHD_Connection *c, const char **why);
 
@@ -203,6 +217,9 @@ typedef struct {
  * KMS_EHTTP_SIZE (declared over max), KMS_ENOMEM; b is left empty then.
  */
 int net_body_begin(net_body_t *b, struct MHD_Connection *c, size_t max);
+
+/* Get ready for a body of at most cap bytes; KMS_ENOMEM (b empty then). */
+int net_body_alloc(net_body_t *b, size_t cap);
 
 /* Append n bytes; KMS_EHTTP_SIZE (nothing appended) past the cap. */
 int net_body_append(net_body_t *b, const char *data, size_t n);

@@ -410,6 +410,41 @@ static void given_syntax_error_or_missing_file_when_loaded_then_clear_error(void
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "/nonexistent/kmsd.conf: cannot read"));
 }
 
+/* kms_config_load_buffer() (the fuzzer's entry) answers as the file reader
+ * does: same result, same settings, same message with the same name. */
+static void given_texts_when_loaded_from_buffer_then_as_from_file(void)
+{
+	static const char *const texts[] = {
+		"ua = { port = 9000; threads = 2; };\nkms = { kms_id = \"k.example\"; "
+		"};\n",
+		"ua = {\n  port = 9000;\n  prot = 9001;\n};\n",
+		"ua = { port = 70000; };\n",
+		"ua = { port = \"x\" };\n",
+		"policy = { ticket_lifetime = 7200; max_ticket_lifetime = 3600; };\n",
+		"kms = { psk_source = \"gba\"; };\n",
+		"",
+	};
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		kms_config_t a, b;
+		char err_file[512];
+		memset(&a, 0, sizeof(a));
+		memset(&b, 0, sizeof(b));
+		write_conf(texts[i]);
+		int ra = kms_config_load(path, &a, err_file, sizeof(err_file));
+		int rb = kms_config_load_buffer(texts[i], strlen(texts[i]), path, &b, err,
+						sizeof(err));
+		unlink(path);
+		CU_ASSERT_EQUAL(ra, rb);
+		CU_ASSERT_STRING_EQUAL(err_file, err);
+		CU_ASSERT_EQUAL(memcmp(&a, &b, sizeof(a)), 0);
+	}
+	kms_config_t c;
+	CU_ASSERT_EQUAL(
+	    kms_config_load_buffer("ua = {};\0", 9, "x.conf", &c, err, sizeof(err)),
+	    KMS_ECONFIG);
+	CU_ASSERT_EQUAL(strncmp(err, "x.conf: ", 8), 0);
+}
+
 /* The shipped example (etc/kmsd.conf) lists every default. */
 static void given_example_config_when_loaded_then_equals_defaults(void)
 {
@@ -865,6 +900,7 @@ int main(void)
 		UNIT_TEST(
 		    given_bad_user_or_group_when_loaded_then_error_names_the_setting),
 		UNIT_TEST(given_user_or_group_when_changed_then_restart_needed),
+		UNIT_TEST(given_texts_when_loaded_from_buffer_then_as_from_file),
 		UNIT_TEST(given_gba_source_when_naf_settings_bad_then_error),
 		UNIT_TEST(given_same_config_when_diffed_then_nothing_differs),
 		UNIT_TEST(given_changed_settings_when_diffed_then_named_in_schema_order),

@@ -312,6 +312,32 @@ static void given_keyring_max_usable_keys_when_rotating_again_then_elimit(void)
 	unit_rmdir(dir);
 }
 
+static void given_raw_keys_when_from_keys_then_found_and_active_as_given(void)
+{
+	static const uint32_t ids[2] = { 7, 9 }, dup[2] = { 7, 7 }, zero[2] = { 0, 9 };
+	uint8_t keys[2][KEYRING_KEY_LEN];
+	memset(keys[0], 0x11, KEYRING_KEY_LEN);
+	memset(keys[1], 0x22, KEYRING_KEY_LEN);
+	const uint8_t(*k)[KEYRING_KEY_LEN] = (const uint8_t(*)[KEYRING_KEY_LEN])keys;
+	keyring_t *kr = NULL;
+	const uint8_t *key = NULL;
+	uint32_t id = 0;
+	CU_ASSERT_EQUAL_FATAL(keyring_from_keys(ids, k, 2, 1, &kr), KMS_EOK);
+	CU_ASSERT_EQUAL(keyring_active(kr, &id, &key), KMS_EOK);
+	CU_ASSERT_EQUAL(id, 9);
+	CU_ASSERT_EQUAL(memcmp(key, keys[1], KEYRING_KEY_LEN), 0);
+	CU_ASSERT_EQUAL(keyring_find(kr, 7, &key), KMS_EOK);
+	CU_ASSERT_EQUAL(memcmp(key, keys[0], KEYRING_KEY_LEN), 0);
+	CU_ASSERT_EQUAL(keyring_find(kr, 8, &key), KMS_ENOENT);
+	keyring_free(kr);
+	kr = NULL;
+	CU_ASSERT_EQUAL(keyring_from_keys(dup, k, 2, 0, &kr), KMS_EINVAL);
+	CU_ASSERT_EQUAL(keyring_from_keys(zero, k, 2, 0, &kr), KMS_EINVAL);
+	CU_ASSERT_EQUAL(keyring_from_keys(ids, k, 2, 2, &kr), KMS_EINVAL);
+	CU_ASSERT_EQUAL(keyring_from_keys(ids, k, 0, 0, &kr), KMS_EINVAL);
+	CU_ASSERT_PTR_NULL(kr);
+}
+
 static void given_bad_arguments_when_calling_then_errors_not_crashes(void)
 {
 	setup();
@@ -347,6 +373,7 @@ int main(void)
 		UNIT_TEST(given_wrapped_key_moved_to_other_id_when_load_then_eauth),
 		UNIT_TEST(given_keyring_max_usable_keys_when_rotating_again_then_elimit),
 		UNIT_TEST(given_bad_arguments_when_calling_then_errors_not_crashes),
+		UNIT_TEST(given_raw_keys_when_from_keys_then_found_and_active_as_given),
 		UNIT_END,
 	};
 	return unit_run("keyring", tests);
