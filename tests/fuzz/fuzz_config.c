@@ -13,7 +13,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "common/errcode.h"
 #include "kms/config.h"
@@ -22,11 +21,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define NAME "fuzz.conf"
 
+/* Any '@' followed by "include" in any case.  Compared by hand: libFuzzer
+ * hooks strncasecmp, and that hook cost a fifth of every run. */
 static int has_include(const uint8_t *d, size_t n)
 {
-	static const char w[] = "@include";
-	for (size_t i = 0; i + sizeof(w) - 1 <= n; i++) {
-		if (strncasecmp((const char *)d + i, w, sizeof(w) - 1) == 0) {
+	static const char w[] = "include";
+	const uint8_t *p = d, *end = d + n;
+	while ((p = memchr(p, '@', (size_t)(end - p))) != NULL) {
+		p++;
+		size_t i = 0;
+		while (i < sizeof(w) - 1 && p + i < end &&
+		       (p[i] | 0x20) == (uint8_t)w[i]) {
+			i++;
+		}
+		if (i == sizeof(w) - 1) {
 			return 1;
 		}
 	}

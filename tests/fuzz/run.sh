@@ -41,7 +41,13 @@ for name in "$@"; do
 	[ -x "$h" ] || { echo "$0: no harness $h (build it first)" >&2; exit 2; }
 	seeds="$top/tests/fuzz/corpus/$name"
 	mkdir -p "$out/$name/corpus" "$out/$name/findings"
-	"$h" -max_total_time="$secs" -print_final_stats=1 \
+	# libconfig 1.5 leaks on some parse errors (lsan.supp): with leak
+	# detection on, libFuzzer then runs a full leak scan after each such
+	# input, 20x slower.  The config loader's own frees are checked by the
+	# ASan unit tests (test_config) instead.
+	leaks=1
+	[ "$name" = config ] && leaks=0
+	"$h" -max_total_time="$secs" -print_final_stats=1 -detect_leaks=$leaks \
 		-artifact_prefix="$out/$name/findings/" "$out/$name/corpus" "$seeds" \
 		>"$out/$name/log" 2>&1
 	rc=$?
