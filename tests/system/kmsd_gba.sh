@@ -233,8 +233,9 @@ for k in 1 2 3 4; do
 done
 # The four requests, from one process: each is sent once the one before has
 # reached Zn (holds a connection of the slow server, or was refused as busy),
-# so that each has a Ua thread of its own (a thread blocked on Zn accepts
-# nothing).  burst.ready appears when all four have; slowK.res gets
+# so that the in-flight bound is reached in a known order (a Zn miss parks
+# its request; the Ua threads stay free).  burst.ready appears when all four
+# have; slowK.res gets
 # "STATUS SECONDS", slowK.out the body.
 daemon burst.log python3 -c 'import http.client, sys, threading, time
 port, d = int(sys.argv[1]), sys.argv[2]
