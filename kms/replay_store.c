@@ -4,8 +4,9 @@
  * journal hook and its compaction.
  *
  * Concurrency: request threads append under a read lock on the journal
- * descriptor; a rotation swaps the descriptor under the write lock (held
- * for a rename and an open, never for the scan).  A compaction rotates
+ * mapping, each into the slot an atomic fetch-add gave it; a rotation
+ * swaps the mapping under the write lock (held for the pointer swap only,
+ * never for the scan).  A compaction rotates
  * first and scans second, so an entry added before the rotation is in the
  * cache when its shard is scanned and one added after is in the new
  * journal: every entry is in a file that survives.  One compaction at a
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,7 +30,8 @@
 #include "common/log.h"
 
 #define MAGIC "KMSRPLAY"
-#define FILE_VERSION 1u
+#define SNAP_VERSION 1u	   /* tag 16 | expiry 8, count in the header */
+#define JOURNAL_VERSION 2u /* pre-sized, mapped; zero expiry: empty slot */
 #define KIND_SNAP 1u
 #define KIND_JOURNAL 2u
 #define FLAG_CLEAN 1u
@@ -42,7 +45,7 @@ typedef struct {
 	uint32_t kind, flags;
 	uint8_t boot_id[REPLAY_BOOT_ID_LEN];
 	int64_t created, guard;
-	uint64_t count; /* snapshot: records that follow; journal: 0 */
+	uint64_t count; /* records (snapshot) or slots (journal) that follow */
 } hdr_t;
 
 struct replay_store {
@@ -51,15 +54,19 @@ struct replay_store {
 	bool journal;
 	uint8_t boot_id[REPLAY_BOOT_ID_LEN];
 	int64_t guard;		/* written into every header */
-	pthread_rwlock_t lock;	/* fd: appenders read, rotation writes */
-	int fd;			/* the journal, -1 when none */
+	pthread_rwlock_t lock;	/* map: appenders read, rotation writes */
+	uint8_t *map;		/* the journal, mapped; NULL when none */
+	atomic_size_t next;	/* the journal's next free slot */
+	size_t slots;		/* records a journal holds */
 	atomic_size_t appends;	/* records appended since the start */
-	size_t rotated_at;	/* appends when the journal was started */
 	atomic_size_t next_try; /* appends at which to compact next */
 	size_t compact_every;	/* records between compactions */
-	size_t journal_max;	/* records a journal may hold */
+	size_t load_max;	/* records a file read at start may hold */
 	atomic_bool busy;	/* a compaction (or recovery) is running */
-	atomic_bool broken;	/* appends fail until a compaction succeeds */
+	pthread_mutex_t mu;	/* with cv: a full journal waits for the next */
+	pthread_cond_t cv;
+	uint64_t gen;	    /* journals started (under mu) */
+	atomic_bool broken; /* appends fail until a compaction succeeds */
 	_Atomic int64_t retry_at;
 	bool old_pending; /* "old" holds entries no snapshot has yet */
 	atomic_size_t compactions;
@@ -101,10 +108,15 @@ static uint64_t get64(const uint8_t *p)
 
 /* magic 8 | version 4 | kind 4 | flags 4 | record length 4 | boot id 16 |
  * created 8 | guard 8 | count 8, little-endian: 64 bytes. */
+static uint32_t version_of(uint32_t kind)
+{
+	return kind == KIND_JOURNAL ? JOURNAL_VERSION : SNAP_VERSION;
+}
+
 static void hdr_encode(const hdr_t *h, uint8_t b[REPLAY_FILE_HEADER])
 {
 	memcpy(b, MAGIC, 8);
-	put32(b + 8, FILE_VERSION);
+	put32(b + 8, version_of(h->kind));
 	put32(b + 12, h->kind);
 	put32(b + 16, h->flags);
 	put32(b + 20, REC_LEN);
@@ -120,7 +132,7 @@ static const char *hdr_decode(const uint8_t b[REPLAY_FILE_HEADER], uint32_t kind
 	if (memcmp(b, MAGIC, 8) != 0) {
 		return "not a replay state file";
 	}
-	if (get32(b + 8) != FILE_VERSION || get32(b + 20) != REC_LEN) {
+	if (get32(b + 8) != version_of(kind) || get32(b + 20) != REC_LEN) {
 		return "unknown version";
 	}
 	h->kind = get32(b + 12);
@@ -279,8 +291,20 @@ typedef struct {
 	const char *why; /* FILE_BAD: what is wrong */
 	hdr_t hdr;
 	size_t records, restored, expired, lost;
-	bool partial; /* a journal ends in part of a record */
+	size_t torn; /* journal slots with a tag but no expiry yet */
 } loaded_t;
+
+/* A journal slot whose expiry (stored last) is still zero: empty, or an
+ * append cut short by a kill (its message was not answered). */
+static bool slot_empty(const uint8_t *b, loaded_t *l)
+{
+	static const uint8_t zero[REC_LEN];
+	if (memcmp(b + REPLAY_TAG_LEN, zero, 8) != 0) {
+		return false;
+	}
+	l->torn += memcmp(b, zero, REPLAY_TAG_LEN) != 0;
+	return true;
+}
 
 /* Put back n records; count the outcomes. */
 static void restore_chunk(replay_store_t *st, const uint8_t *buf, size_t n, int64_t now,
@@ -288,6 +312,9 @@ static void restore_chunk(replay_store_t *st, const uint8_t *buf, size_t n, int6
 {
 	for (size_t i = 0; i < n; i++) {
 		replay_rec_t rec;
+		if (l->hdr.kind == KIND_JOURNAL && slot_empty(buf + i * REC_LEN, l)) {
+			continue;
+		}
 		rec_decode(buf + i * REC_LEN, &rec);
 		int ret = replay_restore(st->r, &rec, now);
 		if (ret == KMS_EOK) {
@@ -305,7 +332,7 @@ static const char *check_file(replay_store_t *st, int fd, uint32_t kind, loaded_
 {
 	struct stat sb;
 	uint8_t b[REPLAY_FILE_HEADER];
-	const uint64_t cap = (uint64_t)st->journal_max + LOAD_SLACK;
+	const uint64_t cap = (uint64_t)st->load_max + LOAD_SLACK;
 
 	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
 		return "not a regular file";
@@ -322,12 +349,11 @@ static const char *check_file(replay_store_t *st, int fd, uint32_t kind, loaded_
 		return "larger than 4 x policy.replay_entries records";
 	}
 	l->records = (size_t)(body / REC_LEN);
-	if (kind == KIND_SNAP && (body % REC_LEN != 0 || l->hdr.count != l->records)) {
+	/* A journal is sized to its slots when created: any other size is
+	 * damage, never a short append. */
+	if (body % REC_LEN != 0 || l->hdr.count != l->records) {
 		return "size does not match its record count";
 	}
-	/* A journal's last record may be partial: the append was short, and
-	 * its message refused; nothing follows it (the journal broke). */
-	l->partial = body % REC_LEN != 0;
 	return NULL;
 }
 
@@ -372,10 +398,10 @@ static void load_file(replay_store_t *st, const char *path, uint32_t kind, int64
 		bool moved = rename(path, bad) == 0;
 		log_warning("replay state: %s: %s: %s%s", path, l->why,
 			    moved ? "set aside as " : "ignored", moved ? bad : "");
-	} else if (l->partial) {
-		log_notice("replay state: %s ends in a partial record (a refused "
-			   "message): ignored",
-			   path);
+	} else if (l->torn > 0) {
+		log_notice("replay state: %s: %zu unfinished records (messages not "
+			   "answered): ignored",
+			   path, l->torn);
 	}
 }
 
@@ -476,47 +502,73 @@ static void log_start(const replay_store_t *st, const replay_start_info_t *in,
 
 /* --- the journal ------------------------------------------------------------ */
 
-/* A new, empty journal with its header; -errno on failure. */
-static int journal_create(replay_store_t *st, int64_t now)
+static size_t journal_bytes(const replay_store_t *st)
+{
+	return REPLAY_FILE_HEADER + st->slots * REC_LEN;
+}
+
+/*
+ * A new journal: its header, then st->slots zeroed records, allocated on
+ * disk (so that a store into the mapping never meets a full disk), mapped
+ * shared.  *map, or -errno (the file is removed again).
+ */
+static int journal_create(replay_store_t *st, int64_t now, uint8_t **map)
 {
 	uint8_t b[REPLAY_FILE_HEADER];
 	hdr_t h;
-	int fd =
-	    open(st->jnl,
-		 O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+	int fd = open(st->jnl, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		return -errno;
 	}
 	hdr_for(st, KIND_JOURNAL, 0, now, &h);
+	h.count = st->slots;
 	hdr_encode(&h, b);
 	int ret = write_all(fd, b, sizeof(b));
-	if (ret != KMS_EOK) {
-		close(fd);
-		unlink(st->jnl);
-		return ret;
+	if (ret == KMS_EOK) {
+		ret = -posix_fallocate(fd, 0, (off_t)journal_bytes(st));
 	}
-	return fd;
+	if (ret == KMS_EOK) {
+		*map = mmap(NULL, journal_bytes(st), PROT_READ | PROT_WRITE, MAP_SHARED,
+			    fd, 0);
+		ret = *map == MAP_FAILED ? -errno : KMS_EOK;
+	}
+	close(fd); /* the mapping keeps the file */
+	if (ret != KMS_EOK) {
+		unlink(st->jnl);
+	}
+	return ret;
+}
+
+/* Swap in map (may be NULL) as the journal; the previous one is unmapped. */
+static void journal_swap(replay_store_t *st, uint8_t *map)
+{
+	pthread_rwlock_wrlock(&st->lock);
+	uint8_t *prev = st->map;
+	st->map = map;
+	atomic_store(&st->next, 0);
+	pthread_rwlock_unlock(&st->lock);
+	pthread_mutex_lock(&st->mu);
+	st->gen++;
+	pthread_cond_broadcast(&st->cv);
+	pthread_mutex_unlock(&st->mu);
+	if (prev != NULL) {
+		munmap(prev, journal_bytes(st));
+	}
 }
 
 /* The journal becomes "old" and a new one takes the appends. */
 static int rotate(replay_store_t *st, int64_t now)
 {
+	uint8_t *map = NULL;
 	if (rename(st->jnl, st->old) != 0) {
 		return -errno;
 	}
-	int fd = journal_create(st, now);
-	if (fd < 0) {
-		(void)rename(st->old, st->jnl); /* the descriptor never changed */
-		return fd;
+	int ret = journal_create(st, now, &map);
+	if (ret != KMS_EOK) {
+		(void)rename(st->old, st->jnl); /* the mapping never changed */
+		return ret;
 	}
-	pthread_rwlock_wrlock(&st->lock);
-	int prev = st->fd;
-	st->fd = fd;
-	st->rotated_at = atomic_load(&st->appends);
-	pthread_rwlock_unlock(&st->lock);
-	if (prev >= 0) {
-		close(prev);
-	}
+	journal_swap(st, map);
 	st->old_pending = true;
 	return KMS_EOK;
 }
@@ -561,7 +613,10 @@ static bool try_compact(replay_store_t *st, int64_t now, const char *why)
 		log_warning("replay journal: %s in %s failed: %s", why, st->dir,
 			    strerror(-ret));
 	}
+	pthread_mutex_lock(&st->mu);
 	atomic_store(&st->busy, false);
+	pthread_cond_broadcast(&st->cv);
+	pthread_mutex_unlock(&st->mu);
 	return ret == KMS_EOK;
 }
 
@@ -590,31 +645,81 @@ static bool journal_recover(replay_store_t *st, int64_t now)
 	return true;
 }
 
-/* The hook: one O_APPEND write of the entry before the answer. */
+/*
+ * Store rec into slot i of map: the tag first, then the expiry with a
+ * release store (8-byte aligned: header 64 + 24 i + 16), so that a slot
+ * read back after a kill with a non-zero expiry has its whole tag.
+ */
+static void slot_store(uint8_t *map, size_t i, const replay_rec_t *rec)
+{
+	uint8_t *p = map + REPLAY_FILE_HEADER + i * REC_LEN;
+	uint8_t le[8];
+	uint64_t v;
+	memcpy(p, rec->tag, REPLAY_TAG_LEN);
+	put64(le, (uint64_t)rec->expires);
+	memcpy(&v, le, sizeof(v)); /* little-endian in the file on any host */
+	atomic_store_explicit((_Atomic uint64_t *)(void *)(p + REPLAY_TAG_LEN), v,
+			      memory_order_release);
+}
+
+/* Into the next free slot: KMS_EOK; 1 when the slots ran out (*gen:
+ * that journal's), or KMS_EUNAVAIL when there is none. */
+static int journal_store(replay_store_t *st, const replay_rec_t *rec, uint64_t *gen)
+{
+	int ret = KMS_EOK;
+	pthread_rwlock_rdlock(&st->lock);
+	size_t i = atomic_fetch_add_explicit(&st->next, 1, memory_order_relaxed);
+	if (st->map == NULL) {
+		ret = KMS_EUNAVAIL;
+	} else if (i >= st->slots) {
+		pthread_mutex_lock(&st->mu);
+		*gen = st->gen;
+		pthread_mutex_unlock(&st->mu);
+		ret = 1;
+	} else {
+		slot_store(st->map, i, rec);
+	}
+	pthread_rwlock_unlock(&st->lock);
+	return ret;
+}
+
+/* The slots ran out (a burst while a compaction rotates, or a failed
+ * one): compact now, or wait for the compaction that is running. */
+static void journal_wait_room(replay_store_t *st, uint64_t gen, int64_t now)
+{
+	if (try_compact(st, now, "compaction")) {
+		return;
+	}
+	pthread_mutex_lock(&st->mu);
+	while (st->gen == gen && atomic_load(&st->busy)) {
+		pthread_cond_wait(&st->cv, &st->mu);
+	}
+	pthread_mutex_unlock(&st->mu);
+}
+
+/* The hook: the entry is stored into the mapped journal before the answer
+ * (the page cache keeps it if the process is killed). */
 static int journal_append(void *ctx, const replay_rec_t *rec, int64_t now)
 {
 	replay_store_t *st = ctx;
-	uint8_t b[REC_LEN];
-	ssize_t n = -1;
-	int e = EBADF;
+	uint64_t gen = 0;
 
 	if (atomic_load_explicit(&st->broken, memory_order_relaxed) &&
 	    !journal_recover(st, now)) {
 		return KMS_EUNAVAIL;
 	}
-	rec_encode(rec, b);
-	pthread_rwlock_rdlock(&st->lock);
-	if (atomic_load(&st->appends) - st->rotated_at >= st->journal_max) {
-		e = EFBIG;
-	} else if (st->fd >= 0) {
-		do {
-			n = write(st->fd, b, sizeof(b));
-		} while (n < 0 && errno == EINTR);
-		e = n < 0 ? errno : ENOSPC;
+	if (rec->expires == 0) {
+		return KMS_EINVAL; /* a zero expiry marks an empty slot */
 	}
-	pthread_rwlock_unlock(&st->lock);
-	if (n != (ssize_t)sizeof(b)) {
-		journal_broke(st, strerror(e));
+	int ret = journal_store(st, rec, &gen);
+	if (ret == 1) {
+		journal_wait_room(st, gen, now);
+		ret = journal_store(st, rec, &gen);
+	}
+	if (ret != KMS_EOK) {
+		journal_broke(st, ret == 1 ? "full, and no new journal could be "
+					     "started"
+					   : "closed");
 		return KMS_EUNAVAIL;
 	}
 	if (atomic_fetch_add(&st->appends, 1) + 1 >= atomic_load(&st->next_try)) {
@@ -651,12 +756,18 @@ static replay_store_t *store_new(replay_t *r, const replay_store_cfg_t *cfg)
 	st->r = r;
 	st->journal = cfg->journal;
 	memcpy(st->boot_id, cfg->boot_id, REPLAY_BOOT_ID_LEN);
-	st->fd = -1;
 	st->compact_every =
 	    cfg->compact_every != 0 ? cfg->compact_every : replay_capacity(r);
-	st->journal_max = 4 * replay_capacity(r);
+	/* Room for the appends made while a compaction rotates (a rename,
+	 * an allocation, a mapping) after the threshold was crossed. */
+	st->slots = st->compact_every +
+		    (st->compact_every / 4 > 256 ? st->compact_every / 4 : 256);
+	st->load_max =
+	    4 * replay_capacity(r) > st->slots ? 4 * replay_capacity(r) : st->slots;
 	atomic_store(&st->next_try, st->compact_every);
 	pthread_rwlock_init(&st->lock, NULL);
+	pthread_mutex_init(&st->mu, NULL);
+	pthread_cond_init(&st->cv, NULL);
 	return st;
 }
 
@@ -673,11 +784,11 @@ static int start_files(replay_store_t *st, int64_t now)
 		unlink(st->jnl);
 		return KMS_EOK;
 	}
-	int fd = journal_create(st, now);
-	if (fd < 0) {
-		return fd;
+	ret = journal_create(st, now, &st->map);
+	if (ret != KMS_EOK) {
+		st->map = NULL;
+		return ret;
 	}
-	st->fd = fd;
 	replay_set_hook(st->r, journal_append, st);
 	return KMS_EOK;
 }
@@ -700,6 +811,7 @@ int replay_store_open(replay_t *r, const replay_store_cfg_t *cfg, int64_t now,
 		in.restored += f[i].restored;
 		in.expired += f[i].expired;
 		in.lost += f[i].lost;
+		in.torn += f[i].torn;
 	}
 	st->guard = in.guard;
 	replay_set_guard(r, in.guard);
@@ -723,10 +835,12 @@ void replay_store_free(replay_store_t *st)
 		return;
 	}
 	replay_set_hook(st->r, NULL, NULL);
-	if (st->fd >= 0) {
-		close(st->fd);
+	if (st->map != NULL) {
+		munmap(st->map, journal_bytes(st));
 	}
 	pthread_rwlock_destroy(&st->lock);
+	pthread_mutex_destroy(&st->mu);
+	pthread_cond_destroy(&st->cv);
 	free(st);
 }
 
@@ -736,13 +850,7 @@ int replay_store_close(replay_store_t *st, int64_t now)
 		return KMS_EOK;
 	}
 	replay_set_hook(st->r, NULL, NULL);
-	pthread_rwlock_wrlock(&st->lock);
-	int fd = st->fd;
-	st->fd = -1; /* a late append fails: its message is refused */
-	pthread_rwlock_unlock(&st->lock);
-	if (fd >= 0) {
-		close(fd);
-	}
+	journal_swap(st, NULL); /* a late append fails: its message is refused */
 	int ret = snapshot(st, now, true, true);
 	if (ret == KMS_EOK) {
 		unlink(st->jnl);
@@ -765,6 +873,11 @@ size_t replay_store_appends(const replay_store_t *st)
 size_t replay_store_compactions(const replay_store_t *st)
 {
 	return atomic_load(&st->compactions);
+}
+
+size_t replay_store_slots(const replay_store_t *st)
+{
+	return st->slots;
 }
 
 static int hex(int c)

@@ -7,9 +7,11 @@
  *                       flagged clean), to a temporary file, fsync'ed,
  *                       renamed; also by each compaction (not fsync'ed)
  *   replay.journal      every entry accepted since the start or the last
- *                       compaction, one O_APPEND write(2) of 24 bytes each,
- *                       before the answer; no fsync: a killed process loses
- *                       nothing, the kernel's page cache keeps the writes
+ *                       compaction, stored before the answer into a slot
+ *                       of the file, which is allocated to its full size
+ *                       when created and mapped shared; no system call,
+ *                       no fsync: a killed process loses nothing, the
+ *                       kernel's page cache keeps the stores
  *   replay.journal.old  the journal before a compaction's rotation, until
  *                       that compaction's snapshot is in place
  *
@@ -26,8 +28,11 @@
  * Everything read is bounded: a file over 4 x capacity records (plus slack),
  * with a bad header, a size that does not match, or that is not a regular
  * file is renamed to NAME.bad and logged; entries are only ever put into
- * the fixed cache.  An append that fails refuses its message (KMS_EUNAVAIL,
- * fail closed) until a compaction starts a fresh journal.
+ * the fixed cache.  A journal slot whose expiry (stored last) is zero is
+ * empty or was cut short by a kill before its answer: skipped.  When the
+ * journal's slots run out (no compaction could create the next one: disk
+ * full, file size limit) appends refuse their message (KMS_EUNAVAIL, fail
+ * closed) until a compaction starts a fresh journal.
  */
 #ifndef KMS_KMS_REPLAY_STORE_H
 #define KMS_KMS_REPLAY_STORE_H
@@ -68,6 +73,7 @@ typedef struct {
 	size_t restored; /* entries put back (duplicates across files once) */
 	size_t expired;	 /* records skipped as expired */
 	size_t lost;	 /* live records that could not be put back */
+	size_t torn;	 /* journal slots cut short by a kill: skipped */
 	int64_t guard;	 /* messages stamped before it are refused; 0 none */
 } replay_start_info_t;
 
@@ -90,6 +96,9 @@ void replay_store_free(replay_store_t *st);
 /* Appends and compactions done so far (tests, logs). */
 size_t replay_store_appends(const replay_store_t *st);
 size_t replay_store_compactions(const replay_store_t *st);
+
+/* Records a journal file holds: compact_every + max(compact_every / 4, 256). */
+size_t replay_store_slots(const replay_store_t *st);
 
 /* kmsd: replay_store_open() with this boot's id (read here) for dir. */
 int replay_store_start(replay_t *r, const char *dir, bool journal, int64_t now,
