@@ -37,6 +37,10 @@ conf() { # conf MAX_SIZE
 ua = { port = $port; threads = 2; };
 kms = { state_dir = "$S"; };
 audit = { on_failure = "refuse"; sample_interval = 1; max_size = $1; };
+# The replay journal is allocated whole at start (replay_entries + 25 %
+# slots of 24 bytes): kept small so that it fits the 2 MB disk with room to
+# fill.
+policy = { replay_entries = 4096; };
 CONF
 }
 requests=0
