@@ -38,7 +38,7 @@ ua = { port = $port; threads = $srv_threads; };
 kms = { state_dir = "$tmp/s"; };
 log = { level = "notice"; };
 CONF
-$srv "$B/kms/kmsd" -c "$tmp/kmsd.conf" >"$tmp/kmsd.log" 2>&1 &
+$srv "$B/kms/kmsd" $root_flag -c "$tmp/kmsd.conf" >"$tmp/kmsd.log" 2>&1 &
 kpid=$!
 i=0
 until curl -s "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; do

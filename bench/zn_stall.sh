@@ -45,7 +45,7 @@ naf = { enabled = true; bsf_url = "http://127.0.0.1:$fport/zn"; timeout_ms = 200
 policy = { replay_entries = 4194304; };
 log = { level = "notice"; };
 CONF
-$srv "$B/kms/kmsd" -c "$tmp/kmsd.conf" >"$tmp/kmsd.log" 2>&1 &
+$srv "$B/kms/kmsd" $root_flag -c "$tmp/kmsd.conf" >"$tmp/kmsd.log" 2>&1 &
 kpid=$!
 i=0
 until curl -s "http://127.0.0.1:$kport/readyz" >/dev/null 2>&1 &&
