@@ -18,7 +18,6 @@
 #include <gnutls/gnutls.h>
 #include <inttypes.h>
 #include <microhttpd.h>
-#include <netdb.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -164,14 +163,11 @@ static bool rate_refused(kms_http_t *h, struct MHD_Connection *c, req_t *q,
 	q->retry_after = ratelimit_retry_after_s(wait_ms);
 	uint64_t skipped = 0;
 	if (ratelimit_gate_pass(&h->rl_log, 1000, &skipped)) {
-		char addr[NI_MAXHOST] = "?";
-		socklen_t len = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-							  : sizeof(struct sockaddr_in);
-		(void)getnameinfo(sa, len, addr, sizeof(addr), NULL, 0, NI_NUMERICHOST);
 		log_req_notice(q->rid,
 			       "%s: request from %s refused: over the per-address rate "
 			       "limit (%llu more refused since the last such line)",
-			       h->name, addr, (unsigned long long)skipped);
+			       h->name, q->client[0] != '\0' ? q->client : "?",
+			       (unsigned long long)skipped);
 	}
 	*ret = refuse(c, q, KMS_ERATE, "too many requests\n", NULL);
 	return true;
