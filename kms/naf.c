@@ -68,6 +68,7 @@ static int shared_new(const kms_config_t *cfg, shared_t **out)
 		return KMS_ENOMEM;
 	}
 	atomic_init(&sh->refs, 1);
+	metric_hist_init(&sh->zn_duration, metric_latency_bounds, metric_latency_nbounds);
 	pthread_mutex_init(&sh->lock, NULL);
 	int ret = gba_naf_id(cfg->naf_fqdn, ua, sh->naf_id, sizeof(sh->naf_id),
 			     &sh->naf_id_len);
@@ -152,6 +153,10 @@ static int zn_refused(shared_t *sh, const net_call_t *call)
 int naf_zn_outcome(shared_t *sh, const net_call_t *call, int ret, const char *btid,
 		   naf_zn_answer_t *ans)
 {
+	if (ret != KMS_EAGAIN && ret != KMS_ECANCELED) { /* it went out */
+		metric_hist_observe_ns(&sh->zn_duration,
+				       call->ms > 0 ? (uint64_t)(call->ms * 1e6) : 0);
+	}
 	if (ret == KMS_ELIMIT) {
 		return KMS_EUNAVAIL; /* counted and logged as a Zn error */
 	}
@@ -431,6 +436,9 @@ int naf_stats(const kms_psk_source_t *src, naf_stats_t *out)
 	net_counters_get(&sh->zn, &zn);
 	out->zn_requests = zn.attempts;
 	out->zn_errors = zn.errors + atomic_load(&sh->bad_answers);
+	out->zn_unavailable = zn.errors;
+	out->zn_bad_answers = atomic_load(&sh->bad_answers);
+	metric_hist_snapshot(&sh->zn_duration, &out->zn_duration);
 	out->zn_busy = zn.busy + atomic_load(&sh->pending_full);
 	out->zn_joined = atomic_load(&sh->joined);
 	out->entries = naf_cache_size(sh->cache);

@@ -16,6 +16,7 @@
 
 #include <stdint.h>
 
+#include "common/metric.h"
 #include "kms/config.h"
 #include "kms/psk.h"
 #include "net/outbound.h"
@@ -33,6 +34,11 @@ typedef struct {
 	uint64_t zn_joined;   /* misses that shared a Zn call under way */
 	size_t entries;	      /* in the cache now */
 	size_t capacity;
+
+	/* For the metrics: zn_errors split by reason, and Zn call durations. */
+	uint64_t zn_unavailable; /* no answer: unreachable, 5xx, time-out */
+	uint64_t zn_bad_answers; /* an answer without a usable outcome */
+	metric_hist_snap_t zn_duration;
 } naf_stats_t;
 
 /*

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/metric.h"
 #include "gba/kdf.h"
 #include "kms/naf.h"
 #include "kms/naf_cache.h"
@@ -37,6 +38,7 @@ typedef struct {
 	atomic_uint_fast64_t joined;	   /* misses that joined a Zn call under way */
 	atomic_uint_fast64_t pending_full; /* misses refused: NAF_PENDING_MAX */
 	net_counters_t zn;		   /* requests, errors, busy refusals */
+	metric_hist_t zn_duration;	   /* each Zn call that went out */
 	pthread_mutex_t lock;		   /* pending, npending, waiter lists */
 	naf_pend_t *pending;		   /* B-TIDs being fetched (async) */
 	size_t npending;

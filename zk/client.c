@@ -35,6 +35,7 @@
 
 #include "common/errcode.h"
 #include "common/log.h"
+#include "common/metric.h"
 #include "net/http_client.h"
 
 #define POOL_WAIT_MS 10 /* for a pooled handle before a temporary one */
@@ -57,6 +58,9 @@ typedef struct {
 	char cert_name[ZK_CERT_NAME_MAX + 1];
 	net_pool_t *pool;
 	net_breaker_t breaker;
+	/* For the metrics (zk_client_peer_stats): lock free, per call. */
+	metric_hist_t duration;
+	metric_counter_t unavailable, fast_fails;
 } slot_t;
 
 struct zk_client {
@@ -190,6 +194,7 @@ static int slot_add(zk_client_t *c, const zk_peer_t *p, slot_t **out)
 	}
 	const zk_client_cfg_t *cfg = &c->cfg;
 	net_breaker_init(&s->breaker, "Zk", cfg->breaker_failures, cfg->breaker_open_ms);
+	metric_hist_init(&s->duration, metric_latency_bounds, metric_latency_nbounds);
 	int ret = slot_configure(c, s, p);
 	if (ret != KMS_EOK) {
 		net_pool_free(s->pool);
@@ -239,6 +244,7 @@ static int acquire(zk_client_t *c, const zk_peer_t *p, lease_t *l, const char **
 	}
 	if (net_breaker_enter(&s->breaker, &l->trial) != KMS_EOK) {
 		atomic_fetch_add(&c->fast_fails, 1);
+		metric_counter_add(&s->fast_fails, 1);
 		*why = "circuit open";
 		return KMS_EUNAVAIL;
 	}
@@ -276,6 +282,9 @@ int zk_client_post(zk_client_t *c, const zk_peer_t *peer, const uint8_t *body, s
 	ret = net_post(l.slot->pool, l.hd, &call);
 	net_breaker_leave(&l.slot->breaker, l.trial, ret, subj);
 	net_pool_give(l.slot->pool, l.hd);
+	metric_hist_observe_ns(&l.slot->duration,
+			       call.ms > 0 ? (uint64_t)(call.ms * 1e6) : 0);
+	metric_counter_add(&l.slot->unavailable, ret == KMS_EUNAVAIL ? 1 : 0);
 	if (ret == KMS_EOK) {
 		log_req_debug(subj, "Zk: status %ld in %.1f ms, %zu bytes%s", call.status,
 			      call.ms, call.out_len,
@@ -331,6 +340,28 @@ void zk_client_stats(const zk_client_t *c, zk_client_stats_t *out)
 	out->failures = atomic_load(&c->failures);
 	out->fast_fails = atomic_load(&c->fast_fails);
 	out->temp_handles = n.temp_handles;
+}
+
+size_t zk_client_peer_stats(zk_client_t *c, zk_peer_stats_t *out, size_t max)
+{
+	size_t n = 0;
+	if (c == NULL || out == NULL) {
+		return 0;
+	}
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < c->nslots && n < max; i++, n++) {
+		slot_t *s = c->slots[i];
+		zk_peer_stats_t *o = &out[n];
+		snprintf(o->kms_id, sizeof(o->kms_id), "%s", s->kms_id);
+		pthread_mutex_lock(&s->breaker.lock);
+		o->breaker_open = s->breaker.open_until != 0;
+		pthread_mutex_unlock(&s->breaker.lock);
+		metric_hist_snapshot(&s->duration, &o->duration);
+		o->unavailable = metric_counter_get(&s->unavailable);
+		o->fast_fails = metric_counter_get(&s->fast_fails);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return n;
 }
 
 void zk_client_free(zk_client_t *c)

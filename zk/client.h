@@ -37,9 +37,11 @@
 #ifndef KMS_ZK_CLIENT_H
 #define KMS_ZK_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/metric.h"
 #include "zk/peer.h"
 
 #define ZK_CLIENT_HANDLES_MAX 256 /* max_handles cap */
@@ -101,5 +103,17 @@ void zk_client_prune(zk_client_t *c, const zk_peers_t *peers);
 
 /* A snapshot of the counters. */
 void zk_client_stats(const zk_client_t *c, zk_client_stats_t *out);
+
+/* What the metrics show per peer the client has called (kms/metrics.h). */
+typedef struct {
+	char kms_id[ZK_KMS_ID_MAX + 1];
+	bool breaker_open;	     /* open (or half-open, trial pending) */
+	metric_hist_snap_t duration; /* the last attempt of each call */
+	uint64_t unavailable;	     /* calls answered KMS_EUNAVAIL after trying */
+	uint64_t fast_fails;	     /* calls refused by the open circuit */
+} zk_peer_stats_t;
+
+/* Up to max peers' stats into out; returns how many. */
+size_t zk_client_peer_stats(zk_client_t *c, zk_peer_stats_t *out, size_t max);
 
 #endif
