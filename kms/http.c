@@ -35,6 +35,7 @@
 #include "common/secret_file.h"
 #include "kms/audit.h"
 #include "kms/http_frame.h"
+#include "kms/metrics.h"
 #include "mikey/payload.h"
 #include "net/listener.h"
 #include "zk/peer.h"
@@ -61,7 +62,8 @@ struct kms_http {
 
 	/* Per client address (ua/zk.rate_per_address); NULL: no limit. */
 	ratelimit_t *rl;
-	ratelimit_gate_t rl_log; /* its refusals: one log line a second */
+	ratelimit_gate_t rl_log;	  /* its refusals: one log line a second */
+	_Atomic(kms_metrics_t *) metrics; /* NULL: not counted */
 };
 
 typedef struct {
@@ -79,7 +81,9 @@ typedef struct {
 	char client[AUDIT_ADDR_MAX + 1]; /* the client's IP address, for audit */
 	uint32_t retry_after;		 /* 429: the Retry-After seconds */
 	net_wait_t wait;		 /* a Ua request waiting for Zn (body complete) */
-	bool parked; /* suspended now: the body is kept for the rerun */
+	bool parked;	   /* suspended now: the body is kept for the rerun */
+	kms_mtype_t mtype; /* the metrics' type label */
+	int error;	   /* the service's outcome, once served */
 } req_t;
 
 /* --- responses ------------------------------------------------------------- */
@@ -354,6 +358,9 @@ static enum MHD_Result route_frame(kms_http_t *h, struct MHD_Connection *c, req_
 		}
 		q->type = d.type;
 		q->post = true;
+		q->mtype = h->zk		      ? KMS_MT_ZK_RESOLVE
+			   : d.type == KMS_REQ_TICKET ? KMS_MT_TICKET
+						      : KMS_MT_RESOLVE;
 		return MHD_YES;
 	default:
 		return d.error != 0 ? refuse(c, q, d.error, d.text, d.allow)
@@ -404,6 +411,7 @@ static enum MHD_Result serve(kms_http_t *h, struct MHD_Connection *c, req_t *q)
 	}
 	pthread_rwlock_unlock(&h->lock);
 	q->retry_after = ans.retry_after; /* 429: KMS_ERATE */
+	q->error = ans.error;
 	if (svc == NULL) {
 		return reply_text(c, q, 503, "not ready\n", NULL);
 	}
@@ -519,6 +527,29 @@ static void audit_frame(kms_http_t *h, const req_t *q)
 	pthread_rwlock_unlock(&h->lock);
 }
 
+/*
+ * The request in the metrics: its outcome is the code that decided it (the
+ * front end's refusal, else the service's), or one the status implies for
+ * an answer neither gave a code (not ready, no such path, client gone).
+ */
+static void count(kms_http_t *h, const req_t *q, const struct timespec *now)
+{
+	kms_metrics_t *m = atomic_load_explicit(&h->metrics, memory_order_relaxed);
+	if (m == NULL) {
+		return;
+	}
+	int err = q->frame_err != 0 ? q->frame_err : q->error;
+	if (err == KMS_EOK && (q->status == 0 || q->status >= 400)) {
+		err = q->status == 404	 ? KMS_ENOENT
+		      : q->status == 503 ? KMS_EUNAVAIL
+		      : q->status >= 500 ? KMS_EINTERNAL
+					 : KMS_EHTTP_FRAME;
+	}
+	int64_t ns = (int64_t)(now->tv_sec - q->start.tv_sec) * 1000000000 +
+		     (now->tv_nsec - q->start.tv_nsec);
+	kms_metrics_request(m, q->mtype, err, q->status, ns > 0 ? (uint64_t)ns : 0);
+}
+
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
@@ -543,6 +574,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (q->frame_err != 0) {
 		audit_frame(h, q);
 	}
+	count(h, q, &now);
 	net_body_free(&q->body);
 	free(q);
 	*con_cls = NULL;
@@ -610,6 +642,7 @@ static int http_new(const kms_config_t *cfg, const kms_service_t *svc, bool zk,
 	atomic_init(&h->svc, svc);
 	h->gen = 1;
 	atomic_init(&h->next_id, 0);
+	atomic_init(&h->metrics, NULL);
 	pthread_rwlockattr_t attr;
 	pthread_rwlockattr_init(&attr);
 	/* A pending swap must not starve behind a stream of requests. */
@@ -656,6 +689,11 @@ int kms_http_start(const kms_config_t *cfg, const kms_service_t *svc, kms_http_t
 int kms_http_start_zk(const kms_config_t *cfg, const kms_service_t *svc, kms_http_t **out)
 {
 	return start(cfg, svc, true, out);
+}
+
+void kms_http_set_metrics(kms_http_t *h, kms_metrics_t *m)
+{
+	atomic_store(&h->metrics, m);
 }
 
 const kms_service_t *kms_http_swap(kms_http_t *h, const kms_service_t *svc)

@@ -38,6 +38,10 @@ int kms_http_start(const kms_config_t *cfg, const kms_service_t *svc, kms_http_t
 int kms_http_start_zk(const kms_config_t *cfg, const kms_service_t *svc,
 		      kms_http_t **out);
 
+/* Count every request from now on in m (kms/metrics.h); NULL: stop. */
+struct kms_metrics;
+void kms_http_set_metrics(kms_http_t *h, struct kms_metrics *m);
+
 /* Put svc in service; returns the previous one, no longer in use. */
 const kms_service_t *kms_http_swap(kms_http_t *h, const kms_service_t *svc);
 

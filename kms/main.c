@@ -27,6 +27,7 @@
 #include "kms/audit.h"
 #include "kms/config.h"
 #include "kms/http.h"
+#include "kms/metrics.h"
 #include "kms/policy_store.h"
 #include "kms/privdrop.h"
 #include "kms/replay.h"
@@ -73,7 +74,17 @@ typedef struct {
 	net_outbound_t *ob;   /* the outbound-call thread (Zn lookups) */
 	kms_http_t *ua, *zkl; /* zkl: the Zk listener, or NULL */
 	ratelimit_t *id_rate; /* ua.rate_per_identity, or NULL */
+	kms_metrics_t *metrics;
+	kms_metrics_http_t *mh; /* GET /metrics, or NULL (metrics.port 0) */
 } shared_t;
+
+/* What a scrape reads of st and the shared parts. */
+static void metrics_source(const shared_t *sh, const kms_state_t *st)
+{
+	const kms_metrics_src_t src = { st != NULL ? &st->svc : NULL, sh->audit, sh->rp,
+					sh->zk };
+	kms_metrics_set_source(sh->metrics, &src);
+}
 
 static void reload(const char *path, const char *why, kms_state_t **cur,
 		   const shared_t *sh)
@@ -83,8 +94,11 @@ static void reload(const char *path, const char *why, kms_state_t **cur,
 	log_notice("%s: reloading%s%s", why, path != NULL ? " " : "",
 		   path != NULL ? path : "");
 	if (kms_state_reload(*cur, path, &st, NULL, 0, NULL) != KMS_EOK) {
+		kms_metrics_reload(sh->metrics, false, kms_service_now());
 		return; /* logged */
 	}
+	kms_metrics_reload(sh->metrics, true, kms_service_now());
+	metrics_source(sh, st); /* before the old state goes */
 	/* The swap waits for requests using the old state; then it is ours. */
 	kms_http_swap(sh->ua, &st->svc);
 	if (sh->zkl != NULL) {
@@ -286,9 +300,23 @@ static int start(const kms_config_t *cfg, kms_state_t **st, shared_t *sh)
 	(*st)->svc.replay = sh->rp;
 	(*st)->svc.audit = sh->audit;
 	(*st)->svc.id_rate = sh->id_rate;
+	ret = kms_metrics_new(kms_service_now(), &sh->metrics);
+	if (ret != KMS_EOK) {
+		return ret;
+	}
+	metrics_source(sh, *st);
 	ret = kms_http_start(cfg, &(*st)->svc, &sh->ua);
+	if (ret == KMS_EOK) {
+		kms_http_set_metrics(sh->ua, sh->metrics);
+	}
 	if (ret == KMS_EOK && cfg->zk_enabled) {
 		ret = kms_http_start_zk(cfg, &(*st)->svc, &sh->zkl);
+	}
+	if (ret == KMS_EOK && sh->zkl != NULL) {
+		kms_http_set_metrics(sh->zkl, sh->metrics);
+	}
+	if (ret == KMS_EOK) {
+		ret = kms_metrics_http_start(cfg, sh->metrics, &sh->mh);
 	}
 	return ret;
 }
@@ -362,6 +390,7 @@ static void drain(const kms_state_t *st, shared_t *sh)
 /* Free whatever start() made (any of it may be NULL). */
 static void release(kms_state_t *st, shared_t *sh)
 {
+	kms_metrics_http_stop(sh->mh); /* first: a scrape reads the rest */
 	kms_http_stop(sh->zkl, 0);
 	kms_http_stop(sh->ua, 0);
 	audit_close(sh->audit); /* flushes the queue, logs what was lost */
@@ -373,6 +402,7 @@ static void release(kms_state_t *st, shared_t *sh)
 	replay_free(sh->rp);
 	ratelimit_free(sh->id_rate);
 	zk_client_free(sh->zk);
+	kms_metrics_free(sh->metrics);
 }
 
 static int serve(const char *path, const kms_config_t *cfg, const privdrop_t *pd)
