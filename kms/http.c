@@ -691,6 +691,11 @@ int kms_http_start_zk(const kms_config_t *cfg, const kms_service_t *svc, kms_htt
 	return start(cfg, svc, true, out);
 }
 
+void kms_http_conn_stats(kms_http_t *h, net_conntrack_stats_t *out)
+{
+	net_listener_stats(h->l, out);
+}
+
 void kms_http_set_metrics(kms_http_t *h, kms_metrics_t *m)
 {
 	atomic_store(&h->metrics, m);

@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "kms/config.h"
+#include "net/conntrack.h"
 #include "kms/service.h"
 
 typedef struct kms_http kms_http_t;
@@ -41,6 +42,9 @@ int kms_http_start_zk(const kms_config_t *cfg, const kms_service_t *svc,
 /* Count every request from now on in m (kms/metrics.h); NULL: stop. */
 struct kms_metrics;
 void kms_http_set_metrics(kms_http_t *h, struct kms_metrics *m);
+
+/* The connection table's counters (for the metrics; takes its lock). */
+void kms_http_conn_stats(kms_http_t *h, net_conntrack_stats_t *out);
 
 /* Put svc in service; returns the previous one, no longer in use. */
 const kms_service_t *kms_http_swap(kms_http_t *h, const kms_service_t *svc);

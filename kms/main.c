@@ -81,8 +81,9 @@ typedef struct {
 /* What a scrape reads of st and the shared parts. */
 static void metrics_source(const shared_t *sh, const kms_state_t *st)
 {
-	const kms_metrics_src_t src = { st != NULL ? &st->svc : NULL, sh->audit, sh->rp,
-					sh->zk };
+	const kms_metrics_src_t src = {
+		st != NULL ? &st->svc : NULL, sh->audit, sh->rp, sh->zk, sh->ua, sh->zkl
+	};
 	kms_metrics_set_source(sh->metrics, &src);
 }
 
@@ -316,6 +317,7 @@ static int start(const kms_config_t *cfg, kms_state_t **st, shared_t *sh)
 		kms_http_set_metrics(sh->zkl, sh->metrics);
 	}
 	if (ret == KMS_EOK) {
+		metrics_source(sh, *st); /* with the listeners */
 		ret = kms_metrics_http_start(cfg, sh->metrics, &sh->mh);
 	}
 	return ret;
@@ -378,11 +380,13 @@ static void drain(const kms_state_t *st, shared_t *sh)
 	if (wait_ms > STOP_WAIT_MAX_MS) {
 		wait_ms = STOP_WAIT_MAX_MS;
 	}
-	/* Zk first: a forwarded resolve may be waiting for a peer's answer. */
-	kms_http_stop(sh->zkl, wait_ms);
-	kms_http_stop(sh->ua, wait_ms);
+	kms_http_t *zkl = sh->zkl, *ua = sh->ua;
 	sh->zkl = NULL;
 	sh->ua = NULL;
+	metrics_source(sh, st); /* scrapes no longer look at the listeners */
+	/* Zk first: a forwarded resolve may be waiting for a peer's answer. */
+	kms_http_stop(zkl, wait_ms);
+	kms_http_stop(ua, wait_ms);
 	kms_state_log_naf_stats(st);
 	log_zk_stats(sh->zk);
 }

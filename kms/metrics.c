@@ -349,6 +349,42 @@ static void render_keyring(const kms_metrics_src_t *src, int64_t now, metric_tex
 	      (double)live);
 }
 
+/* Connections of the Ua and Zk listeners (net/conntrack.h counters). */
+static void render_conns(const kms_metrics_src_t *src, metric_text_t *t)
+{
+	kms_http_t *const hs[] = { src->ua, src->zkl };
+	const char *const names[] = { "ua", "zk" };
+	net_conntrack_stats_t s[2];
+	for (size_t i = 0; i < 2; i++) {
+		if (hs[i] != NULL) {
+			kms_http_conn_stats(hs[i], &s[i]);
+		}
+	}
+	metric_text_family(t, "kms_connections_open", "gauge",
+			   "Connections open now, by listener.");
+	for (size_t i = 0; i < 2; i++) {
+		const metric_label_t l = { "listener", names[i] };
+		if (hs[i] != NULL) {
+			metric_text_u64(t, "kms_connections_open", &l, 1, s[i].conns);
+		}
+	}
+	metric_text_family(t, "kms_connections_refused_total", "counter",
+			   "Connections refused or closed by the caps, by listener and "
+			   "reason.");
+	for (size_t i = 0; i < 2; i++) {
+		const metric_label_t f[] = { { "listener", names[i] },
+					     { "reason", "full" } };
+		const metric_label_t g[] = { { "listener", names[i] },
+					     { "reason", "sending" } };
+		if (hs[i] != NULL) {
+			metric_text_u64(t, "kms_connections_refused_total", f, 2,
+					s[i].refused_full);
+			metric_text_u64(t, "kms_connections_refused_total", g, 2,
+					s[i].refused_sending);
+		}
+	}
+}
+
 int kms_metrics_render(kms_metrics_t *m, int64_t now, metric_text_t *t)
 {
 	pthread_mutex_lock(&m->lock);
@@ -358,6 +394,7 @@ int kms_metrics_render(kms_metrics_t *m, int64_t now, metric_text_t *t)
 	render_naf(&m->src, t);
 	render_zk(&m->src, t);
 	render_keyring(&m->src, now, t);
+	render_conns(&m->src, t);
 	pthread_mutex_unlock(&m->lock);
 	return t->err;
 }

@@ -24,6 +24,7 @@
 #include "common/metric.h"
 #include "kms/audit.h"
 #include "kms/config.h"
+#include "kms/http.h"
 #include "kms/replay.h"
 #include "kms/service.h"
 #include "zk/client.h"
@@ -45,6 +46,7 @@ typedef struct {
 	audit_t *audit;
 	replay_t *replay;
 	zk_client_t *zk;
+	kms_http_t *ua, *zkl; /* the listeners (connections) */
 } kms_metrics_src_t;
 
 /* A registry; start_time (Unix seconds) is kms_start_time_seconds. */

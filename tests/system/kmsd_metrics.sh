@@ -55,7 +55,8 @@ $scrape get "$M" "$tmp/m0.json" || fail "first scrape does not parse"
 $scrape names "$tmp/m0.json" >"$tmp/names"
 for name in kms_build_info kms_start_time_seconds kms_last_reload_success \
 	kms_last_reload_timestamp_seconds kms_zn_breaker_open kms_replay_cache_capacity \
-	kms_audit_ready kms_keyring_keys kms_request_duration_seconds_bucket; do
+	kms_audit_ready kms_keyring_keys kms_request_duration_seconds_bucket \
+	kms_connections_open; do
 	grep -qx "$name" "$tmp/names" || fail "no $name in the scrape"
 done
 ok "the scrape parses and holds the metrics kmsctl status reads"
