@@ -10,7 +10,6 @@
 #define _GNU_SOURCE /* timegm */
 #include <getopt.h>
 #include <stdbool.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,8 +17,7 @@
 
 #include "common/errcode.h"
 #include "common/log.h"
-#include "sql/db.h"
-#include "sql/schema.h"
+#include "kms/audit_query.h"
 #include "tools/kmsctl.h"
 
 #define LIMIT_DEFAULT 1000
@@ -33,21 +31,11 @@ typedef struct {
 	out_fmt_t fmt;
 } audit_args_t;
 
-/* The order of the SELECT below; the last ones are free text. */
-static const char *const cols[] = { "time",  "rid",	 "client",     "requester",
-				    "type",  "decision", "outcome",    "ticket_key",
-				    "count", "peer_kms", "responders", "reason" };
-static const int widths[] = { 24, 18, 15, 24, 16, 8, 16, 10, 5, 16, 0, 0 };
-static const char select_sql[] =
-    "SELECT time, rid, client, requester, msg_type_name, "
-    "CASE decision WHEN 1 THEN 'granted' ELSE 'refused' END, error, ticket_key_id, "
-    "count, peer_kms, responders, reason FROM audit "
-    "WHERE (?1 IS NULL OR time_ms >= ?1) AND (?2 IS NULL OR time_ms < ?2) "
-    "AND (?3 IS NULL OR requester = ?3 OR "
-    "instr(',' || responders || ',', ',' || ?3 || ',') > 0) "
-    "AND (?4 IS NULL OR decision = ?4) AND (?5 IS NULL OR error = ?5) "
-    "AND (?6 IS NULL OR rid = ?6) ORDER BY time_ms, id LIMIT ?7";
-#define NCOLS (sizeof(cols) / sizeof(cols[0]))
+/* Table widths of the columns (kms/audit_query.h); the last are free text. */
+static const int widths[AUDIT_QUERY_COLS] = {
+	24, 18, 15, 24, 16, 8, 16, 10, 5, 16, 0, 0
+};
+#define NCOLS AUDIT_QUERY_COLS
 
 static void usage_audit(FILE *f)
 {
@@ -190,83 +178,48 @@ static int parse_args(int argc, char **argv, audit_args_t *a)
 	return EXIT_SUCCESS;
 }
 
-/* Bind a time filter (NULL when absent). */
-static int bind_time(sqlite3_stmt *st, int i, const char *opt, const char *name)
+/* A time option into *ms (*has: given); EXIT_SUCCESS or a usage error. */
+static int opt_time(const char *opt, const char *name, bool *has, int64_t *ms)
 {
-	int64_t ms = 0;
-	if (opt == NULL) {
-		return sqlite3_bind_null(st, i) == SQLITE_OK
-			   ? EXIT_SUCCESS
-			   : kmsctl_fail(KMS_EIO, "bind");
-	}
-	if (parse_time(opt, &ms) != KMS_EOK) {
+	*has = opt != NULL;
+	if (opt != NULL && parse_time(opt, ms) != KMS_EOK) {
 		return kmsctl_usage_error("%s: not RFC 3339 or Unix seconds: %s", name,
 					  opt);
 	}
-	return sqlite3_bind_int64(st, i, ms) == SQLITE_OK ? EXIT_SUCCESS
-							  : kmsctl_fail(KMS_EIO, "bind");
+	return EXIT_SUCCESS;
 }
 
-static int bind_text(sqlite3_stmt *st, int i, const char *v)
+static int make_filter(const audit_args_t *a, audit_filter_t *f)
 {
-	int rc = v != NULL ? sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC)
-			   : sqlite3_bind_null(st, i);
-	return rc == SQLITE_OK ? EXIT_SUCCESS : kmsctl_fail(KMS_EIO, "bind");
-}
-
-/* --outcome: granted / refused (decision) or a code (error). */
-static int bind_outcome(sqlite3_stmt *st, const char *o)
-{
-	const char *code = NULL;
-	int rc = SQLITE_OK;
+	memset(f, 0, sizeof(*f));
+	f->decision = -1;
+	f->identity = a->identity;
+	f->rid = a->rid;
+	f->limit = a->limit == 0 ? -1 : (int64_t)a->limit;
+	const char *o = a->outcome;
 	if (o != NULL && strcmp(o, "granted") == 0) {
-		rc = sqlite3_bind_int(st, 4, 1);
+		f->decision = 1;
 	} else if (o != NULL && strcmp(o, "refused") == 0) {
-		rc = sqlite3_bind_int(st, 4, 0);
+		f->decision = 0;
 	} else if (o != NULL && strncmp(o, "KMS_E", 5) == 0) {
-		code = o;
+		f->code = o;
 	} else if (o != NULL) {
 		return kmsctl_usage_error("--outcome: granted, refused or KMS_E<NAME>");
 	}
-	if (rc != SQLITE_OK) {
-		return kmsctl_fail(KMS_EIO, "bind");
-	}
-	return bind_text(st, 5, code);
-}
-
-static int bind_filters(sqlite3_stmt *st, const audit_args_t *a)
-{
-	int rc = bind_time(st, 1, a->since, "--since");
-	if (rc == EXIT_SUCCESS) {
-		rc = bind_time(st, 2, a->until, "--until");
-	}
-	if (rc == EXIT_SUCCESS) {
-		rc = bind_text(st, 3, a->identity);
-	}
-	if (rc == EXIT_SUCCESS && a->outcome == NULL) {
-		rc = sqlite3_bind_null(st, 4) == SQLITE_OK ? bind_text(st, 5, NULL)
-							   : KMSCTL_EXIT_FAIL;
-	} else if (rc == EXIT_SUCCESS) {
-		rc = bind_outcome(st, a->outcome);
-	}
-	if (rc == EXIT_SUCCESS) {
-		rc = bind_text(st, 6, a->rid);
-	}
-	if (rc == EXIT_SUCCESS &&
-	    sqlite3_bind_int64(st, 7, a->limit == 0 ? -1 : (int64_t)a->limit) !=
-		SQLITE_OK) {
-		rc = kmsctl_fail(KMS_EIO, "bind");
-	}
-	return rc;
+	int rc = opt_time(a->since, "--since", &f->has_since, &f->since_ms);
+	return rc == EXIT_SUCCESS
+		   ? opt_time(a->until, "--until", &f->has_until, &f->until_ms)
+		   : rc;
 }
 
 static void print_header(out_fmt_t fmt)
 {
 	for (size_t i = 0; i < NCOLS && fmt != FMT_JSONL; i++) {
 		if (fmt == FMT_CSV) {
-			printf("%s%s", i > 0 ? "," : "", cols[i]);
+			printf("%s%s", i > 0 ? "," : "", audit_query_cols[i]);
 		} else {
-			printf("%s%-*s", i > 0 ? " " : "", widths[i], cols[i]);
+			printf("%s%-*s", i > 0 ? " " : "", widths[i],
+			       audit_query_cols[i]);
 		}
 	}
 	if (fmt != FMT_JSONL) {
@@ -275,27 +228,22 @@ static void print_header(out_fmt_t fmt)
 }
 
 /* One row: every value escaped (the store holds what clients sent). */
-static void print_row(sqlite3_stmt *st, out_fmt_t fmt)
+static void print_row(const audit_row_t *row, void *ctx)
 {
+	out_fmt_t fmt = *(const out_fmt_t *)ctx;
 	char esc[LOG_ESCAPED_SIZE(FIELD_MAX)];
-	if (fmt == FMT_JSONL) {
-		putchar('{');
-	}
-	for (int i = 0; i < (int)NCOLS; i++) {
-		const unsigned char *v = sqlite3_column_text(st, i);
-		size_t n = (size_t)sqlite3_column_bytes(st, i);
-		n = n < FIELD_MAX ? n : FIELD_MAX;
+	for (size_t i = 0; i < NCOLS; i++) {
+		size_t n = row->len[i] < FIELD_MAX ? row->len[i] : FIELD_MAX;
+		const char *sep = i > 0 ? "," : fmt == FMT_JSONL ? "{" : "";
 		if (fmt == FMT_JSONL) {
-			bool num = sqlite3_column_type(st, i) == SQLITE_INTEGER;
-			log_json_escape(esc, sizeof(esc),
-					v != NULL ? v : (const void *)"", n);
-			printf(num ? "%s\"%s\":%s" : "%s\"%s\":\"%s\"", i > 0 ? "," : "",
-			       cols[i], esc);
+			log_json_escape(esc, sizeof(esc), row->val[i], n);
+			printf(row->num[i] ? "%s\"%s\":%s" : "%s\"%s\":\"%s\"", sep,
+			       audit_query_cols[i], esc);
 			continue;
 		}
-		log_escape(esc, sizeof(esc), v != NULL ? v : (const void *)"", n);
+		log_escape(esc, sizeof(esc), row->val[i], n);
 		if (fmt == FMT_CSV) {
-			printf("%s\"%s\"", i > 0 ? "," : "", esc); /* no '"' in esc */
+			printf("%s\"%s\"", sep, esc); /* log_escape leaves no '"' */
 		} else {
 			printf("%s%-*s", i > 0 ? " " : "", widths[i],
 			       esc[0] != '\0' ? esc : "-");
@@ -304,66 +252,43 @@ static void print_row(sqlite3_stmt *st, out_fmt_t fmt)
 	puts(fmt == FMT_JSONL ? "}" : "");
 }
 
-static int query(sqlite3 *db, const audit_args_t *a)
+static int prune(const kmsctl_paths_t *p, const char *before)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = sqldb_prepare(db, select_sql, &st) == KMS_EOK
-		     ? bind_filters(st, a)
-		     : kmsctl_fail(KMS_EIO, "audit query: %s", sqlite3_errmsg(db));
-	if (rc == EXIT_SUCCESS) {
-		print_header(a->fmt);
-	}
-	int step = SQLITE_DONE;
-	while (rc == EXIT_SUCCESS && (step = sqlite3_step(st)) == SQLITE_ROW) {
-		print_row(st, a->fmt);
-	}
-	if (rc == EXIT_SUCCESS && step != SQLITE_DONE) {
-		rc = kmsctl_fail(sqldb_rc(step), "reading the audit log");
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
-
-static int prune(sqlite3 *db, const char *before)
-{
-	int64_t ms = 0;
-	sqlite3_stmt *st = NULL;
+	int64_t ms = 0, n = 0;
 	if (parse_time(before, &ms) != KMS_EOK) {
 		return kmsctl_usage_error(
 		    "--prune-before: not RFC 3339 or Unix seconds: %s", before);
 	}
-	int ret = sqldb_prepare(db, "DELETE FROM audit WHERE time_ms < ?1", &st);
-	if (ret == KMS_EOK) {
-		ret = sqlite3_bind_int64(st, 1, ms) == SQLITE_OK ? sqldb_step_done(st)
-								 : KMS_EIO;
-	}
-	sqlite3_finalize(st);
+	int ret = audit_prune(p->audit, ms, &n);
 	if (ret != KMS_EOK) {
-		return kmsctl_fail(ret, "pruning the audit log");
+		return kmsctl_fail(ret, "%s: pruning the audit log", p->audit);
 	}
 	char when[40];
 	time_t sec = (time_t)(ms / 1000);
 	struct tm tm;
 	gmtime_r(&sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	printf("pruned %lld row(s) before %s\n", (long long)sqlite3_changes64(db), when);
+	printf("pruned %lld row(s) before %s\n", (long long)n, when);
 	return EXIT_SUCCESS;
 }
 
 int kmsctl_audit_run(const kmsctl_paths_t *p, int argc, char **argv)
 {
 	audit_args_t a;
+	audit_filter_t f;
 	int rc = parse_args(argc, argv, &a);
 	if (rc != EXIT_SUCCESS) {
 		return rc < 0 ? EXIT_SUCCESS : rc;
 	}
-	sqlite3 *db = NULL;
-	/* Brought to the current schema, as kmsd would on its next start. */
-	int ret = schema_open(p->audit, SCHEMA_AUDIT, 0, &db);
-	if (ret != KMS_EOK) {
-		return kmsctl_fail(ret, "%s: cannot open the audit log", p->audit);
+	if (a.prune != NULL) {
+		return prune(p, a.prune);
 	}
-	rc = a.prune != NULL ? prune(db, a.prune) : query(db, &a);
-	sqldb_close(db);
-	return rc;
+	rc = make_filter(&a, &f);
+	if (rc != EXIT_SUCCESS) {
+		return rc;
+	}
+	print_header(a.fmt);
+	int ret = audit_query(p->audit, &f, print_row, &a.fmt);
+	return ret == KMS_EOK ? EXIT_SUCCESS
+			      : kmsctl_fail(ret, "%s: reading the audit log", p->audit);
 }
