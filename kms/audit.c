@@ -592,6 +592,8 @@ int audit_log(audit_t *a, const audit_rec_t *rec)
 		s->rec.rid[AUDIT_RID_MAX] = '\0';
 		s->rec.requester[AUDIT_ID_MAX] = '\0';
 		s->rec.client[AUDIT_ADDR_MAX] = '\0';
+		s->rec.responders[AUDIT_RESP_MAX] = '\0';
+		s->rec.peer_kms[AUDIT_PEER_MAX] = '\0';
 		s->seq = ++a->next_seq;
 		/* Serve mode while failing: nothing to wait for. */
 		s->waiter = a->o.durable && !a->failing ? &w : NULL;

@@ -32,6 +32,8 @@
 #define AUDIT_RID_MAX 32
 #define AUDIT_ID_MAX 256
 #define AUDIT_ADDR_MAX 47     /* an IPv6 address as text (INET6_ADDRSTRLEN - 1) */
+#define AUDIT_RESP_MAX 255    /* the responders column, bytes */
+#define AUDIT_PEER_MAX 255    /* a peer KMS's kms_id (ZK_KMS_ID_MAX) */
 #define AUDIT_SAMPLE_MAX 1024 /* (client, error) pairs kept per interval */
 #define AUDIT_QUEUE_MAX (1u << 24)
 
@@ -42,8 +44,14 @@ typedef struct {
 	char requester[AUDIT_ID_MAX + 1];
 	char client[AUDIT_ADDR_MAX + 1]; /* client IP address ("" if unknown) */
 	uint8_t msg_type;		 /* MIKEY data type (0 if unparsed) */
-	int decision;			 /* 1 granted, 0 refused */
-	int error;			 /* KMS_E* code (KMS_EOK when granted) */
+	/* its name (mikey_dt_name(), static storage), or NULL if unparsed */
+	const char *msg_type_name;
+	/* the ticket policy's IDRr list, comma-separated ("" if none) */
+	char responders[AUDIT_RESP_MAX + 1];
+	/* the peer KMS of a federated resolve ("" if none) */
+	char peer_kms[AUDIT_PEER_MAX + 1];
+	int decision;		/* 1 granted, 0 refused */
+	int error;		/* KMS_E* code (KMS_EOK when granted) */
 	uint32_t ticket_key_id; /* keyring id sealing/opening the ticket, 0 if none */
 	/* Why it was refused or narrowed: a string with static storage
 	 * (never an identity or key material), or NULL. */

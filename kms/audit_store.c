@@ -17,7 +17,7 @@
 #include "sql/schema.h"
 
 #define AUDIT_ROWS 32 /* rows per multi-row INSERT */
-#define AUDIT_COLS 10
+#define AUDIT_COLS 13
 
 struct audit_store {
 	sqlite3 *db;
@@ -42,6 +42,24 @@ static int exec_quiet(audit_store_t *s, const char *sql)
 {
 	int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
 	return rc == SQLITE_OK ? KMS_EOK : failed(s, rc);
+}
+
+/* The columns of schema version 4: names an operator reads. */
+static int bind_names(sqlite3_stmt *st, int base, const audit_rec_t *r)
+{
+	const char *t = r->msg_type_name != NULL ? r->msg_type_name : "";
+	int rc = sqlite3_bind_text(st, base + 11, t, -1, SQLITE_STATIC);
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_bind_text(st, base + 12, r->responders,
+				       (int)strnlen(r->responders, AUDIT_RESP_MAX),
+				       SQLITE_STATIC);
+	}
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_bind_text(st, base + 13, r->peer_kms,
+				       (int)strnlen(r->peer_kms, AUDIT_PEER_MAX),
+				       SQLITE_STATIC);
+	}
+	return rc;
 }
 
 /* Bind r (count n) as the row whose first parameter is number base + 1. */
@@ -83,7 +101,7 @@ static int bind_rec(sqlite3_stmt *st, int base, const audit_rec_t *r, uint64_t n
 	if (rc == SQLITE_OK) {
 		rc = sqlite3_bind_int64(st, base + 10, (sqlite3_int64)n);
 	}
-	return rc;
+	return rc == SQLITE_OK ? bind_names(st, base, r) : rc;
 }
 
 /* Insert rows records from recs with st (a statement for that many). */
@@ -170,8 +188,9 @@ static int prepare_insert(sqlite3 *db, size_t rows, sqlite3_stmt **st)
 {
 	static const char head[] =
 	    "INSERT INTO audit (time_ms, rid, requester, msg_type, decision, error, "
-	    "ticket_key_id, reason, client, count) VALUES ";
-	static const char row[] = "(?,?,?,?,?,?,?,?,?,?)";
+	    "ticket_key_id, reason, client, count, msg_type_name, responders, "
+	    "peer_kms) VALUES ";
+	static const char row[] = "(?,?,?,?,?,?,?,?,?,?,?,?,?)";
 	char sql[sizeof(head) + AUDIT_ROWS * sizeof(row)];
 	size_t len = strlen(head);
 	memcpy(sql, head, len);

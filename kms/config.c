@@ -92,6 +92,11 @@ static int check_target(const char *v)
 								    : KMS_EINVAL;
 }
 
+static int check_log_format(const char *v)
+{
+	return strcmp(v, "text") == 0 || strcmp(v, "json") == 0 ? KMS_EOK : KMS_EINVAL;
+}
+
 static int check_path(const char *v)
 {
 	/* Empty means "derive from state_dir" for the derived paths. */
@@ -360,6 +365,7 @@ static const item_t schema[] = {
 	UINT("ua.burst_per_identity", burst_per_identity, 100000, 1, RATELIMIT_BURST_MAX,
 	     RESTART),
 	UINT("ua.rate_table_entries", rate_table_entries, 65536, 16, 16777216, RESTART),
+	BOOL("ua.error_detail", error_detail, 0, RESTART),
 	STR("kms.kms_id", kms_id, "kms.example.org", check_printable,
 	    "a non-empty identity without spaces or control characters", RELOAD),
 	STR("kms.state_dir", state_dir, "./var", check_nonempty_path, "a directory",
@@ -437,6 +443,7 @@ static const item_t schema[] = {
 	STR("log.level", log_level, "info", check_level,
 	    "one of err, warning, notice, info, debug", RELOAD),
 	STR("log.target", log_target, "stderr", check_target, "stderr or syslog", RELOAD),
+	STR("log.format", log_format, "text", check_log_format, "text or json", RELOAD),
 	BOOL("log.core_dumps", log_core_dumps, 0, RESTART),
 };
 #define NITEMS (sizeof(schema) / sizeof(schema[0]))

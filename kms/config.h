@@ -37,6 +37,9 @@ typedef struct {
 	unsigned request_timeout;
 	unsigned max_sending;
 	unsigned max_sending_per_ip;
+	/* Refusals carry X-KMS-Error: KMS_E<NAME> reason (Ua and Zk), default
+	 * false; before the MAC check only framing/decoding reasons. */
+	bool error_detail;
 
 	/* [kms] */
 	char kms_id[256];    /* IDRkms, default "kms.example.org" */
@@ -117,6 +120,7 @@ typedef struct {
 	/* [log] */
 	char log_level[16];  /* default "info" */
 	char log_target[16]; /* "stderr" or "syslog", default "stderr" */
+	char log_format[8];  /* "text" or "json" (one object a line), default "text" */
 	bool log_core_dumps; /* default false: not dumpable, RLIMIT_CORE 0 */
 } kms_config_t;
 

@@ -47,6 +47,7 @@
 #define LOG_PATH_MAX 96
 #define BOOTSTRAP_HDR_MAX 320	     /* 3GPP-bootstrapping realm="<naf.fqdn>" */
 #define PEM_FILE_MAX SECRET_FILE_MAX /* a certificate, key or CA bundle file */
+#define DETAIL_MAX 112		     /* X-KMS-Error: KMS_E<NAME> reason */
 
 struct kms_http {
 	net_listener_t *l;
@@ -75,8 +76,11 @@ typedef struct {
 	size_t bytes;
 	bool post; /* a Ua request whose body we collect */
 	kms_reqtype_t type;
+	bool typed; /* type is known (the request reached the body stage) */
 	net_body_t body;
-	int frame_err; /* KMS_EHTTP_* when the front end refused a Ua request */
+	int frame_err;		 /* KMS_EHTTP_* when the front end refused a Ua request */
+	int outcome;		 /* KMS_EOK or the refusal, for the access line */
+	char detail[DETAIL_MAX]; /* X-KMS-Error of a refusal, or "" */
 	char peer[ZK_KMS_ID_MAX + 1];	 /* Zk: the client's peer KMS */
 	char client[AUDIT_ADDR_MAX + 1]; /* the client's IP address, for audit */
 	uint32_t retry_after;		 /* 429: the Retry-After seconds */
@@ -113,6 +117,9 @@ static enum MHD_Result reply(struct MHD_Connection *c, req_t *q, unsigned status
 	if (ok == MHD_YES && www_auth != NULL) {
 		ok = MHD_add_response_header(rsp, "WWW-Authenticate", www_auth);
 	}
+	if (ok == MHD_YES && q->detail[0] != '\0' && status >= 400) {
+		ok = MHD_add_response_header(rsp, "X-KMS-Error", q->detail);
+	}
 	char retry[16];
 	if (ok == MHD_YES && q->retry_after != 0) {
 		snprintf(retry, sizeof(retry), "%" PRIu32, q->retry_after);
@@ -137,11 +144,78 @@ static enum MHD_Result reply_text(struct MHD_Connection *c, req_t *q, unsigned s
 		     MHD_RESPMEM_PERSISTENT, allow, NULL);
 }
 
+/*
+ * Failures a client may be told about before its MAC verified: framing,
+ * decoding, timestamps and our own state - nothing that depends on who
+ * the requester is.
+ */
+static bool detail_before_auth(int code)
+{
+	switch (code) {
+	case KMS_EFEWDATA:
+	case KMS_EMALFORMED:
+	case KMS_EPAYLOAD:
+	case KMS_ELIMIT:
+	case KMS_EVERSION:
+	case KMS_EDT:
+	case KMS_ENOTSUP:
+	case KMS_EPRF:
+	case KMS_EEA:
+	case KMS_EHA:
+	case KMS_ETS:
+	case KMS_EHTTP_METHOD:
+	case KMS_EHTTP_REQTYPE:
+	case KMS_EHTTP_MEDIA:
+	case KMS_EHTTP_SIZE:
+	case KMS_EHTTP_FRAME:
+	case KMS_EHTTP_TIMEOUT:
+	case KMS_EZK_PEER:
+	case KMS_EZK_REQTYPE:
+	case KMS_ERATE:
+	case KMS_EAUDIT:
+	case KMS_EUNAVAIL:
+	case KMS_ENOMEM:
+	case KMS_EINTERNAL:
+	case KMS_ECRYPTO:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * X-KMS-Error (ua.error_detail) of a refusal: "KMS_E<NAME> reason".  Before
+ * the MAC verified, anything else (unknown user or B-TID, wrong MAC, an
+ * expired key, an identity the key does not cover) reads "KMS_EAUTH
+ * authentication failure": no user enumeration (docs/http-binding.md).
+ * reason is static text; it is still kept to printable ASCII.
+ */
+static void set_detail(const kms_http_t *h, req_t *q, int code, bool authenticated,
+		       const char *reason)
+{
+	q->outcome = code;
+	if (!h->cfg.error_detail || code == KMS_EOK) {
+		return;
+	}
+	if (!authenticated && !detail_before_auth(code)) {
+		code = KMS_EAUTH;
+		reason = NULL;
+	}
+	snprintf(q->detail, sizeof(q->detail), "%s %s", kms_err_name(code),
+		 reason != NULL ? reason : kms_strerror(code));
+	for (char *p = q->detail; *p != '\0'; p++) {
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e) {
+			*p = '?';
+		}
+	}
+}
+
 /* A refused Ua request: status from the error table, audited at completion. */
-static enum MHD_Result refuse(struct MHD_Connection *c, req_t *q, int code,
-			      const char *text, const char *allow)
+static enum MHD_Result refuse(const kms_http_t *h, struct MHD_Connection *c, req_t *q,
+			      int code, const char *text, const char *allow)
 {
 	q->frame_err = code;
+	set_detail(h, q, code, false, NULL);
 	return reply_text(c, q, (unsigned)kms_err_http(code), text, allow);
 }
 
@@ -173,7 +247,7 @@ static bool rate_refused(kms_http_t *h, struct MHD_Connection *c, req_t *q,
 			       h->name, q->client[0] != '\0' ? q->client : "?",
 			       (unsigned long long)skipped);
 	}
-	*ret = refuse(c, q, KMS_ERATE, "too many requests\n", NULL);
+	*ret = refuse(h, c, q, KMS_ERATE, "too many requests\n", NULL);
 	return true;
 }
 
@@ -301,7 +375,8 @@ static enum MHD_Result route_zk(kms_http_t *h, struct MHD_Connection *c, req_t *
 	pthread_rwlock_unlock(&h->lock);
 	if (ret != KMS_EOK) {
 		log_req_notice(q->rid, "Zk: client refused: %s", why);
-		return refuse(c, q, KMS_EZK_PEER, "client certificate refused\n", NULL);
+		return refuse(h, c, q, KMS_EZK_PEER, "client certificate refused\n",
+			      NULL);
 	}
 	return route_frame(h, c, q, url, method);
 }
@@ -357,13 +432,14 @@ static enum MHD_Result route_frame(kms_http_t *h, struct MHD_Connection *c, req_
 			return reply_text(c, q, 503, "out of memory\n", NULL);
 		}
 		q->type = d.type;
+		q->typed = true;
 		q->post = true;
 		q->mtype = h->zk		      ? KMS_MT_ZK_RESOLVE
 			   : d.type == KMS_REQ_TICKET ? KMS_MT_TICKET
 						      : KMS_MT_RESOLVE;
 		return MHD_YES;
 	default:
-		return d.error != 0 ? refuse(c, q, d.error, d.text, d.allow)
+		return d.error != 0 ? refuse(h, c, q, d.error, d.text, d.allow)
 				    : reply_text(c, q, d.status, d.text, d.allow);
 	}
 }
@@ -385,7 +461,7 @@ static enum MHD_Result serve(kms_http_t *h, struct MHD_Connection *c, req_t *q)
 {
 	/* Per thread; MHD copies the answer into the response (MUST_COPY). */
 	static __thread uint8_t out[MIKEY_MSG_MAX];
-	kms_answer_t ans = { 500, KMS_EINTERNAL, 0, 0 };
+	kms_answer_t ans = { 500, KMS_EINTERNAL, 0, 0, false, NULL };
 	char www_auth[BOOTSTRAP_HDR_MAX];
 	pthread_rwlock_rdlock(&h->lock);
 	const kms_service_t *svc = atomic_load(&h->svc);
@@ -421,9 +497,11 @@ static enum MHD_Result serve(kms_http_t *h, struct MHD_Connection *c, req_t *q)
 		q->parked = true;
 		return net_listener_park(h->l, c, &q->wait);
 	}
+	set_detail(h, q, ans.error, ans.authenticated, ans.reason);
 	if (h->zk && peer == NULL) {
 		log_req_notice(q->rid, "Zk: %s is no longer a peer", q->peer);
-		return refuse(c, q, KMS_EZK_PEER, "client certificate refused\n", NULL);
+		return refuse(h, c, q, KMS_EZK_PEER, "client certificate refused\n",
+			      NULL);
 	}
 	if (ans.len == 0 || ans.len > MIKEY_MSG_MAX) {
 		log_req_warning(q->rid, "no MIKEY answer: %s", kms_err_name(ans.error));
@@ -457,15 +535,46 @@ static void req_init(kms_http_t *h, req_t *q, const char *url, const char *metho
 	str_copy(q->path, sizeof(q->path), url);
 }
 
+/*
+ * Zk: the forwarding KMS sends its request id (zk/client.h); adopted when
+ * it is a short token of letters, digits and "-._:", so both KMSs log the
+ * resolve under one id.  Anything else is not: ours stays, and the line
+ * names both (the peer's escaped).
+ */
+static void adopt_rid(struct MHD_Connection *c, req_t *q)
+{
+	const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, ZK_RID_HEADER);
+	size_t n = v != NULL ? strnlen(v, ZK_RID_MAX + 1) : 0;
+	bool ok = n > 0 && n <= ZK_RID_MAX && n < sizeof(q->rid);
+	for (size_t i = 0; ok && i < n; i++) {
+		char ch = v[i];
+		ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		     (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' ||
+		     ch == ':';
+	}
+	if (ok) {
+		memcpy(q->rid, v, n);
+		q->rid[n] = '\0';
+	} else if (v != NULL) {
+		char shown[LOG_ESCAPED_SIZE(32)];
+		log_escape(shown, sizeof(shown), v, strnlen(v, 32));
+		log_req_notice(q->rid,
+			       "Zk: peer's request id '%s' not adopted (over %d "
+			       "characters or not a token); this request is %s",
+			       shown, ZK_RID_MAX, q->rid);
+	}
+}
+
 /* A piece of the body; past the cap the request is refused (413). */
-static enum MHD_Result take_upload(struct MHD_Connection *c, req_t *q, const char *upload,
-				   size_t *upload_size)
+static enum MHD_Result take_upload(const kms_http_t *h, struct MHD_Connection *c,
+				   req_t *q, const char *upload, size_t *upload_size)
 {
 	if (net_body_append(&q->body, upload, *upload_size) != KMS_EOK) {
 		/* More than max_body (chunked) or than declared: stop here. */
 		net_body_free(&q->body);
 		q->post = false;
-		if (refuse(c, q, KMS_EHTTP_SIZE, "body too large\n", NULL) != MHD_YES) {
+		if (refuse(h, c, q, KMS_EHTTP_SIZE, "body too large\n", NULL) !=
+		    MHD_YES) {
 			q->status = 413;
 			return MHD_NO; /* MHD cannot answer mid-body: close */
 		}
@@ -489,6 +598,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		}
 		req_init(h, q, url, method);
 		client_addr(c, q->client, sizeof(q->client));
+		if (h->zk) {
+			adopt_rid(c, q);
+		}
 		*con_cls = q; /* in flight from here (net/listener.h) */
 		return route(h, c, q, url, method);
 	}
@@ -497,7 +609,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return *upload_size == 0 ? MHD_YES : MHD_NO;
 	}
 	if (*upload_size != 0) {
-		return take_upload(c, q, upload, upload_size);
+		return take_upload(h, c, q, upload, upload_size);
 	}
 	q->parked = false; /* resumed, if it was */
 	enum MHD_Result ret = serve(h, c, q);
@@ -563,8 +675,19 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	double ms = (double)(now.tv_sec - q->start.tv_sec) * 1e3 +
 		    (double)(now.tv_nsec - q->start.tv_nsec) / 1e6;
-	log_req_info(q->rid, "%s %s %u %zu bytes %.1f ms%s", q->method, q->path,
-		     q->status, q->bytes, ms, net_termination_str(toe));
+	const log_http_t line = {
+		q->method,
+		q->path,
+		q->status,
+		q->bytes,
+		ms,
+		q->client,
+		q->typed ? (q->type == KMS_REQ_TICKET ? "ticketrequest" : "ticketresolve")
+			 : NULL,
+		q->status != 0 ? kms_err_name(q->outcome) : NULL,
+		net_termination_str(toe),
+	};
+	log_http(LOG_INFO, q->rid, &line);
 	/* A Ua request that never reached the service still gets its audit row. */
 	if (q->post && q->status == 0) {
 		q->frame_err = toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED

@@ -200,6 +200,8 @@ static void handle(const kms_service_t *svc, const zk_peer_t *via, kms_reqtype_t
 	req_t *r = ctx_get();
 	ans->len = 0;
 	ans->retry_after = 0;
+	ans->authenticated = false;
+	ans->reason = NULL;
 	if (r == NULL) {
 		log_req_error(rid, "no memory for a request context");
 		ans->error = KMS_ENOMEM;
@@ -218,6 +220,9 @@ static void handle(const kms_service_t *svc, const zk_peer_t *via, kms_reqtype_t
 		ret = KMS_EAUDIT;
 	} else {
 		ret = mikey_msg_parse(in, len, &r->in);
+		if (len == 0) {
+			r->reason = "empty body";
+		}
 	}
 	if (ret == KMS_EOK) {
 		ret = svc_authenticate(r);
@@ -246,6 +251,8 @@ static void handle(const kms_service_t *svc, const zk_peer_t *via, kms_reqtype_t
 	ans->http_status = kms_err_http(ret);
 	ans->len = out_len;
 	ans->retry_after = r->retry_after;
+	ans->authenticated = r->authenticated;
+	ans->reason = r->reason;
 	req_end(r);
 }
 

@@ -7,6 +7,7 @@
 #ifndef KMS_KMS_SERVICE_H
 #define KMS_KMS_SERVICE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,6 +43,8 @@ typedef struct {
 	int error;	      /* KMS_EOK or the failure */
 	size_t len;	      /* bytes written to out (response or Error message) */
 	uint32_t retry_after; /* 429 (KMS_ERATE): seconds for Retry-After */
+	bool authenticated;   /* the requester's MAC verified (error detail) */
+	const char *reason;   /* why refused (static text), or NULL */
 } kms_answer_t;
 
 /*

@@ -130,6 +130,12 @@ static void log_outcome(req_t *r, int code, int refused, const audit_rec_t *rec)
 		log_req_info(r->rid, "%s from '%s'%s answered 503: no audit row (%s)",
 			     type_name(r->type), who[0] != '\0' ? who : "?", zk,
 			     code == KMS_EOK ? "was granted" : kms_err_name(code));
+	} else if (code == KMS_EOK && r->zk_to != NULL) {
+		/* Forwarded: the issuing KMS opened the ticket (its key id is not
+		 * ours to know); the peer and its answer are what happened. */
+		log_req_info(r->rid,
+			     "%s from '%s' forwarded to %s: granted by the peer%s%s",
+			     type_name(r->type), who, r->zk_to, sep, why);
 	} else if (code == KMS_EOK) {
 		log_req_info(r->rid, "%s from '%s'%s granted (ticket key %u)%s%s",
 			     type_name(r->type), who, zk, rec->ticket_key_id, sep, why);
@@ -143,6 +149,56 @@ static void log_outcome(req_t *r, int code, int refused, const audit_rec_t *rec)
 			       type_name(r->type), who[0] != '\0' ? who : "?", zk, rule,
 			       kms_strerror(code), kms_err_name(code), sep, why);
 	}
+}
+
+/*
+ * The ticket policy's responders as identities, comma-separated, at most
+ * AUDIT_RESP_MAX bytes: cut at a whole identity, then ",...".  Only for an
+ * authenticated message (garbage names nobody); "?" for an entry that is
+ * no identity.
+ */
+static void audit_responders(const req_t *r, audit_rec_t *rec)
+{
+	const mikey_tp_t *tp = &r->in.ticket.policy;
+	char id[IDENTITY_MAX + 1];
+	size_t used = 0;
+	if (!r->authenticated || !r->in.has_ticket) {
+		return;
+	}
+	for (size_t i = 0; i < tp->nidrr && i < MIKEY_IDRR_MAX; i++) {
+		const mikey_id_t *q = &tp->idrr[i];
+		size_t n = 0;
+		if (identity_pattern_normalise(q->id_type, q->id.data, q->id.len, id,
+					       sizeof(id), &n, NULL) != KMS_EOK) {
+			id[0] = '?';
+			n = 1;
+		}
+		size_t sep = used > 0 ? 1 : 0;
+		if (used + sep + n + 4 > AUDIT_RESP_MAX) {
+			memcpy(rec->responders + used, used > 0 ? ",..." : "...", 4);
+			used += used > 0 ? 4 : 3;
+			break;
+		}
+		if (sep) {
+			rec->responders[used++] = ',';
+		}
+		memcpy(rec->responders + used, id, n);
+		used += n;
+	}
+	rec->responders[used] = '\0';
+}
+
+/* The names an operator reads: message type, responders, the peer KMS. */
+static void audit_names(const req_t *r, audit_rec_t *rec)
+{
+	if (r->authenticated || rec->msg_type != 0) {
+		rec->msg_type_name = mikey_dt_name(rec->msg_type);
+	}
+	audit_responders(r, rec);
+	const char *peer = r->zk_to != NULL ? r->zk_to
+			   : r->via != NULL ? r->via->kms_id
+					    : "";
+	str_copy(rec->peer_kms, sizeof(rec->peer_kms), peer);
 }
 
 int svc_audit_and_log(req_t *r, int code)
@@ -163,6 +219,7 @@ int svc_audit_and_log(req_t *r, int code)
 	rec.error = code;
 	rec.ticket_key_id = r->ticket_key_id;
 	rec.reason = r->reason;
+	audit_names(r, &rec);
 	int refused = KMS_EOK;
 	if (own_row(r, code)) {
 		refused = audit_log(r->svc->audit, &rec);

@@ -160,8 +160,9 @@ static int forward_post(req_t *r, const zk_peer_t *peer, size_t req_len, size_t 
 {
 	long status = 0;
 	const char *why = NULL;
-	int ret = zk_client_post(r->svc->zk, peer, r->hop_req, req_len, r->hop_resp,
-				 sizeof(r->hop_resp), resp_len, &status, &why);
+	int ret =
+	    zk_client_post_rid(r->svc->zk, peer, r->rid, r->hop_req, req_len, r->hop_resp,
+			       sizeof(r->hop_resp), resp_len, &status, &why);
 	if (ret == KMS_EUNAVAIL) {
 		log_req_warning(r->rid, "Zk: %s unreachable: %s", peer->kms_id, why);
 		return KMS_EZK_DOWN;

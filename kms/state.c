@@ -62,6 +62,8 @@ void kms_state_apply_log(const kms_config_t *cfg)
 								: LOG_TARGET_STDERR;
 	log_open("kmsd", t);
 	log_level_set(log_level_parse(cfg->log_level));
+	log_fmt_set(log_fmt_parse(cfg->log_format) == LOG_FMT_JSON ? LOG_FMT_JSON
+								   : LOG_FMT_TEXT);
 }
 
 /*

@@ -10,6 +10,7 @@
 #include "net/http_client.h"
 
 #include <curl/curl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -696,6 +697,12 @@ int net_post(net_pool_t *p, net_handle_t *hd, net_call_t *call)
 		return ret;
 	}
 	bool again = ret == KMS_EOK;
+	/* The call's own header goes before the pool's, on the stack: no
+	 * allocation per call; the pool's list is set back below. */
+	struct curl_slist extra = { (char *)(uintptr_t)call->header, p->headers };
+	if (again && call->header != NULL) {
+		again = curl_easy_setopt(hd->h, CURLOPT_HTTPHEADER, &extra) == CURLE_OK;
+	}
 	ret = again ? KMS_EUNAVAIL : KMS_EINTERNAL;
 	for (unsigned n = 0; again; n++) {
 		if (n > 0) {
@@ -705,6 +712,9 @@ int net_post(net_pool_t *p, net_handle_t *hd, net_call_t *call)
 		net_attempt_start(p, &sink, n);
 		CURLcode rc = curl_easy_perform(hd->h);
 		ret = net_attempt_end(p, hd, (int)rc, call, &sink, &again);
+	}
+	if (call->header != NULL) {
+		curl_easy_setopt(hd->h, CURLOPT_HTTPHEADER, p->headers);
 	}
 	net_attempt_disarm(hd, call, &sink, ret);
 	return ret;

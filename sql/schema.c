@@ -16,6 +16,7 @@ static const sqldb_migration_t audit_migrations[] = {
 	{ 1, sql_audit_001 },
 	{ 2, sql_audit_002 },
 	{ 3, sql_audit_003 },
+	{ 4, sql_audit_004 },
 };
 
 static const sqldb_migration_t bsf_migrations[] = {

@@ -6,6 +6,7 @@
  *   kmsctl [-d STATE_DIR] psk add|list|remove ...            (kmsctl_psk.c)
  *   kmsctl [-d STATE_DIR] policy add|list|remove|test ...    (kmsctl_policy.c)
  *   kmsctl [-d STATE_DIR] peer add|list|remove ...           (kmsctl_peer.c)
+ *   kmsctl [-d STATE_DIR] audit [filters] | --prune-before T (kmsctl_audit.c)
  *
  * This file only parses the global options and dispatches.  STATE_DIR
  * (default ./var) holds kms.db and the KEK file "kek"; -c takes the paths
@@ -33,7 +34,7 @@ static const struct {
 } commands[] = {
 	{ "init", kmsctl_init_run }, { "key", kmsctl_key_run },
 	{ "psk", kmsctl_psk_run },   { "policy", kmsctl_policy_run },
-	{ "peer", kmsctl_peer_run },
+	{ "peer", kmsctl_peer_run }, { "audit", kmsctl_audit_run },
 };
 
 static void usage_main(FILE *f)
@@ -47,6 +48,7 @@ static void usage_main(FILE *f)
 		"  psk add|list|remove      manage static PSK users\n"
 		"  policy add|list|remove|test  manage the ticket policy rules\n"
 		"  peer add|list|remove     manage the Zk peer KMSs\n"
+		"  audit                    query or prune kmsd's audit log\n"
 		"\n"
 		"  -d, --state-dir DIR  state directory (default ./var): kms.db, kek\n"
 		"  -c, --config FILE    kmsd's configuration: its kms.state_dir,\n"

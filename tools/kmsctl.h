@@ -23,6 +23,7 @@ typedef struct {
 	char dir[KMSCTL_PATH_CAP];
 	char db[KMSCTL_PATH_CAP];
 	char kek[KMSCTL_PATH_CAP];
+	char audit[KMSCTL_PATH_CAP]; /* kmsd's audit log (kmsctl audit) */
 	bool shared; /* -c with kms.user: the stores are shared with gid */
 	gid_t gid;
 } kmsctl_paths_t;
@@ -93,5 +94,6 @@ int kmsctl_key_run(const kmsctl_paths_t *p, int argc, char **argv);
 int kmsctl_psk_run(const kmsctl_paths_t *p, int argc, char **argv);
 int kmsctl_policy_run(const kmsctl_paths_t *p, int argc, char **argv);
 int kmsctl_peer_run(const kmsctl_paths_t *p, int argc, char **argv);
+int kmsctl_audit_run(const kmsctl_paths_t *p, int argc, char **argv);
 
 #endif

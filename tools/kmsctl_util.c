@@ -30,8 +30,10 @@ int kmsctl_paths_make(const char *dir, kmsctl_paths_t *p)
 	int a = snprintf(p->dir, sizeof(p->dir), "%s", dir);
 	int b = snprintf(p->db, sizeof(p->db), "%s/kms.db", dir);
 	int c = snprintf(p->kek, sizeof(p->kek), "%s/kek", dir);
+	int d = snprintf(p->audit, sizeof(p->audit), "%s/audit.db", dir);
 	if (a < 0 || b < 0 || c < 0 || (size_t)a >= sizeof(p->dir) ||
-	    (size_t)b >= sizeof(p->db) || (size_t)c >= sizeof(p->kek)) {
+	    (size_t)b >= sizeof(p->db) || (size_t)c >= sizeof(p->kek) || d < 0 ||
+	    (size_t)d >= sizeof(p->audit)) {
 		return KMS_ERANGE;
 	}
 	return KMS_EOK;
@@ -49,8 +51,10 @@ int kmsctl_paths_config(const char *conf, kmsctl_paths_t *p)
 	int a = snprintf(p->dir, sizeof(p->dir), "%s", cfg.state_dir);
 	int b = snprintf(p->db, sizeof(p->db), "%s", cfg.keys_db);
 	int c = snprintf(p->kek, sizeof(p->kek), "%s", cfg.kek_file);
+	int d = snprintf(p->audit, sizeof(p->audit), "%s", cfg.audit_db);
 	if (a < 0 || b < 0 || c < 0 || (size_t)a >= sizeof(p->dir) ||
-	    (size_t)b >= sizeof(p->db) || (size_t)c >= sizeof(p->kek)) {
+	    (size_t)b >= sizeof(p->db) || (size_t)c >= sizeof(p->kek) || d < 0 ||
+	    (size_t)d >= sizeof(p->audit)) {
 		return kmsctl_fail(KMS_ERANGE, "%s: paths", conf);
 	}
 	p->shared = ra.set;

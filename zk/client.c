@@ -262,9 +262,35 @@ int zk_client_post(zk_client_t *c, const zk_peer_t *peer, const uint8_t *body, s
 		   uint8_t *out, size_t cap, size_t *out_len, long *http_status,
 		   const char **why)
 {
+	return zk_client_post_rid(c, peer, NULL, body, len, out, cap, out_len,
+				  http_status, why);
+}
+
+/* "X-Request-Id: <rid>" into buf, or NULL when rid is absent or not a
+ * short printable token (it goes into a header line). */
+static const char *rid_header(const char *rid, char *buf, size_t cap)
+{
+	size_t n = rid != NULL ? strnlen(rid, ZK_RID_MAX + 1) : 0;
+	if (n == 0 || n > ZK_RID_MAX) {
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (rid[i] <= 0x20 || rid[i] >= 0x7f) {
+			return NULL;
+		}
+	}
+	int m = snprintf(buf, cap, ZK_RID_HEADER ": %s", rid);
+	return m > 0 && (size_t)m < cap ? buf : NULL;
+}
+
+int zk_client_post_rid(zk_client_t *c, const zk_peer_t *peer, const char *rid,
+		       const uint8_t *body, size_t len, uint8_t *out, size_t cap,
+		       size_t *out_len, long *http_status, const char **why)
+{
 	const char *w = "invalid arguments";
 	int ret = KMS_EINVAL;
 	char subj[SUBJECT_LEN];
+	char hdr[sizeof(ZK_RID_HEADER) + ZK_RID_MAX + 4];
 	lease_t l = { NULL, NULL, false };
 	if (c == NULL || peer == NULL || body == NULL || len == 0 || out == NULL ||
 	    out_len == NULL || http_status == NULL) {
@@ -276,9 +302,12 @@ int zk_client_post(zk_client_t *c, const zk_peer_t *peer, const uint8_t *body, s
 	if (ret != KMS_EOK) {
 		goto done;
 	}
-	net_call_t call = {
-		.subj = subj, .body = body, .len = len, .out = out, .cap = cap
-	};
+	net_call_t call = { .subj = subj,
+			    .body = body,
+			    .len = len,
+			    .header = rid_header(rid, hdr, sizeof(hdr)),
+			    .out = out,
+			    .cap = cap };
 	ret = net_post(l.slot->pool, l.hd, &call);
 	net_breaker_leave(&l.slot->breaker, l.trial, ret, subj);
 	net_pool_give(l.slot->pool, l.hd);

@@ -49,6 +49,8 @@
 #define ZK_CLIENT_PEERS_MAX ZK_PEERS_MAX /* distinct kms_ids served */
 #define ZK_MEDIA_TYPE "application/mikey"
 #define ZK_REQUEST_QUERY "requesttype=ticketresolve"
+#define ZK_RID_HEADER "X-Request-Id"
+#define ZK_RID_MAX 23 /* characters of a request id carried over Zk */
 
 typedef struct {
 	const char *cert_file;	     /* our client certificate (PEM chain) */
@@ -96,6 +98,13 @@ void zk_client_free(zk_client_t *c);
 int zk_client_post(zk_client_t *c, const zk_peer_t *peer, const uint8_t *body, size_t len,
 		   uint8_t *out, size_t cap, size_t *out_len, long *http_status,
 		   const char **why);
+
+/* The same, carrying rid (the forwarding request's id, when it is at most
+ * ZK_RID_MAX printable characters; else not sent) as X-Request-Id, so the
+ * issuing KMS logs the request under the same id. */
+int zk_client_post_rid(zk_client_t *c, const zk_peer_t *peer, const char *rid,
+		       const uint8_t *body, size_t len, uint8_t *out, size_t cap,
+		       size_t *out_len, long *http_status, const char **why);
 
 /* Close the idle connections to every kms_id that peers does not list
  * (after a reload); a NULL table closes them all. */

@@ -11,6 +11,7 @@
 set -eu
 . "${top_srcdir:-.}/tests/system/lib.sh"
 need openssl
+need sqlite3
 BSFD="$top_builddir/bsf-stub/bsf-stubd"
 [ -x "$BSFD" ] || fail "bsf-stubd not built: $BSFD"
 
@@ -103,6 +104,7 @@ st=$(post_mikey "http://127.0.0.1:$ua1/kms?requesttype=ticketrequest" "$tmp/req.
 "$UE" transfer-init --psk-file "$tmp/alice.psk" --state "$tmp/alice.st" --resp "$tmp/resp.bin" \
 	--out "$tmp/ti.bin" >/dev/null 2>"$tmp/err" || fail "transfer-init"
 [ "$(resolve bob 0)" = 200 ] || fail "Bob's resolve via Zk: $(cat "$tmp/kmsd.log" | tail -5)"
+zrid=$(header X-Request-Id) # KMS2's id for Bob's resolve: carried to KMS1 over Zk
 "$UE" transfer-resp --psk-file "$tmp/bob.psk" --state "$tmp/bob0.st" --resp "$tmp/rr-bob0.bin" \
 	--out "$tmp/tr.bin" >/dev/null 2>"$tmp/err" || fail "transfer-resp"
 "$UE" keys --state "$tmp/bob0.st" >"$tmp/keys-bob.json" || fail "keys (bob)"
@@ -113,6 +115,17 @@ grep -q "forwarded to kms.d2.example\|forwarded to kms.d1.example" "$tmp/kmsd.lo
 	fail "KMS2 did not log the forwarding"
 grep -q "over Zk from kms.d2.example) granted" "$tmp/kms1.log" || fail "KMS1 log"
 ok "Alice@KMS1 -> Bob@KMS2: resolved via Zk, same SRTP master key and salt"
+# One request id in both logs: KMS2 sent its X-Request-Id, KMS1 adopted it.
+wait_log "\[$zrid\] ticketresolve from 'bob@d2.example' forwarded to kms.d1.example: granted by the peer"
+wait_log "\[$zrid\] ticketresolve from 'bob@d2.example' (over Zk from kms.d2.example) granted" kms1.log
+wait_log "\[$zrid\] POST /kms 200 .* client 127.0.0.1 ticketresolve KMS_EOK" kms1.log
+grep -q "ticket key 0" "$tmp/kmsd.log" && fail "KMS2 logs a ticket key it does not have"
+zrow() {
+	[ "$(sqlite3 "$S2/audit.db" "SELECT peer_kms || ' ' || msg_type_name FROM audit
+		WHERE rid = '$zrid'" 2>/dev/null)" = "kms.d1.example RESOLVE_INIT_PSK" ]
+}
+wait_for 5 "KMS2's audit row names no peer KMS or type" zrow
+ok "request id $zrid in both KMSs' logs; KMS2 logs the peer and its answer, audits the peer"
 
 # --- the same call by UEs that speak SIP URIs (ID Type URI, sip: values, Type 2) ------
 # IDRkms is the KMS's identity as a host name, so the UEs send it as such; the

@@ -236,11 +236,39 @@ static void given_unterminated_strings_when_logged_then_stored_truncated(void)
 	memset(&r, 'A', sizeof(r));
 	r.error = KMS_EMAC;
 	r.reason = NULL; /* a pointer to a static string, not a buffer */
+	r.msg_type_name = NULL;
 	audit_log(a, &r);
 	audit_close(a);
 	CU_ASSERT_EQUAL(sql_count("SELECT length(rid) FROM audit"), AUDIT_RID_MAX);
 	CU_ASSERT_EQUAL(sql_count("SELECT length(requester) FROM audit"), AUDIT_ID_MAX);
+	CU_ASSERT_EQUAL(sql_count("SELECT length(responders) FROM audit"), AUDIT_RESP_MAX);
+	CU_ASSERT_EQUAL(sql_count("SELECT length(peer_kms) FROM audit"), AUDIT_PEER_MAX);
 	CU_ASSERT_EQUAL(sql_count("SELECT count(*) FROM audit WHERE error = 'KMS_EMAC'"),
+			1);
+	unit_rmdir(dir);
+}
+
+/* Schema version 4: names, responders, the peer KMS, and a readable time
+ * computed from time_ms (milliseconds kept, UTC). */
+static void given_named_record_when_logged_then_names_and_rfc3339_time(void)
+{
+	setup();
+	audit_t *a = NULL;
+	CU_ASSERT_EQUAL_FATAL(open_q(16, &a), KMS_EOK);
+	audit_rec_t r;
+	make_rec(&r, 7);
+	r.time_ms = 1764700000123LL; /* 2025-12-02T18:26:40.123Z */
+	r.msg_type_name = "RESOLVE_INIT_PSK";
+	snprintf(r.responders, sizeof(r.responders), "bob@example.org,*.dept@x.org");
+	snprintf(r.peer_kms, sizeof(r.peer_kms), "kms2.example.org");
+	audit_log(a, &r);
+	audit_close(a);
+	CU_ASSERT_EQUAL(sql_count("SELECT count(*) FROM audit WHERE time = "
+				  "'2025-12-02T18:26:40.123Z'"),
+			1);
+	CU_ASSERT_EQUAL(sql_count("SELECT count(*) FROM audit WHERE msg_type_name = "
+				  "'RESOLVE_INIT_PSK' AND peer_kms = 'kms2.example.org' "
+				  "AND responders = 'bob@example.org,*.dept@x.org'"),
 			1);
 	unit_rmdir(dir);
 }
@@ -582,6 +610,7 @@ int main(void)
 		UNIT_TEST(
 		    given_writer_blocked_by_other_writer_when_queue_fills_then_drops),
 		UNIT_TEST(given_unterminated_strings_when_logged_then_stored_truncated),
+		UNIT_TEST(given_named_record_when_logged_then_names_and_rfc3339_time),
 		UNIT_TEST(given_four_threads_when_logging_then_every_record_lands),
 		UNIT_TEST(given_bad_arguments_when_open_then_einval_and_null_is_noop),
 		UNIT_TEST(
