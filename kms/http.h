@@ -42,6 +42,14 @@ int kms_http_start_zk(const kms_config_t *cfg, const kms_service_t *svc,
 const kms_service_t *kms_http_swap(kms_http_t *h, const kms_service_t *svc);
 
 /*
+ * Re-read the listener's TLS certificate and key files (SIGHUP; the names
+ * stay as started): new connections get them, open ones keep theirs.
+ * KMS_EOK also without TLS or with h NULL; on error the current ones stay
+ * (logged, naming the file, and counted).
+ */
+int kms_http_tls_reload(kms_http_t *h);
+
+/*
  * Stop accepting connections, wait up to timeout_ms for requests in
  * progress to be answered, then stop the threads and free h.  NULL is a
  * no-op.
