@@ -643,10 +643,13 @@ static int load_pems(net_listener_t *l, const net_listener_cfg_t *cfg)
 		.flags = cfg->tls_file_flags,
 		.tag = l->tag,
 	};
-	int ret = net_tls_new(&tc, &l->tls); /* errors logged, naming the file */
-	if (ret == KMS_EOK && cfg->tls_trust != NULL) {
+	int ret = KMS_EOK;
+	if (cfg->tls_trust != NULL) {
 		ret =
 		    read_pem(l, cfg, cfg->tls_trust, "trust (client CAs)", &l->pem_trust);
+	}
+	if (ret == KMS_EOK) {
+		ret = net_tls_new(&tc, &l->tls); /* errors logged, naming the file */
 	}
 	return ret;
 }

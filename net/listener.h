@@ -108,9 +108,10 @@ int net_bind_addr(const char *listen, uint16_t port, struct sockaddr_storage *ss
  * the listener): KMS_EINVAL (bad arguments or address, max_conns 0 or over
  * NET_MAX_CONNS, a timeout over NET_TIMEOUT_MAX); a TLS file's
  * secret_file_read() error (KMS_ENOENT, KMS_EACCES, KMS_ELIMIT over the
- * cap, ...) or KMS_ECONFIG (an empty file, a key without a certificate);
- * KMS_EIO (MHD would not start: address in use, not local, bad TLS
- * material).
+ * cap, ...) or KMS_ECONFIG (an empty file, a key without a certificate,
+ * a file that is not a certificate or key, a key that is not the
+ * certificate's); KMS_EIO (MHD would not start: address in use, not
+ * local, a bad trust file).
  */
 int net_listener_start(const net_listener_cfg_t *cfg, const net_listener_cb_t *cb,
 		       void *cls, net_listener_t **out);
