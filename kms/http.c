@@ -678,6 +678,11 @@ int kms_http_tls_reload(kms_http_t *h)
 	return h != NULL ? net_listener_tls_reload(h->l) : KMS_EOK;
 }
 
+bool kms_http_tls_stats(kms_http_t *h, net_tls_stats_t *out)
+{
+	return h != NULL && net_listener_tls_stats(h->l, out);
+}
+
 void kms_http_stop(kms_http_t *h, unsigned timeout_ms)
 {
 	if (h == NULL) {
