@@ -356,6 +356,8 @@ static const item_t schema[] = {
 	UINT("ua.max_sending", max_sending, 256, 0, 65536, RESTART),
 	UINT("ua.max_sending_per_ip", max_sending_per_ip, 16, 0, 65536, RESTART),
 	UINT("ua.conn_memory", conn_memory, 32768, 8192, 1048576, RESTART),
+	STR("ua.tls_cert", tls_cert, "", check_path, "a file name", RESTART),
+	STR("ua.tls_key", tls_key, "", check_path, "a file name", RESTART),
 	UINT("ua.rate_per_address", rate_per_address, 50000, 0, RATELIMIT_RATE_MAX,
 	     RESTART),
 	UINT("ua.burst_per_address", burst_per_address, 100000, 1, RATELIMIT_BURST_MAX,
@@ -758,6 +760,13 @@ static int check_and_derive(loader_t *l, kms_config_t *tmp,
 		return fail(l, seen[it - schema],
 			    "'zk.enabled = true' needs 'zk.cert_file', 'zk.key_file' and "
 			    "'zk.ca_file'");
+	}
+	if ((tmp->tls_cert[0] == '\0') != (tmp->tls_key[0] == '\0')) {
+		const item_t *it =
+		    find_item("ua", tmp->tls_cert[0] == '\0' ? "tls_key" : "tls_cert");
+		return fail(
+		    l, seen[it - schema],
+		    "'ua.tls_cert' and 'ua.tls_key' go together (both or neither)");
 	}
 	char why[256];
 	kms_config_runas_t ra;

@@ -23,6 +23,11 @@ typedef struct {
 	unsigned conn_timeout;	   /* seconds, default 10 */
 	unsigned max_conns_per_ip; /* default 256; 0 = no per-address limit */
 	size_t conn_memory;	   /* bytes per connection (headers), default 32768 */
+	/* HTTPS on Ua: PEM certificate (chain) and private key, both or
+	 * neither (default ""); the names need a restart, their contents are
+	 * re-read on SIGHUP (net/tls.h). */
+	char tls_cert[256];
+	char tls_key[256];
 	/* Rate limits, answered 429 with Retry-After (docs/http-binding.md);
 	 * a rate of 0 turns that limit off. */
 	uint32_t rate_per_address;   /* requests/s per client address, 50000 */

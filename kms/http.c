@@ -721,6 +721,11 @@ static void listener_cfg(const kms_config_t *cfg, bool zk, net_listener_cfg_t *l
 	    zk ? cfg->zk_max_sending_per_ip : cfg->max_sending_per_ip;
 	lc->conn_memory = cfg->conn_memory;
 	lc->tag = zk ? "Zk" : "Ua";
+	if (!zk && cfg->tls_cert[0] != '\0') {
+		lc->tls_cert = cfg->tls_cert;
+		lc->tls_key = cfg->tls_key;
+		lc->tls_file_max = PEM_FILE_MAX;
+	}
 	if (zk) {
 		/* With a trust set MHD requests a client certificate; the
 		 * handler requires it (route_zk()). */
@@ -799,7 +804,8 @@ static int start(const kms_config_t *cfg, const kms_service_t *svc, bool zk,
 	}
 	log_notice("%s listening on %s%s, %u threads, max body %zu bytes%s", h->name,
 		   net_listener_addr(h->l), h->path, lc.threads, cfg->max_body,
-		   zk ? ", TLS with client certificates" : "");
+		   zk ? ", TLS with client certificates"
+		      : (lc.tls_cert != NULL ? ", TLS" : ""));
 	*out = h;
 	return KMS_EOK;
 }
@@ -831,6 +837,16 @@ const kms_service_t *kms_http_swap(kms_http_t *h, const kms_service_t *svc)
 	h->gen++; /* what Zk connections proved was against the old peers */
 	pthread_rwlock_unlock(&h->lock);
 	return old;
+}
+
+int kms_http_tls_reload(kms_http_t *h)
+{
+	return h != NULL ? net_listener_tls_reload(h->l) : KMS_EOK;
+}
+
+bool kms_http_tls_stats(kms_http_t *h, net_tls_stats_t *out)
+{
+	return h != NULL && net_listener_tls_stats(h->l, out);
 }
 
 void kms_http_stop(kms_http_t *h, unsigned timeout_ms)

@@ -18,6 +18,7 @@
 #include "kms/config.h"
 #include "net/conntrack.h"
 #include "kms/service.h"
+#include "net/tls.h"
 
 typedef struct kms_http kms_http_t;
 
@@ -48,6 +49,18 @@ void kms_http_conn_stats(kms_http_t *h, net_conntrack_stats_t *out);
 
 /* Put svc in service; returns the previous one, no longer in use. */
 const kms_service_t *kms_http_swap(kms_http_t *h, const kms_service_t *svc);
+
+/*
+ * Re-read the listener's TLS certificate and key files (SIGHUP; the names
+ * stay as started): new connections get them, open ones keep theirs.
+ * KMS_EOK also without TLS or with h NULL; on error the current ones stay
+ * (logged, naming the file, and counted).
+ */
+int kms_http_tls_reload(kms_http_t *h);
+
+/* The listener's certificate reload counters (generation, refused reloads,
+ * sets in use; net/tls.h) for metrics; false without TLS or with h NULL. */
+bool kms_http_tls_stats(kms_http_t *h, net_tls_stats_t *out);
 
 /*
  * Stop accepting connections, wait up to timeout_ms for requests in

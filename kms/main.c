@@ -56,8 +56,9 @@ static void usage(FILE *f)
 		   "root\n"
 		   "                       (otherwise kmsd refuses to start)\n"
 		   "  -h, --help           this text\n"
-		   "Signals: HUP reloads the configuration, keyring, PSK users and\n"
-		   "policy rules (and logs the NAF counters); a change of the policy\n"
+		   "Signals: HUP reloads the configuration, keyring, PSK users,\n"
+		   "policy rules and the TLS certificates and keys of Ua and Zk\n"
+		   "(and logs the NAF counters); a change of the policy\n"
 		   "rules in the store is picked up alone (policy.reload_interval);\n"
 		   "TERM and INT stop after the requests in progress.\n");
 }
@@ -363,6 +364,10 @@ static void run(const char *path, const sigset_t *set, kms_state_t **st,
 		}
 		if (sig == SIGHUP) {
 			log_zk_stats(sh->zk);
+			/* Certificates first, whatever the config reload does:
+			 * each keeps its current one on failure. */
+			(void)kms_http_tls_reload(sh->ua);
+			(void)kms_http_tls_reload(sh->zkl);
 			reload(path, "SIGHUP", st, sh);
 			seen = (*st)->db_version;
 			continue;

@@ -189,6 +189,12 @@ static void parent_dir(const char *path, char *buf, size_t len)
 	}
 }
 
+/* A file setting that may be empty (not used): NULL then. */
+static const char *opt_path(const char *p)
+{
+	return p[0] != '\0' ? p : NULL;
+}
+
 /* What the account needs while kmsd runs, checked with access() as it;
  * the first failure goes to msg. */
 static int check_paths(const kms_config_t *cfg, const char *conf, char *msg, size_t len)
@@ -196,6 +202,7 @@ static int check_paths(const kms_config_t *cfg, const char *conf, char *msg, siz
 	char db_dir[PATH_LEN], audit_dir[PATH_LEN];
 	parent_dir(cfg->keys_db, db_dir, sizeof(db_dir));
 	parent_dir(cfg->audit_db, audit_dir, sizeof(audit_dir));
+	bool zk = cfg->zk_enabled;
 	const struct {
 		const char *what, *path, *needs;
 		int mode;
@@ -210,6 +217,14 @@ static int check_paths(const kms_config_t *cfg, const char *conf, char *msg, siz
 		  W_OK | X_OK, false },
 		{ "kms.audit_db", cfg->audit_db, "read and write", R_OK | W_OK, true },
 		{ "the directory of kms.audit_db", audit_dir, "write", W_OK | X_OK,
+		  false },
+		/* Re-read on SIGHUP (and by the Zk client for each new peer
+		 * connection), after the switch. */
+		{ "ua.tls_cert", opt_path(cfg->tls_cert), "read", R_OK, false },
+		{ "ua.tls_key", opt_path(cfg->tls_key), "read", R_OK, false },
+		{ "zk.cert_file", zk ? opt_path(cfg->zk_cert_file) : NULL, "read", R_OK,
+		  false },
+		{ "zk.key_file", zk ? opt_path(cfg->zk_key_file) : NULL, "read", R_OK,
 		  false },
 	};
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {

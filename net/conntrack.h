@@ -61,6 +61,7 @@ typedef struct net_conn {
 	uint32_t hash;
 	uint8_t addr[16]; /* IPv4 (mapped into IPv6) or IPv6 */
 	void *app;	  /* the daemon's socket context */
+	void *tls;	  /* the listener's: TLS credentials this one holds */
 	unsigned calls;	  /* access handler calls of the current request */
 	bool in;	  /* the table was told the request is in */
 } net_conn_t;

@@ -49,6 +49,7 @@
 #include "common/errcode.h"
 #include "common/log.h"
 #include "common/secret_file.h"
+#include "net/tls.h"
 #include "net/wait.h"
 
 #define TAG_MAX 16
@@ -77,7 +78,8 @@ struct net_listener {
 	uint16_t port;
 	char tag[TAG_MAX];
 	char addr[NET_ADDR_STR_MAX];
-	char *pem_cert, *pem_key, *pem_trust; /* kept while MHD runs */
+	net_tls_t *tls;	 /* the server certificate and key (reloadable) */
+	char *pem_trust; /* kept while MHD runs */
 	size_t pem_max;
 };
 
@@ -428,6 +430,8 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx
 			(void)shutdown(fd->connect_fd, SHUT_RDWR);
 			return;
 		}
+		/* Before the handshake: the set current now serves it. */
+		e->tls = l->tls != NULL ? net_tls_acquire(l->tls) : NULL;
 	}
 	if (e == NULL) {
 		return;
@@ -436,9 +440,35 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx
 		l->cb.connection(l->cls, c, &e->app, code);
 	}
 	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		net_tls_release(e->tls); /* its session is going: no more use */
+		e->tls = NULL;
 		net_conntrack_remove(l->ct, e); /* before MHD closes the socket */
 		*socket_ctx = NULL;
 	}
+}
+
+/*
+ * GnuTLS asks for the server certificate in each handshake.  MHD makes the
+ * connection the session's pointer; the credentials are those the
+ * connection took when it started (on_connection), so a reload between
+ * accept and handshake cannot free them under the handshake.
+ */
+static int on_cert(gnutls_session_t session, const gnutls_datum_t *req_ca_dn, int nreqs,
+		   const gnutls_pk_algorithm_t *pk_algos, int pk_algos_len,
+		   gnutls_pcert_st **pcert, unsigned int *pcert_len,
+		   gnutls_privkey_t *key)
+{
+	(void)req_ca_dn;
+	(void)nreqs;
+	(void)pk_algos;
+	(void)pk_algos_len;
+	struct MHD_Connection *c = gnutls_session_get_ptr(session);
+	net_conn_t *e = c != NULL ? conn_of(c) : NULL;
+	if (e == NULL || e->tls == NULL) {
+		return -1; /* the handshake fails; the connection is closed */
+	}
+	net_tls_creds_get(e->tls, pcert, pcert_len, key);
+	return 0;
 }
 
 /* The reaper: the deadlines every NET_REAP_MS (a real wait, so that a stop
@@ -500,8 +530,7 @@ unsigned net_listener_slots(unsigned max_conns)
 
 static void listener_free(net_listener_t *l)
 {
-	secret_file_free(l->pem_key, l->pem_max);
-	secret_file_free(l->pem_cert, l->pem_max);
+	net_tls_free(l->tls); /* after MHD: no connection holds a set */
 	secret_file_free(l->pem_trust, l->pem_max);
 	net_conntrack_free(l->ct);
 	pthread_cond_destroy(&l->reap);
@@ -607,13 +636,20 @@ static int load_pems(net_listener_t *l, const net_listener_cfg_t *cfg)
 		log_msg(LOG_ERR, l->tag, "TLS needs a certificate and a private key");
 		return KMS_ECONFIG;
 	}
-	int ret = read_pem(l, cfg, cfg->tls_cert, "certificate", &l->pem_cert);
-	if (ret == KMS_EOK) {
-		ret = read_pem(l, cfg, cfg->tls_key, "private key", &l->pem_key);
-	}
-	if (ret == KMS_EOK && cfg->tls_trust != NULL) {
+	const net_tls_cfg_t tc = {
+		.cert = cfg->tls_cert,
+		.key = cfg->tls_key,
+		.file_max = l->pem_max,
+		.flags = cfg->tls_file_flags,
+		.tag = l->tag,
+	};
+	int ret = KMS_EOK;
+	if (cfg->tls_trust != NULL) {
 		ret =
 		    read_pem(l, cfg, cfg->tls_trust, "trust (client CAs)", &l->pem_trust);
+	}
+	if (ret == KMS_EOK) {
+		ret = net_tls_new(&tc, &l->tls); /* errors logged, naming the file */
 	}
 	return ret;
 }
@@ -648,14 +684,10 @@ static void build_opts(net_listener_t *l, const net_listener_cfg_t *cfg,
 	opt(o, MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, l);
 	opt(o, MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, l);
 	opt(o, MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, l);
-	if (l->pem_key != NULL) {
-		opt(o, MHD_OPTION_HTTPS_MEM_KEY, 0, l->pem_key);
-		opt(o, MHD_OPTION_HTTPS_MEM_CERT, 0, l->pem_cert);
-	}
 	if (l->pem_trust != NULL) { /* MHD then asks for a client certificate */
 		opt(o, MHD_OPTION_HTTPS_MEM_TRUST, 0, l->pem_trust);
 	}
-	if (l->pem_key != NULL && cfg->tls_priorities != NULL) {
+	if (l->tls != NULL && cfg->tls_priorities != NULL) {
 		opt(o, MHD_OPTION_HTTPS_PRIORITIES, 0,
 		    (void *)(uintptr_t)cfg->tls_priorities);
 	}
@@ -669,9 +701,18 @@ static int serve(net_listener_t *l, const net_listener_cfg_t *cfg,
 	build_opts(l, cfg, ss, &o);
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
 			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
-			 (v6 ? MHD_USE_IPv6 : 0) | (l->pem_key != NULL ? MHD_USE_TLS : 0);
-	l->mhd = MHD_start_daemon(flags, cfg->port, on_accept, l, on_request, l,
-				  MHD_OPTION_ARRAY, o.item, MHD_OPTION_END);
+			 (v6 ? MHD_USE_IPv6 : 0) | (l->tls != NULL ? MHD_USE_TLS : 0);
+	/* The certificate comes from on_cert(), never from MEM_CERT/KEY: MHD
+	 * would load those into its credentials for good, and GnuTLS would not
+	 * ask the callback. */
+	if (l->tls != NULL) {
+		l->mhd = MHD_start_daemon(
+		    flags, cfg->port, on_accept, l, on_request, l, MHD_OPTION_ARRAY,
+		    o.item, MHD_OPTION_HTTPS_CERT_CALLBACK, on_cert, MHD_OPTION_END);
+	} else {
+		l->mhd = MHD_start_daemon(flags, cfg->port, on_accept, l, on_request, l,
+					  MHD_OPTION_ARRAY, o.item, MHD_OPTION_END);
+	}
 	if (l->mhd == NULL) {
 		log_msg(LOG_ERR, l->tag,
 			"cannot serve on %s port %u (address in use, not local, or bad "
@@ -731,6 +772,20 @@ int net_listener_start(const net_listener_cfg_t *cfg, const net_listener_cb_t *c
 	}
 	*out = l;
 	return KMS_EOK;
+}
+
+int net_listener_tls_reload(net_listener_t *l)
+{
+	return l->tls != NULL ? net_tls_reload(l->tls) : KMS_EOK;
+}
+
+bool net_listener_tls_stats(net_listener_t *l, net_tls_stats_t *out)
+{
+	if (l->tls == NULL) {
+		return false;
+	}
+	net_tls_stats(l->tls, out);
+	return true;
 }
 
 uint16_t net_listener_port(const net_listener_t *l)

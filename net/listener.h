@@ -15,9 +15,11 @@
  *     still sending their request (total and per address); a reaper thread
  *     applies the deadlines every NET_REAP_MS;
  *   - TLS: reads the certificate, key and trust PEM files through
- *     common/secret_file.h (capped; the key's buffer is wiped when the
- *     listener is freed); with a trust set MHD asks the client for a
- *     certificate, which the daemon's handler then checks;
+ *     common/secret_file.h (capped, buffers wiped); the certificate and
+ *     key are served from a certificate callback (net/tls.h), so
+ *     net_listener_tls_reload() replaces them without a restart and
+ *     without dropping a connection; with a trust set MHD asks the client
+ *     for a certificate, which the daemon's handler then checks;
  *   - counts requests in flight, so that net_listener_stop() can stop
  *     accepting, wait (bounded) for the requests in progress and only then
  *     stop MHD;
@@ -43,6 +45,7 @@
 
 #include "net/conntrack.h"
 #include "net/frame.h"
+#include "net/tls.h"
 #include "net/wait.h"
 
 /* "[<IPv6>]:65535" with room to spare. */
@@ -105,9 +108,10 @@ int net_bind_addr(const char *listen, uint16_t port, struct sockaddr_storage *ss
  * the listener): KMS_EINVAL (bad arguments or address, max_conns 0 or over
  * NET_MAX_CONNS, a timeout over NET_TIMEOUT_MAX); a TLS file's
  * secret_file_read() error (KMS_ENOENT, KMS_EACCES, KMS_ELIMIT over the
- * cap, ...) or KMS_ECONFIG (an empty file, a key without a certificate);
- * KMS_EIO (MHD would not start: address in use, not local, bad TLS
- * material).
+ * cap, ...) or KMS_ECONFIG (an empty file, a key without a certificate,
+ * a file that is not a certificate or key, a key that is not the
+ * certificate's); KMS_EIO (MHD would not start: address in use, not
+ * local, a bad trust file).
  */
 int net_listener_start(const net_listener_cfg_t *cfg, const net_listener_cb_t *cb,
 		       void *cls, net_listener_t **out);
@@ -128,6 +132,17 @@ void net_listener_stats(net_listener_t *l, net_conntrack_stats_t *out);
 /* One pass of the reaper now, at kms_clock_now_ms() (tests on the fake
  * clock; the reaper thread runs it every NET_REAP_MS). */
 void net_listener_reap(net_listener_t *l);
+
+/*
+ * Re-read the TLS certificate and key files (SIGHUP): connections accepted
+ * from now on get the new ones; those open keep theirs.  KMS_EOK (also
+ * without TLS); on error the current ones stay, the error names the file
+ * and is counted (net_listener_tls_stats).
+ */
+int net_listener_tls_reload(net_listener_t *l);
+
+/* The reload counters; false without TLS. */
+bool net_listener_tls_stats(net_listener_t *l, net_tls_stats_t *out);
 
 /* The port bound (the one picked when cfg->port was 0). */
 uint16_t net_listener_port(const net_listener_t *l);

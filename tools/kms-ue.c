@@ -14,6 +14,7 @@
 #include "tools/ue_gba_calc.h"
 #include "tools/ue_inspect.h"
 #include "tools/ue_keys.h"
+#include "tools/ue_post.h"
 #include "tools/ue_request.h"
 #include "tools/ue_resolve.h"
 #include "tools/ue_transfer.h"
@@ -37,6 +38,8 @@ static const struct command commands[] = {
 	  "Responder: build a RESOLVE_INIT_PSK for a TRANSFER_INIT" },
 	{ "transfer-resp", "kms-ue transfer-resp", ue_transfer_resp_cmd,
 	  "Responder: check the RESOLVE_RESP, build the TRANSFER_RESP" },
+	{ "post", "kms-ue post", ue_post_cmd,
+	  "send a REQUEST_INIT or RESOLVE_INIT to a KMS (HTTP or HTTPS)" },
 	{ "keys", "kms-ue keys", ue_keys_cmd,
 	  "both: print the SRTP master key and salt (testing only)" },
 	{ "decode", "kms-ue decode", ue_decode_cmd,

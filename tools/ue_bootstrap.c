@@ -48,6 +48,7 @@ static void usage(FILE *f)
 	    f,
 	    "usage: kms-ue bootstrap --usim FILE --bsf URL --out FILE\n"
 	    "                        [--naf-fqdn FQDN] [--timeout SECONDS]\n"
+	    "                        [--cacert FILE]\n"
 	    "\n"
 	    "Run GBA bootstrapping (Ub, HTTP Digest AKAv1-MD5) with the simulated\n"
 	    "USIM in --usim against the BSF at --bsf (e.g. http://127.0.0.1:8081/ub),\n"
@@ -62,6 +63,8 @@ static void usage(FILE *f)
 	    "  --naf-fqdn FQDN   the KMS's NAF FQDN (naf.fqdn of kmsd), default %s\n"
 	    "  --out FILE        where the bootstrapping result goes\n"
 	    "  --timeout SECONDS per HTTP request, default %d\n"
+	    "  --cacert FILE     CA certificates (PEM) to verify an https BSF\n"
+	    "                    with, instead of the system's\n"
 	    "  -h, --help        this text\n"
 	    "\n"
 	    "Exit: 0 bootstrapped, 1 refused or failed (network authentication,\n"
@@ -70,7 +73,7 @@ static void usage(FILE *f)
 }
 
 typedef struct {
-	const char *usim, *bsf, *fqdn, *out;
+	const char *usim, *bsf, *fqdn, *out, *cacert;
 	uint32_t timeout;
 } args_t;
 
@@ -82,6 +85,7 @@ static int parse_args(int argc, char **argv, args_t *a)
 		{ UE_STRING("naf-fqdn", 0, &a->fqdn) },
 		{ UE_STRING("out", 0, &a->out), .required = true },
 		{ UE_U32("timeout", 0, &a->timeout, 1, TIMEOUT_MAX, "seconds") },
+		{ UE_STRING("cacert", 0, &a->cacert) },
 	};
 	const ue_optspec_t spec = { opts, UE_OPTS_N(opts), usage, 0, 0 };
 	int first = 0;
@@ -198,6 +202,9 @@ static CURL *handle_new(const args_t *a, resp_t *r)
 #if LIBCURL_VERSION_NUM >= 0x075500
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 #endif
+	if (a->cacert != NULL) {
+		curl_easy_setopt(h, CURLOPT_CAINFO, a->cacert);
+	}
 	return h;
 }
 

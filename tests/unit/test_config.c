@@ -218,6 +218,16 @@ static void given_unknown_key_when_loaded_then_error_names_line_and_key(void)
 			KMS_ECONFIG);
 	assert_err(1, "needs 'zk.cert_file', 'zk.key_file' and 'zk.ca_file'");
 
+	/* Ua TLS: a certificate without its key, or a key without its
+	 * certificate, named at the line of the one given. */
+	CU_ASSERT_EQUAL(load("ua = {\n tls_cert = \"a.pem\";\n};\n", &c), KMS_ECONFIG);
+	assert_err(2, "'ua.tls_cert' and 'ua.tls_key' go together");
+	CU_ASSERT_EQUAL(load("ua = { tls_key = \"k.pem\"; };\n", &c), KMS_ECONFIG);
+	assert_err(1, "'ua.tls_cert' and 'ua.tls_key' go together");
+	CU_ASSERT_EQUAL(
+	    load("ua = { tls_cert = \"a.pem\"; tls_key = \"k.pem\"; };\n", &c), KMS_EOK);
+	CU_ASSERT_STRING_EQUAL(c.tls_key, "k.pem");
+
 	/* A setting at the top level instead of in its group. */
 	CU_ASSERT_EQUAL(load("port = 9000;\n", &c), KMS_ECONFIG);
 	assert_err(1, "unknown setting 'port'");
