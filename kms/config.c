@@ -1003,3 +1003,26 @@ int kms_config_override(kms_config_t *cfg, const kms_config_override_t *ov, char
 	*cfg = tmp;
 	return KMS_EOK;
 }
+
+unsigned kms_config_line(const char *path, const char *name, char *file, size_t file_len)
+{
+	config_t lc;
+	unsigned line = 0;
+	say(file, file_len, "%s", path != NULL ? path : "(embedded defaults)");
+	if (path == NULL) {
+		return 0;
+	}
+	config_init(&lc);
+	if (config_read_file(&lc, path) == CONFIG_TRUE) {
+		const config_setting_t *st = config_lookup(&lc, name);
+		if (st != NULL) {
+			line = (unsigned)config_setting_source_line(st);
+			const char *f = config_setting_source_file(st);
+			if (f != NULL) {
+				say(file, file_len, "%s", f);
+			}
+		}
+	}
+	config_destroy(&lc);
+	return line;
+}

@@ -200,6 +200,13 @@ bool kms_config_item(size_t i, kms_config_item_t *out);
 size_t kms_config_diff(const kms_config_t *a, const kms_config_t *b, const char **names,
 		       size_t max, bool restart_only);
 
+/*
+ * Where path sets the setting name ("group.name"): its line (0 when the
+ * file does not set it, or cannot be read) and the file it is in (path,
+ * or a file it @includes) into file (file_len bytes).
+ */
+unsigned kms_config_line(const char *path, const char *name, char *file, size_t file_len);
+
 /* What kmsd's command line puts over the file (-l, -p, -u); it applies
  * on every reload too, so that a reload does not see them as changed. */
 typedef struct {

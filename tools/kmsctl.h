@@ -24,6 +24,8 @@ typedef struct {
 	char db[KMSCTL_PATH_CAP];
 	char kek[KMSCTL_PATH_CAP];
 	bool shared; /* -c with kms.user: the stores are shared with gid */
+	bool config; /* from -c: pidfile is kms.pidfile ("" when unset) */
+	char pidfile[KMSCTL_PATH_CAP];
 	gid_t gid;
 } kmsctl_paths_t;
 
@@ -93,5 +95,6 @@ int kmsctl_key_run(const kmsctl_paths_t *p, int argc, char **argv);
 int kmsctl_psk_run(const kmsctl_paths_t *p, int argc, char **argv);
 int kmsctl_policy_run(const kmsctl_paths_t *p, int argc, char **argv);
 int kmsctl_peer_run(const kmsctl_paths_t *p, int argc, char **argv);
+int kmsctl_reload_run(const kmsctl_paths_t *p, int argc, char **argv);
 
 #endif
