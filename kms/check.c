@@ -27,14 +27,17 @@ static const char *probe(const char *path, want_t want, char *why, size_t len)
 {
 	char dir[CHECK_PATH_MAX];
 	struct stat sb;
+	const char *parent = NULL;
 	if (want == WANT_PARENT) {
 		snprintf(dir, sizeof(dir), "%s", path);
-		path = dirname(dir);
+		path = parent = dirname(dir);
 		want = WANT_DIR;
 	}
 	int fd = open(path, O_RDONLY | O_CLOEXEC | (want == WANT_DIR ? O_DIRECTORY : 0));
 	if (fd < 0) {
-		snprintf(why, len, "%s", strerror(errno));
+		snprintf(why, len, "%s%s%s%s", parent != NULL ? "directory " : "",
+			 parent != NULL ? parent : "", parent != NULL ? ": " : "",
+			 strerror(errno));
 		return why;
 	}
 	const char *bad = NULL;
