@@ -487,6 +487,27 @@ static int parse_port(const char *v, uint16_t *port)
 	return KMS_EOK;
 }
 
+/* -u USER, -l ADDR, -p PORT into ov (checked further by
+ * kms_config_override); a usage error is reported here. */
+static int parse_override(int c, const char *v, kms_config_override_t *ov)
+{
+	if (c == 'p') {
+		if (parse_port(v, &ov->port) != KMS_EOK) {
+			fprintf(stderr, "kmsd: -p %s: not a port (1..65535)\n", v);
+			return KMS_EINVAL;
+		}
+		return KMS_EOK;
+	}
+	char *dst = c == 'u' ? ov->user : ov->listen;
+	size_t cap = c == 'u' ? sizeof(ov->user) : sizeof(ov->listen);
+	if (v[0] == '\0' || strlen(v) >= cap) {
+		fprintf(stderr, "kmsd: -%c: empty or too long\n", c);
+		return KMS_EINVAL;
+	}
+	snprintf(dst, cap, "%s", v);
+	return KMS_EOK;
+}
+
 /* -1 to go on; otherwise the exit status (after --help, --version or a
  * usage error). */
 static int parse_args(int argc, char **argv, args_t *a)
@@ -515,20 +536,9 @@ static int parse_args(int argc, char **argv, args_t *a)
 		case 'f':
 			break;
 		case 'u':
-		case 'l': {
-			char *dst = c == 'u' ? a->ov.user : a->ov.listen;
-			size_t cap = c == 'u' ? sizeof(a->ov.user) : sizeof(a->ov.listen);
-			if (optarg[0] == '\0' || strlen(optarg) >= cap) {
-				fprintf(stderr, "kmsd: -%c: empty or too long\n", c);
-				return 2;
-			}
-			snprintf(dst, cap, "%s", optarg);
-			break;
-		}
+		case 'l':
 		case 'p':
-			if (parse_port(optarg, &a->ov.port) != KMS_EOK) {
-				fprintf(stderr, "kmsd: -p %s: not a port (1..65535)\n",
-					optarg);
+			if (parse_override(c, optarg, &a->ov) != KMS_EOK) {
 				return 2;
 			}
 			break;
