@@ -20,6 +20,7 @@
 #include "common/encode.h"
 #include "common/errcode.h"
 #include "common/log.h"
+#include "net/notify.h"
 
 #define IMPUS_MAX 32
 #define STOP_WAIT_MS 10000u
@@ -68,6 +69,7 @@ static void usage(FILE *f)
 	    f,
 	    "usage: bsf-stubd -d DIR [options]              serve Ub and Zn\n"
 	    "       bsf-stubd -d DIR --init [--demo]\n"
+	    "       bsf-stubd --version\n"
 	    "       bsf-stubd -d DIR --add-subscriber IMPI --k HEX --opc HEX [--amf "
 	    "HEX]\n"
 	    "                 [--impu URI]... [--naf-group G]\n"
@@ -110,6 +112,7 @@ static int parse(int argc, char **argv, opts_t *o)
 		{ "listen", required_argument, NULL, 'l' },
 		{ "port", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "init", no_argument, NULL, OPT_INIT },
 		{ "demo", no_argument, NULL, OPT_DEMO },
 		{ "add-subscriber", required_argument, NULL, OPT_ADD_SUB },
@@ -139,7 +142,7 @@ static int parse(int argc, char **argv, opts_t *o)
 	const char *bad = NULL;
 
 	while (bad == NULL &&
-	       (c = getopt_long(argc, argv, "d:l:p:h", opts, NULL)) != -1) {
+	       (c = getopt_long(argc, argv, "d:l:p:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			o->dir = optarg;
@@ -160,6 +163,9 @@ static int parse(int argc, char **argv, opts_t *o)
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			printf("bsf-stubd (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
 			return 0;
 		case OPT_INIT:
 		case OPT_ADD_SUB:
@@ -335,6 +341,7 @@ static int serve(opts_t *o)
 	}
 	log_notice("bsf-stubd ready (realm %s, session lifetime %u s)", bsf_realm(b),
 		   o->bsf.lifetime);
+	net_notify_ready("serving Ub and Zn");
 	for (;;) {
 		int sig = 0;
 		if (sigwait(&set, &sig) != 0) {
@@ -342,11 +349,15 @@ static int serve(opts_t *o)
 			break;
 		}
 		if (sig == SIGHUP) {
+			/* The protocol all the same: a manager waits for READY. */
+			net_notify_reloading();
 			log_notice(
 			    "SIGHUP: nothing to reload (the store is read per request)");
+			net_notify_ready("serving Ub and Zn");
 			continue;
 		}
 		log_notice("%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+		net_notify_stopping();
 		break;
 	}
 	bsf_http_stop(http, STOP_WAIT_MS);

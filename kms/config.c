@@ -384,6 +384,7 @@ static const item_t schema[] = {
 	    RESTART),
 	STR("kms.group", group, "", check_account, "a group name or a decimal id",
 	    RESTART),
+	STR("kms.pidfile", pidfile, "", check_path, "a file name", RESTART),
 	UINT("policy.clock_skew", clock_skew, 300, 1, 86400, RESTART),
 	UINT("policy.ticket_lifetime", ticket_lifetime, 3600, 1, 31536000, RELOAD),
 	UINT("policy.max_ticket_lifetime", max_ticket_lifetime, 86400, 1, 31536000,
@@ -906,17 +907,71 @@ bool kms_config_item(size_t i, kms_config_item_t *out)
 	return true;
 }
 
+/* A path the file left empty, so that it is "<state_dir>/<name>" (derive()). */
+static bool follows_state_dir(const kms_config_t *cfg, const item_t *it)
+{
+	static const struct {
+		size_t offset;
+		const char *name;
+	} d[] = {
+		{ offsetof(kms_config_t, kek_file), "kek" },
+		{ offsetof(kms_config_t, keys_db), "kms.db" },
+		{ offsetof(kms_config_t, audit_db), "audit.db" },
+	};
+	for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++) {
+		if (d[i].offset != it->offset) {
+			continue;
+		}
+		const char *v = (const char *)cfg + it->offset;
+		size_t len = strlen(cfg->state_dir);
+		return strncmp(v, cfg->state_dir, len) == 0 && v[len] == '/' &&
+		       strcmp(v + len + 1, d[i].name) == 0;
+	}
+	return false;
+}
+
+/*
+ * The name a difference in it is reported under: a derived path that
+ * follows state_dir on both sides changed because state_dir did, and the
+ * operator did not touch the derived setting, so it is named
+ * "kms.state_dir" (a restart moves audit.db there).
+ */
+static const char *diff_name(const kms_config_t *a, const kms_config_t *b,
+			     const item_t *it)
+{
+	if (follows_state_dir(a, it) && follows_state_dir(b, it)) {
+		return "kms.state_dir";
+	}
+	return it->path;
+}
+
+static bool listed(const char **names, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(names[i], name) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
 size_t kms_config_diff(const kms_config_t *a, const kms_config_t *b, const char **names,
 		       size_t max, bool restart_only)
 {
+	const char *seen[NITEMS];
 	size_t n = 0;
 	for (size_t i = 0; i < NITEMS; i++) {
 		const item_t *it = &schema[i];
 		if ((restart_only && !it->restart) || item_equal(a, b, it)) {
 			continue;
 		}
+		const char *name = diff_name(a, b, it);
+		if (listed(seen, n, name)) {
+			continue; /* kms.state_dir once */
+		}
+		seen[n] = name;
 		if (names != NULL && n < max) {
-			names[n] = it->path;
+			names[n] = name;
 		}
 		n++;
 	}
@@ -932,4 +987,61 @@ void kms_config_keep_restart(kms_config_t *cfg, const kms_config_t *running)
 			       (const char *)running + it->offset, it->size);
 		}
 	}
+}
+
+int kms_config_override(kms_config_t *cfg, const kms_config_override_t *ov, char *err,
+			size_t err_len)
+{
+	kms_config_t tmp = *cfg;
+	char why[256];
+	kms_config_runas_t ra;
+	const char *bad = NULL;
+	if (ov->listen[0] != '\0') {
+		if (check_listen(ov->listen) != KMS_EOK) {
+			say(err, err_len, "-l %s: not an IPv4 or IPv6 address",
+			    ov->listen);
+			return KMS_ECONFIG;
+		}
+		snprintf(tmp.listen, sizeof(tmp.listen), "%s", ov->listen);
+	}
+	if (ov->port != 0) {
+		tmp.port = ov->port;
+	}
+	if (ov->user[0] != '\0') {
+		if (check_account(ov->user) != KMS_EOK) {
+			say(err, err_len, "-u %s: not an account name or a decimal id",
+			    ov->user);
+			return KMS_ECONFIG;
+		}
+		snprintf(tmp.user, sizeof(tmp.user), "%s", ov->user);
+		if (runas(&tmp, &ra, why, sizeof(why), &bad) != KMS_EOK) {
+			say(err, err_len, "-u %s: %s", ov->user, why);
+			return KMS_ECONFIG;
+		}
+	}
+	*cfg = tmp;
+	return KMS_EOK;
+}
+
+unsigned kms_config_line(const char *path, const char *name, char *file, size_t file_len)
+{
+	config_t lc;
+	unsigned line = 0;
+	say(file, file_len, "%s", path != NULL ? path : "(embedded defaults)");
+	if (path == NULL) {
+		return 0;
+	}
+	config_init(&lc);
+	if (config_read_file(&lc, path) == CONFIG_TRUE) {
+		const config_setting_t *st = config_lookup(&lc, name);
+		if (st != NULL) {
+			line = (unsigned)config_setting_source_line(st);
+			const char *f = config_setting_source_file(st);
+			if (f != NULL) {
+				say(file, file_len, "%s", f);
+			}
+		}
+	}
+	config_destroy(&lc);
+	return line;
 }

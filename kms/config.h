@@ -64,6 +64,9 @@ typedef struct {
 	 * name or a decimal id; "" (default) keeps the starting identity. */
 	char user[64];
 	char group[64]; /* "" (default): the user's primary group */
+	/* kmsd's process id, written once the listeners are bound (0644),
+	 * removed on a clean stop; "" (default): none. */
+	char pidfile[256];
 	/* [policy] */
 	uint32_t clock_skew;	      /* seconds, default 300 */
 	uint32_t ticket_lifetime;     /* default granted lifetime, seconds, 3600 */
@@ -202,10 +205,33 @@ bool kms_config_item(size_t i, kms_config_item_t *out);
  * The settings whose values differ between a and b (all, or only those
  * flagged restart): their dotted names, in schema order, go to names (at
  * most max; names may be NULL).  Returns how many differ, which may exceed
- * max.  The names are static strings.
+ * max.  The names are static strings.  A path the file left to follow
+ * kms.state_dir (kek_file, keys_db, audit_db) is not named itself when it
+ * moved with kms.state_dir: "kms.state_dir" is, once (with restart_only
+ * too, since audit_db moves only on a restart).
  */
 size_t kms_config_diff(const kms_config_t *a, const kms_config_t *b, const char **names,
 		       size_t max, bool restart_only);
+
+/*
+ * Where path sets the setting name ("group.name"): its line (0 when the
+ * file does not set it, or cannot be read) and the file it is in (path,
+ * or a file it @includes) into file (file_len bytes).
+ */
+unsigned kms_config_line(const char *path, const char *name, char *file, size_t file_len);
+
+/* What kmsd's command line puts over the file (-l, -p, -u); it applies
+ * on every reload too, so that a reload does not see them as changed. */
+typedef struct {
+	char listen[64]; /* ua.listen; "": the file's */
+	uint16_t port;	 /* ua.port; 0: the file's */
+	char user[64];	 /* kms.user; "": the file's */
+} kms_config_override_t;
+
+/* Put ov over cfg, checked as the file's values are (kms.user resolved);
+ * KMS_ECONFIG with "OPTION: reason" in err, cfg untouched on error. */
+int kms_config_override(kms_config_t *cfg, const kms_config_override_t *ov, char *err,
+			size_t err_len);
 
 /* Copy every setting flagged restart from running into cfg: what a reload
  * applies is then cfg, while the listeners and the process-wide parts keep

@@ -26,8 +26,10 @@
 #include "common/secmem.h"
 #include "kms/audit.h"
 #include "kms/config.h"
+#include "kms/check.h"
 #include "kms/http.h"
 #include "kms/metrics.h"
+#include "kms/pidfile.h"
 #include "kms/policy_store.h"
 #include "kms/privdrop.h"
 #include "kms/replay.h"
@@ -35,6 +37,7 @@
 #include "kms/service.h"
 #include "kms/state.h"
 #include "net/listener.h"
+#include "net/notify.h"
 #include "net/outbound.h"
 #include "zk/client.h"
 
@@ -44,7 +47,8 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: kmsd [-c FILE] [-t] [-f] [--allow-root] [-h]\n"
+	fprintf(f, "usage: kmsd [-c FILE] [-t] [-f] [-u USER] [-l ADDR] [-p PORT]\n"
+		   "            [--allow-root] [-h] [-V]\n"
 		   "  -c, --config FILE    configuration file (default: embedded "
 		   "defaults)\n"
 		   "  -t, --check-config   check the configuration (and what "
@@ -52,10 +56,15 @@ static void usage(FILE *f)
 		   "                       read and write), then exit 0 (valid) "
 		   "or 1\n"
 		   "  -f, --foreground     run in the foreground (the default)\n"
+		   "  -u, --user USER      switch to USER after start-up (over "
+		   "kms.user)\n"
+		   "  -l, --listen ADDR    Ua address (over ua.listen)\n"
+		   "  -p, --port PORT      Ua port (over ua.port)\n"
 		   "      --allow-root     started as root without kms.user: keep "
 		   "root\n"
 		   "                       (otherwise kmsd refuses to start)\n"
 		   "  -h, --help           this text\n"
+		   "  -V, --version        the version\n"
 		   "Signals: HUP reloads the configuration, keyring, PSK users,\n"
 		   "policy rules and the TLS certificates and keys of Ua and Zk\n"
 		   "(and logs the NAF counters); a change of the policy\n"
@@ -95,8 +104,11 @@ static void reload(const char *path, const char *why, kms_state_t **cur,
 
 	log_notice("%s: reloading%s%s", why, path != NULL ? " " : "",
 		   path != NULL ? path : "");
+	net_notify_reloading();
 	if (kms_state_reload(*cur, path, &st, NULL, 0, NULL) != KMS_EOK) {
 		kms_metrics_reload(sh->metrics, false, kms_service_now());
+		net_notify_ready("reload failed: running with the previous "
+				 "configuration");
 		return; /* logged */
 	}
 	kms_metrics_reload(sh->metrics, true, kms_service_now());
@@ -118,6 +130,7 @@ static void reload(const char *path, const char *why, kms_state_t **cur,
 	*cur = st;
 	kms_state_apply_log(&st->cfg);
 	log_notice("reload done (log level %s)", st->cfg.log_level);
+	net_notify_ready("serving (reloaded)");
 }
 
 /* The Zk client of zk.* (only with zk.enabled). */
@@ -414,67 +427,168 @@ static void release(kms_state_t *st, shared_t *sh)
 	kms_metrics_free(sh->metrics);
 }
 
-static int serve(const char *path, const kms_config_t *cfg, const privdrop_t *pd)
+/* kms.pidfile: refuse to start next to a running kmsd (KMS_EEXIST). */
+static int pidfile_claim(const kms_config_t *cfg)
+{
+	if (cfg->pidfile[0] == '\0') {
+		return KMS_EOK;
+	}
+	if (pidfile_check(cfg->pidfile, "kmsd") != KMS_EOK) {
+		log_error("%s names a running kmsd: refusing to start a second one",
+			  cfg->pidfile);
+		return KMS_EEXIST;
+	}
+	return KMS_EOK;
+}
+
+/* Once bound: the pid file, as the identity kmsd started with (it may
+ * live where kms.user cannot write, such as /run). */
+static int pidfile_publish(const kms_config_t *cfg)
+{
+	if (cfg->pidfile[0] == '\0') {
+		return KMS_EOK;
+	}
+	int ret = pidfile_write(cfg->pidfile);
+	if (ret != KMS_EOK) {
+		log_error("cannot write the pid file %s: %s", cfg->pidfile,
+			  kms_strerror(ret));
+	}
+	return ret;
+}
+
+static void log_unlocked_tables(void)
+{
+	unsigned unlocked = secmem_table_lock_failures();
+	if (unlocked > 0) {
+		log_warning("%u key table(s) not locked in memory "
+			    "(RLIMIT_MEMLOCK): they may be swapped",
+			    unlocked);
+	}
+}
+
+static int serve(const char *path, const kms_config_t *cfg,
+		 const kms_config_override_t *ov, const privdrop_t *pd)
 {
 	sigset_t set;
 	kms_state_t *st = NULL;
 	shared_t sh = { 0 };
+	bool published = false;
 
 	block_signals(&set);
 	nofile_raise(cfg);
-	int ret = start(cfg, &st, &sh);
+	int ret = pidfile_claim(cfg);
+	if (ret == KMS_EOK) {
+		ret = start(cfg, &st, &sh);
+	}
+	if (ret == KMS_EOK) {
+		st->ov = *ov; /* reloads put the command line over the file */
+		ret = pidfile_publish(cfg);
+		published = ret == KMS_EOK;
+	}
 	if (ret == KMS_EOK) {
 		ret = privdrop_apply(pd, cfg); /* bound and loaded: root no more */
 	}
 	if (ret == KMS_EOK) {
-		unsigned unlocked = secmem_table_lock_failures();
-		if (unlocked > 0) {
-			log_warning("%u key table(s) not locked in memory "
-				    "(RLIMIT_MEMLOCK): they may be swapped",
-				    unlocked);
-		}
+		log_unlocked_tables();
 		log_notice("kmsd ready (KMS %s)", cfg->kms_id);
+		net_notify_ready("serving");
 		run(path, &set, &st, &sh);
+		net_notify_stopping();
 		drain(st, &sh);
 	}
 	release(st, &sh);
+	if (published) {
+		pidfile_remove(cfg->pidfile);
+	}
 	if (ret == KMS_EOK) {
 		log_notice("kmsd stopped");
 	}
 	return ret;
 }
 
-int main(int argc, char **argv)
+typedef struct {
+	const char *path;
+	bool check, allow_root;
+	kms_config_override_t ov;
+} args_t;
+
+/* -p PORT: 1..65535. */
+static int parse_port(const char *v, uint16_t *port)
+{
+	char *end = NULL;
+	errno = 0;
+	unsigned long n = strtoul(v, &end, 10);
+	if (errno != 0 || end == v || *end != '\0' || n < 1 || n > 65535 || v[0] == '-' ||
+	    v[0] == '+') {
+		return KMS_EINVAL;
+	}
+	*port = (uint16_t)n;
+	return KMS_EOK;
+}
+
+/* -u USER, -l ADDR, -p PORT into ov (checked further by
+ * kms_config_override); a usage error is reported here. */
+static int parse_override(int c, const char *v, kms_config_override_t *ov)
+{
+	if (c == 'p') {
+		if (parse_port(v, &ov->port) != KMS_EOK) {
+			fprintf(stderr, "kmsd: -p %s: not a port (1..65535)\n", v);
+			return KMS_EINVAL;
+		}
+		return KMS_EOK;
+	}
+	char *dst = c == 'u' ? ov->user : ov->listen;
+	size_t cap = c == 'u' ? sizeof(ov->user) : sizeof(ov->listen);
+	if (v[0] == '\0' || strlen(v) >= cap) {
+		fprintf(stderr, "kmsd: -%c: empty or too long\n", c);
+		return KMS_EINVAL;
+	}
+	snprintf(dst, cap, "%s", v);
+	return KMS_EOK;
+}
+
+/* -1 to go on; otherwise the exit status (after --help, --version or a
+ * usage error). */
+static int parse_args(int argc, char **argv, args_t *a)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check-config", no_argument, NULL, 't' },
 		{ "foreground", no_argument, NULL, 'f' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "port", required_argument, NULL, 'p' },
 		{ "allow-root", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *path = NULL;
-	bool check = false, allow_root = false;
 	int c;
-
-	umask(077); /* the KEK file, the stores and the audit log: owner only */
-
-	while ((c = getopt_long(argc, argv, "c:tfh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:tfu:l:p:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			path = optarg;
+			a->path = optarg;
 			break;
 		case 't':
-			check = true;
+			a->check = true;
 			break;
 		case 'f':
 			break;
+		case 'u':
+		case 'l':
+		case 'p':
+			if (parse_override(c, optarg, &a->ov) != KMS_EOK) {
+				return 2;
+			}
+			break;
 		case 'R':
-			allow_root = true;
+			a->allow_root = true;
 			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			printf("kmsd (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
 			return 0;
 		default:
 			usage(stderr);
@@ -486,20 +600,47 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	return -1;
+}
 
+/* The configuration with the command line over it, and the identity
+ * checks; with -t also every file it names.  The reason in err. */
+static int configure(const args_t *a, kms_config_t *cfg, privdrop_t *pd, char *err,
+		     size_t err_len)
+{
+	if (kms_state_load_config(a->path, cfg, err, err_len) != KMS_EOK ||
+	    kms_config_override(cfg, &a->ov, err, err_len) != KMS_EOK ||
+	    privdrop_prepare(cfg, a->allow_root, pd, err, err_len) != KMS_EOK) {
+		return KMS_ECONFIG;
+	}
+	if (a->check &&
+	    (kms_check_files(cfg, a->path, err, err_len) != KMS_EOK ||
+	     privdrop_check_access(pd, cfg, a->path, err, err_len) != KMS_EOK)) {
+		return KMS_ECONFIG;
+	}
+	return KMS_EOK;
+}
+
+int main(int argc, char **argv)
+{
+	args_t a = { 0 };
+
+	umask(077); /* the KEK file, the stores and the audit log: owner only */
+
+	int rc = parse_args(argc, argv, &a);
+	if (rc >= 0) {
+		return rc;
+	}
 	kms_config_t cfg;
-	char err[512];
+	char err[1024];
 	privdrop_t pd;
-	if (kms_state_load_config(path, &cfg, err, sizeof(err)) != KMS_EOK ||
-	    privdrop_prepare(&cfg, allow_root, &pd, err, sizeof(err)) != KMS_EOK ||
-	    (check &&
-	     privdrop_check_access(&pd, &cfg, path, err, sizeof(err)) != KMS_EOK)) {
+	if (configure(&a, &cfg, &pd, err, sizeof(err)) != KMS_EOK) {
 		fprintf(stderr, "kmsd: %s\n", err);
 		return 1;
 	}
-	if (check) {
+	if (a.check) {
 		printf("kmsd: %s: configuration is valid\n",
-		       path != NULL ? path : "(embedded defaults)");
+		       a.path != NULL ? a.path : "(embedded defaults)");
 		return 0;
 	}
 	kms_state_apply_log(&cfg);
@@ -507,7 +648,7 @@ int main(int argc, char **argv)
 		log_close();
 		return 1;
 	}
-	int ret = serve(path, &cfg, &pd);
+	int ret = serve(a.path, &cfg, &a.ov, &pd);
 	log_close();
 	return ret == KMS_EOK ? 0 : 1;
 }

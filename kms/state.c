@@ -265,6 +265,10 @@ int kms_state_reload(const kms_state_t *cur, const char *path, kms_state_t **out
 		return KMS_EINVAL;
 	}
 	int ret = kms_state_load_config(path, &cfg, err, sizeof(err));
+	if (ret == KMS_EOK) {
+		/* The command line again: else -p would read as a change. */
+		ret = kms_config_override(&cfg, &cur->ov, err, sizeof(err));
+	}
 	if (ret != KMS_EOK) {
 		log_error("reload failed, keeping the running state: %s", err);
 		return ret;
@@ -292,6 +296,7 @@ int kms_state_reload(const kms_state_t *cur, const char *path, kms_state_t **out
 		return ret;
 	}
 	st->svc.id_rate = cur->svc.id_rate; /* shared, as the replay cache */
+	st->ov = cur->ov;
 	kms_state_use_outbound(st, cur->ob);
 	for (size_t i = 0; restart != NULL && i < n && i < max; i++) {
 		restart[i] = names[i];

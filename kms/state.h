@@ -30,10 +30,11 @@ typedef struct {
 	keyring_t *kr;
 	kms_psk_source_t *psk;
 	policy_set_t *policy;
-	int64_t db_version; /* kms_db_version() before anything was read */
-	zk_peers_t *peers;  /* NULL unless zk.enabled */
-	net_outbound_t *ob; /* the outbound-call thread (shared), or NULL */
-	kms_service_t svc;  /* cfg, kr, psk, policy, peers, and the shared parts */
+	int64_t db_version;	  /* kms_db_version() before anything was read */
+	zk_peers_t *peers;	  /* NULL unless zk.enabled */
+	net_outbound_t *ob;	  /* the outbound-call thread (shared), or NULL */
+	kms_service_t svc;	  /* cfg, kr, psk, policy, peers, and the shared parts */
+	kms_config_override_t ov; /* kmsd's command line, applied on reloads */
 } kms_state_t;
 
 /*
@@ -64,7 +65,8 @@ void kms_state_use_outbound(kms_state_t *st, net_outbound_t *ob);
 
 /*
  * Build the state a reload of path (NULL: the embedded defaults) puts in
- * service in place of cur, with cur's shared parts.  Settings flagged
+ * service in place of cur, with cur's shared parts and cur->ov (the
+ * command line) over the file.  Settings flagged
  * restart keep cur's values; the ones the file changed are logged ("restart
  * required to apply: NAMES") and, on success, their names go to restart (at
  * most max) and their count to *n_restart (restart and n_restart may be

@@ -62,7 +62,8 @@ static void usage_main(FILE *f)
 	for (size_t i = 0; i < NCOMMANDS; i++) {
 		fprintf(f, "  %-14s %s\n", commands[i].name, commands[i].summary);
 	}
-	fprintf(f, "\nkms-ue COMMAND --help shows the options of a command.\n");
+	fprintf(f, "\nkms-ue COMMAND --help shows the options of a command;\n"
+		   "kms-ue --version the version.\n");
 }
 
 int main(int argc, char **argv)
@@ -75,6 +76,10 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
 	    strcmp(cmd, "help") == 0) {
 		usage_main(stdout);
+		return UE_EXIT_OK;
+	}
+	if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
+		printf("kms-ue (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
 		return UE_EXIT_OK;
 	}
 	for (size_t i = 0; i < NCOMMANDS; i++) {

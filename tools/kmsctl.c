@@ -35,6 +35,7 @@ static const struct {
 	{ "init", kmsctl_init_run }, { "key", kmsctl_key_run },
 	{ "psk", kmsctl_psk_run },   { "policy", kmsctl_policy_run },
 	{ "peer", kmsctl_peer_run }, { "audit", kmsctl_audit_run },
+	{ "peer", kmsctl_peer_run }, { "reload", kmsctl_reload_run },
 };
 
 static void usage_main(FILE *f)
@@ -49,6 +50,7 @@ static void usage_main(FILE *f)
 		"  policy add|list|remove|test  manage the ticket policy rules\n"
 		"  peer add|list|remove     manage the Zk peer KMSs\n"
 		"  audit                    query or prune kmsd's audit log\n"
+		"  reload                   SIGHUP to the kmsd of -c (kms.pidfile)\n"
 		"\n"
 		"  -d, --state-dir DIR  state directory (default ./var): kms.db, kek\n"
 		"  -c, --config FILE    kmsd's configuration: its kms.state_dir,\n"
@@ -56,6 +58,7 @@ static void usage_main(FILE *f)
 		"                       set, the state directory (0770), KEK and\n"
 		"                       kms.db (0640) are left in kmsd's group\n"
 		"  -h, --help           this text\n"
+		"  -V, --version        the version\n"
 		"\n"
 		"kmsctl COMMAND --help shows the options of a command.\n"
 		"Exit: 0 success, 1 failure, 2 usage error.\n");
@@ -68,9 +71,10 @@ static int parse_main(int argc, char **argv, const char **dir, const char **conf
 						'd' },
 					      { "config", required_argument, NULL, 'c' },
 					      { "help", no_argument, NULL, 'h' },
+					      { "version", no_argument, NULL, 'V' },
 					      { NULL, 0, NULL, 0 } };
 	int c;
-	while ((c = getopt_long(argc, argv, "+d:c:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+d:c:hV", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			*dir = optarg;
@@ -80,6 +84,9 @@ static int parse_main(int argc, char **argv, const char **dir, const char **conf
 			break;
 		case 'h':
 			usage_main(stdout);
+			return -1;
+		case 'V':
+			printf("kmsctl (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
 			return -1;
 		default:
 			usage_main(stderr);

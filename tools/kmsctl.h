@@ -25,6 +25,8 @@ typedef struct {
 	char kek[KMSCTL_PATH_CAP];
 	char audit[KMSCTL_PATH_CAP]; /* kmsd's audit log (kmsctl audit) */
 	bool shared; /* -c with kms.user: the stores are shared with gid */
+	bool config; /* from -c: pidfile is kms.pidfile ("" when unset) */
+	char pidfile[KMSCTL_PATH_CAP];
 	gid_t gid;
 } kmsctl_paths_t;
 
@@ -95,5 +97,6 @@ int kmsctl_psk_run(const kmsctl_paths_t *p, int argc, char **argv);
 int kmsctl_policy_run(const kmsctl_paths_t *p, int argc, char **argv);
 int kmsctl_peer_run(const kmsctl_paths_t *p, int argc, char **argv);
 int kmsctl_audit_run(const kmsctl_paths_t *p, int argc, char **argv);
+int kmsctl_reload_run(const kmsctl_paths_t *p, int argc, char **argv);
 
 #endif

@@ -27,6 +27,8 @@ int kmsctl_paths_make(const char *dir, kmsctl_paths_t *p)
 	}
 	p->shared = false;
 	p->gid = (gid_t)-1;
+	p->config = false;
+	p->pidfile[0] = '\0';
 	int a = snprintf(p->dir, sizeof(p->dir), "%s", dir);
 	int b = snprintf(p->db, sizeof(p->db), "%s/kms.db", dir);
 	int c = snprintf(p->kek, sizeof(p->kek), "%s/kek", dir);
@@ -59,6 +61,8 @@ int kmsctl_paths_config(const char *conf, kmsctl_paths_t *p)
 	}
 	p->shared = ra.set;
 	p->gid = ra.gid;
+	p->config = true;
+	snprintf(p->pidfile, sizeof(p->pidfile), "%s", cfg.pidfile);
 	return EXIT_SUCCESS;
 }
 

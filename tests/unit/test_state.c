@@ -173,6 +173,37 @@ static void given_restart_settings_changed_when_reloaded_then_named_not_applied(
 	fixture_down();
 }
 
+/* kmsd -p / -l / -u: the command line is over the file on every reload,
+ * so an unchanged file asks for no restart. */
+static void given_command_line_override_when_reloaded_then_kept_and_not_named(void)
+{
+	fixture_up();
+	kms_state_t *cur = start("ua = { port = 18080; };\n", NULL);
+	kms_state_t *st = NULL;
+	const char *names[8] = { NULL };
+	size_t n = 99;
+	char err[256];
+	cur->ov.port = 19001;
+	snprintf(cur->ov.listen, sizeof(cur->ov.listen), "127.0.0.2");
+	CU_ASSERT_EQUAL_FATAL(kms_config_override(&cur->cfg, &cur->ov, err, sizeof(err)),
+			      KMS_EOK);
+	CU_ASSERT_EQUAL(cur->cfg.port, 19001);
+	CU_ASSERT_EQUAL_FATAL(kms_state_reload(cur, conf, &st, names, 8, &n), KMS_EOK);
+	CU_ASSERT_EQUAL(n, 0);
+	CU_ASSERT_PTR_NULL(names[0]);
+	CU_ASSERT_EQUAL(st->cfg.port, 19001);
+	CU_ASSERT_STRING_EQUAL(st->cfg.listen, "127.0.0.2");
+	CU_ASSERT_EQUAL(st->ov.port, 19001);
+	/* A bad override is refused with the option named. */
+	kms_config_override_t bad = { .listen = "not-an-address" };
+	CU_ASSERT_EQUAL(kms_config_override(&cur->cfg, &bad, err, sizeof(err)),
+			KMS_ECONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "-l not-an-address"));
+	kms_state_free(st);
+	kms_state_free(cur);
+	fixture_down();
+}
+
 static void given_bad_new_config_when_reloaded_then_old_state_kept(void)
 {
 	fixture_up();
@@ -246,6 +277,8 @@ int main(void)
 		UNIT_TEST(given_reloadable_settings_changed_when_reloaded_then_applied),
 		UNIT_TEST(
 		    given_restart_settings_changed_when_reloaded_then_named_not_applied),
+		UNIT_TEST(
+		    given_command_line_override_when_reloaded_then_kept_and_not_named),
 		UNIT_TEST(given_bad_new_config_when_reloaded_then_old_state_kept),
 		UNIT_TEST(
 		    given_no_kek_or_keyring_when_state_built_then_error_and_no_state),
