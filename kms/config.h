@@ -110,6 +110,10 @@ typedef struct {
 	unsigned zk_max_sending;
 	unsigned zk_max_sending_per_ip;
 
+	/* [metrics]: the Prometheus listener (GET /metrics) */
+	char metrics_listen[64]; /* address, default "127.0.0.1" */
+	uint16_t metrics_port;	 /* default 0: no listener */
+
 	/* [log] */
 	char log_level[16];  /* default "info" */
 	char log_target[16]; /* "stderr" or "syslog", default "stderr" */
