@@ -6,6 +6,8 @@
  *   kmsctl [-d STATE_DIR] psk add|list|remove ...            (kmsctl_psk.c)
  *   kmsctl [-d STATE_DIR] policy add|list|remove|test ...    (kmsctl_policy.c)
  *   kmsctl [-d STATE_DIR] peer add|list|remove ...           (kmsctl_peer.c)
+ *   kmsctl [-d STATE_DIR | -c KMSD_CONF] status [--json]     (kmsctl_status.c)
+ *   kmsctl [-d STATE_DIR | -c KMSD_CONF] backup|restore DIR  (kmsctl_backup.c)
  *
  * This file only parses the global options and dispatches.  STATE_DIR
  * (default ./var) holds kms.db and the KEK file "kek"; -c takes the paths
@@ -31,9 +33,10 @@ static const struct {
 	const char *name;
 	int (*run)(const kmsctl_paths_t *p, int argc, char **argv);
 } commands[] = {
-	{ "init", kmsctl_init_run }, { "key", kmsctl_key_run },
-	{ "psk", kmsctl_psk_run },   { "policy", kmsctl_policy_run },
-	{ "peer", kmsctl_peer_run },
+	{ "init", kmsctl_init_run },	 { "key", kmsctl_key_run },
+	{ "psk", kmsctl_psk_run },	 { "policy", kmsctl_policy_run },
+	{ "peer", kmsctl_peer_run },	 { "status", kmsctl_status_run },
+	{ "backup", kmsctl_backup_run }, { "restore", kmsctl_restore_run },
 };
 
 static void usage_main(FILE *f)
@@ -47,6 +50,9 @@ static void usage_main(FILE *f)
 		"  psk add|list|remove      manage static PSK users\n"
 		"  policy add|list|remove|test  manage the ticket policy rules\n"
 		"  peer add|list|remove     manage the Zk peer KMSs\n"
+		"  status [--json]          the stores, and kmsd's state (with -c)\n"
+		"  backup DIR               copy the stores and the KEK to DIR\n"
+		"  restore DIR [--force]    put a backup back (kmsd stopped)\n"
 		"\n"
 		"  -d, --state-dir DIR  state directory (default ./var): kms.db, kek\n"
 		"  -c, --config FILE    kmsd's configuration: its kms.state_dir,\n"
