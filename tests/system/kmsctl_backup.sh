@@ -103,4 +103,21 @@ run 0 "$KMSCTL" -d "$S" key list
 grep -Eq '^1 +active' "$tmp/out" || fail "a refused restore changed the store"
 ok "a copy that differs from its manifest is refused, nothing changed"
 
+# --- -c with kms.user: the shared modes come back (as root only) -------------------------
+if [ "$(id -u)" = 0 ] && getent group nogroup >/dev/null; then
+	C="$tmp/c-state"
+	cat >"$tmp/c.conf" <<CONF
+kms = { state_dir = "$C"; user = "nobody"; group = "nogroup"; };
+CONF
+	run 0 "$KMSCTL" -c "$tmp/c.conf" init
+	run 0 "$KMSCTL" -c "$tmp/c.conf" backup "$tmp/b3"
+	[ "$(mode "$tmp/b3/kek")" = 600 ] || fail "-c backup: the KEK copy is not 0600"
+	rm -rf "$C"
+	run 0 "$KMSCTL" -c "$tmp/c.conf" restore "$tmp/b3"
+	[ "$(stat -c '%a %G' "$C" "$C/kek" "$C/kms.db" | tr '\n' ' ')" = \
+		"770 nogroup 640 nogroup 640 nogroup " ] || fail "-c restore: modes or group"
+	run 0 "$KMSCTL" -c "$tmp/c.conf" key list
+	ok "-c with kms.user: backup of a 0640 KEK, restore with the shared modes"
+fi
+
 echo "kmsctl_backup: $n checks passed"
