@@ -61,6 +61,7 @@ static void usage_main(FILE *f)
 		"                       kms.db (0640) are left in kmsd's group\n"
 		"  -h, --help           this text\n"
 		"\n"
+		"key, psk, policy and peer list take --json (a JSON array).\n"
 		"kmsctl COMMAND --help shows the options of a command.\n"
 		"Exit: 0 success, 1 failure, 2 usage error.\n");
 }
