@@ -7,6 +7,8 @@
  *   kmsctl [-d STATE_DIR] policy add|list|remove|test ...    (kmsctl_policy.c)
  *   kmsctl [-d STATE_DIR] peer add|list|remove ...           (kmsctl_peer.c)
  *   kmsctl [-d STATE_DIR] audit [filters] | --prune-before T (kmsctl_audit.c)
+ *   kmsctl [-d STATE_DIR | -c KMSD_CONF] status [--json]     (kmsctl_status.c)
+ *   kmsctl [-d STATE_DIR | -c KMSD_CONF] backup|restore DIR  (kmsctl_backup.c)
  *
  * This file only parses the global options and dispatches.  STATE_DIR
  * (default ./var) holds kms.db and the KEK file "kek"; -c takes the paths
@@ -32,10 +34,11 @@ static const struct {
 	const char *name;
 	int (*run)(const kmsctl_paths_t *p, int argc, char **argv);
 } commands[] = {
-	{ "init", kmsctl_init_run }, { "key", kmsctl_key_run },
-	{ "psk", kmsctl_psk_run },   { "policy", kmsctl_policy_run },
-	{ "peer", kmsctl_peer_run }, { "audit", kmsctl_audit_run },
-	{ "peer", kmsctl_peer_run }, { "reload", kmsctl_reload_run },
+	{ "init", kmsctl_init_run },	 { "key", kmsctl_key_run },
+	{ "psk", kmsctl_psk_run },	 { "policy", kmsctl_policy_run },
+	{ "peer", kmsctl_peer_run },	 { "audit", kmsctl_audit_run },
+	{ "reload", kmsctl_reload_run }, { "status", kmsctl_status_run },
+	{ "backup", kmsctl_backup_run }, { "restore", kmsctl_restore_run },
 };
 
 static void usage_main(FILE *f)
@@ -51,6 +54,9 @@ static void usage_main(FILE *f)
 		"  peer add|list|remove     manage the Zk peer KMSs\n"
 		"  audit                    query or prune kmsd's audit log\n"
 		"  reload                   SIGHUP to the kmsd of -c (kms.pidfile)\n"
+		"  status [--json]          the stores, and kmsd's state (with -c)\n"
+		"  backup DIR               copy the stores and the KEK to DIR\n"
+		"  restore DIR [--force]    put a backup back (kmsd stopped)\n"
 		"\n"
 		"  -d, --state-dir DIR  state directory (default ./var): kms.db, kek\n"
 		"  -c, --config FILE    kmsd's configuration: its kms.state_dir,\n"
@@ -60,6 +66,7 @@ static void usage_main(FILE *f)
 		"  -h, --help           this text\n"
 		"  -V, --version        the version\n"
 		"\n"
+		"key, psk, policy and peer list take --json (a JSON array).\n"
 		"kmsctl COMMAND --help shows the options of a command.\n"
 		"Exit: 0 success, 1 failure, 2 usage error.\n");
 }

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <jansson.h>
+
 #include "kms/keyring.h"
 
 #define KMSCTL_PROG "kmsctl" /* prefix of every diagnostic */
@@ -27,10 +29,15 @@ typedef struct {
 	bool shared; /* -c with kms.user: the stores are shared with gid */
 	bool config; /* from -c: pidfile is kms.pidfile ("" when unset) */
 	char pidfile[KMSCTL_PATH_CAP];
+	uid_t uid;   /* kms.user (with shared): the owner of audit.db */
 	gid_t gid;
+	/* -c: kmsd's metrics listener (metrics.listen, metrics.port; port 0:
+	 * none, and always 0 with -d). */
+	char metrics_listen[64];
+	uint16_t metrics_port;
 } kmsctl_paths_t;
 
-/* dir, dir/kms.db and dir/kek into *p; KMS_EINVAL (empty) or KMS_ERANGE. */
+/* dir, dir/kms.db, dir/kek and dir/audit.db into *p; KMS_EINVAL (empty) or KMS_ERANGE. */
 int kmsctl_paths_make(const char *dir, kmsctl_paths_t *p);
 
 /* -c FILE: kms.state_dir, kms.keys_db and kms.kek_file of kmsd's
@@ -63,6 +70,26 @@ int kmsctl_list_result(int ret, const kmsctl_paths_t *p, const char *what);
  * stdout, or the failure reported ("no KIND 'ID' in DB" when absent). */
 int kmsctl_remove_result(int ret, const kmsctl_paths_t *p, const char *kind,
 			 const char *id);
+
+/* "--help" or "-h". */
+bool kmsctl_is_help(const char *s);
+
+/*
+ * A list sub-command's operands after "list" (argv[0] is "list"): none, or
+ * "--json" (*json true).  EXIT_SUCCESS, or KMSCTL_EXIT_USAGE (reported with
+ * cmd, e.g. "key list").
+ */
+int kmsctl_list_args(int argc, char **argv, const char *cmd, bool *json);
+
+/*
+ * Print doc as one JSON document on stdout (indented, ASCII, a newline at
+ * the end) and release it; doc NULL (a failed build) is reported as
+ * KMS_ENOMEM.  EXIT_SUCCESS or KMSCTL_EXIT_FAIL.
+ */
+int kmsctl_json_print(json_t *doc);
+
+/* t (Unix seconds) as a JSON integer, or JSON null for 0 ("never"). */
+json_t *kmsctl_json_time(int64_t t);
 
 /* Reset getopt for a sub-command's argv. */
 void kmsctl_getopt_reset(void);
@@ -98,5 +125,8 @@ int kmsctl_policy_run(const kmsctl_paths_t *p, int argc, char **argv);
 int kmsctl_peer_run(const kmsctl_paths_t *p, int argc, char **argv);
 int kmsctl_audit_run(const kmsctl_paths_t *p, int argc, char **argv);
 int kmsctl_reload_run(const kmsctl_paths_t *p, int argc, char **argv);
+int kmsctl_status_run(const kmsctl_paths_t *p, int argc, char **argv);
+int kmsctl_backup_run(const kmsctl_paths_t *p, int argc, char **argv);
+int kmsctl_restore_run(const kmsctl_paths_t *p, int argc, char **argv);
 
 #endif

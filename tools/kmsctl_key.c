@@ -1,7 +1,7 @@
 /*
  * kmsctl key rotate|list|retire: the ticket master keys in kms.db
- * (kms/keyring.h).  Never prints key bytes; kmsd picks a rotation up on
- * SIGHUP.
+ * (kms/keyring.h).  Never prints key bytes; a running kmsd picks changes
+ * up within policy.reload_interval seconds (or at once on SIGHUP).
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -19,13 +19,18 @@
 static void usage_key(FILE *f)
 {
 	fprintf(f, "usage: kmsctl [-d STATE_DIR] key rotate\n"
-		   "       kmsctl [-d STATE_DIR] key list\n"
+		   "       kmsctl [-d STATE_DIR] key list [--json]\n"
 		   "       kmsctl [-d STATE_DIR] key retire ID\n"
 		   "\n"
 		   "rotate  make a new random master key active; the previous one still\n"
-		   "        opens tickets until retired (kmsd picks it up on SIGHUP)\n"
-		   "list    id, state and times of every key (never key bytes)\n"
-		   "retire  delete a rotated key for good (never the active one)\n");
+		   "        opens tickets until retired\n"
+		   "list    id, state and times of every key (never key bytes); --json:\n"
+		   "        one JSON array of {id, state, created, rotated, retired}\n"
+		   "        (Unix seconds, null for never)\n"
+		   "retire  delete a rotated key for good (never the active one)\n"
+		   "\n"
+		   "A running kmsd picks changes up within policy.reload_interval\n"
+		   "seconds (or at once on SIGHUP).\n");
 }
 
 static const char *state_name(keyring_state_t s)
@@ -72,7 +77,28 @@ static void print_key(const keyring_info_t *k)
 	       ro, re);
 }
 
-static int key_list(const kmsctl_paths_t *p)
+static json_t *key_json(const keyring_info_t *k)
+{
+	return json_pack("{s:I, s:s, s:o, s:o, s:o}", "id", (json_int_t)k->id, "state",
+			 state_name(k->state), "created", kmsctl_json_time(k->created),
+			 "rotated", kmsctl_json_time(k->rotated), "retired",
+			 kmsctl_json_time(k->retired));
+}
+
+/* The keys as one JSON array; a key that does not convert fails it. */
+static int print_keys_json(const keyring_info_t *info, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; a != NULL && i < n; i++) {
+		if (json_array_append_new(a, key_json(&info[i])) != 0) {
+			json_decref(a);
+			a = NULL;
+		}
+	}
+	return kmsctl_json_print(a);
+}
+
+static int key_list(const kmsctl_paths_t *p, bool json)
 {
 	keyring_info_t *info = calloc(LIST_KEYS_MAX, sizeof(*info));
 	if (info == NULL) {
@@ -83,6 +109,11 @@ static int key_list(const kmsctl_paths_t *p)
 	if (ret != KMS_EOK) {
 		free(info);
 		return kmsctl_list_result(ret, p, "keys");
+	}
+	if (json) {
+		int rc = print_keys_json(info, n);
+		free(info);
+		return rc;
 	}
 	printf("%-10s %-8s %-20s %-20s %s\n", "ID", "STATE", "CREATED", "ROTATED",
 	       "RETIRED");
@@ -138,15 +169,17 @@ int kmsctl_key_run(const kmsctl_paths_t *p, int argc, char **argv)
 	}
 	const char *sub = argv[optind];
 	int rest = argc - optind - 1;
-	if (rest == 1 && strcmp(argv[optind + 1], "--help") == 0) {
+	if (rest >= 1 && kmsctl_is_help(argv[optind + 1])) {
 		usage_key(stdout);
 		return EXIT_SUCCESS;
 	}
 	if (strcmp(sub, "rotate") == 0 && rest == 0) {
 		return key_rotate(p);
 	}
-	if (strcmp(sub, "list") == 0 && rest == 0) {
-		return key_list(p);
+	if (strcmp(sub, "list") == 0) {
+		bool json = false;
+		int rc = kmsctl_list_args(rest + 1, argv + optind, "key list", &json);
+		return rc != EXIT_SUCCESS ? rc : key_list(p, json);
 	}
 	if (strcmp(sub, "retire") == 0 && rest == 1) {
 		return key_retire(p, argv[optind + 1]);

@@ -29,7 +29,7 @@ static void usage_peer(FILE *f)
 		"usage: kmsctl [-d STATE_DIR] peer add --kms-id ID --url URL --ca FILE\n"
 		"                 --cert-name NAME --responders PATTERN\n"
 		"                 (--key-file FILE | --generate OUT [--key-len N])\n"
-		"       kmsctl [-d STATE_DIR] peer list\n"
+		"       kmsctl [-d STATE_DIR] peer list [--json]\n"
 		"       kmsctl [-d STATE_DIR] peer remove ID\n"
 		"\n"
 		"A peer is another KMS: ticket resolves for tickets it issued are\n"
@@ -56,6 +56,8 @@ static void usage_peer(FILE *f)
 		"  -l, --key-len N       16 or 32 (default), with --generate\n"
 		"  -h, --help            this text\n"
 		"\n"
+		"list --json: one JSON array of {kms_id, url, ca_file, cert_name,\n"
+		"responders, key_len, created} (never key bytes).\n"
 		"A running kmsd picks changes up within policy.reload_interval.\n",
 		ZK_KMS_ID_MAX);
 }
@@ -311,8 +313,28 @@ static int print_peer(void *ctx, const zk_peer_info_t *pe)
 	return KMS_EOK;
 }
 
-static int peer_list(const kmsctl_paths_t *p)
+/* One peer appended to the JSON array ctx. */
+static int json_peer(void *ctx, const zk_peer_info_t *pe)
 {
+	json_t *o =
+	    json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:o}", "kms_id", pe->kms_id, "url",
+		      pe->url, "ca_file", pe->ca_file, "cert_name", pe->cert_name,
+		      "responders", pe->responders, "key_len", (json_int_t)pe->key_len,
+		      "created", kmsctl_json_time(pe->created));
+	return json_array_append_new(ctx, o) == 0 ? KMS_EOK : KMS_ENOMEM;
+}
+
+static int peer_list(const kmsctl_paths_t *p, bool json)
+{
+	if (json) {
+		json_t *a = json_array();
+		int ret = a != NULL ? zk_peer_list(p->db, json_peer, a) : KMS_ENOMEM;
+		if (ret != KMS_EOK) {
+			json_decref(a);
+			return kmsctl_list_result(ret, p, "peers");
+		}
+		return kmsctl_json_print(a);
+	}
 	printf("%-24s %-40s %-32s %-24s %-24s %-6s %s\n", "KMS_ID", "URL", "CA_FILE",
 	       "CERT_NAME", "RESPONDERS", "KEYLEN", "CREATED");
 	return kmsctl_list_result(zk_peer_list(p->db, print_peer, NULL), p, "peers");
@@ -334,17 +356,17 @@ int kmsctl_peer_run(const kmsctl_paths_t *p, int argc, char **argv)
 		return KMSCTL_EXIT_USAGE;
 	}
 	const char *sub = argv[1];
-	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0 ||
-	    (argc == 3 &&
-	     (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0))) {
+	if (kmsctl_is_help(sub) || (argc >= 3 && kmsctl_is_help(argv[2]))) {
 		usage_peer(stdout);
 		return EXIT_SUCCESS;
 	}
 	if (strcmp(sub, "add") == 0) {
 		return peer_add(p, argc - 1, argv + 1);
 	}
-	if (strcmp(sub, "list") == 0 && argc == 2) {
-		return peer_list(p);
+	if (strcmp(sub, "list") == 0) {
+		bool json = false;
+		int rc = kmsctl_list_args(argc - 1, argv + 1, "peer list", &json);
+		return rc != EXIT_SUCCESS ? rc : peer_list(p, json);
 	}
 	if (strcmp(sub, "remove") == 0 && argc == 3) {
 		return peer_remove(p, argv[2]);

@@ -25,7 +25,7 @@ static void usage_policy(FILE *f)
 	    "usage: kmsctl [-d STATE_DIR] policy add --from PATTERN --to PATTERN\n"
 	    "                 (--allow | --deny) [--priority N] [--max-validity S]\n"
 	    "                 [--reuse] [--group] [--initiator-keys]\n"
-	    "       kmsctl [-d STATE_DIR] policy list\n"
+	    "       kmsctl [-d STATE_DIR] policy list [--json]\n"
 	    "       kmsctl [-d STATE_DIR] policy remove ID\n"
 	    "       kmsctl [-d STATE_DIR] policy test --from ID --to ID [-c KMSD_CONF]\n"
 	    "\n"
@@ -50,6 +50,8 @@ static void usage_policy(FILE *f)
 	    "  -c, --config FILE      test: take the defaults from kmsd's config\n"
 	    "  -h, --help             this text\n"
 	    "\n"
+	    "list --json: one JSON array of {id, priority, effect, from, to,\n"
+	    "max_validity (0: the default), reuse, group, initiator_keys}.\n"
 	    "kmsd applies changes within policy.reload_interval seconds.\n");
 }
 
@@ -226,7 +228,18 @@ static int policy_add(const kmsctl_paths_t *p, int argc, char **argv)
 
 typedef struct {
 	size_t n;
+	json_t *json; /* policy list --json: the array the rules go to */
 } list_ctx_t;
+
+static json_t *rule_json(const policy_rule_t *r)
+{
+	return json_pack("{s:I, s:i, s:s, s:s, s:s, s:I, s:b, s:b, s:b}", "id",
+			 (json_int_t)r->id, "priority", r->priority, "effect",
+			 r->effect == POLICY_DENY ? "deny" : "allow", "from",
+			 r->initiator, "to", r->responder, "max_validity",
+			 (json_int_t)r->max_validity, "reuse", (int)r->reuse, "group",
+			 (int)r->group_ok, "initiator_keys", (int)r->init_keys);
+}
 
 static int print_rule(void *ctx, const policy_rule_t *r)
 {
@@ -234,6 +247,10 @@ static int print_rule(void *ctx, const policy_rule_t *r)
 	char v[24];
 	if (lc->n++ >= RULES_SHOWN_MAX) {
 		return KMS_ELIMIT;
+	}
+	if (lc->json != NULL) {
+		return json_array_append_new(lc->json, rule_json(r)) == 0 ? KMS_EOK
+									  : KMS_ENOMEM;
 	}
 	print_validity(r->max_validity, v, sizeof(v));
 	printf("%-6" PRId64 " %8d %-5s %-30s %-30s %-8s %-5s %-5s %s\n", r->id,
@@ -243,9 +260,19 @@ static int print_rule(void *ctx, const policy_rule_t *r)
 	return KMS_EOK;
 }
 
-static int policy_list(const kmsctl_paths_t *p)
+static int policy_list(const kmsctl_paths_t *p, bool json)
 {
 	list_ctx_t lc = { 0 };
+	if (json) {
+		lc.json = json_array();
+		int ret = lc.json != NULL ? policy_store_list(p->db, print_rule, &lc)
+					  : KMS_ENOMEM;
+		if (ret != KMS_EOK) {
+			json_decref(lc.json);
+			return kmsctl_list_result(ret, p, "rules");
+		}
+		return kmsctl_json_print(lc.json);
+	}
 	printf("%-6s %8s %-5s %-30s %-30s %-8s %-5s %-5s %s\n", "ID", "PRIORITY",
 	       "EFFECT", "FROM", "TO", "VALIDITY", "REUSE", "GROUP", "INIT-KEYS");
 	return kmsctl_list_result(policy_store_list(p->db, print_rule, &lc), p, "rules");
@@ -374,7 +401,9 @@ int kmsctl_policy_run(const kmsctl_paths_t *p, int argc, char **argv)
 		return KMSCTL_EXIT_USAGE;
 	}
 	const char *sub = argv[1];
-	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
+	/* policy list --help and policy remove --help too (add and test
+	 * take it as an option). */
+	if (kmsctl_is_help(sub) || (argc == 3 && kmsctl_is_help(argv[2]))) {
 		usage_policy(stdout);
 		return EXIT_SUCCESS;
 	}
@@ -384,8 +413,10 @@ int kmsctl_policy_run(const kmsctl_paths_t *p, int argc, char **argv)
 	if (strcmp(sub, "test") == 0) {
 		return policy_test(p, argc - 1, argv + 1);
 	}
-	if (strcmp(sub, "list") == 0 && argc == 2) {
-		return policy_list(p);
+	if (strcmp(sub, "list") == 0) {
+		bool json = false;
+		int rc = kmsctl_list_args(argc - 1, argv + 1, "policy list", &json);
+		return rc != EXIT_SUCCESS ? rc : policy_list(p, json);
 	}
 	if (strcmp(sub, "remove") == 0 && argc == 3) {
 		return policy_remove(p, argv[2]);

@@ -27,7 +27,7 @@ static void usage_psk(FILE *f)
 	    "                 (--key HEX | --key-file FILE | --generate OUT [--key-len "
 	    "N])\n"
 	    "                 [--expires UNIX]\n"
-	    "       kmsctl [-d STATE_DIR] psk list\n"
+	    "       kmsctl [-d STATE_DIR] psk list [--json]\n"
 	    "       kmsctl [-d STATE_DIR] psk remove PSK_ID\n"
 	    "\n"
 	    "  -i, --identity NAI  a KMS user identity of the key owner (1 to %d)\n"
@@ -38,7 +38,11 @@ static void usage_psk(FILE *f)
 	    "                      new file OUT (mode 0600; never printed)\n"
 	    "  -l, --key-len N     16 (default) or 32, with --generate\n"
 	    "  -e, --expires UNIX  expiry in Unix seconds (default 0: never)\n"
-	    "  -h, --help          this text\n",
+	    "  -h, --help          this text\n"
+	    "\n"
+	    "list --json: one JSON array of {psk_id, key_len, expires, created,\n"
+	    "identities} (Unix seconds, null for never; never key bytes).\n"
+	    "A running kmsd picks changes up within policy.reload_interval.\n",
 	    KMS_PSK_IDS_MAX);
 }
 
@@ -247,8 +251,35 @@ static int print_user(void *ctx, const psk_static_info_t *u)
 	return KMS_EOK;
 }
 
-static int psk_list(const kmsctl_paths_t *p)
+/* One user appended to the JSON array ctx; KMS_ENOMEM (or a psk_id that
+ * is not UTF-8) stops the walk. */
+static int json_user(void *ctx, const psk_static_info_t *u)
 {
+	json_t *ids = json_array();
+	for (size_t i = 0; ids != NULL && i < u->nids; i++) {
+		if (json_array_append_new(ids, json_string(u->ids[i])) != 0) {
+			json_decref(ids);
+			ids = NULL;
+		}
+	}
+	json_t *o =
+	    json_pack("{s:s, s:I, s:o, s:o, s:o}", "psk_id", u->psk_id, "key_len",
+		      (json_int_t)u->key_len, "expires", kmsctl_json_time(u->expires),
+		      "created", kmsctl_json_time(u->created), "identities", ids);
+	return json_array_append_new(ctx, o) == 0 ? KMS_EOK : KMS_ENOMEM;
+}
+
+static int psk_list(const kmsctl_paths_t *p, bool json)
+{
+	if (json) {
+		json_t *a = json_array();
+		int ret = a != NULL ? psk_static_list(p->db, json_user, a) : KMS_ENOMEM;
+		if (ret != KMS_EOK) {
+			json_decref(a);
+			return kmsctl_list_result(ret, p, "PSK users");
+		}
+		return kmsctl_json_print(a);
+	}
 	printf("%-32s %-6s %-20s %-20s %s\n", "PSK_ID", "KEYLEN", "EXPIRES", "CREATED",
 	       "IDENTITIES");
 	return kmsctl_list_result(psk_static_list(p->db, print_user, NULL), p,
@@ -265,11 +296,6 @@ static int psk_remove(const kmsctl_paths_t *p, const char *psk_id)
 				    psk_id);
 }
 
-static int is_help(const char *s)
-{
-	return strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0;
-}
-
 int kmsctl_psk_run(const kmsctl_paths_t *p, int argc, char **argv)
 {
 	if (argc < 2) {
@@ -277,15 +303,17 @@ int kmsctl_psk_run(const kmsctl_paths_t *p, int argc, char **argv)
 		return KMSCTL_EXIT_USAGE;
 	}
 	const char *sub = argv[1];
-	if (is_help(sub) || (argc == 3 && is_help(argv[2]))) {
+	if (kmsctl_is_help(sub) || (argc >= 3 && kmsctl_is_help(argv[2]))) {
 		usage_psk(stdout);
 		return EXIT_SUCCESS;
 	}
 	if (strcmp(sub, "add") == 0) {
 		return psk_add(p, argc - 1, argv + 1);
 	}
-	if (strcmp(sub, "list") == 0 && argc == 2) {
-		return psk_list(p);
+	if (strcmp(sub, "list") == 0) {
+		bool json = false;
+		int rc = kmsctl_list_args(argc - 1, argv + 1, "psk list", &json);
+		return rc != EXIT_SUCCESS ? rc : psk_list(p, json);
 	}
 	if (strcmp(sub, "remove") == 0 && argc == 3) {
 		return psk_remove(p, argv[2]);

@@ -25,7 +25,9 @@ int kmsctl_paths_make(const char *dir, kmsctl_paths_t *p)
 	if (dir[0] == '\0') {
 		return KMS_EINVAL;
 	}
+	memset(p, 0, sizeof(*p));
 	p->shared = false;
+	p->uid = (uid_t)-1;
 	p->gid = (gid_t)-1;
 	p->config = false;
 	p->pidfile[0] = '\0';
@@ -33,8 +35,8 @@ int kmsctl_paths_make(const char *dir, kmsctl_paths_t *p)
 	int b = snprintf(p->db, sizeof(p->db), "%s/kms.db", dir);
 	int c = snprintf(p->kek, sizeof(p->kek), "%s/kek", dir);
 	int d = snprintf(p->audit, sizeof(p->audit), "%s/audit.db", dir);
-	if (a < 0 || b < 0 || c < 0 || (size_t)a >= sizeof(p->dir) ||
-	    (size_t)b >= sizeof(p->db) || (size_t)c >= sizeof(p->kek) || d < 0 ||
+	if (a < 0 || b < 0 || c < 0 || d < 0 || (size_t)a >= sizeof(p->dir) ||
+	    (size_t)b >= sizeof(p->db) || (size_t)c >= sizeof(p->kek) ||
 	    (size_t)d >= sizeof(p->audit)) {
 		return KMS_ERANGE;
 	}
@@ -50,19 +52,23 @@ int kmsctl_paths_config(const char *conf, kmsctl_paths_t *p)
 	    kms_config_runas(&cfg, &ra, err, sizeof(err)) != KMS_EOK) {
 		return kmsctl_fail(KMS_EOK, "%s", err);
 	}
+	memset(p, 0, sizeof(*p));
 	int a = snprintf(p->dir, sizeof(p->dir), "%s", cfg.state_dir);
 	int b = snprintf(p->db, sizeof(p->db), "%s", cfg.keys_db);
 	int c = snprintf(p->kek, sizeof(p->kek), "%s", cfg.kek_file);
 	int d = snprintf(p->audit, sizeof(p->audit), "%s", cfg.audit_db);
-	if (a < 0 || b < 0 || c < 0 || (size_t)a >= sizeof(p->dir) ||
-	    (size_t)b >= sizeof(p->db) || (size_t)c >= sizeof(p->kek) || d < 0 ||
+	if (a < 0 || b < 0 || c < 0 || d < 0 || (size_t)a >= sizeof(p->dir) ||
+	    (size_t)b >= sizeof(p->db) || (size_t)c >= sizeof(p->kek) ||
 	    (size_t)d >= sizeof(p->audit)) {
 		return kmsctl_fail(KMS_ERANGE, "%s: paths", conf);
 	}
 	p->shared = ra.set;
-	p->gid = ra.gid;
+	p->uid = ra.set ? ra.uid : (uid_t)-1;
+	p->gid = ra.set ? ra.gid : (gid_t)-1;
 	p->config = true;
 	snprintf(p->pidfile, sizeof(p->pidfile), "%s", cfg.pidfile);
+	snprintf(p->metrics_listen, sizeof(p->metrics_listen), "%s", cfg.metrics_listen);
+	p->metrics_port = cfg.metrics_port;
 	return EXIT_SUCCESS;
 }
 
@@ -179,6 +185,40 @@ int kmsctl_remove_result(int ret, const kmsctl_paths_t *p, const char *kind,
 	}
 	printf("removed %s %s\n", kind, id);
 	return EXIT_SUCCESS;
+}
+
+bool kmsctl_is_help(const char *s)
+{
+	return strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0;
+}
+
+int kmsctl_list_args(int argc, char **argv, const char *cmd, bool *json)
+{
+	*json = false;
+	if (argc == 2 && strcmp(argv[1], "--json") == 0) {
+		*json = true;
+	} else if (argc != 1) {
+		return kmsctl_usage_error("%s: unexpected argument '%s'", cmd, argv[1]);
+	}
+	return EXIT_SUCCESS;
+}
+
+int kmsctl_json_print(json_t *doc)
+{
+	if (doc == NULL) {
+		return kmsctl_fail(KMS_ENOMEM, "building the JSON output");
+	}
+	int ret = json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII);
+	json_decref(doc);
+	if (ret != 0 || putchar('\n') == EOF) {
+		return kmsctl_fail(KMS_EIO, "writing the JSON output");
+	}
+	return EXIT_SUCCESS;
+}
+
+json_t *kmsctl_json_time(int64_t t)
+{
+	return t == 0 ? json_null() : json_integer((json_int_t)t);
 }
 
 /* glibc: optind 0 re-initialises getopt. */
