@@ -13,7 +13,9 @@
 #   twice with B_CONF='audit = { durable = true; };'.
 #   A_THREADS / B_THREADS: ua.threads of A / B (default: one per CPU kmsd
 #   gets, as for the baseline).
-# kmsctl, loadgen and baseline come from ./build.
+# kmsctl, loadgen and baseline come from ./build.  B's figures (and the
+# baseline's) are appended to bench/results/history.tsv (BENCH_HISTORY, see
+# bench/lib.sh), which bench/plot.sh draws.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 B="$top/build"
@@ -33,7 +35,8 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-. "$top/bench/lib.sh" # $srv, $cli, $srv_threads, free_port
+. "$top/bench/lib.sh" # $srv, $cli, $srv_threads, free_port, hist_*
+hist_init bench/compare.sh
 "$B/tools/kmsctl" -d "$tmp/s" init --demo >/dev/null
 start_kmsd() { # start_kmsd NAME BINARY PORT: state copied from $tmp/s
 	cp -r "$tmp/s" "$tmp/s-$1"
@@ -98,9 +101,15 @@ while [ $r -lt "$rounds" ]; do
 		run b "$pb" "$m" "$tmp/s-b"
 	done
 done
-python3 - "$tmp" "$rounds" "$n" <<'PY'
+python3 - "$tmp" "$rounds" "$n" "$hist_date" "$hist_run" "$hist_commit" \
+	"B=$kb A=$ka ${B_ARGS:+B_ARGS=$B_ARGS }${B_CONF:+B_CONF=$B_CONF}" <<'PY'
 import statistics, sys
 tmp, rounds, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+hist = open(f"{tmp}/hist.rows", "a")
+def hist_add(endpoint, measure, value, note=""):
+    hist.write("\t".join([sys.argv[4], sys.argv[5], sys.argv[6], "bench/compare.sh",
+                          endpoint, "4", measure, value,
+                          f"{sys.argv[7].strip()}; {rounds} rounds of {n}{note}"]) + "\n")
 def load(name):
     rows = [l.split() for l in open(f"{tmp}/{name}")]
     return [float(r[0]) for r in rows], [float(r[1]) for r in rows]
@@ -121,6 +130,17 @@ print("| server CPU per request, us (median) | %.2f | %s |" % (med(raw_cpu), " |
 print("| CPU per request / baseline's (median per round) | 1.00 | %s |" % " | ".join(
     "%.2f" % med(x / y for x, y in zip(cols[k][1], raw_cpu)) for k in cols))
 print()
+hist_add("baseline", "rps", "%d" % med(raw_rps))
+hist_add("baseline", "cpu_us", "%.2f" % med(raw_cpu))
+for m in ("request", "resolve"):
+    rps, cpu = cols["b-" + m]
+    hist_add("ticket" + m, "rps", "%d" % med(rps))
+    hist_add("ticket" + m, "rps_ratio", "%.2f" % med(x / y for x, y in zip(rps, raw_rps)),
+             "; median per round")
+    hist_add("ticket" + m, "cpu_us", "%.2f" % med(cpu))
+    hist_add("ticket" + m, "cpu_ratio", "%.2f" % med(x / y for x, y in zip(cpu, raw_cpu)),
+             "; median per round")
+hist.close()
 for m in ("request", "resolve"):
     a, b = cols["a-" + m], cols["b-" + m]
     cpu = [y / x for x, y in zip(a[1], b[1])]
@@ -129,3 +149,4 @@ for m in ("request", "resolve"):
           f" (median {med(cpu):.3f}); B/A req/s {' '.join('%.3f' % c for c in rps)}"
           f" (median {med(rps):.3f})")
 PY
+hist_append

@@ -787,19 +787,20 @@ int main(int argc, char **argv)
 	}
 	qsort(all, sent, sizeof(double), cmp_double);
 	double p50 = sent ? all[sent / 2] : 0,
+	       p90 = sent ? all[(size_t)((double)sent * 0.90)] : 0,
 	       p99 = sent ? all[(size_t)((double)sent * 0.99)] : 0;
 	double mx = sent ? all[sent - 1] : 0;
 	double avg = sent ? (double)bytes / (double)sent : 0;
 	printf("mode=%s conns=%u sent=%zu non200=%zu failed=%zu seconds=%.3f rps=%.0f "
-	       "p50_us=%.0f p99_us=%.0f max_us=%.0f resp_avg_b=%.0f build_s=%.2f "
-	       "ok200=%zu\n",
-	       mode, conns, sent, non200, failed, dt, (double)sent / dt, p50, p99, mx,
-	       avg, built, ok200);
+	       "p50_us=%.0f p90_us=%.0f p99_us=%.0f max_us=%.0f resp_avg_b=%.0f "
+	       "build_s=%.2f ok200=%zu\n",
+	       mode, conns, sent, non200, failed, dt, (double)sent / dt, p50, p90, p99,
+	       mx, avg, built, ok200);
 	printf("{\"mode\":\"%s\",\"conns\":%u,\"sent\":%zu,\"non200\":%zu,\"failed\":%zu,"
-	       "\"seconds\":%.3f,\"rps\":%.0f,\"p50_us\":%.0f,\"p99_us\":%.0f,\"max_us\":"
-	       "%.0f,\"resp_avg_b\":%.0f,\"ok200\":%zu}\n",
-	       mode, conns, sent, non200, failed, dt, (double)sent / dt, p50, p99, mx,
-	       avg, ok200);
+	       "\"seconds\":%.3f,\"rps\":%.0f,\"p50_us\":%.0f,\"p90_us\":%.0f,"
+	       "\"p99_us\":%.0f,\"max_us\":%.0f,\"resp_avg_b\":%.0f,\"ok200\":%zu}\n",
+	       mode, conns, sent, non200, failed, dt, (double)sent / dt, p50, p90, p99,
+	       mx, avg, ok200);
 	if (rids_file != NULL && write_rids(rids_file, w, conns) != 0) {
 		return 1;
 	}

@@ -203,7 +203,7 @@ int svc_authenticate(req_t *r)
 	const mikey_id_t *kms = mikey_msg_idr(&r->in, MIKEY_ROLE_KMS);
 	if (kms != NULL &&
 	    !identity_kms_match(r->svc->cfg->kms_id, kms->id.data, kms->id.len)) {
-		r->reason = "IDRkms names another KMS";
+		r->reason = "IDRkms is not this KMS (kms.kms_id)";
 		return KMS_EID;
 	}
 	const mikey_rand_t *ri = mikey_msg_randr(&r->in, MIKEY_RAND_I);

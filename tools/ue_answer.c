@@ -11,6 +11,7 @@
 #include "mikey/profile.h"
 #include "tools/ue_common.h"
 #include "tools/ue_ident.h"
+#include "tools/ue_opts.h"
 
 static int verify_and_open(const ue_answer_ctx_t *ctx, const mikey_msg_t *resp,
 			   const uint8_t *key, size_t klen, uint8_t *plain,
@@ -81,6 +82,31 @@ static int verify_and_open(const ue_answer_ctx_t *ctx, const mikey_msg_t *resp,
 }
 
 /*
+ * Invalid ID is also what a KMS answers when our IDRkms is not its own
+ * identity, the usual mistake with a KMS whose kms_id is not kms-ue's
+ * default (e.g. Bob's KMS in a federation): say which KMS we named.
+ */
+static void kms_id_hint(const ue_answer_ctx_t *ctx, const mikey_msg_t *err)
+{
+	const mikey_id_t *kms = mikey_msg_idr(ctx->init, MIKEY_ROLE_KMS);
+	if (kms == NULL) {
+		return;
+	}
+	for (size_t i = 0; i < err->n; i++) {
+		if (err->p[i].type == MIKEY_PT_ERR &&
+		    err->p[i].u.err.errno_ == MIKEY_ERR_ID) {
+			fprintf(stderr,
+				"%s: hint: the request named the KMS '%.*s' (IDRkms, "
+				"--kms-id, default " UE_KMS_ID_DEFAULT
+				"): if that is not the kms.kms_id of the KMS it went to, "
+				"give that with --kms-id\n",
+				ue_prog, (int)kms->id.len, (const char *)kms->id.data);
+			return;
+		}
+	}
+}
+
+/*
  * A MIKEY Error answering our INIT: its V, if any, may use the auth_key of
  * the message in error (D = 0x01, RFC 6043 5.4) or, from KMSs that MAC
  * errors like responses, the response direction (D = 0x02); both are
@@ -98,6 +124,7 @@ static void report_error(const ue_answer_ctx_t *ctx, const mikey_msg_t *err)
 	}
 	ue_report_error_msg("the KMS", err, ctx->init, keys, n);
 	secmem_wipe(k, sizeof(k));
+	kms_id_hint(ctx, err);
 }
 
 int ue_answer_open(const ue_answer_ctx_t *ctx, const char *path, uint8_t *buf, size_t cap,

@@ -127,6 +127,21 @@ zrow() {
 wait_for 5 "KMS2's audit row names no peer KMS or type" zrow
 ok "request id $zrid in both KMSs' logs; KMS2 logs the peer and its answer, audits the peer"
 
+# Bob without --kms-id names kms-ue's default KMS, not his own: KMS2 refuses
+# (Invalid ID) and both ends say which identity is at fault.
+"$UE" resolve --psk-file "$tmp/bob.psk" --id bob@d2.example --in "$tmp/ti.bin" \
+	--out "$tmp/res-noid.bin" --state "$tmp/bob-noid.st" 2>/dev/null || fail "kms-ue resolve (no --kms-id)"
+[ "$(post "http://127.0.0.1:$ua2/kms" "$tmp/res-noid.bin" "$tmp/rr-noid.bin")" = 400 ] ||
+	fail "a resolve naming another KMS in IDRkms is not refused with 400"
+"$UE" transfer-resp --psk-file "$tmp/bob.psk" --state "$tmp/bob-noid.st" \
+	--resp "$tmp/rr-noid.bin" --out "$tmp/tr-noid.bin" >/dev/null 2>"$tmp/err" &&
+	fail "transfer-resp accepted an Error"
+grep -q "named the KMS 'kms.example.org'.*--kms-id" "$tmp/err" ||
+	fail "kms-ue does not say that --kms-id is missing: $(cat "$tmp/err")"
+wait_log "IDRkms is not this KMS (kms.kms_id)" kmsd.log ||
+	fail "KMS2 does not log that IDRkms is not its kms_id"
+ok "a resolve without --kms-id at KMS2: 400, and kms-ue names the KMS it asked for"
+
 # --- the same call by UEs that speak SIP URIs (ID Type URI, sip: values, Type 2) ------
 # IDRkms is the KMS's identity as a host name, so the UEs send it as such; the
 # forwarded resolve carries Bob's KMS user identity and the answer matches it.
