@@ -262,17 +262,10 @@ void net_tls_free(net_tls_t *t)
 	if (t == NULL) {
 		return;
 	}
-	net_tls_creds_t *c = t->cur;
+	/* The listener stops MHD first: every connection has released its
+	 * set, so this drops the last reference to the current one. */
+	net_tls_release(t->cur);
 	t->cur = NULL;
-	/* Connections are gone by now (the listener stops MHD first); a set
-	 * still held would outlive its owner's counter. */
-	if (c != NULL) {
-		if (atomic_fetch_sub(&c->refs, 1) == 1) {
-			creds_free(c);
-		} else {
-			c->owner = NULL;
-		}
-	}
 	pthread_mutex_destroy(&t->mu);
 	free(t);
 }

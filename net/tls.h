@@ -60,8 +60,8 @@ void net_tls_release(net_tls_creds_t *c);
 void net_tls_creds_get(net_tls_creds_t *c, gnutls_pcert_st **pcert, unsigned *n,
 		       gnutls_privkey_t *key);
 
-/* Drop the current set (freed once no connection holds it) and t.  Every
- * set must be released before the process ends; NULL is a no-op. */
+/* Free t and its current set.  Only once every set acquired from t was
+ * released (the listener stops MHD first); NULL is a no-op. */
 void net_tls_free(net_tls_t *t);
 
 #endif
