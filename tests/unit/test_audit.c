@@ -241,7 +241,8 @@ static void given_unterminated_strings_when_logged_then_stored_truncated(void)
 	audit_close(a);
 	CU_ASSERT_EQUAL(sql_count("SELECT length(rid) FROM audit"), AUDIT_RID_MAX);
 	CU_ASSERT_EQUAL(sql_count("SELECT length(requester) FROM audit"), AUDIT_ID_MAX);
-	CU_ASSERT_EQUAL(sql_count("SELECT length(responders) FROM audit"), AUDIT_RESP_MAX);
+	CU_ASSERT_EQUAL(sql_count("SELECT length(responders) FROM audit"),
+			AUDIT_RESP_MAX);
 	CU_ASSERT_EQUAL(sql_count("SELECT length(peer_kms) FROM audit"), AUDIT_PEER_MAX);
 	CU_ASSERT_EQUAL(sql_count("SELECT count(*) FROM audit WHERE error = 'KMS_EMAC'"),
 			1);
