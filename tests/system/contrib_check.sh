@@ -2,8 +2,7 @@
 # contrib/: the Grafana dashboard parses and uses only metrics that
 # docs/metrics.md documents and a live kmsd exports (with the NAF on); the
 # Prometheus alert rules parse (python3-yaml, or a basic check) and name
-# only documented metrics; `promtool check rules` where promtool is
-# installed (that part exits 77 otherwise).
+# only documented metrics.  promtool's own check is contrib_promtool.sh.
 set -eu
 . "${top_srcdir:-.}/tests/system/lib.sh"
 src=${top_srcdir:-.}
@@ -53,10 +52,3 @@ $py "$check" dashboard "$src/contrib/grafana/kms-dashboard.json" "$src/docs/metr
 ok "dashboard parses; its metrics are documented and exported ($(tail -n 1 "$tmp/dash.out"))"
 kmsd_stop
 
-if ! command -v promtool >/dev/null 2>&1; then
-	echo "SKIP: promtool not found (the rules were checked without it)"
-	exit 77
-fi
-promtool check rules "$src/contrib/prometheus/kms-alerts.yml" >"$tmp/promtool.out" 2>&1 ||
-	fail "promtool check rules: $(cat "$tmp/promtool.out")"
-ok "promtool check rules"
