@@ -259,7 +259,8 @@ static void render_naf(const kms_metrics_src_t *src, metric_text_t *t)
 	bool naf = src->svc != NULL && src->svc->psk != NULL &&
 		   naf_stats(src->svc->psk, &s) == KMS_EOK;
 	gauge(t, "kms_zn_breaker_open",
-	      "1 while calls to the BSF fail fast (no circuit breaker on Zn yet: 0).", 0);
+	      "1 while the BSF is taken as down: its last Zn calls all failed.",
+	      naf && s.zn_fail_run >= NAF_ZN_DOWN_RUN ? 1 : 0);
 	if (!naf) {
 		return;
 	}

@@ -158,12 +158,17 @@ int naf_zn_outcome(shared_t *sh, const net_call_t *call, int ret, const char *bt
 				       call->ms > 0 ? (uint64_t)(call->ms * 1e6) : 0);
 	}
 	if (ret == KMS_ELIMIT) {
-		return KMS_EUNAVAIL; /* counted and logged as a Zn error */
+		ret = KMS_EUNAVAIL; /* counted and logged as a Zn error */
+	} else if (ret == KMS_EOK) {
+		ret = call->status == 200 ? zn_ok(sh, call, btid, ans)
+					  : zn_refused(sh, call);
 	}
-	if (ret != KMS_EOK) {
-		return ret;
+	if (ret == KMS_EUNAVAIL) {
+		atomic_fetch_add(&sh->fail_run, 1);
+	} else if (ret != KMS_EAGAIN && ret != KMS_ECANCELED) {
+		atomic_store(&sh->fail_run, 0); /* the BSF answered */
 	}
-	return call->status == 200 ? zn_ok(sh, call, btid, ans) : zn_refused(sh, call);
+	return ret;
 }
 
 void naf_remember(naf_t *n, const uint8_t *psk_id, size_t len, const char *subj, int ret,
@@ -441,6 +446,7 @@ int naf_stats(const kms_psk_source_t *src, naf_stats_t *out)
 	metric_hist_snapshot(&sh->zn_duration, &out->zn_duration);
 	out->zn_busy = zn.busy + atomic_load(&sh->pending_full);
 	out->zn_joined = atomic_load(&sh->joined);
+	out->zn_fail_run = atomic_load(&sh->fail_run);
 	out->entries = naf_cache_size(sh->cache);
 	out->capacity = naf_cache_capacity(sh->cache);
 	return KMS_EOK;

@@ -32,6 +32,7 @@ typedef struct {
 	uint64_t zn_errors;   /* Zn requests without a usable answer */
 	uint64_t zn_busy;     /* misses refused because every Zn slot was busy */
 	uint64_t zn_joined;   /* misses that shared a Zn call under way */
+	uint64_t zn_fail_run; /* Zn calls failed in a row: no answer, or no usable one */
 	size_t entries;	      /* in the cache now */
 	size_t capacity;
 
@@ -74,6 +75,11 @@ void naf_use_outbound(kms_psk_source_t *src, net_outbound_t *ob);
 
 /* The counters of src's NAF part; KMS_ENOENT when it has none. */
 int naf_stats(const kms_psk_source_t *src, naf_stats_t *out);
+
+/* Zn calls failed in a row from which the BSF is reported down (the
+ * kms_zn_breaker_open metric): there is no fail-fast on Zn, each miss
+ * still tries, bounded by naf.timeout and the in-flight cap. */
+#define NAF_ZN_DOWN_RUN 3
 
 /* The static part of a "both" source, src itself when it is not a NAF or
  * composite source; NULL for a pure NAF source. */

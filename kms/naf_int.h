@@ -34,8 +34,9 @@ typedef struct {
 	uint8_t naf_id[GBA_NAF_ID_MAX];
 	size_t naf_id_len;
 	atomic_uint_fast64_t hits, misses;
-	atomic_uint_fast64_t bad_answers;  /* answers without a usable outcome */
-	atomic_uint_fast64_t joined;	   /* misses that joined a Zn call under way */
+	atomic_uint_fast64_t bad_answers; /* answers without a usable outcome */
+	atomic_uint_fast64_t fail_run; /* Zn calls failed in a row (0 after any answer) */
+	atomic_uint_fast64_t joined;   /* misses that joined a Zn call under way */
 	atomic_uint_fast64_t pending_full; /* misses refused: NAF_PENDING_MAX */
 	net_counters_t zn;		   /* requests, errors, busy refusals */
 	metric_hist_t zn_duration;	   /* each Zn call that went out */
