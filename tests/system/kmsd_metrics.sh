@@ -106,5 +106,19 @@ $scrape delta "$tmp/m1.json" "$tmp/m2.json" kms_reloads_total 1 \
 	fail "reload not counted: $(cat "$tmp/delta.out")"
 ok "a reload is counted, last reload successful"
 
+# --- kmsctl status reads this listener: up, the version, the reload -------------------
+"$KMSCTL" -c "$tmp/kmsd.conf" status --json >"$tmp/status.json" 2>"$tmp/status.err" ||
+	fail "kmsctl status: $(cat "$tmp/status.err")"
+python3 - "$tmp/status.json" "$(grep -o 'version="[^"]*"' "$tmp/m2.json" 2>/dev/null || true)" <<'PYEOF' ||
+import json, sys
+k = json.load(open(sys.argv[1]))["kmsd"]
+assert k["up"] is True, k
+assert k["version"], k
+assert k["last_reload_success"] is True and k["last_reload"] > 0, k
+assert k["zn_breaker_open"] is False, k
+PYEOF
+	fail "kmsctl status does not report kmsd's metrics: $(cat "$tmp/status.json")"
+ok "kmsctl -c status: kmsd up, its version and last reload from the metrics listener"
+
 kmsd_stop
 ok "kmsd stopped"
