@@ -9,7 +9,8 @@ need flock make
 
 P="$tmp/p"
 flock "$top_builddir/.install.lock" \
-	make -C "$top_builddir" -s install prefix="$P" >"$tmp/install.out" 2>&1 ||
+	make -C "$top_builddir" -s install prefix="$P" \
+	systemdsystemunitdir="$P/lib/systemd/system" >"$tmp/install.out" 2>&1 ||
 	{
 		tail -20 "$tmp/install.out" >&2
 		fail "make install prefix=$P"

@@ -7,11 +7,17 @@ set -eu
 . "${top_srcdir:-.}/tests/system/lib.sh"
 need systemd-analyze flock make
 
+# Configured --without-systemdsystemunitdir: nothing to install or verify.
+if ! grep -q "^systemdsystemunitdir = ." "$top_builddir/Makefile"; then
+	echo "SKIP: configured without systemd units"
+	exit 77
+fi
 P="$tmp/p"
 # One install at a time in the build directory (the generated units are
 # shared between the install tests).
 flock "$top_builddir/.install.lock" \
-	make -C "$top_builddir" -s install prefix="$P" >"$tmp/install.out" 2>&1 ||
+	make -C "$top_builddir" -s install prefix="$P" \
+	systemdsystemunitdir="$P/lib/systemd/system" >"$tmp/install.out" 2>&1 ||
 	{
 		tail -20 "$tmp/install.out" >&2
 		fail "make install prefix=$P"
