@@ -61,3 +61,15 @@ for f in cert key ca; do
 	expect_bad "zk.${f}_file" "$tmp/none.$f" "$l"
 done
 ok "kmsd -t: missing Zk certificate, key and CA bundle named with file:line"
+
+for f in cert key; do : >"$tmp/ua.$f"; done
+for f in cert key; do
+	conf "	state_dir = \"$S\";" "ua = {
+	tls_cert = \"$tmp/ua.cert\";
+	tls_key = \"$tmp/ua.key\";
+};"
+	sed -i "s|$tmp/ua.$f\"|$tmp/none-ua.$f\"|" "$tmp/k.conf"
+	case $f in cert) l=6 ;; key) l=7 ;; esac
+	expect_bad "ua.tls_$f" "$tmp/none-ua.$f" "$l"
+done
+ok "kmsd -t: missing Ua TLS certificate and key named with file:line"
