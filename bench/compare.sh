@@ -10,7 +10,8 @@
 #   A_ARGS / B_ARGS: extra loadgen options for A's / B's runs, e.g.
 #   B_ARGS="--ticket-type 2 --uri" (a 3GPP UE: Type 2 tickets, SIP URIs).
 #   A_CONF / B_CONF: extra kmsd.conf groups for A / B, e.g. the same binary
-#   twice with B_CONF='audit = { durable = true; };'.
+#   twice with B_CONF='audit = { durable = true; };'.  Without a log group
+#   there, kmsd logs at notice (no line per request).
 #   A_THREADS / B_THREADS: ua.threads of A / B (default: one per CPU kmsd
 #   gets, as for the baseline).
 # kmsctl, loadgen and baseline come from ./build.  B's figures (and the
@@ -45,8 +46,14 @@ start_kmsd() { # start_kmsd NAME BINARY PORT: state copied from $tmp/s
 ua = { port = $3; threads = $th; };
 kms = { state_dir = "$tmp/s-$1"; };
 policy = { replay_entries = 4194304; };
-log = { level = "notice"; };
 CONF
+	# The log group: notice (no line per request) unless A_CONF / B_CONF
+	# gives one, e.g. 'log = { level = "info"; format = "json"; };'.
+	eval "extra=\${$(echo "$1" | tr ab AB)_CONF:-}"
+	case $extra in
+	*"log ="* | *"log="*) ;;
+	*) echo 'log = { level = "notice"; };' >>"$tmp/$1.conf" ;;
+	esac
 	# An older build has no --allow-root (and needs none).
 	flag=""
 	"$2" --help | grep -q -- --allow-root && flag=$root_flag
