@@ -29,7 +29,7 @@ typedef struct {
 	bool shared; /* -c with kms.user: the stores are shared with gid */
 	bool config; /* from -c: pidfile is kms.pidfile ("" when unset) */
 	char pidfile[KMSCTL_PATH_CAP];
-	uid_t uid;   /* kms.user (with shared): the owner of audit.db */
+	uid_t uid; /* kms.user (with shared): the owner of audit.db */
 	gid_t gid;
 	/* -c: kmsd's metrics listener (metrics.listen, metrics.port; port 0:
 	 * none, and always 0 with -d). */
