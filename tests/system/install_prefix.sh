@@ -26,6 +26,19 @@ done
 grep -q "state_dir = \"$S\";" "$C" || fail "installed kmsd.conf: state_dir not under $P"
 ok "make install prefix=DIR: programs, man pages, SQL, DIR/etc/kms/kmsd.conf with DIR paths"
 
+# An edited kmsd.conf survives the next install; the new one lands beside it.
+cp "$C" "$tmp/kmsd.conf.orig"
+echo "# edited by the operator" >>"$C"
+flock "$top_builddir/.install.lock" \
+	make -C "$top_builddir" -s install prefix="$P" \
+	systemdsystemunitdir="$P/lib/systemd/system" >"$tmp/install2.out" 2>&1 ||
+	fail "second make install prefix=$P: $(tail -5 "$tmp/install2.out")"
+grep -q '^# edited by the operator' "$C" || fail "make install overwrote an edited kmsd.conf"
+cmp -s "$C.new" "$tmp/kmsd.conf.orig" || fail "no kmsd.conf.new beside the edited kmsd.conf"
+cp "$tmp/kmsd.conf.orig" "$C"
+rm -f "$C.new"
+ok "make install keeps an edited kmsd.conf and puts the new one beside it (.new)"
+
 mkdir -p "$P/var/lib"
 run 0 "$P/bin/kmsctl" -c "$C" init --demo
 [ -f "$S/kek" ] && [ -f "$S/kms.db" ] || fail "kmsctl -c init: no KEK or kms.db in $S"

@@ -38,6 +38,9 @@ resolved() {
 	[ "$got" = "$1" ] || fail "ticketresolve ($2): $got, expected $1"
 }
 resolved 200 before
+# The audit writer commits in batches: the backup must hold both rows.
+audit_rows() { [ "$(sqlite3 "$S/audit.db" 'SELECT count(*) FROM audit;' 2>/dev/null)" -ge 2 ]; }
+wait_for 10 "the two audit rows committed" audit_rows
 run 0 "$KMSCTL" -d "$S" backup "$tmp/b1"
 grep -q "to $tmp/b1" "$tmp/out" || fail "backup: no report"
 [ "$(mode "$tmp/b1") $(mode "$tmp/b1/kek") $(mode "$tmp/b1/kms.db") $(mode "$tmp/b1/audit.db")" = \
