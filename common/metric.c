@@ -205,7 +205,9 @@ void metric_text_hist(metric_text_t *t, const char *name, const metric_label_t *
 		t->err = t->err != 0 ? t->err : KMS_EINVAL;
 		return;
 	}
-	memcpy(all, l, n * sizeof(*l));
+	if (n > 0) { /* l may be NULL without labels */
+		memcpy(all, l, n * sizeof(*l));
+	}
 	all[n].name = "le";
 	all[n].value = le;
 	snprintf(bucket, sizeof(bucket), "%s_bucket", name);

@@ -6,19 +6,7 @@
 # exactly the counters they should.
 set -eu
 . "${top_srcdir:-.}/tests/system/lib.sh"
-# Debian's python3-prometheus-client is for /usr/bin/python3, which may not
-# be the python3 first in PATH.
-py=""
-for c in python3 /usr/bin/python3; do
-	if "$c" -c 'import prometheus_client' 2>/dev/null; then
-		py=$c
-		break
-	fi
-done
-[ -n "$py" ] || {
-	echo "SKIP: python3 prometheus_client not installed"
-	exit 77
-}
+need_python_module prometheus_client # sets $py
 scrape="$py ${top_srcdir:-.}/tests/system/metrics_scrape.py"
 
 port=$(free_port)

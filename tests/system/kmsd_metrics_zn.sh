@@ -6,17 +6,7 @@ set -eu
 . "${top_srcdir:-.}/tests/system/lib.sh"
 BSFD="$top_builddir/bsf-stub/bsf-stubd"
 [ -x "$BSFD" ] || fail "bsf-stubd not built: $BSFD"
-py=""
-for c in python3 /usr/bin/python3; do
-	if "$c" -c 'import prometheus_client' 2>/dev/null; then
-		py=$c
-		break
-	fi
-done
-[ -n "$py" ] || {
-	echo "SKIP: python3 prometheus_client not installed"
-	exit 77
-}
+need_python_module prometheus_client # sets $py
 scrape="$py ${top_srcdir:-.}/tests/system/metrics_scrape.py"
 port=$(free_port)
 mport=$(free_port)

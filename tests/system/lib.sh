@@ -57,6 +57,21 @@ pid=""
 dpid=""
 daemons=""
 n=0
+# need_python_module MODULE: $py becomes a python3 that imports MODULE, or
+# the test exits 77.  Debian's python3-* modules are for /usr/bin/python3,
+# which may not be the python3 first in PATH.
+need_python_module() {
+	py=""
+	for lib_c in python3 /usr/bin/python3; do
+		if "$lib_c" -c "import $1" 2>/dev/null; then
+			py=$lib_c
+			return 0
+		fi
+	done
+	echo "SKIP: python3 module $1 not installed"
+	exit 77
+}
+
 lib_cleanup() {
 	rc=$?
 	for lib_p in $daemons; do

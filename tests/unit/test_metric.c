@@ -113,6 +113,13 @@ static void given_histogram_when_written_then_buckets_sum_count(void)
 		   "d_seconds_sum{type=\"ticketrequest\"} 0.20050000000000001\n"
 		   "d_seconds_count{type=\"ticketrequest\"} 2\n");
 	metric_text_free(&t);
+	/* Without labels (NULL, 0), as the Zn histogram is written. */
+	metric_text_init(&t);
+	metric_text_hist(&t, "z_seconds", NULL, 0, &s);
+	CU_ASSERT_EQUAL(t.err, KMS_EOK);
+	CU_ASSERT_PTR_NOT_NULL(strstr(t.buf, "z_seconds_bucket{le=\"+Inf\"} 2\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(t.buf, "z_seconds_count 2\n"));
+	metric_text_free(&t);
 }
 
 static void given_label_value_when_written_then_escaped(void)
