@@ -25,6 +25,7 @@
 
 #include "common/encode.h"
 #include "common/errcode.h"
+#include "common/secmem.h"
 #include "common/secret_file.h"
 #include "kms/keyring.h"
 #include "kms/store_backup.h"
@@ -138,6 +139,7 @@ static int sha256_file(const char *path, char hex[2 * 32 + 1])
 	}
 	EVP_MD_CTX_free(ctx);
 	close(fd);
+	secmem_wipe(buf, sizeof(buf)); /* the KEK file passes through it */
 	return ret;
 }
 

@@ -74,14 +74,6 @@ b="--psk-file $S/demo-bob.psk"
 	fail "keys (alice)"
 cmp -s "$tmp/keys-bob.json" "$tmp/keys-alice.json" || fail "Alice and Bob keys differ"
 grep -q '"srtp_master_key": *"[0-9a-f]\{32\}"' "$tmp/keys-bob.json" || fail "key format"
-kill -TERM "$pid"
-stop_wait=0
-while kill -0 "$pid" 2>/dev/null; do
-	stop_wait=$((stop_wait + 1))
-	[ $stop_wait -le 100 ] || fail "kmsd still running"
-	sleep 0.1
-done
-wait "$pid" || fail "kmsd exit status"
-untrack "$pid"
+stop "$pid" kmsd
 [ ! -e "$S/kmsd.pid" ] || fail "pid file left after a clean stop"
 ok "PSK call through the installed kmsd: Alice and Bob derive the same SRTP keys"
