@@ -8,13 +8,7 @@ set -eu
 need flock make
 
 P="$tmp/p"
-flock "$top_builddir/.install.lock" \
-	make -C "$top_builddir" -s install prefix="$P" \
-	systemdsystemunitdir="$P/lib/systemd/system" >"$tmp/install.out" 2>&1 ||
-	{
-		tail -20 "$tmp/install.out" >&2
-		fail "make install prefix=$P"
-	}
+prefix_install "$P" install.out
 C="$P/etc/kms/kmsd.conf"
 S="$P/var/lib/kms"
 for f in "$P/sbin/kmsd" "$P/sbin/bsf-stubd" "$P/bin/kmsctl" "$P/bin/kms-ue" "$C" \
@@ -29,10 +23,7 @@ ok "make install prefix=DIR: programs, man pages, SQL, DIR/etc/kms/kmsd.conf wit
 # An edited kmsd.conf survives the next install; the new one lands beside it.
 cp "$C" "$tmp/kmsd.conf.orig"
 echo "# edited by the operator" >>"$C"
-flock "$top_builddir/.install.lock" \
-	make -C "$top_builddir" -s install prefix="$P" \
-	systemdsystemunitdir="$P/lib/systemd/system" >"$tmp/install2.out" 2>&1 ||
-	fail "second make install prefix=$P: $(tail -5 "$tmp/install2.out")"
+prefix_install "$P" install2.out
 grep -q '^# edited by the operator' "$C" || fail "make install overwrote an edited kmsd.conf"
 cmp -s "$C.new" "$tmp/kmsd.conf.orig" || fail "no kmsd.conf.new beside the edited kmsd.conf"
 cp "$tmp/kmsd.conf.orig" "$C"

@@ -57,6 +57,16 @@ pid=""
 dpid=""
 daemons=""
 n=0
+# prefix_install DIR LOG: make install of the build into DIR, units into
+# DIR/lib/systemd/system, output in $tmp/LOG; one install at a time (the
+# generated files in the build directory are shared).
+prefix_install() {
+	flock "$top_builddir/.install.lock" \
+		make -C "$top_builddir" -s install prefix="$1" \
+		systemdsystemunitdir="$1/lib/systemd/system" >"$tmp/$2" 2>&1 ||
+		fail "make install prefix=$1: $(tail -20 "$tmp/$2")"
+}
+
 # need_python_module MODULE: $py becomes a python3 that imports MODULE, or
 # the test exits 77.  Debian's python3-* modules are for /usr/bin/python3,
 # which may not be the python3 first in PATH.

@@ -13,15 +13,7 @@ if ! grep -q "^systemdsystemunitdir = ." "$top_builddir/Makefile"; then
 	exit 77
 fi
 P="$tmp/p"
-# One install at a time in the build directory (the generated units are
-# shared between the install tests).
-flock "$top_builddir/.install.lock" \
-	make -C "$top_builddir" -s install prefix="$P" \
-	systemdsystemunitdir="$P/lib/systemd/system" >"$tmp/install.out" 2>&1 ||
-	{
-		tail -20 "$tmp/install.out" >&2
-		fail "make install prefix=$P"
-	}
+prefix_install "$P" install.out
 U="$P/lib/systemd/system"
 for u in kmsd bsf-stubd; do
 	[ -f "$U/$u.service" ] || fail "no $U/$u.service"
