@@ -46,8 +46,8 @@ static const char *const queries[Q_COUNT_] = {
 };
 
 struct bsf_store {
-	sqlite3 *db;
-	sqlite3_stmt *q[Q_COUNT_];
+	sqldb_t *db;
+	sqldb_stmt_t *q[Q_COUNT_];
 };
 
 void bsf_store_close(bsf_store_t *st)
@@ -56,7 +56,7 @@ void bsf_store_close(bsf_store_t *st)
 		return;
 	}
 	for (size_t i = 0; i < Q_COUNT_; i++) {
-		sqlite3_finalize(st->q[i]);
+		sqldb_finalize(st->q[i]);
 	}
 	sqldb_close(st->db);
 	free(st);
@@ -84,43 +84,40 @@ int bsf_store_open(const char *path, int create, bsf_store_t **out)
 }
 
 /* Take statement i, reset and unbound. */
-static sqlite3_stmt *stmt(bsf_store_t *st, int i)
+static sqldb_stmt_t *stmt(bsf_store_t *st, int i)
 {
-	sqlite3_reset(st->q[i]);
-	sqlite3_clear_bindings(st->q[i]);
+	sqldb_reset(st->q[i]);
+	sqldb_clear_bindings(st->q[i]);
 	return st->q[i];
 }
 
 /* Reset after use: a reset statement holds no read transaction. */
-static void done(sqlite3_stmt *s)
+static void done(sqldb_stmt_t *s)
 {
-	sqlite3_reset(s);
-	sqlite3_clear_bindings(s);
+	sqldb_reset(s);
+	sqldb_clear_bindings(s);
 }
 
-static int bind_text(sqlite3_stmt *s, int i, const char *v)
+static int bind_text(sqldb_stmt_t *s, int i, const char *v)
 {
-	return sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC) == SQLITE_OK ? KMS_EOK
-									  : KMS_EINTERNAL;
+	return sqldb_bind_text(s, i, v, -1) == KMS_EOK ? KMS_EOK : KMS_EINTERNAL;
 }
 
-static int bind_blob(sqlite3_stmt *s, int i, const uint8_t *v, size_t len)
+static int bind_blob(sqldb_stmt_t *s, int i, const uint8_t *v, size_t len)
 {
-	return sqlite3_bind_blob(s, i, v, (int)len, SQLITE_STATIC) == SQLITE_OK
-		   ? KMS_EOK
-		   : KMS_EINTERNAL;
+	return sqldb_bind_blob(s, i, v, (int)len) == KMS_EOK ? KMS_EOK : KMS_EINTERNAL;
 }
 
-static int bind_int(sqlite3_stmt *s, int i, int64_t v)
+static int bind_int(sqldb_stmt_t *s, int i, int64_t v)
 {
-	return sqlite3_bind_int64(s, i, v) == SQLITE_OK ? KMS_EOK : KMS_EINTERNAL;
+	return sqldb_bind_int64(s, i, v) == KMS_EOK ? KMS_EOK : KMS_EINTERNAL;
 }
 
 /* Copy a BLOB column of exactly len bytes. */
-static int column_blob(sqlite3_stmt *s, int i, uint8_t *out, size_t len)
+static int column_blob(sqldb_stmt_t *s, int i, uint8_t *out, size_t len)
 {
-	const void *p = sqlite3_column_blob(s, i);
-	if (p == NULL || (size_t)sqlite3_column_bytes(s, i) != len) {
+	const void *p = sqldb_column_blob(s, i);
+	if (p == NULL || (size_t)sqldb_column_bytes(s, i) != len) {
 		return KMS_EIO;
 	}
 	memcpy(out, p, len);
@@ -133,7 +130,7 @@ int bsf_store_sub_add(bsf_store_t *st, const char *impi, const uint8_t k[16],
 	if (st == NULL || impi == NULL || sqn > BSF_SQN_MAX) {
 		return KMS_EINVAL;
 	}
-	sqlite3_stmt *s = stmt(st, Q_SUB_ADD);
+	sqldb_stmt_t *s = stmt(st, Q_SUB_ADD);
 	int ret = bind_text(s, 1, impi);
 	if (ret == KMS_EOK) {
 		ret = bind_blob(s, 2, k, 16);
@@ -160,7 +157,7 @@ int bsf_store_impu_add(bsf_store_t *st, const char *impi, const char *impu,
 	if (st == NULL || impi == NULL || impu == NULL || group == NULL) {
 		return KMS_EINVAL;
 	}
-	sqlite3_stmt *s = stmt(st, Q_IMPU_ADD);
+	sqldb_stmt_t *s = stmt(st, Q_IMPU_ADD);
 	int ret = bind_text(s, 1, impi);
 	if (ret == KMS_EOK) {
 		ret = bind_text(s, 2, impu);
@@ -184,7 +181,7 @@ int bsf_store_naf_add(bsf_store_t *st, const char *fqdn, const char *group)
 	if (st == NULL || fqdn == NULL || group == NULL) {
 		return KMS_EINVAL;
 	}
-	sqlite3_stmt *s = stmt(st, Q_NAF_ADD);
+	sqldb_stmt_t *s = stmt(st, Q_NAF_ADD);
 	int ret = bind_text(s, 1, fqdn);
 	if (ret == KMS_EOK) {
 		ret = bind_text(s, 2, group);
@@ -202,13 +199,13 @@ int bsf_store_sub_get(bsf_store_t *st, const char *impi, bsf_sub_t *out)
 	if (st == NULL || impi == NULL || out == NULL) {
 		return KMS_EINVAL;
 	}
-	sqlite3_stmt *s = stmt(st, Q_SUB_GET);
+	sqldb_stmt_t *s = stmt(st, Q_SUB_GET);
 	int ret = bind_text(s, 1, impi);
 	if (ret == KMS_EOK) {
-		int rc = sqlite3_step(s);
-		if (rc == SQLITE_DONE) {
+		int rc = sqldb_step(s);
+		if (rc == SQLDB_DONE) {
 			ret = KMS_ENOENT;
-		} else if (rc != SQLITE_ROW) {
+		} else if (rc != SQLDB_ROW) {
 			ret = sqldb_rc(rc);
 		}
 	}
@@ -222,7 +219,7 @@ int bsf_store_sub_get(bsf_store_t *st, const char *impi, bsf_sub_t *out)
 		ret = column_blob(s, 2, sub.amf, sizeof(sub.amf));
 	}
 	if (ret == KMS_EOK) {
-		int64_t v = sqlite3_column_int64(s, 3);
+		int64_t v = sqldb_column_int64(s, 3);
 		ret = v >= 0 && (uint64_t)v <= BSF_SQN_MAX ? KMS_EOK : KMS_EIO;
 		sub.sqn = (uint64_t)v;
 	}
@@ -239,7 +236,7 @@ int bsf_store_sqn_set(bsf_store_t *st, const char *impi, uint64_t sqn)
 	if (st == NULL || impi == NULL || sqn > BSF_SQN_MAX) {
 		return KMS_EINVAL;
 	}
-	sqlite3_stmt *s = stmt(st, Q_SQN_SET);
+	sqldb_stmt_t *s = stmt(st, Q_SQN_SET);
 	int ret = bind_text(s, 1, impi);
 	if (ret == KMS_EOK) {
 		ret = bind_int(s, 2, (int64_t)sqn);
@@ -247,7 +244,7 @@ int bsf_store_sqn_set(bsf_store_t *st, const char *impi, uint64_t sqn)
 	if (ret == KMS_EOK) {
 		ret = sqldb_step_done(s);
 	}
-	if (ret == KMS_EOK && sqlite3_changes(st->db) != 1) {
+	if (ret == KMS_EOK && sqldb_changes(st->db) != 1) {
 		ret = KMS_ENOENT;
 	}
 	done(s);
@@ -289,19 +286,19 @@ int bsf_store_naf_group(bsf_store_t *st, const char *fqdn, char *group, size_t c
 	if (st == NULL || fqdn == NULL || group == NULL || cap == 0) {
 		return KMS_EINVAL;
 	}
-	sqlite3_stmt *s = stmt(st, Q_NAF_GROUP);
+	sqldb_stmt_t *s = stmt(st, Q_NAF_GROUP);
 	int ret = bind_text(s, 1, fqdn);
 	if (ret == KMS_EOK) {
-		int rc = sqlite3_step(s);
-		if (rc == SQLITE_DONE) {
+		int rc = sqldb_step(s);
+		if (rc == SQLDB_DONE) {
 			ret = KMS_ENOENT;
-		} else if (rc != SQLITE_ROW) {
+		} else if (rc != SQLDB_ROW) {
 			ret = sqldb_rc(rc);
 		}
 	}
 	if (ret == KMS_EOK) {
-		const unsigned char *g = sqlite3_column_text(s, 0);
-		size_t n = (size_t)sqlite3_column_bytes(s, 0);
+		const unsigned char *g = (const unsigned char *)sqldb_column_text(s, 0);
+		size_t n = (size_t)sqldb_column_bytes(s, 0);
 		if (g == NULL || n >= cap) {
 			ret = KMS_EIO;
 		} else {
@@ -319,7 +316,7 @@ int bsf_store_session_put(bsf_store_t *st, const char *btid, const bsf_session_t
 	if (st == NULL || btid == NULL || sess == NULL) {
 		return KMS_EINVAL;
 	}
-	sqlite3_stmt *s = stmt(st, Q_SESSION_PURGE);
+	sqldb_stmt_t *s = stmt(st, Q_SESSION_PURGE);
 	int ret = bind_int(s, 1, purge_before);
 	if (ret == KMS_EOK) {
 		ret = sqldb_step_done(s);
@@ -359,19 +356,20 @@ int bsf_store_session_get(bsf_store_t *st, const char *btid, bsf_session_t *out)
 		return KMS_EINVAL;
 	}
 	memset(&sess, 0, sizeof(sess));
-	sqlite3_stmt *s = stmt(st, Q_SESSION_GET);
+	sqldb_stmt_t *s = stmt(st, Q_SESSION_GET);
 	int ret = bind_text(s, 1, btid);
 	if (ret == KMS_EOK) {
-		int rc = sqlite3_step(s);
-		if (rc == SQLITE_DONE) {
+		int rc = sqldb_step(s);
+		if (rc == SQLDB_DONE) {
 			ret = KMS_ENOENT;
-		} else if (rc != SQLITE_ROW) {
+		} else if (rc != SQLDB_ROW) {
 			ret = sqldb_rc(rc);
 		}
 	}
 	if (ret == KMS_EOK) {
-		const unsigned char *impi = sqlite3_column_text(s, 0);
-		size_t n = (size_t)sqlite3_column_bytes(s, 0);
+		const unsigned char *impi =
+		    (const unsigned char *)sqldb_column_text(s, 0);
+		size_t n = (size_t)sqldb_column_bytes(s, 0);
 		if (impi == NULL || n >= sizeof(sess.impi)) {
 			ret = KMS_EIO;
 		} else {
@@ -385,8 +383,8 @@ int bsf_store_session_get(bsf_store_t *st, const char *btid, bsf_session_t *out)
 		ret = column_blob(s, 2, sess.ks, sizeof(sess.ks));
 	}
 	if (ret == KMS_EOK) {
-		sess.created = sqlite3_column_int64(s, 3);
-		sess.expires = sqlite3_column_int64(s, 4);
+		sess.created = sqldb_column_int64(s, 3);
+		sess.expires = sqldb_column_int64(s, 4);
 	}
 	done(s);
 	if (ret == KMS_EOK) {
@@ -402,7 +400,7 @@ int bsf_store_impus(bsf_store_t *st, const char *impi, const char *group, bsf_im
 	if (st == NULL || impi == NULL || group == NULL || cb == NULL) {
 		return KMS_EINVAL;
 	}
-	sqlite3_stmt *s = stmt(st, Q_IMPUS);
+	sqldb_stmt_t *s = stmt(st, Q_IMPUS);
 	int ret = bind_text(s, 1, impi);
 	if (ret == KMS_EOK) {
 		ret = bind_text(s, 2, group);
@@ -411,15 +409,15 @@ int bsf_store_impus(bsf_store_t *st, const char *impi, const char *group, bsf_im
 		ret = bind_int(s, 3, BSF_IMPUS_MAX);
 	}
 	while (ret == KMS_EOK) {
-		int rc = sqlite3_step(s);
-		if (rc == SQLITE_DONE) {
+		int rc = sqldb_step(s);
+		if (rc == SQLDB_DONE) {
 			break;
 		}
-		if (rc != SQLITE_ROW) {
+		if (rc != SQLDB_ROW) {
 			ret = sqldb_rc(rc);
 			break;
 		}
-		const unsigned char *u = sqlite3_column_text(s, 0);
+		const unsigned char *u = (const unsigned char *)sqldb_column_text(s, 0);
 		if (u == NULL) {
 			ret = KMS_EIO;
 			break;

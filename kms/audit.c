@@ -499,6 +499,9 @@ int audit_open(const char *db_path, const audit_opts_t *o, audit_t **out)
 		return ret;
 	}
 	ret = audit_store_open(db_path, o->durable, &a->store);
+	if (ret == KMS_EOK) {
+		audit_store_set_node(a->store, o->node);
+	}
 	if (ret == KMS_EOK && o->max_size > 0) {
 		ret = audit_store_max_size(a->store, o->max_size);
 	}

@@ -65,6 +65,7 @@ typedef struct {
 	uint32_t durable_timeout_ms; /* the longest such wait */
 	uint64_t max_size;	     /* bytes of the store (max_page_count); 0 none */
 	uint32_t sample_ms;	     /* the sampling interval of audit_sample() */
+	const char *node;	     /* the node column of the rows (NULL: "") */
 } audit_opts_t;
 
 typedef struct {

@@ -80,8 +80,10 @@ int kms_check_files(const kms_config_t *cfg, const char *conf_path, char *err,
 	} items[] = {
 		{ "kms.state_dir", cfg->state_dir, WANT_DIR, true },
 		{ "kms.kek_file", cfg->kek_file, WANT_FILE, true },
-		{ "kms.keys_db", cfg->keys_db, WANT_FILE, true },
-		{ "kms.audit_db", cfg->audit_db, WANT_PARENT, true },
+		/* With kms.store = "postgresql" the files are not used (kmsd
+		 * reaches the database at start-up and says so if it cannot). */
+		{ "kms.keys_db", cfg->keys_db, WANT_FILE, !kms_config_uses_pg(cfg) },
+		{ "kms.audit_db", cfg->audit_db, WANT_PARENT, !kms_config_uses_pg(cfg) },
 		{ "kms.pidfile", cfg->pidfile, WANT_PARENT, cfg->pidfile[0] != '\0' },
 		{ "ua.tls_cert", cfg->tls_cert, WANT_FILE, cfg->tls_cert[0] != '\0' },
 		{ "ua.tls_key", cfg->tls_key, WANT_FILE, cfg->tls_key[0] != '\0' },

@@ -6,6 +6,8 @@
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "kms/config.h"
 
+#include "sql/db.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <grp.h>
@@ -140,6 +142,18 @@ static int check_effect(const char *v)
 static int check_on_failure(const char *v)
 {
 	return strcmp(v, "refuse") == 0 || strcmp(v, "serve") == 0 ? KMS_EOK : KMS_EINVAL;
+}
+
+static int check_store(const char *v)
+{
+	return strcmp(v, "sqlite") == 0 || strcmp(v, "postgresql") == 0 ? KMS_EOK
+									: KMS_EINVAL;
+}
+
+static int check_node(const char *v)
+{
+	/* "" (the host name) or a printable name without spaces. */
+	return *v == '\0' ? KMS_EOK : check_printable(v);
 }
 
 static int check_psk_source(const char *v)
@@ -375,6 +389,11 @@ static const item_t schema[] = {
 	STR("kms.kek_file", kek_file, "", check_path, "a file name", RELOAD),
 	STR("kms.keys_db", keys_db, "", check_path, "a file name", RELOAD),
 	STR("kms.audit_db", audit_db, "", check_path, "a file name", RESTART),
+	STR("kms.store", store, "sqlite", check_store, "sqlite or postgresql", RESTART),
+	STR("kms.conninfo", conninfo, "", check_path,
+	    "a libpq connection string (\"host=... dbname=...\", \"service=NAME\")",
+	    RESTART),
+	STR("kms.node", node, "", check_node, "a name without spaces", RESTART),
 	STR("kms.psk_source", psk_source, "static", check_psk_source,
 	    "static, gba or both", RELOAD),
 	STR("kms.ticket_type", ticket_type, "private", check_ticket_type,
@@ -545,6 +564,38 @@ static unsigned cores(void)
 	return n > THREADS_MAX ? THREADS_MAX : (unsigned)n;
 }
 
+/* The stores' locators (sql/db.h): the SQLite files, or one PostgreSQL
+ * database for both; and the node name (the host name by default). */
+static int derive_stores(kms_config_t *cfg)
+{
+	bool pg = strcmp(cfg->store, "postgresql") == 0;
+	snprintf(cfg->keys_loc, sizeof(cfg->keys_loc), "%s%s", pg ? SQLDB_PG_PREFIX : "",
+		 pg ? cfg->conninfo : cfg->keys_db);
+	snprintf(cfg->audit_loc, sizeof(cfg->audit_loc), "%s%s",
+		 pg ? SQLDB_PG_PREFIX : "", pg ? cfg->conninfo : cfg->audit_db);
+	memset(cfg->node_name, 0, sizeof(cfg->node_name));
+	if (cfg->node[0] != '\0') {
+		snprintf(cfg->node_name, sizeof(cfg->node_name), "%s", cfg->node);
+	} else if (gethostname(cfg->node_name, sizeof(cfg->node_name) - 1) != 0 ||
+		   cfg->node_name[0] == '\0') {
+		snprintf(cfg->node_name, sizeof(cfg->node_name), "kmsd");
+	}
+	return KMS_EOK;
+}
+
+const char *kms_config_store_label(const kms_config_t *cfg, bool audit)
+{
+	if (kms_config_uses_pg(cfg)) {
+		return "the PostgreSQL store (kms.conninfo)";
+	}
+	return audit ? cfg->audit_db : cfg->keys_db;
+}
+
+bool kms_config_uses_pg(const kms_config_t *cfg)
+{
+	return strcmp(cfg->store, "postgresql") == 0;
+}
+
 /* Fill in what is derived: thread count and the paths under state_dir. */
 static int derive(kms_config_t *cfg, const char **bad)
 {
@@ -572,7 +623,7 @@ static int derive(kms_config_t *cfg, const char **bad)
 			return KMS_ERANGE;
 		}
 	}
-	return KMS_EOK;
+	return derive_stores(cfg);
 }
 
 static void defaults_raw(kms_config_t *cfg)

@@ -52,6 +52,18 @@ typedef struct {
 	char kek_file[256];  /* default "<state_dir>/kek" */
 	char keys_db[256];   /* default "<state_dir>/kms.db" (keyring + PSK users) */
 	char audit_db[256];  /* default "<state_dir>/audit.db" */
+	/* Where both stores live: "sqlite" (default: keys_db and audit_db) or
+	 * "postgresql" (one database named by conninfo, a libpq connection
+	 * string such as "host=db1 dbname=kms" or "service=kms"; never logged,
+	 * so keep passwords in ~/.pgpass or a service file instead). */
+	char store[16];
+	char conninfo[1024];
+	/* This node's name in audit rows; "" (default): the host name. */
+	char node[64];
+	/* Derived: the sql/db.h locators of the two stores, the node name. */
+	char keys_loc[1100];
+	char audit_loc[1100];
+	char node_name[64];
 	char psk_source[16]; /* "static" (default), "gba" or "both" */
 	/* Ticket Type issued when a TP asks for none this KMS serves:
 	 * "private" (0xF000, default), "1" or "2" (docs/mikey-profile.md). */
@@ -167,6 +179,12 @@ void kms_config_defaults(kms_config_t *cfg);
  * and audit_db that the file does not set are derived from state_dir.
  */
 int kms_config_load(const char *path, kms_config_t *cfg, char *err, size_t err_len);
+
+/* What to call the kms store (audit: the audit store) in a message: its
+ * file, or the PostgreSQL store (a connection string is never shown). */
+const char *kms_config_store_label(const kms_config_t *cfg, bool audit);
+/* kms.store is "postgresql". */
+bool kms_config_uses_pg(const kms_config_t *cfg);
 
 /* The largest text kms_config_load_buffer() reads. */
 #define KMS_CONFIG_TEXT_MAX (1024 * 1024)

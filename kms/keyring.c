@@ -163,12 +163,12 @@ void keyring_free(keyring_t *kr)
 }
 
 /* Add one row (id, state, wrapped) of the SELECT to kr. */
-static int load_row(keyring_t *kr, sqlite3_stmt *st, const uint8_t kek[KEYRING_KEK_LEN])
+static int load_row(keyring_t *kr, sqldb_stmt_t *st, const uint8_t kek[KEYRING_KEK_LEN])
 {
-	sqlite3_int64 id = sqlite3_column_int64(st, 0);
-	int state = sqlite3_column_int(st, 1);
-	const void *wrapped = sqlite3_column_blob(st, 2);
-	int wlen = sqlite3_column_bytes(st, 2);
+	int64_t id = sqldb_column_int64(st, 0);
+	int state = sqldb_column_int(st, 1);
+	const void *wrapped = sqldb_column_blob(st, 2);
+	int wlen = sqldb_column_bytes(st, 2);
 	if (id < 1 || id > UINT32_MAX || wrapped == NULL || wlen != WRAPPED_LEN) {
 		log_error("keyring: master key row %lld is malformed", (long long)id);
 		return KMS_EIO;
@@ -200,8 +200,8 @@ int keyring_load(const char *db_path, const uint8_t kek[KEYRING_KEK_LEN], keyrin
 	if (db_path == NULL || kek == NULL || out == NULL) {
 		return KMS_EINVAL;
 	}
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
+	sqldb_t *db = NULL;
+	sqldb_stmt_t *st = NULL;
 	keyring_t *kr = secmem_table_alloc(sizeof(*kr));
 	if (kr == NULL) {
 		return KMS_ENOMEM;
@@ -217,14 +217,14 @@ int keyring_load(const char *db_path, const uint8_t kek[KEYRING_KEK_LEN], keyrin
 	if (ret != KMS_EOK) {
 		goto cleanup;
 	}
-	sqlite3_bind_int(st, 1, KEYRING_MAX + 1);
-	int rc = SQLITE_DONE;
+	sqldb_bind_int(st, 1, KEYRING_MAX + 1);
+	int rc = SQLDB_DONE;
 	int actives = 0; /* the store's unique index allows one */
-	while (ret == KMS_EOK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		actives += sqlite3_column_int(st, 1) == KEYRING_ACTIVE;
+	while (ret == KMS_EOK && (rc = sqldb_step(st)) == SQLDB_ROW) {
+		actives += sqldb_column_int(st, 1) == KEYRING_ACTIVE;
 		ret = actives > 1 ? KMS_EINTERNAL : load_row(kr, st, kek);
 	}
-	if (ret == KMS_EOK && rc != SQLITE_DONE) {
+	if (ret == KMS_EOK && rc != SQLDB_DONE) {
 		ret = sqldb_rc(rc);
 	}
 	if (ret == KMS_EOK && actives != 1) {
@@ -237,7 +237,7 @@ int keyring_load(const char *db_path, const uint8_t kek[KEYRING_KEK_LEN], keyrin
 		kr = NULL;
 	}
 cleanup:
-	sqlite3_finalize(st);
+	sqldb_finalize(st);
 	sqldb_close(db);
 	keyring_free(kr);
 	return ret;
@@ -303,22 +303,22 @@ int keyring_from_keys(const uint32_t *ids, const uint8_t (*keys)[KEYRING_KEY_LEN
 /* One integer from a constant query without parameters. */
 /* The active key (if any) must unwrap under kek: a rotation with the wrong
  * KEK would leave a store that no longer loads. */
-static int check_kek_locked(sqlite3 *db, const uint8_t kek[KEYRING_KEK_LEN])
+static int check_kek_locked(sqldb_t *db, const uint8_t kek[KEYRING_KEK_LEN])
 {
 	uint8_t key[KEYRING_KEY_LEN];
 	uint8_t iv[CRYPTO_KW_IV];
-	sqlite3_stmt *st = NULL;
+	sqldb_stmt_t *st = NULL;
 	int ret =
 	    sqldb_prepare(db, "SELECT id, wrapped FROM master_keys WHERE state = 0", &st);
 	if (ret != KMS_EOK) {
 		return ret;
 	}
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		sqlite3_int64 id = sqlite3_column_int64(st, 0);
-		const void *wrapped = sqlite3_column_blob(st, 1);
+	int rc = sqldb_step(st);
+	if (rc == SQLDB_ROW) {
+		int64_t id = sqldb_column_int64(st, 0);
+		const void *wrapped = sqldb_column_blob(st, 1);
 		if (id < 1 || id > UINT32_MAX || wrapped == NULL ||
-		    sqlite3_column_bytes(st, 1) != WRAPPED_LEN) {
+		    sqldb_column_bytes(st, 1) != WRAPPED_LEN) {
 			ret = KMS_EIO;
 		} else {
 			wrap_iv((uint32_t)id, iv);
@@ -328,17 +328,17 @@ static int check_kek_locked(sqlite3 *db, const uint8_t kek[KEYRING_KEK_LEN])
 		if (ret != KMS_EOK) {
 			log_error("keyring: the active key does not unwrap (wrong KEK?)");
 		}
-	} else if (rc != SQLITE_DONE) {
+	} else if (rc != SQLDB_DONE) {
 		ret = sqldb_rc(rc);
 	}
-	sqlite3_finalize(st);
+	sqldb_finalize(st);
 	secmem_wipe(key, sizeof(key));
 	return ret;
 }
 
 /* Inside the write transaction: the KEK opens the active key and there is
  * room for one more usable key; *id is the id the new key gets. */
-static int next_key_id(sqlite3 *db, const uint8_t kek[KEYRING_KEK_LEN], uint32_t *id)
+static int next_key_id(sqldb_t *db, const uint8_t kek[KEYRING_KEK_LEN], uint32_t *id)
 {
 	int64_t usable = 0, max_id = 0;
 	int ret = check_kek_locked(db, kek);
@@ -364,43 +364,43 @@ static int next_key_id(sqlite3 *db, const uint8_t kek[KEYRING_KEK_LEN], uint32_t
 }
 
 /* The active key becomes rotated at time now. */
-static int demote_active(sqlite3 *db, int64_t now)
+static int demote_active(sqldb_t *db, int64_t now)
 {
-	sqlite3_stmt *st = NULL;
+	sqldb_stmt_t *st = NULL;
 	int ret = sqldb_prepare(db,
 				"UPDATE master_keys SET state = 1, rotated = ?1 "
 				"WHERE state = 0",
 				&st);
 	if (ret == KMS_EOK) {
-		sqlite3_bind_int64(st, 1, now);
+		sqldb_bind_int64(st, 1, now);
 		ret = sqldb_step_done(st);
 	}
-	sqlite3_finalize(st);
+	sqldb_finalize(st);
 	return ret;
 }
 
 /* Insert key id (wrapped) as the active key, created at time now. */
-static int insert_active(sqlite3 *db, uint32_t id, const uint8_t wrapped[WRAPPED_LEN],
+static int insert_active(sqldb_t *db, uint32_t id, const uint8_t wrapped[WRAPPED_LEN],
 			 int64_t now)
 {
-	sqlite3_stmt *st = NULL;
+	sqldb_stmt_t *st = NULL;
 	int ret = sqldb_prepare(db,
 				"INSERT INTO master_keys "
 				"(id, state, wrapped, created, rotated, retired) "
 				"VALUES (?1, 0, ?2, ?3, 0, 0)",
 				&st);
 	if (ret == KMS_EOK) {
-		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_blob(st, 2, wrapped, WRAPPED_LEN, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st, 3, now);
+		sqldb_bind_int64(st, 1, id);
+		sqldb_bind_blob(st, 2, wrapped, WRAPPED_LEN);
+		sqldb_bind_int64(st, 3, now);
 		ret = sqldb_step_done(st);
 	}
-	sqlite3_finalize(st);
+	sqldb_finalize(st);
 	return ret;
 }
 
 /* Inside the write transaction: demote the active key, insert the new one. */
-static int rotate_locked(sqlite3 *db, const uint8_t kek[KEYRING_KEK_LEN], uint32_t *id)
+static int rotate_locked(sqldb_t *db, const uint8_t kek[KEYRING_KEK_LEN], uint32_t *id)
 {
 	uint8_t key[KEYRING_KEY_LEN];
 	uint8_t wrapped[WRAPPED_LEN];
@@ -436,7 +436,7 @@ typedef struct {
 	uint32_t id;
 } key_tx_t;
 
-static int rotate_tx(sqlite3 *db, void *ctx)
+static int rotate_tx(sqldb_t *db, void *ctx)
 {
 	key_tx_t *t = ctx;
 	return rotate_locked(db, t->kek, &t->id);
@@ -459,20 +459,20 @@ int keyring_rotate(const char *db_path, const uint8_t kek[KEYRING_KEK_LEN],
 	return ret;
 }
 
-static int retire_locked(sqlite3 *db, uint32_t id)
+static int retire_locked(sqldb_t *db, uint32_t id)
 {
-	sqlite3_stmt *st = NULL;
+	sqldb_stmt_t *st = NULL;
 	int ret = sqldb_prepare(db, "SELECT state FROM master_keys WHERE id = ?1", &st);
 	if (ret != KMS_EOK) {
 		return ret;
 	}
-	sqlite3_bind_int64(st, 1, id);
-	int rc = sqlite3_step(st);
-	int state = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
-	sqlite3_finalize(st);
+	sqldb_bind_int64(st, 1, id);
+	int rc = sqldb_step(st);
+	int state = rc == SQLDB_ROW ? sqldb_column_int(st, 0) : -1;
+	sqldb_finalize(st);
 	st = NULL;
-	if (rc != SQLITE_ROW) {
-		return rc == SQLITE_DONE ? KMS_ENOENT : sqldb_rc(rc);
+	if (rc != SQLDB_ROW) {
+		return rc == SQLDB_DONE ? KMS_ENOENT : sqldb_rc(rc);
 	}
 	if (state == KEYRING_ACTIVE) {
 		return KMS_EINVAL;
@@ -486,15 +486,15 @@ static int retire_locked(sqlite3 *db, uint32_t id)
 	    "WHERE id = ?1 AND state = 1",
 	    &st);
 	if (ret == KMS_EOK) {
-		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_int64(st, 2, kms_clock_wall_s());
+		sqldb_bind_int64(st, 1, id);
+		sqldb_bind_int64(st, 2, kms_clock_wall_s());
 		ret = sqldb_step_done(st);
 	}
-	sqlite3_finalize(st);
+	sqldb_finalize(st);
 	return ret;
 }
 
-static int retire_tx(sqlite3 *db, void *ctx)
+static int retire_tx(sqldb_t *db, void *ctx)
 {
 	return retire_locked(db, ((key_tx_t *)ctx)->id);
 }
@@ -523,8 +523,8 @@ int keyring_list(const char *db_path, keyring_info_t *out, size_t max, size_t *n
 	if (max > LIST_MAX) {
 		max = LIST_MAX;
 	}
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
+	sqldb_t *db = NULL;
+	sqldb_stmt_t *st = NULL;
 	size_t count = 0;
 	int ret = schema_open(db_path, SCHEMA_KMS, 0, &db);
 	if (ret == KMS_EOK) {
@@ -536,24 +536,24 @@ int keyring_list(const char *db_path, keyring_info_t *out, size_t max, size_t *n
 	if (ret != KMS_EOK) {
 		goto cleanup;
 	}
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)max);
-	int rc = SQLITE_DONE;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && count < max) {
+	sqldb_bind_int64(st, 1, (int64_t)max);
+	int rc = SQLDB_DONE;
+	while ((rc = sqldb_step(st)) == SQLDB_ROW && count < max) {
 		keyring_info_t *i = &out[count++];
-		i->id = (uint32_t)sqlite3_column_int64(st, 0);
-		i->state = (keyring_state_t)sqlite3_column_int(st, 1);
-		i->created = sqlite3_column_int64(st, 2);
-		i->rotated = sqlite3_column_int64(st, 3);
-		i->retired = sqlite3_column_int64(st, 4);
+		i->id = (uint32_t)sqldb_column_int64(st, 0);
+		i->state = (keyring_state_t)sqldb_column_int(st, 1);
+		i->created = sqldb_column_int64(st, 2);
+		i->rotated = sqldb_column_int64(st, 3);
+		i->retired = sqldb_column_int64(st, 4);
 	}
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+	if (rc != SQLDB_DONE && rc != SQLDB_ROW) {
 		ret = sqldb_rc(rc);
 	}
 	if (ret == KMS_EOK) {
 		*n = count;
 	}
 cleanup:
-	sqlite3_finalize(st);
+	sqldb_finalize(st);
 	sqldb_close(db);
 	return ret;
 }

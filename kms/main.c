@@ -241,13 +241,14 @@ static int open_audit_and_replay(const kms_config_t *cfg, shared_t *sh)
 	ao.durable_timeout_ms = cfg->audit_durable_timeout_ms;
 	ao.max_size = cfg->audit_max_size;
 	ao.sample_ms = cfg->audit_sample_interval * 1000u;
-	int ret = audit_open(cfg->audit_db, &ao, &sh->audit);
+	ao.node = cfg->node_name;
+	int ret = audit_open(cfg->audit_loc, &ao, &sh->audit);
 	if (ret != KMS_EOK) {
-		log_error("cannot open the audit log %s: %s", cfg->audit_db,
-			  kms_strerror(ret));
+		log_error("cannot open the audit log %s: %s",
+			  kms_config_store_label(cfg, true), kms_strerror(ret));
 		return ret;
 	}
-	log_notice("audit log %s: on failure %s, %s", cfg->audit_db,
+	log_notice("audit log %s: on failure %s, %s", kms_config_store_label(cfg, true),
 		   cfg->audit_on_failure,
 		   ao.durable ? "durable (answers after the commit)"
 			      : "batched (answers before the commit)");
@@ -354,7 +355,7 @@ static int next_signal(const char *path, const sigset_t *set, int64_t *seen,
 		return sig;
 	}
 	int64_t v = 0;
-	if (kms_db_version((*st)->cfg.keys_db, &v) == KMS_EOK && v != *seen) {
+	if (kms_db_version((*st)->cfg.keys_loc, &v) == KMS_EOK && v != *seen) {
 		*seen = v;
 		reload(path, "kms.db changed (rules, keys, PSK users or peers)", st, sh);
 	}

@@ -327,7 +327,7 @@ static void render_keyring(const kms_metrics_src_t *src, int64_t now, metric_tex
 	keyring_info_t ki[KEYRING_MAX * 2];
 	size_t n = 0, live = 0;
 	if (src->svc == NULL || src->svc->cfg == NULL ||
-	    keyring_list(src->svc->cfg->keys_db, ki, KEYRING_MAX * 2, &n) != KMS_EOK) {
+	    keyring_list(src->svc->cfg->keys_loc, ki, KEYRING_MAX * 2, &n) != KMS_EOK) {
 		return;
 	}
 	metric_text_family(t, "kms_keyring_key_age_seconds", "gauge",

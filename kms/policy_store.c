@@ -1,7 +1,7 @@
 #include "kms/policy_store.h"
 
 #include <inttypes.h>
-#include <sqlite3.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,15 +23,15 @@ int policy_store_check_pattern(const char *s)
 									: KMS_EINVAL;
 }
 
-static int row_to_rule(sqlite3_stmt *st, policy_rule_t *r)
+static int row_to_rule(sqldb_stmt_t *st, policy_rule_t *r)
 {
 	memset(r, 0, sizeof(*r));
-	r->id = sqlite3_column_int64(st, 0);
-	sqlite3_int64 prio = sqlite3_column_int64(st, 1);
-	const char *ini = (const char *)sqlite3_column_text(st, 2);
-	const char *resp = (const char *)sqlite3_column_text(st, 3);
-	sqlite3_int64 eff = sqlite3_column_int64(st, 4);
-	sqlite3_int64 mv = sqlite3_column_int64(st, 5);
+	r->id = sqldb_column_int64(st, 0);
+	int64_t prio = sqldb_column_int64(st, 1);
+	const char *ini = (const char *)sqldb_column_text(st, 2);
+	const char *resp = (const char *)sqldb_column_text(st, 3);
+	int64_t eff = sqldb_column_int64(st, 4);
+	int64_t mv = sqldb_column_int64(st, 5);
 	if (ini == NULL || resp == NULL || strlen(ini) > IDENTITY_MAX ||
 	    strlen(resp) > IDENTITY_MAX || prio < -2147483647 || prio > 2147483647 ||
 	    mv < 0 || mv > UINT32_MAX) {
@@ -42,9 +42,9 @@ static int row_to_rule(sqlite3_stmt *st, policy_rule_t *r)
 	snprintf(r->responder, sizeof(r->responder), "%s", resp);
 	r->effect = eff == 1 ? POLICY_DENY : POLICY_ALLOW;
 	r->max_validity = (uint32_t)mv;
-	r->reuse = sqlite3_column_int64(st, 6) != 0;
-	r->group_ok = sqlite3_column_int64(st, 7) != 0;
-	r->init_keys = sqlite3_column_int64(st, 8) != 0;
+	r->reuse = sqldb_column_int64(st, 6) != 0;
+	r->group_ok = sqldb_column_int64(st, 7) != 0;
+	r->init_keys = sqldb_column_int64(st, 8) != 0;
 	return KMS_EOK;
 }
 
@@ -54,16 +54,16 @@ int policy_store_list(const char *db_path, int (*fn)(void *ctx, const policy_rul
 	if (db_path == NULL || fn == NULL) {
 		return KMS_EINVAL;
 	}
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
+	sqldb_t *db = NULL;
+	sqldb_stmt_t *st = NULL;
 	int ret = schema_open(db_path, SCHEMA_KMS, 0, &db);
 	if (ret == KMS_EOK) {
 		ret = sqldb_prepare(db, sql_select, &st);
 	}
 	int rc;
-	while (ret == KMS_EOK && (rc = sqlite3_step(st)) != SQLITE_DONE) {
+	while (ret == KMS_EOK && (rc = sqldb_step(st)) != SQLDB_DONE) {
 		policy_rule_t r;
-		if (rc != SQLITE_ROW) {
+		if (rc != SQLDB_ROW) {
 			ret = sqldb_rc(rc);
 			break;
 		}
@@ -72,7 +72,7 @@ int policy_store_list(const char *db_path, int (*fn)(void *ctx, const policy_rul
 			ret = fn(ctx, &r);
 		}
 	}
-	sqlite3_finalize(st);
+	sqldb_finalize(st);
 	sqldb_close(db);
 	return ret;
 }
@@ -139,31 +139,33 @@ int policy_store_add(const char *db_path, const policy_rule_t *r, int64_t *id)
 	    identity_pattern_canon(r->responder, resp, sizeof(resp), NULL) != KMS_EOK) {
 		return KMS_EINVAL;
 	}
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
+	sqldb_t *db = NULL;
+	sqldb_stmt_t *st = NULL;
 	int ret = schema_open(db_path, SCHEMA_KMS, 0, &db);
 	if (ret == KMS_EOK) {
-		ret = sqldb_prepare(db,
-				    "INSERT INTO policy_rules (priority, initiator, "
-				    "responder, effect, max_validity, reuse, group_ok, "
-				    "init_keys) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-				    &st);
+		ret = sqldb_prepare(
+		    db,
+		    "INSERT INTO policy_rules (priority, initiator, "
+		    "responder, effect, max_validity, reuse, group_ok, "
+		    "init_keys) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+		    &st);
 	}
 	if (ret == KMS_EOK) {
-		sqlite3_bind_int64(st, 1, r->priority);
-		sqlite3_bind_text(st, 2, ini, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, resp, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 4, r->effect == POLICY_DENY ? 1 : 0);
-		sqlite3_bind_int64(st, 5, (sqlite3_int64)r->max_validity);
-		sqlite3_bind_int64(st, 6, r->reuse ? 1 : 0);
-		sqlite3_bind_int64(st, 7, r->group_ok ? 1 : 0);
-		sqlite3_bind_int64(st, 8, r->init_keys ? 1 : 0);
-		ret = sqldb_step_done(st);
+		sqldb_bind_int64(st, 1, r->priority);
+		sqldb_bind_text(st, 2, ini, -1);
+		sqldb_bind_text(st, 3, resp, -1);
+		sqldb_bind_int64(st, 4, r->effect == POLICY_DENY ? 1 : 0);
+		sqldb_bind_int64(st, 5, (int64_t)r->max_validity);
+		sqldb_bind_int64(st, 6, r->reuse ? 1 : 0);
+		sqldb_bind_int64(st, 7, r->group_ok ? 1 : 0);
+		sqldb_bind_int64(st, 8, r->init_keys ? 1 : 0);
+		int rc = sqldb_step(st);
+		if (rc == SQLDB_ROW) {
+			*id = sqldb_column_int64(st, 0);
+		}
+		ret = rc == SQLDB_ROW ? KMS_EOK : rc == SQLDB_DONE ? KMS_EIO : rc;
 	}
-	if (ret == KMS_EOK) {
-		*id = sqlite3_last_insert_rowid(db);
-	}
-	sqlite3_finalize(st);
+	sqldb_finalize(st);
 	sqldb_close(db);
 	return ret;
 }
@@ -182,7 +184,7 @@ int kms_db_version(const char *db_path, int64_t *version)
 	if (db_path == NULL || version == NULL) {
 		return KMS_EINVAL;
 	}
-	sqlite3 *db = NULL;
+	sqldb_t *db = NULL;
 	int ret = schema_open(db_path, SCHEMA_KMS, 0, &db);
 	if (ret == KMS_EOK) {
 		ret = sqldb_query_int64(

@@ -122,6 +122,9 @@ static int own_runtime_files(const kms_config_t *cfg, uid_t uid, gid_t gid)
 {
 	static const char *const suffix[] = { "", "-wal", "-shm", "-journal" };
 	char path[PATH_LEN];
+	if (kms_config_uses_pg(cfg)) {
+		return KMS_EOK; /* no audit file */
+	}
 	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
 		int n = snprintf(path, sizeof(path), "%s%s", cfg->audit_db, suffix[i]);
 		int ret = n > 0 && (size_t)n < sizeof(path) ? own_file(path, uid, gid)
@@ -203,6 +206,7 @@ static int check_paths(const kms_config_t *cfg, const char *conf, char *msg, siz
 	parent_dir(cfg->keys_db, db_dir, sizeof(db_dir));
 	parent_dir(cfg->audit_db, audit_dir, sizeof(audit_dir));
 	bool zk = cfg->zk_enabled;
+	bool lite = !kms_config_uses_pg(cfg);
 	const struct {
 		const char *what, *path, *needs;
 		int mode;
@@ -212,12 +216,13 @@ static int check_paths(const kms_config_t *cfg, const char *conf, char *msg, siz
 		{ "kms.state_dir", cfg->state_dir, "read and write", R_OK | W_OK | X_OK,
 		  false },
 		{ "kms.kek_file", cfg->kek_file, "read", R_OK, false },
-		{ "kms.keys_db", cfg->keys_db, "read", R_OK, false },
-		{ "the directory of kms.keys_db (SQLite WAL index)", db_dir, "write",
+		{ "kms.keys_db", lite ? cfg->keys_db : NULL, "read", R_OK, false },
+		{ "the directory of kms.keys_db (SQLite WAL index)", lite ? db_dir : NULL,
+		  "write", W_OK | X_OK, false },
+		{ "kms.audit_db", lite ? cfg->audit_db : NULL, "read and write",
+		  R_OK | W_OK, true },
+		{ "the directory of kms.audit_db", lite ? audit_dir : NULL, "write",
 		  W_OK | X_OK, false },
-		{ "kms.audit_db", cfg->audit_db, "read and write", R_OK | W_OK, true },
-		{ "the directory of kms.audit_db", audit_dir, "write", W_OK | X_OK,
-		  false },
 		/* Re-read on SIGHUP (and by the Zk client for each new peer
 		 * connection), after the switch. */
 		{ "ua.tls_cert", opt_path(cfg->tls_cert), "read", R_OK, false },

@@ -168,17 +168,17 @@ size_t psk_static_size(const kms_psk_source_t *src)
 }
 
 /* Append the identities of e's psk_id (statement prepared by the caller). */
-static int load_ids(sqlite3_stmt *ids, entry_t *e)
+static int load_ids(sqldb_stmt_t *ids, entry_t *e)
 {
 	size_t used = e->id_len + 1;
 	int ret = KMS_EOK;
 	int rc;
-	sqlite3_reset(ids);
+	sqldb_reset(ids);
 	/* TRANSIENT: e->strs moves when it grows below. */
-	sqlite3_bind_text(ids, 1, e->strs, (int)e->id_len, SQLITE_TRANSIENT);
-	while ((rc = sqlite3_step(ids)) == SQLITE_ROW) {
-		const char *s = (const char *)sqlite3_column_text(ids, 0);
-		size_t l = (size_t)sqlite3_column_bytes(ids, 0);
+	sqldb_bind_text(ids, 1, e->strs, (int)e->id_len);
+	while ((rc = sqldb_step(ids)) == SQLDB_ROW) {
+		const char *s = (const char *)sqldb_column_text(ids, 0);
+		size_t l = (size_t)sqldb_column_bytes(ids, 0);
 		if (e->nids >= KMS_PSK_IDS_MAX) {
 			ret = KMS_ELIMIT;
 			break;
@@ -197,10 +197,10 @@ static int load_ids(sqlite3_stmt *ids, entry_t *e)
 		used += l + 1;
 		e->nids++;
 	}
-	if (ret == KMS_EOK && rc != SQLITE_DONE) {
+	if (ret == KMS_EOK && rc != SQLDB_DONE) {
 		ret = sqldb_rc(rc);
 	}
-	sqlite3_reset(ids);
+	sqldb_reset(ids);
 	if (ret != KMS_EOK) {
 		log_error("psk: the identities of a user do not load: %s",
 			  kms_strerror(ret));
@@ -209,13 +209,13 @@ static int load_ids(sqlite3_stmt *ids, entry_t *e)
 }
 
 /* One psk_users row (psk_id, wrapped, key_len, expires) into e. */
-static int load_user(sqlite3_stmt *st, const uint8_t kek[PSK_STATIC_KEK_LEN], entry_t *e)
+static int load_user(sqldb_stmt_t *st, const uint8_t kek[PSK_STATIC_KEK_LEN], entry_t *e)
 {
-	const char *id = (const char *)sqlite3_column_text(st, 0);
-	size_t id_len = (size_t)sqlite3_column_bytes(st, 0);
-	const uint8_t *wrapped = sqlite3_column_blob(st, 1);
-	size_t wlen = (size_t)sqlite3_column_bytes(st, 1);
-	sqlite3_int64 key_len = sqlite3_column_int64(st, 2);
+	const char *id = (const char *)sqldb_column_text(st, 0);
+	size_t id_len = (size_t)sqldb_column_bytes(st, 0);
+	const uint8_t *wrapped = sqldb_column_blob(st, 1);
+	size_t wlen = (size_t)sqldb_column_bytes(st, 1);
+	int64_t key_len = sqldb_column_int64(st, 2);
 	if (id == NULL || id_len == 0 || id_len > PSK_STATIC_ID_MAX || wrapped == NULL ||
 	    (key_len != 16 && key_len != 32) || wlen != (size_t)key_len + CRYPTO_KW_IV) {
 		log_error("psk: a psk_users row is malformed");
@@ -232,7 +232,7 @@ static int load_user(sqlite3_stmt *st, const uint8_t kek[PSK_STATIC_KEK_LEN], en
 		return ret;
 	}
 	e->key_len = (size_t)key_len;
-	e->expires = sqlite3_column_int64(st, 3);
+	e->expires = sqldb_column_int64(st, 3);
 	e->strs = malloc(id_len + 1);
 	if (e->strs == NULL) {
 		return KMS_ENOMEM;
@@ -244,21 +244,21 @@ static int load_user(sqlite3_stmt *st, const uint8_t kek[PSK_STATIC_KEK_LEN], en
 }
 
 /* The number of users in the store, within PSK_STATIC_USERS_MAX. */
-static int count_users(sqlite3 *db, size_t *n)
+static int count_users(sqldb_t *db, size_t *n)
 {
-	sqlite3_stmt *st = NULL;
+	sqldb_stmt_t *st = NULL;
 	int64_t count = 0;
 	int ret = sqldb_prepare(db, "SELECT count(*) FROM psk_users", &st);
 	if (ret != KMS_EOK) {
 		return ret;
 	}
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		count = sqlite3_column_int64(st, 0);
+	int rc = sqldb_step(st);
+	if (rc == SQLDB_ROW) {
+		count = sqldb_column_int64(st, 0);
 	} else {
-		ret = rc == SQLITE_DONE ? KMS_EINTERNAL : sqldb_rc(rc);
+		ret = rc == SQLDB_DONE ? KMS_EINTERNAL : sqldb_rc(rc);
 	}
-	sqlite3_finalize(st);
+	sqldb_finalize(st);
 	if (ret != KMS_EOK) {
 		return ret;
 	}
@@ -272,9 +272,9 @@ static int count_users(sqlite3 *db, size_t *n)
 }
 
 /* Read up to t->cap users (by psk_id) with their identities into t. */
-static int load_rows(sqlite3 *db, const uint8_t kek[PSK_STATIC_KEK_LEN], table_t *t)
+static int load_rows(sqldb_t *db, const uint8_t kek[PSK_STATIC_KEK_LEN], table_t *t)
 {
-	sqlite3_stmt *users = NULL, *ids = NULL;
+	sqldb_stmt_t *users = NULL, *ids = NULL;
 	size_t cap = t->cap;
 	int ret = sqldb_prepare(db,
 				"SELECT psk_id, wrapped, key_len, expires FROM psk_users "
@@ -290,9 +290,9 @@ static int load_rows(sqlite3 *db, const uint8_t kek[PSK_STATIC_KEK_LEN], table_t
 	if (ret != KMS_EOK) {
 		goto cleanup;
 	}
-	sqlite3_bind_int64(users, 1, (sqlite3_int64)cap);
-	int rc = SQLITE_DONE;
-	while (ret == KMS_EOK && t->n < cap && (rc = sqlite3_step(users)) == SQLITE_ROW) {
+	sqldb_bind_int64(users, 1, (int64_t)cap);
+	int rc = SQLDB_DONE;
+	while (ret == KMS_EOK && t->n < cap && (rc = sqldb_step(users)) == SQLDB_ROW) {
 		entry_t *e = &t->e[t->n];
 		ret = load_user(users, kek, e);
 		if (ret == KMS_EOK) {
@@ -300,16 +300,16 @@ static int load_rows(sqlite3 *db, const uint8_t kek[PSK_STATIC_KEK_LEN], table_t
 			ret = load_ids(ids, e);
 		}
 	}
-	if (ret == KMS_EOK && rc != SQLITE_DONE && rc != SQLITE_ROW) {
+	if (ret == KMS_EOK && rc != SQLDB_DONE && rc != SQLDB_ROW) {
 		ret = sqldb_rc(rc);
 	}
 cleanup:
-	sqlite3_finalize(users);
-	sqlite3_finalize(ids);
+	sqldb_finalize(users);
+	sqldb_finalize(ids);
 	return ret;
 }
 
-static int load_all(sqlite3 *db, const uint8_t kek[PSK_STATIC_KEK_LEN], table_t *t)
+static int load_all(sqldb_t *db, const uint8_t kek[PSK_STATIC_KEK_LEN], table_t *t)
 {
 	size_t count = 0;
 	int ret = count_users(db, &count);
@@ -330,7 +330,7 @@ int psk_static_open(const char *db_path, const uint8_t kek[PSK_STATIC_KEK_LEN],
 	if (db_path == NULL || kek == NULL || out == NULL) {
 		return KMS_EINVAL;
 	}
-	sqlite3 *db = NULL;
+	sqldb_t *db = NULL;
 	table_t *t = calloc(1, sizeof(*t));
 	if (t == NULL) {
 		return KMS_ENOMEM;
@@ -340,7 +340,7 @@ int psk_static_open(const char *db_path, const uint8_t kek[PSK_STATIC_KEK_LEN],
 	int ret = schema_open(db_path, SCHEMA_KMS, 0, &db);
 	/* One read transaction: both queries see the same snapshot. */
 	if (ret == KMS_EOK) {
-		ret = sqldb_exec(db, "BEGIN");
+		ret = sqldb_begin_read(db);
 	}
 	if (ret == KMS_EOK) {
 		ret = load_all(db, kek, t);
@@ -383,9 +383,9 @@ static int check_add_args(const char *psk_id, const uint8_t *key, size_t key_len
 }
 
 /* An existing user's key must unwrap under kek: never mix KEKs in a store. */
-static int check_kek_locked(sqlite3 *db, const uint8_t kek[PSK_STATIC_KEK_LEN])
+static int check_kek_locked(sqldb_t *db, const uint8_t kek[PSK_STATIC_KEK_LEN])
 {
-	sqlite3_stmt *st = NULL;
+	sqldb_stmt_t *st = NULL;
 	entry_t e;
 	memset(&e, 0, sizeof(e));
 	int ret = sqldb_prepare(db,
@@ -395,24 +395,24 @@ static int check_kek_locked(sqlite3 *db, const uint8_t kek[PSK_STATIC_KEK_LEN])
 	if (ret != KMS_EOK) {
 		return ret;
 	}
-	int rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	int rc = sqldb_step(st);
+	if (rc == SQLDB_ROW) {
 		ret = load_user(st, kek, &e);
-	} else if (rc != SQLITE_DONE) {
+	} else if (rc != SQLDB_DONE) {
 		ret = sqldb_rc(rc);
 	}
-	sqlite3_finalize(st);
+	sqldb_finalize(st);
 	free(e.strs);
 	secmem_wipe(&e, sizeof(e));
 	return ret;
 }
 
-static int add_locked(sqlite3 *db, const uint8_t kek[PSK_STATIC_KEK_LEN],
+static int add_locked(sqldb_t *db, const uint8_t kek[PSK_STATIC_KEK_LEN],
 		      const char *psk_id, const uint8_t *wrapped, size_t wlen,
 		      size_t key_len, const char *const *ids, size_t nids,
 		      int64_t expires)
 {
-	sqlite3_stmt *st = NULL;
+	sqldb_stmt_t *st = NULL;
 	int64_t count = 0;
 	int ret = sqldb_query_int64(db, "SELECT count(*) FROM psk_users", &count);
 	if (ret != KMS_EOK) {
@@ -432,13 +432,13 @@ static int add_locked(sqlite3 *db, const uint8_t kek[PSK_STATIC_KEK_LEN],
 	if (ret != KMS_EOK) {
 		return ret;
 	}
-	sqlite3_bind_text(st, 1, psk_id, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 2, wrapped, (int)wlen, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)key_len);
-	sqlite3_bind_int64(st, 4, expires);
-	sqlite3_bind_int64(st, 5, kms_clock_wall_s());
+	sqldb_bind_text(st, 1, psk_id, -1);
+	sqldb_bind_blob(st, 2, wrapped, (int)wlen);
+	sqldb_bind_int64(st, 3, (int64_t)key_len);
+	sqldb_bind_int64(st, 4, expires);
+	sqldb_bind_int64(st, 5, kms_clock_wall_s());
 	ret = sqldb_step_done(st); /* KMS_EEXIST on a taken psk_id */
-	sqlite3_finalize(st);
+	sqldb_finalize(st);
 	st = NULL;
 	if (ret == KMS_EOK) {
 		ret = sqldb_prepare(db,
@@ -447,12 +447,12 @@ static int add_locked(sqlite3 *db, const uint8_t kek[PSK_STATIC_KEK_LEN],
 				    &st);
 	}
 	for (size_t i = 0; i < nids && ret == KMS_EOK; i++) {
-		sqlite3_reset(st);
-		sqlite3_bind_text(st, 1, psk_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, ids[i], -1, SQLITE_STATIC);
+		sqldb_reset(st);
+		sqldb_bind_text(st, 1, psk_id, -1);
+		sqldb_bind_text(st, 2, ids[i], -1);
 		ret = sqldb_step_done(st);
 	}
-	sqlite3_finalize(st);
+	sqldb_finalize(st);
 	return ret;
 }
 
@@ -466,7 +466,7 @@ typedef struct {
 	int64_t expires;
 } add_tx_t;
 
-static int add_tx(sqlite3 *db, void *ctx)
+static int add_tx(sqldb_t *db, void *ctx)
 {
 	const add_tx_t *t = ctx;
 	return add_locked(db, t->kek, t->psk_id, t->wrapped, t->wlen, t->key_len, t->ids,
@@ -511,21 +511,21 @@ int psk_static_remove(const char *db_path, const char *psk_id)
 }
 
 /* Fill info's identities from the prepared ids statement. */
-static int list_ids(sqlite3_stmt *ids, psk_static_info_t *info)
+static int list_ids(sqldb_stmt_t *ids, psk_static_info_t *info)
 {
-	sqlite3_reset(ids);
-	sqlite3_bind_text(ids, 1, info->psk_id, -1, SQLITE_STATIC);
+	sqldb_reset(ids);
+	sqldb_bind_text(ids, 1, info->psk_id, -1);
 	int rc;
-	while ((rc = sqlite3_step(ids)) == SQLITE_ROW && info->nids < KMS_PSK_IDS_MAX) {
-		const unsigned char *s = sqlite3_column_text(ids, 0);
-		size_t l = (size_t)sqlite3_column_bytes(ids, 0);
+	while ((rc = sqldb_step(ids)) == SQLDB_ROW && info->nids < KMS_PSK_IDS_MAX) {
+		const unsigned char *s = (const unsigned char *)sqldb_column_text(ids, 0);
+		size_t l = (size_t)sqldb_column_bytes(ids, 0);
 		if (s == NULL || l > KMS_IDENTITY_MAX) {
 			return KMS_EIO;
 		}
 		memcpy(info->ids[info->nids++], s, l + 1);
 	}
-	sqlite3_reset(ids);
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? KMS_EOK : sqldb_rc(rc);
+	sqldb_reset(ids);
+	return rc == SQLDB_DONE || rc == SQLDB_ROW ? KMS_EOK : sqldb_rc(rc);
 }
 
 int psk_static_list(const char *db_path, psk_static_list_fn fn, void *ctx)
@@ -533,8 +533,8 @@ int psk_static_list(const char *db_path, psk_static_list_fn fn, void *ctx)
 	if (db_path == NULL || fn == NULL) {
 		return KMS_EINVAL;
 	}
-	sqlite3 *db = NULL;
-	sqlite3_stmt *users = NULL, *ids = NULL;
+	sqldb_t *db = NULL;
+	sqldb_stmt_t *users = NULL, *ids = NULL;
 	psk_static_info_t *info = calloc(1, sizeof(*info));
 	if (info == NULL) {
 		return KMS_ENOMEM;
@@ -557,31 +557,32 @@ int psk_static_list(const char *db_path, psk_static_list_fn fn, void *ctx)
 	if (ret != KMS_EOK) {
 		goto cleanup;
 	}
-	sqlite3_bind_int(users, 1, PSK_STATIC_USERS_MAX);
-	int rc = SQLITE_DONE;
-	while (ret == KMS_EOK && (rc = sqlite3_step(users)) == SQLITE_ROW) {
+	sqldb_bind_int(users, 1, PSK_STATIC_USERS_MAX);
+	int rc = SQLDB_DONE;
+	while (ret == KMS_EOK && (rc = sqldb_step(users)) == SQLDB_ROW) {
 		memset(info, 0, sizeof(*info));
-		const unsigned char *id = sqlite3_column_text(users, 0);
-		size_t l = (size_t)sqlite3_column_bytes(users, 0);
+		const unsigned char *id =
+		    (const unsigned char *)sqldb_column_text(users, 0);
+		size_t l = (size_t)sqldb_column_bytes(users, 0);
 		if (id == NULL || l > PSK_STATIC_ID_MAX) {
 			ret = KMS_EIO;
 			break;
 		}
 		memcpy(info->psk_id, id, l + 1);
-		info->key_len = (size_t)sqlite3_column_int64(users, 1);
-		info->expires = sqlite3_column_int64(users, 2);
-		info->created = sqlite3_column_int64(users, 3);
+		info->key_len = (size_t)sqldb_column_int64(users, 1);
+		info->expires = sqldb_column_int64(users, 2);
+		info->created = sqldb_column_int64(users, 3);
 		ret = list_ids(ids, info);
 		if (ret == KMS_EOK) {
 			ret = fn(ctx, info);
 		}
 	}
-	if (ret == KMS_EOK && rc != SQLITE_DONE) {
+	if (ret == KMS_EOK && rc != SQLDB_DONE) {
 		ret = sqldb_rc(rc);
 	}
 cleanup:
-	sqlite3_finalize(users);
-	sqlite3_finalize(ids);
+	sqldb_finalize(users);
+	sqldb_finalize(ids);
 	sqldb_close(db);
 	free(info);
 	return ret;

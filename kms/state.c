@@ -78,10 +78,10 @@ static int psk_open(const kms_config_t *cfg, const uint8_t *kek,
 	bool want_gba = strcmp(cfg->psk_source, "static") != 0;
 	int ret = KMS_EOK;
 	if (want_static) {
-		ret = psk_static_open(cfg->keys_db, kek, &stat);
+		ret = psk_static_open(cfg->keys_loc, kek, &stat);
 		if (ret != KMS_EOK) {
-			log_error("cannot load the PSK users from %s: %s", cfg->keys_db,
-				  kms_strerror(ret));
+			log_error("cannot load the PSK users from %s: %s",
+				  kms_config_store_label(cfg, false), kms_strerror(ret));
 			return ret;
 		}
 	}
@@ -112,10 +112,10 @@ static int policy_open(const kms_config_t *cfg, kms_state_t *st)
 		.group_ok = cfg->default_group_tickets,
 		.init_keys = cfg->default_initiator_keys,
 	};
-	int ret = policy_store_load(cfg->keys_db, &def, &st->policy);
+	int ret = policy_store_load(cfg->keys_loc, &def, &st->policy);
 	if (ret != KMS_EOK) {
-		log_error("cannot load the policy rules from %s: %s", cfg->keys_db,
-			  kms_strerror(ret));
+		log_error("cannot load the policy rules from %s: %s",
+			  kms_config_store_label(cfg, false), kms_strerror(ret));
 		return ret;
 	}
 	log_info("%zu policy rule(s) loaded (kms.db version %lld, default %s)",
@@ -150,19 +150,20 @@ static int kek_open(const kms_config_t *cfg, uint8_t kek[KEYRING_KEK_LEN])
  * made while the rest loads moves it again, and the next poll reloads. */
 static int keyring_open(const kms_config_t *cfg, const uint8_t *kek, kms_state_t *st)
 {
-	int ret = kms_db_version(cfg->keys_db, &st->db_version);
+	int ret = kms_db_version(cfg->keys_loc, &st->db_version);
 	if (ret != KMS_EOK) {
-		log_error("cannot read %s: %s (run kmsctl -d %s init?)", cfg->keys_db,
-			  kms_strerror(ret), cfg->state_dir);
+		log_error("cannot read %s: %s (run kmsctl -d %s init?)",
+			  kms_config_store_label(cfg, false), kms_strerror(ret),
+			  cfg->state_dir);
 		return ret;
 	}
-	ret = keyring_load(cfg->keys_db, kek, &st->kr);
+	ret = keyring_load(cfg->keys_loc, kek, &st->kr);
 	if (ret == KMS_ENOENT) {
 		log_error("no active master key in %s: run kmsctl -d %s init",
-			  cfg->keys_db, cfg->state_dir);
+			  kms_config_store_label(cfg, false), cfg->state_dir);
 	} else if (ret != KMS_EOK) {
 		log_error("cannot load the keyring from %s: %s (wrong KEK?)",
-			  cfg->keys_db, kms_strerror(ret));
+			  kms_config_store_label(cfg, false), kms_strerror(ret));
 	}
 	return ret;
 }
@@ -172,10 +173,10 @@ static int peers_open(const kms_config_t *cfg, const uint8_t *kek, kms_state_t *
 	if (!cfg->zk_enabled) {
 		return KMS_EOK;
 	}
-	int ret = zk_peers_load(cfg->keys_db, kek, &st->peers);
+	int ret = zk_peers_load(cfg->keys_loc, kek, &st->peers);
 	if (ret != KMS_EOK) {
-		log_error("cannot load the Zk peers from %s: %s", cfg->keys_db,
-			  kms_strerror(ret));
+		log_error("cannot load the Zk peers from %s: %s",
+			  kms_config_store_label(cfg, false), kms_strerror(ret));
 		return ret;
 	}
 	log_info("%zu Zk peer(s) loaded", zk_peers_count(st->peers));
@@ -222,10 +223,11 @@ int kms_state_new(const kms_config_t *cfg, const kms_psk_source_t *prev, replay_
 	if (stat != NULL) {
 		log_info("keyring and %zu static PSK user(s) loaded from %s (PSK source "
 			 "%s)",
-			 psk_static_size(stat), cfg->keys_db, cfg->psk_source);
-	} else {
-		log_info("keyring loaded from %s (PSK source %s)", cfg->keys_db,
+			 psk_static_size(stat), kms_config_store_label(cfg, false),
 			 cfg->psk_source);
+	} else {
+		log_info("keyring loaded from %s (PSK source %s)",
+			 kms_config_store_label(cfg, false), cfg->psk_source);
 	}
 	*out = st;
 	st = NULL;

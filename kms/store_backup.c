@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "common/errcode.h"
 #include "kms/store_backup.h"
 #include "sql/db.h"
@@ -18,7 +20,7 @@
 #define SHM_DMS_BYTE 128
 
 /* A copy: read-only, never through a symbolic link. */
-static int open_copy(const char *path, int flags, sqlite3 **out)
+static int open_copy(const char *path, int flags, sqldb_t **out)
 {
 	struct stat sb;
 	if (lstat(path, &sb) != 0) {
@@ -35,32 +37,38 @@ static int open_copy(const char *path, int flags, sqlite3 **out)
 	int rc = sqlite3_open_v2(path, &db, flags, NULL);
 	if (rc != SQLITE_OK) {
 		sqlite3_close(db);
-		return sqldb_rc(rc);
+		return rc == SQLITE_CANTOPEN ? KMS_EACCES : KMS_EIO;
 	}
 	sqlite3_extended_result_codes(db, 1);
 	sqlite3_busy_timeout(db, SQLDB_BUSY_MS);
-	*out = db;
-	return KMS_EOK;
+	return sqldb_adopt_sqlite(db, out);
 }
 
 /* All of from into to in one step (one read snapshot, one write). */
-static int backup_all(sqlite3 *to, sqlite3 *from)
+static int backup_all(sqldb_t *to_db, sqldb_t *from_db)
 {
+	sqlite3 *to = sqldb_sqlite(to_db), *from = sqldb_sqlite(from_db);
+	if (to == NULL || from == NULL) {
+		return KMS_ENOTSUP; /* PostgreSQL: pg_dump (docs/operations.md) */
+	}
 	sqlite3_backup *b = sqlite3_backup_init(to, "main", from, "main");
 	if (b == NULL) {
-		return sqldb_rc(sqlite3_errcode(to));
+		return sqlite3_errcode(to) == SQLITE_NOMEM ? KMS_ENOMEM : KMS_EIO;
 	}
 	int rc = sqlite3_backup_step(b, -1);
 	int fin = sqlite3_backup_finish(b);
 	if (rc != SQLITE_DONE) {
-		return sqldb_rc(rc);
+		return (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED
+			   ? KMS_EUNAVAIL
+		       : (rc & 0xff) == SQLITE_FULL ? KMS_ENOSPC
+						    : KMS_EIO;
 	}
-	return fin == SQLITE_OK ? KMS_EOK : sqldb_rc(fin);
+	return fin == SQLITE_OK ? KMS_EOK : KMS_EIO;
 }
 
-static int copy_into(sqlite3 *src, schema_store_t store, const char *dst, int *version)
+static int copy_into(sqldb_t *src, schema_store_t store, const char *dst, int *version)
 {
-	sqlite3 *to = NULL;
+	sqldb_t *to = NULL;
 	int ret = open_copy(dst, SQLITE_OPEN_READWRITE, &to);
 	if (ret == KMS_EOK) {
 		ret = backup_all(to, src);
@@ -75,15 +83,18 @@ static int copy_into(sqlite3 *src, schema_store_t store, const char *dst, int *v
 	if (ret == KMS_EOK) {
 		ret = sqldb_version(to, schema_name(store), version);
 	}
-	sqlite3_close(to);
+	sqldb_close(to);
 	return ret;
 }
 
 int store_backup_copy(const char *src, schema_store_t store, const char *dst,
 		      int *version)
 {
-	sqlite3 *from = NULL;
+	sqldb_t *from = NULL;
 	int v = 0;
+	if (sqldb_locator_kind(src) == SQLDB_PG) {
+		return KMS_ENOTSUP; /* pg_dump (docs/operations.md) */
+	}
 	int ret = schema_open(src, store, 0, &from);
 	if (ret != KMS_EOK) {
 		return ret;
@@ -107,13 +118,13 @@ int store_backup_copy(const char *src, schema_store_t store, const char *dst,
 
 int store_backup_version(const char *path, schema_store_t store, int *version)
 {
-	sqlite3 *db = NULL;
+	sqldb_t *db = NULL;
 	int v = 0;
 	int ret = open_copy(path, SQLITE_OPEN_READONLY, &db);
 	if (ret == KMS_EOK) {
 		ret = sqldb_version(db, schema_name(store), &v);
 	}
-	sqlite3_close(db);
+	sqldb_close(db);
 	if (ret == KMS_EOK && v <= 0) {
 		ret = KMS_ECONFIG;
 	}
@@ -125,8 +136,8 @@ int store_backup_version(const char *path, schema_store_t store, int *version)
 
 int store_backup_keys(const char *path, keyring_info_t *out, size_t max, size_t *n)
 {
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
+	sqldb_t *db = NULL;
+	sqldb_stmt_t *st = NULL;
 	size_t count = 0;
 	int ret = open_copy(path, SQLITE_OPEN_READONLY, &db);
 	if (ret == KMS_EOK) {
@@ -135,24 +146,24 @@ int store_backup_keys(const char *path, keyring_info_t *out, size_t max, size_t 
 				    "FROM master_keys ORDER BY id",
 				    &st);
 	}
-	int rc = SQLITE_DONE;
-	while (ret == KMS_EOK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	int rc = SQLDB_DONE;
+	while (ret == KMS_EOK && (rc = sqldb_step(st)) == SQLDB_ROW) {
 		if (count == max) {
 			ret = KMS_ELIMIT;
 			break;
 		}
 		keyring_info_t *k = &out[count++];
-		k->id = (uint32_t)sqlite3_column_int64(st, 0);
-		k->state = (keyring_state_t)sqlite3_column_int(st, 1);
-		k->created = sqlite3_column_int64(st, 2);
-		k->rotated = sqlite3_column_int64(st, 3);
-		k->retired = sqlite3_column_int64(st, 4);
+		k->id = (uint32_t)sqldb_column_int64(st, 0);
+		k->state = (keyring_state_t)sqldb_column_int(st, 1);
+		k->created = sqldb_column_int64(st, 2);
+		k->rotated = sqldb_column_int64(st, 3);
+		k->retired = sqldb_column_int64(st, 4);
 	}
-	if (ret == KMS_EOK && rc != SQLITE_DONE) {
+	if (ret == KMS_EOK && rc != SQLDB_DONE) {
 		ret = sqldb_rc(rc);
 	}
-	sqlite3_finalize(st);
-	sqlite3_close(db);
+	sqldb_finalize(st);
+	sqldb_close(db);
 	if (ret == KMS_EOK) {
 		*n = count;
 	}
@@ -161,7 +172,10 @@ int store_backup_keys(const char *path, keyring_info_t *out, size_t max, size_t 
 
 int store_backup_restore(const char *src, const char *dst)
 {
-	sqlite3 *from = NULL, *to = NULL;
+	sqldb_t *from = NULL, *to = NULL;
+	if (sqldb_locator_kind(dst) == SQLDB_PG) {
+		return KMS_ENOTSUP; /* pg_restore (docs/operations.md) */
+	}
 	int ret = open_copy(src, SQLITE_OPEN_READONLY, &from);
 	if (ret == KMS_EOK) {
 		/* As kmsd opens it: WAL, 0600 when created here. */
@@ -175,7 +189,7 @@ int store_backup_restore(const char *src, const char *dst)
 		ret = sqldb_exec(to, "PRAGMA journal_mode=WAL;");
 	}
 	sqldb_close(to);
-	sqlite3_close(from);
+	sqldb_close(from);
 	return ret;
 }
 

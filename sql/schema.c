@@ -13,10 +13,18 @@ static const sqldb_migration_t kms_migrations[] = {
 };
 
 static const sqldb_migration_t audit_migrations[] = {
-	{ 1, sql_audit_001 },
-	{ 2, sql_audit_002 },
-	{ 3, sql_audit_003 },
-	{ 4, sql_audit_004 },
+	{ 1, sql_audit_001 }, { 2, sql_audit_002 }, { 3, sql_audit_003 },
+	{ 4, sql_audit_004 }, { 5, sql_audit_005 },
+};
+
+/* PostgreSQL has its own numbering: its first version is the SQLite
+ * store's latest (sql/pg_*.sql). */
+static const sqldb_migration_t pg_kms_migrations[] = {
+	{ 1, sql_pg_kms_001 },
+};
+
+static const sqldb_migration_t pg_audit_migrations[] = {
+	{ 1, sql_pg_audit_001 },
 };
 
 static const sqldb_migration_t bsf_migrations[] = {
@@ -28,6 +36,17 @@ typedef struct {
 	const sqldb_migration_t *m;
 	size_t n;
 } store_def_t;
+
+#define DEF(name, list)                                                                  \
+	{                                                                                \
+		name, list, sizeof(list) / sizeof(list[0])                               \
+	}
+
+static const store_def_t pg_stores[] = {
+	[SCHEMA_KMS] = DEF("kms", pg_kms_migrations),
+	[SCHEMA_AUDIT] = DEF("audit", pg_audit_migrations),
+	[SCHEMA_BSF] = { "bsf", NULL, 0 },
+};
 
 static const store_def_t stores[] = {
 	[SCHEMA_KMS] = { "kms", kms_migrations,
@@ -58,21 +77,42 @@ int schema_latest(schema_store_t store)
 	return d != NULL ? d->m[d->n - 1].version : 0;
 }
 
-int schema_apply(sqlite3 *db, schema_store_t store)
+int schema_latest_pg(schema_store_t store)
+{
+	if (store_def(store) == NULL || pg_stores[store].n == 0) {
+		return 0;
+	}
+	return pg_stores[store].m[pg_stores[store].n - 1].version;
+}
+
+/* Every write transaction on the kms store takes this lock in PostgreSQL
+ * (kmsctl on several nodes at once: one at a time, as in SQLite). */
+#define SCHEMA_KMS_WRITERS 0x6b6d735f6b6d73LL
+
+int schema_apply(sqldb_t *db, schema_store_t store)
 {
 	const store_def_t *d = store_def(store);
 	if (d == NULL) {
 		return KMS_EINVAL;
 	}
+	if (sqldb_kind(db) == SQLDB_PG) {
+		d = &pg_stores[store];
+		if (d->n == 0) {
+			return KMS_EINVAL; /* the BSF store is SQLite only */
+		}
+		if (store == SCHEMA_KMS) {
+			sqldb_serialize_writers(db, SCHEMA_KMS_WRITERS);
+		}
+	}
 	return sqldb_migrate(db, d->name, d->m, d->n);
 }
 
-int schema_open(const char *path, schema_store_t store, int create, sqlite3 **out)
+int schema_open(const char *path, schema_store_t store, int create, sqldb_t **out)
 {
 	if (store_def(store) == NULL || out == NULL) {
 		return KMS_EINVAL;
 	}
-	sqlite3 *db = NULL;
+	sqldb_t *db = NULL;
 	int ret = sqldb_open(path, create, &db);
 	if (ret == KMS_EOK) {
 		ret = schema_apply(db, store);
@@ -88,32 +128,31 @@ int schema_open(const char *path, schema_store_t store, int create, sqlite3 **ou
 int schema_delete(const char *path, schema_store_t store, const char *sql,
 		  const char *text, int64_t num)
 {
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
+	sqldb_t *db = NULL;
+	sqldb_stmt_t *st = NULL;
 	int ret = schema_open(path, store, 0, &db);
 	if (ret == KMS_EOK) {
 		ret = sqldb_prepare(db, sql, &st);
 	}
 	if (ret == KMS_EOK) {
-		if (text != NULL) {
-			sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
-		} else {
-			sqlite3_bind_int64(st, 1, (sqlite3_int64)num);
-		}
+		ret = text != NULL ? sqldb_bind_text(st, 1, text, -1)
+				   : sqldb_bind_int64(st, 1, num);
+	}
+	if (ret == KMS_EOK) {
 		ret = sqldb_step_done(st);
 	}
-	if (ret == KMS_EOK && sqlite3_changes(db) == 0) {
+	if (ret == KMS_EOK && sqldb_changes(db) == 0) {
 		ret = KMS_ENOENT;
 	}
-	sqlite3_finalize(st);
+	sqldb_finalize(st);
 	sqldb_close(db);
 	return ret;
 }
 
 int schema_transact(const char *path, schema_store_t store, int create,
-		    int (*fn)(sqlite3 *db, void *ctx), void *ctx)
+		    int (*fn)(sqldb_t *db, void *ctx), void *ctx)
 {
-	sqlite3 *db = NULL;
+	sqldb_t *db = NULL;
 	int ret = schema_open(path, store, create, &db);
 	if (ret == KMS_EOK) {
 		ret = sqldb_begin(db);

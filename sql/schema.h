@@ -10,8 +10,9 @@
 #ifndef KMS_SQL_SCHEMA_H
 #define KMS_SQL_SCHEMA_H
 
-#include <sqlite3.h>
 #include <stdint.h>
+
+#include "sql/db.h"
 
 typedef enum {
 	SCHEMA_KMS = 0,
@@ -19,14 +20,17 @@ typedef enum {
 	SCHEMA_BSF = 2,
 } schema_store_t;
 
-/* Open a store (sqldb_open) and bring its schema up to date. */
-int schema_open(const char *path, schema_store_t store, int create, sqlite3 **out);
+/* Open a store (sqldb_open: path is a locator, a file or "postgresql:...")
+ * and bring its schema up to date. */
+int schema_open(const char *path, schema_store_t store, int create, sqldb_t **out);
 
 /* Apply the missing migrations of store to an open connection. */
-int schema_apply(sqlite3 *db, schema_store_t store);
+int schema_apply(sqldb_t *db, schema_store_t store);
 
-/* The latest version this program knows for store (0: unknown store). */
+/* The latest version this program knows for store (0: unknown store), in
+ * SQLite and in PostgreSQL (0: SQLite only). */
 int schema_latest(schema_store_t store);
+int schema_latest_pg(schema_store_t store);
 
 /* The store's name in schema_version ("kms", "audit"); NULL if unknown. */
 const char *schema_name(schema_store_t store);
@@ -45,6 +49,6 @@ int schema_delete(const char *path, schema_store_t store, const char *sql,
  * close.  Returns fn's result, or the open/commit failure.
  */
 int schema_transact(const char *path, schema_store_t store, int create,
-		    int (*fn)(sqlite3 *db, void *ctx), void *ctx);
+		    int (*fn)(sqldb_t *db, void *ctx), void *ctx);
 
 #endif

@@ -54,9 +54,9 @@ int kmsctl_paths_config(const char *conf, kmsctl_paths_t *p)
 	}
 	memset(p, 0, sizeof(*p));
 	int a = snprintf(p->dir, sizeof(p->dir), "%s", cfg.state_dir);
-	int b = snprintf(p->db, sizeof(p->db), "%s", cfg.keys_db);
+	int b = snprintf(p->db, sizeof(p->db), "%s", cfg.keys_loc);
 	int c = snprintf(p->kek, sizeof(p->kek), "%s", cfg.kek_file);
-	int d = snprintf(p->audit, sizeof(p->audit), "%s", cfg.audit_db);
+	int d = snprintf(p->audit, sizeof(p->audit), "%s", cfg.audit_loc);
 	if (a < 0 || b < 0 || c < 0 || d < 0 || (size_t)a >= sizeof(p->dir) ||
 	    (size_t)b >= sizeof(p->db) || (size_t)c >= sizeof(p->kek) ||
 	    (size_t)d >= sizeof(p->audit)) {

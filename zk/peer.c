@@ -172,10 +172,10 @@ static int wrap_iv(const char *kms_id, size_t len, uint8_t iv[CRYPTO_KW_IV])
 }
 
 /* Copy a TEXT column of at most max bytes into out (max + 1 bytes). */
-static int column_text(sqlite3_stmt *st, int col, size_t max, char *out)
+static int column_text(sqldb_stmt_t *st, int col, size_t max, char *out)
 {
-	const char *s = (const char *)sqlite3_column_text(st, col);
-	size_t len = (size_t)sqlite3_column_bytes(st, col);
+	const char *s = (const char *)sqldb_column_text(st, col);
+	size_t len = (size_t)sqldb_column_bytes(st, col);
 	if (s == NULL || len == 0 || len > max || strlen(s) != len) {
 		return KMS_EIO;
 	}
@@ -185,7 +185,7 @@ static int column_text(sqlite3_stmt *st, int col, size_t max, char *out)
 
 /* Columns kms_id, url, ca_file, cert_name, responders, key_len, created
  * into info. */
-static int row_info(sqlite3_stmt *st, zk_peer_info_t *info)
+static int row_info(sqldb_stmt_t *st, zk_peer_info_t *info)
 {
 	memset(info, 0, sizeof(*info));
 	int ret = column_text(st, 0, ZK_KMS_ID_MAX, info->kms_id);
@@ -201,7 +201,7 @@ static int row_info(sqlite3_stmt *st, zk_peer_info_t *info)
 	if (ret == KMS_EOK) {
 		ret = column_text(st, 4, ZK_RESPONDERS_MAX, info->responders);
 	}
-	sqlite3_int64 key_len = sqlite3_column_int64(st, 5);
+	int64_t key_len = sqldb_column_int64(st, 5);
 	if (ret == KMS_EOK && key_len != 16 && key_len != 32) {
 		ret = KMS_EIO;
 	}
@@ -210,7 +210,7 @@ static int row_info(sqlite3_stmt *st, zk_peer_info_t *info)
 		return KMS_EIO;
 	}
 	info->key_len = (size_t)key_len;
-	info->created = sqlite3_column_int64(st, 6);
+	info->created = sqldb_column_int64(st, 6);
 	return KMS_EOK;
 }
 
@@ -236,15 +236,15 @@ static void stored_responders(const zk_peer_info_t *info, char out[ZK_RESPONDERS
 }
 
 /* One row of SELECT_PEER into p, key unwrapped under kek. */
-static int row_peer(sqlite3_stmt *st, const uint8_t kek[ZK_KEK_LEN], zk_peer_t *p)
+static int row_peer(sqldb_stmt_t *st, const uint8_t kek[ZK_KEK_LEN], zk_peer_t *p)
 {
 	zk_peer_info_t info;
 	int ret = row_info(st, &info);
 	if (ret != KMS_EOK) {
 		return ret;
 	}
-	const uint8_t *wrapped = sqlite3_column_blob(st, 7);
-	size_t wlen = (size_t)sqlite3_column_bytes(st, 7);
+	const uint8_t *wrapped = sqldb_column_blob(st, 7);
+	size_t wlen = (size_t)sqldb_column_bytes(st, 7);
 	if (wrapped == NULL || wlen != info.key_len + CRYPTO_KW_IV) {
 		log_error("zk: a zk_peers row is malformed");
 		return KMS_EIO;
@@ -272,28 +272,28 @@ static int row_peer(sqlite3_stmt *st, const uint8_t kek[ZK_KEK_LEN], zk_peer_t *
 /* --- store operations ------------------------------------------------------- */
 
 /* An existing peer's key must unwrap under kek: never mix KEKs in a store. */
-static int check_kek_locked(sqlite3 *db, const uint8_t kek[ZK_KEK_LEN])
+static int check_kek_locked(sqldb_t *db, const uint8_t kek[ZK_KEK_LEN])
 {
-	sqlite3_stmt *st = NULL;
+	sqldb_stmt_t *st = NULL;
 	zk_peer_t *p = secmem_alloc(sizeof(*p));
 	if (p == NULL) {
 		return KMS_ENOMEM;
 	}
 	int ret = sqldb_prepare(db, SELECT_PEER "LIMIT 1", &st);
 	if (ret == KMS_EOK) {
-		int rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW) {
+		int rc = sqldb_step(st);
+		if (rc == SQLDB_ROW) {
 			ret = row_peer(st, kek, p);
-		} else if (rc != SQLITE_DONE) {
+		} else if (rc != SQLDB_DONE) {
 			ret = sqldb_rc(rc);
 		}
 	}
-	sqlite3_finalize(st);
+	sqldb_finalize(st);
 	secmem_free(p, sizeof(*p));
 	return ret;
 }
 
-static int add_locked(sqlite3 *db, const uint8_t kek[ZK_KEK_LEN], const zk_peer_t *p,
+static int add_locked(sqldb_t *db, const uint8_t kek[ZK_KEK_LEN], const zk_peer_t *p,
 		      const char *responders, const uint8_t *wrapped, size_t wlen)
 {
 	int64_t count = 0;
@@ -308,7 +308,7 @@ static int add_locked(sqlite3 *db, const uint8_t kek[ZK_KEK_LEN], const zk_peer_
 	if (ret != KMS_EOK) {
 		return ret;
 	}
-	sqlite3_stmt *st = NULL;
+	sqldb_stmt_t *st = NULL;
 	ret = sqldb_prepare(db,
 			    "INSERT INTO zk_peers (kms_id, url, ca_file, cert_name, "
 			    "wrapped, key_len, created, responders) "
@@ -317,16 +317,16 @@ static int add_locked(sqlite3 *db, const uint8_t kek[ZK_KEK_LEN], const zk_peer_
 	if (ret != KMS_EOK) {
 		return ret;
 	}
-	sqlite3_bind_text(st, 1, p->kms_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, p->url, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, p->ca_file, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, p->cert_name, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 5, wrapped, (int)wlen, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, (sqlite3_int64)p->key_len);
-	sqlite3_bind_int64(st, 7, (sqlite3_int64)time(NULL));
-	sqlite3_bind_text(st, 8, responders, -1, SQLITE_STATIC);
+	sqldb_bind_text(st, 1, p->kms_id, -1);
+	sqldb_bind_text(st, 2, p->url, -1);
+	sqldb_bind_text(st, 3, p->ca_file, -1);
+	sqldb_bind_text(st, 4, p->cert_name, -1);
+	sqldb_bind_blob(st, 5, wrapped, (int)wlen);
+	sqldb_bind_int64(st, 6, (int64_t)p->key_len);
+	sqldb_bind_int64(st, 7, (int64_t)time(NULL));
+	sqldb_bind_text(st, 8, responders, -1);
 	ret = sqldb_step_done(st); /* KMS_EEXIST: kms_id or cert_name taken */
-	sqlite3_finalize(st);
+	sqldb_finalize(st);
 	return ret;
 }
 
@@ -338,7 +338,7 @@ typedef struct {
 	size_t wlen;
 } add_tx_t;
 
-static int add_tx(sqlite3 *db, void *ctx)
+static int add_tx(sqldb_t *db, void *ctx)
 {
 	const add_tx_t *t = ctx;
 	return add_locked(db, t->kek, t->p, t->responders, t->wrapped, t->wlen);
@@ -386,8 +386,8 @@ int zk_peer_list(const char *db_path, zk_peer_list_fn fn, void *ctx)
 	if (db_path == NULL || fn == NULL) {
 		return KMS_EINVAL;
 	}
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
+	sqldb_t *db = NULL;
+	sqldb_stmt_t *st = NULL;
 	zk_peer_info_t info;
 	int ret = schema_open(db_path, SCHEMA_KMS, 0, &db);
 	if (ret == KMS_EOK) {
@@ -401,19 +401,19 @@ int zk_peer_list(const char *db_path, zk_peer_list_fn fn, void *ctx)
 	if (ret != KMS_EOK) {
 		goto cleanup;
 	}
-	sqlite3_bind_int(st, 1, ZK_PEERS_MAX);
-	int rc = SQLITE_DONE;
-	while (ret == KMS_EOK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	sqldb_bind_int(st, 1, ZK_PEERS_MAX);
+	int rc = SQLDB_DONE;
+	while (ret == KMS_EOK && (rc = sqldb_step(st)) == SQLDB_ROW) {
 		ret = row_info(st, &info);
 		if (ret == KMS_EOK) {
 			ret = fn(ctx, &info);
 		}
 	}
-	if (ret == KMS_EOK && rc != SQLITE_DONE) {
+	if (ret == KMS_EOK && rc != SQLDB_DONE) {
 		ret = sqldb_rc(rc);
 	}
 cleanup:
-	sqlite3_finalize(st);
+	sqldb_finalize(st);
 	sqldb_close(db);
 	return ret;
 }
@@ -482,7 +482,7 @@ void zk_peers_free(zk_peers_t *t)
 	free(t);
 }
 
-static int load_all(sqlite3 *db, const uint8_t kek[ZK_KEK_LEN], zk_peers_t *t)
+static int load_all(sqldb_t *db, const uint8_t kek[ZK_KEK_LEN], zk_peers_t *t)
 {
 	int64_t count = 0;
 	int ret = sqldb_query_int64(db, "SELECT count(*) FROM zk_peers", &count);
@@ -502,23 +502,23 @@ static int load_all(sqlite3 *db, const uint8_t kek[ZK_KEK_LEN], zk_peers_t *t)
 		return KMS_ENOMEM;
 	}
 	t->cap = cap > 0 ? cap : 1;
-	sqlite3_stmt *st = NULL;
+	sqldb_stmt_t *st = NULL;
 	ret = sqldb_prepare(db, SELECT_PEER "ORDER BY kms_id LIMIT ?1", &st);
 	if (ret != KMS_EOK) {
 		return ret;
 	}
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)cap);
-	int rc = SQLITE_DONE;
-	while (ret == KMS_EOK && t->n < cap && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+	sqldb_bind_int64(st, 1, (int64_t)cap);
+	int rc = SQLDB_DONE;
+	while (ret == KMS_EOK && t->n < cap && (rc = sqldb_step(st)) == SQLDB_ROW) {
 		ret = row_peer(st, kek, &t->p[t->n]);
 		if (ret == KMS_EOK) {
 			t->n++;
 		}
 	}
-	if (ret == KMS_EOK && rc != SQLITE_DONE && rc != SQLITE_ROW) {
+	if (ret == KMS_EOK && rc != SQLDB_DONE && rc != SQLDB_ROW) {
 		ret = sqldb_rc(rc);
 	}
-	sqlite3_finalize(st);
+	sqldb_finalize(st);
 	return ret;
 }
 
@@ -527,14 +527,14 @@ int zk_peers_load(const char *db_path, const uint8_t kek[ZK_KEK_LEN], zk_peers_t
 	if (db_path == NULL || kek == NULL || out == NULL) {
 		return KMS_EINVAL;
 	}
-	sqlite3 *db = NULL;
+	sqldb_t *db = NULL;
 	zk_peers_t *t = calloc(1, sizeof(*t));
 	if (t == NULL) {
 		return KMS_ENOMEM;
 	}
 	int ret = schema_open(db_path, SCHEMA_KMS, 0, &db);
 	if (ret == KMS_EOK) {
-		ret = sqldb_exec(db, "BEGIN"); /* one snapshot for count and rows */
+		ret = sqldb_begin_read(db); /* one snapshot for count and rows */
 	}
 	if (ret == KMS_EOK) {
 		ret = load_all(db, kek, t);

@@ -47,14 +47,14 @@ static void make_rec(audit_rec_t *r, int i)
 
 static long long sql_count(const char *sql)
 {
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
+	sqldb_t *db = NULL;
+	sqldb_stmt_t *st = NULL;
 	long long v = -1;
 	if (sqldb_open(db_path, 0, &db) == KMS_EOK &&
-	    sqldb_prepare(db, sql, &st) == KMS_EOK && sqlite3_step(st) == SQLITE_ROW) {
-		v = sqlite3_column_int64(st, 0);
+	    sqldb_prepare(db, sql, &st) == KMS_EOK && sqldb_step(st) == SQLDB_ROW) {
+		v = sqldb_column_int64(st, 0);
 	}
-	sqlite3_finalize(st);
+	sqldb_finalize(st);
 	sqldb_close(db);
 	return v;
 }
@@ -187,7 +187,7 @@ static void given_writer_blocked_by_other_writer_when_queue_fills_then_drops(voi
 	audit_t *a = NULL;
 	CU_ASSERT_EQUAL_FATAL(open_q(10, &a), KMS_EOK);
 	/* A second connection holds the write lock. */
-	sqlite3 *blocker = NULL;
+	sqldb_t *blocker = NULL;
 	CU_ASSERT_EQUAL_FATAL(sqldb_open(db_path, 0, &blocker), KMS_EOK);
 	CU_ASSERT_EQUAL_FATAL(sqldb_begin(blocker), KMS_EOK);
 	audit_rec_t r;
@@ -335,7 +335,7 @@ static void given_bad_arguments_when_open_then_einval_and_null_is_noop(void)
 	/* A store of another kind is refused. */
 	char other[UNIT_PATH_MAX];
 	unit_path(other, dir, "kms.db");
-	sqlite3 *db = NULL;
+	sqldb_t *db = NULL;
 	CU_ASSERT_EQUAL_FATAL(sqldb_open(other, 1, &db), KMS_EOK);
 	CU_ASSERT_EQUAL(
 	    sqldb_exec(db, "CREATE TABLE schema_version (store TEXT PRIMARY KEY, "
@@ -583,7 +583,7 @@ static void given_durable_when_commit_too_slow_then_503_and_row_says_so(void)
 	audit_t *a = NULL;
 	CU_ASSERT_EQUAL_FATAL(open_durable(50, &a), KMS_EOK);
 	/* Another connection holds the write lock: the commit cannot come. */
-	sqlite3 *blocker = NULL;
+	sqldb_t *blocker = NULL;
 	CU_ASSERT_EQUAL_FATAL(sqldb_open(db_path, 0, &blocker), KMS_EOK);
 	CU_ASSERT_EQUAL_FATAL(sqldb_begin(blocker), KMS_EOK);
 	audit_rec_t r;

@@ -38,14 +38,14 @@ static void write_file(const char *path, const void *data, size_t len, mode_t mo
 
 static int sql_int(const char *sql)
 {
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
+	sqldb_t *db = NULL;
+	sqldb_stmt_t *st = NULL;
 	int v = -1;
 	if (sqldb_open(db_path, 0, &db) == KMS_EOK &&
-	    sqldb_prepare(db, sql, &st) == KMS_EOK && sqlite3_step(st) == SQLITE_ROW) {
-		v = sqlite3_column_int(st, 0);
+	    sqldb_prepare(db, sql, &st) == KMS_EOK && sqldb_step(st) == SQLDB_ROW) {
+		v = sqldb_column_int(st, 0);
 	}
-	sqlite3_finalize(st);
+	sqldb_finalize(st);
 	sqldb_close(db);
 	return v;
 }
@@ -281,7 +281,7 @@ static void given_wrapped_key_moved_to_other_id_when_load_then_eauth(void)
 	setup();
 	CU_ASSERT_EQUAL_FATAL(keyring_rotate(db_path, kek, NULL), KMS_EOK);
 	CU_ASSERT_EQUAL_FATAL(keyring_rotate(db_path, kek, NULL), KMS_EOK);
-	sqlite3 *db = NULL;
+	sqldb_t *db = NULL;
 	CU_ASSERT_EQUAL_FATAL(sqldb_open(db_path, 0, &db), KMS_EOK);
 	/* Give key 2 the wrapped bytes of key 1 (an attacker with store write access). */
 	CU_ASSERT_EQUAL(sqldb_exec(db, "UPDATE master_keys SET wrapped = "

@@ -125,7 +125,7 @@ static void given_bad_rules_when_added_then_einval_and_nothing_stored(void)
 /* Raw SQL on kms.db (for the Zk peers table, whose store is in libkmszk). */
 static int raw_sql(const char *sql)
 {
-	sqlite3 *db = NULL;
+	sqldb_t *db = NULL;
 	int ret = sqldb_open(db_path, 0, &db);
 	if (ret == KMS_EOK) {
 		ret = sqldb_exec(db, sql);

@@ -43,14 +43,14 @@ static int lookup(kms_psk_source_t *src, const char *psk_id, kms_psk_t *out)
 
 static int sql_int(const char *sql)
 {
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
+	sqldb_t *db = NULL;
+	sqldb_stmt_t *st = NULL;
 	int v = -1;
 	if (sqldb_open(db_path, 0, &db) == KMS_EOK &&
-	    sqldb_prepare(db, sql, &st) == KMS_EOK && sqlite3_step(st) == SQLITE_ROW) {
-		v = sqlite3_column_int(st, 0);
+	    sqldb_prepare(db, sql, &st) == KMS_EOK && sqldb_step(st) == SQLDB_ROW) {
+		v = sqldb_column_int(st, 0);
 	}
-	sqlite3_finalize(st);
+	sqldb_finalize(st);
 	sqldb_close(db);
 	return v;
 }
@@ -290,7 +290,7 @@ static void given_wrapped_key_copied_to_other_user_when_open_then_eauth(void)
 	setup();
 	CU_ASSERT_EQUAL_FATAL(add1("alice", "alice@example.org", key16, 16, 0), KMS_EOK);
 	CU_ASSERT_EQUAL_FATAL(add1("bob", "bob@example.org", key32, 16, 0), KMS_EOK);
-	sqlite3 *db = NULL;
+	sqldb_t *db = NULL;
 	CU_ASSERT_EQUAL_FATAL(sqldb_open(db_path, 0, &db), KMS_EOK);
 	CU_ASSERT_EQUAL(sqldb_exec(db, "UPDATE psk_users SET wrapped = (SELECT wrapped "
 				       "FROM psk_users WHERE psk_id = 'alice') "

@@ -17,30 +17,30 @@ static void setup(void)
 	unit_path(db_path, dir, "test.db");
 }
 
-static int pragma_int(sqlite3 *db, const char *sql)
+static int pragma_int(sqldb_t *db, const char *sql)
 {
-	sqlite3_stmt *st = NULL;
+	sqldb_stmt_t *st = NULL;
 	int v = -1;
-	if (sqldb_prepare(db, sql, &st) == KMS_EOK && sqlite3_step(st) == SQLITE_ROW) {
-		v = sqlite3_column_int(st, 0);
+	if (sqldb_prepare(db, sql, &st) == KMS_EOK && sqldb_step(st) == SQLDB_ROW) {
+		v = sqldb_column_int(st, 0);
 	}
-	sqlite3_finalize(st);
+	sqldb_finalize(st);
 	return v;
 }
 
 static void given_no_file_when_open_with_create_then_0600_wal_and_foreign_keys(void)
 {
 	setup();
-	sqlite3 *db = NULL;
+	sqldb_t *db = NULL;
 	CU_ASSERT_EQUAL_FATAL(sqldb_open(db_path, 1, &db), KMS_EOK);
 	struct stat sb;
 	CU_ASSERT_EQUAL(stat(db_path, &sb), 0);
 	CU_ASSERT_EQUAL(sb.st_mode & 0777, 0600);
-	sqlite3_stmt *st = NULL;
+	sqldb_stmt_t *st = NULL;
 	CU_ASSERT_EQUAL(sqldb_prepare(db, "PRAGMA journal_mode", &st), KMS_EOK);
-	CU_ASSERT_EQUAL(sqlite3_step(st), SQLITE_ROW);
-	CU_ASSERT_STRING_EQUAL((const char *)sqlite3_column_text(st, 0), "wal");
-	sqlite3_finalize(st);
+	CU_ASSERT_EQUAL(sqldb_step(st), SQLDB_ROW);
+	CU_ASSERT_STRING_EQUAL((const char *)sqldb_column_text(st, 0), "wal");
+	sqldb_finalize(st);
 	CU_ASSERT_EQUAL(pragma_int(db, "PRAGMA foreign_keys"), 1);
 	CU_ASSERT_EQUAL(pragma_int(db, "PRAGMA busy_timeout"), SQLDB_BUSY_MS);
 	CU_ASSERT_EQUAL(pragma_int(db, "PRAGMA secure_delete"), 1);
@@ -51,9 +51,9 @@ static void given_no_file_when_open_with_create_then_0600_wal_and_foreign_keys(v
 static void given_no_file_when_open_without_create_then_enoent(void)
 {
 	setup();
-	sqlite3 *db = (sqlite3 *)0x1;
+	sqldb_t *db = (sqldb_t *)0x1;
 	CU_ASSERT_EQUAL(sqldb_open(db_path, 0, &db), KMS_ENOENT);
-	CU_ASSERT_PTR_EQUAL(db, (sqlite3 *)0x1); /* untouched on failure */
+	CU_ASSERT_PTR_EQUAL(db, (sqldb_t *)0x1); /* untouched on failure */
 	CU_ASSERT_EQUAL(sqldb_open(NULL, 1, &db), KMS_EINVAL);
 	CU_ASSERT_EQUAL(sqldb_open("", 1, &db), KMS_EINVAL);
 	unit_rmdir(dir);
@@ -62,7 +62,7 @@ static void given_no_file_when_open_without_create_then_enoent(void)
 static void given_new_store_when_schema_open_twice_then_latest_version_once(void)
 {
 	setup();
-	sqlite3 *db = NULL;
+	sqldb_t *db = NULL;
 	CU_ASSERT_EQUAL_FATAL(schema_open(db_path, SCHEMA_KMS, 1, &db), KMS_EOK);
 	int v = -1;
 	CU_ASSERT_EQUAL(sqldb_version(db, "kms", &v), KMS_EOK);
@@ -86,7 +86,7 @@ static void given_new_store_when_schema_open_twice_then_latest_version_once(void
 static void given_audit_store_when_opened_as_kms_store_then_econfig(void)
 {
 	setup();
-	sqlite3 *db = NULL;
+	sqldb_t *db = NULL;
 	CU_ASSERT_EQUAL_FATAL(schema_open(db_path, SCHEMA_AUDIT, 1, &db), KMS_EOK);
 	sqldb_close(db);
 	db = NULL;
@@ -98,7 +98,7 @@ static void given_audit_store_when_opened_as_kms_store_then_econfig(void)
 static void given_newer_store_version_when_opened_then_econfig(void)
 {
 	setup();
-	sqlite3 *db = NULL;
+	sqldb_t *db = NULL;
 	CU_ASSERT_EQUAL_FATAL(schema_open(db_path, SCHEMA_KMS, 1, &db), KMS_EOK);
 	CU_ASSERT_EQUAL(sqldb_exec(db, "UPDATE schema_version SET version = 99"),
 			KMS_EOK);
@@ -115,7 +115,7 @@ static void given_failing_second_migration_when_migrate_then_all_rolled_back(voi
 		{ 1, "CREATE TABLE a (x INTEGER);" },
 		{ 2, "CREATE TABLE b (y INTEGER); THIS IS NOT SQL;" },
 	};
-	sqlite3 *db = NULL;
+	sqldb_t *db = NULL;
 	CU_ASSERT_EQUAL_FATAL(sqldb_open(db_path, 1, &db), KMS_EOK);
 	CU_ASSERT_NOT_EQUAL(sqldb_migrate(db, "t", m, 2), KMS_EOK);
 	int v = -1;
@@ -143,7 +143,7 @@ static void given_bad_migration_list_when_migrate_then_einval(void)
 		{ 1, "CREATE TABLE a (x INTEGER);" },
 		{ 3, "CREATE TABLE b (y INTEGER);" },
 	};
-	sqlite3 *db = NULL;
+	sqldb_t *db = NULL;
 	CU_ASSERT_EQUAL_FATAL(sqldb_open(db_path, 1, &db), KMS_EOK);
 	CU_ASSERT_EQUAL(sqldb_migrate(db, "t", gap, 2), KMS_EINVAL);
 	CU_ASSERT_EQUAL(sqldb_migrate(db, "t", gap, 0), KMS_EINVAL);
@@ -155,8 +155,8 @@ static void given_bad_migration_list_when_migrate_then_einval(void)
 static void given_two_statements_when_prepare_then_refused(void)
 {
 	setup();
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
+	sqldb_t *db = NULL;
+	sqldb_stmt_t *st = NULL;
 	CU_ASSERT_EQUAL_FATAL(sqldb_open(db_path, 1, &db), KMS_EOK);
 	CU_ASSERT_EQUAL(sqldb_prepare(db, "SELECT 1; SELECT 2", &st), KMS_EINTERNAL);
 	CU_ASSERT_PTR_NULL(st);
@@ -170,7 +170,7 @@ static void given_two_statements_when_prepare_then_refused(void)
 static void given_query_when_int64_read_then_value_or_clear_error(void)
 {
 	setup();
-	sqlite3 *db = NULL;
+	sqldb_t *db = NULL;
 	int64_t v = -1;
 	CU_ASSERT_EQUAL_FATAL(sqldb_open(db_path, 1, &db), KMS_EOK);
 	CU_ASSERT_EQUAL_FATAL(sqldb_exec(db, "CREATE TABLE t (x INTEGER);"
@@ -189,15 +189,12 @@ static void given_query_when_int64_read_then_value_or_clear_error(void)
 	unit_rmdir(dir);
 }
 
-static void given_sqlite_codes_when_mapped_then_kms_codes(void)
+static void given_step_results_when_mapped_then_kms_codes(void)
 {
-	CU_ASSERT_EQUAL(sqldb_rc(SQLITE_OK), KMS_EOK);
-	CU_ASSERT_EQUAL(sqldb_rc(SQLITE_DONE), KMS_EOK);
-	CU_ASSERT_EQUAL(sqldb_rc(SQLITE_BUSY), KMS_EUNAVAIL);
-	CU_ASSERT_EQUAL(sqldb_rc(SQLITE_CONSTRAINT_PRIMARYKEY), KMS_EEXIST);
-	CU_ASSERT_EQUAL(sqldb_rc(SQLITE_NOMEM), KMS_ENOMEM);
-	CU_ASSERT_EQUAL(sqldb_rc(SQLITE_READONLY), KMS_EACCES);
-	CU_ASSERT_EQUAL(sqldb_rc(SQLITE_CORRUPT), KMS_EIO);
+	CU_ASSERT_EQUAL(sqldb_rc(SQLDB_ROW), KMS_EOK);
+	CU_ASSERT_EQUAL(sqldb_rc(SQLDB_DONE), KMS_EOK);
+	CU_ASSERT_EQUAL(sqldb_rc(KMS_EEXIST), KMS_EEXIST);
+	CU_ASSERT_EQUAL(sqldb_rc(KMS_EUNAVAIL), KMS_EUNAVAIL);
 }
 
 int main(void)
@@ -215,7 +212,7 @@ int main(void)
 		UNIT_TEST(given_bad_migration_list_when_migrate_then_einval),
 		UNIT_TEST(given_two_statements_when_prepare_then_refused),
 		UNIT_TEST(given_query_when_int64_read_then_value_or_clear_error),
-		UNIT_TEST(given_sqlite_codes_when_mapped_then_kms_codes),
+		UNIT_TEST(given_step_results_when_mapped_then_kms_codes),
 		UNIT_END,
 	};
 	return unit_run("sqldb", tests);
