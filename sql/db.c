@@ -590,9 +590,10 @@ int sqldb_begin_read(sqldb_t *db)
 
 int sqldb_commit(sqldb_t *db)
 {
-	int ret = sqldb_exec(db, "COMMIT");
-	if (ret == KMS_EOK) {
-		db->in_tx = false;
+	int ret =
+	    db->kind == SQLDB_PG ? pg_commit(db) : lite_exec(db, db->lite, "COMMIT");
+	if (ret == KMS_EOK || db->kind == SQLDB_PG) {
+		db->in_tx = false; /* PostgreSQL: COMMIT always ends it */
 	}
 	return ret;
 }

@@ -49,6 +49,7 @@ struct sqldb_stmt {
 int pg_open(const char *conninfo, sqldb_t *db);
 void pg_close(sqldb_t *db);
 int pg_exec(sqldb_t *db, const char *sql);
+int pg_commit(sqldb_t *db);
 int pg_prepare(sqldb_t *db, const char *sql, sqldb_stmt_t *st);
 int pg_bind(sqldb_stmt_t *st, int i, const pg_param_t *p);
 void pg_clear_bindings(sqldb_stmt_t *st);

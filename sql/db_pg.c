@@ -187,6 +187,22 @@ int pg_exec(sqldb_t *db, const char *sql)
 	}
 }
 
+int pg_commit(sqldb_t *db)
+{
+	/* COMMIT of a transaction a failed statement aborted succeeds in the
+	 * protocol with the tag ROLLBACK: report it as the failure it is. */
+	PGresult *res = PQexec(db->pg->conn, "COMMIT");
+	int ret = KMS_EOK;
+	if (!result_ok(res)) {
+		ret = result_error(db, res, "commit");
+	} else if (strcmp(PQcmdStatus(res), "COMMIT") != 0) {
+		sqldb_report(db, "postgresql: commit: the transaction was rolled back");
+		ret = KMS_EIO;
+	}
+	PQclear(res);
+	return ret;
+}
+
 /* ?N -> $N (and ? -> $N, N numbered as SQLite does) outside quotes and
  * identifiers; the highest N is the count. */
 static int translate(const char *sql, char **out, int *nparams)
