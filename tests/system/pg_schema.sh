@@ -7,6 +7,7 @@
 # change and nothing for a rolled-back one; the partial unique index refuses
 # a second active key, lower(cert_name) a peer differing in case only, and
 # the CHECKs a 300-byte identity and a 256-byte one in 128 characters.
+# The cluster (tests/system/lib.sh) stops and starts again with its data.
 set -eu
 . "${top_srcdir:-.}/tests/system/lib.sh"
 need_pg
@@ -21,20 +22,24 @@ want="audit master_keys policy_rules policy_version psk_identities psk_users sto
 [ "$(cat "$tmp/tables")" = "$want" ] || fail "tables: $(cat "$tmp/tables")"
 ok "pg_kms_001.sql and pg_audit_001.sql apply in one transaction each; the eight tables are there"
 
-pv() { pg_sql "SELECT version FROM policy_version"; }
-sv() { pg_sql "SELECT version FROM store_version"; }
+# counters: "POLICY_VERSION STORE_VERSION"
+counters() {
+	pg_sql "SELECT p.version || ' ' || s.version FROM policy_version p, store_version s"
+}
 # bumps WHICH N SQL: SQL moves WHICH (pv or sv) by exactly N, the other
 # counter not at all.
 bumps() {
-	other=sv
-	[ "$1" = pv ] || other=pv
-	before=$($1)
-	obefore=$($other)
+	before=$(counters)
 	run 0 pg_sql "$3"
-	after=$($1)
-	[ "$after" -eq $((before + $2)) ] || fail "$1 $before -> $after, not +$2: $3"
-	[ "$($other)" -eq "$obefore" ] || fail "$other moved: $3"
+	after=$(counters)
+	if [ "$1" = pv ]; then
+		want="$((${before% *} + $2)) ${before#* }"
+	else
+		want="${before% *} $((${before#* } + $2))"
+	fi
+	[ "$after" = "$want" ] || fail "counters $before -> $after, not $want: $3"
 }
+sv() { counters | cut -d' ' -f2; }
 
 bumps pv 1 "INSERT INTO policy_rules (initiator, responder, effect)
 	VALUES ('*@a.example', '*@b.example', 0), ('x@a.example', '*@*', 1),
@@ -76,10 +81,10 @@ ok "master_keys, psk_users, psk_identities, zk_peers: each statement moves store
 
 # refused CONSTRAINT SQL: SQL fails on CONSTRAINT; nothing changes.
 refused() {
-	before="$(pv) $(sv)"
+	before=$(counters)
 	run 1 pg_sql "$2"
 	grep -q "\"$1\"" "$tmp/err" || fail "not refused by $1: $2"
-	[ "$(pv) $(sv)" = "$before" ] || fail "a refused statement moved a counter: $2"
+	[ "$(counters)" = "$before" ] || fail "a refused statement moved a counter: $2"
 }
 refused master_keys_active "INSERT INTO master_keys (id, state, wrapped, created)
 	VALUES (3, 0, '\\x$k40', 2)"
@@ -136,5 +141,10 @@ if command -v sqlite3 >/dev/null 2>&1; then
 	ok "SQLite: audit_001..audit_005.sql apply, node is a column beside time"
 fi
 
+before="$(counters) $PG_PORT"
 pg_stop
-ok "the cluster stops"
+pg_start
+after="$(counters) $PG_PORT"
+[ "$after" = "$before" ] || fail "after a restart: $after, not $before"
+pg_stop
+ok "the cluster stops, starts again on its port with its rows, and stops"
