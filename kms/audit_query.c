@@ -11,17 +11,21 @@ const char *const audit_query_cols[AUDIT_QUERY_COLS] = {
 };
 
 /* The same query on both backends but for time: a generated column in
- * SQLite, computed here in PostgreSQL (sql/pg_audit_001.sql). */
+ * SQLite, computed here in PostgreSQL (sql/pg_audit_001.sql).  The casts
+ * give PostgreSQL the type of a filter left NULL, which "?N IS NULL" alone
+ * does not tell it. */
 #define SELECT_FROM(time)                                                                \
 	"SELECT " time ", rid, client, requester, msg_type_name, "                       \
 	"CASE decision WHEN 1 THEN 'granted' ELSE 'refused' END, error, ticket_key_id, " \
 	"count, peer_kms, responders, reason FROM audit "                                \
-	"WHERE (?1 IS NULL OR time_ms >= ?1) AND (?2 IS NULL OR time_ms < ?2) "          \
-	"AND (?3 IS NULL OR requester = ?3 OR "                                          \
+	"WHERE (CAST(?1 AS BIGINT) IS NULL OR time_ms >= ?1) "                           \
+	"AND (CAST(?2 AS BIGINT) IS NULL OR time_ms < ?2) "                              \
+	"AND (CAST(?3 AS TEXT) IS NULL OR requester = ?3 OR "                            \
 	"length(replace(',' || responders || ',', ',' || ?3 || ',', '')) < "             \
 	"length(',' || responders || ',')) "                                             \
-	"AND (?4 IS NULL OR decision = ?4) AND (?5 IS NULL OR error = ?5) "              \
-	"AND (?6 IS NULL OR rid = ?6) ORDER BY time_ms, id LIMIT ?7"
+	"AND (CAST(?4 AS BIGINT) IS NULL OR decision = ?4) "                             \
+	"AND (CAST(?5 AS TEXT) IS NULL OR error = ?5) "                                  \
+	"AND (CAST(?6 AS TEXT) IS NULL OR rid = ?6) ORDER BY time_ms, id LIMIT ?7"
 
 static const char select_sql[] = SELECT_FROM("time");
 static const char select_sql_pg[] =

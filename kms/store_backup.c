@@ -44,6 +44,11 @@ static int open_copy(const char *path, int flags, sqldb_t **out)
 	return sqldb_adopt_sqlite(db, out);
 }
 
+bool store_backup_supported(const char *locator)
+{
+	return sqldb_locator_kind(locator) == SQLDB_SQLITE;
+}
+
 /* All of from into to in one step (one read snapshot, one write). */
 static int backup_all(sqldb_t *to_db, sqldb_t *from_db)
 {

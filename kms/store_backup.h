@@ -18,6 +18,10 @@
 #include "kms/keyring.h"
 #include "sql/schema.h"
 
+/* Whether the store at locator can be copied here: false for a PostgreSQL
+ * store, which is backed up with pg_dump and restored with pg_restore. */
+bool store_backup_supported(const char *locator);
+
 /*
  * Copy the store at src (schema store; it must exist: KMS_ENOENT) into the
  * new file dst (created 0600; KMS_EEXIST if it exists).  *version gets the

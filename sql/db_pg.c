@@ -168,11 +168,27 @@ static bool result_ok(const PGresult *res)
 	return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
 }
 
+/* sqldb_changes() counts the rows of the last INSERT, UPDATE or DELETE, as
+ * sqlite3_changes() does: PQcmdTuples() also counts the rows a SELECT
+ * returned, which must not replace it. */
+static void note_changes(sqldb_t *db, PGresult *res)
+{
+	static const char *const writes[] = { "INSERT ", "UPDATE ", "DELETE " };
+	const char *cs = PQcmdStatus(res);
+	for (size_t i = 0; cs != NULL && i < sizeof(writes) / sizeof(writes[0]); i++) {
+		if (strncmp(cs, writes[i], strlen(writes[i])) == 0) {
+			db->changes = strtoll(PQcmdTuples(res), NULL, 10);
+			return;
+		}
+	}
+}
+
 int pg_exec(sqldb_t *db, const char *sql)
 {
 	for (int attempt = 0;; attempt++) {
 		PGresult *res = PQexec(db->pg->conn, sql);
 		if (result_ok(res)) {
+			note_changes(db, res);
 			PQclear(res);
 			return KMS_EOK;
 		}
@@ -401,8 +417,7 @@ static int execute(sqldb_stmt_t *st)
 		ps->res = res;
 		ps->nrows = PQntuples(res);
 		ps->ncols = PQnfields(res);
-		const char *ct = PQcmdTuples(res);
-		db->changes = ct != NULL && ct[0] != '\0' ? strtoll(ct, NULL, 10) : 0;
+		note_changes(db, res);
 		return KMS_EOK;
 	}
 }

@@ -26,6 +26,11 @@ typedef struct {
 	char db[KMSCTL_PATH_CAP];
 	char kek[KMSCTL_PATH_CAP];
 	char audit[KMSCTL_PATH_CAP]; /* kmsd's audit log (kmsctl audit) */
+	/* What messages call db and audit: their files, or the PostgreSQL
+	 * store (db and audit are then locators holding kms.conninfo, which
+	 * may hold a password and is never printed). */
+	char db_label[KMSCTL_PATH_CAP];
+	char audit_label[KMSCTL_PATH_CAP];
 	bool shared; /* -c with kms.user: the stores are shared with gid */
 	bool config; /* from -c: pidfile is kms.pidfile ("" when unset) */
 	char pidfile[KMSCTL_PATH_CAP];

@@ -261,7 +261,7 @@ static int prune(const kmsctl_paths_t *p, const char *before)
 	}
 	int ret = audit_prune(p->audit, ms, &n);
 	if (ret != KMS_EOK) {
-		return kmsctl_fail(ret, "%s: pruning the audit log", p->audit);
+		return kmsctl_fail(ret, "%s: pruning the audit log", p->audit_label);
 	}
 	char when[40];
 	time_t sec = (time_t)(ms / 1000);
@@ -289,6 +289,7 @@ int kmsctl_audit_run(const kmsctl_paths_t *p, int argc, char **argv)
 	}
 	print_header(a.fmt);
 	int ret = audit_query(p->audit, &f, print_row, &a.fmt);
-	return ret == KMS_EOK ? EXIT_SUCCESS
-			      : kmsctl_fail(ret, "%s: reading the audit log", p->audit);
+	return ret == KMS_EOK
+		   ? EXIT_SUCCESS
+		   : kmsctl_fail(ret, "%s: reading the audit log", p->audit_label);
 }

@@ -5,6 +5,9 @@
  * the schema versions, the key ids and states, and the SHA-256 of every
  * file, which restore checks before it changes anything.
  *
+ * Stores in PostgreSQL are refused with a message naming pg_dump and
+ * pg_restore, their tools.
+ *
  * Restore refuses while a process (kmsd) has a store open, and when the
  * backup would bring back a master key retired since (its tickets would
  * open again) unless --force.  It replaces each store in one transaction
@@ -57,6 +60,8 @@ static void usage_backup(FILE *f)
 		   "restore  check DIR against its manifest, then replace the stores\n"
 		   "         and the KEK of the state directory with it.  kmsd must be\n"
 		   "         stopped (restore refuses while it has a store open).\n"
+		   "         Stores in PostgreSQL (kms.store = \"postgresql\"): pg_dump\n"
+		   "         and pg_restore instead (docs/operations.md).\n"
 		   "\n"
 		   "  -f, --force  restore even when a master key retired since the\n"
 		   "               backup would become usable again\n"
@@ -290,6 +295,27 @@ static int copy_all(const kmsctl_paths_t *p, const bdir_t *b, int *kv, int *av)
 	return EXIT_SUCCESS;
 }
 
+/* A PostgreSQL store has its own tools; say which before touching DIR. */
+static int pg_refused(const kmsctl_paths_t *p, const char *cmd)
+{
+	if (store_backup_supported(p->db) && store_backup_supported(p->audit)) {
+		return EXIT_SUCCESS;
+	}
+	if (strcmp(cmd, "backup") == 0) {
+		return kmsctl_fail(
+		    KMS_EOK,
+		    "backup: the stores are in PostgreSQL (kms.store): back "
+		    "them up with pg_dump, and copy the KEK file %s yourself "
+		    "(see docs/operations.md)",
+		    p->kek);
+	}
+	return kmsctl_fail(KMS_EOK,
+			   "restore: the stores are in PostgreSQL (kms.store): restore "
+			   "them with pg_restore, and put back the KEK file %s yourself "
+			   "(see docs/operations.md)",
+			   p->kek);
+}
+
 int kmsctl_backup_run(const kmsctl_paths_t *p, int argc, char **argv)
 {
 	const char *dir = NULL;
@@ -301,6 +327,9 @@ int kmsctl_backup_run(const kmsctl_paths_t *p, int argc, char **argv)
 	}
 	if (bdir_make(dir, &b) != KMS_EOK) {
 		return kmsctl_usage_error("backup: the directory name is too long");
+	}
+	if (pg_refused(p, "backup") != EXIT_SUCCESS) {
+		return KMSCTL_EXIT_FAIL;
 	}
 	int kv = 0, av = 0;
 	size_t nk = 0;
@@ -589,6 +618,9 @@ int kmsctl_restore_run(const kmsctl_paths_t *p, int argc, char **argv)
 	}
 	if (bdir_make(dir, &b) != KMS_EOK) {
 		return kmsctl_usage_error("restore: the directory name is too long");
+	}
+	if (pg_refused(p, "restore") != EXIT_SUCCESS) {
+		return KMSCTL_EXIT_FAIL;
 	}
 	rc = restore_checks(p, &b, force, &audit);
 	if (rc == EXIT_SUCCESS) {

@@ -150,7 +150,7 @@ static int setup_keyring(const kmsctl_paths_t *p, const uint8_t kek[KEYRING_KEK_
 	}
 	keyring_free(kr);
 	if (ret != KMS_EOK) {
-		return kmsctl_fail(ret, "cannot set up the keyring in %s", p->db);
+		return kmsctl_fail(ret, "cannot set up the keyring in %s", p->db_label);
 	}
 	return EXIT_SUCCESS;
 }

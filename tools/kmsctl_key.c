@@ -61,7 +61,8 @@ static int key_rotate(const kmsctl_paths_t *p)
 				   KEYRING_MAX);
 	}
 	if (ret != KMS_EOK) {
-		return kmsctl_fail(ret, "cannot rotate the master key in %s", p->db);
+		return kmsctl_fail(ret, "cannot rotate the master key in %s",
+				   p->db_label);
 	}
 	printf("master key %" PRIu32 " is active\n", id);
 	return EXIT_SUCCESS;
@@ -143,7 +144,8 @@ static int key_retire(const kmsctl_paths_t *p, const char *arg)
 		    KMS_EOK, "master key %" PRIu32 " is the active key; rotate first",
 		    id);
 	case KMS_ENOENT:
-		return kmsctl_fail(KMS_EOK, "no master key %" PRIu32 " in %s", id, p->db);
+		return kmsctl_fail(KMS_EOK, "no master key %" PRIu32 " in %s", id,
+				   p->db_label);
 	default:
 		return kmsctl_fail(ret, "cannot retire master key %" PRIu32, id);
 	}

@@ -217,10 +217,11 @@ static int policy_add(const kmsctl_paths_t *p, int argc, char **argv)
 	int64_t id = 0;
 	int ret = policy_store_add(p->db, &r, &id);
 	if (ret == KMS_ENOENT) {
-		return kmsctl_fail(ret, "no store %s (run kmsctl init first)", p->db);
+		return kmsctl_fail(ret, "no store %s (run kmsctl init first)",
+				   p->db_label);
 	}
 	if (ret != KMS_EOK) {
-		return kmsctl_fail(ret, "cannot add the rule to %s", p->db);
+		return kmsctl_fail(ret, "cannot add the rule to %s", p->db_label);
 	}
 	printf("added policy rule %" PRId64 "\n", id);
 	return EXIT_SUCCESS;
@@ -384,10 +385,11 @@ static int policy_test(const kmsctl_paths_t *p, int argc, char **argv)
 	policy_set_t *set = NULL;
 	int ret = policy_store_load(p->db, &def, &set);
 	if (ret == KMS_ENOENT) {
-		return kmsctl_fail(ret, "no store %s (run kmsctl init first)", p->db);
+		return kmsctl_fail(ret, "no store %s (run kmsctl init first)",
+				   p->db_label);
 	}
 	if (ret != KMS_EOK) {
-		return kmsctl_fail(ret, "cannot load the rules of %s", p->db);
+		return kmsctl_fail(ret, "cannot load the rules of %s", p->db_label);
 	}
 	bool allowed = print_decision(set, cfg.default_effect, from, to);
 	policy_set_free(set);

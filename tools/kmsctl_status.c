@@ -214,7 +214,7 @@ static void print_kmsd(const status_t *s)
 
 static void print_text(const kmsctl_paths_t *p, const status_t *s)
 {
-	printf("store: %s\n", p->db);
+	printf("store: %s\n", p->db_label);
 	printf("master keys: %zu\n", s->nkeys);
 	for (size_t i = 0; i < s->nkeys; i++) {
 		const keyring_info_t *k = &s->keys[i];
@@ -280,11 +280,11 @@ static json_t *kmsd_json(const status_t *s)
 static int print_json(const kmsctl_paths_t *p, const status_t *s)
 {
 	return kmsctl_json_print(
-	    json_pack("{s:{s:s, s:o, s:I, s:I, s:I, s:I}, s:o}", "store", "path", p->db,
-		      "master_keys", keys_json(s), "psk_users", (json_int_t)s->psk_users,
-		      "psk_identities", (json_int_t)s->psk_ids, "policy_rules",
-		      (json_int_t)s->rules, "zk_peers", (json_int_t)s->peers, "kmsd",
-		      kmsd_json(s)));
+	    json_pack("{s:{s:s, s:o, s:I, s:I, s:I, s:I}, s:o}", "store", "path",
+		      p->db_label, "master_keys", keys_json(s), "psk_users",
+		      (json_int_t)s->psk_users, "psk_identities", (json_int_t)s->psk_ids,
+		      "policy_rules", (json_int_t)s->rules, "zk_peers",
+		      (json_int_t)s->peers, "kmsd", kmsd_json(s)));
 }
 
 int kmsctl_status_run(const kmsctl_paths_t *p, int argc, char **argv)

@@ -35,6 +35,8 @@ int kmsctl_paths_make(const char *dir, kmsctl_paths_t *p)
 	int b = snprintf(p->db, sizeof(p->db), "%s/kms.db", dir);
 	int c = snprintf(p->kek, sizeof(p->kek), "%s/kek", dir);
 	int d = snprintf(p->audit, sizeof(p->audit), "%s/audit.db", dir);
+	snprintf(p->db_label, sizeof(p->db_label), "%s", p->db);
+	snprintf(p->audit_label, sizeof(p->audit_label), "%s", p->audit);
 	if (a < 0 || b < 0 || c < 0 || d < 0 || (size_t)a >= sizeof(p->dir) ||
 	    (size_t)b >= sizeof(p->db) || (size_t)c >= sizeof(p->kek) ||
 	    (size_t)d >= sizeof(p->audit)) {
@@ -62,6 +64,10 @@ int kmsctl_paths_config(const char *conf, kmsctl_paths_t *p)
 	    (size_t)d >= sizeof(p->audit)) {
 		return kmsctl_fail(KMS_ERANGE, "%s: paths", conf);
 	}
+	snprintf(p->db_label, sizeof(p->db_label), "%s",
+		 kms_config_store_label(&cfg, false));
+	snprintf(p->audit_label, sizeof(p->audit_label), "%s",
+		 kms_config_store_label(&cfg, true));
 	p->shared = ra.set;
 	p->uid = ra.set ? ra.uid : (uid_t)-1;
 	p->gid = ra.set ? ra.gid : (gid_t)-1;
@@ -159,17 +165,18 @@ int kmsctl_usage_error(const char *fmt, ...)
 int kmsctl_list_result(int ret, const kmsctl_paths_t *p, const char *what)
 {
 	if (ret == KMS_ENOENT) {
-		return kmsctl_fail(ret, "no store at %s (run kmsctl init first)", p->db);
+		return kmsctl_fail(ret, "no store at %s (run kmsctl init first)",
+				   p->db_label);
 	}
 	if (ret == KMS_ENOSPC) {
 		return kmsctl_fail(KMS_EOK,
 				   "disk full: cannot read the %s in %s (SQLite needs "
 				   "room for its -shm file even to read): free space "
 				   "and run the command again",
-				   what, p->db);
+				   what, p->db_label);
 	}
 	if (ret != KMS_EOK) {
-		return kmsctl_fail(ret, "cannot list the %s in %s", what, p->db);
+		return kmsctl_fail(ret, "cannot list the %s in %s", what, p->db_label);
 	}
 	return EXIT_SUCCESS;
 }
@@ -178,7 +185,7 @@ int kmsctl_remove_result(int ret, const kmsctl_paths_t *p, const char *kind,
 			 const char *id)
 {
 	if (ret == KMS_ENOENT) {
-		return kmsctl_fail(KMS_EOK, "no %s '%s' in %s", kind, id, p->db);
+		return kmsctl_fail(KMS_EOK, "no %s '%s' in %s", kind, id, p->db_label);
 	}
 	if (ret != KMS_EOK) {
 		return kmsctl_fail(ret, "cannot remove %s '%s'", kind, id);

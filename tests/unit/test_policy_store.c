@@ -6,6 +6,7 @@
 #include "kms/policy_store.h"
 #include "kms/psk_static.h"
 #include "sql/db.h"
+#include "tests/unit/store.h"
 #include "tests/unit/tmpdir.h"
 #include "tests/unit/unit.h"
 
@@ -16,7 +17,7 @@ static void setup(void)
 {
 	uint8_t kek[KEYRING_KEK_LEN] = { 1 };
 	unit_tmpdir(dir);
-	unit_path(db_path, dir, "kms.db");
+	unit_store(db_path, sizeof(db_path), dir, "kms.db");
 	/* kmsctl init creates the store with its first key. */
 	CU_ASSERT_EQUAL_FATAL(keyring_rotate(db_path, kek, NULL), KMS_EOK);
 }
@@ -93,7 +94,9 @@ static void given_rules_added_when_listed_and_loaded_then_same_rules_in_order(vo
 	CU_ASSERT_EQUAL(policy_store_remove(db_path, id1), KMS_EOK);
 	CU_ASSERT_EQUAL(policy_store_remove(db_path, id1), KMS_ENOENT);
 	CU_ASSERT_EQUAL(kms_db_version(db_path, &v2), KMS_EOK);
-	CU_ASSERT_EQUAL(v2, v1 + 2);
+	/* PostgreSQL's statement-level trigger also counts the DELETE that
+	 * found nothing (a needless reload, never a missed one). */
+	CU_ASSERT_EQUAL(v2, v1 + (unit_store_pg() ? 3 : 2));
 	unit_rmdir(dir);
 }
 
@@ -176,11 +179,18 @@ static void given_any_store_change_when_versioned_then_kms_db_version_moves(void
 	CU_ASSERT_EQUAL(kms_db_version(db_path, &v[n]), KMS_EOK);
 	CU_ASSERT(v[n] > v[n - 1]);
 	n++;
-	CU_ASSERT_EQUAL(raw_sql("INSERT INTO zk_peers (kms_id, url, ca_file, cert_name, "
-				"wrapped, key_len, created) VALUES ('kms2', "
-				"'https://kms2.example:8443/zk', '/etc/ca.pem', "
-				"'kms2.example', zeroblob(24), 16, 0)"),
-			KMS_EOK);
+	CU_ASSERT_EQUAL(
+	    raw_sql(unit_store_pg()
+			? "INSERT INTO zk_peers (kms_id, url, ca_file, "
+			  "cert_name, wrapped, key_len, created) VALUES "
+			  "('kms2', 'https://kms2.example:8443/zk', "
+			  "'/etc/ca.pem', 'kms2.example', "
+			  "decode(repeat('00', 24), 'hex'), 16, 0)"
+			: "INSERT INTO zk_peers (kms_id, url, ca_file, "
+			  "cert_name, wrapped, key_len, created) VALUES "
+			  "('kms2', 'https://kms2.example:8443/zk', "
+			  "'/etc/ca.pem', 'kms2.example', zeroblob(24), 16, 0)"),
+	    KMS_EOK);
 	CU_ASSERT_EQUAL(kms_db_version(db_path, &v[n]), KMS_EOK);
 	CU_ASSERT(v[n] > v[n - 1]);
 	n++;

@@ -8,6 +8,7 @@
 #include "kms/psk.h"
 #include "kms/psk_static.h"
 #include "sql/db.h"
+#include "tests/unit/store.h"
 #include "tests/unit/tmpdir.h"
 #include "tests/unit/unit.h"
 
@@ -19,7 +20,7 @@ static uint8_t key16[16], key32[32];
 static void setup(void)
 {
 	unit_tmpdir(dir);
-	unit_path(db_path, dir, "kms.db");
+	unit_store(db_path, sizeof(db_path), dir, "kms.db");
 	for (size_t i = 0; i < sizeof(kek); i++) {
 		kek[i] = (uint8_t)(0x40 + i);
 		key32[i] = (uint8_t)(0x80 + i);
@@ -304,6 +305,7 @@ static void given_wrapped_key_copied_to_other_user_when_open_then_eauth(void)
 
 static void given_no_store_when_open_then_enoent(void)
 {
+	UNIT_SQLITE_ONLY("a missing store file");
 	setup();
 	kms_psk_source_t *src = NULL;
 	CU_ASSERT_EQUAL(psk_static_open(db_path, kek, &src), KMS_ENOENT);
