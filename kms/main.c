@@ -4,12 +4,14 @@
  * kms.user (kms/privdrop.c; root without it needs --allow-root), serve.
  * Before any key is read: umask 077 and, unless log.core_dumps, no core
  * dumps.  Signals are blocked in every thread and taken by sigwait() here:
- * SIGHUP reloads (transactionally), SIGTERM/SIGINT stop gracefully.
+ * SIGHUP reloads (transactionally), SIGTERM/SIGINT stop gracefully, SIGUSR1
+ * checks the store for a change (the store watch sends it on a NOTIFY).
  */
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +38,7 @@
 #include "kms/replay_store.h"
 #include "kms/service.h"
 #include "kms/state.h"
+#include "kms/store_watch.h"
 #include "net/listener.h"
 #include "net/notify.h"
 #include "net/outbound.h"
@@ -68,9 +71,21 @@ static void usage(FILE *f)
 		   "Signals: HUP reloads the configuration, keyring, PSK users,\n"
 		   "policy rules and the TLS certificates and keys of Ua and Zk\n"
 		   "(and logs the NAF counters); a change of the policy\n"
-		   "rules in the store is picked up alone (policy.reload_interval);\n"
+		   "rules in the store is picked up alone (policy.reload_interval;\n"
+		   "with PostgreSQL at once, on a notification); USR1 checks now;\n"
 		   "TERM and INT stop after the requests in progress.\n");
 }
+
+/*
+ * What the store watch's thread hands to the main loop: SIGUSR1 to the
+ * main thread, where it waits blocked (pending signals of one kind
+ * coalesce, so a burst of notifications is one wake-up, hence one reload),
+ * and whether to reload everything (changes may have been missed).
+ */
+typedef struct {
+	pthread_t main;
+	atomic_bool resync;
+} watch_wake_t;
 
 /*
  * SIGHUP (or a change in kms.db): build a whole new state; swap
@@ -86,6 +101,8 @@ typedef struct {
 	ratelimit_t *id_rate; /* ua.rate_per_identity, or NULL */
 	kms_metrics_t *metrics;
 	kms_metrics_http_t *mh; /* GET /metrics, or NULL (metrics.port 0) */
+	store_watch_t *watch;	/* PostgreSQL store: LISTEN kms_change, or NULL */
+	watch_wake_t *wake;	/* the watch's way into the main loop */
 } shared_t;
 
 /* What a scrape reads of st and the shared parts. */
@@ -171,14 +188,15 @@ static void log_zk_stats(const zk_client_t *zk)
 		   (unsigned long long)s.fast_fails);
 }
 
-/* SIGHUP, SIGTERM and SIGINT into *set, blocked; before any thread exists,
- * so that they all inherit the mask.  SIGPIPE is ignored. */
+/* SIGHUP, SIGTERM, SIGINT and SIGUSR1 into *set, blocked; before any
+ * thread exists, so that they all inherit the mask.  SIGPIPE is ignored. */
 static void block_signals(sigset_t *set)
 {
 	sigemptyset(set);
 	sigaddset(set, SIGHUP);
 	sigaddset(set, SIGTERM);
 	sigaddset(set, SIGINT);
+	sigaddset(set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 }
@@ -338,28 +356,62 @@ static int start(const kms_config_t *cfg, kms_state_t **st, shared_t *sh)
 	return ret;
 }
 
-/* A signal from set, or 0 when reload_interval passed first (then a
- * changed store has been reloaded); -1 when waiting failed.  *seen is the
- * last store version a reload was tried for: a failed reload is not
- * retried until the store changes again (or SIGHUP). */
+/* A signal of set, 0 when interval seconds (0: no bound) passed first, or
+ * -1 when waiting failed. */
+static int wait_signal(const sigset_t *set, uint32_t interval)
+{
+	int sig = 0;
+	if (interval == 0) {
+		return sigwait(set, &sig) == 0 ? sig : -1;
+	}
+	struct timespec tmo = { (time_t)interval, 0 };
+	sig = sigtimedwait(set, NULL, &tmo);
+	if (sig < 0 && (errno == EAGAIN || errno == EINTR)) {
+		return 0;
+	}
+	return sig;
+}
+
+/* Reload when the store's version is not *seen, or in any case with all.
+ * *seen is the last version a reload was tried for: a failed reload is
+ * not retried until the store changes again (or SIGHUP). */
+static void store_check(const char *path, const char *why, bool all, int64_t *seen,
+			kms_state_t **st, const shared_t *sh)
+{
+	int64_t v = 0;
+	bool known = kms_db_version((*st)->cfg.keys_loc, &v) == KMS_EOK;
+	if (!all && (!known || v == *seen)) {
+		return;
+	}
+	if (known) {
+		*seen = v;
+	}
+	reload(path, why, st, sh);
+}
+
+/* A signal from set, or 0 when reload_interval passed first or the store
+ * watch woke us (then a changed store has been reloaded); -1 when waiting
+ * failed.  policy.reload_interval 0 turns both off (SIGHUP only). */
 static int next_signal(const char *path, const sigset_t *set, int64_t *seen,
 		       kms_state_t **st, const shared_t *sh)
 {
-	int sig = 0;
-	if ((*st)->cfg.reload_interval <= 0) {
-		return sigwait(set, &sig) == 0 ? sig : -1;
+	uint32_t interval = (*st)->cfg.reload_interval;
+	int sig = wait_signal(set, interval);
+	if (sig == 0) {
+		store_check(path, "kms.db changed (rules, keys, PSK users or peers)",
+			    false, seen, st, sh);
+	} else if (sig == SIGUSR1) {
+		bool all = atomic_exchange(&sh->wake->resync, false);
+		if (interval > 0) {
+			store_check(path,
+				    all ? "store watch reconnected (changes may "
+					  "have been missed)"
+					: "kms.db changed (notified)",
+				    all, seen, st, sh);
+		}
+		sig = 0;
 	}
-	struct timespec tmo = { (time_t)(*st)->cfg.reload_interval, 0 };
-	sig = sigtimedwait(set, NULL, &tmo);
-	if (sig >= 0 || (errno != EAGAIN && errno != EINTR)) {
-		return sig;
-	}
-	int64_t v = 0;
-	if (kms_db_version((*st)->cfg.keys_loc, &v) == KMS_EOK && v != *seen) {
-		*seen = v;
-		reload(path, "kms.db changed (rules, keys, PSK users or peers)", st, sh);
-	}
-	return 0;
+	return sig;
 }
 
 /* Serve until SIGTERM or SIGINT (or a failed wait); SIGHUP reloads. */
@@ -410,9 +462,39 @@ static void drain(const kms_state_t *st, shared_t *sh)
 	log_zk_stats(sh->zk);
 }
 
+/* The store watch's callback, on its thread: never blocks. */
+static void watch_changed(void *ctx, store_watch_event_t ev)
+{
+	watch_wake_t *wake = ctx;
+	if (ev == STORE_WATCH_RESYNC) {
+		atomic_store(&wake->resync, true);
+	}
+	pthread_kill(wake->main, SIGUSR1);
+}
+
+/* With the PostgreSQL store: the store watch, after the switch to
+ * kms.user (its reconnections run as that user).  Without it kmsd still
+ * polls, so a failure here is a warning. */
+static void watch_start(const kms_config_t *cfg, shared_t *sh)
+{
+	if (!kms_config_uses_pg(cfg)) {
+		return;
+	}
+	sh->wake->main = pthread_self();
+	const store_watch_cfg_t wc = { cfg->keys_loc, cfg->node_name, watch_changed,
+				       sh->wake, sh->metrics };
+	if (store_watch_start(&wc, &sh->watch) != KMS_EOK) {
+		log_warning("store watch: not running: changes are seen every "
+			    "policy.reload_interval (%u s)",
+			    cfg->reload_interval);
+	}
+}
+
 /* Free whatever start() made (any of it may be NULL). */
 static void release(kms_state_t *st, shared_t *sh)
 {
+	store_watch_stop(sh->watch); /* its callback reaches the main thread */
+	sh->watch = NULL;
 	kms_metrics_http_stop(sh->mh); /* first: a scrape reads the rest */
 	kms_http_stop(sh->zkl, 0);
 	kms_http_stop(sh->ua, 0);
@@ -472,8 +554,11 @@ static int serve(const char *path, const kms_config_t *cfg,
 {
 	sigset_t set;
 	kms_state_t *st = NULL;
-	shared_t sh = { 0 };
+	watch_wake_t wake = { .main = pthread_self() };
+	shared_t sh = { .wake = &wake };
 	bool published = false;
+
+	atomic_init(&wake.resync, false);
 
 	block_signals(&set);
 	nofile_raise(cfg);
@@ -491,10 +576,13 @@ static int serve(const char *path, const kms_config_t *cfg,
 	}
 	if (ret == KMS_EOK) {
 		log_unlocked_tables();
+		watch_start(cfg, &sh);
 		log_notice("kmsd ready (KMS %s)", cfg->kms_id);
 		net_notify_ready("serving");
 		run(path, &set, &st, &sh);
 		net_notify_stopping();
+		store_watch_stop(sh.watch); /* ends before anything it uses */
+		sh.watch = NULL;
 		drain(st, &sh);
 	}
 	release(st, &sh);

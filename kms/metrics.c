@@ -38,7 +38,9 @@ struct kms_metrics {
 	metric_counter_t reloads;
 	_Atomic int64_t last_reload;
 	atomic_bool last_reload_ok;
-	pthread_mutex_t lock; /* src, and one scrape at a time */
+	metric_counter_t store_notifications;
+	atomic_int store_listener; /* -1: no watch, 0 or 1: connected */
+	pthread_mutex_t lock;	   /* src, and one scrape at a time */
 	kms_metrics_src_t src;
 };
 
@@ -89,6 +91,7 @@ int kms_metrics_new(int64_t start_time, kms_metrics_t **out)
 	}
 	atomic_init(&m->last_reload, start_time);
 	atomic_init(&m->last_reload_ok, true);
+	atomic_init(&m->store_listener, -1);
 	pthread_mutex_init(&m->lock, NULL);
 	*out = m;
 	return KMS_EOK;
@@ -145,6 +148,20 @@ void kms_metrics_reload(kms_metrics_t *m, bool ok, int64_t when)
 	atomic_store(&m->last_reload_ok, ok);
 }
 
+void kms_metrics_store_notified(kms_metrics_t *m, unsigned n)
+{
+	if (m != NULL) {
+		metric_counter_add(&m->store_notifications, n);
+	}
+}
+
+void kms_metrics_store_listener(kms_metrics_t *m, bool connected)
+{
+	if (m != NULL) {
+		atomic_store(&m->store_listener, connected ? 1 : 0);
+	}
+}
+
 /* --- the scrape ---------------------------------------------------------------- */
 
 static void gauge(metric_text_t *t, const char *name, const char *help, double v)
@@ -174,6 +191,15 @@ static void render_process(kms_metrics_t *m, metric_text_t *t)
 	      atomic_load(&m->last_reload_ok) ? 1 : 0);
 	counter(t, "kms_reloads_total", "Reloads tried (SIGHUP or kms.db changed).",
 		metric_counter_get(&m->reloads));
+	int listener = atomic_load(&m->store_listener);
+	if (listener >= 0) {
+		counter(t, "kms_store_notifications_total",
+			"Change notifications read from the PostgreSQL store.",
+			metric_counter_get(&m->store_notifications));
+		gauge(t, "kms_store_listener_connected",
+		      "1 while the store watch listens for change notifications.",
+		      listener);
+	}
 }
 
 /* kms_requests_total: every (type, outcome) seen, and ok always. */

@@ -73,6 +73,13 @@ void kms_metrics_set_source(kms_metrics_t *m, const kms_metrics_src_t *src);
 /* A reload (or the start-up load) at when (Unix seconds) succeeded or not. */
 void kms_metrics_reload(kms_metrics_t *m, bool ok, int64_t when);
 
+/* The store watch (kms/store_watch.h): n notifications read, and whether
+ * its connection listens.  The first call of the latter makes
+ * kms_store_listener_connected appear (only a PostgreSQL store has a
+ * watch).  Lock free; m NULL is a no-op. */
+void kms_metrics_store_notified(kms_metrics_t *m, unsigned n);
+void kms_metrics_store_listener(kms_metrics_t *m, bool connected);
+
 /*
  * Write every metric in the text format 0.0.4 into t; now (Unix seconds)
  * is the reference for key ages.  KMS_EOK, or t's error.
