@@ -144,6 +144,11 @@ static int check_on_failure(const char *v)
 	return strcmp(v, "refuse") == 0 || strcmp(v, "serve") == 0 ? KMS_EOK : KMS_EINVAL;
 }
 
+static int check_replay_failure(const char *v)
+{
+	return strcmp(v, "refuse") == 0 || strcmp(v, "local") == 0 ? KMS_EOK : KMS_EINVAL;
+}
+
 static int check_store(const char *v)
 {
 	return strcmp(v, "sqlite") == 0 || strcmp(v, "postgresql") == 0 ? KMS_EOK
@@ -426,6 +431,9 @@ static const item_t schema[] = {
 	     RESTART),
 	UINT("audit.max_size", audit_max_size, 0, 0, 1ULL << 50, RELOAD),
 	UINT("audit.sample_interval", audit_sample_interval, 10, 1, 3600, RESTART),
+	BOOL("replay.shared", replay_shared, 0, RESTART),
+	STR("replay.on_store_failure", replay_on_store_failure, "refuse",
+	    check_replay_failure, "refuse or local", RESTART),
 	BOOL("naf.enabled", naf_enabled, 0, RELOAD),
 	STR("naf.bsf_url", naf_bsf_url, "http://127.0.0.1:8081/zn", check_url,
 	    "an http:// or https:// URL without spaces", RELOAD),
@@ -787,6 +795,26 @@ static int read_failed(loader_t *l, config_t *lc)
 	return KMS_ECONFIG;
 }
 
+/* The rules of the audit log and the shared replay check. */
+static int check_stores(loader_t *l, const kms_config_t *tmp,
+			const config_setting_t *const *seen)
+{
+	if (tmp->audit_max_size > 0 && tmp->audit_max_size < AUDIT_MAX_SIZE_MIN) {
+		const item_t *it = find_item("audit", "max_size");
+		return fail(l, seen[it - schema],
+			    "'audit.max_size' must be 0 (no cap) or at least %u bytes",
+			    AUDIT_MAX_SIZE_MIN);
+	}
+	/* SQLite serves one node: there is nothing to share the check with. */
+	if (tmp->replay_shared && strcmp(tmp->store, "postgresql") != 0) {
+		const item_t *it = find_item("replay", "shared");
+		return fail(l, seen[it - schema],
+			    "'replay.shared = true' needs 'kms.store = \"postgresql\"' "
+			    "(the nodes share the check through that database)");
+	}
+	return KMS_EOK;
+}
+
 /* The rules between settings, each reported at the setting that breaks
  * it (seen: where each item was set, or NULL), then the derived paths. */
 static int check_and_derive(loader_t *l, kms_config_t *tmp,
@@ -820,14 +848,12 @@ static int check_and_derive(loader_t *l, kms_config_t *tmp,
 		    l, seen[it - schema],
 		    "'ua.tls_cert' and 'ua.tls_key' go together (both or neither)");
 	}
+	int ret = check_stores(l, tmp, seen);
+	if (ret != KMS_EOK) {
+		return ret;
+	}
 	char why[256];
 	kms_config_runas_t ra;
-	if (tmp->audit_max_size > 0 && tmp->audit_max_size < AUDIT_MAX_SIZE_MIN) {
-		const item_t *it = find_item("audit", "max_size");
-		return fail(l, seen[it - schema],
-			    "'audit.max_size' must be 0 (no cap) or at least %u bytes",
-			    AUDIT_MAX_SIZE_MIN);
-	}
 	const char *bad = NULL;
 	if (runas(tmp, &ra, why, sizeof(why), &bad) != KMS_EOK) {
 		const item_t *it = find_item("kms", bad + strlen("kms."));

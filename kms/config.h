@@ -101,6 +101,10 @@ typedef struct {
 	uint32_t audit_durable_timeout_ms; /* longest wait for it, default 2000 */
 	uint64_t audit_max_size;	   /* bytes of audit.db, 0 (default): none */
 	uint32_t audit_sample_interval;	   /* s, sampled refusals, default 10 */
+	/* [replay]: the replay check shared by several nodes
+	 * (kms/replay_shared.h); PostgreSQL store only. */
+	bool replay_shared;		 /* default false: node-local only */
+	char replay_on_store_failure[8]; /* "refuse" (default) or "local" */
 	/* [naf]: the GBA PSK source (Zn client and key cache, kms/naf.c) */
 	bool naf_enabled;	 /* default false; needed by psk_source gba/both */
 	char naf_bsf_url[256];	 /* Zn URL, default "http://127.0.0.1:8081/zn" */

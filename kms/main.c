@@ -35,6 +35,7 @@
 #include "kms/policy_store.h"
 #include "kms/privdrop.h"
 #include "kms/replay.h"
+#include "kms/replay_shared.h"
 #include "kms/replay_store.h"
 #include "kms/service.h"
 #include "kms/state.h"
@@ -93,7 +94,8 @@ typedef struct {
  */
 typedef struct {
 	replay_t *rp;
-	replay_store_t *rs; /* rp across restarts (state_dir/replay.*) */
+	replay_store_t *rs;   /* rp across restarts (state_dir/replay.*) */
+	replay_shared_t *rps; /* replay.shared: the check across nodes, or NULL */
 	audit_t *audit;
 	zk_client_t *zk;
 	net_outbound_t *ob;   /* the outbound-call thread (Zn lookups) */
@@ -108,9 +110,13 @@ typedef struct {
 /* What a scrape reads of st and the shared parts. */
 static void metrics_source(const shared_t *sh, const kms_state_t *st)
 {
-	const kms_metrics_src_t src = {
-		st != NULL ? &st->svc : NULL, sh->audit, sh->rp, sh->zk, sh->ua, sh->zkl
-	};
+	const kms_metrics_src_t src = { st != NULL ? &st->svc : NULL,
+					sh->audit,
+					sh->rp,
+					sh->zk,
+					sh->ua,
+					sh->zkl,
+					sh->rps };
 	kms_metrics_set_source(sh->metrics, &src);
 }
 
@@ -282,6 +288,30 @@ static int open_audit_and_replay(const kms_config_t *cfg, shared_t *sh)
 				  kms_service_now(), &sh->rs);
 }
 
+/* replay.shared: one connection per thread that runs checks (the Ua and
+ * Zk workers). */
+static int open_replay_shared(const kms_config_t *cfg, shared_t *sh)
+{
+	if (!cfg->replay_shared) {
+		return KMS_EOK;
+	}
+	replay_shared_opts_t o;
+	replay_shared_opts_default(&o);
+	o.locator = cfg->keys_loc;
+	o.conns = cfg->threads + (cfg->zk_enabled ? cfg->zk_threads : 0);
+	o.serve_on_failure = strcmp(cfg->replay_on_store_failure, "local") == 0;
+	o.skew = cfg->clock_skew;
+	int ret = replay_shared_open(&o, &sh->rps);
+	if (ret != KMS_EOK) {
+		log_error("cannot open the shared replay store in %s: %s",
+			  kms_config_store_label(cfg, false), kms_strerror(ret));
+		return ret;
+	}
+	log_notice("shared replay check: %u connections, on store failure %s", o.conns,
+		   cfg->replay_on_store_failure);
+	return KMS_EOK;
+}
+
 /* The identity rate limits, shared by every state (none when off). */
 static int open_id_rate(const kms_config_t *cfg, shared_t *sh)
 {
@@ -328,10 +358,14 @@ static int start(const kms_config_t *cfg, kms_state_t **st, shared_t *sh)
 	if (ret == KMS_EOK) {
 		ret = open_id_rate(cfg, sh);
 	}
+	if (ret == KMS_EOK) {
+		ret = open_replay_shared(cfg, sh);
+	}
 	if (ret != KMS_EOK) {
 		return ret;
 	}
 	(*st)->svc.replay = sh->rp;
+	(*st)->svc.replay_shared = sh->rps;
 	(*st)->svc.audit = sh->audit;
 	(*st)->svc.id_rate = sh->id_rate;
 	ret = kms_metrics_new(kms_service_now(), &sh->metrics);
@@ -505,6 +539,7 @@ static void release(kms_state_t *st, shared_t *sh)
 	net_outbound_free(sh->ob);
 	replay_store_close(sh->rs, kms_service_now()); /* after the last request */
 	replay_free(sh->rp);
+	replay_shared_close(sh->rps);
 	ratelimit_free(sh->id_rate);
 	zk_client_free(sh->zk);
 	kms_metrics_free(sh->metrics);

@@ -252,8 +252,32 @@ static void render_requests(kms_metrics_t *m, metric_text_t *t)
 	counter(t, "kms_replay_refusals_total", "Requests refused as replays.", replays);
 }
 
+/* replay.shared: only when it is on (the families say nothing otherwise). */
+static void render_replay_shared(const kms_metrics_src_t *src, metric_text_t *t)
+{
+	if (src->replay_shared == NULL) {
+		return;
+	}
+	replay_shared_stats_t s;
+	replay_shared_stats(src->replay_shared, &s);
+	counter(t, "kms_replay_shared_checks_total",
+		"Messages checked in the shared replay store.", s.checks);
+	counter(t, "kms_replay_shared_refusals_total",
+		"Messages refused as replays by the shared replay store.", s.replays);
+	metric_text_family(t, "kms_replay_shared_failures_total", "counter",
+			   "Shared replay checks the store failed, by what was done.");
+	const metric_label_t r = { "action", "refused" }, l = { "action", "local" };
+	metric_text_u64(t, "kms_replay_shared_failures_total", &r, 1, s.refused);
+	metric_text_u64(t, "kms_replay_shared_failures_total", &l, 1, s.served);
+	gauge(t, "kms_replay_shared_up",
+	      "1 when the last shared replay check reached the store.", s.up ? 1 : 0);
+	counter(t, "kms_replay_shared_swept_total",
+		"Expired rows this node deleted from the shared replay store.", s.swept);
+}
+
 static void render_replay_audit(const kms_metrics_src_t *src, metric_text_t *t)
 {
+	render_replay_shared(src, t);
 	if (src->replay != NULL) {
 		gauge(t, "kms_replay_cache_entries",
 		      "Replay cache slots in use (live, or expired and not reused).",

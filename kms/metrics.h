@@ -26,6 +26,7 @@
 #include "kms/config.h"
 #include "kms/http.h"
 #include "kms/replay.h"
+#include "kms/replay_shared.h"
 #include "kms/service.h"
 #include "zk/client.h"
 
@@ -46,7 +47,8 @@ typedef struct {
 	audit_t *audit;
 	replay_t *replay;
 	zk_client_t *zk;
-	kms_http_t *ua, *zkl; /* the listeners (connections) */
+	kms_http_t *ua, *zkl;		/* the listeners (connections) */
+	replay_shared_t *replay_shared; /* replay.shared, or NULL */
 } kms_metrics_src_t;
 
 /* A registry; start_time (Unix seconds) is kms_start_time_seconds. */

@@ -17,6 +17,7 @@
 #include "kms/keyring.h"
 #include "kms/psk.h"
 #include "kms/replay.h"
+#include "kms/replay_shared.h"
 #include "policy/rules.h"
 #include "zk/client.h"
 #include "zk/peer.h"
@@ -31,11 +32,12 @@ typedef struct {
 	const keyring_t *keyring;
 	kms_psk_source_t *psk;
 	replay_t *replay;
-	audit_t *audit;		    /* may be NULL */
-	const policy_set_t *policy; /* NULL: allow all, reuse per cfg */
-	const zk_peers_t *peers;    /* Zk peer KMSs; NULL: no federation */
-	zk_client_t *zk;	    /* forwards resolves to them; NULL: none */
-	ratelimit_t *id_rate;	    /* ua.rate_per_identity; NULL: no limit */
+	audit_t *audit;			/* may be NULL */
+	const policy_set_t *policy;	/* NULL: allow all, reuse per cfg */
+	const zk_peers_t *peers;	/* Zk peer KMSs; NULL: no federation */
+	zk_client_t *zk;		/* forwards resolves to them; NULL: none */
+	ratelimit_t *id_rate;		/* ua.rate_per_identity; NULL: no limit */
+	replay_shared_t *replay_shared; /* replay.shared; NULL: node-local only */
 } kms_service_t;
 
 typedef struct {

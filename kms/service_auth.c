@@ -157,7 +157,19 @@ static int check_replay(req_t *r, const mikey_v_t *v, int64_t t)
 	uint8_t digest[REPLAY_DIGEST_LEN] = { 0 };
 	memcpy(digest, v->mac.data,
 	       v->mac.len < sizeof(digest) ? v->mac.len : sizeof(digest));
-	return replay_check_and_add(r->svc->replay, digest, t, r->now);
+	int ret = replay_check_and_add(r->svc->replay, digest, t, r->now);
+	/* With several nodes (replay.shared), a message new to this node's
+	 * cache may still be one another node accepted; one this node knows
+	 * was refused above without asking the database. */
+	if (ret == KMS_EOK && r->svc->replay_shared != NULL) {
+		int64_t expires = t + (int64_t)replay_skew(r->svc->replay);
+		ret = replay_shared_check(r->svc->replay_shared, digest, expires);
+		if (ret == KMS_EUNAVAIL) {
+			r->reason = "the shared replay store cannot be reached "
+				    "(replay.on_store_failure = refuse)";
+		}
+	}
+	return ret;
 }
 
 /*

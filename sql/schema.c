@@ -27,6 +27,11 @@ static const sqldb_migration_t pg_audit_migrations[] = {
 	{ 1, sql_pg_audit_001 },
 };
 
+/* PostgreSQL only: the replay store shared by several nodes. */
+static const sqldb_migration_t pg_replay_migrations[] = {
+	{ 1, sql_pg_replay_001 },
+};
+
 static const sqldb_migration_t bsf_migrations[] = {
 	{ 1, sql_bsf_001 },
 };
@@ -46,6 +51,7 @@ static const store_def_t pg_stores[] = {
 	[SCHEMA_KMS] = DEF("kms", pg_kms_migrations),
 	[SCHEMA_AUDIT] = DEF("audit", pg_audit_migrations),
 	[SCHEMA_BSF] = { "bsf", NULL, 0 },
+	[SCHEMA_REPLAY] = DEF("replay", pg_replay_migrations),
 };
 
 static const store_def_t stores[] = {
@@ -55,6 +61,7 @@ static const store_def_t stores[] = {
 			   sizeof(audit_migrations) / sizeof(audit_migrations[0]) },
 	[SCHEMA_BSF] = { "bsf", bsf_migrations,
 			 sizeof(bsf_migrations) / sizeof(bsf_migrations[0]) },
+	[SCHEMA_REPLAY] = { "replay", NULL, 0 },
 };
 
 static const store_def_t *store_def(schema_store_t store)
@@ -74,7 +81,7 @@ const char *schema_name(schema_store_t store)
 int schema_latest(schema_store_t store)
 {
 	const store_def_t *d = store_def(store);
-	return d != NULL ? d->m[d->n - 1].version : 0;
+	return d != NULL && d->n > 0 ? d->m[d->n - 1].version : 0;
 }
 
 int schema_latest_pg(schema_store_t store)
@@ -103,6 +110,9 @@ int schema_apply(sqldb_t *db, schema_store_t store)
 		if (store == SCHEMA_KMS) {
 			sqldb_serialize_writers(db, SCHEMA_KMS_WRITERS);
 		}
+	}
+	if (d->n == 0) {
+		return KMS_EINVAL; /* the replay store is PostgreSQL only */
 	}
 	return sqldb_migrate(db, d->name, d->m, d->n);
 }

@@ -6,6 +6,8 @@
  *          policy_version, zk_peers, store_version
  *   audit  audit.db: audit
  *   bsf    bsf.db (bsf-stubd): subscribers, impus, nafs, sessions
+ *   replay PostgreSQL only (replay.shared): replay, the messages any kmsd
+ *          node accepted (kms/replay_shared.h)
  */
 #ifndef KMS_SQL_SCHEMA_H
 #define KMS_SQL_SCHEMA_H
@@ -18,6 +20,7 @@ typedef enum {
 	SCHEMA_KMS = 0,
 	SCHEMA_AUDIT = 1,
 	SCHEMA_BSF = 2,
+	SCHEMA_REPLAY = 3, /* PostgreSQL only */
 } schema_store_t;
 
 /* Open a store (sqldb_open: path is a locator, a file or "postgresql:...")
@@ -28,7 +31,7 @@ int schema_open(const char *path, schema_store_t store, int create, sqldb_t **ou
 int schema_apply(sqldb_t *db, schema_store_t store);
 
 /* The latest version this program knows for store (0: unknown store), in
- * SQLite and in PostgreSQL (0: SQLite only). */
+ * SQLite (0: PostgreSQL only) and in PostgreSQL (0: SQLite only). */
 int schema_latest(schema_store_t store);
 int schema_latest_pg(schema_store_t store);
 

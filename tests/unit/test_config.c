@@ -49,6 +49,27 @@ static void assert_err(int line, const char *what)
 	}
 }
 
+/* replay.shared: off by default, PostgreSQL only, on_store_failure checked. */
+static void given_replay_shared_when_loaded_then_postgresql_only(void)
+{
+	kms_config_t c;
+	kms_config_defaults(&c);
+	CU_ASSERT(!c.replay_shared);
+	CU_ASSERT_STRING_EQUAL(c.replay_on_store_failure, "refuse");
+	CU_ASSERT_EQUAL(
+	    load("kms = { store = \"postgresql\"; conninfo = \"dbname=k\"; };\n"
+		 "replay = {\n shared = true;\n on_store_failure = \"local\"; };\n",
+		 &c),
+	    KMS_EOK);
+	CU_ASSERT(c.replay_shared);
+	CU_ASSERT_STRING_EQUAL(c.replay_on_store_failure, "local");
+	CU_ASSERT_EQUAL(load("replay = {\n\n shared = true; };\n", &c), KMS_ECONFIG);
+	assert_err(3, "'replay.shared = true' needs 'kms.store = \"postgresql\"'");
+	CU_ASSERT_EQUAL(load("replay = { on_store_failure = \"serve\"; };\n", &c),
+			KMS_ECONFIG);
+	assert_err(1, "refuse or local");
+}
+
 static void given_no_file_when_defaults_then_documented_values(void)
 {
 	kms_config_t c;
@@ -919,6 +940,7 @@ int main(void)
 {
 	static const unit_test_t tests[] = {
 		UNIT_TEST(given_no_file_when_defaults_then_documented_values),
+		UNIT_TEST(given_replay_shared_when_loaded_then_postgresql_only),
 		UNIT_TEST(given_empty_file_when_loaded_then_defaults),
 		UNIT_TEST(given_good_file_when_loaded_then_every_value_set),
 		UNIT_TEST(given_threads_zero_when_loaded_then_number_of_cores),

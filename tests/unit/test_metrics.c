@@ -117,7 +117,7 @@ static void given_replay_cache_when_scraped_then_fill_and_capacity(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(rp);
 	CU_ASSERT_EQUAL(replay_check_and_add(rp, d, 1000, 1000), KMS_EOK);
 	kms_metrics_new(1000, &m);
-	const kms_metrics_src_t src = { NULL, NULL, rp, NULL, NULL, NULL };
+	const kms_metrics_src_t src = { NULL, NULL, rp, NULL, NULL, NULL, NULL };
 	kms_metrics_set_source(m, &src);
 	const char *s = render(m, &t);
 	CU_ASSERT_PTR_NOT_NULL(strstr(s, "kms_replay_cache_entries 1\n"));
