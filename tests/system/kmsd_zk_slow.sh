@@ -42,17 +42,22 @@ adduser "$S2" carol d2.example
 # KMS2 has 2 Ua threads; its forwards wait up to 20 s for KMS1 (never
 # reached here: KMS1 runs again first); a stop waits 1 s for requests.
 threads=2
-conf() { # conf N UA ZK STATE
+conf() { # conf N UA ZK STATE METRICS
 	cat >"$tmp/kms$1.conf" <<CONF
 ua = { port = $2; threads = $threads; conn_timeout = 1; };
+metrics = { port = $5; };
 kms = { kms_id = "kms.d$1.example"; state_dir = "$4"; };
 zk = { enabled = true; port = $3; cert_file = "$P/kms$1.crt"; key_file = "$P/kms$1.key";
        ca_file = "$P/ca1.crt"; timeout_ms = 20000; connect_timeout_ms = 20000;
        retries = 0; };
 CONF
 }
-conf 1 "$ua1" "$zk1" "$S1"
-conf 2 "$ua2" "$zk2" "$S2"
+m2=$(free_port)
+conf 1 "$ua1" "$zk1" "$S1" "$(free_port)"
+conf 2 "$ua2" "$zk2" "$S2" "$m2"
+pending() { # kms_zk_forwards_pending of KMS2 is $1
+	curl -s -m 5 "http://127.0.0.1:$m2/metrics" | grep -qx "kms_zk_forwards_pending $1"
+}
 daemon kms1.log "$KMSD" "$KMSD_ROOT" -c "$tmp/kms1.conf"
 pid1=$dpid
 wait_up "http://127.0.0.1:$ua1/healthz" "$pid1" KMS1
@@ -125,6 +130,7 @@ done
 # stopped: none can be until it runs again).
 [ "$(answered 1 $nfwd)" -eq 0 ] || fail "a forward was answered while KMS1 was stopped"
 wait_count "request parked: forwarded to kms.d1.example" $nfwd
+pending $nfwd || fail "KMS2's metrics do not show $nfwd forwards pending"
 ok "$nfwd forwards outstanding on $threads Ua threads (parked); 3 local requests and resolves answered 200 meanwhile"
 
 kill -CONT "$pid1"
@@ -136,6 +142,7 @@ for i in $(seq 1 $nfwd); do
 		fail "transfer-resp of forward $i"
 done
 wait_count "forwarded to kms.d1.example: granted by the peer" $nfwd
+wait_for 5 "KMS2's metrics still show forwards pending" pending 0
 ok "after KMS1 ran again every forward completed: 200 and a RESOLVE_RESP Bob accepts"
 
 # --- stopping KMS2 with forwards parked: 503 with a MIKEY Error, clean exit ------------
