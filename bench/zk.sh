@@ -12,12 +12,13 @@
 # resolves outstanding at KMS2 (more than its Ua threads), local resolves
 # at KMS2 (tickets KMS2 issued) run at half their max rate: their p50/p99
 # against the same run without the slow forwards.
-# Needs ./build, openssl and python3.
+# Needs ./build (or KMS_BUILD=DIR: another build, e.g. for a before/after
+# pair), openssl and python3.
 # Usage: bench/zk.sh [REQUESTS]          (default 20000 per max-rate run)
 #        bench/zk.sh --slow-peer [SECONDS]  (default 20 per timed run)
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-B="$top/build"
+B=${KMS_BUILD:-$top/build}
 mode=max
 if [ "${1:-}" = --slow-peer ]; then
 	mode=slow
