@@ -1315,7 +1315,8 @@ static void given_outbound_when_posting_async_then_answered_once_with_request_id
 	CU_ASSERT_EQUAL(st.pending, 0);
 	zk_peer_stats_t ps;
 	CU_ASSERT_EQUAL_FATAL(zk_client_peer_stats(c, &ps, 1), 1);
-	CU_ASSERT_EQUAL(ps.duration.cum[ps.duration.n], 1); /* the metrics see it as a call */
+	CU_ASSERT_EQUAL(ps.duration.cum[ps.duration.n],
+			1); /* the metrics see it as a call */
 	net_outbound_free(ob);
 	CU_ASSERT_EQUAL(seen_wait(2), 1); /* once: nothing more after the end */
 	zk_client_free(c);
