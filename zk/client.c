@@ -17,6 +17,12 @@
  * closed at once, busy ones when they return.  c->lock guards the slot
  * table; it is never held during network I/O.
  *
+ * An async call (zk_client_post_async) finds its slot here and hands the
+ * slot's pool and breaker to the outbound-call thread (net/outbound.h),
+ * which takes the handle, retries and leaves the breaker as net_post()
+ * would; its end is counted here (call_ended) as a blocking call's is.
+ * c->pending bounds those calls (cfg.max_pending).
+ *
  * Time: the breaker and the retry backoff read common/clock.h, so tests
  * drive them with a fake clock; the short wait for a pooled handle is a
  * condition-variable wait on the real monotonic clock, and the timeouts
