@@ -84,7 +84,7 @@ typedef struct {
 	char peer[ZK_KMS_ID_MAX + 1];	 /* Zk: the client's peer KMS */
 	char client[AUDIT_ADDR_MAX + 1]; /* the client's IP address, for audit */
 	uint32_t retry_after;		 /* 429: the Retry-After seconds */
-	net_wait_t wait;		 /* a Ua request waiting for Zn (body complete) */
+	net_wait_t wait;   /* a Ua request waiting for Zn or Zk (body complete) */
 	bool parked;	   /* suspended now: the body is kept for the rerun */
 	kms_mtype_t mtype; /* the metrics' type label */
 	int error;	   /* the service's outcome, once served */
@@ -492,8 +492,10 @@ static enum MHD_Result serve(kms_http_t *h, struct MHD_Connection *c, req_t *q)
 		return reply_text(c, q, 503, "not ready\n", NULL);
 	}
 	if (ans.error == KMS_EINPROGRESS) {
-		/* The key needs Zn: park without a thread; served again once woken
-		 * (no service state is held meanwhile: a reload may swap it). */
+		/* The key needs Zn, or the resolve went to a peer KMS over Zk:
+		 * park without a thread; served again once woken (no service
+		 * state is held meanwhile: a reload may swap it; the peer's
+		 * answer is in the wait's hold). */
 		q->parked = true;
 		return net_listener_park(h->l, c, &q->wait);
 	}
@@ -616,6 +618,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (!q->parked) {
 		net_body_free(&q->body);
 		q->post = false;
+		net_wait_release(&q->wait); /* a peer's answer, used */
 	}
 	return ret;
 }
@@ -698,6 +701,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		audit_frame(h, q);
 	}
 	count(h, q, &now);
+	net_wait_release(&q->wait);
 	net_body_free(&q->body);
 	free(q);
 	*con_cls = NULL;

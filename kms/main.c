@@ -48,6 +48,9 @@
 #define STOP_WAIT_MAX_MS 30000u
 #define FD_RESERVE 256u		 /* stores, audit, log, Zn/Zk client pools, stdio */
 #define OUTBOUND_CALLS_MAX 4096u /* outbound calls queued or in flight */
+/* Resolves forwarded over Zk and parked at once (each holds ~33 KB: the
+ * hop and the answer); over it a forward is refused (503). */
+#define ZK_PENDING_MAX 1024u
 
 static void usage(FILE *f)
 {
@@ -98,7 +101,7 @@ typedef struct {
 	replay_shared_t *rps; /* replay.shared: the check across nodes, or NULL */
 	audit_t *audit;
 	zk_client_t *zk;
-	net_outbound_t *ob;   /* the outbound-call thread (Zn lookups) */
+	net_outbound_t *ob;   /* the outbound-call thread (Zn lookups, Zk forwards) */
 	kms_http_t *ua, *zkl; /* zkl: the Zk listener, or NULL */
 	ratelimit_t *id_rate; /* ua.rate_per_identity, or NULL */
 	kms_metrics_t *metrics;
@@ -168,6 +171,7 @@ static int zk_open(const kms_config_t *cfg, zk_client_t **out)
 		.breaker_failures = cfg->zk_breaker_failures,
 		.breaker_open_ms = cfg->zk_breaker_open_ms,
 		.max_handles = cfg->zk_threads + cfg->threads,
+		.max_pending = ZK_PENDING_MAX,
 	};
 	if (zc.max_handles > ZK_CLIENT_HANDLES_MAX) {
 		zc.max_handles = ZK_CLIENT_HANDLES_MAX;
@@ -350,6 +354,8 @@ static int start(const kms_config_t *cfg, kms_state_t **st, shared_t *sh)
 		log_error("cannot start the outbound-call thread: %s", kms_strerror(ret));
 		return ret;
 	}
+	/* Forwarded resolves wait for the peer there too (zk/client.h). */
+	zk_client_use_outbound(sh->zk, sh->ob);
 	ret = kms_state_new(cfg, NULL, NULL, NULL, sh->zk, st);
 	if (ret == KMS_EOK) {
 		kms_state_use_outbound(*st, sh->ob);

@@ -345,6 +345,14 @@ static void render_zk(const kms_metrics_src_t *src, metric_text_t *t)
 		return;
 	}
 	size_t n = zk_client_peer_stats(src->zk, p, ZK_CLIENT_PEERS_MAX);
+	zk_client_stats_t zs;
+	zk_client_stats(src->zk, &zs);
+	gauge(t, "kms_zk_forwards_pending",
+	      "Resolves forwarded to a peer and parked until it answers.",
+	      (double)zs.pending);
+	counter(t, "kms_zk_forwards_refused_total",
+		"Forwards refused: the bound on forwards under way was reached.",
+		zs.pending_full);
 	metric_text_family(t, "kms_zk_breaker_open", "gauge",
 			   "1 while resolves forwarded to the peer fail fast.");
 	for (size_t i = 0; i < n; i++) {

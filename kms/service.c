@@ -210,6 +210,7 @@ static void handle(const kms_service_t *svc, const zk_peer_t *via, kms_reqtype_t
 	}
 	req_begin(r, svc, via, type, rid, client);
 	r->wait = wait;
+	svc_zk_resume(r); /* a forward it was parked for: its answer */
 	size_t out_len = 0;
 	/* The audit log refuses rows now: no work for an answer it would
 	 * refuse anyway (and no replay-cache entry for a request the UE will

@@ -246,6 +246,9 @@ int svc_authenticate(req_t *r)
 		r->reason = "the identity is not one of the key owner's";
 		return KMS_EPOLICY;
 	}
+	if (svc_zk_rerun(r, v)) {
+		return KMS_EOK; /* checked and charged in the round that forwarded it */
+	}
 	ret = check_replay(r, v, t);
 	return ret == KMS_EOK ? charge_identity(r) : ret;
 }

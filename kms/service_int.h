@@ -7,6 +7,7 @@
  *   service_issue.c    the granted policy and the ticket (RFC 6043 5.2)
  *   service_resolve.c  who the ticket names, Vr, forking (RFC 6043 5.3)
  *   service_zk.c       a peer's ticket resolved over Zk (docs/federation.md)
+ *   service_zkwait.c   that forward parked on the outbound thread
  *   service_error.c    Error messages (RFC 6043 5.4), the audit row, the log
  */
 #ifndef KMS_KMS_SERVICE_INT_H
@@ -25,6 +26,10 @@
 #define RANDRKMS_LEN 32 /* >= the longest MPKr / TGK (RFC 6043 12.1) */
 #define KEMAC_MAX 1024
 #define HOP_RAND_LEN 32 /* RANDRr of a forwarded RESOLVE_INIT */
+
+/* A forward parked on the outbound thread, kept with the request
+ * (service_zkwait.c). */
+typedef struct svc_zk_pend svc_zk_pend_t;
 
 /*
  * Everything one request holds: one per worker thread (service.c makes it
@@ -56,6 +61,7 @@ typedef struct {
 	mikey_bytes_t matched; /* the requester's identity that matched the ticket */
 	uint32_t retry_after;  /* KMS_ERATE: seconds until the next token */
 	net_wait_t *wait;      /* the front end can park the request, or NULL */
+	svc_zk_pend_t *zkp;    /* the forward this request was parked for */
 	/* -- not reset -- */
 	/* Every PRF of the request runs through it: the PSK is keyed once for
 	 * its four PRFs (mikey/prf.h). */
@@ -107,6 +113,30 @@ int svc_match_responder(req_t *r, const mikey_tp_t *tp, bool check_policy);
 /* The ticket's IDRi as a KMS user identity in r->idri: its length, or 0. */
 size_t svc_ticket_idri(req_t *r, const mikey_tp_t *tp);
 int svc_forward(req_t *r, uint8_t *buf, size_t cap, size_t *len);
+
+/* --- forwarding without holding the thread (service_zkwait.c) --- */
+
+/* What the issuing KMS answered a parked forward. */
+typedef struct {
+	int ret; /* as zk_client_post returns it */
+	long status;
+	const char *why;
+	size_t req_len, resp_len;
+} svc_zk_answer_t;
+
+/* A request entering: the forward it was parked for (r->zkp), with the
+ * outcome it was woken with. */
+void svc_zk_resume(req_t *r);
+/* The message is the one r->zkp forwarded: its replay check and rate
+ * charge were made then.  false (and r->zkp dropped) for another. */
+bool svc_zk_rerun(req_t *r, const mikey_v_t *v);
+/* Post r->hop_req (req_len bytes) to peer on the outbound thread and park
+ * the request: KMS_EINPROGRESS; KMS_ENOTSUP: post it on this thread; or
+ * the refusal (KMS_EZK_DOWN, KMS_EUNAVAIL at the bound...). */
+int svc_zk_park(req_t *r, const zk_peer_t *peer, size_t req_len);
+/* r->zkp's hop and answer into r (hop_rand, hop_req, hop_resp): KMS_EOK
+ * and *out, or the request's failure (cancelled, another peer now). */
+int svc_zk_answer(req_t *r, const zk_peer_t *peer, svc_zk_answer_t *out);
 size_t svc_error_message(req_t *r, int code, const uint8_t *in, size_t in_len,
 			 uint8_t *buf, size_t cap);
 /* The audit row (its own, or counted in a sampled row) and the log line;

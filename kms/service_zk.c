@@ -155,14 +155,11 @@ static int forward_peer(req_t *r, const zk_peer_t **peer)
 	return KMS_EOK;
 }
 
-/* Post the hop; a refusal of the issuing KMS keeps its MIKEY error number. */
-static int forward_post(req_t *r, const zk_peer_t *peer, size_t req_len, size_t *resp_len)
+/* The outcome of the hop's call; a refusal of the issuing KMS keeps its
+ * MIKEY error number. */
+static int forward_outcome(req_t *r, const zk_peer_t *peer, int ret, long status,
+			   const char *why, size_t resp_len)
 {
-	long status = 0;
-	const char *why = NULL;
-	int ret =
-	    zk_client_post_rid(r->svc->zk, peer, r->rid, r->hop_req, req_len, r->hop_resp,
-			       sizeof(r->hop_resp), resp_len, &status, &why);
 	if (ret == KMS_EUNAVAIL) {
 		log_req_warning(r->rid, "Zk: %s unreachable: %s", peer->kms_id, why);
 		return KMS_EZK_DOWN;
@@ -173,7 +170,7 @@ static int forward_post(req_t *r, const zk_peer_t *peer, size_t req_len, size_t 
 		return KMS_EZK_REFUSED;
 	}
 	if (status != 200) {
-		if (mikey_msg_parse(r->hop_resp, *resp_len, &r->hop) == KMS_EOK &&
+		if (mikey_msg_parse(r->hop_resp, resp_len, &r->hop) == KMS_EOK &&
 		    r->hop.hdr.data_type == MIKEY_DT_ERROR) {
 			const mikey_payload_t *e =
 			    mikey_msg_find(&r->hop, MIKEY_PT_ERR, 0);
@@ -187,6 +184,39 @@ static int forward_post(req_t *r, const zk_peer_t *peer, size_t req_len, size_t 
 	return KMS_EOK;
 }
 
+/* Post the hop: parked on the outbound thread when the front end can park
+ * the request (KMS_EINPROGRESS), else here, holding this thread. */
+static int forward_post(req_t *r, const zk_peer_t *peer, size_t req_len, size_t *resp_len)
+{
+	long status = 0;
+	const char *why = NULL;
+	if (r->wait != NULL) {
+		int ret = svc_zk_park(r, peer, req_len);
+		if (ret != KMS_ENOTSUP) {
+			return ret;
+		}
+	}
+	int ret =
+	    zk_client_post_rid(r->svc->zk, peer, r->rid, r->hop_req, req_len, r->hop_resp,
+			       sizeof(r->hop_resp), resp_len, &status, &why);
+	return forward_outcome(r, peer, ret, status, why, *resp_len);
+}
+
+/* The hop posted in an earlier round, and what the issuing KMS answered,
+ * in r as forward_post() leaves them. */
+static int forward_resumed(req_t *r, const zk_peer_t *peer, size_t *req_len,
+			   size_t *resp_len)
+{
+	svc_zk_answer_t a;
+	int ret = svc_zk_answer(r, peer, &a);
+	if (ret != KMS_EOK) {
+		return ret;
+	}
+	*req_len = a.req_len;
+	*resp_len = a.resp_len;
+	return forward_outcome(r, peer, a.ret, a.status, a.why, a.resp_len);
+}
+
 int svc_forward(req_t *r, uint8_t *buf, size_t cap, size_t *len)
 {
 	const zk_peer_t *peer = NULL;
@@ -196,11 +226,13 @@ int svc_forward(req_t *r, uint8_t *buf, size_t cap, size_t *len)
 	if (ret == KMS_EOK) {
 		ret = svc_suite(r, r->in.ticket.policy.prf, &encr_alg);
 	}
-	if (ret == KMS_EOK) {
+	if (ret == KMS_EOK && r->zkp != NULL) {
+		ret = forward_resumed(r, peer, &req_len, &resp_len);
+	} else if (ret == KMS_EOK) {
 		ret = hop_request(r, peer, &req_len);
-	}
-	if (ret == KMS_EOK) {
-		ret = forward_post(r, peer, req_len, &resp_len);
+		if (ret == KMS_EOK) {
+			ret = forward_post(r, peer, req_len, &resp_len);
+		}
 	}
 	if (ret != KMS_EOK) {
 		return ret;

@@ -28,6 +28,8 @@ struct net_share {
 struct net_handle {
 	CURL *h;
 	struct curl_slist *connect_to; /* must outlive h's use of it */
+	struct curl_slist *headers;    /* the pool's list (lives as long as it) */
+	struct curl_slist extra;       /* a call's own header line, then headers */
 	uint64_t gen;
 	bool pooled; /* counted in nhandles; else temporary */
 };
@@ -287,6 +289,7 @@ static int handle_new(const net_pool_t *p, bool pooled, net_handle_t **out)
 	}
 	hd->gen = p->gen;
 	hd->pooled = pooled;
+	hd->headers = p->headers;
 	hd->h = curl_easy_init();
 	if (p->t.connect_to != NULL) {
 		hd->connect_to = curl_slist_append(NULL, p->t.connect_to);
@@ -670,6 +673,13 @@ int net_attempt_arm(net_handle_t *hd, net_call_t *call, net_sink_t *sink)
 	ok &= curl_easy_setopt(h, CURLOPT_WRITEDATA, sink) == CURLE_OK;
 	ok &= curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)call->cap) ==
 	      CURLE_OK;
+	if (call->header != NULL) {
+		/* Before the pool's lines, in the handle: no allocation per
+		 * call, and it lives as long as the call's attempts. */
+		hd->extra =
+		    (struct curl_slist){ (char *)(uintptr_t)call->header, hd->headers };
+		ok &= curl_easy_setopt(h, CURLOPT_HTTPHEADER, &hd->extra) == CURLE_OK;
+	}
 	call->why = ok ? "no attempt" : "cannot set up the request";
 	return ok ? KMS_EOK : KMS_EINTERNAL;
 }
@@ -680,6 +690,9 @@ void net_attempt_disarm(net_handle_t *hd, net_call_t *call, const net_sink_t *si
 	/* The handle keeps these pointers: drop them before the caller's go. */
 	curl_easy_setopt(hd->h, CURLOPT_POSTFIELDS, NULL);
 	curl_easy_setopt(hd->h, CURLOPT_WRITEDATA, NULL);
+	if (call->header != NULL) {
+		curl_easy_setopt(hd->h, CURLOPT_HTTPHEADER, hd->headers);
+	}
 	if (ret == KMS_EOK) {
 		call->out_len = sink->len;
 		call->why = NULL;
@@ -697,12 +710,6 @@ int net_post(net_pool_t *p, net_handle_t *hd, net_call_t *call)
 		return ret;
 	}
 	bool again = ret == KMS_EOK;
-	/* The call's own header goes before the pool's, on the stack: no
-	 * allocation per call; the pool's list is set back below. */
-	struct curl_slist extra = { (char *)(uintptr_t)call->header, p->headers };
-	if (again && call->header != NULL) {
-		again = curl_easy_setopt(hd->h, CURLOPT_HTTPHEADER, &extra) == CURLE_OK;
-	}
 	ret = again ? KMS_EUNAVAIL : KMS_EINTERNAL;
 	for (unsigned n = 0; again; n++) {
 		if (n > 0) {
@@ -712,9 +719,6 @@ int net_post(net_pool_t *p, net_handle_t *hd, net_call_t *call)
 		net_attempt_start(p, &sink, n);
 		CURLcode rc = curl_easy_perform(hd->h);
 		ret = net_attempt_end(p, hd, (int)rc, call, &sink, &again);
-	}
-	if (call->header != NULL) {
-		curl_easy_setopt(hd->h, CURLOPT_HTTPHEADER, p->headers);
 	}
 	net_attempt_disarm(hd, call, &sink, ret);
 	return ret;

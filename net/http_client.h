@@ -156,8 +156,8 @@ typedef struct {
 	const char *subj; /* log subject (a peer, a B-TID prefix: no secrets) */
 	const void *body; /* POST body (not copied; kept until net_post returns) */
 	size_t len;
-	/* One more request header line ("X-Request-Id: r-..."), not copied;
-	 * NULL: none.  net_post() only. */
+	/* One more request header line ("X-Request-Id: r-..."), not copied
+	 * (kept until the call is over); NULL: none. */
 	const char *header;
 	void *out; /* answer body buffer: cap bytes */
 	size_t cap;

@@ -76,3 +76,22 @@ bool net_wait_take(net_wait_t *w, int *result)
 	atomic_store(&w->state, NET_WAIT_IDLE);
 	return true;
 }
+
+bool net_wait_hold(net_wait_t *w, void *hold, void (*hold_free)(void *hold))
+{
+	if (w->hold != NULL) {
+		return false;
+	}
+	w->hold = hold;
+	w->hold_free = hold_free;
+	return true;
+}
+
+void net_wait_release(net_wait_t *w)
+{
+	void *hold = w->hold;
+	w->hold = NULL;
+	if (hold != NULL && w->hold_free != NULL) {
+		w->hold_free(hold);
+	}
+}

@@ -18,6 +18,10 @@
  * call's list (the listener stopping with requests still parked), after
  * which the registrar never touches it again.  A net_wait_t lives in the
  * request (zeroed memory is IDLE) and may be armed again after a take.
+ *
+ * A registrar whose outcome is more than a code (a peer KMS's answer)
+ * leaves it with the request in hold (net_wait_hold): what the re-entered
+ * request reads, kept until the request ends (net_wait_release).
  */
 #ifndef KMS_NET_WAIT_H
 #define KMS_NET_WAIT_H
@@ -50,6 +54,9 @@ struct net_wait {
 	void *conn;		   /* the parked connection */
 	net_wait_t *pprev, *pnext; /* the parker's list */
 	bool listed;		   /* on the parker's list */
+	/* The request's: what a registrar left with it, and how it goes. */
+	void *hold;
+	void (*hold_free)(void *hold);
 };
 
 /* The registrar: IDLE -> ARMED, rounds counted; cancel(w, arg) detaches. */
@@ -78,5 +85,13 @@ int net_wait_force(net_wait_t *w, int result);
 /* The request, re-entered: true with *result when w was woken (it is
  * IDLE again, ready for another round). */
 bool net_wait_take(net_wait_t *w, int *result);
+
+/* The registrar: keep hold with the request (one at a time: false when w
+ * holds something already); hold_free(hold) runs when the request ends. */
+bool net_wait_hold(net_wait_t *w, void *hold, void (*hold_free)(void *hold));
+
+/* The request ends (or its hold is used up): what w holds goes.  Not
+ * while w is armed or parked. */
+void net_wait_release(net_wait_t *w);
 
 #endif

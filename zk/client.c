@@ -17,6 +17,12 @@
  * closed at once, busy ones when they return.  c->lock guards the slot
  * table; it is never held during network I/O.
  *
+ * An async call (zk_client_post_async) finds its slot here and hands the
+ * slot's pool and breaker to the outbound-call thread (net/outbound.h),
+ * which takes the handle, retries and leaves the breaker as net_post()
+ * would; its end is counted here (call_ended) as a blocking call's is.
+ * c->pending bounds those calls (cfg.max_pending).
+ *
  * Time: the breaker and the retry backoff read common/clock.h, so tests
  * drive them with a fake clock; the short wait for a pooled handle is a
  * condition-variable wait on the real monotonic clock, and the timeouts
@@ -40,7 +46,7 @@
 
 #define POOL_WAIT_MS 10 /* for a pooled handle before a temporary one */
 #define BACKOFF_MS 20	/* times the attempt number, at most 4 */
-#define SUBJECT_LEN 48	/* "peer:" + a prefix of the kms_id */
+#define SUBJECT_LEN ZK_SUBJECT_LEN
 #define TARGET_URL_MAX (ZK_URL_MAX + ZK_CERT_NAME_MAX + sizeof(ZK_REQUEST_QUERY) + 16)
 #define CONNECT_TO_MAX (2 * ZK_URL_MAX + 16)
 
@@ -72,6 +78,8 @@ struct zk_client {
 	size_t nslots;
 	net_counters_t net; /* attempts, retries, connects, temp_handles */
 	atomic_uint_fast64_t requests, failures, fast_fails;
+	net_outbound_t *_Atomic ob; /* the async calls' thread, or NULL */
+	atomic_uint_fast64_t pending, pending_full;
 };
 
 /* A call's slot, handle, and whether it is the breaker's half-open trial. */
@@ -258,6 +266,20 @@ static int acquire(zk_client_t *c, const zk_peer_t *p, lease_t *l, const char **
 	return ret;
 }
 
+/* A call is over (either way of posting): the metrics and counters. */
+static void call_ended(zk_client_t *c, slot_t *s, const net_call_t *call, int ret)
+{
+	metric_hist_observe_ns(&s->duration,
+			       call->ms > 0 ? (uint64_t)(call->ms * 1e6) : 0);
+	metric_counter_add(&s->unavailable, ret == KMS_EUNAVAIL ? 1 : 0);
+	atomic_fetch_add(&c->failures, ret == KMS_EUNAVAIL ? 1 : 0);
+	if (ret == KMS_EOK) {
+		log_req_debug(call->subj, "Zk: status %ld in %.1f ms, %zu bytes%s",
+			      call->status, call->ms, call->out_len,
+			      call->new_conn ? ", new connection" : "");
+	}
+}
+
 int zk_client_post(zk_client_t *c, const zk_peer_t *peer, const uint8_t *body, size_t len,
 		   uint8_t *out, size_t cap, size_t *out_len, long *http_status,
 		   const char **why)
@@ -311,20 +333,124 @@ int zk_client_post_rid(zk_client_t *c, const zk_peer_t *peer, const char *rid,
 	ret = net_post(l.slot->pool, l.hd, &call);
 	net_breaker_leave(&l.slot->breaker, l.trial, ret, subj);
 	net_pool_give(l.slot->pool, l.hd);
-	metric_hist_observe_ns(&l.slot->duration,
-			       call.ms > 0 ? (uint64_t)(call.ms * 1e6) : 0);
-	metric_counter_add(&l.slot->unavailable, ret == KMS_EUNAVAIL ? 1 : 0);
+	call_ended(c, l.slot, &call, ret);
 	if (ret == KMS_EOK) {
-		log_req_debug(subj, "Zk: status %ld in %.1f ms, %zu bytes%s", call.status,
-			      call.ms, call.out_len,
-			      call.new_conn ? ", new connection" : "");
 		*out_len = call.out_len;
 		*http_status = call.status;
 	} else {
 		w = call.why;
-		atomic_fetch_add(&c->failures, ret == KMS_EUNAVAIL ? 1 : 0);
 	}
 done:
+	if (ret != KMS_EOK && why != NULL) {
+		*why = w;
+	}
+	return ret;
+}
+
+/* --- one call on the outbound thread --------------------------------------------- */
+
+void zk_client_use_outbound(zk_client_t *c, net_outbound_t *ob)
+{
+	if (c != NULL) {
+		atomic_store(&c->ob, ob);
+	}
+}
+
+/* The outbound thread ended the call: count it, then tell the caller. */
+static void async_done(net_call_t *call, int ret, void *arg)
+{
+	zk_async_t *a = arg;
+	zk_client_t *c = a->c;
+	if (ret == KMS_EAGAIN) {
+		ret = KMS_EUNAVAIL; /* no handle at all: cannot happen (temporary) */
+		call->why = "no connection to the peer could be set up";
+	}
+	if (ret != KMS_ECANCELED) {
+		call_ended(c, a->slot, call, ret);
+	}
+	atomic_fetch_sub(&c->pending, 1); /* before done: it may post again */
+	a->done(ret, call->status, call->out_len, ret != KMS_EOK ? call->why : NULL,
+		a->arg);
+}
+
+/* A place among the max_pending calls; false when none is left. */
+static bool pending_enter(zk_client_t *c)
+{
+	uint_fast64_t n = atomic_load(&c->pending);
+	do {
+		if (n >= c->cfg.max_pending) {
+			atomic_fetch_add(&c->pending_full, 1);
+			return false;
+		}
+	} while (!atomic_compare_exchange_weak(&c->pending, &n, n + 1));
+	return true;
+}
+
+/* The slot of peer and the call's fields in a. */
+static int async_prepare(zk_client_t *c, const zk_peer_t *peer, const char *rid,
+			 const uint8_t *body, size_t len, uint8_t *out, size_t cap,
+			 zk_async_t *a, const char **why)
+{
+	slot_t *s = NULL;
+	pthread_mutex_lock(&c->lock);
+	int ret = slot_get(c, peer, &s);
+	pthread_mutex_unlock(&c->lock);
+	if (ret != KMS_EOK) {
+		*why = ret == KMS_EINVAL ? "invalid peer URL, CA file or certificate name"
+					 : "no room for another peer";
+		return ret;
+	}
+	a->c = c;
+	a->slot = s;
+	snprintf(a->subj, sizeof(a->subj), "peer:%.40s", peer->kms_id);
+	a->call = (net_call_t){ .subj = a->subj,
+				.body = body,
+				.len = len,
+				.header = rid_header(rid, a->hdr, sizeof(a->hdr)),
+				.out = out,
+				.cap = cap };
+	return KMS_EOK;
+}
+
+int zk_client_post_async(zk_client_t *c, const zk_peer_t *peer, const char *rid,
+			 const uint8_t *body, size_t len, uint8_t *out, size_t cap,
+			 zk_async_t *a, zk_done_fn done, void *arg, const char **why)
+{
+	const char *w = "invalid arguments";
+	net_outbound_t *ob = c != NULL ? atomic_load(&c->ob) : NULL;
+	int ret = KMS_EINVAL;
+	if (c == NULL || peer == NULL || body == NULL || len == 0 || out == NULL ||
+	    a == NULL || done == NULL) {
+		goto out;
+	}
+	ret = KMS_ENOTSUP;
+	w = "no outbound-call thread";
+	if (ob == NULL) {
+		goto out;
+	}
+	ret = async_prepare(c, peer, rid, body, len, out, cap, a, &w);
+	if (ret != KMS_EOK) {
+		goto out;
+	}
+	ret = KMS_EAGAIN;
+	w = "too many forwarded resolves under way";
+	if (!pending_enter(c)) {
+		goto out;
+	}
+	a->done = done;
+	a->arg = arg;
+	atomic_fetch_add(&c->requests, 1);
+	slot_t *s = a->slot;
+	ret = net_outbound_post(ob, s->pool, &s->breaker, &a->call, async_done, a);
+	if (ret != KMS_EOK) {
+		atomic_fetch_sub(&c->pending, 1);
+		bool open = ret == KMS_EUNAVAIL; /* the breaker refused it */
+		atomic_fetch_add(&c->fast_fails, open ? 1 : 0);
+		metric_counter_add(&s->fast_fails, open ? 1 : 0);
+		w = open ? "circuit open" : "the outbound-call thread refused the call";
+		ret = ret == KMS_ECANCELED ? KMS_EUNAVAIL : ret;
+	}
+out:
 	if (ret != KMS_EOK && why != NULL) {
 		*why = w;
 	}
@@ -369,6 +495,8 @@ void zk_client_stats(const zk_client_t *c, zk_client_stats_t *out)
 	out->failures = atomic_load(&c->failures);
 	out->fast_fails = atomic_load(&c->fast_fails);
 	out->temp_handles = n.temp_handles;
+	out->pending = atomic_load(&c->pending);
+	out->pending_full = atomic_load(&c->pending_full);
 }
 
 size_t zk_client_peer_stats(zk_client_t *c, zk_peer_stats_t *out, size_t max)
@@ -417,6 +545,7 @@ static int check_cfg(const zk_client_cfg_t *cfg)
 	    cfg->connect_timeout_ms > cfg->timeout_ms ||
 	    cfg->retries > ZK_CLIENT_RETRIES_MAX || cfg->max_handles == 0 ||
 	    cfg->max_handles > ZK_CLIENT_HANDLES_MAX ||
+	    cfg->max_pending > ZK_CLIENT_PENDING_MAX ||
 	    cfg->breaker_open_ms > INT32_MAX ||
 	    (cfg->breaker_failures > 0 && cfg->breaker_open_ms == 0) ||
 	    (cfg->cert_file == NULL) != (cfg->key_file == NULL)) {
@@ -445,6 +574,10 @@ int zk_client_new(const zk_client_cfg_t *cfg, zk_client_t **out)
 	if (c->cfg.connect_timeout_ms == 0) {
 		c->cfg.connect_timeout_ms = c->cfg.timeout_ms;
 	}
+	if (c->cfg.max_pending == 0) {
+		c->cfg.max_pending = c->cfg.max_handles;
+	}
+	atomic_init(&c->ob, NULL);
 	pthread_mutex_init(&c->lock, NULL);
 	c->cfg.cert_file = c->cfg.key_file = NULL; /* the copies below are used */
 	if (cfg->cert_file != NULL) {

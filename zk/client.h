@@ -31,6 +31,11 @@
  * failure opens it again.  The breaker and the backoff read the clock of
  * common/clock.h.
  *
+ * Without a thread waiting: zk_client_post_async() runs the same call
+ * (pool, retry policy, breaker, timeouts, counters) on the outbound-call
+ * thread (net/outbound.h, zk_client_use_outbound) and reports its end to
+ * a callback; at most cfg.max_pending such calls are under way at once.
+ *
  * Thread safe: any number of threads may call zk_client_post() at once.
  * No key material passes through this module.
  */
@@ -42,6 +47,8 @@
 #include <stdint.h>
 
 #include "common/metric.h"
+#include "net/http_client.h"
+#include "net/outbound.h"
 #include "zk/peer.h"
 
 #define ZK_CLIENT_HANDLES_MAX 256 /* max_handles cap */
@@ -51,6 +58,8 @@
 #define ZK_REQUEST_QUERY "requesttype=ticketresolve"
 #define ZK_RID_HEADER "X-Request-Id"
 #define ZK_RID_MAX 23 /* characters of a request id carried over Zk */
+#define ZK_CLIENT_PENDING_MAX NET_OUTBOUND_MAX /* max_pending cap */
+#define ZK_SUBJECT_LEN 48		       /* "peer:" + a prefix of the kms_id */
 
 typedef struct {
 	const char *cert_file;	     /* our client certificate (PEM chain) */
@@ -61,6 +70,7 @@ typedef struct {
 	uint32_t breaker_failures;   /* consecutive failures to open; 0 = never */
 	uint32_t breaker_open_ms;    /* how long an open circuit fails fast */
 	unsigned max_handles;	     /* pooled handles per peer, 1..HANDLES_MAX */
+	unsigned max_pending;	     /* async calls under way; 0 = max_handles */
 } zk_client_cfg_t;
 
 typedef struct {
@@ -71,6 +81,8 @@ typedef struct {
 	uint64_t failures;     /* calls answered KMS_EUNAVAIL after trying */
 	uint64_t fast_fails;   /* calls refused by an open circuit, no connection */
 	uint64_t temp_handles; /* calls served by a temporary handle (pool busy) */
+	uint64_t pending;      /* async calls under way now */
+	uint64_t pending_full; /* async calls refused: max_pending under way */
 } zk_client_stats_t;
 
 typedef struct zk_client zk_client_t;
@@ -105,6 +117,44 @@ int zk_client_post(zk_client_t *c, const zk_peer_t *peer, const uint8_t *body, s
 int zk_client_post_rid(zk_client_t *c, const zk_peer_t *peer, const char *rid,
 		       const uint8_t *body, size_t len, uint8_t *out, size_t cap,
 		       size_t *out_len, long *http_status, const char **why);
+
+/*
+ * The outbound-call thread the async calls run on (it must outlive every
+ * call it runs: net_outbound_free() before zk_client_free()); NULL: none.
+ */
+void zk_client_use_outbound(zk_client_t *c, net_outbound_t *ob);
+
+/* The end of an async call, on the outbound thread: ret as zk_client_post
+ * would return it (KMS_EOK with status and out_len; KMS_ELIMIT;
+ * KMS_EUNAVAIL with why), or KMS_ECANCELED when the thread stopped first.
+ * It must not block. */
+typedef void (*zk_done_fn)(int ret, long status, size_t out_len, const char *why,
+			   void *arg);
+
+/* One async call: the caller's memory, untouched by it, valid until done
+ * has run. */
+typedef struct {
+	zk_client_t *c;
+	void *slot;
+	net_call_t call;
+	zk_done_fn done;
+	void *arg;
+	char subj[ZK_SUBJECT_LEN];
+	char hdr[sizeof(ZK_RID_HEADER) + ZK_RID_MAX + 4];
+} zk_async_t;
+
+/*
+ * zk_client_post_rid() without waiting: body and out (cap bytes) must stay
+ * valid until done(.., arg) has run.  KMS_EOK: done runs exactly once, on
+ * the outbound thread, maybe before this returns.  Otherwise done never
+ * runs: KMS_ENOTSUP (no outbound thread: post with zk_client_post_rid),
+ * KMS_EAGAIN (max_pending calls under way, or the thread's own bound),
+ * KMS_EUNAVAIL (the peer's circuit is open, or the thread is stopping;
+ * *why), KMS_EINVAL.
+ */
+int zk_client_post_async(zk_client_t *c, const zk_peer_t *peer, const char *rid,
+			 const uint8_t *body, size_t len, uint8_t *out, size_t cap,
+			 zk_async_t *a, zk_done_fn done, void *arg, const char **why);
 
 /* Close the idle connections to every kms_id that peers does not list
  * (after a reload); a NULL table closes them all. */

@@ -780,6 +780,40 @@ static void given_silent_bsf_when_waiting_then_unavailable_and_never_waits_twice
 	bsf_stop();
 }
 
+/* --- what a registrar leaves with a waiting request ---------------------------- */
+
+static int freed;
+
+static void count_free(void *hold)
+{
+	freed += hold != NULL;
+}
+
+static void given_hold_when_kept_then_one_at_a_time_and_freed_once(void)
+{
+	net_wait_t w;
+	int a = 1, b = 2;
+	memset(&w, 0, sizeof(w));
+	freed = 0;
+	CU_ASSERT_TRUE(net_wait_hold(&w, &a, count_free));
+	CU_ASSERT_FALSE(net_wait_hold(&w, &b, count_free)); /* one at a time */
+	CU_ASSERT_PTR_EQUAL(w.hold, &a);
+	net_wait_arm(&w, NULL, NULL);
+	CU_ASSERT_TRUE(net_wait_wake(&w, KMS_EOK));
+	int result = -1;
+	CU_ASSERT_TRUE(net_wait_take(&w, &result));
+	CU_ASSERT_EQUAL(result, KMS_EOK);
+	CU_ASSERT_PTR_EQUAL(w.hold, &a); /* a wake leaves it with the request */
+	CU_ASSERT_EQUAL(freed, 0);
+	net_wait_release(&w);
+	net_wait_release(&w); /* nothing left */
+	CU_ASSERT_EQUAL(freed, 1);
+	CU_ASSERT_PTR_NULL(w.hold);
+	CU_ASSERT_TRUE(net_wait_hold(&w, &b, count_free));
+	net_wait_release(&w);
+	CU_ASSERT_EQUAL(freed, 2);
+}
+
 int main(void)
 {
 	static const unit_test_t tests[] = {
@@ -805,6 +839,7 @@ int main(void)
 		    given_outbound_when_misses_wait_then_one_zn_call_and_all_resumed),
 		UNIT_TEST(
 		    given_silent_bsf_when_waiting_then_unavailable_and_never_waits_twice),
+		UNIT_TEST(given_hold_when_kept_then_one_at_a_time_and_freed_once),
 		UNIT_END,
 	};
 	return unit_run("naf", tests);

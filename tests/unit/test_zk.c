@@ -381,7 +381,7 @@ typedef struct {
 	int last_ret;
 	const char *last_why;
 	char last_peer[ZK_KMS_ID_MAX + 1];
-	char last_type[64], last_reqtype[64], last_url[64];
+	char last_type[64], last_reqtype[64], last_url[64], last_rid[64];
 } srv_t;
 
 typedef struct {
@@ -462,14 +462,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	    s->last_reqtype, sizeof(s->last_reqtype),
 	    MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "requesttype"));
 	copy_text(s->last_url, sizeof(s->last_url), url);
+	copy_text(s->last_rid, sizeof(s->last_rid),
+		  MHD_lookup_connection_value(conn, MHD_HEADER_KIND, ZK_RID_HEADER));
 	pthread_mutex_unlock(&s->lock);
 	atomic_fetch_add(&s->requests, 1);
 	if (ci != NULL && ci->tls_session != NULL &&
 	    gnutls_session_is_resumed(ci->tls_session)) {
 		atomic_fetch_add(&s->resumed, 1);
 	}
-	int delay = atomic_load(&s->delay_ms);
-	for (int waited = 0; waited < delay && !atomic_load(&s->stopping); waited += 10) {
+	/* Read again each time: a test lowers it to let held requests go. */
+	for (int waited = 0;
+	     waited < atomic_load(&s->delay_ms) && !atomic_load(&s->stopping);
+	     waited += 10) {
 		sleep_ms(10);
 	}
 	int status = atomic_load(&s->status);
@@ -1210,10 +1214,242 @@ static void given_peer_moved_when_posting_then_new_target_used(void)
 	srv_stop();
 }
 
+/* --- async calls on the outbound-call thread ------------------------------ */
+
+/* What the done callbacks of a test saw; waited on, never slept for. */
+typedef struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int calls; /* done callbacks run */
+	int ret;   /* the last one's outcome */
+	long status;
+	size_t len;
+	const char *why;
+} seen_t;
+
+static seen_t seen = {
+	PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, NULL
+};
+
+static void seen_reset(void)
+{
+	pthread_mutex_lock(&seen.lock);
+	seen.calls = 0;
+	seen.ret = 1;
+	seen.status = -1;
+	seen.len = 0;
+	seen.why = NULL;
+	pthread_mutex_unlock(&seen.lock);
+}
+
+static void on_done(int ret, long status, size_t out_len, const char *why, void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&seen.lock);
+	seen.calls++;
+	seen.ret = ret;
+	seen.status = status;
+	seen.len = out_len;
+	seen.why = why;
+	pthread_cond_broadcast(&seen.cond);
+	pthread_mutex_unlock(&seen.lock);
+}
+
+/* Until n callbacks ran (at most ANSWER_MS); the number that did. */
+static int seen_wait(int n)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ANSWER_MS / 1000;
+	pthread_mutex_lock(&seen.lock);
+	while (seen.calls < n &&
+	       pthread_cond_timedwait(&seen.cond, &seen.lock, &until) == 0) {
+	}
+	int calls = seen.calls;
+	pthread_mutex_unlock(&seen.lock);
+	return calls;
+}
+
+/* Until the test server holds n requests (at most ANSWER_MS). */
+static bool srv_wait_requests(int n)
+{
+	for (int i = 0; i < ANSWER_MS / 10 && atomic_load(&srv.requests) < n; i++) {
+		sleep_ms(10);
+	}
+	return atomic_load(&srv.requests) >= n;
+}
+
+static zk_client_t *client_pending(unsigned max_pending, uint32_t breaker_failures)
+{
+	char cf[2 * UNIT_PATH_MAX], kf[2 * UNIT_PATH_MAX];
+	snprintf(cf, sizeof(cf), "%s/kms1.crt", dir);
+	snprintf(kf, sizeof(kf), "%s/kms1.key", dir);
+	zk_client_cfg_t cfg = {
+		cf, kf,		ANSWER_MS, ANSWER_MS, 0, breaker_failures, ANSWER_MS * 2,
+		4,  max_pending
+	};
+	zk_client_t *c = NULL;
+	if (zk_client_new(&cfg, &c) != KMS_EOK) {
+		abort();
+	}
+	return c;
+}
+
+static void given_outbound_when_posting_async_then_answered_once_with_request_id(void)
+{
+	static uint8_t out[ANSWER_MAX];
+	static zk_async_t a;
+	const char *why = NULL;
+	const char *msg = "async #1";
+	srv_setup("kms2", "ca1.crt");
+	seen_reset();
+	zk_peer_t p = server_peer("ca1.crt", "kms2.test");
+	zk_client_t *c = client_pending(4, 0);
+	/* No thread yet: the caller posts on its own. */
+	CU_ASSERT_EQUAL(zk_client_post_async(c, &p, "r-ab12-7", (const uint8_t *)msg,
+					     strlen(msg), out, sizeof(out), &a, on_done,
+					     NULL, &why),
+			KMS_ENOTSUP);
+	net_outbound_t *ob = NULL;
+	CU_ASSERT_EQUAL_FATAL(net_outbound_new("test", 16, &ob), KMS_EOK);
+	zk_client_use_outbound(c, ob);
+	CU_ASSERT_EQUAL(zk_client_post_async(c, &p, "r-ab12-7", (const uint8_t *)msg,
+					     strlen(msg), out, sizeof(out), &a, on_done,
+					     NULL, &why),
+			KMS_EOK);
+	CU_ASSERT_EQUAL(seen_wait(1), 1);
+	CU_ASSERT_EQUAL(seen.ret, KMS_EOK);
+	CU_ASSERT_EQUAL(seen.status, 200);
+	const char *want = "peer=kms1.example.org;async #1";
+	CU_ASSERT(seen.len == strlen(want) && memcmp(out, want, seen.len) == 0);
+	pthread_mutex_lock(&srv.lock);
+	CU_ASSERT_STRING_EQUAL(srv.last_rid, "r-ab12-7");
+	pthread_mutex_unlock(&srv.lock);
+	zk_client_stats_t st;
+	zk_client_stats(c, &st);
+	CU_ASSERT_EQUAL(st.requests, 1);
+	CU_ASSERT_EQUAL(st.pending, 0);
+	zk_peer_stats_t ps;
+	CU_ASSERT_EQUAL_FATAL(zk_client_peer_stats(c, &ps, 1), 1);
+	CU_ASSERT_EQUAL(ps.duration.cum[ps.duration.n],
+			1); /* the metrics see it as a call */
+	net_outbound_free(ob);
+	CU_ASSERT_EQUAL(seen_wait(2), 1); /* once: nothing more after the end */
+	zk_client_free(c);
+	srv_stop();
+}
+
+static void given_pending_bound_when_full_then_eagain_until_a_call_ends(void)
+{
+	static uint8_t out[3][ANSWER_MAX];
+	static zk_async_t a[3];
+	const char *why = NULL;
+	srv_setup("kms2", "ca1.crt");
+	seen_reset();
+	zk_peer_t p = server_peer("ca1.crt", "kms2.test");
+	zk_client_t *c = client_pending(2, 0);
+	net_outbound_t *ob = NULL;
+	CU_ASSERT_EQUAL_FATAL(net_outbound_new("test", 16, &ob), KMS_EOK);
+	zk_client_use_outbound(c, ob);
+	atomic_store(&srv.delay_ms, 60 * 1000); /* held until lowered */
+	for (int i = 0; i < 2; i++) {
+		CU_ASSERT_EQUAL(zk_client_post_async(c, &p, NULL, (const uint8_t *)"x", 1,
+						     out[i], ANSWER_MAX, &a[i], on_done,
+						     NULL, &why),
+				KMS_EOK);
+	}
+	CU_ASSERT_FATAL(srv_wait_requests(2));
+	CU_ASSERT_EQUAL(zk_client_post_async(c, &p, NULL, (const uint8_t *)"x", 1, out[2],
+					     ANSWER_MAX, &a[2], on_done, NULL, &why),
+			KMS_EAGAIN);
+	CU_ASSERT_STRING_EQUAL(why, "too many forwarded resolves under way");
+	zk_client_stats_t st;
+	zk_client_stats(c, &st);
+	CU_ASSERT_EQUAL(st.pending, 2);
+	CU_ASSERT_EQUAL(st.pending_full, 1);
+	CU_ASSERT_EQUAL(seen.calls, 0); /* both still held by the server */
+	atomic_store(&srv.delay_ms, 0);
+	CU_ASSERT_EQUAL(seen_wait(2), 2);
+	CU_ASSERT_EQUAL(seen.ret, KMS_EOK);
+	CU_ASSERT_EQUAL(zk_client_post_async(c, &p, NULL, (const uint8_t *)"x", 1, out[2],
+					     ANSWER_MAX, &a[2], on_done, NULL, &why),
+			KMS_EOK);
+	CU_ASSERT_EQUAL(seen_wait(3), 3);
+	net_outbound_free(ob);
+	zk_client_free(c);
+	srv_stop();
+}
+
+static void given_thread_stopping_when_call_pending_then_cancelled_once(void)
+{
+	static uint8_t out[ANSWER_MAX];
+	static zk_async_t a;
+	const char *why = NULL;
+	srv_setup("kms2", "ca1.crt");
+	seen_reset();
+	zk_peer_t p = server_peer("ca1.crt", "kms2.test");
+	zk_client_t *c = client_pending(2, 0);
+	net_outbound_t *ob = NULL;
+	CU_ASSERT_EQUAL_FATAL(net_outbound_new("test", 16, &ob), KMS_EOK);
+	zk_client_use_outbound(c, ob);
+	atomic_store(&srv.delay_ms, 60 * 1000);
+	CU_ASSERT_EQUAL(zk_client_post_async(c, &p, NULL, (const uint8_t *)"x", 1, out,
+					     ANSWER_MAX, &a, on_done, NULL, &why),
+			KMS_EOK);
+	CU_ASSERT_FATAL(srv_wait_requests(1));
+	net_outbound_free(ob); /* the call is cancelled before this returns */
+	CU_ASSERT_EQUAL(seen.calls, 1);
+	CU_ASSERT_EQUAL(seen.ret, KMS_ECANCELED);
+	zk_client_stats_t st;
+	zk_client_stats(c, &st);
+	CU_ASSERT_EQUAL(st.pending, 0);
+	CU_ASSERT_EQUAL(st.failures, 0); /* the peer did not fail */
+	zk_client_free(c);
+	srv_stop();
+}
+
+static void given_open_breaker_when_posting_async_then_fast_fail(void)
+{
+	static uint8_t out[ANSWER_MAX];
+	static zk_async_t a;
+	const char *why = NULL;
+	srv_setup("kms2", "ca1.crt");
+	zk_peer_t p = server_peer("ca1.crt", "kms2.test");
+	srv_stop(); /* refused: the one failure that opens the circuit */
+	seen_reset();
+	zk_client_t *c = client_pending(2, 1);
+	net_outbound_t *ob = NULL;
+	CU_ASSERT_EQUAL_FATAL(net_outbound_new("test", 16, &ob), KMS_EOK);
+	zk_client_use_outbound(c, ob);
+	CU_ASSERT_EQUAL(zk_client_post_async(c, &p, NULL, (const uint8_t *)"x", 1, out,
+					     ANSWER_MAX, &a, on_done, NULL, &why),
+			KMS_EOK);
+	CU_ASSERT_EQUAL(seen_wait(1), 1);
+	CU_ASSERT_EQUAL(seen.ret, KMS_EUNAVAIL);
+	CU_ASSERT_PTR_NOT_NULL(seen.why);
+	CU_ASSERT_EQUAL(zk_client_post_async(c, &p, NULL, (const uint8_t *)"x", 1, out,
+					     ANSWER_MAX, &a, on_done, NULL, &why),
+			KMS_EUNAVAIL);
+	CU_ASSERT_STRING_EQUAL(why, "circuit open");
+	zk_client_stats_t st;
+	zk_client_stats(c, &st);
+	CU_ASSERT_EQUAL(st.failures, 1);
+	CU_ASSERT_EQUAL(st.fast_fails, 1);
+	CU_ASSERT_EQUAL(st.pending, 0);
+	zk_peer_stats_t ps;
+	CU_ASSERT_EQUAL_FATAL(zk_client_peer_stats(c, &ps, 1), 1);
+	CU_ASSERT(ps.breaker_open);
+	CU_ASSERT_EQUAL(ps.unavailable, 1);
+	CU_ASSERT_EQUAL(ps.fast_fails, 1);
+	net_outbound_free(ob);
+	CU_ASSERT_EQUAL(seen.calls, 1);
+	zk_client_free(c);
+}
+
 static void given_bad_config_when_client_new_then_refused(void)
 {
 	zk_client_t *c = NULL;
-	zk_client_cfg_t cfg = { NULL, NULL, 1000, 0, 1, 0, 0, 4 };
+	zk_client_cfg_t cfg = { NULL, NULL, 1000, 0, 1, 0, 0, 4, 0 };
 	CU_ASSERT_EQUAL(zk_client_new(&cfg, &c), KMS_EOK);
 	zk_client_free(c);
 	zk_client_free(NULL);
@@ -1222,6 +1458,9 @@ static void given_bad_config_when_client_new_then_refused(void)
 	CU_ASSERT_EQUAL(zk_client_new(&bad, &c), KMS_EINVAL);
 	bad = cfg;
 	bad.max_handles = 0;
+	CU_ASSERT_EQUAL(zk_client_new(&bad, &c), KMS_EINVAL);
+	bad = cfg;
+	bad.max_pending = ZK_CLIENT_PENDING_MAX + 1;
 	CU_ASSERT_EQUAL(zk_client_new(&bad, &c), KMS_EINVAL);
 	bad = cfg;
 	bad.retries = ZK_CLIENT_RETRIES_MAX + 1;
@@ -1303,6 +1542,11 @@ int main(void)
 		UNIT_TEST(
 		    given_failures_when_breaker_opens_then_fast_fails_and_probes_after_window),
 		UNIT_TEST(given_peer_moved_when_posting_then_new_target_used),
+		UNIT_TEST(
+		    given_outbound_when_posting_async_then_answered_once_with_request_id),
+		UNIT_TEST(given_pending_bound_when_full_then_eagain_until_a_call_ends),
+		UNIT_TEST(given_thread_stopping_when_call_pending_then_cancelled_once),
+		UNIT_TEST(given_open_breaker_when_posting_async_then_fast_fail),
 		UNIT_TEST(given_bad_config_when_client_new_then_refused),
 		UNIT_TEST(given_no_session_when_checked_then_eauth),
 		UNIT_END,
