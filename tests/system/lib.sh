@@ -25,12 +25,29 @@
 #   daemon LOG CMD...       start CMD, output appended to $tmp/LOG; pid in $dpid
 #   track PID / untrack PID record / forget a background process
 #   wait_up URL PID NAME    until URL answers 200; fails if PID exits first
-#   stop PID NAME           SIGTERM, wait; fails unless NAME exits 0
+#   stop PID NAME [SIG]     SIGTERM (or SIG), wait; fails unless NAME exits 0
 #   kill_daemon PID         SIGKILL and reap
 #   kmsd_start CONF URL     kmsd -c CONF logging to kmsd.log, pid in $pid
 #                           ($KMSD_ROOT: --allow-root, which a kmsd started
 #                           as root without kms.user needs)
 #   kmsd_stop               stop "$pid" kmsd
+# PostgreSQL (a throwaway cluster in $tmp/pg, stopped on any exit) and HAProxy:
+#   need_pg                 exit 77 unless initdb, pg_ctl (in $KMS_PG_BINDIR,
+#                           /usr/lib/postgresql/15/bin by default), psql and,
+#                           as root, runuser and the postgres user are there
+#   pg_start                initdb, start on 127.0.0.1:$PG_PORT, create the
+#                           database kms; sets PG_HOST PG_PORT PG_USER
+#                           PG_CONNINFO (all exported); after pg_stop, starts
+#                           the same cluster on the same port again
+#   pg_stop                 stop it (fast shutdown); fails unless it stops
+#   pg_psql ARGS...         psql -X -q -t -A -v ON_ERROR_STOP=1 on PG_CONNINFO
+#   pg_sql "SQL"            pg_psql -c SQL: prints the rows, '|' between fields
+#   need_haproxy            exit 77 unless haproxy is installed
+#   haproxy_start CFG [PORT]  haproxy -db -f CFG (checked with -c first),
+#                           logging to haproxy.log, pid in $haproxy_pid; with
+#                           PORT, until 127.0.0.1:PORT accepts connections
+#   haproxy_stop            soft stop (SIGUSR1: SIGTERM is a hard stop that
+#                           exits 143), fails unless haproxy exits 0
 
 top_builddir=${top_builddir:-.}
 top_srcdir=${top_srcdir:-.}
@@ -84,6 +101,7 @@ need_python_module() {
 
 lib_cleanup() {
 	rc=$?
+	pg_kill
 	for lib_p in $daemons; do
 		kill -KILL "$lib_p" 2>/dev/null || true
 	done
@@ -287,11 +305,11 @@ wait_up() {
 	done
 }
 stop() {
-	kill -TERM "$1" 2>/dev/null || fail "$2 is not running"
+	kill -"${3:-TERM}" "$1" 2>/dev/null || fail "$2 is not running"
 	lib_i=0
 	while kill -0 "$1" 2>/dev/null; do
 		lib_i=$((lib_i + 1))
-		[ $lib_i -le 100 ] || fail "$2 still running 10 s after SIGTERM"
+		[ $lib_i -le 100 ] || fail "$2 still running 10 s after SIG${3:-TERM}"
 		sleep 0.1
 	done
 	set +e
@@ -299,7 +317,7 @@ stop() {
 	lib_rc=$?
 	set -e
 	untrack "$1"
-	[ $lib_rc -eq 0 ] || fail "$2 exit status $lib_rc after SIGTERM"
+	[ $lib_rc -eq 0 ] || fail "$2 exit status $lib_rc after SIG${3:-TERM}"
 }
 kill_daemon() {
 	kill -KILL "$1" 2>/dev/null || true
@@ -314,4 +332,132 @@ kmsd_start() {
 kmsd_stop() {
 	stop "$pid" kmsd
 	pid=""
+}
+
+# --- PostgreSQL ----------------------------------------------------------------------
+# The server runs as the user running the test, or as postgres when that is
+# root (initdb, pg_ctl and postgres refuse root).  pg_ctl detaches the
+# server, so it is not a tracked daemon: pg_kill (from lib_cleanup) stops it.
+pg_bindir=${KMS_PG_BINDIR:-/usr/lib/postgresql/15/bin}
+pg_dir=""
+need_pg() {
+	for lib_c in initdb pg_ctl pg_isready psql; do
+		if [ ! -x "$pg_bindir/$lib_c" ]; then
+			echo "SKIP: $pg_bindir/$lib_c not found (PostgreSQL server; KMS_PG_BINDIR)"
+			exit 77
+		fi
+	done
+	if [ "$(id -u)" -eq 0 ]; then
+		need runuser
+		if ! id postgres >/dev/null 2>&1; then
+			echo "SKIP: running as root and there is no postgres user to run the server"
+			exit 77
+		fi
+	fi
+}
+# pg_as CMD...: CMD as the server's user.
+pg_as() {
+	if [ "$(id -u)" -eq 0 ]; then
+		runuser -u postgres -- "$@"
+	else
+		"$@"
+	fi
+}
+# pg_init: a new cluster in $tmp/pg and a port for it.
+pg_init() {
+	lib_owner=$PG_USER
+	if [ "$(id -u)" -eq 0 ]; then
+		lib_owner=postgres:postgres
+		# mktemp made $tmp 0700; the server needs to reach its
+		# directories in it, not to list it.
+		chmod 0711 "$tmp"
+	fi
+	mkdir -m 0700 "$tmp/pg" "$tmp/pgsock"
+	: >"$tmp/postgres.log"
+	chown "$lib_owner" "$tmp/pg" "$tmp/pgsock" "$tmp/postgres.log"
+	pg_as "$pg_bindir/initdb" -D "$tmp/pg" -A trust --no-sync -E UTF8 \
+		--locale=C --no-instructions >"$tmp/initdb.log" 2>&1 ||
+		fail "initdb: $(tail -5 "$tmp/initdb.log")"
+	PG_PORT=$(free_port)
+}
+# pg_start: the first call makes the cluster and the database kms; a call
+# after pg_stop starts the same cluster again on the same port.
+pg_start() {
+	[ -z "$pg_dir" ] || fail "pg_start: a cluster is already running"
+	PG_HOST=127.0.0.1
+	PG_USER=$(id -un)
+	[ "$(id -u)" -ne 0 ] || PG_USER=postgres
+	lib_new=0
+	if [ ! -f "$tmp/pg/PG_VERSION" ]; then
+		pg_init
+		lib_new=1
+	fi
+	pg_dir=$tmp/pg
+	pg_as "$pg_bindir/pg_ctl" -D "$pg_dir" -l "$tmp/postgres.log" -w -t 20 \
+		-o "-c listen_addresses=$PG_HOST -p $PG_PORT -k $tmp/pgsock -c fsync=off" \
+		start >>"$tmp/pg_ctl.log" 2>&1 || fail "pg_ctl start failed"
+	wait_for 10 "PostgreSQL not ready on port $PG_PORT" \
+		"$pg_bindir/pg_isready" -q -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" \
+		-d postgres
+	PG_CONNINFO="host=$PG_HOST port=$PG_PORT dbname=kms user=$PG_USER"
+	export PG_HOST PG_PORT PG_USER PG_CONNINFO
+	[ $lib_new -eq 1 ] || return 0
+	"$pg_bindir/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_HOST" -p "$PG_PORT" \
+		-U "$PG_USER" -d postgres -c "CREATE DATABASE kms" >>"$tmp/pg_ctl.log" 2>&1 ||
+		fail "cannot create the database kms"
+}
+pg_stop() {
+	[ -n "$pg_dir" ] || fail "pg_stop: no cluster running"
+	pg_as "$pg_bindir/pg_ctl" -D "$pg_dir" -m fast -w -t 10 stop \
+		>>"$tmp/pg_ctl.log" 2>&1 || fail "pg_ctl stop failed"
+	pg_dir=""
+}
+# pg_kill: immediate shutdown, then SIGKILL to a postmaster still there.
+pg_kill() {
+	[ -n "$pg_dir" ] || return 0
+	pg_as "$pg_bindir/pg_ctl" -D "$pg_dir" -m immediate -w -t 10 stop \
+		>/dev/null 2>&1 || true
+	if [ -f "$pg_dir/postmaster.pid" ]; then
+		kill -KILL "$(head -n 1 "$pg_dir/postmaster.pid")" 2>/dev/null || true
+	fi
+	pg_dir=""
+}
+pg_psql() {
+	"$pg_bindir/psql" -X -q -t -A -v ON_ERROR_STOP=1 -d "$PG_CONNINFO" "$@"
+}
+pg_sql() {
+	pg_psql -c "$1"
+}
+
+# --- HAProxy -------------------------------------------------------------------------
+haproxy_bin=""
+haproxy_pid=""
+need_haproxy() {
+	haproxy_bin=$(command -v haproxy 2>/dev/null || true)
+	[ -n "$haproxy_bin" ] || [ ! -x /usr/sbin/haproxy ] || haproxy_bin=/usr/sbin/haproxy
+	if [ -z "$haproxy_bin" ]; then
+		echo "SKIP: haproxy not found"
+		exit 77
+	fi
+}
+haproxy_start() {
+	[ -n "$haproxy_bin" ] || need_haproxy
+	"$haproxy_bin" -c -q -f "$1" >"$tmp/haproxy_check.log" 2>&1 ||
+		fail "haproxy -c -f $1: $(tail -5 "$tmp/haproxy_check.log")"
+	daemon haproxy.log "$haproxy_bin" -db -f "$1"
+	haproxy_pid=$dpid
+	[ $# -lt 2 ] && return 0
+	wait_for 10 "haproxy not listening on port $2" haproxy_accepts "$2"
+}
+# haproxy_accepts PORT: 127.0.0.1:PORT accepts a connection; fails the test
+# when haproxy has exited.
+haproxy_accepts() {
+	kill -0 "$haproxy_pid" 2>/dev/null || fail "haproxy exited during start-up"
+	python3 -c 'import socket, sys
+socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1).close()' \
+		"$1" 2>/dev/null
+}
+haproxy_stop() {
+	stop "$haproxy_pid" haproxy USR1
+	haproxy_pid=""
 }
