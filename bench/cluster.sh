@@ -17,8 +17,10 @@
 # Usage: bench/cluster.sh [REQUESTS]   (default 50000 per run)
 #   BENCH_ROUNDS (3): runs per figure (median); BENCH_CHANGES (20);
 #   BENCH_CONC (8): loadgen connections; BENCH_RELOAD_LINE ("reload done"):
-#   the node log line that marks an applied change.  Figures are appended to
-#   bench/results/history.tsv (BENCH_HISTORY, see bench/lib.sh).
+#   the node log line that marks an applied change.  The CPU of a resolve
+#   run includes the tickets loadgen asks for first (min(REQUESTS, 1000)).
+#   Figures are appended to bench/results/history.tsv (BENCH_HISTORY, see
+#   bench/lib.sh).
 #   A check of the script: BENCH_HISTORY=none BENCH_ROUNDS=1 BENCH_CHANGES=2
 #   bench/cluster.sh 200
 set -eu
@@ -32,6 +34,8 @@ reload_line=${BENCH_RELOAD_LINE:-reload done}
 nodes=3
 pgbin=${KMS_PG_BINDIR:-/usr/lib/postgresql/15/bin}
 haproxy=$(command -v haproxy 2>/dev/null || echo /usr/sbin/haproxy)
+py=python3 # /usr/bin/python3 when there: a python3 first in PATH may be a slow wrapper
+[ ! -x /usr/bin/python3 ] || py=/usr/bin/python3
 for p in "$B/kms/kmsd" "$B/tools/kmsctl" "$B/bench/loadgen" "$pgbin/initdb" "$pgbin/pg_ctl" \
 	"$haproxy"; do
 	[ -x "$p" ] || { echo "bench/cluster.sh: $p missing" >&2; exit 1; }
@@ -60,10 +64,10 @@ die() {
 wait_ok() {
 	w=$1
 	shift
-	i=0
+	wi=0
 	until "$@" >/dev/null 2>&1; do
-		i=$((i + 1))
-		[ $i -le 100 ] || die "$w"
+		wi=$((wi + 1))
+		[ $wi -le 100 ] || die "$w"
 		sleep 0.1
 	done
 }
@@ -131,8 +135,8 @@ node_start() { # node_start I SHARED
 node_stop() {
 	eval "p=\$npid_$1"
 	kill -TERM "$p"
-	i=0
-	while kill -0 "$p" 2>/dev/null && [ $i -lt 100 ]; do i=$((i + 1)); sleep 0.1; done
+	si=0
+	while kill -0 "$p" 2>/dev/null && [ $si -lt 100 ]; do si=$((si + 1)); sleep 0.1; done
 }
 i=1
 while [ $i -le $nodes ]; do
@@ -172,13 +176,20 @@ hpid=$!
 pids="$pids $hpid"
 wait_ok "haproxy did not start" curl -sf "http://127.0.0.1:$lb/readyz"
 lbcmd() { # lbcmd "COMMAND": one command on HAProxy's stats socket
-	python3 -c 'import socket, sys
+	"$py" -c 'import socket, sys
 s = socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(sys.argv[1])
-s.sendall(sys.argv[2].encode() + b"\n"); print(s.recv(65536).decode(), end="")' \
+s.sendall(sys.argv[2].encode() + b"\n")
+out = b""
+for _ in range(256):  # bounded: the socket closes after the answer
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    out += chunk
+print(out.decode(), end="")' \
 		"$tmp/haproxy.sock" "$1"
 }
 up_count() {
-	lbcmd "show stat" | awk -F, '$1 == "kmsd" && $18 == "UP" { c++ } END { print c + 0 }'
+	lbcmd "show stat" | awk -F, '$1 == "kmsd" && $2 ~ /^n[0-9]+$/ && $18 == "UP" { c++ } END { print c + 0 }'
 }
 in_service() { [ "$(up_count)" = "$1" ]; }
 
@@ -195,10 +206,10 @@ pg_ticks() { # the postmaster and all its children
 }
 snap() { # snap: every process's ticks, one line "n1 n2 n3 haproxy pg"
 	s=""
-	i=1
-	while [ $i -le $nodes ]; do
-		eval "s=\"\$s \$(ticks \$npid_$i)\""
-		i=$((i + 1))
+	ni=1
+	while [ $ni -le $nodes ]; do
+		eval "s=\"\$s \$(ticks \$npid_$ni)\""
+		ni=$((ni + 1))
 	done
 	echo "$s $(ticks "$hpid") $(pg_ticks)"
 }
@@ -214,7 +225,7 @@ measure() {
 	a=$(snap)
 	o=$(lg "$2" "$3")
 	b=$(snap)
-	python3 - "$a" "$b" "$(field "$o" rps)" "$(field "$o" sent)" "$hz" >>"$tmp/$1" <<'PY'
+	"$py" - "$a" "$b" "$(field "$o" rps)" "$(field "$o" sent)" "$hz" >>"$tmp/$1" <<'PY'
 import sys
 a, b = [int(x) for x in sys.argv[1].split()], [int(x) for x in sys.argv[2].split()]
 rps, sent, hz = sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
@@ -256,7 +267,7 @@ fi
 logs=""
 i=1
 while [ $i -le $nodes ]; do logs="$logs $tmp/n$i.log"; i=$((i + 1)); done
-python3 - "$B/tools/kmsctl" "$tmp/kmsctl.conf" "$changes" "$reload_line" $logs \
+"$py" - "$B/tools/kmsctl" "$tmp/kmsctl.conf" "$changes" "$reload_line" $logs \
 	>"$tmp/prop" <<'PY' || die "propagation run failed"
 import subprocess, sys, time
 kmsctl, conf, changes, line = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
@@ -282,7 +293,7 @@ for c in range(changes):
 PY
 
 # --- the table and the history -------------------------------------------------------------
-python3 - "$tmp" "$rounds" "$n" "$conc" "$shared" "$hist_date" "$hist_run" "$hist_commit" \
+"$py" - "$tmp" "$rounds" "$n" "$conc" "$shared" "$hist_date" "$hist_run" "$hist_commit" \
 	<<'PY'
 import os, statistics, sys
 tmp, rounds, n, conc, shared = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
