@@ -37,7 +37,8 @@
 #                           as root, runuser and the postgres user are there
 #   pg_start                initdb, start on 127.0.0.1:$PG_PORT, create the
 #                           database kms; sets PG_HOST PG_PORT PG_USER
-#                           PG_CONNINFO (all exported)
+#                           PG_CONNINFO (all exported); after pg_stop, starts
+#                           the same cluster on the same port again
 #   pg_stop                 stop it (fast shutdown); fails unless it stops
 #   pg_psql ARGS...         psql -X -q -t -A -v ON_ERROR_STOP=1 on PG_CONNINFO
 #   pg_sql "SQL"            pg_psql -c SQL: prints the rows, '|' between fields
@@ -362,12 +363,10 @@ pg_as() {
 		"$@"
 	fi
 }
-pg_start() {
-	[ -z "$pg_dir" ] || fail "pg_start: a cluster is already running"
-	PG_USER=$(id -un)
+# pg_init: a new cluster in $tmp/pg and a port for it.
+pg_init() {
 	lib_owner=$PG_USER
 	if [ "$(id -u)" -eq 0 ]; then
-		PG_USER=postgres
 		lib_owner=postgres:postgres
 		# mktemp made $tmp 0700; the server needs to reach its
 		# directories in it, not to list it.
@@ -379,20 +378,33 @@ pg_start() {
 	pg_as "$pg_bindir/initdb" -D "$tmp/pg" -A trust --no-sync -E UTF8 \
 		--locale=C --no-instructions >"$tmp/initdb.log" 2>&1 ||
 		fail "initdb: $(tail -5 "$tmp/initdb.log")"
-	PG_HOST=127.0.0.1
 	PG_PORT=$(free_port)
+}
+# pg_start: the first call makes the cluster and the database kms; a call
+# after pg_stop starts the same cluster again on the same port.
+pg_start() {
+	[ -z "$pg_dir" ] || fail "pg_start: a cluster is already running"
+	PG_HOST=127.0.0.1
+	PG_USER=$(id -un)
+	[ "$(id -u)" -ne 0 ] || PG_USER=postgres
+	lib_new=0
+	if [ ! -f "$tmp/pg/PG_VERSION" ]; then
+		pg_init
+		lib_new=1
+	fi
 	pg_dir=$tmp/pg
 	pg_as "$pg_bindir/pg_ctl" -D "$pg_dir" -l "$tmp/postgres.log" -w -t 20 \
 		-o "-c listen_addresses=$PG_HOST -p $PG_PORT -k $tmp/pgsock -c fsync=off" \
-		start >"$tmp/pg_ctl.log" 2>&1 || fail "pg_ctl start failed"
+		start >>"$tmp/pg_ctl.log" 2>&1 || fail "pg_ctl start failed"
 	wait_for 10 "PostgreSQL not ready on port $PG_PORT" \
 		"$pg_bindir/pg_isready" -q -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" \
 		-d postgres
+	PG_CONNINFO="host=$PG_HOST port=$PG_PORT dbname=kms user=$PG_USER"
+	export PG_HOST PG_PORT PG_USER PG_CONNINFO
+	[ $lib_new -eq 1 ] || return 0
 	"$pg_bindir/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_HOST" -p "$PG_PORT" \
 		-U "$PG_USER" -d postgres -c "CREATE DATABASE kms" >>"$tmp/pg_ctl.log" 2>&1 ||
 		fail "cannot create the database kms"
-	PG_CONNINFO="host=$PG_HOST port=$PG_PORT dbname=kms user=$PG_USER"
-	export PG_HOST PG_PORT PG_USER PG_CONNINFO
 }
 pg_stop() {
 	[ -n "$pg_dir" ] || fail "pg_stop: no cluster running"
