@@ -18,7 +18,10 @@
 #   BENCH_ROUNDS (3): runs per figure (median); BENCH_CHANGES (20);
 #   BENCH_CONC (8): loadgen connections; BENCH_RELOAD_LINE ("reload done"):
 #   the node log line that marks an applied change.  The CPU of a resolve
-#   run includes the tickets loadgen asks for first (min(REQUESTS, 1000)).
+#   run includes the tickets loadgen asks for first (min(REQUESTS, 1000));
+#   audit rows are committed behind the answers, in batches, so a run's
+#   PostgreSQL CPU includes the tail of the previous run's rows and misses
+#   the tail of its own: negligible at 50000 requests, not at 200.
 #   Figures are appended to bench/results/history.tsv (BENCH_HISTORY, see
 #   bench/lib.sh).
 #   A check of the script: BENCH_HISTORY=none BENCH_ROUNDS=1 BENCH_CHANGES=2
@@ -106,7 +109,7 @@ while [ $i -le $nodes ]; do
 	mkdir -m 0700 "$tmp/n$i"
 	i=$((i + 1))
 done
-nth() { echo $ports | cut -d' ' -f"$1"; }
+nth() { echo "$ports" | sed "s/^ //" | cut -d' ' -f"$1"; }
 # node_conf I SHARED: node I's configuration, replay.shared = SHARED
 # (yes/no/absent).
 node_conf() {
@@ -196,13 +199,12 @@ in_service() { [ "$(up_count)" = "$1" ]; }
 # --- CPU accounting ----------------------------------------------------------------------
 hz=$(getconf CLK_TCK)
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
-pg_ticks() { # the postmaster and all its children
-	t=$(ticks "$pg_master")
-	for f in /proc/[0-9]*/stat; do
-		set -- $(cat "$f" 2>/dev/null) x x x x
-		[ "${4:-}" = "$pg_master" ] && t=$((t + ${14} + ${15}))
-	done
-	echo "$t"
+pg_ticks() { # the postmaster and all its children (one pass over /proc)
+	cat /proc/[0-9]*/stat 2>/dev/null | awk -v m="$pg_master" '{
+		pid = $1
+		sub(/^.*\) /, "") # after "(comm) ": state ppid ... utime stime
+		if (pid == m || $2 == m) t += $12 + $13
+	} END { print t + 0 }'
 }
 snap() { # snap: every process's ticks, one line "n1 n2 n3 haproxy pg"
 	s=""
