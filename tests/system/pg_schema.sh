@@ -22,88 +22,97 @@ want="audit master_keys policy_rules policy_version psk_identities psk_users sto
 [ "$(cat "$tmp/tables")" = "$want" ] || fail "tables: $(cat "$tmp/tables")"
 ok "pg_kms_001.sql and pg_audit_001.sql apply in one transaction each; the eight tables are there"
 
-# counters: "POLICY_VERSION STORE_VERSION"
-counters() {
-	pg_sql "SELECT p.version || ' ' || s.version FROM policy_version p, store_version s"
+# delta NAME SQL: SQL, a statement of its own, then the row "NAME|by how
+# much policy_version moved|by how much store_version moved", in one psql
+# script (a psql per statement is slow on a busy host).
+delta() {
+	cat >>"$tmp/delta.sql" <<EOF
+SELECT p.version AS p0, s.version AS s0 FROM policy_version p, store_version s \gset
+$2;
+SELECT '$1', p.version - :p0, s.version - :s0 FROM policy_version p, store_version s;
+EOF
 }
-# bumps WHICH N SQL: SQL moves WHICH (pv or sv) by exactly N, the other
-# counter not at all.
-bumps() {
-	before=$(counters)
-	run 0 pg_sql "$3"
-	after=$(counters)
-	if [ "$1" = pv ]; then
-		want="$((${before% *} + $2)) ${before#* }"
-	else
-		want="${before% *} $((${before#* } + $2))"
-	fi
-	[ "$after" = "$want" ] || fail "counters $before -> $after, not $want: $3"
-}
-sv() { counters | cut -d' ' -f2; }
-
-bumps pv 1 "INSERT INTO policy_rules (initiator, responder, effect)
-	VALUES ('*@a.example', '*@b.example', 0), ('x@a.example', '*@*', 1),
-	('*@*', 'y@b.example', 0) RETURNING id"
-[ "$(tr '\n' ' ' <"$tmp/out")" = "1 2 3 " ] || fail "RETURNING id: $(cat "$tmp/out")"
-created=$(pg_sql "SELECT min(created) FROM policy_rules")
-now=$(date +%s)
-if [ "$created" -lt $((now - 3600)) ] || [ "$created" -gt $((now + 3600)) ]; then
-	fail "policy_rules.created default $created, now $now"
-fi
-bumps pv 1 "UPDATE policy_rules SET priority = priority + 1"
-bumps pv 1 "INSERT INTO policy_rules (id, initiator, responder, effect)
-	VALUES (40, 'z@a.example', '*@*', 1)"
-bumps pv 1 "DELETE FROM policy_rules WHERE id >= 2"
-bumps pv 1 "TRUNCATE policy_rules"
-ok "policy_rules: ids from the identity column, explicit ids taken; a 3-row insert, update, delete and truncate each move policy_version by 1"
-
 k40=$(python3 -c 'print("ab" * 40)')
-bumps sv 1 "INSERT INTO master_keys (id, state, wrapped, created)
-	VALUES (1, 0, '\\x$k40', 1), (2, 1, '\\x$k40', 1)"
-bumps sv 1 "UPDATE master_keys SET state = 2, wrapped = NULL WHERE id = 2"
-bumps sv 1 "INSERT INTO psk_users (psk_id, wrapped, key_len, created)
-	VALUES ('ue1', '\\x$k40', 32, 1), ('ue2', '\\x$k40', 32, 1)"
-bumps sv 1 "INSERT INTO psk_identities VALUES ('ue1', 'a@a.example'),
-	('ue1', 'b@a.example'), ('ue2', 'c@a.example')"
-# The cascade to psk_identities is a statement of its own: at least 1.
-before=$(sv)
-run 0 pg_sql "DELETE FROM psk_users WHERE psk_id = 'ue2'"
-[ "$(sv)" -gt "$before" ] || fail "deleting a PSK user did not move store_version"
-[ "$(pg_sql "SELECT count(*) FROM psk_identities")" -eq 2 ] || fail "no cascade"
 k24=$(python3 -c 'print("cd" * 24)')
 peer="INSERT INTO zk_peers (kms_id, url, ca_file, cert_name, wrapped, key_len, created)"
-bumps sv 1 "$peer VALUES ('kms.b.example', 'https://kms.b.example/zk', '/etc/ca.pem',
-	'Kms.B.Example', '\\x$k24', 16, 1)"
-bumps sv 1 "DELETE FROM master_keys WHERE id = 2"
-bumps sv 1 "TRUNCATE psk_identities"
-[ "$(pg_sql "SELECT responders FROM zk_peers")" = "*@*" ] || fail "zk_peers.responders default"
-ok "master_keys, psk_users, psk_identities, zk_peers: each statement moves store_version, not policy_version"
+delta "3 rules" "INSERT INTO policy_rules (initiator, responder, effect)
+	VALUES ('*@a.example', '*@b.example', 0), ('x@a.example', '*@*', 1),
+	('*@*', 'y@b.example', 0)"
+echo "SELECT string_agg(id::text, ' ' ORDER BY id),
+	bool_and(abs(created - extract(epoch FROM now())) < 60) FROM policy_rules;" \
+	>>"$tmp/delta.sql"
+delta "update rules" "UPDATE policy_rules SET priority = priority + 1"
+delta "rule 40" "INSERT INTO policy_rules (id, initiator, responder, effect)
+	VALUES (40, 'z@a.example', '*@*', 1)"
+delta "delete rules" "DELETE FROM policy_rules WHERE id >= 2"
+delta "truncate rules" "TRUNCATE policy_rules"
+delta "2 keys" "INSERT INTO master_keys (id, state, wrapped, created)
+	VALUES (1, 0, '\\x$k40', 1), (2, 1, '\\x$k40', 1)"
+delta "retire key" "UPDATE master_keys SET state = 2, wrapped = NULL WHERE id = 2"
+delta "2 psk users" "INSERT INTO psk_users (psk_id, wrapped, key_len, created)
+	VALUES ('ue1', '\\x$k40', 32, 1), ('ue2', '\\x$k40', 32, 1)"
+delta "3 identities" "INSERT INTO psk_identities VALUES ('ue1', 'a@a.example'),
+	('ue1', 'b@a.example'), ('ue2', 'c@a.example')"
+# The cascade to psk_identities is a statement of its own: one more.
+delta "delete psk user" "DELETE FROM psk_users WHERE psk_id = 'ue2'"
+echo "SELECT count(*) FROM psk_identities;" >>"$tmp/delta.sql"
+delta "peer" "$peer VALUES ('kms.b.example', 'https://kms.b.example/zk',
+	'/etc/ca.pem', 'Kms.B.Example', '\\x$k24', 16, 1)"
+echo "SELECT responders FROM zk_peers;" >>"$tmp/delta.sql"
+delta "delete key" "DELETE FROM master_keys WHERE id = 2"
+delta "no row" "UPDATE zk_peers SET created = 3 WHERE false"
+delta "truncate identities" "TRUNCATE psk_identities"
+run 0 pg_psql -f "$tmp/delta.sql"
+cat >"$tmp/want" <<EOF
+3 rules|1|0
+1 2 3|t
+update rules|1|0
+rule 40|1|0
+delete rules|1|0
+truncate rules|1|0
+2 keys|0|1
+retire key|0|1
+2 psk users|0|1
+3 identities|0|1
+delete psk user|0|2
+2
+peer|0|1
+*@*
+delete key|0|1
+no row|0|1
+truncate identities|0|1
+EOF
+diff "$tmp/want" "$tmp/out" >"$tmp/diff" || fail "counters: $(cat "$tmp/diff")"
+ok "policy_rules: ids from the identity column, explicit ids taken, created now; a 3-row insert, update, delete, truncate each move policy_version by 1"
+ok "master_keys, psk_users, psk_identities, zk_peers: each statement moves store_version by 1 (2 with a cascade), not policy_version"
 
-# refused CONSTRAINT SQL: SQL fails on CONSTRAINT; nothing changes.
-refused() {
-	before=$(counters)
-	run 1 pg_sql "$2"
-	grep -q "\"$1\"" "$tmp/err" || fail "not refused by $1: $2"
-	[ "$(counters)" = "$before" ] || fail "a refused statement moved a counter: $2"
-}
-refused master_keys_active "INSERT INTO master_keys (id, state, wrapped, created)
-	VALUES (3, 0, '\\x$k40', 2)"
-refused master_keys_check "INSERT INTO master_keys (id, state, wrapped, created)
-	VALUES (3, 2, '\\x$k40', 2)"
-refused zk_peers_cert_name "$peer VALUES ('kms.c.example', 'https://kms.c.example/zk',
-	'/etc/ca.pem', 'kms.b.EXAMPLE', '\\x$k24', 16, 1)"
-refused zk_peers_check "$peer VALUES ('kms.c.example', 'https://kms.c.example/zk',
-	'/etc/ca.pem', 'kms.c.example', '\\x$k24', 32, 1)"
+# Each statement fails alone; the constraints named in the errors, in order.
 id300=$(python3 -c 'print("a" * 290 + "@a.example")')
-refused zk_peers_kms_id_check "$peer VALUES ('$id300', 'https://kms.c.example/zk',
-	'/etc/ca.pem', 'kms.c.example', '\\x$k24', 16, 1)"
 id128=$(python3 -c 'print("\u00e9" * 128)')
-refused zk_peers_kms_id_check "$peer VALUES ('$id128', 'https://kms.c.example/zk',
-	'/etc/ca.pem', 'kms.c.example', '\\x$k24', 16, 1)"
-refused policy_rules_initiator_check "INSERT INTO policy_rules (initiator, responder, effect)
-	VALUES ('$id300', '*@*', 0)"
-refused policy_rules_effect_check "INSERT INTO policy_rules (initiator, responder, effect)
-	VALUES ('*@*', '*@*', 2)"
+cat >"$tmp/refused.sql" <<EOF
+INSERT INTO master_keys (id, state, wrapped, created) VALUES (3, 0, '\\x$k40', 2);
+INSERT INTO master_keys (id, state, wrapped, created) VALUES (3, 2, '\\x$k40', 2);
+$peer VALUES ('kms.c.example', 'https://kms.c.example/zk', '/etc/ca.pem',
+	'kms.b.EXAMPLE', '\\x$k24', 16, 1);
+$peer VALUES ('kms.c.example', 'https://kms.c.example/zk', '/etc/ca.pem',
+	'kms.c.example', '\\x$k24', 32, 1);
+$peer VALUES ('$id300', 'https://kms.c.example/zk', '/etc/ca.pem',
+	'kms.c.example', '\\x$k24', 16, 1);
+$peer VALUES ('$id128', 'https://kms.c.example/zk', '/etc/ca.pem',
+	'kms.c.example', '\\x$k24', 16, 1);
+INSERT INTO policy_rules (initiator, responder, effect) VALUES ('$id300', '*@*', 0);
+INSERT INTO policy_rules (initiator, responder, effect) VALUES ('*@*', '*@*', 2);
+SELECT count(*) FROM master_keys;
+SELECT count(*) FROM zk_peers;
+SELECT count(*) FROM policy_rules;
+EOF
+run 0 pg_psql -v ON_ERROR_STOP=0 -f "$tmp/refused.sql"
+sed -n 's/^.*ERROR: .* constraint "\([a-z_]*\)".*$/\1/p' "$tmp/err" | tr '\n' ' ' >"$tmp/names"
+[ "$(tr '\n' ' ' <"$tmp/out")" = "1 1 0 " ] || fail "rows after refusals: $(cat "$tmp/out")"
+want="master_keys_active master_keys_check zk_peers_cert_name zk_peers_check"
+want="$want zk_peers_kms_id_check zk_peers_kms_id_check policy_rules_initiator_check"
+want="$want policy_rules_effect_check "
+[ "$(cat "$tmp/names")" = "$want" ] || fail "refused by: $(cat "$tmp/names")"
 ok "refused: a second active key, a peer's cert_name differing in case only, a 300-byte identity, a 256-byte one in 128 characters, bad effect and key length"
 
 notes=$(python3 "$top_srcdir/tests/system/pg_listen.py" "$pg_bindir/psql" \
@@ -141,6 +150,9 @@ if command -v sqlite3 >/dev/null 2>&1; then
 	ok "SQLite: audit_001..audit_005.sql apply, node is a column beside time"
 fi
 
+counters() {
+	pg_sql "SELECT p.version || ' ' || s.version FROM policy_version p, store_version s"
+}
 before="$(counters) $PG_PORT"
 pg_stop
 pg_start
