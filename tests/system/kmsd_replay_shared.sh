@@ -145,7 +145,17 @@ served_b() { # a fresh request served by B (its checks reach the store again)
 }
 wait_for 10 "B does not serve once the database is back" served_b
 wait_log "shared replay store answers again: checks resume" b.log
-status "$A" "m5_$i" 401 1
+# A served m4 locally and waits replay.on_store_failure's retry interval
+# before it asks the store again: fresh requests until it has.
+j=$i
+resumed_a() {
+	i=$((i + 1))
+	req "m5_$i"
+	post "$A" "m5_$i" >/dev/null
+	log_has "shared replay store answers again" 1 kmsd.log
+}
+wait_for 10 "A does not ask the store again once it is back" resumed_a
+status "$A" "m5_$j" 401 1
 [ "$(metric "$ma" kms_replay_shared_refusals_total)" = 1 ] || fail "A: shared refusals"
 ok "database started again: B serves, and A refuses what B answered (the shared checks resumed)"
 
