@@ -175,11 +175,6 @@ static int keep_suite(ue_call_t *c, const char *path)
 	c->suite = su.key_len == 32 ? UE_SRTP_AES256_SHA1_80 : UE_SRTP_AES128_SHA1_80;
 	uint8_t b = (uint8_t)c->suite;
 	rc = ue_state_set(st, "srtp_suite", &b, 1);
-	const mikey_bytes_t *spi = ue_state_get(st, "tgk_spi");
-	if (spi != NULL) {
-		hex_encode(spi->data, spi->len < 64 ? spi->len : 64, c->tgk_spi,
-			   sizeof(c->tgk_spi));
-	}
 	if (rc == KMS_EOK) {
 		rc = ue_state_save(st, path);
 	}
@@ -249,6 +244,21 @@ static void note_ticket(ue_call_t *c, const mikey_msg_t *ti)
 	}
 }
 
+/* The TGK's SPI (its key id) for the summary. */
+static void note_spi(ue_call_t *c, const char *path)
+{
+	ue_state_t *st = NULL;
+	size_t line = 0;
+	if (ue_state_load(path, &st, &line) == KMS_EOK) {
+		const mikey_bytes_t *spi = ue_state_get(st, "tgk_spi");
+		if (spi != NULL) {
+			hex_encode(spi->data, spi->len < 64 ? spi->len : 64, c->tgk_spi,
+				   sizeof(c->tgk_spi));
+		}
+	}
+	ue_state_free(st);
+}
+
 /* Request (or reuse) and build the TRANSFER_INIT into dir/transfer_init. */
 static int caller_transfer_init(ue_call_t *c)
 {
@@ -275,6 +285,7 @@ static int caller_transfer_init(ue_call_t *c)
 	}
 	if (rc == UE_EXIT_OK) {
 		note_ticket(c, &msg);
+		note_spi(c, st);
 	}
 	return rc;
 }
