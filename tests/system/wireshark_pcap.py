@@ -9,11 +9,16 @@ Usage: wireshark_pcap.py OUT ITEM...
   sip:PORT:TI:TR                     SIP INVITE / 200 OK over UDP to PORT whose
                                      SDP carry a=key-mgmt:mikey (RFC 4567)
   udp:PORT:FILE                      FILE as the payload of one UDP datagram
+  mutate:PORT:DIR                    every file of DIR (sorted) in UDP datagrams:
+                                     whole, cut at 1/4, 1/2 and len-1 bytes, and
+                                     with byte 2 (the next payload) and the last
+                                     byte flipped (deterministic)
   synth:PORT:NAME                    a hand-made message (see SYNTH) in one UDP
                                      datagram: payloads kms-ue does not send
 Files are read in binary; every record is built by hand (no scapy).
 """
 import base64
+import os
 import struct
 import sys
 
@@ -30,7 +35,7 @@ class Pcap:
     def packet(self, src, dst, proto, l4):
         hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), self.ip_id, 0, 64,
                           proto, 0, bytes(src), bytes(dst))
-        self.ip_id += 1
+        self.ip_id = (self.ip_id + 1) & 0xFFFF
         hdr = hdr[:10] + struct.pack("!H", csum(hdr)) + hdr[12:]
         frame = hdr + l4
         self.n += 1
@@ -145,6 +150,19 @@ SYNTH = {
 }
 
 
+def mutations(data):
+    out = [data]
+    for cut in (len(data) // 4, len(data) // 2, len(data) - 1):
+        if 0 < cut < len(data):
+            out.append(data[:cut])
+    for pos in (2, len(data) - 1):
+        if 0 <= pos < len(data):
+            m = bytearray(data)
+            m[pos] ^= 0xFF
+            out.append(bytes(m))
+    return out
+
+
 def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)
@@ -160,6 +178,10 @@ def main():
             sip(p, int(f[1]), rd(f[2]), rd(f[3]))
         elif f[0] == "udp" and len(f) == 3:
             p.udp(UE, 50000, KMS, int(f[1]), rd(f[2]))
+        elif f[0] == "mutate" and len(f) == 3:
+            for name in sorted(os.listdir(f[2])):
+                for m in mutations(rd(os.path.join(f[2], name))):
+                    p.udp(UE, 50000, KMS, int(f[1]), m)
         elif f[0] == "synth" and len(f) == 3 and f[2] in SYNTH:
             p.udp(UE, 50000, KMS, int(f[1]), SYNTH[f[2]])
         else:

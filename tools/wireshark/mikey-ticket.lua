@@ -304,7 +304,8 @@ function Cur:masked(field, n)
 	self.tree:add(field, self.tvb(self.off, n))
 end
 
--- n bytes as a bytes/string field (after need()); returns the range.
+-- n bytes as a bytes/string field (after need()); returns the range and
+-- the tree item.
 function Cur:bytes(field, n, label)
 	local r = self.tvb(self.off, n)
 	local item = self.tree:add(field, r)
@@ -312,15 +313,26 @@ function Cur:bytes(field, n, label)
 		item:set_text(label)
 	end
 	self.off = self.off + n
-	return r
+	return r, item
 end
 
--- A child cursor over the next n bytes, its tree under item.
+-- A child cursor over the next n bytes (after need()), its tree under
+-- tree; the parent cursor moves past them.
 function Cur:sub(n, tree)
 	local c = cursor(self.tvb, self.pinfo, self.off, self.off + n, tree or self.tree,
 		self.depth + 1)
 	c.info = self.info
+	self.off = self.off + n
 	return c
+end
+
+-- n bytes as a bytes field with a child cursor over them (after need()).
+function Cur:sub_bytes(field, n, label)
+	local item = self.tree:add(field, self.tvb(self.off, n))
+	if label then
+		item:set_text(label)
+	end
+	return self:sub(n, item), item
 end
 
 -- --- payloads ------------------------------------------------------------
@@ -452,8 +464,7 @@ handlers[1] = function(c, item) -- KEMAC
 	if not c:need(len, "Encr data") then return end
 	if ea == 0 and len > 0 then
 		-- NULL encryption: the key data chain is in the clear (a TP template).
-		local sub = c:sub(len, c:bytes(f["kemac.encr_data"], len))
-		chain(sub, 20)
+		chain(c:sub_bytes(f["kemac.encr_data"], len), 20)
 	elseif len > 0 then
 		c:bytes(f["kemac.encr_data"], len)
 	end
@@ -504,16 +515,14 @@ handlers[10] = function(c) -- SP
 	local len = c:uint(f["sp.param_len"], 2)
 	if not c:need(len, "policy parameters") then return end
 	local sub = c:sub(len)
-	c.off = c.off + len
 	local n = 0
 	while sub:left() > 0 and n < 256 do
 		n = n + 1
 		if not sub:need(2, "policy parameter") then break end
 		local ty = sub.tvb(sub.off, 1):uint()
 		local pl = sub.tvb(sub.off + 1, 1):uint()
-		local pi = c.tree:add(f["sp.param.type"], sub.tvb(sub.off, 1))
 		local label = pt == 0 and name(srtp_params, ty) or ("Type " .. ty)
-		pi:set_text("Parameter: " .. label)
+		local pi = c.tree:add(sub.tvb(sub.off, 2), "Parameter: " .. label)
 		sub.tree = pi
 		sub:uint(f["sp.param.type"], 1)
 		sub:uint(f["sp.param.len"], 1)
@@ -681,9 +690,7 @@ local function base_data(c)
 end
 
 local function ticket_data(c, item, ttype, len)
-	local di = c.tree:add(f["ticket.data"], c.tvb(c.off, len))
-	local sub = c:sub(len, di)
-	c.off = c.off + len
+	local sub, di = c:sub_bytes(f["ticket.data"], len)
 	if ttype == 0xF000 then
 		di:set_text("Ticket Data: sealed (AES-256-GCM), " .. len .. " bytes")
 		sealed_data(sub, len)
@@ -709,9 +716,7 @@ local function tp_common(c, item, is_ticket)
 	local len = c:uint(f["tp.data_len"], 2)
 	if not c:need(len, "TP Data") then return end
 	if len > 0 then
-		local ti = c.tree:add(c.tvb(c.off, len), "TP Data")
-		local sub = c:sub(len, ti)
-		c.off = c.off + len
+		local sub = c:sub(len, c.tree:add(c.tvb(c.off, len), "TP Data"))
 		sub:need(1, "First payload")
 		if not sub.bad then
 			chain(sub, sub:uint(f["tp.first_payload"], 1))
@@ -730,9 +735,7 @@ local function tp_common(c, item, is_ticket)
 	local idl = c:uint(f["ticket.init_len"], 2)
 	if not c:need(idl, "Initiator Data") then return end
 	if idl > 0 then
-		local ii = c.tree:add(c.tvb(c.off, idl), "Initiator Data")
-		local sub = c:sub(idl, ii)
-		c.off = c.off + idl
+		local sub = c:sub(idl, c.tree:add(c.tvb(c.off, idl), "Initiator Data"))
 		sub:need(1, "First payload")
 		if not sub.bad then
 			chain(sub, sub:uint(f["ticket.init_first"], 1))
@@ -792,7 +795,7 @@ chain = function(c, first)
 end
 
 local function hdr_cs(c, map, i)
-	local item = c.tree:add(c.tvb(c.off, 1), "Crypto session " .. i)
+	local item = c.tree:add(c.tvb(c.off, math.min(1, c:left())), "Crypto session " .. i)
 	local parent = c.tree
 	local start = c.off
 	c.tree = item
@@ -818,7 +821,7 @@ local function hdr_cs(c, map, i)
 		if c:need(2, "Session Data length") then
 			local sl = c:uint(f["hdr.cs.session_data_len"], 2)
 			if c:need(sl, "Session Data") and sl > 0 then
-				local sc = c:sub(sl, c:bytes(f["hdr.cs.session_data"], sl))
+				local sc = c:sub_bytes(f["hdr.cs.session_data"], sl)
 				-- SRTP: SSRC, and ROC and SEQ when S is set.
 				if pt == 0 and (sl == 4 or sl == 10) then
 					sc:uint(f["hdr.cs.ssrc"], 4)
