@@ -910,6 +910,45 @@ function proto.dissector(tvb, pinfo, tree)
 	return tvb:len()
 end
 
+-- --- SDP key-mgmt at media level ---------------------------------------------
+-- Wireshark 4.0's SDP dissector hands only a session-level a=key-mgmt to
+-- the "key_mgmt" table; a media-level one (RFC 4567 allows both, and
+-- kms-ue call sends it so) stays a string.  A postdissector picks those
+-- attributes up, decodes the base64 into a new data source and dissects it.
+local sdp_km = Proto("mikey_ticket_sdp", "MIKEY-TICKET in SDP media key-mgmt")
+local media_attr = Field.new("sdp.media_attr")
+local MAX_KM_ATTRS = 16
+
+local function km_payload(v)
+	local b64 = v:match("^key%-mgmt:%s*mikey%s+([%w%+/=]+)%s*$")
+	if not b64 or #b64 > 65536 then
+		return nil
+	end
+	local ok, ba = pcall(function()
+		return ByteArray.new(b64, true):base64_decode()
+	end)
+	if ok and ba and ba:len() > 0 then
+		return ba
+	end
+end
+
+function sdp_km.dissector(tvb, pinfo, tree)
+	local attrs = { media_attr() }
+	for i = 1, math.min(#attrs, MAX_KM_ATTRS) do
+		local v = attrs[i].value
+		local ba = type(v) == "string" and km_payload(v)
+		if ba then
+			local ok, err = pcall(function()
+				proto.dissector(ba:tvb("MIKEY (SDP key-mgmt)"), pinfo, tree)
+			end)
+			if not ok then
+				tree:add_proto_expert_info(ef.internal, "Dissector failure: " .. tostring(err))
+			end
+		end
+	end
+end
+register_postdissector(sdp_km)
+
 -- --- registration ----------------------------------------------------------
 -- Replacing the entries of the built-in MIKEY dissector: whatever
 -- registered them first, DissectorTable:add() overwrites.
