@@ -1,0 +1,973 @@
+-- mikey-ticket.lua: a Wireshark (4.0 and later) dissector for MIKEY
+-- (RFC 3830) with the MIKEY-TICKET extensions (RFC 6043) and the Empty
+-- CS ID map (RFC 4563), as kmsd and kms-ue put them on the wire.
+--
+-- It takes over the two places Wireshark hands MIKEY to its built-in
+-- dissector, which stops at the first RFC 6043 element: HTTP bodies of
+-- Content-Type application/mikey (table "media_type") and SDP
+-- a=key-mgmt:mikey (table "key_mgmt", RFC 4567).  It is also offered in
+-- Decode As for UDP and TCP ports (protocol "mikey_ticket").
+--
+-- Load it with  tshark -X lua_script:mikey-ticket.lua  or copy it into a
+-- Lua plugins folder (docs/wireshark.md).  Field names: mikey_ticket.*.
+--
+-- Robustness: every read is checked against the end of the enclosing
+-- structure before it is made; a short or malformed message gets an
+-- expert info (group Malformed, severity Error) and the dissection of that
+-- structure stops there.  Sealed ticket content and encrypted key data are
+-- shown as opaque bytes; key bytes carried in the clear (NULL-encrypted
+-- KEMAC templates) are shown by length only, as kms-ue decode does.
+
+local proto = Proto("mikey_ticket", "MIKEY-TICKET (RFC 3830, RFC 6043)")
+
+local MAX_PAYLOADS = 64 -- per chain; a message of kmsd has at most 32
+local MAX_DEPTH = 4     -- message > TICKET > Ticket Data > KEMAC
+
+-- --- value names ---------------------------------------------------------
+
+local data_types = {
+	[0] = "Pre-shared", [1] = "PSK response", [2] = "Public key",
+	[3] = "PK response", [4] = "D-H init", [5] = "D-H response",
+	[6] = "Error", [7] = "DHHMAC init", [8] = "DHHMAC response",
+	[9] = "RSA-R init", [10] = "RSA-R response",
+	[11] = "REQUEST_INIT_PSK", [12] = "REQUEST_INIT_PK",
+	[13] = "REQUEST_RESP", [14] = "TRANSFER_INIT", [15] = "TRANSFER_RESP",
+	[16] = "RESOLVE_INIT_PSK", [17] = "RESOLVE_INIT_PK", [18] = "RESOLVE_RESP",
+}
+local payload_types = {
+	[0] = "Last payload", [1] = "KEMAC", [2] = "PKE", [3] = "DH",
+	[4] = "SIGN", [5] = "T", [6] = "ID", [7] = "CERT", [8] = "CHASH",
+	[9] = "V", [10] = "SP", [11] = "RAND", [12] = "ERR", [13] = "TR",
+	[14] = "IDR", [15] = "RANDR", [16] = "TP", [17] = "TICKET",
+	[20] = "Key data", [21] = "General Ext",
+}
+local prf_names = { [0] = "MIKEY-1", [1] = "PRF-HMAC-SHA-256" }
+local map_types = { [0] = "SRTP-ID", [1] = "Empty", [2] = "GENERIC-ID" }
+local ts_types = { [0] = "NTP-UTC", [1] = "NTP", [2] = "COUNTER", [3] = "NTP-UTC-32" }
+local ts_lens = { [0] = 8, [1] = 8, [2] = 4, [3] = 4 }
+local tr_roles = { [1] = "TRi (issue)", [2] = "TRs (start)", [3] = "TRe (end)", [4] = "TRr (re-key)" }
+local id_types = { [0] = "NAI", [1] = "URI", [2] = "Byte string" }
+local id_roles = {
+	[1] = "IDRi (Initiator)", [2] = "IDRr (Responder)", [3] = "IDRkms (KMS)",
+	[4] = "IDRpsk (pre-shared key)", [5] = "IDRapp (application)",
+}
+local rand_roles = { [1] = "RANDRi (Initiator)", [2] = "RANDRr (Responder)", [3] = "RANDRkms (KMS)" }
+local encr_algs = { [0] = "NULL", [1] = "AES-CM-128", [2] = "AES-KW-128", [3] = "AES-CM-256" }
+local mac_algs = { [0] = "NULL", [1] = "HMAC-SHA-1-160", [2] = "HMAC-SHA-256-256" }
+local mac_lens = { [0] = 0, [1] = 20, [2] = 32 }
+local err_codes = {
+	[0] = "Auth failure", [1] = "Invalid TS", [2] = "Invalid PRF",
+	[3] = "Invalid MAC", [4] = "Invalid EA", [5] = "Invalid HA",
+	[6] = "Invalid DH", [7] = "Invalid ID", [8] = "Invalid Cert",
+	[9] = "Invalid SP", [10] = "Invalid SPpar", [11] = "Invalid DT",
+	[12] = "Unspecified error", [14] = "Invalid TICKET", [15] = "Invalid TPpar",
+}
+local key_types = {
+	[0] = "TGK", [1] = "TGK+SALT", [2] = "TEK", [3] = "TEK+SALT",
+	[4] = "GTGK", [5] = "GTGK+SALT", [6] = "MPK",
+}
+local kv_types = { [0] = "Null", [1] = "SPI/MKI", [2] = "Interval" }
+local sp_prot = { [0] = "SRTP" }
+local srtp_params = {
+	[0] = "Encryption algorithm", [1] = "Session encryption key length",
+	[2] = "Authentication algorithm", [3] = "Session auth key length",
+	[4] = "Session salt key length", [5] = "SRTP PRF",
+	[6] = "Key derivation rate", [7] = "SRTP encryption", [8] = "SRTCP encryption",
+	[9] = "Sender's FEC order", [10] = "SRTP authentication",
+	[11] = "Authentication tag length", [12] = "SRTP prefix length",
+}
+local genext_types = { [0] = "Vendor ID", [1] = "SDP IDs", [3] = "Key ID" }
+local hash_funcs = { [0] = "SHA-1", [1] = "MD5", [2] = "SHA-256" }
+local hash_lens = { [0] = 20, [1] = 16, [2] = 32 }
+local dh_groups = { [0] = "OAKLEY 5", [1] = "OAKLEY 1", [2] = "OAKLEY 2" }
+local dh_lens = { [0] = 192, [1] = 96, [2] = 128 }
+local cert_types = { [0] = "X.509v3", [1] = "X.509v3 URL", [2] = "X.509v3 Sign", [3] = "X.509v3 Encr" }
+local ticket_types = { [1] = "MIKEY base ticket", [2] = "3GPP base ticket", [0xF000] = "kmsd sealed ticket (private)" }
+local flag_letters = { "D", "E", "F", "G", "H", "I", "J", "K", "L", "M", "N", "O" }
+local flag_masks = {
+	0x010000, 0x008000, 0x004000, 0x002000, 0x001000, 0x000800,
+	0x000400, 0x000200, 0x000100, 0x000080, 0x000040, 0x000020,
+}
+local flag_meaning = {
+	D = "Ticket generated by the KMS", E = "Ticket Resolve mandatory",
+	F = "TRANSFER_RESP required", G = "Responder generates RANDRr",
+	H = "RANDRi used in TGK derivation", I = "Key forking",
+	J = "Ticket may be reused", K = "KMS changed the policy",
+	L = "Initiator may supply session keys", M = "Responder may supply session keys",
+	N = "Generic Initiator can use the ticket", O = "Generic Responder can process TRANSFER_INIT",
+}
+
+local function name(t, v)
+	return t[v] or ("Unknown (" .. v .. ")")
+end
+
+-- --- fields --------------------------------------------------------------
+
+local f = {}
+local function uint(key, label, bits, names, base_)
+	f[key] = ProtoField["uint" .. bits]("mikey_ticket." .. key, label, base_ or base.DEC, names)
+end
+local function bytes(key, label)
+	f[key] = ProtoField.bytes("mikey_ticket." .. key, label)
+end
+local function str(key, label)
+	f[key] = ProtoField.string("mikey_ticket." .. key, label)
+end
+
+uint("hdr.version", "Version", 8)
+uint("hdr.data_type", "Data type", 8, data_types)
+uint("hdr.next_payload", "Next payload", 8, payload_types)
+f["hdr.v"] = ProtoField.bool("mikey_ticket.hdr.v", "V (response expected)", 8, nil, 0x80)
+f["hdr.prf"] = ProtoField.uint8("mikey_ticket.hdr.prf", "PRF func", base.DEC, prf_names, 0x7f)
+uint("hdr.csb_id", "CSB ID", 32, nil, base.HEX)
+uint("hdr.ncs", "#CS", 8)
+uint("hdr.map_type", "CS ID map type", 8, map_types)
+uint("hdr.cs.policy_no", "Policy no", 8)
+uint("hdr.cs.ssrc", "SSRC", 32, nil, base.HEX)
+uint("hdr.cs.roc", "ROC", 32)
+uint("hdr.cs.seq", "SEQ", 16)
+uint("hdr.cs.id", "CS ID", 8)
+uint("hdr.cs.prot_type", "Prot type", 8, sp_prot)
+f["hdr.cs.s"] = ProtoField.bool("mikey_ticket.hdr.cs.s", "S (ROC and SEQ present)", 8, nil, 0x80)
+f["hdr.cs.np"] = ProtoField.uint8("mikey_ticket.hdr.cs.np", "#P", base.DEC, nil, 0x7f)
+uint("hdr.cs.session_data_len", "Session Data length", 16)
+bytes("hdr.cs.session_data", "Session Data")
+uint("hdr.cs.spi_len", "SPI length", 8)
+bytes("hdr.cs.spi", "SPI")
+
+uint("payload", "Payload", 8, payload_types)
+uint("next_payload", "Next payload", 8, payload_types)
+bytes("unknown", "Undecoded data")
+
+uint("ts.role", "TS role", 8, tr_roles)
+uint("ts.type", "TS type", 8, ts_types)
+f["ts.time"] = ProtoField.absolute_time("mikey_ticket.ts.time", "TS value", base.UTC)
+uint("ts.counter", "TS value (counter)", 32)
+
+uint("id.role", "ID role", 8, id_roles)
+uint("id.type", "ID type", 8, id_types)
+uint("id.len", "ID length", 16)
+str("id.data", "ID data")
+bytes("id.bytes", "ID data")
+
+uint("rand.role", "RAND role", 8, rand_roles)
+uint("rand.len", "RAND length", 8)
+bytes("rand.value", "RAND")
+
+uint("kemac.encr_alg", "Encr alg", 8, encr_algs)
+uint("kemac.encr_len", "Encr data length", 16)
+bytes("kemac.encr_data", "Encr data")
+uint("kemac.mac_alg", "MAC alg", 8, mac_algs)
+bytes("kemac.mac", "MAC")
+
+uint("key.type", "Key type", 8, key_types)
+uint("key.kv", "KV type", 8, kv_types)
+uint("key.len", "Key data length", 16)
+bytes("key.data", "Key data")
+uint("key.salt_len", "Salt length", 16)
+bytes("key.salt", "Salt")
+uint("key.spi_len", "SPI length", 8)
+bytes("key.spi", "SPI/MKI")
+uint("key.vf_len", "Valid From length", 8)
+bytes("key.vf", "Valid From")
+uint("key.vt_len", "Valid To length", 8)
+bytes("key.vt", "Valid To")
+
+uint("v.auth_alg", "Auth alg", 8, mac_algs)
+bytes("v.mac", "Verification data")
+
+uint("err.code", "Error no", 8, err_codes)
+uint("err.reserved", "Reserved", 16)
+
+uint("sp.policy_no", "Policy no", 8)
+uint("sp.prot_type", "Prot type", 8, sp_prot)
+uint("sp.param_len", "Policy param length", 16)
+uint("sp.param.type", "Parameter type", 8, srtp_params)
+uint("sp.param.len", "Parameter length", 8)
+bytes("sp.param.value", "Parameter value")
+
+uint("ext.type", "Extension type", 8, genext_types)
+uint("ext.len", "Extension length", 16)
+bytes("ext.data", "Extension data")
+
+f["pke.c"] = ProtoField.uint16("mikey_ticket.pke.c", "C (cache)", base.DEC, nil, 0xc000)
+f["pke.len"] = ProtoField.uint16("mikey_ticket.pke.len", "Data length", base.DEC, nil, 0x3fff)
+bytes("pke.data", "PKE data")
+uint("dh.group", "DH group", 8, dh_groups)
+bytes("dh.value", "DH value")
+f["dh.kv"] = ProtoField.uint8("mikey_ticket.dh.kv", "KV type", base.DEC, kv_types, 0x0f)
+f["sign.type"] = ProtoField.uint16("mikey_ticket.sign.type", "S type", base.DEC, nil, 0xf000)
+f["sign.len"] = ProtoField.uint16("mikey_ticket.sign.len", "Signature length", base.DEC, nil, 0x0fff)
+bytes("sign.data", "Signature")
+uint("cert.type", "Cert type", 8, cert_types)
+uint("cert.len", "Cert length", 16)
+bytes("cert.data", "Certificate")
+uint("chash.func", "Hash func", 8, hash_funcs)
+bytes("chash.hash", "Hash")
+
+uint("tp.ticket_type", "Ticket Type", 16, ticket_types, base.HEX_DEC)
+uint("tp.subtype", "Subtype", 8, nil, base.HEX)
+uint("tp.version", "Version", 8, nil, base.HEX)
+f["tp.prf"] = ProtoField.uint24("mikey_ticket.tp.prf", "PRF func", base.DEC, prf_names, 0xfe0000)
+f["tp.flags"] = ProtoField.uint24("mikey_ticket.tp.flags", "Flags", base.HEX, nil, 0x01ffe0)
+str("tp.flags.set", "Flags set")
+for i, l in ipairs(flag_letters) do
+	f["tp.flags." .. l:lower()] = ProtoField.bool("mikey_ticket.tp.flags." .. l:lower(),
+		l .. ": " .. flag_meaning[l], 24, nil, flag_masks[i])
+end
+f["tp.reserved"] = ProtoField.uint24("mikey_ticket.tp.reserved", "Reserved", base.HEX, nil, 0x00001f)
+uint("tp.data_len", "TP Data length", 16)
+uint("tp.first_payload", "First payload", 8, payload_types)
+
+uint("ticket.data_len", "Ticket Data length", 16)
+bytes("ticket.data", "Ticket Data")
+uint("ticket.format", "Format", 8)
+uint("ticket.key_id", "Key id", 32)
+bytes("ticket.nonce", "Nonce")
+bytes("ticket.ciphertext", "Sealed content")
+bytes("ticket.tag", "GCM tag")
+uint("ticket.thdr.len", "THDR Data length", 16)
+bytes("ticket.thdr.data", "THDR Data")
+uint("ticket.init_len", "Initiator Data length", 16)
+uint("ticket.init_first", "First payload", 8, payload_types)
+
+local fields = {}
+for _, v in pairs(f) do
+	fields[#fields + 1] = v
+end
+proto.fields = fields
+
+local ef = {
+	malformed = ProtoExpert.new("mikey_ticket.malformed", "Malformed MIKEY",
+		expert.group.MALFORMED, expert.severity.ERROR),
+	unknown = ProtoExpert.new("mikey_ticket.unknown", "Unknown MIKEY value",
+		expert.group.UNDECODED, expert.severity.WARN),
+	trailing = ProtoExpert.new("mikey_ticket.trailing", "Bytes after the last payload",
+		expert.group.MALFORMED, expert.severity.WARN),
+	error_msg = ProtoExpert.new("mikey_ticket.error", "MIKEY Error message",
+		expert.group.RESPONSE_CODE, expert.severity.NOTE),
+	internal = ProtoExpert.new("mikey_ticket.internal", "MIKEY-TICKET dissector failure",
+		expert.group.MALFORMED, expert.severity.ERROR),
+}
+proto.experts = { ef.malformed, ef.unknown, ef.trailing, ef.error_msg, ef.internal }
+
+-- --- a bounds-checked cursor ---------------------------------------------
+-- off..limit is the structure being read (never past the tvb).  The first
+-- failure sticks: c.bad stays true and every later need() fails.
+
+local Cur = {}
+Cur.__index = Cur
+
+local function cursor(tvb, pinfo, off, limit, tree, depth)
+	return setmetatable({ tvb = tvb, pinfo = pinfo, off = off, limit = limit,
+		tree = tree, depth = depth or 0, bad = false, info = {} }, Cur)
+end
+
+function Cur:left()
+	return self.limit - self.off
+end
+
+function Cur:fail(text)
+	if not self.bad then
+		self.tree:add_proto_expert_info(ef.malformed, text)
+	end
+	self.bad = true
+end
+
+function Cur:need(n, what)
+	if self.bad then
+		return false
+	end
+	if n > self.limit - self.off then
+		self:fail(string.format("Truncated %s: %d bytes needed, %d left", what, n,
+			self.limit - self.off))
+		return false
+	end
+	return true
+end
+
+function Cur:range(n)
+	local r = self.tvb(self.off, n)
+	self.off = self.off + n
+	return r
+end
+
+-- An unsigned field of n bytes (after need()); returns its value.
+function Cur:uint(field, n)
+	local r = self:range(n)
+	self.tree:add(field, r)
+	return r:uint()
+end
+
+-- A field over n bytes whose masks pick the value (after need()).
+function Cur:masked(field, n)
+	self.tree:add(field, self.tvb(self.off, n))
+end
+
+-- n bytes as a bytes/string field (after need()); returns the range and
+-- the tree item.
+function Cur:bytes(field, n, label)
+	local r = self.tvb(self.off, n)
+	local item = self.tree:add(field, r)
+	if label then
+		item:set_text(label)
+	end
+	self.off = self.off + n
+	return r, item
+end
+
+-- A child cursor over the next n bytes (after need()), its tree under
+-- tree; the parent cursor moves past them.
+function Cur:sub(n, tree)
+	local c = cursor(self.tvb, self.pinfo, self.off, self.off + n, tree or self.tree,
+		self.depth + 1)
+	c.info = self.info
+	self.off = self.off + n
+	return c
+end
+
+-- n bytes as a bytes field with a child cursor over them (after need()).
+function Cur:sub_bytes(field, n, label)
+	local item = self.tree:add(field, self.tvb(self.off, n))
+	if label then
+		item:set_text(label)
+	end
+	return self:sub(n, item), item
+end
+
+-- --- payloads ------------------------------------------------------------
+-- Each handler reads one payload at c.off (its Next payload byte first,
+-- except SIGN) into c.tree and returns the type of the next payload, or
+-- nil when the payload could not be read (c.bad is then set).
+
+local handlers = {}
+local chain -- forward: a payload chain
+
+local function next_field(c)
+	return c:uint(f.next_payload, 1)
+end
+
+handlers[5] = function(c, item, role) -- T (5), TR (13)
+	if not c:need(role and 3 or 2, "timestamp") then return end
+	local nx = next_field(c)
+	local r
+	if role then
+		r = c:uint(f["ts.role"], 1)
+		item:append_text(": " .. name(tr_roles, r))
+	end
+	local tt = c:uint(f["ts.type"], 1)
+	local len = ts_lens[tt]
+	if not len then
+		return c:fail("Unknown TS type " .. tt .. ": its length is unknown")
+	end
+	if not c:need(len, "TS value") then return end
+	if tt == 2 then
+		c:uint(f["ts.counter"], 4)
+	else
+		c.tree:add_packet_field(f["ts.time"], c:range(len), ENC_TIME_NTP + ENC_BIG_ENDIAN)
+	end
+	return nx
+end
+handlers[13] = function(c, item)
+	return handlers[5](c, item, true)
+end
+
+handlers[6] = function(c, item, role) -- ID (6), IDR (14)
+	if not c:need(role and 5 or 4, "ID") then return end
+	local nx = next_field(c)
+	local r
+	if role then
+		r = c:uint(f["id.role"], 1)
+		item:append_text(": " .. name(id_roles, r))
+	end
+	local it = c:uint(f["id.type"], 1)
+	local len = c:uint(f["id.len"], 2)
+	if not c:need(len, "ID data") then return end
+	if len == 0 then
+		return nx
+	end
+	if it == 2 then
+		local rg = c:bytes(f["id.bytes"], len)
+		-- IDRpsk in a base ticket names the ticket protection key by its
+		-- keyring key id (docs/ticket-format.md).
+		if r == 4 and len == 4 and c.in_ticket_data then
+			c.tree:add(f["ticket.key_id"], rg)
+			c.info.key_id = rg:uint()
+		end
+	else
+		local rg = c:bytes(f["id.data"], len)
+		item:append_text(" " .. rg:string(ENC_UTF_8))
+	end
+	return nx
+end
+handlers[14] = function(c, item)
+	return handlers[6](c, item, true)
+end
+
+handlers[11] = function(c, item, role) -- RAND (11), RANDR (15)
+	if not c:need(role and 3 or 2, "RAND") then return end
+	local nx = next_field(c)
+	if role then
+		item:append_text(": " .. name(rand_roles, c:uint(f["rand.role"], 1)))
+	end
+	local len = c:uint(f["rand.len"], 1)
+	if not c:need(len, "RAND value") then return end
+	c:bytes(f["rand.value"], len)
+	return nx
+end
+handlers[15] = function(c, item)
+	return handlers[11](c, item, true)
+end
+
+local function keydata(c, item)
+	if not c:need(4, "key data") then return end
+	local nx = next_field(c)
+	local tk = c.tvb(c.off, 1):uint()
+	local kt, kv = math.floor(tk / 16), tk % 16
+	c.tree:add(f["key.type"], c.tvb(c.off, 1), kt)
+	c.tree:add(f["key.kv"], c.tvb(c.off, 1), kv)
+	c.off = c.off + 1
+	item:append_text(": " .. name(key_types, kt))
+	local len = c:uint(f["key.len"], 2)
+	if not c:need(len, "key") then return end
+	c:bytes(f["key.data"], len, string.format("Key data: %d bytes (not shown)", len))
+	if kt == 1 or kt == 3 or kt == 5 then
+		if not c:need(2, "salt length") then return end
+		local sl = c:uint(f["key.salt_len"], 2)
+		if not c:need(sl, "salt") then return end
+		c:bytes(f["key.salt"], sl, string.format("Salt: %d bytes (not shown)", sl))
+	end
+	if kv == 1 then
+		if not c:need(1, "SPI length") then return end
+		local sl = c:uint(f["key.spi_len"], 1)
+		if not c:need(sl, "SPI") then return end
+		c:bytes(f["key.spi"], sl)
+	elseif kv == 2 then
+		for _, k in ipairs({ "vf", "vt" }) do
+			if not c:need(1, "interval length") then return end
+			local l = c:uint(f["key." .. k .. "_len"], 1)
+			if not c:need(l, "interval") then return end
+			c:bytes(f["key." .. k], l)
+		end
+	elseif kv ~= 0 then
+		return c:fail("Unknown KV type " .. kv)
+	end
+	return nx
+end
+handlers[20] = keydata
+
+handlers[1] = function(c, item) -- KEMAC
+	if not c:need(4, "KEMAC") then return end
+	local nx = next_field(c)
+	local ea = c:uint(f["kemac.encr_alg"], 1)
+	local len = c:uint(f["kemac.encr_len"], 2)
+	if not c:need(len, "Encr data") then return end
+	if ea == 0 and len > 0 then
+		-- NULL encryption: the key data chain is in the clear (a TP template).
+		chain(c:sub_bytes(f["kemac.encr_data"], len), 20)
+	elseif len > 0 then
+		c:bytes(f["kemac.encr_data"], len)
+	end
+	if not c:need(1, "MAC alg") then return end
+	local ma = c:uint(f["kemac.mac_alg"], 1)
+	local ml = mac_lens[ma]
+	if not ml then
+		return c:fail("Unknown MAC alg " .. ma .. ": the MAC length is unknown")
+	end
+	if not c:need(ml, "MAC") then return end
+	if ml > 0 then
+		c:bytes(f["kemac.mac"], ml)
+	end
+	return nx
+end
+
+handlers[9] = function(c) -- V
+	if not c:need(2, "V") then return end
+	local nx = next_field(c)
+	local a = c:uint(f["v.auth_alg"], 1)
+	local ml = mac_lens[a]
+	if not ml then
+		return c:fail("Unknown Auth alg " .. a .. ": the MAC length is unknown")
+	end
+	if not c:need(ml, "verification data") then return end
+	if ml > 0 then
+		c:bytes(f["v.mac"], ml)
+	end
+	return nx
+end
+
+handlers[12] = function(c, item) -- ERR
+	if not c:need(4, "ERR") then return end
+	local nx = next_field(c)
+	local code = c:uint(f["err.code"], 1)
+	c:uint(f["err.reserved"], 2)
+	item:append_text(": " .. name(err_codes, code))
+	item:add_proto_expert_info(ef.error_msg, "MIKEY error " .. code .. ": " .. name(err_codes, code))
+	c.info.errors = (c.info.errors and c.info.errors .. ", " or "") .. name(err_codes, code)
+	return nx
+end
+
+handlers[10] = function(c) -- SP
+	if not c:need(5, "SP") then return end
+	local nx = next_field(c)
+	c:uint(f["sp.policy_no"], 1)
+	local pt = c:uint(f["sp.prot_type"], 1)
+	local len = c:uint(f["sp.param_len"], 2)
+	if not c:need(len, "policy parameters") then return end
+	local sub = c:sub(len)
+	local n = 0
+	while sub:left() > 0 and n < 256 do
+		n = n + 1
+		if not sub:need(2, "policy parameter") then break end
+		local ty = sub.tvb(sub.off, 1):uint()
+		local pl = sub.tvb(sub.off + 1, 1):uint()
+		local label = pt == 0 and name(srtp_params, ty) or ("Type " .. ty)
+		local pi = c.tree:add(sub.tvb(sub.off, 2), "Parameter: " .. label)
+		sub.tree = pi
+		sub:uint(f["sp.param.type"], 1)
+		sub:uint(f["sp.param.len"], 1)
+		if not sub:need(pl, "policy parameter value") then break end
+		if pl > 0 then
+			local r = sub:bytes(f["sp.param.value"], pl)
+			if pl <= 4 then
+				pi:append_text(" = " .. r:uint())
+			end
+		end
+		pi:set_len(2 + pl)
+	end
+	return nx
+end
+
+handlers[21] = function(c, item) -- General Extension
+	if not c:need(4, "General Extension") then return end
+	local nx = next_field(c)
+	item:append_text(": " .. name(genext_types, c:uint(f["ext.type"], 1)))
+	local len = c:uint(f["ext.len"], 2)
+	if not c:need(len, "extension data") then return end
+	if len > 0 then
+		c:bytes(f["ext.data"], len)
+	end
+	return nx
+end
+
+handlers[2] = function(c) -- PKE
+	if not c:need(3, "PKE") then return end
+	local nx = next_field(c)
+	local len = c.tvb(c.off, 2):uint() % 0x4000
+	c:masked(f["pke.c"], 2)
+	c:masked(f["pke.len"], 2)
+	c.off = c.off + 2
+	if not c:need(len, "PKE data") then return end
+	if len > 0 then
+		c:bytes(f["pke.data"], len)
+	end
+	return nx
+end
+
+handlers[3] = function(c) -- DH
+	if not c:need(2, "DH") then return end
+	local nx = next_field(c)
+	local g = c:uint(f["dh.group"], 1)
+	local len = dh_lens[g]
+	if not len then
+		return c:fail("Unknown DH group " .. g .. ": the DH value length is unknown")
+	end
+	if not c:need(len + 1, "DH value") then return end
+	c:bytes(f["dh.value"], len)
+	local kv = c.tvb(c.off, 1):uint() % 16
+	c:masked(f["dh.kv"], 1)
+	c.off = c.off + 1
+	if kv == 1 then
+		if not c:need(1, "SPI length") then return end
+		local l = c:uint(f["key.spi_len"], 1)
+		if not c:need(l, "SPI") then return end
+		c:bytes(f["key.spi"], l)
+	elseif kv ~= 0 then
+		return c:fail("DH KV type " .. kv .. " is not decoded")
+	end
+	return nx
+end
+
+handlers[4] = function(c) -- SIGN: no Next payload field, always last
+	if not c:need(2, "SIGN") then return end
+	local len = c.tvb(c.off, 2):uint() % 0x1000
+	c:masked(f["sign.type"], 2)
+	c:masked(f["sign.len"], 2)
+	c.off = c.off + 2
+	if not c:need(len, "signature") then return end
+	if len > 0 then
+		c:bytes(f["sign.data"], len)
+	end
+	return 0
+end
+
+handlers[7] = function(c) -- CERT
+	if not c:need(4, "CERT") then return end
+	local nx = next_field(c)
+	c:uint(f["cert.type"], 1)
+	local len = c:uint(f["cert.len"], 2)
+	if not c:need(len, "certificate") then return end
+	if len > 0 then
+		c:bytes(f["cert.data"], len)
+	end
+	return nx
+end
+
+handlers[8] = function(c) -- CHASH
+	if not c:need(2, "CHASH") then return end
+	local nx = next_field(c)
+	local fn = c:uint(f["chash.func"], 1)
+	local len = hash_lens[fn]
+	if not len then
+		return c:fail("Unknown hash func " .. fn .. ": the hash length is unknown")
+	end
+	if not c:need(len, "hash") then return end
+	c:bytes(f["chash.hash"], len)
+	return nx
+end
+
+-- --- TP and TICKET -------------------------------------------------------
+
+local function tp_flags(c, item)
+	local r = c.tvb(c.off, 3)
+	c.tree:add(f["tp.prf"], r)
+	local v = r:uint()
+	local set = {}
+	for i, l in ipairs(flag_letters) do
+		if math.floor(v / flag_masks[i]) % 2 == 1 then
+			set[#set + 1] = l
+		end
+	end
+	local letters = table.concat(set)
+	local fi = c.tree:add(f["tp.flags"], r)
+	fi:append_text(" (" .. (letters ~= "" and letters or "none") .. ")")
+	fi:add(f["tp.flags.set"], r, letters)
+	for _, l in ipairs(flag_letters) do
+		fi:add(f["tp.flags." .. l:lower()], r)
+	end
+	c.tree:add(f["tp.reserved"], r)
+	c.off = c.off + 3
+	item:append_text(", flags " .. (letters ~= "" and letters or "none"))
+	c.info.flags = letters
+end
+
+-- Ticket Data of the kmsd private type: format, key id, nonce, sealed content, tag.
+local function sealed_data(c, len)
+	if len < 33 then
+		c:bytes(f["ticket.data"], len)
+		c.tree:add_proto_expert_info(ef.unknown, "Ticket Data too short for the sealed format")
+		return
+	end
+	c:uint(f["ticket.format"], 1)
+	c.info.key_id = c:uint(f["ticket.key_id"], 4)
+	c:bytes(f["ticket.nonce"], 12)
+	if len > 33 then
+		c:bytes(f["ticket.ciphertext"], len - 33)
+	end
+	c:bytes(f["ticket.tag"], 16)
+end
+
+-- Ticket Data of the MIKEY base ticket (RFC 6043 Appendix A): THDR, then a
+-- chain T, RAND, KEMAC, IDRpsk, V.  THDR has no payload number of its own.
+local function base_data(c)
+	if not c:need(3, "THDR") then return end
+	local ti = c.tree:add(c.tvb(c.off, 3), "THDR (ticket header)")
+	local save = c.tree
+	c.tree = ti
+	local nx = next_field(c)
+	local len = c:uint(f["ticket.thdr.len"], 2)
+	if not c:need(len, "THDR Data") then
+		c.tree = save
+		return
+	end
+	if len > 0 then
+		c:bytes(f["ticket.thdr.data"], len)
+	end
+	ti:set_len(3 + len)
+	c.tree = save
+	c.in_ticket_data = true
+	chain(c, nx)
+end
+
+local function ticket_data(c, item, ttype, len)
+	local sub, di = c:sub_bytes(f["ticket.data"], len)
+	if ttype == 0xF000 then
+		di:set_text("Ticket Data: sealed (AES-256-GCM), " .. len .. " bytes")
+		sealed_data(sub, len)
+	elseif ttype == 1 or ttype == 2 then
+		di:set_text("Ticket Data: base ticket (RFC 6043 Appendix A), " .. len .. " bytes")
+		base_data(sub)
+	else
+		di:set_text("Ticket Data: opaque (Ticket Type " .. ttype .. "), " .. len .. " bytes")
+	end
+	if c.info.key_id then
+		item:append_text(", key id " .. c.info.key_id)
+	end
+end
+
+local function tp_common(c, item, is_ticket)
+	if not c:need(10, is_ticket and "TICKET" or "TP") then return end
+	local nx = next_field(c)
+	local ttype = c:uint(f["tp.ticket_type"], 2)
+	c:uint(f["tp.subtype"], 1)
+	c:uint(f["tp.version"], 1)
+	item:append_text(": type " .. name(ticket_types, ttype))
+	tp_flags(c, item)
+	local len = c:uint(f["tp.data_len"], 2)
+	if not c:need(len, "TP Data") then return end
+	if len > 0 then
+		local sub = c:sub(len, c.tree:add(c.tvb(c.off, len), "TP Data"))
+		sub:need(1, "First payload")
+		if not sub.bad then
+			chain(sub, sub:uint(f["tp.first_payload"], 1))
+		end
+	end
+	if not is_ticket then
+		return nx
+	end
+	if not c:need(2, "Ticket Data length") then return end
+	local tdl = c:uint(f["ticket.data_len"], 2)
+	if not c:need(tdl, "Ticket Data") then return end
+	if tdl > 0 then
+		ticket_data(c, item, ttype, tdl)
+	end
+	if not c:need(2, "Initiator Data length") then return end
+	local idl = c:uint(f["ticket.init_len"], 2)
+	if not c:need(idl, "Initiator Data") then return end
+	if idl > 0 then
+		local sub = c:sub(idl, c.tree:add(c.tvb(c.off, idl), "Initiator Data"))
+		sub:need(1, "First payload")
+		if not sub.bad then
+			chain(sub, sub:uint(f["ticket.init_first"], 1))
+		end
+	end
+	return nx
+end
+
+handlers[16] = function(c, item)
+	return tp_common(c, item, false)
+end
+handlers[17] = function(c, item)
+	return tp_common(c, item, true)
+end
+
+-- --- chains and messages ---------------------------------------------------
+
+-- Payloads from c.off, the first of type first, until Last payload; each
+-- in its own subtree.  Unknown types have no length field, so the rest of
+-- the structure is shown as opaque.
+chain = function(c, first)
+	local nx = first
+	local parent = c.tree
+	local n = 0
+	if c.depth > MAX_DEPTH then
+		return c:fail("Nesting too deep")
+	end
+	while nx ~= 0 and not c.bad do
+		n = n + 1
+		if n > MAX_PAYLOADS then
+			return c:fail("More than " .. MAX_PAYLOADS .. " payloads")
+		end
+		if c:left() <= 0 then
+			return c:fail("Payload " .. name(payload_types, nx) .. " announced, but the data ends")
+		end
+		local start = c.off
+		local item = parent:add(f.payload, c.tvb(start, 1), nx)
+		item:set_text(name(payload_types, nx))
+		local h = handlers[nx]
+		if not h then
+			c.tree = item
+			item:add_proto_expert_info(ef.unknown, "Unknown payload type " .. nx ..
+				": the rest is not decoded")
+			c:bytes(f.unknown, c:left())
+			item:set_len(c.off - start)
+			c.tree = parent
+			return
+		end
+		c.tree = item
+		nx = h(c, item)
+		item:set_len(c.off - start)
+		c.tree = parent
+		if nx == nil then
+			c.bad = true
+		end
+	end
+end
+
+local function hdr_cs(c, map, i)
+	local item = c.tree:add(c.tvb(c.off, math.min(1, c:left())), "Crypto session " .. i)
+	local parent = c.tree
+	local start = c.off
+	c.tree = item
+	if map == 0 then
+		if c:need(9, "SRTP-ID map entry") then
+			c:uint(f["hdr.cs.policy_no"], 1)
+			c:uint(f["hdr.cs.ssrc"], 4)
+			c:uint(f["hdr.cs.roc"], 4)
+		end
+	elseif c:need(3, "GENERIC-ID map entry") then
+		c:uint(f["hdr.cs.id"], 1)
+		local pt = c:uint(f["hdr.cs.prot_type"], 1)
+		local b = c.tvb(c.off, 1):uint()
+		c:masked(f["hdr.cs.s"], 1)
+		c:masked(f["hdr.cs.np"], 1)
+		c.off = c.off + 1
+		local np = b % 128
+		if c:need(np, "policy numbers") then
+			for _ = 1, np do
+				c:uint(f["hdr.cs.policy_no"], 1)
+			end
+		end
+		if c:need(2, "Session Data length") then
+			local sl = c:uint(f["hdr.cs.session_data_len"], 2)
+			if c:need(sl, "Session Data") and sl > 0 then
+				local sc = c:sub_bytes(f["hdr.cs.session_data"], sl)
+				-- SRTP: SSRC, and ROC and SEQ when S is set.
+				if pt == 0 and (sl == 4 or sl == 10) then
+					sc:uint(f["hdr.cs.ssrc"], 4)
+					if sl == 10 then
+						sc:uint(f["hdr.cs.roc"], 4)
+						sc:uint(f["hdr.cs.seq"], 2)
+					end
+				end
+			end
+		end
+		if c:need(1, "SPI length") then
+			local pl = c:uint(f["hdr.cs.spi_len"], 1)
+			if c:need(pl, "SPI") and pl > 0 then
+				c:bytes(f["hdr.cs.spi"], pl)
+			end
+		end
+	end
+	item:set_len(math.max(c.off - start, 1))
+	c.tree = parent
+end
+
+-- HDR; returns the first payload type, or nil.
+local function hdr(c)
+	if not c:need(10, "HDR") then return end
+	local item = c.tree:add(c.tvb(c.off, 10), "HDR")
+	local parent = c.tree
+	local start = c.off
+	c.tree = item
+	local ver = c:uint(f["hdr.version"], 1)
+	local dt = c:uint(f["hdr.data_type"], 1)
+	local nx = c:uint(f["hdr.next_payload"], 1)
+	c:masked(f["hdr.v"], 1)
+	c:masked(f["hdr.prf"], 1)
+	c.off = c.off + 1
+	c:uint(f["hdr.csb_id"], 4)
+	local ncs = c:uint(f["hdr.ncs"], 1)
+	local map = c:uint(f["hdr.map_type"], 1)
+	c.info.dt = dt
+	item:append_text(": " .. name(data_types, dt))
+	if ver ~= 1 then
+		c:fail("MIKEY version " .. ver .. ": its layout is unknown")
+	elseif map == 0 or map == 2 then
+		for i = 1, ncs do
+			if c.bad then break end
+			hdr_cs(c, map, i)
+		end
+	elseif map ~= 1 then
+		c:fail("Unknown CS ID map type " .. map .. ": its length is unknown")
+	end
+	item:set_len(c.off - start)
+	c.tree = parent
+	if not c.bad then
+		return nx
+	end
+end
+
+local function dissect(tvb, pinfo, tree)
+	local len = tvb:len()
+	local root = tree:add(proto, tvb())
+	local c = cursor(tvb, pinfo, 0, len, root, 0)
+	local nx = hdr(c)
+	if nx then
+		chain(c, nx)
+	end
+	if not c.bad and c:left() > 0 then
+		root:add_proto_expert_info(ef.trailing, c:left() .. " bytes after the last payload")
+	end
+	local s = "MIKEY " .. (c.info.dt and name(data_types, c.info.dt) or "(short)")
+	if c.info.errors then
+		s = s .. " (" .. c.info.errors .. ")"
+	end
+	if c.info.flags then
+		s = s .. " [" .. c.info.flags .. "]"
+	end
+	root:append_text(", " .. s)
+	pinfo.cols.protocol:set("MIKEY-TICKET")
+	pinfo.cols.info:append(" " .. s)
+end
+
+function proto.dissector(tvb, pinfo, tree)
+	local ok, err = pcall(dissect, tvb, pinfo, tree)
+	if not ok then
+		-- Never let a Lua error escape; flag it so tests and users see it.
+		tree:add_proto_expert_info(ef.internal, "Dissector failure: " .. tostring(err))
+	end
+	return tvb:len()
+end
+
+-- --- SDP key-mgmt at media level ---------------------------------------------
+-- Wireshark 4.0's SDP dissector hands only a session-level a=key-mgmt to
+-- the "key_mgmt" table; a media-level one (RFC 4567 allows both, and
+-- kms-ue call sends it so) stays a string.  A postdissector picks those
+-- attributes up, decodes the base64 into a new data source and dissects it.
+local sdp_km = Proto("mikey_ticket_sdp", "MIKEY-TICKET in SDP media key-mgmt")
+local media_attr = Field.new("sdp.media_attr")
+local MAX_KM_ATTRS = 16
+
+local function km_payload(v)
+	local b64 = v:match("^key%-mgmt:%s*mikey%s+([%w%+/=]+)%s*$")
+	if not b64 or #b64 > 65536 then
+		return nil
+	end
+	local ok, ba = pcall(function()
+		return ByteArray.new(b64, true):base64_decode()
+	end)
+	if ok and ba and ba:len() > 0 then
+		return ba
+	end
+end
+
+function sdp_km.dissector(tvb, pinfo, tree)
+	local attrs = { media_attr() }
+	for i = 1, math.min(#attrs, MAX_KM_ATTRS) do
+		local v = attrs[i].value
+		local ba = type(v) == "string" and km_payload(v)
+		if ba then
+			local ok, err = pcall(function()
+				proto.dissector(ba:tvb("MIKEY (SDP key-mgmt)"), pinfo, tree)
+			end)
+			if not ok then
+				tree:add_proto_expert_info(ef.internal, "Dissector failure: " .. tostring(err))
+			end
+		end
+	end
+end
+register_postdissector(sdp_km)
+
+-- --- registration ----------------------------------------------------------
+-- Replacing the entries of the built-in MIKEY dissector: whatever
+-- registered them first, DissectorTable:add() overwrites.
+local function table_get(n)
+	local ok, t = pcall(DissectorTable.get, n)
+	return ok and t or nil
+end
+
+local media = table_get("media_type")
+if media then
+	media:add("application/mikey", proto)
+end
+local km = table_get("key_mgmt")
+if km then
+	km:add("mikey", proto)
+end
+for _, n in ipairs({ "udp.port", "tcp.port" }) do
+	local t = table_get(n)
+	if t then
+		t:add_for_decode_as(proto)
+	end
+end
