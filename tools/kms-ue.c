@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "tools/ue_bootstrap.h"
+#include "tools/ue_call.h"
 #include "tools/ue_common.h"
 #include "tools/ue_gba_calc.h"
 #include "tools/ue_inspect.h"
@@ -17,6 +18,7 @@
 #include "tools/ue_post.h"
 #include "tools/ue_request.h"
 #include "tools/ue_resolve.h"
+#include "tools/ue_sdp.h"
 #include "tools/ue_transfer.h"
 #include "tools/ue_transfer_resp.h"
 
@@ -40,6 +42,10 @@ static const struct command commands[] = {
 	  "Responder: check the RESOLVE_RESP, build the TRANSFER_RESP" },
 	{ "post", "kms-ue post", ue_post_cmd,
 	  "send a REQUEST_INIT or RESOLVE_INIT to a KMS (HTTP or HTTPS)" },
+	{ "call", "kms-ue call", ue_call_cmd,
+	  "a whole call: tickets, SIP/SDP, SRTP both ways (loopback)" },
+	{ "sdp", "kms-ue sdp", ue_sdp_cmd,
+	  "MIKEY out of an SDP, or an a=key-mgmt:mikey line for one" },
 	{ "keys", "kms-ue keys", ue_keys_cmd,
 	  "both: print the SRTP master key and salt (testing only)" },
 	{ "decode", "kms-ue decode", ue_decode_cmd,

@@ -208,65 +208,64 @@ cleanup:
 	return ret;
 }
 
-/* TEK and salt from TGK' (or the unforked TGK), printed as JSON. */
+/* TEK and salt from TGK' (or the unforked TGK). */
+static int derive(run_t *r, ue_srtp_keys_t *k)
+{
+	const mikey_bytes_t *tgk = ue_state_get(r->st, r->fork ? "tgk_fork" : "tgk");
+	const mikey_rand_t *ri = mikey_msg_randr(&r->ti, MIKEY_RAND_I);
+	k->cs_id = r->ti.hdr.map.generic[0].cs_id;
+	k->key_len = r->su.key_len;
+	/* H = 1: RANDRi in the label; G = 0: no RANDRr (RFC 6043 5.1.3). */
+	int rc = mikey_kdf_tgk_key(NULL, r->su.prf, tgk->data, tgk->len, MIKEY_DK_TEK,
+				   k->cs_id, &ri->rand, NULL, k->key, k->key_len);
+	if (rc == KMS_EOK) {
+		rc = mikey_kdf_tgk_key(NULL, r->su.prf, tgk->data, tgk->len,
+				       MIKEY_DK_SALT, k->cs_id, &ri->rand, NULL, k->salt,
+				       sizeof(k->salt));
+	}
+	if (rc != KMS_EOK) {
+		ue_fail("TEK derivation", rc);
+		secmem_wipe(k, sizeof(*k));
+		return UE_EXIT_INVALID;
+	}
+	return UE_EXIT_OK;
+}
+
+/* The keys as JSON on stdout. */
 static int print_keys(run_t *r)
 {
-	uint8_t tek[MIKEY_KEY_MAX], salt[UE_SRTP_SALT_LEN];
+	ue_srtp_keys_t k;
 	char tek_hex[2 * MIKEY_KEY_MAX + 1], salt_hex[2 * UE_SRTP_SALT_LEN + 1];
 	char spi_hex[2 * MIKEY_SPI_MAX + 1];
-	const mikey_bytes_t *tgk = ue_state_get(r->st, r->fork ? "tgk_fork" : "tgk");
 	const mikey_bytes_t *spi = ue_state_get(r->st, "tgk_spi");
-	const mikey_rand_t *ri = mikey_msg_randr(&r->ti, MIKEY_RAND_I);
-	uint8_t cs_id = r->ti.hdr.map.generic[0].cs_id;
-	int ret = UE_EXIT_INVALID;
 	if (spi == NULL || spi->len > MIKEY_SPI_MAX) {
 		fprintf(stderr, "%s: --state: no TGK SPI\n", ue_prog);
 		return UE_EXIT_USAGE;
 	}
-	/* H = 1: RANDRi in the label; G = 0: no RANDRr (RFC 6043 5.1.3). */
-	int rc = mikey_kdf_tgk_key(NULL, r->su.prf, tgk->data, tgk->len, MIKEY_DK_TEK,
-				   cs_id, &ri->rand, NULL, tek, r->su.key_len);
-	if (rc == KMS_EOK) {
-		rc =
-		    mikey_kdf_tgk_key(NULL, r->su.prf, tgk->data, tgk->len, MIKEY_DK_SALT,
-				      cs_id, &ri->rand, NULL, salt, sizeof(salt));
+	int ret = derive(r, &k);
+	if (ret != UE_EXIT_OK) {
+		return ret;
 	}
-	if (rc != KMS_EOK) {
-		ue_fail("TEK derivation", rc);
-		goto cleanup;
-	}
-	hex_encode(tek, r->su.key_len, tek_hex, sizeof(tek_hex));
-	hex_encode(salt, sizeof(salt), salt_hex, sizeof(salt_hex));
+	hex_encode(k.key, k.key_len, tek_hex, sizeof(tek_hex));
+	hex_encode(k.salt, sizeof(k.salt), salt_hex, sizeof(salt_hex));
 	hex_encode(spi->data, spi->len, spi_hex, sizeof(spi_hex));
 	ret = UE_EXIT_USAGE;
 	if (printf("{\"srtp_master_key\": \"%s\", \"srtp_master_salt\": \"%s\", "
 		   "\"cs_id\": %u, \"spi\": \"%s\"}\n",
-		   tek_hex, salt_hex, (unsigned)cs_id, spi_hex) > 0 &&
+		   tek_hex, salt_hex, (unsigned)k.cs_id, spi_hex) > 0 &&
 	    fflush(stdout) == 0) {
 		ret = UE_EXIT_OK;
 	}
-cleanup:
-	secmem_wipe(tek, sizeof(tek));
-	secmem_wipe(salt, sizeof(salt));
+	secmem_wipe(&k, sizeof(k));
 	secmem_wipe(tek_hex, sizeof(tek_hex));
 	secmem_wipe(salt_hex, sizeof(salt_hex));
 	return ret;
 }
 
-int ue_keys_cmd(int argc, char **argv)
+/* Everything but the output: the TRANSFER_RESP taken, the keys ready. */
+static int keys_ready(run_t *r)
 {
-	run_t *r = calloc(1, sizeof(*r));
-	int ret = UE_EXIT_USAGE;
-	if (r == NULL) {
-		fprintf(stderr, "%s: out of memory\n", ue_prog);
-		return UE_EXIT_USAGE;
-	}
-	int pa = parse_args(argc, argv, r);
-	if (pa != 0) {
-		ret = pa > 0 ? UE_EXIT_OK : UE_EXIT_USAGE;
-		goto cleanup;
-	}
-	ret = ue_state_open(r->state, NULL, &r->st);
+	int ret = ue_state_open(r->state, NULL, &r->st);
 	if (ret != UE_EXIT_OK) {
 		goto cleanup;
 	}
@@ -305,8 +304,47 @@ int ue_keys_cmd(int argc, char **argv)
 				  : "run kms-ue transfer-resp");
 		goto cleanup;
 	}
-	ret = print_keys(r);
+	ret = UE_EXIT_OK;
 cleanup:
+	return ret;
+}
+
+int ue_keys_cmd(int argc, char **argv)
+{
+	run_t *r = calloc(1, sizeof(*r));
+	int ret = UE_EXIT_USAGE;
+	if (r == NULL) {
+		fprintf(stderr, "%s: out of memory\n", ue_prog);
+		return UE_EXIT_USAGE;
+	}
+	int pa = parse_args(argc, argv, r);
+	if (pa != 0) {
+		ret = pa > 0 ? UE_EXIT_OK : UE_EXIT_USAGE;
+	} else {
+		ret = keys_ready(r);
+	}
+	if (pa == 0 && ret == UE_EXIT_OK) {
+		ret = print_keys(r);
+	}
+	ue_state_free(r->st);
+	secmem_wipe(r, sizeof(*r));
+	free(r);
+	return ret;
+}
+
+int ue_keys_derive(const char *state, const char *tr, ue_srtp_keys_t *out)
+{
+	run_t *r = calloc(1, sizeof(*r));
+	if (r == NULL) {
+		fprintf(stderr, "%s: out of memory\n", ue_prog);
+		return UE_EXIT_USAGE;
+	}
+	r->state = state;
+	r->tr = tr;
+	int ret = keys_ready(r);
+	if (ret == UE_EXIT_OK) {
+		ret = derive(r, out);
+	}
 	ue_state_free(r->st);
 	secmem_wipe(r, sizeof(*r));
 	free(r);

@@ -140,13 +140,60 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ctx)
 	return n;
 }
 
+/* The HTTP bytes each way, for kms-ue call --pcap. */
+static int on_debug(CURL *h, curl_infotype type, char *data, size_t size, void *ctx)
+{
+	ue_post_trace_t *t = ctx;
+	uint8_t *dst = NULL;
+	size_t *len = NULL;
+	(void)h;
+	if (type == CURLINFO_HEADER_OUT || type == CURLINFO_DATA_OUT) {
+		dst = t->req;
+		len = &t->req_len;
+	} else if (type == CURLINFO_HEADER_IN || type == CURLINFO_DATA_IN) {
+		dst = t->resp;
+		len = &t->resp_len;
+	} else {
+		return 0;
+	}
+	if (size > UE_POST_TRACE_MAX - *len) {
+		t->over = true;
+		return 0;
+	}
+	memcpy(dst + *len, data, size);
+	*len += size;
+	return 0;
+}
+
+static void trace_ports(CURL *h, ue_post_trace_t *t)
+{
+	char *ip = NULL;
+	long port = 0;
+	if (curl_easy_getinfo(h, CURLINFO_LOCAL_IP, &ip) == CURLE_OK && ip != NULL) {
+		snprintf(t->local_ip, sizeof(t->local_ip), "%s", ip);
+	}
+	if (curl_easy_getinfo(h, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip != NULL) {
+		snprintf(t->remote_ip, sizeof(t->remote_ip), "%s", ip);
+	}
+	if (curl_easy_getinfo(h, CURLINFO_LOCAL_PORT, &port) == CURLE_OK) {
+		t->local_port = (uint16_t)port;
+	}
+	if (curl_easy_getinfo(h, CURLINFO_PRIMARY_PORT, &port) == CURLE_OK) {
+		t->remote_port = (uint16_t)port;
+	}
+}
+
 /* One POST; the status in *status (0: no answer, said why). */
 static int send_msg(const args_t *a, const uint8_t *msg, size_t len, answer_t *r,
-		    long *status)
+		    long *status, ue_post_trace_t *trace)
 {
 	char url[URL_MAX];
 	struct curl_slist *hdrs =
 	    curl_slist_append(NULL, "Content-Type: application/mikey");
+	/* No "Expect: 100-continue" round trip for a message of a few KB. */
+	struct curl_slist *more =
+	    hdrs != NULL ? curl_slist_append(hdrs, "Expect:") : NULL;
+	hdrs = more != NULL ? more : hdrs;
 	CURL *h = curl_easy_init();
 	int ret = -1;
 	*status = 0;
@@ -172,6 +219,11 @@ static int send_msg(const args_t *a, const uint8_t *msg, size_t len, answer_t *r
 	if (a->cacert != NULL) {
 		curl_easy_setopt(h, CURLOPT_CAINFO, a->cacert);
 	}
+	if (trace != NULL) {
+		curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, on_debug);
+		curl_easy_setopt(h, CURLOPT_DEBUGDATA, trace);
+		curl_easy_setopt(h, CURLOPT_VERBOSE, 1L);
+	}
 	CURLcode rc = curl_easy_perform(h);
 	if (rc != CURLE_OK) {
 		fprintf(stderr, "%s: %s: %s\n", ue_prog, a->url,
@@ -180,6 +232,9 @@ static int send_msg(const args_t *a, const uint8_t *msg, size_t len, answer_t *r
 		goto cleanup;
 	}
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+	if (trace != NULL) {
+		trace_ports(h, trace);
+	}
 	ret = 0;
 cleanup:
 	curl_slist_free_all(hdrs);
@@ -224,7 +279,7 @@ int ue_post_cmd(int argc, char **argv)
 		return rc;
 	}
 	memset(&r, 0, sizeof(r));
-	if (send_msg(&a, msg, len, &r, &status) != 0) {
+	if (send_msg(&a, msg, len, &r, &status, NULL) != 0) {
 		return UE_EXIT_INVALID;
 	}
 	fprintf(stderr, "HTTP %ld%s%s%s%s\n", status, r.rid[0] ? " X-Request-Id: " : "",
@@ -233,4 +288,31 @@ int ue_post_cmd(int argc, char **argv)
 		return UE_EXIT_USAGE;
 	}
 	return judge(&r, status);
+}
+
+int ue_post_send(const ue_post_req_t *q, uint8_t *ans, size_t cap, size_t *ans_len,
+		 long *status, ue_post_trace_t *trace)
+{
+	static answer_t r;
+	args_t a = { .url = q->url,
+		     .type = q->type,
+		     .cacert = q->cacert,
+		     .timeout = q->timeout != 0 ? q->timeout : TIMEOUT_DEFAULT };
+	memset(&r, 0, sizeof(r));
+	if (trace != NULL) {
+		trace->req_len = trace->resp_len = 0;
+		trace->over = false;
+	}
+	if (send_msg(&a, q->msg, q->len, &r, status, trace) != 0) {
+		return KMS_EIO;
+	}
+	fprintf(stderr, "%s: %s: HTTP %ld%s%s%s%s\n", ue_prog, q->type, *status,
+		r.rid[0] ? " X-Request-Id: " : "", r.rid,
+		r.err[0] ? " X-KMS-Error: " : "", r.err);
+	if (r.len > cap) {
+		return KMS_ELIMIT;
+	}
+	memcpy(ans, r.body, r.len);
+	*ans_len = r.len;
+	return KMS_EOK;
 }

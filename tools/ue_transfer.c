@@ -30,6 +30,7 @@
 #include "tools/ue_answer.h"
 #include "tools/ue_common.h"
 #include "tools/ue_ident.h"
+#include "tools/ue_srtp_sp.h"
 
 #define SSRC_LEN 4
 #define INIT_DATA_MAX 80 /* First Payload + two V payloads of up to 34 bytes */
@@ -250,6 +251,17 @@ static int build_skeleton(run_t *r, const uint8_t *rnd, bool fork, size_t *len,
 	if (rc == KMS_EOK) {
 		rc = mikey_msg_add_id(m, MIKEY_ROLE_R, id_type(r, "peer_type", peer),
 				      peer->data, peer->len);
+	}
+	/* kms-ue call: the SRTP policy of crypto session 1, when chosen. */
+	const mikey_bytes_t *suite = ue_state_get(r->st, "srtp_suite");
+	uint8_t spv[UE_SRTP_SP_PARAMS];
+	mikey_payload_t sp = { .type = MIKEY_PT_SP };
+	if (rc == KMS_EOK && suite != NULL) {
+		ue_srtp_sp_build(suite->len == 1 && suite->data[0] == 1
+				     ? UE_SRTP_AES256_SHA1_80
+				     : UE_SRTP_AES128_SHA1_80,
+				 0, &sp.u.sp, spv);
+		rc = mikey_msg_add(m, &sp);
 	}
 	mikey_ticket_t t = r->resp.ticket;
 	t.init_data =
