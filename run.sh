@@ -180,6 +180,19 @@ MSG
 "$KMSD" -f $root_flag -c "$conf" &
 kmsd_pid=$!
 echo "run.sh: kmsd pid $kmsd_pid, bsf-stubd pid $bsf_pid"
+# Once kmsd answers (asked at most 100 times, 0.1 s apart), a demo call
+# between the demo users: a ticket, SIP INVITE / 200 OK with
+# a=key-mgmt:mikey, SRTP both ways (kms-ue(1), docs/walkthrough.md).
+(
+	i=0
+	until curl -sf -o /dev/null "$KMS/healthz"; do
+		i=$((i + 1))
+		[ "$i" -le 100 ] && kill -0 "$kmsd_pid" 2>/dev/null || exit 0
+		sleep 0.1
+	done
+	echo "run.sh: kmsd is up.  A demo call, Alice to Bob (their demo keys on the command line):"
+	echo "    $UE call --url $KMS/kms --id alice@example.org --psk \"\$(cat $state/demo-alice.psk)\" --member \"bob@example.org:\$(cat $state/demo-bob.psk)\""
+) &
 rc=0
 while kill -0 "$kmsd_pid" 2>/dev/null; do
 	wait "$kmsd_pid"
