@@ -1,5 +1,5 @@
 #!/bin/sh
-# 09-metrics.sh - what kmsd counted (Prometheus text format, metrics.port).
+# 10-metrics.sh - what kmsd counted (Prometheus text format, metrics.port).
 set -eu
 . "$(dirname "$0")/env.sh"
 curl -sS --fail-with-body "$METRICS_URL/metrics" >metrics.txt
