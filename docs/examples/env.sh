@@ -7,6 +7,8 @@
 #   KMS_STATE    run.sh's state directory      (./var: kms.db, demo-*.psk, bsf/)
 #   KMS_BUILD    the build directory           (./build)
 #   UE, KMSCTL   the programs   ($KMS_BUILD/tools/kms-ue, $KMS_BUILD/tools/kmsctl)
+#   KMSD         kmsd, for the Zk example's own two KMSs ($KMS_BUILD/kms/kmsd)
+#   FED_PORTS    their Ua and Zk ports: "UA1 ZK1 UA2 ZK2" ("18441 18442 18443 18444")
 #   WALK         where the messages and state files go ($KMS_STATE/walk)
 # By hand, from the top of the source tree:  . docs/examples/env.sh
 # (it changes into $WALK, so the files of the walkthrough land there).
@@ -17,9 +19,11 @@ KMS_STATE=${KMS_STATE:-./var}
 KMS_BUILD=${KMS_BUILD:-./build}
 UE=${UE:-$KMS_BUILD/tools/kms-ue}
 KMSCTL=${KMSCTL:-$KMS_BUILD/tools/kmsctl}
+KMSD=${KMSD:-$KMS_BUILD/kms/kmsd}
+FED_PORTS=${FED_PORTS:-18441 18442 18443 18444}
 WALK=${WALK:-$KMS_STATE/walk}
 # Absolute paths: the examples run inside $WALK.
-for env_v in KMS_STATE KMS_BUILD UE KMSCTL WALK; do
+for env_v in KMS_STATE KMS_BUILD UE KMSCTL KMSD WALK; do
 	eval "env_p=\$$env_v"
 	case $env_p in /*) ;; *) eval "$env_v=\$(pwd)/\$env_p" ;; esac
 done
@@ -42,5 +46,5 @@ for p in d["payloads"]:
     out.append(n)
 print("%s (%d bytes): %s" % (d["data_type_name"], d["length"], " ".join(out)))' "$1"
 }
-export KMS_URL BSF_URL METRICS_URL KMS_STATE KMS_BUILD UE KMSCTL WALK
+export KMS_URL BSF_URL METRICS_URL KMS_STATE KMS_BUILD UE KMSCTL KMSD FED_PORTS WALK
 mkdir -p "$WALK" && chmod 700 "$WALK" && cd "$WALK" || return 1

@@ -3,9 +3,11 @@
 # docs/examples/NN-*.sh verbatim (docs_quote.py), and every example runs,
 # in order, against a throwaway kmsd and bsf-stubd set up as run.sh sets
 # them up (kmsctl init --demo, bsf-stubd --init --demo, the NAF on, PSK
-# users and GBA both, error detail, metrics), each exiting 0.
+# users and GBA both, error detail, metrics), each exiting 0; the Zk
+# example starts two more kmsd of its own on FED_PORTS.
 set -eu
 . "${top_srcdir:-.}/tests/system/lib.sh"
+need openssl   # the Zk example makes its certificates
 BSFD="$top_builddir/bsf-stub/bsf-stubd"
 [ -x "$BSFD" ] || fail "bsf-stubd not built: $BSFD"
 EX="$top_srcdir/docs/examples"
@@ -38,8 +40,9 @@ METRICS_URL=http://127.0.0.1:$mp
 KMS_STATE=$S
 KMS_BUILD=$top_builddir
 WALK=$tmp/walk
-export KMS_URL BSF_URL METRICS_URL KMS_STATE KMS_BUILD WALK
-unset UE KMSCTL   # the examples' defaults: $KMS_BUILD/tools/...
+FED_PORTS="$(free_port) $(free_port) $(free_port) $(free_port)"
+export KMS_URL BSF_URL METRICS_URL KMS_STATE KMS_BUILD WALK FED_PORTS
+unset UE KMSCTL KMSD   # the examples' defaults: $KMS_BUILD/...
 for f in "$EX"/[0-9]*.sh; do
 	name=${f##*/}
 	echo "=== $name" >>"$tmp/examples.log"
