@@ -176,6 +176,10 @@ $metrics_line
     $UE request --psk-file $state/demo-alice.psk --id alice@example.org \\
         --to bob@example.org --out req.bin --state alice.state
   reload: kill -HUP <kmsd pid>; stop: Ctrl-C (stops bsf-stubd too).
+  Every exchange by hand: $top/docs/walkthrough.md; its steps as scripts:
+    export KMS_URL=$KMS BSF_URL=http://127.0.0.1:$bsf_port METRICS_URL=http://127.0.0.1:$metrics_port \\
+        KMS_STATE=$state KMS_BUILD=$top/build
+    for f in $top/docs/examples/[0-9]*.sh; do sh "\$f" || break; done
 MSG
 "$KMSD" -f $root_flag -c "$conf" &
 kmsd_pid=$!
