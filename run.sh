@@ -176,10 +176,27 @@ $metrics_line
     $UE request --psk-file $state/demo-alice.psk --id alice@example.org \\
         --to bob@example.org --out req.bin --state alice.state
   reload: kill -HUP <kmsd pid>; stop: Ctrl-C (stops bsf-stubd too).
+  Every exchange by hand: $top/docs/walkthrough.md; its steps as scripts:
+    export KMS_URL=$KMS BSF_URL=http://127.0.0.1:$bsf_port METRICS_URL=http://127.0.0.1:$metrics_port \\
+        KMS_STATE=$state KMS_BUILD=$top/build
+    for f in $top/docs/examples/[0-9]*.sh; do sh "\$f" || break; done
 MSG
 "$KMSD" -f $root_flag -c "$conf" &
 kmsd_pid=$!
 echo "run.sh: kmsd pid $kmsd_pid, bsf-stubd pid $bsf_pid"
+# Once kmsd answers (asked at most 100 times, 0.1 s apart), a demo call
+# between the demo users: a ticket, SIP INVITE / 200 OK with
+# a=key-mgmt:mikey, SRTP both ways (kms-ue(1), docs/walkthrough.md).
+(
+	i=0
+	until curl -sf -o /dev/null "$KMS/healthz"; do
+		i=$((i + 1))
+		[ "$i" -le 100 ] && kill -0 "$kmsd_pid" 2>/dev/null || exit 0
+		sleep 0.1
+	done
+	echo "run.sh: kmsd is up.  A demo call, Alice to Bob (their demo keys on the command line):"
+	echo "    $UE call --url $KMS/kms --id alice@example.org --psk \"\$(cat $state/demo-alice.psk)\" --member \"bob@example.org:\$(cat $state/demo-bob.psk)\""
+) &
 rc=0
 while kill -0 "$kmsd_pid" 2>/dev/null; do
 	wait "$kmsd_pid"
