@@ -63,7 +63,7 @@ refused() {
 import json, sys
 d = json.load(open(sys.argv[1]))
 errs = [p for p in d["payloads"] if p["name"] == "ERR"]
-sys.exit(0 if errs and str(errs[0].get("errno", errs[0].get("error"))) == sys.argv[2] else 1)
+sys.exit(0 if errs and str(errs[0]["error_no"]) == sys.argv[2] else 1)
 EOF
 	wait_log "$4"
 }
