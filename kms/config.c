@@ -420,6 +420,7 @@ static const item_t schema[] = {
 	    "\"allow\" or \"deny\"", RELOAD),
 	BOOL("policy.default_group_tickets", default_group_tickets, 0, RELOAD),
 	BOOL("policy.default_initiator_keys", default_initiator_keys, 0, RELOAD),
+	BOOL("policy.default_initiator_tickets", default_initiator_tickets, 0, RELOAD),
 	UINT("policy.reload_interval", reload_interval, 2, 0, 3600, RELOAD),
 	UINT("policy.replay_entries", replay_entries, 1048576, 64, 67108864, RESTART),
 	BOOL("policy.replay_journal", replay_journal, 1, RESTART),

@@ -88,13 +88,14 @@ typedef struct {
 	 * "on_request" (not 3GPP: only when asked, or for group responders). */
 	char forking[16];
 	/* Defaults where no policy rule matches (docs/policy.md). */
-	char default_effect[8];	     /* "allow" (default) or "deny" */
-	bool default_group_tickets;  /* group responders allowed, default true */
-	bool default_initiator_keys; /* grant L when requested, default false */
-	uint32_t reload_interval;    /* seconds between rule-change checks, 2; 0 off */
-	size_t replay_entries;	     /* replay cache capacity, default 1048576 */
-	bool replay_journal;	     /* journal accepted entries, default true */
-	size_t audit_queue;	     /* default 65536 */
+	char default_effect[8];		/* "allow" (default) or "deny" */
+	bool default_group_tickets;	/* group responders allowed, default true */
+	bool default_initiator_keys;	/* grant L when requested, default false */
+	bool default_initiator_tickets; /* resolve D = 0 tickets, default false */
+	uint32_t reload_interval;	/* seconds between rule-change checks, 2; 0 off */
+	size_t replay_entries;		/* replay cache capacity, default 1048576 */
+	bool replay_journal;		/* journal accepted entries, default true */
+	size_t audit_queue;		/* default 65536 */
 	/* [audit]: the audit log (kms/audit.h) */
 	char audit_on_failure[8];	   /* "refuse" (default) or "serve" */
 	bool audit_durable;		   /* answer after the commit, default false */

@@ -15,6 +15,7 @@
 #include "kms/audit.h"
 #include "kms/config.h"
 #include "kms/keyring.h"
+#include "kms/tpk.h"
 #include "kms/psk.h"
 #include "kms/replay.h"
 #include "kms/replay_shared.h"
@@ -38,6 +39,7 @@ typedef struct {
 	zk_client_t *zk;		/* forwards resolves to them; NULL: none */
 	ratelimit_t *id_rate;		/* ua.rate_per_identity; NULL: no limit */
 	replay_shared_t *replay_shared; /* replay.shared; NULL: node-local only */
+	const tpk_set_t *tpks; /* Initiators' ticket protection keys; NULL: none */
 } kms_service_t;
 
 typedef struct {

@@ -4,6 +4,10 @@
  * identities it names, check the Initiator Data's Vr, fork MPKr and the
  * TGKs for that identity, answer.  Tickets of other KMSs go to
  * service_zk.c.
+ *
+ * Tickets an Initiator built itself (flag D = 0, RFC 6043 mode 3) open
+ * under the ticket protection key their IDRpsk names (kms/tpk.h), then go
+ * through the same checks, forking and answer as this KMS's own.
  */
 #include <string.h>
 
@@ -11,6 +15,8 @@
 #include "common/errcode.h"
 #include "common/secmem.h"
 #include "kms/service_int.h"
+#include "kms/ticket_base.h"
+#include "kms/tpk.h"
 #include "mikey/kdf.h"
 #include "mikey/mac.h"
 #include "policy/rules.h"
@@ -150,6 +156,131 @@ static int fork_keys(req_t *r, mikey_keys_t *keys)
 	return ret;
 }
 
+/*
+ * Flags the Responder's side would have to act on (G: it generates RANDRr,
+ * M: it supplies keys): refused with Invalid TPpar in tickets an Initiator
+ * built, until the resolve supports them for such tickets.  The one place
+ * to change when it does.
+ */
+#define INITIATOR_TICKET_FLAGS_REFUSED (MIKEY_TPF_G | MIKEY_TPF_M)
+
+/* The clear policy of a D = 0 ticket: Type 1, and flags we can honour. */
+static int initiator_ticket_policy(req_t *r, const mikey_tp_t *tp)
+{
+	if (tp->ticket_type != KMS_TICKET_TYPE_BASE ||
+	    tp->subtype != KMS_TICKET_BASE_SUBTYPE ||
+	    tp->version != KMS_TICKET_BASE_VERSION) {
+		r->reason = "an Initiator's ticket must be a MIKEY base ticket (Type 1)";
+		return KMS_ETICKET;
+	}
+	if ((tp->flags & INITIATOR_TICKET_FLAGS_REFUSED) != 0) {
+		r->reason = "flags G and M are not supported in an Initiator's ticket";
+		return KMS_ETPPAR;
+	}
+	if ((tp->flags & MIKEY_TPF_L) == 0) {
+		r->reason = "an Initiator's ticket must set L (NOT D => L)";
+		return KMS_ETPPAR;
+	}
+	if ((tp->flags & MIKEY_TPF_I) != 0 && (tp->flags & MIKEY_TPF_E) == 0) {
+		r->reason = "key forking without E (I => E)";
+		return KMS_ETPPAR;
+	}
+	return KMS_EOK;
+}
+
+/* The TPK the ticket's IDRpsk names, owned by the ticket's Initiator. */
+static int initiator_ticket_key(req_t *r, const mikey_tp_t *tp, const mikey_tb_t *b,
+				uint8_t tpk[MIKEY_TPK_LEN])
+{
+	const char *owner = NULL;
+	r->ticket_key_id = b->tpk_id;
+	int ret = tpk_find(r->svc->tpks, b->tpk_id, tpk, &owner);
+	if (ret == KMS_ENOENT) {
+		r->reason = "unknown ticket protection key";
+		return KMS_ETICKET;
+	}
+	if (ret != KMS_EOK) {
+		r->reason = "retired ticket protection key";
+		return KMS_EEXPIRED;
+	}
+	size_t idri_len = svc_ticket_idri(r, tp);
+	if (idri_len == 0 || strlen(owner) != idri_len ||
+	    memcmp(owner, r->idri, idri_len) != 0) {
+		secmem_wipe(tpk, MIKEY_TPK_LEN);
+		r->reason = "the ticket's Initiator does not own its protection key";
+		return KMS_EAUTH;
+	}
+	return KMS_EOK;
+}
+
+/* Open a D = 0 ticket: its TPK, V (constant time) before the KEMAC. */
+static int initiator_ticket_open(req_t *r, kms_ticket_content_t *content)
+{
+	const mikey_ticket_t *t = &r->in.ticket;
+	const mikey_tp_t *tp = &t->policy;
+	uint8_t tpk[MIKEY_TPK_LEN];
+	mikey_bytes_t aad;
+	mikey_tb_t b;
+	kms_ticket_content_t tc;
+	int ret = initiator_ticket_policy(r, tp);
+	if (ret == KMS_EOK && (mikey_tb_parse(&t->ticket_data, tp->prf, &b) != KMS_EOK ||
+			       kms_ticket_aad_msg(&r->in, &aad) != KMS_EOK)) {
+		r->reason = "the Ticket Data is not a base ticket";
+		ret = KMS_ETICKET;
+	}
+	if (ret == KMS_EOK) {
+		ret = initiator_ticket_key(r, tp, &b, tpk);
+	}
+	if (ret != KMS_EOK) {
+		return ret;
+	}
+	ret =
+	    mikey_tb_open(tpk, tp->prf, &aad, &t->ticket_data, &b, &r->scratch, &tc.keys);
+	secmem_wipe(tpk, sizeof(tpk));
+	if (ret == KMS_EOK) {
+		ret = kms_ticket_base_validity(tp, &tc.not_before, &tc.not_after);
+	}
+	if (ret != KMS_EOK) {
+		r->reason = "the ticket does not verify under its protection key";
+		return KMS_ETICKET;
+	}
+	*content = tc;
+	return KMS_EOK;
+}
+
+/*
+ * What the local policy says of a D = 0 ticket for the matched responder:
+ * initiator tickets allowed (rule term or policy.default_initiator_tickets),
+ * a lifetime within the rule's cap and kms.max_ticket_lifetime, J only
+ * where reuse is allowed.
+ */
+static int initiator_ticket_terms(req_t *r, const mikey_tp_t *tp,
+				  const kms_ticket_content_t *c)
+{
+	policy_decision_t d;
+	size_t idri_len = svc_ticket_idri(r, tp);
+	uint32_t cap = r->svc->cfg->max_ticket_lifetime;
+	policy_decide(r->svc->policy, r->idri, idri_len, (const char *)r->matched.data,
+		      r->matched.len, &d);
+	if (!d.initiator_tickets) {
+		r->rule_id = d.matched ? d.rule_id : -1;
+		r->reason = "tickets built by the Initiator are not allowed";
+		return KMS_EPOLICY;
+	}
+	if (d.max_validity != 0 && d.max_validity < cap) {
+		cap = d.max_validity;
+	}
+	if (c->not_after < c->not_before || c->not_after - c->not_before > (int64_t)cap) {
+		r->reason = "the ticket's lifetime exceeds the cap";
+		return KMS_ETPPAR;
+	}
+	if ((tp->flags & MIKEY_TPF_J) != 0 && !d.reuse) {
+		r->reason = "reuse (J) is not allowed";
+		return KMS_ETPPAR;
+	}
+	return KMS_EOK;
+}
+
 int svc_ticket_resolve(req_t *r, uint8_t *buf, size_t cap, size_t *len)
 {
 	const mikey_ticket_t *t = &r->in.ticket;
@@ -169,8 +300,10 @@ int svc_ticket_resolve(req_t *r, uint8_t *buf, size_t cap, size_t *len)
 	r->plain_used = t->ticket_data.len < sizeof(r->scratch.plain)
 			    ? t->ticket_data.len
 			    : sizeof(r->scratch.plain);
-	int ret = kms_ticket_redeem(r->svc->keyring, &r->in, &r->scratch, &content,
-				    &r->ticket_key_id);
+	bool by_initiator = (tp->flags & MIKEY_TPF_D) == 0;
+	int ret = by_initiator ? initiator_ticket_open(r, &content)
+			       : kms_ticket_redeem(r->svc->keyring, &r->in, &r->scratch,
+						   &content, &r->ticket_key_id);
 	if (ret == KMS_EOK &&
 	    (r->now < content.not_before - (int64_t)r->svc->cfg->clock_skew ||
 	     r->now > content.not_after)) {
@@ -178,6 +311,9 @@ int svc_ticket_resolve(req_t *r, uint8_t *buf, size_t cap, size_t *len)
 	}
 	if (ret == KMS_EOK) {
 		ret = svc_match_responder(r, tp, true);
+	}
+	if (ret == KMS_EOK && by_initiator) {
+		ret = initiator_ticket_terms(r, tp, &content);
 	}
 	if (ret == KMS_EOK) {
 		ret = svc_suite(r, tp->prf, &encr_alg);

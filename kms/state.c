@@ -36,6 +36,7 @@ void kms_state_free(kms_state_t *st)
 	keyring_free(st->kr);
 	policy_set_free(st->policy);
 	zk_peers_free(st->peers);
+	tpk_set_free(st->tpks);
 	if (st->psk != NULL && st->psk->free != NULL) {
 		st->psk->free(st->psk);
 	}
@@ -111,6 +112,7 @@ static int policy_open(const kms_config_t *cfg, kms_state_t *st)
 		.reuse = cfg->allow_reuse,
 		.group_ok = cfg->default_group_tickets,
 		.init_keys = cfg->default_initiator_keys,
+		.initiator_tickets = cfg->default_initiator_tickets,
 	};
 	int ret = policy_store_load(cfg->keys_loc, &def, &st->policy);
 	if (ret != KMS_EOK) {
@@ -168,6 +170,20 @@ static int keyring_open(const kms_config_t *cfg, const uint8_t *kek, kms_state_t
 	return ret;
 }
 
+/* The Initiators' ticket protection keys (flag D = 0 tickets). */
+static int tpks_open(const kms_config_t *cfg, const uint8_t *kek, kms_state_t *st)
+{
+	int ret = tpk_load(cfg->keys_loc, kek, &st->tpks);
+	if (ret != KMS_EOK) {
+		log_error("cannot load the ticket protection keys from %s: %s",
+			  kms_config_store_label(cfg, false), kms_strerror(ret));
+		return ret;
+	}
+	log_info("%zu ticket protection key(s) of Initiators loaded",
+		 tpk_set_count(st->tpks));
+	return KMS_EOK;
+}
+
 static int peers_open(const kms_config_t *cfg, const uint8_t *kek, kms_state_t *st)
 {
 	if (!cfg->zk_enabled) {
@@ -213,12 +229,15 @@ int kms_state_new(const kms_config_t *cfg, const kms_psk_source_t *prev, replay_
 	if (ret == KMS_EOK) {
 		ret = peers_open(cfg, kek, st);
 	}
+	if (ret == KMS_EOK) {
+		ret = tpks_open(cfg, kek, st);
+	}
 	if (ret != KMS_EOK) {
 		goto cleanup;
 	}
 	/* The identity rate limits are shared too: the caller sets them. */
-	st->svc = (kms_service_t){ &st->cfg,   st->kr,	  st->psk, rp,	 audit,
-				   st->policy, st->peers, zk,	   NULL, NULL };
+	st->svc = (kms_service_t){ &st->cfg,  st->kr, st->psk, rp,   audit,   st->policy,
+				   st->peers, zk,     NULL,    NULL, st->tpks };
 	const kms_psk_source_t *stat = naf_static_part(st->psk);
 	if (stat != NULL) {
 		log_info("keyring and %zu static PSK user(s) loaded from %s (PSK source "

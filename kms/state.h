@@ -20,6 +20,7 @@
 #include "kms/psk.h"
 #include "kms/replay.h"
 #include "kms/service.h"
+#include "kms/tpk.h"
 #include "net/outbound.h"
 #include "policy/rules.h"
 #include "zk/client.h"
@@ -32,6 +33,7 @@ typedef struct {
 	policy_set_t *policy;
 	int64_t db_version;	  /* kms_db_version() before anything was read */
 	zk_peers_t *peers;	  /* NULL unless zk.enabled */
+	tpk_set_t *tpks;	  /* Initiators' ticket protection keys */
 	net_outbound_t *ob;	  /* the outbound-call thread (shared), or NULL */
 	kms_service_t svc;	  /* cfg, kr, psk, policy, peers, and the shared parts */
 	kms_config_override_t ov; /* kmsd's command line, applied on reloads */

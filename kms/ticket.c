@@ -22,20 +22,7 @@ size_t kms_ticket_data_len(size_t keys_len)
 int kms_ticket_aad_build(const mikey_tp_t *policy, uint8_t *buf, size_t cap,
 			 mikey_bytes_t *aad)
 {
-	mikey_builder_t b;
-	mikey_ticket_t t;
-	memset(&t, 0, sizeof(t));
-	t.policy = *policy;
-	mikey_builder_init(&b, buf, cap);
-	mikey_ticket_build(&b, &t, false); /* the TP form ends with TP Data */
-	int ret = mikey_builder_error(&b);
-	if (ret != KMS_EOK) {
-		return ret;
-	}
-	/* Skip the Next payload byte: it depends on what follows the TICKET. */
-	aad->data = buf + 1;
-	aad->len = mikey_builder_len(&b) - 1;
-	return KMS_EOK;
+	return mikey_tb_aad_build(policy, buf, cap, aad);
 }
 
 int kms_ticket_aad_msg(const mikey_msg_t *m, mikey_bytes_t *aad)

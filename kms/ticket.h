@@ -24,6 +24,7 @@
 #include "kms/keyring.h"
 #include "mikey/msg.h"
 #include "mikey/prf.h"
+#include "mikey/ticket_base.h"
 
 /* Ticket Type / Subtype / Version of this KMS's tickets (private range). */
 #define KMS_TICKET_TYPE 0xF000u
@@ -37,7 +38,7 @@
 #define KMS_TICKET_BASE_SUBTYPE 0x01u
 #define KMS_TICKET_BASE_VERSION 0x01u
 
-#define KMS_TICKET_SPI_LEN 4 /* bytes of every SPI this KMS generates */
+#define KMS_TICKET_SPI_LEN MIKEY_TB_SPI_LEN /* bytes of every SPI generated */
 
 typedef struct {
 	int64_t not_before; /* Unix seconds */
@@ -47,18 +48,10 @@ typedef struct {
 
 /*
  * Scratch for one issue or redeem, owned by the caller, who wipes it
- * (secmem_wipe) when done with the keys that point into it.  After a
- * base ticket's issue, key[0..3] hold MPKi, MPKr, TGK and the MPK; after
- * its redeem, key[0..1] hold MPKi and MPKr and plain the decrypted KEMAC.
- * prf_cache, when not NULL, is the caller's PRF key cache (mikey/prf.h):
- * a base ticket derives three keys from its TPK and two from its MPK.
+ * (secmem_wipe) when done with the keys that point into it (see
+ * mikey/ticket_base.h; the private type uses key[0..2] and plain too).
  */
-typedef struct {
-	uint8_t key[4][MIKEY_KEY_MAX];
-	uint8_t spi[4][KMS_TICKET_SPI_LEN];
-	uint8_t plain[MIKEY_TICKET_DATA_MAX];
-	mikey_prf_cache_t *prf_cache; /* not owned; wiped by its owner */
-} kms_ticket_scratch_t;
+typedef mikey_tb_scratch_t kms_ticket_scratch_t;
 
 /* True for the Ticket Types this KMS issues and redeems (1, 2, 0xF000). */
 bool kms_ticket_type_served(uint16_t type);

@@ -1,16 +1,13 @@
 /*
- * Ticket Types 1 and 2: the MIKEY base ticket (RFC 6043 Appendix A), see
- * docs/ticket-format.md.
+ * Ticket Types 1 and 2 as this KMS issues them: the MIKEY base ticket
+ * (RFC 6043 Appendix A, format in mikey/ticket_base.h) under a TPK derived
+ * from a keyring master key, see docs/ticket-format.md.
  *
- * Ticket Data = THDR, T, RAND, KEMAC, IDRpsk, V.  The KEMAC holds the MPK
- * and the TGK, encrypted under keys from the ticket protection key (TPK);
- * V is a MAC with a key from the TPK over the TICKET payload (policy in
- * clear, Ticket Data up to V's Auth alg).  The TPK comes from a keyring
- * master key, the Ticket Type and the key id, which IDRpsk names.  Type 2
- * (3GPP base ticket) is the same format under a TPK of its own.
- *
- * These functions do the format; kms/ticket.h checks the policy around
- * them and is what callers use.
+ * The TPK comes from a keyring master key, the Ticket Type and the key id,
+ * which IDRpsk names.  Type 2 (3GPP base ticket) is the same format under
+ * a TPK of its own.  Tickets an Initiator built itself (flag D = 0) use a
+ * provisioned TPK instead (kms/tpk.h).  These functions do the keys;
+ * kms/ticket.h checks the policy around them and is what callers use.
  */
 #ifndef KMS_KMS_TICKET_BASE_H
 #define KMS_KMS_TICKET_BASE_H
@@ -21,19 +18,15 @@
 #include "kms/keyring.h"
 #include "kms/ticket.h"
 #include "mikey/payload.h"
+#include "mikey/ticket_base.h"
 
-#define KMS_TPK_LEN 32			   /* bytes of a ticket protection key */
-#define KMS_TPK_LABEL "kmsd TPK v1"	   /* ASCII prefix of the TPK label */
-#define KMS_TICKET_BASE_RAND_LEN 32	   /* RFC 6043 12.1: >= the TPK and MPK */
-#define KMS_TICKET_THDR_MAX 64		   /* THDR Data accepted on open */
-#define KMS_TICKET_BASE_CSB_ID 0xFFFFFFFFu /* CSB ID of the KEMAC IV */
+#define KMS_TPK_LEN MIKEY_TPK_LEN   /* bytes of a ticket protection key */
+#define KMS_TPK_LABEL "kmsd TPK v1" /* ASCII prefix of the TPK label */
+#define KMS_TICKET_BASE_RAND_LEN MIKEY_TB_RAND_LEN
+#define KMS_TICKET_THDR_MAX MIKEY_TB_THDR_MAX
+#define KMS_TICKET_BASE_CSB_ID MIKEY_TB_CSB_ID
 
-/* The algorithms of a ticket policy's PRF (RFC 6043 12.1 sets). */
-typedef struct {
-	size_t key_len;	  /* MPK, TGK (and the private type's keys) */
-	uint8_t encr_alg; /* KEMAC: AES-CM-128 or AES-CM-256 */
-	uint8_t mac_alg;  /* V: HMAC-SHA-1-160 or HMAC-SHA-256-256 */
-} kms_ticket_suite_t;
+typedef mikey_tb_suite_t kms_ticket_suite_t;
 
 /* The suite of PRF MIKEY-1 (0) or PRF-HMAC-SHA-256 (1); KMS_EPRF otherwise. */
 int kms_ticket_suite(uint8_t prf, kms_ticket_suite_t *out);
@@ -71,5 +64,10 @@ int kms_ticket_base_open(const keyring_t *kr, const mikey_tp_t *policy,
 			 const mikey_bytes_t *aad, const mikey_bytes_t *data,
 			 kms_ticket_scratch_t *s, kms_ticket_content_t *content,
 			 uint32_t *key_id);
+
+/* Validity of a base ticket from its policy's TRs and TRe (both needed);
+ * KMS_ETICKET otherwise. */
+int kms_ticket_base_validity(const mikey_tp_t *policy, int64_t *not_before,
+			     int64_t *not_after);
 
 #endif

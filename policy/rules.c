@@ -183,6 +183,7 @@ static void fill(const policy_set_t *set, const policy_rule_t *best,
 		out->reuse = d->reuse;
 		out->group_ok = d->group_ok;
 		out->init_keys = d->init_keys;
+		out->initiator_tickets = d->initiator_tickets;
 		return;
 	}
 	out->matched = true;
@@ -192,6 +193,7 @@ static void fill(const policy_set_t *set, const policy_rule_t *best,
 	out->reuse = best->reuse;
 	out->group_ok = best->group_ok;
 	out->init_keys = best->init_keys;
+	out->initiator_tickets = best->initiator_tickets;
 }
 
 void policy_decide(const policy_set_t *set, const char *initiator, size_t ilen,

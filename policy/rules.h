@@ -26,10 +26,11 @@ typedef struct {
 	char initiator[IDENTITY_MAX + 1];
 	char responder[IDENTITY_MAX + 1];
 	policy_effect_t effect;
-	uint32_t max_validity; /* seconds; 0 = the configured default */
-	bool reuse;	       /* may the ticket be reused (flag J) */
-	bool group_ok;	       /* may the ticket name a group responder */
-	bool init_keys;	       /* may the Initiator supply session keys (flag L) */
+	uint32_t max_validity;	/* seconds; 0 = the configured default */
+	bool reuse;		/* may the ticket be reused (flag J) */
+	bool group_ok;		/* may the ticket name a group responder */
+	bool init_keys;		/* may the Initiator supply session keys (flag L) */
+	bool initiator_tickets; /* may its own tickets (flag D = 0) be resolved */
 } policy_rule_t;
 
 /* What applies when no rule matches. */
@@ -39,6 +40,7 @@ typedef struct {
 	bool reuse;
 	bool group_ok;
 	bool init_keys;
+	bool initiator_tickets;
 } policy_defaults_t;
 
 typedef struct {
@@ -49,6 +51,7 @@ typedef struct {
 	bool reuse;
 	bool group_ok;
 	bool init_keys;
+	bool initiator_tickets;
 } policy_decision_t;
 
 typedef struct policy_set policy_set_t;

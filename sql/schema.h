@@ -3,7 +3,7 @@
  * (the source of truth; sql/Makefile.inc turns them into sql/schema_sql.h).
  *
  *   kms    kms.db: master_keys, psk_users, psk_identities, policy_rules,
- *          policy_version, zk_peers, store_version
+ *          policy_version, zk_peers, store_version, ticket_keys
  *   audit  audit.db: audit
  *   bsf    bsf.db (bsf-stubd): subscribers, impus, nafs, sessions
  *   replay PostgreSQL only (replay.shared): replay, the messages any kmsd

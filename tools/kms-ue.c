@@ -12,6 +12,7 @@
 #include "tools/ue_bootstrap.h"
 #include "tools/ue_call.h"
 #include "tools/ue_common.h"
+#include "tools/ue_create.h"
 #include "tools/ue_gba_calc.h"
 #include "tools/ue_inspect.h"
 #include "tools/ue_keys.h"
@@ -34,6 +35,8 @@ static const struct command commands[] = {
 	  "GBA: bootstrap over Ub with a simulated USIM, derive Ks_NAF" },
 	{ "request", "kms-ue request", ue_request_cmd,
 	  "Initiator: build a REQUEST_INIT_PSK for the KMS" },
+	{ "create-ticket", "kms-ue create-ticket", ue_create_ticket_cmd,
+	  "Initiator: build a ticket yourself (D = 0) under a kmsctl tpk key" },
 	{ "transfer-init", "kms-ue transfer-init", ue_transfer_init_cmd,
 	  "Initiator: check the REQUEST_RESP, build the TRANSFER_INIT" },
 	{ "resolve", "kms-ue resolve", ue_resolve_cmd,

@@ -4,6 +4,7 @@
  *   kmsctl [-d STATE_DIR | -c KMSD_CONF] init [--demo]       (kmsctl_init.c)
  *   kmsctl [-d STATE_DIR] key rotate|list|retire ID          (kmsctl_key.c)
  *   kmsctl [-d STATE_DIR] psk add|list|remove ...            (kmsctl_psk.c)
+ *   kmsctl [-d STATE_DIR] tpk add|list|retire|delete ...     (kmsctl_tpk.c)
  *   kmsctl [-d STATE_DIR] policy add|list|remove|test ...    (kmsctl_policy.c)
  *   kmsctl [-d STATE_DIR] peer add|list|remove ...           (kmsctl_peer.c)
  *   kmsctl [-d STATE_DIR] audit [filters] | --prune-before T (kmsctl_audit.c)
@@ -39,6 +40,7 @@ static const struct {
 	{ "peer", kmsctl_peer_run },	 { "audit", kmsctl_audit_run },
 	{ "reload", kmsctl_reload_run }, { "status", kmsctl_status_run },
 	{ "backup", kmsctl_backup_run }, { "restore", kmsctl_restore_run },
+	{ "tpk", kmsctl_tpk_run },
 };
 
 static void usage_main(FILE *f)
@@ -52,6 +54,7 @@ static void usage_main(FILE *f)
 		"  psk add|list|remove      manage static PSK users\n"
 		"  policy add|list|remove|test  manage the ticket policy rules\n"
 		"  peer add|list|remove     manage the Zk peer KMSs\n"
+		"  tpk add|list|retire|delete  Initiators' ticket protection keys\n"
 		"  audit                    query or prune kmsd's audit log\n"
 		"  reload                   SIGHUP to the kmsd of -c (kms.pidfile)\n"
 		"  status [--json]          the stores, and kmsd's state (with -c)\n"

@@ -126,6 +126,7 @@ int kmsctl_load_kek(const kmsctl_paths_t *p, int create, uint8_t kek[KEYRING_KEK
 int kmsctl_init_run(const kmsctl_paths_t *p, int argc, char **argv);
 int kmsctl_key_run(const kmsctl_paths_t *p, int argc, char **argv);
 int kmsctl_psk_run(const kmsctl_paths_t *p, int argc, char **argv);
+int kmsctl_tpk_run(const kmsctl_paths_t *p, int argc, char **argv);
 int kmsctl_policy_run(const kmsctl_paths_t *p, int argc, char **argv);
 int kmsctl_peer_run(const kmsctl_paths_t *p, int argc, char **argv);
 int kmsctl_audit_run(const kmsctl_paths_t *p, int argc, char **argv);

@@ -25,6 +25,7 @@ static void usage_policy(FILE *f)
 	    "usage: kmsctl [-d STATE_DIR] policy add --from PATTERN --to PATTERN\n"
 	    "                 (--allow | --deny) [--priority N] [--max-validity S]\n"
 	    "                 [--reuse] [--group] [--initiator-keys]\n"
+	    "                 [--initiator-tickets]\n"
 	    "       kmsctl [-d STATE_DIR] policy list [--json]\n"
 	    "       kmsctl [-d STATE_DIR] policy remove ID\n"
 	    "       kmsctl [-d STATE_DIR] policy test --from ID --to ID [-c KMSD_CONF]\n"
@@ -47,17 +48,20 @@ static void usage_policy(FILE *f)
 	    "  -r, --reuse            tickets may be reused (flag J)\n"
 	    "  -g, --group            the responder may be a group identity\n"
 	    "  -k, --initiator-keys   the Initiator may supply session keys (flag L)\n"
+	    "  -T, --initiator-tickets  tickets the Initiator built itself (flag D = 0)\n"
+	    "                         may be resolved\n"
 	    "  -c, --config FILE      test: take the defaults from kmsd's config\n"
 	    "  -h, --help             this text\n"
 	    "\n"
 	    "list --json: one JSON array of {id, priority, effect, from, to,\n"
-	    "max_validity (0: the default), reuse, group, initiator_keys}.\n"
+	    "max_validity (0: the default), reuse, group, initiator_keys,\n"
+	    "initiator_tickets}.\n"
 	    "kmsd applies changes within policy.reload_interval seconds.\n");
 }
 
 typedef struct {
 	const char *from, *to, *config;
-	int allow, deny, reuse, group, init_keys;
+	int allow, deny, reuse, group, init_keys, init_tickets;
 	int64_t priority;
 	uint32_t max_validity;
 } policy_args_t;
@@ -110,6 +114,9 @@ static int take_opt(policy_args_t *a, int c, const char *arg)
 	case 'k':
 		a->init_keys = 1;
 		return EXIT_SUCCESS;
+	case 'T':
+		a->init_tickets = 1;
+		return EXIT_SUCCESS;
 	case 'c':
 		a->config = arg;
 		return EXIT_SUCCESS;
@@ -132,13 +139,14 @@ static int parse_args(int argc, char **argv, policy_args_t *a)
 		{ "reuse", no_argument, NULL, 'r' },
 		{ "group", no_argument, NULL, 'g' },
 		{ "initiator-keys", no_argument, NULL, 'k' },
+		{ "initiator-tickets", no_argument, NULL, 'T' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 	kmsctl_getopt_reset();
-	while ((c = getopt_long(argc, argv, "f:t:aDp:v:rgkc:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:t:aDp:v:rgkTc:h", opts, NULL)) != -1) {
 		if (c == 'h') {
 			usage_policy(stdout);
 			return -1;
@@ -214,6 +222,7 @@ static int policy_add(const kmsctl_paths_t *p, int argc, char **argv)
 	r.reuse = a.reuse;
 	r.group_ok = a.group;
 	r.init_keys = a.init_keys;
+	r.initiator_tickets = a.init_tickets;
 	int64_t id = 0;
 	int ret = policy_store_add(p->db, &r, &id);
 	if (ret == KMS_ENOENT) {
@@ -234,12 +243,13 @@ typedef struct {
 
 static json_t *rule_json(const policy_rule_t *r)
 {
-	return json_pack("{s:I, s:i, s:s, s:s, s:s, s:I, s:b, s:b, s:b}", "id",
+	return json_pack("{s:I, s:i, s:s, s:s, s:s, s:I, s:b, s:b, s:b, s:b}", "id",
 			 (json_int_t)r->id, "priority", r->priority, "effect",
 			 r->effect == POLICY_DENY ? "deny" : "allow", "from",
 			 r->initiator, "to", r->responder, "max_validity",
 			 (json_int_t)r->max_validity, "reuse", (int)r->reuse, "group",
-			 (int)r->group_ok, "initiator_keys", (int)r->init_keys);
+			 (int)r->group_ok, "initiator_keys", (int)r->init_keys,
+			 "initiator_tickets", (int)r->initiator_tickets);
 }
 
 static int print_rule(void *ctx, const policy_rule_t *r)
@@ -254,10 +264,10 @@ static int print_rule(void *ctx, const policy_rule_t *r)
 									  : KMS_ENOMEM;
 	}
 	print_validity(r->max_validity, v, sizeof(v));
-	printf("%-6" PRId64 " %8d %-5s %-30s %-30s %-8s %-5s %-5s %s\n", r->id,
+	printf("%-6" PRId64 " %8d %-5s %-30s %-30s %-8s %-5s %-5s %-9s %s\n", r->id,
 	       r->priority, r->effect == POLICY_DENY ? "deny" : "allow", r->initiator,
 	       r->responder, v, yes_no(r->reuse), yes_no(r->group_ok),
-	       yes_no(r->init_keys));
+	       yes_no(r->init_keys), yes_no(r->initiator_tickets));
 	return KMS_EOK;
 }
 
@@ -274,8 +284,9 @@ static int policy_list(const kmsctl_paths_t *p, bool json)
 		}
 		return kmsctl_json_print(lc.json);
 	}
-	printf("%-6s %8s %-5s %-30s %-30s %-8s %-5s %-5s %s\n", "ID", "PRIORITY",
-	       "EFFECT", "FROM", "TO", "VALIDITY", "REUSE", "GROUP", "INIT-KEYS");
+	printf("%-6s %8s %-5s %-30s %-30s %-8s %-5s %-5s %-9s %s\n", "ID", "PRIORITY",
+	       "EFFECT", "FROM", "TO", "VALIDITY", "REUSE", "GROUP", "INIT-KEYS",
+	       "INIT-TICKETS");
 	return kmsctl_list_result(policy_store_list(p->db, print_rule, &lc), p, "rules");
 }
 
@@ -342,8 +353,10 @@ static bool print_decision(const policy_set_t *set, const char *default_effect,
 	}
 	printf("\n");
 	if (allowed) {
-		printf("terms: max validity %s, reuse %s, initiator keys %s\n", v,
-		       yes_no(d.reuse), yes_no(d.init_keys));
+		printf("terms: max validity %s, reuse %s, initiator keys %s, "
+		       "initiator tickets %s\n",
+		       v, yes_no(d.reuse), yes_no(d.init_keys),
+		       yes_no(d.initiator_tickets));
 	}
 	return allowed;
 }
@@ -355,8 +368,8 @@ static int policy_test(const kmsctl_paths_t *p, int argc, char **argv)
 	if (rc != EXIT_SUCCESS) {
 		return rc < 0 ? EXIT_SUCCESS : rc;
 	}
-	if (a.allow || a.deny || a.reuse || a.group || a.init_keys || a.priority != 0 ||
-	    a.max_validity != 0) {
+	if (a.allow || a.deny || a.reuse || a.group || a.init_keys || a.init_tickets ||
+	    a.priority != 0 || a.max_validity != 0) {
 		return kmsctl_usage_error(
 		    "policy test: only --from, --to and --config apply");
 	}
@@ -381,6 +394,7 @@ static int policy_test(const kmsctl_paths_t *p, int argc, char **argv)
 		.reuse = cfg.allow_reuse,
 		.group_ok = cfg.default_group_tickets,
 		.init_keys = cfg.default_initiator_keys,
+		.initiator_tickets = cfg.default_initiator_tickets,
 	};
 	policy_set_t *set = NULL;
 	int ret = policy_store_load(p->db, &def, &set);

@@ -13,7 +13,8 @@
  *      placeholder Initiator Data of the final size, then V, Vi and Vr are
  *      written in place.
  * Without --resp, a reusable ticket (J) kept in the state is sent again
- * with a new CSB ID, T and RANDRi (6043 5.3).
+ * with a new CSB ID, T and RANDRi (6043 5.3); a ticket kms-ue
+ * create-ticket built (ticket_by initiator) is sent the first time so.
  */
 #include "tools/ue_transfer.h"
 
@@ -411,7 +412,9 @@ int ue_transfer_init_cmd(int argc, char **argv)
 		}
 	} else if (ue_state_msg(r->st, "request_resp", &r->resp) != KMS_EOK) {
 		goto cleanup; /* no ticket yet: --resp is needed */
-	} else if ((r->resp.ticket.policy.flags & MIKEY_TPF_J) == 0) {
+	} else if ((r->resp.ticket.policy.flags & MIKEY_TPF_J) == 0 &&
+		   !(ue_state_is(r->st, "ticket_by", "initiator") &&
+		     ue_state_get(r->st, "transfer_init") == NULL)) {
 		fprintf(
 		    stderr,
 		    "%s: the ticket is not reusable (J = 0); run kms-ue request again\n",

@@ -17,6 +17,10 @@
  * MPKs; every key and SPI lies inside the caller's scratch (the keys of a
  * redeemed ticket never point into the message); a base ticket had TRs and
  * TRe.  The scratch is wiped as kmsd does.
+ *
+ * A ticket with flag D = 0 (built by an Initiator) is also parsed and
+ * opened as kmsd does those (mikey/ticket_base.h) under the fixed TPK;
+ * the seeds include such tickets.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -25,6 +29,7 @@
 #include "common/errcode.h"
 #include "common/secmem.h"
 #include "kms/ticket.h"
+#include "mikey/ticket_base.h"
 #include "tests/fuzz/ticket_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -57,6 +62,29 @@ static void check(const kms_ticket_content_t *c)
 	}
 }
 
+/* D = 0: the Initiator's format under the fixed TPK, as kmsd opens it. */
+static void open_initiator_ticket(void)
+{
+	const mikey_tp_t *tp = &m.ticket.policy;
+	mikey_bytes_t aad;
+	mikey_tb_t b;
+	kms_ticket_content_t c;
+	if ((tp->flags & MIKEY_TPF_D) != 0 || kms_ticket_aad_msg(&m, &aad) != KMS_EOK ||
+	    mikey_tb_parse(&m.ticket.ticket_data, tp->prf, &b) != KMS_EOK ||
+	    b.tpk_id != TF_TPK_ID) {
+		return;
+	}
+	memset(&c, 0, sizeof(c));
+	if (mikey_tb_open(tf_tpk, tp->prf, &aad, &m.ticket.ticket_data, &b, &s,
+			  &c.keys) == KMS_EOK) {
+		if (c.keys.n < 3 || !inside(&c.keys.k[0].key) ||
+		    !inside(&c.keys.k[1].key)) {
+			abort();
+		}
+	}
+	secmem_wipe(&s, sizeof(s));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size > MIKEY_MSG_MAX) {
@@ -78,6 +106,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (kms_ticket_redeem(kr, &m, &s, &c, &id) == KMS_EOK) {
 			check(&c);
 		}
+		open_initiator_ticket();
 		secmem_wipe(&s, sizeof(s));
 	}
 	free(buf);

@@ -16,6 +16,11 @@
 #define TF_KEY_ACTIVE 7u
 #define TF_KEY_ROTATED 9u
 
+/* The ticket protection key of an Initiator's tickets (flag D = 0) and
+ * its id: fixed bytes (in the .c). */
+#define TF_TPK_ID 5u
+extern const uint8_t tf_tpk[32];
+
 /* The keyring, made on the first call; aborts if it cannot be. */
 const keyring_t *tf_keyring(void);
 

@@ -15,6 +15,7 @@
 #include "common/errcode.h"
 #include "common/secmem.h"
 #include "kms/ticket.h"
+#include "mikey/ticket_base.h"
 #include "tests/fuzz/ticket_common.h"
 
 #define NOW 1795910400
@@ -77,6 +78,30 @@ static size_t make(const mikey_tp_t *tp, int fork)
 		}
 		t.init_data = (mikey_bytes_t){ init, ilen };
 	}
+	mikey_builder_init(&b, pl, sizeof(pl));
+	mikey_ticket_build(&b, &t, true);
+	return mikey_builder_error(&b) == KMS_EOK ? mikey_builder_len(&b) : 0;
+}
+
+/* A ticket an Initiator built (D = 0, L = 1) under tf_tpk into pl. */
+static size_t make_initiator(mikey_tp_t *tp, int fork)
+{
+	static uint8_t aadbuf[PAYLOAD_MAX];
+	mikey_bytes_t aad;
+	mikey_keys_t keys;
+	mikey_ticket_t t;
+	mikey_builder_t b;
+	size_t len = 0;
+	tp->flags = (uint16_t)((tp->flags & ~MIKEY_TPF_D) | MIKEY_TPF_L);
+	memset(&t, 0, sizeof(t));
+	if (mikey_tb_aad_build(tp, aadbuf, sizeof(aadbuf), &aad) != KMS_EOK ||
+	    mikey_tb_build(tf_tpk, TF_TPK_ID, tp, &aad, NOW, &s, &keys, td, sizeof(td),
+			   &len) != KMS_EOK) {
+		return 0;
+	}
+	t.policy = *tp;
+	t.ticket_data = (mikey_bytes_t){ td, len };
+	(void)fork; /* no Initiator Data: the opener does not read it */
 	mikey_builder_init(&b, pl, sizeof(pl));
 	mikey_ticket_build(&b, &t, true);
 	return mikey_builder_error(&b) == KMS_EOK ? mikey_builder_len(&b) : 0;
@@ -145,6 +170,18 @@ int main(int argc, char **argv)
 				bad |= reseal_redeems(name, len);
 			}
 		}
+	}
+	for (uint8_t prf = 0; prf < 2; prf++) {
+		mikey_tp_t tp;
+		char name[64];
+		policy(&tp, KMS_TICKET_TYPE_BASE, prf, 1);
+		size_t len = make_initiator(&tp, 1);
+		if (len == 0) {
+			fprintf(stderr, "prf %u: no Initiator's ticket\n", prf);
+			return 1;
+		}
+		snprintf(name, sizeof(name), "valid-0001-prf%u-initiator", prf);
+		bad |= put(argv[1], "ticket", name, len);
 	}
 	secmem_wipe(&s, sizeof(s));
 	return bad;

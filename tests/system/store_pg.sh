@@ -10,7 +10,7 @@ set -eu
 need_pg
 need timeout
 
-tests="test_sqldb test_keyring test_psk_static test_policy_store test_audit test_zk"
+tests="test_sqldb test_keyring test_psk_static test_policy_store test_audit test_zk test_tpk"
 for t in $tests; do
 	[ -x "$top_builddir/tests/unit/$t" ] ||
 		fail "$top_builddir/tests/unit/$t is not built (make check builds it)"

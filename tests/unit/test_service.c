@@ -99,8 +99,8 @@ static int suite_init(void)
 	snprintf(cfg.forking, sizeof(cfg.forking), "always");
 	rp = replay_new(1u << 16, cfg.clock_skew, fake_now - 3600);
 	kms_service_clock_set(fake_clock);
-	svc =
-	    (kms_service_t){ &cfg, kr, &psk_src, rp, NULL, NULL, NULL, NULL, NULL, NULL };
+	svc = (kms_service_t){ &cfg, kr,   &psk_src, rp,   NULL, NULL,
+			       NULL, NULL, NULL,     NULL, NULL };
 	return rp == NULL;
 }
 
@@ -665,7 +665,9 @@ static void given_garbage_or_wrong_type_when_served_then_error_message(void)
 
 static policy_set_t *policy_of(const policy_rule_t *rules, size_t n)
 {
-	static const policy_defaults_t def = { POLICY_ALLOW, 0, true, true, false };
+	static const policy_defaults_t def = {
+		POLICY_ALLOW, 0, true, true, false, false
+	};
 	policy_set_t *set = NULL;
 	CU_ASSERT_EQUAL_FATAL(policy_set_new(rules, n, &def, &set), KMS_EOK);
 	return set;
@@ -810,7 +812,7 @@ static void given_no_rules_and_group_default_off_when_group_ticket_then_refused(
 {
 	static const char *const to_any[] = { "*@*" };
 	static const char *const to_bob_any[] = { "bob@example.org", "*@*" };
-	policy_defaults_t def = { POLICY_ALLOW, 0, true, true, false };
+	policy_defaults_t def = { POLICY_ALLOW, 0, true, true, false, false };
 	policy_set_t *set = NULL;
 	CU_ASSERT_EQUAL_FATAL(policy_set_new(NULL, 0, &def, &set), KMS_EOK);
 	svc.policy = set;

@@ -17,6 +17,7 @@
 #include "mikey/kdf.h"
 #include "mikey/kemac.h"
 #include "mikey/msg.h"
+#include "mikey/ticket_base.h"
 #include "tests/unit/tmpdir.h"
 #include "tests/unit/unit.h"
 
@@ -702,6 +703,118 @@ static void given_base_ticket_when_searched_then_no_key_bytes_in_ticket_data(voi
 	}
 }
 
+/* --- the shared format under a provisioned TPK (flag D = 0) ---------------- */
+
+/* An Initiator's policy: D = 0, L = 1. */
+static void initiator_policy(mikey_tp_t *tp, uint8_t prf)
+{
+	policy_make(tp, KMS_TICKET_TYPE_BASE, prf);
+	tp->flags = (uint16_t)((tp->flags & ~MIKEY_TPF_D) | MIKEY_TPF_L | MIKEY_TPF_I);
+}
+
+static size_t tb_build(const uint8_t *tpk, const mikey_tp_t *tp, mikey_keys_t *keys,
+		       mikey_bytes_t *aad, uint8_t *aadbuf)
+{
+	size_t len = 0;
+	CU_ASSERT_EQUAL_FATAL(mikey_tb_aad_build(tp, aadbuf, PAYLOAD_MAX, aad), KMS_EOK);
+	CU_ASSERT_EQUAL_FATAL(
+	    mikey_tb_build(tpk, 7, tp, aad, NOW, &s_issue, keys, td, sizeof(td), &len),
+	    KMS_EOK);
+	return len;
+}
+
+/* Parse then open; a parse failure is a refusal too. */
+static int tb_open(const uint8_t *tpk, const mikey_tp_t *tp, const mikey_bytes_t *aad,
+		   const uint8_t *data, size_t len, mikey_keys_t *keys)
+{
+	mikey_tb_t b;
+	mikey_bytes_t d = { data, len };
+	int ret = mikey_tb_parse(&d, tp->prf, &b);
+	if (ret == KMS_EOK) {
+		ret = mikey_tb_open(tpk, tp->prf, aad, &d, &b, &s_redeem, keys);
+	}
+	return ret;
+}
+
+static void given_tpk_when_initiator_builds_and_kms_opens_then_same_keys_back(void)
+{
+	static const uint8_t prfs[2] = { MIKEY_PRF_MIKEY1, MIKEY_PRF_HMAC_SHA256 };
+	uint8_t tpk[MIKEY_TPK_LEN], aadbuf[PAYLOAD_MAX];
+	for (size_t p = 0; p < 2; p++) {
+		mikey_tp_t tp;
+		mikey_keys_t in, out;
+		mikey_bytes_t aad;
+		CU_ASSERT_EQUAL_FATAL(crypto_random(tpk, sizeof(tpk)), KMS_EOK);
+		initiator_policy(&tp, prfs[p]);
+		size_t len = tb_build(tpk, &tp, &in, &aad, aadbuf);
+		mikey_tb_t b;
+		mikey_bytes_t d = { td, len };
+		CU_ASSERT_EQUAL_FATAL(mikey_tb_parse(&d, tp.prf, &b), KMS_EOK);
+		CU_ASSERT_EQUAL(b.tpk_id, 7); /* IDRpsk names the TPK */
+		CU_ASSERT_EQUAL_FATAL(tb_open(tpk, &tp, &aad, td, len, &out), KMS_EOK);
+		CU_ASSERT_EQUAL_FATAL(in.n, 3);
+		CU_ASSERT_EQUAL_FATAL(out.n, 3);
+		for (size_t i = 0; i < 3; i++) {
+			CU_ASSERT_EQUAL(in.k[i].key.len, out.k[i].key.len);
+			CU_ASSERT(secmem_eq(in.k[i].key.data, out.k[i].key.data,
+					    in.k[i].key.len));
+			CU_ASSERT(secmem_eq(in.k[i].spi.data, out.k[i].spi.data, 4));
+		}
+		/* Another TPK: V does not verify, no keys. */
+		tpk[0] ^= 1;
+		CU_ASSERT_EQUAL(tb_open(tpk, &tp, &aad, td, len, &out), KMS_ETICKET);
+		secmem_wipe(&s_issue, sizeof(s_issue));
+		secmem_wipe(&s_redeem, sizeof(s_redeem));
+	}
+}
+
+static void given_initiator_ticket_when_v_policy_or_kemac_tampered_then_eticket(void)
+{
+	uint8_t tpk[MIKEY_TPK_LEN], aadbuf[PAYLOAD_MAX], bad[MIKEY_TICKET_DATA_MAX];
+	mikey_tp_t tp, other;
+	mikey_keys_t in, out;
+	mikey_bytes_t aad, aad2;
+	CU_ASSERT_EQUAL_FATAL(crypto_random(tpk, sizeof(tpk)), KMS_EOK);
+	initiator_policy(&tp, MIKEY_PRF_MIKEY1);
+	size_t len = tb_build(tpk, &tp, &in, &aad, aadbuf);
+	/* Every byte after the THDR: a different ticket, refused. */
+	for (size_t i = 3; i < len; i++) {
+		memcpy(bad, td, len);
+		bad[i] ^= 0x01;
+		CU_ASSERT_NOT_EQUAL(tb_open(tpk, &tp, &aad, bad, len, &out), KMS_EOK);
+	}
+	/* The policy is covered by V: a longer lifetime does not verify. */
+	other = tp;
+	other.tre.value = mikey_ntp_from_unix(NOW + 7200, 0);
+	static uint8_t aadbuf2[PAYLOAD_MAX];
+	CU_ASSERT_EQUAL_FATAL(mikey_tb_aad_build(&other, aadbuf2, sizeof(aadbuf2), &aad2),
+			      KMS_EOK);
+	CU_ASSERT_EQUAL(tb_open(tpk, &other, &aad2, td, len, &out), KMS_ETICKET);
+	CU_ASSERT_EQUAL(tb_open(tpk, &tp, &aad, td, len, &out), KMS_EOK);
+	secmem_wipe(&s_issue, sizeof(s_issue));
+	secmem_wipe(&s_redeem, sizeof(s_redeem));
+}
+
+static void given_initiator_ticket_when_truncated_or_too_long_then_eticket(void)
+{
+	uint8_t tpk[MIKEY_TPK_LEN], aadbuf[PAYLOAD_MAX];
+	mikey_tp_t tp;
+	mikey_keys_t in, out;
+	mikey_bytes_t aad;
+	CU_ASSERT_EQUAL_FATAL(crypto_random(tpk, sizeof(tpk)), KMS_EOK);
+	initiator_policy(&tp, MIKEY_PRF_HMAC_SHA256);
+	size_t len = tb_build(tpk, &tp, &in, &aad, aadbuf);
+	for (size_t n = 0; n < len; n++) {
+		CU_ASSERT_EQUAL(tb_open(tpk, &tp, &aad, td, n, &out), KMS_ETICKET);
+	}
+	mikey_tb_t b;
+	mikey_bytes_t big = { td, MIKEY_TICKET_DATA_MAX + 1 };
+	CU_ASSERT_EQUAL(mikey_tb_parse(&big, tp.prf, &b), KMS_ETICKET);
+	mikey_bytes_t d = { td, len };
+	CU_ASSERT_EQUAL(mikey_tb_parse(&d, 7, &b), KMS_ETICKET); /* unknown PRF */
+	secmem_wipe(&s_issue, sizeof(s_issue));
+}
+
 int main(void)
 {
 	setup();
@@ -728,6 +841,11 @@ int main(void)
 		    given_ticket_data_truncated_at_every_length_when_redeem_then_eticket),
 		UNIT_TEST(
 		    given_base_ticket_when_searched_then_no_key_bytes_in_ticket_data),
+		UNIT_TEST(
+		    given_tpk_when_initiator_builds_and_kms_opens_then_same_keys_back),
+		UNIT_TEST(
+		    given_initiator_ticket_when_v_policy_or_kemac_tampered_then_eticket),
+		UNIT_TEST(given_initiator_ticket_when_truncated_or_too_long_then_eticket),
 		UNIT_END,
 	};
 	int ret = unit_run("ticket_base", tests);

@@ -1,0 +1,226 @@
+#!/bin/sh
+# Tickets the Initiator builds itself (RFC 6043 mode 3, flag D = 0) with a
+# real kmsd: kmsctl tpk add gives Alice a ticket protection key; kms-ue
+# create-ticket builds the ticket, transfer-init sends it, Bob resolves it
+# at kmsd, transfer-resp, and both derive the same keys.  Refusals, each
+# with its MIKEY error and a log line: no rule (policy.default_initiator_
+# tickets off), a deny rule, an unknown key, a retired key, the key of
+# another Initiator, a lifetime beyond the cap, a responder the ticket does
+# not name, and a tampered ticket.  Then over Zk with two kmsd: Bob's KMS
+# forwards Alice's own ticket to the KMS its IDRkms names, which holds the
+# key and resolves it.
+set -eu
+. "${top_srcdir:-.}/tests/system/lib.sh"
+need python3
+
+S="$tmp/s"
+"$KMSCTL" -d "$S" init >/dev/null 2>&1 || fail "kmsctl init"
+newkey() { head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$1"; }
+for u in alice bob carol; do
+	newkey "$tmp/$u.psk"
+	"$KMSCTL" -d "$S" psk add "$u@example.org" --identity "$u@example.org" \
+		--key-file "$tmp/$u.psk" >/dev/null || fail "psk add $u"
+done
+"$KMSCTL" -d "$S" tpk add alice@example.org --out "$tmp/alice.tpk" >"$tmp/tpk.out" ||
+	fail "tpk add"
+[ "$(stat -c %a "$tmp/alice.tpk")" = 600 ] || fail "the key file is not mode 0600"
+key=$(sed -n 's/^key //p' "$tmp/alice.tpk")
+[ ${#key} -eq 64 ] || fail "the key file holds no 32-byte key"
+grep -qi "$key" "$tmp/tpk.out" && fail "tpk add printed the key"
+"$KMSCTL" -d "$S" tpk list | grep -q "alice@example.org" || fail "tpk list"
+"$KMSCTL" -d "$S" tpk list | grep -qi "$key" && fail "tpk list shows the key"
+ok "kmsctl tpk add: a 0600 key file, the key never printed"
+
+ua=$(free_port)
+cat >"$tmp/kmsd.conf" <<CONF
+ua = { port = $ua; threads = 2; };
+kms = { kms_id = "kms.example.org"; state_dir = "$S"; };
+policy = { max_ticket_lifetime = 3600; ticket_lifetime = 600; reload_interval = 0; };
+CONF
+kmsd_start "$tmp/kmsd.conf" "http://127.0.0.1:$ua"
+URL="http://127.0.0.1:$ua/kms?requesttype=ticketresolve"
+
+# attempt TAG WHO [create-ticket options]: Alice builds and sends a ticket,
+# WHO resolves it; prints the HTTP status (the answer in rr-TAG.bin).
+attempt() {
+	t=$1
+	who=$2
+	shift 2
+	"$UE" create-ticket --id alice@example.org --kms-id kms.example.org \
+		--state "$tmp/a-$t.st" "$@" 2>"$tmp/err" || fail "create-ticket ($t): $(cat "$tmp/err")"
+	"$UE" transfer-init --state "$tmp/a-$t.st" --out "$tmp/ti-$t.bin" \
+		>/dev/null 2>"$tmp/err" || fail "transfer-init ($t): $(cat "$tmp/err")"
+	[ -z "${TAMPER:-}" ] || python3 -c 'import sys
+b = bytearray(open(sys.argv[1], "rb").read()); b[int(sys.argv[2])] ^= 0x01
+open(sys.argv[1], "wb").write(b)' "$tmp/ti-$t.bin" "$TAMPER"
+	"$UE" resolve --psk-file "$tmp/$who.psk" --id "$who@example.org" \
+		--kms-id kms.example.org --in "$tmp/ti-$t.bin" --out "$tmp/res-$t.bin" \
+		--state "$tmp/$who-$t.st" 2>"$tmp/err" || fail "resolve ($t): $(cat "$tmp/err")"
+	post_mikey "$URL" "$tmp/res-$t.bin" "$tmp/rr-$t.bin"
+}
+# refused TAG STATUS ERRNO REASON: the answer and kmsd's log line.
+refused() {
+	"$UE" decode "$tmp/rr-$1.bin" >"$tmp/dec.json" 2>/dev/null || fail "$1: answer does not decode"
+	python3 - "$tmp/dec.json" "$3" <<'EOF' || fail "$1: not MIKEY error $3: $(cat "$tmp/dec.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+errs = [p for p in d["payloads"] if p["name"] == "ERR"]
+sys.exit(0 if errs and str(errs[0]["error_no"]) == sys.argv[2] else 1)
+EOF
+	wait_log "$4"
+}
+TO="--to bob@example.org --tpk-file $tmp/alice.tpk"
+
+# --- no rule: policy.default_initiator_tickets is off --------------------------------
+st=$(attempt off bob $TO)
+[ "$st" = 403 ] || fail "no rule: status $st, expected 403"
+refused off 403 0 "tickets built by the Initiator are not allowed"
+ok "no rule: refused (Auth failure, 403), the default is off"
+
+# --- a rule allows them: the whole call --------------------------------------------
+"$KMSCTL" -d "$S" policy add --from alice@example.org --to '*@example.org' --allow \
+	--initiator-tickets >/dev/null || fail "policy add"
+"$KMSCTL" -d "$S" policy list | grep -q "yes *$" || fail "policy list shows no initiator tickets"
+hup "$pid" "policy rule(s) loaded"
+st=$(attempt good bob $TO)
+[ "$st" = 200 ] || fail "allowed: status $st: $(tail -3 "$tmp/kmsd.log")"
+"$UE" transfer-resp --psk-file "$tmp/bob.psk" --state "$tmp/bob-good.st" \
+	--resp "$tmp/rr-good.bin" --out "$tmp/tr.bin" >/dev/null 2>"$tmp/err" ||
+	fail "transfer-resp: $(cat "$tmp/err")"
+"$UE" keys --state "$tmp/bob-good.st" >"$tmp/keys-bob.json" || fail "keys (bob)"
+"$UE" keys --state "$tmp/a-good.st" --tr "$tmp/tr.bin" >"$tmp/keys-alice.json" ||
+	fail "keys (alice)"
+cmp -s "$tmp/keys-bob.json" "$tmp/keys-alice.json" || fail "Alice and Bob derive different keys"
+ok "Alice's own ticket resolved by Bob at kmsd: same SRTP master key and salt"
+
+# --- a deny rule for Carol ------------------------------------------------------------
+"$KMSCTL" -d "$S" policy add --from alice@example.org --to carol@example.org --deny \
+	--priority 10 >/dev/null || fail "policy add --deny"
+hup "$pid" "policy rule(s) loaded"
+st=$(attempt deny carol --to carol@example.org --tpk-file "$tmp/alice.tpk")
+[ "$st" = 403 ] || fail "deny rule: status $st"
+refused deny 403 0 "refused"
+ok "a deny rule: refused (403)"
+
+# --- a responder the ticket does not name ----------------------------------------------
+st=$(attempt notnamed carol $TO)
+[ "$st" = 403 ] || fail "responder not named: status $st"
+refused notnamed 403 0 "the ticket does not name the requester"
+ok "a responder the ticket does not name: refused (403)"
+
+# --- lifetime beyond policy.max_ticket_lifetime ---------------------------------------
+st=$(attempt long bob $TO --lifetime 7200)
+[ "$st" = 400 ] || fail "lifetime beyond the cap: status $st"
+refused long 400 15 "lifetime exceeds the cap"
+ok "a lifetime beyond the cap: Invalid TPpar (15)"
+
+# --- a tampered ticket (a byte of its Ticket Data) -------------------------------------
+# A byte inside the Ticket Data (the KEMAC), 120 bytes before the end of
+# the TRANSFER_INIT (past the Initiator Data and V).
+off=$(python3 - "$tmp/ti-good.bin" <<'EOF'
+import sys
+b = open(sys.argv[1], "rb").read()
+print(len(b) - 120)
+EOF
+)
+TAMPER=$off
+st=$(attempt tamper bob $TO)
+TAMPER=""
+[ "$st" = 400 ] || fail "a tampered ticket: status $st"
+refused tamper 400 14 "does not verify under its protection key"
+ok "a tampered ticket: Invalid TICKET (14), V checked"
+
+# --- an unknown key ------------------------------------------------------------------
+sed 's/^id .*/id 4000000/' "$tmp/alice.tpk" >"$tmp/unknown.tpk"
+chmod 600 "$tmp/unknown.tpk"
+st=$(attempt unknown bob --to bob@example.org --tpk-file "$tmp/unknown.tpk")
+[ "$st" = 400 ] || fail "unknown key: status $st"
+refused unknown 400 14 "unknown ticket protection key"
+ok "an unknown key: Invalid TICKET (14)"
+
+# --- the key of another Initiator --------------------------------------------------------
+"$KMSCTL" -d "$S" tpk add dave@example.org --out "$tmp/dave.tpk" >/dev/null || fail "tpk add dave"
+hup "$pid" "ticket protection key(s) of Initiators loaded"
+sed 's/^owner .*/owner alice@example.org/' "$tmp/dave.tpk" >"$tmp/stolen.tpk"
+chmod 600 "$tmp/stolen.tpk"
+st=$(attempt stolen bob --to bob@example.org --tpk-file "$tmp/stolen.tpk")
+[ "$st" = 401 ] || fail "another Initiator's key: status $st"
+refused stolen 401 0 "does not own its protection key"
+ok "another Initiator's key: Auth failure (401)"
+
+# --- a retired key ------------------------------------------------------------------------
+"$KMSCTL" -d "$S" tpk retire 1 >/dev/null || fail "tpk retire"
+"$KMSCTL" -d "$S" tpk list | grep -q "retired" || fail "tpk list: not retired"
+hup "$pid" "ticket protection key(s) of Initiators loaded"
+st=$(attempt retired bob $TO)
+[ "$st" = 403 ] || fail "retired key: status $st"
+refused retired 403 14 "retired ticket protection key"
+ok "a retired key: Invalid TICKET (14, 403)"
+"$KMSCTL" -d "$S" tpk delete 1 >/dev/null || fail "tpk delete"
+"$KMSCTL" -d "$S" tpk list | grep -q "^1 " && fail "tpk delete left the key"
+ok "kmsctl tpk retire and delete"
+kmsd_stop
+
+# --- over Zk: KMS2 (Bob) forwards to KMS1 (Alice's key) --------------------------------
+need openssl
+P="$tmp/pki"
+sh "$top_srcdir/tests/zk-certs.sh" "$P" >/dev/null 2>&1 || fail "making the test certificates"
+ua1=$(free_port)
+ua2=$(free_port)
+zk1=$(free_port)
+zk2=$(free_port)
+S1="$tmp/s1"
+S2="$tmp/s2"
+for s in "$S1" "$S2"; do
+	"$KMSCTL" -d "$s" init >/dev/null 2>&1 || fail "kmsctl init $s"
+done
+"$KMSCTL" -d "$S1" psk add alice@d1.example --identity alice@d1.example \
+	--key-file "$tmp/alice.psk" >/dev/null || fail "psk add alice (KMS1)"
+"$KMSCTL" -d "$S2" psk add bob@d2.example --identity bob@d2.example \
+	--key-file "$tmp/bob.psk" >/dev/null || fail "psk add bob (KMS2)"
+"$KMSCTL" -d "$S1" tpk add alice@d1.example --out "$tmp/alice1.tpk" >/dev/null ||
+	fail "tpk add (KMS1)"
+"$KMSCTL" -d "$S1" policy add --from alice@d1.example --to bob@d2.example --allow \
+	--initiator-tickets >/dev/null || fail "policy add (KMS1)"
+"$KMSCTL" -d "$S1" peer add --kms-id kms.d2.example --url "https://127.0.0.1:$zk2/kms" \
+	--ca "$P/ca1.crt" --cert-name kms2.test --responders '*@d2.example' \
+	--generate "$tmp/peer.key" >/dev/null || fail "peer add on KMS1"
+"$KMSCTL" -d "$S2" peer add --kms-id kms.d1.example --url "https://127.0.0.1:$zk1/kms" \
+	--ca "$P/ca1.crt" --cert-name kms1.test --responders '*@d1.example' \
+	--key-file "$tmp/peer.key" >/dev/null || fail "peer add on KMS2"
+for k in 1 2; do
+	eval "u=\$ua$k z=\$zk$k s=\$S$k"
+	cat >"$tmp/kms$k.conf" <<CONF
+ua = { port = $u; threads = 2; };
+kms = { kms_id = "kms.d$k.example"; state_dir = "$s"; };
+policy = { reload_interval = 0; };
+zk = { enabled = true; port = $z; cert_file = "$P/kms$k.crt"; key_file = "$P/kms$k.key";
+       ca_file = "$P/ca1.crt"; timeout_ms = 2000; };
+CONF
+done
+daemon kms1.log "$KMSD" "$KMSD_ROOT" -c "$tmp/kms1.conf"
+pid1=$dpid
+wait_up "http://127.0.0.1:$ua1/healthz" "$pid1" KMS1
+kmsd_start "$tmp/kms2.conf" "http://127.0.0.1:$ua2" # kmsd.log from here on is KMS2's
+: >"$tmp/kmsd.log"
+"$UE" create-ticket --tpk-file "$tmp/alice1.tpk" --id alice@d1.example --to bob@d2.example \
+	--kms-id kms.d1.example --state "$tmp/az.st" 2>"$tmp/err" || fail "create-ticket (Zk)"
+"$UE" transfer-init --state "$tmp/az.st" --out "$tmp/tiz.bin" >/dev/null 2>"$tmp/err" ||
+	fail "transfer-init (Zk)"
+"$UE" resolve --psk-file "$tmp/bob.psk" --id bob@d2.example --kms-id kms.d2.example \
+	--in "$tmp/tiz.bin" --out "$tmp/resz.bin" --state "$tmp/bz.st" 2>/dev/null ||
+	fail "resolve (Zk)"
+st=$(post_mikey "http://127.0.0.1:$ua2/kms?requesttype=ticketresolve" "$tmp/resz.bin" \
+	"$tmp/rrz.bin")
+[ "$st" = 200 ] || fail "resolve via Zk: status $st: $(tail -3 "$tmp/kms1.log")"
+"$UE" transfer-resp --psk-file "$tmp/bob.psk" --state "$tmp/bz.st" --resp "$tmp/rrz.bin" \
+	--out "$tmp/trz.bin" >/dev/null 2>"$tmp/err" || fail "transfer-resp (Zk)"
+"$UE" keys --state "$tmp/bz.st" >"$tmp/kz-bob.json" || fail "keys (bob, Zk)"
+"$UE" keys --state "$tmp/az.st" --tr "$tmp/trz.bin" >"$tmp/kz-alice.json" ||
+	fail "keys (alice, Zk)"
+cmp -s "$tmp/kz-bob.json" "$tmp/kz-alice.json" || fail "different keys over Zk"
+wait_log "forwarded to kms.d1.example: granted by the peer"
+wait_log "(over Zk from kms.d2.example) granted" kms1.log
+ok "over Zk: KMS2 forwards Alice's own ticket, KMS1 holds the key and resolves it"
+kmsd_stop
+stop "$pid1" KMS1
