@@ -183,6 +183,8 @@ static void fill(const policy_set_t *set, const policy_rule_t *best,
 		out->reuse = d->reuse;
 		out->group_ok = d->group_ok;
 		out->init_keys = d->init_keys;
+		out->responder_rand = d->responder_rand;
+		out->responder_keys = d->responder_keys;
 		return;
 	}
 	out->matched = true;
@@ -192,6 +194,8 @@ static void fill(const policy_set_t *set, const policy_rule_t *best,
 	out->reuse = best->reuse;
 	out->group_ok = best->group_ok;
 	out->init_keys = best->init_keys;
+	out->responder_rand = best->responder_rand;
+	out->responder_keys = best->responder_keys;
 }
 
 void policy_decide(const policy_set_t *set, const char *initiator, size_t ilen,

@@ -30,6 +30,8 @@ typedef struct {
 	bool reuse;	       /* may the ticket be reused (flag J) */
 	bool group_ok;	       /* may the ticket name a group responder */
 	bool init_keys;	       /* may the Initiator supply session keys (flag L) */
+	bool responder_rand;   /* may the Responder generate RANDRr (flag G) */
+	bool responder_keys;   /* may the Responder supply session keys (flag M) */
 } policy_rule_t;
 
 /* What applies when no rule matches. */
@@ -39,6 +41,8 @@ typedef struct {
 	bool reuse;
 	bool group_ok;
 	bool init_keys;
+	bool responder_rand;
+	bool responder_keys;
 } policy_defaults_t;
 
 typedef struct {
@@ -49,6 +53,8 @@ typedef struct {
 	bool reuse;
 	bool group_ok;
 	bool init_keys;
+	bool responder_rand;
+	bool responder_keys;
 } policy_decision_t;
 
 typedef struct policy_set policy_set_t;

@@ -9,7 +9,7 @@
 
 static const sqldb_migration_t kms_migrations[] = {
 	{ 1, sql_kms_001 }, { 2, sql_kms_002 }, { 3, sql_kms_003 },
-	{ 4, sql_kms_004 }, { 5, sql_kms_005 },
+	{ 4, sql_kms_004 }, { 5, sql_kms_005 }, { 6, sql_kms_006 },
 };
 
 static const sqldb_migration_t audit_migrations[] = {
@@ -21,6 +21,7 @@ static const sqldb_migration_t audit_migrations[] = {
  * store's latest (sql/pg_*.sql). */
 static const sqldb_migration_t pg_kms_migrations[] = {
 	{ 1, sql_pg_kms_001 },
+	{ 2, sql_pg_kms_002 },
 };
 
 static const sqldb_migration_t pg_audit_migrations[] = {
