@@ -13,7 +13,8 @@
 
 static const char sql_select[] =
     "SELECT id, priority, initiator, responder, effect, max_validity, reuse, "
-    "group_ok, init_keys, initiator_tickets FROM policy_rules ORDER BY priority DESC, id";
+    "group_ok, init_keys, initiator_tickets, responder_rand, responder_keys "
+    "FROM policy_rules ORDER BY priority DESC, id";
 
 /* A rule pattern is valid when it has a stored form (identity_pattern_canon). */
 int policy_store_check_pattern(const char *s)
@@ -46,6 +47,8 @@ static int row_to_rule(sqldb_stmt_t *st, policy_rule_t *r)
 	r->group_ok = sqldb_column_int64(st, 7) != 0;
 	r->init_keys = sqldb_column_int64(st, 8) != 0;
 	r->initiator_tickets = sqldb_column_int64(st, 9) != 0;
+	r->responder_rand = sqldb_column_int64(st, 10) != 0;
+	r->responder_keys = sqldb_column_int64(st, 11) != 0;
 	return KMS_EOK;
 }
 
@@ -148,8 +151,8 @@ int policy_store_add(const char *db_path, const policy_rule_t *r, int64_t *id)
 		    db,
 		    "INSERT INTO policy_rules (priority, initiator, "
 		    "responder, effect, max_validity, reuse, group_ok, "
-		    "init_keys, initiator_tickets) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-		    "RETURNING id",
+		    "init_keys, initiator_tickets, responder_rand, responder_keys) "
+		    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
 		    &st);
 	}
 	if (ret == KMS_EOK) {
@@ -162,6 +165,8 @@ int policy_store_add(const char *db_path, const policy_rule_t *r, int64_t *id)
 		sqldb_bind_int64(st, 7, r->group_ok ? 1 : 0);
 		sqldb_bind_int64(st, 8, r->init_keys ? 1 : 0);
 		sqldb_bind_int64(st, 9, r->initiator_tickets ? 1 : 0);
+		sqldb_bind_int64(st, 10, r->responder_rand ? 1 : 0);
+		sqldb_bind_int64(st, 11, r->responder_keys ? 1 : 0);
 		int rc = sqldb_step(st);
 		if (rc == SQLDB_ROW) {
 			*id = sqldb_column_int64(st, 0);

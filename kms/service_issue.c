@@ -81,6 +81,8 @@ static int grant_responders(req_t *r, mikey_tp_t *g, policy_decision_t *terms,
 		}
 		terms->reuse = terms->reuse && d.reuse;
 		terms->init_keys = terms->init_keys && d.init_keys;
+		terms->responder_rand = terms->responder_rand && d.responder_rand;
+		terms->responder_keys = terms->responder_keys && d.responder_keys;
 	}
 	if (g->nidrr == 0) {
 		return invalid == req->nidrr && invalid > 0 ? KMS_EID : KMS_EPOLICY;
@@ -178,12 +180,13 @@ static int grant_identities(req_t *r, mikey_tp_t *g, bool *changed)
 }
 
 /*
- * Flags: KMS-generated, resolve mandatory, TRANSFER_RESP, RANDRi in the TGK
- * derivation; forking always (TS 33.328 6.2.3.6) or, with policy.forking =
- * on_request, when asked or for a group responder (RFC 6043 12.4); no
- * Responder-supplied keys; reuse (J) and Initiator-supplied keys (L) only
- * where the rules allow.  D is ours to set (the KMS generates the ticket):
- * not a change.
+ * Flags: KMS-generated, resolve mandatory, TRANSFER_RESP; forking always
+ * (TS 33.328 6.2.3.6) or, with policy.forking = on_request, when asked or
+ * for a group responder (RFC 6043 12.4); reuse (J), Initiator-supplied keys
+ * (L), Responder-generated RANDRr (G) and Responder-supplied keys (M) only
+ * when asked and where the rules allow.  RANDRi enters the TGK derivation
+ * (H) unless G is granted and the request left H out (NOT H => G).  D is
+ * ours to set (the KMS generates the ticket): not a change.
  */
 static int grant_flags(req_t *r, mikey_tp_t *g, const policy_decision_t *terms,
 		       bool changed)
@@ -195,8 +198,12 @@ static int grant_flags(req_t *r, mikey_tp_t *g, const policy_decision_t *terms,
 		fork = identity_is_group((const char *)g->idrr[i].id.data,
 					 g->idrr[i].id.len);
 	}
-	uint16_t on = MIKEY_TPF_D | MIKEY_TPF_E | MIKEY_TPF_F | MIKEY_TPF_H;
-	uint16_t off = MIKEY_TPF_M | MIKEY_TPF_G;
+	uint16_t on = MIKEY_TPF_D | MIKEY_TPF_E | MIKEY_TPF_F;
+	uint16_t off = 0;
+	bool rand_r = terms->responder_rand && (req->flags & MIKEY_TPF_G) != 0;
+	on |= rand_r ? 0 : MIKEY_TPF_H;
+	off |= rand_r ? 0 : MIKEY_TPF_G;
+	off |= terms->responder_keys ? 0 : MIKEY_TPF_M;
 	on |= fork ? MIKEY_TPF_I : 0;
 	off |= fork ? 0 : MIKEY_TPF_I;
 	off |= terms->reuse ? 0 : MIKEY_TPF_J;
@@ -224,7 +231,9 @@ static int grant(req_t *r, mikey_tp_t *g, int64_t *not_before, int64_t *not_afte
 	grant_type(r, g, &changed);
 	policy_decision_t terms = { .max_validity = r->svc->cfg->max_ticket_lifetime,
 				    .reuse = true,
-				    .init_keys = true };
+				    .init_keys = true,
+				    .responder_rand = true,
+				    .responder_keys = true };
 	int ret = grant_identities(r, g, &changed);
 	if (ret == KMS_EOK) {
 		ret = grant_responders(r, g, &terms, &changed);

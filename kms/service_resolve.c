@@ -50,6 +50,26 @@ static size_t ticket_responders(req_t *r, const mikey_tp_t *tp)
 }
 
 /*
+ * A term granted at issue that decision d no longer allows, or NULL:
+ * group tickets (named only through a group), Responder-generated RANDRr
+ * (G) and Responder-supplied keys (M).
+ */
+static const char *terms_withdrawn(const mikey_tp_t *tp, const policy_decision_t *d,
+				   bool as_user)
+{
+	if (!as_user && !d->group_ok) {
+		return "group tickets are not allowed";
+	}
+	if ((tp->flags & MIKEY_TPF_G) != 0 && !d->responder_rand) {
+		return "the rules no longer allow flag G (Responder RANDRr)";
+	}
+	if ((tp->flags & MIKEY_TPF_M) != 0 && !d->responder_keys) {
+		return "the rules no longer allow flag M (Responder keys)";
+	}
+	return NULL;
+}
+
+/*
  * Which of the requester's KMS user identities the ticket names (one of its
  * IDRr entries, a user or a group identity, TS 33.328 6.2.3.7): the
  * identity of the request first, then the key owner's others (a GBA user's
@@ -88,10 +108,11 @@ int svc_match_responder(req_t *r, const mikey_tp_t *tp, bool check_policy)
 			/* Named only through a group: the rules (or
 			 * policy.default_group_tickets) must still allow group
 			 * tickets, as at issue. */
-			if (d.effect != POLICY_ALLOW || (!as_user && !d.group_ok)) {
+			const char *why = terms_withdrawn(tp, &d, as_user);
+			if (d.effect != POLICY_ALLOW || why != NULL) {
 				r->rule_id = d.matched ? d.rule_id : -1;
 				if (d.effect == POLICY_ALLOW && r->reason == NULL) {
-					r->reason = "group tickets are not allowed";
+					r->reason = why;
 				}
 				continue;
 			}

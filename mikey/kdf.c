@@ -202,6 +202,35 @@ int mikey_kdf_tgk_key(mikey_prf_cache_t *pc, uint8_t prf, const uint8_t *tgk,
 	return prf_label(pc, prf, tgk, tgk_len, &w, out, out_len);
 }
 
+int mikey_kdf_srtp_master(mikey_prf_cache_t *pc, uint8_t prf, const uint8_t *tgk,
+			  size_t tgk_len, uint8_t cs_id, uint16_t tp_flags,
+			  const mikey_bytes_t *randri, const mikey_bytes_t *randrr,
+			  uint8_t *key, size_t key_len, uint8_t salt[14])
+{
+	bool h = (tp_flags & MIKEY_TPF_H) != 0, g = (tp_flags & MIKEY_TPF_G) != 0;
+	if ((!h && !g) || (h && rand_len(randri) == 0) || (g && rand_len(randrr) == 0)) {
+		return KMS_ETPPAR;
+	}
+	const mikey_bytes_t *ri = h ? randri : NULL, *rr = g ? randrr : NULL;
+	uint8_t k[MIKEY_KEY_MAX], s[14];
+	int ret = key_len <= sizeof(k) ? KMS_EOK : KMS_EINVAL;
+	if (ret == KMS_EOK) {
+		ret = mikey_kdf_tgk_key(pc, prf, tgk, tgk_len, MIKEY_DK_TEK, cs_id, ri,
+					rr, k, key_len);
+	}
+	if (ret == KMS_EOK) {
+		ret = mikey_kdf_tgk_key(pc, prf, tgk, tgk_len, MIKEY_DK_SALT, cs_id, ri,
+					rr, s, sizeof(s));
+	}
+	if (ret == KMS_EOK) {
+		memcpy(key, k, key_len);
+		memcpy(salt, s, sizeof(s));
+	}
+	secmem_wipe(k, sizeof(k));
+	secmem_wipe(s, sizeof(s));
+	return ret;
+}
+
 int mikey_kdf_fork(mikey_prf_cache_t *pc, uint8_t prf, mikey_fork_t what,
 		   const uint8_t *inkey, size_t inkey_len, const mikey_bytes_t *id_data,
 		   const mikey_bytes_t *randrkms, uint8_t *out)

@@ -81,6 +81,18 @@ int mikey_kdf_tgk_key(mikey_prf_cache_t *pc, uint8_t prf, const uint8_t *tgk,
 		      uint8_t *out, size_t out_len);
 
 /*
+ * SRTP master key (key_len bytes, the TEK) and master salt (14 bytes) of a
+ * crypto session from its TGK / TGK' / GTGK under the ticket's flags (RFC
+ * 6043 5.1.3, 6.10): RANDRi enters the label iff H = 1, RANDRr iff G = 1.
+ * KMS_ETPPAR when a RAND the flags call for is missing (NULL or empty) or
+ * neither is called for; the outputs are written only on success.
+ */
+int mikey_kdf_srtp_master(mikey_prf_cache_t *pc, uint8_t prf, const uint8_t *tgk,
+			  size_t tgk_len, uint8_t cs_id, uint16_t tp_flags,
+			  const mikey_bytes_t *randri, const mikey_bytes_t *randrr,
+			  uint8_t *key, size_t key_len, uint8_t salt[14]);
+
+/*
  * Key forking (RFC 6043 5.1.1): out (inkey_len bytes) =
  * PRF(inkey, C || 0xFF || 0xFFFFFFFF || 0x00 || len16(ID Data) || ID Data || len8(RANDRkms) || RANDRkms).
  */

@@ -184,6 +184,8 @@ static void fill(const policy_set_t *set, const policy_rule_t *best,
 		out->group_ok = d->group_ok;
 		out->init_keys = d->init_keys;
 		out->initiator_tickets = d->initiator_tickets;
+		out->responder_rand = d->responder_rand;
+		out->responder_keys = d->responder_keys;
 		return;
 	}
 	out->matched = true;
@@ -194,6 +196,8 @@ static void fill(const policy_set_t *set, const policy_rule_t *best,
 	out->group_ok = best->group_ok;
 	out->init_keys = best->init_keys;
 	out->initiator_tickets = best->initiator_tickets;
+	out->responder_rand = best->responder_rand;
+	out->responder_keys = best->responder_keys;
 }
 
 void policy_decide(const policy_set_t *set, const char *initiator, size_t ilen,

@@ -10,6 +10,7 @@
 static const sqldb_migration_t kms_migrations[] = {
 	{ 1, sql_kms_001 }, { 2, sql_kms_002 }, { 3, sql_kms_003 },
 	{ 4, sql_kms_004 }, { 5, sql_kms_005 }, { 6, sql_kms_006 },
+	{ 7, sql_kms_007 },
 };
 
 static const sqldb_migration_t audit_migrations[] = {
@@ -22,6 +23,7 @@ static const sqldb_migration_t audit_migrations[] = {
 static const sqldb_migration_t pg_kms_migrations[] = {
 	{ 1, sql_pg_kms_001 },
 	{ 2, sql_pg_kms_002 },
+	{ 3, sql_pg_kms_003 },
 };
 
 static const sqldb_migration_t pg_audit_migrations[] = {

@@ -26,6 +26,7 @@ static void usage_policy(FILE *f)
 	    "                 (--allow | --deny) [--priority N] [--max-validity S]\n"
 	    "                 [--reuse] [--group] [--initiator-keys]\n"
 	    "                 [--initiator-tickets]\n"
+	    "                 [--responder-rand] [--responder-keys]\n"
 	    "       kmsctl [-d STATE_DIR] policy list [--json]\n"
 	    "       kmsctl [-d STATE_DIR] policy remove ID\n"
 	    "       kmsctl [-d STATE_DIR] policy test --from ID --to ID [-c KMSD_CONF]\n"
@@ -50,18 +51,20 @@ static void usage_policy(FILE *f)
 	    "  -k, --initiator-keys   the Initiator may supply session keys (flag L)\n"
 	    "  -T, --initiator-tickets  tickets the Initiator built itself (flag D = 0)\n"
 	    "                         may be resolved\n"
+	    "      --responder-rand   the Responder may generate RANDRr (flag G)\n"
+	    "      --responder-keys   the Responder may supply session keys (flag M)\n"
 	    "  -c, --config FILE      test: take the defaults from kmsd's config\n"
 	    "  -h, --help             this text\n"
 	    "\n"
 	    "list --json: one JSON array of {id, priority, effect, from, to,\n"
 	    "max_validity (0: the default), reuse, group, initiator_keys,\n"
-	    "initiator_tickets}.\n"
+	    "initiator_tickets, responder_rand, responder_keys}.\n"
 	    "kmsd applies changes within policy.reload_interval seconds.\n");
 }
 
 typedef struct {
 	const char *from, *to, *config;
-	int allow, deny, reuse, group, init_keys, init_tickets;
+	int allow, deny, reuse, group, init_keys, init_tickets, resp_rand, resp_keys;
 	int64_t priority;
 	uint32_t max_validity;
 } policy_args_t;
@@ -117,6 +120,12 @@ static int take_opt(policy_args_t *a, int c, const char *arg)
 	case 'T':
 		a->init_tickets = 1;
 		return EXIT_SUCCESS;
+	case 'G':
+		a->resp_rand = 1;
+		return EXIT_SUCCESS;
+	case 'M':
+		a->resp_keys = 1;
+		return EXIT_SUCCESS;
 	case 'c':
 		a->config = arg;
 		return EXIT_SUCCESS;
@@ -140,6 +149,8 @@ static int parse_args(int argc, char **argv, policy_args_t *a)
 		{ "group", no_argument, NULL, 'g' },
 		{ "initiator-keys", no_argument, NULL, 'k' },
 		{ "initiator-tickets", no_argument, NULL, 'T' },
+		{ "responder-rand", no_argument, NULL, 'G' }, /* long only */
+		{ "responder-keys", no_argument, NULL, 'M' }, /* long only */
 		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -223,6 +234,8 @@ static int policy_add(const kmsctl_paths_t *p, int argc, char **argv)
 	r.group_ok = a.group;
 	r.init_keys = a.init_keys;
 	r.initiator_tickets = a.init_tickets;
+	r.responder_rand = a.resp_rand;
+	r.responder_keys = a.resp_keys;
 	int64_t id = 0;
 	int ret = policy_store_add(p->db, &r, &id);
 	if (ret == KMS_ENOENT) {
@@ -243,13 +256,16 @@ typedef struct {
 
 static json_t *rule_json(const policy_rule_t *r)
 {
-	return json_pack("{s:I, s:i, s:s, s:s, s:s, s:I, s:b, s:b, s:b, s:b}", "id",
+	return json_pack("{s:I, s:i, s:s, s:s, s:s, s:I, s:b, s:b, s:b, s:b, s:b, s:b}",
+			 "id",
 			 (json_int_t)r->id, "priority", r->priority, "effect",
 			 r->effect == POLICY_DENY ? "deny" : "allow", "from",
 			 r->initiator, "to", r->responder, "max_validity",
 			 (json_int_t)r->max_validity, "reuse", (int)r->reuse, "group",
 			 (int)r->group_ok, "initiator_keys", (int)r->init_keys,
-			 "initiator_tickets", (int)r->initiator_tickets);
+			 "initiator_tickets", (int)r->initiator_tickets,
+			 "responder_rand", (int)r->responder_rand, "responder_keys",
+			 (int)r->responder_keys);
 }
 
 static int print_rule(void *ctx, const policy_rule_t *r)
@@ -264,10 +280,11 @@ static int print_rule(void *ctx, const policy_rule_t *r)
 									  : KMS_ENOMEM;
 	}
 	print_validity(r->max_validity, v, sizeof(v));
-	printf("%-6" PRId64 " %8d %-5s %-30s %-30s %-8s %-5s %-5s %-9s %s\n", r->id,
-	       r->priority, r->effect == POLICY_DENY ? "deny" : "allow", r->initiator,
-	       r->responder, v, yes_no(r->reuse), yes_no(r->group_ok),
-	       yes_no(r->init_keys), yes_no(r->initiator_tickets));
+	printf("%-6" PRId64 " %8d %-5s %-30s %-30s %-8s %-5s %-5s %-9s %-12s %-9s %s\n",
+	       r->id, r->priority, r->effect == POLICY_DENY ? "deny" : "allow",
+	       r->initiator, r->responder, v, yes_no(r->reuse), yes_no(r->group_ok),
+	       yes_no(r->init_keys), yes_no(r->initiator_tickets), yes_no(r->responder_rand),
+	       yes_no(r->responder_keys));
 	return KMS_EOK;
 }
 
@@ -284,9 +301,9 @@ static int policy_list(const kmsctl_paths_t *p, bool json)
 		}
 		return kmsctl_json_print(lc.json);
 	}
-	printf("%-6s %8s %-5s %-30s %-30s %-8s %-5s %-5s %-9s %s\n", "ID", "PRIORITY",
-	       "EFFECT", "FROM", "TO", "VALIDITY", "REUSE", "GROUP", "INIT-KEYS",
-	       "INIT-TICKETS");
+	printf("%-6s %8s %-5s %-30s %-30s %-8s %-5s %-5s %-9s %-12s %-9s %s\n", "ID",
+	       "PRIORITY", "EFFECT", "FROM", "TO", "VALIDITY", "REUSE", "GROUP",
+	       "INIT-KEYS", "INIT-TICKETS", "RESP-RAND", "RESP-KEYS");
 	return kmsctl_list_result(policy_store_list(p->db, print_rule, &lc), p, "rules");
 }
 
@@ -354,9 +371,10 @@ static bool print_decision(const policy_set_t *set, const char *default_effect,
 	printf("\n");
 	if (allowed) {
 		printf("terms: max validity %s, reuse %s, initiator keys %s, "
-		       "initiator tickets %s\n",
+		       "initiator tickets %s, responder rand %s, responder keys %s\n",
 		       v, yes_no(d.reuse), yes_no(d.init_keys),
-		       yes_no(d.initiator_tickets));
+		       yes_no(d.initiator_tickets), yes_no(d.responder_rand),
+		       yes_no(d.responder_keys));
 	}
 	return allowed;
 }
@@ -369,7 +387,7 @@ static int policy_test(const kmsctl_paths_t *p, int argc, char **argv)
 		return rc < 0 ? EXIT_SUCCESS : rc;
 	}
 	if (a.allow || a.deny || a.reuse || a.group || a.init_keys || a.init_tickets ||
-	    a.priority != 0 || a.max_validity != 0) {
+	    a.resp_rand || a.resp_keys || a.priority != 0 || a.max_validity != 0) {
 		return kmsctl_usage_error(
 		    "policy test: only --from, --to and --config apply");
 	}

@@ -76,7 +76,7 @@ static size_t parse_rules(const char *p, const char *end)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const policy_defaults_t def = { POLICY_ALLOW, 60, true, false, false, false };
+	static const policy_defaults_t def = { POLICY_ALLOW, 60, true, false, false, false, false, false };
 	char ini[LINE_MAX_], rsp[LINE_MAX_];
 	const char *p = (const char *)data, *end = p + size;
 	if (size > 8192 || !line(&p, end, ini, sizeof(ini)) ||
@@ -96,7 +96,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (a.matched != b.matched || a.effect != b.effect ||
 	    (a.matched && a.rule_id != b.rule_id) || a.max_validity != b.max_validity ||
 	    a.reuse != b.reuse || a.group_ok != b.group_ok ||
-	    a.init_keys != b.init_keys) {
+	    a.init_keys != b.init_keys || a.responder_rand != b.responder_rand ||
+	    a.responder_keys != b.responder_keys) {
 		abort(); /* the index must decide as the linear scan does */
 	}
 	(void)policy_allows(&a, rsp, strlen(rsp));

@@ -80,7 +80,8 @@ ok "no rule: refused (Auth failure, 403), the default is off"
 # --- a rule allows them: the whole call --------------------------------------------
 "$KMSCTL" -d "$S" policy add --from alice@example.org --to '*@example.org' --allow \
 	--initiator-tickets >/dev/null || fail "policy add"
-"$KMSCTL" -d "$S" policy list | grep -q "yes *$" || fail "policy list shows no initiator tickets"
+"$KMSCTL" -d "$S" policy list --json | grep -q '"initiator_tickets": true' ||
+	fail "policy list shows no initiator tickets"
 hup "$pid" "policy rule(s) loaded"
 st=$(attempt good bob $TO)
 [ "$st" = 200 ] || fail "allowed: status $st: $(tail -3 "$tmp/kmsd.log")"

@@ -294,6 +294,77 @@ static void given_no_rand_when_tgk_key_then_einval(void)
 
 /* --- RFC 6043 5.1.1: forking ------------------------------------------------- */
 
+/*
+ * SRTP master key and salt under the ticket's H and G (RFC 6043 5.1.3).
+ * The expected values come from this independent python3 reference (HMAC
+ * P-function of RFC 3830 4.1.2, one 256-bit chunk), not from the code
+ * under test:
+ *   def prf(k, l, n, h):
+ *       out, a = b"", l
+ *       while len(out) < n:
+ *           a = hmac.new(k, a, h).digest(); out += hmac.new(k, a + l, h).digest()
+ *       return out[:n]
+ *   lab = C || 01 || ffffffff || 03 || (len || RANDRi if H else 00)
+ *                                   || (len || RANDRr if G else 00)
+ * with key32[:16] (MIKEY-1, SHA-1) or key32 (PRF-HMAC-SHA-256), C =
+ * 2AD01C64 (TEK) and 39A2C14B (salt), RANDRi/RANDRr as above.
+ */
+static const struct {
+	uint8_t prf;
+	uint16_t flags;
+	const char *key, *salt;
+} srtp_vectors[] = {
+	{ MIKEY_PRF_MIKEY1, MIKEY_TPF_H, "01334a50fcd81b10a9316a182746edd4",
+	  "336855f193bdfa36769ee947f114" },
+	{ MIKEY_PRF_MIKEY1, MIKEY_TPF_G | MIKEY_TPF_H, "bdc36789bddba74f0aa96a4f89382dd5",
+	  "ff1024e01adee234701765defcdd" },
+	{ MIKEY_PRF_MIKEY1, MIKEY_TPF_G, "4039d9ad38b4efa766b60a2536402dc2",
+	  "5e7b8ab44fac348cf9a9bd699f1e" },
+	{ MIKEY_PRF_HMAC_SHA256, MIKEY_TPF_H,
+	  "115e8253df84274d8a257c03420990af72d37784d2067f4a0932828c9e552074",
+	  "8ae3379707a7f2225a7affc5f2e9" },
+	{ MIKEY_PRF_HMAC_SHA256, MIKEY_TPF_G | MIKEY_TPF_H,
+	  "f9f1886964ac8e598fea436248841811eac0b8dfa0cf7c2df66052a7f36c8922",
+	  "5e925bf052860554202c767bddc0" },
+	{ MIKEY_PRF_HMAC_SHA256, MIKEY_TPF_G,
+	  "bd98c5b8983549d7c5fd5a6a26ea5b1c9f0efa7e9dfc439777ec8cd905d1246f",
+	  "4f5d125a734a666743680613395e" },
+};
+
+static void given_h_and_g_flags_when_srtp_master_then_rands_follow_flags(void)
+{
+	for (size_t i = 0; i < sizeof(srtp_vectors) / sizeof(srtp_vectors[0]); i++) {
+		uint8_t key[32], salt[14], ek[32], es[14];
+		size_t kl = unit_hex(srtp_vectors[i].key, ek, sizeof(ek));
+		unit_hex(srtp_vectors[i].salt, es, sizeof(es));
+		/* Both RANDs are offered: the flags pick which enter the label. */
+		CU_ASSERT_EQUAL(mikey_kdf_srtp_master(NULL, srtp_vectors[i].prf, key32,
+						      kl, 1, srtp_vectors[i].flags,
+						      &randri, &randrr, key, kl, salt),
+				KMS_EOK);
+		CU_ASSERT_EQUAL(memcmp(key, ek, kl), 0);
+		CU_ASSERT_EQUAL(memcmp(salt, es, sizeof(es)), 0);
+	}
+}
+
+static void given_missing_rand_when_srtp_master_then_etppar(void)
+{
+	uint8_t key[16], salt[14];
+	memset(key, 0xaa, sizeof(key));
+	/* G without RANDRr, H without RANDRi, neither flag. */
+	CU_ASSERT_EQUAL(mikey_kdf_srtp_master(NULL, MIKEY_PRF_MIKEY1, key32, 16, 1,
+					      MIKEY_TPF_G | MIKEY_TPF_H, &randri, NULL,
+					      key, 16, salt),
+			KMS_ETPPAR);
+	CU_ASSERT_EQUAL(mikey_kdf_srtp_master(NULL, MIKEY_PRF_MIKEY1, key32, 16, 1,
+					      MIKEY_TPF_H, NULL, &randrr, key, 16, salt),
+			KMS_ETPPAR);
+	CU_ASSERT_EQUAL(mikey_kdf_srtp_master(NULL, MIKEY_PRF_MIKEY1, key32, 16, 1, 0,
+					      &randri, &randrr, key, 16, salt),
+			KMS_ETPPAR);
+	CU_ASSERT_EQUAL(key[0], 0xaa); /* untouched on failure */
+}
+
 static void given_mpkr_and_tgk_when_forking_then_label_has_16_bit_id_length(void)
 {
 	static const struct {
@@ -582,6 +653,8 @@ int main(void)
 		UNIT_TEST(given_bad_arguments_when_msg_key_then_error),
 		UNIT_TEST(given_tgk_when_deriving_then_label_is_c_csid_ffffffff_03_rands),
 		UNIT_TEST(given_no_rand_when_tgk_key_then_einval),
+		UNIT_TEST(given_h_and_g_flags_when_srtp_master_then_rands_follow_flags),
+		UNIT_TEST(given_missing_rand_when_srtp_master_then_etppar),
 		UNIT_TEST(
 		    given_mpkr_and_tgk_when_forking_then_label_has_16_bit_id_length),
 		UNIT_TEST(given_id_over_255_bytes_when_forking_then_length_is_two_bytes),

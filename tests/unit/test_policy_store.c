@@ -58,6 +58,7 @@ static void given_rules_added_when_listed_and_loaded_then_same_rules_in_order(vo
 	a.reuse = true;
 	a.group_ok = true;
 	a.init_keys = true;
+	a.responder_keys = true;
 	/* Quotes and SQL text are data: bound, never spliced. */
 	policy_rule_t b = make(7, "x';DROP@a.example", "bob@b.example", POLICY_DENY);
 	CU_ASSERT_EQUAL(policy_store_add(db_path, &a, &id1), KMS_EOK);
@@ -75,9 +76,13 @@ static void given_rules_added_when_listed_and_loaded_then_same_rules_in_order(vo
 	CU_ASSERT_EQUAL(s.seen[1].id, id1);
 	CU_ASSERT_EQUAL(s.seen[1].max_validity, 600);
 	CU_ASSERT_TRUE(s.seen[1].reuse && s.seen[1].group_ok && s.seen[1].init_keys);
+	/* The two Responder terms are stored apart from each other. */
+	CU_ASSERT_FALSE(s.seen[1].responder_rand);
+	CU_ASSERT_TRUE(s.seen[1].responder_keys);
+	CU_ASSERT_FALSE(s.seen[0].responder_rand || s.seen[0].responder_keys);
 	CU_ASSERT_EQUAL(s.seen[1].priority, 1);
 
-	policy_defaults_t def = { POLICY_DENY, 0, false, false, false, false };
+	policy_defaults_t def = { POLICY_DENY, 0, false, false, false, false, false, false };
 	policy_set_t *set = NULL;
 	CU_ASSERT_EQUAL_FATAL(policy_store_load(db_path, &def, &set), KMS_EOK);
 	CU_ASSERT_EQUAL(policy_set_count(set), 2);
@@ -86,6 +91,8 @@ static void given_rules_added_when_listed_and_loaded_then_same_rules_in_order(vo
 	CU_ASSERT_TRUE(d.matched);
 	CU_ASSERT_EQUAL(d.rule_id, id1);
 	CU_ASSERT_TRUE(d.init_keys);
+	CU_ASSERT_FALSE(d.responder_rand);
+	CU_ASSERT_TRUE(d.responder_keys);
 	policy_decide(set, "alice@c.example", 15, "carol@b.example", 15, &d);
 	CU_ASSERT_FALSE(d.matched);
 	CU_ASSERT_EQUAL(d.effect, POLICY_DENY);
@@ -208,7 +215,7 @@ static void given_no_store_when_used_then_enoent(void)
 	unit_path(missing, dir, "none.db");
 	int64_t v = 0, id = 0;
 	policy_rule_t r = make(0, "a@b", "c@d", POLICY_ALLOW);
-	policy_defaults_t def = { POLICY_ALLOW, 0, true, true, false, false };
+	policy_defaults_t def = { POLICY_ALLOW, 0, true, true, false, false, false, false };
 	policy_set_t *set = NULL;
 	CU_ASSERT_EQUAL(kms_db_version(missing, &v), KMS_ENOENT);
 	CU_ASSERT_EQUAL(policy_store_add(missing, &r, &id), KMS_ENOENT);

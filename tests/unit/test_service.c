@@ -665,9 +665,7 @@ static void given_garbage_or_wrong_type_when_served_then_error_message(void)
 
 static policy_set_t *policy_of(const policy_rule_t *rules, size_t n)
 {
-	static const policy_defaults_t def = {
-		POLICY_ALLOW, 0, true, true, false, false
-	};
+	static const policy_defaults_t def = { POLICY_ALLOW, 0, true, true, false, false, false, false };
 	policy_set_t *set = NULL;
 	CU_ASSERT_EQUAL_FATAL(policy_set_new(rules, n, &def, &set), KMS_EOK);
 	return set;
@@ -812,7 +810,7 @@ static void given_no_rules_and_group_default_off_when_group_ticket_then_refused(
 {
 	static const char *const to_any[] = { "*@*" };
 	static const char *const to_bob_any[] = { "bob@example.org", "*@*" };
-	policy_defaults_t def = { POLICY_ALLOW, 0, true, true, false, false };
+	policy_defaults_t def = { POLICY_ALLOW, 0, true, true, false, false, false, false };
 	policy_set_t *set = NULL;
 	CU_ASSERT_EQUAL_FATAL(policy_set_new(NULL, 0, &def, &set), KMS_EOK);
 	svc.policy = set;
@@ -862,6 +860,49 @@ static void given_initiator_keys_requested_when_rule_allows_then_l_granted(void)
 	svc.policy = NULL;
 	policy_set_free(set);
 	free(rq);
+}
+
+/* G and M: cleared with K without a rule; granted by one (H may then be
+ * left out); a ticket with them no longer resolves once the rule goes. */
+static void given_responder_flags_requested_when_rule_allows_then_granted_until_withdrawn(
+    void)
+{
+	const uint16_t gm = MIKEY_TPF_G | MIKEY_TPF_M;
+	ue_t alice = { 0 }, bob = { .u = &users[1] };
+	resp_t *rq = issue(&alice, to_bob, 1, (FLAGS_REQ & ~MIKEY_TPF_H) | gm);
+	uint16_t f = rq->m.ticket.policy.flags;
+	CU_ASSERT_FALSE(f & gm); /* no rules: never */
+	CU_ASSERT_TRUE((f & MIKEY_TPF_K) && (f & MIKEY_TPF_H));
+	free(rq);
+	policy_rule_t rules[1] = {
+		rule(1, 0, "alice@example.org", "bob@example.org", POLICY_ALLOW),
+	};
+	rules[0].responder_rand = true;
+	rules[0].responder_keys = true;
+	policy_set_t *set = policy_of(rules, 1);
+	svc.policy = set;
+	rq = issue(&alice, to_bob, 1, (FLAGS_REQ & ~MIKEY_TPF_H) | gm);
+	f = rq->m.ticket.policy.flags;
+	CU_ASSERT_EQUAL(f & gm, gm);
+	CU_ASSERT_FALSE(f & (MIKEY_TPF_K | MIKEY_TPF_H));
+	resp_t *r = calloc(1, sizeof(*r));
+	CU_ASSERT_EQUAL_FATAL(ue_resolve(&bob, &rq->m.ticket, rq->keys.k[1].key.data),
+			      KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&bob, KMS_REQ_RESOLVE, r), KMS_EOK);
+	/* The rule now allows G only: the ticket's M is refused. */
+	policy_set_free(set);
+	rules[0].responder_keys = false;
+	set = policy_of(rules, 1);
+	svc.policy = set;
+	memset(r, 0, sizeof(*r));
+	CU_ASSERT_EQUAL_FATAL(ue_resolve(&bob, &rq->m.ticket, rq->keys.k[1].key.data),
+			      KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&bob, KMS_REQ_RESOLVE, r), KMS_EPOLICY);
+	CU_ASSERT_EQUAL(r->ans.http_status, 403);
+	svc.policy = NULL;
+	policy_set_free(set);
+	free(rq);
+	free(r);
 }
 
 /* --- federation: the Zk side of a resolve (docs/federation.md) ------------- */
@@ -1547,6 +1588,8 @@ int main(void)
 		UNIT_TEST(
 		    given_no_rules_and_group_default_off_when_group_ticket_then_refused),
 		UNIT_TEST(given_initiator_keys_requested_when_rule_allows_then_l_granted),
+		UNIT_TEST(
+		    given_responder_flags_requested_when_rule_allows_then_granted_until_withdrawn),
 		UNIT_TEST(given_foreign_ticket_and_no_peer_when_resolving_then_422),
 		UNIT_TEST(
 		    given_resolve_over_zk_when_peer_key_right_then_keys_forked_for_responder),
