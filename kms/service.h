@@ -18,6 +18,7 @@
 #include "kms/psk.h"
 #include "kms/replay.h"
 #include "kms/replay_shared.h"
+#include "kms/resolve_once.h"
 #include "policy/rules.h"
 #include "zk/client.h"
 #include "zk/peer.h"
@@ -38,6 +39,7 @@ typedef struct {
 	zk_client_t *zk;		/* forwards resolves to them; NULL: none */
 	ratelimit_t *id_rate;		/* ua.rate_per_identity; NULL: no limit */
 	replay_shared_t *replay_shared; /* replay.shared; NULL: node-local only */
+	resolve_once_t *once;		/* resolve.once; NULL: off */
 } kms_service_t;
 
 typedef struct {
