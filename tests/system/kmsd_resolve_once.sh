@@ -25,7 +25,7 @@ for who in carol dave erin; do
 		--identity "$who.dept@example.org" --key-file "$tmp/$who.psk" >/dev/null ||
 		fail "psk add $who"
 done
-"$KMSCTL" -d "$S" policy add --from '*@example.org' --to '*@example.org' --allow \
+"$KMSCTL" -d "$S" policy add --from '*@example.org' --to '*@example.org' --allow --reuse \
 	--group >/dev/null || fail "policy add"
 conf() { # conf ONCE
 	cat >"$tmp/kmsd.conf" <<CONF
@@ -56,12 +56,14 @@ request() {
 		--resp "$tmp/$nm.resp" --out "$tmp/$nm.ti" >/dev/null 2>"$tmp/err" ||
 		fail "transfer-init $nm: $(cat "$tmp/err")"
 }
-k=0
-# resolve WHO TI [URL]: a fresh Responder state each time (no cached keys);
+echo 0 >"$tmp/k"
+# resolve WHO TI [URL]: a fresh Responder state each time (no cached keys;
+# it runs in a subshell, so the count is kept in a file);
 # prints the status; the RESOLVE_INIT in $tmp/last.res, the answer in
 # $tmp/last.rr, the Responder's keys in $tmp/last.keys when 200.
 resolve() {
-	k=$((k + 1))
+	k=$(($(cat "$tmp/k") + 1))
+	echo "$k" >"$tmp/k"
 	"$UE" resolve --psk-file "$(psk "$1")" --id "$1@example.org" --in "$tmp/$2" \
 		--out "$tmp/res$k.bin" --state "$tmp/r$k.st" >/dev/null 2>"$tmp/err" ||
 		fail "resolve $1 $2: $(cat "$tmp/err")"
@@ -82,10 +84,12 @@ field() {
 	python3 -c 'import json, sys
 d = json.load(open(sys.argv[1]))
 p = {x["name"]: x for x in d["payloads"]}
-print(eval(sys.argv[2]))' "$tmp/dec.json" "$2"
+print(eval(sys.argv[2]))' "$tmp/dec.json" "$2" >"$tmp/field" 2>"$tmp/err" ||
+		fail "field $2 of $1: $(cat "$tmp/err")"
+	cat "$tmp/field"
 }
 csb() { field "$1" 'd["hdr"]["csb_id"]'; }
-rand() { field "$1" 'p["RAND"]["rand"]'; }
+rand() { field "$1" 'p["RANDR"]["rand"]'; }
 # refused_reused: the last resolve's answer is a MIKEY Error 14 (Invalid
 # TICKET) with X-KMS-Error KMS_EREUSED; prints its request id
 refused_reused() {
