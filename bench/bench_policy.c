@@ -103,7 +103,8 @@ int main(int argc, char **argv)
 {
 	static const size_t sizes[] = { 10, 1000, 100000 };
 	size_t queries = argc > 1 ? strtoul(argv[1], NULL, 10) : 200000;
-	const policy_defaults_t def = { POLICY_DENY, 0, false, false, false, false, false, false };
+	const policy_defaults_t def = { POLICY_DENY, 0,	    false, false,
+					false,	     false, false, false };
 	if (queries == 0 || queries > 100000000) {
 		fprintf(stderr, "usage: bench_policy [queries (1..1e8)]\n");
 		return 2;

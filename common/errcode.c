@@ -77,6 +77,8 @@ static const struct err_row err_table[] = {
 	ROW(KMS_ECONFIG, MIKEY_ERR_UNSPEC, 500, "invalid configuration"),
 	ROW(KMS_EINTERNAL, MIKEY_ERR_UNSPEC, 500, "internal error"),
 	ROW(KMS_ERATE, MIKEY_ERR_UNSPEC, 429, "too many requests"),
+	ROW(KMS_EREUSED, MIKEY_ERR_TICKET, 403,
+	    "ticket not reusable and resolved before"),
 };
 #undef ROW
 

@@ -83,6 +83,7 @@ enum kms_err {
 	KMS_ECONFIG,   /* invalid configuration */
 	KMS_EINTERNAL, /* broken internal invariant */
 	KMS_ERATE,     /* over a rate limit (per address or identity): 429 */
+	KMS_EREUSED,   /* a ticket with J = 0 resolved again by one identity: 403 */
 
 	KMS_ELAST_, /* not an error; keeps the table honest */
 };

@@ -106,6 +106,11 @@ typedef struct {
 	 * (kms/replay_shared.h); PostgreSQL store only. */
 	bool replay_shared;		 /* default false: node-local only */
 	char replay_on_store_failure[8]; /* "refuse" (default) or "local" */
+	/* [resolve]: the resolve-once record of tickets with J = 0
+	 * (kms/resolve_once.h): in the replay store with replay.shared, else
+	 * in state_dir/resolve_once.db of this node. */
+	bool resolve_once;		 /* default false */
+	size_t resolve_once_max_entries; /* SQLite row bound, default 1048576 */
 	/* [naf]: the GBA PSK source (Zn client and key cache, kms/naf.c) */
 	bool naf_enabled;	 /* default false; needed by psk_source gba/both */
 	char naf_bsf_url[256];	 /* Zn URL, default "http://127.0.0.1:8081/zn" */

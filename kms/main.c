@@ -37,6 +37,7 @@
 #include "kms/replay.h"
 #include "kms/replay_shared.h"
 #include "kms/replay_store.h"
+#include "kms/resolve_once.h"
 #include "kms/service.h"
 #include "kms/state.h"
 #include "kms/store_watch.h"
@@ -99,6 +100,7 @@ typedef struct {
 	replay_t *rp;
 	replay_store_t *rs;   /* rp across restarts (state_dir/replay.*) */
 	replay_shared_t *rps; /* replay.shared: the check across nodes, or NULL */
+	resolve_once_t *once; /* resolve.once: the record of J = 0 resolves, or NULL */
 	audit_t *audit;
 	zk_client_t *zk;
 	net_outbound_t *ob;   /* the outbound-call thread (Zn lookups, Zk forwards) */
@@ -316,6 +318,42 @@ static int open_replay_shared(const kms_config_t *cfg, shared_t *sh)
 	return KMS_EOK;
 }
 
+/* resolve.once: in the replay store shared by the nodes (replay.shared),
+ * else in this node's state_dir/resolve_once.db. */
+static int open_resolve_once(const kms_config_t *cfg, shared_t *sh)
+{
+	if (!cfg->resolve_once) {
+		return KMS_EOK;
+	}
+	char path[sizeof(cfg->state_dir) + sizeof(RESOLVE_ONCE_FILE) + 1];
+	snprintf(path, sizeof(path), "%s/%s", cfg->state_dir, RESOLVE_ONCE_FILE);
+	resolve_once_opts_t o;
+	resolve_once_opts_default(&o);
+	o.locator = cfg->replay_shared ? cfg->keys_loc : path;
+	o.conns = cfg->threads + (cfg->zk_enabled ? cfg->zk_threads : 0);
+	o.max_entries = cfg->resolve_once_max_entries;
+	o.serve_on_failure = strcmp(cfg->replay_on_store_failure, "local") == 0;
+	o.grace = cfg->clock_skew;
+	const char *where = cfg->replay_shared ? "the shared replay store" : path;
+	int ret = resolve_once_open(&o, &sh->once);
+	if (ret != KMS_EOK) {
+		log_error("cannot open the resolve-once record in %s: %s", where,
+			  kms_strerror(ret));
+		return ret;
+	}
+	resolve_once_stats_t s;
+	resolve_once_stats(sh->once, &s);
+	if (cfg->replay_shared) {
+		log_notice("resolve-once record: %s, on store failure %s", where,
+			   cfg->replay_on_store_failure);
+	} else {
+		log_notice(
+		    "resolve-once record: %s, %zu of %zu rows, on store failure %s",
+		    where, s.rows, o.max_entries, cfg->replay_on_store_failure);
+	}
+	return KMS_EOK;
+}
+
 /* The identity rate limits, shared by every state (none when off). */
 static int open_id_rate(const kms_config_t *cfg, shared_t *sh)
 {
@@ -367,11 +405,15 @@ static int start(const kms_config_t *cfg, kms_state_t **st, shared_t *sh)
 	if (ret == KMS_EOK) {
 		ret = open_replay_shared(cfg, sh);
 	}
+	if (ret == KMS_EOK) {
+		ret = open_resolve_once(cfg, sh);
+	}
 	if (ret != KMS_EOK) {
 		return ret;
 	}
 	(*st)->svc.replay = sh->rp;
 	(*st)->svc.replay_shared = sh->rps;
+	(*st)->svc.once = sh->once;
 	(*st)->svc.audit = sh->audit;
 	(*st)->svc.id_rate = sh->id_rate;
 	ret = kms_metrics_new(kms_service_now(), &sh->metrics);
@@ -546,6 +588,7 @@ static void release(kms_state_t *st, shared_t *sh)
 	replay_store_close(sh->rs, kms_service_now()); /* after the last request */
 	replay_free(sh->rp);
 	replay_shared_close(sh->rps);
+	resolve_once_close(sh->once);
 	ratelimit_free(sh->id_rate);
 	zk_client_free(sh->zk);
 	kms_metrics_free(sh->metrics);

@@ -117,16 +117,13 @@ static int own_file(const char *path, uid_t uid, gid_t gid)
 	return ret;
 }
 
-/* audit.db and the files SQLite keeps next to it. */
-static int own_runtime_files(const kms_config_t *cfg, uid_t uid, gid_t gid)
+/* An SQLite file and the files SQLite keeps next to it. */
+static int own_sqlite(const char *base, uid_t uid, gid_t gid)
 {
 	static const char *const suffix[] = { "", "-wal", "-shm", "-journal" };
 	char path[PATH_LEN];
-	if (kms_config_uses_pg(cfg)) {
-		return KMS_EOK; /* no audit file */
-	}
 	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
-		int n = snprintf(path, sizeof(path), "%s%s", cfg->audit_db, suffix[i]);
+		int n = snprintf(path, sizeof(path), "%s%s", base, suffix[i]);
 		int ret = n > 0 && (size_t)n < sizeof(path) ? own_file(path, uid, gid)
 							    : KMS_ERANGE;
 		if (ret != KMS_EOK) {
@@ -136,6 +133,23 @@ static int own_runtime_files(const kms_config_t *cfg, uid_t uid, gid_t gid)
 		}
 	}
 	return KMS_EOK;
+}
+
+/* audit.db, and the node-local resolve-once record (resolve.once). */
+static int own_runtime_files(const kms_config_t *cfg, uid_t uid, gid_t gid)
+{
+	int ret = KMS_EOK;
+	if (!kms_config_uses_pg(cfg)) {
+		ret = own_sqlite(cfg->audit_db, uid, gid);
+	}
+	if (ret == KMS_EOK && cfg->resolve_once && !cfg->replay_shared) {
+		char base[PATH_LEN];
+		int n =
+		    snprintf(base, sizeof(base), "%s/resolve_once.db", cfg->state_dir);
+		ret = n > 0 && (size_t)n < sizeof(base) ? own_sqlite(base, uid, gid)
+							: KMS_ERANGE;
+	}
+	return ret;
 }
 
 int privdrop_apply(const privdrop_t *pd, const kms_config_t *cfg)

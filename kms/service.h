@@ -19,6 +19,7 @@
 #include "kms/psk.h"
 #include "kms/replay.h"
 #include "kms/replay_shared.h"
+#include "kms/resolve_once.h"
 #include "policy/rules.h"
 #include "zk/client.h"
 #include "zk/peer.h"
@@ -40,6 +41,7 @@ typedef struct {
 	ratelimit_t *id_rate;		/* ua.rate_per_identity; NULL: no limit */
 	replay_shared_t *replay_shared; /* replay.shared; NULL: node-local only */
 	const tpk_set_t *tpks; /* Initiators' ticket protection keys; NULL: none */
+	resolve_once_t *once;  /* resolve.once; NULL: off */
 } kms_service_t;
 
 typedef struct {

@@ -113,6 +113,9 @@ int svc_match_responder(req_t *r, const mikey_tp_t *tp, bool check_policy);
 /* The ticket's IDRi as a KMS user identity in r->idri: its length, or 0. */
 size_t svc_ticket_idri(req_t *r, const mikey_tp_t *tp);
 int svc_forward(req_t *r, uint8_t *buf, size_t cap, size_t *len);
+/* resolve.once (kms/resolve_once_svc.c): record a J = 0 ticket for
+ * r->matched until not_after; KMS_EREUSED when it was resolved before. */
+int svc_resolve_once(req_t *r, int64_t not_after);
 
 /* --- forwarding without holding the thread (service_zkwait.c) --- */
 

@@ -349,6 +349,9 @@ int svc_ticket_resolve(req_t *r, uint8_t *buf, size_t cap, size_t *len)
 	if (ret == KMS_EOK && forking) {
 		ret = fork_keys(r, &keys);
 	}
+	if (ret == KMS_EOK) {
+		ret = svc_resolve_once(r, content.not_after); /* last: J = 0 */
+	}
 	if (ret != KMS_EOK) {
 		return ret;
 	}

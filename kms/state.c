@@ -236,8 +236,8 @@ int kms_state_new(const kms_config_t *cfg, const kms_psk_source_t *prev, replay_
 		goto cleanup;
 	}
 	/* The identity rate limits are shared too: the caller sets them. */
-	st->svc = (kms_service_t){ &st->cfg,  st->kr, st->psk, rp,   audit,   st->policy,
-				   st->peers, zk,     NULL,    NULL, st->tpks };
+	st->svc = (kms_service_t){ &st->cfg,  st->kr, st->psk, rp,   audit,    st->policy,
+				   st->peers, zk,     NULL,    NULL, st->tpks, NULL };
 	const kms_psk_source_t *stat = naf_static_part(st->psk);
 	if (stat != NULL) {
 		log_info("keyring and %zu static PSK user(s) loaded from %s (PSK source "
@@ -318,6 +318,7 @@ int kms_state_reload(const kms_state_t *cur, const char *path, kms_state_t **out
 	}
 	st->svc.id_rate = cur->svc.id_rate; /* shared, as the replay cache */
 	st->svc.replay_shared = cur->svc.replay_shared;
+	st->svc.once = cur->svc.once;
 	st->ov = cur->ov;
 	kms_state_use_outbound(st, cur->ob);
 	for (size_t i = 0; restart != NULL && i < n && i < max; i++) {

@@ -31,8 +31,8 @@ typedef struct {
 	bool group_ok;		/* may the ticket name a group responder */
 	bool init_keys;		/* may the Initiator supply session keys (flag L) */
 	bool initiator_tickets; /* may its own tickets (flag D = 0) be resolved */
-	bool responder_rand;   /* may the Responder generate RANDRr (flag G) */
-	bool responder_keys;   /* may the Responder supply session keys (flag M) */
+	bool responder_rand;	/* may the Responder generate RANDRr (flag G) */
+	bool responder_keys;	/* may the Responder supply session keys (flag M) */
 } policy_rule_t;
 
 /* What applies when no rule matches. */

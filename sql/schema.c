@@ -33,10 +33,16 @@ static const sqldb_migration_t pg_audit_migrations[] = {
 /* PostgreSQL only: the replay store shared by several nodes. */
 static const sqldb_migration_t pg_replay_migrations[] = {
 	{ 1, sql_pg_replay_001 },
+	{ 2, sql_pg_replay_002 },
 };
 
 static const sqldb_migration_t bsf_migrations[] = {
 	{ 1, sql_bsf_001 },
+};
+
+/* SQLite only: the node-local resolve-once record (resolve.once). */
+static const sqldb_migration_t once_migrations[] = {
+	{ 1, sql_once_001 },
 };
 
 typedef struct {
@@ -55,6 +61,7 @@ static const store_def_t pg_stores[] = {
 	[SCHEMA_AUDIT] = DEF("audit", pg_audit_migrations),
 	[SCHEMA_BSF] = { "bsf", NULL, 0 },
 	[SCHEMA_REPLAY] = DEF("replay", pg_replay_migrations),
+	[SCHEMA_ONCE] = { "once", NULL, 0 },
 };
 
 static const store_def_t stores[] = {
@@ -65,6 +72,7 @@ static const store_def_t stores[] = {
 	[SCHEMA_BSF] = { "bsf", bsf_migrations,
 			 sizeof(bsf_migrations) / sizeof(bsf_migrations[0]) },
 	[SCHEMA_REPLAY] = { "replay", NULL, 0 },
+	[SCHEMA_ONCE] = DEF("once", once_migrations),
 };
 
 static const store_def_t *store_def(schema_store_t store)
@@ -108,7 +116,7 @@ int schema_apply(sqldb_t *db, schema_store_t store)
 	if (sqldb_kind(db) == SQLDB_PG) {
 		d = &pg_stores[store];
 		if (d->n == 0) {
-			return KMS_EINVAL; /* the BSF store is SQLite only */
+			return KMS_EINVAL; /* the BSF and once stores are SQLite only */
 		}
 		if (store == SCHEMA_KMS) {
 			sqldb_serialize_writers(db, SCHEMA_KMS_WRITERS);

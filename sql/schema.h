@@ -7,7 +7,9 @@
  *   audit  audit.db: audit
  *   bsf    bsf.db (bsf-stubd): subscribers, impus, nafs, sessions
  *   replay PostgreSQL only (replay.shared): replay, the messages any kmsd
- *          node accepted (kms/replay_shared.h)
+ *          node accepted (kms/replay_shared.h); resolve_once, the
+ *          resolve-once record of several nodes (kms/resolve_once.h)
+ *   once   SQLite only: resolve_once.db, one node's resolve-once record
  */
 #ifndef KMS_SQL_SCHEMA_H
 #define KMS_SQL_SCHEMA_H
@@ -21,6 +23,7 @@ typedef enum {
 	SCHEMA_AUDIT = 1,
 	SCHEMA_BSF = 2,
 	SCHEMA_REPLAY = 3, /* PostgreSQL only */
+	SCHEMA_ONCE = 4,   /* SQLite only */
 } schema_store_t;
 
 /* Open a store (sqldb_open: path is a locator, a file or "postgresql:...")

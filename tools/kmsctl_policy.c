@@ -256,16 +256,14 @@ typedef struct {
 
 static json_t *rule_json(const policy_rule_t *r)
 {
-	return json_pack("{s:I, s:i, s:s, s:s, s:s, s:I, s:b, s:b, s:b, s:b, s:b, s:b}",
-			 "id",
-			 (json_int_t)r->id, "priority", r->priority, "effect",
-			 r->effect == POLICY_DENY ? "deny" : "allow", "from",
-			 r->initiator, "to", r->responder, "max_validity",
-			 (json_int_t)r->max_validity, "reuse", (int)r->reuse, "group",
-			 (int)r->group_ok, "initiator_keys", (int)r->init_keys,
-			 "initiator_tickets", (int)r->initiator_tickets,
-			 "responder_rand", (int)r->responder_rand, "responder_keys",
-			 (int)r->responder_keys);
+	return json_pack(
+	    "{s:I, s:i, s:s, s:s, s:s, s:I, s:b, s:b, s:b, s:b, s:b, s:b}", "id",
+	    (json_int_t)r->id, "priority", r->priority, "effect",
+	    r->effect == POLICY_DENY ? "deny" : "allow", "from", r->initiator, "to",
+	    r->responder, "max_validity", (json_int_t)r->max_validity, "reuse",
+	    (int)r->reuse, "group", (int)r->group_ok, "initiator_keys", (int)r->init_keys,
+	    "initiator_tickets", (int)r->initiator_tickets, "responder_rand",
+	    (int)r->responder_rand, "responder_keys", (int)r->responder_keys);
 }
 
 static int print_rule(void *ctx, const policy_rule_t *r)
@@ -283,8 +281,8 @@ static int print_rule(void *ctx, const policy_rule_t *r)
 	printf("%-6" PRId64 " %8d %-5s %-30s %-30s %-8s %-5s %-5s %-9s %-12s %-9s %s\n",
 	       r->id, r->priority, r->effect == POLICY_DENY ? "deny" : "allow",
 	       r->initiator, r->responder, v, yes_no(r->reuse), yes_no(r->group_ok),
-	       yes_no(r->init_keys), yes_no(r->initiator_tickets), yes_no(r->responder_rand),
-	       yes_no(r->responder_keys));
+	       yes_no(r->init_keys), yes_no(r->initiator_tickets),
+	       yes_no(r->responder_rand), yes_no(r->responder_keys));
 	return KMS_EOK;
 }
 

@@ -7,7 +7,8 @@
 #include "policy/rules.h"
 #include "tests/unit/unit.h"
 
-static const policy_defaults_t defaults_allow = { POLICY_ALLOW, 0, true, true, false, false, false, false };
+static const policy_defaults_t defaults_allow = { POLICY_ALLOW, 0,     true,  true,
+						  false,	false, false, false };
 
 static policy_rule_t rule(int64_t id, int prio, const char *ini, const char *resp,
 			  policy_effect_t eff)
@@ -69,7 +70,9 @@ static void given_equal_priority_when_allow_and_deny_match_then_deny(void)
 static void given_no_match_when_decided_then_defaults(void)
 {
 	policy_rule_t rs[] = { rule(1, 1, "alice@a.org", "bob@b.org", POLICY_ALLOW) };
-	policy_defaults_t def = { POLICY_DENY, 60, false, false, true, false, false, false };
+	policy_defaults_t def = {
+		POLICY_DENY, 60, false, false, true, false, false, false
+	};
 	policy_set_t *s = NULL;
 	CU_ASSERT_EQUAL_FATAL(policy_set_new(rs, 1, &def, &s), KMS_EOK);
 	policy_decision_t d;

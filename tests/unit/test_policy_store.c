@@ -82,7 +82,9 @@ static void given_rules_added_when_listed_and_loaded_then_same_rules_in_order(vo
 	CU_ASSERT_FALSE(s.seen[0].responder_rand || s.seen[0].responder_keys);
 	CU_ASSERT_EQUAL(s.seen[1].priority, 1);
 
-	policy_defaults_t def = { POLICY_DENY, 0, false, false, false, false, false, false };
+	policy_defaults_t def = {
+		POLICY_DENY, 0, false, false, false, false, false, false
+	};
 	policy_set_t *set = NULL;
 	CU_ASSERT_EQUAL_FATAL(policy_store_load(db_path, &def, &set), KMS_EOK);
 	CU_ASSERT_EQUAL(policy_set_count(set), 2);
@@ -215,7 +217,9 @@ static void given_no_store_when_used_then_enoent(void)
 	unit_path(missing, dir, "none.db");
 	int64_t v = 0, id = 0;
 	policy_rule_t r = make(0, "a@b", "c@d", POLICY_ALLOW);
-	policy_defaults_t def = { POLICY_ALLOW, 0, true, true, false, false, false, false };
+	policy_defaults_t def = {
+		POLICY_ALLOW, 0, true, true, false, false, false, false
+	};
 	policy_set_t *set = NULL;
 	CU_ASSERT_EQUAL(kms_db_version(missing, &v), KMS_ENOENT);
 	CU_ASSERT_EQUAL(policy_store_add(missing, &r, &id), KMS_ENOENT);

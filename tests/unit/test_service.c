@@ -665,7 +665,8 @@ static void given_garbage_or_wrong_type_when_served_then_error_message(void)
 
 static policy_set_t *policy_of(const policy_rule_t *rules, size_t n)
 {
-	static const policy_defaults_t def = { POLICY_ALLOW, 0, true, true, false, false, false, false };
+	static const policy_defaults_t def = { POLICY_ALLOW, 0,	    true,  true,
+					       false,	     false, false, false };
 	policy_set_t *set = NULL;
 	CU_ASSERT_EQUAL_FATAL(policy_set_new(rules, n, &def, &set), KMS_EOK);
 	return set;
@@ -810,7 +811,9 @@ static void given_no_rules_and_group_default_off_when_group_ticket_then_refused(
 {
 	static const char *const to_any[] = { "*@*" };
 	static const char *const to_bob_any[] = { "bob@example.org", "*@*" };
-	policy_defaults_t def = { POLICY_ALLOW, 0, true, true, false, false, false, false };
+	policy_defaults_t def = {
+		POLICY_ALLOW, 0, true, true, false, false, false, false
+	};
 	policy_set_t *set = NULL;
 	CU_ASSERT_EQUAL_FATAL(policy_set_new(NULL, 0, &def, &set), KMS_EOK);
 	svc.policy = set;
