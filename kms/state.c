@@ -236,8 +236,15 @@ int kms_state_new(const kms_config_t *cfg, const kms_psk_source_t *prev, replay_
 		goto cleanup;
 	}
 	/* The identity rate limits are shared too: the caller sets them. */
-	st->svc = (kms_service_t){ &st->cfg,  st->kr, st->psk, rp,   audit,    st->policy,
-				   st->peers, zk,     NULL,    NULL, st->tpks, NULL };
+	st->svc = (kms_service_t){ .cfg = &st->cfg,
+				   .keyring = st->kr,
+				   .psk = st->psk,
+				   .replay = rp,
+				   .audit = audit,
+				   .policy = st->policy,
+				   .peers = st->peers,
+				   .zk = zk,
+				   .tpks = st->tpks };
 	const kms_psk_source_t *stat = naf_static_part(st->psk);
 	if (stat != NULL) {
 		log_info("keyring and %zu static PSK user(s) loaded from %s (PSK source "

@@ -99,8 +99,8 @@ static int suite_init(void)
 	snprintf(cfg.forking, sizeof(cfg.forking), "always");
 	rp = replay_new(1u << 16, cfg.clock_skew, fake_now - 3600);
 	kms_service_clock_set(fake_clock);
-	svc = (kms_service_t){ &cfg, kr,   &psk_src, rp,   NULL, NULL,
-			       NULL, NULL, NULL,     NULL, NULL };
+	svc =
+	    (kms_service_t){ .cfg = &cfg, .keyring = kr, .psk = &psk_src, .replay = rp };
 	return rp == NULL;
 }
 
