@@ -54,8 +54,9 @@ static void usage(FILE *f)
 		"which then keys the session) is accepted only with M = 1.\n"
 		"\n"
 		"Exit: 0 printed, 1 the TRANSFER_RESP does not verify, is an Error,\n"
-		"lacks RANDRr with G = 1, has RANDRr with G = 0, or has a KEMAC with\n"
-		"M = 0, 2 usage or file error, or a state without the keys yet.\n");
+		"lacks RANDRr with G = 1, has RANDRr with G = 0 or under 16 bytes, or\n"
+		"has a KEMAC with M = 0, 2 usage or file error, or a state without\n"
+		"the keys yet.\n");
 }
 
 typedef struct {
@@ -122,14 +123,20 @@ static int fork_keys(run_t *r, uint8_t *mpkr_f, uint8_t *tgk_f)
 	return rc;
 }
 
+#define UE_RANDRR_MIN 16
+
 /* RANDRr and KEMAC as the ticket's G and M allow (RFC 6043 6.10). */
 static int check_gm(const run_t *r)
 {
 	uint16_t f = r->ti.ticket.policy.flags;
-	bool rr = mikey_msg_randr(&r->tr_msg, MIKEY_RAND_R) != NULL;
+	const mikey_rand_t *rp = mikey_msg_randr(&r->tr_msg, MIKEY_RAND_R);
+	bool rr = rp != NULL;
 	const char *why = NULL;
 	if ((f & MIKEY_TPF_G) != 0 && !rr) {
 		why = "no RANDRr, which the ticket's G = 1 requires";
+	} else if (rr && rp->rand.len < UE_RANDRR_MIN) {
+		/* RFC 3830 6.11: a RAND SHOULD be at least 16 bytes. */
+		why = "a RANDRr shorter than 16 bytes";
 	} else if ((f & MIKEY_TPF_G) == 0 && rr) {
 		why = "a RANDRr, which the ticket's G = 0 forbids";
 	} else if ((f & MIKEY_TPF_M) == 0 && mikey_msg_kemac(&r->tr_msg) != NULL) {
