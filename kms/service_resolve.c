@@ -178,14 +178,10 @@ static int fork_keys(req_t *r, mikey_keys_t *keys)
 }
 
 /*
- * Flags the Responder's side would have to act on (G: it generates RANDRr,
- * M: it supplies keys): refused with Invalid TPpar in tickets an Initiator
- * built, until the resolve supports them for such tickets.  The one place
- * to change when it does.
+ * The clear policy of a D = 0 ticket: Type 1, and flags we can honour.  G and
+ * M need the rule's responder terms, checked with the responder (as for the
+ * KMS's own tickets, svc_match_responder()).
  */
-#define INITIATOR_TICKET_FLAGS_REFUSED (MIKEY_TPF_G | MIKEY_TPF_M)
-
-/* The clear policy of a D = 0 ticket: Type 1, and flags we can honour. */
 static int initiator_ticket_policy(req_t *r, const mikey_tp_t *tp)
 {
 	if (tp->ticket_type != KMS_TICKET_TYPE_BASE ||
@@ -193,10 +189,6 @@ static int initiator_ticket_policy(req_t *r, const mikey_tp_t *tp)
 	    tp->version != KMS_TICKET_BASE_VERSION) {
 		r->reason = "an Initiator's ticket must be a MIKEY base ticket (Type 1)";
 		return KMS_ETICKET;
-	}
-	if ((tp->flags & INITIATOR_TICKET_FLAGS_REFUSED) != 0) {
-		r->reason = "flags G and M are not supported in an Initiator's ticket";
-		return KMS_ETPPAR;
 	}
 	if ((tp->flags & MIKEY_TPF_L) == 0) {
 		r->reason = "an Initiator's ticket must set L (NOT D => L)";

@@ -38,6 +38,7 @@ static void usage(FILE *f)
 	    "usage: kms-ue create-ticket --tpk-file FILE --id ID --to ID [--to ID ...]\n"
 	    "                            --state FILE [--kms-id ID] [--uri]\n"
 	    "                            [--lifetime SECONDS] [--reuse] [--no-fork]\n"
+	    "                            [--responder-rand] [--responder-keys]\n"
 	    "                            [--suite 128|256]\n"
 	    "\n"
 	    "Build a ticket yourself (flag D = 0, a MIKEY base ticket) under the\n"
@@ -56,6 +57,8 @@ static void usage(FILE *f)
 	    "  --lifetime SECONDS validity from now (TRs..TRe), default %u\n"
 	    "  --reuse            a reusable ticket (flag J)\n"
 	    "  --no-fork          no key forking (flag I clear)\n"
+	    "  --responder-rand   the Responder generates RANDRr (flag G)\n"
+	    "  --responder-keys   the Responder may supply session keys (flag M)\n"
 	    "  --suite 128|256    the algorithm set, as for kms-ue request\n"
 	    "  --state FILE       state file to create (mode 0600; holds secrets)\n"
 	    "  -h, --help         this text\n"
@@ -70,7 +73,7 @@ typedef struct {
 	const char *to[TO_MAX];
 	ue_id_t tow[TO_MAX];
 	size_t nto;
-	bool reuse, no_fork;
+	bool reuse, no_fork, resp_rand, resp_keys;
 	uint32_t lifetime;
 	int suite_bits;
 } args_t;
@@ -90,6 +93,8 @@ static int parse_args(int argc, char **argv, args_t *a)
 		  .check = ue_check_id },
 		{ UE_FLAG("reuse", 0, &a->reuse) },
 		{ UE_FLAG("no-fork", 0, &a->no_fork) },
+		{ UE_FLAG("responder-rand", 0, &a->resp_rand) },
+		{ UE_FLAG("responder-keys", 0, &a->resp_keys) },
 		{ UE_U32("lifetime", 0, &a->lifetime, 1, LIFETIME_MAX, "seconds") },
 		{ UE_CHOICE("suite", 0, &a->suite_bits, suite_words, suite_values,
 			    "128 or 256") },
@@ -187,6 +192,8 @@ static void make_policy(const args_t *a, const ue_suite_t *su, int64_t now,
 	tp->flags = MIKEY_TPF_E | MIKEY_TPF_F | MIKEY_TPF_H | MIKEY_TPF_L;
 	tp->flags |= a->no_fork ? 0 : MIKEY_TPF_I;
 	tp->flags |= a->reuse ? MIKEY_TPF_J : 0;
+	tp->flags |= a->resp_rand ? MIKEY_TPF_G : 0; /* G => F: F is set */
+	tp->flags |= a->resp_keys ? MIKEY_TPF_M : 0; /* M => F */
 	tp->has_idrkms = true;
 	tp->idrkms = idr(MIKEY_ROLE_KMS, &a->o.kmsw);
 	tp->has_idri = true;

@@ -6,10 +6,13 @@
  *   (direction 0x02, the INIT's RANDRi) over TRANSFER_RESP ||
  *   TRANSFER_INIT.  Without forking its V verifies with MPKi and the TGK
  *   stays as issued; with F = 0 there is no TRANSFER_RESP to wait for.
- *   Both: SRTP master key = TEK from TGK' (or the TGK) and master salt
- *   (5.1.3, CS ID of the crypto session, RANDRi as H = 1, no RANDRr as
- *   G = 0), printed as JSON.  This is the one command that prints key
- *   material, for testing.
+ *   With G = 1 the TRANSFER_RESP must carry RANDRr (and may not without),
+ *   which then enters its keys; a KEMAC is refused unless M = 1, and then
+ *   its TGK (the Responder's) keys the session.
+ *   Both: SRTP master key = TEK from the Responder's TGK, TGK' or the TGK
+ *   and master salt (5.1.3, CS ID of the crypto session, RANDRi iff H,
+ *   RANDRr iff G), printed as JSON.  This is the one command that prints
+ *   key material, for testing.
  */
 #include "tools/ue_keys.h"
 
@@ -20,7 +23,9 @@
 #include "common/errcode.h"
 #include "common/secmem.h"
 #include "mikey/kdf.h"
+#include "mikey/kemac.h"
 #include "mikey/mac.h"
+#include "mikey/profile.h"
 #include "tools/ue_common.h"
 #include "tools/ue_input.h"
 
@@ -44,8 +49,14 @@ static void usage(FILE *f)
 		"  --tr FILE     Initiator: the TRANSFER_RESP (binary, base64 or SDP)\n"
 		"  -h, --help    this text\n"
 		"\n"
-		"Exit: 0 printed, 1 the TRANSFER_RESP does not verify or is an Error,\n"
-		"2 usage or file error, or a state without the keys yet.\n");
+		"A ticket with G = 1 needs RANDRr in the TRANSFER_RESP (and one with\n"
+		"G = 0 must not have it); a KEMAC in it (the Responder's own TGK,\n"
+		"which then keys the session) is accepted only with M = 1.\n"
+		"\n"
+		"Exit: 0 printed, 1 the TRANSFER_RESP does not verify, is an Error,\n"
+		"lacks RANDRr with G = 1, has RANDRr with G = 0 or under 16 bytes, or\n"
+		"has a KEMAC with M = 0, 2 usage or file error, or a state without\n"
+		"the keys yet.\n");
 }
 
 typedef struct {
@@ -56,6 +67,7 @@ typedef struct {
 	ue_suite_t su;
 	mikey_msg_t ti, tr_msg;
 	uint8_t tr_buf[MIKEY_MSG_MAX];
+	uint8_t plain[MIKEY_MSG_MAX]; /* the KEMAC's key chain, wiped after use */
 } run_t;
 
 static int parse_args(int argc, char **argv, run_t *r)
@@ -111,6 +123,74 @@ static int fork_keys(run_t *r, uint8_t *mpkr_f, uint8_t *tgk_f)
 	return rc;
 }
 
+#define UE_RANDRR_MIN 16
+
+/* RANDRr and KEMAC as the ticket's G and M allow (RFC 6043 6.10). */
+static int check_gm(const run_t *r)
+{
+	uint16_t f = r->ti.ticket.policy.flags;
+	const mikey_rand_t *rp = mikey_msg_randr(&r->tr_msg, MIKEY_RAND_R);
+	bool rr = rp != NULL;
+	const char *why = NULL;
+	if ((f & MIKEY_TPF_G) != 0 && !rr) {
+		why = "no RANDRr, which the ticket's G = 1 requires";
+	} else if (rr && rp->rand.len < UE_RANDRR_MIN) {
+		/* RFC 3830 6.11: a RAND SHOULD be at least 16 bytes. */
+		why = "a RANDRr shorter than 16 bytes";
+	} else if ((f & MIKEY_TPF_G) == 0 && rr) {
+		why = "a RANDRr, which the ticket's G = 0 forbids";
+	} else if ((f & MIKEY_TPF_M) == 0 && mikey_msg_kemac(&r->tr_msg) != NULL) {
+		why = "a KEMAC (Responder-supplied keys), which the ticket's M = 0 "
+		      "forbids";
+	}
+	if (why != NULL) {
+		fprintf(stderr, "%s: --tr: TRANSFER_RESP with %s (RFC 6043 6.10)\n",
+			ue_prog, why);
+		return KMS_EPAYLOAD;
+	}
+	return KMS_EOK;
+}
+
+/* The Responder's TGK from the KEMAC of the verified TRANSFER_RESP (keys
+ * as for its V), kept with its SPI; the HDR must name that SPI. */
+static int take_resp_keys(run_t *r, const uint8_t *mpk, size_t mpk_len,
+			  const mikey_bytes_t *rr)
+{
+	const mikey_msg_t *m = &r->tr_msg;
+	const mikey_rand_t *ri = mikey_msg_randr(&r->ti, MIKEY_RAND_I);
+	const mikey_bytes_t *hspi = &m->hdr.map.generic[0].spi;
+	mikey_keys_t keys;
+	uint64_t t64 = 0;
+	size_t plen = 0;
+	int rc = mikey_profile_kemac_ts(m, &t64);
+	if (rc == KMS_EOK) {
+		rc = mikey_kemac_open(NULL, m->hdr.prf, mikey_msg_kemac(m), mpk, mpk_len,
+				      m->hdr.csb_id, MIKEY_DIR_RESP, &ri->rand, rr, t64,
+				      r->plain, sizeof(r->plain), &plen, &keys);
+	}
+	const mikey_keydata_t *k = &keys.k[0];
+	if (rc == KMS_EOK &&
+	    (keys.n != 1 || k->type != MIKEY_KEY_TGK || k->key.len != r->su.key_len ||
+	     k->kv != MIKEY_KV_SPI || k->spi.len == 0 || k->spi.len != hspi->len ||
+	     memcmp(k->spi.data, hspi->data, hspi->len) != 0)) {
+		fprintf(stderr,
+			"%s: --tr: the KEMAC must hold one TGK of %zu bytes whose SPI "
+			"the HDR names\n",
+			ue_prog, r->su.key_len);
+		rc = KMS_EPAYLOAD;
+	} else if (rc == KMS_EOK) {
+		rc = ue_state_set(r->st, "tgk_resp", k->key.data, k->key.len);
+		if (rc == KMS_EOK) {
+			rc = ue_state_set(r->st, "tgk_resp_spi", k->spi.data, k->spi.len);
+		}
+	} else {
+		ue_fail("--tr: KEMAC", rc);
+	}
+	secmem_wipe(&keys, sizeof(keys));
+	secmem_wipe(r->plain, sizeof(r->plain));
+	return rc;
+}
+
 /* Check the TRANSFER_RESP and keep MPKr', TGK' (Initiator). */
 static int take_transfer_resp(run_t *r)
 {
@@ -147,7 +227,12 @@ static int take_transfer_resp(run_t *r)
 			r->ti.hdr.csb_id);
 		return ret;
 	}
-	int rc = KMS_EOK;
+	int rc = check_gm(r);
+	if (rc != KMS_EOK) {
+		goto cleanup;
+	}
+	const mikey_rand_t *rrp = mikey_msg_randr(m, MIKEY_RAND_R);
+	const mikey_bytes_t *rr = rrp != NULL ? &rrp->rand : NULL;
 	if (r->fork) {
 		rc = fork_keys(r, mpkr_f, tgk_f);
 		if (rc == KMS_ENOENT) {
@@ -159,11 +244,11 @@ static int take_transfer_resp(run_t *r)
 		}
 	}
 	/* V: MPKr' with forking, MPKi without (RFC 6043 4.2.2.3). */
+	const uint8_t *mk = r->fork ? mpkr_f : mpki->data;
+	size_t mkl = r->fork ? mpkr->len : mpki->len;
 	if (rc == KMS_EOK) {
-		const uint8_t *k = r->fork ? mpkr_f : mpki->data;
-		size_t kl = r->fork ? mpkr->len : mpki->len;
-		rc = ue_auth_key(r->ti.hdr.prf, k, kl, r->ti.hdr.csb_id, MIKEY_DIR_RESP,
-				 &ri->rand, NULL, v->alg, key, &klen);
+		rc = ue_auth_key(r->ti.hdr.prf, mk, mkl, r->ti.hdr.csb_id, MIKEY_DIR_RESP,
+				 &ri->rand, rr, v->alg, key, &klen);
 	}
 	mikey_bytes_t init = { r->ti.buf, r->ti.len };
 	if (rc == KMS_EOK) {
@@ -177,18 +262,29 @@ static int take_transfer_resp(run_t *r)
 			rc);
 		goto cleanup;
 	}
-	/* The crypto session answered is ours, with our TGK's SPI if filled in. */
+	/* The crypto session answered is ours, with our TGK's SPI if filled in
+	 * (or the Responder's TGK's, checked with its KEMAC). */
 	const mikey_generic_cs_t *a = &m->hdr.map.generic[0],
 				 *b = &r->ti.hdr.map.generic[0];
+	bool resp_keys = mikey_msg_kemac(m) != NULL;
 	if (m->hdr.ncs != 1 || m->hdr.map_type != MIKEY_MAP_GENERIC_ID ||
 	    a->cs_id != b->cs_id ||
-	    (a->spi.len != 0 &&
+	    (!resp_keys && a->spi.len != 0 &&
 	     (a->spi.len != spi->len || memcmp(a->spi.data, spi->data, spi->len) != 0))) {
 		fprintf(stderr, "%s: --tr: crypto session or SPI differ from ours\n",
 			ue_prog);
 		goto cleanup;
 	}
+	ue_state_del(r->st, "randrr_tr");
+	ue_state_del(r->st, "tgk_resp");
+	ue_state_del(r->st, "tgk_resp_spi");
+	if (resp_keys && take_resp_keys(r, mk, mkl, rr) != KMS_EOK) {
+		goto cleanup;
+	}
 	rc = ue_state_set(r->st, "transfer_resp", r->tr_buf, len);
+	if (rc == KMS_EOK && rr != NULL) {
+		rc = ue_state_set(r->st, "randrr_tr", rr->data, rr->len);
+	}
 	if (rc == KMS_EOK && r->fork) {
 		rc = ue_state_set(r->st, "mpkr_fork", mpkr_f, mpkr->len);
 	}
@@ -208,21 +304,31 @@ cleanup:
 	return ret;
 }
 
-/* TEK and salt from TGK' (or the unforked TGK). */
+/*
+ * TEK and salt from the session's TGK: the Responder's (M = 1, when it sent
+ * one), else TGK' (forking) or the ticket's TGK.  RANDRi enters the label iff
+ * H, RANDRr iff G (RFC 6043 5.1.3).
+ */
 static int derive(run_t *r, ue_srtp_keys_t *k)
 {
-	const mikey_bytes_t *tgk = ue_state_get(r->st, r->fork ? "tgk_fork" : "tgk");
+	bool resp = ue_state_get(r->st, "tgk_resp") != NULL;
+	const mikey_bytes_t *tgk = ue_state_get(r->st, resp	 ? "tgk_resp"
+						       : r->fork ? "tgk_fork"
+								 : "tgk");
+	const mikey_bytes_t *rr = ue_state_get(r->st, "randrr_tr");
 	const mikey_rand_t *ri = mikey_msg_randr(&r->ti, MIKEY_RAND_I);
+	uint16_t flags = r->ti.ticket.policy.flags;
+	if ((flags & MIKEY_TPF_G) != 0 && rr == NULL) {
+		fprintf(stderr, "%s: --state: no RANDRr yet (G = 1: %s)\n", ue_prog,
+			ue_state_is(r->st, "role", "initiator")
+			    ? "give the TRANSFER_RESP with --tr"
+			    : "run kms-ue transfer-resp");
+		return UE_EXIT_USAGE;
+	}
 	k->cs_id = r->ti.hdr.map.generic[0].cs_id;
 	k->key_len = r->su.key_len;
-	/* H = 1: RANDRi in the label; G = 0: no RANDRr (RFC 6043 5.1.3). */
-	int rc = mikey_kdf_tgk_key(NULL, r->su.prf, tgk->data, tgk->len, MIKEY_DK_TEK,
-				   k->cs_id, &ri->rand, NULL, k->key, k->key_len);
-	if (rc == KMS_EOK) {
-		rc = mikey_kdf_tgk_key(NULL, r->su.prf, tgk->data, tgk->len,
-				       MIKEY_DK_SALT, k->cs_id, &ri->rand, NULL, k->salt,
-				       sizeof(k->salt));
-	}
+	int rc = mikey_kdf_srtp_master(NULL, r->su.prf, tgk->data, tgk->len, k->cs_id,
+				       flags, &ri->rand, rr, k->key, k->key_len, k->salt);
 	if (rc != KMS_EOK) {
 		ue_fail("TEK derivation", rc);
 		secmem_wipe(k, sizeof(*k));
@@ -237,7 +343,8 @@ static int print_keys(run_t *r)
 	ue_srtp_keys_t k;
 	char tek_hex[2 * MIKEY_KEY_MAX + 1], salt_hex[2 * UE_SRTP_SALT_LEN + 1];
 	char spi_hex[2 * MIKEY_SPI_MAX + 1];
-	const mikey_bytes_t *spi = ue_state_get(r->st, "tgk_spi");
+	bool resp = ue_state_get(r->st, "tgk_resp") != NULL;
+	const mikey_bytes_t *spi = ue_state_get(r->st, resp ? "tgk_resp_spi" : "tgk_spi");
 	if (spi == NULL || spi->len > MIKEY_SPI_MAX) {
 		fprintf(stderr, "%s: --state: no TGK SPI\n", ue_prog);
 		return UE_EXIT_USAGE;

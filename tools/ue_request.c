@@ -68,6 +68,14 @@ static void usage(FILE *f)
 	    "  --mac-without-kms-id  with --no-kms-id: MAC over REQUEST_INIT || IDi\n"
 	    "                     only, a deviation some UEs make (testing only)\n"
 	    "  --reuse            ask for a reusable ticket (flag J)\n"
+	    "  --responder-rand   ask that the Responder generate RANDRr (flag G); it\n"
+	    "                     then enters the TRANSFER_RESP and SRTP key\n"
+	    "                     derivations\n"
+	    "  --no-randri        with --responder-rand: RANDRi left out of the SRTP\n"
+	    "                     key derivation (flag H clear)\n"
+	    "  --responder-keys   ask that the Responder may supply session keys\n"
+	    "                     (flag M); the KMS grants each flag only where its\n"
+	    "                     rules allow (else it clears it and sets K)\n"
 	    "  --lifetime SECONDS ask for a ticket valid until now + SECONDS (TRe)\n"
 	    "  --suite 128|256    128: MIKEY-1 PRF, AES-CM-128, HMAC-SHA-1-160, 16-byte\n"
 	    "                     keys and RANDs (default); 256: PRF-HMAC-SHA-256,\n"
@@ -89,6 +97,7 @@ typedef struct {
 	size_t nto;
 	bool reuse;
 	bool no_fork;
+	bool resp_rand, no_randri, resp_keys;
 	int ticket_type;   /* -1: not given */
 	uint32_t lifetime; /* 0: no TRe */
 	int suite_bits;
@@ -117,6 +126,9 @@ static int parse_args(int argc, char **argv, args_t *a)
 		{ UE_CHOICE("ticket-type", 0, &a->ticket_type, tt_words, tt_values,
 			    "1, 2 or private") },
 		{ UE_FLAG("no-fork", 0, &a->no_fork) },
+		{ UE_FLAG("responder-rand", 0, &a->resp_rand) },
+		{ UE_FLAG("no-randri", 0, &a->no_randri) },
+		{ UE_FLAG("responder-keys", 0, &a->resp_keys) },
 	};
 	const ue_optspec_t spec = { opts, UE_OPTS_N(opts), usage, 0, 0 };
 	int first = 0;
@@ -127,6 +139,11 @@ static int parse_args(int argc, char **argv, args_t *a)
 		return rc;
 	}
 	if (ue_opts_ids(&a->o) != 0) {
+		return -1;
+	}
+	if (a->no_randri && !a->resp_rand) {
+		/* NOT H => G (RFC 6043 6.10): some RAND must feed the TEK. */
+		fprintf(stderr, "%s: --no-randri needs --responder-rand\n", ue_prog);
 		return -1;
 	}
 	for (size_t i = 0; i < a->nto; i++) {
@@ -154,7 +171,10 @@ static void make_policy(const args_t *a, const ue_suite_t *su, mikey_ticket_t *t
 	tp->subtype = TICKET_SUBTYPE;
 	tp->version = TICKET_VERSION;
 	tp->prf = su->prf;
-	tp->flags = MIKEY_TPF_E | MIKEY_TPF_F | MIKEY_TPF_H;
+	tp->flags = MIKEY_TPF_E | MIKEY_TPF_F;
+	tp->flags |= a->no_randri ? 0 : MIKEY_TPF_H;
+	tp->flags |= a->resp_rand ? MIKEY_TPF_G : 0;
+	tp->flags |= a->resp_keys ? MIKEY_TPF_M : 0;
 	if (!a->no_fork) {
 		tp->flags |= MIKEY_TPF_I;
 	}

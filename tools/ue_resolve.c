@@ -16,6 +16,7 @@
 #include "common/secmem.h"
 #include "mikey/mac.h"
 #include "mikey/profile.h"
+#include "mikey/tp.h"
 #include "tools/ue_common.h"
 
 static void usage(FILE *f)
@@ -118,11 +119,13 @@ static int check_transfer_init(run_t *r)
 			ue_prog, (unsigned)tp->prf, (unsigned)ti->hdr.prf);
 		return -1;
 	}
-	if ((tp->flags & MIKEY_TPF_G) != 0 || (tp->flags & MIKEY_TPF_H) == 0) {
+	if (mikey_tp_check_flags(tp->flags, true) != KMS_EOK) {
+		char fl[13];
+		mikey_tp_flags_str(tp->flags, fl);
 		fprintf(stderr,
-			"%s: --in: ticket flags need G = 0 and H = 1 (no RANDRr; the "
-			"only ones kms-ue supports)\n",
-			ue_prog);
+			"%s: --in: ticket flags %s break the RFC 6043 6.10 "
+			"dependencies\n",
+			ue_prog, fl);
 		return -1;
 	}
 	if (ti->hdr.ncs != 1 || ti->hdr.map_type != MIKEY_MAP_GENERIC_ID) {

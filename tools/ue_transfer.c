@@ -119,10 +119,20 @@ static void note_policy(const run_t *r, const mikey_tp_t *tp)
 			ue_prog, (unsigned)tp->ticket_type,
 			(unsigned)(tt->data[0] << 8 | tt->data[1]));
 	}
-	if ((tp->flags & MIKEY_TPF_I) == 0 &&
-	    (r->req.ticket.policy.flags & MIKEY_TPF_I)) {
-		fprintf(stderr, "%s: note: granted without key forking (I = 0)\n",
-			ue_prog);
+	static const struct {
+		uint16_t flag;
+		const char *what;
+	} asked[] = {
+		{ MIKEY_TPF_I, "key forking (I = 0)" },
+		{ MIKEY_TPF_G, "Responder RANDRr (G = 0)" },
+		{ MIKEY_TPF_M, "Responder keys (M = 0)" },
+	};
+	for (size_t i = 0; i < sizeof(asked) / sizeof(asked[0]); i++) {
+		if ((tp->flags & asked[i].flag) == 0 &&
+		    (r->req.ticket.policy.flags & asked[i].flag) != 0) {
+			fprintf(stderr, "%s: note: granted without %s\n", ue_prog,
+				asked[i].what);
+		}
 	}
 	const mikey_bytes_t *id = ue_state_get(r->st, "id");
 	if (tp->has_idri && id != NULL &&
@@ -152,15 +162,14 @@ static int take_response(run_t *r)
 	}
 	ret = UE_EXIT_INVALID;
 	const mikey_tp_t *tp = &r->resp.ticket.policy;
-	/* RANDRi alone feeds the TGK derivation: H = 1, G = 0.  Key forking
-	 * (I) and TRANSFER_RESP (F) may be on or off. */
-	if ((tp->flags & MIKEY_TPF_H) == 0 || (tp->flags & MIKEY_TPF_G) != 0 ||
-	    tp->prf != r->su.prf) {
+	/* Any consistent flags (RFC 6043 6.10): RANDRi and RANDRr feed the
+	 * TGK derivation as H and G say; I, F, M may be on or off. */
+	if (mikey_tp_check_flags(tp->flags, true) != KMS_EOK || tp->prf != r->su.prf) {
 		char fl[13];
 		mikey_tp_flags_str(tp->flags, fl);
 		fprintf(stderr,
-			"%s: granted policy %s (PRF %u) not supported: kms-ue needs H, "
-			"no G, and the request's PRF\n",
+			"%s: granted policy %s (PRF %u) not supported: kms-ue needs "
+			"consistent flags and the request's PRF\n",
 			ue_prog, fl, (unsigned)tp->prf);
 		goto cleanup;
 	}

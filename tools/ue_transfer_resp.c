@@ -7,11 +7,15 @@
  *   2. The stored TRANSFER_INIT: its V verifies with MPKi (direction 0x01,
  *      its RANDRi) over TRANSFER_INIT || IDi || IDr, and equals Vi (I = 1).
  *   3. TRANSFER_RESP = HDR (the INIT's CSB ID and crypto session, the TGK's
- *      SPI filled in), T, [IDRr], [RANDRkms], V; IDRr (ID Type and Data) and
- *      RANDRkms exactly as in the RESOLVE_RESP (RFC 6043 4.2.2.3: required
- *      with forking, copied whenever present); auth_key from MPKr' with
- *      forking, else MPKi (direction 0x02, the INIT's RANDRi; G = 0), MAC
- *      over TRANSFER_RESP || TRANSFER_INIT.  F = 0: none is sent.
+ *      SPI filled in), T, [RANDRr], [IDRr], [RANDRkms], [KEMAC], V; a fresh
+ *      RANDRr when G = 1; IDRr (ID Type and Data) and RANDRkms exactly as
+ *      in the RESOLVE_RESP (RFC 6043 4.2.2.3: required with forking,
+ *      copied whenever present); with M = 1 and --responder-keys a KEMAC
+ *      with a fresh TGK of ours (its SPI in the HDR), which then replaces
+ *      the ticket's TGK for the session.  Keys from MPKr' with forking, else
+ *      MPKi (direction 0x02, the INIT's RANDRi, RANDRr when G = 1): encr
+ *      and salt for the KEMAC, auth for V over TRANSFER_RESP ||
+ *      TRANSFER_INIT.  F = 0: none is sent.
  * Without --resp the keys cached for a reusable ticket (kms-ue resolve
  * exit 3) answer the new TRANSFER_INIT.
  */
@@ -20,8 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/crypto.h"
 #include "common/errcode.h"
 #include "common/secmem.h"
+#include "mikey/kemac.h"
 #include "mikey/mac.h"
 #include "mikey/profile.h"
 #include "tools/ue_answer.h"
@@ -33,7 +39,9 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: kms-ue transfer-resp (--psk HEX | --psk-file FILE | --gba FILE)\n"
 		"                            --state FILE --resp FILE --out FILE\n"
-		"       kms-ue transfer-resp --state FILE --out FILE   (cached keys)\n"
+		"                            [--responder-keys]\n"
+		"       kms-ue transfer-resp --state FILE --out FILE [--responder-keys]\n"
+		"                            (cached keys)\n"
 		"\n"
 		"Check the KMS's RESOLVE_RESP (--resp, the body returned for kms-ue\n"
 		"resolve's message) and take MPKi, MPKr', TGK' (with key forking) or\n"
@@ -47,22 +55,30 @@ static void usage(FILE *f)
 		"ticket (after resolve exited 3) are used.  The keys stay cacheable\n"
 		"only when the ticket is reusable (flag J).\n"
 		"\n"
+		"A ticket with G = 1 gets a fresh RANDRr in the TRANSFER_RESP, used\n"
+		"in its keys and in the SRTP key derivation.  With --responder-keys\n"
+		"(the ticket must have M = 1) a fresh TGK of ours goes to the\n"
+		"Initiator in a KEMAC of the TRANSFER_RESP and keys the session.\n"
+		"\n"
 		"  --psk HEX        the PSK used for the resolve (never printed)\n"
 		"  --psk-file FILE  the same, as hex text in FILE\n"
 		"  --gba FILE       the same from kms-ue bootstrap (Ks_NAF)\n"
 		"  --state FILE     the Responder's state from kms-ue resolve (updated)\n"
 		"  --resp FILE      the KMS's answer (binary, base64 or SDP form)\n"
 		"  --out FILE       where the binary TRANSFER_RESP goes\n"
+		"  --responder-keys supply our own TGK (needs flag M)\n"
 		"  -h, --help       this text\n"
 		"\n"
 		"Exit: 0 written, 1 the answer or the TRANSFER_INIT does not verify or\n"
-		"is an Error, 2 usage or file error.\n");
+		"is an Error, or --responder-keys with a ticket with M = 0, 2 usage or\n"
+		"file error.\n");
 }
 
 typedef struct {
 	ue_opts_t o;
 	const char *resp;
 	const char *out;
+	bool resp_keys;
 } args_t;
 
 static int parse_args(int argc, char **argv, args_t *a)
@@ -72,6 +88,7 @@ static int parse_args(int argc, char **argv, args_t *a)
 		{ UE_STRING("state", 0, &a->o.state), .required = true },
 		{ UE_STRING("resp", 0, &a->resp) },
 		{ UE_STRING("out", 0, &a->out), .required = true },
+		{ UE_FLAG("responder-keys", 0, &a->resp_keys) },
 	};
 	const ue_optspec_t spec = { opts, UE_OPTS_N(opts), usage, 0, 0 };
 	int first = 0;
@@ -91,6 +108,7 @@ typedef struct {
 	uint8_t rr_buf[MIKEY_MSG_MAX];
 	uint8_t plain[MIKEY_MSG_MAX];
 	uint8_t out[MIKEY_MSG_MAX];
+	uint8_t kemac[MIKEY_MSG_MAX];
 } run_t;
 
 static bool forking(const run_t *r)
@@ -228,7 +246,77 @@ static int check_transfer_init(run_t *r)
 	return 0;
 }
 
-/* Step 3: TRANSFER_RESP into r->out. */
+static uint16_t tp_flags(const run_t *r)
+{
+	return r->ti.ticket.policy.flags;
+}
+
+/* A fresh value of len bytes into the state as name. */
+static int fresh(run_t *r, const char *name, size_t len)
+{
+	uint8_t v[MIKEY_KEY_MAX];
+	int rc = len <= sizeof(v) ? crypto_random(v, len) : KMS_EINVAL;
+	if (rc == KMS_EOK) {
+		rc = ue_state_set(r->st, name, v, len);
+	}
+	secmem_wipe(v, sizeof(v));
+	return rc;
+}
+
+/* Step 3a: what we contribute to this transfer, each new every time: RANDRr
+ * (G = 1) and our TGK with its SPI (--responder-keys, M = 1). */
+static int responder_material(run_t *r)
+{
+	ue_state_del(r->st, "randrr_tr");
+	ue_state_del(r->st, "tgk_resp");
+	ue_state_del(r->st, "tgk_resp_spi");
+	int rc = KMS_EOK;
+	if ((tp_flags(r) & MIKEY_TPF_G) != 0) {
+		rc = fresh(r, "randrr_tr", r->su.rand_len);
+	}
+	if (rc == KMS_EOK && r->a.resp_keys) {
+		rc = fresh(r, "tgk_resp", r->su.key_len);
+	}
+	if (rc == KMS_EOK && r->a.resp_keys) {
+		rc = fresh(r, "tgk_resp_spi", 4);
+	}
+	return rc;
+}
+
+/* Step 3b: the KEMAC with our TGK, under the same keys as V (direction
+ * 0x02, RANDRi, [RANDRr]) and the TRANSFER_RESP's own T (mikey/profile.h). */
+static int add_kemac(run_t *r, const mikey_bytes_t *mpk, const mikey_bytes_t *rr)
+{
+	mikey_msg_t *m = &r->tr;
+	const mikey_bytes_t *tgk = ue_state_get(r->st, "tgk_resp");
+	const mikey_bytes_t *spi = ue_state_get(r->st, "tgk_resp_spi");
+	const mikey_rand_t *ri = mikey_msg_randr(&r->ti, MIKEY_RAND_I);
+	mikey_keys_t keys = { 1, { { .type = MIKEY_KEY_TGK, .kv = MIKEY_KV_SPI } } };
+	uint64_t t64 = 0;
+	size_t len = 0;
+	if (tgk == NULL || spi == NULL) {
+		return KMS_ENOENT;
+	}
+	keys.k[0].key = *tgk;
+	keys.k[0].spi = *spi;
+	int rc = mikey_profile_kemac_ts(m, &t64);
+	if (rc == KMS_EOK) {
+		rc = mikey_kemac_seal(NULL, r->ti.hdr.prf, r->su.encr_alg, mpk->data,
+				      mpk->len, r->ti.hdr.csb_id, MIKEY_DIR_RESP,
+				      &ri->rand, rr, t64, &keys, r->kemac,
+				      sizeof(r->kemac), &len);
+	}
+	if (rc == KMS_EOK) {
+		mikey_kemac_t k = {
+			r->su.encr_alg, { r->kemac, len }, MIKEY_MAC_NULL, { NULL, 0 }
+		};
+		rc = mikey_msg_add_kemac(m, &k);
+	}
+	secmem_wipe(&keys, sizeof(keys));
+	return rc;
+}
+
+/* Step 3c: TRANSFER_RESP into r->out. */
 static int build(run_t *r, size_t *len)
 {
 	uint8_t key[MIKEY_MAC_MAX];
@@ -237,7 +325,9 @@ static int build(run_t *r, size_t *len)
 	bool fork = forking(r);
 	/* MPKr' with forking, MPKi without (RFC 6043 4.2.2.3). */
 	const mikey_bytes_t *mpk = ue_state_get(r->st, fork ? "mpkr_fork" : "mpki");
-	const mikey_bytes_t *spi = ue_state_get(r->st, "tgk_spi");
+	const mikey_bytes_t *rr = ue_state_get(r->st, "randrr_tr");
+	const mikey_bytes_t *spi =
+	    ue_state_get(r->st, r->a.resp_keys ? "tgk_resp_spi" : "tgk_spi");
 	const mikey_bytes_t *idrr = ue_state_get(r->st, "idrr");
 	const mikey_bytes_t *idt = ue_state_get(r->st, "idrr_type");
 	const mikey_bytes_t *rk = ue_state_get(r->st, "randrkms");
@@ -255,12 +345,18 @@ static int build(run_t *r, size_t *len)
 	m->hdr.map.generic[0] = r->ti.hdr.map.generic[0];
 	m->hdr.map.generic[0].spi = *spi;
 	int rc = mikey_msg_add_ts(m, 0, MIKEY_TS_NTP_UTC, ue_ntp_now());
+	if (rc == KMS_EOK && rr != NULL) {
+		rc = mikey_msg_add_rand(m, MIKEY_RAND_R, rr->data, rr->len);
+	}
 	if (rc == KMS_EOK && idrr != NULL) {
 		rc = mikey_msg_add_id(m, MIKEY_ROLE_R, idt->data[0], idrr->data,
 				      idrr->len);
 	}
 	if (rc == KMS_EOK && rk != NULL) {
 		rc = mikey_msg_add_rand(m, MIKEY_RAND_KMS, rk->data, rk->len);
+	}
+	if (rc == KMS_EOK && r->a.resp_keys) {
+		rc = add_kemac(r, mpk, rr);
 	}
 	if (rc == KMS_EOK) {
 		rc = mikey_msg_add_v(m, v->alg);
@@ -270,7 +366,7 @@ static int build(run_t *r, size_t *len)
 	}
 	if (rc == KMS_EOK) {
 		rc = ue_auth_key(r->ti.hdr.prf, mpk->data, mpk->len, r->ti.hdr.csb_id,
-				 MIKEY_DIR_RESP, &ri->rand, NULL, v->alg, key, &klen);
+				 MIKEY_DIR_RESP, &ri->rand, rr, v->alg, key, &klen);
 	}
 	mikey_bytes_t init = { r->ti.buf, r->ti.len };
 	if (rc == KMS_EOK) {
@@ -343,7 +439,18 @@ int ue_transfer_resp_cmd(int argc, char **argv)
 		ret = ue_state_write(r->st, r->a.o.state);
 		goto cleanup;
 	}
-	int rc = build(r, &len);
+	if (r->a.resp_keys && (tp_flags(r) & MIKEY_TPF_M) == 0) {
+		/* RFC 6043 6.10: M = 0, the Responder SHALL NOT supply keys. */
+		fprintf(stderr,
+			"%s: --responder-keys: the ticket has M = 0 (the KMS did not "
+			"grant Responder-supplied keys)\n",
+			ue_prog);
+		goto cleanup;
+	}
+	int rc = responder_material(r);
+	if (rc == KMS_EOK) {
+		rc = build(r, &len);
+	}
 	if (rc != KMS_EOK) {
 		ue_fail("building TRANSFER_RESP", rc);
 		goto cleanup;

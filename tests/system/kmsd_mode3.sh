@@ -94,6 +94,31 @@ st=$(attempt good bob $TO)
 cmp -s "$tmp/keys-bob.json" "$tmp/keys-alice.json" || fail "Alice and Bob derive different keys"
 ok "Alice's own ticket resolved by Bob at kmsd: same SRTP master key and salt"
 
+# --- G and M in Alice's own ticket: only where a rule grants them --------------------
+st=$(attempt gm0 bob $TO --responder-rand --responder-keys)
+[ "$st" = 403 ] || fail "G/M without a rule granting them: status $st, expected 403"
+refused gm0 403 0 "the rules no longer allow flag G"
+"$KMSCTL" -d "$S" policy add --from alice@example.org --to bob@example.org --allow \
+	--priority 5 --initiator-tickets --responder-rand --responder-keys >/dev/null ||
+	fail "policy add (G/M)"
+hup "$pid" "policy rule(s) loaded"
+st=$(attempt gm bob $TO --responder-rand --responder-keys)
+[ "$st" = 200 ] || fail "G/M granted: status $st: $(tail -3 "$tmp/kmsd.log")"
+"$UE" transfer-resp --psk-file "$tmp/bob.psk" --state "$tmp/bob-gm.st" --responder-keys \
+	--resp "$tmp/rr-gm.bin" --out "$tmp/tr-gm.bin" >/dev/null 2>"$tmp/err" ||
+	fail "transfer-resp (G/M): $(cat "$tmp/err")"
+"$UE" decode "$tmp/tr-gm.bin" >"$tmp/tr-gm.json" || fail "decode TRANSFER_RESP (G/M)"
+python3 - "$tmp/tr-gm.json" <<'EOF' || fail "TRANSFER_RESP (G/M) lacks RANDRr or KEMAC"
+import json, sys
+names = [p["name"] for p in json.load(open(sys.argv[1]))["payloads"]]
+sys.exit(0 if "RANDR" in names and "KEMAC" in names else 1)
+EOF
+"$UE" keys --state "$tmp/bob-gm.st" >"$tmp/keys-bob-gm.json" || fail "keys (bob, G/M)"
+"$UE" keys --state "$tmp/a-gm.st" --tr "$tmp/tr-gm.bin" >"$tmp/keys-alice-gm.json" ||
+	fail "keys (alice, G/M)"
+cmp -s "$tmp/keys-bob-gm.json" "$tmp/keys-alice-gm.json" || fail "G/M: different keys"
+ok "G and M in Alice's own ticket: refused without a rule (403), granted by one: RANDRr and the Responder's KEMAC, same keys"
+
 # --- a deny rule for Carol ------------------------------------------------------------
 "$KMSCTL" -d "$S" policy add --from alice@example.org --to carol@example.org --deny \
 	--priority 10 >/dev/null || fail "policy add --deny"

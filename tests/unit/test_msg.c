@@ -132,6 +132,8 @@ static const char *const golden[] = {
 	HDR_G("0e", "05") T("0f") RANDRI("0e") IDRI("0e") IDRR("11") TICKET_I("09") V,
 	/* TRANSFER_RESP = HDR, T, RANDRr, IDRr, RANDRkms, V */
 	HDR_G("0f", "05") T("0f") RANDRR("0e") IDRR("0f") RANDRKMS("09") V,
+	/* TRANSFER_RESP with G and M: HDR, T, RANDRr, IDRr, RANDRkms, KEMAC, V */
+	HDR_G("0f", "05") T("0f") RANDRR("0e") IDRR("0f") RANDRKMS("01") KEMAC("09") V,
 	/* RESOLVE_INIT_PSK = HDR, T, RANDRr, IDRr, IDRkms, TICKET(I), IDRpsk, V */
 	HDR("10", "05") T("0f") RANDRR("0e") IDRR("0e") IDRKMS("11") TICKET_I("0e")
 	    IDRPSK("09") V,
@@ -140,7 +142,7 @@ static const char *const golden[] = {
 	/* Error = HDR, T, ERR (Invalid MAC), V */
 	HDR("06", "05") T("0c") ERR("09", "03") V,
 };
-static const uint8_t golden_dt[] = { 11, 13, 14, 15, 16, 18, 6 };
+static const uint8_t golden_dt[] = { 11, 13, 14, 15, 15, 16, 18, 6 };
 #define NGOLDEN (sizeof(golden) / sizeof(golden[0]))
 
 static uint8_t msgbuf[MIKEY_MSG_MAX];
@@ -169,6 +171,31 @@ static void given_golden_messages_when_parsed_then_valid_and_rebuilt_identically
 		CU_ASSERT_EQUAL(olen, len);
 		CU_ASSERT_EQUAL(memcmp(obuf, msgbuf, len), 0);
 	}
+}
+
+/* RFC 6043 4.2.2: RANDRr (G = 1) and a KEMAC (M = 1) in TRANSFER_RESP,
+ * found by role; the G = 0 form has RANDRr only as the test's choice. */
+static void given_transfer_resp_with_randrr_and_kemac_when_parsed_then_found(void)
+{
+	size_t len = load(4);
+	mikey_msg_t m;
+	CU_ASSERT_EQUAL_FATAL(mikey_msg_parse(msgbuf, len, &m), KMS_EOK);
+	CU_ASSERT_EQUAL(m.hdr.data_type, MIKEY_DT_TRANSFER_RESP);
+	const mikey_rand_t *rr = mikey_msg_randr(&m, MIKEY_RAND_R);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(rr);
+	CU_ASSERT_PTR_NOT_NULL(mikey_msg_randr(&m, MIKEY_RAND_KMS));
+	CU_ASSERT_PTR_NULL(mikey_msg_randr(&m, MIKEY_RAND_I));
+	const mikey_kemac_t *k = mikey_msg_kemac(&m);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(k);
+	CU_ASSERT_EQUAL(k->encr_alg, MIKEY_ENCR_AES_CM_128);
+	CU_ASSERT_EQUAL(k->encr_data.len, 32);
+	CU_ASSERT_EQUAL(k->mac_alg, MIKEY_MAC_NULL);
+	/* A KEMAC after V, or a RANDRi, is not a TRANSFER_RESP. */
+	char bad[1024];
+	snprintf(bad, sizeof(bad), "%s",
+		 HDR_G("0f", "05") T("0f") RANDRI("01") KEMAC("09") V);
+	len = unit_hex(bad, msgbuf, sizeof(msgbuf));
+	CU_ASSERT_EQUAL(mikey_msg_parse(msgbuf, len, &m), KMS_EPAYLOAD);
 }
 
 static void given_request_init_when_parsed_then_fields_found(void)
@@ -594,6 +621,8 @@ int main(void)
 	static const unit_test_t tests[] = {
 		UNIT_TEST(
 		    given_golden_messages_when_parsed_then_valid_and_rebuilt_identically),
+		UNIT_TEST(
+		    given_transfer_resp_with_randrr_and_kemac_when_parsed_then_found),
 		UNIT_TEST(given_request_init_when_parsed_then_fields_found),
 		UNIT_TEST(given_forking_ticket_when_parsed_then_initiator_data_split),
 		UNIT_TEST(given_every_truncation_when_parsed_then_refused),
