@@ -897,7 +897,13 @@ local function dissect(tvb, pinfo, tree)
 		s = s .. " [" .. c.info.flags .. "]"
 	end
 	root:append_text(", " .. s)
-	pinfo.cols.protocol:set("MIKEY-TICKET")
+	-- Keep the carrier visible (HTTP/MIKEY-TICKET, SIP/SDP/MIKEY-TICKET).
+	local col = tostring(pinfo.cols.protocol)
+	if col == "" or col == "UDP" or col == "TCP" then
+		pinfo.cols.protocol:set("MIKEY-TICKET")
+	elseif not col:find("MIKEY-TICKET", 1, true) then
+		pinfo.cols.protocol:set(col .. "/MIKEY-TICKET")
+	end
 	pinfo.cols.info:append(" " .. s)
 end
 
