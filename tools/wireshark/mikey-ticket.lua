@@ -779,7 +779,8 @@ chain = function(c, first)
 			c.tree = item
 			item:add_proto_expert_info(ef.unknown, "Unknown payload type " .. nx ..
 				": the rest is not decoded")
-			c:bytes(f.unknown, c:left())
+			local n = c:left()
+			c:bytes(f.unknown, n, "Undecoded data: " .. n .. " bytes")
 			item:set_len(c.off - start)
 			c.tree = parent
 			return
