@@ -16,7 +16,7 @@ http=$(free_port)
 first=$(find "$CORPUS" -type f | sort | head -1)
 python3 "$top_srcdir/tests/system/wireshark_pcap.py" "$tmp/fuzz.pcap" "mutate:$udp:$CORPUS" \
 	"http:$http:ticketrequest:$first:$first:200" || fail "writing the capture"
-want=$(python3 -c "import sys; sys.path.insert(0, '$top_srcdir/tests/system')
+want=$(python3 -B -c "import sys; sys.path.insert(0, '$top_srcdir/tests/system')
 import os, wireshark_pcap as w
 d = '$CORPUS'
 print(sum(len(w.mutations(open(os.path.join(d, f), 'rb').read())) for f in os.listdir(d)) + 2)")
