@@ -128,6 +128,23 @@ grep -q 'not reusable' "$tmp/err" || fail "J = 0: no reason given"
 [ "$(wc -c <"$tmp/j0.pcap")" -eq 24 ] || fail "J = 0: something was sent"
 ok "a ticket with J = 0 is refused for reuse before anything is sent"
 
+# --- kms-ue sdp: a key-mgmt line and back; malformed SDP refused -------------------------
+V="$top_srcdir/tests/vectors/request_init.bin"
+run 0 "$UE" sdp --line "$V"
+printf 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=audio 4000 RTP/SAVP 0\r\n' \
+	>"$tmp/o.sdp"
+cat "$tmp/out" >>"$tmp/o.sdp"
+run 0 "$UE" sdp --extract --out "$tmp/back.bin" "$tmp/o.sdp"
+cmp -s "$tmp/back.bin" "$V" || fail "sdp --line then --extract changed the message"
+cat "$tmp/out" "$tmp/out" >"$tmp/two.sdp"
+printf 'v=0\r\n' | cat - "$tmp/two.sdp" >"$tmp/twice.sdp"
+run 1 "$UE" sdp --extract --out "$tmp/x.bin" "$tmp/twice.sdp"
+printf 'v=0\r\na=key-mgmt:mikey AQ==\r\n' >"$tmp/bad.sdp"
+run 1 "$UE" sdp --extract --out "$tmp/x.bin" "$tmp/bad.sdp"
+head -c 30000 /dev/zero | tr '\0' A | sed 's/^/v=0\na=key-mgmt:mikey /' >"$tmp/big.sdp"
+run 1 "$UE" sdp --extract --out "$tmp/x.bin" "$tmp/big.sdp"
+ok "kms-ue sdp: a=key-mgmt:mikey line and back; two, bad and oversized ones refused"
+
 # --- Ua over TLS: --cacert ------------------------------------------------------------
 kmsd_stop
 P="$tmp/pki"

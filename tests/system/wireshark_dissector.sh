@@ -10,7 +10,7 @@
 #     (Type 1, suite 256) whose transfer travels in session-level
 #     a=key-mgmt, a wrong PSK's Error, and hand-made messages with what
 #     kms-ue never sends (SRTP-ID map, RFC 3830 PSK, General Extension,
-#     error codes 14 and 15).
+#     error codes 14 and 15, an unknown payload type).
 # Checks the decoded fields, that nothing is marked malformed and that the
 # Lua script raised no error.
 set -eu
@@ -74,7 +74,7 @@ post ticketrequest "$tmp/bad-req.bin" "$tmp/bad-resp.bin" 401
 kmsd_stop
 # shellcheck disable=SC2086
 python3 "$top_srcdir/tests/system/wireshark_pcap.py" "$tmp/cap.pcap" $items \
-	synth:$udp:psk synth:$udp:error || fail "writing the capture"
+	synth:$udp:psk synth:$udp:error synth:$udp:unknown || fail "writing the capture"
 
 # ts PCAP OUT ARGS...: tshark with the dissector on PCAP; output in $tmp/OUT
 ts() {
@@ -168,4 +168,5 @@ grep -q 'IDR: IDRpsk (pre-shared key)' "$tmp/cap.pcap.txt" || fail "IDRpsk of th
 [ "$(col cap.pcap 6)" = "$kid " ] || fail "base ticket key ids: $(col cap.pcap 6) (want $kid)"
 has "$(col cap.pcap 10)" 0 1 2 || fail "CS ID map types: $(col cap.pcap 10) (want 0 1 2)"
 grep -q 'General Ext: SDP IDs' "$tmp/cap.pcap.txt" || fail "General Extension"
-ok "base ticket (THDR, T, RAND, KEMAC, IDRpsk with key id $kid, V), SRTP-ID map, General Extension"
+grep -q 'Undecoded data: 7 bytes' "$tmp/cap.pcap.txt" || fail "unknown payload not shown as opaque"
+ok "base ticket (THDR, T, RAND, KEMAC, IDRpsk with key id $kid, V), SRTP-ID map, General Extension, unknown payload"

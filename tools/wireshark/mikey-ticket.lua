@@ -779,7 +779,8 @@ chain = function(c, first)
 			c.tree = item
 			item:add_proto_expert_info(ef.unknown, "Unknown payload type " .. nx ..
 				": the rest is not decoded")
-			c:bytes(f.unknown, c:left())
+			local n = c:left()
+			c:bytes(f.unknown, n, "Undecoded data: " .. n .. " bytes")
 			item:set_len(c.off - start)
 			c.tree = parent
 			return
@@ -897,7 +898,13 @@ local function dissect(tvb, pinfo, tree)
 		s = s .. " [" .. c.info.flags .. "]"
 	end
 	root:append_text(", " .. s)
-	pinfo.cols.protocol:set("MIKEY-TICKET")
+	-- Keep the carrier visible (HTTP/MIKEY-TICKET, SIP/SDP/MIKEY-TICKET).
+	local col = tostring(pinfo.cols.protocol)
+	if col == "" or col == "UDP" or col == "TCP" then
+		pinfo.cols.protocol:set("MIKEY-TICKET")
+	elseif not col:find("MIKEY-TICKET", 1, true) then
+		pinfo.cols.protocol:set(col .. "/MIKEY-TICKET")
+	end
 	pinfo.cols.info:append(" " .. s)
 end
 
