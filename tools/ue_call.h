@@ -104,8 +104,9 @@ int ue_call_socket(ue_pcap_addr_t *addr);
 /* Send a datagram and put it into the capture. */
 int ue_call_send(ue_call_t *c, int fd, ue_pcap_addr_t from, ue_pcap_addr_t to,
 		 const uint8_t *data, size_t len);
-/* Receive one datagram within ms milliseconds; its length, 0 on timeout. */
-size_t ue_call_recv(int fd, uint8_t *buf, size_t cap, int ms);
+/* Receive one datagram from the address from within ms milliseconds (others
+ * are dropped); its length, 0 on timeout or a datagram over cap. */
+size_t ue_call_recv(int fd, ue_pcap_addr_t from, uint8_t *buf, size_t cap, int ms);
 
 /* The signalling: ticket, INVITE, resolves, 200 OK, ACK.  UE_EXIT_*. */
 int ue_call_signal(ue_call_t *c);

@@ -118,7 +118,7 @@ static void drain(way_t *w, uint32_t n)
 {
 	uint8_t pkt[PKT_MAX];
 	for (uint32_t k = 0; k < n; k++) {
-		size_t len = ue_call_recv(w->rx_fd, pkt, sizeof(pkt), WAIT_MS);
+		size_t len = ue_call_recv(w->rx_fd, w->from, pkt, sizeof(pkt), WAIT_MS);
 		if (len == 0) {
 			return;
 		}

@@ -32,6 +32,7 @@
 
 #define ARGV_MAX 24
 #define WAIT_MS 5000 /* for a datagram on loopback */
+#define RECV_DROPS_MAX 64
 
 static char sipbuf[UE_SIP_MAX + 1];
 static char sdpbuf[UE_SDP_MAX + 1];
@@ -84,14 +85,25 @@ int ue_call_send(ue_call_t *c, int fd, ue_pcap_addr_t from, ue_pcap_addr_t to,
 	return ue_pcap_udp(c->pcap, from, to, data, len);
 }
 
-size_t ue_call_recv(int fd, uint8_t *buf, size_t cap, int ms)
+size_t ue_call_recv(int fd, ue_pcap_addr_t from, uint8_t *buf, size_t cap, int ms)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	if (poll(&p, 1, ms) != 1) {
-		return 0;
+	/* Datagrams from anyone but the peer are dropped, a bounded number. */
+	for (int tries = 0; tries < RECV_DROPS_MAX; tries++) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct sockaddr_in sa;
+		socklen_t sl = sizeof(sa);
+		if (poll(&p, 1, ms) != 1) {
+			return 0;
+		}
+		ssize_t n =
+		    recvfrom(fd, buf, cap, MSG_TRUNC, (struct sockaddr *)&sa, &sl);
+		if (sl == sizeof(sa) && sa.sin_family == AF_INET &&
+		    ntohl(sa.sin_addr.s_addr) == from.ip &&
+		    ntohs(sa.sin_port) == from.port) {
+			return n > 0 && (size_t)n <= cap ? (size_t)n : 0;
+		}
 	}
-	ssize_t n = recv(fd, buf, cap, MSG_TRUNC);
-	return n > 0 && (size_t)n <= cap ? (size_t)n : 0;
+	return 0;
 }
 
 /* Run a kms-ue step command in-process. */
@@ -175,11 +187,6 @@ static int keep_suite(ue_call_t *c, const char *path)
 	c->suite = su.key_len == 32 ? UE_SRTP_AES256_SHA1_80 : UE_SRTP_AES128_SHA1_80;
 	uint8_t b = (uint8_t)c->suite;
 	rc = ue_state_set(st, "srtp_suite", &b, 1);
-	const mikey_bytes_t *spi = ue_state_get(st, "tgk_spi");
-	if (spi != NULL) {
-		hex_encode(spi->data, spi->len < 64 ? spi->len : 64, c->tgk_spi,
-			   sizeof(c->tgk_spi));
-	}
 	if (rc == KMS_EOK) {
 		rc = ue_state_save(st, path);
 	}
@@ -249,6 +256,21 @@ static void note_ticket(ue_call_t *c, const mikey_msg_t *ti)
 	}
 }
 
+/* The TGK's SPI (its key id) for the summary. */
+static void note_spi(ue_call_t *c, const char *path)
+{
+	ue_state_t *st = NULL;
+	size_t line = 0;
+	if (ue_state_load(path, &st, &line) == KMS_EOK) {
+		const mikey_bytes_t *spi = ue_state_get(st, "tgk_spi");
+		if (spi != NULL) {
+			hex_encode(spi->data, spi->len < 64 ? spi->len : 64, c->tgk_spi,
+				   sizeof(c->tgk_spi));
+		}
+	}
+	ue_state_free(st);
+}
+
 /* Request (or reuse) and build the TRANSFER_INIT into dir/transfer_init. */
 static int caller_transfer_init(ue_call_t *c)
 {
@@ -275,6 +297,7 @@ static int caller_transfer_init(ue_call_t *c)
 	}
 	if (rc == UE_EXIT_OK) {
 		note_ticket(c, &msg);
+		note_spi(c, st);
 	}
 	return rc;
 }
@@ -432,7 +455,8 @@ static int member_answer(ue_call_t *c, size_t k)
 	ue_sdp_t sdp;
 	char ti[UE_CALL_PATH_MAX], tr[UE_CALL_PATH_MAX], name[32];
 	ue_srtp_suite_t suite = UE_SRTP_AES128_SHA1_80;
-	size_t n = ue_call_recv(m->ph.sip_fd, (uint8_t *)sipbuf, UE_SIP_MAX, WAIT_MS);
+	size_t n = ue_call_recv(m->ph.sip_fd, c->caller.sip, (uint8_t *)sipbuf,
+				UE_SIP_MAX, WAIT_MS);
 	snprintf(name, sizeof(name), "transfer_init%zu", k);
 	ue_call_path(c, name, ti);
 	snprintf(name, sizeof(name), "transfer_resp%zu", k);
@@ -491,7 +515,8 @@ static int caller_accept(ue_call_t *c, size_t k, const char *branch)
 	ue_call_path(c, "caller.state", st);
 	snprintf(name, sizeof(name), "answer%zu", k);
 	ue_call_path(c, name, tr);
-	size_t n = ue_call_recv(c->caller.sip_fd, (uint8_t *)sipbuf, UE_SIP_MAX, WAIT_MS);
+	size_t n = ue_call_recv(c->caller.sip_fd, m->ph.sip, (uint8_t *)sipbuf,
+				UE_SIP_MAX, WAIT_MS);
 	int rc = n > 0 ? sip_mikey(sipbuf, n, &ok, &sdp, tr) : UE_EXIT_INVALID;
 	if (rc == UE_EXIT_OK &&
 	    (ok.request || ok.status != 200 || !sdp.has_ssrc ||

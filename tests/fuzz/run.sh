@@ -12,6 +12,7 @@
 #   ticket_sealed  the same, its input sealed with the test key first, so
 #                  mutations reach the decoders behind the MAC and tag
 #   http           Ua/Zk routing decision (kms/http_frame.c, net/frame.c)
+#   sdp            kms-ue call: SDP and SIP parsers (tools/ue_sdp.c, ue_sip.c)
 # Build first:
 #   mkdir build-fuzz && cd build-fuzz && CC=clang ../configure --with-fuzzer \
 #     --with-sanitizer=address,undefined --disable-werror && make
