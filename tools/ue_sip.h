@@ -47,8 +47,8 @@ typedef struct {
 	const char *addr;      /* our dotted IPv4 */
 	uint16_t port;	       /* our SIP port */
 	const char *call_id;
-	const char *branch;
-	const char *body; /* SDP offer */
+	const char *branch; /* "z9hG4bK" + random; the rest is the From tag */
+	const char *body;   /* SDP offer */
 	size_t body_len;
 } ue_sip_invite_t;
 
