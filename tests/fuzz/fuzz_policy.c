@@ -76,7 +76,9 @@ static size_t parse_rules(const char *p, const char *end)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const policy_defaults_t def = { POLICY_ALLOW, 60, true, false, false, false };
+	static const policy_defaults_t def = {
+		POLICY_ALLOW, 60, true, false, false, false
+	};
 	char ini[LINE_MAX_], rsp[LINE_MAX_];
 	const char *p = (const char *)data, *end = p + size;
 	if (size > 8192 || !line(&p, end, ini, sizeof(ini)) ||

@@ -7,7 +7,8 @@
 #include "policy/rules.h"
 #include "tests/unit/unit.h"
 
-static const policy_defaults_t defaults_allow = { POLICY_ALLOW, 0, true, true, false, false };
+static const policy_defaults_t defaults_allow = { POLICY_ALLOW, 0,     true,
+						  true,		false, false };
 
 static policy_rule_t rule(int64_t id, int prio, const char *ini, const char *resp,
 			  policy_effect_t eff)
