@@ -962,6 +962,8 @@ static void given_initiator_ticket_when_resolved_then_policy_owner_lifetime_flag
 	CU_ASSERT_EQUAL(initiator_resolve(&t, mpkr, &http), KMS_ETPPAR);
 	initiator_ticket(&t, tpk, id, "alice@example.org", MIKEY_TPF_M, 600, mpkr);
 	CU_ASSERT_EQUAL(initiator_resolve(&t, mpkr, &http), KMS_ETPPAR);
+	initiator_ticket(&t, tpk, id, "alice@example.org", MIKEY_TPF_K, 600, mpkr);
+	CU_ASSERT_EQUAL(initiator_resolve(&t, mpkr, &http), KMS_ETPPAR);
 	/* Another key: V does not verify. */
 	tpk[0] ^= 1;
 	initiator_ticket(&t, tpk, id, "alice@example.org", 0, 600, mpkr);
