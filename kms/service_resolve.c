@@ -194,6 +194,10 @@ static int initiator_ticket_policy(req_t *r, const mikey_tp_t *tp)
 		r->reason = "an Initiator's ticket must set L (NOT D => L)";
 		return KMS_ETPPAR;
 	}
+	if ((tp->flags & MIKEY_TPF_K) != 0) {
+		r->reason = "K in an Initiator's ticket (K => D)";
+		return KMS_ETPPAR;
+	}
 	if ((tp->flags & MIKEY_TPF_I) != 0 && (tp->flags & MIKEY_TPF_E) == 0) {
 		r->reason = "key forking without E (I => E)";
 		return KMS_ETPPAR;

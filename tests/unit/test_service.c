@@ -15,11 +15,13 @@
 #include "kms/keyring.h"
 #include "kms/service.h"
 #include "kms/ticket.h"
+#include "kms/tpk.h"
 #include "mikey/kdf.h"
 #include "mikey/kemac.h"
 #include "mikey/mac.h"
 #include "mikey/msg.h"
 #include "mikey/profile.h"
+#include "mikey/ticket_base.h"
 #include "policy/rules.h"
 #include "tests/unit/unit.h"
 
@@ -908,6 +910,126 @@ static void given_responder_flags_requested_when_rule_allows_then_granted_until_
 	free(r);
 }
 
+/* --- tickets the Initiator built (flag D = 0) ------------------------------ */
+
+static uint8_t it_data[MIKEY_TICKET_DATA_MAX], it_aad[MIKEY_MSG_MAX];
+static mikey_tb_scratch_t it_s;
+
+/* Alice's own ticket for Bob under tpk (id), IDRi idri, lifetime life,
+ * flags beyond D = 0, E, F, H, I, L; MPKr into mpkr. */
+static void initiator_ticket(mikey_ticket_t *t, const uint8_t *tpk, uint32_t id,
+			     const char *idri, uint16_t extra, int64_t life,
+			     uint8_t mpkr[16])
+{
+	mikey_tp_t *tp = &t->policy;
+	mikey_keys_t keys;
+	mikey_bytes_t aad;
+	size_t len = 0;
+	memset(t, 0, sizeof(*t));
+	tp->ticket_type = KMS_TICKET_TYPE_BASE;
+	tp->subtype = 1;
+	tp->version = 1;
+	tp->prf = MIKEY_PRF_MIKEY1;
+	tp->flags = (uint16_t)(FLAGS_REQ | MIKEY_TPF_L | extra);
+	tp->has_idrkms = true;
+	tp->idrkms = (mikey_id_t){ MIKEY_ROLE_KMS,
+				   MIKEY_ID_NAI,
+				   { (const uint8_t *)KMS_ID, strlen(KMS_ID) } };
+	tp->has_idri = true;
+	tp->idri = (mikey_id_t){ MIKEY_ROLE_I,
+				 MIKEY_ID_NAI,
+				 { (const uint8_t *)idri, strlen(idri) } };
+	tp->has_trs = tp->has_tre = true;
+	tp->trs = (mikey_ts_t){ MIKEY_TR_START, MIKEY_TS_NTP_UTC,
+				mikey_ntp_from_unix(fake_now, 0) };
+	tp->tre = (mikey_ts_t){ MIKEY_TR_END, MIKEY_TS_NTP_UTC,
+				mikey_ntp_from_unix(fake_now + life, 0) };
+	tp->nidrr = 1;
+	tp->idrr[0] = (mikey_id_t){ MIKEY_ROLE_R,
+				    MIKEY_ID_NAI,
+				    { (const uint8_t *)to_bob[0], strlen(to_bob[0]) } };
+	CU_ASSERT_EQUAL_FATAL(mikey_tb_aad_build(tp, it_aad, sizeof(it_aad), &aad),
+			      KMS_EOK);
+	CU_ASSERT_EQUAL_FATAL(mikey_tb_build(tpk, id, tp, &aad, fake_now, &it_s, &keys,
+					     it_data, sizeof(it_data), &len),
+			      KMS_EOK);
+	memcpy(mpkr, keys.k[1].key.data, 16);
+	t->ticket_data = (mikey_bytes_t){ it_data, len };
+}
+
+/* Bob resolves t; the error (KMS_EOK on 200) and the HTTP status. */
+static int initiator_resolve(const mikey_ticket_t *t, const uint8_t *mpkr, int *http)
+{
+	ue_t bob = { .u = &users[1] };
+	resp_t *r = calloc(1, sizeof(*r));
+	CU_ASSERT_EQUAL_FATAL(ue_resolve(&bob, t, mpkr), KMS_EOK);
+	int ret = ue_exchange(&bob, KMS_REQ_RESOLVE, r);
+	*http = r->ans.http_status;
+	free(r);
+	return ret;
+}
+
+static void given_initiator_ticket_when_resolved_then_policy_owner_lifetime_flags_checked(
+    void)
+{
+	uint8_t tpk[MIKEY_TPK_LEN], mpkr[16];
+	uint32_t id = 0;
+	int http = 0;
+	tpk_set_t *tpks = NULL;
+	mikey_ticket_t t;
+	CU_ASSERT_EQUAL_FATAL(tpk_add(db, kek, "alice@example.org", tpk, &id), KMS_EOK);
+	CU_ASSERT_EQUAL_FATAL(tpk_load(db, kek, &tpks), KMS_EOK);
+	svc.tpks = tpks;
+	/* No rules: initiator tickets are off. */
+	initiator_ticket(&t, tpk, id, "alice@example.org", 0, 600, mpkr);
+	CU_ASSERT_EQUAL(initiator_resolve(&t, mpkr, &http), KMS_EPOLICY);
+	CU_ASSERT_EQUAL(http, 403);
+	policy_rule_t rules[1] = {
+		rule(1, 0, "alice@example.org", "bob@example.org", POLICY_ALLOW),
+	};
+	rules[0].initiator_tickets = true;
+	policy_set_t *set = policy_of(rules, 1);
+	svc.policy = set;
+	CU_ASSERT_EQUAL(initiator_resolve(&t, mpkr, &http), KMS_EOK);
+	CU_ASSERT_EQUAL(http, 200);
+	/* Expired: past TRe. */
+	fake_now += 600 + 1;
+	CU_ASSERT_EQUAL(initiator_resolve(&t, mpkr, &http), KMS_EEXPIRED);
+	fake_now -= 600 + 1;
+	/* IDRi is not the key's owner. */
+	initiator_ticket(&t, tpk, id, "carol@example.org", 0, 600, mpkr);
+	CU_ASSERT_EQUAL(initiator_resolve(&t, mpkr, &http), KMS_EAUTH);
+	/* Lifetime beyond cfg.max_ticket_lifetime. */
+	initiator_ticket(&t, tpk, id, "alice@example.org", 0, 86400 + 1, mpkr);
+	CU_ASSERT_EQUAL(initiator_resolve(&t, mpkr, &http), KMS_ETPPAR);
+	/* G and M only where the rule grants them, as for the KMS's tickets. */
+	initiator_ticket(&t, tpk, id, "alice@example.org", MIKEY_TPF_G, 600, mpkr);
+	CU_ASSERT_EQUAL(initiator_resolve(&t, mpkr, &http), KMS_EPOLICY);
+	CU_ASSERT_EQUAL(http, 403);
+	initiator_ticket(&t, tpk, id, "alice@example.org", MIKEY_TPF_M, 600, mpkr);
+	CU_ASSERT_EQUAL(initiator_resolve(&t, mpkr, &http), KMS_EPOLICY);
+	policy_set_free(set);
+	rules[0].responder_rand = rules[0].responder_keys = true;
+	set = policy_of(rules, 1);
+	svc.policy = set;
+	initiator_ticket(&t, tpk, id, "alice@example.org", MIKEY_TPF_G | MIKEY_TPF_M, 600,
+			 mpkr);
+	CU_ASSERT_EQUAL(initiator_resolve(&t, mpkr, &http), KMS_EOK);
+	initiator_ticket(&t, tpk, id, "alice@example.org", MIKEY_TPF_K, 600, mpkr);
+	CU_ASSERT_EQUAL(initiator_resolve(&t, mpkr, &http), KMS_ETPPAR);
+	/* Another key: V does not verify. */
+	tpk[0] ^= 1;
+	initiator_ticket(&t, tpk, id, "alice@example.org", 0, 600, mpkr);
+	CU_ASSERT_EQUAL(initiator_resolve(&t, mpkr, &http), KMS_ETICKET);
+	CU_ASSERT_EQUAL(http, 400);
+	svc.policy = NULL;
+	svc.tpks = NULL;
+	policy_set_free(set);
+	tpk_set_free(tpks);
+	secmem_wipe(tpk, sizeof(tpk));
+	secmem_wipe(&it_s, sizeof(it_s));
+}
+
 /* --- federation: the Zk side of a resolve (docs/federation.md) ------------- */
 
 #define PEER_ID "kms.b.example.org"
@@ -1593,6 +1715,7 @@ int main(void)
 		UNIT_TEST(given_initiator_keys_requested_when_rule_allows_then_l_granted),
 		UNIT_TEST(
 		    given_responder_flags_requested_when_rule_allows_then_granted_until_withdrawn),
+		    given_initiator_ticket_when_resolved_then_policy_owner_lifetime_flags_checked),
 		UNIT_TEST(given_foreign_ticket_and_no_peer_when_resolving_then_422),
 		UNIT_TEST(
 		    given_resolve_over_zk_when_peer_key_right_then_keys_forked_for_responder),
