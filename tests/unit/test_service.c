@@ -1715,6 +1715,7 @@ int main(void)
 		UNIT_TEST(given_initiator_keys_requested_when_rule_allows_then_l_granted),
 		UNIT_TEST(
 		    given_responder_flags_requested_when_rule_allows_then_granted_until_withdrawn),
+		UNIT_TEST(
 		    given_initiator_ticket_when_resolved_then_policy_owner_lifetime_flags_checked),
 		UNIT_TEST(given_foreign_ticket_and_no_peer_when_resolving_then_422),
 		UNIT_TEST(
