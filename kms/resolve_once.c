@@ -95,6 +95,11 @@ static int conn_open(const resolve_once_t *ro, conn_t *c)
 	int ret = sqldb_open(ro->loc, !ro->pg, &c->db);
 	if (ret == KMS_EOK) {
 		sqldb_set_quiet(c->db, true); /* an outage is logged here, once */
+		/* WAL without an fsync per row, as the replay journal: a killed
+		 * kmsd loses nothing, a power cut may lose the last rows. */
+		ret = ro->pg ? KMS_EOK : sqldb_exec(c->db, "PRAGMA synchronous=NORMAL");
+	}
+	if (ret == KMS_EOK) {
 		ret = sqldb_prepare(c->db, sql_insert, &c->ins);
 	}
 	if (ret == KMS_EOK) {

@@ -596,6 +596,55 @@ static void given_expired_ticket_when_resolving_then_403(void)
 	free(r);
 }
 
+/* resolve.once: a resolve refused by an earlier check (a wrong Vr) records
+ * nothing; bob's second resolve of a J = 0 ticket is refused (403, MIKEY
+ * error 14), carol (another member) still resolves once, J = 1 tickets are
+ * not recorded, and without the record (NULL) a second resolve is served. */
+static void given_resolve_once_when_j0_resolved_twice_then_second_reused(void)
+{
+	static const char *const to_both[] = { "bob@example.org", "carol@example.org" };
+	char path[128];
+	snprintf(path, sizeof(path), "%s/resolve_once.db", dir);
+	resolve_once_opts_t o;
+	resolve_once_opts_default(&o);
+	o.locator = path;
+	CU_ASSERT_FATAL(resolve_once_open(&o, &svc.once) == KMS_EOK);
+	ue_t alice = { 0 }, bob = { .u = &users[1] }, carol = { .u = &users[2] };
+	resp_t *rq = issue(&alice, to_both, 2, FLAGS_REQ);
+	resp_t *rj = issue(&alice, to_both, 2, FLAGS_REQ | MIKEY_TPF_J);
+	resp_t *r = calloc(1, sizeof(*r));
+	CU_ASSERT_EQUAL_FATAL(ue_resolve(&bob, &rq->m.ticket, rq->keys.k[0].key.data),
+			      KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&bob, KMS_REQ_RESOLVE, r), KMS_EMAC);
+	for (int i = 0; i < 3; i++) {
+		ue_t *who = i == 2 ? &carol : &bob;
+		int want = i == 1 ? KMS_EREUSED : KMS_EOK;
+		CU_ASSERT_EQUAL_FATAL(
+		    ue_resolve(who, &rq->m.ticket, rq->keys.k[1].key.data), KMS_EOK);
+		CU_ASSERT_EQUAL(ue_exchange(who, KMS_REQ_RESOLVE, r), want);
+	}
+	CU_ASSERT_EQUAL(r->ans.http_status, 200);
+	CU_ASSERT_EQUAL(ue_exchange(&bob, KMS_REQ_RESOLVE, r), KMS_EREPLAY);
+	CU_ASSERT_EQUAL_FATAL(ue_resolve(&bob, &rq->m.ticket, rq->keys.k[1].key.data),
+			      KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&bob, KMS_REQ_RESOLVE, r), KMS_EREUSED);
+	CU_ASSERT_EQUAL(r->ans.http_status, 403);
+	CU_ASSERT_EQUAL(kms_err_mikey(r->ans.error), MIKEY_ERR_TICKET);
+	for (int i = 0; i < 2; i++) {
+		CU_ASSERT_EQUAL_FATAL(
+		    ue_resolve(&bob, &rj->m.ticket, rj->keys.k[1].key.data), KMS_EOK);
+		CU_ASSERT_EQUAL(ue_exchange(&bob, KMS_REQ_RESOLVE, r), KMS_EOK);
+	}
+	resolve_once_close(svc.once);
+	svc.once = NULL;
+	CU_ASSERT_EQUAL_FATAL(ue_resolve(&bob, &rq->m.ticket, rq->keys.k[1].key.data),
+			      KMS_EOK);
+	CU_ASSERT_EQUAL(ue_exchange(&bob, KMS_REQ_RESOLVE, r), KMS_EOK);
+	free(rq);
+	free(rj);
+	free(r);
+}
+
 static void given_reuse_requested_when_allowed_or_not_then_j_follows_policy(void)
 {
 	ue_t alice = { 0 };
@@ -1700,6 +1749,7 @@ int main(void)
 		UNIT_TEST(given_wrong_or_unknown_psk_when_requesting_then_401),
 		UNIT_TEST(given_old_timestamp_when_requesting_then_invalid_ts),
 		UNIT_TEST(given_expired_ticket_when_resolving_then_403),
+		UNIT_TEST(given_resolve_once_when_j0_resolved_twice_then_second_reused),
 		UNIT_TEST(
 		    given_reuse_requested_when_allowed_or_not_then_j_follows_policy),
 		UNIT_TEST(
