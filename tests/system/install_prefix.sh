@@ -14,7 +14,7 @@ S="$P/var/lib/kms"
 for f in "$P/sbin/kmsd" "$P/sbin/bsf-stubd" "$P/bin/kmsctl" "$P/bin/kms-ue" "$C" \
 	"$P/share/man/man8/kmsd.8" "$P/share/man/man5/kmsd.conf.5" \
 	"$P/share/man/man1/kmsctl.1" "$P/share/kms/sql/kms_001.sql" \
-	"$P/share/doc/kms/kmsd.conf" "$P/share/kms/wireshark/mikey-ticket.lua"; do
+	"$P/share/doc/kms/kmsd.conf" "$P/lib/wireshark/plugins/mikey-ticket.lua"; do
 	[ -f "$f" ] || fail "not installed: $f"
 done
 grep -q "state_dir = \"$S\";" "$C" || fail "installed kmsd.conf: state_dir not under $P"
@@ -22,7 +22,7 @@ if command -v tshark >/dev/null 2>&1; then
 	# An empty capture: the filter compiles only when the script loaded.
 	printf '\324\303\262\241\002\000\004\000\000\000\000\000\000\000\000\000\377\377\000\000\145\000\000\000' \
 		>"$tmp/empty.pcap"
-	tshark -r "$tmp/empty.pcap" -X lua_script:"$P/share/kms/wireshark/mikey-ticket.lua" \
+	tshark -r "$tmp/empty.pcap" -X lua_script:"$P/lib/wireshark/plugins/mikey-ticket.lua" \
 		-Y mikey_ticket.tp.flags.j >/dev/null 2>"$tmp/ts.err" ||
 		fail "tshark does not load the installed dissector: $(tail -2 "$tmp/ts.err")"
 fi
