@@ -30,7 +30,9 @@ grep -e '"ok"' -e '"ticketrequest"' -e '"csb_id"' -e '"ticket_flags"' j1-again.j
 grep -q '"ticketrequest": false' j1-again.json
 # The J = 0 ticket again: refused by kms-ue before anything is sent (exit 1).
 if "$UE" call --url "$KMS_URL/kms" --id alice@example.org --psk "$PA" \
-	--member "bob@example.org:$PB" --packets 20 --ticket j0.st >j0-again.json; then
+	--member "bob@example.org:$PB" --packets 20 --ticket j0.st >j0-again.json \
+	2>j0-again.err; then
 	false
 fi
+cat j0-again.err; grep -q 'not reusable (J = 0)' j0-again.err
 "$KMSCTL" -d "$KMS_STATE" policy remove "$rule"    # back to the demo's rules

@@ -25,6 +25,7 @@ done
 [ "$i" -lt 50 ]
 "$UE" decode m3-ti.bin >m3-ti.json
 payloads m3-ti.json            # the TICKET: flags without D
+grep -q '"flags_str": "\.' m3-ti.json     # D, the first flag, is 0
 "$UE" decode m3-rr.bin >m3-rr.json
 payloads m3-rr.json
 "$UE" transfer-resp --psk-file "$KMS_STATE/demo-bob.psk" --state m3-bob.st \

@@ -27,7 +27,8 @@ payloads gm-resp.json          # the TICKET's flags: G and M
 "$UE" transfer-resp --psk-file "$KMS_STATE/demo-bob.psk" --state gm-bob.st \
 	--responder-keys --resp gm-rr.bin --out gm-tr.bin
 "$UE" decode gm-tr.bin >gm-tr.json
-payloads gm-tr.json            # RANDRr and a KEMAC with Bob's TGK
+payloads gm-tr.json >gm-tr.txt && cat gm-tr.txt   # RANDRr and a KEMAC with Bob's TGK
+grep -q ' RANDRr .* KEMAC V$' gm-tr.txt
 "$UE" keys --state gm-alice.st --tr gm-tr.bin >gm-alice.keys   # secret
 "$UE" keys --state gm-bob.st >gm-bob.keys
 cmp gm-alice.keys gm-bob.keys && echo "same SRTP keys from Bob's TGK and RANDRr"
