@@ -8,9 +8,8 @@
 #include "sql/schema_sql.h"
 
 static const sqldb_migration_t kms_migrations[] = {
-	{ 1, sql_kms_001 }, { 2, sql_kms_002 }, { 3, sql_kms_003 },
-	{ 4, sql_kms_004 }, { 5, sql_kms_005 }, { 6, sql_kms_006 },
-	{ 7, sql_kms_007 },
+	{ 1, sql_kms_001 }, { 2, sql_kms_002 }, { 3, sql_kms_003 }, { 4, sql_kms_004 },
+	{ 5, sql_kms_005 }, { 6, sql_kms_006 }, { 7, sql_kms_007 },
 };
 
 static const sqldb_migration_t audit_migrations[] = {
