@@ -354,3 +354,33 @@ int ue_keys_expect(const mikey_keys_t *keys, size_t key_len, bool forking,
 	out->tgk = &keys->k[keys->n - 1];
 	return KMS_EOK;
 }
+
+int ue_state_keep_initiator(ue_state_t *st, const ue_opts_t *o, const ue_id_t *peer,
+			    uint16_t ticket_type, uint8_t prf)
+{
+	const uint8_t tt[2] = { (uint8_t)(ticket_type >> 8), (uint8_t)ticket_type };
+	int rc = ue_state_set_str(st, "role", "initiator");
+	/* The identities as sent: TRANSFER_INIT repeats them. */
+	if (rc == KMS_EOK) {
+		rc = ue_state_set_str(st, "id", o->idw.data);
+	}
+	if (rc == KMS_EOK) {
+		rc = ue_state_set(st, "id_type", &o->idw.type, 1);
+	}
+	if (rc == KMS_EOK) {
+		rc = ue_state_set_str(st, "kms_id", o->kmsw.data);
+	}
+	if (rc == KMS_EOK) {
+		rc = ue_state_set_str(st, "peer", peer->data);
+	}
+	if (rc == KMS_EOK) {
+		rc = ue_state_set(st, "peer_type", &peer->type, 1);
+	}
+	if (rc == KMS_EOK) {
+		rc = ue_state_set(st, "ticket_type", tt, sizeof(tt));
+	}
+	if (rc == KMS_EOK) {
+		rc = ue_state_set(st, "prf", &prf, 1);
+	}
+	return rc;
+}

@@ -68,6 +68,14 @@ int ue_state_write(const ue_state_t *st, const char *path);
 /* Decode and check a message kept in the state file. */
 int ue_state_msg(const ue_state_t *st, const char *name, mikey_msg_t *m);
 
+/*
+ * The Initiator's entries that transfer-init needs whoever made the ticket
+ * (kms-ue request, create-ticket): role, its identity and the KMS's as sent,
+ * the peer (the first responder), the Ticket Type and the PRF.
+ */
+int ue_state_keep_initiator(ue_state_t *st, const ue_opts_t *o, const ue_id_t *peer,
+			    uint16_t ticket_type, uint8_t prf);
+
 /* Write len bytes to path (created or truncated, mode 0644 before umask). */
 int ue_write_file(const char *path, const uint8_t *buf, size_t len);
 

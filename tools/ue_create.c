@@ -284,33 +284,11 @@ static int build_records(run_t *r)
 /* The state kms-ue request and transfer-init would have left. */
 static int keep_state(run_t *r, ue_state_t *st)
 {
-	static const uint8_t tt[2] = { 0, 1 };
 	const args_t *a = &r->a;
 	const mikey_keydata_t *k = r->keys.k;
-	int rc = ue_state_set_str(st, "role", "initiator");
+	int rc = ue_state_keep_initiator(st, &a->o, &a->tow[0], 1, r->su.prf);
 	if (rc == KMS_EOK) {
 		rc = ue_state_set_str(st, "ticket_by", "initiator");
-	}
-	if (rc == KMS_EOK) {
-		rc = ue_state_set_str(st, "id", a->o.idw.data);
-	}
-	if (rc == KMS_EOK) {
-		rc = ue_state_set(st, "id_type", &a->o.idw.type, 1);
-	}
-	if (rc == KMS_EOK) {
-		rc = ue_state_set_str(st, "kms_id", a->o.kmsw.data);
-	}
-	if (rc == KMS_EOK) {
-		rc = ue_state_set_str(st, "peer", a->tow[0].data);
-	}
-	if (rc == KMS_EOK) {
-		rc = ue_state_set(st, "peer_type", &a->tow[0].type, 1);
-	}
-	if (rc == KMS_EOK) {
-		rc = ue_state_set(st, "ticket_type", tt, sizeof(tt));
-	}
-	if (rc == KMS_EOK) {
-		rc = ue_state_set(st, "prf", &r->su.prf, 1);
 	}
 	if (rc == KMS_EOK) {
 		rc = ue_state_set(st, "request_init", r->req, r->req_len);

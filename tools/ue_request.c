@@ -265,30 +265,8 @@ cleanup:
 static int keep_state(const args_t *a, uint8_t prf, const uint8_t *buf, size_t len,
 		      ue_state_t *st)
 {
-	uint8_t tt[2] = { (uint8_t)(a->ticket_type >> 8), (uint8_t)a->ticket_type };
-	int rc = ue_state_set_str(st, "role", "initiator");
-	/* The identities as sent: TRANSFER_INIT repeats them. */
-	if (rc == KMS_EOK) {
-		rc = ue_state_set_str(st, "id", a->o.idw.data);
-	}
-	if (rc == KMS_EOK) {
-		rc = ue_state_set(st, "id_type", &a->o.idw.type, 1);
-	}
-	if (rc == KMS_EOK) {
-		rc = ue_state_set_str(st, "kms_id", a->o.kmsw.data);
-	}
-	if (rc == KMS_EOK) {
-		rc = ue_state_set_str(st, "peer", a->tow[0].data);
-	}
-	if (rc == KMS_EOK) {
-		rc = ue_state_set(st, "peer_type", &a->tow[0].type, 1);
-	}
-	if (rc == KMS_EOK) {
-		rc = ue_state_set(st, "ticket_type", tt, sizeof(tt));
-	}
-	if (rc == KMS_EOK) {
-		rc = ue_state_set(st, "prf", &prf, 1);
-	}
+	int rc =
+	    ue_state_keep_initiator(st, &a->o, &a->tow[0], (uint16_t)a->ticket_type, prf);
 	if (rc == KMS_EOK) {
 		rc = ue_state_set(st, "request_init", buf, len);
 	}
