@@ -185,7 +185,9 @@ int tpk_load(const char *db_path, const uint8_t kek[TPK_KEK_LEN], tpk_set_t **ou
 		tpk_set_free(t);
 		return ret;
 	}
-	qsort(t->e, t->n, sizeof(entry_t), cmp_entry);
+	if (t->n > 1) { /* t->e is NULL when the store has none */
+		qsort(t->e, t->n, sizeof(entry_t), cmp_entry);
+	}
 	*out = t;
 	return KMS_EOK;
 }
