@@ -5,6 +5,7 @@ kms_deps_install() {
 	pkgs="build-essential autoconf automake libtool pkg-config
 	      libssl-dev libmicrohttpd-dev libgnutls28-dev libsqlite3-dev libjansson-dev
 	      libconfig-dev libpq-dev libcurl4-openssl-dev libcunit1-dev libsrtp2-dev libsystemd-dev
+	      libfreediameter-dev libexpat1-dev
 	      sqlite3 postgresql-15 haproxy curl openssl clang-format python3 python3-prometheus-client systemd tshark ${KMS_EXTRA_PKGS:-}"
 	missing=""
 	for p in $pkgs; do

@@ -7,16 +7,16 @@ cd "$top_srcdir" || exit 1
 allowed() { # allowed DIR: the folders DIR may include from
 	case $1 in
 	common) echo "" ;;
-	mikey | gba | policy | sql | net) echo "common" ;;
+	mikey | gba | policy | sql | net | dia) echo "common" ;;
 	zk) echo "common net policy sql" ;;
-	kms) echo "common gba mikey net policy sql zk" ;;
-	bsf-stub) echo "common gba net sql" ;;
+	kms) echo "common dia gba mikey net policy sql zk" ;;
+	bsf-stub) echo "common dia gba net sql" ;;
 	tools) echo "common gba kms mikey policy zk" ;;
 	esac
 }
 bad=0
 checked=0
-for dir in common mikey gba policy sql net zk kms bsf-stub tools; do
+for dir in common mikey gba policy sql net dia zk kms bsf-stub tools; do
 	ok=" $dir $(allowed "$dir") "
 	for f in "$dir"/*.c "$dir"/*.h; do
 		[ -f "$f" ] || continue
