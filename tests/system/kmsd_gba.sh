@@ -7,10 +7,12 @@
 # Error for new B-TIDs, cached ones still served, recovery without touching
 # kmsd), a BSF that never answers (503 within the timeout, /healthz fast,
 # busy Zn slots refused at once), and one Zn request per B-TID.
+# ZN_TRANSPORT=diameter (tests/system/kmsd_gba_dia.sh) runs the same over
+# Zn on Diameter (tests/system/zn_lib.sh); the BSF that never answers is
+# then tests/system/zn_dia_outage.sh's (Diameter settings need a restart).
 set -eu
 . "${top_srcdir:-.}/tests/system/lib.sh"
-BSFD="$top_builddir/bsf-stub/bsf-stubd"
-[ -x "$BSFD" ] || fail "bsf-stubd not built: $BSFD"
+. "${top_srcdir:-.}/tests/system/zn_lib.sh" # BSFD, zn_*
 bpid=""
 
 port=$(free_port)
@@ -23,12 +25,11 @@ BD="$tmp/bsf"
 
 # bsf_start [LIFETIME]: bsf-stubd on $bp, wait until it is healthy.
 bsf_start() {
-	daemon bsf.log "$BSFD" -d "$BD" -p "$bp" --lifetime "${1:-3600}"
-	bpid=$dpid
-	wait_up "$BSF/healthz" "$bpid" bsf-stubd
+	zn_bsf_start "$BD" "$bp" --lifetime "${1:-3600}"
+	bpid=$zn_bsf_pid
 }
 bsf_stop() {
-	stop "$bpid" bsf-stubd
+	zn_bsf_stop
 	bpid=""
 }
 # boot WHO OUT: kms-ue bootstrap with the demo USIM of WHO.
@@ -69,13 +70,15 @@ write_conf() { # write_conf ZN_URL
 	cat >"$tmp/kmsd.conf" <<CONF
 ua = { port = $port; threads = 4; };
 kms = { state_dir = "$S"; psk_source = "gba"; };
-naf = { enabled = true; bsf_url = "$1"; fqdn = "kms.example.org";
+naf = { enabled = true; $(zn_naf_conf "$1") fqdn = "kms.example.org";
         timeout_ms = 1000; connect_timeout_ms = 300; retries = 1;
         cache_entries = 1024; negative_ttl = 600; };
 CONF
 }
 write_conf "$BSF/zn"
 kmsd_start "$tmp/kmsd.conf" "$B"
+zn_kmsd_pid=$pid
+zn_wait_open
 
 # --- Alice and Bob bootstrap, request, resolve, same SRTP keys -----------------------
 boot alice "$tmp/alice.gba"
@@ -198,10 +201,16 @@ header WWW-Authenticate | grep -q '^3GPP-bootstrapping' || fail "no bootstrap hi
 [ "$(req "$tmp/bob3.gba" bob@example.org "$tmp/r.bin")" = 401 ] ||
 	fail "an expired bootstrapping (BSF: expired) is not 401"
 header WWW-Authenticate | grep -q '^3GPP-bootstrapping' || fail "no bootstrap hint (Zn)"
-grep -q "Zn: 404 in [0-9.]* ms (expired)" "$tmp/kmsd.log" || fail "the BSF did not say expired"
+if [ "$ZN_TRANSPORT" = http ]; then
+	grep -q "Zn: 404 in [0-9.]* ms (expired)" "$tmp/kmsd.log" || fail "the BSF did not say expired"
+else
+	grep -q "5403.*expired\|expired.*5403" "$tmp/bsf.log" || fail "the BSF did not say expired"
+fi
 ok "expired bootstrapping (cached or from the BSF): 401 bootstrap again"
 
 # --- a BSF that never answers: 503 within the timeout, the pool stays free ----------
+# (HTTP only: over Diameter, zn_dia_outage.sh stops the BSF with SIGSTOP.)
+if [ "$ZN_TRANSPORT" = http ]; then
 # It writes its port to slow.port and a line to slow.log per connection.
 daemon slow.log python3 -c 'import os, socket, sys, time
 s = socket.socket()
@@ -292,11 +301,12 @@ grep -q "every connection to the BSF is busy" "$tmp/kmsd.log" ||
 [ "$(req "$tmp/alice.gba" alice@example.org "$tmp/r.bin")" = 200 ] ||
 	fail "the reload lost the cached keys"
 ok "BSF never answers: 503 within 1 s + margin, /healthz fast (${h#* } s), cache kept"
+fi
 
 # --- counters in the log, no key bytes anywhere -----------------------------------------
 hup "$pid" "naf: stats"
 kmsd_stop
-kill_daemon "$spid"
+[ "$ZN_TRANSPORT" = http ] && kill_daemon "$spid"
 bsf_stop
 grep "naf: stats" "$tmp/kmsd.log" | tail -n 1 | grep -q "zn_requests=" || fail "no stats line"
 for f in "$tmp"/*.gba; do
@@ -304,4 +314,4 @@ for f in "$tmp"/*.gba; do
 		fail "key bytes of $f in a log"
 done
 ok "kmsd logs the NAF counters; no Ks_NAF in any log"
-echo "kmsd_gba: $n groups passed"
+echo "kmsd_gba ($ZN_TRANSPORT): $n groups passed"
