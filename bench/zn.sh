@@ -31,7 +31,7 @@ pids=""
 cleanup() {
 	for p in $pids; do kill "$p" 2>/dev/null || true; done
 	for p in $pids; do wait "$p" 2>/dev/null || true; done
-	rm -rf "$tmp"
+	[ -n "${BENCH_KEEP:-}" ] && echo "kept $tmp" >&2 || rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
@@ -88,7 +88,7 @@ metrics = { port = $mport; };
 policy = { replay_entries = 4194304; };
 log = { level = "$2"; };
 CONF
-	$srv "$B/kms/kmsd" $root_flag -c "$tmp/kmsd-$1.conf" >"$tmp/kmsd-$1.log" 2>&1 &
+	$srv "$B/kms/kmsd" $root_flag -c "$tmp/kmsd-$1.conf" >"$tmp/kmsd-$1-$2.log" 2>&1 &
 	kpid=$!
 	pids="$pids $kpid"
 	i=0
@@ -124,18 +124,25 @@ until curl -s -o /dev/null "http://127.0.0.1:$fport/healthz" 2>/dev/null; do
 done
 
 # --- (a) misses ---------------------------------------------------------------------
-# N bootstraps (Alice's demo USIM; each one a new session and B-TID), then
-# one REQUEST_INIT per B-TID, made once and posted to each kmsd.
+# N bootstraps (Alice's demo USIM; each one a new session and B-TID), used
+# with each kmsd; the REQUEST_INITs are made once that kmsd runs (it
+# refuses messages stamped before its start).
 k=0
 while [ $k -lt "$nmiss" ]; do
 	k=$((k + 1))
 	"$B/tools/kms-ue" bootstrap --usim "$tmp/bsf/demo-alice.usim" \
 		--bsf "http://127.0.0.1:$fport/ub" --naf-fqdn kms.example.org \
 		--out "$tmp/m$k.gba" >/dev/null 2>>"$tmp/ue.log" || die "bootstrap $k"
-	"$B/tools/kms-ue" request --gba "$tmp/m$k.gba" --id alice@example.org \
-		--to bob@example.org --out "$tmp/m$k.bin" --state "$tmp/m$k.st" \
-		2>>"$tmp/ue.log" || die "request $k"
 done
+mkreqs() {
+	k=0
+	while [ $k -lt "$nmiss" ]; do
+		k=$((k + 1))
+		"$B/tools/kms-ue" request --gba "$tmp/m$k.gba" --id alice@example.org \
+			--to bob@example.org --out "$tmp/m$k.bin" --state "$tmp/m$k.st" \
+			2>>"$tmp/ue.log" || die "request $k"
+	done
+}
 # misses PORT: post m1..mN in order over one connection; prints
 # "p50 p90 p99 non200" (latencies in us).
 misses() {
@@ -181,6 +188,8 @@ for l in sys.stdin:
         b.append((float("inf") if m.group(1) == "+Inf" else float(m.group(1)), int(m.group(2))))
 n = b[-1][1] if b else 0
 def q(f):
+    if n == 0:
+        return "-"
     for le, c in b:
         if c >= f * n:
             return "<=%.0f" % (le * 1e6) if le != float("inf") else ">5s"
@@ -191,9 +200,10 @@ transports=http
 [ $dia = 1 ] && transports="http diameter"
 for t in $transports; do
 	kmsd_run "$t" info
+	mkreqs
 	o=$(misses "$kport")
 	eval "ua_$t=\"\$o\""
-	eval "zl_$t=\"\$(zn_log \"\$tmp/kmsd-$t.log\")\""
+	eval "zl_$t=\"\$(zn_log \"\$tmp/kmsd-$t-info.log\")\""
 	eval "zh_$t=\"\$(zn_hist \"\$mport\")\""
 	kmsd_end
 done
