@@ -164,12 +164,16 @@ q = statistics.quantiles(lat, n=100, method="inclusive")
 print("%.0f %.0f %.0f %d" % (statistics.median(lat), q[89], q[98], bad))
 EOF
 }
-# zn_log LOG: p50/p90/p99 (us) of kmsd's "Zn: 200 in X ms" lines, and their count.
+# zn_log LOG: p50/p90/p99 (us) of the Zn calls that brought a key, from
+# kmsd's lines "Zn: 200 in X ms: IMPI" (HTTP: libcurl's timing, 0.1 ms) and
+# "Zn: BIA from H in X ms: IMPI" (Diameter: kmsd's monotonic clock, whole
+# milliseconds), and their count.
 zn_log() {
 	python3 - "$1" <<'EOF'
 import re, statistics, sys
 v = [float(m.group(1)) * 1000 for m in
-     (re.search(r"Zn: 200 in ([0-9.]+) ms", l) for l in open(sys.argv[1])) if m]
+     (re.search(r"Zn: (?:200|BIA from \S+) in ([0-9.]+) ms: IMPI", l)
+      for l in open(sys.argv[1])) if m]
 if len(v) < 2:
     print("- - - %d" % len(v))
 else:
