@@ -1,5 +1,7 @@
 /* bsf-stubd without HTTP: the store, the challenge table, Ub and Zn logic. */
 #include <jansson.h>
+#include <sqlite3.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -10,6 +12,7 @@
 #include "bsf-stub/store.h"
 #include "bsf-stub/ub.h"
 #include "bsf-stub/zn.h"
+#include "bsf-stub/zn_core.h"
 #include "common/encode.h"
 #include "common/errcode.h"
 #include "gba/digest.h"
@@ -474,7 +477,7 @@ static void given_bootstrapped_btid_when_zn_then_ks_ext_naf_and_uss_of_group(voi
 	teardown(b);
 }
 
-static void given_refusals_when_zn_then_403_404_unknown_and_expired(void)
+static void given_refusals_when_zn_then_403_5402_404_5403_unknown_and_expired(void)
 {
 	bsf_t *b = setup(60);
 	char btid[GBA_BTID_MAX + 1], body[1024];
@@ -491,7 +494,9 @@ static void given_refusals_when_zn_then_403_404_unknown_and_expired(void)
 
 	zn_body("AAAAAAAAAAAAAAAAAAAAAA==@bsf.example.org", NAF, body, sizeof(body));
 	CU_ASSERT_EQUAL(zn(b, body, T0, &j), 404);
-	CU_ASSERT_EQUAL(json_integer_value(json_object_get(j, "result_code")), 5401);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(j, "error")),
+			       "TRANSACTION_IDENTIFIER_INVALID");
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(j, "result_code")), 5403);
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(j, "reason")),
 			       "unknown_btid");
 	json_decref(j);
@@ -501,10 +506,168 @@ static void given_refusals_when_zn_then_403_404_unknown_and_expired(void)
 	json_decref(j);
 	CU_ASSERT_EQUAL(zn(b, body, T0 + 60, &j), 404);
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(j, "error")),
-			       "USER_UNKNOWN");
+			       "TRANSACTION_IDENTIFIER_INVALID");
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(j, "result_code")), 5403);
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(j, "reason")),
 			       "expired");
 	json_decref(j);
+	teardown(b);
+}
+
+/* --- the Zn lookup shared by the JSON and Diameter fronts ---------------------------- */
+
+static void naf_id_of(const char *fqdn, uint8_t *id, size_t *n)
+{
+	static const uint8_t ua[GBA_UA_ID_LEN] = GBA_UA_ID_KMS;
+	CU_ASSERT_EQUAL_FATAL(gba_naf_id(fqdn, ua, id, GBA_NAF_ID_MAX, n), KMS_EOK);
+}
+
+/* Look btid up for the NAF fqdn at now into *r (heap: it is 16 KiB). */
+static uint32_t lookup(bsf_t *b, const char *btid, const char *fqdn, int64_t now,
+		       bsf_zn_result_t *r)
+{
+	uint8_t id[GBA_NAF_ID_MAX];
+	size_t n = 0;
+	naf_id_of(fqdn, id, &n);
+	const bsf_zn_query_t q = { btid, id, n, fqdn, "naf.test" };
+	bsf_zn_lookup(b, "t", &q, now, r);
+	return r->code;
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] != 0) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static void given_bootstrapped_btid_when_looked_up_then_key_group_and_impus(void)
+{
+	bsf_t *b = setup(3600);
+	bsf_zn_result_t *r = calloc(1, sizeof(*r));
+	char btid[GBA_BTID_MAX + 1];
+	uint8_t ks[32], rand[16], want[32], id[GBA_NAF_ID_MAX];
+	size_t n = 0;
+	bootstrap(b, T0, btid, ks, rand);
+	CU_ASSERT_EQUAL_FATAL(lookup(b, btid, NAF, T0 + 3599, r), BSF_ZN_SUCCESS);
+	naf_id_of(NAF, id, &n);
+	CU_ASSERT_EQUAL(gba_ks_naf(ks, ks + 16, rand, IMPI, id, n, false, want), KMS_EOK);
+	CU_ASSERT_EQUAL(memcmp(r->ks_naf, want, 32), 0);
+	CU_ASSERT_STRING_EQUAL(r->impi, IMPI);
+	CU_ASSERT_EQUAL(r->created, T0);
+	CU_ASSERT_EQUAL(r->expires, T0 + 3600);
+	CU_ASSERT_STRING_EQUAL(r->group, "kms");
+	CU_ASSERT_EQUAL_FATAL(r->nimpus, 2);
+	CU_ASSERT_STRING_EQUAL(r->impus[0], "sip:alice@example.org");
+	CU_ASSERT_STRING_EQUAL(r->impus[1], "tel:+15550001");
+	bsf_zn_result_clear(r);
+	CU_ASSERT_TRUE(all_zero(r->ks_naf, sizeof(r->ks_naf)));
+	free(r);
+	teardown(b);
+}
+
+static void given_refusals_when_looked_up_then_5402_first_then_5403(void)
+{
+	bsf_t *b = setup(60);
+	bsf_zn_result_t *r = calloc(1, sizeof(*r));
+	char btid[GBA_BTID_MAX + 1];
+	uint8_t ks[32], rand[16];
+	bootstrap(b, T0, btid, ks, rand);
+	/* Not allowed: 5402 whether or not the B-TID is known. */
+	CU_ASSERT_EQUAL(lookup(b, btid, "evil.example.org", T0, r),
+			BSF_ZN_NOT_AUTHORIZED);
+	CU_ASSERT_TRUE(all_zero(r->ks_naf, sizeof(r->ks_naf)));
+	CU_ASSERT_EQUAL(lookup(b, "x@bsf.example.org", "evil.example.org", T0, r),
+			BSF_ZN_NOT_AUTHORIZED);
+	CU_ASSERT_EQUAL(lookup(b, "x@bsf.example.org", NAF, T0, r), BSF_ZN_BTID_INVALID);
+	CU_ASSERT_STRING_EQUAL(r->reason, "unknown_btid");
+	/* The clock decides expiry: valid up to the second before expires. */
+	CU_ASSERT_EQUAL(lookup(b, btid, NAF, T0 + 59, r), BSF_ZN_SUCCESS);
+	CU_ASSERT_EQUAL(lookup(b, btid, NAF, T0 + 60, r), BSF_ZN_BTID_INVALID);
+	CU_ASSERT_STRING_EQUAL(r->reason, "expired");
+	CU_ASSERT_TRUE(all_zero(r->ks_naf, sizeof(r->ks_naf)));
+	CU_ASSERT_EQUAL(r->nimpus, 0);
+	free(r);
+	teardown(b);
+}
+
+static void given_session_without_subscriber_when_looked_up_then_5401(void)
+{
+	bsf_t *b = setup(3600);
+	bsf_zn_result_t *r = calloc(1, sizeof(*r));
+	char btid[GBA_BTID_MAX + 1], body[1024];
+	uint8_t ks[32], rand[16];
+	json_t *j = NULL;
+	bootstrap(b, T0, btid, ks, rand);
+	/* The schema cascades a subscriber's deletion to its sessions; only a
+	 * store edited without foreign keys holds this state. */
+	sqlite3 *db = NULL;
+	CU_ASSERT_EQUAL_FATAL(sqlite3_open(db_path, &db), SQLITE_OK);
+	CU_ASSERT_EQUAL(sqlite3_exec(db,
+				     "PRAGMA foreign_keys=OFF; DELETE FROM subscribers "
+				     "WHERE impi = 'alice@ims.example.org';",
+				     NULL, NULL, NULL),
+			SQLITE_OK);
+	sqlite3_close(db);
+	CU_ASSERT_EQUAL(lookup(b, btid, NAF, T0, r), BSF_ZN_IMPI_UNKNOWN);
+	CU_ASSERT_TRUE(all_zero(r->ks_naf, sizeof(r->ks_naf)));
+	zn_body(btid, NAF, body, sizeof(body));
+	CU_ASSERT_EQUAL(zn(b, body, T0, &j), 404);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(j, "error")),
+			       "IMPI_UNKNOWN");
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(j, "result_code")), 5401);
+	json_decref(j);
+	free(r);
+	teardown(b);
+}
+
+static void given_test_hook_when_looked_up_then_every_answer_that_code(void)
+{
+	static const struct {
+		uint32_t code;
+		unsigned status;
+		const char *error;
+		bool experimental;
+	} want[] = {
+		{ 5001, 404, "USER_UNKNOWN", true },
+		{ 5401, 404, "IMPI_UNKNOWN", true },
+		{ 5402, 403, "NOT_AUTHORIZED", true },
+		{ 5403, 404, "TRANSACTION_IDENTIFIER_INVALID", true },
+		{ 3004, 503, "TOO_BUSY", false },
+		{ 5012, 500, "UNABLE_TO_COMPLY", false },
+	};
+	bsf_t *b = setup(3600);
+	bsf_zn_result_t *r = calloc(1, sizeof(*r));
+	char btid[GBA_BTID_MAX + 1], body[1024];
+	uint8_t ks[32], rand[16];
+	json_t *j = NULL;
+	bootstrap(b, T0, btid, ks, rand);
+	zn_body(btid, NAF, body, sizeof(body));
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		CU_ASSERT_TRUE(bsf_zn_test_code_ok(want[i].code));
+		const bsf_zn_code_t *c = bsf_zn_code(want[i].code);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+		CU_ASSERT_EQUAL(c->experimental, want[i].experimental);
+		bsf_test_zn_result_set(b, want[i].code);
+		CU_ASSERT_EQUAL(lookup(b, btid, NAF, T0, r), want[i].code);
+		CU_ASSERT_TRUE(all_zero(r->ks_naf, sizeof(r->ks_naf)));
+		CU_ASSERT_EQUAL(zn(b, body, T0, &j), want[i].status);
+		CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(j, "error")),
+				       want[i].error);
+		CU_ASSERT_EQUAL(json_integer_value(json_object_get(j, "result_code")),
+				(json_int_t)want[i].code);
+		json_decref(j);
+	}
+	CU_ASSERT_FALSE(bsf_zn_test_code_ok(2001));
+	CU_ASSERT_FALSE(bsf_zn_test_code_ok(5400));
+	CU_ASSERT_FALSE(bsf_zn_test_code_ok(0));
+	bsf_test_zn_result_set(b, 0);
+	CU_ASSERT_EQUAL(lookup(b, btid, NAF, T0, r), BSF_ZN_SUCCESS);
+	bsf_zn_result_clear(r);
+	free(r);
 	teardown(b);
 }
 
@@ -606,7 +769,13 @@ int main(void)
 		    given_stale_sqn_when_auts_then_resync_and_next_challenge_succeeds),
 		UNIT_TEST(
 		    given_bootstrapped_btid_when_zn_then_ks_ext_naf_and_uss_of_group),
-		UNIT_TEST(given_refusals_when_zn_then_403_404_unknown_and_expired),
+		UNIT_TEST(
+		    given_refusals_when_zn_then_403_5402_404_5403_unknown_and_expired),
+		UNIT_TEST(
+		    given_bootstrapped_btid_when_looked_up_then_key_group_and_impus),
+		UNIT_TEST(given_refusals_when_looked_up_then_5402_first_then_5403),
+		UNIT_TEST(given_session_without_subscriber_when_looked_up_then_5401),
+		UNIT_TEST(given_test_hook_when_looked_up_then_every_answer_that_code),
 		UNIT_TEST(given_malformed_zn_bodies_when_parsed_then_refused),
 		UNIT_TEST(given_demo_init_when_run_twice_then_usim_files_kept),
 		UNIT_END,
