@@ -14,7 +14,8 @@
 #        BootstrapInfoCreationTime (408), GBA-Type (410), GBA-UserSecSettings
 #        (400) holding Alice's IMPUs;
 #   every AVP 400-410 with the V bit and Vendor-Id 10415; no packet
-#   malformed, no expert info of severity error.
+#   malformed, no expert info of severity error, none of severity warning
+#   in a Diameter message.
 # Exits 77 without freeDiameter in the build, without tshark, or when
 # tshark may not capture on lo.  The key bytes are never printed.
 set -eu
@@ -114,6 +115,10 @@ for pkt in root.iter("packet"):
             errors.append("a malformed packet")
         if p.get("name") != "diameter":
             continue
+        for f in p.iter("field"):  # Wireshark's remarks on the Diameter part
+            if (f.get("name") == "_ws.expert.severity" and
+                    int(f.get("show")) >= 0x600000):
+                errors.append("Diameter expert info: %s" % f.get("showname"))
         top = {c.get("name"): c for c in p if c.tag == "field"}
         cmd = int(top["diameter.cmd.code"].get("show"))
         app = int(top["diameter.applicationId"].get("show"))

@@ -73,7 +73,7 @@ zn_open_count() {
 	[ "$ZN_TRANSPORT" = diameter ] || { echo 0; return 0; }
 	log_count "$ZN_OPEN_TEXT" kmsd.log
 }
-ZN_OPEN_TEXT=${ZN_OPEN_TEXT:-Connected to 'bsf.example.org'}
+ZN_OPEN_TEXT="diameter peer bsf.example.org: connected"
 # zn_wait_open [N]: until kmsd's log holds more than N (default 0) lines
 # saying its connection to the BSF is open.
 zn_wait_open() {
