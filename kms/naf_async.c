@@ -14,6 +14,11 @@
  * whose key was fetched but is gone from the cache again (evicted) waits
  * once more; after NAF_ROUNDS_MAX waits it is unavailable.
  *
+ * With naf.zn = "diameter" the call is a BIR on the process's Diameter
+ * peer instead (kms/naf_dia.c), and its end comes on a freeDiameter
+ * thread; from there on both transports share zn_finish: the same table,
+ * bound, coalescing, cache and counters.
+ *
  * Each Zn call holds a reference on its naf_t (and so on the pool and the
  * shared cache): a reload may free the state whose source started it.
  */
@@ -25,15 +30,17 @@
 #include "common/errcode.h"
 #include "common/log.h"
 #include "common/secmem.h"
+#include "kms/naf_dia.h"
 #include "kms/naf_int.h"
 
 struct naf_pend {
 	naf_pend_t *next;
 	naf_t *n; /* referenced */
 	net_wait_t *waiters;
-	net_call_t call;
-	char *req;  /* the request body */
-	char *body; /* the answer: secure memory (the key, in base64) */
+	net_call_t call; /* HTTP only */
+	char *req;	 /* the request body (HTTP) */
+	char *body;	 /* the answer: secure memory (the key, in base64) */
+	int64_t t0;	 /* kms_clock_now_ms() when the BIR went (Diameter) */
 	uint8_t id[NAF_ZN_BTID_MAX];
 	size_t len;
 	char btid[NAF_ZN_BTID_MAX + 1];
@@ -61,6 +68,11 @@ static int pend_new(naf_t *n, const uint8_t *psk_id, size_t len, naf_pend_t **ou
 	memcpy(p->btid, psk_id, len);
 	p->btid[len] = '\0';
 	naf_subject_of(p->btid, p->subj, sizeof(p->subj));
+	p->n = n;
+	if (n->dia) {
+		*out = p; /* the BIR is built by dia/ */
+		return KMS_EOK;
+	}
 	p->body = secmem_alloc(NAF_ZN_BODY_MAX);
 	int ret = p->body != NULL
 		      ? naf_zn_request(p->btid, n->sh->naf_id, n->sh->naf_id_len, &p->req)
@@ -69,7 +81,6 @@ static int pend_new(naf_t *n, const uint8_t *psk_id, size_t len, naf_pend_t **ou
 		pend_free(p);
 		return ret;
 	}
-	p->n = n;
 	p->call = (net_call_t){ .subj = p->subj,
 				.body = p->req,
 				.len = strlen(p->req),
@@ -138,21 +149,13 @@ static int for_waiters(int ret)
 									: KMS_EUNAVAIL;
 }
 
-/* The call ended (outbound thread): cache, wake, release. */
-static void zn_done(net_call_t *call, int ret, void *arg)
+/* The end of p's call, either transport: ret (with *ans on KMS_EOK) into
+ * the cache, every waiter woken, p and its reference released. */
+static void zn_finish(naf_pend_t *p, int ret, const naf_zn_answer_t *ans)
 {
-	naf_pend_t *p = arg;
 	naf_t *n = p->n;
 	shared_t *sh = n->sh;
-	naf_zn_answer_t *ans = secmem_alloc(sizeof(*ans));
-	if (ret == KMS_EAGAIN) {
-		log_req_warning(p->subj, "Zn: every connection to the BSF is busy");
-	} else if (ret == KMS_ECANCELED) {
-		log_req_notice(p->subj, "Zn: call cancelled (stopping)");
-	}
-	ret = ans != NULL ? naf_zn_outcome(sh, call, ret, p->btid, ans) : KMS_ENOMEM;
 	naf_remember(n, p->id, p->len, p->subj, ret, ans);
-	secmem_free(ans, sizeof(*ans));
 	pthread_mutex_lock(&sh->lock);
 	net_wait_t *w = pend_remove(sh, p);
 	pthread_mutex_unlock(&sh->lock);
@@ -164,6 +167,43 @@ static void zn_done(net_call_t *call, int ret, void *arg)
 	}
 	pend_free(p);
 	naf_put(n);
+}
+
+/* The HTTP call ended (outbound thread). */
+static void zn_done(net_call_t *call, int ret, void *arg)
+{
+	naf_pend_t *p = arg;
+	naf_zn_answer_t *ans = secmem_alloc(sizeof(*ans));
+	if (ret == KMS_EAGAIN) {
+		log_req_warning(p->subj, "Zn: every connection to the BSF is busy");
+	} else if (ret == KMS_ECANCELED) {
+		log_req_notice(p->subj, "Zn: call cancelled (stopping)");
+	}
+	ret =
+	    ans != NULL ? naf_zn_outcome(p->n->sh, call, ret, p->btid, ans) : KMS_ENOMEM;
+	zn_finish(p, ret, ans);
+	secmem_free(ans, sizeof(*ans));
+}
+
+/* The BIR ended (a freeDiameter thread). */
+static void dia_done(int ret, dia_zn_bia_t *bia, void *arg)
+{
+	naf_pend_t *p = arg;
+	naf_zn_answer_t *ans = secmem_alloc(sizeof(*ans));
+	ret = ans != NULL ? naf_dia_outcome(p->n->sh, p->subj, p->t0, ret, bia, ans)
+			  : KMS_ENOMEM;
+	zn_finish(p, ret, ans);
+	secmem_free(ans, sizeof(*ans));
+}
+
+/* Send p's request on n's transport; KMS_EOK: its callback will run. */
+static int zn_send(naf_t *n, naf_pend_t *p)
+{
+	if (n->dia) {
+		p->t0 = kms_clock_now_ms();
+		return naf_dia_send(n, p->btid, p->subj, dia_done, p);
+	}
+	return net_outbound_post(n->ob, n->pool, NULL, &p->call, zn_done, p);
 }
 
 /* Locked: start a call for p (w its first waiter); KMS_EINPROGRESS, or a
@@ -178,7 +218,8 @@ static int zn_start(naf_t *n, naf_pend_t *p, net_wait_t *w)
 		return KMS_EUNAVAIL;
 	}
 	atomic_fetch_add(&n->refs, 1);
-	int ret = net_outbound_post(n->ob, n->pool, NULL, &p->call, zn_done, p);
+	/* Locked: a callback that runs at once waits until p is listed. */
+	int ret = zn_send(n, p);
 	if (ret != KMS_EOK) {
 		atomic_fetch_sub(&n->refs, 1); /* the state holds another */
 		log_req_warning(p->subj, "Zn: cannot start the call: %s",
@@ -226,7 +267,7 @@ int naf_lookup_async(kms_psk_source_t *src, const uint8_t *psk_id, size_t len,
 	if (n == NULL || out == NULL) {
 		return KMS_EINVAL;
 	}
-	if (n->ob == NULL || w == NULL) {
+	if ((n->ob == NULL && !n->dia) || w == NULL) {
 		return naf_lookup(src, psk_id, len, out);
 	}
 	if (psk_id == NULL || naf_zn_btid_check(psk_id, len) != KMS_EOK) {
