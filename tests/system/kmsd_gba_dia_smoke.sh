@@ -25,8 +25,10 @@ S="$tmp/state"
 BD="$tmp/bsf"
 
 # Diameter: the BSF's realm is the B-TIDs' domain (the BIR's
-# Destination-Realm); kmsd connects to it.
-dia_conf "$tmp/bsf-fd.conf" bsf.bsf.example.org bsf.example.org "$dbsf"
+# Destination-Realm); each end names the other (freeDiameter refuses
+# unknown peers).
+dia_conf "$tmp/bsf-fd.conf" bsf.bsf.example.org bsf.example.org "$dbsf" \
+	kms.example.org "$dkms"
 dia_conf "$tmp/kms-fd.conf" kms.example.org example.org "$dkms" \
 	bsf.bsf.example.org "$dbsf"
 
