@@ -7,7 +7,9 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/clock.h"
 #include "common/errcode.h"
@@ -445,6 +447,57 @@ static void given_blocking_lookup_when_bia_comes_then_key_and_cached(void)
 	kms_psk_wipe(&out);
 }
 
+/* --- the settings ------------------------------------------------------------------ */
+
+/* Load text as a configuration file; the error in err. */
+static int load_text(const char *text, kms_config_t *cfg, char *err, size_t len)
+{
+	char path[] = "/tmp/test_naf_dia.XXXXXX";
+	int fd = mkstemp(path);
+	if (fd < 0) {
+		return -1;
+	}
+	FILE *f = fdopen(fd, "w");
+	fputs(text, f);
+	fclose(f);
+	int ret = kms_config_load(path, cfg, err, len);
+	unlink(path);
+	return ret;
+}
+
+static void given_zn_settings_when_loaded_then_checked(void)
+{
+	kms_config_t cfg;
+	char err[512];
+	kms_config_defaults(&cfg);
+	CU_ASSERT_STRING_EQUAL(cfg.naf_zn, "http");
+	CU_ASSERT(!kms_config_zn_diameter(&cfg));
+	CU_ASSERT_EQUAL(load_text("naf = { zn = \"smtp\"; };\n", &cfg, err, sizeof(err)),
+			KMS_ECONFIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "naf.zn"));
+	CU_ASSERT_EQUAL(
+	    load_text("naf = { zn = \"diameter\"; };\n", &cfg, err, sizeof(err)),
+	    KMS_ECONFIG);
+#ifdef HAVE_FREEDIAMETER
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "naf.diameter_conf"));
+	CU_ASSERT_EQUAL(load_text("naf = { zn = \"diameter\";\n"
+				  "  diameter_conf = \"/etc/fd.conf\"; };\n",
+				  &cfg, err, sizeof(err)),
+			KMS_EOK);
+	CU_ASSERT(kms_config_zn_diameter(&cfg));
+	CU_ASSERT_STRING_EQUAL(cfg.naf_diameter_conf, "/etc/fd.conf");
+#else
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "without freeDiameter"));
+#endif
+	/* Restart only: a reload keeps the running transport. */
+	kms_config_t run;
+	kms_config_defaults(&run);
+	snprintf(run.naf_zn, sizeof(run.naf_zn), "diameter");
+	kms_config_defaults(&cfg);
+	kms_config_keep_restart(&cfg, &run);
+	CU_ASSERT(kms_config_zn_diameter(&cfg));
+}
+
 int main(void)
 {
 	static const unit_test_t tests[] = {
@@ -461,6 +514,7 @@ int main(void)
 		UNIT_TEST(
 		    given_failed_birs_when_ended_then_unavailable_counted_not_cached),
 		UNIT_TEST(given_blocking_lookup_when_bia_comes_then_key_and_cached),
+		UNIT_TEST(given_zn_settings_when_loaded_then_checked),
 		UNIT_END,
 	};
 	return unit_run("naf_dia", tests);
