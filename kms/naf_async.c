@@ -196,36 +196,21 @@ static void dia_done(int ret, dia_zn_bia_t *bia, void *arg)
 	secmem_free(ans, sizeof(*ans));
 }
 
-/* Send p's request on n's transport; KMS_EOK: its callback will run. */
-static int zn_send(naf_t *n, naf_pend_t *p)
+/* Locked: KMS_EOK when another lookup may start (NAF_PENDING_MAX). */
+static int pend_room(shared_t *sh, const naf_pend_t *p)
 {
-	if (n->dia) {
-		p->t0 = kms_clock_now_ms();
-		return naf_dia_send(n, p->btid, p->subj, dia_done, p);
-	}
-	return net_outbound_post(n->ob, n->pool, NULL, &p->call, zn_done, p);
-}
-
-/* Locked: start a call for p (w its first waiter); KMS_EINPROGRESS, or a
- * failure with p not in the table (the caller frees it). */
-static int zn_start(naf_t *n, naf_pend_t *p, net_wait_t *w)
-{
-	shared_t *sh = n->sh;
 	if (sh->npending >= NAF_PENDING_MAX) {
 		atomic_fetch_add(&sh->pending_full, 1);
 		log_req_warning(p->subj, "Zn: %u lookups under way: refused",
 				NAF_PENDING_MAX);
 		return KMS_EUNAVAIL;
 	}
-	atomic_fetch_add(&n->refs, 1);
-	/* Locked: a callback that runs at once waits until p is listed. */
-	int ret = zn_send(n, p);
-	if (ret != KMS_EOK) {
-		atomic_fetch_sub(&n->refs, 1); /* the state holds another */
-		log_req_warning(p->subj, "Zn: cannot start the call: %s",
-				kms_strerror(ret));
-		return KMS_EUNAVAIL;
-	}
+	return KMS_EOK;
+}
+
+/* Locked: p into the table, w its first waiter. */
+static int pend_list(shared_t *sh, naf_pend_t *p, net_wait_t *w)
+{
 	p->next = sh->pending;
 	sh->pending = p;
 	sh->npending++;
@@ -234,12 +219,49 @@ static int zn_start(naf_t *n, naf_pend_t *p, net_wait_t *w)
 	return KMS_EINPROGRESS;
 }
 
-/* Join the call for psk_id, or start one.  The callback may run before
- * this returns: the table stays locked until w is on the list. */
+/* Locked: start a call for p (w its first waiter); KMS_EINPROGRESS, or a
+ * failure with p not in the table (the caller frees it).  HTTP: the call
+ * is posted under the lock (a callback that runs at once waits for it);
+ * Diameter: p is listed here and its BIR sent by the caller, unlocked. */
+static int zn_start(naf_t *n, naf_pend_t *p, net_wait_t *w)
+{
+	shared_t *sh = n->sh;
+	if (pend_room(sh, p) != KMS_EOK) {
+		return KMS_EUNAVAIL;
+	}
+	atomic_fetch_add(&n->refs, 1); /* the call's */
+	if (!n->dia) {
+		int ret = net_outbound_post(n->ob, n->pool, NULL, &p->call, zn_done, p);
+		if (ret != KMS_EOK) {
+			atomic_fetch_sub(&n->refs, 1); /* the state holds another */
+			log_req_warning(p->subj, "Zn: cannot start the call: %s",
+					kms_strerror(ret));
+			return KMS_EUNAVAIL;
+		}
+	}
+	return pend_list(sh, p, w);
+}
+
+/*
+ * Not locked (Diameter): send the BIR of p, listed already.  freeDiameter's
+ * queues block the sender when full, and their answers need the table
+ * lock: sending under it could stall both for good.  A refused send ends
+ * p at once: its waiters (the caller's among them) are woken unavailable.
+ */
+static void dia_start(naf_t *n, naf_pend_t *p)
+{
+	p->t0 = kms_clock_now_ms();
+	if (naf_dia_send(n, p->btid, p->subj, dia_done, p) != KMS_EOK) {
+		zn_finish(p, KMS_EUNAVAIL, NULL); /* counted and logged */
+	}
+}
+
+/* Join the call for psk_id, or start one.  A callback may run before
+ * this returns: w is on the list before the table is unlocked. */
 static int zn_wait(naf_t *n, const uint8_t *psk_id, size_t len, net_wait_t *w)
 {
 	shared_t *sh = n->sh;
-	naf_pend_t *mine = NULL;
+	naf_pend_t *mine = NULL, *send = NULL;
 	int ret = pend_new(n, psk_id, len, &mine);
 	if (ret != KMS_EOK) {
 		return KMS_EUNAVAIL;
@@ -253,10 +275,14 @@ static int zn_wait(naf_t *n, const uint8_t *psk_id, size_t len, net_wait_t *w)
 		ret = KMS_EINPROGRESS;
 	} else {
 		ret = zn_start(n, mine, w);
+		send = ret == KMS_EINPROGRESS && n->dia ? mine : NULL;
 		mine = ret == KMS_EINPROGRESS ? NULL : mine;
 	}
 	pthread_mutex_unlock(&sh->lock);
 	pend_free(mine);
+	if (send != NULL) {
+		dia_start(n, send); /* send may be gone after this */
+	}
 	return ret;
 }
 

@@ -406,12 +406,19 @@ static void given_failed_birs_when_ended_then_unavailable_counted_not_cached(voi
 	memset(&w, 0, sizeof(w));
 	CU_ASSERT_EQUAL(lookup_w(s, &out, &w), KMS_EBTID); /* from the cache */
 	CU_ASSERT_EQUAL(sent.n, 5);
-	/* The peer refuses to send: unavailable at once, nothing parked. */
+	/* The peer refuses to send (sent outside the table lock): the wait is
+	 * woken before it is parked, so the request runs again at once. */
 	s->free(s);
 	sent_reset();
 	sent.refuse = KMS_EUNAVAIL;
 	CU_ASSERT_EQUAL_FATAL(naf_open(&cfg, &s), KMS_EOK);
+	memset(&w, 0, sizeof(w));
+	CU_ASSERT_EQUAL(lookup_w(s, &out, &w), KMS_EINPROGRESS);
+	CU_ASSERT_FALSE(net_wait_park(&w, on_resume, NULL)); /* woken already */
 	CU_ASSERT_EQUAL(lookup_w(s, &out, &w), KMS_EUNAVAIL);
+	CU_ASSERT_EQUAL(naf_stats(s, &st), KMS_EOK);
+	CU_ASSERT_EQUAL(st.zn_requests, 1);
+	CU_ASSERT_EQUAL(st.zn_unavailable, 1);
 	s->free(s);
 	kms_clock_fake_stop();
 }
