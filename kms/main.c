@@ -393,8 +393,8 @@ static int dia_start(const kms_config_t *cfg)
 			  cfg->naf_diameter_conf, kms_strerror(ret));
 		return ret;
 	}
-	log_notice("Diameter peer started from %s (Zn to the BSF), %zu Zn peers open",
-		   cfg->naf_diameter_conf, dia_peer_open_count());
+	log_notice("Diameter peer started from %s (Zn to the BSF)",
+		   cfg->naf_diameter_conf);
 	return KMS_EOK;
 }
 
