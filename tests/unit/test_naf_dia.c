@@ -110,7 +110,7 @@ static void given_uids_of_several_uss_when_mapped_then_normalised_as_json_impus(
 	b.guss_len = strlen(guss_xml);
 	CU_ASSERT_EQUAL_FATAL(answer(&b, &a), KMS_EOK);
 	CU_ASSERT_EQUAL_FATAL(a.psk.nids, 2);
-	CU_ASSERT_STRING_EQUAL(a.psk.ids[0], "bob@example.org");
+	CU_ASSERT_STRING_EQUAL(a.psk.ids[0], "Bob@example.org"); /* as from JSON */
 	CU_ASSERT_STRING_EQUAL(a.psk.ids[1], "carol@example.org");
 	CU_ASSERT_EQUAL(a.impus_seen, 4);
 	CU_ASSERT_EQUAL(a.impus_skipped, 2); /* wildcard, mailto: */
