@@ -90,6 +90,9 @@ int kms_check_files(const kms_config_t *cfg, const char *conf_path, char *err,
 		{ "zk.cert_file", cfg->zk_cert_file, WANT_FILE, cfg->zk_enabled },
 		{ "zk.key_file", cfg->zk_key_file, WANT_FILE, cfg->zk_enabled },
 		{ "zk.ca_file", cfg->zk_ca_file, WANT_FILE, cfg->zk_enabled },
+		/* Read by kmsd before it switches to kms.user. */
+		{ "naf.diameter_conf", cfg->naf_diameter_conf, WANT_FILE,
+		  kms_config_zn_diameter(cfg) },
 	};
 	char why[256];
 	for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++) {

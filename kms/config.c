@@ -312,6 +312,12 @@ int kms_config_runas(const kms_config_t *cfg, kms_config_runas_t *out, char *why
 	return runas(cfg, out, why, why_len, &bad);
 }
 
+static int check_zn(const char *v)
+{
+	return strcmp(v, "http") == 0 || strcmp(v, "diameter") == 0 ? KMS_EOK
+								    : KMS_EINVAL;
+}
+
 static int check_url(const char *v)
 {
 	if (check_printable(v) != KMS_EOK) {
@@ -448,6 +454,10 @@ static const item_t schema[] = {
 	UINT("naf.retries", naf_retries, 1, 0, 5, RELOAD),
 	UINT("naf.cache_entries", naf_cache_entries, 65536, 16, 16777216, RELOAD),
 	UINT("naf.negative_ttl", naf_negative_ttl, 30, 0, 86400, RELOAD),
+	/* libfdcore cannot be initialised twice in a process: restart only. */
+	STR("naf.zn", naf_zn, "http", check_zn, "\"http\" or \"diameter\"", RESTART),
+	STR("naf.diameter_conf", naf_diameter_conf, "", check_path, "a file name",
+	    RESTART),
 	BOOL("zk.enabled", zk_enabled, 0, RESTART),
 	STR("zk.listen", zk_listen, "127.0.0.1", check_listen, "an IPv4 or IPv6 address",
 	    RESTART),
@@ -606,6 +616,11 @@ const char *kms_config_store_label(const kms_config_t *cfg, bool audit)
 bool kms_config_uses_pg(const kms_config_t *cfg)
 {
 	return strcmp(cfg->store, "postgresql") == 0;
+}
+
+bool kms_config_zn_diameter(const kms_config_t *cfg)
+{
+	return strcmp(cfg->naf_zn, "diameter") == 0;
 }
 
 /* Fill in what is derived: thread count and the paths under state_dir. */
@@ -819,6 +834,31 @@ static int check_stores(loader_t *l, const kms_config_t *tmp,
 	return KMS_EOK;
 }
 
+/* naf.zn = "diameter": a build with freeDiameter (HAVE_FREEDIAMETER, what
+ * dia_available() reports; tested here so that kmsctl, which reads this
+ * file too, need not link libfdcore) and its configuration file. */
+static int check_zn_diameter(loader_t *l, const kms_config_t *tmp,
+			     const config_setting_t *const *seen)
+{
+	if (strcmp(tmp->naf_zn, "diameter") != 0) {
+		return KMS_EOK;
+	}
+#ifndef HAVE_FREEDIAMETER
+	const item_t *zn = find_item("naf", "zn");
+	return fail(l, seen[zn - schema],
+		    "'naf.zn = \"diameter\"': this kmsd was built without "
+		    "freeDiameter (configure --with-freediameter)");
+#else
+	if (tmp->naf_diameter_conf[0] == '\0') {
+		const item_t *it = find_item("naf", "zn");
+		return fail(l, seen[it - schema],
+			    "'naf.zn = \"diameter\"' needs 'naf.diameter_conf' (the "
+			    "freeDiameter configuration file)");
+	}
+	return KMS_EOK;
+#endif
+}
+
 /* The rules between settings, each reported at the setting that breaks
  * it (seen: where each item was set, or NULL), then the derived paths. */
 static int check_and_derive(loader_t *l, kms_config_t *tmp,
@@ -837,6 +877,10 @@ static int check_and_derive(loader_t *l, kms_config_t *tmp,
 			    "'kms.psk_source' = \"%s\" needs 'naf.enabled = true'",
 			    tmp->psk_source);
 	}
+	int ret = check_zn_diameter(l, tmp, seen);
+	if (ret != KMS_EOK) {
+		return ret;
+	}
 	if (tmp->zk_enabled &&
 	    (tmp->zk_cert_file[0] == '\0' || tmp->zk_key_file[0] == '\0' ||
 	     tmp->zk_ca_file[0] == '\0')) {
@@ -852,7 +896,7 @@ static int check_and_derive(loader_t *l, kms_config_t *tmp,
 		    l, seen[it - schema],
 		    "'ua.tls_cert' and 'ua.tls_key' go together (both or neither)");
 	}
-	int ret = check_stores(l, tmp, seen);
+	ret = check_stores(l, tmp, seen);
 	if (ret != KMS_EOK) {
 		return ret;
 	}

@@ -120,6 +120,8 @@ typedef struct {
 	uint32_t naf_retries;		 /* after connection errors / 5xx, default 1 */
 	size_t naf_cache_entries;	 /* default 65536 */
 	uint32_t naf_negative_ttl;	 /* seconds a refusal is remembered, default 30 */
+	char naf_zn[16];		 /* "http" (default, JSON) or "diameter" */
+	char naf_diameter_conf[256];	 /* freeDiameter's file, with "diameter" */
 	/* [zk]: federation with peer KMSs (docs/federation.md) */
 	bool zk_enabled;	/* default false */
 	char zk_listen[64];	/* default "127.0.0.1" */
@@ -195,6 +197,9 @@ int kms_config_load(const char *path, kms_config_t *cfg, char *err, size_t err_l
 const char *kms_config_store_label(const kms_config_t *cfg, bool audit);
 /* kms.store is "postgresql". */
 bool kms_config_uses_pg(const kms_config_t *cfg);
+
+/* naf.zn = "diameter": Zn over Diameter (the process's freeDiameter peer). */
+bool kms_config_zn_diameter(const kms_config_t *cfg);
 
 /* The largest text kms_config_load_buffer() reads. */
 #define KMS_CONFIG_TEXT_MAX (1024 * 1024)

@@ -26,6 +26,7 @@
 #include "common/log.h"
 #include "common/ratelimit.h"
 #include "common/secmem.h"
+#include "dia/peer.h"
 #include "kms/audit.h"
 #include "kms/config.h"
 #include "kms/check.h"
@@ -372,13 +373,42 @@ static int open_id_rate(const kms_config_t *cfg, shared_t *sh)
 	return KMS_EOK;
 }
 
-/* Start-up after the config: self-test, Zk client, state, audit, replay
- * cache, listeners.  What was made is in *st and *sh, also on failure. */
+/* naf.zn = "diameter": the process's one freeDiameter peer, started once
+ * (libfdcore cannot start again: its settings need a restart).  Here,
+ * before the privilege switch (its TLS key may be readable by root only)
+ * and with the signals blocked, so that its threads inherit the mask. */
+static int dia_start(const kms_config_t *cfg)
+{
+	if (!kms_config_zn_diameter(cfg)) {
+		return KMS_EOK;
+	}
+	if (!dia_available()) {
+		log_error("naf.zn = \"diameter\": this kmsd was built without "
+			  "freeDiameter");
+		return KMS_ENOTSUP;
+	}
+	int ret = dia_peer_start(cfg->naf_diameter_conf);
+	if (ret != KMS_EOK) {
+		log_error("cannot start the Diameter peer from %s: %s",
+			  cfg->naf_diameter_conf, kms_strerror(ret));
+		return ret;
+	}
+	log_notice("Diameter peer started from %s (Zn to the BSF)",
+		   cfg->naf_diameter_conf);
+	return KMS_EOK;
+}
+
+/* Start-up after the config: self-test, Diameter peer, Zk client, state,
+ * audit, replay cache, listeners.  What was made is in *st and *sh, also on failure. */
 static int start(const kms_config_t *cfg, kms_state_t **st, shared_t *sh)
 {
 	int ret = crypto_selftest();
 	if (ret != KMS_EOK) {
 		log_error("crypto self-test failed: refusing to start");
+		return ret;
+	}
+	ret = dia_start(cfg);
+	if (ret != KMS_EOK) {
 		return ret;
 	}
 	if (cfg->zk_enabled) {
@@ -585,6 +615,9 @@ static void release(kms_state_t *st, shared_t *sh)
 	/* After the listeners: no request waits any more.  Calls still under
 	 * way are cancelled; they held what they use (kms/naf_async.c). */
 	net_outbound_free(sh->ob);
+	/* After the listeners: no request waits for a BIA any more; answers
+	 * still under way hold what they use, as the calls above. */
+	dia_peer_stop();
 	replay_store_close(sh->rs, kms_service_now()); /* after the last request */
 	replay_free(sh->rp);
 	replay_shared_close(sh->rps);

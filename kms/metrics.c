@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "common/errcode.h"
+#include "dia/peer.h"
 #include "kms/keyring.h"
 #include "kms/naf.h"
 
@@ -331,6 +332,11 @@ static void render_naf(const kms_metrics_src_t *src, metric_text_t *t)
 	metric_text_u64(t, "kms_zn_errors_total", &u, 1, s.zn_unavailable);
 	metric_text_u64(t, "kms_zn_errors_total", &b, 1, s.zn_bad_answers);
 	metric_text_u64(t, "kms_zn_errors_total", &y, 1, s.zn_busy);
+	if (src->svc->cfg != NULL && kms_config_zn_diameter(src->svc->cfg)) {
+		gauge(t, "kms_zn_diameter_peers_open",
+		      "Diameter peers open that advertised Zn (naf.zn = \"diameter\").",
+		      (double)dia_peer_open_count());
+	}
 }
 
 /* Per peer KMS the Zk client has called (bounded by the peer table). */

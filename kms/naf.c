@@ -17,6 +17,10 @@
  * meaning of each answer (kms/naf_zn.h), the cache (kms/naf_cache.h), the
  * counters that survive a reload, and the "both" source.
  *
+ * With naf.zn = "diameter" there is no pool: a miss sends a BIR on the
+ * process's freeDiameter peer (kms/naf_dia.c; kmsd starts the peer) and
+ * naf.bsf_url, naf.retries and naf.connect_timeout_ms are not used.
+ *
  * Time: key expiry, the negative TTL and the backoff read common/clock.h
  * (Unix seconds for expiry, as the BSF's key_expiry_time is); the pool
  * wait is a condition-variable wait on the monotonic clock, and the Zn
@@ -245,6 +249,9 @@ int naf_lookup(kms_psk_source_t *src, const uint8_t *psk_id, size_t len, kms_psk
 	}
 	atomic_fetch_add(&sh->misses, 1);
 	naf_subject_of(btid, subj, sizeof(subj));
+	if (n->dia) {
+		return naf_dia_lookup(n, psk_id, len, btid, subj, out);
+	}
 	net_handle_t *h = NULL;
 	ret = net_pool_take(n->pool, &h);
 	if (ret != KMS_EOK) {
@@ -301,6 +308,23 @@ static int pool_open(const kms_config_t *cfg, shared_t *sh, net_pool_t **out)
 	return net_pool_new(&pc, &t, out);
 }
 
+static void log_opened(const kms_config_t *cfg, const naf_t *n, bool kept)
+{
+	if (n->dia) {
+		log_info("naf: Zn over Diameter (%s) as NAF %s, BIA timeout %u ms, "
+			 "cache %zu entries%s",
+			 cfg->naf_diameter_conf, cfg->naf_fqdn, cfg->naf_timeout_ms,
+			 naf_cache_capacity(n->sh->cache), kept ? " (kept)" : "");
+		return;
+	}
+	log_info("naf: Zn to %s as NAF %s, timeout %u ms (connect %u ms), %u retries, "
+		 "%u Zn requests in flight at most, cache %zu entries%s",
+		 cfg->naf_bsf_url, cfg->naf_fqdn, cfg->naf_timeout_ms,
+		 cfg->naf_connect_timeout_ms, cfg->naf_retries,
+		 cfg->threads > 1 ? cfg->threads - 1 : 1,
+		 naf_cache_capacity(n->sh->cache), kept ? " (kept)" : "");
+}
+
 int naf_reopen(const kms_config_t *cfg, const kms_psk_source_t *prev,
 	       kms_psk_source_t **out)
 {
@@ -316,10 +340,12 @@ int naf_reopen(const kms_config_t *cfg, const kms_psk_source_t *prev,
 	n->base.lookup_async = naf_lookup_async;
 	n->base.free = naf_free;
 	n->negative_ttl = cfg->naf_negative_ttl;
+	n->dia = kms_config_zn_diameter(cfg);
+	n->timeout_ms = cfg->naf_timeout_ms;
 	const naf_t *old = naf_of(prev);
 	n->sh = shared_reuse(cfg, old != NULL ? old->sh : NULL);
 	int ret = n->sh != NULL ? KMS_EOK : shared_new(cfg, &n->sh);
-	if (ret == KMS_EOK) {
+	if (ret == KMS_EOK && !n->dia) {
 		ret = pool_open(cfg, n->sh, &n->pool);
 	}
 	if (ret != KMS_EOK) {
@@ -327,13 +353,7 @@ int naf_reopen(const kms_config_t *cfg, const kms_psk_source_t *prev,
 		naf_free(&n->base);
 		return ret;
 	}
-	log_info("naf: Zn to %s as NAF %s, timeout %u ms (connect %u ms), %u retries, "
-		 "%u Zn requests in flight at most, cache %zu entries%s",
-		 cfg->naf_bsf_url, cfg->naf_fqdn, cfg->naf_timeout_ms,
-		 cfg->naf_connect_timeout_ms, cfg->naf_retries,
-		 cfg->threads > 1 ? cfg->threads - 1 : 1,
-		 naf_cache_capacity(n->sh->cache),
-		 old != NULL && n->sh == old->sh ? " (kept)" : "");
+	log_opened(cfg, n, old != NULL && n->sh == old->sh);
 	*out = &n->base;
 	return KMS_EOK;
 }

@@ -2,8 +2,10 @@
  * The KMS as a GBA NAF (TS 33.220, TS 33.328 6.2.3): the GBA backend of the
  * pre-shared-key source.  The psk_id it is asked about is a B-TID (from
  * IDRpsk); the key is Ks_(ext)_NAF for NAF_Id = naf.fqdn || 01 00 00 00 06,
- * fetched from the BSF over Zn (kms/naf_zn.h bodies, libcurl) and kept in
- * a bounded cache (kms/naf_cache.h) until the key expires.
+ * fetched from the BSF over Zn (kms/naf_zn.h JSON bodies over libcurl, or
+ * with naf.zn = "diameter" a BIR/BIA on kmsd's Diameter peer,
+ * kms/naf_dia.h) and kept in a bounded cache (kms/naf_cache.h) until the
+ * key expires.
  *
  * Answers of lookup(): KMS_EOK; KMS_EBTID for a B-TID the BSF does not know
  * or whose bootstrapping expired (the UE must bootstrap again; remembered
@@ -28,7 +30,7 @@
 typedef struct {
 	uint64_t hits;	      /* lookups answered from the cache (either kind) */
 	uint64_t misses;      /* lookups that needed the BSF */
-	uint64_t zn_requests; /* Zn HTTP requests sent, retries included */
+	uint64_t zn_requests; /* Zn HTTP requests (retries included) or BIRs sent */
 	uint64_t zn_errors;   /* Zn requests without a usable answer */
 	uint64_t zn_busy;     /* misses refused because every Zn slot was busy */
 	uint64_t zn_joined;   /* misses that shared a Zn call under way */
@@ -37,7 +39,8 @@ typedef struct {
 	size_t capacity;
 
 	/* For the metrics: zn_errors split by reason, and Zn call durations. */
-	uint64_t zn_unavailable; /* no answer: unreachable, 5xx, time-out */
+	uint64_t zn_unavailable; /* no answer: unreachable, 5xx, time-out (and
+				  * a BIA whose code says the BSF cannot serve) */
 	uint64_t zn_bad_answers; /* an answer without a usable outcome */
 	metric_hist_snap_t zn_duration;
 } naf_stats_t;

@@ -14,6 +14,11 @@
  * whose key was fetched but is gone from the cache again (evicted) waits
  * once more; after NAF_ROUNDS_MAX waits it is unavailable.
  *
+ * With naf.zn = "diameter" the call is a BIR on the process's Diameter
+ * peer instead (kms/naf_dia.c), and its end comes on a freeDiameter
+ * thread; from there on both transports share zn_finish: the same table,
+ * bound, coalescing, cache and counters.
+ *
  * Each Zn call holds a reference on its naf_t (and so on the pool and the
  * shared cache): a reload may free the state whose source started it.
  */
@@ -25,15 +30,17 @@
 #include "common/errcode.h"
 #include "common/log.h"
 #include "common/secmem.h"
+#include "kms/naf_dia.h"
 #include "kms/naf_int.h"
 
 struct naf_pend {
 	naf_pend_t *next;
 	naf_t *n; /* referenced */
 	net_wait_t *waiters;
-	net_call_t call;
-	char *req;  /* the request body */
-	char *body; /* the answer: secure memory (the key, in base64) */
+	net_call_t call; /* HTTP only */
+	char *req;	 /* the request body (HTTP) */
+	char *body;	 /* the answer: secure memory (the key, in base64) */
+	int64_t t0;	 /* kms_clock_now_ms() when the BIR went (Diameter) */
 	uint8_t id[NAF_ZN_BTID_MAX];
 	size_t len;
 	char btid[NAF_ZN_BTID_MAX + 1];
@@ -61,6 +68,11 @@ static int pend_new(naf_t *n, const uint8_t *psk_id, size_t len, naf_pend_t **ou
 	memcpy(p->btid, psk_id, len);
 	p->btid[len] = '\0';
 	naf_subject_of(p->btid, p->subj, sizeof(p->subj));
+	p->n = n;
+	if (n->dia) {
+		*out = p; /* the BIR is built by dia/ */
+		return KMS_EOK;
+	}
 	p->body = secmem_alloc(NAF_ZN_BODY_MAX);
 	int ret = p->body != NULL
 		      ? naf_zn_request(p->btid, n->sh->naf_id, n->sh->naf_id_len, &p->req)
@@ -69,7 +81,6 @@ static int pend_new(naf_t *n, const uint8_t *psk_id, size_t len, naf_pend_t **ou
 		pend_free(p);
 		return ret;
 	}
-	p->n = n;
 	p->call = (net_call_t){ .subj = p->subj,
 				.body = p->req,
 				.len = strlen(p->req),
@@ -138,21 +149,13 @@ static int for_waiters(int ret)
 									: KMS_EUNAVAIL;
 }
 
-/* The call ended (outbound thread): cache, wake, release. */
-static void zn_done(net_call_t *call, int ret, void *arg)
+/* The end of p's call, either transport: ret (with *ans on KMS_EOK) into
+ * the cache, every waiter woken, p and its reference released. */
+static void zn_finish(naf_pend_t *p, int ret, const naf_zn_answer_t *ans)
 {
-	naf_pend_t *p = arg;
 	naf_t *n = p->n;
 	shared_t *sh = n->sh;
-	naf_zn_answer_t *ans = secmem_alloc(sizeof(*ans));
-	if (ret == KMS_EAGAIN) {
-		log_req_warning(p->subj, "Zn: every connection to the BSF is busy");
-	} else if (ret == KMS_ECANCELED) {
-		log_req_notice(p->subj, "Zn: call cancelled (stopping)");
-	}
-	ret = ans != NULL ? naf_zn_outcome(sh, call, ret, p->btid, ans) : KMS_ENOMEM;
 	naf_remember(n, p->id, p->len, p->subj, ret, ans);
-	secmem_free(ans, sizeof(*ans));
 	pthread_mutex_lock(&sh->lock);
 	net_wait_t *w = pend_remove(sh, p);
 	pthread_mutex_unlock(&sh->lock);
@@ -166,25 +169,48 @@ static void zn_done(net_call_t *call, int ret, void *arg)
 	naf_put(n);
 }
 
-/* Locked: start a call for p (w its first waiter); KMS_EINPROGRESS, or a
- * failure with p not in the table (the caller frees it). */
-static int zn_start(naf_t *n, naf_pend_t *p, net_wait_t *w)
+/* The HTTP call ended (outbound thread). */
+static void zn_done(net_call_t *call, int ret, void *arg)
 {
-	shared_t *sh = n->sh;
+	naf_pend_t *p = arg;
+	naf_zn_answer_t *ans = secmem_alloc(sizeof(*ans));
+	if (ret == KMS_EAGAIN) {
+		log_req_warning(p->subj, "Zn: every connection to the BSF is busy");
+	} else if (ret == KMS_ECANCELED) {
+		log_req_notice(p->subj, "Zn: call cancelled (stopping)");
+	}
+	ret =
+	    ans != NULL ? naf_zn_outcome(p->n->sh, call, ret, p->btid, ans) : KMS_ENOMEM;
+	zn_finish(p, ret, ans);
+	secmem_free(ans, sizeof(*ans));
+}
+
+/* The BIR ended (a freeDiameter thread). */
+static void dia_done(int ret, dia_zn_bia_t *bia, void *arg)
+{
+	naf_pend_t *p = arg;
+	naf_zn_answer_t *ans = secmem_alloc(sizeof(*ans));
+	ret = ans != NULL ? naf_dia_outcome(p->n->sh, p->subj, p->t0, ret, bia, ans)
+			  : KMS_ENOMEM;
+	zn_finish(p, ret, ans);
+	secmem_free(ans, sizeof(*ans));
+}
+
+/* Locked: KMS_EOK when another lookup may start (NAF_PENDING_MAX). */
+static int pend_room(shared_t *sh, const naf_pend_t *p)
+{
 	if (sh->npending >= NAF_PENDING_MAX) {
 		atomic_fetch_add(&sh->pending_full, 1);
 		log_req_warning(p->subj, "Zn: %u lookups under way: refused",
 				NAF_PENDING_MAX);
 		return KMS_EUNAVAIL;
 	}
-	atomic_fetch_add(&n->refs, 1);
-	int ret = net_outbound_post(n->ob, n->pool, NULL, &p->call, zn_done, p);
-	if (ret != KMS_EOK) {
-		atomic_fetch_sub(&n->refs, 1); /* the state holds another */
-		log_req_warning(p->subj, "Zn: cannot start the call: %s",
-				kms_strerror(ret));
-		return KMS_EUNAVAIL;
-	}
+	return KMS_EOK;
+}
+
+/* Locked: p into the table, w its first waiter. */
+static int pend_list(shared_t *sh, naf_pend_t *p, net_wait_t *w)
+{
 	p->next = sh->pending;
 	sh->pending = p;
 	sh->npending++;
@@ -193,12 +219,49 @@ static int zn_start(naf_t *n, naf_pend_t *p, net_wait_t *w)
 	return KMS_EINPROGRESS;
 }
 
-/* Join the call for psk_id, or start one.  The callback may run before
- * this returns: the table stays locked until w is on the list. */
+/* Locked: start a call for p (w its first waiter); KMS_EINPROGRESS, or a
+ * failure with p not in the table (the caller frees it).  HTTP: the call
+ * is posted under the lock (a callback that runs at once waits for it);
+ * Diameter: p is listed here and its BIR sent by the caller, unlocked. */
+static int zn_start(naf_t *n, naf_pend_t *p, net_wait_t *w)
+{
+	shared_t *sh = n->sh;
+	if (pend_room(sh, p) != KMS_EOK) {
+		return KMS_EUNAVAIL;
+	}
+	atomic_fetch_add(&n->refs, 1); /* the call's */
+	if (!n->dia) {
+		int ret = net_outbound_post(n->ob, n->pool, NULL, &p->call, zn_done, p);
+		if (ret != KMS_EOK) {
+			atomic_fetch_sub(&n->refs, 1); /* the state holds another */
+			log_req_warning(p->subj, "Zn: cannot start the call: %s",
+					kms_strerror(ret));
+			return KMS_EUNAVAIL;
+		}
+	}
+	return pend_list(sh, p, w);
+}
+
+/*
+ * Not locked (Diameter): send the BIR of p, listed already.  freeDiameter's
+ * queues block the sender when full, and their answers need the table
+ * lock: sending under it could stall both for good.  A refused send ends
+ * p at once: its waiters (the caller's among them) are woken unavailable.
+ */
+static void dia_start(naf_t *n, naf_pend_t *p)
+{
+	p->t0 = kms_clock_now_ms();
+	if (naf_dia_send(n, p->btid, p->subj, dia_done, p) != KMS_EOK) {
+		zn_finish(p, KMS_EUNAVAIL, NULL); /* counted and logged */
+	}
+}
+
+/* Join the call for psk_id, or start one.  A callback may run before
+ * this returns: w is on the list before the table is unlocked. */
 static int zn_wait(naf_t *n, const uint8_t *psk_id, size_t len, net_wait_t *w)
 {
 	shared_t *sh = n->sh;
-	naf_pend_t *mine = NULL;
+	naf_pend_t *mine = NULL, *send = NULL;
 	int ret = pend_new(n, psk_id, len, &mine);
 	if (ret != KMS_EOK) {
 		return KMS_EUNAVAIL;
@@ -212,10 +275,14 @@ static int zn_wait(naf_t *n, const uint8_t *psk_id, size_t len, net_wait_t *w)
 		ret = KMS_EINPROGRESS;
 	} else {
 		ret = zn_start(n, mine, w);
+		send = ret == KMS_EINPROGRESS && n->dia ? mine : NULL;
 		mine = ret == KMS_EINPROGRESS ? NULL : mine;
 	}
 	pthread_mutex_unlock(&sh->lock);
 	pend_free(mine);
+	if (send != NULL) {
+		dia_start(n, send); /* send may be gone after this */
+	}
 	return ret;
 }
 
@@ -226,7 +293,7 @@ int naf_lookup_async(kms_psk_source_t *src, const uint8_t *psk_id, size_t len,
 	if (n == NULL || out == NULL) {
 		return KMS_EINVAL;
 	}
-	if (n->ob == NULL || w == NULL) {
+	if ((n->ob == NULL && !n->dia) || w == NULL) {
 		return naf_lookup(src, psk_id, len, out);
 	}
 	if (psk_id == NULL || naf_zn_btid_check(psk_id, len) != KMS_EOK) {

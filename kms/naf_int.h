@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "common/metric.h"
+#include "dia/zn.h"
 #include "gba/kdf.h"
 #include "kms/naf.h"
 #include "kms/naf_cache.h"
@@ -49,7 +50,9 @@ typedef struct {
 	kms_psk_source_t base; /* first: the source pointer is the naf_t */
 	atomic_uint refs;      /* the state's, and one per Zn call in flight */
 	shared_t *sh;
-	net_pool_t *pool;
+	net_pool_t *pool;    /* HTTP Zn; NULL with naf.zn = "diameter" */
+	bool dia;	     /* naf.zn = "diameter": BIR/BIA on the process's peer */
+	uint32_t timeout_ms; /* naf.timeout_ms: the wait for a BIA */
 	uint32_t negative_ttl;
 	net_outbound_t *ob; /* NULL: lookup_async is the synchronous lookup */
 } naf_t;
@@ -68,6 +71,24 @@ int naf_zn_outcome(shared_t *sh, const net_call_t *call, int ret, const char *bt
 /* Put the outcome ret (and *ans on KMS_EOK) in the cache or negative cache. */
 void naf_remember(naf_t *n, const uint8_t *psk_id, size_t len, const char *subj, int ret,
 		  const naf_zn_answer_t *ans);
+
+/* --- naf.zn = "diameter" (kms/naf_dia.c) --- */
+
+/* Send a BIR for btid (counted as a Zn request; a refusal as a Zn error,
+ * logged).  KMS_EOK: cb will run, on a freeDiameter thread. */
+int naf_dia_send(naf_t *n, const char *btid, const char *subj, dia_zn_done_cb cb,
+		 void *arg);
+
+/* What the end of a BIR sent at t0_ms (kms_clock_now_ms) means: ret and
+ * bia as dia_zn_done_cb has them.  KMS_EOK with *ans, KMS_EBTID,
+ * KMS_EPOLICY or KMS_EUNAVAIL; counted and logged as naf_zn_outcome. */
+int naf_dia_outcome(shared_t *sh, const char *subj, int64_t t0_ms, int ret,
+		    const dia_zn_bia_t *bia, naf_zn_answer_t *ans);
+
+/* The blocking lookup's miss over Diameter: send, wait for the answer
+ * (bounded), remember it.  KMS_EOK with *out, or the refusal. */
+int naf_dia_lookup(naf_t *n, const uint8_t *psk_id, size_t len, const char *btid,
+		   const char *subj, kms_psk_t *out);
 
 int naf_lookup(kms_psk_source_t *src, const uint8_t *psk_id, size_t len, kms_psk_t *out);
 int naf_lookup_async(kms_psk_source_t *src, const uint8_t *psk_id, size_t len,

@@ -123,20 +123,10 @@ static int get_time(const json_t *o, const char *name, int64_t *out, bool *prese
 	return KMS_EOK;
 }
 
-/*
- * One IMPU into the identity list: its KMS user identity (identity_normalise,
- * the content decides).  tel: and other schemes, group (wildcard) IMPUs and
- * malformed ones are skipped with a debug line, as are duplicates and those
- * over the cap.
- */
-static int add_impu(const json_t *v, const char *subj, naf_zn_answer_t *a)
+int naf_zn_add_impu(const char *uri, const char *subj, naf_zn_answer_t *a)
 {
-	if (!json_is_string(v)) {
-		return KMS_EMALFORMED;
-	}
-	const char *uri = json_string_value(v);
-	size_t len = json_string_length(v);
-	if (len == 0 || len > NAF_ZN_IMPU_MAX || strlen(uri) != len) {
+	size_t len = uri != NULL ? strnlen(uri, NAF_ZN_IMPU_MAX + 1) : 0;
+	if (len == 0 || len > NAF_ZN_IMPU_MAX || a == NULL) {
 		return KMS_EMALFORMED;
 	}
 	a->impus_seen++;
@@ -168,6 +158,15 @@ static int add_impu(const json_t *v, const char *subj, naf_zn_answer_t *a)
 	}
 	memcpy(a->psk.ids[a->psk.nids++], id, n + 1);
 	return KMS_EOK;
+}
+
+/* A JSON IMPU: a string without a NUL inside, then as any other. */
+static int add_impu(const json_t *v, const char *subj, naf_zn_answer_t *a)
+{
+	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v)) {
+		return KMS_EMALFORMED;
+	}
+	return naf_zn_add_impu(json_string_value(v), subj, a);
 }
 
 static int parse_guss(const json_t *guss, const char *btid, naf_zn_answer_t *a)

@@ -10,8 +10,15 @@
  *            "me_key_material": base64(Ks_(ext)_NAF), "key_expiry_time": unix s,
  *            "bootstrap_info_creation_time": unix s, "gba_type": "3G",
  *            "guss": {"uss": [{"naf_group": G, "impus": [URI, ...]}, ...]}}
- * 404:      {"error": "USER_UNKNOWN", "result_code": 5401, "reason": ...}
+ * 404:      {"error": "TRANSACTION_IDENTIFIER_INVALID", "result_code": 5403,
+ *            "reason": ...} for a B-TID the BSF does not know (older BSFs:
+ *            {"error": "USER_UNKNOWN", "result_code": 5401}); either is
+ *            KMS_EBTID: the status decides, the body only feeds the log
  * 403:      {"error": "NOT_AUTHORIZED", "result_code": 5402}
+ *
+ * naf.zn = "diameter" carries the same exchange as a BIR/BIA (kms/naf_dia.h);
+ * its answers end in the same naf_zn_answer_t, their IMPUs (GUSS uids)
+ * through naf_zn_add_impu().
  */
 #ifndef KMS_KMS_NAF_ZN_H
 #define KMS_KMS_NAF_ZN_H
@@ -66,6 +73,16 @@ int naf_zn_request(const char *btid, const uint8_t *naf_id, size_t naf_id_len,
  */
 int naf_zn_parse(const char *body, size_t len, const char *btid, int64_t now,
 		 naf_zn_answer_t *out);
+
+/*
+ * One IMPU (a NUL-terminated URI from the BSF) into a->psk.ids: its KMS
+ * user identity (identity_normalise, the content decides).  tel: and
+ * other schemes, group (wildcard) IMPUs and malformed ones are skipped
+ * with a debug line, as are duplicates and those over KMS_PSK_IDS_MAX;
+ * counted in impus_seen / impus_skipped.  KMS_EMALFORMED when empty or
+ * over NAF_ZN_IMPU_MAX bytes.
+ */
+int naf_zn_add_impu(const char *uri, const char *subj, naf_zn_answer_t *a);
 
 /*
  * The outcome of a non-200 answer: 404 (unknown or expired B-TID) and 400

@@ -12,6 +12,7 @@
 #include "common/errcode.h"
 #include "common/log.h"
 #include "common/secmem.h"
+#include "dia/peer.h"
 #include "kms/naf.h"
 #include "kms/policy_store.h"
 #include "kms/psk_static.h"
@@ -46,15 +47,21 @@ void kms_state_free(kms_state_t *st)
 void kms_state_log_naf_stats(const kms_state_t *st)
 {
 	naf_stats_t s;
-	if (st != NULL && naf_stats(st->psk, &s) == KMS_EOK) {
-		log_notice("naf: stats hits=%llu misses=%llu zn_requests=%llu "
-			   "zn_errors=%llu zn_busy=%llu zn_joined=%llu entries=%zu "
-			   "capacity=%zu",
-			   (unsigned long long)s.hits, (unsigned long long)s.misses,
-			   (unsigned long long)s.zn_requests,
-			   (unsigned long long)s.zn_errors, (unsigned long long)s.zn_busy,
-			   (unsigned long long)s.zn_joined, s.entries, s.capacity);
+	if (st == NULL || naf_stats(st->psk, &s) != KMS_EOK) {
+		return;
 	}
+	char dia[48] = "";
+	if (kms_config_zn_diameter(&st->cfg)) {
+		snprintf(dia, sizeof(dia), " diameter_peers_open=%zu",
+			 dia_peer_open_count());
+	}
+	log_notice("naf: stats hits=%llu misses=%llu zn_requests=%llu "
+		   "zn_errors=%llu zn_busy=%llu zn_joined=%llu entries=%zu "
+		   "capacity=%zu%s",
+		   (unsigned long long)s.hits, (unsigned long long)s.misses,
+		   (unsigned long long)s.zn_requests, (unsigned long long)s.zn_errors,
+		   (unsigned long long)s.zn_busy, (unsigned long long)s.zn_joined,
+		   s.entries, s.capacity, dia);
 }
 
 void kms_state_apply_log(const kms_config_t *cfg)

@@ -195,6 +195,12 @@ static void given_error_statuses_when_mapped_then_btid_policy_or_unavailable(voi
 	CU_ASSERT_EQUAL(naf_zn_status(404, e404, strlen(e404), reason, sizeof(reason)),
 			KMS_EBTID);
 	CU_ASSERT_STRING_EQUAL(reason, "expired");
+	/* bsf-stubd's body for an unknown B-TID now (TS 29.109 result code). */
+	const char *e5403 = "{\"error\":\"TRANSACTION_IDENTIFIER_INVALID\","
+			    "\"result_code\":5403}";
+	CU_ASSERT_EQUAL(naf_zn_status(404, e5403, strlen(e5403), reason, sizeof(reason)),
+			KMS_EBTID);
+	CU_ASSERT_STRING_EQUAL(reason, "TRANSACTION_IDENTIFIER_INVALID");
 	const char *e403 = "{\"error\":\"NOT_AUTHORIZED\",\"result_code\":5402}";
 	CU_ASSERT_EQUAL(naf_zn_status(403, e403, strlen(e403), reason, sizeof(reason)),
 			KMS_EPOLICY);
