@@ -197,11 +197,12 @@ int dia_zn_bia_fill(const dia_zn_dict_t *d, struct msg *ans, const dia_zn_bia_t 
 
 /* --- Decoding ----------------------------------------------------------- */
 
-/* The AVP's header when its value was resolved by the dictionary. */
+/* The AVP's header; avp_value is NULL for a grouped AVP and for one the
+ * dictionary does not know. */
 static struct avp_hdr *hdr_of(struct avp *a)
 {
 	struct avp_hdr *h = NULL;
-	if (fd_msg_avp_hdr(a, &h) != 0 || h == NULL || h->avp_value == NULL)
+	if (fd_msg_avp_hdr(a, &h) != 0)
 		return NULL;
 	return h;
 }
@@ -267,7 +268,8 @@ int dia_zn_bir_decode(const dia_zn_dict_t *d, struct msg *msg, dia_zn_bir_t *bir
 		return KMS_EMALFORMED;
 	for (; a != NULL; fd_msg_browse(a, MSG_BRW_NEXT, &a, NULL)) {
 		struct avp_hdr *h = hdr_of(a);
-		if (h != NULL && bir_avp(h, bir, &seen) != KMS_EOK) {
+		if (h != NULL && h->avp_value != NULL &&
+		    bir_avp(h, bir, &seen) != KMS_EOK) {
 			if (invalid != NULL)
 				*invalid = a;
 			return KMS_EMALFORMED;
@@ -291,7 +293,7 @@ static int exp_result(struct avp *g, dia_zn_bia_t *bia)
 		return KMS_EMALFORMED;
 	for (; a != NULL; fd_msg_browse(a, MSG_BRW_NEXT, &a, NULL)) {
 		struct avp_hdr *h = hdr_of(a);
-		if (h == NULL)
+		if (h == NULL || h->avp_value == NULL)
 			continue;
 		if (is_avp(h, 0, AC_VENDOR_ID))
 			vendor = h->avp_value->u32;
@@ -343,14 +345,16 @@ static int get_guss(dia_zn_bia_t *bia, const union avp_value *v)
 static int bia_avp(struct avp *a, const struct avp_hdr *h, dia_zn_bia_t *bia)
 {
 	const union avp_value *v = h->avp_value;
+	if (is_avp(h, 0, 297)) /* Experimental-Result (grouped) */
+		return exp_result(a, bia);
+	if (v == NULL)
+		return KMS_EOK;
 	if (is_avp(h, 0, AC_RESULT_CODE)) {
 		if (bia->result_code != 0 || v->u32 == 0)
 			return KMS_EMALFORMED;
 		bia->result_code = v->u32;
 		return KMS_EOK;
 	}
-	if (is_avp(h, 0, 297)) /* Experimental-Result */
-		return exp_result(a, bia);
 	if (is_avp(h, 0, AC_ORIGIN_HOST))
 		return copy_str(bia->origin_host, sizeof(bia->origin_host), h);
 	if (is_avp(h, 0, AC_USER_NAME))
