@@ -66,37 +66,6 @@ int bsf_zn_error(unsigned status, const char *error, int result_code, const char
 		      ans);
 }
 
-/* A B-TID: printable ASCII without spaces, with an inner '@'. */
-static int btid_check(const char *s, size_t len)
-{
-	if (len == 0 || len > GBA_BTID_MAX) {
-		return KMS_EMALFORMED;
-	}
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] <= 0x20 || s[i] >= 0x7f) {
-			return KMS_EMALFORMED;
-		}
-	}
-	const char *at = memchr(s, '@', len);
-	return at != NULL && at != s && at != s + len - 1 ? KMS_EOK : KMS_EMALFORMED;
-}
-
-/* NAF_Id: FQDN (printable ASCII, no NUL) || 5-octet Ua security protocol id. */
-static int naf_id_split(const uint8_t *id, size_t len, char *fqdn)
-{
-	if (len <= GBA_UA_ID_LEN || len > GBA_NAF_ID_MAX) {
-		return KMS_EMALFORMED;
-	}
-	size_t n = len - GBA_UA_ID_LEN;
-	if (n > BSF_FQDN_MAX || memchr(id, '\0', n) != NULL ||
-	    gba_string_check((const char *)id, n) != KMS_EOK) {
-		return KMS_EMALFORMED;
-	}
-	memcpy(fqdn, id, n);
-	fqdn[n] = '\0';
-	return KMS_EOK;
-}
-
 int bsf_zn_parse(const uint8_t *body, size_t len, bsf_zn_req_t *out, const char **why)
 {
 	bsf_zn_req_t req;
@@ -122,7 +91,7 @@ int bsf_zn_parse(const uint8_t *body, size_t len, bsf_zn_req_t *out, const char 
 		if (strcmp(key, "transaction_identifier") == 0) {
 			size_t n = json_string_length(v);
 			if (!json_is_string(v) ||
-			    btid_check(json_string_value(v), n) != KMS_EOK) {
+			    bsf_zn_btid_check(json_string_value(v), n) != KMS_EOK) {
 				w = "transaction_identifier is not a B-TID string";
 				break;
 			}
@@ -134,7 +103,7 @@ int bsf_zn_parse(const uint8_t *body, size_t len, bsf_zn_req_t *out, const char 
 			    base64_decode(json_string_value(v), json_string_length(v),
 					  req.naf_id, sizeof(req.naf_id),
 					  &req.naf_id_len) != KMS_EOK ||
-			    naf_id_split(req.naf_id, req.naf_id_len, req.fqdn) !=
+			    bsf_zn_naf_fqdn(req.naf_id, req.naf_id_len, req.fqdn) !=
 				KMS_EOK) {
 				w = "naf_id is not base64 of FQDN || 5-octet Ua id";
 				break;

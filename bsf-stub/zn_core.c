@@ -47,6 +47,37 @@ void bsf_zn_result_clear(bsf_zn_result_t *r)
 	}
 }
 
+/* A B-TID: printable ASCII without spaces, with an inner '@'. */
+int bsf_zn_btid_check(const char *s, size_t len)
+{
+	if (len == 0 || len > GBA_BTID_MAX) {
+		return KMS_EMALFORMED;
+	}
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] <= 0x20 || s[i] >= 0x7f) {
+			return KMS_EMALFORMED;
+		}
+	}
+	const char *at = memchr(s, '@', len);
+	return at != NULL && at != s && at != s + len - 1 ? KMS_EOK : KMS_EMALFORMED;
+}
+
+/* NAF_Id: FQDN (printable ASCII, no NUL) || 5-octet Ua security protocol id. */
+int bsf_zn_naf_fqdn(const uint8_t *id, size_t len, char *fqdn)
+{
+	if (len <= GBA_UA_ID_LEN || len > GBA_NAF_ID_MAX) {
+		return KMS_EMALFORMED;
+	}
+	size_t n = len - GBA_UA_ID_LEN;
+	if (n > BSF_FQDN_MAX || memchr(id, '\0', n) != NULL ||
+	    gba_string_check((const char *)id, n) != KMS_EOK) {
+		return KMS_EMALFORMED;
+	}
+	memcpy(fqdn, id, n);
+	fqdn[n] = '\0';
+	return KMS_EOK;
+}
+
 static int add_impu(const char *impu, void *arg)
 {
 	bsf_zn_result_t *r = arg;

@@ -81,6 +81,14 @@ bool bsf_zn_test_code_ok(uint32_t code);
 void bsf_zn_lookup(bsf_t *b, const char *rid, const bsf_zn_query_t *q, int64_t now,
 		   bsf_zn_result_t *out);
 
+/* KMS_EOK when s (len bytes) is a B-TID: 1..GBA_BTID_MAX printable ASCII
+ * characters without spaces, with an '@' neither first nor last. */
+int bsf_zn_btid_check(const char *s, size_t len);
+
+/* The FQDN of NAF_Id = FQDN (1..255 printable octets) || 5-octet Ua id,
+ * NUL-terminated into fqdn (BSF_FQDN_MAX + 1 bytes); KMS_EMALFORMED. */
+int bsf_zn_naf_fqdn(const uint8_t *id, size_t len, char *fqdn);
+
 /* Wipe *r (it holds Ks_ext_NAF). */
 void bsf_zn_result_clear(bsf_zn_result_t *r);
 
