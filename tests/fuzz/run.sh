@@ -7,6 +7,7 @@
 #   digest         HTTP Digest header (gba/digest.c)
 #   identity       identities and wildcard group patterns (policy/identity.c)
 #   zn             Zn answer reader (kms/naf_zn.c)
+#   guss           GUSS XML of the GBA-UserSecSettings AVP (gba/guss.c)
 #   config         kmsd.conf loader (kms/config.c, libconfig)
 #   ticket         ticket opener, every Ticket Type (kms/ticket*.c, mikey/)
 #   ticket_sealed  the same, its input sealed with the test key first, so
