@@ -83,7 +83,10 @@ static int rules_ok(struct msg *m)
 {
 	struct fd_pei pei;
 	memset(&pei, 0, sizeof(pei));
-	return fd_msg_parse_rules(m, dict, &pei) == 0;
+	int rc = fd_msg_parse_rules(m, dict, &pei);
+	if (pei.pei_avp_free)
+		fd_msg_free(pei.pei_avp);
+	return rc == 0;
 }
 
 /* The first top-level AVP with this vendor and code, or NULL. */
