@@ -75,16 +75,16 @@ kill -STOP "$zn_bsf_pid"
 t0=$(date +%s)
 "$UE" request --gba "$tmp/alice3.gba" --id alice@example.org --to bob@example.org \
 	--out "$tmp/q3.bin" --state "$tmp/q3.st" 2>"$tmp/err" || fail "request (alice3)"
-st=$(curl -s -m 8 -o "$tmp/r3.bin" -D "$tmp/hdr" -w '%{http_code} %{time_total}' -H "$MIKEY" \
+r3=$(curl -s -m 8 -o "$tmp/r3.bin" -D "$tmp/hdr" -w '%{http_code} %{time_total}' -H "$MIKEY" \
 	--data-binary @"$tmp/q3.bin" "$U?requesttype=ticketrequest" || true)
-[ "${st%% *}" = 503 ] || fail "a miss with the BSF stopped: $st, expected 503"
+[ "${r3%% *}" = 503 ] || fail "a miss with the BSF stopped: $r3, expected 503"
 # Not before naf.timeout_ms (the BIR went out and was not answered), and
 # well before curl's own bound.
-awk -v t="${st#* }" 'BEGIN { exit !(t >= 0.9 && t < 5) }' ||
-	fail "a miss with the BSF stopped answered after ${st#* } s, not naf.timeout_ms"
+awk -v t="${r3#* }" 'BEGIN { exit !(t >= 0.9 && t < 5) }' ||
+	fail "a miss with the BSF stopped answered after ${r3#* } s, not naf.timeout_ms"
 zn_is_mikey_error "$tmp/r3.bin" || fail "no MIKEY Error with the BSF stopped"
 want 200 "$tmp/alice.gba"
-ok "BSF stopped: a miss 503 after naf.timeout_ms (${st#* } s), the cached key served"
+ok "BSF stopped: a miss 503 after naf.timeout_ms (${r3#* } s), the cached key served"
 # RFC 3539: a DWR after Tw of silence, SUSPECT after another Tw without
 # DWA, then down: 2-3 x Tw (+ jitter) from the stop; 16 s measured.
 wait_for 25 "the watchdog never closed the connection to a stopped BSF" peers_are 0
