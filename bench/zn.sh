@@ -53,6 +53,7 @@ bsf_dia=""
 if [ $dia = 1 ]; then
 	fail() { die "$*"; }
 	top_srcdir=$top
+	top_builddir=$B
 	. "$top/tests/system/dia_lib.sh"
 	fdb=$(free_port)
 	fdk=$(free_port)
