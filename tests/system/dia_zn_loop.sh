@@ -6,7 +6,8 @@
 # gets the UICC key too; an unknown B-TID gets Experimental-Result 5403;
 # a BSF stopped with SIGSTOP on an open connection makes the BIR time out
 # (--timeout-ms 500: unavailable, the callback called once); with no BSF
-# at all the BIR is unavailable.
+# at all the BIR is unavailable; a BSF that dies with the BIR pending
+# makes it unavailable too, before the timeout.
 set -eu
 . "${top_srcdir:-.}/tests/system/lib.sh"
 . "$top_srcdir/tests/system/dia_lib.sh"
@@ -69,7 +70,28 @@ json_check "d['ret'] == 'KMS_EUNAVAIL' and d['outcome'] == 'unavailable' and d['
 grep -q "within the timeout" "$tmp/naf4.log" || fail "no timeout line in the NAF's log"
 ok "a stopped BSF: the BIR times out (unavailable), the callback called once"
 
-stop "$bsf" "dia_zn_peer --serve"
-ask naf5.log --ask good@zn.test --naf-id naf.zn.test --wait-open-ms 300 --timeout-ms 500
+# The BSF dies with the BIR on its connection: freeDiameter fails the
+# request over, finds no other peer and answers it itself (3002, the E
+# bit), long before the 20 s timeout: unavailable, the callback once.
+rm -f "$tmp/go"
+"$DIA_PEER" --conf "$tmp/naf.conf" --ask good@zn.test --naf-id naf.zn.test --debug \
+	--timeout-ms 20000 --go-file "$tmp/go" >"$tmp/dropped.out" 2>"$tmp/naf6.log" &
+naf=$!
+track "$naf"
+wait_for 15 "the NAF never had an open peer" grep -qs "open (1 peers)" "$tmp/naf6.log"
+kill -STOP "$bsf"
+touch "$tmp/go"
+wait_for 10 "the NAF did not send its BIR" grep -qs "hook 4 command 310 flags 0xc0" "$tmp/naf6.log"
+kill_daemon "$bsf"
+wait_for 15 "the NAF did not end its BIR" grep -qs '^{' "$tmp/dropped.out"
+wait_for 20 "the NAF did not exit" sh -c "! kill -0 $naf 2>/dev/null"
+wait "$naf" || fail "dia_zn_peer --ask exit status $?"
+untrack "$naf"
+cp "$tmp/dropped.out" "$tmp/out"
+echo "# $(cat "$tmp/out")"
+json_check "d['outcome'] == 'unavailable' and d['calls'] == 1 and d['key_len'] == 0"
+ok "the BSF dies with the BIR pending: unavailable, the callback called once"
+
+ask naf7.log --ask good@zn.test --naf-id naf.zn.test --wait-open-ms 300 --timeout-ms 500
 json_check "d['outcome'] == 'unavailable' and d['calls'] <= 1 and d['key_len'] == 0"
 ok "no BSF: unavailable"
