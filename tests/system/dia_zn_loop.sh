@@ -89,7 +89,7 @@ wait "$naf" || fail "dia_zn_peer --ask exit status $?"
 untrack "$naf"
 cp "$tmp/dropped.out" "$tmp/out"
 echo "# $(cat "$tmp/out")"
-json_check "d['outcome'] == 'unavailable' and d['calls'] == 1 and d['key_len'] == 0"
+json_check "d['ret'] == 'KMS_EOK' and d['result_code'] == 3002 and d['outcome'] == 'unavailable' and d['calls'] == 1"
 ok "the BSF dies with the BIR pending: unavailable, the callback called once"
 
 ask naf7.log --ask good@zn.test --naf-id naf.zn.test --wait-open-ms 300 --timeout-ms 500
