@@ -4,6 +4,7 @@
 # gets 2001 with the test key (checked by its SHA-256 prefix), the IMPI,
 # the GUSS and both times (one after the NTP era change of 2036); GBA_U
 # gets the UICC key too; an unknown B-TID gets Experimental-Result 5403;
+# a failing BSF handler gives 5012;
 # a BSF stopped with SIGSTOP on an open connection makes the BIR time out
 # (--timeout-ms 500: unavailable, the callback called once); with no BSF
 # at all the BIR is unavailable; a BSF that dies with the BIR pending
@@ -48,6 +49,10 @@ json_check "d['ret'] == 'KMS_EOK' and d['calls'] == 1 and d['outcome'] == 'refus
 json_check "d['result_code'] == 0 and d['exp_result_code'] == 5403 and d['key_len'] == 0"
 ok "an unknown B-TID: Experimental-Result 5403 (vendor 10415), no key"
 grep -q "unknown B-TID, 5403" "$tmp/bsf.log" || fail "the BSF did not log the 5403"
+
+ask naf3b.log --ask fail@zn.test --naf-id naf.zn.test
+json_check "d['ret'] == 'KMS_EOK' and d['result_code'] == 5012 and d['outcome'] == 'refused'"
+ok "the BSF's handler fails: DIAMETER_UNABLE_TO_COMPLY"
 
 # SIGSTOP on an open connection: no answer, the NAF's timeout ends the BIR.
 rm -f "$tmp/go"
