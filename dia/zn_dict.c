@@ -22,12 +22,56 @@
 
 #define ZN_FLAGS (AVP_FLAG_VENDOR | AVP_FLAG_MANDATORY)
 
-/* fd_dict_new that returns the existing object on EEXIST. */
+/* The object dict_new() is about to define, if it exists already. */
+static struct dict_object *existing(struct dictionary *dict, enum dict_object_type type,
+				    void *data, struct dict_object *parent)
+{
+	struct dict_object *o = NULL;
+	switch (type) {
+	case DICT_TYPE:
+		fd_dict_search(dict, type, TYPE_BY_NAME,
+			       ((struct dict_type_data *)data)->type_name, &o, ENOENT);
+		break;
+	case DICT_ENUMVAL: {
+		struct dict_enumval_request rq = { .type_obj = parent };
+		rq.search.enum_name = ((struct dict_enumval_data *)data)->enum_name;
+		fd_dict_search(dict, type, ENUMVAL_BY_STRUCT, &rq, &o, ENOENT);
+		break;
+	}
+	case DICT_AVP: {
+		struct dict_avp_data *ad = data;
+		struct dict_avp_request rq = { ad->avp_vendor, ad->avp_code, NULL };
+		fd_dict_search(dict, type, AVP_BY_CODE_AND_VENDOR, &rq, &o, ENOENT);
+		break;
+	}
+	case DICT_COMMAND:
+		fd_dict_search(dict, type, CMD_BY_NAME,
+			       ((struct dict_cmd_data *)data)->cmd_name, &o, ENOENT);
+		break;
+	case DICT_APPLICATION:
+		fd_dict_search(dict, type, APPLICATION_BY_ID,
+			       &((struct dict_application_data *)data)->application_id,
+			       &o, ENOENT);
+		break;
+	default:
+		break;
+	}
+	return o;
+}
+
+/*
+ * fd_dict_new, or the existing object: looked up first, because
+ * freeDiameter 1.2.1 leaks the copied name when fd_dict_new answers
+ * EEXIST; EEXIST with the object is accepted too.
+ */
 static int dict_new(struct dictionary *dict, enum dict_object_type type, void *data,
 		    struct dict_object *parent, struct dict_object **ref)
 {
+	*ref = existing(dict, type, data, parent);
+	if (*ref != NULL)
+		return 0;
 	int rc = fd_dict_new(dict, type, data, parent, ref);
-	if (rc == EEXIST && ref != NULL && *ref != NULL)
+	if (rc == EEXIST && *ref != NULL)
 		return 0;
 	return rc;
 }

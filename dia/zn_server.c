@@ -42,8 +42,6 @@ static int answer_error(const dia_zn_dict_t *d, struct msg *ans, uint32_t missin
 		fd_msg_free(failed);
 	if (rc != 0)
 		return rc;
-	dia_zn_bia_t bia;
-	dia_zn_bia_init(&bia);
 	/* Only Vendor-Specific-Application-Id and Auth-Session-State: the
 	 * Result-Code is in already. */
 	struct avp *a = NULL;

@@ -14,6 +14,9 @@
  *	unavailable, malformed), the result codes, impi, key lengths and a
  *	SHA-256 prefix of each key (never a key), expiry, created, gba_type,
  *	guss_len, origin_host.  Exit 0 whenever a line was printed.
+ *	--go-file F: once a peer is open, print "open" on stderr and send
+ *	only when F exists (at most 20 s): a test can act on the open
+ *	connection first (stop the BSF) without sleeping.
  * Log lines go to stderr (--debug: freeDiameter's debug lines too).
  */
 #include "common/crypto.h"
@@ -28,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define TEST_CREATED 1700000000LL /* 2023: NTP era 0 */
 #define TEST_EXPIRY 2100000000LL  /* 2036-07: NTP era 1 */
@@ -157,6 +161,18 @@ static void sleep_ms(unsigned ms)
 	nanosleep(&ts, NULL);
 }
 
+static const char *go_file;
+
+/* --go-file: "open" once a peer is, then wait (bounded) for the file. */
+static void wait_go(void)
+{
+	if (go_file == NULL)
+		return;
+	log_notice("open (%zu peers)", dia_peer_open_count());
+	for (unsigned w = 0; w < 20000 && access(go_file, F_OK) != 0; w += 10)
+		sleep_ms(10);
+}
+
 static int ask(const char *btid, const char *fqdn, unsigned timeout_ms,
 	       unsigned wait_open_ms, bool gba_u)
 {
@@ -170,6 +186,7 @@ static int ask(const char *btid, const char *fqdn, unsigned timeout_ms,
 	/* Bounded: one check every 10 ms. */
 	for (unsigned w = 0; w < wait_open_ms && dia_peer_open_count() == 0; w += 10)
 		sleep_ms(10);
+	wait_go();
 	ask_t a = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
 	dia_zn_bia_init(&a.bia);
 	int rc = dia_zn_send_bir(btid, naf_id, flen + sizeof(ua), gba_u, timeout_ms,
@@ -220,6 +237,8 @@ int main(int argc, char **argv)
 			fqdn = argv[++i];
 		else if (v != NULL && strcmp(o, "--timeout-ms") == 0)
 			timeout_ms = (unsigned)strtoul(argv[++i], NULL, 10);
+		else if (v != NULL && strcmp(o, "--go-file") == 0)
+			go_file = argv[++i];
 		else if (v != NULL && strcmp(o, "--wait-open-ms") == 0)
 			wait_open_ms = (unsigned)strtoul(argv[++i], NULL, 10);
 		else {
