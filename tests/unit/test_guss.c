@@ -407,6 +407,10 @@ static void given_wrong_namespace_or_root_when_parsing_then_emalformed(void)
 			KMS_EMALFORMED);
 	CU_ASSERT_EQUAL(parse_rc("<gus xmlns='" NS "'><ussList>" USS1 "</ussList></gus>"),
 			KMS_EMALFORMED);
+	/* The root in another namespace, its children in ours. */
+	CU_ASSERT_EQUAL(parse_rc("<x:guss xmlns:x='urn:wrong' xmlns='" NS
+				 "'><ussList>" USS1 "</ussList></x:guss>"),
+			KMS_EMALFORMED);
 	/* A namespace that merely starts like ours. */
 	CU_ASSERT_EQUAL(
 	    parse_rc("<guss xmlns='" NS "|guss'><ussList>" USS1 "</ussList></guss>"),
