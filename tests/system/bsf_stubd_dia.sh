@@ -6,7 +6,8 @@
 # and a GUSS listing the IMPUs of the NAF's group; an unknown B-TID 5403,
 # a NAF not allowed 5402, an expired session 5403 (lifetime 1 s, waited
 # for with a bound), and every --test-zn-result code on both fronts
-# (Experimental-Result for 5001/54xx, Result-Code for 3004/5012).
+# (Experimental-Result for 5001/54xx, Result-Code for 3004/5012), changed
+# at run time through POST /test/zn-result (404 without the option).
 # Needs freeDiameter in the build (else 77), python3, openssl.
 set -eu
 
@@ -59,10 +60,20 @@ print(json.dumps({"transaction_identifier": sys.argv[1],
 		>"$tmp/zn.json"
 	call "$B/zn" -H "$JSON" --data-binary @"$tmp/zn.json"
 }
-jbody() { # jbody EXPR: a python expression over the JSON answer d
-	python3 -c 'import base64, hashlib, json, sys
+# check WHAT EXPR...: each python EXPR over d (the BIA line in $tmp/out) and
+# j (the last JSON answer in $tmp/body) holds (one python run: the machine
+# may be loaded).
+check() {
+	check_what=$1
+	shift
+	python3 - "$tmp/out" "$tmp/body" "$@" <<'PY' || fail "$check_what: $(cat "$tmp/out" "$tmp/body")"
+import base64, hashlib, json, sys
 d = json.load(open(sys.argv[1]))
-print(eval(sys.argv[2]))' "$tmp/body" "$1"
+j = json.load(open(sys.argv[2]))
+for e in sys.argv[3:]:
+    if not eval(e):
+        sys.exit("false: " + e)
+PY
 }
 
 # --- both fronts, one key ------------------------------------------------------------
@@ -70,57 +81,57 @@ bsf_start
 grep -q "Zn over Diameter: serving BIRs" "$tmp/bsf.log" || fail "no Diameter front"
 boot
 [ "$(zn_json "$btid" kms.example.org)" = 200 ] || fail "JSON Zn: $(cat "$tmp/body")"
-want=$(jbody 'hashlib.sha256(base64.b64decode(d["me_key_material"])).hexdigest()[:16]')
-exp=$(jbody 'd["key_expiry_time"]')
-created=$(jbody 'd["bootstrap_info_creation_time"]')
 ask "$btid" kms.example.org
-json_check "d['outcome'] == 'ok' and d['result_code'] == 2001 and d['exp_result_code'] == 0"
-json_check "d['key_len'] == 32 and d['key_sha256'] == '$want' and d['uicc_key_len'] == 0"
-json_check "d['impi'] == 'alice@ims.example.org' and d['origin_host'] == 'bsf.example.org'"
-json_check "d['expiry'] == $exp and d['created'] == $created and d['expiry'] - d['created'] == 3600"
-json_check "d['gba_type'] == 0 and d['guss_len'] > 0"
 # The GUSS as built (debug log: identities, no key): its length is the one
 # the NAF received, and it lists both IMPUs of group kms.
-guss_len=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["guss_len"])' "$tmp/out")
-wait_log "GUSS $guss_len bytes" bsf.log
-grep "GUSS $guss_len bytes" "$tmp/bsf.log" | tail -n 1 >"$tmp/guss.line"
+grep "Zn: GUSS " "$tmp/bsf.log" | tail -n 1 >"$tmp/guss.line"
+check "BIR 2001" "d['outcome'] == 'ok' and d['result_code'] == 2001 and d['exp_result_code'] == 0" \
+	"d['key_len'] == 32 and d['uicc_key_len'] == 0" \
+	"d['key_sha256'] == hashlib.sha256(base64.b64decode(j['me_key_material'])).hexdigest()[:16]" \
+	"d['impi'] == j['user_name'] == 'alice@ims.example.org' and d['origin_host'] == 'bsf.example.org'" \
+	"d['expiry'] == j['key_expiry_time'] and d['created'] == j['bootstrap_info_creation_time']" \
+	"d['expiry'] - d['created'] == 3600 and d['gba_type'] == 0" \
+	"'GUSS %d bytes: ' % d['guss_len'] in open('$tmp/guss.line').read()"
 for want_uid in '<uid>sip:alice@example.org</uid>' '<uid>tel:+15550001</uid>' \
-	'nafGroup="kms"' '<uiccType>GBA</uiccType>'; do
+	'nafGroup="kms"' '<uiccType>GBA</uiccType>' 'id="alice@ims.example.org"'; do
 	grep -qF "$want_uid" "$tmp/guss.line" || fail "GUSS lacks $want_uid: $(cat "$tmp/guss.line")"
 done
 grep -q "from Diameter peer naf.example.org (group kms): key for alice@ims.example.org" \
 	"$tmp/bsf.log" || fail "the BIR's log line (NAF, Origin-Host, outcome)"
-k=$(jbody 'd["me_key_material"]')
+k=$(sed -n 's/.*"me_key_material":"\([^"]*\)".*/\1/p' "$tmp/body")
+[ -n "$k" ] || fail "no me_key_material in $(cat "$tmp/body")"
 if grep -qF "$k" "$tmp/bsf.log"; then fail "the NAF key is in the log"; fi
-ok "BIR 2001: Ks_ext_NAF = the JSON Zn key (SHA-256 $want), IMPI, times, GBA-Type 0, GUSS with the IMPUs"
+ok "BIR 2001: Ks_ext_NAF = the JSON Zn key (SHA-256 prefix), IMPI, times, GBA-Type 0, GUSS with the IMPUs"
 
 # --- refusals --------------------------------------------------------------------------
+key=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["key_sha256"])' "$tmp/out")
 ask "AAAAAAAAAAAAAAAAAAAAAA==@bsf.example.org" kms.example.org
 json_check "d['outcome'] == 'refused' and d['result_code'] == 0 and d['exp_result_code'] == 5403 and d['key_len'] == 0"
 ask "$btid" evil.example.org
-json_check "d['outcome'] == 'refused' and d['exp_result_code'] == 5402 and d['key_len'] == 0"
+json_check "d['outcome'] == 'refused' and d['result_code'] == 0 and d['exp_result_code'] == 5402 and d['key_len'] == 0"
 ask "$btid" other.example.org
-json_check "d['outcome'] == 'ok' and d['result_code'] == 2001 and d['key_sha256'] != '$want'"
-ok "BIR: unknown B-TID 5403, NAF not allowed 5402 (Experimental-Result), other NAF its own key"
+json_check "d['outcome'] == 'ok' and d['result_code'] == 2001 and d['key_sha256'] != '$key' and d['guss_len'] == 0"
+ok "BIR: unknown B-TID 5403, NAF not allowed 5402 (Experimental-Result), other NAF its own key, no IMPU: no GUSS"
 bsf_stop
 
 # --- expired -------------------------------------------------------------------------------
+btid1=$btid
 bsf_start --lifetime 1
 boot
 expired() {
 	ask "$btid" kms.example.org
-	python3 -c 'import json, sys; d = json.load(open(sys.argv[1]))
-sys.exit(0 if d["exp_result_code"] == 5403 else 1)' "$tmp/out"
+	grep -q '"exp_result_code":5403' "$tmp/out"
 }
 wait_for 10 "the 1 s session never expired on Diameter" expired
-json_check "d['outcome'] == 'refused' and d['key_len'] == 0"
 [ "$(zn_json "$btid" kms.example.org)" = 404 ] || fail "JSON Zn of the expired B-TID"
-[ "$(jbody '(d["error"], d["result_code"], d["reason"])')" = \
-	"('TRANSACTION_IDENTIFIER_INVALID', 5403, 'expired')" ] || fail "JSON expired body"
+check "expired" "d['outcome'] == 'refused' and d['result_code'] == 0 and d['key_len'] == 0" \
+	"(j['error'], j['result_code'], j['reason']) == ('TRANSACTION_IDENTIFIER_INVALID', 5403, 'expired')"
 ok "expired session: 5403 on both fronts"
-bsf_stop
 
-# --- the test hook, both fronts ------------------------------------------------------------------
+# --- the test hook, both fronts: set at start, changed at run time ------------------------------
+expect 404 "$B/test/zn-result?code=5001" -X POST
+bsf_stop
+bsf_start --test-zn-result 5001
 for case in 5001:exp:404:USER_UNKNOWN 5401:exp:404:IMPI_UNKNOWN \
 	5402:exp:403:NOT_AUTHORIZED 5403:exp:404:TRANSACTION_IDENTIFIER_INVALID \
 	3004:base:503:TOO_BUSY 5012:base:500:UNABLE_TO_COMPLY; do
@@ -130,20 +141,23 @@ for case in 5001:exp:404:USER_UNKNOWN 5401:exp:404:IMPI_UNKNOWN \
 	rest=${rest#*:}
 	status=${rest%%:*}
 	error=${rest#*:}
-	bsf_start --test-zn-result "$code"
-	boot
-	ask "$btid" kms.example.org
+	[ "$code" = 5001 ] || expect 200 "$B/test/zn-result?code=$code" -X POST
+	ask "$btid1" kms.example.org
+	[ "$(zn_json "$btid1" kms.example.org)" = "$status" ] || fail "JSON status for $code"
 	if [ "$kind" = exp ]; then
-		json_check "d['exp_result_code'] == $code and d['result_code'] == 0 and d['key_len'] == 0"
+		want="d['exp_result_code'] == $code and d['result_code'] == 0"
 	else
-		json_check "d['result_code'] == $code and d['exp_result_code'] == 0 and d['key_len'] == 0"
+		want="d['result_code'] == $code and d['exp_result_code'] == 0"
 	fi
-	[ "$(zn_json "$btid" kms.example.org)" = "$status" ] || fail "JSON status for $code"
-	[ "$(jbody '(d["error"], d["result_code"])')" = "('$error', $code)" ] ||
-		fail "JSON body for $code: $(cat "$tmp/body")"
-	bsf_stop
+	check "--test-zn-result $code" "$want and d['key_len'] == 0" \
+		"(j['error'], j['result_code']) == ('$error', $code)"
 done
-ok "--test-zn-result 5001 5401 5402 5403 (Experimental-Result), 3004 5012 (Result-Code); JSON 404/403/503/500"
+expect 400 "$B/test/zn-result?code=2001" -X POST
+expect 200 "$B/test/zn-result?code=0" -X POST
+ask "$btid1" kms.example.org
+json_check "d['result_code'] == 2001 and d['key_len'] == 32"
+bsf_stop
+ok "--test-zn-result 5001 5401 5402 5403 (Experimental-Result), 3004 5012 (Result-Code); JSON 404/403/503/500; changed at run time, 0 off"
 
 set +e
 "$BSFD" -d "$tmp/bsf" --test-zn-result 2001 >"$tmp/out" 2>"$tmp/err"

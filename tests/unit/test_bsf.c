@@ -13,9 +13,11 @@
 #include "bsf-stub/ub.h"
 #include "bsf-stub/zn.h"
 #include "bsf-stub/zn_core.h"
+#include "bsf-stub/zn_dia.h"
 #include "common/encode.h"
 #include "common/errcode.h"
 #include "gba/digest.h"
+#include "gba/guss.h"
 #include "gba/kdf.h"
 #include "gba/milenage.h"
 #include "tests/unit/tmpdir.h"
@@ -671,6 +673,97 @@ static void given_test_hook_when_looked_up_then_every_answer_that_code(void)
 	teardown(b);
 }
 
+/* --- the Diameter front's handler (no peer: the BIA as dia/ would send it) ----------- */
+
+static void bir_of(dia_zn_bir_t *bir, const char *btid, const char *fqdn)
+{
+	memset(bir, 0, sizeof(*bir));
+	snprintf(bir->btid, sizeof(bir->btid), "%s", btid);
+	naf_id_of(fqdn, bir->naf_id, &bir->naf_id_len);
+	snprintf(bir->origin_host, sizeof(bir->origin_host), "naf.test");
+	snprintf(bir->session_id, sizeof(bir->session_id), "naf.test;1;2");
+}
+
+static void given_bir_when_answered_then_bia_with_key_times_and_guss(void)
+{
+	bsf_t *b = setup(3600);
+	bsf_zn_result_t *r = calloc(1, sizeof(*r));
+	gba_guss_t *g = calloc(1, sizeof(*g));
+	char btid[GBA_BTID_MAX + 1];
+	uint8_t ks[32], rand[16];
+	dia_zn_bir_t bir;
+	dia_zn_bia_t bia;
+	bootstrap(b, T0, btid, ks, rand);
+	CU_ASSERT_EQUAL_FATAL(lookup(b, btid, NAF, T0 + 5, r), BSF_ZN_SUCCESS);
+	bir_of(&bir, btid, NAF);
+	dia_zn_bia_init(&bia);
+	CU_ASSERT_EQUAL_FATAL(bsf_zn_dia_answer(b, &bir, T0 + 5, &bia), KMS_EOK);
+	CU_ASSERT_EQUAL(bia.result_code, 2001);
+	CU_ASSERT_EQUAL(bia.exp_result_code, 0);
+	CU_ASSERT_STRING_EQUAL(bia.impi, IMPI);
+	CU_ASSERT_EQUAL_FATAL(bia.me_key_len, 32);
+	CU_ASSERT_EQUAL(memcmp(bia.me_key, r->ks_naf, 32), 0);
+	CU_ASSERT_EQUAL(bia.uicc_key_len, 0);
+	CU_ASSERT_EQUAL(bia.key_expiry, T0 + 3600);
+	CU_ASSERT_EQUAL(bia.created, T0);
+	CU_ASSERT_EQUAL(bia.gba_type, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(bia.guss);
+	CU_ASSERT_EQUAL_FATAL(gba_guss_parse(bia.guss, bia.guss_len, g), KMS_EOK);
+	CU_ASSERT_STRING_EQUAL(g->id, IMPI);
+	CU_ASSERT_EQUAL(g->uicc_type, 0);
+	CU_ASSERT_EQUAL(g->lifetime, 3600);
+	CU_ASSERT_EQUAL_FATAL(g->nuss, 1);
+	CU_ASSERT_STRING_EQUAL(g->uss[0].naf_group, "kms");
+	CU_ASSERT_EQUAL(g->uss[0].type, 1);
+	CU_ASSERT_EQUAL(g->uss[0].nflags, 0);
+	CU_ASSERT_EQUAL_FATAL(g->uss[0].nuids, 2);
+	CU_ASSERT_STRING_EQUAL(g->uss[0].uids[0], "sip:alice@example.org");
+	CU_ASSERT_STRING_EQUAL(g->uss[0].uids[1], "tel:+15550001");
+	gba_guss_clear(g);
+	free(g);
+	dia_zn_bia_clear(&bia);
+	bsf_zn_result_clear(r);
+	free(r);
+	teardown(b);
+}
+
+/* The codes: Experimental-Result for 5001 and 54xx, Result-Code otherwise. */
+static void given_refused_birs_when_answered_then_the_codes_of_ts_29_109(void)
+{
+	bsf_t *b = setup(60);
+	char btid[GBA_BTID_MAX + 1];
+	uint8_t ks[32], rand[16];
+	dia_zn_bir_t bir;
+	dia_zn_bia_t bia;
+	bootstrap(b, T0, btid, ks, rand);
+	static const struct {
+		const char *btid, *fqdn;
+		int64_t now;
+		uint32_t hook, rc, exp;
+	} cases[] = {
+		{ NULL, "evil.example.org", T0, 0, 0, 5402 },
+		{ "x@bsf.example.org", NAF, T0, 0, 0, 5403 },
+		{ NULL, NAF, T0 + 60, 0, 0, 5403 },
+		{ "no-at-sign", NAF, T0, 0, 5004, 0 },
+		{ NULL, NAF, T0, 5001, 0, 5001 },
+		{ NULL, NAF, T0, 5401, 0, 5401 },
+		{ NULL, NAF, T0, 3004, 3004, 0 },
+		{ NULL, NAF, T0, 5012, 5012, 0 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bsf_test_zn_result_set(b, cases[i].hook);
+		bir_of(&bir, cases[i].btid != NULL ? cases[i].btid : btid, cases[i].fqdn);
+		dia_zn_bia_init(&bia);
+		CU_ASSERT_EQUAL(bsf_zn_dia_answer(b, &bir, cases[i].now, &bia), KMS_EOK);
+		CU_ASSERT_EQUAL(bia.result_code, cases[i].rc);
+		CU_ASSERT_EQUAL(bia.exp_result_code, cases[i].exp);
+		CU_ASSERT_EQUAL(bia.me_key_len, 0);
+		CU_ASSERT_PTR_NULL(bia.guss);
+		dia_zn_bia_clear(&bia);
+	}
+	teardown(b);
+}
+
 static void given_malformed_zn_bodies_when_parsed_then_refused(void)
 {
 	static const char *bad[] = {
@@ -776,6 +869,8 @@ int main(void)
 		UNIT_TEST(given_refusals_when_looked_up_then_5402_first_then_5403),
 		UNIT_TEST(given_session_without_subscriber_when_looked_up_then_5401),
 		UNIT_TEST(given_test_hook_when_looked_up_then_every_answer_that_code),
+		UNIT_TEST(given_bir_when_answered_then_bia_with_key_times_and_guss),
+		UNIT_TEST(given_refused_birs_when_answered_then_the_codes_of_ts_29_109),
 		UNIT_TEST(given_malformed_zn_bodies_when_parsed_then_refused),
 		UNIT_TEST(given_demo_init_when_run_twice_then_usim_files_kept),
 		UNIT_END,
