@@ -65,7 +65,7 @@ naf = { enabled = true; zn = "diameter"; diameter_conf = "$tmp/kms-fd.conf";
         timeout_ms = 2000; cache_entries = 1024; negative_ttl = 600; };
 metrics = { port = $mport; };
 CONF
-"$KMSD" -t -c "$tmp/kmsd.conf" >"$tmp/t.out" 2>&1 || fail "kmsd -t: $(cat "$tmp/t.out")"
+"$KMSD" "$KMSD_ROOT" -t -c "$tmp/kmsd.conf" >"$tmp/t.out" 2>&1 || fail "kmsd -t: $(cat "$tmp/t.out")"
 kmsd_start "$tmp/kmsd.conf" "$B"
 wait_for 15 "kmsd's Diameter peer never opened to bsf-stubd" peers_open
 ok "kmsd -t accepts naf.zn = diameter; kmsd's peer opens to bsf-stubd (kms_zn_diameter_peers_open 1)"
