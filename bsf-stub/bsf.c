@@ -3,6 +3,7 @@
 #include <jansson.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@ struct bsf {
 	pthread_mutex_t lock; /* guards stores */
 	bsf_store_t **stores;
 	size_t nstores;
+	_Atomic uint32_t test_zn_result;
 };
 
 void bsf_config_defaults(bsf_config_t *cfg)
@@ -106,6 +108,7 @@ int bsf_new(const bsf_config_t *cfg, bsf_t **out)
 		return KMS_ENOMEM;
 	}
 	b->cfg = *cfg;
+	atomic_init(&b->test_zn_result, cfg->test_zn_result);
 	snprintf(b->realm, sizeof(b->realm), "%s%s", BSF_REALM_PREFIX, cfg->domain);
 	b->chal = bsf_chal_new(cfg->max_challenges);
 	if (b->chal == NULL || pthread_key_create(&b->key, NULL) != 0) {
@@ -152,6 +155,16 @@ const bsf_config_t *bsf_config(const bsf_t *b)
 const char *bsf_realm(const bsf_t *b)
 {
 	return b->realm;
+}
+
+uint32_t bsf_test_zn_result(const bsf_t *b)
+{
+	return atomic_load(&b->test_zn_result);
+}
+
+void bsf_test_zn_result_set(bsf_t *b, uint32_t code)
+{
+	atomic_store(&b->test_zn_result, code);
 }
 
 bsf_chal_table_t *bsf_challenges(bsf_t *b)

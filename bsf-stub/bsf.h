@@ -28,6 +28,7 @@ typedef struct {
 	unsigned lifetime;		 /* s, bootstrapping session (key lifetime) */
 	unsigned challenge_ttl;		 /* s a Ub challenge may be answered */
 	size_t max_challenges;		 /* challenges in flight */
+	uint32_t test_zn_result;	 /* test hook: every Zn answer this code; 0 off */
 } bsf_config_t;
 
 typedef struct bsf bsf_t;
@@ -56,6 +57,11 @@ const bsf_config_t *bsf_config(const bsf_t *b);
 /* "3GPP-bootstrapping@" domain */
 const char *bsf_realm(const bsf_t *b);
 bsf_chal_table_t *bsf_challenges(bsf_t *b);
+/* The --test-zn-result hook: the code every Zn lookup answers, 0 when off
+ * (bsf-stub/zn_core.h).  Set at start from the config; changeable at run
+ * time (any thread). */
+uint32_t bsf_test_zn_result(const bsf_t *b);
+void bsf_test_zn_result_set(bsf_t *b, uint32_t code);
 /* The calling thread's store connection (opened now if needed); NULL on failure. */
 bsf_store_t *bsf_store(bsf_t *b);
 

@@ -254,7 +254,7 @@ static enum MHD_Result serve_zn(listener_t *l, struct MHD_Connection *c, req_t *
 	 * whether its body parses; the name is checked once the body is read. */
 	if (l->tls && bsf_tls_peer_check(session, NULL, &why) != KMS_EOK) {
 		log_req_warning(q->rid, "Zn over TLS: client refused: %s", why);
-		bsf_zn_error(403, "NOT_AUTHORIZED", BSF_ZN_RC_NOT_AUTHORIZED, why, &ans);
+		bsf_zn_error(403, "NOT_AUTHORIZED", BSF_ZN_NOT_AUTHORIZED, why, &ans);
 		return reply_zn(c, q, &ans);
 	}
 	if (bsf_zn_parse(q->body.buf, q->body.len, &req, &why) != KMS_EOK) {
@@ -266,7 +266,7 @@ static enum MHD_Result serve_zn(listener_t *l, struct MHD_Connection *c, req_t *
 		if (bsf_tls_peer_check(session, req.fqdn, &why) != KMS_EOK) {
 			log_req_warning(q->rid, "Zn over TLS: NAF %s refused: %s",
 					req.fqdn, why);
-			bsf_zn_error(403, "NOT_AUTHORIZED", BSF_ZN_RC_NOT_AUTHORIZED, why,
+			bsf_zn_error(403, "NOT_AUTHORIZED", BSF_ZN_NOT_AUTHORIZED, why,
 				     &ans);
 			return reply_zn(c, q, &ans);
 		}

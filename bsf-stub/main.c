@@ -1,7 +1,8 @@
 /*
  * bsf-stubd: a BSF stand-in for tests and demos (docs/bsf-stubd.8).
  * Administration: --init [--demo], --add-subscriber, --add-naf.  Daemon:
- * log, crypto self-test, store, bind, serve until SIGTERM/SIGINT (signals
+ * log, crypto self-test, store, the Diameter peer (--zn-diameter), bind,
+ * serve until SIGTERM/SIGINT (signals
  * are blocked in every thread and taken by sigwait() here).
  */
 #include <getopt.h>
@@ -16,10 +17,13 @@
 #include "bsf-stub/admin.h"
 #include "bsf-stub/bsf.h"
 #include "bsf-stub/http.h"
+#include "bsf-stub/zn_core.h"
+#include "bsf-stub/zn_dia.h"
 #include "common/crypto_selftest.h"
 #include "common/encode.h"
 #include "common/errcode.h"
 #include "common/log.h"
+#include "dia/peer.h"
 #include "net/notify.h"
 
 #define IMPUS_MAX 32
@@ -48,6 +52,8 @@ enum {
 	OPT_TLS_KEY,
 	OPT_TLS_CA,
 	OPT_TLS_ONLY,
+	OPT_TEST_ZN_RESULT,
+	OPT_ZN_DIAMETER,
 };
 
 typedef struct {
@@ -59,6 +65,7 @@ typedef struct {
 	const char *impus[IMPUS_MAX];
 	size_t n_impus;
 	const char *log_level;
+	const char *zn_diameter; /* freeDiameter configuration file */
 	bsf_config_t bsf;
 	bsf_http_config_t http;
 } opts_t;
@@ -89,6 +96,11 @@ static void usage(FILE *f)
 	    "  --tls-cert F --tls-key F --tls-ca F   (PEM; CA of the NAF client "
 	    "certificates)\n"
 	    "  --zn-tls-only            refuse Zn on the plain port (403)\n"
+	    "  --zn-diameter FDCONF     also serve Zn over Diameter (freeDiameter "
+	    "configuration)\n"
+	    "  --test-zn-result CODE    test hook: every Zn answer is CODE (5001, "
+	    "5401,\n"
+	    "                           5402, 5403, 3004, 5012)\n"
 	    "  --log-level L            err, warning, notice, info (default), debug\n"
 	    "  -h, --help               this text\n");
 }
@@ -135,6 +147,8 @@ static int parse(int argc, char **argv, opts_t *o)
 		{ "tls-key", required_argument, NULL, OPT_TLS_KEY },
 		{ "tls-ca", required_argument, NULL, OPT_TLS_CA },
 		{ "zn-tls-only", no_argument, NULL, OPT_TLS_ONLY },
+		{ "test-zn-result", required_argument, NULL, OPT_TEST_ZN_RESULT },
+		{ "zn-diameter", required_argument, NULL, OPT_ZN_DIAMETER },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long v = 0;
@@ -266,6 +280,21 @@ static int parse(int argc, char **argv, opts_t *o)
 		case OPT_TLS_ONLY:
 			o->http.zn_tls_only = true;
 			break;
+		case OPT_TEST_ZN_RESULT:
+			if (!parse_uint(optarg, 1, 9999, &v) ||
+			    !bsf_zn_test_code_ok((uint32_t)v)) {
+				bad = "--test-zn-result (5001, 5401, 5402, 5403, 3004, "
+				      "5012)";
+			}
+			o->bsf.test_zn_result = (uint32_t)v;
+			break;
+		case OPT_ZN_DIAMETER:
+			if (!dia_available()) {
+				bad = "--zn-diameter: this build has no Diameter "
+				      "(configure found no libfreediameter)";
+			}
+			o->zn_diameter = optarg;
+			break;
 		default:
 			usage(stderr);
 			return 2;
@@ -335,6 +364,14 @@ static int serve(opts_t *o)
 			  kms_strerror(ret));
 		goto cleanup;
 	}
+	/* After the store, before serving; its threads inherit the blocked
+	 * signals. */
+	if (o->zn_diameter != NULL) {
+		ret = bsf_zn_dia_start(b, o->zn_diameter);
+		if (ret != KMS_EOK) {
+			goto cleanup;
+		}
+	}
 	ret = bsf_http_start(&o->http, b, &http);
 	if (ret != KMS_EOK) {
 		goto cleanup;
@@ -364,6 +401,8 @@ static int serve(opts_t *o)
 	http = NULL;
 cleanup:
 	bsf_http_stop(http, 0);
+	/* Before bsf_free(): its threads use the store connections. */
+	bsf_zn_dia_stop();
 	bsf_free(b);
 	if (ret == KMS_EOK) {
 		log_notice("bsf-stubd stopped");

@@ -66,45 +66,6 @@ int bsf_zn_error(unsigned status, const char *error, int result_code, const char
 		      ans);
 }
 
-static int user_unknown(const char *reason, bsf_zn_answer_t *ans)
-{
-	return answer(404,
-		      json_pack("{s:s, s:i, s:s}", "error", "USER_UNKNOWN", "result_code",
-				BSF_ZN_RC_USER_UNKNOWN, "reason", reason),
-		      ans);
-}
-
-/* A B-TID: printable ASCII without spaces, with an inner '@'. */
-static int btid_check(const char *s, size_t len)
-{
-	if (len == 0 || len > GBA_BTID_MAX) {
-		return KMS_EMALFORMED;
-	}
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] <= 0x20 || s[i] >= 0x7f) {
-			return KMS_EMALFORMED;
-		}
-	}
-	const char *at = memchr(s, '@', len);
-	return at != NULL && at != s && at != s + len - 1 ? KMS_EOK : KMS_EMALFORMED;
-}
-
-/* NAF_Id: FQDN (printable ASCII, no NUL) || 5-octet Ua security protocol id. */
-static int naf_id_split(const uint8_t *id, size_t len, char *fqdn)
-{
-	if (len <= GBA_UA_ID_LEN || len > GBA_NAF_ID_MAX) {
-		return KMS_EMALFORMED;
-	}
-	size_t n = len - GBA_UA_ID_LEN;
-	if (n > BSF_FQDN_MAX || memchr(id, '\0', n) != NULL ||
-	    gba_string_check((const char *)id, n) != KMS_EOK) {
-		return KMS_EMALFORMED;
-	}
-	memcpy(fqdn, id, n);
-	fqdn[n] = '\0';
-	return KMS_EOK;
-}
-
 int bsf_zn_parse(const uint8_t *body, size_t len, bsf_zn_req_t *out, const char **why)
 {
 	bsf_zn_req_t req;
@@ -130,7 +91,7 @@ int bsf_zn_parse(const uint8_t *body, size_t len, bsf_zn_req_t *out, const char 
 		if (strcmp(key, "transaction_identifier") == 0) {
 			size_t n = json_string_length(v);
 			if (!json_is_string(v) ||
-			    btid_check(json_string_value(v), n) != KMS_EOK) {
+			    bsf_zn_btid_check(json_string_value(v), n) != KMS_EOK) {
 				w = "transaction_identifier is not a B-TID string";
 				break;
 			}
@@ -142,7 +103,7 @@ int bsf_zn_parse(const uint8_t *body, size_t len, bsf_zn_req_t *out, const char 
 			    base64_decode(json_string_value(v), json_string_length(v),
 					  req.naf_id, sizeof(req.naf_id),
 					  &req.naf_id_len) != KMS_EOK ||
-			    naf_id_split(req.naf_id, req.naf_id_len, req.fqdn) !=
+			    bsf_zn_naf_fqdn(req.naf_id, req.naf_id_len, req.fqdn) !=
 				KMS_EOK) {
 				w = "naf_id is not base64 of FQDN || 5-octet Ua id";
 				break;
@@ -174,71 +135,50 @@ done:
 	return KMS_EOK;
 }
 
-typedef struct {
-	json_t *arr;
-	int err;
-} impus_t;
-
-static int add_impu(const char *impu, void *arg)
+/* The USS of the NAF's group only (none when no IMPU is in it). */
+static json_t *uss_json(const bsf_zn_result_t *r)
 {
-	impus_t *u = arg;
-	if (json_array_append_new(u->arr, json_string(impu)) != 0) {
-		u->err = KMS_ENOMEM;
-		return KMS_ENOMEM;
+	json_t *uss = json_array();
+	if (uss == NULL || r->nimpus == 0) {
+		return uss;
 	}
-	return 0;
+	json_t *impus = json_array();
+	for (size_t i = 0; impus != NULL && i < r->nimpus; i++) {
+		if (json_array_append_new(impus, json_string(r->impus[i])) != 0) {
+			json_decref(impus);
+			impus = NULL;
+		}
+	}
+	if (impus == NULL ||
+	    json_array_append_new(uss, json_pack("{s:s, s:o}", "naf_group", r->group,
+						 "impus", impus)) != 0) {
+		json_decref(uss);
+		return NULL;
+	}
+	return uss;
 }
 
-/* The 200 answer for session s of req (NAF group group). */
-static int success(bsf_store_t *st, const bsf_zn_req_t *req, const bsf_session_t *s,
-		   const char *group, bsf_zn_answer_t *ans)
+/* The 200 answer for req from a successful lookup r. */
+static int success(const bsf_zn_req_t *req, const bsf_zn_result_t *r,
+		   bsf_zn_answer_t *ans)
 {
-	uint8_t ks_naf[GBA_KEY_LEN];
 	char b64[64];
-	impus_t u = { json_array(), KMS_EOK };
-	json_t *obj = NULL;
-
-	/* GBA_ME subscribers only: ME-Key-Material is Ks_(ext)_NAF either way. */
-	int ret = gba_ks_naf(s->ks, s->ks + 16, s->rand, s->impi, req->naf_id,
-			     req->naf_id_len, false, ks_naf);
-	if (ret == KMS_EOK) {
-		ret = base64_encode(ks_naf, sizeof(ks_naf), b64, sizeof(b64));
-	}
-	if (ret == KMS_EOK && u.arr == NULL) {
-		ret = KMS_ENOMEM;
-	}
-	if (ret == KMS_EOK) {
-		ret = bsf_store_impus(st, s->impi, group, add_impu, &u);
-	}
+	int ret = base64_encode(r->ks_naf, sizeof(r->ks_naf), b64, sizeof(b64));
 	if (ret != KMS_EOK) {
-		json_decref(u.arr);
 		goto cleanup;
 	}
-	/* The USS of the NAF's group only (none when no IMPU is in it). */
-	json_t *uss = json_array();
+	json_t *uss = uss_json(r);
 	if (uss == NULL) {
-		json_decref(u.arr);
 		ret = KMS_ENOMEM;
 		goto cleanup;
 	}
-	if (json_array_size(u.arr) > 0) {
-		if (json_array_append_new(uss, json_pack("{s:s, s:o}", "naf_group", group,
-							 "impus", u.arr)) != 0) {
-			json_decref(uss);
-			ret = KMS_ENOMEM;
-			goto cleanup;
-		}
-	} else {
-		json_decref(u.arr);
-	}
-	obj = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:{s:o}}",
-			"transaction_identifier", req->btid, "user_name", s->impi,
-			"me_key_material", b64, "key_expiry_time", (json_int_t)s->expires,
-			"bootstrap_info_creation_time", (json_int_t)s->created,
-			"gba_type", "3G", "guss", "uss", uss);
+	json_t *obj = json_pack(
+	    "{s:s, s:s, s:s, s:I, s:I, s:s, s:{s:o}}", "transaction_identifier",
+	    req->btid, "user_name", r->impi, "me_key_material", b64, "key_expiry_time",
+	    (json_int_t)r->expires, "bootstrap_info_creation_time",
+	    (json_int_t)r->created, "gba_type", "3G", "guss", "uss", uss);
 	ret = answer(200, obj, ans);
 cleanup:
-	secmem_wipe(ks_naf, sizeof(ks_naf));
 	secmem_wipe(b64, sizeof(b64));
 	return ret;
 }
@@ -246,52 +186,29 @@ cleanup:
 int bsf_zn_handle(bsf_t *b, const char *rid, const bsf_zn_req_t *req, int64_t now,
 		  bsf_zn_answer_t *ans)
 {
-	bsf_session_t s;
-	char group[BSF_GROUP_MAX + 1];
+	bsf_zn_result_t *r = malloc(sizeof(*r)); /* 16 KiB of IMPUs: not the stack */
+	const bsf_zn_query_t q = { req->btid, req->naf_id, req->naf_id_len, req->fqdn,
+				   NULL };
 	memset(ans, 0, sizeof(*ans));
-	memset(&s, 0, sizeof(s));
-
-	bsf_store_t *st = bsf_store(b);
-	if (st == NULL) {
-		return bsf_zn_error(503, "UNAVAILABLE", 0, "store unavailable", ans);
+	if (r == NULL) {
+		return bsf_zn_error(503, "UNAVAILABLE", 0, "out of memory", ans);
 	}
-	int ret = bsf_store_naf_group(st, req->fqdn, group, sizeof(group));
-	if (ret == KMS_ENOENT) {
-		log_req_warning(rid, "Zn: NAF %s is not allowed: 403 (B-TID %.8s...)",
-				req->fqdn, req->btid);
-		return answer(403,
-			      json_pack("{s:s, s:i}", "error", "NOT_AUTHORIZED",
-					"result_code", BSF_ZN_RC_NOT_AUTHORIZED),
-			      ans);
-	}
-	if (ret != KMS_EOK) {
-		log_req_error(rid, "Zn: NAF lookup failed: %s", kms_strerror(ret));
-		return bsf_zn_error(503, "UNAVAILABLE", 0, "store unavailable", ans);
-	}
-	ret = bsf_store_session_get(st, req->btid, &s);
-	if (ret == KMS_ENOENT) {
-		log_req_notice(rid, "Zn: NAF %s: unknown B-TID %.8s...: 404", req->fqdn,
-			       req->btid);
-		return user_unknown("unknown_btid", ans);
-	}
-	if (ret != KMS_EOK) {
-		log_req_error(rid, "Zn: session lookup failed: %s", kms_strerror(ret));
-		return bsf_zn_error(503, "UNAVAILABLE", 0, "store unavailable", ans);
-	}
-	if (s.expires <= now) {
-		log_req_notice(rid, "Zn: NAF %s: B-TID %.8s... expired: 404", req->fqdn,
-			       req->btid);
-		ret = user_unknown("expired", ans);
-		goto cleanup;
-	}
-	ret = success(st, req, &s, group, ans);
-	if (ret == KMS_EOK) {
-		log_req_info(rid, "Zn: NAF %s (group %s): key for %s, B-TID %.8s...",
-			     req->fqdn, group, s.impi, req->btid);
+	bsf_zn_lookup(b, rid, &q, now, r);
+	const bsf_zn_code_t *c = bsf_zn_code(r->code);
+	int ret;
+	if (r->code == BSF_ZN_SUCCESS) {
+		ret = success(req, r, ans);
+		if (ret != KMS_EOK) {
+			log_req_error(rid, "Zn: cannot build the answer: %s",
+				      kms_strerror(ret));
+		}
+	} else if (r->code == BSF_ZN_UNAVAILABLE) {
+		ret = bsf_zn_error(c->http, c->error, 0, r->reason, ans);
 	} else {
-		log_req_error(rid, "Zn: cannot build the answer: %s", kms_strerror(ret));
+		ret = bsf_zn_error(c->http, c->error, (int)r->code,
+				   r->reason != NULL ? r->reason : "", ans);
 	}
-cleanup:
-	secmem_wipe(&s, sizeof(s));
+	bsf_zn_result_clear(r);
+	free(r);
 	return ret;
 }

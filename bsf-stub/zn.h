@@ -4,11 +4,18 @@
  * HTTP.  The front end parses the body with bsf_zn_parse(), checks the TLS
  * peer against req.fqdn when Zn runs over TLS, then calls bsf_zn_handle().
  *
+ * The decision is bsf_zn_lookup() (bsf-stub/zn_core.h), shared with the
+ * Diameter front; this file renders its outcome:
+ *
  *   200 BIA with ME-Key-Material = Ks_ext_NAF and the NAF group's USS
  *   400 {"error":"BAD_REQUEST","reason":...}             malformed
- *   403 {"error":"NOT_AUTHORIZED","result_code":5402}     NAF not allowed
- *       (over TLS also with "reason": certificate missing, bad, other name)
- *   404 {"error":"USER_UNKNOWN","result_code":5401,"reason":"unknown_btid"|"expired"}
+ *   other codes {"error": NAME, "result_code": CODE, "reason": ...}:
+ *   403 NOT_AUTHORIZED 5402                  NAF not allowed (over TLS also
+ *       a client certificate missing, bad, or for another name)
+ *   404 TRANSACTION_IDENTIFIER_INVALID 5403  "unknown_btid" | "expired"
+ *   404 IMPI_UNKNOWN 5401, 404 USER_UNKNOWN 5001, 503 TOO_BUSY 3004,
+ *   500 UNABLE_TO_COMPLY 5012                (the last three: test hook only)
+ *   503 {"error":"UNAVAILABLE","reason":...}  the store failed
  */
 #ifndef KMS_BSF_STUB_ZN_H
 #define KMS_BSF_STUB_ZN_H
@@ -18,14 +25,12 @@
 #include <stdint.h>
 
 #include "bsf-stub/bsf.h"
+#include "bsf-stub/zn_core.h"
 #include "gba/kdf.h"
 
 #define BSF_ZN_PATH "/zn"
 #define BSF_ZN_BODY_MAX 4096
 #define BSF_ZN_CT "application/json"
-
-#define BSF_ZN_RC_USER_UNKNOWN 5401
-#define BSF_ZN_RC_NOT_AUTHORIZED 5402
 
 typedef struct {
 	char btid[GBA_BTID_MAX + 1];

@@ -211,7 +211,7 @@ ok "Zn: two Content-Lengths, or one with Transfer-Encoding: 400, reason logged"
 zn_body "AAAAAAAAAAAAAAAAAAAAAA==@bsf.example.org" kms.example.org >"$tmp/zn2.json"
 expect 404 "$B/zn" -H "$JSON" --data-binary @"$tmp/zn2.json"
 [ "$(jget "$tmp/body" '(d["error"], d["result_code"], d["reason"])')" = \
-	"('USER_UNKNOWN', 5401, 'unknown_btid')" ] || fail "404 body"
+	"('TRANSACTION_IDENTIFIER_INVALID', 5403, 'unknown_btid')" ] || fail "404 body"
 zn_body "$btid" evil.example.org >"$tmp/zn3.json"
 expect 403 "$B/zn" -H "$JSON" --data-binary @"$tmp/zn3.json"
 [ "$(jget "$tmp/body" '(d["error"], d["result_code"])')" = "('NOT_AUTHORIZED', 5402)" ] ||
@@ -229,7 +229,7 @@ expect 405 "$B/zn"
 [ "$(grep -i '^Allow:' "$tmp/hdr" | tr -d ' \r')" = Allow:POST ] || fail "Allow: POST"
 expect 405 "$B/ub" -X POST --data-binary x
 expect 404 "$B/nowhere"
-ok "Zn: 404 5401 unknown_btid, 403 5402 NAF not allowed, empty USS, 400, 415, 413, 405"
+ok "Zn: 404 5403 unknown_btid, 403 5402 NAF not allowed, empty USS, 400, 415, 413, 405"
 
 # --- Ub refusals ------------------------------------------------------------------
 ue wrong
@@ -258,9 +258,10 @@ sqn=$(jget "$tmp/ue.json" 'd["sqn"]')
 btid=$(jget "$tmp/ue.json" 'd["btid"]')
 zn_body "$btid" kms.example.org >"$tmp/zn.json"
 wait_for 5 "the 1 s bootstrapping never expired" zn_expired "$tmp/zn.json"
-[ "$(jget "$tmp/body" '(d["result_code"], d["reason"])')" = "(5401, 'expired')" ] ||
+[ "$(jget "$tmp/body" '(d["error"], d["result_code"], d["reason"])')" = \
+	"('TRANSACTION_IDENTIFIER_INVALID', 5403, 'expired')" ] ||
 	fail "expired body"
-ok "SIGTERM exit 0; SQN persisted ($sqn); lifetime 1 s: Zn 404 5401 expired"
+ok "SIGTERM exit 0; SQN persisted ($sqn); lifetime 1 s: Zn 404 5403 expired"
 bsf_stop
 
 # --- Zn over TLS with client certificates --------------------------------------------

@@ -1,5 +1,7 @@
 /* bsf-stubd without HTTP: the store, the challenge table, Ub and Zn logic. */
 #include <jansson.h>
+#include <sqlite3.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -10,9 +12,12 @@
 #include "bsf-stub/store.h"
 #include "bsf-stub/ub.h"
 #include "bsf-stub/zn.h"
+#include "bsf-stub/zn_core.h"
+#include "bsf-stub/zn_dia.h"
 #include "common/encode.h"
 #include "common/errcode.h"
 #include "gba/digest.h"
+#include "gba/guss.h"
 #include "gba/kdf.h"
 #include "gba/milenage.h"
 #include "tests/unit/tmpdir.h"
@@ -474,7 +479,7 @@ static void given_bootstrapped_btid_when_zn_then_ks_ext_naf_and_uss_of_group(voi
 	teardown(b);
 }
 
-static void given_refusals_when_zn_then_403_404_unknown_and_expired(void)
+static void given_refusals_when_zn_then_403_5402_404_5403_unknown_and_expired(void)
 {
 	bsf_t *b = setup(60);
 	char btid[GBA_BTID_MAX + 1], body[1024];
@@ -491,7 +496,9 @@ static void given_refusals_when_zn_then_403_404_unknown_and_expired(void)
 
 	zn_body("AAAAAAAAAAAAAAAAAAAAAA==@bsf.example.org", NAF, body, sizeof(body));
 	CU_ASSERT_EQUAL(zn(b, body, T0, &j), 404);
-	CU_ASSERT_EQUAL(json_integer_value(json_object_get(j, "result_code")), 5401);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(j, "error")),
+			       "TRANSACTION_IDENTIFIER_INVALID");
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(j, "result_code")), 5403);
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(j, "reason")),
 			       "unknown_btid");
 	json_decref(j);
@@ -501,10 +508,259 @@ static void given_refusals_when_zn_then_403_404_unknown_and_expired(void)
 	json_decref(j);
 	CU_ASSERT_EQUAL(zn(b, body, T0 + 60, &j), 404);
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(j, "error")),
-			       "USER_UNKNOWN");
+			       "TRANSACTION_IDENTIFIER_INVALID");
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(j, "result_code")), 5403);
 	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(j, "reason")),
 			       "expired");
 	json_decref(j);
+	teardown(b);
+}
+
+/* --- the Zn lookup shared by the JSON and Diameter fronts ---------------------------- */
+
+static void naf_id_of(const char *fqdn, uint8_t *id, size_t *n)
+{
+	static const uint8_t ua[GBA_UA_ID_LEN] = GBA_UA_ID_KMS;
+	CU_ASSERT_EQUAL_FATAL(gba_naf_id(fqdn, ua, id, GBA_NAF_ID_MAX, n), KMS_EOK);
+}
+
+/* Look btid up for the NAF fqdn at now into *r (heap: it is 16 KiB). */
+static uint32_t lookup(bsf_t *b, const char *btid, const char *fqdn, int64_t now,
+		       bsf_zn_result_t *r)
+{
+	uint8_t id[GBA_NAF_ID_MAX];
+	size_t n = 0;
+	naf_id_of(fqdn, id, &n);
+	const bsf_zn_query_t q = { btid, id, n, fqdn, "naf.test" };
+	bsf_zn_lookup(b, "t", &q, now, r);
+	return r->code;
+}
+
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] != 0) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static void given_bootstrapped_btid_when_looked_up_then_key_group_and_impus(void)
+{
+	bsf_t *b = setup(3600);
+	bsf_zn_result_t *r = calloc(1, sizeof(*r));
+	char btid[GBA_BTID_MAX + 1];
+	uint8_t ks[32], rand[16], want[32], id[GBA_NAF_ID_MAX];
+	size_t n = 0;
+	bootstrap(b, T0, btid, ks, rand);
+	CU_ASSERT_EQUAL_FATAL(lookup(b, btid, NAF, T0 + 3599, r), BSF_ZN_SUCCESS);
+	naf_id_of(NAF, id, &n);
+	CU_ASSERT_EQUAL(gba_ks_naf(ks, ks + 16, rand, IMPI, id, n, false, want), KMS_EOK);
+	CU_ASSERT_EQUAL(memcmp(r->ks_naf, want, 32), 0);
+	CU_ASSERT_STRING_EQUAL(r->impi, IMPI);
+	CU_ASSERT_EQUAL(r->created, T0);
+	CU_ASSERT_EQUAL(r->expires, T0 + 3600);
+	CU_ASSERT_STRING_EQUAL(r->group, "kms");
+	CU_ASSERT_EQUAL_FATAL(r->nimpus, 2);
+	CU_ASSERT_STRING_EQUAL(r->impus[0], "sip:alice@example.org");
+	CU_ASSERT_STRING_EQUAL(r->impus[1], "tel:+15550001");
+	bsf_zn_result_clear(r);
+	CU_ASSERT_TRUE(all_zero(r->ks_naf, sizeof(r->ks_naf)));
+	free(r);
+	teardown(b);
+}
+
+static void given_refusals_when_looked_up_then_5402_first_then_5403(void)
+{
+	bsf_t *b = setup(60);
+	bsf_zn_result_t *r = calloc(1, sizeof(*r));
+	char btid[GBA_BTID_MAX + 1];
+	uint8_t ks[32], rand[16];
+	bootstrap(b, T0, btid, ks, rand);
+	/* Not allowed: 5402 whether or not the B-TID is known. */
+	CU_ASSERT_EQUAL(lookup(b, btid, "evil.example.org", T0, r),
+			BSF_ZN_NOT_AUTHORIZED);
+	CU_ASSERT_TRUE(all_zero(r->ks_naf, sizeof(r->ks_naf)));
+	CU_ASSERT_EQUAL(lookup(b, "x@bsf.example.org", "evil.example.org", T0, r),
+			BSF_ZN_NOT_AUTHORIZED);
+	CU_ASSERT_EQUAL(lookup(b, "x@bsf.example.org", NAF, T0, r), BSF_ZN_BTID_INVALID);
+	CU_ASSERT_STRING_EQUAL(r->reason, "unknown_btid");
+	/* The clock decides expiry: valid up to the second before expires. */
+	CU_ASSERT_EQUAL(lookup(b, btid, NAF, T0 + 59, r), BSF_ZN_SUCCESS);
+	CU_ASSERT_EQUAL(lookup(b, btid, NAF, T0 + 60, r), BSF_ZN_BTID_INVALID);
+	CU_ASSERT_STRING_EQUAL(r->reason, "expired");
+	CU_ASSERT_TRUE(all_zero(r->ks_naf, sizeof(r->ks_naf)));
+	CU_ASSERT_EQUAL(r->nimpus, 0);
+	free(r);
+	teardown(b);
+}
+
+static void given_session_without_subscriber_when_looked_up_then_5401(void)
+{
+	bsf_t *b = setup(3600);
+	bsf_zn_result_t *r = calloc(1, sizeof(*r));
+	char btid[GBA_BTID_MAX + 1], body[1024];
+	uint8_t ks[32], rand[16];
+	json_t *j = NULL;
+	bootstrap(b, T0, btid, ks, rand);
+	/* The schema cascades a subscriber's deletion to its sessions; only a
+	 * store edited without foreign keys holds this state. */
+	sqlite3 *db = NULL;
+	CU_ASSERT_EQUAL_FATAL(sqlite3_open(db_path, &db), SQLITE_OK);
+	CU_ASSERT_EQUAL(sqlite3_exec(db,
+				     "PRAGMA foreign_keys=OFF; DELETE FROM subscribers "
+				     "WHERE impi = 'alice@ims.example.org';",
+				     NULL, NULL, NULL),
+			SQLITE_OK);
+	sqlite3_close(db);
+	CU_ASSERT_EQUAL(lookup(b, btid, NAF, T0, r), BSF_ZN_IMPI_UNKNOWN);
+	CU_ASSERT_TRUE(all_zero(r->ks_naf, sizeof(r->ks_naf)));
+	zn_body(btid, NAF, body, sizeof(body));
+	CU_ASSERT_EQUAL(zn(b, body, T0, &j), 404);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(j, "error")),
+			       "IMPI_UNKNOWN");
+	CU_ASSERT_EQUAL(json_integer_value(json_object_get(j, "result_code")), 5401);
+	json_decref(j);
+	free(r);
+	teardown(b);
+}
+
+static void given_test_hook_when_looked_up_then_every_answer_that_code(void)
+{
+	static const struct {
+		uint32_t code;
+		unsigned status;
+		const char *error;
+		bool experimental;
+	} want[] = {
+		{ 5001, 404, "USER_UNKNOWN", true },
+		{ 5401, 404, "IMPI_UNKNOWN", true },
+		{ 5402, 403, "NOT_AUTHORIZED", true },
+		{ 5403, 404, "TRANSACTION_IDENTIFIER_INVALID", true },
+		{ 3004, 503, "TOO_BUSY", false },
+		{ 5012, 500, "UNABLE_TO_COMPLY", false },
+	};
+	bsf_t *b = setup(3600);
+	bsf_zn_result_t *r = calloc(1, sizeof(*r));
+	char btid[GBA_BTID_MAX + 1], body[1024];
+	uint8_t ks[32], rand[16];
+	json_t *j = NULL;
+	bootstrap(b, T0, btid, ks, rand);
+	zn_body(btid, NAF, body, sizeof(body));
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		CU_ASSERT_TRUE(bsf_zn_test_code_ok(want[i].code));
+		const bsf_zn_code_t *c = bsf_zn_code(want[i].code);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+		CU_ASSERT_EQUAL(c->experimental, want[i].experimental);
+		bsf_test_zn_result_set(b, want[i].code);
+		CU_ASSERT_EQUAL(lookup(b, btid, NAF, T0, r), want[i].code);
+		CU_ASSERT_TRUE(all_zero(r->ks_naf, sizeof(r->ks_naf)));
+		CU_ASSERT_EQUAL(zn(b, body, T0, &j), want[i].status);
+		CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(j, "error")),
+				       want[i].error);
+		CU_ASSERT_EQUAL(json_integer_value(json_object_get(j, "result_code")),
+				(json_int_t)want[i].code);
+		json_decref(j);
+	}
+	CU_ASSERT_FALSE(bsf_zn_test_code_ok(2001));
+	CU_ASSERT_FALSE(bsf_zn_test_code_ok(5400));
+	CU_ASSERT_FALSE(bsf_zn_test_code_ok(0));
+	bsf_test_zn_result_set(b, 0);
+	CU_ASSERT_EQUAL(lookup(b, btid, NAF, T0, r), BSF_ZN_SUCCESS);
+	bsf_zn_result_clear(r);
+	free(r);
+	teardown(b);
+}
+
+/* --- the Diameter front's handler (no peer: the BIA as dia/ would send it) ----------- */
+
+static void bir_of(dia_zn_bir_t *bir, const char *btid, const char *fqdn)
+{
+	memset(bir, 0, sizeof(*bir));
+	snprintf(bir->btid, sizeof(bir->btid), "%s", btid);
+	naf_id_of(fqdn, bir->naf_id, &bir->naf_id_len);
+	snprintf(bir->origin_host, sizeof(bir->origin_host), "naf.test");
+	snprintf(bir->session_id, sizeof(bir->session_id), "naf.test;1;2");
+}
+
+static void given_bir_when_answered_then_bia_with_key_times_and_guss(void)
+{
+	bsf_t *b = setup(3600);
+	bsf_zn_result_t *r = calloc(1, sizeof(*r));
+	gba_guss_t *g = calloc(1, sizeof(*g));
+	char btid[GBA_BTID_MAX + 1];
+	uint8_t ks[32], rand[16];
+	dia_zn_bir_t bir;
+	dia_zn_bia_t bia;
+	bootstrap(b, T0, btid, ks, rand);
+	CU_ASSERT_EQUAL_FATAL(lookup(b, btid, NAF, T0 + 5, r), BSF_ZN_SUCCESS);
+	bir_of(&bir, btid, NAF);
+	dia_zn_bia_init(&bia);
+	CU_ASSERT_EQUAL_FATAL(bsf_zn_dia_answer(b, &bir, T0 + 5, &bia), KMS_EOK);
+	CU_ASSERT_EQUAL(bia.result_code, 2001);
+	CU_ASSERT_EQUAL(bia.exp_result_code, 0);
+	CU_ASSERT_STRING_EQUAL(bia.impi, IMPI);
+	CU_ASSERT_EQUAL_FATAL(bia.me_key_len, 32);
+	CU_ASSERT_EQUAL(memcmp(bia.me_key, r->ks_naf, 32), 0);
+	CU_ASSERT_EQUAL(bia.uicc_key_len, 0);
+	CU_ASSERT_EQUAL(bia.key_expiry, T0 + 3600);
+	CU_ASSERT_EQUAL(bia.created, T0);
+	CU_ASSERT_EQUAL(bia.gba_type, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(bia.guss);
+	CU_ASSERT_EQUAL_FATAL(gba_guss_parse(bia.guss, bia.guss_len, g), KMS_EOK);
+	CU_ASSERT_STRING_EQUAL(g->id, IMPI);
+	CU_ASSERT_EQUAL(g->uicc_type, 0);
+	CU_ASSERT_EQUAL(g->lifetime, 3600);
+	CU_ASSERT_EQUAL_FATAL(g->nuss, 1);
+	CU_ASSERT_STRING_EQUAL(g->uss[0].naf_group, "kms");
+	CU_ASSERT_EQUAL(g->uss[0].type, 1);
+	CU_ASSERT_EQUAL(g->uss[0].nflags, 0);
+	CU_ASSERT_EQUAL_FATAL(g->uss[0].nuids, 2);
+	CU_ASSERT_STRING_EQUAL(g->uss[0].uids[0], "sip:alice@example.org");
+	CU_ASSERT_STRING_EQUAL(g->uss[0].uids[1], "tel:+15550001");
+	gba_guss_clear(g);
+	free(g);
+	dia_zn_bia_clear(&bia);
+	bsf_zn_result_clear(r);
+	free(r);
+	teardown(b);
+}
+
+/* The codes: Experimental-Result for 5001 and 54xx, Result-Code otherwise. */
+static void given_refused_birs_when_answered_then_the_codes_of_ts_29_109(void)
+{
+	bsf_t *b = setup(60);
+	char btid[GBA_BTID_MAX + 1];
+	uint8_t ks[32], rand[16];
+	dia_zn_bir_t bir;
+	dia_zn_bia_t bia;
+	bootstrap(b, T0, btid, ks, rand);
+	static const struct {
+		const char *btid, *fqdn;
+		int64_t now;
+		uint32_t hook, rc, exp;
+	} cases[] = {
+		{ NULL, "evil.example.org", T0, 0, 0, 5402 },
+		{ "x@bsf.example.org", NAF, T0, 0, 0, 5403 },
+		{ NULL, NAF, T0 + 60, 0, 0, 5403 },
+		{ "no-at-sign", NAF, T0, 0, 5004, 0 },
+		{ NULL, NAF, T0, 5001, 0, 5001 },
+		{ NULL, NAF, T0, 5401, 0, 5401 },
+		{ NULL, NAF, T0, 3004, 3004, 0 },
+		{ NULL, NAF, T0, 5012, 5012, 0 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bsf_test_zn_result_set(b, cases[i].hook);
+		bir_of(&bir, cases[i].btid != NULL ? cases[i].btid : btid, cases[i].fqdn);
+		dia_zn_bia_init(&bia);
+		CU_ASSERT_EQUAL(bsf_zn_dia_answer(b, &bir, cases[i].now, &bia), KMS_EOK);
+		CU_ASSERT_EQUAL(bia.result_code, cases[i].rc);
+		CU_ASSERT_EQUAL(bia.exp_result_code, cases[i].exp);
+		CU_ASSERT_EQUAL(bia.me_key_len, 0);
+		CU_ASSERT_PTR_NULL(bia.guss);
+		dia_zn_bia_clear(&bia);
+	}
 	teardown(b);
 }
 
@@ -606,7 +862,15 @@ int main(void)
 		    given_stale_sqn_when_auts_then_resync_and_next_challenge_succeeds),
 		UNIT_TEST(
 		    given_bootstrapped_btid_when_zn_then_ks_ext_naf_and_uss_of_group),
-		UNIT_TEST(given_refusals_when_zn_then_403_404_unknown_and_expired),
+		UNIT_TEST(
+		    given_refusals_when_zn_then_403_5402_404_5403_unknown_and_expired),
+		UNIT_TEST(
+		    given_bootstrapped_btid_when_looked_up_then_key_group_and_impus),
+		UNIT_TEST(given_refusals_when_looked_up_then_5402_first_then_5403),
+		UNIT_TEST(given_session_without_subscriber_when_looked_up_then_5401),
+		UNIT_TEST(given_test_hook_when_looked_up_then_every_answer_that_code),
+		UNIT_TEST(given_bir_when_answered_then_bia_with_key_times_and_guss),
+		UNIT_TEST(given_refused_birs_when_answered_then_the_codes_of_ts_29_109),
 		UNIT_TEST(given_malformed_zn_bodies_when_parsed_then_refused),
 		UNIT_TEST(given_demo_init_when_run_twice_then_usim_files_kept),
 		UNIT_END,
