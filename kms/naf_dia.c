@@ -63,32 +63,47 @@ static bool printable(const char *s)
 	return true;
 }
 
-/* The fields of a success other than the GUSS into *a. */
-static int dia_key(const dia_zn_bia_t *bia, naf_zn_answer_t *a)
+/* Why a success cannot be used, or NULL. */
+static const char *dia_unusable(const dia_zn_bia_t *bia)
 {
 	size_t impi_len = strnlen(bia->impi, sizeof(bia->impi));
-	/* Only a UICC key is a GBA_U answer: this NAF never asks for one. */
-	if ((bia->me_key_len != 16 && bia->me_key_len != 32) || impi_len == 0 ||
-	    impi_len == sizeof(bia->impi) || !printable(bia->impi) ||
-	    bia->key_expiry <= 0 ||
-	    (bia->created >= 0 && bia->created > bia->key_expiry) || bia->gba_type < -1 ||
-	    bia->gba_type > GBA_TYPE_2G) {
-		return KMS_EMALFORMED;
+	if (bia->me_key_len == 0 && bia->uicc_key_len > 0) {
+		return "a UICC key only (GBA_U, never asked for)";
 	}
+	if (bia->me_key_len != 16 && bia->me_key_len != 32) {
+		return "ME-Key-Material absent or not 16 or 32 bytes";
+	}
+	if (impi_len == 0 || impi_len == sizeof(bia->impi) || !printable(bia->impi)) {
+		return "User-Name absent or not printable";
+	}
+	if (bia->key_expiry <= 0) {
+		return "Key-ExpiryTime absent";
+	}
+	if (bia->created >= 0 && bia->created > bia->key_expiry) {
+		return "BootstrapInfoCreationTime after Key-ExpiryTime";
+	}
+	if (bia->gba_type < -1 || bia->gba_type > GBA_TYPE_2G) {
+		return "unknown GBA-Type";
+	}
+	if (bia->guss == NULL || bia->guss_len == 0) {
+		return "no GBA-UserSecSettings"; /* nobody could be served */
+	}
+	return NULL;
+}
+
+/* The fields of a usable success other than the GUSS into *a. */
+static void dia_key(const dia_zn_bia_t *bia, naf_zn_answer_t *a)
+{
 	memcpy(a->psk.key, bia->me_key, bia->me_key_len);
 	a->psk.key_len = bia->me_key_len;
 	a->psk.expires = bia->key_expiry;
-	memcpy(a->impi, bia->impi, impi_len + 1);
+	snprintf(a->impi, sizeof(a->impi), "%s", bia->impi);
 	a->created = bia->created >= 0 ? bia->created : 0;
-	return KMS_EOK;
 }
 
 /* Every uid of every USS, as the JSON answer's impus. */
 static int dia_guss(const dia_zn_bia_t *bia, const char *subj, naf_zn_answer_t *a)
 {
-	if (bia->guss == NULL || bia->guss_len == 0) {
-		return KMS_EMALFORMED; /* without IMPUs nobody could be served */
-	}
 	gba_guss_t *g = calloc(1, sizeof(*g));
 	if (g == NULL) {
 		return KMS_ENOMEM;
@@ -108,19 +123,23 @@ static int dia_guss(const dia_zn_bia_t *bia, const char *subj, naf_zn_answer_t *
 }
 
 int naf_dia_answer(const dia_zn_bia_t *bia, int64_t now, const char *subj,
-		   naf_zn_answer_t *out)
+		   naf_zn_answer_t *out, const char **why)
 {
-	if (bia == NULL || out == NULL) {
-		return KMS_EINVAL;
+	const char *unusable = NULL;
+	int ret = bia != NULL && out != NULL ? dia_codes(bia) : KMS_EINVAL;
+	if (ret == KMS_EMALFORMED) {
+		unusable = "neither or both of Result-Code and Experimental-Result";
+	} else if (ret == KMS_EOK) {
+		unusable = dia_unusable(bia);
+		ret = unusable == NULL ? KMS_EOK : KMS_EMALFORMED;
 	}
-	int ret = dia_codes(bia);
-	if (ret != KMS_EOK) {
-		return ret;
-	}
-	naf_zn_answer_t *a = secmem_alloc(sizeof(*a));
-	ret = a != NULL ? dia_key(bia, a) : KMS_ENOMEM;
-	if (ret == KMS_EOK) {
+	naf_zn_answer_t *a = ret == KMS_EOK ? secmem_alloc(sizeof(*a)) : NULL;
+	if (ret == KMS_EOK && a == NULL) {
+		ret = KMS_ENOMEM;
+	} else if (ret == KMS_EOK) {
+		dia_key(bia, a);
 		ret = dia_guss(bia, subj != NULL ? subj : "btid:?", a);
+		unusable = ret == KMS_EMALFORMED ? "GBA-UserSecSettings unusable" : NULL;
 	}
 	/* Checked last: a well-formed answer this NAF will not use. */
 	if (ret == KMS_EOK && bia->gba_type == GBA_TYPE_2G) {
@@ -132,6 +151,9 @@ int naf_dia_answer(const dia_zn_bia_t *bia, int64_t now, const char *subj,
 		memcpy(out, a, sizeof(*a));
 	}
 	secmem_free(a, sizeof(*a));
+	if (why != NULL) {
+		*why = unusable != NULL ? unusable : "";
+	}
 	return ret;
 }
 
@@ -172,7 +194,7 @@ static void code_text(const dia_zn_bia_t *bia, char *buf, size_t cap)
 
 /* One line for an answered BIR, at the level its outcome deserves. */
 static void log_answer(const char *subj, double ms, const dia_zn_bia_t *bia, int ret,
-		       const naf_zn_answer_t *ans)
+		       const naf_zn_answer_t *ans, const char *why)
 {
 	char code[48];
 	char host[LOG_ESCAPED_SIZE(64)]; /* the peer's bytes, escaped */
@@ -190,8 +212,9 @@ static void log_answer(const char *subj, double ms, const dia_zn_bia_t *bia, int
 			       "this NAF takes 3G GBA keys only",
 			       host, ms);
 	} else if (ret == KMS_EMALFORMED) {
-		log_req_error(subj, "Zn: BIA from %s in %.1f ms (%s): unusable answer",
-			      host, ms, code);
+		log_req_error(subj,
+			      "Zn: BIA from %s in %.1f ms (%s): unusable answer: %s",
+			      host, ms, code, why);
 	} else if (ret == KMS_EUNAVAIL) {
 		log_req_warning(subj, "Zn: BIA from %s in %.1f ms: %s: unavailable", host,
 				ms, code);
@@ -208,8 +231,9 @@ int naf_dia_outcome(shared_t *sh, const char *subj, int64_t t0_ms, int ret,
 	double ms = dt > 0 ? (double)dt : 0.0;
 	metric_hist_observe_ns(&sh->zn_duration, (uint64_t)(ms * 1e6));
 	if (ret == KMS_EOK && bia != NULL) {
-		ret = naf_dia_answer(bia, kms_clock_wall_s(), subj, ans);
-		log_answer(subj, ms, bia, ret, ans);
+		const char *why = "";
+		ret = naf_dia_answer(bia, kms_clock_wall_s(), subj, ans, &why);
+		log_answer(subj, ms, bia, ret, ans, why);
 	} else if (ret == KMS_EMALFORMED) {
 		log_req_error(subj, "Zn: malformed BIA in %.1f ms", ms);
 	} else {

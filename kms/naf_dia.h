@@ -35,10 +35,12 @@
 /*
  * The meaning of bia at Unix time now (see above); subj names the B-TID
  * in debug lines about skipped IMPUs.  *out is written on KMS_EOK only
- * (wipe out->psk after use).  Pure but for those debug lines.
+ * (wipe out->psk after use); *why (when why is not NULL) says what makes
+ * a KMS_EMALFORMED answer unusable, else "".  Pure but for those debug
+ * lines.
  */
 int naf_dia_answer(const dia_zn_bia_t *bia, int64_t now, const char *subj,
-		   naf_zn_answer_t *out);
+		   naf_zn_answer_t *out, const char **why);
 
 /* The function that sends a BIR: dia_zn_send_bir, or a test's stand-in. */
 typedef int (*naf_dia_sender_t)(const char *btid, const uint8_t *naf_id,

@@ -65,10 +65,15 @@ naf = { enabled = true; zn = "diameter"; diameter_conf = "$tmp/kms-fd.conf";
         timeout_ms = 2000; cache_entries = 1024; negative_ttl = 600; };
 metrics = { port = $mport; };
 CONF
-"$KMSD" -t -c "$tmp/kmsd.conf" >"$tmp/t.out" 2>&1 || fail "kmsd -t: $(cat "$tmp/t.out")"
+sed "s|$tmp/kms-fd.conf|$tmp/missing.conf|" "$tmp/kmsd.conf" >"$tmp/bad.conf"
+"$KMSD" "$KMSD_ROOT" -t -c "$tmp/bad.conf" >"$tmp/t.out" 2>&1 &&
+	fail "kmsd -t accepts a missing naf.diameter_conf"
+grep -q "naf.diameter_conf: $tmp/missing.conf" "$tmp/t.out" ||
+	fail "kmsd -t does not name naf.diameter_conf: $(cat "$tmp/t.out")"
+"$KMSD" "$KMSD_ROOT" -t -c "$tmp/kmsd.conf" >"$tmp/t.out" 2>&1 || fail "kmsd -t: $(cat "$tmp/t.out")"
 kmsd_start "$tmp/kmsd.conf" "$B"
 wait_for 15 "kmsd's Diameter peer never opened to bsf-stubd" peers_open
-ok "kmsd -t accepts naf.zn = diameter; kmsd's peer opens to bsf-stubd (kms_zn_diameter_peers_open 1)"
+ok "kmsd -t checks naf.diameter_conf; kmsd's peer opens to bsf-stubd (kms_zn_diameter_peers_open 1)"
 
 # --- Alice and Bob bootstrap, request, resolve, same SRTP keys -----------------------
 boot alice "$tmp/alice.gba"

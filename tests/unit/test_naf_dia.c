@@ -62,9 +62,16 @@ static void bia_ok(dia_zn_bia_t *b)
 	snprintf(b->origin_host, sizeof(b->origin_host), "bsf.example.org");
 }
 
+static const char *why;
+
 static int answer(const dia_zn_bia_t *b, naf_zn_answer_t *a)
 {
-	return naf_dia_answer(b, NOW, SUBJ, a);
+	why = NULL;
+	int ret = naf_dia_answer(b, NOW, SUBJ, a, &why);
+	/* A reason exactly for the answers that cannot be used. */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(why);
+	CU_ASSERT_EQUAL(why[0] != '\0', ret == KMS_EMALFORMED);
+	return ret;
 }
 
 /* --- the meaning of a BIA ---------------------------------------------------------- */
@@ -200,6 +207,7 @@ static void given_unusable_success_when_mapped_then_bad_answer(void)
 	b.me_key_len = 0; /* only a UICC key: GBA_U, never asked for */
 	b.uicc_key_len = 32;
 	CU_ASSERT_EQUAL(answer(&b, &a), KMS_EMALFORMED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(why, "UICC"));
 	bia_ok(&b);
 	b.me_key_len = 24;
 	CU_ASSERT_EQUAL(answer(&b, &a), KMS_EMALFORMED);
