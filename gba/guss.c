@@ -573,6 +573,9 @@ void gba_guss_clear(gba_guss_t *g)
 
 int gba_guss_parse(const char *xml, size_t len, gba_guss_t *out)
 {
+	if (out == NULL) {
+		return KMS_EINVAL;
+	}
 	guss_empty(out);
 	if (len > GBA_GUSS_MAX) {
 		return KMS_ELIMIT;

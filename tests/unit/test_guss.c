@@ -426,6 +426,8 @@ static void given_wrong_namespace_or_root_when_parsing_then_emalformed(void)
 static void given_broken_xml_when_parsing_then_emalformed(void)
 {
 	CU_ASSERT_EQUAL(gba_guss_parse("", 0, &(gba_guss_t){ 0 }), KMS_EMALFORMED);
+	CU_ASSERT_EQUAL(gba_guss_parse(NULL, 0, &(gba_guss_t){ 0 }), KMS_EMALFORMED);
+	CU_ASSERT_EQUAL(gba_guss_parse(MINIMAL, strlen(MINIMAL), NULL), KMS_EINVAL);
 	CU_ASSERT_EQUAL(parse_rc(HEAD "<ussList>" USS1 "</ussList>"), KMS_EMALFORMED);
 	CU_ASSERT_EQUAL(parse_rc(HEAD "<ussList>" USS1 "</guss></ussList>"),
 			KMS_EMALFORMED);
