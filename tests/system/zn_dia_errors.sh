@@ -1,8 +1,8 @@
 #!/bin/sh
 # Zn refusals as a UE sees them (kmsd's Ua answer) over Zn on Diameter, or
 # over JSON Zn with ZN_TRANSPORT=http (tests/system/zn_http_errors.sh): an
-# unknown B-TID, then every result code bsf-stubd's --test-zn-result hook
-# can force.  docs/zn.md's error table:
+# unknown B-TID, then every result code bsf-stubd's test hook can force
+# (--test-zn-result, changed at run time with POST /test/zn-result).  docs/zn.md's error table:
 #   5001 USER_UNKNOWN, 5401 IMPI_UNKNOWN, 5403 TRANSACTION_IDENTIFIER_INVALID
 #        -> 401, WWW-Authenticate: 3GPP-bootstrapping (bootstrap again)
 #   5402 NOT_AUTHORIZED -> 403, no WWW-Authenticate
@@ -28,7 +28,10 @@ naf = { enabled = true; $(zn_naf_conf "http://127.0.0.1:$bp/zn") fqdn = "kms.exa
         timeout_ms = 1000; connect_timeout_ms = 300; retries = 0; negative_ttl = 600; };
 log = { level = "info"; };
 CONF
-zn_bsf_start "$BD" "$bp"
+# The hook armed at start-up (which enables its run-time route), off at once.
+zn_bsf_start "$BD" "$bp" --test-zn-result 5001
+hook() { expect 200 "http://127.0.0.1:$bp/test/zn-result?code=$1" -d ''; }
+hook 0
 kmsd_start "$tmp/kmsd.conf" "http://127.0.0.1:$port"
 zn_kmsd_pid=$pid
 zn_wait_open
@@ -79,15 +82,13 @@ ok "$ZN_TRANSPORT: an unknown B-TID: 401, bootstrap again, negative-cached"
 
 for c in "5001 401" "5401 401" "5403 401" "5402 403" "3004 503" "5012 503"; do
 	set -- $c
-	zn_bsf_stop
-	zn_bsf_start "$BD" "$bp" --test-zn-result "$1"
+	hook "$1"
 	refused "code$1" "$2" "$(says "$1")"
 	ok "$ZN_TRANSPORT: the BSF answers $1: kmsd answers $2"
 done
 
-# A B-TID the BSF knows, once the hook is gone: served.
-zn_bsf_stop
-zn_bsf_start "$BD" "$bp"
+# A B-TID the BSF knows, once the hook is off: served.
+hook 0
 "$UE" bootstrap --usim "$BD/demo-alice.usim" --bsf "http://127.0.0.1:$bp/ub" \
 	--out "$tmp/alice.gba" >"$tmp/boot.out" 2>"$tmp/err" || fail "bootstrap alice"
 st=$(zn_req "$U" "$tmp/alice.gba" "$tmp/alice.resp")
