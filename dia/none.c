@@ -4,9 +4,11 @@
  * that kmsd and bsf-stubd link and refuse a Diameter setting at start-up.
  */
 #include "common/errcode.h"
+#include "common/secmem.h"
 #include "dia/peer.h"
 #include "dia/zn.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 int dia_available(void)
@@ -44,6 +46,10 @@ void dia_zn_bia_init(dia_zn_bia_t *bia)
 
 void dia_zn_bia_clear(dia_zn_bia_t *bia)
 {
+	if (bia == NULL)
+		return;
+	free(bia->guss);
+	secmem_wipe(bia, sizeof(*bia));
 	dia_zn_bia_init(bia);
 }
 

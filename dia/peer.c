@@ -16,6 +16,7 @@ enum { PEER_NEW, PEER_RUNNING, PEER_DONE };
 
 static pthread_mutex_t peer_lock = PTHREAD_MUTEX_INITIALIZER;
 static int peer_state = PEER_NEW;
+static int peer_stopping; /* freeDiameter's shutdown lines are not errors */
 static dia_zn_dict_t peer_dict;
 static const dia_zn_dict_t *peer_dict_ready;
 
@@ -44,6 +45,8 @@ __attribute__((format(printf, 2, 0))) static void fd_logger(int fd_level, const 
 		level = LOG_INFO;
 	else
 		level = LOG_DEBUG;
+	if (level == LOG_ERR && __atomic_load_n(&peer_stopping, __ATOMIC_RELAXED))
+		level = LOG_NOTICE;
 	if (level > log_level_get())
 		return;
 	log_vmsg(level, "diameter", fmt, ap);
@@ -146,6 +149,7 @@ int dia_peer_start(const char *conf)
 		peer_state = PEER_RUNNING;
 	} else {
 		__atomic_store_n(&peer_dict_ready, NULL, __ATOMIC_RELEASE);
+		__atomic_store_n(&peer_stopping, 1, __ATOMIC_RELAXED);
 		fd_core_shutdown();
 		fd_core_wait_shutdown_complete();
 		peer_state = PEER_DONE;
@@ -159,6 +163,7 @@ void dia_peer_stop(void)
 {
 	pthread_mutex_lock(&peer_lock);
 	if (peer_state == PEER_RUNNING) {
+		__atomic_store_n(&peer_stopping, 1, __ATOMIC_RELAXED);
 		dia_zn_server_stop();
 		fd_core_shutdown();
 		fd_core_wait_shutdown_complete();

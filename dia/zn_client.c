@@ -22,7 +22,7 @@
 typedef struct {
 	dia_zn_done_cb cb;
 	void *arg;
-	char subject[24]; /* "btid:" and the B-TID's first characters, for logs */
+	char subject[5 + LOG_ESCAPED_SIZE(12)]; /* "btid:" and the B-TID's start */
 } bir_ctx_t;
 
 static void answer_cb(void *data, struct msg **answer)
@@ -94,7 +94,11 @@ int dia_zn_send_bir(const char *btid, const uint8_t *naf_id, size_t naf_id_len,
 	}
 	ctx->cb = cb;
 	ctx->arg = arg;
-	snprintf(ctx->subject, sizeof(ctx->subject), "btid:%.12s", btid);
+	/* The B-TID comes from the UE: escaped, and only its first bytes. */
+	char esc[LOG_ESCAPED_SIZE(12)];
+	size_t blen = strnlen(btid, 12);
+	snprintf(ctx->subject, sizeof(ctx->subject), "btid:%s",
+		 log_escape(esc, sizeof(esc), btid, blen));
 	struct timespec ts;
 	deadline(&ts, timeout_ms);
 	if (fd_msg_send_timeout(&m, answer_cb, ctx, expire_cb, &ts) != 0) {

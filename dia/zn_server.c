@@ -42,8 +42,6 @@ static int answer_error(const dia_zn_dict_t *d, struct msg *ans, uint32_t missin
 		fd_msg_free(failed);
 	if (rc != 0)
 		return rc;
-	dia_zn_bia_t bia;
-	dia_zn_bia_init(&bia);
 	/* Only Vendor-Specific-Application-Id and Auth-Session-State: the
 	 * Result-Code is in already. */
 	struct avp *a = NULL;
@@ -66,15 +64,22 @@ static int answer_error(const dia_zn_dict_t *d, struct msg *ans, uint32_t missin
 	return fd_msg_avp_add(ans, MSG_BRW_LAST_CHILD, g);
 }
 
+/* The peer's Session-Id as a log subject (escaped: network bytes). */
+static const char *subject(char *buf, size_t size, const dia_zn_bir_t *bir)
+{
+	return log_escape(buf, size, bir->session_id, strlen(bir->session_id));
+}
+
 /* The handler's BIA, or DIAMETER_UNABLE_TO_COMPLY when it fails. */
 static int answer_bia(const dia_zn_dict_t *d, struct msg *ans, const dia_zn_bir_t *bir)
 {
+	char subj[LOG_ESCAPED_SIZE(64)];
 	dia_zn_bia_t bia;
 	dia_zn_bia_init(&bia);
 	int rc = server.cb(bir, &bia, server.arg);
 	if (rc != KMS_EOK || (bia.result_code == 0) == (bia.exp_result_code == 0)) {
-		log_req_warning(bir->session_id, "BIR: handler failed (%s)",
-				kms_err_name(rc));
+		log_req_warning(subject(subj, sizeof(subj), bir),
+				"BIR: handler failed (%s)", kms_err_name(rc));
 		dia_zn_bia_clear(&bia);
 		bia.result_code = DIA_RC_UNABLE_TO_COMPLY;
 	}
@@ -104,7 +109,8 @@ static int bir_cb(struct msg **msg, struct avp *avp, struct session *sess, void 
 	if (rc != 0)
 		return rc;
 	if (drc != KMS_EOK) {
-		log_req_info(bir.session_id[0] ? bir.session_id : NULL,
+		char subj[LOG_ESCAPED_SIZE(64)];
+		log_req_info(bir.session_id[0] ? subject(subj, sizeof(subj), &bir) : NULL,
 			     "BIR refused: %s AVP %u", missing ? "missing" : "invalid",
 			     missing ? missing : 0);
 		rc = answer_error(d, *msg, missing, invalid);

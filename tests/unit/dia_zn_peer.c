@@ -5,8 +5,9 @@
  *	answer every BIR: B-TID "good@<realm>" gets DIAMETER_SUCCESS with a
  *	fixed test key (and a UICC key when GBA_U-Awareness-Indicator is
  *	YES), the IMPI "good.user@<realm>", a GUSS, times on both sides of
- *	2036 (the NTP era change); any other B-TID gets Experimental-Result
- *	5403.  Runs until SIGTERM or SIGINT; "serving" on stdout once ready.
+ *	2036 (the NTP era change); "fail@<realm>" makes the handler fail
+ *	(dia/ answers DIAMETER_UNABLE_TO_COMPLY); any other B-TID gets
+ *	Experimental-Result 5403.  Runs until SIGTERM or SIGINT; "serving" on stdout once ready.
  *   dia_zn_peer --conf F --ask BTID --naf-id FQDN [--timeout-ms N]
  *		 [--wait-open-ms N] [--gba-u]
  *	wait (at most --wait-open-ms, default 5000) for an open Zn peer,
@@ -42,6 +43,8 @@ static int serve_handler(const dia_zn_bir_t *bir, dia_zn_bia_t *bia, void *arg)
 {
 	(void)arg;
 	const char *realm = strrchr(bir->btid, '@');
+	if (strncmp(bir->btid, "fail@", 5) == 0)
+		return KMS_EINTERNAL; /* dia/ answers 5012 */
 	if (strncmp(bir->btid, "good@", 5) != 0 || realm == NULL) {
 		bia->exp_result_code = DIA_EXP_TRANSACTION_IDENTIFIER_INVALID;
 		log_info("BIR from %s: unknown B-TID, 5403", bir->origin_host);
