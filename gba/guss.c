@@ -137,7 +137,7 @@ static bool is_xml_space(char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-/* Strict decimal: 1+ ASCII digits, no sign, no space, at most max. */
+/* Strict decimal: 1+ ASCII digits, no sign, no space, at most UINT32_MAX. */
 static int parse_u32(const char *s, uint32_t *out)
 {
 	uint64_t v = 0;
@@ -573,6 +573,9 @@ void gba_guss_clear(gba_guss_t *g)
 
 int gba_guss_parse(const char *xml, size_t len, gba_guss_t *out)
 {
+	if (out == NULL) {
+		return KMS_EINVAL;
+	}
 	guss_empty(out);
 	if (len > GBA_GUSS_MAX) {
 		return KMS_ELIMIT;

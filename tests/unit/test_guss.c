@@ -407,6 +407,10 @@ static void given_wrong_namespace_or_root_when_parsing_then_emalformed(void)
 			KMS_EMALFORMED);
 	CU_ASSERT_EQUAL(parse_rc("<gus xmlns='" NS "'><ussList>" USS1 "</ussList></gus>"),
 			KMS_EMALFORMED);
+	/* The root in another namespace, its children in ours. */
+	CU_ASSERT_EQUAL(parse_rc("<x:guss xmlns:x='urn:wrong' xmlns='" NS
+				 "'><ussList>" USS1 "</ussList></x:guss>"),
+			KMS_EMALFORMED);
 	/* A namespace that merely starts like ours. */
 	CU_ASSERT_EQUAL(
 	    parse_rc("<guss xmlns='" NS "|guss'><ussList>" USS1 "</ussList></guss>"),
@@ -422,6 +426,8 @@ static void given_wrong_namespace_or_root_when_parsing_then_emalformed(void)
 static void given_broken_xml_when_parsing_then_emalformed(void)
 {
 	CU_ASSERT_EQUAL(gba_guss_parse("", 0, &(gba_guss_t){ 0 }), KMS_EMALFORMED);
+	CU_ASSERT_EQUAL(gba_guss_parse(NULL, 0, &(gba_guss_t){ 0 }), KMS_EMALFORMED);
+	CU_ASSERT_EQUAL(gba_guss_parse(MINIMAL, strlen(MINIMAL), NULL), KMS_EINVAL);
 	CU_ASSERT_EQUAL(parse_rc(HEAD "<ussList>" USS1 "</ussList>"), KMS_EMALFORMED);
 	CU_ASSERT_EQUAL(parse_rc(HEAD "<ussList>" USS1 "</guss></ussList>"),
 			KMS_EMALFORMED);
@@ -437,6 +443,23 @@ static void given_broken_xml_when_parsing_then_emalformed(void)
 	gba_guss_clear(&g);
 	CU_ASSERT_EQUAL(parse_uss_body("id='1' type='1'", "<uids><uid>\xff</uid></uids>"),
 			KMS_EMALFORMED); /* not UTF-8 */
+	/* An encoding expat does not know; a declared one it does. */
+	CU_ASSERT_EQUAL(parse_rc("<?xml version='1.0' encoding='EBCDIC-US'?>" MINIMAL),
+			KMS_EMALFORMED);
+	CU_ASSERT_EQUAL(parse_rc("<?xml version='1.0' encoding='ISO-8859-1'?>" MINIMAL),
+			KMS_EOK);
+	/* UTF-16LE with a byte order mark: the same document. */
+	char u16[2 + 2 * sizeof(MINIMAL)];
+	u16[0] = (char)0xff;
+	u16[1] = (char)0xfe;
+	for (size_t i = 0; i < sizeof(MINIMAL) - 1; i++) {
+		u16[2 + 2 * i] = MINIMAL[i];
+		u16[3 + 2 * i] = 0;
+	}
+	CU_ASSERT_EQUAL(gba_guss_parse(u16, 2 * sizeof(MINIMAL), &g), KMS_EOK);
+	CU_ASSERT_EQUAL(g.nuss, 1);
+	CU_ASSERT_STRING_EQUAL(g.id, "impi@example.org");
+	gba_guss_clear(&g);
 }
 
 static void given_missing_or_repeated_parts_when_parsing_then_emalformed(void)
@@ -579,6 +602,10 @@ static void given_datetime_forms_when_parsing_timestamp_then_unix_seconds(void)
 			printf("\n  %s -> %d %lld\n", good[i].in, ret, (long long)t);
 		}
 	}
+}
+
+static void given_invalid_datetimes_when_parsing_timestamp_then_emalformed(void)
+{
 	static const char *const bad[] = {
 		"2026-13-03T06:30:00Z",
 		"2026-00-03T06:30:00Z",
@@ -845,6 +872,7 @@ int main(void)
 		UNIT_TEST(given_numbers_when_parsing_then_strict_decimal_uint32),
 		UNIT_TEST(given_uicc_type_when_parsing_then_gba_or_gba_u_only),
 		UNIT_TEST(given_datetime_forms_when_parsing_timestamp_then_unix_seconds),
+		UNIT_TEST(given_invalid_datetimes_when_parsing_timestamp_then_emalformed),
 		UNIT_TEST(given_unknown_elements_when_parsing_then_skipped_with_subtree),
 		UNIT_TEST(
 		    given_hostile_strings_when_building_then_they_parse_back_unchanged),
