@@ -23,6 +23,7 @@
 #include "bsf-stub/zn.h"
 #include "common/clock.h"
 #include "common/crypto.h"
+#include "common/encode.h"
 #include "common/errcode.h"
 #include "common/log.h"
 #include "common/secret_file.h"
@@ -179,6 +180,31 @@ static enum MHD_Result collect(struct MHD_Connection *c, req_t *q, route_t r, si
 	return MHD_YES;
 }
 
+/*
+ * The test hook at run time: POST /test/zn-result?code=N sets the code
+ * every Zn answer gets (0: off).  Served only on the plain port of a
+ * daemon started with --test-zn-result, so a production start has no such
+ * route.
+ */
+static enum MHD_Result test_zn_result(listener_t *l, struct MHD_Connection *c, req_t *q,
+				      const char *method)
+{
+	if (strcmp(method, MHD_HTTP_METHOD_POST) != 0) {
+		return reply_text(c, q, 405, "method not allowed: use POST\n", "POST");
+	}
+	const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "code");
+	uint32_t code = 0;
+	if (v == NULL || dec_parse_u32(v, &code) != KMS_EOK ||
+	    (code != 0 && !bsf_zn_test_code_ok(code))) {
+		return reply_text(
+		    c, q, 400, "code: 0, 5001, 5401, 5402, 5403, 3004 or 5012\n", NULL);
+	}
+	bsf_test_zn_result_set(l->h->bsf, code);
+	log_req_notice(q->rid, "test hook: every Zn answer is now %u%s", code,
+		       code == 0 ? " (off)" : "");
+	return reply_text(c, q, 200, "ok\n", NULL);
+}
+
 static enum MHD_Result route(listener_t *l, struct MHD_Connection *c, req_t *q,
 			     const char *url, const char *method)
 {
@@ -192,6 +218,10 @@ static enum MHD_Result route(listener_t *l, struct MHD_Connection *c, req_t *q,
 			return reply_text(c, q, 405, "method not allowed\n", "GET, HEAD");
 		}
 		return reply_text(c, q, 200, "ok\n", NULL);
+	}
+	if (strcmp(url, BSF_TEST_ZN_RESULT_PATH) == 0 && !l->tls &&
+	    bsf_config(l->h->bsf)->test_zn_result != 0) {
+		return test_zn_result(l, c, q, method);
 	}
 	if (strcmp(url, BSF_UB_PATH) == 0 && !l->tls) {
 		if (strcmp(method, MHD_HTTP_METHOD_GET) != 0) {

@@ -29,6 +29,8 @@
 #include "gba/kdf.h"
 
 #define BSF_ZN_PATH "/zn"
+/* The test hook at run time (only with --test-zn-result; bsf-stubd.8). */
+#define BSF_TEST_ZN_RESULT_PATH "/test/zn-result"
 #define BSF_ZN_BODY_MAX 4096
 #define BSF_ZN_CT "application/json"
 

@@ -6,7 +6,8 @@
 # and a GUSS listing the IMPUs of the NAF's group; an unknown B-TID 5403,
 # a NAF not allowed 5402, an expired session 5403 (lifetime 1 s, waited
 # for with a bound), and every --test-zn-result code on both fronts
-# (Experimental-Result for 5001/54xx, Result-Code for 3004/5012).
+# (Experimental-Result for 5001/54xx, Result-Code for 3004/5012), changed
+# at run time through POST /test/zn-result (404 without the option).
 # Needs freeDiameter in the build (else 77), python3, openssl.
 set -eu
 
@@ -126,9 +127,11 @@ wait_for 10 "the 1 s session never expired on Diameter" expired
 check "expired" "d['outcome'] == 'refused' and d['result_code'] == 0 and d['key_len'] == 0" \
 	"(j['error'], j['result_code'], j['reason']) == ('TRANSACTION_IDENTIFIER_INVALID', 5403, 'expired')"
 ok "expired session: 5403 on both fronts"
-bsf_stop
 
-# --- the test hook, both fronts ------------------------------------------------------------------
+# --- the test hook, both fronts: set at start, changed at run time ------------------------------
+expect 404 "$B/test/zn-result?code=5001" -X POST
+bsf_stop
+bsf_start --test-zn-result 5001
 for case in 5001:exp:404:USER_UNKNOWN 5401:exp:404:IMPI_UNKNOWN \
 	5402:exp:403:NOT_AUTHORIZED 5403:exp:404:TRANSACTION_IDENTIFIER_INVALID \
 	3004:base:503:TOO_BUSY 5012:base:500:UNABLE_TO_COMPLY; do
@@ -138,7 +141,7 @@ for case in 5001:exp:404:USER_UNKNOWN 5401:exp:404:IMPI_UNKNOWN \
 	rest=${rest#*:}
 	status=${rest%%:*}
 	error=${rest#*:}
-	bsf_start --test-zn-result "$code"
+	[ "$code" = 5001 ] || expect 200 "$B/test/zn-result?code=$code" -X POST
 	ask "$btid1" kms.example.org
 	[ "$(zn_json "$btid1" kms.example.org)" = "$status" ] || fail "JSON status for $code"
 	if [ "$kind" = exp ]; then
@@ -148,9 +151,13 @@ for case in 5001:exp:404:USER_UNKNOWN 5401:exp:404:IMPI_UNKNOWN \
 	fi
 	check "--test-zn-result $code" "$want and d['key_len'] == 0" \
 		"(j['error'], j['result_code']) == ('$error', $code)"
-	bsf_stop
 done
-ok "--test-zn-result 5001 5401 5402 5403 (Experimental-Result), 3004 5012 (Result-Code); JSON 404/403/503/500"
+expect 400 "$B/test/zn-result?code=2001" -X POST
+expect 200 "$B/test/zn-result?code=0" -X POST
+ask "$btid1" kms.example.org
+json_check "d['result_code'] == 2001 and d['key_len'] == 32"
+bsf_stop
+ok "--test-zn-result 5001 5401 5402 5403 (Experimental-Result), 3004 5012 (Result-Code); JSON 404/403/503/500; changed at run time, 0 off"
 
 set +e
 "$BSFD" -d "$tmp/bsf" --test-zn-result 2001 >"$tmp/out" 2>"$tmp/err"
