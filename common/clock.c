@@ -23,6 +23,16 @@ int64_t kms_clock_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t kms_clock_now_us(void)
+{
+	if (atomic_load(&fake)) {
+		return kms_clock_now_ms() * 1000;
+	}
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 int64_t kms_clock_wall_s(void)
 {
 	if (atomic_load(&fake)) {

@@ -23,6 +23,10 @@
 /* Monotonic milliseconds (arbitrary origin). */
 int64_t kms_clock_now_ms(void);
 
+/* The same clock in microseconds, for durations that are often under a
+ * millisecond (the fake clock: its milliseconds x 1000). */
+int64_t kms_clock_now_us(void);
+
 /* Unix time in seconds. */
 int64_t kms_clock_wall_s(void);
 

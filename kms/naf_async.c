@@ -40,7 +40,7 @@ struct naf_pend {
 	net_call_t call; /* HTTP only */
 	char *req;	 /* the request body (HTTP) */
 	char *body;	 /* the answer: secure memory (the key, in base64) */
-	int64_t t0;	 /* kms_clock_now_ms() when the BIR went (Diameter) */
+	int64_t t0;	 /* kms_clock_now_us() when the BIR went (Diameter) */
 	uint8_t id[NAF_ZN_BTID_MAX];
 	size_t len;
 	char btid[NAF_ZN_BTID_MAX + 1];
@@ -250,7 +250,7 @@ static int zn_start(naf_t *n, naf_pend_t *p, net_wait_t *w)
  */
 static void dia_start(naf_t *n, naf_pend_t *p)
 {
-	p->t0 = kms_clock_now_ms();
+	p->t0 = kms_clock_now_us();
 	if (naf_dia_send(n, p->btid, p->subj, dia_done, p) != KMS_EOK) {
 		zn_finish(p, KMS_EUNAVAIL, NULL); /* counted and logged */
 	}

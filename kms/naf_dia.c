@@ -224,12 +224,12 @@ static void log_answer(const char *subj, double ms, const dia_zn_bia_t *bia, int
 	}
 }
 
-int naf_dia_outcome(shared_t *sh, const char *subj, int64_t t0_ms, int ret,
+int naf_dia_outcome(shared_t *sh, const char *subj, int64_t t0_us, int ret,
 		    const dia_zn_bia_t *bia, naf_zn_answer_t *ans)
 {
-	int64_t dt = kms_clock_now_ms() - t0_ms;
-	double ms = dt > 0 ? (double)dt : 0.0;
-	metric_hist_observe_ns(&sh->zn_duration, (uint64_t)(ms * 1e6));
+	int64_t dt = kms_clock_now_us() - t0_us;
+	double ms = dt > 0 ? (double)dt / 1000.0 : 0.0;
+	metric_hist_observe_ns(&sh->zn_duration, dt > 0 ? (uint64_t)dt * 1000 : 0);
 	if (ret == KMS_EOK && bia != NULL) {
 		const char *why = "";
 		ret = naf_dia_answer(bia, kms_clock_wall_s(), subj, ans, &why);
@@ -300,7 +300,7 @@ static sync_t *sync_new(naf_t *n, const uint8_t *psk_id, size_t len, const char 
 	memcpy(s->id, psk_id, len);
 	s->len = len;
 	snprintf(s->subj, sizeof(s->subj), "%s", subj);
-	s->t0 = kms_clock_now_ms();
+	s->t0 = kms_clock_now_us();
 	return s;
 }
 

@@ -79,10 +79,10 @@ void naf_remember(naf_t *n, const uint8_t *psk_id, size_t len, const char *subj,
 int naf_dia_send(naf_t *n, const char *btid, const char *subj, dia_zn_done_cb cb,
 		 void *arg);
 
-/* What the end of a BIR sent at t0_ms (kms_clock_now_ms) means: ret and
+/* What the end of a BIR sent at t0_us (kms_clock_now_us) means: ret and
  * bia as dia_zn_done_cb has them.  KMS_EOK with *ans, KMS_EBTID,
  * KMS_EPOLICY or KMS_EUNAVAIL; counted and logged as naf_zn_outcome. */
-int naf_dia_outcome(shared_t *sh, const char *subj, int64_t t0_ms, int ret,
+int naf_dia_outcome(shared_t *sh, const char *subj, int64_t t0_us, int ret,
 		    const dia_zn_bia_t *bia, naf_zn_answer_t *ans);
 
 /* The blocking lookup's miss over Diameter: send, wait for the answer
