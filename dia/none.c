@@ -4,12 +4,8 @@
  * that kmsd and bsf-stubd link and refuse a Diameter setting at start-up.
  */
 #include "common/errcode.h"
-#include "common/secmem.h"
 #include "dia/peer.h"
 #include "dia/zn.h"
-
-#include <stdlib.h>
-#include <string.h>
 
 int dia_available(void)
 {
@@ -34,23 +30,6 @@ int dia_peer_running(void)
 size_t dia_peer_open_count(void)
 {
 	return 0;
-}
-
-void dia_zn_bia_init(dia_zn_bia_t *bia)
-{
-	memset(bia, 0, sizeof(*bia));
-	bia->key_expiry = -1;
-	bia->created = -1;
-	bia->gba_type = -1;
-}
-
-void dia_zn_bia_clear(dia_zn_bia_t *bia)
-{
-	if (bia == NULL)
-		return;
-	free(bia->guss);
-	secmem_wipe(bia, sizeof(*bia));
-	dia_zn_bia_init(bia);
 }
 
 int dia_zn_send_bir(const char *btid, const uint8_t *naf_id, size_t naf_id_len,

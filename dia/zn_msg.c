@@ -41,23 +41,6 @@ int64_t dia_ntp_to_unix(uint32_t ntp)
 	return (int64_t)ntp + NTP_ERA1_UNIX;
 }
 
-void dia_zn_bia_init(dia_zn_bia_t *bia)
-{
-	memset(bia, 0, sizeof(*bia));
-	bia->key_expiry = -1;
-	bia->created = -1;
-	bia->gba_type = -1;
-}
-
-void dia_zn_bia_clear(dia_zn_bia_t *bia)
-{
-	if (bia == NULL)
-		return;
-	free(bia->guss);
-	secmem_wipe(bia, sizeof(*bia));
-	dia_zn_bia_init(bia);
-}
-
 /* --- Building ----------------------------------------------------------- */
 
 static int add_os(void *parent, struct dict_object *model, const void *data, size_t len)
