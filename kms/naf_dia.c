@@ -85,9 +85,6 @@ static const char *dia_unusable(const dia_zn_bia_t *bia)
 	if (bia->gba_type < -1 || bia->gba_type > GBA_TYPE_2G) {
 		return "unknown GBA-Type";
 	}
-	if (bia->guss == NULL || bia->guss_len == 0) {
-		return "no GBA-UserSecSettings"; /* nobody could be served */
-	}
 	return NULL;
 }
 
@@ -101,9 +98,15 @@ static void dia_key(const dia_zn_bia_t *bia, naf_zn_answer_t *a)
 	a->created = bia->created >= 0 ? bia->created : 0;
 }
 
-/* Every uid of every USS, as the JSON answer's impus. */
+/* Every uid of every USS, as the JSON answer's impus.  No GUSS (the BSF
+ * sends none when the user has no identity in this NAF's group) is the
+ * JSON answer's empty "uss": a key that names nobody, so every request
+ * with it is refused by the identity checks, as over HTTP. */
 static int dia_guss(const dia_zn_bia_t *bia, const char *subj, naf_zn_answer_t *a)
 {
+	if (bia->guss == NULL || bia->guss_len == 0) {
+		return KMS_EOK;
+	}
 	gba_guss_t *g = calloc(1, sizeof(*g));
 	if (g == NULL) {
 		return KMS_ENOMEM;
